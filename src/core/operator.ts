@@ -1,0 +1,116 @@
+// defineOperator / defineSource / defineSink: one definition gives both a plain RxJS factory
+// (`src$.pipe(op(config))`) and the registry entry a pipeline spec refers to by id.
+import type { RecordBatch, Schema, TypeMap } from 'apache-arrow';
+import { Observable, type OperatorFunction } from 'rxjs';
+import { z } from 'zod';
+import { makeContext, type OperatorContext } from './context.ts';
+import { FlowError } from './errors.ts';
+import { countInput, countOutput } from './count.ts';
+import { pullSource } from './pull-source.ts';
+import { sinkOperator, type Sink, type SinkResult } from './sink.ts';
+
+export type ConfigSchema = z.ZodType;
+/** The output row type for an input with columns T: operators pass columns they do not touch through. */
+export type Through<T extends TypeMap, O extends TypeMap, P extends boolean> = P extends true ? Omit<T, keyof O> & O : O;
+
+interface CommonDef<C extends ConfigSchema> {
+  /** registry id, also the path under operators/ (e.g. "clean/normalize") */
+  id: string;
+  description: string;
+  config: C;
+  /** file URL of the defining module (import.meta.url): lets worker threads load the operator */
+  module?: string;
+}
+
+export interface TransformDef<C extends ConfigSchema, I extends TypeMap, O extends TypeMap, P extends boolean> extends CommonDef<C> {
+  kind?: 'transform';
+  /** columns the operator reads; upstream may carry more */
+  input: () => Schema<I>;
+  /** true when input columns not in `output` flow through unchanged */
+  passthrough: P;
+  /** the columns it produces (added to or replacing the input's when passthrough) */
+  output: (config: z.output<C>) => Schema<O>;
+  /** a pure batch function: marks the operator parallel (it may run on the worker pool) */
+  kernel?: (config: z.output<C>) => (batch: RecordBatch<I>) => RecordBatch<O>;
+  make(config: z.output<C>, ctx: OperatorContext): OperatorFunction<RecordBatch<I>, RecordBatch<O>>;
+}
+
+export interface SourceDef<C extends ConfigSchema, O extends TypeMap> extends CommonDef<C> {
+  kind: 'source';
+  output: (config: z.output<C>) => Schema<O>;
+  make(config: z.output<C>, ctx: OperatorContext): AsyncIterable<RecordBatch<O>>;
+}
+
+export interface SinkDef<C extends ConfigSchema, I extends TypeMap> extends CommonDef<C> {
+  kind: 'sink';
+  input: () => Schema<I>;
+  make(config: z.output<C>, ctx: OperatorContext): Sink<I>;
+}
+
+export type AnyOperatorDef =
+  | TransformDef<ConfigSchema, TypeMap, TypeMap, boolean>
+  | SourceDef<ConfigSchema, TypeMap>
+  | SinkDef<ConfigSchema, TypeMap>;
+
+/** Parse a config, turning zod issues into an error that names the operator and each path. */
+export function parseConfig<C extends ConfigSchema>(def: CommonDef<C>, config: unknown, nodeId = def.id): z.output<C> {
+  const r = def.config.safeParse(config ?? {});
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => `${['config', ...i.path.map(String)].join('.')}: ${i.message}`);
+  throw new FlowError(nodeId, `invalid config for operator ${def.id}:\n  ${lines.join('\n  ')}`);
+}
+
+export type TransformFactory<C extends ConfigSchema, I extends TypeMap, O extends TypeMap, P extends boolean> = {
+  (config?: z.input<C>, ctx?: Partial<OperatorContext>): <T extends I>(source: Observable<RecordBatch<T>>) => Observable<RecordBatch<Through<T, O, P>>>;
+  readonly def: TransformDef<C, I, O, P>;
+};
+
+export function defineOperator<C extends ConfigSchema, I extends TypeMap, O extends TypeMap, P extends boolean>(
+  def: TransformDef<C, I, O, P>,
+): TransformFactory<C, I, O, P> {
+  const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
+    const cfg = parseConfig(def, config, partial?.nodeId);
+    const ctx = makeContext(partial?.nodeId ?? def.id, partial);
+    const inner = def.make(cfg, ctx);
+    return <T extends I>(source: Observable<RecordBatch<T>>) =>
+      source.pipe(countInput(ctx.stats), inner as unknown as OperatorFunction<RecordBatch<T>, RecordBatch<O>>, countOutput(ctx.stats)) as
+        unknown as Observable<RecordBatch<Through<T, O, P>>>;
+  };
+  return Object.assign(factory, { def: { kind: 'transform' as const, ...def } });
+}
+
+export type SourceFactory<C extends ConfigSchema, O extends TypeMap> = {
+  (config?: z.input<C>, ctx?: Partial<OperatorContext>): Observable<RecordBatch<O>>;
+  readonly def: SourceDef<C, O>;
+};
+
+export function defineSource<C extends ConfigSchema, O extends TypeMap>(def: Omit<SourceDef<C, O>, 'kind'>): SourceFactory<C, O> {
+  const full: SourceDef<C, O> = { kind: 'source', ...def };
+  const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
+    const cfg = parseConfig(full, config, partial?.nodeId);
+    const ctx = makeContext(partial?.nodeId ?? def.id, partial);
+    return pullSource(() => full.make(cfg, ctx), ctx).pipe(countOutput(ctx.stats));
+  };
+  return Object.assign(factory, { def: full });
+}
+
+export type SinkFactory<C extends ConfigSchema, I extends TypeMap> = {
+  (config?: z.input<C>, ctx?: Partial<OperatorContext>): <T extends I>(source: Observable<RecordBatch<T>>) => Observable<SinkResult>;
+  readonly def: SinkDef<C, I>;
+};
+
+export function defineSink<C extends ConfigSchema, I extends TypeMap>(def: Omit<SinkDef<C, I>, 'kind'>): SinkFactory<C, I> {
+  const full: SinkDef<C, I> = { kind: 'sink', ...def };
+  const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
+    const cfg = parseConfig(full, config, partial?.nodeId);
+    const ctx = makeContext(partial?.nodeId ?? def.id, partial);
+    return <T extends I>(source: Observable<RecordBatch<T>>) =>
+      source.pipe(countInput(ctx.stats), sinkOperator(() => full.make(cfg, ctx) as unknown as Sink<T>, ctx));
+  };
+  return Object.assign(factory, { def: full });
+}
+
+export type AnyFactory =
+  | TransformFactory<ConfigSchema, TypeMap, TypeMap, boolean>
+  | SourceFactory<ConfigSchema, TypeMap>
+  | SinkFactory<ConfigSchema, TypeMap>;

@@ -1,0 +1,89 @@
+// Building RecordBatches from plain columns or rows against a declared schema, and small helpers to
+// grow or measure batches without copying existing column data.
+import {
+  RecordBatch, Schema, Field, Struct, makeData, vectorFromArray, Vector,
+  type DataType, type TypeMap,
+} from 'apache-arrow';
+
+/** JS value accepted for one cell of a column of type T (what Arrow's builders take). */
+export type Cell<T extends DataType> = T['TValue'] | null;
+export type RowOf<T extends TypeMap> = { [K in keyof T]: Cell<T[K]> | T[K]['TValue'] | unknown };
+export type ColumnInput<T extends DataType> = Vector<T> | ArrayLike<unknown> | T['TArray'];
+
+function toVector<D extends DataType>(field: Field<D>, values: ColumnInput<D>): Vector<D> {
+  if (values instanceof Vector) return values as Vector<D>;
+  return vectorFromArray(values as ArrayLike<unknown> as unknown[], field.type) as Vector<D>;
+}
+
+/** A batch from columns (arrays or vectors), each cast to the schema's type for that column. */
+export function batchFromColumns<T extends TypeMap>(
+  schema: Schema<T>, columns: { [K in keyof T]: ColumnInput<T[K]> },
+): RecordBatch<T> {
+  const vectors = schema.fields.map((f) => {
+    const col = (columns as Record<string, ColumnInput<DataType> | undefined>)[f.name];
+    if (col === undefined) throw new Error(`batchFromColumns: column "${f.name}" missing (schema has ${schema.names.join(', ')})`);
+    return toVector(f, col);
+  });
+  const length = vectors[0]?.length ?? 0;
+  for (const [i, v] of vectors.entries())
+    if (v.length !== length) throw new Error(`batchFromColumns: column "${schema.fields[i]!.name}" has ${v.length} rows, "${schema.fields[0]!.name}" has ${length}`);
+  return batchFromVectors(schema, vectors, length);
+}
+
+/** A batch from row objects; a missing key becomes null (valid only for nullable columns). */
+export function batchFromRows<T extends TypeMap>(schema: Schema<T>, rows: ReadonlyArray<Partial<RowOf<T>>>): RecordBatch<T> {
+  const columns: Record<string, unknown[]> = {};
+  for (const f of schema.fields) columns[f.name] = rows.map((r) => (r as Record<string, unknown>)[f.name] ?? null);
+  return batchFromColumns(schema, columns as { [K in keyof T]: ColumnInput<T[K]> });
+}
+
+function batchFromVectors<T extends TypeMap>(schema: Schema<T>, vectors: Vector[], length: number): RecordBatch<T> {
+  // Multi-chunk vectors (from a builder) must be one Data each inside a batch.
+  const children = vectors.map((v) => (v.data.length === 1 ? v.data[0]! : concatData(v)));
+  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
+  return new RecordBatch(schema, data);
+}
+
+/** One contiguous Data from a multi-chunk vector (builders emit chunks past their size hint). */
+function concatData(v: Vector) {
+  const joined = vectorFromArray([...v] as unknown[], v.type);
+  if (joined.data.length !== 1) throw new Error(`column of ${v.length} rows does not fit one Arrow chunk`);
+  return joined.data[0]!;
+}
+
+/** A new batch with the given columns added (or replaced), sharing every other column's buffers. */
+export function withColumns<T extends TypeMap, A extends TypeMap>(
+  batch: RecordBatch<T>, add: { [K in keyof A]: Vector<A[K]> | ColumnInput<A[K]> }, types?: { [K in keyof A]?: A[K] },
+): RecordBatch<Omit<T, keyof A> & A> {
+  const fields = batch.schema.fields.slice() as Field[];
+  const children = batch.data.children.slice();
+  for (const [name, col] of Object.entries(add) as [string, ColumnInput<DataType>][]) {
+    const type = (types as Record<string, DataType | undefined> | undefined)?.[name] ?? (col instanceof Vector ? col.type : undefined);
+    if (!type) throw new Error(`withColumns: column "${name}" needs a type (pass a Vector or a type)`);
+    const field = new Field(name, type, true);
+    const vec = toVector(field, col);
+    if (vec.length !== batch.numRows) throw new Error(`withColumns: column "${name}" has ${vec.length} rows, batch has ${batch.numRows}`);
+    const data = vec.data.length === 1 ? vec.data[0]! : concatData(vec);
+    const at = fields.findIndex((f) => f.name === name);
+    const nf = new Field(name, type, vec.nullCount > 0 || (at >= 0 && fields[at]!.nullable));
+    if (at >= 0) { fields[at] = nf; children[at] = data; } else { fields.push(nf); children.push(data); }
+  }
+  const schema = new Schema(fields, batch.schema.metadata);
+  const data = makeData({ type: new Struct(fields), length: batch.numRows, nullCount: 0, children });
+  return new RecordBatch(schema, data) as unknown as RecordBatch<Omit<T, keyof A> & A>;
+}
+
+/** Bytes held by a batch's buffers (slices count their whole shared buffers: an upper bound). */
+export function batchBytes(batch: RecordBatch): number {
+  return batch.data.byteLength;
+}
+
+/** A batch holding only the rows at `indices` (in that order). Copies the selected values. */
+export function takeRows<T extends TypeMap>(batch: RecordBatch<T>, indices: ArrayLike<number>): RecordBatch<T> {
+  const idx = Array.from(indices);
+  const vectors = batch.schema.fields.map((f, c) => {
+    const col = batch.getChildAt(c)!;
+    return vectorFromArray(idx.map((i) => col.get(i)), f.type) as Vector;
+  });
+  return batchFromVectors(batch.schema, vectors, idx.length);
+}

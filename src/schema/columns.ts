@@ -1,0 +1,65 @@
+// The column maps of DESIGN.md §3, declared once. Each is a TypeMap (for the compiler) plus a Schema
+// factory (for runtime checks); stages extend them by intersection instead of forking new maps.
+import {
+  Schema, Field, Utf8, Int32, Int64, Float32, Float64, List, FixedSizeList, Dictionary,
+  TimestampMillisecond, Uint8, type DataType, type TypeMap,
+} from 'apache-arrow';
+
+export type Doc = { id: Utf8; text: Utf8; url: Utf8; source: Dictionary<Utf8, Int32> };
+export type Tokens = Omit<Doc, 'text'> & { tokens: List<Int32> };
+export type Packed = { input_ids: FixedSizeList<Int32>; doc_starts: List<Int32>; attention_mask: FixedSizeList<Uint8> };
+export type GradBucket = { bucket: Int32; values: List<Float32> };
+export type Metrics = {
+  step: Int64; split: Dictionary<Utf8, Int32>; name: Dictionary<Utf8, Int32>; value: Float64; time: TimestampMillisecond;
+};
+
+/** A field list keyed by column name, typed by the TypeMap it describes. */
+export type Columns<T extends TypeMap> = { [K in keyof T & string]: { type: T[K]; nullable?: boolean } };
+
+export function schemaOf<T extends TypeMap>(columns: Columns<T>, metadata?: Map<string, string>): Schema<T> {
+  const fields = Object.entries(columns).map(([name, c]) => {
+    const col = c as { type: DataType; nullable?: boolean };
+    return new Field(name, col.type, col.nullable ?? false);
+  });
+  return new Schema<T>(fields as Field<T[keyof T]>[], metadata);
+}
+
+let dictIds = 0;
+/** Dictionary-encoded strings; each call gets a fresh dictionary id as Arrow IPC requires. */
+export const dictUtf8 = (): Dictionary<Utf8, Int32> => new Dictionary(new Utf8(), new Int32(), dictIds++);
+
+export const docColumns = (): Columns<Doc> => ({
+  id: { type: new Utf8() },
+  text: { type: new Utf8() },
+  url: { type: new Utf8(), nullable: true },
+  source: { type: dictUtf8() },
+});
+export const docSchema = (): Schema<Doc> => schemaOf(docColumns());
+
+export const tokensSchema = (): Schema<Tokens> => {
+  const { text: _text, ...rest } = docColumns();
+  return schemaOf<Tokens>({ ...rest, tokens: { type: new List(new Field('item', new Int32(), false)) } });
+};
+
+/** Packed rows hold seqLen+1 tokens: inputs and next-token labels share one row. */
+export const packedSchema = (seqLen: number): Schema<Packed> =>
+  schemaOf<Packed>({
+    input_ids: { type: new FixedSizeList(seqLen + 1, new Field('item', new Int32(), false)) },
+    doc_starts: { type: new List(new Field('item', new Int32(), false)), nullable: true },
+    attention_mask: { type: new FixedSizeList(seqLen + 1, new Field('item', new Uint8(), false)), nullable: true },
+  });
+
+export const gradBucketSchema = (): Schema<GradBucket> =>
+  schemaOf<GradBucket>({
+    bucket: { type: new Int32() },
+    values: { type: new List(new Field('item', new Float32(), false)) },
+  });
+
+export const metricsSchema = (): Schema<Metrics> =>
+  schemaOf<Metrics>({
+    step: { type: new Int64() },
+    split: { type: dictUtf8() },
+    name: { type: dictUtf8() },
+    value: { type: new Float64() },
+    time: { type: new TimestampMillisecond() },
+  });

@@ -1,0 +1,3 @@
+export * from './columns.ts';
+export * from './compat.ts';
+export * from './build.ts';
