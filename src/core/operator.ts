@@ -70,11 +70,8 @@ export function defineOperator<C extends ConfigSchema, I extends TypeMap, O exte
 ): TransformFactory<C, I, O, P> {
   const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
     const cfg = parseConfig(def, config, partial?.nodeId);
-    const ctx = makeContext(partial?.nodeId ?? def.id, partial);
-    const inner = def.make(cfg, ctx);
-    return <T extends I>(source: Observable<RecordBatch<T>>) =>
-      source.pipe(countInput(ctx.stats), inner as unknown as OperatorFunction<RecordBatch<T>, RecordBatch<O>>, countOutput(ctx.stats)) as
-        unknown as Observable<RecordBatch<Through<T, O, P>>>;
+    const op = instantiateTransform(def, cfg, makeContext(partial?.nodeId ?? def.id, partial));
+    return op as unknown as <T extends I>(source: Observable<RecordBatch<T>>) => Observable<RecordBatch<Through<T, O, P>>>;
   };
   return Object.assign(factory, { def: { kind: 'transform' as const, ...def } });
 }
@@ -86,11 +83,8 @@ export type SourceFactory<C extends ConfigSchema, O extends TypeMap> = {
 
 export function defineSource<C extends ConfigSchema, O extends TypeMap>(def: Omit<SourceDef<C, O>, 'kind'>): SourceFactory<C, O> {
   const full: SourceDef<C, O> = { kind: 'source', ...def };
-  const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
-    const cfg = parseConfig(full, config, partial?.nodeId);
-    const ctx = makeContext(partial?.nodeId ?? def.id, partial);
-    return pullSource(() => full.make(cfg, ctx), ctx).pipe(countOutput(ctx.stats));
-  };
+  const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) =>
+    instantiateSource(full, parseConfig(full, config, partial?.nodeId), makeContext(partial?.nodeId ?? def.id, partial));
   return Object.assign(factory, { def: full });
 }
 
@@ -102,15 +96,31 @@ export type SinkFactory<C extends ConfigSchema, I extends TypeMap> = {
 export function defineSink<C extends ConfigSchema, I extends TypeMap>(def: Omit<SinkDef<C, I>, 'kind'>): SinkFactory<C, I> {
   const full: SinkDef<C, I> = { kind: 'sink', ...def };
   const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
-    const cfg = parseConfig(full, config, partial?.nodeId);
-    const ctx = makeContext(partial?.nodeId ?? def.id, partial);
-    return <T extends I>(source: Observable<RecordBatch<T>>) =>
-      source.pipe(countInput(ctx.stats), sinkOperator(() => full.make(cfg, ctx) as unknown as Sink<T>, ctx));
+    const op = instantiateSink(full, parseConfig(full, config, partial?.nodeId), makeContext(partial?.nodeId ?? def.id, partial));
+    return op as <T extends I>(source: Observable<RecordBatch<T>>) => Observable<SinkResult>;
   };
   return Object.assign(factory, { def: full });
 }
 
-export type AnyFactory =
-  | TransformFactory<ConfigSchema, TypeMap, TypeMap, boolean>
-  | SourceFactory<ConfigSchema, TypeMap>
-  | SinkFactory<ConfigSchema, TypeMap>;
+/** Any factory made above, as the registry and specs hold it (its def's types erased). */
+export interface AnyFactory { readonly def: { readonly id: string; readonly kind?: 'source' | 'transform' | 'sink'; readonly description: string } }
+
+/** The definition behind a factory, with its types erased to the common shape. */
+export const defOf = (f: AnyFactory): AnyOperatorDef => f.def as unknown as AnyOperatorDef;
+
+// Instantiation from an already parsed config: shared by the factories and the pipeline compiler.
+
+export function instantiateTransform<I extends TypeMap, O extends TypeMap>(
+  def: TransformDef<ConfigSchema, I, O, boolean>, config: unknown, ctx: OperatorContext,
+): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
+  const inner = def.make(config, ctx);
+  return (source) => source.pipe(countInput(ctx.stats), inner, countOutput(ctx.stats));
+}
+
+export function instantiateSource<O extends TypeMap>(def: SourceDef<ConfigSchema, O>, config: unknown, ctx: OperatorContext): Observable<RecordBatch<O>> {
+  return pullSource(() => def.make(config, ctx), ctx).pipe(countOutput(ctx.stats));
+}
+
+export function instantiateSink<I extends TypeMap>(def: SinkDef<ConfigSchema, I>, config: unknown, ctx: OperatorContext): OperatorFunction<RecordBatch<I>, SinkResult> {
+  return (source) => source.pipe(countInput(ctx.stats), sinkOperator(() => def.make(config, ctx), ctx));
+}

@@ -1,0 +1,52 @@
+// Operator lookup by id. Factories can be registered explicitly; otherwise an id such as
+// "clean/normalize" is looked up as <dir>/clean/normalize.ts in each operator directory (by default
+// the package's operators/ folder), so JSON specs need no code and src/ never imports operators/.
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { AnyFactory } from '../core/operator.ts';
+
+export const PACKAGE_OPERATORS_DIR = fileURLToPath(new URL('../../operators/', import.meta.url));
+
+const isFactory = (v: unknown): v is AnyFactory =>
+  typeof v === 'function' && typeof (v as { def?: { id?: unknown } }).def?.id === 'string';
+
+export class Registry {
+  private readonly byId = new Map<string, AnyFactory>();
+  constructor(readonly dirs: string[] = [PACKAGE_OPERATORS_DIR]) {}
+
+  register(...factories: AnyFactory[]): this {
+    for (const f of factories) this.byId.set(f.def.id, f);
+    return this;
+  }
+
+  /** The factory for `id`, or undefined when no directory has it. */
+  async get(id: string): Promise<AnyFactory | undefined> {
+    const known = this.byId.get(id);
+    if (known) return known;
+    if (!/^[a-z0-9-]+(\/[a-z0-9-]+)+$/.test(id)) return undefined;
+    for (const dir of this.dirs) {
+      const file = join(dir, `${id}.ts`);
+      if (!existsSync(file)) continue;
+      const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+      for (const v of Object.values(mod)) if (isFactory(v) && v.def.id === id) { this.byId.set(id, v); return v; }
+    }
+    return undefined;
+  }
+
+  /** Every id under the operator directories, for "unknown operator" messages and `--help`. */
+  async ids(): Promise<string[]> {
+    const out = new Set(this.byId.keys());
+    for (const dir of this.dirs) {
+      if (!existsSync(dir)) continue;
+      for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+        if (!e.isFile() || !e.name.endsWith('.ts') || e.name === 'index.ts' || e.name.endsWith('.test.ts')) continue;
+        out.add(relative(dir, join(e.parentPath, e.name)).replace(/\.ts$/, '').split('\\').join('/'));
+      }
+    }
+    return [...out].sort();
+  }
+}
+
+export const defaultRegistry = new Registry();

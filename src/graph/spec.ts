@@ -1,0 +1,66 @@
+// PipelineSpec: a pipeline as data. Nodes name an operator (by registry id, or in a TypeScript spec
+// the factory itself) and its config; edges connect them. `steps` is the linear shorthand.
+import { z } from 'zod';
+import type { AnyFactory } from '../core/operator.ts';
+import { DEFAULT_BUDGET } from '../core/tickets.ts';
+
+const isFactory = (v: unknown): v is AnyFactory =>
+  typeof v === 'function' && typeof (v as { def?: { id?: unknown } }).def?.id === 'string';
+
+export const OpRef = z.union([
+  z.string().min(1),
+  z.custom<AnyFactory>(isFactory, { message: 'expected an operator id or a factory made by defineOperator/defineSource/defineSink' }),
+]);
+
+export const BudgetSpec = z.object({
+  maxInFlight: z.number().int().min(1).default(DEFAULT_BUDGET.maxInFlight),
+  maxInFlightBytes: z.number().int().min(1).default(DEFAULT_BUDGET.maxInFlightBytes),
+});
+
+export const NodeSpec = z.object({
+  op: OpRef,
+  config: z.record(z.string(), z.unknown()).default({}),
+  /** run a parallel operator's kernel on this many worker threads (0: inline) */
+  workers: z.number().int().min(0).max(256).optional(),
+  /** a source's own credit budget, overriding the pipeline's */
+  budget: BudgetSpec.partial().optional(),
+});
+
+const NodeId = z.string().regex(/^[A-Za-z_][\w-]*$/, 'node ids are letters, digits, _ and -, starting with a letter or _');
+
+export const EdgeSpec = z.union([
+  z.tuple([NodeId, NodeId]),
+  z.object({ from: NodeId, to: NodeId }),
+]);
+
+export const PipelineSpec = z.object({
+  name: z.string().default('pipeline'),
+  description: z.string().optional(),
+  budget: BudgetSpec.default(DEFAULT_BUDGET),
+  nodes: z.record(NodeId, NodeSpec).optional(),
+  edges: z.array(EdgeSpec).default([]),
+  steps: z.array(NodeSpec.extend({ id: NodeId })).optional(),
+}).superRefine((s, ctx) => {
+  if (!s.nodes && !s.steps) ctx.addIssue({ code: 'custom', message: 'a pipeline needs "nodes" (with "edges") or "steps"', path: ['nodes'] });
+  if (s.nodes && s.steps) ctx.addIssue({ code: 'custom', message: 'give "nodes"/"edges" or the "steps" shorthand, not both', path: ['steps'] });
+});
+
+export type PipelineSpecInput = z.input<typeof PipelineSpec>;
+export type PipelineSpecParsed = z.output<typeof PipelineSpec>;
+export type NodeSpecParsed = z.output<typeof NodeSpec>;
+
+/** Identity with types: `export default pipeline({...})` in a TypeScript spec gets completion and checks. */
+export function pipeline(spec: PipelineSpecInput): PipelineSpecInput {
+  return spec;
+}
+
+/** The graph form of a spec: `steps` expanded into nodes and a chain of edges. */
+export function normalizeSpec(s: PipelineSpecParsed): { nodes: Record<string, NodeSpecParsed>; edges: Array<{ from: string; to: string }> } {
+  if (s.steps) {
+    const nodes: Record<string, NodeSpecParsed> = {};
+    for (const { id, ...node } of s.steps) nodes[id] = node;
+    const edges = s.steps.slice(1).map((step, i) => ({ from: s.steps![i]!.id, to: step.id }));
+    return { nodes, edges };
+  }
+  return { nodes: s.nodes ?? {}, edges: s.edges.map((e) => (Array.isArray(e) ? { from: e[0], to: e[1] } : e)) };
+}

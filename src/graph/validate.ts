@@ -1,0 +1,127 @@
+// Validation reports every problem at once, each with its path: the spec's shape (zod), unknown
+// operators, invalid configs, dangling nodes, cycles and schema mismatches on edges.
+import type { Schema } from 'apache-arrow';
+import type { z } from 'zod';
+import { SpecError, type SpecIssue } from '../core/errors.ts';
+import { defOf, type AnyFactory, type AnyOperatorDef } from '../core/operator.ts';
+import type { Budget } from '../core/tickets.ts';
+import { explainMismatch } from '../schema/compat.ts';
+import { Registry, defaultRegistry } from './registry.ts';
+import { PipelineSpec, normalizeSpec } from './spec.ts';
+import { outputSchema } from './schema-flow.ts';
+
+export interface ResolvedNode {
+  id: string;
+  factory: AnyFactory;
+  def: AnyOperatorDef;
+  config: unknown; // parsed by the operator's zod schema
+  workers: number;
+  budget: Budget;
+  inputs: string[];
+  outputs: string[];
+  /** schema of the batches this node emits (undefined for sinks) */
+  schema?: Schema;
+}
+
+export interface ResolvedPipeline {
+  name: string;
+  budget: Budget;
+  nodes: Map<string, ResolvedNode>;
+  /** node ids in topological order */
+  order: string[];
+}
+
+const zodIssues = (err: z.ZodError, prefix: (string | number)[]): SpecIssue[] =>
+  err.issues.map((i) => ({ path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))].join('.') || '(root)', message: i.message }));
+
+export async function validatePipeline(input: unknown, registry: Registry = defaultRegistry, source?: string): Promise<ResolvedPipeline> {
+  const parsed = PipelineSpec.safeParse(input);
+  if (!parsed.success) throw new SpecError(zodIssues(parsed.error, []), source);
+  const spec = parsed.data;
+  const { nodes: rawNodes, edges } = normalizeSpec(spec);
+  const base = spec.steps ? 'steps' : 'nodes';
+  const pathOf = (id: string) => (spec.steps ? `steps[${spec.steps.findIndex((s) => s.id === id)}]` : `nodes.${id}`);
+  const issues: SpecIssue[] = [];
+  const nodes = new Map<string, ResolvedNode>();
+
+  if (spec.steps) {
+    const seen = new Set<string>();
+    spec.steps.forEach((s, i) => { if (seen.has(s.id)) issues.push({ path: `steps[${i}].id`, message: `duplicate step id "${s.id}"` }); seen.add(s.id); });
+  }
+  for (const [id, node] of Object.entries(rawNodes)) {
+    const factory = typeof node.op === 'string' ? await registry.get(node.op) : node.op;
+    if (!factory) {
+      const known = await registry.ids();
+      issues.push({ path: `${pathOf(id)}.op`, message: `unknown operator "${String(node.op)}" (known: ${known.join(', ') || 'none'})` });
+      continue;
+    }
+    const def = defOf(factory);
+    const cfg = def.config.safeParse(node.config);
+    if (!cfg.success) { issues.push(...zodIssues(cfg.error, [pathOf(id), 'config'])); continue; }
+    if (node.workers && !(def.kind === 'transform' || def.kind === undefined)) issues.push({ path: `${pathOf(id)}.workers`, message: `operator ${def.id} is a ${def.kind}; only transforms run on workers` });
+    else if (node.workers && !('kernel' in def && def.kernel && def.module)) issues.push({ path: `${pathOf(id)}.workers`, message: `operator ${def.id} is not parallel (it has no kernel/module); remove "workers"` });
+    nodes.set(id, {
+      id, factory, def, config: cfg.data, workers: node.workers ?? 0,
+      budget: { ...spec.budget, ...node.budget }, inputs: [], outputs: [],
+    });
+  }
+
+  edges.forEach((e, i) => {
+    const path = spec.steps ? `steps[${i + 1}]` : `edges[${i}]`;
+    for (const end of [e.from, e.to]) if (!(end in rawNodes)) issues.push({ path, message: `edge ${e.from} -> ${e.to} names unknown node "${end}"` });
+    nodes.get(e.from)?.outputs.push(e.to);
+    nodes.get(e.to)?.inputs.push(e.from);
+  });
+
+  for (const n of nodes.values()) {
+    const kind = n.def.kind ?? 'transform';
+    if (kind === 'source' && n.inputs.length > 0) issues.push({ path: pathOf(n.id), message: `source ${n.def.id} cannot have inputs (from ${n.inputs.join(', ')})` });
+    if (kind !== 'source' && n.inputs.length === 0) issues.push({ path: pathOf(n.id), message: `dangling node: ${kind} ${n.def.id} has no input; add an edge into it or remove it` });
+    if (kind === 'sink' && n.outputs.length > 0) issues.push({ path: pathOf(n.id), message: `sink ${n.def.id} has no output to connect (to ${n.outputs.join(', ')})` });
+    if (kind === 'source' && n.outputs.length === 0 && nodes.size > 1) issues.push({ path: pathOf(n.id), message: `dangling node: source ${n.def.id} feeds nothing` });
+  }
+  if (nodes.size === 0 && Object.keys(rawNodes).length === 0) issues.push({ path: base, message: 'the pipeline has no nodes' });
+
+  const order = topoOrder(nodes);
+  if (!order.ok) issues.push({ path: spec.steps ? 'steps' : 'edges', message: `cycle: ${order.cycle.join(' -> ')}` });
+  else {
+    for (const id of order.order) {
+      const n = nodes.get(id)!;
+      const required = n.def.kind === 'source' ? undefined : n.def.input();
+      for (const from of n.inputs) {
+        const up = nodes.get(from)!.schema;
+        if (!up || !required) continue;
+        const why = explainMismatch(required, up);
+        if (why) issues.push({ path: spec.steps ? pathOf(id) : `edges[${edges.findIndex((e) => e.from === from && e.to === id)}]`, message: `${from} -> ${id}: ${why}` });
+      }
+      const first = n.inputs.map((i) => nodes.get(i)!.schema).find((s) => s !== undefined);
+      n.schema = outputSchema(n.def, n.config, first);
+    }
+  }
+
+  if (issues.length > 0) throw new SpecError(issues, source);
+  return { name: spec.name, budget: spec.budget, nodes, order: order.ok ? order.order : [] };
+}
+
+function topoOrder(nodes: Map<string, ResolvedNode>): { ok: true; order: string[] } | { ok: false; cycle: string[] } {
+  const indeg = new Map([...nodes].map(([id, n]) => [id, n.inputs.filter((i) => nodes.has(i)).length]));
+  const ready = [...indeg].filter(([, d]) => d === 0).map(([id]) => id);
+  const order: string[] = [];
+  while (ready.length > 0) {
+    const id = ready.shift()!;
+    order.push(id);
+    for (const o of nodes.get(id)!.outputs) {
+      if (!indeg.has(o)) continue;
+      indeg.set(o, indeg.get(o)! - 1);
+      if (indeg.get(o) === 0) ready.push(o);
+    }
+  }
+  if (order.length === nodes.size) return { ok: true, order };
+  // walk back along inputs among the unordered nodes until a node repeats: that is a cycle
+  const left = new Set([...nodes.keys()].filter((id) => !order.includes(id)));
+  const path: string[] = [];
+  let cur = [...left][0]!;
+  while (!path.includes(cur)) { path.push(cur); cur = nodes.get(cur)!.inputs.find((i) => left.has(i))!; }
+  const cycle = path.slice(path.indexOf(cur)).reverse();
+  return { ok: false, cycle: [...cycle, cycle[0]!] };
+}

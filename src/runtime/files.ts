@@ -1,0 +1,76 @@
+// File helpers every reader and writer shares: glob expansion (Node 20 has no fs.glob), stable ids,
+// and atomic writes (a temporary name renamed into place when complete).
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+
+/** Glob pattern to RegExp: `*` within a segment, `**` across segments, `?`, `{a,b}`. */
+export function globToRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*') {
+      if (glob[i + 1] === '*') { re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*'; i += glob[i + 2] === '/' ? 2 : 1; } else re += '[^/]*';
+    } else if (c === '?') re += '[^/]';
+    else if (c === '{') { const end = glob.indexOf('}', i); re += `(?:${glob.slice(i + 1, end).split(',').map(escape).join('|')})`; i = end; } else re += escape(c);
+  }
+  return new RegExp(`^${re}$`);
+}
+const escape = (s: string) => s.replace(/[.+^$()|[\]\\]/g, '\\$&');
+
+/** Files matching each pattern (plain paths pass through), sorted within a pattern, deduplicated. */
+export async function expandGlobs(patterns: readonly string[], cwd = process.cwd()): Promise<string[]> {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const p of patterns) {
+    const abs = resolve(cwd, p);
+    if (!/[*?{]/.test(p)) {
+      if (!existsSync(abs)) throw new Error(`no such file: ${abs}`);
+      if (!seen.has(abs)) { seen.add(abs); out.push(abs); }
+      continue;
+    }
+    const firstMagic = abs.search(/[*?{]/);
+    const root = abs.slice(0, abs.lastIndexOf(sep, firstMagic));
+    const re = globToRegExp(abs.slice(root.length + 1).split(sep).join('/'));
+    const entries = existsSync(root) ? await readdir(root, { recursive: true }) : [];
+    const matched = entries.map((e) => e.split(sep).join('/')).filter((e) => re.test(e)).sort()
+      .map((e) => join(root, e)).filter((f) => statSync(f).isFile());
+    if (matched.length === 0) throw new Error(`pattern matched no files: ${p}`);
+    for (const f of matched) if (!seen.has(f)) { seen.add(f); out.push(f); }
+  }
+  return out;
+}
+
+/** A 16-hex-digit stable id (sha256 prefix) for a document key such as `path:offset` or a URL. */
+export function stableId(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, 16);
+}
+
+/** A file written under a temporary name in the same directory and renamed into place by `commit`.
+ * `abort` removes it: a crash or failure leaves the old file or none, never half of one. */
+export class AtomicFile {
+  readonly tmp: string;
+  private handle?: FileHandle;
+  bytes = 0;
+  constructor(readonly path: string) {
+    this.tmp = join(dirname(path), `.flowlm-tmp-${process.pid}-${Math.random().toString(36).slice(2)}-${path.split(sep).pop()}`);
+  }
+  async write(data: Uint8Array | string): Promise<void> {
+    this.handle ??= await open(this.tmp, 'w');
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    await this.handle.write(buf);
+    this.bytes += buf.byteLength;
+  }
+  async commit(): Promise<string> {
+    this.handle ??= await open(this.tmp, 'w');
+    await this.handle.sync();
+    await this.handle.close();
+    await rename(this.tmp, this.path);
+    return this.path;
+  }
+  async abort(): Promise<void> {
+    await this.handle?.close().catch(() => undefined);
+    await rm(this.tmp, { force: true });
+  }
+}

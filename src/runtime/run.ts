@@ -1,0 +1,89 @@
+// The local executor: validate, compile, run to completion or first error or cancellation, and report
+// per-node stats. Batches that reach a non-sink end of the graph are released there.
+import type { RecordBatch } from 'apache-arrow';
+import { RecordBatch as RB } from 'apache-arrow';
+import { CancelledError, FlowError, SpecError } from '../core/errors.ts';
+import type { SinkResult } from '../core/sink.ts';
+import { StatsRegistry, type StatsSnapshot } from '../core/stats.ts';
+import { releaseBatch, type Ledger } from '../core/tickets.ts';
+import { compilePipeline } from '../graph/compile.ts';
+import type { Registry } from '../graph/registry.ts';
+import { validatePipeline, type ResolvedPipeline } from '../graph/validate.ts';
+import { parallelFor } from './parallel.ts';
+import { WorkerPool } from './worker-pool.ts';
+
+export interface RunOptions {
+  registry?: Registry;
+  signal?: AbortSignal;
+  /** called every `progressMs` (and once at the end) with live stats */
+  onProgress?: (p: Progress) => void;
+  progressMs?: number;
+  log?: (nodeId: string, message: string) => void;
+  /** label for error messages (the spec's file) */
+  source?: string;
+}
+
+export interface Progress { elapsedMs: number; nodes: Record<string, StatsSnapshot>; sources: Record<string, { inFlight: number; inFlightBytes: number; peakInFlight: number }> }
+
+export interface RunResult {
+  ok: boolean;
+  durationMs: number;
+  nodes: Record<string, StatsSnapshot>;
+  sinks: SinkResult[];
+  sources: Progress['sources'];
+  cancelled?: boolean;
+  error?: { operator?: string; message: string; location?: FlowError['location'] };
+}
+
+function ledgerReport(ledgers: Map<string, Ledger>): Progress['sources'] {
+  return Object.fromEntries([...ledgers].map(([id, l]) => [id, { inFlight: l.inFlight, inFlightBytes: l.inFlightBytes, peakInFlight: l.peakInFlight }]));
+}
+
+/** Runs a spec (or an already validated pipeline). Throws SpecError for an invalid spec; every other
+ * failure is reported in the result with ok: false. */
+export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise<RunResult> {
+  const resolved = isResolved(spec) ? spec : await validatePipeline(spec, opts.registry, opts.source);
+  const stats = new StatsRegistry();
+  for (const id of resolved.order) stats.for(id);
+  const signal = opts.signal ?? new AbortController().signal;
+  const pool = new WorkerPool();
+  const compiled = compilePipeline(resolved, { signal, stats, log: opts.log, parallel: parallelFor(pool) });
+  const t0 = performance.now();
+  const progress = (): Progress => ({ elapsedMs: performance.now() - t0, nodes: stats.snapshot(), sources: ledgerReport(compiled.ledgers) });
+  const timer = opts.onProgress ? setInterval(() => opts.onProgress!(progress()), opts.progressMs ?? 1000) : undefined;
+  const sinks: SinkResult[] = [];
+  let error: unknown;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      compiled.output.subscribe({
+        next: (v) => { if (v instanceof RB) releaseBatch(v as RecordBatch); else sinks.push(v as SinkResult); },
+        error: reject,
+        complete: resolve,
+      });
+    });
+  } catch (err) {
+    error = err;
+  } finally {
+    if (timer) clearInterval(timer);
+    await pool.close();
+  }
+  const final = progress();
+  opts.onProgress?.(final);
+  const cancelled = signal.aborted;
+  const base = { durationMs: Math.round(final.elapsedMs), nodes: final.nodes, sinks, sources: final.sources };
+  if (error !== undefined) {
+    const e = error instanceof FlowError ? error.toJSON() : { message: error instanceof Error ? error.message : String(error) };
+    return { ok: false, ...base, ...(cancelled ? { cancelled } : {}), error: e };
+  }
+  if (cancelled) {
+    const why = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');
+    return { ok: false, ...base, cancelled, error: { message: new CancelledError(why).message } };
+  }
+  return { ok: true, ...base };
+}
+
+function isResolved(x: unknown): x is ResolvedPipeline {
+  return typeof x === 'object' && x !== null && (x as ResolvedPipeline).nodes instanceof Map && Array.isArray((x as ResolvedPipeline).order);
+}
+
+export { SpecError };
