@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# pretest: the crawler and HTML-cleaning tests serve Debian's real HTML documentation on 127.0.0.1.
+# Install the packages when they are missing (a fresh Debian machine), quietly when they are present.
+set -euo pipefail
+need=()
+[ -d /usr/share/doc/postgresql-doc-15/html ] || need+=(postgresql-doc-15)
+[ -d /usr/share/doc/linux-doc-6.1/html ] || need+=(linux-doc-6.1)
+[ ${#need[@]} -eq 0 ] && exit 0
+echo "pretest: installing Debian packages the tests serve: ${need[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; else
+    echo "pretest: need root (or sudo) to apt-get install ${need[*]}; install them and re-run" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 || {
+  $SUDO apt-get update -qq >/dev/null
+  $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
