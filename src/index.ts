@@ -7,3 +7,4 @@ export { validatePipeline, type ResolvedPipeline, type ResolvedNode } from './gr
 export { compilePipeline } from './graph/compile.ts';
 export { runPipeline, type RunResult, type RunOptions, type Progress } from './runtime/run.ts';
 export { expandGlobs, stableId, AtomicFile } from './runtime/files.ts';
+export { WorkerPool, WorkerTaskError, type WorkerPoolOptions, type KernelSpec } from './runtime/worker-pool.ts';

@@ -1,73 +1,101 @@
-// Plain-text files (globs allowed) as documents: one document per file, or per blank-line-separated
-// paragraph. Files are read one at a time, so memory is bounded by one file plus one batch.
-import { readFile } from 'node:fs/promises';
+// Plain-text files (globs allowed, .gz decompressed on the fly) as documents: one per file, per
+// blank-line-separated paragraph, or per line. Files are streamed line by line, so memory is bounded by
+// one read chunk, one document (at most maxDocBytes) and one batch, whatever the file size.
+import { isUtf8 } from 'node:buffer';
 import { relative } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
-import { FlowError } from '../../src/core/errors.ts';
 import { batchFromColumns, docSchema, type Doc } from '../../src/schema/index.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
+import { CompressedInputError, firstInvalidUtf8, readLines } from '../../src/runtime/lines.ts';
+import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
 
 const Config = z.object({
-  paths: z.array(z.string().min(1)).min(1).describe('files or glob patterns'),
-  unit: z.enum(['file', 'paragraph']).default('file'),
+  paths: z.array(z.string().min(1)).min(1).describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
+  unit: z.enum(['file', 'paragraph', 'line']).default('file').describe('one document per file, per blank-line-separated paragraph, or per line'),
   source: z.string().default('text').describe('value of the source column'),
   batchRows: z.number().int().min(1).default(256),
-  /** documents shorter than this (after trimming) are skipped */
-  minChars: z.number().int().min(0).default(1),
+  batchBytes: z.number().int().min(1).default(8 << 20).describe('a batch is emitted once its text reaches this many bytes'),
+  minChars: z.number().int().min(0).default(1).describe('documents shorter than this (after trimming) are dropped as "too short"'),
+  maxDocBytes: z.number().int().min(1).default(64 << 20).describe('a longer document (file, paragraph or line) is a bad record: memory stays bounded'),
+  ...badRecordConfig,
 });
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+/** The document being assembled: its lines, where it starts, and the first problem found in it. */
+interface Unit { parts: string[]; bytes: number; offset: number; line: number; bad?: BadRecord }
+
+export { firstInvalidUtf8 };
 
 export const readText = defineSource({
   id: 'ingest/read-text',
-  description: 'read UTF-8 text files as documents (per file or per paragraph)',
+  description: 'read UTF-8 text files (plain or .gz) as documents: per file, per paragraph or per line',
   config: Config,
   output: () => docSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<Doc>> {
     const files = await expandGlobs(cfg.paths);
     const schema = docSchema();
-    let ids: string[] = [], texts: string[] = [], urls: (string | null)[] = [], sources: string[] = [];
+    const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
+    let ids: string[] = [], texts: string[] = [], sources: string[] = [], textBytes = 0;
+    const full = () => ids.length >= cfg.batchRows || textBytes >= cfg.batchBytes;
     const flush = () => {
-      const b = batchFromColumns(schema, { id: ids, text: texts, url: urls, source: sources });
-      ids = []; texts = []; urls = []; sources = [];
+      const b = batchFromColumns(schema, { id: ids, text: texts, url: new Array<null>(ids.length).fill(null), source: sources });
+      ids = []; texts = []; sources = []; textBytes = 0;
       return b;
     };
-    for (const file of files) {
-      const bytes = await readFile(file);
-      let text: string;
-      try { text = decoder.decode(bytes); } catch {
-        const at = firstInvalidUtf8(bytes);
-        throw new FlowError(ctx.nodeId, 'invalid UTF-8; convert the file to UTF-8 or remove it from paths', { file, offset: at });
+    try {
+      for (const file of files) {
+        const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
+        const name = shownPath(file);
+        let unit: Unit | undefined;
+        /** close the current document: emit it, or report why not */
+        const finish = async () => {
+          const u = unit;
+          unit = undefined;
+          if (!u) return;
+          if (u.bad) { await bad.report(u.bad); return; }
+          const t = u.parts.join('\n').trim();
+          if (t.length < cfg.minChars) { ctx.stats.drop('too short'); return; }
+          ids.push(stableId(`${key}:${u.offset}`)); texts.push(t); sources.push(cfg.source); textBytes += u.bytes;
+        };
+        try {
+          for await (const lines of readLines(file, { maxLineBytes: cfg.maxDocBytes })) {
+            for (const l of lines) {
+              let text = '';
+              let problem: BadRecord | undefined;
+              if (l.tooLong) problem = { reason: 'document too large', detail: `line of ${l.tooLong.length} bytes exceeds maxDocBytes ${cfg.maxDocBytes}`, where: { file: name, line: l.line, offset: l.offset } };
+              else if (!isUtf8(l.bytes)) {
+                const at = l.offset + firstInvalidUtf8(l.bytes);
+                problem = { reason: 'invalid UTF-8', detail: `invalid UTF-8 byte sequence in ${cfg.unit === 'file' ? 'the file' : `the ${cfg.unit}`}; convert the file to UTF-8`, where: { file: name, line: l.line, offset: at } };
+              } else text = l.bytes.toString('utf8');
+              if (cfg.unit !== 'file' && !problem && /^\s*$/.test(text)) { await finish(); continue; } // blank lines separate documents
+              unit ??= { parts: [], bytes: 0, offset: l.offset, line: l.line };
+              unit.bytes += l.bytes.length + 1;
+              if (!unit.bad && unit.bytes > cfg.maxDocBytes) problem ??= { reason: 'document too large', detail: `${cfg.unit} longer than maxDocBytes ${cfg.maxDocBytes}`, where: { file: name, line: unit.line, offset: unit.offset } };
+              if (problem) { unit.bad ??= problem; unit.parts = []; } else if (!unit.bad) unit.parts.push(text);
+              if (cfg.unit === 'line') await finish();
+              if (full()) yield flush();
+            }
+          }
+          await finish();
+        } catch (err) {
+          if (!(err instanceof CompressedInputError)) throw err;
+          // the document in progress is incomplete: it goes with the truncated tail
+          unit = undefined;
+          await bad.report({
+            reason: err.truncated ? 'truncated gzip' : 'corrupt gzip',
+            detail: `${err.message} at compressed byte ${err.compressedOffset} (decompressed byte ${err.offset}); documents before it were kept`,
+            where: { file: name, offset: err.compressedOffset },
+          });
+        }
+        if (full()) yield flush();
       }
-      const name = relative(process.cwd(), file);
-      const parts = cfg.unit === 'file' ? [{ text, offset: 0 }] : paragraphs(text);
-      for (const p of parts) {
-        const t = p.text.trim();
-        if (t.length < cfg.minChars) { ctx.stats.drop('too short'); continue; }
-        ids.push(stableId(`${name}:${p.offset}`)); texts.push(t); urls.push(null); sources.push(cfg.source);
-        if (ids.length >= cfg.batchRows) yield flush();
-      }
+      if (ids.length > 0) yield flush();
+    } catch (err) {
+      if (ids.length > 0) yield flush(); // documents completed before a fatal error still go out
+      throw err;
+    } finally {
+      await bad.close();
     }
-    if (ids.length > 0) yield flush();
   },
 });
-
-function paragraphs(text: string): Array<{ text: string; offset: number }> {
-  const out: Array<{ text: string; offset: number }> = [];
-  const re = /\n\s*\n/g;
-  let start = 0;
-  for (let m = re.exec(text); m; m = re.exec(text)) { out.push({ text: text.slice(start, m.index), offset: start }); start = m.index + m[0].length; }
-  out.push({ text: text.slice(start), offset: start });
-  return out;
-}
-
-/** Byte offset of the first invalid UTF-8 sequence (for the error message). */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  let lo = 0, hi = bytes.length;
-  // binary search on prefixes: the longest prefix that decodes (allowing a cut multi-byte tail)
-  const ok = (n: number) => { try { new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream: true }); return true; } catch { return false; } };
-  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (ok(mid)) lo = mid; else hi = mid - 1; }
-  return lo;
-}

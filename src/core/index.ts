@@ -10,3 +10,4 @@ export * from './foreign.ts';
 export * from './ordered-map.ts';
 export * from './sink.ts';
 export * from './pull-source.ts';
+export * from './kernel-stats.ts';

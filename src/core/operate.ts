@@ -3,7 +3,7 @@
 // output (a merge holds all of them; a split shares them). With `state: 'absorb'` the operator declares
 // its own memory bound: an input's credit returns as soon as it is consumed, and outputs carry only
 // the tickets of the input being processed when they are emitted.
-import type { RecordBatch, TypeMap } from 'apache-arrow';
+import { RecordBatch, type TypeMap } from 'apache-arrow';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { makeContext, type OperatorContext } from './context.ts';
 import { FlowError } from './errors.ts';
@@ -32,21 +32,25 @@ export function operate<I extends TypeMap, O extends TypeMap>(
     let index = 0;
     let closed = false;
     let current: number | undefined;
-    const emit: Emit<O> = (out) => {
+    const emit: Emit<O> = (batch) => {
       if (closed) return;
+      // a batch that already carries tickets (an input passed on as is) goes out as a new view of the
+      // same data: each emitted object must carry exactly the references given to it here
+      const out = ticketsOf(batch).length > 0 ? new RecordBatch(batch.schema, batch.data) : batch;
       retain(pending, 1);
       attach(out, pending);
       emittedSinceTake = true;
       subscriber.next(out);
     };
     const dropPending = () => { release(pending); pending = []; };
-    const fail = (err: unknown) => {
+    // `own`: thrown by this operator (named and located); an upstream error passes on unchanged
+    const fail = (err: unknown, own = true) => {
       if (closed) return;
       closed = true;
       dropPending();
-      subscriber.error(FlowError.wrap(ctx.nodeId, err, current === undefined ? {} : { batch: current }));
+      subscriber.error(own ? FlowError.wrap(ctx.nodeId, err, current === undefined ? {} : { batch: current }) : err);
     };
-    const serial = new Serial(fail);
+    const serial = new Serial((err) => fail(err));
     const sub = source.subscribe({
       next: (batch) => {
         const i = index++;
@@ -67,7 +71,7 @@ export function operate<I extends TypeMap, O extends TypeMap>(
           return undefined;
         });
       },
-      error: (err) => serial.push(() => fail(err)),
+      error: (err) => serial.push(() => fail(err, false)),
       complete: () => serial.push(() => {
         if (closed) return undefined;
         const end = () => { dropPending(); closed = true; subscriber.complete(); };

@@ -1,7 +1,7 @@
 // defineOperator / defineSource / defineSink: one definition gives both a plain RxJS factory
 // (`src$.pipe(op(config))`) and the registry entry a pipeline spec refers to by id.
 import type { RecordBatch, Schema, TypeMap } from 'apache-arrow';
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, catchError, tap, throwError, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import { makeContext, type OperatorContext } from './context.ts';
 import { FlowError } from './errors.ts';
@@ -30,6 +30,8 @@ export interface TransformDef<C extends ConfigSchema, I extends TypeMap, O exten
   passthrough: P;
   /** the columns it produces (added to or replacing the input's when passthrough) */
   output: (config: z.output<C>) => Schema<O>;
+  /** with passthrough: input columns the operator leaves out of its output (e.g. tokenize drops text) */
+  removes?: (config: z.output<C>) => string[];
   /** a pure batch function: marks the operator parallel (it may run on the worker pool) */
   kernel?: (config: z.output<C>) => (batch: RecordBatch<I>) => RecordBatch<O>;
   make(config: z.output<C>, ctx: OperatorContext): OperatorFunction<RecordBatch<I>, RecordBatch<O>>;
@@ -114,7 +116,15 @@ export function instantiateTransform<I extends TypeMap, O extends TypeMap>(
   def: TransformDef<ConfigSchema, I, O, boolean>, config: unknown, ctx: OperatorContext,
 ): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
   const inner = def.make(config, ctx);
-  return (source) => source.pipe(countInput(ctx.stats), inner, countOutput(ctx.stats));
+  return (source) => {
+    // errors the operator raises itself get its name (a foreign RxJS operator inside throws plain
+    // errors); errors from upstream pass through unchanged
+    const upstream = new WeakSet<object>();
+    const mark = (err: unknown) => { if (typeof err === 'object' && err !== null) upstream.add(err); };
+    return source.pipe(countInput(ctx.stats), tap({ error: mark }), inner, countOutput(ctx.stats),
+      catchError((err: unknown) => throwError(() =>
+        (typeof err === 'object' && err !== null && upstream.has(err)) ? err : FlowError.wrap(ctx.nodeId, err))));
+  };
 }
 
 export function instantiateSource<O extends TypeMap>(def: SourceDef<ConfigSchema, O>, config: unknown, ctx: OperatorContext): Observable<RecordBatch<O>> {

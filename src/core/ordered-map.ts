@@ -51,6 +51,7 @@ export function orderedMap<A, B>(fn: (value: A, index: number) => B | Promise<B>
       error: (err) => { if (!failed) { failed = true; subscriber.error(err); } },
       complete: () => { sourceDone = true; flush(); },
     });
-    return () => { sub.unsubscribe(); waitingIndex = []; };
+    // unsubscribed: start nothing more, and let late results fall on the floor
+    return () => { sub.unsubscribe(); failed = true; waiting.length = 0; waitingIndex = []; };
   });
 }

@@ -8,25 +8,29 @@ import type { OperatorContext } from './context.ts';
 import { FlowError } from './errors.ts';
 import { attach, type Ledger } from './tickets.ts';
 
-function waitForCredit(ledger: Ledger, signal: AbortSignal): Promise<void> | undefined {
+/** Resolves when credit returns, the run is cancelled, or the subscriber leaves (`stop`): after a
+ * failure downstream no credit may ever come back, and the iterator must still be closed. */
+function waitForCredit(ledger: Ledger, signal: AbortSignal, stop: Promise<void>): Promise<void> | undefined {
   const wait = ledger.acquire();
   if (!wait) return undefined;
   return new Promise((resolve) => {
     const onAbort = () => resolve();
     signal.addEventListener('abort', onAbort, { once: true });
-    void wait.then(() => { signal.removeEventListener('abort', onAbort); resolve(); });
+    void Promise.race([wait, stop]).then(() => { signal.removeEventListener('abort', onAbort); resolve(); });
   });
 }
 
 export function pullSource<T extends RecordBatch>(open: () => AsyncIterable<T>, ctx: OperatorContext): Observable<T> {
   return new Observable<T>((subscriber) => {
     let stopped = false;
+    let wake!: () => void;
+    const stop = new Promise<void>((resolve) => { wake = resolve; });
     const it = open()[Symbol.asyncIterator]();
     void (async () => {
       try {
         while (!stopped && !ctx.signal.aborted) {
           if (ctx.ledger) {
-            const wait = waitForCredit(ctx.ledger, ctx.signal);
+            const wait = waitForCredit(ctx.ledger, ctx.signal, stop);
             if (wait) await wait;
             if (stopped || ctx.signal.aborted) break;
           }
@@ -42,6 +46,6 @@ export function pullSource<T extends RecordBatch>(open: () => AsyncIterable<T>, 
         await Promise.resolve(it.return?.()).catch(() => undefined);
       }
     })();
-    return () => { stopped = true; };
+    return () => { stopped = true; wake(); };
   });
 }

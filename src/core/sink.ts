@@ -29,11 +29,12 @@ export function sinkOperator<T extends TypeMap>(make: () => Sink<T>, ctx: Operat
     let done = false;
     let rows = 0;
     let batches = 0;
-    const fail = (err: unknown) => {
+    // `own`: the sink's write or close failed (named after it); an upstream error passes on unchanged
+    const fail = (err: unknown, own = true) => {
       if (failed) return;
       failed = true;
       inner.unsubscribe();
-      void Promise.resolve(sink.abort(err)).catch(() => undefined).then(() => subscriber.error(FlowError.wrap(ctx.nodeId, err)));
+      void Promise.resolve(sink.abort(err)).catch(() => undefined).then(() => subscriber.error(own ? FlowError.wrap(ctx.nodeId, err) : err));
     };
     const inner = source.subscribe({
       next: (batch) => {
@@ -47,9 +48,9 @@ export function sinkOperator<T extends TypeMap>(make: () => Sink<T>, ctx: Operat
           rows += batch.numRows;
           batches++;
           releaseBatch(batch);
-        }).catch(fail);
+        }).catch((err: unknown) => fail(err));
       },
-      error: (err) => { chain = chain.then(() => fail(err)); },
+      error: (err) => { chain = chain.then(() => fail(err, false)); },
       complete: () => {
         chain = chain.then(async () => {
           if (failed) return;
@@ -58,7 +59,7 @@ export function sinkOperator<T extends TypeMap>(make: () => Sink<T>, ctx: Operat
           done = true;
           subscriber.next({ node: ctx.nodeId, rows, batches, files, cancelled });
           subscriber.complete();
-        }).catch(fail);
+        }).catch((err: unknown) => fail(err));
       },
     });
     return () => {

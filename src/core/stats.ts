@@ -5,6 +5,8 @@ export interface StatsSnapshot {
   rowsIn: number; rowsOut: number; batchesIn: number; batchesOut: number;
   bytesIn: number; bytesOut: number; dropped: number; dropReasons: Record<string, number>;
   busyMs: number; queue: number;
+  /** named counts other than drops (e.g. PII replacements); present only when some were counted */
+  counters?: Record<string, number>;
 }
 
 export class OperatorStats {
@@ -13,6 +15,7 @@ export class OperatorStats {
   /** batches received and not yet emitted, dropped or absorbed (async work in progress) */
   queue = 0;
   readonly dropReasons = new Map<string, number>();
+  readonly counters = new Map<string, number>();
 
   constructor(readonly nodeId: string) {}
 
@@ -20,6 +23,11 @@ export class OperatorStats {
     if (rows <= 0) return;
     this.dropped += rows;
     this.dropReasons.set(reason, (this.dropReasons.get(reason) ?? 0) + rows);
+  }
+
+  /** Count something that is not a drop (e.g. a replacement the operator made). */
+  count(name: string, n = 1): void {
+    if (n !== 0) this.counters.set(name, (this.counters.get(name) ?? 0) + n);
   }
 
   /** Time a synchronous piece of operator work. */
@@ -33,6 +41,7 @@ export class OperatorStats {
       rowsIn: this.rowsIn, rowsOut: this.rowsOut, batchesIn: this.batchesIn, batchesOut: this.batchesOut,
       bytesIn: this.bytesIn, bytesOut: this.bytesOut, dropped: this.dropped,
       dropReasons: Object.fromEntries(this.dropReasons), busyMs: Math.round(this.busyMs), queue: this.queue,
+      ...(this.counters.size > 0 ? { counters: Object.fromEntries(this.counters) } : {}),
     };
   }
 }

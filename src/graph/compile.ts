@@ -1,8 +1,9 @@
 // Compilation of a validated pipeline to RxJS: sources become credit-gated pull Observables, edges
 // become pipes, fan-in merges, fan-out shares one stream (adding a ticket reference per extra
-// consumer). The result is one Observable of everything that reaches the end of the graph.
+// consumer). The result is one Observable of everything that reaches the end of the graph; it fails
+// only after every sink has finished aborting, so no temporary file outlives the run.
 import type { RecordBatch } from 'apache-arrow';
-import { merge, share, tap, type Observable } from 'rxjs';
+import { Observable, Subject, Subscription, merge, share, tap } from 'rxjs';
 import { makeContext } from '../core/context.ts';
 import { instantiateSink, instantiateSource, instantiateTransform, type AnyOperatorDef } from '../core/operator.ts';
 import type { SinkResult } from '../core/sink.ts';
@@ -29,6 +30,7 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
   const ledgers = new Map<string, Ledger>();
   const terminals: Observable<RecordBatch | SinkResult>[] = [];
   const log = opts.log;
+  const failure = new Subject<never>(); // errors once, when any terminal fails
 
   for (const id of p.order) {
     const node = p.nodes.get(id)!;
@@ -39,16 +41,49 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
     const input = node.inputs.length === 0 ? undefined
       : node.inputs.length === 1 ? streams.get(node.inputs[0]!)! : merge(...node.inputs.map((i) => streams.get(i)!));
 
-    if (def.kind === 'sink') { terminals.push(instantiateSink(def, node.config, ctx)(input!)); continue; }
+    if (def.kind === 'sink') { terminals.push(instantiateSink(def, node.config, ctx)(failWith(failure, input!))); continue; }
     let out: Observable<RecordBatch>;
     if (def.kind === 'source') out = instantiateSource(def, node.config, ctx);
     else if (node.workers > 0 && opts.parallel) out = opts.parallel(node, ctx)(input!);
     else out = instantiateTransform(def, node.config, ctx)(input!);
 
     const consumers = node.outputs.length;
-    if (consumers === 0) terminals.push(out);
+    if (consumers === 0) terminals.push(failWith(failure, out));
     else if (consumers > 1) out = out.pipe(tap((b) => retain(ticketsOf(b), consumers - 1)), share());
     streams.set(id, out);
   }
-  return { output: merge(...terminals), ledgers };
+  return { output: settleAll(terminals, failure), ledgers };
+}
+
+/** `s`, failing as soon as `failure` does: a sink on an independent branch then aborts through its
+ * own error path (removing its partial output) instead of being cut off by an unsubscribe. */
+function failWith<T>(failure: Subject<never>, s: Observable<T>): Observable<T> {
+  return new Observable<T>((sub) => {
+    const both = failure.subscribe({ error: (e: unknown) => sub.error(e) });
+    both.add(s.subscribe(sub));
+    return both;
+  });
+}
+
+/** Like merge, but on the first error it fails the other streams (through `failure`) and waits for
+ * all of them to end before passing that first error on. */
+function settleAll<T>(streams: Observable<T>[], failure: Subject<never>): Observable<T> {
+  return new Observable<T>((sub) => {
+    let open = streams.length;
+    let first: { err: unknown } | undefined;
+    const end = () => {
+      if (--open > 0) return;
+      if (first) sub.error(first.err); else sub.complete();
+    };
+    const all = new Subscription();
+    for (const s of streams) {
+      all.add(s.subscribe({
+        next: (v) => sub.next(v),
+        error: (err: unknown) => { if (!first) { first = { err }; failure.error(err); } end(); },
+        complete: end,
+      }));
+    }
+    if (streams.length === 0) sub.complete();
+    return all;
+  });
 }

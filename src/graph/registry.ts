@@ -35,8 +35,19 @@ export class Registry {
     return undefined;
   }
 
-  /** Every id under the operator directories, for "unknown operator" messages and `--help`. */
+  /** Every id that resolves to an operator: candidate files are loaded, and shared helper modules
+   * (which define no operator of their own path's id) are left out. A module that fails to load is
+   * left out too; `get` on its id reports the error. */
   async ids(): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of await this.candidates()) {
+      try { if (await this.get(id)) out.push(id); } catch { /* reported by get() when used */ }
+    }
+    return out;
+  }
+
+  /** Every path under the operator directories that could be an operator id (no loading). */
+  async candidates(): Promise<string[]> {
     const out = new Set(this.byId.keys());
     for (const dir of this.dirs) {
       if (!existsSync(dir)) continue;

@@ -12,10 +12,16 @@ export const OpRef = z.union([
   z.custom<AnyFactory>(isFactory, { message: 'expected an operator id or a factory made by defineOperator/defineSource/defineSink' }),
 ]);
 
+const maxInFlight = z.number().int().min(1);
+const maxInFlightBytes = z.number().int().min(1);
+
 export const BudgetSpec = z.object({
-  maxInFlight: z.number().int().min(1).default(DEFAULT_BUDGET.maxInFlight),
-  maxInFlightBytes: z.number().int().min(1).default(DEFAULT_BUDGET.maxInFlightBytes),
+  maxInFlight: maxInFlight.default(DEFAULT_BUDGET.maxInFlight),
+  maxInFlightBytes: maxInFlightBytes.default(DEFAULT_BUDGET.maxInFlightBytes),
 });
+
+/** A node's override: only the fields it gives (defaults here would mask the pipeline's budget). */
+const NodeBudgetSpec = z.object({ maxInFlight: maxInFlight.optional(), maxInFlightBytes: maxInFlightBytes.optional() });
 
 export const NodeSpec = z.object({
   op: OpRef,
@@ -23,7 +29,7 @@ export const NodeSpec = z.object({
   /** run a parallel operator's kernel on this many worker threads (0: inline) */
   workers: z.number().int().min(0).max(256).optional(),
   /** a source's own credit budget, overriding the pipeline's */
-  budget: BudgetSpec.partial().optional(),
+  budget: NodeBudgetSpec.optional(),
 });
 
 const NodeId = z.string().regex(/^[A-Za-z_][\w-]*$/, 'node ids are letters, digits, _ and -, starting with a letter or _');

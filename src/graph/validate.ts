@@ -66,9 +66,15 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
     });
   }
 
+  const seenEdges = new Map<string, number>();
   edges.forEach((e, i) => {
     const path = spec.steps ? `steps[${i + 1}]` : `edges[${i}]`;
     for (const end of [e.from, e.to]) if (!(end in rawNodes)) issues.push({ path, message: `edge ${e.from} -> ${e.to} names unknown node "${end}"` });
+    // a repeated edge would deliver every batch twice
+    const key = `${e.from}\u0000${e.to}`;
+    const first = seenEdges.get(key);
+    if (first !== undefined) { issues.push({ path, message: `duplicate edge ${e.from} -> ${e.to} (also edges[${first}]); remove one` }); return; }
+    seenEdges.set(key, i);
     nodes.get(e.from)?.outputs.push(e.to);
     nodes.get(e.to)?.inputs.push(e.from);
   });
@@ -82,28 +88,31 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
   }
   if (nodes.size === 0 && Object.keys(rawNodes).length === 0) issues.push({ path: base, message: 'the pipeline has no nodes' });
 
+  // Edge schemas are checked along the acyclic part even when there is a cycle, so one report has
+  // every problem. A node with an unresolved or unchecked input gets no schema: nothing downstream
+  // of it is checked (it would only repeat the first problem).
   const order = topoOrder(nodes);
-  if (!order.ok) issues.push({ path: spec.steps ? 'steps' : 'edges', message: `cycle: ${order.cycle.join(' -> ')}` });
-  else {
-    for (const id of order.order) {
-      const n = nodes.get(id)!;
-      const required = n.def.kind === 'source' ? undefined : n.def.input();
-      for (const from of n.inputs) {
-        const up = nodes.get(from)!.schema;
-        if (!up || !required) continue;
-        const why = explainMismatch(required, up);
-        if (why) issues.push({ path: spec.steps ? pathOf(id) : `edges[${edges.findIndex((e) => e.from === from && e.to === id)}]`, message: `${from} -> ${id}: ${why}` });
-      }
-      const first = n.inputs.map((i) => nodes.get(i)!.schema).find((s) => s !== undefined);
-      n.schema = outputSchema(n.def, n.config, first);
-    }
+  if (order.cycle) issues.push({ path: spec.steps ? 'steps' : 'edges', message: `cycle: ${order.cycle.join(' -> ')}` });
+  for (const id of order.order) {
+    const n = nodes.get(id)!;
+    const required = n.def.kind === 'source' ? undefined : n.def.input();
+    const ups = n.inputs.map((i) => nodes.get(i)?.schema);
+    n.inputs.forEach((from, k) => {
+      const up = ups[k];
+      if (!up || !required) return;
+      const why = explainMismatch(required, up);
+      if (why) issues.push({ path: spec.steps ? pathOf(id) : `edges[${edges.findIndex((e) => e.from === from && e.to === id)}]`, message: `${from} -> ${id}: ${why}` });
+    });
+    if (ups.some((u) => u === undefined)) continue;
+    n.schema = outputSchema(n.def, n.config, ups[0]);
   }
 
   if (issues.length > 0) throw new SpecError(issues, source);
-  return { name: spec.name, budget: spec.budget, nodes, order: order.ok ? order.order : [] };
+  return { name: spec.name, budget: spec.budget, nodes, order: order.order };
 }
 
-function topoOrder(nodes: Map<string, ResolvedNode>): { ok: true; order: string[] } | { ok: false; cycle: string[] } {
+/** Kahn's order of the nodes not on or behind a cycle, and one cycle when there is any. */
+function topoOrder(nodes: Map<string, ResolvedNode>): { order: string[]; cycle?: string[] } {
   const indeg = new Map([...nodes].map(([id, n]) => [id, n.inputs.filter((i) => nodes.has(i)).length]));
   const ready = [...indeg].filter(([, d]) => d === 0).map(([id]) => id);
   const order: string[] = [];
@@ -116,12 +125,13 @@ function topoOrder(nodes: Map<string, ResolvedNode>): { ok: true; order: string[
       if (indeg.get(o) === 0) ready.push(o);
     }
   }
-  if (order.length === nodes.size) return { ok: true, order };
+  if (order.length === nodes.size) return { order };
   // walk back along inputs among the unordered nodes until a node repeats: that is a cycle
-  const left = new Set([...nodes.keys()].filter((id) => !order.includes(id)));
+  const done = new Set(order);
+  const left = new Set([...nodes.keys()].filter((id) => !done.has(id)));
   const path: string[] = [];
   let cur = [...left][0]!;
   while (!path.includes(cur)) { path.push(cur); cur = nodes.get(cur)!.inputs.find((i) => left.has(i))!; }
   const cycle = path.slice(path.indexOf(cur)).reverse();
-  return { ok: false, cycle: [...cycle, cycle[0]!] };
+  return { order, cycle: [...cycle, cycle[0]!] };
 }

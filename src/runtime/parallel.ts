@@ -1,17 +1,72 @@
-// Placeholder: runs parallel kernels inline until the worker pool lands.
+// A parallel operator's kernel on the worker pool: N batches in flight (never an unbounded queue),
+// output in input order, each output carrying its input's credit tickets, errors naming the node and
+// the batch. Stats a kernel attaches to its output are recorded as in process (kernel-stats.ts). On
+// cancellation the source stops emitting; batches already taken still finish.
 import type { RecordBatch } from 'apache-arrow';
-import type { Observable } from 'rxjs';
+import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 import type { OperatorContext } from '../core/context.ts';
-import { mapBatch } from '../core/map-batch.ts';
 import { countInput, countOutput } from '../core/count.ts';
+import { FlowError } from '../core/errors.ts';
+import { orderedMap } from '../core/ordered-map.ts';
+import { recordKernelStats } from '../core/kernel-stats.ts';
+import { pass, releaseBatch } from '../core/tickets.ts';
 import type { ResolvedNode } from '../graph/validate.ts';
-import type { WorkerPool } from './worker-pool.ts';
+import type { KernelSpec, WorkerPool } from './worker-pool.ts';
 
-export function parallelFor(_pool: WorkerPool) {
+/** The compiler's hook: runs a node that has `workers: N` on `pool`. */
+export function parallelFor(pool: WorkerPool) {
   return (node: ResolvedNode, ctx: OperatorContext) => (source: Observable<RecordBatch>): Observable<RecordBatch> => {
     const def = node.def;
-    if (def.kind === 'source' || def.kind === 'sink' || !def.kernel) throw new Error(`${node.id}: not a parallel operator`);
-    const kernel = def.kernel(node.config);
-    return source.pipe(countInput(ctx.stats), mapBatch(kernel, { ctx }), countOutput(ctx.stats));
+    if (def.kind === 'source' || def.kind === 'sink' || !def.kernel || !def.module)
+      throw new FlowError(node.id, `operator ${def.id} is not parallel: it needs a kernel and module (import.meta.url) to run on workers`);
+    const spec: KernelSpec = { module: def.module, id: def.id, config: node.config, parsed: true };
+    return workerMap(pool, spec, Math.max(1, node.workers), ctx)(source);
   };
+}
+
+/** Kernel `spec` applied to each batch on `pool`, `concurrency` at a time, counted in ctx.stats. */
+export function workerMap(pool: WorkerPool, spec: KernelSpec, concurrency: number, ctx: OperatorContext): OperatorFunction<RecordBatch, RecordBatch> {
+  const stats = ctx.stats;
+  return (source) => defer(() => {
+    let failed: FlowError | undefined; // after a failure no new batch is started
+    return source.pipe(
+      countInput(stats),
+      orderedMap((batch: RecordBatch, index: number): Promise<RecordBatch | FlowError> => {
+        if (failed) return Promise.resolve(failed); // never emitted: an earlier batch holds an error
+        stats.queue++;
+        return pool.run(spec, batch).then(
+          ({ batch: out, kernelMs }) => {
+            stats.queue--;
+            stats.busyMs += kernelMs; // thread time: may exceed wall time with several workers
+            pass(batch, out);
+            return out;
+          },
+          (err: unknown) => {
+            stats.queue--;
+            const e = toFlowError(ctx.nodeId, err, index);
+            failed ??= e;
+            return e;
+          },
+        );
+      }, concurrency),
+      // a failure surfaces in input order, as it would in process: batches before it are emitted
+      // first, and the error reported is that of the earliest failing batch
+      map((r) => { if (r instanceof FlowError) throw r; return r; }),
+      // as in process (kernelMap): a batch the kernel emptied is dropped and its credit returns now
+      filter((b) => {
+        if (b.numRows > 0) return true;
+        recordKernelStats(b, stats);
+        releaseBatch(b);
+        return false;
+      }),
+      countOutput(stats),
+    );
+  });
+}
+
+function toFlowError(nodeId: string, err: unknown, batch: number): FlowError {
+  const e = err as { reason?: unknown; location?: unknown };
+  const reason = typeof e?.reason === 'string' ? e.reason : err instanceof Error ? err.message : String(err);
+  const location = typeof e?.location === 'object' && e.location !== null ? e.location : {};
+  return new FlowError(nodeId, reason, { ...location, batch }, { cause: err });
 }

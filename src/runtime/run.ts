@@ -21,6 +21,9 @@ export interface RunOptions {
   log?: (nodeId: string, message: string) => void;
   /** label for error messages (the spec's file) */
   source?: string;
+  /** worker threads for nodes with `workers` (kept open: the caller closes it); default: a pool of
+   * this run, closed when it ends */
+  pool?: WorkerPool;
 }
 
 export interface Progress { elapsedMs: number; nodes: Record<string, StatsSnapshot>; sources: Record<string, { inFlight: number; inFlightBytes: number; peakInFlight: number }> }
@@ -46,7 +49,7 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
   const stats = new StatsRegistry();
   for (const id of resolved.order) stats.for(id);
   const signal = opts.signal ?? new AbortController().signal;
-  const pool = new WorkerPool();
+  const pool = opts.pool ?? new WorkerPool();
   const compiled = compilePipeline(resolved, { signal, stats, log: opts.log, parallel: parallelFor(pool) });
   const t0 = performance.now();
   const progress = (): Progress => ({ elapsedMs: performance.now() - t0, nodes: stats.snapshot(), sources: ledgerReport(compiled.ledgers) });
@@ -65,7 +68,7 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
     error = err;
   } finally {
     if (timer) clearInterval(timer);
-    await pool.close();
+    if (!opts.pool) await pool.close();
   }
   const final = progress();
   opts.onProgress?.(final);

@@ -1,18 +1,51 @@
 // Building RecordBatches from plain columns or rows against a declared schema, and small helpers to
 // grow or measure batches without copying existing column data.
 import {
-  RecordBatch, Schema, Field, Struct, makeData, vectorFromArray, Vector,
-  type DataType, type TypeMap,
+  RecordBatch, Schema, Field, Struct, makeData, vectorFromArray, Vector, DataType,
+  type TypeMap,
 } from 'apache-arrow';
 
 /** JS value accepted for one cell of a column of type T (what Arrow's builders take). */
 export type Cell<T extends DataType> = T['TValue'] | null;
 export type RowOf<T extends TypeMap> = { [K in keyof T]: Cell<T[K]> | T[K]['TValue'] | unknown };
-export type ColumnInput<T extends DataType> = Vector<T> | ArrayLike<unknown> | T['TArray'];
+/** Values for a column of type T: a vector (of another layout it is cast), JS values, or a typed array. */
+export type ColumnInput<T extends DataType> = Vector<T> | Vector | ArrayLike<unknown> | T['TArray'];
+
+/** Same physical layout: a vector of type `b` can stand as a column of type `a` without a copy.
+ * Dictionary ids and list item names are metadata and may differ. */
+function sameStorage(a: DataType, b: DataType): boolean {
+  if (a.typeId !== b.typeId) return false;
+  if (DataType.isDictionary(a) && DataType.isDictionary(b)) return sameStorage(a.indices, b.indices) && sameStorage(a.dictionary, b.dictionary);
+  type Params = { bitWidth?: number; isSigned?: boolean; precision?: number; unit?: number; listSize?: number; byteWidth?: number; scale?: number };
+  const pa = a as DataType & Params, pb = b as DataType & Params;
+  if (pa.bitWidth !== pb.bitWidth || pa.isSigned !== pb.isSigned || pa.precision !== pb.precision || pa.unit !== pb.unit
+    || pa.listSize !== pb.listSize || pa.byteWidth !== pb.byteWidth || pa.scale !== pb.scale) return false;
+  const ac = (a.children ?? []) as Field[], bc = (b.children ?? []) as Field[];
+  return ac.length === bc.length && ac.every((f, i) => sameStorage(f.type, bc[i]!.type));
+}
+
+/** A cell as Arrow's builders accept it: nested vectors (list cells) become arrays, since the list
+ * builders read a Vector cell as zeros. */
+function plainCell(v: unknown): unknown {
+  if (!(v instanceof Vector)) return v;
+  const t = v.type;
+  if (v.nullCount === 0 && (DataType.isInt(t) || DataType.isFloat(t))) return v.toArray();
+  return Array.from(v, plainCell);
+}
 
 function toVector<D extends DataType>(field: Field<D>, values: ColumnInput<D>): Vector<D> {
-  if (values instanceof Vector) return values as Vector<D>;
-  return vectorFromArray(values as ArrayLike<unknown> as unknown[], field.type) as Vector<D>;
+  // vectorFromArray ignores the requested type for vectors and typed arrays: check it, and rebuild
+  // from the values when the layout differs (a Float64Array for a Float32 column, Utf8 for a dictionary)
+  const given = values instanceof Vector ? values as Vector
+    : ArrayBuffer.isView(values) ? vectorFromArray(values as unknown as Int32Array) as Vector : undefined;
+  const out = given && sameStorage(field.type, given.type) ? given as Vector<D>
+    : vectorFromArray(Array.from((given ?? values) as ArrayLike<unknown>, plainCell), field.type) as Vector<D>;
+  if (!field.nullable && out.nullCount > 0) {
+    let row = 0;
+    while (out.isValid(row)) row++;
+    throw new Error(`column "${field.name}" is not nullable but row ${row} is null; give it a value or declare the column nullable`);
+  }
+  return out;
 }
 
 /** A batch from columns (arrays or vectors), each cast to the schema's type for that column. */
@@ -46,7 +79,7 @@ function batchFromVectors<T extends TypeMap>(schema: Schema<T>, vectors: Vector[
 
 /** One contiguous Data from a multi-chunk vector (builders emit chunks past their size hint). */
 function concatData(v: Vector) {
-  const joined = vectorFromArray([...v] as unknown[], v.type);
+  const joined = vectorFromArray(Array.from(v, plainCell), v.type);
   if (joined.data.length !== 1) throw new Error(`column of ${v.length} rows does not fit one Arrow chunk`);
   return joined.data[0]!;
 }
@@ -81,9 +114,11 @@ export function batchBytes(batch: RecordBatch): number {
 /** A batch holding only the rows at `indices` (in that order). Copies the selected values. */
 export function takeRows<T extends TypeMap>(batch: RecordBatch<T>, indices: ArrayLike<number>): RecordBatch<T> {
   const idx = Array.from(indices);
+  const bad = idx.findIndex((i) => !Number.isInteger(i) || i < 0 || i >= batch.numRows);
+  if (bad >= 0) throw new RangeError(`takeRows: index ${idx[bad]} (position ${bad}) is outside the batch's ${batch.numRows} rows`);
   const vectors = batch.schema.fields.map((f, c) => {
     const col = batch.getChildAt(c)!;
-    return vectorFromArray(idx.map((i) => col.get(i)), f.type) as Vector;
+    return vectorFromArray(idx.map((i) => plainCell(col.get(i))), f.type) as Vector;
   });
   return batchFromVectors(batch.schema, vectors, idx.length);
 }

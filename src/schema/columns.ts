@@ -24,9 +24,10 @@ export function schemaOf<T extends TypeMap>(columns: Columns<T>, metadata?: Map<
   return new Schema<T>(fields as Field<T[keyof T]>[], metadata);
 }
 
-let dictIds = 0;
-/** Dictionary-encoded strings; each call gets a fresh dictionary id as Arrow IPC requires. */
-export const dictUtf8 = (): Dictionary<Utf8, Int32> => new Dictionary(new Utf8(), new Int32(), dictIds++);
+/** Dictionary-encoded strings; each call gets a fresh dictionary id as Arrow IPC requires. The id
+ * comes from Arrow's own process-wide counter: a counter of ours would collide with the ids Arrow
+ * gives every Dictionary made without one (a Schema refuses two dictionaries with one id). */
+export const dictUtf8 = (): Dictionary<Utf8, Int32> => new Dictionary(new Utf8(), new Int32());
 
 export const docColumns = (): Columns<Doc> => ({
   id: { type: new Utf8() },

@@ -23,7 +23,8 @@ export function formatSchema(s: Schema): string {
   return `{ ${s.fields.map((f) => `${f.name}: ${formatType(f.type)}${f.nullable ? '?' : ''}`).join(', ')} }`;
 }
 
-/** Types match on structure; dictionary ids and field names of list items do not matter. */
+/** Types match on structure; dictionary ids and field names of list items do not matter, struct
+ * fields match by name. */
 export function typesCompatible(expected: DataType, actual: DataType): boolean {
   if (expected.typeId === Type.Dictionary || actual.typeId === Type.Dictionary) {
     const unwrap = (t: DataType) => (t.typeId === Type.Dictionary ? (t as DataType & { dictionary: DataType }).dictionary : t);
@@ -37,6 +38,10 @@ export function typesCompatible(expected: DataType, actual: DataType): boolean {
   if (e.listSize !== undefined && a.listSize !== undefined && e.listSize !== a.listSize) return false;
   const ec = (expected.children ?? []) as Field[];
   const ac = (actual.children ?? []) as Field[];
+  if (expected.typeId === Type.Struct) {
+    // struct fields are matched by name: order does not matter, extra fields are fine
+    return ec.every((c) => { const a = ac.find((f) => f.name === c.name); return a !== undefined && typesCompatible(c.type, a.type); });
+  }
   if (ec.length !== ac.length) return false;
   return ec.every((c, i) => typesCompatible(c.type, ac[i]!.type));
 }

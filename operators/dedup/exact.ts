@@ -1,0 +1,81 @@
+// Exact dedup: keeps the first document of each group whose normalised texts are equal (by 64-bit
+// xxhash), drops the rest with reason `exact_duplicate`. The index is bounded (see seen-set.ts) and can
+// be saved and restored (persist.ts). Rows without text pass through and are not indexed.
+import type { RecordBatch, Utf8 } from 'apache-arrow';
+import { Utf8 as Utf8Type } from 'apache-arrow';
+import xxhash, { type XXHashAPI } from 'xxhash-wasm';
+import { z } from 'zod';
+import { defineOperator } from '../../src/core/operator.ts';
+import { FlowError } from '../../src/core/errors.ts';
+import { schemaOf, takeRows } from '../../src/schema/index.ts';
+import { persistConfig, withIndex } from './persist.ts';
+import { DUPLICATE, IndexFullError, SeenSet } from './seen-set.ts';
+
+type Text = { text: Utf8 };
+
+const Config = z.object({
+  lowercase: z.boolean().default(true),
+  whitespace: z.boolean().default(true).describe('collapse runs of whitespace to one space and trim'),
+  punctuation: z.boolean().default(false).describe('remove Unicode punctuation (\\p{P}) before hashing'),
+  seed: z.number().int().min(0).default(0).describe('xxhash64 seed'),
+  maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct texts the index holds (~16 bytes each)'),
+  onFull: z.enum(['fail', 'evict']).default('fail').describe("at maxEntries: stop with an error, or forget the oldest half"),
+  ...persistConfig,
+});
+export type ExactConfig = z.output<typeof Config>;
+
+/** The text the hash is taken of. */
+export function normalizeForExact(text: string, cfg: Pick<ExactConfig, 'lowercase' | 'whitespace' | 'punctuation'>): string {
+  let t = cfg.lowercase ? text.toLowerCase() : text;
+  if (cfg.punctuation) t = t.replace(/\p{P}+/gu, '');
+  if (cfg.whitespace) t = t.replace(/\s+/g, ' ').trim();
+  return t;
+}
+
+let api: Promise<XXHashAPI> | undefined;
+/** xxhash-wasm instantiates its WebAssembly module asynchronously, once per thread. */
+export const xxhashApi = (): Promise<XXHashAPI> => (api ??= xxhash());
+
+const textSchema = () => schemaOf<Text>({ text: { type: new Utf8Type() } });
+
+interface ExactIndex { set: SeenSet; h: XXHashAPI; save(p: string): Promise<void>; load(p: string): Promise<boolean>; describe(): string }
+
+async function openIndex(cfg: ExactConfig): Promise<ExactIndex> {
+  const { lowercase, whitespace, punctuation, seed, maxEntries, onFull } = cfg;
+  const set = new SeenSet(maxEntries, onFull, { lowercase, whitespace, punctuation, seed, maxEntries, onFull });
+  return { set, h: await xxhashApi(), save: (p) => set.save(p), load: (p) => set.load(p), describe: () => set.describe() };
+}
+
+export const exactDedup = defineOperator({
+  id: 'dedup/exact',
+  description: 'drop documents whose normalised text equals an earlier one (64-bit xxhash; bounded, resumable index)',
+  config: Config,
+  input: textSchema,
+  passthrough: true,
+  output: textSchema,
+  make: (cfg, ctx) => {
+    const seed = BigInt(cfg.seed);
+    return withIndex<ExactIndex, Text, Text>(() => openIndex(cfg), ({ set, h }, batch: RecordBatch<Text>, emit, b) => {
+      const text = batch.getChild('text')!;
+      const id = (batch as unknown as RecordBatch<{ id: Utf8 }>).getChild('id'); // optional: replay detection
+      const keep: number[] = [];
+      for (let r = 0; r < batch.numRows; r++) {
+        const t = text.get(r);
+        if (t === null) { keep.push(r); continue; }
+        const key = h.h64(normalizeForExact(t, cfg), seed);
+        const idv = id?.get(r);
+        let verdict: number;
+        try {
+          verdict = set.check(Number(key & 0xffffffffn), Number(key >> 32n), typeof idv === 'string' ? (h.h32(idv) & 0x7fffffff) || 1 : 0);
+        } catch (err) {
+          if (err instanceof IndexFullError) throw new FlowError(ctx.nodeId, err.message, { batch: b, row: r });
+          throw err;
+        }
+        if (verdict === DUPLICATE) ctx.stats.drop('exact_duplicate');
+        else keep.push(r);
+      }
+      if (keep.length === batch.numRows) emit(batch);
+      else if (keep.length > 0) emit(takeRows(batch, keep));
+    }, { ctx, statePath: cfg.statePath, saveEvery: cfg.saveEvery });
+  },
+});

@@ -1,0 +1,135 @@
+// The MinHash inner loop: for each permutation i, the minimum over a document's shingle hashes x of
+// h_i(x) = a_i * x + b_i mod 2^32 (a_i odd: a bijection of 32-bit values), in signed int32 order. It is
+// where signature time goes (numPerm multiply-adds per shingle), so it runs as a small WebAssembly
+// SIMD function (4 lanes, 16 permutations per pass over the shingles), assembled below from named
+// opcodes; a plain JS loop with identical results stands in where SIMD is unavailable.
+
+// Layout of the wasm memory: [a, b per 16-permutation group: 128 bytes][minima: 64 bytes a group][shingles]
+const PAGE = 65536;
+
+// The WebAssembly global, typed here: the project's TypeScript lib (ES2023, no DOM) does not declare it.
+interface WasmModule { readonly kind?: 'wasm-module' }
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+}
+const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+type SigFn = (xs: number, n: number, ab: number, out: number, groups: number) => void;
+
+/** Encodes the function; returns undefined where WebAssembly SIMD does not validate. */
+function simdModule(): WasmModule | undefined {
+  const u = (n: number): number[] => { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
+  const get = (i: number) => [0x20, i], set = (i: number) => [0x21, i], i32 = (n: number) => [0x41, n]; // n < 64
+  const simd = (op: number, ...imm: number[]) => [0xfd, ...u(op), ...imm];
+  const load128 = (offset: number) => simd(0x00, 4, ...u(offset)), store128 = (offset: number) => simd(0x0b, 4, ...u(offset));
+  const [ADD, SHL, GE_U, LOAD] = [0x6a, 0x74, 0x4f, [0x28, 2, 0]];
+  const BLOCK = [0x02, 0x40], LOOP = [0x03, 0x40], END = 0x0b, BR = 0x0c, BR_IF = 0x0d;
+  const SPLAT = simd(0x11), MUL = simd(0xb5), VADD = simd(0xae), MIN_S = simd(0xb6);
+  const MAXV = simd(0x0c, ...Array.from({ length: 4 }, () => [0xff, 0xff, 0xff, 0x7f]).flat());
+  // params: 0 xs, 1 n, 2 ab, 3 out, 4 groups; i32 locals: 5 g, 6 p, 7 end, 8 base; v128: 9 x, 10-13 a, 14-17 b, 18-21 min
+  const four = (f: (k: number) => number[]) => [0, 1, 2, 3].flatMap(f);
+  const body = [
+    ...get(0), ...get(1), ...i32(2), SHL, ADD, ...set(7),
+    ...BLOCK, ...LOOP,
+    ...get(5), ...get(4), GE_U, BR_IF, 1,
+    ...get(2), ...get(5), ...i32(7), SHL, ADD, ...set(8),
+    ...four((k) => [...get(8), ...load128(16 * k), ...set(10 + k)]),
+    ...four((k) => [...get(8), ...load128(64 + 16 * k), ...set(14 + k)]),
+    ...four((k) => [...MAXV, ...set(18 + k)]),
+    ...get(0), ...set(6),
+    ...BLOCK, ...LOOP,
+    ...get(6), ...get(7), GE_U, BR_IF, 1,
+    ...get(6), ...LOAD, ...SPLAT, ...set(9),
+    ...four((k) => [...get(18 + k), ...get(9), ...get(10 + k), ...MUL, ...get(14 + k), ...VADD, ...MIN_S, ...set(18 + k)]),
+    ...get(6), ...i32(4), ADD, ...set(6),
+    BR, 0, END, END,
+    ...four((k) => [...get(3), ...get(5), ...i32(6), SHL, ADD, ...get(18 + k), ...store128(16 * k)]),
+    ...get(5), ...i32(1), ADD, ...set(5),
+    BR, 0, END, END,
+    END,
+  ];
+  const locals = [2, 4, 0x7f, 13, 0x7b]; // 4 x i32, 13 x v128
+  const code = [...u(locals.length + body.length), ...locals, ...body];
+  const section = (id: number, bytes: number[]) => [id, ...u(bytes.length), ...bytes];
+  const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
+  const bytes = new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+    ...section(3, [1, 0]),
+    ...section(5, [1, 0x00, 1]),
+    ...section(7, [2, ...name('sig'), 0x00, 0, ...name('mem'), 0x02, 0]),
+    ...section(10, [1, ...code]),
+  ]);
+  return Wasm.validate(bytes) ? new Wasm.Module(bytes) : undefined;
+}
+
+let compiled: WasmModule | null | undefined;
+const simd = (): WasmModule | undefined => {
+  if (compiled === undefined) compiled = (process.env.FLOWLM_MINHASH_SIMD === '0' ? undefined : simdModule()) ?? null;
+  return compiled ?? undefined;
+};
+
+/** Holds the shingle buffer of one document and computes its minima. */
+export class Permuter {
+  /** shingle hashes of the current document: fill `xs[0..n)`, growing with `grow` */
+  xs: Int32Array;
+  readonly simd: boolean;
+  private readonly groups: number;
+  private readonly run?: SigFn;
+  private readonly mem?: WasmMemory;
+  private readonly xsAt: number;
+  private out: Int32Array;
+
+  /** `useSimd: false` forces the JS loop (tests compare the two) */
+  constructor(private readonly a: Int32Array, private readonly b: Int32Array, useSimd = true) {
+    this.groups = Math.ceil(a.length / 16);
+    this.xsAt = this.groups * 192;
+    const mod = useSimd ? simd() : undefined;
+    this.simd = mod !== undefined;
+    if (mod) {
+      const inst = new Wasm.Instance(mod, {});
+      this.mem = inst.exports.mem as WasmMemory;
+      this.run = inst.exports.sig as SigFn;
+      this.mem.grow(Math.ceil((this.xsAt + 4096 * 4) / PAGE));
+      const ab = new Int32Array(this.mem.buffer, 0, this.groups * 32);
+      for (let i = 0; i < a.length; i++) { const g = i >> 4, l = i & 15; ab[g * 32 + l] = a[i]!; ab[g * 32 + 16 + l] = b[i]!; }
+      this.xs = new Int32Array(this.mem.buffer, this.xsAt);
+      this.out = new Int32Array(this.mem.buffer, this.groups * 128, this.groups * 16);
+    } else {
+      this.xs = new Int32Array(4096);
+      this.out = new Int32Array(this.groups * 16);
+    }
+  }
+
+  /** A larger shingle buffer keeping its first `n` values. */
+  grow(n: number): Int32Array {
+    if (this.mem) {
+      this.mem.grow(Math.ceil((this.xs.byteLength + 4) / PAGE));
+      this.xs = new Int32Array(this.mem.buffer, this.xsAt);
+      this.out = new Int32Array(this.mem.buffer, this.groups * 128, this.groups * 16);
+    } else {
+      const xs = new Int32Array(this.xs.length * 2);
+      xs.set(this.xs.subarray(0, n));
+      this.xs = xs;
+    }
+    return this.xs;
+  }
+
+  /** Minima over xs[0..n) into `dst` (numPerm values; int32 max when n is 0). */
+  minima(n: number, dst: Int32Array): void {
+    if (this.run) {
+      this.run(this.xsAt, n, 0, this.groups * 128, this.groups);
+      dst.set(this.out.subarray(0, dst.length));
+      return;
+    }
+    const { a, b, xs } = this;
+    for (let i = 0; i < dst.length; i++) {
+      const ai = a[i]!, bi = b[i]!;
+      let m = 0x7fffffff;
+      for (let j = 0; j < n; j++) { const v = (Math.imul(ai, xs[j]!) + bi) | 0; if (v < m) m = v; }
+      dst[i] = m;
+    }
+  }
+}

@@ -1,0 +1,268 @@
+// The crawl loop. It starts visits while the global and per-origin concurrency, politeness delays and
+// limits allow, and hands each finished visit to its consumer one at a time. It only starts new
+// requests while the consumer pulls, so at most `concurrency` fetched pages wait in memory.
+//
+// Every distinct URL discovered meets exactly one fate: an output row (a page), a drop with a reason
+// (ctx.stats: "http 404", "timeout", "robots", "off-site", "redirect", ...; with emitErrors the visited
+// ones also appear as error rows), or it stays pending in the frontier when a limit ends the run.
+import http from 'node:http';
+import https from 'node:https';
+import type { OperatorContext } from '../../../src/core/context.ts';
+import { AddressPolicy } from './address-policy.ts';
+import type { CrawlCfg } from './config.ts';
+import { fetchPage, type FetchOptions } from './fetch-page.ts';
+import { Frontier, loadState, saveState, type Entry, type Host } from './frontier.ts';
+import { CrawlReport } from './report.ts';
+import { ROBOTS_MAX_BYTES, RobotsCache } from './robots.ts';
+import { linkFilter, normalizeUrl, originOf, type LinkFilter } from './url.ts';
+import { visit, type Outcome, type VisitEnv } from './visit.ts';
+import { WarcWriter } from './warc.ts';
+
+export interface CrawlRow {
+  url: string; text: string; status: number | null; contentType: string | null; depth: number;
+  referrer: string | null; fetchedAt: Date | null; error: string | null;
+}
+/** 'idle': the crawler is about to wait for the network (the operator may flush a partial batch). */
+export type CrawlItem = CrawlRow | 'idle';
+
+export class Crawler {
+  private readonly frontier = new Frontier((u) => originOf(new URL(u)));
+  private readonly policy: AddressPolicy;
+  private readonly robots: RobotsCache;
+  private readonly filter: LinkFilter;
+  private readonly stopper = new AbortController();
+  private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+  private readonly env: VisitEnv;
+  private readonly inFlight = new Map<Entry, Promise<void>>();
+  private readonly done: Outcome[] = [];
+  private readonly tooDeep = new Set<string>();
+  private readonly report: CrawlReport;
+  private readonly warc?: WarcWriter;
+  private readonly preparing = new Set<Promise<void>>();
+  private readonly onCancel = () => this.stop('cancelled');
+  private deadline?: NodeJS.Timeout;
+  private waiter?: () => void;
+  private stopReason?: string;
+  private requests = 0;
+  private bytes = 0;
+  private settled = 0;
+
+  constructor(private readonly cfg: CrawlCfg, private readonly ctx: OperatorContext) {
+    this.policy = new AddressPolicy(cfg.allowAddresses, cfg.refusePrivate, cfg.connectTimeoutMs);
+    this.filter = linkFilter(cfg.allowedHosts ?? cfg.seeds.map((s) => new URL(s).host), cfg.scope);
+    this.report = new CrawlReport(ctx);
+    for (const a of Object.values(this.agents)) a.maxSockets = cfg.perHostConcurrency + 1;
+    if (cfg.warcPath) this.warc = new WarcWriter(cfg.warcPath, cfg.warcGzip, cfg.userAgent);
+    const base: Omit<FetchOptions, 'addresses' | 'agent' | 'signal'> = {
+      userAgent: cfg.userAgent, connectTimeoutMs: cfg.connectTimeoutMs, timeoutMs: cfg.timeoutMs,
+      maxBodyBytes: cfg.maxBodyBytes, contentTypes: cfg.contentTypes, take: (n) => this.take(n),
+    };
+    this.env = { policy: this.policy, fetch: base, agents: this.agents, signal: this.stopper.signal, query: cfg.query, warc: this.warc };
+    this.robots = new RobotsCache({
+      agent: cfg.robotsAgent ?? cfg.userAgent.split('/')[0]!.trim(),
+      unavailable: cfg.robotsUnavailable,
+      get: async (url) => {
+        const addresses = await this.policy.resolve(url.hostname);
+        const r = await fetchPage(url, {
+          ...base, timeoutMs: cfg.robotsTimeoutMs, maxBodyBytes: ROBOTS_MAX_BYTES, contentTypes: [], truncate: true, take: undefined,
+          addresses, agent: url.protocol === 'https:' ? this.agents.https : this.agents.http, signal: this.stopper.signal,
+        });
+        this.warc?.add(r);
+        return r;
+      },
+    });
+  }
+
+  async *run(): AsyncGenerator<CrawlItem> {
+    await this.open();
+    let failed = false;
+    let idle = false;
+    try {
+      for (;;) {
+        this.launch();
+        const o = this.done.shift();
+        if (o) {
+          idle = false;
+          const row = this.settle(o);
+          if (row) yield row;
+          if (++this.settled % this.cfg.stateEveryPages === 0 && this.cfg.statePath) await this.save();
+          if (this.warc && this.warc.backlog > 64) await this.warc.drain();
+          continue;
+        }
+        if (this.inFlight.size === 0 && (this.stopReason !== undefined || this.frontier.pending === 0)) break;
+        if (!idle) { idle = true; yield 'idle'; continue; }
+        idle = false;
+        await this.sleep(this.inFlight.size === 0 ? this.untilNextReady() : undefined);
+      }
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      await this.close(failed);
+    }
+  }
+
+  private async open(): Promise<void> {
+    const { cfg, ctx } = this;
+    if (cfg.statePath) {
+      const s = await loadState(cfg.statePath);
+      if (s) { this.frontier.restore(s); ctx.log(`resumed ${cfg.statePath}: ${s.pending.length} pending, ${s.seen.length} seen`); }
+    }
+    for (const s of cfg.seeds) this.admit(normalizeUrl(s, undefined, cfg.query)!, 0, null);
+    if (cfg.maxTimeMs !== undefined) this.deadline = setTimeout(() => this.stop('time limit'), cfg.maxTimeMs);
+    ctx.signal.addEventListener('abort', this.onCancel, { once: true });
+    if (ctx.signal.aborted) this.stop('cancelled');
+  }
+
+  private stop(reason: string): void {
+    if (this.stopReason !== undefined) return;
+    this.stopReason = reason;
+    if (reason !== 'page limit') this.stopper.abort();
+    this.wake();
+  }
+
+  /** Byte budget shared by all responses: false (and the crawl stops) once maxBytes would be passed. */
+  private take(n: number): boolean {
+    if (this.cfg.maxBytes !== undefined && this.bytes + n > this.cfg.maxBytes) { this.stop('byte limit'); return false; }
+    this.bytes += n;
+    return true;
+  }
+
+  private launch(): void {
+    const { cfg } = this;
+    while (this.stopReason === undefined && this.inFlight.size < cfg.concurrency) {
+      if (cfg.maxPages !== undefined && this.requests >= cfg.maxPages) { this.stop('page limit'); return; }
+      const now = performance.now();
+      const got = this.frontier.take((h) => this.hostReady(h, now));
+      if (!got) return;
+      const { entry, host } = got;
+      if (this.robots.peek(host.origin)?.allowed(new URL(entry.url)) === false) {
+        this.done.push({ kind: 'failed', entry, reason: 'robots', detail: 'disallowed by robots.txt', status: null, contentType: null, fetchedAt: null });
+        continue;
+      }
+      host.active++;
+      host.nextAt = now + host.delayMs;
+      this.requests++;
+      const p = visit(entry, this.env)
+        .catch((err: unknown): Outcome => ({ kind: 'failed', entry, reason: 'error', detail: String(err), status: null, contentType: null, fetchedAt: null }))
+        .then((o) => { host.active--; this.inFlight.delete(entry); this.done.push(o); this.wake(); });
+      this.inFlight.set(entry, p);
+    }
+  }
+
+  /** May the origin start a request now? The first time, resolve its address and load its robots.txt. */
+  private hostReady(h: Host, now: number): boolean {
+    if (h.robots === 'unknown') {
+      h.robots = 'loading';
+      const p = this.prepare(h).finally(() => this.preparing.delete(p));
+      this.preparing.add(p);
+      return false;
+    }
+    return h.robots === 'ready' && h.active < this.cfg.perHostConcurrency && now >= h.nextAt;
+  }
+
+  private async prepare(h: Host): Promise<void> {
+    let crawlDelayMs = 0;
+    try {
+      await this.policy.resolve(new URL(h.origin).hostname);
+      if (this.cfg.robots) {
+        const rules = await this.robots.load(h.origin);
+        crawlDelayMs = Math.min(rules.crawlDelayMs ?? 0, this.cfg.maxCrawlDelayMs);
+        this.ctx.log(`robots.txt of ${h.origin}: ${rules.origin}${rules.crawlDelayMs ? `, Crawl-delay ${rules.crawlDelayMs} ms` : ''}`);
+      }
+    } catch { /* refused or unresolvable: each visit reports it; nothing was sent */ }
+    h.delayMs = this.cfg.politeness ? Math.max(this.cfg.delayMs, crawlDelayMs) : 0;
+    h.robots = 'ready';
+    this.wake();
+  }
+
+  /** Admit a discovered URL: filters, depth and frontier bound, then dedup. */
+  private admit(u: URL, depth: number, referrer: string | null): void {
+    const href = u.href;
+    if (this.frontier.seen.has(href)) return;
+    const why = this.filter(u) ?? (this.frontier.pending >= this.cfg.maxFrontier ? 'frontier full' : undefined);
+    if (why) { this.frontier.claim(href); this.ctx.stats.drop(why); return; }
+    if (depth > this.cfg.maxDepth) { this.tooDeep.add(href); return; } // may still come at a lower depth
+    this.frontier.claim(href);
+    this.frontier.enqueue({ url: href, depth, referrer });
+  }
+
+  private settle(o: Outcome): CrawlRow | undefined {
+    const { entry } = o;
+    if (o.kind === 'aborted') { this.frontier.enqueue(entry, true); return undefined; }
+    const row = { url: entry.url, depth: entry.depth, referrer: entry.referrer };
+    if (o.kind === 'page') {
+      for (const u of o.links) this.admit(u, entry.depth + 1, entry.url);
+      this.report.page();
+      return { ...row, text: o.text, status: o.status, contentType: o.contentType, fetchedAt: o.fetchedAt, error: null };
+    }
+    let failure: Outcome = o;
+    if (o.kind === 'redirect') {
+      const failed = this.follow(entry, o.location);
+      if (!failed) { this.ctx.stats.drop('redirect'); return undefined; }
+      failure = { ...o, kind: 'failed', ...failed };
+    }
+    if (failure.kind !== 'failed') return undefined;
+    this.ctx.stats.drop(failure.reason);
+    this.report.failure(entry, failure.reason, failure.detail, failure.status);
+    if (!this.cfg.emitErrors) return undefined;
+    return { ...row, text: '', status: failure.status, contentType: failure.contentType, fetchedAt: failure.fetchedAt, error: `${failure.reason}: ${failure.detail}` };
+  }
+
+  /** Queue a redirect's target (first in its origin's queue); a reason when the redirect is not followed. */
+  private follow(entry: Entry, location: string | undefined): { reason: string; detail: string } | undefined {
+    const target = location === undefined ? undefined : normalizeUrl(location, entry.url, this.cfg.query);
+    if (!target) return { reason: 'bad redirect', detail: `Location ${location === undefined ? 'missing' : `"${location}" invalid`}` };
+    const chain = [...(entry.chain ?? []), entry.url];
+    const path = `${chain.join(' -> ')} -> ${target.href}`;
+    if (chain.includes(target.href)) return { reason: 'redirect loop', detail: path };
+    if (chain.length > this.cfg.maxRedirects) return { reason: 'redirect limit', detail: `more than ${this.cfg.maxRedirects} redirects: ${path}` };
+    const why = this.filter(target);
+    if (why) return { reason: why, detail: `redirect to ${target.href}` };
+    if (this.frontier.claim(target.href)) this.frontier.enqueue({ url: target.href, depth: entry.depth, referrer: entry.referrer, chain }, true);
+    return undefined; // an already known target has its own fate
+  }
+
+  private untilNextReady(): number | undefined {
+    const t = this.frontier.nextReadyAt();
+    return t === undefined ? undefined : Math.max(1, t - performance.now());
+  }
+
+  private sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => this.wake(), ms);
+      this.waiter = () => { clearTimeout(timer); resolve(); };
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  private save(): Promise<void> {
+    const open = [...this.inFlight.keys(), ...this.done.map((o) => o.entry)];
+    return saveState(this.cfg.statePath!, this.frontier.state(open));
+  }
+
+  private async close(failed: boolean): Promise<void> {
+    clearTimeout(this.deadline);
+    this.ctx.signal.removeEventListener('abort', this.onCancel);
+    const unfinished = this.inFlight.size > 0 || this.done.length > 0 || this.frontier.pending > 0;
+    const reason = !unfinished && (this.stopReason ?? 'page limit') === 'page limit' ? 'complete' : this.stopReason ?? 'stopped by consumer';
+    this.stopper.abort(); // in-flight visits of a consumer that stopped early go back to the frontier
+    await Promise.all([...this.inFlight.values(), ...this.preparing]);
+    for (const o of this.done.splice(0)) this.frontier.enqueue(o.entry, true);
+    let deep = 0;
+    for (const u of this.tooDeep) if (!this.frontier.seen.has(u)) deep++;
+    this.ctx.stats.drop('too deep', deep);
+    try {
+      if (this.cfg.statePath) await this.save();
+      if (this.warc) { if (failed) await this.warc.abort(); else await this.warc.commit(); }
+    } finally {
+      for (const a of Object.values(this.agents)) a.destroy();
+      this.report.summary(reason, { requests: this.requests, bytes: this.bytes, pending: this.frontier.pending, tooDeep: deep });
+    }
+  }
+}

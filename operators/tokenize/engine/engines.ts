@@ -1,0 +1,67 @@
+// Tokenizer engines by name. Every engine encodes text as ordinary text (tiktoken's encode_ordinary,
+// `disallowed_special=()`): a special-token string in the text is tokenized like any other text, so
+// documents cannot inject control tokens. Special tokens are added by the operator, not read from text.
+//   flowlm          the fast default (scanner + piece cache + BPE), see flowlm-engine.ts
+//   js-tiktoken     the reference: OpenAI's tiktoken ported to JS
+//   tiktoken-wasm   OpenAI's Rust tiktoken compiled to WebAssembly
+import { createRequire } from 'node:module';
+import { Tiktoken as JsTiktoken } from 'js-tiktoken/lite';
+import type { Tiktoken as WasmTiktoken, TiktokenEncoding } from 'tiktoken';
+import { ENCODING, ranksData, type EncodingName } from './encodings.ts';
+import { FlowlmEngine, type FlowlmEngineOptions } from './flowlm-engine.ts';
+import type { IdBuffer } from './id-buffer.ts';
+
+export const ENGINES = ['flowlm', 'js-tiktoken', 'tiktoken-wasm'] as const;
+export type EngineName = (typeof ENGINES)[number];
+
+export interface TokenEngine {
+  readonly engine: EngineName;
+  readonly encoding: EncodingName;
+  /** Appends the ids of `text`, encoded as ordinary text, to `out`. */
+  encode(text: string, out: IdBuffer): void;
+  /** The text of `ids`; special tokens come out as their strings. */
+  decode(ids: ArrayLike<number>): string;
+  /** Frees what the engine holds (the WASM encoder's memory). */
+  dispose(): void;
+}
+
+export type EngineOptions = FlowlmEngineOptions;
+
+export function createEngine(engine: EngineName, encoding: EncodingName, opts: EngineOptions = {}): TokenEngine {
+  switch (engine) {
+    case 'flowlm': return new FlowlmEngine(encoding, opts);
+    case 'js-tiktoken': return jsTiktoken(encoding);
+    case 'tiktoken-wasm': return tiktokenWasm(encoding);
+    default: throw new Error(`unknown tokenizer engine "${String(engine)}" (known: ${ENGINES.join(', ')})`);
+  }
+}
+
+function jsTiktoken(encoding: EncodingName): TokenEngine {
+  const enc = new JsTiktoken(ranksData(encoding));
+  const none: string[] = [];
+  return {
+    engine: 'js-tiktoken', encoding,
+    encode: (text, out) => out.pushAll(enc.encode(text, none, none)),
+    decode: (ids) => enc.decode(Array.from(ids)),
+    dispose: () => {},
+  };
+}
+
+const require = createRequire(import.meta.url);
+
+function tiktokenWasm(encoding: EncodingName): TokenEngine {
+  // the CommonJS build instantiates the WASM module synchronously, as a kernel must be built
+  const { get_encoding } = require('tiktoken') as { get_encoding: (name: TiktokenEncoding) => WasmTiktoken };
+  let enc: WasmTiktoken | undefined = get_encoding(ENCODING[encoding].tiktoken);
+  const live = () => {
+    if (!enc) throw new Error(`tiktoken-wasm engine (${encoding}) used after dispose()`);
+    return enc;
+  };
+  const utf8 = new TextDecoder();
+  return {
+    engine: 'tiktoken-wasm', encoding,
+    encode: (text, out) => out.pushAll(live().encode_ordinary(text)),
+    decode: (ids) => utf8.decode(live().decode(Uint32Array.from(ids))),
+    dispose: () => { enc?.free(); enc = undefined; },
+  };
+}

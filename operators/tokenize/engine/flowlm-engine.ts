@@ -1,0 +1,79 @@
+// flowlm's default tokenizer engine: a hand-written pre-tokenizer scanner per encoding family, then a
+// bounded piece -> ids cache in front of a byte-level BPE merge over tiktoken's ranks. It gives the
+// ids tiktoken gives (tests compare every encoding on real text) at several times its speed: the
+// scanner runs well past the pattern regex, a cached piece costs one hash probe and allocates
+// nothing, and under 2% of the pieces of real text need a merge.
+import { BytePairEncoder } from './bpe.ts';
+import { ENCODING, ranksData, rankTable, type EncodingName, type PieceEnd } from './encodings.ts';
+import type { IdBuffer } from './id-buffer.ts';
+import { PieceCache, pieceHash } from './piece-cache.ts';
+import type { RankTable } from './rank-table.ts';
+
+export interface FlowlmEngineOptions {
+  /** pieces per cache generation (default 65536: about 10 MB for the two generations) */
+  cacheEntries?: number;
+}
+
+export class FlowlmEngine {
+  readonly engine = 'flowlm' as const;
+  readonly cache: PieceCache;
+  private readonly pieceEnd: PieceEnd;
+  private readonly table: RankTable;
+  private readonly bpe: BytePairEncoder;
+
+  constructor(readonly encoding: EncodingName, opts: FlowlmEngineOptions = {}) {
+    this.pieceEnd = ENCODING[encoding].pieceEnd;
+    this.table = rankTable(encoding);
+    this.bpe = new BytePairEncoder(this.table);
+    this.cache = new PieceCache(opts.cacheEntries ?? 1 << 16);
+  }
+
+  encode(text: string, out: IdBuffer): void {
+    const n = text.length;
+    const pieceEnd = this.pieceEnd;
+    const cache = this.cache;
+    let data = out.data;
+    let pos = out.length;
+    for (let i = 0; i < n;) {
+      const j = pieceEnd(text, i, n);
+      // a piece has at most 3 UTF-8 bytes per UTF-16 unit, and at most one id per byte
+      if (pos + 3 * (j - i) > data.length) { out.length = pos; out.reserve(3 * (j - i)); data = out.data; }
+      const h = pieceHash(text, i, j);
+      const end = cache.lookup(text, i, j, h, data, pos);
+      if (end >= 0) pos = end;
+      else {
+        const merged = this.bpe.encode(text, i, j, data, pos);
+        cache.store(text, i, j, h, data.subarray(pos, merged));
+        pos = merged;
+      }
+      i = j;
+    }
+    out.length = pos;
+  }
+
+  decode(ids: ArrayLike<number>): string {
+    return decodeWith(this.table, this.encoding, ids);
+  }
+
+  dispose(): void { this.cache.clear(); }
+}
+
+/** Text of `ids` (special tokens included) from a rank table. */
+export function decodeWith(table: RankTable, encoding: EncodingName, ids: ArrayLike<number>): string {
+  const specials = new Map(Object.entries(ranksData(encoding).special_tokens).map(([t, id]) => [id, t]));
+  const utf8 = new TextDecoder();
+  const chunks: Uint8Array[] = [];
+  let text = '';
+  const flush = () => { text += utf8.decode(Buffer.concat(chunks)); chunks.length = 0; };
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k]!;
+    const b = table.bytesOf(id);
+    if (b) { chunks.push(b); continue; }
+    const special = specials.get(id);
+    if (special === undefined) throw new Error(`decode: id ${id} (position ${k}) is not a token of ${encoding}`);
+    flush();
+    text += special;
+  }
+  flush();
+  return text;
+}

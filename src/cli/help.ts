@@ -1,0 +1,115 @@
+// Help texts. `flowlm --help` gives the overview with every option; `flowlm run --help` adds the full
+// spec format, output contract and the operators available.
+import type { Registry } from '../graph/registry.ts';
+import { pad } from './format.ts';
+import { listOperators } from './ops-command.ts';
+
+export const RUN_OPTIONS_HELP = `Options of flowlm run:
+  -s, --set node.key=value     override a key of a node's config; repeatable. Nested: node.a.b=value.
+                               The value is JSON when it parses (100, true, null, ["a","b"], {"x":1}),
+                               otherwise a string (out/x.jsonl). Unknown nodes are spec errors.
+      --json                   print one JSON summary object as the last stdout line
+      --progress MODE          auto (default): bars on a terminal, plain lines otherwise;
+                               bars | plain (a line every 2 s and one at the end) | none. Always on stderr.
+      --max-in-flight N        batches each source may have between itself and the sinks (default 8)
+      --max-in-flight-bytes N  bytes each source may have in flight; k, M, G = KiB, MiB, GiB (default 256M)
+                               (both replace the spec's pipeline budget; a node's own budget still wins)
+  -h, --help                   show help`;
+
+const EXIT_CODES = `Exit codes:
+  0         the run completed
+  1         the run failed: the message names the node, its operator and the input (file, byte offset,
+            row); also any internal error (FLOWLM_DEBUG=1 prints its stack)
+  2         bad command line, or an invalid spec: every problem is listed with its path
+  130, 143  cancelled by SIGINT (Ctrl-C) or SIGTERM: sources stop, in-flight batches finish, sinks keep
+            only what they completed, one line reports it; a second signal exits at once`;
+
+const EXAMPLES = `Examples:
+  flowlm run pipelines/demo-data.ts
+  flowlm run pipelines/demo-data.ts --set read.minChars=200 --set write.path=out/long.jsonl
+  flowlm run prep.json --json --progress none | tail -n 1
+  flowlm run prep.json --max-in-flight 4 --max-in-flight-bytes 64M
+  flowlm ops`;
+
+const SPEC_BRIEF = `Spec: a .ts/.js module whose default export (or export named "pipeline") is the spec, usually
+\`export default pipeline({...})\`, or a .json file of the same shape: "nodes" (id -> {op, config,
+workers?, budget?}) with "edges" ([from, to] pairs), or the linear shorthand "steps" (a list of nodes
+with "id", each feeding the next); optional "name" and "budget". See flowlm run --help.`;
+
+export function mainHelp(version: string): string {
+  return `flowlm ${version}: LLM data prep and training as one typed dataflow program
+(RxJS operators over Apache Arrow record batches).
+
+Usage:
+  flowlm run <spec.ts|spec.js|spec.json> [--set node.key=value ...] [--json]
+             [--progress auto|bars|plain|none] [--max-in-flight N] [--max-in-flight-bytes N]
+  flowlm ops [--json]
+  flowlm help [command]        same as flowlm <command> --help
+  flowlm --version
+
+Commands:
+  run    validate and run a pipeline spec with bounded memory; progress on stderr, result on stdout
+  ops    list the available operators (ids usable as "op" in specs) with their descriptions
+
+${RUN_OPTIONS_HELP}
+
+${SPEC_BRIEF}
+
+${EXIT_CODES}
+
+${EXAMPLES}
+`;
+}
+
+const SPEC_FULL = `Spec format:
+  A TypeScript/JavaScript module whose default export (or export named "pipeline") is the spec, usually
+  \`export default pipeline({...})\` (pipeline from flowlm's src/graph/spec.ts), or a JSON file:
+    {
+      "name": "my-prep",
+      "budget": { "maxInFlight": 8, "maxInFlightBytes": 268435456 },
+      "nodes": {
+        "read":  { "op": "ingest/read-text", "config": { "paths": ["data/*.txt"], "unit": "paragraph" } },
+        "clean": { "op": "clean/normalize", "workers": 2 },
+        "write": { "op": "io/write-jsonl", "config": { "path": "out/docs.jsonl" } }
+      },
+      "edges": [["read", "clean"], { "from": "clean", "to": "write" }]
+    }
+  The linear shorthand replaces nodes and edges: "steps": [{ "id": "read", "op": ..., "config": ... }, ...]
+  (each step feeds the next).
+  op       an operator id (listed below) or, in a TS/JS spec, the imported operator factory
+  config   the operator's options, checked by its schema (flowlm ops lists what each operator does)
+  workers  run a parallel operator's batch kernel on N worker threads (0 or absent: inline)
+  budget   credits of a source: at most maxInFlight batches / maxInFlightBytes bytes between it and the
+           sinks (pipeline-wide, or on a source node for that source)
+  Relative paths in configs are resolved against the current directory.
+
+Output:
+  stdout: a per-node table, or with --json one object as the last line:
+    {"ok":true,"pipeline":...,"durationMs":...,"nodes":{"<id>":{"op":...,"rowsIn":...,"rowsOut":...,
+     "batchesIn":...,"batchesOut":...,"bytesIn":...,"bytesOut":...,"dropped":...,"dropReasons":{...},
+     "busyMs":...}},"sinks":[{"node":...,"rows":...,"batches":...,"files":[...],"cancelled":false}]}
+    failed run: "ok":false, "error":{"operator":<node>,"op":<operator id>,"message":...,"location":
+     {"file","offset","line","row","batch","field"}}; cancelled: also "cancelled":true,"signal":...
+    invalid spec: {"ok":false,"issues":[{"path":...,"message":...}]}
+  stderr: progress (rows, batches, throughput, queue depth or credit in flight, dropped) and errors.`;
+
+export async function runHelp(registry: Registry): Promise<string> {
+  const ops = await listOperators(registry);
+  const w = Math.max(2, ...ops.map((o) => o.id.length));
+  return `Usage: flowlm run <spec.ts|spec.js|spec.json> [options]
+
+Loads the spec, applies --set overrides, validates it (operators, configs, edges and their schemas,
+cycles, dangling nodes: all problems at once) and runs it; sinks write atomically.
+
+${RUN_OPTIONS_HELP}
+
+${SPEC_FULL}
+
+${EXIT_CODES}
+
+${EXAMPLES}
+
+Operators (flowlm ops describes them):
+${ops.map((o) => `  ${pad(o.id, w)}  ${o.kind}`).join('\n') || '  (none found)'}
+`;
+}

@@ -1,0 +1,52 @@
+// `flowlm <command>`: dispatch, and the last word on errors: bad usage and invalid specs exit 2 with
+// a readable message, anything unexpected exits 1 with one line (its stack with FLOWLM_DEBUG=1).
+import { readFileSync } from 'node:fs';
+import { SpecError } from '../core/errors.ts';
+import { defaultRegistry, type Registry } from '../graph/registry.ts';
+import { mainHelp, runHelp } from './help.ts';
+import { processIO, UsageError, type CliIO } from './io.ts';
+import { opsCommand } from './ops-command.ts';
+import { runCommand } from './run-command.ts';
+
+const version = (): string => {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+};
+
+const COMMANDS: Record<string, (argv: string[], io: CliIO, registry: Registry) => Promise<number>> = {
+  run: runCommand,
+  ops: opsCommand,
+};
+
+async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined) { io.err(mainHelp(version())); return 2; }
+  if (cmd === '--help' || cmd === '-h') { io.out(mainHelp(version())); return 0; }
+  if (cmd === '--version' || cmd === '-v') { io.out(version()); return 0; }
+  if (cmd === 'help') {
+    const topic = rest[0];
+    if (topic === undefined) { io.out(mainHelp(version())); return 0; }
+    if (topic === 'run') { io.out(await runHelp(registry)); return 0; }
+    if (topic in COMMANDS) return COMMANDS[topic]!(['--help'], io, registry);
+    throw new UsageError(`no help for unknown command "${topic}"`);
+  }
+  const command = COMMANDS[cmd];
+  if (!command) throw new UsageError(`unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  return command(rest, io, registry);
+}
+
+export async function main(argv: string[], io: CliIO = processIO, registry: Registry = defaultRegistry): Promise<number> {
+  try {
+    return await dispatch(argv, io, registry);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`flowlm: ${err.message}\nsee: flowlm ${err.command ? `${err.command} ` : ''}--help`);
+      return 2;
+    }
+    if (err instanceof SpecError) { io.err(err.message); return 2; }
+    const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    io.err(`flowlm: internal error: ${msg.split('\n')[0]}${process.env.FLOWLM_DEBUG === '1' ? '' : ' (FLOWLM_DEBUG=1 shows the stack)'}`);
+    if (process.env.FLOWLM_DEBUG === '1' && err instanceof Error && err.stack) io.err(err.stack);
+    return 1;
+  }
+}

@@ -1,0 +1,65 @@
+// Stats reported by a pure kernel. A kernel may run on a worker thread, where the operator's
+// OperatorStats do not exist, so it attaches its drop reasons and counters to its output batch as
+// schema metadata (which survives Arrow IPC); the operator boundary (countOutput) moves them into
+// the operator's stats and removes them, so they never reach the next operator.
+import { RecordBatch, Schema, type TypeMap } from 'apache-arrow';
+import { filter, type OperatorFunction } from 'rxjs';
+import type { OperatorContext } from './context.ts';
+import { mapBatch } from './map-batch.ts';
+import type { OperatorStats } from './stats.ts';
+import { releaseBatch } from './tickets.ts';
+
+export const KERNEL_STATS_KEY = 'flowlm.kernel_stats';
+
+export interface KernelStats {
+  /** rows the kernel removed, by reason */
+  drops?: Record<string, number>;
+  /** anything else worth counting (e.g. replacements made), by name */
+  counters?: Record<string, number>;
+}
+
+/** Adds and merges counts into a plain record (a kernel's tally while it walks its rows). */
+export function tally(into: Record<string, number>, name: string, n = 1): void {
+  if (n !== 0) into[name] = (into[name] ?? 0) + n;
+}
+
+/** `batch` with `stats` attached (a new schema object; the input's metadata map is not touched). */
+export function withKernelStats<T extends TypeMap>(batch: RecordBatch<T>, stats: KernelStats): RecordBatch<T> {
+  const has = (r?: Record<string, number>) => r !== undefined && Object.keys(r).length > 0;
+  if (!has(stats.drops) && !has(stats.counters)) return batch;
+  const metadata = new Map(batch.schema.metadata);
+  metadata.set(KERNEL_STATS_KEY, JSON.stringify(stats));
+  return new RecordBatch(new Schema(batch.schema.fields, metadata), batch.data) as RecordBatch<T>;
+}
+
+/** Moves stats a kernel attached to `batch` into `stats` and removes them from the batch. */
+export function recordKernelStats(batch: RecordBatch, stats: OperatorStats): void {
+  const json = batch.schema.metadata.get(KERNEL_STATS_KEY);
+  if (json === undefined) return;
+  batch.schema.metadata.delete(KERNEL_STATS_KEY);
+  let parsed: KernelStats;
+  try { parsed = JSON.parse(json) as KernelStats; } catch { return; }
+  for (const [reason, n] of Object.entries(parsed.drops ?? {})) if (typeof n === 'number') stats.drop(reason, n);
+  for (const [name, n] of Object.entries(parsed.counters ?? {})) if (typeof n === 'number') stats.count(name, n);
+}
+
+/** The in-process form of a kernel operator: apply the kernel, record its stats, and drop batches it
+ * emptied (their credit returns to the source at once). The worker pool runs the same kernel. */
+export function kernelMap<I extends TypeMap, O extends TypeMap>(
+  kernel: (batch: RecordBatch<I>) => RecordBatch<O>, ctx: OperatorContext,
+): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
+  const emptied = new WeakSet<object>();
+  return (source) => source.pipe(
+    mapBatch((batch: RecordBatch<I>) => {
+      const out = kernel(batch);
+      recordKernelStats(out, ctx.stats);
+      if (batch.numRows > 0 && out.numRows === 0) emptied.add(out);
+      return out;
+    }, { ctx }),
+    filter((b) => {
+      if (!emptied.has(b)) return true;
+      releaseBatch(b);
+      return false;
+    }),
+  );
+}

@@ -1,0 +1,70 @@
+// Parquet bytes for a sequence of batches through parquet-wasm: batches stream into its writer, which
+// emits each row group as soon as it is full, and the bytes go to a byte sink. Memory is bounded by one
+// row group (rowGroupRows). Dictionary columns are stored as dictionary-encoded strings with the Arrow
+// schema in the file's metadata, so parquet-wasm reads them back as Dictionary<Utf8> and other readers
+// (hyparquet, pyarrow) as strings. Shared by io/write-parquet and shard/write-shards.
+import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
+import * as pw from 'parquet-wasm';
+import type { ByteSink } from './ipc-writer.ts';
+
+export const PARQUET_CODECS = {
+  none: pw.Compression.UNCOMPRESSED, snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD,
+  gzip: pw.Compression.GZIP, brotli: pw.Compression.BROTLI, lz4: pw.Compression.LZ4_RAW,
+} as const;
+export type ParquetCodec = keyof typeof PARQUET_CODECS;
+
+export interface ParquetWriterOptions { compression: ParquetCodec; rowGroupRows: number }
+
+export class ParquetWriter {
+  /** set when parquet-wasm failed; `write` and `finish` throw it */
+  failure: unknown;
+  private input?: ReadableStreamDefaultController<pw.RecordBatch>;
+  private pump?: Promise<void>;
+  private pulled?: () => void; // resolves when the writer wants the next batch
+
+  constructor(private readonly sink: ByteSink, private readonly opts: ParquetWriterOptions) {}
+
+  /** True once a batch was written (a Parquet file cannot be written without a schema). */
+  get started(): boolean { return this.pump !== undefined; }
+
+  /** Every batch written must have the first batch's schema (see conformBatch). */
+  async write(batch: RecordBatch): Promise<void> {
+    this.check();
+    if (!this.pump) this.start();
+    const table = pw.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'));
+    const wasmBatch = table.recordBatch(0);
+    table.free();
+    if (wasmBatch) {
+      const wanted = new Promise<void>((r) => { this.pulled = r; });
+      this.input!.enqueue(wasmBatch);
+      if ((this.input!.desiredSize ?? 0) <= 0) await wanted; // backpressure: wait until the writer took it
+    }
+    this.check();
+  }
+
+  /** Writes the footer; the sink has every byte when this resolves. */
+  async finish(): Promise<void> {
+    if (!this.pump) throw new Error('no batch was written: a Parquet file needs at least one (for its schema)');
+    this.input!.close();
+    await this.pump;
+    this.check();
+  }
+
+  async abort(err: unknown = new Error('cancelled')): Promise<void> {
+    this.input?.error(err instanceof Error ? err : new Error(String(err)));
+    await this.pump;
+  }
+
+  private check(): void { if (this.failure !== undefined) throw this.failure; }
+
+  private wake(): void { const p = this.pulled; this.pulled = undefined; p?.(); }
+
+  private start(): void {
+    const stream = new ReadableStream<pw.RecordBatch>({ start: (c) => { this.input = c; }, pull: () => this.wake() }, { highWaterMark: 1 });
+    const props = new pw.WriterPropertiesBuilder().setCompression(PARQUET_CODECS[this.opts.compression]).setMaxRowGroupSize(this.opts.rowGroupRows).build();
+    this.pump = (async () => {
+      const out = await pw.transformParquetStream(stream, props);
+      for await (const chunk of out as AsyncIterable<Uint8Array>) await this.sink.write(chunk);
+    })().catch((err: unknown) => { this.failure = err ?? new Error('Parquet writer failed'); this.wake(); });
+  }
+}

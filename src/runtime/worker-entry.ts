@@ -1,0 +1,82 @@
+// The worker thread side of the pool: import an operator's module, build its kernel from the config
+// once per thread, and apply it to each batch that arrives as Arrow IPC bytes. One task at a time.
+import { parentPort } from 'node:worker_threads';
+import { RecordBatch } from 'apache-arrow';
+import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
+import type { InputLocation } from '../core/errors.ts';
+import { batchFromIPC, diffBatch, type BatchDelta } from './ipc.ts';
+
+/** Which kernel to run: the operator `id` exported by `module` (a file URL), with its config. */
+export interface KernelSpec {
+  module: string;
+  id: string;
+  config: unknown;
+  /** true when `config` already went through the operator's zod schema */
+  parsed: boolean;
+}
+
+export interface TaskMessage {
+  id: number;
+  /** identifies the kernel (module, operator and config) within this thread */
+  key: string;
+  /** sent the first time a thread sees `key` */
+  spec?: KernelSpec;
+  bytes: ArrayBuffer;
+}
+
+export type ReplyMessage =
+  | ({ kind: 'done'; id: number; kernelMs: number } & BatchDelta)
+  | { kind: 'fail'; id: number; message: string; reason: string; location?: InputLocation };
+
+type Kernel = (batch: RecordBatch) => RecordBatch;
+
+const isFactory = (v: unknown): v is AnyFactory =>
+  typeof v === 'function' && typeof (v as { def?: { id?: unknown } }).def?.id === 'string';
+
+async function load(spec: KernelSpec): Promise<Kernel> {
+  const mod = (await import(spec.module)) as Record<string, unknown>;
+  const factory = Object.values(mod).find((v) => isFactory(v) && v.def.id === spec.id) as AnyFactory | undefined;
+  if (!factory) throw new Error(`module ${spec.module} exports no operator with id "${spec.id}"`);
+  const def = defOf(factory);
+  if (def.kind === 'source' || def.kind === 'sink' || !def.kernel) throw new Error(`operator ${spec.id} has no kernel to run on a worker`);
+  const config = spec.parsed ? spec.config : parseConfig(def, spec.config);
+  return def.kernel(config);
+}
+
+const kernels = new Map<string, Promise<Kernel>>();
+
+function failure(id: number, err: unknown): ReplyMessage {
+  const message = err instanceof Error ? err.message : String(err);
+  // A FlowError thrown by the kernel keeps its own reason and location (the class may come from
+  // another copy of the module, so it is recognised by shape).
+  const e = err as { name?: unknown; reason?: unknown; location?: unknown };
+  if (e && e.name === 'FlowError' && typeof e.reason === 'string')
+    return { kind: 'fail', id, message, reason: e.reason, location: (e.location ?? {}) as InputLocation };
+  return { kind: 'fail', id, message, reason: message };
+}
+
+async function handle(m: TaskMessage): Promise<void> {
+  try {
+    let kernel = kernels.get(m.key);
+    if (!kernel) {
+      if (!m.spec) throw new Error(`internal: kernel ${m.key} was never sent to this worker`);
+      kernel = load(m.spec);
+      kernels.set(m.key, kernel);
+    }
+    const fn = await kernel;
+    const input = batchFromIPC(m.bytes);
+    const t0 = performance.now();
+    const output = fn(input);
+    const kernelMs = performance.now() - t0;
+    if (!(output instanceof RecordBatch)) throw new Error(`kernel returned ${typeof output}, expected a RecordBatch`);
+    const delta = diffBatch(input, output);
+    const reply: ReplyMessage = { kind: 'done', id: m.id, kernelMs, ...delta };
+    port.postMessage(reply, delta.bytes ? [delta.bytes] : []);
+  } catch (err) {
+    port.postMessage(failure(m.id, err));
+  }
+}
+
+if (!parentPort) throw new Error('worker-entry.ts runs only as a worker thread (WorkerPool starts it)');
+const port = parentPort;
+port.on('message', (m: TaskMessage) => void handle(m));

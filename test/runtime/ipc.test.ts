@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { Utf8, vectorFromArray } from 'apache-arrow';
+import { describe, expect, it } from 'vitest';
+import { applyDelta, batchFromIPC, batchToIPC, diffBatch } from '../../src/runtime/ipc.ts';
+import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index.ts';
+import { expandGlobs } from '../../src/runtime/files.ts';
+import { sotuTexts } from '../../pipelines/corpus.ts';
+
+const rowsOf = (b: { toArray(): Array<{ toJSON(): unknown }> }) => b.toArray().map((r) => r.toJSON());
+
+async function sotuBatch() {
+  const files = (await expandGlobs([sotuTexts()])).slice(0, 12);
+  const texts = files.map((f) => readFileSync(f, 'utf8'));
+  return batchFromColumns(docSchema(), {
+    id: files.map((_, i) => `doc${i}`), text: texts,
+    url: files.map((f, i) => (i % 3 === 0 ? null : `file://${f}`)), source: files.map((_, i) => (i % 2 ? 'sotu' : 'speech')),
+  });
+}
+
+describe('Arrow IPC between threads', () => {
+  it('round-trips a batch with nulls and a dictionary column into one exactly sized ArrayBuffer', async () => {
+    const batch = await sotuBatch();
+    const bytes = batchToIPC(batch);
+    expect(bytes).toBeInstanceOf(ArrayBuffer);
+    expect(bytes.byteLength).toBeGreaterThan(batch.getChild('text')!.data[0]!.values.byteLength);
+    const back = batchFromIPC(bytes);
+    expect(back.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(batch.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`));
+    expect(rowsOf(back)).toEqual(rowsOf(batch));
+    // reading makes views into the transferred buffer rather than copies
+    expect(back.getChild('text')!.data[0]!.values.buffer).toBe(bytes);
+  });
+
+  it('ships only the columns a kernel changed and rebuilds the output from the input', async () => {
+    const input = await sotuBatch();
+    const upper = vectorFromArray([...input.getChild('text')!].map((t) => t?.toUpperCase() ?? null), new Utf8());
+    const output = withColumns(input, { text: upper, shout: upper });
+    const delta = diffBatch(input, output);
+    expect(delta.layout).toEqual([0, -1, 2, 3, -2]);
+    const rebuilt = applyDelta(input, delta);
+    expect(rowsOf(rebuilt)).toEqual(rowsOf(output));
+    expect(rebuilt.schema.names).toEqual(output.schema.names);
+    // untouched columns are the input's own buffers, not copies
+    expect(rebuilt.getChild('id')!.data[0]).toBe(input.getChild('id')!.data[0]);
+    expect(applyDelta(input, diffBatch(input, input))).toBe(input);
+  });
+});
