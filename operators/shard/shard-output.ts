@@ -1,0 +1,58 @@
+// One shard being produced: batches encoded as Arrow IPC (file format) or Parquet, hashed as the bytes
+// go by. Either the bytes go to a temporary file renamed into place by `finish`, or (`verifyOnly`, for
+// a shard an earlier run completed) they go nowhere and only the hash is kept, so the caller can check
+// that this run's input encodes to exactly the shard already on disk without writing it again.
+import { createHash } from 'node:crypto';
+import type { RecordBatch } from 'apache-arrow';
+import { AtomicFile } from '../../src/runtime/files.ts';
+import { IpcWriter, type ByteSink } from '../../src/runtime/ipc-writer.ts';
+import { ParquetWriter, type ParquetCodec } from '../../src/runtime/parquet-writer.ts';
+import type { ShardKind } from './manifest.ts';
+
+export interface ShardFormat { kind: ShardKind; compression: ParquetCodec; rowGroupRows: number }
+
+class HashingSink implements ByteSink {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  constructor(private readonly file?: AtomicFile) {}
+  async write(data: Uint8Array): Promise<void> {
+    this.hash.update(data);
+    this.bytes += data.byteLength;
+    await this.file?.write(data);
+  }
+}
+
+export class ShardOutput {
+  rows = 0;
+  tokens = 0;
+  /** estimated encoded size (input bytes per row times rows): what shardBytes rotates on */
+  estimatedBytes = 0;
+  private readonly file?: AtomicFile;
+  private readonly sink: HashingSink;
+  private readonly writer: IpcWriter | ParquetWriter;
+
+  constructor(readonly index: number, readonly firstRow: number, readonly path: string, format: ShardFormat, readonly verifyOnly: boolean) {
+    this.file = verifyOnly ? undefined : new AtomicFile(path);
+    this.sink = new HashingSink(this.file);
+    this.writer = format.kind === 'ipc' ? new IpcWriter(this.sink, 'file') : new ParquetWriter(this.sink, format);
+  }
+
+  async write(batch: RecordBatch, tokens: number, estimatedBytes: number): Promise<void> {
+    await this.writer.write(batch);
+    this.rows += batch.numRows;
+    this.tokens += tokens;
+    this.estimatedBytes += estimatedBytes;
+  }
+
+  /** Completes the bytes (renamed into place unless verifyOnly); returns their sha256 and size. */
+  async finish(): Promise<{ sha256: string; bytes: number }> {
+    await this.writer.finish();
+    if (this.file) await this.file.commit();
+    return { sha256: this.sink.hash.digest('hex'), bytes: this.sink.bytes };
+  }
+
+  async abort(): Promise<void> {
+    if (this.writer instanceof IpcWriter) this.writer.abort(); else await this.writer.abort();
+    await this.file?.abort();
+  }
+}
