@@ -1,0 +1,95 @@
+// `npm run bench -- clean [--rounds N] [--pages N]`: the cleaning chain extract-html -> normalize ->
+// quality -> language -> pii on Debian's PostgreSQL HTML manual, single thread, as plain RxJS over
+// Arrow batches. Reports mb_per_s of HTML through the whole chain (median of rounds), each stage's
+// MB/s of its own input (its busy time), and the ratio of extract-html to bare linkedom+Readability
+// on the same pages in the same process (the library's own cost, without the operator around it).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Readability } from '@mozilla/readability';
+import { Utf8, type RecordBatch } from 'apache-arrow';
+import { parseHTML } from 'linkedom';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { OperatorStats } from '../src/core/stats.ts';
+import { batchFromColumns, schemaOf } from '../src/schema/index.ts';
+import { extractHtml } from '../operators/clean/extract-html.ts';
+import { language } from '../operators/clean/language.ts';
+import { normalize } from '../operators/clean/normalize.ts';
+import { pii } from '../operators/clean/pii.ts';
+import { quality } from '../operators/clean/quality.ts';
+
+const PG_HTML = '/usr/share/doc/postgresql-doc-15/html';
+const BATCH_ROWS = 64;
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+const STAGES = [
+  { name: 'extract', op: extractHtml, config: {} },
+  { name: 'normalize', op: normalize, config: {} },
+  { name: 'quality', op: quality, config: {} },
+  { name: 'language', op: language, config: { allowed: ['en'] } },
+  { name: 'pii', op: pii, config: {} },
+] as const;
+
+type Stage = (typeof STAGES)[number];
+type Factory = (config: unknown, ctx: { stats: OperatorStats }) => (s: ReturnType<typeof from<RecordBatch[]>>) => ReturnType<typeof from<RecordBatch[]>>;
+
+async function chainOnce(batches: RecordBatch[]) {
+  const stats = STAGES.map((s) => new OperatorStats(s.name));
+  const ops = STAGES.map((s: Stage, i) => (s.op as unknown as Factory)(s.config, { stats: stats[i]! }));
+  const t0 = performance.now();
+  const out = await lastValueFrom(ops.reduce((src, op) => op(src), from(batches)).pipe(toArray()));
+  return { ms: performance.now() - t0, stats: stats.map((s) => s.snapshot()), rowsOut: out.reduce((a, b) => a + b.numRows, 0) };
+}
+
+function bareReadability(htmls: string[]): number {
+  const t0 = performance.now();
+  for (const h of htmls) new Readability(parseHTML(h).document as never).parse();
+  return performance.now() - t0;
+}
+
+export default async function clean(args: string[]): Promise<Record<string, unknown>> {
+  const { values } = parseArgs({ args, options: { rounds: { type: 'string', default: '3' }, pages: { type: 'string' } } });
+  const rounds = Math.max(1, Number(values.rounds));
+  let files = readdirSync(PG_HTML).filter((f) => f.endsWith('.html')).sort();
+  if (values.pages) files = files.slice(0, Number(values.pages));
+  const htmls = files.map((f) => readFileSync(join(PG_HTML, f), 'utf8'));
+  const bytes = htmls.reduce((a, h) => a + Buffer.byteLength(h), 0);
+  const schema = schemaOf<{ text: Utf8 }>({ text: { type: new Utf8() } });
+  const batches: RecordBatch[] = [];
+  for (let i = 0; i < htmls.length; i += BATCH_ROWS) batches.push(batchFromColumns(schema, { text: htmls.slice(i, i + BATCH_ROWS) }) as unknown as RecordBatch);
+  console.log(`clean: ${files.length} pages, ${(bytes / 1e6).toFixed(1)} MB of HTML from ${PG_HTML}, ${rounds} rounds, one thread`);
+
+  const runs: Array<Awaited<ReturnType<typeof chainOnce>>> = [];
+  const bare: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    runs.push(await chainOnce(batches));
+    bare.push(bareReadability(htmls));
+    console.log(`  round ${r + 1}: chain ${(runs[r]!.ms / 1000).toFixed(2)} s, bare Readability ${(bare[r]! / 1000).toFixed(2)} s`);
+  }
+  const chainMs = median(runs.map((r) => r.ms));
+  const stage: Record<string, number> = {};
+  STAGES.forEach((s, i) => {
+    const mbps = runs.map((r) => r.stats[i]!.bytesIn / 1e6 / (Math.max(1, r.stats[i]!.busyMs) / 1000));
+    stage[`${s.name}_mb_per_s`] = round2(median(mbps));
+  });
+  const last = runs[runs.length - 1]!;
+  const extractMbps = stage.extract_mb_per_s!;
+  const bareMbps = bytes / 1e6 / (median(bare) / 1000);
+  for (const [i, s] of STAGES.entries()) {
+    const st = last.stats[i]!;
+    console.log(`  ${s.name.padEnd(9)} ${String(stage[`${s.name}_mb_per_s`]).padStart(7)} MB/s  rows ${st.rowsIn} -> ${st.rowsOut}  ${JSON.stringify(st.dropReasons)}${st.counters ? ` ${JSON.stringify(st.counters)}` : ''}`);
+  }
+  return {
+    bench: 'clean',
+    pages: files.length,
+    mb: round2(bytes / 1e6),
+    rounds,
+    mb_per_s: round2(bytes / 1e6 / (chainMs / 1000)),
+    ...stage,
+    bare_readability_mb_per_s: round2(bareMbps),
+    extract_vs_bare_readability: round2(extractMbps / bareMbps),
+    docs_in: htmls.length,
+    docs_out: last.rowsOut,
+  };
+}

@@ -1,0 +1,109 @@
+// Language identification with franc (character trigram profiles, ISO 639-3 codes), adding `lang`
+// (ISO 639-1 where one exists) and `lang_score`, and dropping rows that are too short, undetermined,
+// below the confidence threshold, or in a language not allowed.
+//
+// Confidence. franc ranks languages by trigram distance d and rescales so the best scores 1 and the
+// others s = 1 - (d - d_best) / (300 n - d_best), n = characters analysed (at most 2048). Those
+// scores crowd towards 1 as n grows, so the raw runner-up gap is no confidence. (1 - s2) * n, though,
+// is roughly (d2 - d_best) / 300: how many fully mismatched trigrams' worth of evidence separate the
+// winner from the runner-up; it grows with both separation and text length. lang_score =
+// 1 - exp(-gap / 5) maps it into [0, 1): a gap of 3.5 trigrams scores 0.5, 11.5 scores 0.9.
+// Measured: whole State of the Union addresses and Moby-Dick chapters >= 0.97; two-sentence texts
+// in eleven languages 0.9-1.0; "SELECT * FROM t WHERE x = 1" 0.34; "Hello world" 0.
+import type { RecordBatch, Schema, Utf8, Vector } from 'apache-arrow';
+import { Float32, makeVector, Utf8 as Utf8Type } from 'apache-arrow';
+import { francAll } from 'franc';
+import { z } from 'zod';
+import { defineOperator } from '../../src/core/operator.ts';
+import { kernelMap } from '../../src/core/kernel-stats.ts';
+import { dictUtf8, schemaOf, type Columns } from '../../src/schema/index.ts';
+import { francCodesFor, toIso6391 } from './language/iso639.ts';
+import { dictVector, emit, RowTally, textColumn } from './rows.ts';
+
+const Config = z.object({
+  mode: z.enum(['drop', 'annotate']).default('drop'),
+  /** languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language */
+  allowed: z.array(z.string().regex(/^[a-z]{2,3}$/, 'expected an ISO 639-1 or 639-3 code like "en" or "eng"')).default([]),
+  /** rows whose lang_score is below this are dropped (see the confidence note above) */
+  minScore: z.number().min(0).max(1).default(0.5),
+  /** shorter texts (characters, after trimming) are dropped as too short to tell */
+  minChars: z.number().int().min(1).default(20),
+  /** restrict franc to these candidates (ISO 639-1 or 639-3): fewer confusions (eng/sco) and faster */
+  only: z.array(z.string().regex(/^[a-z]{2,3}$/)).default([]),
+  /** never answer these: Scots' profile is so close to English that franc picks it for short
+   * English text ("I think that this is a good idea" -> sco); pass [] to allow it */
+  ignore: z.array(z.string().regex(/^[a-z]{2,3}$/)).default(['sco']),
+  /** characters of each text franc reads (from the start; franc's own limit is 2048). Its time is
+   * about linear in this: at 1024 it took a third less time and still found English in every address */
+  sampleChars: z.number().int().min(16).max(2048).default(2048),
+  /** codes written to `lang` */
+  codes: z.enum(['639-1', '639-3']).default('639-1'),
+});
+type Cfg = z.output<typeof Config>;
+
+type Text = { text: Utf8 };
+type Lang = { text: Utf8; lang: ReturnType<typeof dictUtf8>; lang_score: Float32 };
+
+/** franc reads at most this many characters */
+const FRANC_MAX = 2048;
+const EVIDENCE_SCALE = 5;
+
+export interface Identified { lang3: string; lang: string; score: number }
+
+/** The language of `text` and its confidence in [0, 1); lang3 'und' when franc cannot tell. */
+export function identifyLanguage(text: string, opts: { only?: readonly string[]; ignore?: readonly string[]; codes?: Cfg['codes']; sampleChars?: number } = {}): Identified {
+  const sample = text.trim().slice(0, Math.min(FRANC_MAX, opts.sampleChars ?? FRANC_MAX));
+  const only = opts.only ?? [], ignore = opts.ignore ?? ['sco'], codes = opts.codes ?? '639-1';
+  const ranked = francAll(sample, { minLength: 1, ...(only.length > 0 ? { only: [...only] } : {}), ...(ignore.length > 0 ? { ignore: [...ignore] } : {}) });
+  const best = ranked[0];
+  if (!best || best[0] === 'und') return { lang3: 'und', lang: 'und', score: 0 };
+  const runnerUp = ranked[1]?.[1] ?? 0;
+  const gap = (1 - runnerUp) * sample.length;
+  const score = 1 - Math.exp(-gap / EVIDENCE_SCALE);
+  return { lang3: best[0], lang: codes === '639-1' ? toIso6391(best[0]) : best[0], score };
+}
+
+const kernel = (cfg: Cfg) => {
+  const only = cfg.only.flatMap(francCodesFor);
+  const ignore = cfg.ignore.flatMap(francCodesFor);
+  const allowed = new Set(cfg.allowed.flatMap(francCodesFor));
+  return (batch: RecordBatch<Text>): RecordBatch<Lang> => {
+    const get = textColumn(batch);
+    const t = new RowTally();
+    const langs: string[] = [];
+    const scores: number[] = [];
+    const verdict = (text: string | null): { id: Identified; drop: string | null } => {
+      if (text === null) return { id: { lang3: 'und', lang: 'und', score: 0 }, drop: 'language.null' };
+      if (text.trim().length < cfg.minChars) return { id: { lang3: 'und', lang: 'und', score: 0 }, drop: 'language.too_short' };
+      const id = identifyLanguage(text, { only, ignore, codes: cfg.codes, sampleChars: cfg.sampleChars });
+      if (id.lang3 === 'und') return { id, drop: 'language.undetermined' };
+      if (id.score < cfg.minScore) return { id, drop: 'language.low_confidence' };
+      if (allowed.size > 0 && !allowed.has(id.lang3)) return { id, drop: 'language.not_allowed' };
+      return { id, drop: null };
+    };
+    for (let row = 0; row < batch.numRows; row++) {
+      const { id, drop } = verdict(get(row));
+      if (drop && cfg.mode === 'drop') { t.drop(drop); continue; }
+      if (drop) t.count(`would_drop.${drop}`);
+      t.keep.push(row);
+      langs.push(id.lang);
+      scores.push(id.score);
+    }
+    return emit(batch, t, {
+      lang: dictVector(batch as unknown as RecordBatch, 'lang', langs),
+      lang_score: makeVector(Float32Array.from(scores)) as Vector,
+    }) as unknown as RecordBatch<Lang>;
+  };
+};
+
+export const language = defineOperator({
+  id: 'clean/language',
+  description: 'language identification (franc): adds lang and lang_score, drops unclear or unwanted languages',
+  module: import.meta.url,
+  config: Config,
+  input: () => schemaOf<Text>({ text: { type: new Utf8Type() } }),
+  passthrough: true,
+  output: (): Schema<Lang> => schemaOf<Lang>({ text: { type: new Utf8Type() }, lang: { type: dictUtf8() }, lang_score: { type: new Float32() } } as Columns<Lang>),
+  kernel,
+  make: (cfg, ctx) => kernelMap(kernel(cfg), ctx),
+});
