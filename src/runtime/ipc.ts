@@ -2,7 +2,7 @@
 // ArrayBuffer: serialising is the only copy (the buffer is moved, not cloned), and reading back makes
 // views into the buffer. A kernel's reply ships only the columns it changed; the others are taken from
 // the input batch the main thread still holds.
-import { makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, type Data, type Field } from 'apache-arrow';
+import { DataType, Dictionary, Field, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
 
 /** One batch as IPC stream bytes in an ArrayBuffer of its own (ready for a transfer list). */
 export function batchToIPC(batch: RecordBatch): ArrayBuffer {
@@ -64,10 +64,20 @@ export function applyDelta(input: RecordBatch, delta: BatchDelta): RecordBatch {
     const from = at >= 0 ? input : shipped;
     const i = at >= 0 ? at : -1 - at;
     if (!from || !from.schema.fields[i]) throw new Error(`worker reply names column ${at}, which does not exist`);
-    fields.push(from.schema.fields[i]!);
-    children.push(from.data.children[i]!);
+    const [field, data] = at >= 0 ? [from.schema.fields[i]!, from.data.children[i]!] : ownDictionaryId(from.schema.fields[i]!, from.data.children[i]!);
+    fields.push(field);
+    children.push(data);
   }
   const schema = new Schema(fields, shipped?.schema.metadata ?? new Map(delta.metadata ?? input.schema.metadata));
   const length = shipped?.numRows ?? input.numRows;
   return new RecordBatch(schema, makeData({ type: new Struct(fields), length, nullCount: 0, children }));
+}
+
+/** Dictionary ids come from a per-thread counter, so a dictionary column made on a worker may carry
+ * an id the main thread already uses (Arrow then refuses the schema): give it a fresh main-thread id. */
+function ownDictionaryId(field: Field, data: Data): [Field, Data] {
+  if (!DataType.isDictionary(field.type)) return [field, data];
+  const t = field.type as Dictionary;
+  const type = new Dictionary(t.dictionary, t.indices, null, t.isOrdered);
+  return [new Field(field.name, type, field.nullable, field.metadata), data.clone(type)];
 }

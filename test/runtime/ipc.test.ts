@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { Utf8, vectorFromArray } from 'apache-arrow';
+import { DataType, Dictionary, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { applyDelta, batchFromIPC, batchToIPC, diffBatch } from '../../src/runtime/ipc.ts';
 import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index.ts';
@@ -42,5 +42,20 @@ describe('Arrow IPC between threads', () => {
     // untouched columns are the input's own buffers, not copies
     expect(rebuilt.getChild('id')!.data[0]).toBe(input.getChild('id')!.data[0]);
     expect(applyDelta(input, diffBatch(input, input))).toBe(input);
+  });
+
+  it('gives a dictionary column made on another thread a fresh id, so it can sit beside the input\'s own', async () => {
+    const batch = await sotuBatch();
+    const sourceType = batch.schema.fields.find((f) => f.name === 'source')!.type as Dictionary;
+    // a worker numbers its dictionaries from its own counter: simulate a clash with the input's id
+    const clash = new Dictionary(new Utf8(), new Int32(), sourceType.id);
+    const lang = vectorFromArray(batch.getChild('id')!.toArray().map((_: unknown, i: number) => (i % 2 ? 'en' : 'fr')), clash);
+    // what a worker ships back: only its new column, under its own schema
+    const shipped = new Table({ lang }).batches[0]!;
+    const merged = applyDelta(batch, { layout: [0, 1, 2, 3, -1], bytes: batchToIPC(shipped) });
+    const ids = merged.schema.fields.filter((f) => DataType.isDictionary(f.type)).map((f) => (f.type as Dictionary).id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(() => tableToIPC(new Table(merged))).not.toThrow();
+    expect([...merged.getChild('lang')!]).toEqual([...lang]);
   });
 });
