@@ -6,7 +6,8 @@ import { relative } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
-import { batchFromColumns, docSchema, type Doc } from '../../src/schema/index.ts';
+import { docSchema, type Doc } from '../../src/schema/index.ts';
+import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
 import { CompressedInputError, firstInvalidUtf8, readLines, type ByteLine } from '../../src/runtime/lines.ts';
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
@@ -65,13 +66,7 @@ export const readJsonl = defineSource({
     const files = await expandGlobs(cfg.paths);
     const schema = docSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
-    let ids: string[] = [], texts: string[] = [], urls: (string | null)[] = [], sources: string[] = [], textBytes = 0;
-    const full = () => ids.length >= cfg.batchRows || textBytes >= cfg.batchBytes;
-    const flush = () => {
-      const b = batchFromColumns(schema, { id: ids, text: texts, url: urls, source: sources });
-      ids = []; texts = []; urls = []; sources = []; textBytes = 0;
-      return b;
-    };
+    const rows = new RowBatcher(schema, cfg);
     try {
       for (const file of files) {
         const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
@@ -82,9 +77,8 @@ export const readJsonl = defineSource({
               const p = parseLine(l, cfg);
               if (!p) continue;
               if (!p.ok) { await bad.report({ ...p.bad, where: { file: name, line: l.line, offset: p.offset ?? l.offset } }); continue; }
-              ids.push(p.id ?? stableId(`${key}:${l.line}`)); texts.push(p.text); urls.push(p.url); sources.push(cfg.source);
-              textBytes += l.bytes.length;
-              if (full()) yield flush();
+              rows.push({ id: p.id ?? stableId(`${key}:${l.line}`), text: p.text, url: p.url, source: cfg.source }, l.bytes.length);
+              if (rows.full) yield rows.flush();
             }
           }
         } catch (err) {
@@ -96,9 +90,9 @@ export const readJsonl = defineSource({
           });
         }
       }
-      if (ids.length > 0) yield flush();
+      if (rows.size > 0) yield rows.flush();
     } catch (err) {
-      if (ids.length > 0) yield flush(); // documents completed before a fatal error still go out
+      if (rows.size > 0) yield rows.flush(); // documents completed before a fatal error still go out
       throw err;
     } finally {
       await bad.close();

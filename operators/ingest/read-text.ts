@@ -6,7 +6,8 @@ import { relative } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
-import { batchFromColumns, docSchema, type Doc } from '../../src/schema/index.ts';
+import { docSchema, type Doc } from '../../src/schema/index.ts';
+import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
 import { CompressedInputError, firstInvalidUtf8, readLines } from '../../src/runtime/lines.ts';
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
@@ -36,13 +37,7 @@ export const readText = defineSource({
     const files = await expandGlobs(cfg.paths);
     const schema = docSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
-    let ids: string[] = [], texts: string[] = [], sources: string[] = [], textBytes = 0;
-    const full = () => ids.length >= cfg.batchRows || textBytes >= cfg.batchBytes;
-    const flush = () => {
-      const b = batchFromColumns(schema, { id: ids, text: texts, url: new Array<null>(ids.length).fill(null), source: sources });
-      ids = []; texts = []; sources = []; textBytes = 0;
-      return b;
-    };
+    const rows = new RowBatcher(schema, cfg);
     try {
       for (const file of files) {
         const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
@@ -56,7 +51,7 @@ export const readText = defineSource({
           if (u.bad) { await bad.report(u.bad); return; }
           const t = u.parts.join('\n').trim();
           if (t.length < cfg.minChars) { ctx.stats.drop('too short'); return; }
-          ids.push(stableId(`${key}:${u.offset}`)); texts.push(t); sources.push(cfg.source); textBytes += u.bytes;
+          rows.push({ id: stableId(`${key}:${u.offset}`), text: t, url: null, source: cfg.source }, u.bytes);
         };
         try {
           for await (const lines of readLines(file, { maxLineBytes: cfg.maxDocBytes })) {
@@ -74,7 +69,7 @@ export const readText = defineSource({
               if (!unit.bad && unit.bytes > cfg.maxDocBytes) problem ??= { reason: 'document too large', detail: `${cfg.unit} longer than maxDocBytes ${cfg.maxDocBytes}`, where: { file: name, line: unit.line, offset: unit.offset } };
               if (problem) { unit.bad ??= problem; unit.parts = []; } else if (!unit.bad) unit.parts.push(text);
               if (cfg.unit === 'line') await finish();
-              if (full()) yield flush();
+              if (rows.full) yield rows.flush();
             }
           }
           await finish();
@@ -88,11 +83,11 @@ export const readText = defineSource({
             where: { file: name, offset: err.compressedOffset },
           });
         }
-        if (full()) yield flush();
+        if (rows.full) yield rows.flush();
       }
-      if (ids.length > 0) yield flush();
+      if (rows.size > 0) yield rows.flush();
     } catch (err) {
-      if (ids.length > 0) yield flush(); // documents completed before a fatal error still go out
+      if (rows.size > 0) yield rows.flush(); // documents completed before a fatal error still go out
       throw err;
     } finally {
       await bad.close();

@@ -10,7 +10,8 @@ import { Int32 as Int32Type, Utf8 as Utf8Type } from 'apache-arrow';
 import { LimitReader, WARCParser, type WARCRecord } from 'warcio';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
-import { batchFromColumns, docColumns, schemaOf, type Doc } from '../../src/schema/index.ts';
+import { docColumns, schemaOf, type Doc } from '../../src/schema/index.ts';
+import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
 import { BadRecords, badRecordConfig, shownPath } from '../../src/runtime/rejects.ts';
 
@@ -53,15 +54,7 @@ export const readWarc = defineSource({
     const files = await expandGlobs(cfg.paths);
     const schema = warcDocSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
-    const cols = { id: [] as string[], text: [] as string[], url: [] as (string | null)[], source: [] as string[], content_type: [] as (string | null)[], http_status: [] as (number | null)[], warc_date: [] as (string | null)[] };
-    let textBytes = 0;
-    const full = () => cols.id.length >= cfg.batchRows || textBytes >= cfg.batchBytes;
-    const flush = () => {
-      const b = batchFromColumns(schema, cols);
-      for (const v of Object.values(cols)) v.length = 0;
-      textBytes = 0;
-      return b;
-    };
+    const rows = new RowBatcher(schema, cfg);
     try {
       for (const file of files) {
         const name = shownPath(file);
@@ -102,18 +95,18 @@ export const readWarc = defineSource({
           if (skip) { ctx.stats.drop(skip); continue; }
           const text = decode(await record.readFully(true), contentType);
           const url = record.warcTargetURI ?? null;
-          cols.id.push(stableId(record.warcHeader('WARC-Record-ID') ?? `${url} ${record.warcDate ?? ''}`));
-          cols.text.push(text); cols.url.push(url); cols.source.push(cfg.source);
-          cols.content_type.push(contentType); cols.http_status.push(status); cols.warc_date.push(record.warcDate ?? null);
-          textBytes += text.length;
-          if (full()) yield flush();
+          rows.push({
+            id: stableId(record.warcHeader('WARC-Record-ID') ?? `${url} ${record.warcDate ?? ''}`), text, url, source: cfg.source,
+            content_type: contentType, http_status: status, warc_date: record.warcDate ?? null,
+          }, text.length);
+          if (rows.full) yield rows.flush();
         }
         // warcio stops quietly at a cut-off gzip member: bytes left over mean a truncated record
         if (size - end > 4) await truncated(end, `${size - end} bytes after the last complete record do not form a record (cut off or damaged)`);
       }
-      if (cols.id.length > 0) yield flush();
+      if (rows.size > 0) yield rows.flush();
     } catch (err) {
-      if (cols.id.length > 0) yield flush(); // documents completed before a fatal error still go out
+      if (rows.size > 0) yield rows.flush(); // documents completed before a fatal error still go out
       throw err;
     } finally {
       await bad.close();
