@@ -1,0 +1,108 @@
+// The run's metrics, written two ways into the run directory: `metrics.jsonl`, appended and flushed
+// batch by batch so it can be followed live and survives a kill, and `metrics.parquet`, converted from
+// that log when the stream ends, however it ends (completed, cancelled or failed: the rows written so
+// far are a record of what happened). The Parquet file appears atomically. With `resumeStep`, a resumed
+// run keeps the log's rows up to that step and appends; otherwise the log starts empty.
+import { mkdirSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { defineSink } from '../../src/core/operator.ts';
+import { FlowError } from '../../src/core/errors.ts';
+import { AtomicFile } from '../../src/runtime/files.ts';
+import { ParquetWriter, type ParquetCodec } from '../../src/runtime/parquet-writer.ts';
+import { metricsSchema } from '../../src/schema/columns.ts';
+import { conformBatch } from '../../src/schema/conform.ts';
+import { metricRows, metricsFromRows, type MetricRow } from '../../src/schema/metrics.ts';
+import { metricLine, readMetricLines } from './metrics-jsonl.ts';
+
+const Config = z.object({
+  dir: z.string().min(1).describe('the run directory'),
+  name: z.string().regex(/^[\w.-]+$/).default('metrics').describe('file name stem: <name>.jsonl and <name>.parquet'),
+  resumeStep: z.number().int().min(0).optional().describe('resuming: keep the existing log\'s rows up to this step and append'),
+  compression: z.enum(['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none']).default('snappy'),
+  rowGroupRows: z.number().int().min(1).default(65_536),
+});
+
+const BATCH_ROWS = 8192; // rows per batch handed to the Parquet writer when converting the log
+
+/** Opens the log for appending: emptied for a new run, cut back to `resumeStep` for a resumed one. */
+async function openLog(path: string, resumeStep: number | undefined): Promise<FileHandle> {
+  if (resumeStep === undefined) return open(path, 'w');
+  const kept = new AtomicFile(path);
+  try {
+    for await (const r of readMetricLines(path)) if (r.step <= resumeStep) await kept.write(metricLine(r));
+    await kept.commit();
+  } catch (err) {
+    await kept.abort();
+    throw err;
+  }
+  return open(path, 'a');
+}
+
+/** The whole log as a Parquet file (zero rows gives a file with the schema and no rows). */
+async function logToParquet(log: string, path: string, opts: { compression: ParquetCodec; rowGroupRows: number }): Promise<number> {
+  const schema = metricsSchema();
+  const file = new AtomicFile(path);
+  const writer = new ParquetWriter(file, opts);
+  let rows: MetricRow[] = [];
+  let total = 0;
+  try {
+    for await (const r of readMetricLines(log)) {
+      rows.push(r);
+      if (rows.length === BATCH_ROWS) { await writer.write(metricsFromRows(rows, schema)); total += rows.length; rows = []; }
+    }
+    if (rows.length > 0 || !writer.started) { await writer.write(metricsFromRows(rows, schema)); total += rows.length; }
+    await writer.finish();
+    await file.commit();
+    return total;
+  } catch (err) {
+    await writer.abort(err);
+    await file.abort();
+    throw err;
+  }
+}
+
+export const writeMetrics = defineSink({
+  id: 'train/metrics-sink',
+  description: 'write training metrics to <dir>/metrics.jsonl (live, appended) and <dir>/metrics.parquet (at the end)',
+  config: Config,
+  input: () => metricsSchema(),
+  make: (cfg, ctx) => {
+    const dir = resolve(cfg.dir);
+    mkdirSync(dir, { recursive: true });
+    const jsonl = join(dir, `${cfg.name}.jsonl`);
+    const parquet = join(dir, `${cfg.name}.parquet`);
+    const schema = metricsSchema();
+    let log: Promise<FileHandle> | undefined;
+    let finished: Promise<string[]> | undefined;
+    let batches = 0;
+    const handle = () => (log ??= openLog(jsonl, cfg.resumeStep));
+    const finish = () => (finished ??= (async () => {
+      await (await handle()).close();
+      const rows = await logToParquet(jsonl, parquet, cfg).catch((err: unknown) => {
+        throw new FlowError(ctx.nodeId, `could not write ${parquet} from ${jsonl}: ${err instanceof Error ? err.message : String(err)}`, { file: jsonl }, { cause: err });
+      });
+      ctx.log(`${rows} metric rows in ${parquet}`);
+      return [jsonl, parquet];
+    })());
+
+    return {
+      write: async (batch) => {
+        const same = conformBatch(batch, schema);
+        if (typeof same === 'string') throw new FlowError(ctx.nodeId, `batch ${batches} is not a Metrics batch: ${same}`, { file: jsonl, batch: batches });
+        // one write per batch, no buffering of ours: the rows are in the file when it returns
+        await (await handle()).appendFile(metricRows(same).map(metricLine).join(''));
+        batches++;
+      },
+      close: () => finish(),
+      abort: async (err) => {
+        try { await finish(); } catch (e) {
+          ctx.log(`after ${err instanceof Error ? err.message : String(err)}: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      },
+    };
+  },
+});
+
+export type WriteMetricsConfig = z.input<typeof Config>;
