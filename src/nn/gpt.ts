@@ -49,11 +49,14 @@ export class Gpt {
     }
   }
 
-  /** A model with GPT-2 initialisation from `seed`, or with the given parameter values. */
+  /** A model with GPT-2 initialisation from `seed`, then any given parameter values on top (all of
+   * them, as when resuming from a checkpoint: then nothing is drawn). */
   static create(config: GptConfigInput, opts: { seed?: number; values?: Map<string, Float32Array> } = {}): Gpt {
     const cfg = gptConfig(config);
-    const model = new Gpt(cfg, initialValues(cfg, opts.seed ?? 0));
-    if (opts.values) model.setParams(opts.values);
+    const given = opts.values;
+    const complete = given !== undefined && paramSpecs(cfg).every((s) => given.has(s.name));
+    const model = new Gpt(cfg, complete ? new Map(paramSpecs(cfg).map((s) => [s.name, new Float32Array(sizeOf(s.shape))])) : initialValues(cfg, opts.seed ?? 0));
+    if (given) model.setParams(given);
     return model;
   }
 

@@ -117,17 +117,27 @@ export class HeadHelper {
     Atomics.store(b.ctrl, COUNTER, 0);
     Atomics.store(b.ctrl, STATE, RUNNING);
     this.worker.postMessage({ n, d, v, eps: job.eps, hasWMean: job.wMean !== undefined, rowsPerChunk: job.rowsPerChunk, vocabBlock: job.vocabBlock, grad: job.grad, bufs: b });
-    local(b.dwT, () => Atomics.add(b.ctrl, COUNTER, 1));
-    // the helper finishes at most the chunk it holds; a minute without an answer means it is gone
+    let localError: unknown;
+    try {
+      local(b.dwT, () => Atomics.add(b.ctrl, COUNTER, 1));
+    } catch (err) {
+      localError = err;
+      Atomics.store(b.ctrl, COUNTER, 0x3fffffff); // no more chunks for the helper either
+    }
+    // wait even after an error here: the buffers must not be reused while the helper writes them.
+    // The helper finishes at most the chunk it holds; a minute without an answer means it is gone.
     const deadline = Date.now() + 60_000;
     while (Atomics.load(b.ctrl, STATE) === RUNNING) {
       if (Atomics.wait(b.ctrl, STATE, RUNNING, 1000) === 'timed-out' && Date.now() > deadline) {
-        throw new Error('head helper thread: no answer in 60 s; set FLOWLM_HEAD_THREAD=0 to compute the head on one thread');
+        this.retire();
+        throw new Error('head helper thread: no answer in 60 s; it is stopped and the head runs on one thread from now on (FLOWLM_HEAD_THREAD=0 skips it)');
       }
     }
+    if (localError !== undefined) throw localError;
     if (Atomics.load(b.ctrl, STATE) === FAILED) {
       const msg = new TextDecoder().decode(b.error.slice()).replace(/\0+$/, '');
-      throw new Error(`head helper thread failed: ${msg}`);
+      this.retire();
+      throw new Error(`head helper thread failed (it is stopped; the head runs on one thread from now on): ${msg}`);
     }
     const mine = new Set<number>();
     for (let k = 0; k < chunks; k++) if (b.done[k] === 1) mine.add(k);
@@ -142,7 +152,16 @@ export class HeadHelper {
     return this.bufs!;
   }
 
-  async stop(): Promise<void> { await this.worker.terminate(); }
+  /** Stops a helper that failed; later passes run on one thread. */
+  private retire(): void {
+    if (helper === this) helper = undefined;
+    void this.worker.terminate();
+  }
+
+  async stop(): Promise<void> {
+    if (helper === this) helper = undefined;
+    await this.worker.terminate();
+  }
 }
 
 let helper: HeadHelper | undefined;

@@ -47,6 +47,11 @@ function chunkSize(n: number, maxRows: number): number {
   return Math.ceil(n / Math.ceil(n / Math.max(1, Math.min(n, maxRows))));
 }
 
+const rowsPerChunkFor = (n: number, v: number, o: HeadTuning): number => chunkSize(n, o.chunkRows ?? Math.floor((64 << 20) / (4 * v)));
+
+/** How many chunks of rows a head pass over n rows and a vocabulary of v makes (1: no helper). */
+export const headChunkCount = (n: number, v: number, o: HeadTuning = {}): number => Math.ceil(n / rowsPerChunkFor(n, v, o));
+
 /** At most this many chunks go through the helper: each keeps a [d, V] slot until the ordered sum. */
 const MAX_SHARED_CHUNKS = 8;
 
@@ -60,7 +65,7 @@ function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: bool
   let weightSum = 0;
   for (let i = 0; i < n; i++) weightSum += weights[i]!;
   const scale = Float32Array.from(weights, (x) => (weightSum > 0 ? x / weightSum : 0));
-  const rowsPerChunk = chunkSize(n, o.chunkRows ?? Math.floor((64 << 20) / (4 * v)));
+  const rowsPerChunk = rowsPerChunkFor(n, v, o);
   const chunks = Math.ceil(n / rowsPerChunk);
   const vocabBlock = o.vocabBlock ?? VOCAB_BLOCK;
   const wMean = eps > 0 ? takeF32(tf.mean(w, 0)) : undefined;
