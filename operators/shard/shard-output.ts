@@ -11,14 +11,31 @@ import type { ShardKind } from './manifest.ts';
 
 export interface ShardFormat { kind: ShardKind; compression: ParquetCodec; rowGroupRows: number }
 
+// Arrow hands over each message in several small chunks (metadata, padding, body buffers); they are
+// gathered into writes of about this size, as a write call costs more than copying a few hundred kB
+const WRITE_BYTES = 1 << 20;
+
 class HashingSink implements ByteSink {
   readonly hash = createHash('sha256');
   bytes = 0;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
   constructor(private readonly file?: AtomicFile) {}
   async write(data: Uint8Array): Promise<void> {
     this.hash.update(data);
     this.bytes += data.byteLength;
-    await this.file?.write(data);
+    if (!this.file) return;
+    this.pending.push(data); // Arrow hands over fresh chunks and views of batches no one writes to
+    this.pendingBytes += data.byteLength;
+    // the first bytes go at once: the shard in progress shows as its temporary file from the start
+    if (this.pendingBytes >= WRITE_BYTES || this.file.bytes === 0) await this.flush();
+  }
+  async flush(): Promise<void> {
+    if (this.pending.length === 0) return;
+    const chunk = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.file?.write(chunk);
   }
 }
 
@@ -47,6 +64,7 @@ export class ShardOutput {
   /** Completes the bytes (renamed into place unless verifyOnly); returns their sha256 and size. */
   async finish(): Promise<{ sha256: string; bytes: number }> {
     await this.writer.finish();
+    await this.sink.flush();
     if (this.file) await this.file.commit();
     return { sha256: this.sink.hash.digest('hex'), bytes: this.sink.bytes };
   }

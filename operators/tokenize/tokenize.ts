@@ -24,6 +24,7 @@ const Config = z.object({
   eos: special.default(true).describe('token after each document: true for <|endoftext|>, a special token name, or false for none'),
   bos: special.default(false).describe('token before each document: true for <|endoftext|>, a special token name, or false for none'),
   form: z.enum(['none', 'NFC', 'NFKC']).default('none').describe('Unicode normalisation before encoding'),
+  controls: z.boolean().default(false).describe('remove control characters other than tab and newline before encoding (CR LF, CR, U+2028/9 to LF)'),
   whitespace: z.boolean().default(false).describe('normalise whitespace before encoding (CR LF to LF, runs of spaces to one, at most two newlines in a row, trimmed)'),
   lowercase: z.boolean().default(false).describe('lower-case before encoding'),
   keepText: z.boolean().default(false).describe('keep the text column next to the tokens'),

@@ -1,10 +1,13 @@
-// Pre-tokenisation transforms: Unicode normalisation, whitespace clean-up and lower-casing, applied
-// to a document before it is encoded. All off by default: a pipeline usually normalises once, in
-// clean/normalize, and the ids then match tiktoken's on the same text.
+// Pre-tokenisation transforms: Unicode normalisation, control characters, whitespace clean-up and
+// lower-casing, applied to a document before it is encoded. All off by default: a pipeline usually
+// normalises once, in clean/normalize or here, and the ids then match tiktoken's on the same text.
 
 export interface TextTransforms {
   /** Unicode normal form, or none */
   form: 'none' | 'NFC' | 'NFKC';
+  /** C0/C1 control characters other than tab and newline removed; CR LF, CR, U+2028/9 to LF (as
+   * clean/normalize does) */
+  controls?: boolean;
   /** CR LF and CR to LF; runs of spaces and tabs (any Unicode space) to one space; no spaces at line
    * edges; at most two newlines in a row; no whitespace at either end */
   whitespace: boolean;
@@ -12,14 +15,39 @@ export interface TextTransforms {
   lowercase: boolean;
 }
 
-const SPACES = /[ \t\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+/g;
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
+const LINE_BREAKS = /\r\n?|[\u2028\u2029]/g;
+// Only whitespace that changes is matched (a single ' ' stays): the same result as replacing every
+// run, but ~20x faster on prose, where matching each single space rebuilds the string word by word.
+const SPACES = /[ \t\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]{2,}|[\t\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]/g;
+// spaces at either edge of a line, matched only where there are some (a bare newline stays)
+const LINE_EDGES = / +\n *|\n +/g;
+
+/** What any of the enabled steps could change; where none of it occurs they all leave the text as is. */
+function dirtyPattern(t: TextTransforms): RegExp | undefined {
+  const parts: string[] = [];
+  // every character below U+0300 is NFC-stable and none composes with another (combining marks and
+  // Hangul jamo come later); below U+00A0 NFKC-stable too
+  if (t.form === 'NFC') parts.push('[^\\u0000-\\u02FF]');
+  if (t.form === 'NFKC') parts.push('[^\\u0000-\\u009F]');
+  if (t.controls) parts.push('[\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F\\u2028\\u2029]');
+  if (t.whitespace) parts.push('[\\r\\t\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000]', ' [ \\n]', '\\n ', '\\n\\n\\n', '^\\s', '\\s$');
+  return parts.length > 0 ? new RegExp(parts.join('|')) : undefined;
+}
 
 /** The function applying `t`, or undefined when every transform is off (the text is used as is). */
 export function textTransform(t: TextTransforms): ((s: string) => string) | undefined {
   const steps: Array<(s: string) => string> = [];
   if (t.form !== 'none') { const form = t.form; steps.push((s) => s.normalize(form)); }
-  if (t.whitespace) steps.push((s) => s.replace(/\r\n?/g, '\n').replace(SPACES, ' ').replace(/ *\n */g, '\n').replace(/\n{3,}/g, '\n\n').trim());
-  if (t.lowercase) steps.push((s) => s.toLowerCase());
-  if (steps.length === 0) return undefined;
-  return (s) => { for (const f of steps) s = f(s); return s; };
+  if (t.controls) steps.push((s) => s.replace(LINE_BREAKS, '\n').replace(CONTROLS, ''));
+  if (t.whitespace) steps.push((s) => s.replace(/\r\n?/g, '\n').replace(SPACES, ' ').replace(LINE_EDGES, '\n').replace(/\n{3,}/g, '\n\n').trim());
+  const lower = t.lowercase;
+  if (steps.length === 0) return lower ? (s) => s.toLowerCase() : undefined;
+  // most documents of a cleaned corpus need none of it: one scan instead of a pass per step
+  const dirty = dirtyPattern(t)!;
+  return (s) => {
+    if (dirty.test(s)) for (const f of steps) s = f(s);
+    return lower ? s.toLowerCase() : s;
+  };
 }

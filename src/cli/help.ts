@@ -29,6 +29,7 @@ const EXAMPLES = `Examples:
   flowlm run pipelines/demo-data.ts --set read.minChars=200 --set write.path=out/long.jsonl
   flowlm run prep.json --json --progress none | tail -n 1
   flowlm run prep.json --max-in-flight 4 --max-in-flight-bytes 64M
+  flowlm prep --input 'data/*.jsonl.gz' --out out/web --encoding cl100k --seq-len 1024 --json
   flowlm ops`;
 
 const SPEC_BRIEF = `Spec: a .ts/.js module whose default export (or export named "pipeline") is the spec, usually
@@ -43,12 +44,22 @@ export function mainHelp(version: string): string {
 Usage:
   flowlm run <spec.ts|spec.js|spec.json> [--set node.key=value ...] [--json]
              [--progress auto|bars|plain|none] [--max-in-flight N] [--max-in-flight-bytes N]
+  flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E] [--seq-len N]
+             [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [run options]
+  flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--json]
+  flowlm generate --checkpoint DIR --prompt TEXT [--max-tokens N --temperature T --top-k K --top-p P --seed S]
+  flowlm export --checkpoint DIR --format safetensors --out FILE
   flowlm ops [--json]
   flowlm help [command]        same as flowlm <command> --help
   flowlm --version
 
 Commands:
   run    validate and run a pipeline spec with bounded memory; progress on stderr, result on stdout
+  prep   data preparation alone: documents -> normalised, deduplicated -> tokens -> packed rows -> shards
+         and manifest.json (no input: the embedded public-domain corpus); see flowlm prep --help
+  train     train a GPT with a training pipeline (pipelines/train-tiny.ts): checkpoints, metrics, resume
+  generate  sample a continuation of a prompt from a checkpoint
+  export    write a checkpoint's weights as safetensors (GPT-2 tensor names)
   ops    list the available operators (ids usable as "op" in specs) with their descriptions
 
 ${RUN_OPTIONS_HELP}

@@ -5,17 +5,22 @@ import { SpecError } from '../core/errors.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { mainHelp, runHelp } from './help.ts';
 import { processIO, UsageError, type CliIO } from './io.ts';
-import { opsCommand } from './ops-command.ts';
-import { runCommand } from './run-command.ts';
 
 const version = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
   return pkg.version ?? '0.0.0';
 };
 
-const COMMANDS: Record<string, (argv: string[], io: CliIO, registry: Registry) => Promise<number>> = {
-  run: runCommand,
-  ops: opsCommand,
+type Command = (argv: string[], io: CliIO, registry: Registry) => Promise<number>;
+// Commands load on use: training pulls in tfjs and the tokenizers, which data-only commands must not
+// pay for in start-up time and memory.
+const COMMANDS: Record<string, Command> = {
+  run: async (...a) => (await import('./run-command.ts')).runCommand(...a),
+  prep: async (...a) => (await import('./prep-command.ts')).prepCommand(...a),
+  ops: async (...a) => (await import('./ops-command.ts')).opsCommand(...a),
+  train: async (argv, io) => (await import('./train-command.ts')).trainCommand(argv, io),
+  generate: async (argv, io) => (await import('./generate-command.ts')).generateCommand(argv, io),
+  export: async (argv, io) => (await import('./export-command.ts')).exportCommand(argv, io),
 };
 
 async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<number> {

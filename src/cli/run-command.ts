@@ -6,7 +6,7 @@ import { SpecError, type SpecIssue } from '../core/errors.ts';
 import { applyOverrides, loadSpecFile, withBudget } from '../graph/load.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { validatePipeline, type ResolvedPipeline } from '../graph/validate.ts';
-import { runPipeline } from '../runtime/run.ts';
+import { runPipeline, type RunResult } from '../runtime/run.ts';
 import { runHelp } from './help.ts';
 import { createProgress, PROGRESS_MODES, type NodeInfo, type ProgressMode, type ProgressView } from './progress.ts';
 import { exitCodeFor, trapSignals } from './signals.ts';
@@ -33,9 +33,11 @@ export function parseCount(flag: string, text: string, sizes = false): number {
   return n;
 }
 
-/** Loads, overrides and validates; every problem (bad --set and spec issues alike) in one SpecError. */
-async function prepare(file: string, sets: string[], budget: { maxInFlight?: number; maxInFlightBytes?: number }, registry: Registry): Promise<ResolvedPipeline> {
-  const loaded = await loadSpecFile(file);
+export interface Budget { maxInFlight?: number; maxInFlightBytes?: number }
+
+/** A loaded spec with --set overrides and the budget applied, validated; every problem (bad --set and
+ * spec issues alike) in one SpecError. */
+export async function resolveSpec(loaded: unknown, sets: readonly string[], budget: Budget, registry: Registry, file: string): Promise<ResolvedPipeline> {
   const { spec, issues } = applyOverrides(loaded, sets);
   let resolved: ResolvedPipeline | undefined;
   let found: SpecIssue[] = [];
@@ -52,6 +54,19 @@ const nodeInfos = (p: ResolvedPipeline): NodeInfo[] => p.order.map((id) => {
   return { id, op: n.def.id, kind: n.def.kind ?? 'transform', maxInFlight: n.budget.maxInFlight, workers: n.workers };
 });
 
+/** The progress mode and credit budget flags shared by run and prep. */
+export function runSettings(values: { progress?: string; 'max-in-flight'?: string; 'max-in-flight-bytes'?: string }, command: string): { mode: ProgressMode; budget: Budget } {
+  const mode = (values.progress ?? 'auto') as ProgressMode;
+  if (!PROGRESS_MODES.includes(mode)) throw new UsageError(`--progress expects ${PROGRESS_MODES.join(', ')}; got "${values.progress}"`, command);
+  return {
+    mode,
+    budget: {
+      maxInFlight: values['max-in-flight'] === undefined ? undefined : parseCount('max-in-flight', values['max-in-flight']),
+      maxInFlightBytes: values['max-in-flight-bytes'] === undefined ? undefined : parseCount('max-in-flight-bytes', values['max-in-flight-bytes'], true),
+    },
+  };
+}
+
 export async function runCommand(argv: string[], io: CliIO, registry: Registry = defaultRegistry): Promise<number> {
   let args;
   try { args = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true }); } catch (err) {
@@ -60,14 +75,31 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   const { values, positionals } = args;
   if (values.help) { io.out(await runHelp(registry)); return 0; }
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the spec file' : `expected one spec file, got ${positionals.join(' ')}`, 'run');
-  const mode = (values.progress ?? 'auto') as ProgressMode;
-  if (!PROGRESS_MODES.includes(mode)) throw new UsageError(`--progress expects ${PROGRESS_MODES.join(', ')}; got "${values.progress}"`, 'run');
-  const budget = {
-    maxInFlight: values['max-in-flight'] === undefined ? undefined : parseCount('max-in-flight', values['max-in-flight']),
-    maxInFlightBytes: values['max-in-flight-bytes'] === undefined ? undefined : parseCount('max-in-flight-bytes', values['max-in-flight-bytes'], true),
-  };
+  const { mode, budget } = runSettings(values, 'run');
   const file = positionals[0]!;
+  const load = async () => resolveSpec(await loadSpecFile(file), values.set ?? [], budget, registry, file);
+  return executePipeline(load, io, { json: values.json ?? false, mode, source: file });
+}
 
+/** What a command adds to the report of a run that ended (completed, failed or cancelled). */
+export interface RunReport {
+  /** fields added to the --json summary object */
+  json?(p: ResolvedPipeline, r: RunResult): Record<string, unknown>;
+  /** lines printed after the node table (without --json, when the run completed) */
+  human?(p: ResolvedPipeline, r: RunResult): string;
+}
+
+export interface ExecuteOptions {
+  json: boolean;
+  mode: ProgressMode;
+  /** the spec's file, for messages */
+  source: string;
+  report?: RunReport;
+}
+
+/** Runs what `load` resolves with live progress, signals trapped from the start, and the summary on
+ * stdout; returns the exit code. `load` throwing a SpecError reports it (exit 2). */
+export async function executePipeline(load: () => Promise<ResolvedPipeline>, io: CliIO, opts: ExecuteOptions): Promise<number> {
   // trap signals from the start: a Ctrl-C while the spec loads also ends with one line, not a trace
   const controller = new AbortController();
   let view: ProgressView | undefined;
@@ -78,35 +110,41 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   });
   try {
     let resolved: ResolvedPipeline;
-    try { resolved = await prepare(file, values.set ?? [], budget, registry); } catch (err) {
+    try { resolved = await load(); } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       io.err(err.message);
-      if (values.json) io.out(JSON.stringify({ ok: false, issues: err.issues }));
+      if (opts.json) io.out(JSON.stringify({ ok: false, issues: err.issues }));
       return 2;
     }
     if (trap.received) {
-      if (values.json) io.out(JSON.stringify({ ok: false, pipeline: resolved.name, cancelled: true, signal: trap.received }));
+      if (opts.json) io.out(JSON.stringify({ ok: false, pipeline: resolved.name, cancelled: true, signal: trap.received }));
       io.err(`flowlm: cancelled by ${trap.received} before ${resolved.name} started`);
       return exitCodeFor(trap.received);
     }
 
-    const live = (view = createProgress(mode, nodeInfos(resolved), resolved.name, io.stderr));
+    const live = (view = createProgress(opts.mode, nodeInfos(resolved), resolved.name, io.stderr));
     const result = await runPipeline(resolved, {
       signal: controller.signal,
-      source: file,
+      source: opts.source,
       log: (node, message) => live.log(`[${node}] ${message}`),
       ...(live.intervalMs > 0 ? { onProgress: (p) => live.update(p), progressMs: live.intervalMs } : {}),
     });
     live.finish();
     const sig = trap.received;
-    if (values.json) io.out(JSON.stringify(jsonSummary(resolved, result, sig)));
+    if (opts.json) {
+      const { ok, pipeline, durationMs, ...rest } = jsonSummary(resolved, result, sig);
+      io.out(JSON.stringify({ ok, pipeline, durationMs, ...opts.report?.json?.(resolved, result), ...rest }));
+    }
     if (sig) { io.err(cancelLine(sig, resolved, result)); return exitCodeFor(sig); }
     if (!result.ok) { io.err(failureLine(resolved, result)); return 1; }
-    if (!values.json) io.out(humanSummary(resolved, result));
+    if (!opts.json) {
+      const extra = opts.report?.human?.(resolved, result);
+      io.out(extra ? `${humanSummary(resolved, result)}\n${extra}` : humanSummary(resolved, result));
+    }
     return 0;
   } catch (err) {
     // main() reports it; a --json caller still gets its last-line object
-    if (values.json) io.out(JSON.stringify({ ok: false, error: { message: err instanceof Error ? err.message : String(err), internal: true } }));
+    if (opts.json) io.out(JSON.stringify({ ok: false, error: { message: err instanceof Error ? err.message : String(err), internal: true } }));
     throw err;
   } finally {
     trap.dispose();

@@ -92,6 +92,9 @@ describe('tokenize', () => {
     const nfc = tokensOf(await run(batches, { encoding: 'cl100k', eos: false, form: 'NFC' }));
     expect(nfc[1]).toEqual(ref('cl100k', 'Café Ǆ ½'));
     expect(nfc[1]).not.toEqual(plain[1]);
+    // control characters out, line separators to LF, as clean/normalize does (a \u0002 sits in the 1890 address)
+    const ctl = tokensOf(await run(docBatches(['4 1\u0002 per\u2028cent\u0085 bonds\r\nx'], 1), { encoding: 'cl100k', eos: false, controls: true }));
+    expect(ctl).toEqual([ref('cl100k', '4 1 per\ncent bonds\nx')]);
   });
 
   it('drops rows whose text is null, counting why', async () => {

@@ -1,0 +1,77 @@
+// `npm run demo`: the whole job on the embedded corpus (State of the Union addresses and Moby-Dick),
+// on CPU, in under 10 minutes on 2 cores: prepare GPT-2-tokenized shards of 128-token rows, train a
+// small GPT for a few minutes (pipelines/train-tiny.ts with a smaller model), evaluate its validation
+// perplexity against the unigram baseline of the corpus, and print a sample.
+//   node --import tsx pipelines/demo.ts [--minutes M] [--steps N] [--out DIR]
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { getEncoding } from 'js-tiktoken';
+import { initBackend } from '../src/nn/backend.ts';
+import { loadModel, tiktokenName } from '../src/nn/load-model.ts';
+import { generateTokens } from '../src/nn/sample.ts';
+import { applyOverrides, trainConfig } from '../src/nn/train-config.ts';
+import { UnigramCounts, unigramPerplexity } from '../src/nn/unigram.ts';
+import { Rng } from '../src/runtime/rng.ts';
+import { progressLine } from '../src/cli/train-command.ts';
+import run, { config } from './train-tiny.ts';
+import { shardTrainData } from './train-data.ts';
+
+const { values: opt } = parseArgs({ options: { minutes: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' } } });
+const OUT = resolve(opt.out ?? 'out/demo');
+const STEPS = Number(opt.steps ?? 600);
+const TRAIN_MINUTES = Number(opt.minutes ?? 7); // training stops here at the latest (with a checkpoint)
+const PROMPTS = ['The President said that', 'Call me Ishmael. Some years ago'];
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const t0 = performance.now();
+const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
+
+// -- 1. data: flowlm prep on the embedded corpus (a re-run keeps the verified shards)
+const prep = join(OUT, 'prep');
+log(`[demo] prep -> ${prep}`);
+const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+execFileSync(process.execPath, [bin, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+// -- 2. the run: train-tiny's config with a model small enough for minutes of CPU
+const runDir = join(OUT, 'run');
+rmSync(runDir, { recursive: true, force: true });
+const sets = [
+  `runDir=${runDir}`, `data.train=${prep}`, 'preset="micro"', 'model.vocabSize=50257', 'model.dModel=64', 'model.nLayer=2',
+  // small batches: early in training, more updates per token learn faster
+  `steps=${STEPS}`, 'batchSize=4', 'lr.max=3e-3', 'lr.min=3e-4', 'lr.warmupSteps=20',
+  'evalEvery=0', 'data.holdoutRows=256', 'evalBatches=64', `checkpointEvery=${STEPS}`, 'keepLast=1',
+];
+const cfg = trainConfig(applyOverrides(config, sets));
+
+// -- 3. the baseline: unigram probabilities from the training rows' token counts, on the held-out rows
+const data = shardTrainData(cfg);
+const counts = new UnigramCounts(50257);
+for await (const b of data.trainOnce()) counts.add(b);
+const unigram = await unigramPerplexity(counts, data.val!());
+log(`[demo] ${elapsed()}: unigram baseline on ${unigram.tokens} held-out tokens: loss ${unigram.loss.toFixed(4)}, perplexity ${unigram.perplexity.toFixed(1)}`);
+
+// -- 4. train (at most TRAIN_MINUTES; the final evaluation covers every held-out row)
+await initBackend();
+const result = await run({
+  sets, resume: false,
+  hooks: { log: (l) => log(`[demo] ${l}`), signal: AbortSignal.timeout(TRAIN_MINUTES * 60_000), onStep: (p) => { if (p.step % 10 === 0) log(progressLine(p)); } },
+});
+const val = result.val!;
+log(`[demo] ${elapsed()}: ${result.step} steps, ${Math.round(result.tokensPerS)} tok/s; val loss ${val.loss.toFixed(4)}, perplexity ${val.perplexity.toFixed(1)} (unigram ${unigram.perplexity.toFixed(1)})`);
+
+// -- 5. sample
+const { model, encoding } = await loadModel(runDir);
+const enc = getEncoding(tiktokenName(encoding));
+const samples = PROMPTS.map((p, i) => p + enc.decode(generateTokens(model, enc.encode(p), { maxTokens: 40, temperature: 0.8, topK: 40 }, new Rng(i))));
+model.dispose();
+for (const s of samples) process.stdout.write(`\n--- sample ---\n${s}\n`);
+
+const summary = {
+  ok: val.perplexity < unigram.perplexity, steps: result.step, stopped: result.stopped, trainSeconds: result.durationMs / 1000,
+  tokensPerS: result.tokensPerS, backend: result.backend, params: result.params, finalTrainLoss: result.losses.at(-1),
+  valLoss: val.loss, valPerplexity: val.perplexity, unigramLoss: unigram.loss, unigramPerplexity: unigram.perplexity,
+  totalSeconds: (performance.now() - t0) / 1000, runDir,
+};
+process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -1,0 +1,60 @@
+// `flowlm generate --checkpoint <dir> --prompt "..."`: loads a trained model and its tokenizer (the
+// encoding its training config recorded) and prints the prompt's continuation on stdout.
+import { getEncoding } from 'js-tiktoken';
+import { parseArgs } from 'node:util';
+import { Rng } from '../runtime/rng.ts';
+import { initBackend } from '../nn/backend.ts';
+import { loadModel, tiktokenName } from '../nn/load-model.ts';
+import { generateTokens } from '../nn/sample.ts';
+import { UsageError, type CliIO } from './io.ts';
+
+export const GENERATE_HELP = `Usage: flowlm generate --checkpoint DIR --prompt TEXT [--max-tokens N] [--temperature T]
+                       [--top-k K] [--top-p P] [--seed S] [--json]
+
+Samples a continuation of TEXT from a checkpoint (a step-NNNNNN directory or a run directory: its latest).
+  --max-tokens N    new tokens at most (default 100); stops early at <|endoftext|>
+  --temperature T   0 = greedy (default 0.8)
+  --top-k K         keep the K most likely tokens (default 0: all)
+  --top-p P         nucleus: the most likely tokens up to probability P (default 1: all)
+  --seed S          the same seed gives the same sample (default 0)
+  --json            one JSON object {prompt, text, tokens, checkpoint, step} instead of the text`;
+
+function num(name: string, v: string | undefined, dflt: number, ok: (x: number) => boolean): number {
+  if (v === undefined) return dflt;
+  const x = Number(v);
+  if (!Number.isFinite(x) || !ok(x)) throw new UsageError(`--${name}: "${v}" is out of range`, 'generate');
+  return x;
+}
+
+export async function generateCommand(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv, strict: true,
+    options: {
+      checkpoint: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' },
+      'top-k': { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) { io.out(GENERATE_HELP); return 0; }
+  if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required (a run directory or one of its step-NNNNNN directories)', 'generate');
+  if (values.prompt === undefined) throw new UsageError('--prompt TEXT is required', 'generate');
+  const maxTokens = num('max-tokens', values['max-tokens'], 100, (x) => Number.isInteger(x) && x >= 1);
+  const temperature = num('temperature', values.temperature, 0.8, (x) => x >= 0);
+  const topK = num('top-k', values['top-k'], 0, (x) => Number.isInteger(x) && x >= 0);
+  const topP = num('top-p', values['top-p'], 1, (x) => x > 0 && x <= 1);
+  const seed = num('seed', values.seed, 0, Number.isSafeInteger);
+
+  await initBackend({ announce: (l) => io.err(l) });
+  const { model, encoding, step, dir } = await loadModel(values.checkpoint);
+  try {
+    const enc = getEncoding(tiktokenName(encoding));
+    const eot = enc.encode('<|endoftext|>', 'all')[0];
+    const prompt = values.prompt === '' && eot !== undefined ? [eot] : enc.encode(values.prompt, [], []);
+    const tokens = generateTokens(model, prompt, { maxTokens, temperature, topK, topP, stopToken: eot }, new Rng(seed));
+    const text = enc.decode(tokens);
+    if (values.json) io.out(JSON.stringify({ prompt: values.prompt, text, tokens, checkpoint: dir, step }));
+    else io.out(values.prompt + text);
+    return 0;
+  } finally {
+    model.dispose();
+  }
+}

@@ -1,0 +1,83 @@
+// `flowlm prep`: data preparation alone. Without a file the flags build the default prep pipeline
+// (pipelines/prep-default.ts, loaded by path: src/ never imports pipelines/); with a file that exports
+// `prepSpec(options)` the flags build that one; any other pipeline file runs as `flowlm run` would.
+// No input: the embedded default corpus. Progress, exit codes and --json as in `flowlm run`, plus the
+// prep figures (documents, tokens, shards, MB/s, tokens/s, peak RSS).
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { SpecError } from '../core/errors.ts';
+import { loadSpecFile } from '../graph/load.ts';
+import { defaultRegistry, type Registry } from '../graph/registry.ts';
+import { prepHelp } from './prep-help.ts';
+import { loadPrepBuilder, PREP_PIPELINE, type PrepOptions } from './prep-contract.ts';
+import { prepReport } from './prep-summary.ts';
+import { executePipeline, parseCount, resolveSpec, RUN_OPTIONS, runSettings } from './run-command.ts';
+import { UsageError, type CliIO } from './io.ts';
+
+/** Flags that build the pipeline (they need a builder: the default pipeline or a file exporting prepSpec). */
+export const BUILD_OPTIONS = {
+  input: { type: 'string', multiple: true, short: 'i' },
+  out: { type: 'string', short: 'o' },
+  encoding: { type: 'string' },
+  'seq-len': { type: 'string' },
+  workers: { type: 'string' },
+  format: { type: 'string' },
+  'no-dedup': { type: 'boolean' },
+  'shard-bytes': { type: 'string' },
+} as const;
+
+export const PREP_OPTIONS = { ...RUN_OPTIONS, ...BUILD_OPTIONS } as const;
+
+interface BuildValues {
+  input?: string[]; out?: string; encoding?: string; 'seq-len'?: string; workers?: string; format?: string;
+  'no-dedup'?: boolean; 'shard-bytes'?: string;
+}
+
+function buildOptions(v: BuildValues): PrepOptions {
+  const o: PrepOptions = {};
+  if (v.input) o.inputs = v.input;
+  if (v.out !== undefined) o.out = v.out;
+  if (v.encoding !== undefined) o.encoding = v.encoding;
+  if (v['seq-len'] !== undefined) o.seqLen = parseCount('seq-len', v['seq-len']);
+  if (v.workers !== undefined) {
+    // 0 is allowed: everything on the main thread
+    if (!/^\d+$/.test(v.workers)) throw new UsageError(`--workers expects a number of threads (0 or more, this machine has ${availableParallelism()} cores), got "${v.workers}"`, 'prep');
+    o.workers = Number(v.workers);
+  }
+  if (v.format !== undefined) {
+    if (v.format !== 'ipc' && v.format !== 'parquet') throw new UsageError(`--format expects ipc or parquet, got "${v.format}"`, 'prep');
+    o.format = v.format;
+  }
+  if (v['no-dedup']) o.dedup = false;
+  if (v['shard-bytes'] !== undefined) o.shardBytes = parseCount('shard-bytes', v['shard-bytes'], true);
+  return o;
+}
+
+/** The spec the command line asks for, not yet validated. */
+async function specFor(file: string | undefined, options: PrepOptions, building: boolean): Promise<unknown> {
+  if (file === undefined || building) {
+    let build;
+    try { build = await loadPrepBuilder(file ?? PREP_PIPELINE); } catch (err) {
+      throw new SpecError([{ path: '(module)', message: `${err instanceof Error ? err.message : String(err)}${file ? '; build flags (--input, --out, ...) need a file exporting prepSpec(options), otherwise use --set' : ''}` }], file);
+    }
+    return build(options); // a builder's SpecError (say, inputs of mixed kinds) is reported as such
+  }
+  return loadSpecFile(file);
+}
+
+export async function prepCommand(argv: string[], io: CliIO, registry: Registry = defaultRegistry): Promise<number> {
+  let args;
+  try { args = parseArgs({ args: argv, options: PREP_OPTIONS, allowPositionals: true, strict: true }); } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err), 'prep');
+  }
+  const { values, positionals } = args;
+  if (values.help) { io.out(prepHelp()); return 0; }
+  if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.join(' ')} (several inputs: --input a --input b, or a quoted glob)`, 'prep');
+  const { mode, budget } = runSettings(values, 'prep');
+  const options = buildOptions(values);
+  const building = Object.keys(BUILD_OPTIONS).some((k) => values[k as keyof BuildValues] !== undefined);
+  const file = positionals[0];
+  const source = file ?? 'pipelines/prep-default.ts';
+  const load = async () => resolveSpec(await specFor(file, options, building), values.set ?? [], budget, registry, source);
+  return executePipeline(load, io, { json: values.json ?? false, mode, source, report: prepReport });
+}

@@ -1,0 +1,48 @@
+// `flowlm prep --help`: how the flags build the pipeline, what each input kind reads, what is written.
+import { RUN_OPTIONS_HELP } from './help.ts';
+
+export const PREP_USAGE = `flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E] [--seq-len N]
+             [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [--set node.key=value ...] [--json]`;
+
+export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline):
+  -i, --input X                a file, a quoted glob ('data/*.jsonl.gz') or an http(s) URL; repeatable (one kind
+                               per run). The kind comes from the name: .jsonl/.ndjson(.gz) JSON Lines (field
+                               "text"), .parquet, .arrow/.ipc Arrow IPC, .warc(.gz) WARC (HTML, text extracted),
+                               http(s):// crawled from that seed (then extracted), anything else plain text (one
+                               document per file, .gz read too). None: the embedded corpus (State of the Union
+                               addresses 1790-2018 and Moby-Dick, ~12 MB, public domain)
+  -o, --out DIR                shards, their .done.json records and manifest.json (default out/prep)
+      --encoding E             gpt2, r50k, p50k, cl100k (default) or o200k
+      --seq-len N              tokens per training row; rows hold N+1 (inputs and shifted labels; default 1024)
+      --workers N              tokenizer threads (default: the cores of this machine; 0: main thread only)
+      --format F               ipc (default): packed rows as Arrow IPC, streamed by readShards;
+                               parquet: one row of token ids per document, no packing
+      --no-dedup               keep exact duplicates (default: dropped before tokenizing)
+      --shard-bytes N          target shard size; k, M, G = KiB, MiB, GiB (default 64M)
+  With a pipeline file these flags go to its prepSpec(options) export; a file without one takes --set only.
+  --set applies to the built pipeline's nodes: read, dedup, tokenize, pack, write (flowlm ops describes them).`;
+
+export function prepHelp(): string {
+  return `Usage: ${PREP_USAGE}
+
+Runs data preparation alone: read, normalise (NFC, whitespace), drop exact duplicates, tokenize on worker
+threads, pack into rows of seq-len+1 tokens and write shards plus manifest.json. Writes are atomic and
+deterministic: a run stopped at any moment (even by SIGKILL) and started again keeps the shards already
+complete and verified, and ends byte-identical to an uninterrupted run.
+
+${PREP_OPTIONS_HELP}
+
+${RUN_OPTIONS_HELP.replace('Options of flowlm run:', 'Options shared with flowlm run:')}
+
+Output: progress on stderr; on stdout the per-node table and a summary, or with --json one object as the last
+line: {"ok","pipeline","durationMs","documents","tokens","shards","rows","tokensStored","mb","mbPerS",
+"tokensPerS","peakRssMb","manifest","nodes":{...},"sinks":[...]} (nodes and sinks as in flowlm run --help).
+Exit codes as flowlm run: 0 done, 1 failed, 2 bad usage or invalid pipeline, 130/143 cancelled.
+
+Examples:
+  flowlm prep                                      the embedded corpus, cl100k, rows of 1025 tokens -> out/prep
+  flowlm prep --input 'data/*.jsonl.gz' --out out/web --encoding o200k --seq-len 2048 --json
+  flowlm prep --input corpus.parquet --format parquet --set read.columns='["id","text"]'
+  flowlm prep pipelines/prep-default.ts --seq-len 256 --workers 4
+  flowlm prep my-prep.ts --set write.dir=out/mine`;
+}

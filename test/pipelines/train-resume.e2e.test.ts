@@ -1,0 +1,75 @@
+// Resume acceptance (issue 5): `flowlm train` for 20 steps uninterrupted, against 10 steps, SIGKILL right
+// after the step-10 checkpoint, `--resume`, 10 more steps: the same loss at every step (exact), and the
+// same parameters at the end (checksums of the step-20 checkpoints' tensor files). Dropout is on, so the
+// RNG state must come back too, and the data stream must continue from its cursor.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowlm, lastJson, start } from '../cli/spawn.ts';
+import { SUBSET_INPUTS } from './prep-subset.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'flowlm-train-resume-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const prep = join(tmp, 'prep');
+
+// micro shape (d_model 32) with GPT-2's vocabulary, short rows: a step takes well under a second
+const SETS = ['preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', 'model.dropout=0.1', `data.train=${prep}`, 'data.seqLen=32', 'data.holdoutRows=16',
+  'batchSize=4', 'steps=20', 'checkpointEvery=10', 'evalEvery=10', 'evalBatches=2', 'keepLast=5', 'lr.warmupSteps=5', 'lr.max=3e-3'];
+const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
+const env = { FLOWLM_HEAD_THREAD: '0' };
+
+/** Train losses by step from the run's metrics.jsonl. */
+function trainLosses(runDir: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { step: number; split: string; name: string; value: number };
+    if (r.split === 'train' && r.name === 'loss') out.set(r.step, r.value);
+  }
+  return out;
+}
+const fileSums = (stepDir: string) => (JSON.parse(readFileSync(join(stepDir, 'state.json'), 'utf8')) as { files: Record<string, { sha256: string }> }).files;
+const latestStep = (runDir: string) => (JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as { step: number }).step;
+
+beforeAll(async () => {
+  const r = await flowlm(['prep', ...SUBSET_INPUTS.flatMap((i) => ['--input', i]), '--out', prep, '--encoding', 'gpt2', '--seq-len', '64', '--workers', '0']);
+  expect(r.code, r.stderr).toBe(0);
+}, 60_000);
+
+describe('flowlm train resume', () => {
+  it('continues after SIGKILL with the identical losses and parameters of an uninterrupted run', async () => {
+    const full = join(tmp, 'full');
+    const a = await flowlm(args(full, '--json'), { env });
+    expect(a.code, a.stderr).toBe(0);
+    const sa = lastJson(a.stdout);
+    expect(sa).toMatchObject({ ok: true, step: 20, startStep: 0, stepsRun: 20 });
+    const lossesA = trainLosses(full);
+    expect([...lossesA.keys()]).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    // it learns: not a constant function of the step
+    expect(lossesA.get(20)!).toBeLessThan(lossesA.get(1)!);
+
+    const cut = join(tmp, 'cut');
+    const b = start(args(cut), { env });
+    await b.until(() => /checkpoint \S*step-000010/.test(b.stderr()), 60_000);
+    b.child.kill('SIGKILL');
+    const killed = await b.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(latestStep(cut)).toBe(10);
+    expect(trainLosses(cut).size).toBeLessThan(20);
+
+    const c = await flowlm(args(cut, '--resume', '--json'), { env });
+    expect(c.code, c.stderr).toBe(0);
+    expect(lastJson(c.stdout)).toMatchObject({ ok: true, step: 20, startStep: 10, stepsRun: 10 });
+    const lossesB = trainLosses(cut);
+    expect([...lossesB.entries()]).toEqual([...lossesA.entries()]);
+    expect(fileSums(join(cut, 'step-000020'))).toEqual(fileSums(join(full, 'step-000020')));
+    expect(lastJson(c.stdout).val).toEqual(sa.val);
+  }, 120_000);
+
+  it('refuses to resume under a different config', async () => {
+    const r = await flowlm(args(join(tmp, 'full'), '--resume', '--set', 'lr.max=1e-3'), { env });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/config hash/);
+  }, 60_000);
+});
