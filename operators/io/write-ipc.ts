@@ -3,15 +3,13 @@
 // (Arrow's writer would silently end the output at a schema change); in the file format dictionary
 // columns are unified across batches (it allows dictionary deltas only) and the schema message is
 // written after the magic too, so a truncated file stays readable up to the cut.
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { Schema, type RecordBatch, type TypeMap } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSink } from '../../src/core/operator.ts';
 import { FlowError } from '../../src/core/errors.ts';
-import { AtomicFile } from '../../src/runtime/files.ts';
+import { openAtomic } from '../../src/runtime/files.ts';
 import { IpcWriter } from '../../src/runtime/ipc-writer.ts';
-import { conformBatch } from '../../src/schema/conform.ts';
+import { FirstSchema } from '../../src/schema/conform.ts';
 
 const Config = z.object({
   path: z.string().min(1),
@@ -26,19 +24,12 @@ export const writeIpc = defineSink({
   config: Config,
   input: () => new Schema<TypeMap>([]),
   make: (cfg, ctx) => {
-    const path = resolve(cfg.path);
-    mkdirSync(dirname(path), { recursive: true });
-    const file = new AtomicFile(path);
+    const file = openAtomic(cfg.path);
     const writer = new IpcWriter(file, cfg.format);
-    let schema: Schema | undefined;
-    let batches = 0;
+    const schema = new FirstSchema();
     return {
       write: async (batch: RecordBatch) => {
-        schema ??= batch.schema;
-        const same = conformBatch(batch, schema);
-        if (typeof same === 'string') throw new FlowError(ctx.nodeId, `batch ${batches} does not match the schema of the first batch: ${same}`, { file: cfg.path, batch: batches });
-        await writer.write(same);
-        batches++;
+        await writer.write(schema.take(batch, (why, i) => new FlowError(ctx.nodeId, `batch ${i} does not match the schema of the first batch: ${why}`, { file: cfg.path, batch: i })));
       },
       close: async (outcome) => {
         if (outcome === 'cancelled') { writer.abort(); await file.abort(); return []; }

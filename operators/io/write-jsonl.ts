@@ -1,12 +1,10 @@
 // JSON Lines sink: one object per row, written to a temporary file renamed into place on completion.
 // On error or cancellation the temporary file is removed: readers never see half a file.
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import type { RecordBatch, TypeMap } from 'apache-arrow';
 import { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSink } from '../../src/core/operator.ts';
-import { AtomicFile } from '../../src/runtime/files.ts';
+import { openAtomic } from '../../src/runtime/files.ts';
 
 const Config = z.object({
   path: z.string().min(1),
@@ -35,9 +33,7 @@ export const writeJsonl = defineSink({
   config: Config,
   input: () => new Schema<TypeMap>([]),
   make: (cfg) => {
-    const path = resolve(cfg.path);
-    mkdirSync(dirname(path), { recursive: true });
-    const file = new AtomicFile(path);
+    const file = openAtomic(cfg.path);
     return {
       write: (batch) => file.write(rowsAsJson(batch, cfg.columns)),
       close: async (outcome) => {

@@ -1,15 +1,13 @@
 // Parquet sink through parquet-wasm (src/runtime/parquet-writer.ts): batches stream into its writer,
 // row group by row group, and the bytes go to a temporary file renamed into place on completion.
 // Memory is bounded by one row group (rowGroupRows).
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import { Schema, type RecordBatch, type TypeMap } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSink } from '../../src/core/operator.ts';
 import { FlowError } from '../../src/core/errors.ts';
-import { AtomicFile } from '../../src/runtime/files.ts';
+import { openAtomic } from '../../src/runtime/files.ts';
 import { ParquetWriter } from '../../src/runtime/parquet-writer.ts';
-import { conformBatch } from '../../src/schema/conform.ts';
+import { FirstSchema } from '../../src/schema/conform.ts';
 
 const Config = z.object({
   path: z.string().min(1),
@@ -25,22 +23,15 @@ export const writeParquet = defineSink({
   config: Config,
   input: () => new Schema<TypeMap>([]),
   make: (cfg, ctx) => {
-    const path = resolve(cfg.path);
-    mkdirSync(dirname(path), { recursive: true });
-    const file = new AtomicFile(path);
+    const file = openAtomic(cfg.path);
     const writer = new ParquetWriter(file, cfg);
-    let schema: Schema | undefined;
-    let batches = 0;
-    const fail = (failure: unknown) => new FlowError(ctx.nodeId, `Parquet writer failed: ${msg(failure)}`, { file: cfg.path, batch: batches }, { cause: failure });
+    const schema = new FirstSchema();
+    const fail = (failure: unknown) => new FlowError(ctx.nodeId, `Parquet writer failed: ${msg(failure)}`, { file: cfg.path, batch: schema.count }, { cause: failure });
     const guarded = async (work: () => Promise<void>) => { try { await work(); } catch (err) { throw err === writer.failure ? fail(err) : err; } };
 
     return {
       write: (batch: RecordBatch) => guarded(async () => {
-        schema ??= batch.schema;
-        const same = conformBatch(batch, schema);
-        if (typeof same === 'string') throw new FlowError(ctx.nodeId, `batch ${batches} does not match the schema of the first batch: ${same}`, { file: cfg.path, batch: batches });
-        await writer.write(same);
-        batches++;
+        await writer.write(schema.take(batch, (why, i) => new FlowError(ctx.nodeId, `batch ${i} does not match the schema of the first batch: ${why}`, { file: cfg.path, batch: i })));
       }),
       close: async (outcome) => {
         if (outcome === 'cancelled' || !writer.started) {

@@ -1,7 +1,7 @@
 // File helpers every reader and writer shares: glob expansion (Node 20 has no fs.glob), stable ids,
 // and atomic writes (a temporary name renamed into place when complete).
 import { createHash } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 
@@ -73,4 +73,11 @@ export class AtomicFile {
     await this.handle?.close().catch(() => undefined);
     await rm(this.tmp, { force: true });
   }
+}
+
+/** An AtomicFile at `path` (resolved against the working directory), its directory created. */
+export function openAtomic(path: string): AtomicFile {
+  const abs = resolve(path);
+  mkdirSync(dirname(abs), { recursive: true });
+  return new AtomicFile(abs);
 }

@@ -33,3 +33,18 @@ export function conformBatch<T extends TypeMap>(batch: RecordBatch, schema: Sche
   const data = makeData({ type: new Struct(schema.fields), length: batch.numRows, nullCount: 0, children: children.map((c) => c!) });
   return new RecordBatch(schema, data);
 }
+
+/** A file's schema: the first batch's; every later batch is conformed to it or refused. */
+export class FirstSchema {
+  private schema?: Schema;
+  /** batches taken so far */
+  count = 0;
+  /** `batch` with the file's schema; otherwise throws what `refuse` makes of the reason. */
+  take(batch: RecordBatch, refuse: (reason: string, index: number) => Error): RecordBatch {
+    this.schema ??= batch.schema;
+    const same = conformBatch(batch, this.schema);
+    if (typeof same === 'string') throw refuse(same, this.count);
+    this.count++;
+    return same;
+  }
+}
