@@ -4,10 +4,15 @@
 // data, every stride-th one, which the training stream skips: a held-out set drawn from every part
 // of the corpus, not its last document). Rows are read one at a time so every micro-batch has exactly batchSize
 // rows and the cursor after it is an exact resume point. Rows may be cropped to a shorter seqLen.
+// Data parallel (`dist`): a global step takes worldSize * gradAccum * batchSize rows of the global order
+// and rank r trains on micro-batches [r * gradAccum, (r + 1) * gradAccum) of it; the cursor after a step
+// is the global position after all of its rows, the same on every rank, so a checkpoint resumes at any
+// world size with the same global batch. (Each rank reads the others' rows to skip them: rows are small.)
 import type { RecordBatch } from 'apache-arrow';
 import { ShardDataset } from '../operators/shard/dataset.ts';
 import type { DatasetCursor } from '../operators/shard/cursor.ts';
 import { FlowError } from '../src/core/errors.ts';
+import type { Dist } from '../src/nn/dist.ts';
 import type { PackedBatch } from '../src/nn/loss.ts';
 import type { TrainConfig } from '../src/nn/train-config.ts';
 import type { TrainData } from '../src/nn/trainer.ts';
@@ -40,7 +45,7 @@ export interface ShardTrainData extends TrainData {
   trainOnce(): AsyncIterable<PackedBatch>;
 }
 
-export function shardTrainData(cfg: TrainConfig): ShardTrainData {
+export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'worldSize'>): ShardTrainData {
   const open = (dir: string, shuffle: boolean, epochs: number) =>
     new ShardDataset(dir, { batchRows: 1, seed: cfg.seed, shuffle, epochs }, OP);
   const probe = open(cfg.data.train, false, 1);
@@ -64,6 +69,31 @@ export function shardTrainData(cfg: TrainConfig): ShardTrainData {
       if (rowsIn.length === cfg.batchSize) { yield { batch: packed(rowsIn, seqLen), cursor }; rowsIn = []; }
     }
     if (rowsIn.length > 0) yield { batch: packed(rowsIn, seqLen), cursor: ds.cursor() };
+  }
+
+  /** This rank's micro-batches of each global step, all yielded when the step's last row is read,
+   * with the cursor after it. */
+  async function* trainBatches(from: DatasetCursor | undefined) {
+    const { rank, worldSize } = dist ?? { rank: 0, worldSize: 1 };
+    const mine = cfg.gradAccum * cfg.batchSize;
+    const group = worldSize * mine;
+    const [lo, hi] = [rank * mine, (rank + 1) * mine];
+    const ds = open(cfg.data.train, cfg.data.shuffle, Infinity);
+    let k = 0; // kept rows of the current global step read so far
+    let rowsIn: Int32Array[] = [];
+    let micro: PackedBatch[] = [];
+    for await (const { batch, samples, cursor } of ds.iterate(from)) {
+      if (heldOut(samples[0]!)) continue;
+      if (k >= lo && k < hi) {
+        rowsIn.push(rowIds(batch));
+        if (rowsIn.length === cfg.batchSize) { micro.push(packed(rowsIn, seqLen)); rowsIn = []; }
+      }
+      if (++k === group) {
+        for (const b of micro) yield { batch: b, cursor };
+        micro = [];
+        k = 0;
+      }
+    }
   }
 
   async function* val(): AsyncGenerator<PackedBatch> {
@@ -90,7 +120,7 @@ export function shardTrainData(cfg: TrainConfig): ShardTrainData {
     seqLen,
     trainRows,
     valRows: cfg.data.val ? open(cfg.data.val, false, 1).rowsPerEpoch : holdout,
-    train: (cursor) => batchesOf(open(cfg.data.train, cfg.data.shuffle, Infinity), (cursor ?? undefined) as DatasetCursor | undefined, (s) => !heldOut(s)),
+    train: (cursor) => trainBatches((cursor ?? undefined) as DatasetCursor | undefined),
     val: cfg.data.val || holdout > 0 ? val : undefined,
   };
 }

@@ -9,6 +9,8 @@ import { metricsBatch, type MetricsReport } from '../src/schema/metrics.ts';
 
 export interface MetricsWriter {
   write(report: MetricsReport): void;
+  /** a Metrics batch as it is (e.g. from the training chain) */
+  writeBatch(batch: RecordBatch<Metrics>): void;
   /** ends the stream: waits for the Parquet file (also after a failed run) */
   close(): Promise<void>;
 }
@@ -19,6 +21,7 @@ export function metricsWriter(dir: string, resumeStep?: number): MetricsWriter {
   const done = lastValueFrom(reports.pipe(writeMetrics({ dir, resumeStep }, { log: () => undefined })));
   return {
     write: (r) => reports.next(metricsBatch(r)),
+    writeBatch: (b) => reports.next(b),
     close: async () => { reports.complete(); await done; },
   };
 }

@@ -1,11 +1,26 @@
 // Train a small GPT on the shards `flowlm prep` wrote, in the spirit of nanoGPT's train.py: the
-// config first, then data, metrics, and the model/optimizer/loop (src/nn/trainer.ts).
+// config first, then data, model and optimizer, and the training loop as a chain of operators, one
+// optimizer step at a time (operators/train/). Data parallel when `flowlm train --devices` runs it once
+// per rank (o.dist): each rank reads its share, gradients are averaged, rank 0 evaluates, checkpoints
+// and writes the metrics.
 //   flowlm prep --out out/prep --encoding gpt2 --seq-len 128
 //   flowlm train pipelines/train-tiny.ts [--resume] [--set steps=500 --set model.nLayer=2 ...]
 import { resolve } from 'node:path';
+import { lastValueFrom, tap } from 'rxjs';
+import { allReduce } from '../operators/train/all-reduce.ts';
+import { checkpoint, CHECKPOINT_KEY } from '../operators/train/checkpoint.ts';
+import { evaluateStep } from '../operators/train/evaluate.ts';
+import { forwardBackward } from '../operators/train/forward-backward.ts';
+import { microBatches } from '../operators/train/micro-batches.ts';
+import { optimizerStep } from '../operators/train/optimizer-step.ts';
+import { initBackend } from '../src/nn/backend.ts';
 import { findLatest } from '../src/nn/checkpoint/index.ts';
+import { singleRank } from '../src/nn/dist.ts';
+import { TrainReplica } from '../src/nn/replica.ts';
+import { metaOf, stepMetaOf, stepReportOf } from '../src/nn/step-batches.ts';
 import { applyOverrides, trainConfig, type TrainConfigInput } from '../src/nn/train-config.ts';
-import { train, type TrainPipelineOptions, type TrainPipelineResult } from '../src/nn/trainer.ts';
+import { StepTally } from '../src/nn/train-tally.ts';
+import type { TrainPipelineOptions, TrainPipelineResult } from '../src/nn/trainer.ts';
 import { shardTrainData } from './train-data.ts';
 import { metricsWriter } from './train-metrics.ts';
 
@@ -16,8 +31,8 @@ export const config: TrainConfigInput = {
   model: { dropout: 0 },
   encoding: 'gpt2',
   data: { train: 'out/prep', holdoutRows: 256, shuffle: true },
-  batchSize: 8,
-  gradAccum: 1,
+  batchSize: 8, // rows per micro-batch (per rank)
+  gradAccum: 1, // micro-batches per step and rank
   steps: 200,
   lr: { max: 1e-3, min: 1e-4, warmupSteps: 20 },
   weightDecay: 0.1,
@@ -27,25 +42,54 @@ export const config: TrainConfigInput = {
   checkpointEvery: 50,
   keepLast: 2,
   seed: 1337,
+  zero: false, // ZeRO-1: shard the AdamW moments across ranks
 };
 
 export default async function run(o: TrainPipelineOptions): Promise<TrainPipelineResult> {
   const cfg = trainConfig(applyOverrides(config, o.sets));
   const runDir = resolve(cfg.runDir);
+  const dist = o.dist ?? singleRank();
+  const lead = dist.rank === 0; // rank 0 alone logs, reports and writes metrics
+  const log = lead && o.hooks.log ? o.hooks.log : () => undefined;
 
-  // -- data: resumable shard stream for training, held-out rows for validation
-  const data = shardTrainData(cfg);
-  o.hooks.log?.(`data: ${data.trainRows} training rows, ${data.valRows} validation rows of ${data.seqLen} tokens`);
+  // -- data: this rank's share of the resumable shard stream, held-out rows for validation
+  const data = shardTrainData(cfg, dist);
+  log(`data: ${data.trainRows} training rows, ${data.valRows} validation rows of ${data.seqLen} tokens`);
 
-  // -- metrics: metrics.jsonl (live) and metrics.parquet in the run directory
+  // -- model and optimizer: fresh, or exactly as the run directory's latest checkpoint left them
+  const backend = await initBackend();
   const resumeStep = o.resume ? (await findLatest(runDir))?.step : undefined;
-  const metrics = metricsWriter(runDir, resumeStep);
+  const replica = await TrainReplica.open({ ...cfg, runDir }, { dist, resume: o.resume, log });
+  const tally = new StepTally(replica);
 
-  // -- model, optimizer, loop, evaluation and checkpoints
+  // -- metrics: metrics.jsonl (live) and metrics.parquet in the run directory (rank 0)
+  const metrics = lead ? metricsWriter(runDir, resumeStep) : undefined;
+
+  // -- the training loop: one optimizer step at a time through the chain
+  const steps = microBatches({ replica, data, seqLen: data.seqLen }).pipe(
+    forwardBackward({ replica }), // loss and gradients of this rank's micro-batches
+    allReduce({ replica }), // averaged over the ranks
+    optimizerStep({ replica, stop: o.hooks.signal }), // clip, AdamW; a stop request ends the run after this step
+    tap((m) => { const p = tally.add(stepReportOf(m, 'train-tiny')); if (lead) o.hooks.onStep?.(p); }),
+    evaluateStep({ replica, val: data.val }), // every evalEvery steps and at the end (rank 0)
+    // the step's metrics go out before its checkpoint: a run killed after a checkpoint has them
+    tap((m) => metrics?.writeBatch(m)),
+    checkpoint({ replica }), // every checkpointEvery steps and at the end (rank 0 writes)
+  );
   try {
-    const result = await train({ ...cfg, runDir }, data, { ...o.hooks, resume: o.resume, onMetrics: (r) => metrics.write(r) });
-    return { ...result, runDir };
+    await lastValueFrom(steps.pipe(tap((m) => {
+      const meta = stepMetaOf(m, 'train-tiny');
+      if (meta.val) tally.val = meta.val;
+      tally.stopped ||= meta.stopped === true;
+      tally.checkpoint = (metaOf(m, CHECKPOINT_KEY) as string | undefined) ?? tally.checkpoint;
+    })), { defaultValue: undefined });
+    return { ...tally.result(backend.name), runDir };
+  } catch (err) {
+    // the other ranks would wait for this one in their next collective
+    if (dist.worldSize > 1) dist.collective.abort(err instanceof Error ? err : new Error(String(err)));
+    throw err;
   } finally {
-    await metrics.close();
+    await metrics?.close();
+    replica.dispose();
   }
 }

@@ -46,7 +46,9 @@ Usage:
              [--progress auto|bars|plain|none] [--max-in-flight N] [--max-in-flight-bytes N]
   flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E] [--seq-len N]
              [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [run options]
-  flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--json]
+  flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices auto|cpu:N|gpu:all|gpu:0,1] [--json]
+  flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [...]   (or RANK, WORLD_SIZE, MASTER_ADDR/PORT)
+  flowlm plan <pipeline.ts|spec.json> [--devices SPEC] [--set ...] [--json]
   flowlm generate --checkpoint DIR --prompt TEXT [--max-tokens N --temperature T --top-k K --top-p P --seed S]
   flowlm export --checkpoint DIR --format safetensors --out FILE
   flowlm ops [--json]
@@ -57,7 +59,9 @@ Commands:
   run    validate and run a pipeline spec with bounded memory; progress on stderr, result on stdout
   prep   data preparation alone: documents -> normalised, deduplicated -> tokens -> packed rows -> shards
          and manifest.json (no input: the embedded public-domain corpus); see flowlm prep --help
-  train     train a GPT with a training pipeline (pipelines/train-tiny.ts): checkpoints, metrics, resume
+  train     train a GPT with a training pipeline (pipelines/train-tiny.ts): checkpoints, metrics, resume;
+            data parallel on CPU worker threads or GPUs (--devices), or as one rank of W processes
+  plan      print the physical plan of a training or data pipeline (replicas, devices, edges, budgets)
   generate  sample a continuation of a prompt from a checkpoint
   export    write a checkpoint's weights as safetensors (GPT-2 tensor names)
   ops    list the available operators (ids usable as "op" in specs) with their descriptions

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, Command> = {
   prep: async (...a) => (await import('./prep-command.ts')).prepCommand(...a),
   ops: async (...a) => (await import('./ops-command.ts')).opsCommand(...a),
   train: async (argv, io) => (await import('./train-command.ts')).trainCommand(argv, io),
+  plan: async (...a) => (await import('./plan-command.ts')).planCommand(...a),
   generate: async (argv, io) => (await import('./generate-command.ts')).generateCommand(argv, io),
   export: async (argv, io) => (await import('./export-command.ts')).exportCommand(argv, io),
 };

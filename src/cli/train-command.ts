@@ -2,31 +2,55 @@
 // src/nn/trainer.ts; loaded by path, src/ never imports pipelines/) and runs it with a progress line
 // per step on stderr; the pipeline writes metrics and checkpoints into its run directory. SIGINT or
 // SIGTERM stops after the current step with a checkpoint (resume with --resume).
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// Where it runs (src/scheduler/): one rank in this process (cpu:1), N rank threads (cpu:N), one process
+// per GPU (gpu:*), or, with --rank/--world-size/--master (or torchrun's variables), this process as one
+// rank of a multi-process run.
 import { parseArgs } from 'node:util';
-import type { StepProgress, TrainPipeline } from '../nn/trainer.ts';
+import type { StepProgress, TrainPipelineResult } from '../nn/trainer.ts';
+import { CollectiveError } from '../runtime/collectives/collective.ts';
+import { DeviceError, devicesFor, type ResolvedDevices } from '../scheduler/devices.ts';
+import { launchProcesses } from '../scheduler/launch-processes.ts';
+import { launchThreads } from '../scheduler/launch-threads.ts';
+import { loadTrainModule, NotATrainPipeline } from '../scheduler/load-train-pipeline.ts';
+import { rankSpec, RankSpecError, type RankSpec } from '../scheduler/rank-env.ts';
+import { runAsRank } from '../scheduler/run-rank.ts';
 import { UsageError, type CliIO } from './io.ts';
 
-export const TRAIN_USAGE = 'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--json] [--every N]';
+export const TRAIN_USAGE = 'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices SPEC] [--json] [--every N]\n'
+  + '       flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [same options]';
 
 export function trainHelp(): string {
   return `Usage: ${TRAIN_USAGE}
 
 Trains the model a training pipeline describes (e.g. pipelines/train-tiny.ts, whose default export builds
 the run from its config, the shard dataset and src/nn/trainer.ts). Checkpoints, metrics.jsonl and
-metrics.parquet go to the config's runDir.
+metrics.parquet go to the config's runDir (written by rank 0 only). flowlm plan shows the physical plan.
 
 Options:
-      --resume            continue from the run directory's latest checkpoint (bit for bit)
+      --resume            continue from the run directory's latest checkpoint (bit for bit; at any
+                          number of devices)
   -s, --set key=value     override a config field; repeatable; dotted paths (lr.max=3e-4, model.nLayer=2,
-                          data.train=out/prep); values are JSON when they parse, else strings
-      --json              one JSON summary object as the last stdout line
+                          data.train=out/prep, zero=true); values are JSON when they parse, else strings
+      --devices SPEC      where the replicas run (default auto):
+                            cpu:N       N worker threads of this process, one core and one rank each
+                                        (cpu:1: this thread alone)
+                            gpu:all     one process per GPU (nvidia-smi -L), CUDA_VISIBLE_DEVICES set;
+                            gpu:0,1     needs @tensorflow/tfjs-node-gpu
+                            auto        the GPUs when usable, else one CPU worker thread per core
+                          Data parallel: a step consumes devices x gradAccum x batchSize rows.
+      --rank R            run this process as rank R of a multi-process run (0 <= R < W) ...
+      --world-size W      ... of W processes ...
+      --master ADDR:PORT  ... meeting at rank 0, which listens there. Without the flags the torchrun
+                          variables RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (LOCAL_RANK) are read.
+                          Rank 0 prints progress and writes the run; other ranks print only errors.
+      --json              one JSON summary object as the last stdout line (with devices, worldSize)
       --every N           a progress line every N steps (default 1)
   -h, --help              show help
 
-Progress (stderr): step, loss, lr, grad-norm, tokens/s, ETA. SIGINT/SIGTERM: stop after the current step,
-checkpoint, exit 130/143. Exit codes: 0 done, 1 failed, 2 bad usage.`;
+Progress (stderr): step, loss, lr, grad-norm, tokens/s, ETA. SIGINT/SIGTERM: every rank stops after the
+same step, checkpoint, exit 130/143. A failing rank stops the run within seconds with an error naming
+it; --resume continues from the last checkpoint. Exit codes: 0 done, 1 failed, 2 bad usage (also:
+devices that are not available).`;
 }
 
 const fmtEta = (s: number) => (!Number.isFinite(s) ? '?' : s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
@@ -35,52 +59,111 @@ export function progressLine(p: StepProgress): string {
   return `step ${p.step}/${p.steps} | loss ${p.loss.toFixed(4)} | lr ${p.lr.toExponential(2)} | grad-norm ${p.gradNorm.toFixed(3)} | ${Math.round(p.tokensPerS)} tok/s | ETA ${fmtEta(p.etaS)}`;
 }
 
-async function loadPipeline(file: string): Promise<TrainPipeline> {
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; train?: unknown };
-  const fn = mod.default ?? mod.train;
-  if (typeof fn !== 'function') throw new UsageError(`${file} has no default export (or export named "train") that is a function of TrainPipelineOptions`, 'train');
-  return fn as TrainPipeline;
+const TRAIN_OPTIONS = {
+  resume: { type: 'boolean' }, set: { type: 'string', multiple: true, short: 's' }, json: { type: 'boolean' },
+  every: { type: 'string' }, devices: { type: 'string' }, rank: { type: 'string' }, 'world-size': { type: 'string' },
+  master: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** Where this invocation trains: as one rank of a multi-process run, or on resolved devices. */
+type Placement = { kind: 'rank'; rank: RankSpec } | { kind: 'devices'; devices: ResolvedDevices };
+
+async function placement(values: { devices?: string; rank?: string; 'world-size'?: string; master?: string }): Promise<Placement> {
+  try {
+    const rank = rankSpec({ rank: values.rank, worldSize: values['world-size'], master: values.master });
+    if (rank) return { kind: 'rank', rank };
+    return { kind: 'devices', devices: await devicesFor(values.devices ?? 'auto') };
+  } catch (err) {
+    if (err instanceof RankSpecError || err instanceof DeviceError) throw new UsageError(err.message, 'train');
+    throw err;
+  }
 }
 
 export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv, allowPositionals: true, strict: true,
-    options: { resume: { type: 'boolean' }, set: { type: 'string', multiple: true, short: 's' }, json: { type: 'boolean' }, every: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-  });
+  let args;
+  try { args = parseArgs({ args: argv, allowPositionals: true, strict: true, options: TRAIN_OPTIONS }); } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err), 'train');
+  }
+  const { values, positionals } = args;
   if (values.help) { io.out(trainHelp()); return 0; }
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new UsageError(file ? `one pipeline file expected, got ${positionals.join(' ')}` : 'which training pipeline? e.g. flowlm train pipelines/train-tiny.ts', 'train');
   const every = values.every === undefined ? 1 : Number(values.every);
   if (!Number.isInteger(every) || every < 1) throw new UsageError(`--every expects a whole number of steps >= 1, got "${values.every}"`, 'train');
-  const run = await loadPipeline(file);
+  const place = await placement(values);
+  const sets = values.set ?? [];
+  const resume = values.resume === true;
 
   const stop = new AbortController();
   let signalCode = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
     signalCode = sig === 'SIGINT' ? 130 : 143;
-    io.err(`flowlm train: ${sig}: stopping after this step (a second signal exits at once)`);
+    if (place.kind !== 'rank' || place.rank.rank === 0) io.err(`flowlm train: ${sig}: stopping after this step (a second signal exits at once)`);
     stop.abort();
+  };
+  const hooks = {
+    signal: stop.signal,
+    log: (line: string) => io.err(`flowlm train: ${line}`),
+    onStep: (p: StepProgress) => { if (p.step % every === 0 || p.step === p.steps) io.err(progressLine(p)); },
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await run({
-      sets: values.set ?? [], resume: values.resume === true,
-      hooks: {
-        signal: stop.signal,
-        log: (line) => io.err(`flowlm train: ${line}`),
-        onStep: (p) => { if (p.step % every === 0 || p.step === p.steps) io.err(progressLine(p)); },
-      },
-    });
+    let result: TrainPipelineResult | undefined;
+    let devices: string[];
+    let worldSize: number;
+    if (place.kind === 'rank') {
+      const { rank } = place;
+      worldSize = rank.worldSize;
+      devices = [process.env.CUDA_VISIBLE_DEVICES ? `gpu:${process.env.CUDA_VISIBLE_DEVICES}` : 'cpu'];
+      const run = await loadRun(file);
+      if (rank.rank === 0) {
+        io.err(`flowlm train: rank 0 of ${rank.worldSize} (${rank.source === 'env' ? 'from RANK/WORLD_SIZE' : rank.source === 'flags' ? 'from the flags' : 'from flags and environment'}), `
+          + `${rank.worldSize > 1 ? `master ${rank.master.host}:${rank.master.port}` : 'alone'}`);
+      }
+      const out = await runAsRank(run, rank, { sets, resume, stop, hooks: rank.rank === 0 ? hooks : { signal: stop.signal } });
+      if (rank.rank > 0) return out.stopped ? signalCode || 130 : 0; // other ranks print only errors
+      result = out;
+    } else {
+      const d = place.devices;
+      worldSize = d.devices.length;
+      devices = d.devices.map((x) => x.label);
+      io.err(`flowlm train: devices ${devices.join(', ')}${d.note ? ` (${d.note})` : ''}`);
+      if (d.kind === 'gpu') {
+        const passOn = [...sets.flatMap((s) => ['--set', s]), ...(resume ? ['--resume'] : []), '--every', String(every)];
+        result = await launchProcesses({ file, devices: d.devices, args: passOn, hooks: { signal: stop.signal } });
+      } else if (worldSize > 1) {
+        await loadRun(file); // a bad module is a usage error here, not N thread failures
+        result = await launchThreads({ file, worldSize, sets, resume, hooks });
+      } else {
+        result = await (await loadRun(file))({ sets, resume, hooks });
+      }
+    }
     const { losses, ...rest } = result;
-    const summary = { ...rest, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, stepsRun: losses.length };
+    const summary = { ...rest, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, stepsRun: losses.length, devices, worldSize };
     if (values.json) io.out(JSON.stringify(summary));
     else io.out(`trained ${result.startStep} -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ${Math.round(result.tokensPerS)} tok/s`
+      + ` on ${worldSize === 1 ? devices[0] : `${worldSize} ranks (${devices.join(', ')})`}`
       + `${result.val ? `; val loss ${result.val.loss.toFixed(4)}, perplexity ${result.val.perplexity.toFixed(2)}` : ''}; run: ${result.runDir}`);
     return result.stopped ? signalCode || 130 : 0;
+  } catch (err) {
+    // a failed rank is the run's outcome, not an internal error: say which rank and why
+    const rankPrefix = place.kind === 'rank' ? `rank ${place.rank.rank} of ${place.rank.worldSize} failed: ` : '';
+    if (err instanceof UsageError || (!(err instanceof CollectiveError) && !rankPrefix)) throw err;
+    const e = err instanceof Error ? err : new Error(String(err));
+    io.err(`flowlm train: ${rankPrefix}${e instanceof CollectiveError || e.name === 'Error' ? '' : `${e.name}: `}${e.message}`);
+    if (process.env.FLOWLM_DEBUG === '1' && e.stack) io.err(e.stack);
+    return 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+async function loadRun(file: string) {
+  try { return (await loadTrainModule(file)).run; } catch (err) {
+    if (err instanceof NotATrainPipeline) throw new UsageError(err.message, 'train');
+    throw err;
   }
 }

@@ -27,8 +27,10 @@ export const trainConfigSchema = z.object({
   }),
   /** rows per micro-batch */
   batchSize: z.number().int().min(1).default(8),
-  /** micro-batches per optimizer step */
+  /** micro-batches per optimizer step on each rank (a global step takes worldSize * gradAccum of them) */
   gradAccum: z.number().int().min(1).default(1),
+  /** ZeRO-1: shard the AdamW moments across the data-parallel ranks (zero-adamw.ts); same result */
+  zero: z.boolean().default(false),
   /** optimizer steps in the whole run */
   steps: z.number().int().min(1),
   lr: z.object({
@@ -75,10 +77,17 @@ function canonical(v: unknown): string {
 }
 
 /** Hash of what shapes the trajectory: not where files go, nor how often they are written or the
- * model evaluated (those do not change a single loss). */
-export function configHash(c: TrainConfig): string {
-  const { runDir: _r, evalEvery: _e, evalBatches: _b, checkpointEvery: _c, keepLast: _k, data, ...rest } = c;
-  const shaping = { ...rest, model: modelConfigOf(c), data: { holdoutRows: data.holdoutRows, seqLen: data.seqLen, shuffle: data.shuffle } };
+ * model evaluated, nor how the optimizer state is laid out (`zero`), none of which changes a single
+ * loss. Data parallelism is elastic: world size W with accumulation A is the run of world size 1 with
+ * accumulation W*A, so `gradAccum` enters as the micro-batches of one global step (W*A) and a
+ * checkpoint resumes at any world size that keeps it (at W = 1 the hash is what it always was). */
+export function configHash(c: TrainConfig, worldSize = 1): string {
+  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`configHash: worldSize must be an integer >= 1, got ${worldSize}`);
+  const { runDir: _r, evalEvery: _e, evalBatches: _b, checkpointEvery: _c, keepLast: _k, zero: _z, data, ...rest } = c;
+  const shaping = {
+    ...rest, gradAccum: c.gradAccum * worldSize, model: modelConfigOf(c),
+    data: { holdoutRows: data.holdoutRows, seqLen: data.seqLen, shuffle: data.shuffle },
+  };
   return createHash('sha256').update(canonical(shaping)).digest('hex').slice(0, 16);
 }
 

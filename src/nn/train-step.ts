@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../runtime/rng.ts';
 import type { AdamW } from './adamw.ts';
+import type { FlatLayout } from './flat-layout.ts';
 import type { Gpt } from './gpt.ts';
 import type { HeadTuning } from './head-loss.ts';
 import { autoregressiveLoss, inputsOf, maskedLmLoss, type PackedBatch } from './loss.ts';
@@ -51,6 +52,39 @@ export function gradsOf(model: Gpt, lossFn: () => tf.Scalar): Grads {
       out.set(names[i]!, g ? (g.dataSync() as Float32Array).slice() : new Float32Array(vars[i]!.size));
     }
     return { loss: value.dataSync()[0]!, grads: out };
+  } finally {
+    value.dispose();
+    tf.dispose(Object.values(grads));
+  }
+}
+
+/** Loss and gradients of one micro-batch written (or, with `accumulate`, added) straight into
+ * `flat`, laid out as `layout` (model.specs order): no per-parameter copies. Leaves no tensors behind. */
+export function gradsInto(model: Gpt, batch: PackedBatch, o: GradOptions, layout: FlatLayout, flat: Float32Array, accumulate: boolean): number {
+  const obj = o.objective;
+  const lo = { labelSmoothing: obj.labelSmoothing, rng: o.rng, head: o.head };
+  let lossFn: () => tf.Scalar;
+  if (obj.kind === 'autoregressive') lossFn = () => autoregressiveLoss(model, batch, lo);
+  else {
+    if (!o.rng) throw new Error('gradsInto: the masked-LM objective needs an rng to draw its masks');
+    const masked = maskTokens(inputsOf(batch), o.rng, obj);
+    lossFn = () => maskedLmLoss(model, masked, lo);
+  }
+  if (flat.length !== layout.total) throw new Error(`gradsInto: flat gradient has ${flat.length} elements, the model ${layout.total}`);
+  const vars = layout.entries.map((e) => model.param(e.name));
+  const { value, grads } = tf.variableGrads(lossFn, vars);
+  try {
+    for (let i = 0; i < vars.length; i++) {
+      const e = layout.entries[i]!;
+      const g = grads[vars[i]!.name];
+      const dst = flat.subarray(e.offset, e.offset + e.size);
+      // a parameter off the loss's path (none in a GPT, but be exact) has a zero gradient
+      if (!g) { if (!accumulate) dst.fill(0); continue; }
+      const src = g.dataSync() as Float32Array;
+      if (accumulate) for (let j = 0; j < src.length; j++) dst[j]! += src[j]!;
+      else dst.set(src);
+    }
+    return value.dataSync()[0]!;
   } finally {
     value.dispose();
     tf.dispose(Object.values(grads));

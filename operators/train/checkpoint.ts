@@ -1,0 +1,36 @@
+// Checkpoints every N steps and at the run's last step (also a stop): every rank gathers the full
+// optimizer state (collective with ZeRO-1), rank 0 writes it (src/nn/checkpoint/, atomic, keep the last
+// K). The step's batches pass through; the directory written is added to their metadata.
+import type { RecordBatch } from 'apache-arrow';
+import { z } from 'zod';
+import { mapBatch } from '../../src/core/map-batch.ts';
+import { defineOperator } from '../../src/core/operator.ts';
+import { stepMetaOf, withMeta } from '../../src/nn/step-batches.ts';
+import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
+import { dueAt, replicaField } from './replica-field.ts';
+
+/** Schema-metadata key of the checkpoint directory written after a step (rank 0), JSON. */
+export const CHECKPOINT_KEY = 'flowlm.checkpoint';
+
+export const checkpoint = defineOperator({
+  id: 'train/checkpoint',
+  description: 'checkpoint the replica every N steps and at the last step (rank 0 writes)',
+  config: z.object({
+    replica: replicaField,
+    every: z.number().int().min(0).optional().describe('steps between checkpoints (default: the train config\'s checkpointEvery; 0: only the last)'),
+  }),
+  input: () => metricsSchema(),
+  passthrough: true,
+  output: () => metricsSchema(),
+  make: (cfg, ctx) => {
+    const { replica } = cfg;
+    const done = replica.pace.join();
+    const every = cfg.every ?? replica.cfg.checkpointEvery;
+    return mapBatch(async (batch: RecordBatch<Metrics>) => {
+      const meta = stepMetaOf(batch, ctx.nodeId);
+      const dir = dueAt(every, meta.step, meta.last) ? await replica.checkpoint() : undefined;
+      done(meta.step);
+      return dir ? withMeta(batch, { [CHECKPOINT_KEY]: dir }) : batch;
+    }, { ctx });
+  },
+});
