@@ -2,7 +2,8 @@
 // on CPU, in under 10 minutes on 2 cores: prepare GPT-2-tokenized shards of 128-token rows, train a
 // small GPT for a few minutes (pipelines/train-tiny.ts with a smaller model), evaluate its validation
 // perplexity against the unigram baseline of the corpus, and print a sample.
-//   node --import tsx pipelines/demo.ts [--minutes M] [--steps N] [--out DIR]
+// Training uses every core by default (--devices auto: one data-parallel replica per core, or per GPU).
+//   node --import tsx pipelines/demo.ts [--minutes M] [--steps N] [--out DIR] [--devices auto|cpu:N|gpu:all]
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -16,10 +17,12 @@ import { applyOverrides, trainConfig } from '../src/nn/train-config.ts';
 import { UnigramCounts, unigramPerplexity } from '../src/nn/unigram.ts';
 import { Rng } from '../src/runtime/rng.ts';
 import { progressLine } from '../src/cli/train-command.ts';
-import run, { config } from './train-tiny.ts';
+import { devicesFor } from '../src/scheduler/devices.ts';
+import { trainOnDevices } from '../src/scheduler/train-on-devices.ts';
+import { config } from './train-tiny.ts';
 import { shardTrainData } from './train-data.ts';
 
-const { values: opt } = parseArgs({ options: { minutes: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' } } });
+const { values: opt } = parseArgs({ options: { minutes: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, devices: { type: 'string' } } });
 const OUT = resolve(opt.out ?? 'out/demo');
 const STEPS = Number(opt.steps ?? 600);
 const TRAIN_MINUTES = Number(opt.minutes ?? 7); // training stops here at the latest (with a checkpoint)
@@ -52,16 +55,18 @@ for await (const b of data.trainOnce()) counts.add(b);
 const unigram = await unigramPerplexity(counts, data.val!());
 log(`[demo] ${elapsed()}: unigram baseline on ${unigram.tokens} held-out tokens: loss ${unigram.loss.toFixed(4)}, perplexity ${unigram.perplexity.toFixed(1)}`);
 
-// -- 4. train (at most TRAIN_MINUTES; the final evaluation covers every held-out row)
-await initBackend();
-const result = await run({
-  sets, resume: false,
+// -- 4. train on every core (at most TRAIN_MINUTES; the final evaluation covers every held-out row)
+const devices = await devicesFor(opt.devices ?? 'auto');
+log(`[demo] devices: ${devices.devices.map((d) => d.label).join(', ')}${devices.note ? ` (${devices.note})` : ''}`);
+const result = await trainOnDevices(devices, {
+  file: fileURLToPath(new URL('./train-tiny.ts', import.meta.url)), sets, resume: false,
   hooks: { log: (l) => log(`[demo] ${l}`), signal: AbortSignal.timeout(TRAIN_MINUTES * 60_000), onStep: (p) => { if (p.step % 10 === 0) log(progressLine(p)); } },
 });
 const val = result.val!;
 log(`[demo] ${elapsed()}: ${result.step} steps, ${Math.round(result.tokensPerS)} tok/s; val loss ${val.loss.toFixed(4)}, perplexity ${val.perplexity.toFixed(1)} (unigram ${unigram.perplexity.toFixed(1)})`);
 
 // -- 5. sample
+await initBackend();
 const { model, encoding } = await loadModel(runDir);
 const enc = getEncoding(tiktokenName(encoding));
 const samples = PROMPTS.map((p, i) => p + enc.decode(generateTokens(model, enc.encode(p), { maxTokens: 40, temperature: 0.8, topK: 40 }, new Rng(i))));
@@ -70,7 +75,7 @@ for (const s of samples) process.stdout.write(`\n--- sample ---\n${s}\n`);
 
 const summary = {
   ok: val.perplexity < unigram.perplexity, steps: result.step, stopped: result.stopped, trainSeconds: result.durationMs / 1000,
-  tokensPerS: result.tokensPerS, backend: result.backend, params: result.params, finalTrainLoss: result.losses.at(-1),
+  tokensPerS: result.tokensPerS, devices: devices.devices.map((d) => d.label), backend: result.backend, params: result.params, finalTrainLoss: result.losses.at(-1),
   valLoss: val.loss, valPerplexity: val.perplexity, unigramLoss: unigram.loss, unigramPerplexity: unigram.perplexity,
   totalSeconds: (performance.now() - t0) / 1000, runDir,
 };

@@ -57,7 +57,7 @@ export default async function run(o: TrainPipelineOptions): Promise<TrainPipelin
   log(`data: ${data.trainRows} training rows, ${data.valRows} validation rows of ${data.seqLen} tokens`);
 
   // -- model and optimizer: fresh, or exactly as the run directory's latest checkpoint left them
-  const backend = await initBackend();
+  const backend = await initBackend({ announce: lead ? undefined : false }); // one announcement per run
   const resumeStep = o.resume ? (await findLatest(runDir))?.step : undefined;
   const replica = await TrainReplica.open({ ...cfg, runDir }, { dist, resume: o.resume, log });
   const tally = new StepTally(replica);

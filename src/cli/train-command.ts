@@ -9,11 +9,10 @@ import { parseArgs } from 'node:util';
 import type { StepProgress, TrainPipelineResult } from '../nn/trainer.ts';
 import { CollectiveError } from '../runtime/collectives/collective.ts';
 import { DeviceError, devicesFor, type ResolvedDevices } from '../scheduler/devices.ts';
-import { launchProcesses } from '../scheduler/launch-processes.ts';
-import { launchThreads } from '../scheduler/launch-threads.ts';
 import { loadTrainModule, NotATrainPipeline } from '../scheduler/load-train-pipeline.ts';
 import { rankSpec, RankSpecError, type RankSpec } from '../scheduler/rank-env.ts';
 import { runAsRank } from '../scheduler/run-rank.ts';
+import { trainOnDevices } from '../scheduler/train-on-devices.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 export const TRAIN_USAGE = 'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices SPEC] [--json] [--every N]\n'
@@ -130,15 +129,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       worldSize = d.devices.length;
       devices = d.devices.map((x) => x.label);
       io.err(`flowlm train: devices ${devices.join(', ')}${d.note ? ` (${d.note})` : ''}`);
-      if (d.kind === 'gpu') {
-        const passOn = [...sets.flatMap((s) => ['--set', s]), ...(resume ? ['--resume'] : []), '--every', String(every)];
-        result = await launchProcesses({ file, devices: d.devices, args: passOn, hooks: { signal: stop.signal } });
-      } else if (worldSize > 1) {
-        await loadRun(file); // a bad module is a usage error here, not N thread failures
-        result = await launchThreads({ file, worldSize, sets, resume, hooks });
-      } else {
-        result = await (await loadRun(file))({ sets, resume, hooks });
-      }
+      if (d.kind === 'cpu') await loadRun(file); // a bad module is a usage error (exit 2)
+      result = await trainOnDevices(d, { file, sets, resume, hooks, every });
     }
     const { losses, ...rest } = result;
     const summary = { ...rest, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, stepsRun: losses.length, devices, worldSize };
