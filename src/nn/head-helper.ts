@@ -4,7 +4,8 @@
 // thread takes others: on a busy machine the helper simply gets fewer chunks. The call stays
 // synchronous (the main thread waits with Atomics.wait), so it fits inside a tf.customGrad.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { tsWorker } from '../runtime/thread-boot.ts';
 
 /** What the main thread shares for one head pass. */
 export interface SharedHeadJob {
@@ -59,31 +60,6 @@ function allocate(n: number, d: number, v: number, chunks: number, ctrl: Int32Ar
 
 const ENTRY = new URL('./head-worker.ts', import.meta.url).href;
 
-/** Worker threads need tsx registered through its API (Node 20 ignores --import in a worker's
- * execArgv), as in src/runtime/worker-pool.ts. */
-function bootScript(): string {
-  let tsx: string | undefined;
-  try { tsx = import.meta.resolve('tsx/esm/api'); } catch { tsx = undefined; }
-  const entry = `import(${JSON.stringify(ENTRY)})`;
-  return tsx ? `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return ${entry}; })` : entry;
-}
-
-/** The process's flags minus tsx's loader ones, which the boot script replaces. */
-function workerExecArgv(): string[] {
-  const flag = /^(--import|--loader|--experimental-loader|--require|-r)$/;
-  const isTsx = (x: string | undefined) => x !== undefined && /^tsx(\/|$)|[/\\]tsx[/\\]dist[/\\]/.test(x);
-  const args = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const eq = a.indexOf('=');
-    if (eq > 0 && flag.test(a.slice(0, eq)) && isTsx(a.slice(eq + 1))) continue;
-    if (flag.test(a) && isTsx(args[i + 1])) { i++; continue; }
-    out.push(a);
-  }
-  return out;
-}
-
 export class HeadHelper {
   private readonly worker: Worker;
   private bufs: HeadBuffers | undefined;
@@ -94,7 +70,7 @@ export class HeadHelper {
 
   /** Starts the thread and waits until its wasm backend is up. */
   static async start(): Promise<HeadHelper> {
-    const worker = new Worker(bootScript(), { eval: true, execArgv: workerExecArgv() });
+    const worker = tsWorker(ENTRY);
     await new Promise<void>((resolve, reject) => {
       worker.once('message', (m: unknown) => (m === 'ready' ? resolve() : reject(new Error(`head helper thread: ${String(m)}`))));
       worker.once('error', reject);

@@ -3,7 +3,7 @@
 // corrupt page raises a WebAssembly `unreachable` from a microtask), which no try/catch can stop and
 // which leaves the wasm instance unusable. In a disposable thread the trap ends only that thread: the
 // caller keeps every item received before it and gets an IsolatedCrash it can act on.
-import { Worker } from 'node:worker_threads';
+import { tsWorker } from './thread-boot.ts';
 
 /** What the worker-side generator yields: a value and the buffers to move (not copy) with it. */
 export interface IsolatedItem<T> { value: T; transfer?: ArrayBuffer[] }
@@ -17,30 +17,12 @@ export class IsolatedCrash extends Error {
 
 const ENTRY = new URL('./isolated-entry.ts', import.meta.url).href;
 
-// The thread registers tsx itself (the project runs TypeScript directly); parent tsx flags are dropped.
-function bootScript(): string {
-  let tsx: string | undefined;
-  try { tsx = import.meta.resolve('tsx/esm/api'); } catch { tsx = undefined; }
-  const entry = `import(${JSON.stringify(ENTRY)})`;
-  return tsx ? `import(${JSON.stringify(tsx)}).then((m) => { (m.register ?? m.default.register)(); return ${entry}; })` : entry;
-}
-function execArgv(): string[] {
-  const args = process.execArgv, out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (/^--(import|loader|require|experimental-loader)=tsx/.test(a)) continue;
-    if (/^--(import|loader|require|experimental-loader)$/.test(a) && args[i + 1]?.startsWith('tsx')) { i++; continue; }
-    out.push(a);
-  }
-  return out;
-}
-
 /**
  * Items of `module`'s export `name` called with `args` in a new worker thread. The worker is
  * terminated when the caller stops early or the generator ends.
  */
 export async function* isolated<T>(module: string, name: string, args: unknown): AsyncGenerator<T> {
-  const worker = new Worker(bootScript(), { eval: true, workerData: { module, name, args }, execArgv: execArgv() });
+  const worker = tsWorker(ENTRY, { workerData: { module, name, args } });
   let wake: (() => void) | undefined;
   const inbox: IsolatedMessage<T>[] = [];
   let crash: IsolatedCrash | undefined;
