@@ -3,13 +3,14 @@
 // seconds with an error naming rank 1; `--resume` (here on 2 worker threads, --devices cpu:2) then
 // continues from the last checkpoint with exactly the losses of an uninterrupted 2-thread run, which
 // also shows that the process and thread transports train identically.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/scheduler/launch-processes.ts';
 import { flowlm, lastJson, start } from '../cli/spawn.ts';
 import { SUBSET_INPUTS } from './prep-subset.ts';
+import { latestStep, trainLosses } from './run-files.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-ddp-kill-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -20,16 +21,6 @@ const SETS = ['preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'mod
   'data.holdoutRows=16', 'batchSize=4', `steps=${STEPS}`, 'checkpointEvery=4', 'evalEvery=0', 'evalBatches=2', 'keepLast=5', 'lr.warmupSteps=4', 'lr.max=3e-3'];
 const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
 
-function trainLosses(runDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const line of readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as { step: number; split: string; name: string; value: number };
-    if (r.split === 'train' && r.name === 'loss') out.set(r.step, r.value);
-  }
-  return out;
-}
-const latestStep = (runDir: string) => (JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as { step: number }).step;
 
 beforeAll(async () => {
   const r = await flowlm(['prep', ...SUBSET_INPUTS.flatMap((i) => ['--input', i]), '--out', prep, '--encoding', 'gpt2', '--seq-len', '64', '--workers', '0']);

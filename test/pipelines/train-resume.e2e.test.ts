@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowlm, lastJson, start } from '../cli/spawn.ts';
 import { SUBSET_INPUTS } from './prep-subset.ts';
+import { latestStep, trainLosses } from './run-files.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-train-resume-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -19,18 +20,7 @@ const SETS = ['preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'mod
 const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
 const env = { FLOWLM_HEAD_THREAD: '0' };
 
-/** Train losses by step from the run's metrics.jsonl. */
-function trainLosses(runDir: string): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const line of readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as { step: number; split: string; name: string; value: number };
-    if (r.split === 'train' && r.name === 'loss') out.set(r.step, r.value);
-  }
-  return out;
-}
 const fileSums = (stepDir: string) => (JSON.parse(readFileSync(join(stepDir, 'state.json'), 'utf8')) as { files: Record<string, { sha256: string }> }).files;
-const latestStep = (runDir: string) => (JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as { step: number }).step;
 
 beforeAll(async () => {
   const r = await flowlm(['prep', ...SUBSET_INPUTS.flatMap((i) => ['--input', i]), '--out', prep, '--encoding', 'gpt2', '--seq-len', '64', '--workers', '0']);
