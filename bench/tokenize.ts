@@ -3,8 +3,9 @@
 // WASM build encoding the same documents in the same process. Every flowlm round starts with a fresh
 // kernel, so an empty piece cache: its misses are paid in every round. ids_identical compares all
 // three on the whole corpus. speedup_2_workers runs the operator in a pipeline on 1 and on 2 worker
-// threads of a warmed pool (rounds alternate the order), with the CPU time the process got per wall
-// second, which shows whether a second core was free. Figures are medians.
+// threads of a warmed pool (rounds alternate the order; the same batches, so the same work: the CPU
+// time of each run, all threads, is reported too), with the CPU time the process got per wall second,
+// which shows whether a second core was free. Figures are medians.
 // Args: rounds=5 ref_rounds=2 encoding=cl100k rows=16
 import { availableParallelism, loadavg } from 'node:os';
 import { RecordBatch, type Utf8 } from 'apache-arrow';
@@ -111,6 +112,7 @@ export default async function tokenizeBench(args: string[]): Promise<Record<stri
   // CPU time of all the process's threads per wall-clock time: near 2 with 2 workers when the machine
   // has two free cores; near 1 means other processes held the second core (no speedup possible)
   const cpuPerWall: Record<1 | 2, number[]> = { 1: [], 2: [] };
+  const cpuMs: Record<1 | 2, number[]> = { 1: [], 2: [] };
   try {
     await run(2); // starts both threads and builds the kernel in each
     for (let r = 0; r < rounds; r++) {
@@ -119,6 +121,7 @@ export default async function tokenizeBench(args: string[]): Promise<Record<stri
         if (res.tokens !== flowlmIds.length) throw new Error(`bench tokenize: ${w} workers produced ${res.tokens} tokens, the kernel ${flowlmIds.length}`);
         pipeMs[w].push(res.ms);
         cpuPerWall[w].push(res.cpuMs / res.ms);
+        cpuMs[w].push(res.cpuMs);
         console.log(`pipeline round ${r + 1}, ${w} worker${w > 1 ? 's' : ''}: ${res.ms} ms (${(mb / res.ms * 1000).toFixed(2)} MB/s)`);
       }
     }
@@ -143,6 +146,9 @@ export default async function tokenizeBench(args: string[]): Promise<Record<stri
     speedup_2_workers: round2(median(pipeMs[1]) / median(pipeMs[2])),
     cpu_per_wall_1_worker: round2(median(cpuPerWall[1])),
     cpu_per_wall_2_workers: round2(median(cpuPerWall[2])),
+    cpu_ms_1_worker: Math.round(median(cpuMs[1])),
+    cpu_ms_2_workers: Math.round(median(cpuMs[2])),
+    tasks_per_thread: pool.depth,
     cores: availableParallelism(), load_1m: round2(loadavg()[0]!),
   };
   console.log(`flowlm ${result.mb_per_s} MB/s = ${result.ratio_vs_tiktoken_wasm}x tiktoken-wasm (${result.mb_per_s_tiktoken_wasm}), ` +

@@ -1,16 +1,19 @@
 // Plain-text files (globs allowed, .gz decompressed on the fly) as documents: one per file, per
 // blank-line-separated paragraph, or per line. Files are streamed line by line, so memory is bounded by
-// one read chunk, one document (at most maxDocBytes) and one batch, whatever the file size.
+// one read chunk, one document (at most maxDocBytes) and one batch, whatever the file size; with one
+// document per file, a plain file is read whole instead (it is one document: the same bound) and its
+// bytes go into the batch without being decoded and encoded again (whole-file.ts, doc-batcher.ts).
 import { isUtf8 } from 'node:buffer';
 import { relative } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
 import { docSchema, type Doc } from '../../src/schema/index.ts';
-import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
 import { CompressedInputError, firstInvalidUtf8, readLines } from '../../src/runtime/lines.ts';
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
+import { DocBatcher } from './doc-batcher.ts';
+import { WholeFileReader } from './whole-file.ts';
 
 const Config = z.object({
   paths: z.array(z.string().min(1)).min(1).describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
@@ -37,10 +40,21 @@ export const readText = defineSource({
     const files = await expandGlobs(cfg.paths);
     const schema = docSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
-    const rows = new RowBatcher(schema, cfg);
+    const rows = new DocBatcher(schema, cfg);
+    // one document per file: a plain file is read whole and its bytes go into the batch as they are
+    const whole = cfg.unit === 'file' ? new WholeFileReader() : undefined;
     try {
       for (const file of files) {
         const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
+        const doc = whole?.read(file, cfg.maxDocBytes, cfg.minChars);
+        if (doc) {
+          if (doc.weight === 0) continue; // an empty file holds no document (as on the line path)
+          if (doc.chars >= 0 && doc.chars < cfg.minChars) ctx.stats.drop('too short');
+          else rows.push({ id: stableId(`${key}:${doc.offset}`), text: doc.bytes, url: null, source: cfg.source }, doc.weight);
+          if (rows.full) yield rows.flush();
+          await new Promise<void>((resolve) => setImmediate(resolve)); // a turn of the event loop per file, as the line path takes
+          continue;
+        }
         const name = shownPath(file);
         let unit: Unit | undefined;
         /** close the current document: emit it, or report why not */

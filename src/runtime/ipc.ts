@@ -1,27 +1,125 @@
-// Record batches as Arrow IPC stream bytes, so they cross to worker threads as one transferable
-// ArrayBuffer: serialising is the only copy (the buffer is moved, not cloned), and reading back makes
-// views into the buffer. A kernel's reply ships only the columns it changed; the others are taken from
-// the input batch the main thread still holds.
-import { DataType, Dictionary, Field, makeData, RecordBatch, Schema, Struct, Table, tableFromIPC, tableToIPC, type Data } from 'apache-arrow';
+// Record batches as messages between threads: the schema as an Arrow IPC schema message (encoded once
+// per schema object, decoded once per distinct message), the column data as a list of nodes (offset,
+// length, null count, buffers) and every buffer copied once into one ArrayBuffer that is transferred,
+// not cloned. Reading back makes views into that buffer. This is Arrow IPC's layout without its
+// per-batch flatbuffers (schema, dictionary and record batch messages written and parsed for every
+// batch): on the main thread of a parallel stage that was half of its per-batch cost. A kernel's reply
+// ships only the columns it changed; the others are taken from the input batch the main thread holds.
+import {
+  Data, DataType, Dictionary, Field, makeData, Message, RecordBatch, Schema, Struct, Vector,
+} from 'apache-arrow';
 
-/** One batch as IPC stream bytes in an ArrayBuffer of its own (ready for a transfer list). */
-export function batchToIPC(batch: RecordBatch): ArrayBuffer {
-  const bytes = tableToIPC(new Table(batch), 'stream');
-  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-  return whole ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
+/** A batch ready for postMessage: transfer `body` (see transferList). */
+export interface PackedBatch {
+  /** Arrow IPC schema message */
+  schema: Uint8Array;
+  length: number;
+  /** per Data node, depth first: offset, length, null count, child count, then for each of its four
+   * buffers (offsets, values, validity, type ids) an array kind (-1: none), byte offset and length;
+   * a dictionary column's node is followed by its dictionary's chunk count and chunks */
+  nodes: number[];
+  body: ArrayBuffer;
 }
 
-/** The batch held by `batchToIPC` bytes; its columns are views into `buffer`. */
-export function batchFromIPC(buffer: ArrayBuffer): RecordBatch {
-  const batches = tableFromIPC(new Uint8Array(buffer)).batches;
-  if (batches.length !== 1) throw new Error(`expected one record batch in the IPC message, found ${batches.length}`);
-  return batches[0]!;
+export const transferList = (p: PackedBatch): ArrayBuffer[] => [p.body];
+
+const ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array] as const;
+type AnyArray = InstanceType<(typeof ARRAYS)[number]>;
+const kindOf = (a: ArrayBufferView) => ARRAYS.findIndex((C) => a instanceof C && a.constructor === C);
+
+const schemaBytes = new WeakMap<Schema, Uint8Array>();
+function encodeSchema(schema: Schema): Uint8Array {
+  let b = schemaBytes.get(schema);
+  if (!b) { b = Message.encode(Message.from(schema)); schemaBytes.set(schema, b); }
+  return b;
+}
+
+// Kernels put their stats in the schema metadata, so most replies carry a schema not seen before;
+// the cache still spares decoding the inputs' schemas, which repeat.
+const schemas = new Map<string, Schema>();
+function decodeSchema(bytes: Uint8Array): Schema {
+  const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+  let s = schemas.get(key);
+  if (!s) {
+    s = Message.decode(bytes).header() as Schema;
+    if (schemas.size >= 256) schemas.clear();
+    schemas.set(key, s);
+  }
+  return s;
+}
+
+/** One batch as a PackedBatch; its buffers are copied into the body (the batch stays usable). */
+export function packBatch(batch: RecordBatch): PackedBatch {
+  const nodes: number[] = [];
+  const views: ArrayBufferView[] = [];
+  let size = 0;
+  const visit = (d: Data) => {
+    if (d.variadicBuffers.length > 0) throw new Error(`column type ${d.type} (variadic buffers) cannot be sent to a worker thread`);
+    nodes.push(d.offset, d.length, d.nullCount, d.children.length);
+    for (const b of [d.valueOffsets, d.values, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>) {
+      if (!b || b.byteLength === 0) { nodes.push(-1, 0, 0); continue; }
+      const kind = kindOf(b);
+      if (kind < 0) throw new Error(`column type ${d.type} holds a ${b.constructor.name}, which cannot be sent to a worker thread`);
+      size = (size + 7) & ~7;
+      nodes.push(kind, size, b.byteLength / (ARRAYS[kind]!.BYTES_PER_ELEMENT));
+      views.push(b);
+      size += b.byteLength;
+    }
+    for (const c of d.children) visit(c);
+    if (DataType.isDictionary(d.type)) {
+      const chunks = d.dictionary?.data ?? [];
+      nodes.push(chunks.length);
+      for (const c of chunks) visit(c);
+    }
+  };
+  for (const c of batch.data.children) visit(c);
+  const body = new ArrayBuffer(size);
+  const bytes = new Uint8Array(body);
+  let at = 0;
+  for (const v of views) {
+    at = (at + 7) & ~7;
+    bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
+    at += v.byteLength;
+  }
+  return { schema: encodeSchema(batch.schema), length: batch.numRows, nodes, body };
+}
+
+/** The batch a PackedBatch holds; its columns are views into `p.body`. */
+export function unpackBatch(p: PackedBatch): RecordBatch {
+  const schema = decodeSchema(p.schema);
+  let k = 0;
+  const next = () => {
+    const v = p.nodes[k++];
+    if (v === undefined) throw new Error('batch message ends early (its nodes do not match its schema)');
+    return v;
+  };
+  const read = (type: DataType): Data => {
+    const [offset, length, nullCount, childCount] = [next(), next(), next(), next()];
+    const buffers: Array<AnyArray | undefined> = [];
+    for (let b = 0; b < 4; b++) {
+      const [kind, byteOffset, n] = [next(), next(), next()];
+      buffers.push(kind < 0 ? undefined : new ARRAYS[kind]!(p.body, byteOffset, n));
+    }
+    const fields: Field[] = DataType.isDictionary(type) ? [] : (type.children ?? []);
+    if (fields.length !== childCount) throw new Error(`batch message: a ${type} column has ${childCount} children, its type ${fields.length}`);
+    const children = fields.map((f) => read(f.type));
+    let dictionary: Vector | undefined;
+    if (DataType.isDictionary(type)) {
+      const chunks: Data[] = [];
+      for (let c = next(); c > 0; c--) chunks.push(read((type as Dictionary).dictionary));
+      dictionary = new Vector(chunks);
+    }
+    return new Data(type, offset, length, nullCount, buffers as never, children, dictionary);
+  };
+  const children = schema.fields.map((f) => read(f.type));
+  if (k !== p.nodes.length) throw new Error('batch message has more nodes than its schema has columns');
+  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: p.length, nullCount: 0, children }));
 }
 
 /** A kernel's output relative to its input: for each output column, the index of the input column it
- * reuses unchanged (>= 0) or -1-m for column m of `bytes`; `same` when the output is the input. */
+ * reuses unchanged (>= 0) or -1-m for column m of `packed`; `same` when the output is the input. */
 export interface BatchDelta {
-  layout: number[]; bytes?: ArrayBuffer; same?: boolean;
+  layout: number[]; packed?: PackedBatch; same?: boolean;
   /** the output's schema metadata when no column is shipped (kernels report stats there) */
   metadata?: Array<[string, string]>;
 }
@@ -42,7 +140,7 @@ export function diffBatch(input: RecordBatch, output: RecordBatch): BatchDelta {
   if (fields.length === 0) return { layout, metadata: [...output.schema.metadata] };
   const schema = new Schema(fields, output.schema.metadata);
   const shipped = new RecordBatch(schema, makeData({ type: new Struct(fields), length: output.numRows, nullCount: 0, children }));
-  return { layout, bytes: batchToIPC(shipped) };
+  return { layout, packed: packBatch(shipped) };
 }
 
 // Arrow may rebuild Field objects when it makes a batch, so fields are compared by value (the column's
@@ -57,7 +155,7 @@ function sameField(a: Field, b: Field): boolean {
 /** The kernel's output rebuilt on the main thread from the input and a delta. */
 export function applyDelta(input: RecordBatch, delta: BatchDelta): RecordBatch {
   if (delta.same) return input;
-  const shipped = delta.bytes ? batchFromIPC(delta.bytes) : undefined;
+  const shipped = delta.packed ? unpackBatch(delta.packed) : undefined;
   const fields: Field[] = [];
   const children: Data[] = [];
   for (const at of delta.layout) {
@@ -81,3 +179,4 @@ function ownDictionaryId(field: Field, data: Data): [Field, Data] {
   const type = new Dictionary(t.dictionary, t.indices, null, t.isOrdered);
   return [new Field(field.name, type, field.nullable, field.metadata), data.clone(type)];
 }
+

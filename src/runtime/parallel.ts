@@ -1,7 +1,8 @@
-// A parallel operator's kernel on the worker pool: N batches in flight (never an unbounded queue),
-// output in input order, each output carrying its input's credit tickets, errors naming the node and
-// the batch. Stats a kernel attaches to its output are recorded as in process (kernel-stats.ts). On
-// cancellation the source stops emitting; batches already taken still finish.
+// A parallel operator's kernel on the worker pool: on N threads, each sent the pool's `depth` batches
+// ahead (so a thread never waits for the main thread between batches), N x depth batches in flight
+// (never an unbounded queue), output in input order, each output carrying its input's credit tickets,
+// errors naming the node and the batch. Stats a kernel attaches to its output are recorded as in
+// process (kernel-stats.ts). On cancellation the source stops emitting; batches already taken finish.
 import type { RecordBatch } from 'apache-arrow';
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
 import type { OperatorContext } from '../core/context.ts';
@@ -24,9 +25,10 @@ export function parallelFor(pool: WorkerPool) {
   };
 }
 
-/** Kernel `spec` applied to each batch on `pool`, `concurrency` at a time, counted in ctx.stats. */
-export function workerMap(pool: WorkerPool, spec: KernelSpec, concurrency: number, ctx: OperatorContext): OperatorFunction<RecordBatch, RecordBatch> {
+/** Kernel `spec` applied to each batch on at most `threads` threads of `pool`, counted in ctx.stats. */
+export function workerMap(pool: WorkerPool, spec: KernelSpec, threads: number, ctx: OperatorContext): OperatorFunction<RecordBatch, RecordBatch> {
   const stats = ctx.stats;
+  const n = Math.max(1, Math.min(threads, pool.size));
   return (source) => defer(() => {
     let failed: FlowError | undefined; // after a failure no new batch is started
     return source.pipe(
@@ -34,7 +36,7 @@ export function workerMap(pool: WorkerPool, spec: KernelSpec, concurrency: numbe
       orderedMap((batch: RecordBatch, index: number): Promise<RecordBatch | FlowError> => {
         if (failed) return Promise.resolve(failed); // never emitted: an earlier batch holds an error
         stats.queue++;
-        return pool.run(spec, batch).then(
+        return pool.run(spec, batch, { threads: n }).then(
           ({ batch: out, kernelMs }) => {
             stats.queue--;
             stats.busyMs += kernelMs; // thread time: may exceed wall time with several workers
@@ -48,7 +50,7 @@ export function workerMap(pool: WorkerPool, spec: KernelSpec, concurrency: numbe
             return e;
           },
         );
-      }, concurrency),
+      }, n * pool.depth),
       // a failure surfaces in input order, as it would in process: batches before it are emitted
       // first, and the error reported is that of the earliest failing batch
       map((r) => { if (r instanceof FlowError) throw r; return r; }),

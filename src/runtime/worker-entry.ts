@@ -1,12 +1,13 @@
 // The worker thread side of the pool: import an operator's module, build its kernel from the config
-// once per thread, and apply it to each batch that arrives as Arrow IPC bytes. One task at a time.
+// once per thread, and apply it to each batch that arrives packed (ipc.ts). Tasks run one at a time,
+// in the order they arrive (the pool may send the next while one runs).
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { RecordBatch } from 'apache-arrow';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
 import type { InputLocation } from '../core/errors.ts';
-import { batchFromIPC, diffBatch, type BatchDelta } from './ipc.ts';
+import { diffBatch, transferList, unpackBatch, type BatchDelta, type PackedBatch } from './ipc.ts';
 
 /** Which kernel to run: the operator `id` exported by `module` (a file URL), with its config. */
 export interface KernelSpec {
@@ -23,7 +24,7 @@ export interface TaskMessage {
   key: string;
   /** sent the first time a thread sees `key` */
   spec?: KernelSpec;
-  bytes: ArrayBuffer;
+  batch: PackedBatch;
 }
 
 export type ReplyMessage =
@@ -35,19 +36,28 @@ type Kernel = (batch: RecordBatch) => RecordBatch;
 // Batches, and the buffers kernels make for them, live outside the JS heap, and a worker allocates
 // little else, so its young generation rarely fills and nothing collects them: V8 waits until ~64 MB
 // of such garbage has piled up in the thread, so peak memory grew with the input (by up to that much
-// per worker). A full collection is asked for after every COLLECT_BYTES of batches in and out,
-// asynchronously: scheduled, its marking on V8's helper threads, not run while the next batch waits
-// (cost: ~5-10% more CPU time on those threads). `gc` is V8's own function, exposed to a fresh
-// context by the --expose-gc flag set here.
-const COLLECT_BYTES = 8 << 20;
+// per worker). A young-generation collection is asked for after every COLLECT_BYTES of batches in
+// and out: the buffers and strings of the batches done with are young, so a scavenge frees them for
+// ~1 ms, where the full collection asked for before (every 8 MB) kept V8's helper threads busy for
+// ~15% of the kernel's CPU time, on the cores the other workers need. Freeing them promptly matters
+// for peak RSS too: with two batches queued per thread, buffers freed late left the allocator's heaps
+// fragmented, and peak RSS on 4x the corpus grew ~10% more than with 2 MB between scavenges. What
+// survives into the old generation (large documents' strings) is collected by a full, asynchronous
+// collection every MAJOR_EVERY scavenges. `gc` is V8's own function, exposed to a fresh context by
+// the --expose-gc flag set here.
+const COLLECT_BYTES = 2 << 20;
+const MAJOR_EVERY = 32;
 setFlagsFromString('--expose-gc');
+type Gc = (o: { type: 'minor' } | { type: 'major'; execution: 'async' }) => Promise<void> | undefined;
 const gc = runInNewContext('gc') as unknown;
 let sinceCollect = 0;
+let collections = 0;
 function collectEvery(bytes: number): void {
   sinceCollect += bytes;
   if (sinceCollect < COLLECT_BYTES || typeof gc !== 'function') return;
   sinceCollect = 0;
-  void (gc as (o: { type: 'major'; execution: 'async' }) => Promise<void> | undefined)({ type: 'major', execution: 'async' });
+  if (++collections % MAJOR_EVERY === 0) void (gc as Gc)({ type: 'major', execution: 'async' });
+  else void (gc as Gc)({ type: 'minor' });
 }
 
 const isFactory = (v: unknown): v is AnyFactory =>
@@ -84,17 +94,17 @@ async function handle(m: TaskMessage): Promise<void> {
       kernels.set(m.key, kernel);
     }
     const fn = await kernel;
-    const input = batchFromIPC(m.bytes);
+    const input = unpackBatch(m.batch);
     const t0 = performance.now();
     const output = fn(input);
     const kernelMs = performance.now() - t0;
     if (!(output instanceof RecordBatch)) throw new Error(`kernel returned ${typeof output}, expected a RecordBatch`);
     const delta = diffBatch(input, output);
     const reply: ReplyMessage = { kind: 'done', id: m.id, kernelMs, ...delta };
-    const moved = m.bytes.byteLength + (delta.bytes?.byteLength ?? 0);
-    // the input's bytes go back too (unread there): the batch is done with, and a transferred buffer
+    const moved = m.batch.body.byteLength + (delta.packed?.body.byteLength ?? 0);
+    // the input's body goes back too (unread there): the batch is done with, and a transferred buffer
     // leaves this thread at once rather than waiting for a collection
-    port.postMessage(reply, delta.bytes ? [delta.bytes, m.bytes] : [m.bytes]);
+    port.postMessage(reply, [...(delta.packed ? transferList(delta.packed) : []), ...transferList(m.batch)]);
     collectEvery(moved);
   } catch (err) {
     port.postMessage(failure(m.id, err));

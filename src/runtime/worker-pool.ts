@@ -1,15 +1,19 @@
 // A pool of worker threads that run operator kernels on record batches. Threads start lazily (the
-// first task), one task per thread at a time; batches travel as transferred Arrow IPC buffers. Idle
-// threads do not keep the process alive. A thread that dies fails the task it was running.
+// first task); batches travel packed into transferred buffers (ipc.ts). Each thread is sent up to
+// `depth` tasks ahead (it runs them one at a time, in order), so it starts its next batch the moment
+// one is done instead of idling while the main thread reads the reply and sends more. Idle threads do
+// not keep the process alive. A thread that dies fails the task it was running; the tasks queued behind
+// it go to another thread.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
 import type { OperatorFunction } from 'rxjs';
 import { makeContext, type OperatorContext } from '../core/context.ts';
 import type { InputLocation } from '../core/errors.ts';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
-import { applyDelta, batchToIPC } from './ipc.ts';
+import { applyDelta, packBatch, transferList, type PackedBatch } from './ipc.ts';
 import { workerMap } from './parallel.ts';
+import { tsWorker } from './thread-boot.ts';
 import type { KernelSpec, ReplyMessage, TaskMessage } from './worker-entry.ts';
 
 export type { KernelSpec } from './worker-entry.ts';
@@ -26,51 +30,34 @@ export interface WorkerPoolOptions {
   size?: number;
   /** how long close() waits for running tasks before terminating their threads (default 10 s) */
   closeTimeoutMs?: number;
+  /** tasks sent to a thread ahead of its results (default 2: one running, one waiting) */
+  depth?: number;
+}
+
+export interface RunOptions {
+  /** most threads this kernel (module, operator, config) may occupy at once (default: the pool size) */
+  threads?: number;
 }
 
 export interface TaskResult { batch: RecordBatch; kernelMs: number }
 
 interface Task {
-  id: number; key: string; spec: KernelSpec; bytes: ArrayBuffer; input: RecordBatch;
+  id: number; key: string; spec: KernelSpec; input: RecordBatch; threads: number;
+  /** the input packed for the thread, made when the task is sent (again if a dead thread had it queued) */
+  packed?: PackedBatch;
   resolve(r: TaskResult): void; reject(e: WorkerTaskError): void;
   settled: Promise<void>;
 }
 
-interface Slot { worker: Worker; busy?: Task; loaded: Set<string>; lastError?: string; closing?: boolean }
+/** A thread and the tasks sent to it, in the order it runs them (the first is running). */
+interface Slot { worker: Worker; tasks: Task[]; loaded: Set<string>; lastError?: string; closing?: boolean }
 
 const ENTRY = new URL('./worker-entry.ts', import.meta.url).href;
-
-/** Worker threads must run TypeScript, but Node 20 ignores `--import` in a worker's execArgv (so
- * `execArgv: ['--import', 'tsx']` does not work): a tiny eval'd script registers tsx's hooks through
- * its API, then imports the entry. */
-function bootScript(): string {
-  let tsx: string | undefined;
-  try { tsx = import.meta.resolve('tsx/esm/api'); } catch { tsx = undefined; } // compiled JS needs no tsx
-  const entry = `import(${JSON.stringify(ENTRY)})`;
-  if (!tsx) return entry;
-  return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return ${entry}; })`;
-}
-
-// tsx's own flags (`--import tsx`, or the tsx CLI's loader paths) are dropped: the boot script registers
-// it; other flags (conditions, warnings) pass on to the thread
-const TSX_FLAG = /^(--import|--loader|--experimental-loader|--require|-r)$/;
-const isTsx = (v: string | undefined) => v !== undefined && /^tsx(\/|$)|[/\\]tsx[/\\]dist[/\\]/.test(v);
-function workerExecArgv(): string[] {
-  const args = process.execArgv;
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const eq = a.indexOf('=');
-    if (eq > 0 && TSX_FLAG.test(a.slice(0, eq)) && isTsx(a.slice(eq + 1))) continue;
-    if (TSX_FLAG.test(a) && isTsx(args[i + 1])) { i++; continue; }
-    out.push(a);
-  }
-  return out;
-}
 
 export class WorkerPool {
   readonly size: number;
   readonly closeTimeoutMs: number;
+  readonly depth: number;
   private readonly slots: Slot[] = [];
   private queue: Task[] = [];
   private nextId = 0;
@@ -80,21 +67,19 @@ export class WorkerPool {
     this.size = opts.size ?? availableParallelism();
     if (!Number.isInteger(this.size) || this.size < 1) throw new Error(`WorkerPool: size must be an integer >= 1, got ${opts.size}`);
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
+    this.depth = opts.depth ?? 2;
+    if (!Number.isInteger(this.depth) || this.depth < 1) throw new Error(`WorkerPool: depth must be an integer >= 1, got ${opts.depth}`);
   }
 
   /** Threads currently alive. */
   get threads(): number { return this.slots.length; }
 
   /** Run one kernel on one batch in a worker thread. Rejects with a WorkerTaskError. */
-  run(spec: KernelSpec, batch: RecordBatch): Promise<TaskResult> {
+  run(spec: KernelSpec, batch: RecordBatch, opts: RunOptions = {}): Promise<TaskResult> {
     if (this.closed) return Promise.reject(new WorkerTaskError('the worker pool is closed'));
     let key: string;
-    let bytes: ArrayBuffer;
-    try {
-      key = `${spec.module}#${spec.id}#${spec.parsed}#${JSON.stringify(spec.config)}`;
-      bytes = batchToIPC(batch);
-    } catch (err) {
-      return Promise.reject(new WorkerTaskError(`cannot send the batch or config to a worker: ${err instanceof Error ? err.message : String(err)}`));
+    try { key = `${spec.module}#${spec.id}#${spec.parsed}#${JSON.stringify(spec.config)}`; } catch (err) {
+      return Promise.reject(new WorkerTaskError(`cannot send the config to a worker: ${err instanceof Error ? err.message : String(err)}`));
     }
     let resolve!: (r: TaskResult) => void, reject!: (e: WorkerTaskError) => void, settle!: () => void;
     const settled = new Promise<void>((r) => { settle = r; });
@@ -102,15 +87,17 @@ export class WorkerPool {
       resolve = (r) => { settle(); res(r); };
       reject = (e) => { settle(); rej(e); };
     });
-    this.queue.push({ id: this.nextId++, key, spec, bytes, input: batch, resolve, reject, settled });
+    const threads = Math.max(1, Math.min(this.size, opts.threads ?? this.size));
+    this.queue.push({ id: this.nextId++, key, spec, input: batch, threads, resolve, reject, settled });
     this.dispatch();
     return result;
   }
 
-  /** An RxJS operator running a parallel operator's kernel on this pool, `concurrency` batches in
-   * flight, output in input order: `src$.pipe(pool.map(normalize, { form: 'NFC' }))`. `op` is the
-   * operator's factory, or `{ module, id }` to name one this thread has not imported (its config is
-   * then validated in the worker). */
+  /** An RxJS operator running a parallel operator's kernel on this pool, on at most `concurrency`
+   * threads (each sent `depth` batches ahead), output in input order:
+   * `src$.pipe(pool.map(normalize, { form: 'NFC' }))`. `op` is the operator's factory, or
+   * `{ module, id }` to name one this thread has not imported (its config is then validated in the
+   * worker). */
   map(op: AnyFactory | { module: string; id: string }, config: unknown = {}, opts: { concurrency?: number; ctx?: Partial<OperatorContext> } = {}): OperatorFunction<RecordBatch, RecordBatch> {
     let spec: KernelSpec;
     if ('def' in op) {
@@ -123,14 +110,14 @@ export class WorkerPool {
     return workerMap(this, spec, opts.concurrency ?? this.size, ctx);
   }
 
-  /** Waits for running tasks (at most closeTimeoutMs), then terminates every thread. Tasks not yet
-   * started are rejected. Safe to call more than once. */
+  /** Waits for the tasks sent to threads (at most closeTimeoutMs), then terminates every thread.
+   * Tasks not yet sent are rejected. Safe to call more than once. */
   close(timeoutMs = this.closeTimeoutMs): Promise<void> {
     this.closed ??= (async () => {
       const waiting = this.queue;
       this.queue = [];
       for (const t of waiting) t.reject(new WorkerTaskError('the worker pool closed before this task started'));
-      const running = this.slots.flatMap((s) => (s.busy ? [s.busy.settled] : []));
+      const running = this.slots.flatMap((s) => s.tasks.map((t) => t.settled));
       if (running.length > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([Promise.all(running), new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
@@ -141,27 +128,52 @@ export class WorkerPool {
     return this.closed;
   }
 
+  /** Sends waiting tasks to threads, in queue order, as long as some thread can take one. */
   private dispatch(): void {
-    while (this.queue.length > 0 && !this.closed) {
-      let slot = this.slots.find((s) => !s.busy);
-      if (!slot && this.slots.length < this.size) slot = this.spawn();
-      if (!slot) return;
-      const task = this.queue.shift()!;
-      const msg: TaskMessage = { id: task.id, key: task.key, bytes: task.bytes, ...(slot.loaded.has(task.key) ? {} : { spec: task.spec }) };
-      try { slot.worker.postMessage(msg, [task.bytes]); } catch (err) {
+    for (let i = 0; i < this.queue.length && !this.closed;) {
+      const task = this.queue[i]!;
+      let slot: Slot | undefined;
+      try { slot = this.slotFor(task); } catch (err) { // a thread that cannot start (bad execArgv...) fails its task
+        this.queue.splice(i, 1);
+        task.reject(new WorkerTaskError(`cannot start a worker thread: ${err instanceof Error ? err.message : String(err)}`));
+        continue;
+      }
+      if (!slot) { i++; continue; }
+      this.queue.splice(i, 1);
+      let msg: TaskMessage;
+      try {
+        task.packed ??= packBatch(task.input);
+        msg = { id: task.id, key: task.key, batch: task.packed, ...(slot.loaded.has(task.key) ? {} : { spec: task.spec }) };
+        slot.worker.postMessage(msg, transferList(task.packed));
+      } catch (err) {
         task.reject(new WorkerTaskError(`cannot send the task to a worker (operator configs must be structured-cloneable): ${err instanceof Error ? err.message : String(err)}`));
         continue;
       }
-      slot.busy = task;
+      task.packed = undefined; // moved to the thread
+      slot.tasks.push(task);
       slot.loaded.add(task.key);
       slot.worker.ref();
     }
   }
 
+  /** The thread `task` goes to: an idle one if any, else a new one, else the least loaded with room;
+   * a kernel already on `task.threads` threads stays on those. */
+  private slotFor(task: Task): Slot | undefined {
+    const mine = this.slots.filter((s) => s.tasks.some((t) => t.key === task.key));
+    const atLimit = mine.length >= task.threads;
+    let best: Slot | undefined;
+    for (const s of atLimit ? mine : this.slots) {
+      if (s.tasks.length < this.depth && (!best || s.tasks.length < best.tasks.length)) best = s;
+    }
+    if (best?.tasks.length === 0) return best;
+    if (!atLimit && this.slots.length < this.size) return this.spawn();
+    return best;
+  }
+
   private spawn(): Slot {
-    const worker = new Worker(bootScript(), { eval: true, execArgv: workerExecArgv() });
+    const worker = tsWorker(ENTRY);
     worker.unref();
-    const slot: Slot = { worker, loaded: new Set() };
+    const slot: Slot = { worker, tasks: [], loaded: new Set() };
     this.slots.push(slot);
     worker.on('message', (m: ReplyMessage) => this.onReply(slot, m));
     worker.on('error', (err) => { slot.lastError = err instanceof Error ? err.message : String(err); });
@@ -170,10 +182,10 @@ export class WorkerPool {
   }
 
   private onReply(slot: Slot, m: ReplyMessage): void {
-    const task = slot.busy;
-    if (!task || task.id !== m.id) return;
-    slot.busy = undefined;
-    slot.worker.unref();
+    const at = slot.tasks.findIndex((t) => t.id === m.id);
+    if (at < 0) return;
+    const task = slot.tasks.splice(at, 1)[0]!;
+    if (slot.tasks.length === 0) slot.worker.unref();
     if (m.kind === 'fail') task.reject(new WorkerTaskError(m.reason, m.location));
     else {
       try { task.resolve({ batch: applyDelta(task.input, m), kernelMs: m.kernelMs }); } catch (err) {
@@ -186,14 +198,18 @@ export class WorkerPool {
   private onExit(slot: Slot, code: number): void {
     const at = this.slots.indexOf(slot);
     if (at >= 0) this.slots.splice(at, 1);
-    const task = slot.busy;
-    slot.busy = undefined;
+    const [task, ...queued] = slot.tasks;
+    slot.tasks = [];
     if (task) {
       task.reject(slot.closing
         ? new WorkerTaskError('the worker pool closed (its close timeout passed) before this task finished')
         : new WorkerTaskError(`worker thread crashed (exit code ${code}${slot.lastError ? `: ${slot.lastError}` : ''}) while running operator ${task.spec.id}; ` +
           'look in its kernel for process.exit, errors thrown from callbacks, or memory growth', {}, true));
     }
+    // tasks that were waiting behind it never started: they run elsewhere (their packed input went with
+    // the thread, so they are packed again)
+    if (slot.closing) for (const t of queued) t.reject(new WorkerTaskError('the worker pool closed before this task started'));
+    else this.queue.unshift(...queued);
     this.dispatch(); // a replacement thread starts if tasks are waiting
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { DataType, Dictionary, Int32, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { DataType, Dictionary, Int32, List, Field, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { applyDelta, batchFromIPC, batchToIPC, diffBatch } from '../../src/runtime/ipc.ts';
+import { applyDelta, diffBatch, packBatch, transferList, unpackBatch } from '../../src/runtime/ipc.ts';
 import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
 import { sotuTexts } from '../../pipelines/corpus.ts';
@@ -17,17 +17,32 @@ async function sotuBatch() {
   });
 }
 
-describe('Arrow IPC between threads', () => {
-  it('round-trips a batch with nulls and a dictionary column into one exactly sized ArrayBuffer', async () => {
+describe('batches between threads', () => {
+  it('round-trips a batch with nulls and a dictionary column through one transferred ArrayBuffer', async () => {
     const batch = await sotuBatch();
-    const bytes = batchToIPC(batch);
-    expect(bytes).toBeInstanceOf(ArrayBuffer);
-    expect(bytes.byteLength).toBeGreaterThan(batch.getChild('text')!.data[0]!.values.byteLength);
-    const back = batchFromIPC(bytes);
+    const packed = packBatch(batch);
+    expect(transferList(packed)).toEqual([packed.body]);
+    expect(packed.body.byteLength).toBeGreaterThan(batch.getChild('text')!.data[0]!.values.byteLength);
+    // what postMessage does to it: the body is moved, the rest cloned
+    const moved = structuredClone(packed, { transfer: transferList(packed) });
+    expect(packed.body.byteLength).toBe(0);
+    const back = unpackBatch(moved);
     expect(back.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(batch.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`));
     expect(rowsOf(back)).toEqual(rowsOf(batch));
     // reading makes views into the transferred buffer rather than copies
-    expect(back.getChild('text')!.data[0]!.values.buffer).toBe(bytes);
+    expect(back.getChild('text')!.data[0]!.values.buffer).toBe(moved.body);
+  });
+
+  it('round-trips a sliced batch and a list column (token ids) with nulls', async () => {
+    const batch = await sotuBatch();
+    const lists = Array.from({ length: batch.numRows }, (_, i) => (i % 4 === 1 ? null : Array.from({ length: i * 3 }, (_, k) => k * i)));
+    const tokens = vectorFromArray(lists, new List(new Field('item', new Int32(), false)));
+    const full = withColumns(batch, { tokens });
+    const part = full.slice(3, 10); // offsets into shared buffers, a validity bitmap that starts mid-byte
+    expect(part.data.children[0]!.offset).toBe(3);
+    const back = unpackBatch(structuredClone(packBatch(part)));
+    expect(rowsOf(back.selectAt([0, 1, 2, 3]))).toEqual(rowsOf(part.selectAt([0, 1, 2, 3])));
+    expect([...back.getChild('tokens')!].map((v) => (v ? [...v] : null))).toEqual(lists.slice(3, 10));
   });
 
   it('ships only the columns a kernel changed and rebuilds the output from the input', async () => {
@@ -52,7 +67,7 @@ describe('Arrow IPC between threads', () => {
     const lang = vectorFromArray(Array.from({ length: batch.numRows }, (_, i) => (i % 2 ? 'en' : 'fr')), clash);
     // what a worker ships back: only its new column, under its own schema
     const shipped = new Table({ lang }).batches[0]!;
-    const merged = applyDelta(batch, { layout: [0, 1, 2, 3, -1], bytes: batchToIPC(shipped) });
+    const merged = applyDelta(batch, { layout: [0, 1, 2, 3, -1], packed: packBatch(shipped) });
     const ids = merged.schema.fields.filter((f) => DataType.isDictionary(f.type)).map((f) => (f.type as Dictionary).id);
     expect(new Set(ids).size).toBe(ids.length);
     expect(() => tableToIPC(new Table(merged))).not.toThrow();

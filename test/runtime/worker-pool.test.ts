@@ -41,7 +41,7 @@ beforeAll(() => { pool = new WorkerPool({ size: 2 }); dir = mkdtempSync(join(tmp
 afterAll(async () => { await pool.close(); rmSync(dir, { recursive: true, force: true }); });
 
 describe('WorkerPool', () => {
-  it('keeps input order when batches finish out of order, with at most `concurrency` in flight', async () => {
+  it('keeps input order when batches finish out of order, on at most `concurrency` threads each sent `depth` batches ahead', async () => {
     const delays = [150, 5, 5, 5, 150, 5, 5, 5];
     const ctx = makeContext('sleepy');
     let peak = 0;
@@ -53,10 +53,22 @@ describe('WorkerPool', () => {
     expect(new Set(rows.map((r) => r.thread)).size).toBe(2);
     // a later batch finished before an earlier one: the order was restored, not merely kept
     expect(rows.some((r, i) => i > 0 && (r.finished_at as number) < (rows[i - 1]!.finished_at as number))).toBe(true);
-    expect(peak).toBeLessThanOrEqual(2);
+    expect(peak).toBeLessThanOrEqual(2 * pool.depth);
     expect(ctx.stats.batchesIn).toBe(delays.length);
     expect(ctx.stats.batchesOut).toBe(delays.length);
     expect(ctx.stats.queue).toBe(0);
+  });
+
+  it('keeps a kernel limited to one thread on one thread, its next batch queued there', async () => {
+    const ctx = makeContext('sleepy-1');
+    let peak = 0;
+    const probe = setInterval(() => { peak = Math.max(peak, ctx.stats.queue); }, 2);
+    const out = await lastValueFrom(from(delayed([30, 30, 30, 30, 30])).pipe(pool.map(sleepy, {}, { concurrency: 1, ctx }), toArray()));
+    clearInterval(probe);
+    const rows = rowsOf(out).filter((_, i) => i % 2 === 0);
+    expect(rows.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(new Set(rows.map((r) => r.thread)).size).toBe(1);
+    expect(peak).toBe(pool.depth); // a batch waited in the thread behind the running one
   });
 
   it('gives the same result as the inline kernel on the sotu corpus', async () => {

@@ -1,13 +1,14 @@
 // read-text on real text: units, .gz, invalid UTF-8 and truncated .gz (named with file and byte offset,
 // good documents before and after kept), and bounded memory on a file of hundreds of megabytes.
 import { createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readText } from '../../../operators/ingest/read-text.ts';
 import { FlowError } from '../../../src/core/errors.ts';
+import { stableId } from '../../../src/runtime/files.ts';
 import { cleanup, drain, mobyFiles, paragraphsOf, sotuFiles, tmp } from './helpers.ts';
 
 const dir = tmp('read-text');
@@ -33,6 +34,32 @@ describe('ingest/read-text', () => {
     files.forEach((f, i) => writeFileSync(join(dir, `ch${String(i).padStart(2, '0')}.txt.gz`), gzipSync(readFileSync(f))));
     const gz = await drain(readText, { paths: [join(dir, 'ch*.txt.gz')], unit: 'paragraph' });
     expect(texts(gz.rows)).toEqual(texts(para.rows));
+  });
+
+  it('a plain file read whole gives the document, id and batching the line-by-line path gives', async () => {
+    const [chapter] = await mobyFiles();
+    const edge: Record<string, string> = {
+      bom: `\uFEFF  ${readFileSync(chapter!, 'utf8').slice(0, 3000).replace(/\n/g, '\r\n')}\r\n\r\n`,
+      empty: '', bomonly: '\uFEFF', blank: ' \n\t \n', short: ' ab\n', nofinal: 'no final newline: ünïcödé — “quotes”',
+      nbspend: 'ends in a no-break space\u00a0', widestart: '\u3000starts with an ideographic space\n', emoji: '😀 at the start and the end 😀\n',
+    };
+    const names = Object.keys(edge).sort();
+    for (const n of names) {
+      writeFileSync(join(dir, `w-${n}.txt`), edge[n]!);
+      writeFileSync(join(dir, `w-${n}.txt.gz`), gzipSync(Buffer.from(edge[n]!)));
+    }
+    const cfg = { unit: 'file', minChars: 3, batchBytes: 2000 } as const;
+    const plain = await drain(readText, { ...cfg, paths: [join(dir, 'w-*.txt')] });
+    const gz = await drain(readText, { ...cfg, paths: [join(dir, 'w-*.txt.gz')] }); // .gz files always take the line path
+    expect(plain.error).toBeUndefined();
+    expect(texts(plain.rows)).toEqual(texts(gz.rows));
+    expect(texts(plain.rows)).toEqual(names.map((n) => edge[n]!.trim()).filter((t) => t.length >= 3));
+    expect(plain.batches.map((b) => b.numRows)).toEqual(gz.batches.map((b) => b.numRows));
+    expect(plain.ctx.stats.dropReasons).toEqual(gz.ctx.stats.dropReasons);
+    expect(plain.ctx.stats.dropReasons.get('too short')).toBe(2);
+    // ids: path and the offset where the document starts (after a byte order mark)
+    const idOf = (n: string) => stableId(`${relative(process.cwd(), join(dir, `w-${n}.txt`))}:${edge[n]!.startsWith('\uFEFF') ? 3 : 0}`);
+    expect(plain.rows.map((r) => r.id)).toEqual(names.filter((n) => edge[n]!.trim().length >= 3).map(idOf));
   });
 
   it('invalid UTF-8: the paragraph is reported with file and byte offset, the others are kept', async () => {

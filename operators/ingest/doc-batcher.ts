@@ -1,0 +1,86 @@
+// Documents collected into Doc batches, every column built directly (no Arrow builder: a builder per
+// column per batch cost more than reading the files). The text column is written as UTF-8 bytes as it
+// comes: a reader that already holds a document's bytes (a whole file, validated) hands them over
+// without decoding them to a string that Arrow would encode again; strings are encoded once, into the
+// same buffer. Full by rows or by the weight (bytes) given with each document, as RowBatcher is.
+import { Dictionary, makeData, makeVector, Utf8, type Data, type RecordBatch, type Schema } from 'apache-arrow';
+import { batchFromColumns } from '../../src/schema/build.ts';
+import type { Doc } from '../../src/schema/columns.ts';
+
+const utf8 = new TextEncoder();
+
+/** A Utf8 column of `values` (null allowed). */
+function utf8Data(values: ReadonlyArray<string | null>): Data<Utf8> {
+  const n = values.length;
+  const offsets = new Int32Array(n + 1);
+  let nulls = 0, size = 0;
+  for (const v of values) if (v === null) nulls++; else size += v.length < 4096 ? 3 * v.length : Buffer.byteLength(v, 'utf8');
+  const bytes = new Uint8Array(size);
+  const valid = nulls > 0 ? new Uint8Array((n + 7) >> 3) : undefined;
+  let at = 0;
+  values.forEach((v, i) => {
+    if (v !== null) { at += utf8.encodeInto(v, bytes.subarray(at)).written; if (valid) valid[i >> 3]! |= 1 << (i & 7); }
+    offsets[i + 1] = at;
+  });
+  return makeData({ type: new Utf8(), length: n, nullCount: nulls, nullBitmap: valid, valueOffsets: offsets, data: bytes.slice(0, at) });
+}
+
+export class DocBatcher {
+  private ids: string[] = [];
+  private urls: Array<string | null> = [];
+  private sources: string[] = [];
+  private offsets: number[] = [0];
+  private text = new Uint8Array(1 << 16);
+  private used = 0;
+  private weight = 0;
+  private readonly sourceType: Dictionary<Utf8>;
+
+  constructor(readonly schema: Schema<Doc>, private readonly limits: { batchRows: number; batchBytes?: number }) {
+    this.sourceType = schema.fields.find((f) => f.name === 'source')!.type as Dictionary<Utf8>;
+  }
+
+  get size(): number { return this.ids.length; }
+  get full(): boolean {
+    return this.size >= this.limits.batchRows || (this.limits.batchBytes !== undefined && this.weight >= this.limits.batchBytes);
+  }
+
+  /** Adds one document; `text` is a string or its UTF-8 bytes (copied); `weight` counts against batchBytes. */
+  push(doc: { id: string; text: string | Uint8Array; url: string | null; source: string }, weight = 0): void {
+    const t = doc.text;
+    if (typeof t === 'string') {
+      this.room(t.length < 4096 ? 3 * t.length : Buffer.byteLength(t, 'utf8')); // a big document: its exact size, not 3x
+      this.used += utf8.encodeInto(t, this.text.subarray(this.used)).written;
+    } else {
+      this.room(t.length);
+      this.text.set(t, this.used);
+      this.used += t.length;
+    }
+    this.offsets.push(this.used);
+    this.ids.push(doc.id);
+    this.urls.push(doc.url);
+    this.sources.push(doc.source);
+    this.weight += weight;
+  }
+
+  /** The documents so far as one batch, and an empty batcher. */
+  flush(): RecordBatch<Doc> {
+    const n = this.size;
+    const values = this.text.slice(0, this.used); // exactly sized: the batch owns it
+    const text = makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: Int32Array.from(this.offsets), data: values }));
+    // source: a dictionary of the distinct values, in order of first appearance
+    const distinct = new Map<string, number>();
+    const indices = Int32Array.from(this.sources, (s) => { let k = distinct.get(s); if (k === undefined) distinct.set(s, k = distinct.size); return k; });
+    const source = makeVector(makeData({ type: this.sourceType, length: n, nullCount: 0, data: indices, dictionary: makeVector(utf8Data([...distinct.keys()])) }));
+    const batch = batchFromColumns(this.schema, { id: makeVector(utf8Data(this.ids)), text, url: makeVector(utf8Data(this.urls)), source });
+    this.ids = []; this.urls = []; this.sources = []; this.offsets = [0];
+    this.used = 0; this.weight = 0;
+    return batch;
+  }
+
+  private room(extra: number): void {
+    if (this.used + extra <= this.text.length) return;
+    const next = new Uint8Array(Math.max(2 * this.text.length, this.used + extra));
+    next.set(this.text.subarray(0, this.used));
+    this.text = next;
+  }
+}

@@ -1,0 +1,34 @@
+// DocBatcher builds Doc batches without Arrow's builders: they must hold what batchFromColumns makes
+// from the same rows (nulls, a dictionary of several values, non-ASCII text given as bytes or strings).
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { DocBatcher } from '../../../operators/ingest/doc-batcher.ts';
+import { batchFromColumns, docSchema } from '../../../src/schema/index.ts';
+import { mobyFiles } from './helpers.ts';
+
+describe('ingest/doc-batcher', () => {
+  it('gives the batch batchFromColumns gives for the same documents, full by rows or by weight', async () => {
+    const texts = (await mobyFiles()).slice(0, 9).map((f) => readFileSync(f, 'utf8'));
+    texts.push('çà et là — “ünïcödé” 😀', '');
+    const rows = texts.map((t, i) => ({ id: `doc-${i}-é`, text: t, url: i % 3 === 0 ? null : `file:///moby/${i}`, source: i % 4 === 1 ? 'moby' : 'text' }));
+    const batcher = new DocBatcher(docSchema(), { batchRows: 4, batchBytes: 30_000 });
+    const got = [];
+    let from = 0;
+    const want = [];
+    for (const [i, r] of rows.entries()) {
+      batcher.push({ ...r, text: i % 2 ? Buffer.from(r.text) : r.text }, Buffer.byteLength(r.text));
+      if (batcher.full || i === rows.length - 1) {
+        got.push(batcher.flush());
+        const part = rows.slice(from, i + 1);
+        from = i + 1;
+        want.push(batchFromColumns(docSchema(), { id: part.map((p) => p.id), text: part.map((p) => p.text), url: part.map((p) => p.url), source: part.map((p) => p.source) }));
+      }
+    }
+    expect(got.length).toBeGreaterThan(2);
+    expect(got.map((b) => b.numRows)).toEqual(want.map((b) => b.numRows));
+    expect(got.map((b) => b.toArray().map((r) => r.toJSON()))).toEqual(want.map((b) => b.toArray().map((r) => r.toJSON())));
+    expect(got.every((b) => b.schema.fields.map(String).join() === docSchema().fields.map(String).join())).toBe(true);
+    expect(got[0]!.getChild('url')!.nullCount).toBe(want[0]!.getChild('url')!.nullCount);
+    expect(batcher.size).toBe(0);
+  });
+});
