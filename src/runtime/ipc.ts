@@ -1,18 +1,21 @@
-// Record batches as messages between threads: the schema as an Arrow IPC schema message (encoded once
-// per schema object, decoded once per distinct message), the column data as a list of nodes (offset,
-// length, null count, buffers) and every buffer copied once into one ArrayBuffer that is transferred,
-// not cloned. Reading back makes views into that buffer. This is Arrow IPC's layout without its
-// per-batch flatbuffers (schema, dictionary and record batch messages written and parsed for every
-// batch): on the main thread of a parallel stage that was half of its per-batch cost. A kernel's reply
-// ships only the columns it changed; the others are taken from the input batch the main thread holds.
+// Record batches as messages between threads: the fields as an Arrow IPC schema message (encoded once
+// per distinct field list, decoded once per distinct message), the schema's metadata as pairs, the
+// column data as a list of nodes (offset, length, null count, buffers) and every buffer copied once
+// into one ArrayBuffer that is transferred, not cloned. Reading back makes views into that buffer.
+// This is Arrow IPC's layout without its per-batch flatbuffers (schema, dictionary and record batch
+// messages written and parsed for every batch): on the main thread of a parallel stage that was half
+// of its per-batch cost. A kernel's reply ships only the columns it changed; the others are taken
+// from the input batch the main thread holds.
 import {
   Data, DataType, Dictionary, Field, makeData, Message, RecordBatch, Schema, Struct, Vector,
 } from 'apache-arrow';
 
 /** A batch ready for postMessage: transfer `body` (see transferList). */
 export interface PackedBatch {
-  /** Arrow IPC schema message */
+  /** Arrow IPC schema message of the fields (without the schema's metadata) */
   schema: Uint8Array;
+  /** the schema's metadata, when it has any */
+  metadata?: Array<[string, string]>;
   length: number;
   /** per Data node, depth first: offset, length, null count, child count, then for each of its four
    * buffers (offsets, values, validity, type ids) an array kind (-1: none), byte offset and length;
@@ -27,17 +30,35 @@ const ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Arra
 type AnyArray = InstanceType<(typeof ARRAYS)[number]>;
 const kindOf = (a: ArrayBufferView) => ARRAYS.findIndex((C) => a instanceof C && a.constructor === C);
 
-const schemaBytes = new WeakMap<Schema, Uint8Array>();
-function encodeSchema(schema: Schema): Uint8Array {
-  let b = schemaBytes.get(schema);
-  if (!b) { b = Message.encode(Message.from(schema)); schemaBytes.set(schema, b); }
-  return b;
+// Arrow makes a new Schema, with new Field objects, for every RecordBatch it constructs, so a cache keyed
+// by the schema object missed on every batch, and the flatbuffers encoding and decoding of the schema
+// (with the JIT work for them on V8's helper threads, competing with the workers for cores) was paid
+// per batch on both sides. The fields are encoded once per distinct (name, type object, nullability,
+// field metadata) list; the schema's own metadata, which kernels change per batch (stats), travels
+// beside them as plain pairs.
+interface Encoded { fields: Field[]; bytes: Uint8Array }
+const encoded = new WeakMap<DataType, Encoded[]>();
+const sameMeta = (a: Map<string, string>, b: Map<string, string>) => {
+  if (a.size !== b.size) return false;
+  for (const [k, v] of a) if (b.get(k) !== v) return false;
+  return true;
+};
+const sameFields = (a: Field[], b: Field[]) => a.length === b.length
+  && a.every((f, i) => { const g = b[i]!; return f === g || (f.name === g.name && f.type === g.type && f.nullable === g.nullable && sameMeta(f.metadata, g.metadata)); });
+function encodeFields(fields: Field[]): Uint8Array {
+  if (fields.length === 0) return Message.encode(Message.from(new Schema([])));
+  const list = encoded.get(fields[0]!.type) ?? [];
+  const hit = list.find((e) => sameFields(e.fields, fields));
+  if (hit) return hit.bytes;
+  const bytes = Message.encode(Message.from(new Schema(fields)));
+  if (list.length >= 16) list.shift();
+  list.push({ fields, bytes });
+  encoded.set(fields[0]!.type, list);
+  return bytes;
 }
 
-// Kernels put their stats in the schema metadata, so most replies carry a schema not seen before;
-// the cache still spares decoding the inputs' schemas, which repeat.
 const schemas = new Map<string, Schema>();
-function decodeSchema(bytes: Uint8Array): Schema {
+function decodeSchema(bytes: Uint8Array, metadata: Array<[string, string]> | undefined): Schema {
   const key = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
   let s = schemas.get(key);
   if (!s) {
@@ -45,7 +66,23 @@ function decodeSchema(bytes: Uint8Array): Schema {
     if (schemas.size >= 256) schemas.clear();
     schemas.set(key, s);
   }
-  return s;
+  // a schema object per batch, as Arrow would make (recordKernelStats edits a batch's metadata in place)
+  return new Schema(s.fields, new Map(metadata), s.dictionaries);
+}
+
+// `new RecordBatch(schema, data)` passes through Arrow's ensureSameLengthData, which clones every field
+// and the schema (and the JIT keeps compiling that code on V8's helper threads): 2 of the 4 batches a
+// parallel stage builds per batch are on the main thread. When every column has the batch's length,
+// that step changes nothing, so the batch is built from the schema as it is.
+interface BatchSlots { schema: Schema; data: Data<Struct>; _metadata: Map<string, string> }
+function assemble(schema: Schema, children: Data[], length: number): RecordBatch {
+  const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
+  if (children.some((c) => c.length !== length)) return new RecordBatch(schema, data);
+  const b = Object.create(RecordBatch.prototype) as BatchSlots;
+  b.schema = schema;
+  b.data = data;
+  b._metadata = new Map();
+  return b as unknown as RecordBatch;
 }
 
 /** One batch as a PackedBatch; its buffers are copied into the body (the batch stays usable). */
@@ -73,20 +110,26 @@ export function packBatch(batch: RecordBatch): PackedBatch {
     }
   };
   for (const c of batch.data.children) visit(c);
-  const body = new ArrayBuffer(size);
-  const bytes = new Uint8Array(body);
+  // not zero-filled (every byte is written below, the alignment gaps too): a parallel stage packs
+  // every batch, so zeroing first would touch all its bytes twice; allocUnsafeSlow's buffer is its
+  // own (not from Node's pool), so it can be transferred
+  const bytes = Buffer.allocUnsafeSlow(size);
+  const body = bytes.buffer as ArrayBuffer;
   let at = 0;
   for (const v of views) {
-    at = (at + 7) & ~7;
-    bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at);
-    at += v.byteLength;
+    const start = (at + 7) & ~7;
+    if (start > at) bytes.fill(0, at, start);
+    bytes.set(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), start);
+    at = start + v.byteLength;
   }
-  return { schema: encodeSchema(batch.schema), length: batch.numRows, nodes, body };
+  const packed: PackedBatch = { schema: encodeFields(batch.schema.fields), length: batch.numRows, nodes, body };
+  if (batch.schema.metadata.size > 0) packed.metadata = [...batch.schema.metadata];
+  return packed;
 }
 
 /** The batch a PackedBatch holds; its columns are views into `p.body`. */
 export function unpackBatch(p: PackedBatch): RecordBatch {
-  const schema = decodeSchema(p.schema);
+  const schema = decodeSchema(p.schema, p.metadata);
   let k = 0;
   const next = () => {
     const v = p.nodes[k++];
@@ -113,7 +156,7 @@ export function unpackBatch(p: PackedBatch): RecordBatch {
   };
   const children = schema.fields.map((f) => read(f.type));
   if (k !== p.nodes.length) throw new Error('batch message has more nodes than its schema has columns');
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: p.length, nullCount: 0, children }));
+  return assemble(schema, children, p.length);
 }
 
 /** A kernel's output relative to its input: for each output column, the index of the input column it
@@ -139,7 +182,7 @@ export function diffBatch(input: RecordBatch, output: RecordBatch): BatchDelta {
   });
   if (fields.length === 0) return { layout, metadata: [...output.schema.metadata] };
   const schema = new Schema(fields, output.schema.metadata);
-  const shipped = new RecordBatch(schema, makeData({ type: new Struct(fields), length: output.numRows, nullCount: 0, children }));
+  const shipped = assemble(schema, children, output.numRows);
   return { layout, packed: packBatch(shipped) };
 }
 
@@ -166,9 +209,8 @@ export function applyDelta(input: RecordBatch, delta: BatchDelta): RecordBatch {
     fields.push(field);
     children.push(data);
   }
-  const schema = new Schema(fields, shipped?.schema.metadata ?? new Map(delta.metadata ?? input.schema.metadata));
-  const length = shipped?.numRows ?? input.numRows;
-  return new RecordBatch(schema, makeData({ type: new Struct(fields), length, nullCount: 0, children }));
+  const schema = new Schema(fields, new Map(shipped?.schema.metadata ?? delta.metadata ?? input.schema.metadata));
+  return assemble(schema, children, shipped?.numRows ?? input.numRows);
 }
 
 /** Dictionary ids come from a per-thread counter, so a dictionary column made on a worker may carry

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { DataType, Dictionary, Int32, List, Field, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import { DataType, Dictionary, Int32, List, Field, RecordBatch, Schema, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { applyDelta, diffBatch, packBatch, transferList, unpackBatch } from '../../src/runtime/ipc.ts';
 import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index.ts';
+import { KERNEL_STATS_KEY, withKernelStats } from '../../src/core/kernel-stats.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
 import { sotuTexts } from '../../pipelines/corpus.ts';
 
@@ -72,5 +73,26 @@ describe('batches between threads', () => {
     expect(new Set(ids).size).toBe(ids.length);
     expect(() => tableToIPC(new Table(merged))).not.toThrow();
     expect([...merged.getChild('lang')!]).toEqual([...lang]);
+  });
+
+  it('sends a batch\'s schema metadata with it while the fields are encoded once, and keeps field differences apart', async () => {
+    const batch = await sotuBatch();
+    const a = withKernelStats(batch, { counters: { tokens: 11 } });
+    const b = withKernelStats(batch, { counters: { tokens: 22 } });
+    const [pa, pb] = [packBatch(a), packBatch(b)];
+    expect(pa.schema).toBe(pb.schema); // Arrow gives every batch new Field objects: the encoding is still reused
+    const [ua, ub] = [unpackBatch(structuredClone(pa)), unpackBatch(structuredClone(pb))];
+    expect(JSON.parse(ua.schema.metadata.get(KERNEL_STATS_KEY)!)).toEqual({ counters: { tokens: 11 } });
+    expect(JSON.parse(ub.schema.metadata.get(KERNEL_STATS_KEY)!)).toEqual({ counters: { tokens: 22 } });
+    // each batch owns its metadata (recordKernelStats deletes the key in place)
+    ua.schema.metadata.delete(KERNEL_STATS_KEY);
+    expect(ub.schema.metadata.has(KERNEL_STATS_KEY)).toBe(true);
+    expect(unpackBatch(packBatch(batch)).schema.metadata.size).toBe(0);
+    // same types, other nullability or field metadata: another encoding, read back as sent
+    const fields = batch.schema.fields.map((f, i) => (i === 0 ? new Field(f.name, f.type, !f.nullable, new Map([['note', 'x']])) : f));
+    const other = unpackBatch(packBatch(new RecordBatch(new Schema(fields), batch.data)));
+    expect(other.schema.fields[0]!.nullable).toBe(!batch.schema.fields[0]!.nullable);
+    expect(other.schema.fields[0]!.metadata.get('note')).toBe('x');
+    expect(rowsOf(other)).toEqual(rowsOf(batch));
   });
 });
