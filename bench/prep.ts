@@ -1,8 +1,9 @@
 // Whole data preparation against tokenizing alone, on the embedded corpus (State of the Union +
 // Moby-Dick, ~12 MB) and the same cores. In one process with one warmed worker pool, rounds alternate
 // the prep pipeline (pipelines/prep-default.ts: read, dedup, normalise + tokenize on the workers, pack,
-// write shards) and the tokenize operator alone on the same workers over the same text, already read,
-// deduplicated and normalised, in memory. Every round builds fresh tokenizer kernels (empty piece
+// write shards) and the tokenize operator alone, configured exactly as prep configures it (encoding,
+// pre-tokenisation transforms, end-of-text token), on the same workers over the same documents (read and
+// deduplicated beforehand, in memory): "tokenizing" is all the tokenize step does. Every round builds fresh tokenizer kernels (empty piece
 // caches), as a new `flowlm prep` process has. ratio_vs_tokenize = prep MB/s over tokenize-only MB/s;
 // the CPU time of each (all threads) shows what the rest costs when other processes share the cores.
 // Peak RSS: `flowlm prep --no-dedup` in a fresh child process on the corpus and on four copies of it
@@ -15,16 +16,15 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { RecordBatch, type Utf8 } from 'apache-arrow';
-import { from, lastValueFrom, map, toArray } from 'rxjs';
+import { lastValueFrom, toArray } from 'rxjs';
 import { z } from 'zod';
 import { defineSource } from '../src/core/operator.ts';
 import { runPipeline } from '../src/runtime/run.ts';
 import { WorkerPool } from '../src/runtime/worker-pool.ts';
-import { batchFromColumns, docSchema, type Doc } from '../src/schema/index.ts';
+import { docSchema, type Doc } from '../src/schema/index.ts';
 import { readText } from '../operators/ingest/read-text.ts';
 import { exactDedup } from '../operators/dedup/exact.ts';
 import { tokenize } from '../operators/tokenize/tokenize.ts';
-import { textTransform } from '../operators/tokenize/transforms.ts';
 import { mobyDickChapters, sotuTexts } from '../pipelines/corpus.ts';
 import { prepSpec } from '../pipelines/prep-default.ts';
 
@@ -41,16 +41,11 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); cons
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const cpuMs = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
 
-/** The text prep's tokenizer sees: the corpus read and deduplicated as prep does, normalised as its tokenizer does. */
-async function preparedText(steps: Step[]): Promise<RecordBatch<Doc>[]> {
+/** The documents prep's tokenizer receives: the corpus read and deduplicated as prep does. */
+async function prepInput(steps: Step[]): Promise<RecordBatch<Doc>[]> {
   const read = steps.find((s) => s.id === 'read')!.config!;
-  const tok = steps.find((s) => s.id === 'tokenize')!.config!;
-  const normalise = textTransform({ form: tok.form as 'NFC', controls: tok.controls === true, whitespace: tok.whitespace === true, lowercase: false })!;
   const source = readText(read as Parameters<typeof readText>[0]).pipe(exactDedup({}));
-  return lastValueFrom(source.pipe(map((b) => {
-    const col = (name: 'id' | 'text' | 'url' | 'source') => Array.from(b.getChild(name)! as unknown as Iterable<string | null>);
-    return batchFromColumns(docSchema(), { id: col('id'), text: col('text').map((t) => normalise(t ?? '')), url: col('url'), source: col('source') });
-  }), toArray()));
+  return lastValueFrom(source.pipe(toArray())) as Promise<RecordBatch<Doc>[]>;
 }
 
 /** Peak RSS (MiB) and duration of `flowlm prep --json` over `inputs` in a fresh process. */
@@ -74,20 +69,23 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       const spec = prepSpec({ out, workers }) as { steps: Step[] };
       return { ...spec, steps: spec.steps.map((s) => (s.id === 'tokenize' ? { ...s, config: { ...s.config, cacheEntries: kernel++ } } : s)) };
     };
-    const batches = await preparedText(specOf(tmp).steps);
+    const batches = await prepInput(specOf(tmp).steps);
+    // the tokenizer exactly as prep configures it: encoding, its pre-tokenisation transforms (NFC,
+    // control characters, whitespace) and <|endoftext|> after each document
+    const tokenizeConfig = specOf(tmp).steps.find((s) => s.id === 'tokenize')!.config!;
     const mb = batches.reduce((n, b) => n + (b.getChild('text')!.data[0]!.values as Uint8Array).byteLength, 0) / 1e6;
     const memory = defineSource({
-      id: 'bench/prepared-text', description: 'the normalised corpus in memory', config: z.object({}), output: docSchema,
+      id: 'bench/prep-input', description: 'the read, deduplicated corpus in memory', config: z.object({}), output: docSchema,
       async *make() { for (const b of batches) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>; },
     });
-    const encoding = String(specOf(tmp).steps.find((s) => s.id === 'tokenize')!.config!.encoding);
-    console.log(`corpus: ${batches.reduce((n, b) => n + b.numRows, 0)} documents, ${mb.toFixed(2)} MB normalised text in ${batches.length} batches; ${workers} workers, ${encoding}`);
+    const encoding = String(tokenizeConfig.encoding);
+    console.log(`corpus: ${batches.reduce((n, b) => n + b.numRows, 0)} documents, ${mb.toFixed(2)} MB of text in ${batches.length} batches; ${workers} workers, ${encoding}`);
 
     const tokenizeOnly = async () => {
       const c0 = cpuMs();
       const r = await runPipeline({ name: 'tokenize-only', steps: [
         { id: 'text', op: memory, config: {} },
-        { id: 'tokenize', op: tokenize, workers, config: { encoding, cacheEntries: kernel++ } },
+        { id: 'tokenize', op: tokenize, workers, config: { ...tokenizeConfig, cacheEntries: kernel++ } },
       ] }, { pool });
       if (!r.ok) throw new Error(`bench prep: tokenize alone failed: ${r.error?.message}`);
       return { ms: r.durationMs, cpu: cpuMs() - c0, tokens: r.nodes.tokenize?.counters?.tokens ?? 0 };
