@@ -11,6 +11,7 @@ import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
 import { CompressedInputError, firstInvalidUtf8, readLines, type ByteLine } from '../../src/runtime/lines.ts';
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
+import { readerBatches } from './reader-batches.ts';
 
 const field = z.string().min(1);
 const Config = z.object({
@@ -67,7 +68,7 @@ export const readJsonl = defineSource({
     const schema = docSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
     const rows = new RowBatcher(schema, cfg);
-    try {
+    yield* readerBatches(rows, bad, async function* () {
       for (const file of files) {
         const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
         const name = shownPath(file);
@@ -90,12 +91,6 @@ export const readJsonl = defineSource({
           });
         }
       }
-      if (rows.size > 0) yield rows.flush();
-    } catch (err) {
-      if (rows.size > 0) yield rows.flush(); // documents completed before a fatal error still go out
-      throw err;
-    } finally {
-      await bad.close();
-    }
+    });
   },
 });

@@ -14,6 +14,7 @@ import { CompressedInputError, firstInvalidUtf8, readLines } from '../../src/run
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
 import { DocBatcher } from './doc-batcher.ts';
 import { WholeFileReader } from './whole-file.ts';
+import { readerBatches } from './reader-batches.ts';
 
 const Config = z.object({
   paths: z.array(z.string().min(1)).min(1).describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
@@ -43,7 +44,7 @@ export const readText = defineSource({
     const rows = new DocBatcher(schema, cfg);
     // one document per file: a plain file is read whole and its bytes go into the batch as they are
     const whole = cfg.unit === 'file' ? new WholeFileReader() : undefined;
-    try {
+    yield* readerBatches(rows, bad, async function* () {
       for (const file of files) {
         const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
         const doc = whole?.read(file, cfg.maxDocBytes, cfg.minChars);
@@ -99,12 +100,6 @@ export const readText = defineSource({
         }
         if (rows.full) yield rows.flush();
       }
-      if (rows.size > 0) yield rows.flush();
-    } catch (err) {
-      if (rows.size > 0) yield rows.flush(); // documents completed before a fatal error still go out
-      throw err;
-    } finally {
-      await bad.close();
-    }
+    });
   },
 });

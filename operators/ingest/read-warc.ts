@@ -14,6 +14,7 @@ import { docColumns, schemaOf, type Doc } from '../../src/schema/index.ts';
 import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
 import { BadRecords, badRecordConfig, shownPath } from '../../src/runtime/rejects.ts';
+import { readerBatches } from './reader-batches.ts';
 
 export type WarcDoc = Doc & { content_type: Utf8; http_status: Int32; warc_date: Utf8 };
 export const warcDocSchema = () => schemaOf<WarcDoc>({
@@ -55,7 +56,7 @@ export const readWarc = defineSource({
     const schema = warcDocSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
     const rows = new RowBatcher(schema, cfg);
-    try {
+    yield* readerBatches(rows, bad, async function* () {
       for (const file of files) {
         const name = shownPath(file);
         const size = (await stat(file)).size;
@@ -104,12 +105,6 @@ export const readWarc = defineSource({
         // warcio stops quietly at a cut-off gzip member: bytes left over mean a truncated record
         if (size - end > 4) await truncated(end, `${size - end} bytes after the last complete record do not form a record (cut off or damaged)`);
       }
-      if (rows.size > 0) yield rows.flush();
-    } catch (err) {
-      if (rows.size > 0) yield rows.flush(); // documents completed before a fatal error still go out
-      throw err;
-    } finally {
-      await bad.close();
-    }
+    });
   },
 });

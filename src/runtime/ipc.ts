@@ -14,7 +14,7 @@ import {
 export interface PackedBatch {
   /** Arrow IPC schema message of the fields (without the schema's metadata) */
   schema: Uint8Array;
-  /** the schema's metadata, when it has any */
+  /** the schema's metadata, if it has entries */
   metadata?: Array<[string, string]>;
   length: number;
   /** per Data node, depth first: offset, length, null count, child count, then for each of its four
