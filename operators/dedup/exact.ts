@@ -3,13 +3,16 @@
 // be saved and restored (persist.ts). Rows without text pass through and are not indexed.
 import type { RecordBatch, Utf8 } from 'apache-arrow';
 import { Utf8 as Utf8Type } from 'apache-arrow';
-import xxhash, { type XXHashAPI } from 'xxhash-wasm';
+import type { XXHashAPI } from 'xxhash-wasm';
 import { z } from 'zod';
 import { defineOperator } from '../../src/core/operator.ts';
 import { FlowError } from '../../src/core/errors.ts';
 import { schemaOf, takeRows } from '../../src/schema/index.ts';
 import { persistConfig, withIndex } from './persist.ts';
 import { DUPLICATE, IndexFullError, SeenSet } from './seen-set.ts';
+import { ExactKeys, xxhashApi } from './exact-key.ts';
+
+export { normalizeForExact, xxhashApi } from './exact-key.ts';
 
 type Text = { text: Utf8 };
 
@@ -23,20 +26,6 @@ const Config = z.object({
   ...persistConfig,
 });
 export type ExactConfig = z.output<typeof Config>;
-
-/** The text the hash is taken of. */
-export function normalizeForExact(text: string, cfg: Pick<ExactConfig, 'lowercase' | 'whitespace' | 'punctuation'>): string {
-  let t = cfg.lowercase ? text.toLowerCase() : text;
-  if (cfg.punctuation) t = t.replace(/\p{P}+/gu, '');
-  // only runs that change (a single space stays): as \s+ -> ' ', but ~20x faster on prose, where
-  // replacing every single space would rebuild the string word by word
-  if (cfg.whitespace) t = t.replace(/\s{2,}|[^\S ]/g, ' ').trim();
-  return t;
-}
-
-let api: Promise<XXHashAPI> | undefined;
-/** xxhash-wasm instantiates its WebAssembly module asynchronously, once per thread. */
-export const xxhashApi = (): Promise<XXHashAPI> => (api ??= xxhash());
 
 const textSchema = () => schemaOf<Text>({ text: { type: new Utf8Type() } });
 
@@ -57,14 +46,16 @@ export const exactDedup = defineOperator({
   output: textSchema,
   make: (cfg, ctx) => {
     const seed = BigInt(cfg.seed);
+    let keys: ExactKeys | undefined;
     return withIndex<ExactIndex, Text, Text>(() => openIndex(cfg), ({ set, h }, batch: RecordBatch<Text>, emit, b) => {
+      keys ??= new ExactKeys(cfg, h, seed);
       const text = batch.getChild('text')!;
+      const data = text.data[0]!;
       const id = (batch as unknown as RecordBatch<{ id: Utf8 }>).getChild('id'); // optional: replay detection
       const keep: number[] = [];
       for (let r = 0; r < batch.numRows; r++) {
-        const t = text.get(r);
-        if (t === null) { keep.push(r); continue; }
-        const key = h.h64(normalizeForExact(t, cfg), seed);
+        if (!text.isValid(r)) { keep.push(r); continue; }
+        const key = keys.key(data, r);
         const idv = id?.get(r);
         let verdict: number;
         try {

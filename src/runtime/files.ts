@@ -32,8 +32,10 @@ export async function expandGlobs(patterns: readonly string[], cwd = process.cwd
     }
     const firstMagic = abs.search(/[*?{]/);
     const root = abs.slice(0, abs.lastIndexOf(sep, firstMagic));
-    const re = globToRegExp(abs.slice(root.length + 1).split(sep).join('/'));
-    const entries = existsSync(root) ? await readdir(root, { recursive: true }) : [];
+    const rest = abs.slice(root.length + 1).split(sep).join('/');
+    const re = globToRegExp(rest);
+    // a pattern within one directory lists only that directory
+    const entries = existsSync(root) ? await readdir(root, { recursive: rest.includes('/') }) : [];
     const matched = entries.map((e) => e.split(sep).join('/')).filter((e) => re.test(e)).sort()
       .map((e) => join(root, e)).filter((f) => statSync(f).isFile());
     if (matched.length === 0) throw new Error(`pattern matched no files: ${p}`);
@@ -56,9 +58,23 @@ export class AtomicFile {
   constructor(readonly path: string) {
     this.tmp = join(dirname(path), `.flowlm-tmp-${process.pid}-${Math.random().toString(36).slice(2)}-${path.split(sep).pop()}`);
   }
-  async write(data: Uint8Array | string): Promise<void> {
+  /** Appends `data`; several chunks go in one writev call. */
+  async write(data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
     this.handle ??= await open(this.tmp, 'w');
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    if (Array.isArray(data)) {
+      const chunks = data as readonly Uint8Array[];
+      let total = 0;
+      for (const c of chunks) total += c.byteLength;
+      // writev may write less than asked (as write may); the rest goes in further calls
+      for (let done = 0, k = 0, at = 0; done < total;) {
+        const { bytesWritten } = await this.handle.writev(at === 0 ? chunks.slice(k) : [chunks[k]!.subarray(at), ...chunks.slice(k + 1)]);
+        done += bytesWritten;
+        for (let n = bytesWritten; n > 0;) { const left = chunks[k]!.byteLength - at; if (n >= left) { n -= left; k++; at = 0; } else { at += n; n = 0; } }
+      }
+      this.bytes += total;
+      return;
+    }
+    const buf = typeof data === 'string' ? Buffer.from(data) : data as Uint8Array;
     await this.handle.write(buf);
     this.bytes += buf.byteLength;
   }

@@ -73,7 +73,23 @@ async function load(spec: KernelSpec): Promise<Kernel> {
   return def.kernel(config);
 }
 
+// Built kernels can be large (a tokenizer's piece cache, tens of MB), so a thread keeps the few it used
+// last; the specs they came from are small and kept, so an evicted kernel is rebuilt when asked again.
+const MAX_KERNELS = 8;
 const kernels = new Map<string, Promise<Kernel>>();
+const specs = new Map<string, KernelSpec>();
+
+function kernelFor(key: string, spec: KernelSpec | undefined): Promise<Kernel> {
+  if (spec) specs.set(key, spec);
+  let kernel = kernels.get(key);
+  if (kernel) { kernels.delete(key); kernels.set(key, kernel); return kernel; } // most recent last
+  const known = specs.get(key);
+  if (!known) throw new Error(`internal: kernel ${key} was never sent to this worker`);
+  kernel = load(known);
+  kernels.set(key, kernel);
+  if (kernels.size > MAX_KERNELS) kernels.delete(kernels.keys().next().value!);
+  return kernel;
+}
 
 function failure(id: number, err: unknown): ReplyMessage {
   const message = err instanceof Error ? err.message : String(err);
@@ -87,13 +103,7 @@ function failure(id: number, err: unknown): ReplyMessage {
 
 async function handle(m: TaskMessage): Promise<void> {
   try {
-    let kernel = kernels.get(m.key);
-    if (!kernel) {
-      if (!m.spec) throw new Error(`internal: kernel ${m.key} was never sent to this worker`);
-      kernel = load(m.spec);
-      kernels.set(m.key, kernel);
-    }
-    const fn = await kernel;
+    const fn = await kernelFor(m.key, m.spec);
     const input = unpackBatch(m.batch);
     const t0 = performance.now();
     const output = fn(input);

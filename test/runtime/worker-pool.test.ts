@@ -92,6 +92,20 @@ describe('WorkerPool', () => {
     await expect(bad).rejects.toThrow(/\[clean\/normalize\] at batch 0: .*config\.form/s);
   });
 
+  it('rebuilds a kernel its thread dropped to keep the last 8, from the spec sent the first time', async () => {
+    const batches = (await readSotu(sotuSubset, 4)).slice(0, 1);
+    const configs = (['NFC', 'NFKC', 'none'] as const).flatMap((form) => [false, true].flatMap((quotes) => [false, true].map((dashes) => ({ form, quotes, dashes }))));
+    expect(configs.length).toBeGreaterThan(8);
+    const one = new WorkerPool({ size: 1 });
+    try {
+      const run = (cfg: (typeof configs)[number]) => lastValueFrom(from(batches).pipe(one.map(normalize, cfg), toArray()));
+      const first = rowsOf(await run(configs[0]!));
+      for (const cfg of configs.slice(1)) await run(cfg);
+      expect(rowsOf(await run(configs[0]!))).toEqual(first); // evicted by now, so built again
+      expect(first).toEqual(rowsOf(await lastValueFrom(from(batches).pipe(normalize(configs[0]!), toArray()))));
+    } finally { await one.close(); }
+  });
+
   it('runs a pipeline node with workers: 2 and writes what the inline run writes', async () => {
     const spec = (workers: number, path: string) => ({
       steps: [

@@ -3,29 +3,17 @@
 // where signature time goes (numPerm multiply-adds per shingle), so it runs as a small WebAssembly
 // SIMD function (4 lanes, 16 permutations per pass over the shingles), assembled below from named
 // opcodes; a plain JS loop with identical results stands in where SIMD is unavailable.
+import { PAGE, instantiate, op, wasmModule, type WasmMemory, type WasmModule } from '../wasm.ts';
 
 // Layout of the wasm memory: [a, b per 16-permutation group: 128 bytes][minima: 64 bytes a group][shingles]
-const PAGE = 65536;
-
-// The WebAssembly global, typed here: the project's TypeScript lib (ES2023, no DOM) does not declare it.
-interface WasmModule { readonly kind?: 'wasm-module' }
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 type SigFn = (xs: number, n: number, ab: number, out: number, groups: number) => void;
 
 /** Encodes the function; returns undefined where WebAssembly SIMD does not validate. */
 function simdModule(): WasmModule | undefined {
-  const u = (n: number): number[] => { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
-  const get = (i: number) => [0x20, i], set = (i: number) => [0x21, i], i32 = (n: number) => [0x41, n]; // n < 64
-  const simd = (op: number, ...imm: number[]) => [0xfd, ...u(op), ...imm];
-  const load128 = (offset: number) => simd(0x00, 4, ...u(offset)), store128 = (offset: number) => simd(0x0b, 4, ...u(offset));
-  const [ADD, SHL, GE_U, LOAD] = [0x6a, 0x74, 0x4f, [0x28, 2, 0]];
-  const BLOCK = [0x02, 0x40], LOOP = [0x03, 0x40], END = 0x0b, BR = 0x0c, BR_IF = 0x0d;
+  const { get, set, simd } = op, i32 = op.const;
+  const load128 = (offset: number) => simd(0x00, 4, offset), store128 = (offset: number) => simd(0x0b, 4, offset);
+  const { add: ADD, shl: SHL, geU: GE_U, block: BLOCK, loop: LOOP, end: END, br: BR, brIf: BR_IF } = op;
+  const LOAD = op.load();
   const SPLAT = simd(0x11), MUL = simd(0xb5), VADD = simd(0xae), MIN_S = simd(0xb6);
   const MAXV = simd(0x0c, ...Array.from({ length: 4 }, () => [0xff, 0xff, 0xff, 0x7f]).flat());
   // params: 0 xs, 1 n, 2 ab, 3 out, 4 groups; i32 locals: 5 g, 6 p, 7 end, 8 base; v128: 9 x, 10-13 a, 14-17 b, 18-21 min
@@ -48,21 +36,8 @@ function simdModule(): WasmModule | undefined {
     ...four((k) => [...get(3), ...get(5), ...i32(6), SHL, ADD, ...get(18 + k), ...store128(16 * k)]),
     ...get(5), ...i32(1), ADD, ...set(5),
     BR, 0, END, END,
-    END,
   ];
-  const locals = [2, 4, 0x7f, 13, 0x7b]; // 4 x i32, 13 x v128
-  const code = [...u(locals.length + body.length), ...locals, ...body];
-  const section = (id: number, bytes: number[]) => [id, ...u(bytes.length), ...bytes];
-  const name = (s: string) => [s.length, ...Array.from(s, (c) => c.charCodeAt(0))];
-  const bytes = new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
-    ...section(3, [1, 0]),
-    ...section(5, [1, 0x00, 1]),
-    ...section(7, [2, ...name('sig'), 0x00, 0, ...name('mem'), 0x02, 0]),
-    ...section(10, [1, ...code]),
-  ]);
-  return Wasm.validate(bytes) ? new Wasm.Module(bytes) : undefined;
+  return wasmModule('sig', { params: 5, results: 0, locals: [[4, op.i32], [13, op.v128]], body }, 1);
 }
 
 let compiled: WasmModule | null | undefined;
@@ -89,9 +64,9 @@ export class Permuter {
     const mod = useSimd ? simd() : undefined;
     this.simd = mod !== undefined;
     if (mod) {
-      const inst = new Wasm.Instance(mod, {});
-      this.mem = inst.exports.mem as WasmMemory;
-      this.run = inst.exports.sig as SigFn;
+      const { fn, mem } = instantiate<SigFn>(mod, 'sig');
+      this.mem = mem;
+      this.run = fn;
       this.mem.grow(Math.ceil((this.xsAt + 4096 * 4) / PAGE));
       const ab = new Int32Array(this.mem.buffer, 0, this.groups * 32);
       for (let i = 0; i < a.length; i++) { const g = i >> 4, l = i & 15; ab[g * 32 + l] = a[i]!; ab[g * 32 + 16 + l] = b[i]!; }
