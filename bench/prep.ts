@@ -16,9 +16,10 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { RecordBatch, type Utf8 } from 'apache-arrow';
-import { lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, toArray } from 'rxjs';
 import { z } from 'zod';
 import { defineSource } from '../src/core/operator.ts';
+import { makeContext } from '../src/core/context.ts';
 import { runPipeline } from '../src/runtime/run.ts';
 import { WorkerPool } from '../src/runtime/worker-pool.ts';
 import { docSchema, type Doc } from '../src/schema/index.ts';
@@ -41,10 +42,12 @@ const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); cons
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const cpuMs = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
 
-/** The documents prep's tokenizer receives: the corpus read and deduplicated as prep does. */
+/** The documents prep's tokenizer receives: the corpus read and deduplicated as prep does (text in
+ * shared memory, as a run with worker stages reads it). */
 async function prepInput(steps: Step[]): Promise<RecordBatch<Doc>[]> {
   const read = steps.find((s) => s.id === 'read')!.config!;
-  const source = readText(read as Parameters<typeof readText>[0]).pipe(exactDedup({}));
+  const ctx = makeContext('read', { threaded: true });
+  const source = from(readText.def.make(readText.def.config.parse(read), ctx)).pipe(exactDedup({}));
   return lastValueFrom(source.pipe(toArray())) as Promise<RecordBatch<Doc>[]>;
 }
 

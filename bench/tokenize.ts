@@ -9,9 +9,9 @@
 // Args: rounds=5 ref_rounds=2 encoding=cl100k rows=16
 import { availableParallelism, loadavg } from 'node:os';
 import { RecordBatch, type Utf8 } from 'apache-arrow';
-import { lastValueFrom, toArray } from 'rxjs';
 import { z } from 'zod';
 import { defineSource } from '../src/core/operator.ts';
+import { makeContext } from '../src/core/context.ts';
 import { runPipeline } from '../src/runtime/run.ts';
 import { WorkerPool } from '../src/runtime/worker-pool.ts';
 import { docSchema, type Doc } from '../src/schema/index.ts';
@@ -49,7 +49,10 @@ export default async function tokenizeBench(args: string[]): Promise<Record<stri
   const encoding = arg(args, 'encoding', 'cl100k') as EncodingName;
   if (!ENCODINGS.includes(encoding)) throw new Error(`bench tokenize: encoding must be one of ${ENCODINGS.join(', ')}, got ${encoding}`);
 
-  const batches = await lastValueFrom(readText({ paths: [sotuTexts(), mobyDickChapters()], batchRows: rows }).pipe(toArray()));
+  // read as a run with worker stages reads them: text in shared memory (ctx.threaded)
+  const read = readText.def.make(readText.def.config.parse({ paths: [sotuTexts(), mobyDickChapters()], batchRows: rows }), makeContext('read', { threaded: true }));
+  const batches: RecordBatch[] = [];
+  for await (const b of read) batches.push(b);
   const texts = batches.flatMap((b) => Array.from(b.getChild('text')! as unknown as Iterable<string>));
   const bytes = batches.reduce((n, b) => n + (b.getChild('text')!.data[0]!.values as Uint8Array).byteLength, 0);
   const mb = bytes / 1e6;

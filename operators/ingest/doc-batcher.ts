@@ -5,6 +5,7 @@
 // same buffer. Full by rows or by the weight (bytes) given with each document, as RowBatcher is.
 import { Dictionary, makeData, makeVector, Utf8, type Data, type RecordBatch, type Schema } from 'apache-arrow';
 import { batchFromColumns } from '../../src/schema/build.ts';
+import { sharedBytes } from '../../src/runtime/shared-memory.ts';
 import type { Doc } from '../../src/schema/columns.ts';
 
 const utf8 = new TextEncoder();
@@ -35,7 +36,8 @@ export class DocBatcher {
   private weight = 0;
   private readonly sourceType: Dictionary<Utf8>;
 
-  constructor(readonly schema: Schema<Doc>, private readonly limits: { batchRows: number; batchBytes?: number }) {
+  /** `shared`: text in shared memory, for runs whose batches go to worker threads */
+  constructor(readonly schema: Schema<Doc>, private readonly limits: { batchRows: number; batchBytes?: number }, private readonly shared = false) {
     this.sourceType = schema.fields.find((f) => f.name === 'source')!.type as Dictionary<Utf8>;
   }
 
@@ -65,7 +67,10 @@ export class DocBatcher {
   /** The documents so far as one batch, and an empty batcher. */
   flush(): RecordBatch<Doc> {
     const n = this.size;
-    const values = this.text.slice(0, this.used); // exactly sized: the batch owns it
+    // exactly sized; in shared memory when a parallel stage (tokenize) will hand it to its worker
+    // threads, as it is instead of copied into each message (runtime/shared-memory.ts)
+    const values = this.shared ? sharedBytes(this.used) : this.text.slice(0, this.used);
+    values.set(this.text.subarray(0, this.used));
     const text = makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: Int32Array.from(this.offsets), data: values }));
     // source: a dictionary of the distinct values, in order of first appearance
     const distinct = new Map<string, number>();

@@ -41,7 +41,7 @@ export const readText = defineSource({
     const files = await expandGlobs(cfg.paths);
     const schema = docSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
-    const rows = new DocBatcher(schema, cfg);
+    const rows = new DocBatcher(schema, cfg, ctx.threaded);
     // one document per file: a plain file is read whole and its bytes go into the batch as they are
     const whole = cfg.unit === 'file' ? new WholeFileReader() : undefined;
     yield* readerBatches(rows, bad, async function* () {

@@ -11,6 +11,9 @@ export interface OperatorContext {
   readonly signal: AbortSignal;
   /** the credit ledger a source node draws from; undefined outside a flowlm run */
   readonly ledger?: Ledger;
+  /** batches of this run go to worker threads: a reader puts large columns in shared memory, where
+   * they cross without a copy (runtime/shared-memory.ts) */
+  readonly threaded?: boolean;
   log(message: string): void;
 }
 
@@ -20,6 +23,7 @@ export function makeContext(nodeId: string, partial: Partial<OperatorContext> = 
     stats: partial.stats ?? new OperatorStats(nodeId),
     signal: partial.signal ?? new AbortController().signal,
     ledger: partial.ledger,
+    threaded: partial.threaded ?? false,
     log: partial.log ?? ((m: string) => process.stderr.write(`[${nodeId}] ${m}\n`)),
   };
 }

@@ -31,13 +31,14 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
   const terminals: Observable<RecordBatch | SinkResult>[] = [];
   const log = opts.log;
   const failure = new Subject<never>(); // errors once, when any terminal fails
+  const threaded = opts.parallel !== undefined && [...p.nodes.values()].some((n) => n.workers > 0);
 
   for (const id of p.order) {
     const node = p.nodes.get(id)!;
     const def = node.def as AnyOperatorDef;
     const ledger = def.kind === 'source' ? new Ledger(id, node.budget) : undefined;
     if (ledger) ledgers.set(id, ledger);
-    const ctx = makeContext(id, { stats: opts.stats.for(id), signal: opts.signal, ledger, ...(log ? { log: (m: string) => log(id, m) } : {}) });
+    const ctx = makeContext(id, { stats: opts.stats.for(id), signal: opts.signal, ledger, threaded, ...(log ? { log: (m: string) => log(id, m) } : {}) });
     const input = node.inputs.length === 0 ? undefined
       : node.inputs.length === 1 ? streams.get(node.inputs[0]!)! : merge(...node.inputs.map((i) => streams.get(i)!));
 

@@ -1,7 +1,9 @@
 // Record batches as messages between threads: the fields as an Arrow IPC schema message (encoded once
 // per distinct field list, decoded once per distinct message), the schema's metadata as pairs, the
 // column data as a list of nodes (offset, length, null count, buffers) and every buffer copied once
-// into one ArrayBuffer that is transferred, not cloned. Reading back makes views into that buffer.
+// into one ArrayBuffer that is transferred, not cloned. A buffer already in shared memory (a reader's
+// text, see ingest/doc-batcher.ts) is not copied: the other thread gets the SharedArrayBuffer itself,
+// read-only like every batch buffer. Reading back makes views into those buffers.
 // This is Arrow IPC's layout without its per-batch flatbuffers (schema, dictionary and record batch
 // messages written and parsed for every batch): on the main thread of a parallel stage that was half
 // of its per-batch cost. A kernel's reply ships only the columns it changed; the others are taken
@@ -18,10 +20,13 @@ export interface PackedBatch {
   metadata?: Array<[string, string]>;
   length: number;
   /** per Data node, depth first: offset, length, null count, child count, then for each of its four
-   * buffers (offsets, values, validity, type ids) an array kind (-1: none), byte offset and length;
-   * a dictionary column's node is followed by its dictionary's chunk count and chunks */
+   * buffers (offsets, values, validity, type ids) an array kind (-1: none), where it is (-1: the body,
+   * k: shared[k]), byte offset and length; a dictionary column's node is followed by its dictionary's
+   * chunk count and chunks */
   nodes: number[];
   body: ArrayBuffer;
+  /** buffers in shared memory the batch uses, sent as they are */
+  shared?: SharedArrayBuffer[];
 }
 
 export const transferList = (p: PackedBatch): ArrayBuffer[] => [p.body];
@@ -89,16 +94,24 @@ function assemble(schema: Schema, children: Data[], length: number): RecordBatch
 export function packBatch(batch: RecordBatch): PackedBatch {
   const nodes: number[] = [];
   const views: ArrayBufferView[] = [];
+  const shared: SharedArrayBuffer[] = [];
   let size = 0;
   const visit = (d: Data) => {
     if (d.variadicBuffers.length > 0) throw new Error(`column type ${d.type} (variadic buffers) cannot be sent to a worker thread`);
     nodes.push(d.offset, d.length, d.nullCount, d.children.length);
     for (const b of [d.valueOffsets, d.values, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>) {
-      if (!b || b.byteLength === 0) { nodes.push(-1, 0, 0); continue; }
+      if (!b || b.byteLength === 0) { nodes.push(-1, -1, 0, 0); continue; }
       const kind = kindOf(b);
       if (kind < 0) throw new Error(`column type ${d.type} holds a ${b.constructor.name}, which cannot be sent to a worker thread`);
+      const n = b.byteLength / (ARRAYS[kind]!.BYTES_PER_ELEMENT);
+      if (b.buffer instanceof SharedArrayBuffer) {
+        let k = shared.indexOf(b.buffer);
+        if (k < 0) k = shared.push(b.buffer) - 1;
+        nodes.push(kind, k, b.byteOffset, n);
+        continue;
+      }
       size = (size + 7) & ~7;
-      nodes.push(kind, size, b.byteLength / (ARRAYS[kind]!.BYTES_PER_ELEMENT));
+      nodes.push(kind, -1, size, n);
       views.push(b);
       size += b.byteLength;
     }
@@ -123,6 +136,7 @@ export function packBatch(batch: RecordBatch): PackedBatch {
     at = start + v.byteLength;
   }
   const packed: PackedBatch = { schema: encodeFields(batch.schema.fields), length: batch.numRows, nodes, body };
+  if (shared.length > 0) packed.shared = shared;
   if (batch.schema.metadata.size > 0) packed.metadata = [...batch.schema.metadata];
   return packed;
 }
@@ -140,8 +154,11 @@ export function unpackBatch(p: PackedBatch): RecordBatch {
     const [offset, length, nullCount, childCount] = [next(), next(), next(), next()];
     const buffers: Array<AnyArray | undefined> = [];
     for (let b = 0; b < 4; b++) {
-      const [kind, byteOffset, n] = [next(), next(), next()];
-      buffers.push(kind < 0 ? undefined : new ARRAYS[kind]!(p.body, byteOffset, n));
+      const [kind, where, byteOffset, n] = [next(), next(), next(), next()];
+      const from = where < 0 ? p.body : p.shared?.[where];
+      if (!from) throw new Error(`batch message names shared buffer ${where}, which it does not carry`);
+      // (the typed array constructors take shared memory too; TypeScript's lib types say ArrayBuffer)
+      buffers.push(kind < 0 ? undefined : new ARRAYS[kind]!(from as ArrayBuffer, byteOffset, n));
     }
     const fields: Field[] = DataType.isDictionary(type) ? [] : (type.children ?? []);
     if (fields.length !== childCount) throw new Error(`batch message: a ${type} column has ${childCount} children, its type ${fields.length}`);

@@ -1,13 +1,12 @@
 // The worker thread side of the pool: import an operator's module, build its kernel from the config
 // once per thread, and apply it to each batch that arrives packed (ipc.ts). Tasks run one at a time,
 // in the order they arrive (the pool may send the next while one runs).
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import { RecordBatch } from 'apache-arrow';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
 import type { InputLocation } from '../core/errors.ts';
 import { diffBatch, transferList, unpackBatch, type BatchDelta, type PackedBatch } from './ipc.ts';
+import { CollectionPacer } from './collect.ts';
 
 /** Which kernel to run: the operator `id` exported by `module` (a file URL), with its config. */
 export interface KernelSpec {
@@ -33,32 +32,12 @@ export type ReplyMessage =
 
 type Kernel = (batch: RecordBatch) => RecordBatch;
 
-// Batches, and the buffers kernels make for them, live outside the JS heap, and a worker allocates
-// little else, so its young generation rarely fills and nothing collects them: V8 waits until ~64 MB
-// of such garbage has piled up in the thread, so peak memory grew with the input (by up to that much
-// per worker). A young-generation collection is asked for after every COLLECT_BYTES of batches in
-// and out: the buffers and strings of the batches done with are young, so a scavenge frees them for
-// ~1 ms, where the full collection asked for before (every 8 MB) kept V8's helper threads busy for
-// ~15% of the kernel's CPU time, on the cores the other workers need. Freeing them promptly matters
-// for peak RSS too: with two batches queued per thread, buffers freed late left the allocator's heaps
-// fragmented, and peak RSS on 4x the corpus grew ~10% more than with 2 MB between scavenges. What
-// survives into the old generation (large documents' strings) is collected by a full, asynchronous
-// collection every MAJOR_EVERY scavenges. `gc` is V8's own function, exposed to a fresh context by
-// the --expose-gc flag set here.
-const COLLECT_BYTES = 2 << 20;
-const MAJOR_EVERY = 32;
-setFlagsFromString('--expose-gc');
-type Gc = (o: { type: 'minor' } | { type: 'major'; execution: 'async' }) => Promise<void> | undefined;
-const gc = runInNewContext('gc') as unknown;
-let sinceCollect = 0;
-let collections = 0;
-function collectEvery(bytes: number): void {
-  sinceCollect += bytes;
-  if (sinceCollect < COLLECT_BYTES || typeof gc !== 'function') return;
-  sinceCollect = 0;
-  if (++collections % MAJOR_EVERY === 0) void (gc as Gc)({ type: 'major', execution: 'async' });
-  else void (gc as Gc)({ type: 'minor' });
-}
+// A worker frees the batches it is done with every 2 MB of them (collect.ts): where the full
+// collection asked for before (every 8 MB) kept V8's helper threads busy for ~15% of the kernel's CPU
+// time, a scavenge takes ~1 ms; and with two batches queued per thread, buffers freed late left the
+// allocator's heaps fragmented (peak RSS on 4x the corpus grew ~10% more than with 2 MB between
+// scavenges). Large documents' strings that outlive a scavenge go with a full collection every 32.
+const pacer = new CollectionPacer(2 << 20, 32);
 
 const isFactory = (v: unknown): v is AnyFactory =>
   typeof v === 'function' && typeof (v as { def?: { id?: unknown } }).def?.id === 'string';
@@ -111,11 +90,12 @@ async function handle(m: TaskMessage): Promise<void> {
     if (!(output instanceof RecordBatch)) throw new Error(`kernel returned ${typeof output}, expected a RecordBatch`);
     const delta = diffBatch(input, output);
     const reply: ReplyMessage = { kind: 'done', id: m.id, kernelMs, ...delta };
-    const moved = m.batch.body.byteLength + (delta.packed?.body.byteLength ?? 0);
+    let moved = m.batch.body.byteLength + (delta.packed?.body.byteLength ?? 0);
+    for (const sab of m.batch.shared ?? []) moved += sab.byteLength; // the views of it this thread made go too
     // the input's body goes back too (unread there): the batch is done with, and a transferred buffer
     // leaves this thread at once rather than waiting for a collection
     port.postMessage(reply, [...(delta.packed ? transferList(delta.packed) : []), ...transferList(m.batch)]);
-    collectEvery(moved);
+    pacer.add(moved);
   } catch (err) {
     port.postMessage(failure(m.id, err));
   }

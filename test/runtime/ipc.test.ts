@@ -6,6 +6,8 @@ import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index
 import { KERNEL_STATS_KEY, withKernelStats } from '../../src/core/kernel-stats.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
 import { sotuTexts } from '../../pipelines/corpus.ts';
+import { readText } from '../../operators/ingest/read-text.ts';
+import { makeContext } from '../../src/core/context.ts';
 
 const rowsOf = (b: { toArray(): Array<{ toJSON(): unknown }> }) => b.toArray().map((r) => r.toJSON());
 
@@ -32,6 +34,28 @@ describe('batches between threads', () => {
     expect(rowsOf(back)).toEqual(rowsOf(batch));
     // reading makes views into the transferred buffer rather than copies
     expect(back.getChild('text')!.data[0]!.values.buffer).toBe(moved.body);
+  });
+
+  it('sends a column in shared memory as the shared buffer itself, not a copy', async () => {
+    // a run with worker stages tells its readers so (ctx.threaded)
+    const read = readText.def.make(readText.def.config.parse({ paths: [sotuTexts()], batchRows: 8 }), makeContext('read', { threaded: true }));
+    const batches: RecordBatch[] = [];
+    for await (const b of read) batches.push(b);
+    const batch = batches[1]!;
+    const text = batch.getChild('text')!.data[0]!.values;
+    expect(text.buffer).toBeInstanceOf(SharedArrayBuffer); // readers put documents' text there
+    const packed = packBatch(batch);
+    expect(packed.shared).toEqual([text.buffer]);
+    expect(packed.body.byteLength).toBeLessThan(text.byteLength / 10); // offsets, ids: not the text
+    const back = unpackBatch(structuredClone(packed, { transfer: transferList(packed) }));
+    expect(rowsOf(back)).toEqual(rowsOf(batch));
+    // the same memory on both sides: a structured clone of a SharedArrayBuffer shares it
+    const seen = back.getChild('text')!.data[0]!.values;
+    expect(seen.buffer).toBeInstanceOf(SharedArrayBuffer);
+    const before = seen[0]!;
+    text[0] = before ^ 1;
+    expect(seen[0]).toBe(before ^ 1);
+    text[0] = before;
   });
 
   it('round-trips a sliced batch and a list column (token ids) with nulls', async () => {
