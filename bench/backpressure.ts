@@ -4,6 +4,7 @@ import { Int32, RecordBatch, makeData, Struct, Field, Schema } from 'apache-arro
 import { z } from 'zod';
 import { defineSink, defineSource } from '../src/core/operator.ts';
 import { runPipeline } from '../src/runtime/run.ts';
+import { peakRssMb } from '../src/runtime/peak-rss.ts';
 
 const BATCH_INTS = 1 << 20; // 4 MiB of Int32 per batch
 type Ids = { ids: Int32 };
@@ -48,7 +49,7 @@ export default async function backpressure(args: string[]): Promise<Record<strin
   if (!r.ok) throw new Error(`run failed: ${r.error?.message}`);
   const sourceBytes = r.nodes.source!.bytesOut;
   const out = {
-    peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    peak_rss_mb: Math.round(peakRssMb()),
     sampled_peak_rss_mb: Math.round(sampled / 1024 ** 2),
     source_bytes: sourceBytes,
     source_gib: +(sourceBytes / 1024 ** 3).toFixed(2),

@@ -8,7 +8,7 @@
 // the CPU time of each (all threads) shows what the rest costs when other processes share the cores.
 // Peak RSS: `flowlm prep --no-dedup` in a fresh child process on the corpus and on four copies of it
 // (dedup off, or the copies would be dropped rather than prepared). Figures are medians.
-// Args: rounds=5 rss_rounds=3 workers=<cores>
+// Args: rounds=5 warmup=3 rss_rounds=3 workers=<cores>
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -62,6 +62,7 @@ async function cliRun(inputs: string, out: string, workers: number): Promise<{ r
 export default async function prepBench(args: string[]): Promise<Record<string, unknown>> {
   const rounds = arg(args, 'rounds', 5);
   const rssRounds = arg(args, 'rss_rounds', 3);
+  const warmup = arg(args, 'warmup', 3);
   const workers = arg(args, 'workers', availableParallelism());
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-prep-'));
   const pool = new WorkerPool({ size: workers });
@@ -102,8 +103,9 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       return { ms: r.durationMs, cpu: cpuMs() - c0, tokens: r.nodes.tokenize?.counters?.tokens ?? 0, busy: Object.fromEntries(Object.entries(r.nodes).map(([id, s]) => [id, s.busyMs])) };
     };
 
-    await tokenizeOnly();
-    await prep(-1); // threads started, modules and rank tables loaded: what is timed is the steady state
+    // threads started, modules and rank tables loaded, the JIT done with the code both run: what is
+    // timed is the steady state a long run sees (every round still starts with empty piece caches)
+    for (let w = 0; w < warmup; w++) { await tokenizeOnly(); await prep(-1 - w); }
     const t = { tok: [] as number[], prep: [] as number[], tokCpu: [] as number[], prepCpu: [] as number[] };
     let tokens = 0;
     for (let r = 0; r < rounds; r++) {

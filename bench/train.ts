@@ -17,6 +17,8 @@ import { headChunkCount } from '../src/nn/head-loss.ts';
 import type { PackedBatch } from '../src/nn/loss.ts';
 import { trainStep } from '../src/nn/train-step.ts';
 import { Rng } from '../src/runtime/rng.ts';
+import { peakRssMb as peakRss } from '../src/runtime/peak-rss.ts';
+const peakRssMb = () => Math.round(peakRss());
 
 type PresetName = keyof typeof GPT_PRESETS;
 
@@ -27,7 +29,6 @@ const int = (args: string[], name: string, dflt: number) => {
   return v;
 };
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
-const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
 /** GFLOP/s of a plain [1024, 128] x [128, 4096] product, the shape class of the model's matmuls. */
 function matmulGflops(): number {

@@ -12,6 +12,7 @@ import { operate } from '../../src/core/operate.ts';
 import type { OperatorContext } from '../../src/core/context.ts';
 import type { Packed } from '../../src/schema/columns.ts';
 import type { RecordBatch, Schema } from 'apache-arrow';
+import { sharedInt32 } from '../../src/runtime/shared-memory.ts';
 import { checkEos, eachDocument, eosConfig, tokensInput, type TokensIn } from './documents.ts';
 import { IntList, packedBatch, packedOutputSchema } from './packed-batch.ts';
 
@@ -45,7 +46,7 @@ class SequencePacker {
 
   constructor(private readonly cfg: Cfg, private readonly schema: Schema<Packed>, private readonly ctx: OperatorContext) {
     this.width = cfg.seqLen + 1;
-    this.ids = new Int32Array(cfg.rowsPerBatch * this.width);
+    this.ids = sharedInt32(cfg.rowsPerBatch * this.width);
     this.rowStart = new Int32Array(cfg.rowsPerBatch + 1);
   }
 
@@ -75,7 +76,7 @@ class SequencePacker {
     this.rowStart[this.row] = n;
     if (this.row === this.cfg.rowsPerBatch) {
       this.emit(this.row, this.ids);
-      this.ids = new Int32Array(this.cfg.rowsPerBatch * W);
+      this.ids = sharedInt32(this.cfg.rowsPerBatch * W);
       this.row = 0;
     }
     this.ids[this.row * W] = last;

@@ -7,6 +7,7 @@ import type { ResolvedPipeline } from '../graph/validate.ts';
 import type { RunResult } from '../runtime/run.ts';
 import { bytes, count } from './format.ts';
 import type { RunReport } from './run-command.ts';
+import { peakRssMb } from '../runtime/peak-rss.ts';
 
 const TOKENIZE = 'tokenize/tokenize';
 const WRITE_SHARDS = 'shard/write-shards';
@@ -58,7 +59,7 @@ export function prepFigures(p: ResolvedPipeline, r: RunResult): PrepFigures {
     mb: round(sourceBytes / 1e6, 3),
     mbPerS: round(sourceBytes / 1e6 / seconds, 2),
     tokensPerS: Math.round(tokens / seconds),
-    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    peakRssMb: round(peakRssMb(), 1),
     manifest,
   };
 }

@@ -11,6 +11,7 @@
 import {
   Data, DataType, Dictionary, Field, makeData, Message, RecordBatch, Schema, Struct, Vector,
 } from 'apache-arrow';
+import { sharedBytes } from './shared-memory.ts';
 
 /** A batch ready for postMessage: transfer `body` (see transferList). */
 export interface PackedBatch {
@@ -24,12 +25,13 @@ export interface PackedBatch {
    * k: shared[k]), byte offset and length; a dictionary column's node is followed by its dictionary's
    * chunk count and chunks */
   nodes: number[];
-  body: ArrayBuffer;
+  /** the copied buffers: transferred, or (a worker's reply) shared memory the receiver reads in place */
+  body: ArrayBuffer | SharedArrayBuffer;
   /** buffers in shared memory the batch uses, sent as they are */
   shared?: SharedArrayBuffer[];
 }
 
-export const transferList = (p: PackedBatch): ArrayBuffer[] => [p.body];
+export const transferList = (p: PackedBatch): ArrayBuffer[] => (p.body instanceof ArrayBuffer ? [p.body] : []);
 
 const ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array] as const;
 type AnyArray = InstanceType<(typeof ARRAYS)[number]>;
@@ -90,8 +92,9 @@ function assemble(schema: Schema, children: Data[], length: number): RecordBatch
   return b as unknown as RecordBatch;
 }
 
-/** One batch as a PackedBatch; its buffers are copied into the body (the batch stays usable). */
-export function packBatch(batch: RecordBatch): PackedBatch {
+/** One batch as a PackedBatch; its buffers are copied into the body (the batch stays usable), which
+ * is in shared memory when `sharedBody` (runtime/shared-memory.ts). */
+export function packBatch(batch: RecordBatch, sharedBody = false): PackedBatch {
   const nodes: number[] = [];
   const views: ArrayBufferView[] = [];
   const shared: SharedArrayBuffer[] = [];
@@ -126,8 +129,8 @@ export function packBatch(batch: RecordBatch): PackedBatch {
   // not zero-filled (every byte is written below, the alignment gaps too): a parallel stage packs
   // every batch, so zeroing first would touch all its bytes twice; allocUnsafeSlow's buffer is its
   // own (not from Node's pool), so it can be transferred
-  const bytes = Buffer.allocUnsafeSlow(size);
-  const body = bytes.buffer as ArrayBuffer;
+  const bytes = sharedBody ? sharedBytes(size) : Buffer.allocUnsafeSlow(size);
+  const body = bytes.buffer as ArrayBuffer | SharedArrayBuffer;
   let at = 0;
   for (const v of views) {
     const start = (at + 7) & ~7;
@@ -184,7 +187,7 @@ export interface BatchDelta {
   metadata?: Array<[string, string]>;
 }
 
-export function diffBatch(input: RecordBatch, output: RecordBatch): BatchDelta {
+export function diffBatch(input: RecordBatch, output: RecordBatch, sharedBody = false): BatchDelta {
   if (output === input) return { layout: [], same: true };
   const sameRows = output.numRows === input.numRows;
   const layout: number[] = [];
@@ -200,7 +203,7 @@ export function diffBatch(input: RecordBatch, output: RecordBatch): BatchDelta {
   if (fields.length === 0) return { layout, metadata: [...output.schema.metadata] };
   const schema = new Schema(fields, output.schema.metadata);
   const shipped = assemble(schema, children, output.numRows);
-  return { layout, packed: packBatch(shipped) };
+  return { layout, packed: packBatch(shipped, sharedBody) };
 }
 
 // Arrow may rebuild Field objects when it makes a batch, so fields are compared by value (the column's

@@ -88,7 +88,7 @@ async function handle(m: TaskMessage): Promise<void> {
     const output = fn(input);
     const kernelMs = performance.now() - t0;
     if (!(output instanceof RecordBatch)) throw new Error(`kernel returned ${typeof output}, expected a RecordBatch`);
-    const delta = diffBatch(input, output);
+    const delta = diffBatch(input, output, true); // the reply in shared memory: read in place there
     const reply: ReplyMessage = { kind: 'done', id: m.id, kernelMs, ...delta };
     let moved = m.batch.body.byteLength + (delta.packed?.body.byteLength ?? 0);
     for (const sab of m.batch.shared ?? []) moved += sab.byteLength; // the views of it this thread made go too

@@ -12,6 +12,7 @@ import { makeContext, type OperatorContext } from '../core/context.ts';
 import type { InputLocation } from '../core/errors.ts';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
 import { applyDelta, packBatch, transferList, type PackedBatch } from './ipc.ts';
+import { receivedShared } from './shared-memory.ts';
 import { workerMap } from './parallel.ts';
 import { tsWorker } from './thread-boot.ts';
 import type { KernelSpec, ReplyMessage, TaskMessage } from './worker-entry.ts';
@@ -188,6 +189,7 @@ export class WorkerPool {
     if (slot.tasks.length === 0) slot.worker.unref();
     if (m.kind === 'fail') task.reject(new WorkerTaskError(m.reason, m.location));
     else {
+      if (m.packed?.body instanceof SharedArrayBuffer) receivedShared(m.packed.body.byteLength);
       try { task.resolve({ batch: applyDelta(task.input, m), kernelMs: m.kernelMs }); } catch (err) {
         task.reject(new WorkerTaskError(`cannot read the worker's result: ${err instanceof Error ? err.message : String(err)}`));
       }
