@@ -52,21 +52,25 @@ function normModule(): WasmModule | undefined {
   const { get, set, tee, load8, store8, eq, ne, ltU, gtU, geU, add, sub, and, or, shl, shrU, brIf, br, end } = op;
   const c = op.const, fail = [...c(-1), op.return];
   const v = (code: number, ...imm: number[]) => op.simd(code, ...imm), splat = (n: number) => [...c(n), ...v(0x0f)];
-  const [LOAD, STORE, LANE, EQ, LT_S, LT_U, AND, OR, ANY, SUB] = [v(0x00, 0, 0), v(0x0b, 0, 0), 0x16, 0x23, 0x25, 0x26, 0x4e, 0x50, 0x53, 0x71];
+  const [LOAD, STORE, LANE, EQ, LT_S, LT_U, AND, OR, ANY, SUB, SELECT] = [v(0x00, 0, 0), v(0x0b, 0, 0), 0x16, 0x23, 0x25, 0x26, 0x4e, 0x50, 0x53, 0x71, 0x52];
   // params: 0 at, 1 len, 2 flags; i32 locals: 3 i, 4 end, 5 o, 6 c, 7 pend, 8 cp, 9 n, 10 cls, 11 k,
-  // 12 lower, 13 ws, 14 scalar until; v128 locals: 15 chunk, 16 lower-case bit (0x20 or 0 in each lane)
+  // 12 lower, 13 ws, 14 scalar until; v128 locals: 15 chunk, 16 lower-case bit (0x20 or 0 in each lane),
+  // 17 the bytes before the chunk (or scratch)
+  // the vector on the stack with tab, LF, VT, FF and CR (9-13) made spaces (scratch: local 18)
+  const spaced = [...set(18), ...splat(32), ...get(18), ...get(18), ...splat(9), ...v(SUB), ...splat(5), ...v(LT_U), ...v(SELECT)];
   const body = [
     ...get(0), ...set(3), ...get(0), ...get(1), add, ...set(4), ...get(0), ...set(5),
     ...get(2), ...c(1), and, ...set(12), ...get(2), ...c(1), shrU, ...c(1), and, ...set(13),
     ...get(12), ...c(5), shl, ...v(0x0f), ...set(16),
     ...op.block, ...op.loop,
     ...get(3), ...get(4), geU, brIf, 1,
-    // 16 bytes at once where they are printable ASCII with no two spaces in a row (prose, mostly), after
-    // a non-space (nothing pending, output begun); a final space becomes the pending one
+    // 16 bytes at once where they are printable ASCII or ASCII whitespace with no two in a row (prose,
+    // mostly), after a non-space (nothing pending, output begun); a final space becomes the pending one
     ...get(13), ...get(7), op.eqz, and, ...get(5), ...get(0), ne, and, ...get(3), ...get(14), geU, and,
     ...get(3), ...c(16), add, ...get(4), op.leU, and, ...op.if,
-    ...get(3), ...LOAD, ...tee(15), ...splat(0x20), ...v(LT_S),
-    ...get(15), ...splat(32), ...v(EQ), ...get(3), ...c(1), sub, ...LOAD, ...splat(32), ...v(EQ), ...v(AND), ...v(OR),
+    ...get(3), ...LOAD, ...spaced, ...set(15), ...get(3), ...c(1), sub, ...LOAD, ...spaced, ...set(17),
+    ...get(15), ...splat(0x20), ...v(LT_S),
+    ...get(15), ...splat(32), ...v(EQ), ...get(17), ...splat(32), ...v(EQ), ...v(AND), ...v(OR),
     ...v(ANY), ...op.if,
     ...get(3), ...c(16), add, ...set(14),
     op.else,
@@ -121,7 +125,7 @@ function normModule(): WasmModule | undefined {
     end, end,
     ...get(5), ...get(0), sub,
   ];
-  return wasmModule('norm', { params: 3, results: 1, locals: [[12, op.i32], [2, op.v128]], body }, 2);
+  return wasmModule('norm', { params: 3, results: 1, locals: [[12, op.i32], [4, op.v128]], body }, 2);
 }
 
 let compiled: WasmModule | null | undefined;

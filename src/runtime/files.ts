@@ -1,9 +1,9 @@
 // File helpers every reader and writer shares: glob expansion (Node 20 has no fs.glob), stable ids,
 // and atomic writes (a temporary name renamed into place when complete).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, type Dirent } from 'node:fs';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Glob pattern to RegExp: `*` within a segment, `**` across segments, `?`, `{a,b}`. */
 export function globToRegExp(glob: string): RegExp {
@@ -35,9 +35,13 @@ export async function expandGlobs(patterns: readonly string[], cwd = process.cwd
     const rest = abs.slice(root.length + 1).split(sep).join('/');
     const re = globToRegExp(rest);
     // a pattern within one directory lists only that directory
-    const entries = existsSync(root) ? await readdir(root, { recursive: rest.includes('/') }) : [];
-    const matched = entries.map((e) => e.split(sep).join('/')).filter((e) => re.test(e)).sort()
-      .map((e) => join(root, e)).filter((f) => statSync(f).isFile());
+    const entries = existsSync(root) ? await readdir(root, { recursive: rest.includes('/'), withFileTypes: true }) : [];
+    // files; a symbolic link counts when what it points to is a file
+    // (Dirent.parentPath is Node >= 20.12; `path` before)
+    const at = (d: Dirent) => join((d as { parentPath?: string }).parentPath ?? (d as unknown as { path: string }).path, d.name);
+    const files = entries.filter((d) => d.isFile() || (d.isSymbolicLink() && statSync(at(d)).isFile()));
+    const matched = files.map((d) => relative(root, at(d)).split(sep).join('/')).filter((e) => re.test(e)).sort()
+      .map((e) => join(root, e));
     if (matched.length === 0) throw new Error(`pattern matched no files: ${p}`);
     for (const f of matched) if (!seen.has(f)) { seen.add(f); out.push(f); }
   }
