@@ -55,9 +55,16 @@ export function stableId(key: string): string {
 
 /** A file written under a temporary name in the same directory and renamed into place by `commit`.
  * `abort` removes it: a crash or failure leaves the old file or none, never half of one. */
+// A large file's data is pushed to disk in the background as it is written, every SYNC_AHEAD bytes,
+// so the sync that must finish before the rename has little left to do: at the end of a 10 MB shard
+// it was a 6-11 ms wait with nothing else to do.
+const SYNC_AHEAD = 4 << 20;
+
 export class AtomicFile {
   readonly tmp: string;
   private handle?: FileHandle;
+  private unsynced = 0;
+  private syncing?: Promise<unknown>;
   bytes = 0;
   constructor(readonly path: string) {
     this.tmp = join(dirname(path), `.flowlm-tmp-${process.pid}-${Math.random().toString(36).slice(2)}-${path.split(sep).pop()}`);
@@ -75,21 +82,33 @@ export class AtomicFile {
         done += bytesWritten;
         for (let n = bytesWritten; n > 0;) { const left = chunks[k]!.byteLength - at; if (n >= left) { n -= left; k++; at = 0; } else { at += n; n = 0; } }
       }
-      this.bytes += total;
+      this.wrote(total);
       return;
     }
     const buf = typeof data === 'string' ? Buffer.from(data) : data as Uint8Array;
     await this.handle.write(buf);
-    this.bytes += buf.byteLength;
+    this.wrote(buf.byteLength);
+  }
+  private wrote(n: number): void {
+    this.bytes += n;
+    this.unsynced += n;
+    if (this.unsynced < SYNC_AHEAD || this.syncing) return;
+    this.unsynced = 0;
+    // an error here is the commit's (it awaits this); until then it must not go unhandled
+    const s = this.handle!.datasync().then(() => { if (this.syncing === s) this.syncing = undefined; });
+    s.catch(() => undefined);
+    this.syncing = s;
   }
   async commit(): Promise<string> {
     this.handle ??= await open(this.tmp, 'w');
+    await this.syncing;
     await this.handle.sync();
     await this.handle.close();
     await rename(this.tmp, this.path);
     return this.path;
   }
   async abort(): Promise<void> {
+    await this.syncing?.catch(() => undefined);
     await this.handle?.close().catch(() => undefined);
     await rm(this.tmp, { force: true });
   }

@@ -23,6 +23,11 @@ export interface SocketCollectiveOptions extends RingOptions {
 
 /** unconsumed data frames a sender may have in flight to its right neighbour */
 const WINDOW = 4;
+// A rank that exits because the group failed first tells the others why, on its control connection;
+// its ring connections may be seen closing before that news is read (another socket, no order between
+// them), which would blame the messenger. A lost connection is reported after this long, unless a
+// failure report arrives first.
+const LOST_GRACE_MS = 200;
 const ACK = encodeFrame(FrameType.Ack);
 
 class SocketTransport implements Transport {
@@ -115,8 +120,11 @@ class SocketTransport implements Transport {
   }
 
   private lost(peer: number, e: Ended): void {
-    const err = rankFailure(peer, `was lost (${e.why})`);
-    if (this.fail(err)) this.announce(err, peer);
+    if (this.failure || this.closing) return;
+    setTimeout(() => {
+      const err = rankFailure(peer, `was lost (${e.why})`);
+      if (this.fail(err)) this.announce(err, peer);
+    }, LOST_GRACE_MS);
   }
 
   private onControl(f: Frame, from: number): void {
