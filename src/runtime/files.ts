@@ -53,13 +53,13 @@ export function stableId(key: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 16);
 }
 
-/** A file written under a temporary name in the same directory and renamed into place by `commit`.
- * `abort` removes it: a crash or failure leaves the old file or none, never half of one. */
 // A large file's data is pushed to disk in the background as it is written, every SYNC_AHEAD bytes,
 // so the sync that must finish before the rename has little left to do: at the end of a 10 MB shard
 // it was a 6-11 ms wait with nothing else to do.
 const SYNC_AHEAD = 4 << 20;
 
+/** A file written under a temporary name in the same directory and renamed into place by `commit`.
+ * `abort` removes it: a crash or failure leaves the old file or none, never half of one. */
 export class AtomicFile {
   readonly tmp: string;
   private handle?: FileHandle;
