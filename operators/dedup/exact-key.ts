@@ -52,10 +52,11 @@ function normModule(): WasmModule | undefined {
   const { get, set, tee, load8, store8, eq, ne, ltU, gtU, geU, add, sub, and, or, shl, shrU, brIf, br, end } = op;
   const c = op.const, fail = [...c(-1), op.return];
   const v = (code: number, ...imm: number[]) => op.simd(code, ...imm), splat = (n: number) => [...c(n), ...v(0x0f)];
-  const [LOAD, STORE, LANE, EQ, LT_S, LT_U, AND, OR, ANY, SUB, SELECT] = [v(0x00, 0, 0), v(0x0b, 0, 0), 0x16, 0x23, 0x25, 0x26, 0x4e, 0x50, 0x53, 0x71, 0x52];
+  const [LOAD, STORE, SHUFFLE, EQ, LT_S, LT_U, AND, OR, ANY, SUB, SELECT] = [v(0x00, 0, 0), v(0x0b, 0, 0), 0x0d, 0x23, 0x25, 0x26, 0x4e, 0x50, 0x53, 0x71, 0x52];
+  const BEFORE = Array.from({ length: 16 }, (_, k) => 15 + k); // lane 15 of the first vector, then 0-14 of the second
   // params: 0 at, 1 len, 2 flags; i32 locals: 3 i, 4 end, 5 o, 6 c, 7 pend, 8 cp, 9 n, 10 cls, 11 k,
   // 12 lower, 13 ws, 14 scalar until; v128 locals: 15 chunk, 16 lower-case bit (0x20 or 0 in each lane),
-  // 17 the bytes before the chunk (or scratch)
+  // 17 the chunk before
   // the vector on the stack with tab, LF, VT, FF and CR (9-13) made spaces (scratch: local 18)
   const spaced = [...set(18), ...splat(32), ...get(18), ...get(18), ...splat(9), ...v(SUB), ...splat(5), ...v(LT_U), ...v(SELECT)];
   const body = [
@@ -64,21 +65,28 @@ function normModule(): WasmModule | undefined {
     ...get(12), ...c(5), shl, ...v(0x0f), ...set(16),
     ...op.block, ...op.loop,
     ...get(3), ...get(4), geU, brIf, 1,
-    // 16 bytes at once where they are printable ASCII or ASCII whitespace with no two in a row (prose,
-    // mostly), after a non-space (nothing pending, output begun); a final space becomes the pending one
-    ...get(13), ...get(7), op.eqz, and, ...get(5), ...get(0), ne, and, ...get(3), ...get(14), geU, and,
-    ...get(3), ...c(16), add, ...get(4), op.leU, and, ...op.if,
-    ...get(3), ...LOAD, ...spaced, ...set(15), ...get(3), ...c(1), sub, ...LOAD, ...spaced, ...set(17),
+    // 16 bytes at a time while they are printable ASCII or ASCII whitespace with no two in a row
+    // (prose, mostly), entered after a non-space (nothing pending, output begun); a chunk that is not
+    // goes to the byte path. A final space is the pending one.
+    ...get(13), ...get(7), op.eqz, and, ...get(5), ...get(0), ne, and, ...get(3), ...get(14), geU, and, ...op.if,
+    // the byte before each chunk comes from the chunk before, in a register: loaded from memory it sat
+    // right behind the store of that chunk, a store-to-load stall in every step
+    ...get(3), ...c(16), sub, ...LOAD, ...spaced, ...set(17),
+    ...op.block, ...op.loop,
+    ...get(3), ...c(16), add, ...get(4), gtU, brIf, 1,
+    ...get(3), ...LOAD, ...spaced, ...set(15),
     ...get(15), ...splat(0x20), ...v(LT_S),
-    ...get(15), ...splat(32), ...v(EQ), ...get(17), ...splat(32), ...v(EQ), ...v(AND), ...v(OR),
-    ...v(ANY), ...op.if,
-    ...get(3), ...c(16), add, ...set(14),
-    op.else,
+    ...get(15), ...splat(32), ...v(EQ), ...get(17), ...get(15), ...v(SHUFFLE, ...BEFORE), ...splat(32), ...v(EQ), ...v(AND), ...v(OR),
+    ...v(ANY), brIf, 1,
     ...get(5), ...get(15), ...get(15), ...splat(0x41), ...v(SUB), ...splat(26), ...v(LT_U), ...get(16), ...v(AND), ...v(OR), ...STORE,
-    ...get(15), ...v(LANE, 15), ...c(32), eq, ...set(7),
-    ...get(5), ...c(16), add, ...get(7), sub, ...set(5), ...get(3), ...c(16), add, ...set(3),
-    br, 2,
+    ...get(5), ...c(16), add, ...set(5), ...get(3), ...c(16), add, ...set(3), ...get(15), ...set(17),
+    br, 0,
     end, end,
+    // the byte path takes the next 16 bytes (the chunk refused, or the tail)
+    ...get(3), ...c(16), add, ...set(14),
+    ...get(5), ...c(1), sub, ...load8(), ...c(32), eq, ...op.if, ...get(5), ...c(1), sub, ...set(5), ...c(1), ...set(7), end,
+    br, 1,
+    end,
     ...get(3), ...load8(), ...tee(6), ...set(8), ...c(1), ...set(9),
     ...get(6), ...c(0x80), geU, ...op.if,
     // a multi-byte sequence: n bytes from its lead byte, validated (no overlong, no surrogate, <= U+10FFFF)
