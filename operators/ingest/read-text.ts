@@ -27,6 +27,8 @@ const Config = z.object({
   ...badRecordConfig,
 });
 
+const TURN_BYTES = 1 << 20;
+
 /** The document being assembled: its lines, where it starts, and the first problem found in it. */
 interface Unit { parts: string[]; bytes: number; offset: number; line: number; bad?: BadRecord }
 
@@ -44,6 +46,7 @@ export const readText = defineSource({
     const rows = new DocBatcher(schema, cfg, ctx.threaded);
     // one document per file: a plain file is read whole and its bytes go into the batch as they are
     const whole = cfg.unit === 'file' ? new WholeFileReader() : undefined;
+    let sinceTurn = 0;
     yield* readerBatches(rows, bad, async function* () {
       for (const file of files) {
         const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
@@ -53,7 +56,9 @@ export const readText = defineSource({
           if (doc.chars >= 0 && doc.chars < cfg.minChars) ctx.stats.drop('too short');
           else rows.push({ id: stableId(`${key}:${doc.offset}`), text: doc.bytes, url: null, source: cfg.source }, doc.weight);
           if (rows.full) yield rows.flush();
-          await new Promise<void>((resolve) => setImmediate(resolve)); // a turn of the event loop per file, as the line path takes
+          // a turn of the event loop every TURN_BYTES, as the line path takes one per read chunk (one
+          // per file cost a loop iteration per small file)
+          if ((sinceTurn += doc.bytes.length + 1) >= TURN_BYTES) { sinceTurn = 0; await new Promise<void>((resolve) => setImmediate(resolve)); }
           continue;
         }
         const name = shownPath(file);
