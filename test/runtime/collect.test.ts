@@ -7,7 +7,7 @@ import { CollectionPacer } from '../../src/runtime/collect.ts';
 /** GC kinds (perf_hooks constants) seen while `work` runs and a moment after. */
 async function collectionsDuring(work: () => void): Promise<number[]> {
   const kinds: number[] = [];
-  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) kinds.push((e.detail as { kind: number }).kind); });
+  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind); });
   obs.observe({ entryTypes: ['gc'] });
   work();
   await new Promise((r) => setTimeout(r, 100));
