@@ -31,7 +31,7 @@ export class DocBatcher {
   private urls: Array<string | null> = [];
   private sources: string[] = [];
   private offsets: number[] = [0];
-  private text = new Uint8Array(1 << 16);
+  private text: Uint8Array;
   private used = 0;
   private weight = 0;
   private readonly sourceType: Dictionary<Utf8>;
@@ -39,6 +39,7 @@ export class DocBatcher {
   /** `shared`: text in shared memory, for runs whose batches go to worker threads */
   constructor(readonly schema: Schema<Doc>, private readonly limits: { batchRows: number; batchBytes?: number }, private readonly shared = false) {
     this.sourceType = schema.fields.find((f) => f.name === 'source')!.type as Dictionary<Utf8>;
+    this.text = this.alloc(shared ? this.capacityFor(0) : 1 << 16);
   }
 
   get size(): number { return this.ids.length; }
@@ -67,10 +68,17 @@ export class DocBatcher {
   /** The documents so far as one batch, and an empty batcher. */
   flush(): RecordBatch<Doc> {
     const n = this.size;
-    // exactly sized; in shared memory when a parallel stage (tokenize) will hand it to its worker
-    // threads, as it is instead of copied into each message (runtime/shared-memory.ts)
-    const values = this.shared ? sharedBytes(this.used) : this.text.slice(0, this.used);
-    values.set(this.text.subarray(0, this.used));
+    // in shared memory when a parallel stage (tokenize) will hand it to its worker threads as it is
+    // instead of copied into each message (runtime/shared-memory.ts): the buffer filled, when it is
+    // about the batch's size (the next batch gets a new one), else an exactly sized copy
+    let values: Uint8Array;
+    if (this.shared && this.text.length <= 1.25 * this.used + (1 << 16)) {
+      values = this.text.subarray(0, this.used);
+      this.text = this.alloc(this.capacityFor(this.used));
+    } else {
+      values = this.shared ? sharedBytes(this.used) : this.text.slice(0, this.used);
+      if (this.shared) values.set(this.text.subarray(0, this.used));
+    }
     const text = makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: Int32Array.from(this.offsets), data: values }));
     // source: a dictionary of the distinct values, in order of first appearance
     const distinct = new Map<string, number>();
@@ -84,8 +92,18 @@ export class DocBatcher {
 
   private room(extra: number): void {
     if (this.used + extra <= this.text.length) return;
-    const next = new Uint8Array(Math.max(2 * this.text.length, this.used + extra));
+    const next = this.alloc(Math.max(2 * this.text.length, this.used + extra));
     next.set(this.text.subarray(0, this.used));
     this.text = next;
+  }
+
+  private alloc(n: number): Uint8Array { return this.shared ? sharedBytes(n) : new Uint8Array(n); }
+
+  /** A shared text buffer for the next batch: its byte limit and a document's room, or twice the last
+   * batch when rows end batches sooner. */
+  private capacityFor(lastUsed: number): number {
+    const room = 1 << 16;
+    const bytes = this.limits.batchBytes;
+    return bytes === undefined ? Math.max(room, 2 * lastUsed) : Math.min(bytes + room, Math.max(room, 2 * lastUsed || bytes + room));
   }
 }

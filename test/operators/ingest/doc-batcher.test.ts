@@ -7,11 +7,11 @@ import { batchFromColumns, docSchema } from '../../../src/schema/index.ts';
 import { mobyFiles } from './helpers.ts';
 
 describe('ingest/doc-batcher', () => {
-  it('gives the batch batchFromColumns gives for the same documents, full by rows or by weight', async () => {
+  it.each([false, true])('gives the batch batchFromColumns gives for the same documents, full by rows or by weight (shared memory: %s)', async (shared) => {
     const texts = (await mobyFiles()).slice(0, 9).map((f) => readFileSync(f, 'utf8'));
     texts.push('çà et là — “ünïcödé” 😀', '');
     const rows = texts.map((t, i) => ({ id: `doc-${i}-é`, text: t, url: i % 3 === 0 ? null : `file:///moby/${i}`, source: i % 4 === 1 ? 'moby' : 'text' }));
-    const batcher = new DocBatcher(docSchema(), { batchRows: 4, batchBytes: 30_000 });
+    const batcher = new DocBatcher(docSchema(), { batchRows: 4, batchBytes: 30_000 }, shared);
     const got = [];
     let from = 0;
     const want = [];
@@ -30,5 +30,13 @@ describe('ingest/doc-batcher', () => {
     expect(got.every((b) => b.schema.fields.map(String).join() === docSchema().fields.map(String).join())).toBe(true);
     expect(got[0]!.getChild('url')!.nullCount).toBe(want[0]!.getChild('url')!.nullCount);
     expect(batcher.size).toBe(0);
+    // shared: each batch's text in its own shared buffer (documents pushed later did not overwrite it,
+    // as the comparison above shows), at most a quarter and a document's room bigger than the text
+    for (const b of got) {
+      const values = b.getChild('text')!.data[0]!.values;
+      expect(values.buffer instanceof SharedArrayBuffer).toBe(shared);
+      expect(values.buffer.byteLength).toBeLessThanOrEqual(1.25 * values.byteLength + (1 << 16));
+    }
+    if (shared) expect(new Set(got.map((b) => b.getChild('text')!.data[0]!.values.buffer)).size).toBe(got.length);
   });
 });
