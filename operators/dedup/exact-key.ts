@@ -9,6 +9,7 @@
 import type { Data, Utf8 } from 'apache-arrow';
 import xxhash, { type XXHashAPI } from 'xxhash-wasm';
 import { PAGE, instantiate, op, wasmModule, type WasmMemory, type WasmModule } from './wasm.ts';
+import { xxh64Function } from './xxh64-wasm.ts';
 
 export interface ExactNorm { lowercase: boolean; whitespace: boolean; punctuation: boolean }
 
@@ -47,6 +48,8 @@ function classTable(): Uint8Array {
 /** norm(at, len, flags) -> normalised length (written from `at`, in place), or -1: use the string path.
  * flags: 1 lower-case, 2 collapse whitespace and trim. */
 type NormFn = (at: number, len: number, flags: number) => number;
+/** xxh(at, len, seed): XXH64 of [at, at + len) (xxh64-wasm.ts). */
+type HashFn = (at: number, len: number, seed: bigint) => bigint;
 
 function normModule(): WasmModule | undefined {
   const { get, set, tee, load8, store8, eq, ne, ltU, gtU, geU, add, sub, and, or, shl, shrU, brIf, br, end } = op;
@@ -133,7 +136,7 @@ function normModule(): WasmModule | undefined {
     end, end,
     ...get(5), ...get(0), sub,
   ];
-  return wasmModule('norm', { params: 3, results: 1, locals: [[12, op.i32], [4, op.v128]], body }, 2);
+  return wasmModule([{ name: 'norm', params: [op.i32, op.i32, op.i32], results: [op.i32], locals: [[12, op.i32], [4, op.v128]], body }, xxh64Function()], 2);
 }
 
 let compiled: WasmModule | null | undefined;
@@ -142,6 +145,7 @@ let table: Uint8Array | undefined;
 /** Keys of one normalisation config, for documents given as UTF-8 bytes. */
 export class ExactKeys {
   private readonly norm?: NormFn;
+  private readonly hash?: HashFn;
   private readonly mem?: WasmMemory;
   private bytes?: Uint8Array;
   private readonly flags: number;
@@ -153,8 +157,9 @@ export class ExactKeys {
     if (compiled === undefined) compiled = normModule() ?? null;
     // punctuation removal needs \p{P}: the string path does it
     if (!useWasm || cfg.punctuation || !compiled) return;
-    const { fn, mem } = instantiate<NormFn>(compiled, 'norm');
-    this.norm = fn;
+    const { fns, mem } = instantiate<{ norm: NormFn; xxh: HashFn }>(compiled);
+    this.norm = fns.norm;
+    this.hash = fns.xxh;
     this.mem = mem;
     this.bytes = new Uint8Array(mem.buffer);
     this.bytes.set(table ??= classTable());
@@ -174,7 +179,8 @@ export class ExactKeys {
       }
       this.bytes!.set(src, PAGE);
       const n = this.norm(PAGE, src.length, this.flags);
-      if (n >= 0) return this.h.h64Raw(this.bytes!.subarray(PAGE, PAGE + n), this.seed);
+      // (wasm's i64 comes back signed; xxhash-wasm's keys are unsigned)
+      if (n >= 0) return BigInt.asUintN(64, this.hash!(PAGE, n, this.seed));
       this.fallbacks++;
     }
     return this.h.h64(normalizeForExact(utf8.decode(src), this.cfg), this.seed);

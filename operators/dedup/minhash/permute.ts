@@ -37,7 +37,7 @@ function simdModule(): WasmModule | undefined {
     ...get(5), ...i32(1), ADD, ...set(5),
     BR, 0, END, END,
   ];
-  return wasmModule('sig', { params: 5, results: 0, locals: [[4, op.i32], [13, op.v128]], body }, 1);
+  return wasmModule([{ name: 'sig', params: Array<number>(5).fill(op.i32), results: [], locals: [[4, op.i32], [13, op.v128]], body }], 1);
 }
 
 let compiled: WasmModule | null | undefined;
@@ -64,9 +64,9 @@ export class Permuter {
     const mod = useSimd ? simd() : undefined;
     this.simd = mod !== undefined;
     if (mod) {
-      const { fn, mem } = instantiate<SigFn>(mod, 'sig');
+      const { fns, mem } = instantiate<{ sig: SigFn }>(mod);
       this.mem = mem;
-      this.run = fn;
+      this.run = fns.sig;
       this.mem.grow(Math.ceil((this.xsAt + 4096 * 4) / PAGE));
       const ab = new Int32Array(this.mem.buffer, 0, this.groups * 32);
       for (let i = 0; i < a.length; i++) { const g = i >> 4, l = i & 15; ab[g * 32 + l] = a[i]!; ab[g * 32 + 16 + l] = b[i]!; }

@@ -75,6 +75,19 @@ describe('exact-dedup keys from bytes', () => {
     for (const cfg of configs) compare(utf8(texts), cfg);
   });
 
+  it('hash in WebAssembly exactly as xxhash-wasm does, for every length to 200 and any 64-bit seed', () => {
+    // no lower-casing, no whitespace collapse: the key is the XXH64 of the bytes themselves
+    const asIs = { lowercase: false, whitespace: false, punctuation: false };
+    const rng = new Rng(5);
+    const texts = Array.from({ length: 201 }, (_, n) => Array.from({ length: n }, () => String.fromCharCode(32 + rng.below(95))).join(''));
+    const data = utf8(texts);
+    for (const seed of [0n, 7n, 0x9e3779b185ebca87n, 2n ** 64n - 1n]) {
+      const keys = new ExactKeys(asIs, h, seed);
+      texts.forEach((t, r) => expect(keys.key(data, r)).toBe(h.h64Raw(new TextEncoder().encode(t), seed)));
+      expect(keys.fallbacks).toBe(0);
+    }
+  });
+
   it('take the byte path on real prose and e-mail, with the same keys', () => {
     const real = [...mobyChapters(), ...mobyBookChapters(), ...sotu(), ...emailBodies('easy-ham-1', 5), ...emailBodies('spam-1', 5)].map((t) => t.text);
     const fallbacks = compare(utf8(real), configs[0]!);
