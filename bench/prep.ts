@@ -8,7 +8,7 @@
 // the CPU time of each (all threads) shows what the rest costs when other processes share the cores.
 // Peak RSS: `flowlm prep --no-dedup` in a fresh child process on the corpus and on four copies of it
 // (dedup off, or the copies would be dropped rather than prepared). Figures are medians.
-// Args: rounds=5 warmup=3 rss_rounds=3 workers=<cores>
+// Args: rounds=9 warmup=3 rss_rounds=3 workers=<cores>
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -60,7 +60,7 @@ async function cliRun(inputs: string, out: string, workers: number): Promise<{ r
 }
 
 export default async function prepBench(args: string[]): Promise<Record<string, unknown>> {
-  const rounds = arg(args, 'rounds', 5);
+  const rounds = arg(args, 'rounds', 9);
   const rssRounds = arg(args, 'rss_rounds', 3);
   const warmup = arg(args, 'warmup', 3);
   const workers = arg(args, 'workers', availableParallelism());
