@@ -71,13 +71,14 @@ export class DocBatcher {
     // in shared memory when a parallel stage (tokenize) will hand it to its worker threads as it is
     // instead of copied into each message (runtime/shared-memory.ts): the buffer filled, when it is
     // about the batch's size (the next batch gets a new one), else an exactly sized copy
+    const filled = this.text.subarray(0, this.used);
     let values: Uint8Array;
     if (this.shared && this.text.length <= 1.25 * this.used + (1 << 16)) {
-      values = this.text.subarray(0, this.used);
+      values = filled;
       this.text = this.alloc(this.capacityFor(this.used));
     } else {
-      values = this.shared ? sharedBytes(this.used) : this.text.slice(0, this.used);
-      if (this.shared) values.set(this.text.subarray(0, this.used));
+      values = this.alloc(this.used);
+      values.set(filled);
     }
     const text = makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: Int32Array.from(this.offsets), data: values }));
     // source: a dictionary of the distinct values, in order of first appearance

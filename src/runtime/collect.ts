@@ -1,8 +1,8 @@
 // Garbage collection paced by the batch bytes a thread is done with. Batches live outside the JS heap
 // (ArrayBuffers, SharedArrayBuffers), so a thread that allocates little else rarely fills its young
 // generation and V8 lets such garbage pile up: in a worker, ~64 MB of it per thread; for shared memory,
-// which V8 does not count at all toward starting a collection, until the JS heap happens to fill (a
-// reader of a 400 MB file grew RSS by 200 MB). A pacer asks for a young-generation collection (~1 ms:
+// which V8 does not count at all toward starting a collection, until the JS heap happens to fill
+// (shared-memory.ts). A pacer asks for a young-generation collection (~1 ms:
 // the buffers of batches done with are young) after every `everyBytes` it is told of, and for a full,
 // asynchronous one every `majorEvery` of those (what outlived a scavenge). `gc` is V8's own function,
 // exposed to a fresh context by the --expose-gc flag set here.
