@@ -8,7 +8,7 @@
 // the CPU time of each (all threads) shows what the rest costs when other processes share the cores.
 // Peak RSS: `flowlm prep --no-dedup` in a fresh child process on the corpus and on four copies of it
 // (dedup off, or the copies would be dropped rather than prepared). Figures are medians.
-// Args: rounds=9 warmup=3 rss_rounds=3 workers=<cores>
+// Args: rounds=9 warmup=8 rss_rounds=3 workers=<cores>
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -62,7 +62,7 @@ async function cliRun(inputs: string, out: string, workers: number): Promise<{ r
 export default async function prepBench(args: string[]): Promise<Record<string, unknown>> {
   const rounds = arg(args, 'rounds', 9);
   const rssRounds = arg(args, 'rss_rounds', 3);
-  const warmup = arg(args, 'warmup', 3);
+  const warmup = arg(args, 'warmup', 8);
   const workers = arg(args, 'workers', availableParallelism());
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-prep-'));
   const pool = new WorkerPool({ size: workers });
@@ -104,7 +104,9 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
     };
 
     // threads started, modules and rank tables loaded, the JIT done with the code both run: what is
-    // timed is the steady state a long run sees (every round still starts with empty piece caches)
+    // timed is the steady state a long run sees (every round still starts with empty piece caches).
+    // Prep's main-thread code runs once per batch, a few dozen times a round: after 3 rounds its
+    // rounds still took 1.4x the later ones; after 5-6 they no longer get faster.
     for (let w = 0; w < warmup; w++) { await tokenizeOnly(); await prep(-1 - w); }
     const t = { tok: [] as number[], prep: [] as number[], tokCpu: [] as number[], prepCpu: [] as number[] };
     let tokens = 0;

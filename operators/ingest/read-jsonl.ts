@@ -2,13 +2,12 @@
 // A line that is not valid UTF-8 or JSON, or lacks a string text field, is a bad record: counted as a
 // drop with its file and line number (and written to `rejects`), or fatal under onError: "fail".
 import { isUtf8 } from 'node:buffer';
-import { relative } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
 import { docSchema, type Doc } from '../../src/schema/index.ts';
 import { RowBatcher } from '../../src/schema/row-batcher.ts';
-import { expandGlobs, stableId } from '../../src/runtime/files.ts';
+import { expandGlobs, fileKey, stableId } from '../../src/runtime/files.ts';
 import { CompressedInputError, firstInvalidUtf8, readLines, type ByteLine } from '../../src/runtime/lines.ts';
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
 import { readerBatches } from './reader-batches.ts';
@@ -70,7 +69,7 @@ export const readJsonl = defineSource({
     const rows = new RowBatcher(schema, cfg);
     yield* readerBatches(rows, bad, async function* () {
       for (const file of files) {
-        const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
+        const key = fileKey(file);
         const name = shownPath(file);
         try {
           for await (const lines of readLines(file, { maxLineBytes: cfg.maxLineBytes })) {

@@ -4,12 +4,11 @@
 // document per file, a plain file is read whole instead (it is one document: the same bound) and its
 // bytes go into the batch without being decoded and encoded again (whole-file.ts, doc-batcher.ts).
 import { isUtf8 } from 'node:buffer';
-import { relative } from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
 import { docSchema, type Doc } from '../../src/schema/index.ts';
-import { expandGlobs, stableId } from '../../src/runtime/files.ts';
+import { expandGlobs, fileKey, stableId } from '../../src/runtime/files.ts';
 import { CompressedInputError, firstInvalidUtf8, readLines } from '../../src/runtime/lines.ts';
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
 import { DocBatcher } from './doc-batcher.ts';
@@ -49,7 +48,7 @@ export const readText = defineSource({
     let sinceTurn = 0;
     yield* readerBatches(rows, bad, async function* () {
       for (const file of files) {
-        const key = relative(process.cwd(), file) || file; // ids do not depend on where the checkout is
+        const key = fileKey(file);
         const doc = whole?.read(file, cfg.maxDocBytes, cfg.minChars);
         if (doc) {
           if (doc.weight === 0) continue; // an empty file holds no document (as on the line path)

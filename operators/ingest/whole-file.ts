@@ -3,7 +3,7 @@
 // trim() removes what a final newline adds); this one only skips the decode, the split, the join and
 // Arrow's re-encoding. Whatever it cannot decide exactly goes to the line path, which reports it.
 import { isUtf8 } from 'node:buffer';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 
 export interface WholeFile {
   /** the trimmed text's UTF-8 bytes (a view of a reused buffer: copy before the next read) */
@@ -35,16 +35,22 @@ export class WholeFileReader {
    * too large for maxDocBytes, not valid UTF-8, or with non-ASCII whitespace at an edge. */
   read(file: string, maxDocBytes: number, minChars: number): WholeFile | undefined {
     if (file.endsWith('.gz')) return undefined;
+    // read to the end (no fstat: its Stats object and dates were most of this reader's garbage)
     const fd = openSync(file, 'r');
-    let size: number;
+    let size = 0;
     try {
-      size = fstatSync(fd).size;
-      if (size + 1 > maxDocBytes) return undefined;
-      if (this.buf.length < size + 1) this.buf = Buffer.allocUnsafe(size + 1);
-      let got = 0;
-      for (let n; got <= size && (n = readSync(fd, this.buf, got, this.buf.length - got, null)) > 0;) got += n;
-      if (got !== size) return undefined; // the file changed while read: let the streaming path see it
+      for (let n; ;) {
+        if (size === this.buf.length) {
+          if (size + 1 > maxDocBytes) return undefined;
+          const bigger = Buffer.allocUnsafe(Math.min(2 * size, maxDocBytes + 1));
+          this.buf.copy(bigger, 0, 0, size);
+          this.buf = bigger;
+        }
+        if ((n = readSync(fd, this.buf, size, this.buf.length - size, null)) === 0) break;
+        size += n;
+      }
     } finally { closeSync(fd); }
+    if (size + 1 > maxDocBytes) return undefined;
     const b = this.buf;
     const offset = size >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
     if (!isUtf8(b.subarray(offset, size))) return undefined;

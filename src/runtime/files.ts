@@ -19,6 +19,9 @@ export function globToRegExp(glob: string): RegExp {
 }
 const escape = (s: string) => s.replace(/[.+^$()|[\]\\]/g, '\\$&');
 
+const toSlash = (p: string) => (sep === '/' ? p : p.split(sep).join('/'));
+const fromSlash = (p: string) => (sep === '/' ? p : p.split('/').join(sep));
+
 /** Files matching each pattern (plain paths pass through), sorted within a pattern, deduplicated. */
 export async function expandGlobs(patterns: readonly string[], cwd = process.cwd()): Promise<string[]> {
   const out: string[] = [];
@@ -32,20 +35,29 @@ export async function expandGlobs(patterns: readonly string[], cwd = process.cwd
     }
     const firstMagic = abs.search(/[*?{]/);
     const root = abs.slice(0, abs.lastIndexOf(sep, firstMagic));
-    const rest = abs.slice(root.length + 1).split(sep).join('/');
+    const rest = toSlash(abs.slice(root.length + 1));
     const re = globToRegExp(rest);
     // a pattern within one directory lists only that directory
     const entries = existsSync(root) ? await readdir(root, { recursive: rest.includes('/'), withFileTypes: true }) : [];
-    // files; a symbolic link counts when what it points to is a file
-    // (Dirent.parentPath is Node >= 20.12; `path` before)
-    const at = (d: Dirent) => join((d as { parentPath?: string }).parentPath ?? (d as unknown as { path: string }).path, d.name);
-    const files = entries.filter((d) => d.isFile() || (d.isSymbolicLink() && statSync(at(d)).isFile()));
-    const matched = files.map((d) => relative(root, at(d)).split(sep).join('/')).filter((e) => re.test(e)).sort()
-      .map((e) => join(root, e));
+    // files; a symbolic link counts when what it points to is a file. Paths are put together by hand:
+    // path.join and path.relative per entry made ~6 KB of garbage per file. (Dirent.parentPath is
+    // Node >= 20.12; `path` before)
+    const dirOf = (d: Dirent) => (d as { parentPath?: string }).parentPath ?? (d as unknown as { path: string }).path;
+    const relOf = (d: Dirent) => { const dir = dirOf(d); return dir.length <= root.length ? d.name : `${toSlash(dir.slice(root.length + 1))}/${d.name}`; };
+    const files = entries.filter((d) => d.isFile() || (d.isSymbolicLink() && statSync(join(dirOf(d), d.name)).isFile()));
+    const matched = files.map(relOf).filter((e) => re.test(e)).sort().map((e) => `${root}${sep}${fromSlash(e)}`);
     if (matched.length === 0) throw new Error(`pattern matched no files: ${p}`);
     for (const f of matched) if (!seen.has(f)) { seen.add(f); out.push(f); }
   }
   return out;
+}
+
+/** `file` (absolute) relative to the working directory, as document ids name it: ids do not depend on
+ * where the checkout is. */
+export function fileKey(file: string): string {
+  const cwd = process.cwd();
+  if (file.length > cwd.length + 1 && file.startsWith(cwd) && file[cwd.length] === sep && !cwd.endsWith(sep)) return file.slice(cwd.length + 1);
+  return relative(cwd, file) || file;
 }
 
 /** A 16-hex-digit stable id (sha256 prefix) for a document key such as `path:offset` or a URL. */

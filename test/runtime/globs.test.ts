@@ -2,9 +2,9 @@
 // a pattern, each file once.
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expandGlobs } from '../../src/runtime/files.ts';
+import { expandGlobs, fileKey } from '../../src/runtime/files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowlm-globs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,5 +28,14 @@ describe('expandGlobs', () => {
 
   it('says which pattern matched nothing', async () => {
     await expect(expandGlobs([join(dir, '*.json')])).rejects.toThrow(/pattern matched no files: .*\*\.json/);
+  });
+});
+
+describe('fileKey', () => {
+  it('is the path relative to the working directory, as path.relative gives it', () => {
+    const cwd = process.cwd();
+    for (const f of [join(cwd, 'a.txt'), join(cwd, 'sub/deep/e.txt'), `${cwd}x/a.txt`, join(cwd, '..', 'elsewhere.txt'), join(dir, 'b.txt')])
+      expect(fileKey(f)).toBe(relative(cwd, f));
+    expect(fileKey(cwd)).toBe(cwd); // the directory itself: relative() is empty
   });
 });
