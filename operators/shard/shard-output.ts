@@ -61,13 +61,18 @@ export class ShardOutput {
     this.estimatedBytes += estimatedBytes;
   }
 
-  /** Completes the bytes (renamed into place unless verifyOnly); returns their sha256 and size. */
+  /** Completes the bytes; returns their sha256 and size. `sync`, then `publish`, put them in place. */
   async finish(): Promise<{ sha256: string; bytes: number }> {
     await this.writer.finish();
     await this.sink.flush();
-    if (this.file) await this.file.commit();
     return { sha256: this.sink.hash.digest('hex'), bytes: this.sink.bytes };
   }
+
+  /** The completed bytes on disk under the temporary name (nothing to do when verifyOnly). */
+  async sync(): Promise<void> { await this.file?.prepare(); }
+
+  /** The synced shard renamed into place. */
+  async publish(): Promise<void> { await this.file?.publish(); }
 
   async abort(): Promise<void> {
     if (this.writer instanceof IpcWriter) this.writer.abort(); else await this.writer.abort();

@@ -102,8 +102,12 @@ export const writeShards = defineSink({
     let manifestDropped = false;
     const dropManifest = () => { if (!manifestDropped) rmSync(join(dir, MANIFEST), { force: true }); manifestDropped = true; };
 
-    const finish = async (out: ShardOutput, p: Plan): Promise<void> => {
-      const { sha256, bytes } = await out.finish().catch(async (err: unknown) => { await out.abort(); throw err; });
+    /** The shard's bytes completed and checked, then synced together with its done record: the
+     * returned function renames both into place (the shard first), once both are on disk. Its syncs
+     * overlap whatever the caller prepares meanwhile (the manifest, at the end of a run). */
+    const complete = async (out: ShardOutput, p: Plan): Promise<() => Promise<void>> => {
+      const failed = async (err: unknown): Promise<never> => { await out.abort(); throw err; };
+      const { sha256, bytes } = await out.finish().catch(failed);
       const file = shardFile(cfg.prefix, out.index, cfg.format);
       const rec: DoneRecord = { index: out.index, file, firstRow: out.firstRow, rows: out.rows, tokens: out.tokens, bytes, sha256, configHash: p.configHash };
       const recordPath = join(dir, doneFile(cfg.prefix, out.index));
@@ -121,25 +125,34 @@ export const writeShards = defineSink({
         written.push(join(dir, file));
         ctx.stats.count('shards written');
       }
-      // kept shards known from the manifest alone get their record back
-      if (!out.verifyOnly || !existsSync(recordPath)) {
-        const record = new AtomicFile(recordPath);
-        await record.write(`${JSON.stringify(rec, null, 2)}\n`);
-        await record.commit();
-      }
       completed.push(rec);
+      const synced = out.sync().catch(failed);
+      synced.catch(() => undefined); // a failure surfaces where it is awaited (an error elsewhere may come first)
+      // kept shards known from the manifest alone get their record back
+      if (out.verifyOnly && existsSync(recordPath)) return () => synced;
+      const record = new AtomicFile(recordPath);
+      const prepared = record.write(`${JSON.stringify(rec, null, 2)}\n`).then(() => record.prepare());
+      prepared.catch(() => undefined);
+      return async () => {
+        try { await Promise.all([synced, prepared]); } catch (err) { await record.abort(); throw err; }
+        await out.publish().catch(failed);
+        await record.publish();
+      };
     };
 
-    const writeManifest = async (p: Plan | undefined): Promise<string> => {
+    /** The manifest, prepared while `before` (the last shard's publishing) syncs, and published after it. */
+    const writeManifest = async (p: Plan | undefined, before: () => Promise<void>): Promise<string> => {
       const top = p?.manifest ?? head(null, cfg.seqLen ?? null, cfg.tokenColumn ?? null);
       const sum = (k: 'rows' | 'tokens' | 'bytes') => completed.reduce((n, s) => n + s[k], 0);
       const shards = completed.map(({ file, firstRow, rows, tokens, bytes, sha256 }) => ({ file, firstRow, rows, tokens, bytes, sha256 }));
       const text = manifestText({ ...top, rows: sum('rows'), tokens: sum('tokens'), bytes: sum('bytes'), shards });
       const path = join(dir, MANIFEST);
-      if (existsSync(path) && readFileSync(path, 'utf8') === text) return path; // identical: leave it be
+      if (existsSync(path) && readFileSync(path, 'utf8') === text) { await before(); return path; } // identical: leave it be
       const file = new AtomicFile(path);
-      await file.write(text);
-      return file.commit();
+      const prepared = file.write(text).then(() => file.prepare());
+      prepared.catch(() => undefined);
+      try { await Promise.all([before(), prepared]); } catch (err) { await file.abort(); throw err; }
+      return file.publish();
     };
 
     const where = () => ({ file: current ? current.path : dir, batch: batches, row: rowsSeen });
@@ -162,18 +175,19 @@ export const writeShards = defineSink({
           await out.write(part, p.countTokens(part), take * perRow);
           off += take;
           rowsSeen += take;
-          if (out.rows >= shardRows || out.estimatedBytes >= shardBytes) { current = undefined; await finish(out, p); }
+          if (out.rows >= shardRows || out.estimatedBytes >= shardBytes) { current = undefined; await (await complete(out, p))(); }
         }
         batches++;
       }),
       close: (outcome) => guard(async () => {
         if (outcome === 'cancelled') { await current?.abort(); current = undefined; return written; }
-        if (current) { const out = current; current = undefined; await finish(out, plan!); }
+        let publishLast = async (): Promise<void> => undefined;
+        if (current) { const out = current; current = undefined; publishLast = await complete(out, plan!); }
         if (!plan) ctx.log(`no rows: ${MANIFEST} records an empty dataset`);
         if ([...done.keys()].some((i) => i >= completed.length)) dropManifest(); // an earlier run had more shards
         const stale = removeShardsFrom(dir, cfg.prefix, cfg.format, completed.length);
         if (stale.length > 0) ctx.log(`removed ${stale.length} file(s) beyond the last shard, left by an earlier run: ${stale.slice(0, 4).join(', ')}${stale.length > 4 ? ', ...' : ''}`);
-        const manifest = await writeManifest(plan);
+        const manifest = await writeManifest(plan, publishLast);
         const kept = completed.length - written.length;
         ctx.log(`${completed.length} shard(s), ${rowsSeen} rows: ${written.length} written${kept > 0 ? `, ${kept} kept from an earlier run (verified)` : ''}`);
         return [...completed.map((s) => join(dir, s.file)), manifest];

@@ -111,11 +111,21 @@ export class AtomicFile {
     s.catch(() => undefined);
     this.syncing = s;
   }
+  /** Renames the file into place once all of it is on disk. */
   async commit(): Promise<string> {
+    await this.prepare();
+    return this.publish();
+  }
+  /** Everything written is on disk (synced, closed) under the temporary name. Several files can be
+   * prepared at once (their syncs overlap) and published in the order that keeps them consistent. */
+  async prepare(): Promise<void> {
     this.handle ??= await open(this.tmp, 'w');
     await this.syncing;
     await this.handle.sync();
     await this.handle.close();
+  }
+  /** Renames a prepared file into place. */
+  async publish(): Promise<string> {
     await rename(this.tmp, this.path);
     return this.path;
   }

@@ -1,5 +1,5 @@
 // AtomicFile: chunks written with writev (partial writes continued), data pushed to disk ahead as it
-// grows, nothing at the final path until commit, nothing left behind by abort.
+// grows, nothing at the final path until commit (or publish, after prepare), nothing left behind by abort.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +28,20 @@ describe('AtomicFile', () => {
     await f.commit();
     expect(readFileSync(f.path).equals(want)).toBe(true);
     expect(readdirSync(dir).filter((n) => n.startsWith('.flowlm-tmp-'))).toEqual([]);
+  });
+
+  it('prepare puts the whole file under its temporary name, publish moves it into place', async () => {
+    const a = new AtomicFile(join(dir, 'a.txt')), b = new AtomicFile(join(dir, 'b.txt'));
+    await a.write('first\n');
+    await b.write([Buffer.from('second\n')]);
+    await Promise.all([a.prepare(), b.prepare()]);
+    expect(existsSync(a.path) || existsSync(b.path)).toBe(false);
+    expect(readFileSync(a.tmp, 'utf8')).toBe('first\n');
+    expect(await a.publish()).toBe(a.path);
+    expect(existsSync(b.path)).toBe(false);
+    await b.publish();
+    expect(readFileSync(b.path, 'utf8')).toBe('second\n');
+    expect(existsSync(a.tmp) || existsSync(b.tmp)).toBe(false);
   });
 
   it('abort leaves neither the file nor its temporary', async () => {
