@@ -47,7 +47,8 @@ export class DocBatcher {
     return this.size >= this.limits.batchRows || (this.limits.batchBytes !== undefined && this.weight >= this.limits.batchBytes);
   }
 
-  /** Adds one document; `text` is a string or its UTF-8 bytes (copied); `weight` counts against batchBytes. */
+  /** Adds one document; `text` is a string or its UTF-8 bytes (copied, unless they are in the room
+   * `reserve` gave); `weight` counts against batchBytes. */
   push(doc: { id: string; text: string | Uint8Array; url: string | null; source: string }, weight = 0): void {
     const t = doc.text;
     if (typeof t === 'string') {
@@ -55,7 +56,9 @@ export class DocBatcher {
       this.used += utf8.encodeInto(t, this.text.subarray(this.used)).written;
     } else {
       this.room(t.length);
-      this.text.set(t, this.used);
+      const at = t.buffer === this.text.buffer ? t.byteOffset - this.text.byteOffset : -1;
+      if (at < 0) this.text.set(t, this.used);
+      else if (at !== this.used) this.text.copyWithin(this.used, at, at + t.length); // read into reserve(), trimmed at the front
       this.used += t.length;
     }
     this.offsets.push(this.used);
@@ -63,6 +66,13 @@ export class DocBatcher {
     this.urls.push(doc.url);
     this.sources.push(doc.source);
     this.weight += weight;
+  }
+
+  /** Room for `n` bytes where the next document's text goes: a reader can put a document's bytes
+   * there (and push a view of them) instead of having them copied in. */
+  reserve(n: number): Uint8Array {
+    this.room(n);
+    return this.text.subarray(this.used, this.used + n);
   }
 
   /** The documents so far as one batch, and an empty batcher. */

@@ -45,11 +45,12 @@ export const readText = defineSource({
     const rows = new DocBatcher(schema, cfg, ctx.threaded);
     // one document per file: a plain file is read whole and its bytes go into the batch as they are
     const whole = cfg.unit === 'file' ? new WholeFileReader() : undefined;
+    const into = (n: number) => rows.reserve(n); // files are read straight into the batch's text
     let sinceTurn = 0;
     yield* readerBatches(rows, bad, async function* () {
       for (const file of files) {
         const key = fileKey(file);
-        const doc = whole?.read(file, cfg.maxDocBytes, cfg.minChars);
+        const doc = whole?.read(file, cfg.maxDocBytes, cfg.minChars, into);
         if (doc) {
           if (doc.weight === 0) continue; // an empty file holds no document (as on the line path)
           if (doc.chars >= 0 && doc.chars < cfg.minChars) ctx.stats.drop('too short');

@@ -3,10 +3,11 @@
 // trim() removes what a final newline adds); this one only skips the decode, the split, the join and
 // Arrow's re-encoding. Whatever it cannot decide exactly goes to the line path, which reports it.
 import { isUtf8 } from 'node:buffer';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
 export interface WholeFile {
-  /** the trimmed text's UTF-8 bytes (a view of a reused buffer: copy before the next read) */
+  /** the trimmed text's UTF-8 bytes (a view of the reader's reused buffer, or of `into`'s: copy
+   * before the next read) */
   bytes: Uint8Array;
   /** UTF-16 length of the trimmed text, or -1 when it is at least `minChars` (not counted) */
   chars: number;
@@ -32,26 +33,23 @@ export class WholeFileReader {
   private buf = Buffer.allocUnsafe(1 << 20);
 
   /** `file` as one trimmed document, or undefined for the line path: a file that is not plain (.gz),
-   * too large for maxDocBytes, not valid UTF-8, or with non-ASCII whitespace at an edge. */
-  read(file: string, maxDocBytes: number, minChars: number): WholeFile | undefined {
+   * too large for maxDocBytes, not valid UTF-8, or with non-ASCII whitespace at an edge. `into(n)`, if
+   * given, is where the file is read (a view of at least n bytes, such as the room at the end of a
+   * batch being filled), so the bytes need not be copied there afterwards; else this reader's buffer. */
+  read(file: string, maxDocBytes: number, minChars: number, into?: (n: number) => Uint8Array): WholeFile | undefined {
     if (file.endsWith('.gz')) return undefined;
-    // read to the end (no fstat: its Stats object and dates were most of this reader's garbage)
     const fd = openSync(file, 'r');
-    let size = 0;
+    let size: number;
+    let b: Uint8Array;
     try {
-      for (let n; ;) {
-        if (size === this.buf.length) {
-          if (size + 1 > maxDocBytes) return undefined;
-          const bigger = Buffer.allocUnsafe(Math.min(2 * size, maxDocBytes + 1));
-          this.buf.copy(bigger, 0, 0, size);
-          this.buf = bigger;
-        }
-        if ((n = readSync(fd, this.buf, size, this.buf.length - size, null)) === 0) break;
-        size += n;
-      }
+      size = fstatSync(fd).size;
+      if (size + 1 > maxDocBytes) return undefined;
+      if (!into && this.buf.length < size + 1) this.buf = Buffer.allocUnsafe(size + 1);
+      b = into ? into(size + 1) : this.buf;
+      let got = 0; // one byte more than the size is asked for: a file that grew is seen
+      for (let n; got <= size && (n = readSync(fd, b, got, size + 1 - got, null)) > 0;) got += n;
+      if (got !== size) return undefined; // the file changed while read: let the streaming path see it
     } finally { closeSync(fd); }
-    if (size + 1 > maxDocBytes) return undefined;
-    const b = this.buf;
     const offset = size >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
     if (!isUtf8(b.subarray(offset, size))) return undefined;
     const weight = size === offset ? 0 : size - offset + (b[size - 1] === 10 ? 0 : 1);

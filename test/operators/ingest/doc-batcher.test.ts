@@ -1,5 +1,6 @@
 // DocBatcher builds Doc batches without Arrow's builders: they must hold what batchFromColumns makes
-// from the same rows (nulls, a dictionary of several values, non-ASCII text given as bytes or strings).
+// from the same rows (nulls, a dictionary of several values, non-ASCII text given as bytes or strings,
+// or put in place by the reader).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DocBatcher } from '../../../operators/ingest/doc-batcher.ts';
@@ -16,7 +17,15 @@ describe('ingest/doc-batcher', () => {
     let from = 0;
     const want = [];
     for (const [i, r] of rows.entries()) {
-      batcher.push({ ...r, text: i % 2 ? Buffer.from(r.text) : r.text }, Buffer.byteLength(r.text));
+      // the text as a string, as bytes to copy, or as bytes put in the room reserve() gave (at its
+      // start, or further in: what a reader does that trims the front of what it read)
+      let text: string | Uint8Array = i % 3 === 0 ? r.text : Buffer.from(r.text);
+      if (i % 3 === 2) {
+        const skip = i % 2 ? 0 : 3, room = batcher.reserve(text.length + skip);
+        room.set(text as Uint8Array, skip);
+        text = room.subarray(skip, skip + text.length);
+      }
+      batcher.push({ ...r, text }, Buffer.byteLength(r.text));
       if (batcher.full || i === rows.length - 1) {
         got.push(batcher.flush());
         const part = rows.slice(from, i + 1);
