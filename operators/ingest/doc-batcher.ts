@@ -89,6 +89,8 @@ export class DocBatcher {
     } else {
       values = this.alloc(this.used);
       values.set(filled);
+      // a buffer grown for a large document is not kept: the batches after it would all be copied too
+      if (this.shared && this.text.length > this.capacityFor(this.used)) this.text = this.alloc(this.capacityFor(this.used));
     }
     const text = makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: Int32Array.from(this.offsets), data: values }));
     // source: a dictionary of the distinct values, in order of first appearance
@@ -103,7 +105,10 @@ export class DocBatcher {
 
   private room(extra: number): void {
     if (this.used + extra <= this.text.length) return;
-    const next = this.alloc(Math.max(2 * this.text.length, this.used + extra));
+    // a shared buffer holds one batch and is handed over with it: grown to what the batch needs (the
+    // document that did not fit ends it, in a batch full by bytes), a doubled one would be copied at
+    // flush; a private one is reused batch after batch and doubles
+    const next = this.alloc(this.shared ? this.used + extra + (1 << 16) : Math.max(2 * this.text.length, this.used + extra));
     next.set(this.text.subarray(0, this.used));
     this.text = next;
   }
