@@ -82,8 +82,9 @@ export class DocBatcher {
   flush(): RecordBatch<Doc> {
     const n = this.size;
     // in shared memory when a parallel stage (tokenize) will hand it to its worker threads as it is
-    // instead of copied into each message (runtime/shared-memory.ts): the buffer filled, when it is
-    // about the batch's size (the next batch gets a new one), else an exactly sized copy
+    // instead of copied into each message (runtime/shared-memory.ts): the part of the slab window
+    // filled, or a buffer grown for a large document when it is about the batch's size, else an
+    // exactly sized copy
     const filled = this.text.subarray(0, this.used);
     let values: Uint8Array;
     if (this.inSlab()) {
