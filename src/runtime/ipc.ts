@@ -29,7 +29,15 @@ export interface PackedBatch {
   body: ArrayBuffer | SharedArrayBuffer;
   /** buffers in shared memory the batch uses, sent as they are */
   shared?: SharedArrayBuffer[];
+  /** bytes of `shared` the batch's columns take (what pacing counts, not the whole buffers) */
+  sharedBytes?: number;
 }
+
+/** The bytes a packed batch carries: its body and its views of shared memory. */
+export const packedBytes = (p: PackedBatch): number => p.body.byteLength + (p.sharedBytes ?? 0);
+
+/** The bytes of a packed batch in shared memory (the receiver's to pace collections by). */
+export const packedSharedBytes = (p: PackedBatch): number => (p.body instanceof SharedArrayBuffer ? p.body.byteLength : 0) + (p.sharedBytes ?? 0);
 
 export const transferList = (p: PackedBatch): ArrayBuffer[] => (p.body instanceof ArrayBuffer ? [p.body] : []);
 
@@ -98,7 +106,7 @@ export function packBatch(batch: RecordBatch, sharedBody = false): PackedBatch {
   const nodes: number[] = [];
   const views: ArrayBufferView[] = [];
   const shared: SharedArrayBuffer[] = [];
-  let size = 0;
+  let size = 0, sharedSize = 0;
   const visit = (d: Data) => {
     if (d.variadicBuffers.length > 0) throw new Error(`column type ${d.type} (variadic buffers) cannot be sent to a worker thread`);
     nodes.push(d.offset, d.length, d.nullCount, d.children.length);
@@ -111,6 +119,7 @@ export function packBatch(batch: RecordBatch, sharedBody = false): PackedBatch {
         let k = shared.indexOf(b.buffer);
         if (k < 0) k = shared.push(b.buffer) - 1;
         nodes.push(kind, k, b.byteOffset, n);
+        sharedSize += b.byteLength;
         continue;
       }
       size = (size + 7) & ~7;
@@ -139,7 +148,7 @@ export function packBatch(batch: RecordBatch, sharedBody = false): PackedBatch {
     at = start + v.byteLength;
   }
   const packed: PackedBatch = { schema: encodeFields(batch.schema.fields), length: batch.numRows, nodes, body };
-  if (shared.length > 0) packed.shared = shared;
+  if (shared.length > 0) { packed.shared = shared; packed.sharedBytes = sharedSize; }
   if (batch.schema.metadata.size > 0) packed.metadata = [...batch.schema.metadata];
   return packed;
 }

@@ -5,7 +5,7 @@ import { parentPort } from 'node:worker_threads';
 import { RecordBatch } from 'apache-arrow';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
 import type { InputLocation } from '../core/errors.ts';
-import { diffBatch, transferList, unpackBatch, type BatchDelta, type PackedBatch } from './ipc.ts';
+import { diffBatch, packedBytes, transferList, unpackBatch, type BatchDelta, type PackedBatch } from './ipc.ts';
 import { CollectionPacer } from './collect.ts';
 
 /** Which kernel to run: the operator `id` exported by `module` (a file URL), with its config. */
@@ -90,8 +90,8 @@ async function handle(m: TaskMessage): Promise<void> {
     if (!(output instanceof RecordBatch)) throw new Error(`kernel returned ${typeof output}, expected a RecordBatch`);
     const delta = diffBatch(input, output, true); // the reply in shared memory: read in place there
     const reply: ReplyMessage = { kind: 'done', id: m.id, kernelMs, ...delta };
-    let moved = m.batch.body.byteLength + (delta.packed?.body.byteLength ?? 0);
-    for (const sab of m.batch.shared ?? []) moved += sab.byteLength; // the views of it this thread made go too
+    // in and out, shared memory too (the views of it this thread made go with the batch)
+    const moved = packedBytes(m.batch) + (delta.packed ? packedBytes(delta.packed) : 0);
     // the input's body goes back too (unread there): the batch is done with, and a transferred buffer
     // leaves this thread at once rather than waiting for a collection
     port.postMessage(reply, [...(delta.packed ? transferList(delta.packed) : []), ...transferList(m.batch)]);

@@ -11,7 +11,7 @@ import type { OperatorFunction } from 'rxjs';
 import { makeContext, type OperatorContext } from '../core/context.ts';
 import type { InputLocation } from '../core/errors.ts';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
-import { applyDelta, packBatch, transferList, type PackedBatch } from './ipc.ts';
+import { applyDelta, packBatch, packedSharedBytes, transferList, type PackedBatch } from './ipc.ts';
 import { receivedShared } from './shared-memory.ts';
 import { workerMap } from './parallel.ts';
 import { tsWorker } from './thread-boot.ts';
@@ -189,7 +189,7 @@ export class WorkerPool {
     if (slot.tasks.length === 0) slot.worker.unref();
     if (m.kind === 'fail') task.reject(new WorkerTaskError(m.reason, m.location));
     else {
-      if (m.packed?.body instanceof SharedArrayBuffer) receivedShared(m.packed.body.byteLength);
+      if (m.packed) receivedShared(packedSharedBytes(m.packed));
       try { task.resolve({ batch: applyDelta(task.input, m), kernelMs: m.kernelMs }); } catch (err) {
         task.reject(new WorkerTaskError(`cannot read the worker's result: ${err instanceof Error ? err.message : String(err)}`));
       }

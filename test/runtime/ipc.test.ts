@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { DataType, Dictionary, Int32, List, Field, RecordBatch, Schema, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
-import { applyDelta, diffBatch, packBatch, transferList, unpackBatch } from '../../src/runtime/ipc.ts';
+import { applyDelta, diffBatch, packBatch, packedBytes, transferList, unpackBatch } from '../../src/runtime/ipc.ts';
 import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index.ts';
 import { KERNEL_STATS_KEY, withKernelStats } from '../../src/core/kernel-stats.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
@@ -47,6 +47,10 @@ describe('batches between threads', () => {
     const packed = packBatch(batch);
     expect(packed.shared).toEqual([text.buffer]);
     expect(packed.body.byteLength).toBeLessThan(text.byteLength / 10); // offsets, ids: not the text
+    // what pacing counts: the batch's view of the buffer (a slab several batches are cut from), not all of it
+    expect(packed.sharedBytes).toBe(text.byteLength);
+    expect(packedBytes(packed)).toBe(packed.body.byteLength + text.byteLength);
+    expect(text.buffer.byteLength).toBeGreaterThan(text.byteLength);
     const back = unpackBatch(structuredClone(packed, { transfer: transferList(packed) }));
     expect(rowsOf(back)).toEqual(rowsOf(batch));
     // the same memory on both sides: a structured clone of a SharedArrayBuffer shares it
