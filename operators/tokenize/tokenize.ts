@@ -4,8 +4,10 @@
 // string inside a document (say "<|endoftext|>") is tokenized like any other text, never as the
 // special token, as tiktoken's encode_ordinary does, so documents cannot forge document boundaries.
 import { Field, RecordBatch, Schema, Struct, Utf8 as Utf8Type, makeData, type Data, type Int32, type List, type Utf8 } from 'apache-arrow';
+import { isMainThread } from 'node:worker_threads';
 import { z } from 'zod';
 import { defineOperator } from '../../src/core/operator.ts';
+import { sharedInt32 } from '../../src/runtime/shared-memory.ts';
 import { kernelMap, withKernelStats } from '../../src/core/kernel-stats.ts';
 import { schemaOf, takeRows } from '../../src/schema/index.ts';
 import { ENCODINGS, ranksData, specialTokenId, type EncodingName } from './engine/encodings.ts';
@@ -61,8 +63,10 @@ const kernel = (cfg: Cfg) => {
     const rows = input.numRows;
     let bytes = 0;
     for (const d of col.data) bytes += d.values.byteLength;
-    // about one id per 4-5 bytes of prose; the buffer doubles when text needs more
-    const ids = new IdBuffer((bytes >> 2) + 2 * rows + 64);
+    // about one id per 4-5 bytes of prose; the buffer doubles when text needs more. On a worker thread
+    // it is in shared memory: the reply hands it to the main thread in place (runtime/ipc.ts), where
+    // a private buffer was copied into a shared message body, 4 bytes per token once more.
+    const ids = new IdBuffer((bytes >> 2) + 2 * rows + 64, isMainThread ? undefined : sharedInt32);
     const offsets = new Int32Array(rows + 1);
     let keep: number[] | undefined; // rows kept, once a null text was met
     let kept = 0;
@@ -75,8 +79,10 @@ const kernel = (cfg: Cfg) => {
       if (eos >= 0) ids.push(eos);
       offsets[++kept] = ids.length;
     }
-    // the column wraps the id buffer as is, unless most of it would be unused capacity
-    const all = ids.data.length > ids.length * 1.25 ? ids.data.slice(0, ids.length) : ids.view();
+    // the column wraps the id buffer as is, unless much of it would be unused capacity (a shared one
+    // is always wrapped: a trimmed copy would be copied once more into the reply; the main thread
+    // holds the spare capacity only until the ids are packed)
+    const all = ids.data.buffer instanceof SharedArrayBuffer || ids.data.length <= ids.length * 1.25 ? ids.view() : ids.data.slice(0, ids.length);
     const tokens = tokensVector(all, keep ? offsets.subarray(0, kept + 1) : offsets);
     const base = keep ? takeRows(input, keep) : input;
     const out = replaceColumns(base, cfg.keepText ? ['tokens'] : ['text', 'tokens'], tokensField(), tokens.data[0]!);

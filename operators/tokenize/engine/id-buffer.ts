@@ -5,7 +5,10 @@ export class IdBuffer {
   data: Int32Array;
   length = 0;
 
-  constructor(capacity = 1024) { this.data = new Int32Array(Math.max(16, capacity)); }
+  /** `alloc`: where the buffer lives (shared memory for a kernel on a worker thread, see tokenize.ts) */
+  constructor(capacity = 1024, private readonly alloc: (n: number) => Int32Array = (n) => new Int32Array(n)) {
+    this.data = alloc(Math.max(16, capacity));
+  }
 
   push(id: number): void {
     if (this.length === this.data.length) this.reserve(1);
@@ -27,7 +30,7 @@ export class IdBuffer {
   /** Makes room for `extra` more ids (engines then write to `data` directly and set `length`). */
   reserve(extra: number): void {
     if (this.length + extra <= this.data.length) return;
-    const next = new Int32Array(Math.max(this.data.length * 2, this.length + extra));
+    const next = this.alloc(Math.max(this.data.length * 2, this.length + extra));
     next.set(this.data.subarray(0, this.length));
     this.data = next;
   }

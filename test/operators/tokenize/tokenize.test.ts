@@ -144,5 +144,11 @@ describe('tokenize', () => {
     expect(tokensOf(got)).toEqual(tokensOf(inline));
     expect(got.flatMap((b) => Array.from(b.getChild('id')!))).toEqual(inline.flatMap((b) => Array.from(b.getChild('id')!)));
     expect(r.nodes.tok!.counters?.tokens).toBe(tokensOf(inline).flat().length);
+    // the workers' ids come back in the shared memory the kernel wrote them to, not copied into the
+    // reply's body with the list offsets (the inline kernel's are private)
+    const tokens = (b: RecordBatch) => b.getChild('tokens')!.data[0]!;
+    expect(got.every((b) => tokens(b).children[0]!.values.buffer instanceof SharedArrayBuffer)).toBe(true);
+    expect(got.every((b) => tokens(b).children[0]!.values.buffer !== tokens(b).valueOffsets.buffer)).toBe(true);
+    expect(inline.some((b) => tokens(b).children[0]!.values.buffer instanceof SharedArrayBuffer)).toBe(false);
   });
 });
