@@ -26,7 +26,7 @@ import { docSchema, type Doc } from '../src/schema/index.ts';
 import { readText } from '../operators/ingest/read-text.ts';
 import { exactDedup } from '../operators/dedup/exact.ts';
 import { tokenize } from '../operators/tokenize/tokenize.ts';
-import { mobyDickChapters, sotuTexts } from '../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 import { prepSpec } from '../pipelines/prep-default.ts';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));

@@ -20,7 +20,7 @@ import { tokenize } from '../operators/tokenize/tokenize.ts';
 import { createEngine, type EngineName } from '../operators/tokenize/engine/engines.ts';
 import { ENCODINGS, specialTokenId, type EncodingName } from '../operators/tokenize/engine/encodings.ts';
 import { IdBuffer } from '../operators/tokenize/engine/id-buffer.ts';
-import { mobyDickChapters, sotuTexts } from '../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 
 const arg = (args: string[], name: string, dflt: string) => args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
 const int = (args: string[], name: string, dflt: number) => {

@@ -8,14 +8,14 @@
 // Args: config=micro,tiny steps=5 warmup=1 batch=8
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
-import { AdamW } from '../src/nn/adamw.ts';
-import { initBackend } from '../src/nn/backend.ts';
-import { GPT_PRESETS, gptConfig } from '../src/nn/config.ts';
-import { Gpt } from '../src/nn/gpt.ts';
-import { headHelper } from '../src/nn/head-helper.ts';
-import { headChunkCount } from '../src/nn/head-loss.ts';
-import type { PackedBatch } from '../src/nn/loss.ts';
-import { trainStep } from '../src/nn/train-step.ts';
+import { AdamW } from '../src/nn/optim/adamw.ts';
+import { initBackend } from '../src/nn/backend/backend.ts';
+import { GPT_PRESETS, gptConfig } from '../src/nn/model/config.ts';
+import { Gpt } from '../src/nn/model/gpt.ts';
+import { headHelper } from '../src/nn/head/head-helper.ts';
+import { headChunkCount } from '../src/nn/head/head-loss.ts';
+import type { PackedBatch } from '../src/nn/objective/loss.ts';
+import { trainStep } from '../src/nn/train/train-step.ts';
 import { Rng } from '../src/runtime/rng.ts';
 import { peakRssMb as peakRss } from '../src/runtime/peak-rss.ts';
 const peakRssMb = () => Math.round(peakRss());

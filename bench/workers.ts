@@ -15,7 +15,7 @@ import { runPipeline } from '../src/runtime/run.ts';
 import { WorkerPool } from '../src/runtime/worker-pool.ts';
 import { schemaOf, docSchema, type Doc } from '../src/schema/index.ts';
 import { readText } from '../operators/ingest/read-text.ts';
-import { sotuTexts } from '../pipelines/corpus.ts';
+import { sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 import { heavyHash } from '../test/fixtures/heavy-hash.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {

@@ -4,7 +4,7 @@ import { pipeline } from '../src/graph/spec.ts';
 import { readText } from '../operators/ingest/read-text.ts';
 import { normalize } from '../operators/clean/normalize.ts';
 import { writeJsonl } from '../operators/io/write-jsonl.ts';
-import { mobyDickChapters, sotuTexts } from './corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 
 export default pipeline({
   name: 'demo-data',

@@ -10,8 +10,8 @@ import { exactDedup } from '../operators/dedup/exact.ts';
 import { tokenize } from '../operators/tokenize/tokenize.ts';
 import { packSequences } from '../operators/pack/pack-sequences.ts';
 import { writeShards } from '../operators/shard/write-shards.ts';
-import { mobyDickChapters, sotuTexts } from './corpus.ts';
-import { readerSteps, type Step } from './prep-input.ts';
+import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
+import { readerSteps, type Step } from '../operators/ingest/reader-for.ts';
 
 // Text per batch: small enough that every worker gets several batches of a small corpus and batches in
 // flight stay a few MB, large enough that per-batch costs (messages to workers) do not show.

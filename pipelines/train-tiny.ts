@@ -13,16 +13,16 @@ import { evaluateStep } from '../operators/train/evaluate.ts';
 import { forwardBackward } from '../operators/train/forward-backward.ts';
 import { microBatches } from '../operators/train/micro-batches.ts';
 import { optimizerStep } from '../operators/train/optimizer-step.ts';
-import { initBackend } from '../src/nn/backend.ts';
+import { initBackend } from '../src/nn/backend/backend.ts';
 import { findLatest } from '../src/nn/checkpoint/index.ts';
-import { singleRank } from '../src/nn/dist.ts';
-import { TrainReplica } from '../src/nn/replica.ts';
-import { metaOf, stepMetaOf, stepReportOf } from '../src/nn/step-batches.ts';
-import { applyOverrides, trainConfig, type TrainConfigInput } from '../src/nn/train-config.ts';
-import { StepTally } from '../src/nn/train-tally.ts';
-import type { TrainPipelineOptions, TrainPipelineResult } from '../src/nn/trainer.ts';
-import { shardTrainData } from './train-data.ts';
-import { metricsWriter } from './train-metrics.ts';
+import { singleRank } from '../src/nn/train/dist.ts';
+import { TrainReplica } from '../src/nn/train/replica.ts';
+import { metaOf, stepMetaOf, stepReportOf } from '../src/nn/train/step-batches.ts';
+import { applyOverrides, trainConfig, type TrainConfigInput } from '../src/nn/train/train-config.ts';
+import { StepTally } from '../src/nn/train/train-tally.ts';
+import type { TrainPipelineOptions, TrainPipelineResult } from '../src/nn/train/trainer.ts';
+import { shardTrainData } from '../operators/train/shard-data.ts';
+import { metricsWriter } from '../operators/train/metrics-writer.ts';
 
 // -- config: every field can be overridden with --set (dotted paths: --set lr.max=3e-4)
 export const config: TrainConfigInput = {

@@ -5,7 +5,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { gradBucketBatch, stepGradsOf, stepMetaOf } from '../../src/nn/step-batches.ts';
+import { gradBucketBatch, stepGradsOf, stepMetaOf } from '../../src/nn/train/step-batches.ts';
 import { gradBucketSchema, type GradBucket } from '../../src/schema/columns.ts';
 import { replicaField } from './replica-field.ts';
 

@@ -5,7 +5,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { stepMetaOf, withMeta } from '../../src/nn/step-batches.ts';
+import { stepMetaOf, withMeta } from '../../src/nn/train/step-batches.ts';
 import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
 import { dueAt, replicaField } from './replica-field.ts';
 

@@ -1,13 +1,13 @@
 // Forward and backward over this rank's micro-batches of a step (gradient accumulation): Packed
 // micro-batches in, one GradBucket batch per step out (the mean gradient, flat, one row per all-reduce
 // bucket; this rank's loss, tokens and the data cursor in its metadata). The work is the replica's
-// (src/nn/replica.ts), the same code the trainer loop runs.
+// (src/nn/train/replica.ts), the same code the trainer loop runs.
 import { Schema, type RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { operate } from '../../src/core/operate.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import type { PackedBatch } from '../../src/nn/loss.ts';
-import { CURSOR_KEY, gradBucketBatch, metaOf, packedOf, stepMetaOf } from '../../src/nn/step-batches.ts';
+import type { PackedBatch } from '../../src/nn/objective/loss.ts';
+import { CURSOR_KEY, gradBucketBatch, metaOf, packedOf, stepMetaOf } from '../../src/nn/train/step-batches.ts';
 import { gradBucketSchema, type GradBucket, type Packed } from '../../src/schema/columns.ts';
 import { replicaField } from './replica-field.ts';
 

@@ -1,17 +1,17 @@
 // The source of the training chain: this rank's micro-batches (Packed), gradAccum per step, read from
 // the replica's data position (its checkpoint's cursor when resumed). Step k's micro-batches go out
-// only when every stage has finished step k - 1 (src/nn/step-pace.ts), and none after the run ends
+// only when every stage has finished step k - 1 (src/nn/train/step-pace.ts), and none after the run ends
 // (the config's last step, or a stop agreed by the ranks): the chain then completes.
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
-import { CURSOR_KEY, packedBatchOf, STEP_KEY, withMeta } from '../../src/nn/step-batches.ts';
-import type { TrainData } from '../../src/nn/trainer.ts';
+import { CURSOR_KEY, packedBatchOf, STEP_KEY, withMeta } from '../../src/nn/train/step-batches.ts';
+import type { TrainData } from '../../src/nn/train/trainer.ts';
 import { packedSchema } from '../../src/schema/columns.ts';
 import { replicaField } from './replica-field.ts';
 
 const Config = z.object({
   replica: replicaField,
-  data: z.custom<TrainData>((v) => typeof (v as { train?: unknown } | null)?.train === 'function', { message: 'expected TrainData (src/nn/trainer.ts), e.g. shardTrainData(config, dist)' }),
+  data: z.custom<TrainData>((v) => typeof (v as { train?: unknown } | null)?.train === 'function', { message: 'expected TrainData (src/nn/train/trainer.ts), e.g. shardTrainData(config, dist)' }),
   seqLen: z.number().int().min(1).describe('input tokens per row the data yields'),
 });
 

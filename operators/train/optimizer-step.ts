@@ -6,7 +6,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { STEP_KEY, stepGradsOf, stepMetaOf, withMeta, type StepMeta } from '../../src/nn/step-batches.ts';
+import { STEP_KEY, stepGradsOf, stepMetaOf, withMeta, type StepMeta } from '../../src/nn/train/step-batches.ts';
 import { gradBucketSchema, metricsSchema, type GradBucket, type Metrics } from '../../src/schema/columns.ts';
 import { metricsBatch } from '../../src/schema/metrics.ts';
 import { replicaField } from './replica-field.ts';

@@ -3,7 +3,7 @@
 // config goes into the file's metadata.
 import { parseArgs } from 'node:util';
 import { loadCheckpoint } from '../nn/checkpoint/index.ts';
-import { writeSafetensors } from '../nn/safetensors.ts';
+import { writeSafetensors } from '../nn/checkpoint/safetensors.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 export const EXPORT_HELP = `Usage: flowlm export --checkpoint DIR --format safetensors --out FILE [--json]

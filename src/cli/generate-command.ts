@@ -3,9 +3,9 @@
 import { getEncoding } from 'js-tiktoken';
 import { parseArgs } from 'node:util';
 import { Rng } from '../runtime/rng.ts';
-import { initBackend } from '../nn/backend.ts';
-import { loadModel, tiktokenName } from '../nn/load-model.ts';
-import { generateTokens } from '../nn/sample.ts';
+import { initBackend } from '../nn/backend/backend.ts';
+import { loadModel, tiktokenName } from '../nn/checkpoint/load-model.ts';
+import { generateTokens } from '../nn/model/sample.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 export const GENERATE_HELP = `Usage: flowlm generate --checkpoint DIR --prompt TEXT [--max-tokens N] [--temperature T]

@@ -1,12 +1,12 @@
 // `flowlm train <pipeline.ts>`: loads a training pipeline (default export: TrainPipeline in
-// src/nn/trainer.ts; loaded by path, src/ never imports pipelines/) and runs it with a progress line
+// src/nn/train/trainer.ts; loaded by path, src/ never imports pipelines/) and runs it with a progress line
 // per step on stderr; the pipeline writes metrics and checkpoints into its run directory. SIGINT or
 // SIGTERM stops after the current step with a checkpoint (resume with --resume).
 // Where it runs (src/scheduler/): one rank in this process (cpu:1), N rank threads (cpu:N), one process
 // per GPU (gpu:*), or, with --rank/--world-size/--master (or torchrun's variables), this process as one
 // rank of a multi-process run.
 import { parseArgs } from 'node:util';
-import type { StepProgress, TrainPipelineResult } from '../nn/trainer.ts';
+import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
 import { CollectiveError } from '../runtime/collectives/collective.ts';
 import { DeviceError, devicesFor, type ResolvedDevices } from '../scheduler/devices.ts';
 import { loadTrainModule, NotATrainPipeline } from '../scheduler/load-train-pipeline.ts';
@@ -22,7 +22,7 @@ export function trainHelp(): string {
   return `Usage: ${TRAIN_USAGE}
 
 Trains the model a training pipeline describes (e.g. pipelines/train-tiny.ts, whose default export builds
-the run from its config, the shard dataset and src/nn/trainer.ts). Checkpoints, metrics.jsonl and
+the run from its config, the shard dataset and src/nn/train/trainer.ts). Checkpoints, metrics.jsonl and
 metrics.parquet go to the config's runDir (written by rank 0 only). flowlm plan shows the physical plan.
 
 Options:

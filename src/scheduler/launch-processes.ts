@@ -7,7 +7,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { CollectiveError } from '../runtime/collectives/collective.ts';
-import type { TrainPipelineResult } from '../nn/trainer.ts';
+import type { TrainPipelineResult } from '../nn/train/trainer.ts';
 import type { Device } from './devices.ts';
 import type { ChildToLauncher, LauncherToChild } from './rank-ipc.ts';
 

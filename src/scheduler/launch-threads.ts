@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { CollectiveError, createThreadGroup } from '../runtime/collectives/index.ts';
 import { tsWorker } from '../runtime/thread-boot.ts';
-import type { StepProgress, TrainPipelineResult } from '../nn/trainer.ts';
+import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
 import type { RankData, RankFailure, ToMain, ToRank } from './rank-messages.ts';
 
 export interface LaunchThreadsOptions {

@@ -2,7 +2,7 @@
 // an export named `train`, is the TrainPipeline function; `config` is the config it trains with.
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { TrainPipeline } from '../nn/trainer.ts';
+import type { TrainPipeline } from '../nn/train/trainer.ts';
 
 export interface TrainPipelineModule { run: TrainPipeline; config?: unknown }
 

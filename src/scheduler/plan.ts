@@ -8,7 +8,7 @@ import { SpecError, type SpecIssue } from '../core/errors.ts';
 import { applyOverrides as applySpecOverrides, loadSpecFile, withBudget } from '../graph/load.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { validatePipeline } from '../graph/validate.ts';
-import { applyOverrides, trainConfigSchema } from '../nn/train-config.ts';
+import { applyOverrides, trainConfigSchema } from '../nn/train/train-config.ts';
 import { dataPlan } from './data-plan.ts';
 import { devicesFor, type DeviceProbe } from './devices.ts';
 import type { PhysicalPlan } from './plan-types.ts';

@@ -1,5 +1,5 @@
 // What a launcher (launch-processes.ts) and the rank processes it forked say over the IPC channel.
-import type { TrainPipelineResult } from '../nn/trainer.ts';
+import type { TrainPipelineResult } from '../nn/train/trainer.ts';
 
 export type LauncherToChild = { type: 'stop' };
 export type ChildToLauncher = { type: 'result'; result: TrainPipelineResult };

@@ -1,6 +1,6 @@
 // What the main thread and the rank threads of a multi-threaded training run say to each other
 // (launch-threads.ts <-> rank-thread.ts); everything here is structured-cloneable.
-import type { StepProgress, TrainPipelineResult } from '../nn/trainer.ts';
+import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
 
 /** A rank thread's workerData. */
 export interface RankData {

@@ -5,8 +5,8 @@
 // step with the other ranks. The outcome goes back as one 'done' or 'failed' message.
 import { parentPort, workerData } from 'node:worker_threads';
 import { CollectiveError, threadCollective, type Collective, type ThreadHandle } from '../runtime/collectives/index.ts';
-import type { Dist } from '../nn/dist.ts';
-import type { TrainPipelineOptions } from '../nn/trainer.ts';
+import type { Dist } from '../nn/train/dist.ts';
+import type { TrainPipelineOptions } from '../nn/train/trainer.ts';
 import { loadTrainPipeline } from './load-train-pipeline.ts';
 import type { RankData, RankFailure, ToMain, ToRank } from './rank-messages.ts';
 

@@ -3,8 +3,8 @@
 // port), run the pipeline with that `dist`, and, when a launcher forked us (launch-processes.ts), take
 // its stop requests and hand it the result over the IPC channel.
 import { localCollective, socketCollective, type Collective } from '../runtime/collectives/index.ts';
-import type { Dist } from '../nn/dist.ts';
-import type { TrainPipeline, TrainPipelineOptions, TrainPipelineResult } from '../nn/trainer.ts';
+import type { Dist } from '../nn/train/dist.ts';
+import type { TrainPipeline, TrainPipelineOptions, TrainPipelineResult } from '../nn/train/trainer.ts';
 import type { RankSpec } from './rank-env.ts';
 import { listenForStop, sendResult } from './rank-ipc.ts';
 

@@ -2,7 +2,7 @@
 // GPU, one worker thread per CPU device when there are several, or this thread for a single CPU
 // device (where the output head's helper thread may use a second core). Scripts such as the demo use
 // it too, so they get the same placement as the command.
-import type { StepProgress, TrainPipelineResult } from '../nn/trainer.ts';
+import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
 import type { ResolvedDevices } from './devices.ts';
 import { launchProcesses } from './launch-processes.ts';
 import { launchThreads } from './launch-threads.ts';

@@ -1,13 +1,13 @@
 // The physical plan of a training pipeline: the training chain (read shards -> forward-backward ->
 // all-reduce -> optimizer step; the operators under operators/train/ that pipelines/train-tiny.ts
 // chains, named here by id) replicated once per device, the dataset split by rank, and
-// evaluation, checkpoints and metrics on rank 0 alone (as src/nn/trainer.ts runs it); with the batch,
+// evaluation, checkpoints and metrics on rank 0 alone (as src/nn/train/trainer.ts runs it); with the batch,
 // gradient traffic and per-replica memory budgets that follow from the config.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { mlpWidth } from '../nn/config.ts';
-import { paramSpecs, sizeOf } from '../nn/params.ts';
-import { modelConfigOf, type TrainConfig } from '../nn/train-config.ts';
+import { mlpWidth } from '../nn/model/config.ts';
+import { paramSpecs, sizeOf } from '../nn/model/params.ts';
+import { modelConfigOf, type TrainConfig } from '../nn/train/train-config.ts';
 import type { ResolvedDevices } from './devices.ts';
 import type { PlanEdge, PlanNode, TrainBudgets, TrainPlan } from './plan-types.ts';
 

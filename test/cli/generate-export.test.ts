@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/nn/backend.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
 import { saveCheckpoint, withShapes } from '../../src/nn/checkpoint/index.ts';
-import { gptConfig } from '../../src/nn/config.ts';
-import { Gpt } from '../../src/nn/gpt.ts';
-import { readSafetensors } from '../../src/nn/safetensors.ts';
+import { gptConfig } from '../../src/nn/model/config.ts';
+import { Gpt } from '../../src/nn/model/gpt.ts';
+import { readSafetensors } from '../../src/nn/checkpoint/safetensors.ts';
 import { flowlm, lastJson } from './spawn.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-generate-'));

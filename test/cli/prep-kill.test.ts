@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sotuTexts } from '../../pipelines/corpus.ts';
+import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { start } from './spawn.ts';
 
 const ROUNDS = Number(process.env.FLOWLM_KILL_TEST_ROUNDS ?? 4);

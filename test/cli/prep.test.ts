@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mobyDickChapters } from '../../pipelines/corpus.ts';
+import { mobyDickChapters } from '../../operators/ingest/embedded-corpus.ts';
 import { main } from '../../src/cli/main.ts';
 import { BUILD_OPTIONS } from '../../src/cli/prep-command.ts';
 import { flowlm, lastJson, spec } from './spawn.ts';

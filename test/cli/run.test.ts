@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mobyDickChapters, sotuTexts } from '../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { main } from '../../src/cli/main.ts';
 import { parseCount, RUN_OPTIONS } from '../../src/cli/run-command.ts';
 import { BIN, flowlm, lastJson, ROOT, spec } from './spawn.ts';

@@ -14,8 +14,8 @@ import {
 } from '../../src/nn/checkpoint/index.ts';
 import { tensorBatch } from '../../src/nn/checkpoint/tensor-table.ts';
 import { valuesOf, withShapes } from '../../src/nn/checkpoint/convert.ts';
-import { gptConfig } from '../../src/nn/config.ts';
-import { initialValues, paramSpecs } from '../../src/nn/params.ts';
+import { gptConfig } from '../../src/nn/model/config.ts';
+import { initialValues, paramSpecs } from '../../src/nn/model/params.ts';
 import { loopValues } from '../fixtures/checkpoint-values.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flowlm-checkpoint-'));

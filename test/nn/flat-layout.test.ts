@@ -1,11 +1,11 @@
 // The parameters as one flat index space: contiguous in specs order, round trips bit for bit, views
 // share storage, and the segments of any range (as ZeRO-1 shards use) cover it exactly.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend } from '../../src/nn/backend.ts';
-import { FlatLayout } from '../../src/nn/flat-layout.ts';
-import { Gpt } from '../../src/nn/gpt.ts';
-import { paramSpecs } from '../../src/nn/params.ts';
-import { gptConfig } from '../../src/nn/config.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
+import { FlatLayout } from '../../src/nn/optim/flat-layout.ts';
+import { Gpt } from '../../src/nn/model/gpt.ts';
+import { paramSpecs } from '../../src/nn/model/params.ts';
+import { gptConfig } from '../../src/nn/model/config.ts';
 import { shardRange } from '../../src/runtime/collectives/collective.ts';
 
 beforeAll(async () => { await initBackend({ announce: false }); });

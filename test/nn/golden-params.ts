@@ -1,7 +1,7 @@
 // The golden file's parameter formula (test/nn/golden/make_golden.py, param_value), recomputed here so
 // the file need not store weights. Integer steps are exact mod 2^32 in both languages.
-import { paramSpecs, sizeOf, type ParamKind } from '../../src/nn/params.ts';
-import type { GptConfig } from '../../src/nn/config.ts';
+import { paramSpecs, sizeOf, type ParamKind } from '../../src/nn/model/params.ts';
+import type { GptConfig } from '../../src/nn/model/config.ts';
 
 function fnv1a(s: string): number {
   let h = 2166136261;

@@ -4,15 +4,15 @@
 import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW } from '../../src/nn/adamw.ts';
-import { initBackend } from '../../src/nn/backend.ts';
-import { Gpt } from '../../src/nn/gpt.ts';
-import { headHelper } from '../../src/nn/head-helper.ts';
-import { headLoss } from '../../src/nn/head-loss.ts';
-import { autoregressiveLoss, autoregressiveLossValue, inputsOf, type PackedBatch } from '../../src/nn/loss.ts';
-import { maskTokens } from '../../src/nn/mask-tokens.ts';
-import { cosineLr } from '../../src/nn/schedule.ts';
-import { accumulateGrads, clipGlobalNorm, computeGrads, globalNorm } from '../../src/nn/train-step.ts';
+import { AdamW } from '../../src/nn/optim/adamw.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
+import { Gpt } from '../../src/nn/model/gpt.ts';
+import { headHelper } from '../../src/nn/head/head-helper.ts';
+import { headLoss } from '../../src/nn/head/head-loss.ts';
+import { autoregressiveLoss, autoregressiveLossValue, inputsOf, type PackedBatch } from '../../src/nn/objective/loss.ts';
+import { maskTokens } from '../../src/nn/objective/mask-tokens.ts';
+import { cosineLr } from '../../src/nn/optim/schedule.ts';
+import { accumulateGrads, clipGlobalNorm, computeGrads, globalNorm } from '../../src/nn/train/train-step.ts';
 import { Rng } from '../../src/runtime/rng.ts';
 import { relErr } from './golden-params.ts';
 

@@ -7,15 +7,15 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW } from '../../src/nn/adamw.ts';
-import { initBackend } from '../../src/nn/backend.ts';
-import type { GptConfigInput } from '../../src/nn/config.ts';
-import { Gpt } from '../../src/nn/gpt.ts';
-import { autoregressiveLoss, autoregressiveLossValue, inputsOf, maskedLmLoss, maskedLmLossValue, type PackedBatch } from '../../src/nn/loss.ts';
-import { maskTokens } from '../../src/nn/mask-tokens.ts';
-import { gradsOf, trainStep } from '../../src/nn/train-step.ts';
+import { AdamW } from '../../src/nn/optim/adamw.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
+import type { GptConfigInput } from '../../src/nn/model/config.ts';
+import { Gpt } from '../../src/nn/model/gpt.ts';
+import { autoregressiveLoss, autoregressiveLossValue, inputsOf, maskedLmLoss, maskedLmLossValue, type PackedBatch } from '../../src/nn/objective/loss.ts';
+import { maskTokens } from '../../src/nn/objective/mask-tokens.ts';
+import { gradsOf, trainStep } from '../../src/nn/train/train-step.ts';
 import { Rng } from '../../src/runtime/rng.ts';
-import { mobyDickChapters } from '../../pipelines/corpus.ts';
+import { mobyDickChapters } from '../../operators/ingest/embedded-corpus.ts';
 
 /** Rows of seqLen + 1 consecutive bytes of Moby-Dick chapter 1 (a 256-token byte vocabulary). */
 function prose(batch: number, seqLen: number, offset = 0): PackedBatch {
@@ -123,7 +123,7 @@ describe('backend selection', () => {
     if (backend === undefined) delete env.FLOWLM_BACKEND;
     else env.FLOWLM_BACKEND = backend;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e',
-      "import('./src/nn/backend.ts').then(async (m) => console.log(JSON.stringify(await m.initBackend()))).catch((e) => console.log(JSON.stringify({ error: e.message })))"],
+      "import('./src/nn/backend/backend.ts').then(async (m) => console.log(JSON.stringify(await m.initBackend()))).catch((e) => console.log(JSON.stringify({ error: e.message })))"],
       { cwd: join(import.meta.dirname, '../..'), env, encoding: 'utf8' });
     return { choice: JSON.parse(r.stdout.trim().split('\n').pop()!) as { name?: string; line?: string; error?: string }, stderr: r.stderr };
   };

@@ -4,14 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { AdamW } from '../../src/nn/adamw.ts';
-import { initBackend } from '../../src/nn/backend.ts';
-import { gptConfig, type GptConfigInput } from '../../src/nn/config.ts';
-import { Gpt } from '../../src/nn/gpt.ts';
-import type { HeadTuning } from '../../src/nn/head-loss.ts';
-import { maskedLmLoss } from '../../src/nn/loss.ts';
-import type { ParamKind } from '../../src/nn/params.ts';
-import { computeGrads, globalNorm, gradsOf, type Grads } from '../../src/nn/train-step.ts';
+import { AdamW } from '../../src/nn/optim/adamw.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
+import { gptConfig, type GptConfigInput } from '../../src/nn/model/config.ts';
+import { Gpt } from '../../src/nn/model/gpt.ts';
+import type { HeadTuning } from '../../src/nn/head/head-loss.ts';
+import { maskedLmLoss } from '../../src/nn/objective/loss.ts';
+import type { ParamKind } from '../../src/nn/model/params.ts';
+import { computeGrads, globalNorm, gradsOf, type Grads } from '../../src/nn/train/train-step.ts';
 import { decodeF32, goldenParams, relErr } from './golden-params.ts';
 
 interface AdamWGolden { lr: number; betas: [number, number]; eps: number; weight_decay: number; no_decay: ParamKind[]; params_after: Record<string, string> }

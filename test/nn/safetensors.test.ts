@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NamedTensors } from '../../src/nn/checkpoint/index.ts';
-import { gptConfig, type GptConfig } from '../../src/nn/config.ts';
-import { initialValues, paramSpecs } from '../../src/nn/params.ts';
-import { encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/nn/safetensors.ts';
+import { gptConfig, type GptConfig } from '../../src/nn/model/config.ts';
+import { initialValues, paramSpecs } from '../../src/nn/model/params.ts';
+import { encodeSafetensors, readSafetensors, writeSafetensors } from '../../src/nn/checkpoint/safetensors.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flowlm-safetensors-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mobyDickChapters } from '../../pipelines/corpus.ts';
-import { initBackend } from '../../src/nn/backend.ts';
+import { mobyDickChapters } from '../../operators/ingest/embedded-corpus.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
 import { findLatest } from '../../src/nn/checkpoint/index.ts';
-import type { PackedBatch } from '../../src/nn/loss.ts';
-import { trainConfig, type TrainConfigInput } from '../../src/nn/train-config.ts';
-import { train, type TrainData } from '../../src/nn/trainer.ts';
+import type { PackedBatch } from '../../src/nn/objective/loss.ts';
+import { trainConfig, type TrainConfigInput } from '../../src/nn/train/train-config.ts';
+import { train, type TrainData } from '../../src/nn/train/trainer.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-trainer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

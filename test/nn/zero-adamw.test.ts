@@ -2,14 +2,14 @@
 // a group must end each step with AdamW's parameters bit for bit, the gathered state must be AdamW's
 // state, and a state saved at one world size must continue identically at another.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, type AdamWOptions, type AdamWState } from '../../src/nn/adamw.ts';
-import { AdamWOptimizer } from '../../src/nn/adamw-optimizer.ts';
-import { initBackend } from '../../src/nn/backend.ts';
-import { Gpt } from '../../src/nn/gpt.ts';
-import type { PackedBatch } from '../../src/nn/loss.ts';
-import type { Optimizer } from '../../src/nn/optimizer.ts';
-import { computeGrads } from '../../src/nn/train-step.ts';
-import { ZeroAdamW } from '../../src/nn/zero-adamw.ts';
+import { AdamW, type AdamWOptions, type AdamWState } from '../../src/nn/optim/adamw.ts';
+import { AdamWOptimizer } from '../../src/nn/optim/adamw-optimizer.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
+import { Gpt } from '../../src/nn/model/gpt.ts';
+import type { PackedBatch } from '../../src/nn/objective/loss.ts';
+import type { Optimizer } from '../../src/nn/optim/optimizer.ts';
+import { computeGrads } from '../../src/nn/train/train-step.ts';
+import { ZeroAdamW } from '../../src/nn/optim/zero-adamw.ts';
 import { localCollective, type Collective } from '../../src/runtime/collectives/collective.ts';
 import { memoryGroup } from '../../src/runtime/collectives/memory-transport.ts';
 import { mobyParagraphs } from '../fixtures/moby.ts';

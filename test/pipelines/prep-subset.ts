@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { getEncoding } from 'js-tiktoken';
-import { mobyDickChapters, sotuTexts } from '../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { normalizeText } from '../../operators/clean/normalize.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
 

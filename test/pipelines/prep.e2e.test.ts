@@ -10,7 +10,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Manifest } from '../../operators/shard/manifest.ts';
-import { mobyDickChapters, sotuTexts } from '../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { flowlm, lastJson } from '../cli/spawn.ts';
 import { packedRows, referenceTokens, SUBSET_INPUTS, subsetDocuments } from './prep-subset.ts';
 

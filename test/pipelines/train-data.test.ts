@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shardTrainData } from '../../pipelines/train-data.ts';
-import type { PackedBatch } from '../../src/nn/loss.ts';
-import { trainConfig } from '../../src/nn/train-config.ts';
-import type { TrainBatch } from '../../src/nn/trainer.ts';
+import { shardTrainData } from '../../operators/train/shard-data.ts';
+import type { PackedBatch } from '../../src/nn/objective/loss.ts';
+import { trainConfig } from '../../src/nn/train/train-config.ts';
+import type { TrainBatch } from '../../src/nn/train/trainer.ts';
 import { writeTrainShards } from '../fixtures/train-shards.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-train-data-'));

@@ -5,7 +5,7 @@ import { applyDelta, diffBatch, packBatch, packedBytes, transferList, unpackBatc
 import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index.ts';
 import { KERNEL_STATS_KEY, withKernelStats } from '../../src/core/kernel-stats.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
-import { sotuTexts } from '../../pipelines/corpus.ts';
+import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { readText } from '../../operators/ingest/read-text.ts';
 import { makeContext } from '../../src/core/context.ts';
 

@@ -15,7 +15,7 @@ import { batchFromColumns, schemaOf } from '../../src/schema/index.ts';
 import { readText } from '../../operators/ingest/read-text.ts';
 import { normalize } from '../../operators/clean/normalize.ts';
 import { writeJsonl } from '../../operators/io/write-jsonl.ts';
-import { sotuTexts } from '../../pipelines/corpus.ts';
+import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { crashOn, failOn, minLength, sleepy } from '../fixtures/worker-ops.ts';
 
 const rowsOf = (bs: RecordBatch[]) => bs.flatMap((b) => b.toArray().map((r) => r.toJSON() as Record<string, unknown>));

@@ -4,7 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CollectiveError } from '../../src/runtime/collectives/index.ts';
-import type { StepProgress } from '../../src/nn/trainer.ts';
+import type { StepProgress } from '../../src/nn/train/trainer.ts';
 import { launchThreads } from '../../src/scheduler/launch-threads.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/rank-pipeline.ts', import.meta.url));

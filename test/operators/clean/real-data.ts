@@ -7,7 +7,7 @@ import { Utf8, type RecordBatch } from 'apache-arrow';
 import { from, lastValueFrom, toArray, type Observable } from 'rxjs';
 import { OperatorStats, type StatsSnapshot } from '../../../src/core/stats.ts';
 import { batchFromColumns, schemaOf } from '../../../src/schema/index.ts';
-import { mobyDickChapters, sotuTexts, spamAssassinDir } from '../../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts, spamAssassinDir } from '../../../operators/ingest/embedded-corpus.ts';
 
 export const PG_HTML = '/usr/share/doc/postgresql-doc-15/html';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { DataType, RecordBatch } from 'apache-arrow';
 import { from, lastValueFrom, toArray, type Observable, type OperatorFunction } from 'rxjs';
 import { batchFromColumns, docSchema, type Doc } from '../../../src/schema/index.ts';
-import { mobyDickChapters, sotuTexts, spamAssassinDir } from '../../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts, spamAssassinDir } from '../../../operators/ingest/embedded-corpus.ts';
 
 const dirOf = (glob: string) => glob.slice(0, glob.lastIndexOf('/'));
 const mobyDir = dirOf(mobyDickChapters());

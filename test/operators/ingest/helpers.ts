@@ -7,7 +7,7 @@ import type { RecordBatch, TypeMap } from 'apache-arrow';
 import { makeContext, type OperatorContext } from '../../../src/core/context.ts';
 import type { SourceFactory } from '../../../src/core/operator.ts';
 import type { z } from 'zod';
-import { mobyDickChapters, spamAssassinDir, sotuTexts } from '../../../pipelines/corpus.ts';
+import { mobyDickChapters, spamAssassinDir, sotuTexts } from '../../../operators/ingest/embedded-corpus.ts';
 import { expandGlobs } from '../../../src/runtime/files.ts';
 
 export const tmp = (name: string) => mkdtempSync(join(tmpdir(), `flowlm-${name}-`));

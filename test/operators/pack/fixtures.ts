@@ -9,7 +9,7 @@ import { from, lastValueFrom, toArray, type Observable, type OperatorFunction } 
 import { z } from 'zod';
 import { defineSink, defineSource } from '../../../src/core/operator.ts';
 import { batchFromColumns, tokensSchema, type Tokens } from '../../../src/schema/index.ts';
-import { mobyDickChapters, sotuTexts } from '../../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../../../operators/ingest/embedded-corpus.ts';
 
 export const GPT2_EOS = 50256;
 export interface TokenDoc { id: string; ids: Int32Array }

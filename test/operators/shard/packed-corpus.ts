@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Field, FixedSizeList, Int32, List, makeData, RecordBatch, Schema, Struct, Uint8 } from 'apache-arrow';
 import { getEncoding } from 'js-tiktoken';
-import { sotuTexts } from '../../../pipelines/corpus.ts';
+import { sotuTexts } from '../../../operators/ingest/embedded-corpus.ts';
 
 export const EOS = 50256; // gpt2 <|endoftext|>
 let encoder: ReturnType<typeof getEncoding> | undefined;

@@ -3,7 +3,7 @@
 // scripts the English corpora lack, and strings aimed at the pre-tokenizer's corner cases.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { mobyDickChapters, sotuTexts, spamAssassinDir } from '../../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts, spamAssassinDir } from '../../../operators/ingest/embedded-corpus.ts';
 
 const filesIn = (glob: string) => {
   const dir = dirname(glob);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { textTransform, type TextTransforms } from '../../../operators/tokenize/transforms.ts';
-import { mobyDickChapters, sotuTexts } from '../../../pipelines/corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../../../operators/ingest/embedded-corpus.ts';
 import { normalizeText } from '../../../operators/clean/normalize.ts';
 import { expandGlobs } from '../../../src/runtime/files.ts';
 

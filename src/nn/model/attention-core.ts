@@ -1,0 +1,176 @@
+// Scaled dot-product attention over packed q|k|v rows: qkv [batch*seqLen, 3d] -> [batch*seqLen, d],
+// heads side by side as in GPT-2. The JS kernel walks each query's allowed key span only (about half
+// the work under a causal mask) and keeps the probabilities for the backward pass; tfjs-backend-wasm
+// would run these small batched products in its naive loop. The tf path is for native backends.
+import * as tf from '@tensorflow/tfjs';
+import { spanBias, type AttentionSpans } from './attention-mask.ts';
+import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
+
+export function attentionCore(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number, js: boolean): tf.Tensor2D {
+  return js ? attentionJs(qkv, spans, nHead) : attentionTf(qkv, spans, nHead);
+}
+
+function attentionTf(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number): tf.Tensor2D {
+  const { batch, seqLen: t } = spans;
+  const d = qkv.shape[1] / 3;
+  const hd = d / nHead;
+  return tf.tidy(() => {
+    const heads = (x: tf.Tensor) => x.reshape([batch, t, nHead, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
+    const [q, k, v] = tf.split(qkv, 3, 1).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), spanBias(spans));
+    const out = tf.matMul(tf.softmax(scores), v);
+    return out.transpose([0, 2, 1, 3]).reshape([batch * t, d]) as tf.Tensor2D;
+  });
+}
+
+function attentionJs(qkvT: tf.Tensor2D, spans: AttentionSpans, nHead: number): tf.Tensor2D {
+  const { batch, seqLen: t } = spans;
+  const row = qkvT.shape[1];
+  const op = customOp<tf.Tensor2D>(([qkvIn]) => {
+    const qkv = readF32(qkvIn!);
+    const { out, probs } = attentionJsForward(qkv, spans, nHead);
+    return {
+      value: fromF32(out, [batch * t, row / 3]),
+      grad: (dy) => [fromF32(attentionJsBackward(readF32(dy), qkv, probs, spans, nHead), [batch * t, row])],
+    };
+  });
+  return op(qkvT);
+}
+
+/** Copies head h of sequence b out of the packed rows into contiguous [t, hd] arrays (L1-sized). */
+function gatherHead(src: Float32Array, rowLen: number, colOffset: number, b: number, t: number, hd: number, dst: Float32Array, scale = 1): void {
+  for (let i = 0; i < t; i++) {
+    const o = (b * t + i) * rowLen + colOffset;
+    for (let c = 0; c < hd; c++) dst[i * hd + c] = src[o + c]! * scale;
+  }
+}
+
+/** Dot product of a[ao..ao+n) and b[bo..bo+n), four accumulators (independent chains run faster). */
+function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let c = 0;
+  for (; c + 3 < n; c += 4) {
+    s0 += a[ao + c]! * b[bo + c]!;
+    s1 += a[ao + c + 1]! * b[bo + c + 1]!;
+    s2 += a[ao + c + 2]! * b[bo + c + 2]!;
+    s3 += a[ao + c + 3]! * b[bo + c + 3]!;
+  }
+  for (; c < n; c++) s0 += a[ao + c]! * b[bo + c]!;
+  return s0 + s1 + s2 + s3;
+}
+
+function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: number): { out: Float32Array; probs: Float32Array } {
+  const { batch, seqLen: t, lo, hi } = spans;
+  const d = qkv.length / (batch * t) / 3;
+  const row = 3 * d;
+  const hd = d / nHead;
+  const scale = 1 / Math.sqrt(hd);
+  const out = new Float32Array(batch * t * d);
+  const probs = new Float32Array(batch * nHead * t * t); // row i holds P[i, lo..hi]
+  const q = new Float32Array(t * hd);
+  const k = new Float32Array(t * hd);
+  const v = new Float32Array(t * hd);
+  const s = new Float64Array(t);
+  const acc = new Float64Array(hd);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < nHead; h++) {
+      gatherHead(qkv, row, h * hd, b, t, hd, q, scale);
+      gatherHead(qkv, row, d + h * hd, b, t, hd, k);
+      gatherHead(qkv, row, 2 * d + h * hd, b, t, hd, v);
+      const pBase = (b * nHead + h) * t * t;
+      for (let i = 0; i < t; i++) {
+        const j0 = lo[b * t + i]!;
+        const j1 = hi[b * t + i]!;
+        let mx = -Infinity;
+        for (let j = j0; j <= j1; j++) {
+          const x = dot(q, i * hd, k, j * hd, hd);
+          s[j] = x;
+          if (x > mx) mx = x;
+        }
+        let sum = 0;
+        for (let j = j0; j <= j1; j++) { const e = Math.exp(s[j]! - mx); s[j] = e; sum += e; }
+        const inv = 1 / sum;
+        const po = pBase + i * t;
+        acc.fill(0);
+        for (let j = j0; j <= j1; j++) {
+          const p = s[j]! * inv;
+          probs[po + j] = p;
+          const vo = j * hd;
+          for (let c = 0; c < hd; c++) acc[c]! += p * v[vo + c]!;
+        }
+        const oo = (b * t + i) * d + h * hd;
+        for (let c = 0; c < hd; c++) out[oo + c] = acc[c]!;
+      }
+    }
+  }
+  return { out, probs };
+}
+
+function attentionJsBackward(dO: Float32Array, qkv: Float32Array, probs: Float32Array, spans: AttentionSpans, nHead: number): Float32Array {
+  const { batch, seqLen: t, lo, hi } = spans;
+  const d = dO.length / (batch * t);
+  const row = 3 * d;
+  const hd = d / nHead;
+  const scale = 1 / Math.sqrt(hd);
+  const dqkv = new Float32Array(batch * t * row);
+  const q = new Float32Array(t * hd);
+  const k = new Float32Array(t * hd);
+  const v = new Float32Array(t * hd);
+  const g = new Float32Array(t * hd);
+  const dq = new Float64Array(t * hd);
+  const dk = new Float64Array(t * hd);
+  const dv = new Float64Array(t * hd);
+  const dp = new Float64Array(t);
+  for (let b = 0; b < batch; b++) {
+    for (let h = 0; h < nHead; h++) {
+      gatherHead(qkv, row, h * hd, b, t, hd, q);
+      gatherHead(qkv, row, d + h * hd, b, t, hd, k);
+      gatherHead(qkv, row, 2 * d + h * hd, b, t, hd, v);
+      gatherHead(dO, d, h * hd, b, t, hd, g);
+      dq.fill(0);
+      dk.fill(0);
+      dv.fill(0);
+      const pBase = (b * nHead + h) * t * t;
+      for (let i = 0; i < t; i++) {
+        const j0 = lo[b * t + i]!;
+        const j1 = hi[b * t + i]!;
+        const io = i * hd;
+        const po = pBase + i * t;
+        let pdp = 0;
+        for (let j = j0; j <= j1; j++) {
+          const jo = j * hd;
+          const p = probs[po + j]!;
+          // dP_ij = dO_i . V_j and dV_j += P_ij dO_i in one pass over dO_i
+          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          let c = 0;
+          for (; c + 3 < hd; c += 4) {
+            const g0 = g[io + c]!, g1 = g[io + c + 1]!, g2 = g[io + c + 2]!, g3 = g[io + c + 3]!;
+            s0 += g0 * v[jo + c]!; s1 += g1 * v[jo + c + 1]!; s2 += g2 * v[jo + c + 2]!; s3 += g3 * v[jo + c + 3]!;
+            dv[jo + c]! += p * g0; dv[jo + c + 1]! += p * g1; dv[jo + c + 2]! += p * g2; dv[jo + c + 3]! += p * g3;
+          }
+          for (; c < hd; c++) { s0 += g[io + c]! * v[jo + c]!; dv[jo + c]! += p * g[io + c]!; }
+          const x = s0 + s1 + s2 + s3;
+          dp[j] = x;
+          pdp += x * p;
+        }
+        for (let j = j0; j <= j1; j++) {
+          const ds = probs[po + j]! * (dp[j]! - pdp) * scale; // softmax backward, then the 1/sqrt(hd)
+          const jo = j * hd;
+          for (let c = 0; c < hd; c++) {
+            dq[io + c]! += ds * k[jo + c]!;
+            dk[jo + c]! += ds * q[io + c]!;
+          }
+        }
+      }
+      for (let i = 0; i < t; i++) {
+        const o = (b * t + i) * row + h * hd;
+        for (let c = 0; c < hd; c++) {
+          dqkv[o + c] = dq[i * hd + c]!;
+          dqkv[o + d + c] = dk[i * hd + c]!;
+          dqkv[o + 2 * d + c] = dv[i * hd + c]!;
+        }
+      }
+    }
+  }
+  return dqkv;
+}

@@ -1,0 +1,13 @@
+// GPT-2's attention sublayer: c_attn (one product for q, k, v), the attention core, c_proj.
+import type * as tf from '@tensorflow/tfjs';
+import type { AttentionSpans } from './attention-mask.ts';
+import { attentionCore } from './attention-core.ts';
+import { linear } from '../backend/matmul.ts';
+
+export type ParamLookup = (name: string) => tf.Tensor;
+
+export function attention(x: tf.Tensor2D, p: ParamLookup, prefix: string, spans: AttentionSpans, nHead: number, js: boolean): tf.Tensor2D {
+  const qkv = linear(x, p(`${prefix}.c_attn.weight`) as tf.Tensor2D, p(`${prefix}.c_attn.bias`) as tf.Tensor1D);
+  const heads = attentionCore(qkv, spans, nHead, js);
+  return linear(heads, p(`${prefix}.c_proj.weight`) as tf.Tensor2D, p(`${prefix}.c_proj.bias`) as tf.Tensor1D);
+}

@@ -1,0 +1,219 @@
+// One replica of the training chain (DESIGN.md §5-6): the model, optimizer and data position of one
+// data-parallel rank, with the stages of an optimizer step as separate calls, so the trainer loop
+// (trainer.ts) and the training operators (operators/train/) run the same code:
+//   forwardBackward  this rank's micro-batches -> their mean gradient, flat in model.specs order
+//   allReduce        the mean over ranks of gradient and loss (identity at world size 1)
+//   optimizerStep    clip by global norm, update (AdamW, or ZeRO-1 sharded AdamW; collective)
+//   evaluate         validation loss on rank 0
+//   checkpoint       the full optimizer state gathered on every rank, written by rank 0
+// A checkpoint holds everything the next step depends on: parameters, AdamW moments and step, and
+// the data cursor after the last step (dropout masks derive from the seed, step and micro-batch).
+import { createHash } from 'node:crypto';
+import { Rng } from '../../runtime/rng.ts';
+import { AdamWOptimizer } from '../optim/adamw-optimizer.ts';
+import { findLatest, loadCheckpoint, saveCheckpoint, valuesOf, withShapes, type NamedTensors } from '../checkpoint/index.ts';
+import { singleRank, type Dist } from './dist.ts';
+import { evaluate, type EvalResult } from '../eval/evaluate.ts';
+import { FlatLayout } from '../optim/flat-layout.ts';
+import { Gpt } from '../model/gpt.ts';
+import type { HeadTuning } from '../head/head-loss.ts';
+import type { PackedBatch } from '../objective/loss.ts';
+import type { Optimizer } from '../optim/optimizer.ts';
+import { allReduceMean, anyRank, gatherNumbers } from './replica-reduce.ts';
+import { cosineLr } from '../optim/schedule.ts';
+import { StepPace } from './step-pace.ts';
+import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
+import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
+import { ZeroAdamW } from '../optim/zero-adamw.ts';
+
+export interface ReplicaOptions {
+  dist?: Dist;
+  /** continue from the run directory's latest checkpoint; without it a run directory that has one is refused */
+  resume?: boolean;
+  log?(line: string): void;
+}
+
+/** A gradient on its way through a step: this rank's (after forwardBackward) or the global mean
+ * (after allReduce, which averages `flat` in place and makes loss and tokens global). */
+export interface StepGrads {
+  /** mean loss over the micro-batches it covers */
+  loss: number;
+  /** input tokens it covers */
+  tokens: number;
+  /** mean gradient, flat in model.specs order (replica.layout) */
+  flat: Float32Array;
+}
+
+export interface StepReport {
+  /** optimizer steps done, this one included */
+  step: number;
+  loss: number;
+  lr: number;
+  /** global gradient norm before clipping */
+  gradNorm: number;
+  /** input tokens of the global step (every rank) */
+  tokens: number;
+}
+
+export class TrainReplica {
+  readonly layout: FlatLayout;
+  /** output-head threading: the head helper thread only when this process trains alone */
+  readonly head: HeadTuning | undefined;
+  /** optimizer steps done */
+  step: number;
+  /** the data position after the last step (null: the beginning) */
+  cursor: unknown;
+  /** the run is over: the config's last step is done, or the ranks agreed to stop */
+  finished = false;
+  /** one step at a time through a chain of stage operators (step-pace.ts) */
+  readonly pace: StepPace;
+  private readonly schedule;
+
+  private constructor(
+    readonly cfg: TrainConfig, readonly dist: Dist, readonly model: Gpt, readonly optimizer: Optimizer,
+    readonly hash: string, readonly startStep: number, cursor: unknown, private readonly log: (line: string) => void,
+  ) {
+    this.layout = new FlatLayout(model.specs);
+    this.head = dist.worldSize > 1 ? { threads: 1 } : undefined;
+    this.step = startStep;
+    this.cursor = cursor;
+    this.finished = startStep >= cfg.steps;
+    this.pace = new StepPace(startStep);
+    this.schedule = { maxLr: cfg.lr.max, minLr: cfg.lr.min, warmupSteps: cfg.lr.warmupSteps, totalSteps: cfg.steps };
+  }
+
+  /** A fresh replica, or exactly where the run directory's latest checkpoint left off (every rank
+   * loads it; the state there is unsharded, so any world size with the same global batch resumes). */
+  static async open(cfg: TrainConfig, o: ReplicaOptions = {}): Promise<TrainReplica> {
+    const dist = o.dist ?? singleRank();
+    const log = o.log ?? (() => undefined);
+    const hash = configHash(cfg, dist.worldSize);
+    const modelCfg = modelConfigOf(cfg);
+    const optimizerFor = (m: Gpt): Optimizer => {
+      const ao = { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay };
+      return cfg.zero ? new ZeroAdamW(m.specs, ao, dist.collective) : new AdamWOptimizer(m.specs, ao);
+    };
+    const latest = await findLatest(cfg.runDir);
+    if (latest && !o.resume) throw new Error(`train: ${cfg.runDir} already holds checkpoint ${latest.dir}; resume it (--resume) or choose a new runDir`);
+    if (!latest) {
+      const model = Gpt.create(modelCfg, { seed: cfg.seed });
+      return new TrainReplica(cfg, dist, model, optimizerFor(model), hash, 0, null, log);
+    }
+    const ck = await loadCheckpoint(latest.dir);
+    if (ck.state.configHash !== hash) {
+      throw new Error(`train: ${latest.dir} was written by a run with config hash ${ck.state.configHash}, this config (at world size ${dist.worldSize}) hashes to ${hash}; `
+        + 'resume with the same settings (the same global batch: batchSize x gradAccum x world size), or use a new runDir');
+    }
+    const step = ck.optimizer.step;
+    if (typeof step !== 'number') throw new Error(`train: ${latest.dir} has no optimizer step count`);
+    const model = Gpt.create(modelCfg, { values: valuesOf(ck.params) });
+    const optimizer = optimizerFor(model);
+    optimizer.setState({ step, m: valuesOf(ck.optimizer.m), v: valuesOf(ck.optimizer.v) });
+    log(`resumed from ${latest.dir} (step ${ck.step})`);
+    return new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log);
+  }
+
+  get lead(): boolean { return this.dist.rank === 0; }
+
+  lrAt(step: number): number { return cosineLr(this.schedule, step); }
+
+  /** The generator of micro-batch `index` (counted over all ranks) of step `step`: derived rather than
+   * drawn from one stream, so a micro-batch gets the same dropout masks whichever rank computes it,
+   * and a resumed run the same as an uninterrupted one. */
+  microRng(step: number, index: number): Rng {
+    const h = createHash('sha256').update(`${this.cfg.seed}/${step}/${index}`).digest();
+    return new Rng(h.readUIntBE(0, 6));
+  }
+
+  /** Forward and backward over this rank's micro-batches of the next step: the mean of their
+   * gradients (each micro-batch weighs the same, as each rank does in the all-reduce). */
+  forwardBackward(micro: readonly PackedBatch[]): StepGrads {
+    if (micro.length === 0) throw new Error('forwardBackward: no micro-batches');
+    const flat = new Float32Array(this.layout.total);
+    const objective = { kind: 'autoregressive' as const, labelSmoothing: this.cfg.labelSmoothing || undefined };
+    const first = this.dist.rank * this.cfg.gradAccum; // global index of this rank's first micro-batch
+    let loss = 0;
+    let tokens = 0;
+    micro.forEach((b, k) => {
+      loss += gradsInto(this.model, b, { objective, rng: this.microRng(this.step, first + k), head: this.head }, this.layout, flat, k > 0);
+      tokens += b.batch * b.seqLen;
+    });
+    const f = 1 / micro.length;
+    if (micro.length > 1) for (let i = 0; i < flat.length; i++) flat[i]! *= f;
+    return { loss: loss * f, tokens, flat };
+  }
+
+  /** The mean over ranks, in place (collective; identity at world size 1): afterwards every rank
+   * holds the same gradient, the float64 mean of the ranks' losses and the global token count. */
+  async allReduce(g: StepGrads): Promise<StepGrads> {
+    const c = this.dist.collective;
+    if (c.worldSize === 1) return g;
+    await allReduceMean(c, g.flat);
+    const all = await gatherNumbers(c, [g.loss, g.tokens]);
+    let loss = 0;
+    let tokens = 0;
+    for (const [l, t] of all) { loss += l!; tokens += t!; }
+    return { loss: loss / c.worldSize, tokens, flat: g.flat };
+  }
+
+
+  /** Clips the (global) gradient by its global norm and updates the parameters; `cursor` is the data
+   * position after this step. Collective with ZeRO-1. */
+  async optimizerStep(g: StepGrads, cursor: unknown): Promise<StepReport> {
+    const grads = this.layout.unflatten(g.flat);
+    const clip = this.cfg.clipNorm;
+    const gradNorm = clip ? clipGlobalNorm(grads, clip) : globalNorm(grads);
+    const lr = this.lrAt(this.step);
+    await this.optimizer.apply(this.model, grads, lr);
+    this.step++;
+    this.cursor = cursor;
+    return { step: this.step, loss: g.loss, lr, gradNorm, tokens: g.tokens };
+  }
+
+  /** Validation loss on rank 0 (undefined on the others, which wait at their next collective). */
+  async evaluate(val: AsyncIterable<PackedBatch>): Promise<EvalResult | undefined> {
+    if (!this.lead) return undefined;
+    const r = await evaluate(this.model, val, this.cfg.evalBatches, this.cfg.labelSmoothing);
+    this.log(`step ${this.step}: val loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(2)}`);
+    return r;
+  }
+
+  /** After a step (collective): whether any rank was asked to stop, so all ranks stop after the same
+   * step; marks the replica finished then, or when the config's last step is done. */
+  async endStep(stopRequested: boolean): Promise<boolean> {
+    const stop = await anyRank(this.dist.collective, stopRequested);
+    if (stop || this.step >= this.cfg.steps) this.finished = true;
+    return stop;
+  }
+
+  /** Every rank calls it (the sharded optimizer state is gathered); rank 0 writes the checkpoint,
+   * unsharded, and returns its directory. */
+  async checkpoint(): Promise<string | undefined> {
+    const st = await this.optimizer.fullState();
+    if (!this.lead) return undefined;
+    const shapes = new Map(this.model.specs.map((s) => [s.name, s.shape]));
+    const tensors = (m: Map<string, Float32Array>): NamedTensors => withShapes(m, shapes);
+    const cfg = this.cfg;
+    const saved = await saveCheckpoint(cfg.runDir, {
+      step: this.step,
+      params: tensors(this.model.getParams()),
+      optimizer: { m: tensors(st.m), v: tensors(st.v), step: st.step },
+      state: {
+        rng: { derivedFrom: 'seed/step/micro-batch', seed: cfg.seed }, dataCursor: this.cursor as never, configHash: this.hash,
+        config: { ...cfg, modelConfig: modelConfigOf(cfg) } as never,
+        extra: { worldSize: this.dist.worldSize, zero: cfg.zero, globalBatch: cfg.batchSize * cfg.gradAccum * this.dist.worldSize },
+      },
+    }, { keepLast: cfg.keepLast });
+    this.log(`checkpoint ${saved.dir}`);
+    return saved.dir;
+  }
+
+  /** sha256 of the parameters (float32 bytes in model.specs order): equal on every rank after a step */
+  paramsSha256(): string {
+    const h = createHash('sha256');
+    for (const v of this.model.getParams().values()) h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    return h.digest('hex');
+  }
+
+  dispose(): void { this.model.dispose(); }
+}

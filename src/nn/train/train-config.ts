@@ -1,0 +1,114 @@
+// A training run as one zod-validated object: model, batch, schedule, evaluation, checkpoints, data
+// and where it all goes. The hash of the fields that shape the trajectory goes into every checkpoint,
+// so a resume under a different config is refused instead of silently continuing another run.
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { GPT_PRESETS, gptConfig, type GptConfig, type GptConfigInput } from '../model/config.ts';
+
+export const trainConfigSchema = z.object({
+  /** the run directory: checkpoints (step-NNNNNN/), latest.json, metrics.jsonl and metrics.parquet */
+  runDir: z.string().min(1),
+  /** a named model shape (config.ts GPT_PRESETS) the `model` fields are laid over */
+  preset: z.enum(['tiny', 'micro']).optional(),
+  /** GPT config fields (config.ts); with `preset`, only those that differ */
+  model: z.record(z.string(), z.unknown()).default({}),
+  /** the tokenizer the shards were made with (js-tiktoken name); generate reads it from checkpoints */
+  encoding: z.string().default('gpt2'),
+  data: z.object({
+    /** shard directory of the training rows (flowlm prep --out) */
+    train: z.string().min(1),
+    /** shard directory of validation rows; without it `holdoutRows` rows of train are held out */
+    val: z.string().min(1).optional(),
+    /** rows at the end of the train shards' row ids kept out of training for validation */
+    holdoutRows: z.number().int().min(0).default(256),
+    /** crop rows to this many input tokens (faster small runs); default: the shards' length */
+    seqLen: z.number().int().min(1).optional(),
+    shuffle: z.boolean().default(true),
+  }),
+  /** rows per micro-batch */
+  batchSize: z.number().int().min(1).default(8),
+  /** micro-batches per optimizer step on each rank (a global step takes worldSize * gradAccum of them) */
+  gradAccum: z.number().int().min(1).default(1),
+  /** ZeRO-1: shard the AdamW moments across the data-parallel ranks (zero-adamw.ts); same result */
+  zero: z.boolean().default(false),
+  /** optimizer steps in the whole run */
+  steps: z.number().int().min(1),
+  lr: z.object({
+    max: z.number().positive().default(6e-4),
+    min: z.number().min(0).default(6e-5),
+    warmupSteps: z.number().int().min(0).default(10),
+  }).default({ max: 6e-4, min: 6e-5, warmupSteps: 10 }),
+  weightDecay: z.number().min(0).default(0.1),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.95),
+  /** clip the global gradient norm to this; 0: no clipping */
+  clipNorm: z.number().min(0).default(1),
+  labelSmoothing: z.number().min(0).lt(1).default(0),
+  /** evaluate every N optimizer steps (and after the last); 0: only after the last */
+  evalEvery: z.number().int().min(0).default(100),
+  /** validation micro-batches per evaluation */
+  evalBatches: z.number().int().min(1).default(8),
+  /** checkpoint every N optimizer steps (and after the last); 0: only after the last */
+  checkpointEvery: z.number().int().min(0).default(100),
+  keepLast: z.number().int().min(1).default(3),
+  /** model initialisation, data order and dropout all derive from it */
+  seed: z.number().int().default(1337),
+});
+
+export type TrainConfigInput = z.input<typeof trainConfigSchema>;
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+
+export const trainConfig = (c: TrainConfigInput): TrainConfig => trainConfigSchema.parse(c);
+
+/** The model's GPT config: the preset with `model` laid over it (validated by gptConfig). */
+export function modelConfigOf(c: TrainConfig): GptConfig {
+  const base: Partial<GptConfigInput> = c.preset ? GPT_PRESETS[c.preset] : {};
+  return gptConfig({ ...base, ...c.model } as GptConfigInput);
+}
+
+/** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
+function canonical(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/** Hash of what shapes the trajectory: not where files go, nor how often they are written or the
+ * model evaluated, nor how the optimizer state is laid out (`zero`), none of which changes a single
+ * loss. Data parallelism is elastic: world size W with accumulation A is the run of world size 1 with
+ * accumulation W*A, so `gradAccum` enters as the micro-batches of one global step (W*A) and a
+ * checkpoint resumes at any world size that keeps it (at W = 1 the hash is what it always was). */
+export function configHash(c: TrainConfig, worldSize = 1): string {
+  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`configHash: worldSize must be an integer >= 1, got ${worldSize}`);
+  const { runDir: _r, evalEvery: _e, evalBatches: _b, checkpointEvery: _c, keepLast: _k, zero: _z, data, ...rest } = c;
+  const shaping = {
+    ...rest, gradAccum: c.gradAccum * worldSize, model: modelConfigOf(c),
+    data: { holdoutRows: data.holdoutRows, seqLen: data.seqLen, shuffle: data.shuffle },
+  };
+  return createHash('sha256').update(canonical(shaping)).digest('hex').slice(0, 16);
+}
+
+/** Applies `key=value` overrides (dotted paths, values parsed as JSON when they parse) to a config. */
+export function applyOverrides(c: TrainConfigInput, sets: readonly string[]): TrainConfigInput {
+  const out = structuredClone(c) as Record<string, unknown>;
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw new Error(`--set ${s}: expected key=value (e.g. steps=200, model.dModel=64, data.seqLen=64)`);
+    const path = s.slice(0, eq).split('.');
+    const raw = s.slice(eq + 1);
+    let value: unknown = raw;
+    try { value = JSON.parse(raw); } catch { /* a bare string */ }
+    let node = out;
+    for (const k of path.slice(0, -1)) {
+      const next = node[k];
+      if (next === undefined) node[k] = {};
+      else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new Error(`--set ${s}: ${k} is not an object`);
+      node = node[k] as Record<string, unknown>;
+    }
+    node[path.at(-1)!] = value;
+  }
+  return out as TrainConfigInput;
+}
