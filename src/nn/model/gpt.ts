@@ -9,7 +9,7 @@ import { block } from './block.ts';
 import { gptConfig, type GptConfig, type GptConfigInput } from './config.ts';
 import { layerNorm } from './layer-norm.ts';
 import { initialValues, paramSpecs, sizeOf, type ParamSpec } from './params.ts';
-import { sinusoidalTable } from './positions.ts';
+import { documentPositions, positionEmbeddings } from './positions.ts';
 import { dropout } from './regularize.ts';
 
 /** A batch of token rows for the model: `ids` is row-major [batch, seqLen]. */
@@ -17,7 +17,8 @@ export interface GptInput {
   ids: Int32Array;
   batch: number;
   seqLen: number;
-  /** per row, positions where a new document starts (used when config.docMasking) */
+  /** per row, positions where a new document starts (used when config.docMasking: attention stays
+   * within a document and positions restart at each document's start) */
   docStarts?: ArrayLike<ArrayLike<number>>;
 }
 
@@ -88,13 +89,17 @@ export class Gpt {
       if (!(t >= 0 && t < cfg.vocabSize)) throw new Error(`Gpt: token id ${t} at row ${Math.floor(i / seqLen)}, position ${i % seqLen} is outside the vocabulary [0, ${cfg.vocabSize})`);
     }
     const js = this.kernels === 'js';
-    const spans = attentionSpans(batch, seqLen, cfg.causal, cfg.docMasking ? input.docStarts : undefined);
+    const docs = cfg.docMasking ? input.docStarts : undefined;
+    const spans = attentionSpans(batch, seqLen, cfg.causal, docs);
     const p = (name: string) => this.param(name);
     const tok = tf.gather(this.param('wte.weight'), tf.tensor1d(ids, 'int32'));
-    const pos = cfg.positions === 'learned'
-      ? tf.slice(this.param('wpe.weight'), [0, 0], [seqLen, d])
-      : tf.tensor2d(sinusoidalTable(seqLen, d), [seqLen, d]);
-    let x = tf.add(tok.reshape([batch, seqLen, d]), pos).reshape([batch * seqLen, d]) as tf.Tensor2D;
+    // under document masking positions restart at each document (positions.ts), so a packed document
+    // is computed as it would be alone; otherwise every row uses positions 0..seqLen-1
+    const wpe = cfg.positions === 'learned' ? this.param('wpe.weight') as tf.Tensor2D : undefined;
+    const pos = positionEmbeddings(cfg.positions, wpe, seqLen, d, docs ? documentPositions(spans) : undefined);
+    let x = (docs
+      ? tf.add(tok, pos)
+      : tf.add(tok.reshape([batch, seqLen, d]), pos).reshape([batch * seqLen, d])) as tf.Tensor2D;
     x = dropout(x, cfg.dropout, opts.rng);
     for (let l = 0; l < cfg.nLayer; l++) x = block(x, l, { cfg, p, spans, rng: opts.rng, js });
     if (cfg.norm === 'pre') x = layerNorm(x, p('ln_f.weight') as tf.Tensor1D, p('ln_f.bias') as tf.Tensor1D, cfg.layerNormEps, js);

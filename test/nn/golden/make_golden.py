@@ -76,16 +76,33 @@ def sinusoidal(T, d):
             pe[p, i] = math.sin(a); pe[p, i + 1] = math.cos(a)
     return pe
 
-def allowed(B, T, causal, doc_starts):
-    """[B, 1, T, T] bool: query i may see key j."""
+def segments(B, T, doc_starts):
+    """[B, T] long: the document number of each position (position 0 always starts one)."""
     seg = torch.zeros(B, T, dtype=torch.long)
     if doc_starts is not None:
         for b, starts in enumerate(doc_starts):
             for s in starts:
                 if 0 < s < T: seg[b, s:] += 1
+    return seg
+
+def allowed(B, T, causal, doc_starts):
+    """[B, 1, T, T] bool: query i may see key j."""
+    seg = segments(B, T, doc_starts)
     m = seg[:, :, None] == seg[:, None, :]
     if causal: m = m & torch.tril(torch.ones(T, T, dtype=torch.bool))
     return m[:, None]
+
+def position_ids(B, T, doc_starts):
+    """[B, T] long: positions from each row's start, or with doc_starts from each document's start
+    (Megatron's reset_position_ids)."""
+    pos = torch.arange(T).repeat(B, 1)
+    if doc_starts is None: return pos
+    seg = segments(B, T, doc_starts)
+    first = torch.zeros_like(pos)
+    for b in range(B):
+        for t in range(1, T):
+            first[b, t] = t if seg[b, t] != seg[b, t - 1] else first[b, t - 1]
+    return pos - first
 
 def forward(P, c, ids, doc_starts):
     B, T = ids.shape
@@ -93,9 +110,11 @@ def forward(P, c, ids, doc_starts):
     hd = d // H
     eps = 1e-5
     ln = lambda x, n: F.layer_norm(x, (d,), P[n + '.weight'], P[n + '.bias'], eps)
+    docs = doc_starts if c['docMasking'] else None
+    pos = position_ids(B, T, docs)
     x = P['wte.weight'][ids]
-    x = x + (P['wpe.weight'][:T] if c['positions'] == 'learned' else sinusoidal(T, d))
-    mask = allowed(B, T, c['causal'], doc_starts if c['docMasking'] else None)
+    x = x + (P['wpe.weight'][pos] if c['positions'] == 'learned' else sinusoidal(T, d)[pos])
+    mask = allowed(B, T, c['causal'], docs)
     def attn(x, h):
         qkv = x @ P[h + '.attn.c_attn.weight'] + P[h + '.attn.c_attn.bias']
         q, k, v = qkv.split(d, dim=2)
