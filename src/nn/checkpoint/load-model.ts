@@ -2,9 +2,11 @@
 // tokenizer name its training config recorded (the trainer stores the config and the resolved GPT
 // config in state.json).
 import { z } from 'zod';
-import { loadCheckpoint, valuesOf } from './index.ts';
-import { gptConfigSchema } from '../model/config.ts';
+import { loadCheckpoint } from './index.ts';
+import { matchParams } from './match-params.ts';
+import { gptConfig, gptConfigSchema } from '../model/config.ts';
 import { Gpt } from '../model/gpt.ts';
+import { paramSpecs } from '../model/params.ts';
 
 const Recorded = z.object({ encoding: z.string().default('gpt2'), modelConfig: gptConfigSchema });
 
@@ -14,7 +16,9 @@ export async function loadModel(checkpoint: string): Promise<LoadedModel> {
   const ck = await loadCheckpoint(checkpoint);
   const r = Recorded.safeParse(ck.state.config);
   if (!r.success) throw new Error(`${ck.dir}: state.json's config has no usable modelConfig (${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); was it written by flowlm train?`);
-  const model = Gpt.create(r.data.modelConfig, { values: valuesOf(ck.params) });
+  // every parameter of the recorded model (c_gate with swiglu, lm_head untied), no more, no less
+  const values = matchParams(paramSpecs(gptConfig(r.data.modelConfig)), ck.params, ck.dir);
+  const model = Gpt.create(r.data.modelConfig, { values });
   return { model, encoding: r.data.encoding, step: ck.step, dir: ck.dir };
 }
 

@@ -2,15 +2,21 @@
 // heads side by side as in GPT-2. The JS kernel walks each query's allowed key span only (about half
 // the work under a causal mask) and keeps the probabilities for the backward pass; tfjs-backend-wasm
 // would run these small batched products in its naive loop. The tf path is for native backends.
+// Attention dropout (attention-dropout.ts) multiplies the probabilities by one mask in both paths; the
+// JS kernel keeps the mask and the undropped probabilities for its backward pass. Without dropout
+// both paths compute exactly what they did before it existed.
 import * as tf from '@tensorflow/tfjs';
+import { attentionDropMask, type AttentionDrop } from './attention-dropout.ts';
 import { spanBias, type AttentionSpans } from './attention-mask.ts';
 import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
 
-export function attentionCore(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number, js: boolean): tf.Tensor2D {
-  return js ? attentionJs(qkv, spans, nHead) : attentionTf(qkv, spans, nHead);
+/** `drop`: attention dropout (training); none or rate 0 leaves the probabilities as they are. */
+export function attentionCore(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number, js: boolean, drop?: AttentionDrop): tf.Tensor2D {
+  const keep = drop && drop.rate > 0 ? attentionDropMask(spans, nHead, drop.rate, drop.rng) : undefined;
+  return js ? attentionJs(qkv, spans, nHead, keep) : attentionTf(qkv, spans, nHead, keep);
 }
 
-function attentionTf(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number): tf.Tensor2D {
+function attentionTf(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): tf.Tensor2D {
   const { batch, seqLen: t } = spans;
   const d = qkv.shape[1] / 3;
   const hd = d / nHead;
@@ -18,20 +24,21 @@ function attentionTf(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number): tf
     const heads = (x: tf.Tensor) => x.reshape([batch, t, nHead, hd]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
     const [q, k, v] = tf.split(qkv, 3, 1).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
     const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), spanBias(spans));
-    const out = tf.matMul(tf.softmax(scores), v);
+    const probs = tf.softmax(scores);
+    const out = tf.matMul(keep ? tf.mul(probs, tf.tensor4d(keep, [batch, nHead, t, t])) : probs, v);
     return out.transpose([0, 2, 1, 3]).reshape([batch * t, d]) as tf.Tensor2D;
   });
 }
 
-function attentionJs(qkvT: tf.Tensor2D, spans: AttentionSpans, nHead: number): tf.Tensor2D {
+function attentionJs(qkvT: tf.Tensor2D, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): tf.Tensor2D {
   const { batch, seqLen: t } = spans;
   const row = qkvT.shape[1];
   const op = customOp<tf.Tensor2D>(([qkvIn]) => {
     const qkv = readF32(qkvIn!);
-    const { out, probs } = attentionJsForward(qkv, spans, nHead);
+    const { out, probs } = attentionJsForward(qkv, spans, nHead, keep);
     return {
       value: fromF32(out, [batch * t, row / 3]),
-      grad: (dy) => [fromF32(attentionJsBackward(readF32(dy), qkv, probs, spans, nHead), [batch * t, row])],
+      grad: (dy) => [fromF32(attentionJsBackward(readF32(dy), qkv, probs, spans, nHead, keep), [batch * t, row])],
     };
   });
   return op(qkvT);
@@ -59,7 +66,8 @@ function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number
   return s0 + s1 + s2 + s3;
 }
 
-function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: number): { out: Float32Array; probs: Float32Array } {
+/** `probs` holds the softmax before dropout; `keep` (same layout) the dropout factors, if any. */
+function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): { out: Float32Array; probs: Float32Array } {
   const { batch, seqLen: t, lo, hi } = spans;
   const d = qkv.length / (batch * t) / 3;
   const row = 3 * d;
@@ -93,8 +101,9 @@ function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: num
         const po = pBase + i * t;
         acc.fill(0);
         for (let j = j0; j <= j1; j++) {
-          const p = s[j]! * inv;
-          probs[po + j] = p;
+          const p0 = s[j]! * inv;
+          probs[po + j] = p0;
+          const p = keep ? p0 * keep[po + j]! : p0;
           const vo = j * hd;
           for (let c = 0; c < hd; c++) acc[c]! += p * v[vo + c]!;
         }
@@ -106,7 +115,9 @@ function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: num
   return { out, probs };
 }
 
-function attentionJsBackward(dO: Float32Array, qkv: Float32Array, probs: Float32Array, spans: AttentionSpans, nHead: number): Float32Array {
+// With dropout factors m: O_i = sum_j P_ij m_ij V_j, so dV_j gets P_ij m_ij dO_i and the softmax sees
+// dP_ij = m_ij (dO_i . V_j); with m = 1 every product below is exact, the same as without dropout.
+function attentionJsBackward(dO: Float32Array, qkv: Float32Array, probs: Float32Array, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): Float32Array {
   const { batch, seqLen: t, lo, hi } = spans;
   const d = dO.length / (batch * t);
   const row = 3 * d;
@@ -139,8 +150,10 @@ function attentionJsBackward(dO: Float32Array, qkv: Float32Array, probs: Float32
         let pdp = 0;
         for (let j = j0; j <= j1; j++) {
           const jo = j * hd;
-          const p = probs[po + j]!;
-          // dP_ij = dO_i . V_j and dV_j += P_ij dO_i in one pass over dO_i
+          const p0 = probs[po + j]!;
+          const m = keep ? keep[po + j]! : 1;
+          const p = p0 * m;
+          // dP_ij = dO_i . V_j and dV_j += P_ij dO_i in one pass over dO_i (P after dropout)
           let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
           let c = 0;
           for (; c + 3 < hd; c += 4) {
@@ -149,9 +162,9 @@ function attentionJsBackward(dO: Float32Array, qkv: Float32Array, probs: Float32
             dv[jo + c]! += p * g0; dv[jo + c + 1]! += p * g1; dv[jo + c + 2]! += p * g2; dv[jo + c + 3]! += p * g3;
           }
           for (; c < hd; c++) { s0 += g[io + c]! * v[jo + c]!; dv[jo + c]! += p * g[io + c]!; }
-          const x = s0 + s1 + s2 + s3;
+          const x = (s0 + s1 + s2 + s3) * m;
           dp[j] = x;
-          pdp += x * p;
+          pdp += x * p0;
         }
         for (let j = j0; j <= j1; j++) {
           const ds = probs[po + j]! * (dp[j]! - pdp) * scale; // softmax backward, then the 1/sqrt(hd)

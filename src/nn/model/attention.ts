@@ -2,12 +2,14 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { AttentionSpans } from './attention-mask.ts';
 import { attentionCore } from './attention-core.ts';
+import type { AttentionDrop } from './attention-dropout.ts';
 import { linear } from '../backend/matmul.ts';
 
 export type ParamLookup = (name: string) => tf.Tensor;
 
-export function attention(x: tf.Tensor2D, p: ParamLookup, prefix: string, spans: AttentionSpans, nHead: number, js: boolean): tf.Tensor2D {
+/** `drop`: dropout on the attention probabilities (training only). */
+export function attention(x: tf.Tensor2D, p: ParamLookup, prefix: string, spans: AttentionSpans, nHead: number, js: boolean, drop?: AttentionDrop): tf.Tensor2D {
   const qkv = linear(x, p(`${prefix}.c_attn.weight`) as tf.Tensor2D, p(`${prefix}.c_attn.bias`) as tf.Tensor1D);
-  const heads = attentionCore(qkv, spans, nHead, js);
+  const heads = attentionCore(qkv, spans, nHead, js, drop);
   return linear(heads, p(`${prefix}.c_proj.weight`) as tf.Tensor2D, p(`${prefix}.c_proj.bias`) as tf.Tensor1D);
 }

@@ -1,6 +1,7 @@
 // The GPT's parameters as a flat list of named tensors, with GPT-2's (Hugging Face) tensor names and
 // Conv1D layout ([in, out], y = x W + b), so exports load into PyTorch GPT-2 code unchanged.
-// Initialisation is GPT-2's, drawn from a seeded generator in the fixed order of `paramSpecs`.
+// SwiGLU models add h.N.mlp.c_gate (same layout as c_fc). Initialisation is GPT-2's, drawn from a
+// seeded generator in the fixed order of `paramSpecs`.
 import { Rng } from '../../runtime/rng.ts';
 import { mlpWidth, type GptConfig } from './config.ts';
 
@@ -41,6 +42,9 @@ export function paramSpecs(cfg: GptConfig): ParamSpec[] {
       ...dense(`${h}.attn.c_proj`, d, d, projStd),
       ...norm(`${h}.ln_2`),
       ...dense(`${h}.mlp.c_fc`, d, f, std),
+      // SwiGLU's gate projection (mlp.ts), initialised like c_fc; only swiglu models have it, so the
+      // tensors (and initial draws) of gelu and relu models are GPT-2's exactly
+      ...(cfg.activation === 'swiglu' ? dense(`${h}.mlp.c_gate`, d, f, std) : []),
       ...dense(`${h}.mlp.c_proj`, f, d, projStd),
     );
   }
