@@ -14,26 +14,22 @@ import type { DatasetCursor } from '../shard/cursor.ts';
 import { FlowError } from '../../src/core/errors.ts';
 import type { Dist } from '../../src/nn/train/dist.ts';
 import type { PackedBatch } from '../../src/nn/objective/loss.ts';
+import { packedOf, packedRows } from '../../src/nn/train/packed-batch.ts';
+import type { Packed } from '../../src/schema/columns.ts';
 import type { TrainConfig } from '../../src/nn/train/train-config.ts';
 import type { TrainData } from '../../src/nn/train/trainer.ts';
 
 const OP = 'pipelines/train-data';
 
-/** Row 0's token ids (gathered batches hold their rows as one fresh Int32Array). */
-function rowIds(batch: RecordBatch): Int32Array {
-  const col = batch.getChild('input_ids');
-  if (!col) throw new FlowError(OP, `shards have no input_ids column (columns: ${batch.schema.names.join(', ')}); prepare them with flowlm prep --format ipc`);
-  const data = col.data[0]!;
-  const width = (data.type as { listSize: number }).listSize;
-  return (data.children[0]!.values as Int32Array).subarray(data.offset * width, (data.offset + 1) * width);
+/** Row 0 of a gathered one-row batch: its token ids, and its doc_starts and attention_mask when the
+ * shards have them (document masking, padding weighed 0 in the loss). */
+function rowIds(batch: RecordBatch): PackedBatch {
+  if (!batch.getChild('input_ids')) throw new FlowError(OP, `shards have no input_ids column (columns: ${batch.schema.names.join(', ')}); prepare them with flowlm prep --format ipc`);
+  return packedOf(batch as RecordBatch<Packed>);
 }
 
 /** Rows of `width` = seqLen + 1 ids (cropped from longer ones) as one packed batch. */
-function packed(rows: Int32Array[], seqLen: number): PackedBatch {
-  const ids = new Int32Array(rows.length * (seqLen + 1));
-  rows.forEach((r, i) => ids.set(r.subarray(0, seqLen + 1), i * (seqLen + 1)));
-  return { inputIds: ids, batch: rows.length, seqLen };
-}
+const packed = (rows: PackedBatch[], seqLen: number): PackedBatch => packedRows(rows, seqLen);
 
 export interface ShardTrainData extends TrainData {
   /** input tokens per row after cropping */
@@ -62,7 +58,7 @@ export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'wor
   if (trainRows < cfg.batchSize) throw new FlowError(OP, `${cfg.data.train} has ${trainRows} training rows, fewer than one batch of ${cfg.batchSize}`);
 
   async function* batchesOf(ds: ShardDataset, from: DatasetCursor | undefined, keep: (sample: number) => boolean) {
-    let rowsIn: Int32Array[] = [];
+    let rowsIn: PackedBatch[] = [];
     for await (const { batch, samples, cursor } of ds.iterate(from)) {
       if (!keep(samples[0]!)) continue;
       rowsIn.push(rowIds(batch));
@@ -80,7 +76,7 @@ export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'wor
     const [lo, hi] = [rank * mine, (rank + 1) * mine];
     const ds = open(cfg.data.train, cfg.data.shuffle, Infinity);
     let k = 0; // kept rows of the current global step read so far
-    let rowsIn: Int32Array[] = [];
+    let rowsIn: PackedBatch[] = [];
     let micro: PackedBatch[] = [];
     for await (const { batch, samples, cursor } of ds.iterate(from)) {
       if (heldOut(samples[0]!)) continue;
@@ -103,7 +99,7 @@ export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'wor
     }
     // unshuffled, position = row id: seek to each held-out row
     const ds = open(cfg.data.train, false, 1);
-    let rowsIn: Int32Array[] = [];
+    let rowsIn: PackedBatch[] = [];
     for (let k = 0; k < holdout; k++) {
       for await (const { batch } of ds.iterate({ epoch: 0, index: k * stride })) { rowsIn.push(rowIds(batch)); break; }
       if (rowsIn.length === cfg.batchSize || k === holdout - 1) { yield packed(rowsIn, seqLen); rowsIn = []; }

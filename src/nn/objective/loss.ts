@@ -2,6 +2,12 @@
 // share a row). Autoregressive: x = row[0..seqLen-1], y = row[1..seqLen], cross-entropy on every
 // token (or those the padding mask keeps). Masked LM: x = row[0..seqLen-1] with BERT-style masking,
 // loss on the masked positions only. Both as a differentiable scalar (training) or a number (eval).
+// Document boundaries (doc_starts, with the model's docMasking): the packer puts EOS after each
+// document, so a row reads A... EOS B...; the target at A's EOS is still the row's next token, B's
+// first, predicted from A alone (attention and positions restart at B: gpt.ts), as Megatron does with
+// reset_attention_mask. Every position keeps a target, so a packed row's loss is exactly the
+// token-weighted mean of its documents' losses run one by one (A + EOS with B's first token as the
+// last label, then B). Padding (attention_mask 0) is never a target: its weight is 0.
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../runtime/rng.ts';
 import type { Gpt, GptInput } from '../model/gpt.ts';

@@ -3,12 +3,14 @@
 // a GradBucket batch (one row per all-reduce bucket, `values` a view of the flat array), and what a
 // step carries besides columns (step number, loss, tokens, data cursor, last step) as JSON in the
 // schema metadata, where it travels with the batch through any operator that passes batches on.
-import { Float32, Int32, makeData, RecordBatch, Schema, Struct, Uint8, type Field, type FixedSizeList, type List, type TypeMap } from 'apache-arrow';
-import { gradBucketSchema, packedSchema, type GradBucket, type Packed } from '../../schema/columns.ts';
+import { Float32, Int32, makeData, RecordBatch, Schema, Struct, type List, type TypeMap } from 'apache-arrow';
+import { gradBucketSchema, type GradBucket } from '../../schema/columns.ts';
 import type { EvalResult } from '../eval/evaluate.ts';
-import type { PackedBatch } from '../objective/loss.ts';
 import type { StepGrads, StepReport } from './replica.ts';
 import { buckets, BUCKET_ELEMS } from './replica-reduce.ts';
+
+// Packed micro-batches <-> PackedBatch live in packed-batch.ts (all three Packed columns)
+export { packedBatchOf, packedOf, packedRows } from './packed-batch.ts';
 
 /** Schema-metadata key of the data cursor after a batch (the same key shard/read-shards uses). */
 export const CURSOR_KEY = 'flowlm.cursor';
@@ -63,38 +65,6 @@ export function stepMetaOf(batch: RecordBatch, where: string): StepMeta {
   const m = metaOf(batch, STEP_KEY) as StepMeta | undefined;
   if (!m || !Number.isInteger(m.step)) throw new Error(`${where}: batch has no ${STEP_KEY} metadata with a step number; it must come from the training chain (train/forward-backward)`);
   return m;
-}
-
-/** A Packed batch's rows as the model's input, cropped to `seqLen` input tokens when given (the ids
- * are copied only when cropping or when the column is not one contiguous array). */
-export function packedOf(batch: RecordBatch<Packed>, seqLen?: number): PackedBatch {
-  const col = batch.getChild('input_ids');
-  if (!col || col.data.length !== 1) throw new Error(`packedOf: expected one input_ids chunk (columns: ${batch.schema.names.join(', ')})`);
-  const data = col.data[0]!;
-  const width = (data.type as FixedSizeList).listSize;
-  const rows = batch.numRows;
-  const all = (data.children[0]!.values as Int32Array).subarray(data.offset * width, (data.offset + rows) * width);
-  const out = seqLen ?? width - 1;
-  if (out > width - 1) throw new Error(`packedOf: seqLen ${out} is longer than the rows (${width - 1} input tokens)`);
-  if (out === width - 1) return { inputIds: all, batch: rows, seqLen: out };
-  const ids = new Int32Array(rows * (out + 1));
-  for (let r = 0; r < rows; r++) ids.set(all.subarray(r * width, r * width + out + 1), r * (out + 1));
-  return { inputIds: ids, batch: rows, seqLen: out };
-}
-
-/** Rows of a PackedBatch as a Packed batch (input_ids a view of its ids; doc_starts and
- * attention_mask all null). */
-export function packedBatchOf(b: PackedBatch): RecordBatch<Packed> {
-  const schema = packedSchema(b.seqLen);
-  const [idsF, startsF, maskF] = schema.fields as [Field<FixedSizeList<Int32>>, Field<List<Int32>>, Field<FixedSizeList<Uint8>>];
-  const width = b.seqLen + 1;
-  const nulls = new Uint8Array(Math.ceil(b.batch / 8));
-  const children = [
-    makeData({ type: idsF.type, length: b.batch, nullCount: 0, child: makeData({ type: new Int32(), length: b.inputIds.length, data: b.inputIds }) }),
-    makeData({ type: startsF.type, length: b.batch, nullCount: b.batch, nullBitmap: nulls, valueOffsets: new Int32Array(b.batch + 1), child: makeData({ type: new Int32(), length: 0, data: new Int32Array(0) }) }),
-    makeData({ type: maskF.type, length: b.batch, nullCount: b.batch, nullBitmap: nulls, child: makeData({ type: new Uint8(), length: b.batch * width, data: new Uint8Array(b.batch * width) }) }),
-  ];
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: b.batch, nullCount: 0, children }));
 }
 
 /** A step's flat gradient as a GradBucket batch: row i is bucket i, its values a view of `flat`. */
