@@ -66,13 +66,13 @@ describe('attention dropout', () => {
   const qkvValues = Float32Array.from({ length: batch * t * 3 * d }, () => 2 * rng.next() - 1);
   const wValues = Float32Array.from({ length: batch * t * d }, () => 2 * rng.next() - 1);
   const weighted = (out: tf.Tensor2D) => tf.sum(tf.mul(out, tf.tensor2d(wValues, [batch * t, d]))) as tf.Scalar;
-  const lossOf = (js: boolean) => (qkv: tf.Tensor2D) => weighted(attentionCore(qkv, attentionSpans(batch, t, true), nHead, js, { rate, rng: new Rng(99) }));
+  const lossOf = (js: boolean) => (qkv: tf.Tensor) => weighted(attentionCore(qkv as tf.Tensor2D, attentionSpans(batch, t, true), nHead, js, { rate, rng: new Rng(99) }));
 
   it('the JS kernel\'s gradient with dropout equals tf autodiff of the tf path with the same mask', () => {
     const qkv = tf.tensor2d(qkvValues, [batch * t, 3 * d]);
     const gJs = tf.tidy(() => tf.grad(lossOf(true))(qkv).dataSync() as Float32Array);
     const gTf = tf.tidy(() => tf.grad(lossOf(false))(qkv).dataSync() as Float32Array);
-    const gNoDrop = tf.tidy(() => tf.grad((x: tf.Tensor2D) => weighted(attentionCore(x, attentionSpans(batch, t, true), nHead, true)))(qkv).dataSync() as Float32Array);
+    const gNoDrop = tf.tidy(() => tf.grad((x: tf.Tensor) => weighted(attentionCore(x as tf.Tensor2D, attentionSpans(batch, t, true), nHead, true)))(qkv).dataSync() as Float32Array);
     qkv.dispose();
     let worst = 0;
     for (let i = 0; i < gJs.length; i++) worst = Math.max(worst, Math.abs(gJs[i]! - gTf[i]!));

@@ -44,6 +44,27 @@ export const trainConfigSchema = z.object({
   /** clip the global gradient norm to this; 0: no clipping */
   clipNorm: z.number().min(0).default(1),
   labelSmoothing: z.number().min(0).lt(1).default(0),
+  /** what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by
+   * `masking` are hidden, the loss is on them). masked needs bidirectional attention: it sets
+   * model.causal false unless given, and refuses model.causal true */
+  objective: z.enum(['causal', 'masked']).default('causal'),
+  /** how the masked objective chooses and hides tokens (objective/mask-tokens.ts); unused for causal */
+  masking: z.object({
+    /** share of positions chosen for the loss */
+    maskProb: z.number().gt(0).max(1).default(0.15),
+    /** the id a chosen token becomes; default: the model's last id, vocabSize - 1. Give the model one id
+     * more than the tokenizer (e.g. model.vocabSize 50258 with gpt2) so no text uses it; at the
+     * tokenizer's own size the last id is a real token (gpt2's <|endoftext|>) */
+    maskToken: z.number().int().min(0).optional(),
+    /** of the chosen tokens: share replaced by the mask token, and by a random token (the rest stay) */
+    replaceMask: z.number().min(0).max(1).default(0.8),
+    replaceRandom: z.number().min(0).max(1).default(0.1),
+  }).refine((m) => m.replaceMask + m.replaceRandom <= 1, { path: ['replaceRandom'], message: 'masking.replaceMask + masking.replaceRandom must be <= 1' })
+    .default({ maskProb: 0.15, replaceMask: 0.8, replaceRandom: 0.1 }),
+  /** start from another run's weights (fine-tuning): `from` is a checkpoint step directory or a run
+   * directory (its latest checkpoint). Only the parameters are taken: the optimizer, the schedule and
+   * the data start fresh at step 0. A resumed run continues from its own checkpoints instead */
+  init: z.object({ from: z.string().min(1).optional() }).default({}),
   /** evaluate every N optimizer steps (and after the last); 0: only after the last */
   evalEvery: z.number().int().min(0).default(100),
   /** validation micro-batches per evaluation */
@@ -60,10 +81,23 @@ export type TrainConfig = z.output<typeof trainConfigSchema>;
 
 export const trainConfig = (c: TrainConfigInput): TrainConfig => trainConfigSchema.parse(c);
 
-/** The model's GPT config: the preset with `model` laid over it (validated by gptConfig). */
+/** The model's GPT config: the preset with `model` laid over it (validated by gptConfig). The masked
+ * objective implies bidirectional attention (`causal: false`), so the checkpoint records the model it
+ * really trained; a masked config that asks for causal attention is refused (a token could not see
+ * the text after it, the context masked LM learns from), as is a mask token outside the vocabulary.
+ * Checked here, not in the schema: other schemas pick fields of it, which zod refuses on refined objects. */
 export function modelConfigOf(c: TrainConfig): GptConfig {
   const base: Partial<GptConfigInput> = c.preset ? GPT_PRESETS[c.preset] : {};
-  return gptConfig({ ...base, ...c.model } as GptConfigInput);
+  if (c.objective === 'masked' && c.model.causal === true) {
+    throw new Error("train config: objective 'masked' needs bidirectional attention, but model.causal is true; remove model.causal (masked sets it false) or set it false");
+  }
+  const implied: Partial<GptConfigInput> = c.objective === 'masked' ? { causal: false } : {};
+  const m = gptConfig({ ...base, ...implied, ...c.model } as GptConfigInput);
+  const token = c.masking.maskToken;
+  if (c.objective === 'masked' && token !== undefined && token >= m.vocabSize) {
+    throw new Error(`train config: masking.maskToken ${token} is outside the model's vocabulary [0, ${m.vocabSize}); raise model.vocabSize or pick a smaller id`);
+  }
+  return m;
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
@@ -83,10 +117,18 @@ function canonical(v: unknown): string {
  * checkpoint resumes at any world size that keeps it (at W = 1 the hash is what it always was). */
 export function configHash(c: TrainConfig, worldSize = 1): string {
   if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`configHash: worldSize must be an integer >= 1, got ${worldSize}`);
-  const { runDir: _r, evalEvery: _e, evalBatches: _b, checkpointEvery: _c, keepLast: _k, zero: _z, data, ...rest } = c;
+  const { runDir: _r, evalEvery: _e, evalBatches: _b, checkpointEvery: _c, keepLast: _k, zero: _z, data, objective, masking, init, ...rest } = c;
+  // Fields added after checkpoints were first written enter only when they change the run, so a
+  // config that leaves them at the old behaviour keeps its hash (and its checkpoints resume).
+  // init.from enters as written: a resumed run never reads it again, and the run it names may
+  // have moved on since (a run directory's latest checkpoint).
+  const { activation, attnDropout, ...model } = modelConfigOf(c);
   const shaping = {
-    ...rest, gradAccum: c.gradAccum * worldSize, model: modelConfigOf(c),
+    ...rest, gradAccum: c.gradAccum * worldSize,
+    model: { ...model, ...(activation === 'gelu' ? {} : { activation }), ...(attnDropout === 0 ? {} : { attnDropout }) },
     data: { holdoutRows: data.holdoutRows, seqLen: data.seqLen, shuffle: data.shuffle },
+    ...(objective === 'causal' ? {} : { objective, masking }),
+    ...(init.from === undefined ? {} : { init: { from: init.from } }),
   };
   return createHash('sha256').update(canonical(shaping)).digest('hex').slice(0, 16);
 }

@@ -7,8 +7,8 @@ import type { AdamW } from '../optim/adamw.ts';
 import type { FlatLayout } from '../optim/flat-layout.ts';
 import type { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
-import { autoregressiveLoss, inputsOf, maskedLmLoss, type PackedBatch } from '../objective/loss.ts';
-import { maskTokens, type MaskingOptions } from '../objective/mask-tokens.ts';
+import { autoregressiveLoss, maskedLmLoss, type PackedBatch } from '../objective/loss.ts';
+import { maskedBatchOf, type MaskingOptions } from '../objective/mask-tokens.ts';
 
 export type Objective =
   | { kind: 'autoregressive'; labelSmoothing?: number }
@@ -34,7 +34,7 @@ export function computeGrads(model: Gpt, batch: PackedBatch, o: GradOptions): Gr
   const lo = { labelSmoothing: obj.labelSmoothing, rng: o.rng, head: o.head };
   if (obj.kind === 'autoregressive') return gradsOf(model, () => autoregressiveLoss(model, batch, lo));
   if (!o.rng) throw new Error('computeGrads: the masked-LM objective needs an rng to draw its masks');
-  const masked = maskTokens(inputsOf(batch), o.rng, obj);
+  const masked = maskedBatchOf(batch, o.rng, obj);
   return gradsOf(model, () => maskedLmLoss(model, masked, lo));
 }
 
@@ -67,7 +67,7 @@ export function gradsInto(model: Gpt, batch: PackedBatch, o: GradOptions, layout
   if (obj.kind === 'autoregressive') lossFn = () => autoregressiveLoss(model, batch, lo);
   else {
     if (!o.rng) throw new Error('gradsInto: the masked-LM objective needs an rng to draw its masks');
-    const masked = maskTokens(inputsOf(batch), o.rng, obj);
+    const masked = maskedBatchOf(batch, o.rng, obj);
     lossFn = () => maskedLmLoss(model, masked, lo);
   }
   if (flat.length !== layout.total) throw new Error(`gradsInto: flat gradient has ${flat.length} elements, the model ${layout.total}`);
