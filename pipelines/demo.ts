@@ -13,13 +13,14 @@ import { getEncoding } from 'js-tiktoken';
 import { initBackend } from '../src/nn/backend/backend.ts';
 import { loadModel, tiktokenName } from '../src/nn/checkpoint/load-model.ts';
 import { generateTokens } from '../src/nn/model/sample.ts';
-import { applyOverrides, trainConfig } from '../src/nn/train/train-config.ts';
 import { UnigramCounts, unigramPerplexity } from '../src/nn/eval/unigram.ts';
 import { Rng } from '../src/runtime/rng.ts';
 import { progressLine } from '../src/cli/train-command.ts';
 import { devicesFor } from '../src/scheduler/devices.ts';
 import { trainOnDevices } from '../src/scheduler/train-on-devices.ts';
-import { config } from './train-tiny.ts';
+import { physicalPlan } from '../src/scheduler/physical-plan.ts';
+import { resolveSpecFile } from '../src/scheduler/plan.ts';
+import { trainConfigOf } from '../src/scheduler/train-budgets.ts';
 import { shardTrainData } from '../operators/train/shard-data.ts';
 
 const { values: opt } = parseArgs({ options: { minutes: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, devices: { type: 'string' } } });
@@ -37,16 +38,18 @@ log(`[demo] prep -> ${prep}`);
 const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 execFileSync(process.execPath, [bin, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
 
-// -- 2. the run: train-tiny's config with a model small enough for minutes of CPU
+// -- 2. the run: the train-tiny graph with a model small enough for minutes of CPU
+const spec = fileURLToPath(new URL('./train-tiny.ts', import.meta.url));
 const runDir = join(OUT, 'run');
 rmSync(runDir, { recursive: true, force: true });
 const sets = [
-  `runDir=${runDir}`, `data.train=${prep}`, 'preset="micro"', 'model.vocabSize=50257', 'model.dModel=64', 'model.nLayer=2',
+  `trainer.runDir=${runDir}`, `data.dir=${prep}`, 'model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=64', 'model.nLayer=2',
   // small batches: early in training, more updates per token learn faster
-  `steps=${STEPS}`, 'batchSize=4', 'lr.max=3e-3', 'lr.min=3e-4', 'lr.warmupSteps=20',
-  'evalEvery=0', 'data.holdoutRows=256', 'evalBatches=64', `checkpointEvery=${STEPS}`, 'keepLast=1',
+  `trainer.steps=${STEPS}`, 'trainer.batchSize=4', 'optimizer.lr.max=3e-3', 'optimizer.lr.min=3e-4', 'optimizer.lr.warmupSteps=20',
+  'trainer.evalEvery=0', 'data.holdoutRows=256', 'trainer.evalBatches=64', `trainer.checkpointEvery=${STEPS}`, 'trainer.keepLast=1',
 ];
-const cfg = trainConfig(applyOverrides(config, sets));
+const graph = await resolveSpecFile(spec, { sets });
+const cfg = trainConfigOf(graph, 'trainer')!.cfg;
 
 // -- 3. the baseline: unigram probabilities from the training rows' token counts, on the held-out rows
 const data = shardTrainData(cfg);
@@ -59,7 +62,7 @@ log(`[demo] ${elapsed()}: unigram baseline on ${unigram.tokens} held-out tokens:
 const devices = await devicesFor(opt.devices ?? 'auto');
 log(`[demo] devices: ${devices.devices.map((d) => d.label).join(', ')}${devices.note ? ` (${devices.note})` : ''}`);
 const result = await trainOnDevices(devices, {
-  file: fileURLToPath(new URL('./train-tiny.ts', import.meta.url)), sets, resume: false,
+  file: spec, sets, resume: false, plan: physicalPlan(spec, graph, devices),
   hooks: { log: (l) => log(`[demo] ${l}`), signal: AbortSignal.timeout(TRAIN_MINUTES * 60_000), onStep: (p) => { if (p.step % 10 === 0) log(progressLine(p)); } },
 });
 const val = result.val!;

@@ -1,5 +1,5 @@
 // The mean of each step's gradient over the data-parallel ranks (ring all-reduce per bucket through
-// the replica's collective), and of the loss (float64 exact) and tokens: afterwards every rank holds
+// the replica's process group), and of the loss (float64 exact) and tokens: afterwards every rank holds
 // the same GradBucket batch. The identity at world size 1.
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
@@ -7,23 +7,23 @@ import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
 import { gradBucketBatch, stepGradsOf, stepMetaOf } from '../../src/nn/train/step-batches.ts';
 import { gradBucketSchema, type GradBucket } from '../../src/schema/columns.ts';
-import { replicaField } from './replica-field.ts';
+import { trainerField, trainerOf } from './trainer-field.ts';
 
 export const allReduce = defineOperator({
   id: 'train/all-reduce',
   description: 'average each step\'s GradBucket batch (and loss) over the data-parallel ranks',
-  config: z.object({ replica: replicaField }),
+  config: z.object({ trainer: trainerField }),
+  placement: 'replica',
   input: () => gradBucketSchema(),
   passthrough: false,
   output: () => gradBucketSchema(),
   make: (cfg, ctx) => {
-    const { replica } = cfg;
-    const done = replica.pace.join();
+    const trainer = trainerOf(ctx, cfg.trainer);
     return mapBatch(async (batch: RecordBatch<GradBucket>) => {
+      const replica = await (await trainer).replica();
       const meta = stepMetaOf(batch, ctx.nodeId);
-      if (replica.dist.worldSize === 1) { done(meta.step); return batch; }
+      if (replica.dist.worldSize === 1) return batch;
       const g = await replica.allReduce(stepGradsOf(batch, ctx.nodeId));
-      done(meta.step);
       return gradBucketBatch(g.flat, { ...meta, loss: g.loss, tokens: g.tokens });
     }, { ctx });
   },

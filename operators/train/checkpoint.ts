@@ -7,29 +7,31 @@ import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
 import { stepMetaOf, withMeta } from '../../src/nn/train/step-batches.ts';
 import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
-import { dueAt, replicaField } from './replica-field.ts';
+import { dueAt, trainerField, trainerOf } from './trainer-field.ts';
 
 /** Schema-metadata key of the checkpoint directory written after a step (rank 0), JSON. */
 export const CHECKPOINT_KEY = 'flowlm.checkpoint';
 
 export const checkpoint = defineOperator({
   id: 'train/checkpoint',
-  description: 'checkpoint the replica every N steps and at the last step (rank 0 writes)',
+  description: 'checkpoint the replica every N steps and at the last step (every rank gathers the state, rank 0 writes)',
   config: z.object({
-    replica: replicaField,
-    every: z.number().int().min(0).optional().describe('steps between checkpoints (default: the train config\'s checkpointEvery; 0: only the last)'),
+    trainer: trainerField,
+    every: z.number().int().min(0).optional().describe('steps between checkpoints (default: the trainer\'s checkpointEvery; 0: only the last)'),
   }),
+  placement: 'replica',
   input: () => metricsSchema(),
   passthrough: true,
   output: () => metricsSchema(),
   make: (cfg, ctx) => {
-    const { replica } = cfg;
-    const done = replica.pace.join();
-    const every = cfg.every ?? replica.cfg.checkpointEvery;
+    const trainerP = trainerOf(ctx, cfg.trainer);
     return mapBatch(async (batch: RecordBatch<Metrics>) => {
+      const trainer = await trainerP;
+      const replica = await trainer.replica();
       const meta = stepMetaOf(batch, ctx.nodeId);
+      const every = cfg.every ?? replica.cfg.checkpointEvery;
       const dir = dueAt(every, meta.step, meta.last) ? await replica.checkpoint() : undefined;
-      done(meta.step);
+      if (dir && trainer.tally) trainer.tally.checkpoint = dir;
       return dir ? withMeta(batch, { [CHECKPOINT_KEY]: dir }) : batch;
     }, { ctx });
   },

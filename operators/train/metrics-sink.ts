@@ -15,9 +15,11 @@ import { metricsSchema } from '../../src/schema/columns.ts';
 import { conformBatch } from '../../src/schema/conform.ts';
 import { metricRows, metricsFromRows, type MetricRow } from '../../src/schema/metrics.ts';
 import { metricLine, readMetricLines } from './metrics-jsonl.ts';
+import { trainerField, trainerOf } from './trainer-field.ts';
 
 const Config = z.object({
-  dir: z.string().min(1).describe('the run directory'),
+  trainer: trainerField.optional().describe('the nn/trainer resource whose run this logs: dir defaults to its runDir, and a resumed run keeps the log up to its checkpoint'),
+  dir: z.string().min(1).optional().describe('the run directory (default: the trainer\'s runDir)'),
   name: z.string().regex(/^[\w.-]+$/).default('metrics').describe('file name stem: <name>.jsonl and <name>.parquet'),
   resumeStep: z.number().int().min(0).optional().describe('resuming: keep the existing log\'s rows up to this step and append'),
   compression: z.enum(['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none']).default('snappy'),
@@ -66,19 +68,34 @@ async function logToParquet(log: string, path: string, opts: { compression: Parq
 export const writeMetrics = defineSink({
   id: 'train/metrics-sink',
   description: 'write training metrics to <dir>/metrics.jsonl (live, appended) and <dir>/metrics.parquet (at the end)',
-  config: Config,
+  config: Config.refine((c) => c.dir !== undefined || c.trainer !== undefined, { message: 'give dir (the run directory) or trainer (an nn/trainer resource)', path: ['dir'] }),
+  placement: 'rank0',
   input: () => metricsSchema(),
   make: (cfg, ctx) => {
-    const dir = resolve(cfg.dir);
-    mkdirSync(dir, { recursive: true });
-    const jsonl = join(dir, `${cfg.name}.jsonl`);
-    const parquet = join(dir, `${cfg.name}.parquet`);
     const schema = metricsSchema();
     let log: Promise<FileHandle> | undefined;
     let finished: Promise<string[]> | undefined;
     let batches = 0;
-    const handle = () => (log ??= openLog(jsonl, cfg.resumeStep));
+    // the run directory and resume point: the config's, or the trainer's once its replica is open
+    let placed: Promise<{ dir: string; resumeStep?: number }> | undefined;
+    const place = () => (placed ??= (async () => {
+      if (!cfg.trainer) return { dir: resolve(cfg.dir!), resumeStep: cfg.resumeStep };
+      const rep = await (await trainerOf(ctx, cfg.trainer)).replica();
+      return { dir: resolve(cfg.dir ?? rep.cfg.runDir), resumeStep: cfg.resumeStep ?? (rep.startStep > 0 ? rep.startStep : undefined) };
+    })());
+    const paths = async () => {
+      const { dir } = await place();
+      return { jsonl: join(dir, `${cfg.name}.jsonl`), parquet: join(dir, `${cfg.name}.parquet`) };
+    };
+    const handle = () => (log ??= (async () => {
+      const { dir, resumeStep } = await place();
+      mkdirSync(dir, { recursive: true });
+      return openLog((await paths()).jsonl, resumeStep);
+    })());
     const finish = () => (finished ??= (async () => {
+      // a training run that ended before its replica opened has no run directory to write to
+      if (!log && cfg.trainer && !(await place().then(() => true, () => false))) return [];
+      const { jsonl, parquet } = await paths();
       await (await handle()).close();
       const rows = await logToParquet(jsonl, parquet, cfg).catch((err: unknown) => {
         throw new FlowError(ctx.nodeId, `could not write ${parquet} from ${jsonl}: ${err instanceof Error ? err.message : String(err)}`, { file: jsonl }, { cause: err });
@@ -90,7 +107,7 @@ export const writeMetrics = defineSink({
     return {
       write: async (batch) => {
         const same = conformBatch(batch, schema);
-        if (typeof same === 'string') throw new FlowError(ctx.nodeId, `batch ${batches} is not a Metrics batch: ${same}`, { file: jsonl, batch: batches });
+        if (typeof same === 'string') throw new FlowError(ctx.nodeId, `batch ${batches} is not a Metrics batch: ${same}`, { batch: batches });
         // one write per batch, no buffering of ours: the rows are in the file when it returns
         await (await handle()).appendFile(metricRows(same).map(metricLine).join(''));
         batches++;

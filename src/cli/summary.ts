@@ -14,6 +14,7 @@ export function jsonSummary(p: ResolvedPipeline, r: RunResult, signal?: StopSign
     ...(r.sources[id] ? { peakInFlight: r.sources[id].peakInFlight } : {}),
   }]));
   const out: Record<string, unknown> = { ok: r.ok, pipeline: p.name, durationMs: r.durationMs, nodes, sinks: r.sinks };
+  if (r.plan) out.plan = r.plan;
   if (signal) Object.assign(out, { cancelled: true, signal });
   if (r.error) {
     const op = r.error.operator ? p.nodes.get(r.error.operator)?.def.id : undefined;

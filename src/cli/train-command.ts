@@ -9,7 +9,10 @@ import { parseArgs } from 'node:util';
 import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
 import { CollectiveError } from '../runtime/collectives/collective.ts';
 import { DeviceError, devicesFor, type ResolvedDevices } from '../scheduler/devices.ts';
-import { loadTrainModule, NotATrainPipeline } from '../scheduler/load-train-pipeline.ts';
+import { loadTrainModule, NotATrainPipeline, trainModuleKind } from '../scheduler/load-train-pipeline.ts';
+import { isReplicated, physicalPlan } from '../scheduler/physical-plan.ts';
+import { resolveSpecFile } from '../scheduler/plan.ts';
+import type { PhysicalPlan } from '../scheduler/plan-types.ts';
 import { rankSpec, RankSpecError, type RankSpec } from '../scheduler/rank-env.ts';
 import { runAsRank } from '../scheduler/run-rank.ts';
 import { trainOnDevices } from '../scheduler/train-on-devices.ts';
@@ -130,7 +133,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       devices = d.devices.map((x) => x.label);
       io.err(`flowlm train: devices ${devices.join(', ')}${d.note ? ` (${d.note})` : ''}`);
       if (d.kind === 'cpu') await loadRun(file); // a bad module is a usage error (exit 2)
-      result = await trainOnDevices(d, { file, sets, resume, hooks, every });
+      const plan = await planOf(file, sets, d);
+      result = await trainOnDevices(d, { file, sets, resume, hooks, every, plan });
     }
     const { losses, ...rest } = result;
     const summary = { ...rest, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, stepsRun: losses.length, devices, worldSize };
@@ -151,6 +155,15 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The physical plan of a spec file on the resolved devices (a TrainPipeline function module has none):
+ * every rank runs it, and the summary records it. An invalid spec is reported before any rank starts. */
+async function planOf(file: string, sets: string[], d: ResolvedDevices): Promise<PhysicalPlan | undefined> {
+  if (await trainModuleKind(file) === 'function') return undefined;
+  const resolved = await resolveSpecFile(file, { sets });
+  if (!isReplicated(resolved)) throw new UsageError(`${file} has no training chain (no operator placed on every replica, such as train/forward-backward); run it with flowlm run`, 'train');
+  return physicalPlan(file, resolved, d);
 }
 
 async function loadRun(file: string) {

@@ -1,6 +1,7 @@
 // What an operator instance may use at run time. Outside a flowlm run every field has a sensible
 // default, so a factory's OperatorFunction works in any RxJS app.
 import { OperatorStats } from './stats.ts';
+import type { ResourceScope } from './resource.ts';
 import type { Ledger } from './tickets.ts';
 
 export interface OperatorContext {
@@ -14,6 +15,8 @@ export interface OperatorContext {
   /** batches of this run go to worker threads: a reader puts large columns in shared memory, where
    * they cross without a copy (runtime/shared-memory.ts) */
   readonly threaded?: boolean;
+  /** the spec's resources (models, optimizers, replicas) built for this process; undefined outside a run */
+  readonly resources?: ResourceScope;
   log(message: string): void;
 }
 
@@ -24,6 +27,7 @@ export function makeContext(nodeId: string, partial: Partial<OperatorContext> = 
     signal: partial.signal ?? new AbortController().signal,
     ledger: partial.ledger,
     threaded: partial.threaded ?? false,
+    resources: partial.resources,
     log: partial.log ?? ((m: string) => process.stderr.write(`[${nodeId}] ${m}\n`)),
   };
 }

@@ -11,3 +11,4 @@ export * from './ordered-map.ts';
 export * from './sink.ts';
 export * from './pull-source.ts';
 export * from './kernel-stats.ts';
+export * from './resource.ts';

@@ -7,7 +7,10 @@ import { makeContext, type OperatorContext } from './context.ts';
 import { FlowError } from './errors.ts';
 import { countInput, countOutput } from './count.ts';
 import { pullSource } from './pull-source.ts';
+import type { Placement } from './resource.ts';
 import { sinkOperator, type Sink, type SinkResult } from './sink.ts';
+import { safeParseKnown } from './unknown-keys.ts';
+import type { Budget } from './tickets.ts';
 
 export type ConfigSchema = z.ZodType;
 /** The output row type for an input with columns T: operators pass columns they do not touch through. */
@@ -20,6 +23,11 @@ interface CommonDef<C extends ConfigSchema> {
   config: C;
   /** file URL of the defining module (import.meta.url): lets worker threads load the operator */
   module?: string;
+  /** where it may run in a run of several ranks (default: 'workers' for a parallel transform, else 'any') */
+  placement?: Placement;
+  /** a cap on the credits of the batches it issues (a source, or a transform that opens its own credit
+   * scope): e.g. one optimizer step in flight for the training chain, whatever the spec's budget */
+  credits?: Partial<Budget>;
 }
 
 export interface TransformDef<C extends ConfigSchema, I extends TypeMap, O extends TypeMap, P extends boolean> extends CommonDef<C> {
@@ -56,7 +64,7 @@ export type AnyOperatorDef =
 
 /** Parse a config, turning zod issues into an error that names the operator and each path. */
 export function parseConfig<C extends ConfigSchema>(def: CommonDef<C>, config: unknown, nodeId = def.id): z.output<C> {
-  const r = def.config.safeParse(config ?? {});
+  const r = safeParseKnown(def.config, config ?? {});
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => `${['config', ...i.path.map(String)].join('.')}: ${i.message}`);
   throw new FlowError(nodeId, `invalid config for operator ${def.id}:\n  ${lines.join('\n  ')}`);
@@ -106,6 +114,12 @@ export function defineSink<C extends ConfigSchema, I extends TypeMap>(def: Omit<
 
 /** Any factory made above, as the registry and specs hold it (its def's types erased). */
 export interface AnyFactory { readonly def: { readonly id: string; readonly kind?: 'source' | 'transform' | 'sink'; readonly description: string } }
+
+/** Where an operator runs (its declared placement, or the default for its kind). */
+export function placementOf(def: AnyOperatorDef): Placement {
+  if (def.placement) return def.placement;
+  return (def.kind ?? 'transform') === 'transform' && 'kernel' in def && def.kernel ? 'workers' : 'any';
+}
 
 /** The definition behind a factory, with its types erased to the common shape. */
 export const defOf = (f: AnyFactory): AnyOperatorDef => f.def as unknown as AnyOperatorDef;

@@ -3,12 +3,14 @@
 // consumer). The result is one Observable of everything that reaches the end of the graph; it fails
 // only after every sink has finished aborting, so no temporary file outlives the run.
 import type { RecordBatch } from 'apache-arrow';
-import { Observable, Subject, Subscription, merge, share, tap } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription, merge, share, tap } from 'rxjs';
 import { makeContext } from '../core/context.ts';
 import { instantiateSink, instantiateSource, instantiateTransform, type AnyOperatorDef } from '../core/operator.ts';
+import type { ResourceScope } from '../core/resource.ts';
 import type { SinkResult } from '../core/sink.ts';
 import type { StatsRegistry } from '../core/stats.ts';
-import { Ledger, retain, ticketsOf } from '../core/tickets.ts';
+import { Ledger, releaseBatch, retain, ticketsOf, type Budget } from '../core/tickets.ts';
+import { creditsOf } from './credits.ts';
 import type { ResolvedNode, ResolvedPipeline } from './validate.ts';
 
 export interface CompileOptions {
@@ -17,6 +19,20 @@ export interface CompileOptions {
   log?: (nodeId: string, message: string) => void;
   /** runs a parallel operator's kernel on worker threads (supplied by the runtime) */
   parallel?: (node: ResolvedNode, ctx: ReturnType<typeof makeContext>) => (s: Observable<RecordBatch>) => Observable<RecordBatch>;
+  /** how each node runs (the physical plan's nodes): on which ranks, on how many worker threads, with
+   * which credits. Without it, every node runs here as the spec says. */
+  placement?: ReadonlyMap<string, NodePlacement>;
+  /** this process's rank in the plan (default 0) */
+  rank?: number;
+  /** the spec's resources, built for this process */
+  resources?: ResourceScope;
+}
+
+/** What the compiler takes from a physical-plan node. */
+export interface NodePlacement {
+  ranks: readonly number[];
+  workers: number;
+  credits?: Budget;
 }
 
 export interface CompiledPipeline {
@@ -33,19 +49,24 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
   const failure = new Subject<never>(); // errors once, when any terminal fails
   const threaded = opts.parallel !== undefined && [...p.nodes.values()].some((n) => n.workers > 0);
 
+  const rank = opts.rank ?? 0;
   for (const id of p.order) {
     const node = p.nodes.get(id)!;
     const def = node.def as AnyOperatorDef;
-    const ledger = def.kind === 'source' ? new Ledger(id, node.budget) : undefined;
+    const placed = opts.placement?.get(id) ?? { ranks: [rank], workers: node.workers, credits: creditsOf(node) };
+    const here = placed.ranks.includes(rank);
+    const ledger = here && placed.credits ? new Ledger(id, placed.credits) : undefined;
     if (ledger) ledgers.set(id, ledger);
-    const ctx = makeContext(id, { stats: opts.stats.for(id), signal: opts.signal, ledger, threaded, ...(log ? { log: (m: string) => log(id, m) } : {}) });
+    const ctx = makeContext(id, { stats: opts.stats.for(id), signal: opts.signal, ledger, threaded, resources: opts.resources, ...(log ? { log: (m: string) => log(id, m) } : {}) });
     const input = node.inputs.length === 0 ? undefined
       : node.inputs.length === 1 ? streams.get(node.inputs[0]!)! : merge(...node.inputs.map((i) => streams.get(i)!));
 
-    if (def.kind === 'sink') { terminals.push(instantiateSink(def, node.config, ctx)(failWith(failure, input!))); continue; }
+    if (def.kind === 'sink') { terminals.push((here ? instantiateSink(def, node.config, ctx) : dropOffRank(id))(failWith(failure, input!))); continue; }
     let out: Observable<RecordBatch>;
-    if (def.kind === 'source') out = instantiateSource(def, node.config, ctx);
-    else if (node.workers > 0 && opts.parallel) out = opts.parallel(node, ctx)(input!);
+    // a node placed on other ranks: a source emits nothing here, a transform passes batches on
+    if (!here) out = def.kind === 'source' ? EMPTY : input!;
+    else if (def.kind === 'source') out = instantiateSource(def, node.config, ctx);
+    else if (placed.workers > 0 && opts.parallel) out = opts.parallel({ ...node, workers: placed.workers }, ctx)(input!);
     else out = instantiateTransform(def, node.config, ctx)(input!);
 
     const consumers = node.outputs.length;
@@ -54,6 +75,18 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
     streams.set(id, out);
   }
   return { output: settleAll(terminals, failure), ledgers };
+}
+
+/** A sink placed on other ranks (rank 0's metrics): here its batches are dropped, credits returned. */
+function dropOffRank(node: string) {
+  return (source: Observable<RecordBatch>) => new Observable<SinkResult>((sub) => {
+    let rows = 0, batches = 0;
+    return source.subscribe({
+      next: (b) => { rows += b.numRows; batches++; releaseBatch(b); },
+      error: (e: unknown) => sub.error(e),
+      complete: () => { sub.next({ node, rows, batches, files: [], cancelled: false }); sub.complete(); },
+    });
+  });
 }
 
 /** `s`, failing as soon as `failure` does: a sink on an independent branch then aborts through its

@@ -38,7 +38,7 @@ export async function loadSpecFile(file: string): Promise<unknown> {
 
 export interface Override { node: string; path: string[]; value: unknown; text: string }
 
-/** Parses `node.key=value` (nested `node.a.b=value`); the value is JSON when it parses, else a string. */
+/** Parses `node.key=value` or `resource.key=value` (nested `node.a.b=value`); the value is JSON when it parses, else a string. */
 export function parseOverride(text: string): Override | SpecIssue {
   const eq = text.indexOf('=');
   const lhs = eq < 0 ? text : text.slice(0, eq);
@@ -61,8 +61,15 @@ function findNode(spec: Obj, id: string): { node: Obj; replace: (node: Obj) => O
     return { node: steps[i] as Obj, replace: (node) => ({ ...spec, steps: steps.map((s, j) => (j === i ? node : s)) }) };
   }
   const nodes = spec.nodes;
-  if (!isObj(nodes) || !isObj(nodes[id])) return undefined;
-  return { node: nodes[id], replace: (node) => ({ ...spec, nodes: { ...nodes, [id]: node } }) };
+  if (isObj(nodes) && isObj(nodes[id])) return { node: nodes[id], replace: (node) => ({ ...spec, nodes: { ...nodes, [id]: node } }) };
+  return undefined;
+}
+
+/** The resource named `id` (a model, an optimizer, a trainer: --set trainer.steps=20). */
+function findResource(spec: Obj, id: string): { node: Obj; replace: (node: Obj) => Obj } | undefined {
+  const resources = spec.resources;
+  if (!isObj(resources) || !isObj(resources[id])) return undefined;
+  return { node: resources[id], replace: (r) => ({ ...spec, resources: { ...resources, [id]: r } }) };
 }
 
 function nodeIds(spec: Obj): string[] {
@@ -99,9 +106,10 @@ export function applyOverrides(spec: unknown, sets: readonly string[]): { spec: 
   for (const text of sets) {
     const o = parseOverride(text);
     if (!('node' in o)) { issues.push(o); continue; }
-    const found = findNode(out, o.node);
+    const found = findNode(out, o.node) ?? findResource(out, o.node);
     if (!found) {
-      issues.push({ path: `--set ${text}`, message: `unknown node "${o.node}" (nodes: ${nodeIds(out).join(', ') || 'none'})` });
+      const resources = isObj(out.resources) ? Object.keys(out.resources) : [];
+      issues.push({ path: `--set ${text}`, message: `unknown node "${o.node}" (nodes: ${nodeIds(out).join(', ') || 'none'}${resources.length ? `; resources: ${resources.join(', ')}` : ''})` });
       continue;
     }
     const r = setIn(found.node.config, o.path, o.value, o.node);

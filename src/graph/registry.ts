@@ -6,6 +6,8 @@ import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { AnyFactory } from '../core/operator.ts';
+import type { ResourceFactory } from '../core/resource.ts';
+import { BUILTIN_RESOURCES } from './resource-kinds.ts';
 
 export const PACKAGE_OPERATORS_DIR = fileURLToPath(new URL('../../operators/', import.meta.url));
 
@@ -14,7 +16,29 @@ const isFactory = (v: unknown): v is AnyFactory =>
 
 export class Registry {
   private readonly byId = new Map<string, AnyFactory>();
+  private readonly resourceKinds = new Map<string, ResourceFactory>();
   constructor(readonly dirs: string[] = [PACKAGE_OPERATORS_DIR]) {}
+
+  registerResource(...factories: ResourceFactory[]): this {
+    for (const f of factories) this.resourceKinds.set(f.resource.kind, f);
+    return this;
+  }
+
+  /** The resource kind's factory: registered ones, then flowlm's own (src/graph/resource-kinds.ts). */
+  async resource(kind: string): Promise<ResourceFactory | undefined> {
+    const known = this.resourceKinds.get(kind);
+    if (known) return known;
+    const load = BUILTIN_RESOURCES[kind];
+    if (!load) return undefined;
+    const f = await load();
+    this.resourceKinds.set(kind, f);
+    return f;
+  }
+
+  /** Every resource kind a spec can name. */
+  resourceKindNames(): string[] {
+    return [...new Set([...this.resourceKinds.keys(), ...Object.keys(BUILTIN_RESOURCES)])].sort();
+  }
 
   register(...factories: AnyFactory[]): this {
     for (const f of factories) this.byId.set(f.def.id, f);

@@ -2,6 +2,7 @@
 // the factory itself) and its config; edges connect them. `steps` is the linear shorthand.
 import { z } from 'zod';
 import type { AnyFactory } from '../core/operator.ts';
+import { isResourceFactory, type ResourceFactory } from '../core/resource.ts';
 import { DEFAULT_BUDGET } from '../core/tickets.ts';
 
 const isFactory = (v: unknown): v is AnyFactory =>
@@ -39,10 +40,22 @@ export const EdgeSpec = z.union([
   z.object({ from: NodeId, to: NodeId }),
 ]);
 
+/** A named resource: its kind (a registered kind such as "nn/gpt", or in a TypeScript spec the
+ * factory made by defineResource) and its config. */
+export const ResourceSpec = z.object({
+  kind: z.union([
+    z.string().min(1),
+    z.custom<ResourceFactory>(isResourceFactory, { message: 'expected a resource kind or a factory made by defineResource' }),
+  ]),
+  config: z.record(z.string(), z.unknown()).default({}),
+});
+
 export const PipelineSpec = z.object({
   name: z.string().default('pipeline'),
   description: z.string().optional(),
   budget: BudgetSpec.default(DEFAULT_BUDGET),
+  /** long-lived state operators refer to by name (a model, an optimizer, a training replica) */
+  resources: z.record(NodeId, ResourceSpec).default({}),
   nodes: z.record(NodeId, NodeSpec).optional(),
   edges: z.array(EdgeSpec).default([]),
   steps: z.array(NodeSpec.extend({ id: NodeId })).optional(),
@@ -54,6 +67,7 @@ export const PipelineSpec = z.object({
 export type PipelineSpecInput = z.input<typeof PipelineSpec>;
 export type PipelineSpecParsed = z.output<typeof PipelineSpec>;
 export type NodeSpecParsed = z.output<typeof NodeSpec>;
+export type ResourceSpecParsed = z.output<typeof ResourceSpec>;
 
 /** Identity with types: `export default pipeline({...})` in a TypeScript spec gets completion and checks. */
 export function pipeline(spec: PipelineSpecInput): PipelineSpecInput {

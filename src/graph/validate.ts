@@ -3,10 +3,13 @@
 import type { Schema } from 'apache-arrow';
 import type { z } from 'zod';
 import { SpecError, type SpecIssue } from '../core/errors.ts';
-import { defOf, type AnyFactory, type AnyOperatorDef } from '../core/operator.ts';
+import { defOf, placementOf, type AnyFactory, type AnyOperatorDef } from '../core/operator.ts';
+import type { Placement } from '../core/resource.ts';
 import type { Budget } from '../core/tickets.ts';
+import { safeParseKnown } from '../core/unknown-keys.ts';
 import { explainMismatch } from '../schema/compat.ts';
 import { Registry, defaultRegistry } from './registry.ts';
+import { resolveResources, type ResolvedResource } from './resolve-resources.ts';
 import { PipelineSpec, normalizeSpec } from './spec.ts';
 import { outputSchema } from './schema-flow.ts';
 
@@ -21,6 +24,10 @@ export interface ResolvedNode {
   outputs: string[];
   /** schema of the batches this node emits (undefined for sinks) */
   schema?: Schema;
+  /** where it runs in a run of several ranks (the operator's declared placement) */
+  placement: Placement;
+  /** the resources its config names */
+  uses: Array<{ field: string; name: string; kind: string }>;
 }
 
 export interface ResolvedPipeline {
@@ -29,13 +36,15 @@ export interface ResolvedPipeline {
   nodes: Map<string, ResolvedNode>;
   /** node ids in topological order */
   order: string[];
+  /** the spec's resources, in an order where each comes after those it refers to */
+  resources: Map<string, ResolvedResource>;
 }
 
 const zodIssues = (err: z.ZodError, prefix: (string | number)[]): SpecIssue[] =>
   err.issues.map((i) => ({ path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))].join('.') || '(root)', message: i.message }));
 
 export async function validatePipeline(input: unknown, registry: Registry = defaultRegistry, source?: string): Promise<ResolvedPipeline> {
-  const parsed = PipelineSpec.safeParse(input);
+  const parsed = safeParseKnown(PipelineSpec, input);
   if (!parsed.success) throw new SpecError(zodIssues(parsed.error, []), source);
   const spec = parsed.data;
   const { nodes: rawNodes, edges } = normalizeSpec(spec);
@@ -56,15 +65,19 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
       continue;
     }
     const def = defOf(factory);
-    const cfg = def.config.safeParse(node.config);
+    const cfg = safeParseKnown(def.config, node.config);
     if (!cfg.success) { issues.push(...zodIssues(cfg.error, [pathOf(id), 'config'])); continue; }
     if (node.workers && !(def.kind === 'transform' || def.kind === undefined)) issues.push({ path: `${pathOf(id)}.workers`, message: `operator ${def.id} is a ${def.kind}; only transforms run on workers` });
     else if (node.workers && !('kernel' in def && def.kernel && def.module)) issues.push({ path: `${pathOf(id)}.workers`, message: `operator ${def.id} is not parallel (it has no kernel/module); remove "workers"` });
     nodes.set(id, {
       id, factory, def, config: cfg.data, workers: node.workers ?? 0,
       budget: { ...spec.budget, ...node.budget }, inputs: [], outputs: [],
+      placement: placementOf(def), uses: [],
     });
   }
+
+  const resources = await resolveResources(spec.resources, registry, issues);
+  for (const n of nodes.values()) n.uses = resources.usesOf(n.def.config, n.config, pathOf(n.id), issues);
 
   const seenEdges = new Map<string, number>();
   edges.forEach((e, i) => {
@@ -108,7 +121,7 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
   }
 
   if (issues.length > 0) throw new SpecError(issues, source);
-  return { name: spec.name, budget: spec.budget, nodes, order: order.order };
+  return { name: spec.name, budget: spec.budget, nodes, order: order.order, resources: resources.resolved };
 }
 
 /** Kahn's order of the nodes not on or behind a cycle, and one cycle when there is any. */

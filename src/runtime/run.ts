@@ -9,7 +9,9 @@ import { releaseBatch, type Ledger } from '../core/tickets.ts';
 import { compilePipeline } from '../graph/compile.ts';
 import type { Registry } from '../graph/registry.ts';
 import { validatePipeline, type ResolvedPipeline } from '../graph/validate.ts';
+import type { PhysicalPlan } from '../scheduler/plan-types.ts';
 import { parallelFor } from './parallel.ts';
+import { openScope, type ScopeOptions } from './resource-scope.ts';
 import { WorkerPool } from './worker-pool.ts';
 
 export interface RunOptions {
@@ -24,6 +26,13 @@ export interface RunOptions {
   /** worker threads for nodes with `workers` (kept open: the caller closes it); default: a pool of
    * this run, closed when it ends */
   pool?: WorkerPool;
+  /** the physical plan to run (scheduler/physical-plan.ts): which nodes run on this rank, on how many
+   * worker threads, with which credits. Without it, every node runs here as the spec says. */
+  plan?: PhysicalPlan;
+  /** this process's place in the run and the command's hooks, for the spec's resources */
+  scope?: ScopeOptions;
+  /** called with the resources this process built, after the graph ends and before they are disposed */
+  onResources?: (built: Map<string, unknown>) => void;
 }
 
 export interface Progress { elapsedMs: number; nodes: Record<string, StatsSnapshot>; sources: Record<string, { inFlight: number; inFlightBytes: number; peakInFlight: number }> }
@@ -34,8 +43,12 @@ export interface RunResult {
   nodes: Record<string, StatsSnapshot>;
   sinks: SinkResult[];
   sources: Progress['sources'];
+  /** the physical plan that ran, when one was given */
+  plan?: PhysicalPlan;
   cancelled?: boolean;
   error?: { operator?: string; message: string; location?: FlowError['location'] };
+  /** the error object the run failed with (not enumerable: the summary is plain data) */
+  readonly thrown?: unknown;
 }
 
 function ledgerReport(ledgers: Map<string, Ledger>): Progress['sources'] {
@@ -50,7 +63,11 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
   for (const id of resolved.order) stats.for(id);
   const signal = opts.signal ?? new AbortController().signal;
   const pool = opts.pool ?? new WorkerPool();
-  const compiled = compilePipeline(resolved, { signal, stats, log: opts.log, parallel: parallelFor(pool) });
+  const scope = openScope(resolved.resources, { ...opts.scope, signal, log: opts.scope?.log ?? ((m) => opts.log?.('resources', m)) });
+  const placement = opts.plan ? new Map(opts.plan.nodes.map((n) => [n.id, n])) : undefined;
+  const compiled = compilePipeline(resolved, {
+    signal, stats, log: opts.log, parallel: parallelFor(pool), placement, rank: opts.scope?.rank, resources: scope.scope,
+  });
   const t0 = performance.now();
   const progress = (): Progress => ({ elapsedMs: performance.now() - t0, nodes: stats.snapshot(), sources: ledgerReport(compiled.ledgers) });
   const timer = opts.onProgress ? setInterval(() => opts.onProgress!(progress()), opts.progressMs ?? 1000) : undefined;
@@ -69,14 +86,18 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
   } finally {
     if (timer) clearInterval(timer);
     if (!opts.pool) await pool.close();
+    try { opts.onResources?.(scope.built()); } finally { await scope.dispose(); }
   }
   const final = progress();
   opts.onProgress?.(final);
   const cancelled = signal.aborted;
-  const base = { durationMs: Math.round(final.elapsedMs), nodes: final.nodes, sinks, sources: final.sources };
+  const base = { durationMs: Math.round(final.elapsedMs), nodes: final.nodes, sinks, sources: final.sources, ...(opts.plan ? { plan: opts.plan } : {}) };
   if (error !== undefined) {
     const e = error instanceof FlowError ? error.toJSON() : { message: error instanceof Error ? error.message : String(error) };
-    return { ok: false, ...base, ...(cancelled ? { cancelled } : {}), error: e };
+    const failed: RunResult = { ok: false, ...base, ...(cancelled ? { cancelled } : {}), error: e };
+    // the thrown object itself, for callers that rethrow it (a rank's failure names the rank to blame)
+    Object.defineProperty(failed, 'thrown', { value: error, enumerable: false });
+    return failed;
   }
   if (cancelled) {
     const why = signal.reason instanceof Error ? signal.reason.message : String(signal.reason ?? 'aborted');

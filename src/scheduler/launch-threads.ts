@@ -9,6 +9,7 @@ import type { Worker } from 'node:worker_threads';
 import { CollectiveError, createThreadGroup } from '../runtime/collectives/index.ts';
 import { tsWorker } from '../runtime/thread-boot.ts';
 import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
+import type { PhysicalPlan } from './plan-types.ts';
 import type { RankData, RankFailure, ToMain, ToRank } from './rank-messages.ts';
 
 export interface LaunchThreadsOptions {
@@ -18,6 +19,8 @@ export interface LaunchThreadsOptions {
   sets: string[];
   resume: boolean;
   hooks?: { log?(line: string): void; onStep?(p: StepProgress): void; signal?: AbortSignal };
+  /** the physical plan every rank runs (a spec file) */
+  plan?: PhysicalPlan;
   /** how long the surviving ranks get after a failure before they are terminated (default 2000 ms) */
   graceMs?: number;
 }
@@ -86,7 +89,7 @@ export function launchThreads(o: LaunchThreadsOptions): Promise<TrainPipelineRes
     };
 
     for (let rank = 0; rank < worldSize; rank++) {
-      const workerData: RankData = { rank, worldSize, handle: group.handles[rank], file, sets: o.sets, resume: o.resume };
+      const workerData: RankData = { rank, worldSize, handle: group.handles[rank], file, sets: o.sets, resume: o.resume, plan: o.plan };
       // one device = one core: the rank does not start the output head's helper thread
       const w = tsWorker(ENTRY, { workerData, env: { ...process.env, FLOWLM_HEAD_THREAD: '0' } });
       workers.push(w);

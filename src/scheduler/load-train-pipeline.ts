@@ -1,21 +1,36 @@
-// Loading a training pipeline module by path (src/ never imports pipelines/): its default export, or
-// an export named `train`, is the TrainPipeline function; `config` is the config it trains with.
-import { resolve } from 'node:path';
+// What a training run executes, by path (src/ never imports pipelines/): a spec file (.ts/.js
+// default export, or .json) whose graph holds a training chain, run by the scheduler's graph runner;
+// or, for tests and custom launchers, a module whose default export (or `train`) is a TrainPipeline
+// function of TrainPipelineOptions.
+import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TrainPipeline } from '../nn/train/trainer.ts';
+import { graphTrainPipeline } from './graph-run.ts';
+import type { PhysicalPlan } from './plan-types.ts';
 
-export interface TrainPipelineModule { run: TrainPipeline; config?: unknown }
+export interface TrainPipelineModule { run: TrainPipeline }
 
-/** A module that is not a training pipeline. */
+/** A file that is neither a spec nor a TrainPipeline module. */
 export class NotATrainPipeline extends Error {
   override readonly name = 'NotATrainPipeline';
 }
 
-export async function loadTrainModule(file: string): Promise<TrainPipelineModule> {
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; train?: unknown; config?: unknown };
+const isPipelineFunction = (fn: unknown): fn is TrainPipeline => typeof fn === 'function' && !('def' in fn) && fn.length >= 1;
+
+export async function loadTrainModule(file: string, plan?: PhysicalPlan): Promise<TrainPipelineModule> {
+  if (extname(file) === '.json') return { run: graphTrainPipeline(file, plan) };
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; train?: unknown; pipeline?: unknown };
   const fn = mod.default ?? mod.train;
-  if (typeof fn !== 'function') throw new NotATrainPipeline(`${file} has no default export (or export named "train") that is a function of TrainPipelineOptions`);
-  return { run: fn as TrainPipeline, config: mod.config };
+  if (isPipelineFunction(fn)) return { run: fn };
+  if (fn === undefined && mod.pipeline === undefined) throw new NotATrainPipeline(`${file} exports no spec (export default pipeline({...})) and no TrainPipeline function`);
+  return { run: graphTrainPipeline(file, plan) };
 }
 
-export const loadTrainPipeline = async (file: string): Promise<TrainPipeline> => (await loadTrainModule(file)).run;
+/** Whether the file is a spec (run by the graph runner) or a TrainPipeline function module. */
+export async function trainModuleKind(file: string): Promise<'spec' | 'function'> {
+  if (extname(file) === '.json') return 'spec';
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; train?: unknown };
+  return isPipelineFunction(mod.default ?? mod.train) ? 'function' : 'spec';
+}
+
+export const loadTrainPipeline = async (file: string, plan?: PhysicalPlan): Promise<TrainPipeline> => (await loadTrainModule(file, plan)).run;

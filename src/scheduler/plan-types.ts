@@ -1,30 +1,51 @@
-// The physical plan `flowlm plan` prints: what runs where, how many copies, what connects them and the
-// budgets that bound it, for a training pipeline (replicas per device) or a data pipeline (worker
-// parallelism and credit budgets). Plain data: `--json` prints it as is.
+// The physical plan (DESIGN.md §9, Flink's JobGraph): what runs where, how many copies, what connects
+// them and the budgets that bound it — for every spec, data or training. The scheduler makes it from
+// the validated spec and the devices; `flowlm plan` prints it, and the executor runs exactly this
+// object (each rank compiles the graph from its nodes: ranks, worker threads, credits). Plain data:
+// `--json` prints it as is, and a run's summary records the one it ran.
+import type { Placement } from '../core/resource.ts';
 import type { Device } from './devices.ts';
 
 export interface PlanNode {
   id: string;
-  /** what the node does: an operator id, or a training stage */
+  /** the operator id */
   op: string;
-  /** copies running at once: replicas across ranks (training), or worker threads (data) */
+  kind: 'source' | 'transform' | 'sink';
+  placement: Placement;
+  /** the ranks that run it; on the others a transform passes batches on and a sink drops them */
+  ranks: number[];
+  /** worker threads that run its kernel on each of those ranks (0: inline on the rank's thread) */
+  workers: number;
+  /** copies running at once in the whole run */
   replicas: number;
-  /** the ranks that run it (training): every rank, or rank 0 alone */
-  ranks?: number[];
   /** where the copies run */
   devices: string[];
+  inputs: string[];
+  /** the credits it issues (a source, or a transform that opens its own credit scope) */
+  credits?: { maxInFlight: number; maxInFlightBytes: number };
+  /** the resources its config names */
+  uses: string[];
   detail: string;
 }
 
 export interface PlanEdge {
   from: string;
   to: string;
-  /** 1:1, fan-out (one of several outputs of `from`), fan-in (one of several inputs of `to`), or a
-   * training-stage relation (per-rank, all-ranks, rank-0) */
+  /** 1:1, fan-out, fan-in, or fan-out+fan-in; with ranks: per-rank (a replica's own chain), to-rank-0 */
   kind: string;
 }
 
+export interface PlanResource {
+  name: string;
+  kind: string;
+  /** the ranks that build it (every rank: one instance per replica) */
+  ranks: number[];
+  detail: string;
+}
+
+/** Batch, gradient-traffic and memory budgets of a training graph (its nn/trainer resource). */
 export interface TrainBudgets {
+  trainer: string;
   microBatchRows: number;
   gradAccum: number;
   /** rows per optimizer step across all ranks: worldSize x gradAccum x microBatchRows */
@@ -38,34 +59,30 @@ export interface TrainBudgets {
   ringBytesSentPerRank: number;
   /** estimated memory of one replica, in bytes */
   perReplica: { params: number; grads: number; moments: number; activations: number; total: number };
-}
-
-export interface TrainPlan {
-  kind: 'train';
-  file: string;
-  runDir: string;
-  worldSize: number;
-  devices: Device[];
-  /** how the gradients travel between ranks */
-  transport: 'none' | 'thread' | 'socket';
   zero: boolean;
-  nodes: PlanNode[];
-  edges: PlanEdge[];
-  budgets: TrainBudgets;
-  notes: string[];
+  runDir: string;
 }
 
 export interface SourceBudget { source: string; maxInFlight: number; maxInFlightBytes: number }
 
-export interface DataPlan {
-  kind: 'data';
+export interface PhysicalPlan {
+  kind: 'plan';
   file: string;
   name: string;
+  /** ranks of the run: data-parallel replicas of the graph's replicated part */
+  worldSize: number;
+  devices: Device[];
+  /** how ranks exchange gradients */
+  transport: 'none' | 'thread' | 'socket';
+  resources: PlanResource[];
   nodes: PlanNode[];
   edges: PlanEdge[];
-  /** the pipeline's budget and each source's (the credits it may have between itself and the sinks) */
-  budgets: { pipeline: { maxInFlight: number; maxInFlightBytes: number }; sources: SourceBudget[]; workerThreads: number };
+  budgets: {
+    pipeline: { maxInFlight: number; maxInFlightBytes: number };
+    /** each credit scope: what it may have between itself and the sinks */
+    sources: SourceBudget[];
+    workerThreads: number;
+    train?: TrainBudgets;
+  };
   notes: string[];
 }
-
-export type PhysicalPlan = TrainPlan | DataPlan;

@@ -12,6 +12,8 @@ export interface RankData {
   file: string;
   sets: string[];
   resume: boolean;
+  /** the physical plan every rank runs (a spec file) */
+  plan?: unknown;
 }
 
 /** An error as it crosses threads: Error objects lose their class (and `failedRank`) when cloned. */

@@ -8,6 +8,7 @@ import { CollectiveError, threadCollective, type Collective, type ThreadHandle }
 import type { Dist } from '../nn/train/dist.ts';
 import type { TrainPipelineOptions } from '../nn/train/trainer.ts';
 import { loadTrainPipeline } from './load-train-pipeline.ts';
+import type { PhysicalPlan } from './plan-types.ts';
 import type { RankData, RankFailure, ToMain, ToRank } from './rank-messages.ts';
 
 const data = workerData as RankData;
@@ -30,7 +31,7 @@ async function main(): Promise<void> {
     const c = threadCollective(data.handle as ThreadHandle);
     collective = c;
     const dist: Dist = { rank: data.rank, worldSize: data.worldSize, collective: c };
-    const run = await loadTrainPipeline(data.file);
+    const run = await loadTrainPipeline(data.file, data.plan as PhysicalPlan | undefined);
     const options: TrainPipelineOptions = {
       sets: data.sets, resume: data.resume, dist,
       hooks: {

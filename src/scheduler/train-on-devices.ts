@@ -7,6 +7,7 @@ import type { ResolvedDevices } from './devices.ts';
 import { launchProcesses } from './launch-processes.ts';
 import { launchThreads } from './launch-threads.ts';
 import { loadTrainModule } from './load-train-pipeline.ts';
+import type { PhysicalPlan } from './plan-types.ts';
 
 export interface TrainOnDevicesOptions {
   /** the training pipeline module */
@@ -16,6 +17,8 @@ export interface TrainOnDevicesOptions {
   hooks: { log?(line: string): void; onStep?(p: StepProgress): void; signal?: AbortSignal };
   /** progress every N steps (passed to GPU processes, which print their own) */
   every?: number;
+  /** the physical plan (a spec file): every rank runs it */
+  plan?: PhysicalPlan;
 }
 
 export async function trainOnDevices(d: ResolvedDevices, o: TrainOnDevicesOptions): Promise<TrainPipelineResult> {
@@ -25,7 +28,7 @@ export async function trainOnDevices(d: ResolvedDevices, o: TrainOnDevicesOption
     const args = [...sets.flatMap((s) => ['--set', s]), ...(resume ? ['--resume'] : []), '--every', String(o.every ?? 1)];
     return launchProcesses({ file, devices: d.devices, args, hooks: { signal: hooks.signal } });
   }
-  const { run } = await loadTrainModule(file); // a bad module fails here once, not in N threads
-  if (worldSize > 1) return launchThreads({ file, worldSize, sets, resume, hooks });
+  const { run } = await loadTrainModule(file, o.plan); // a bad module fails here once, not in N threads
+  if (worldSize > 1) return launchThreads({ file, worldSize, sets, resume, hooks, plan: o.plan });
   return run({ sets, resume, hooks });
 }

@@ -16,7 +16,8 @@ import { loadCheckpoint } from '../../src/nn/checkpoint/index.ts';
 import type { Dist } from '../../src/nn/train/dist.ts';
 import type { PackedBatch } from '../../src/nn/objective/loss.ts';
 import { trainConfig, type TrainConfigInput } from '../../src/nn/train/train-config.ts';
-import { train, type TrainData, type TrainHooks, type TrainResult } from '../../src/nn/train/trainer.ts';
+import type { TrainData, TrainHooks, TrainResult } from '../../src/nn/train/trainer.ts';
+import { train } from './reference-trainer.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-ddp-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

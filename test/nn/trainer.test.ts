@@ -12,7 +12,8 @@ import { initBackend } from '../../src/nn/backend/backend.ts';
 import { findLatest } from '../../src/nn/checkpoint/index.ts';
 import type { PackedBatch } from '../../src/nn/objective/loss.ts';
 import { trainConfig, type TrainConfigInput } from '../../src/nn/train/train-config.ts';
-import { train, type TrainData } from '../../src/nn/train/trainer.ts';
+import type { TrainData } from '../../src/nn/train/trainer.ts';
+import { train } from './reference-trainer.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-trainer-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,9 +1,7 @@
-// The training loop: micro-batches from an injected data source through the stages of a replica
-// (replica.ts: forward-backward, all-reduce, optimizer step), metrics, evaluation every N steps,
-// atomic checkpoints every N steps, and resume that continues bit for bit. Data parallel: each rank
-// runs this loop with its `dist` and its share of the data; all ranks take the same steps, agree on
-// when to stop, and rank 0 alone reports, evaluates and writes checkpoints.
-// src/ does not know the shard reader: the pipeline passes the data in as `TrainData`.
+// What a training run is given and reports: the data it reads (TrainData), per-step progress, the
+// result, and the shape of a run launchers execute (TrainPipeline). The run itself is a graph of
+// training operators over a replica (operators/train/, src/nn/train/replica.ts) that the scheduler
+// places on devices (src/scheduler/graph-run.ts); there is no second, imperative training loop.
 import type { MetricsReport } from '../../schema/metrics.ts';
 import { initBackend } from '../backend/backend.ts';
 import { singleRank, type Dist } from './dist.ts';
@@ -76,63 +74,6 @@ export interface TrainResult {
   paramsSha256: string;
 }
 
-const everyN = (n: number, step: number, last: number) => step === last || (n > 0 && step % n === 0);
-
-export async function train(cfg: TrainConfig, data: TrainData, hooks: TrainHooks = {}): Promise<TrainResult> {
-  const backend = await initBackend();
-  const dist = hooks.dist ?? singleRank();
-  const lead = dist.rank === 0;
-  const log = lead && hooks.log ? hooks.log : () => undefined;
-  let replica: TrainReplica | undefined;
-  let it: AsyncIterator<TrainBatch> | undefined;
-  try {
-    const rep = replica = await TrainReplica.open(cfg, { dist, resume: hooks.resume, log });
-    const tally = new StepTally(rep);
-    it = data.train(rep.cursor)[Symbol.asyncIterator]();
-    while (rep.step < cfg.steps) {
-      const micro: PackedBatch[] = [];
-      let cursor: unknown;
-      while (micro.length < cfg.gradAccum) {
-        const r = await it.next();
-        if (r.done) throw new Error(`train: the training data ran out at step ${rep.step + 1} of ${cfg.steps}; use more epochs or fewer steps`);
-        micro.push(r.value.batch);
-        cursor = r.value.cursor;
-      }
-      const r = await rep.optimizerStep(await rep.allReduce(rep.forwardBackward(micro)), cursor);
-      const step = r.step;
-      const p = tally.add(r);
-      if (lead) {
-        await hooks.onMetrics?.({ step, split: 'train', values: { loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens_per_s: p.tokensPerS } });
-        hooks.onStep?.(p);
-      }
-      // a stop request reaches one rank (the main thread's signal); every rank stops after this step
-      tally.stopped = await rep.endStep(hooks.signal?.aborted === true);
-      const last = tally.stopped ? step : cfg.steps;
-      if (data.val && everyN(cfg.evalEvery, step, last)) {
-        const v = await rep.evaluate(data.val());
-        if (v) {
-          tally.val = v;
-          await hooks.onMetrics?.({ step, split: 'val', values: { loss: v.loss, perplexity: v.perplexity } });
-        }
-      }
-      if (everyN(cfg.checkpointEvery, step, last)) tally.checkpoint = await rep.checkpoint() ?? tally.checkpoint;
-      if (tally.stopped) break;
-      // in-memory data resolves in microtasks and a step at world size 1 never waits on I/O: without a
-      // turn of the event loop, signals (a stop request), timers and the metrics file writes would
-      // wait for the run's end
-      await new Promise((res) => setImmediate(res));
-    }
-    return tally.result(backend.name);
-  } catch (err) {
-    // peers blocked in a collective would otherwise wait for this rank forever
-    if (dist.worldSize > 1) dist.collective.abort(err instanceof Error ? err : new Error(String(err)));
-    throw err;
-  } finally {
-    await it?.return?.();
-    replica?.dispose();
-  }
-}
-
 /** What `flowlm train` hands a training pipeline module's default export. */
 export interface TrainPipelineOptions {
   /** `key=value` overrides of the pipeline's config (train-config.ts applyOverrides) */
@@ -147,6 +88,10 @@ export interface TrainPipelineOptions {
 export interface TrainPipelineResult extends TrainResult {
   runDir: string;
   extra?: Record<string, unknown>;
+  /** the physical plan that ran (a spec run by the scheduler), as flowlm plan --json prints it */
+  plan?: unknown;
+  /** per-node stats of rank 0's graph */
+  nodes?: Record<string, unknown>;
 }
 
 export type TrainPipeline = (o: TrainPipelineOptions) => Promise<TrainPipelineResult>;
