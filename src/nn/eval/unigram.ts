@@ -8,11 +8,13 @@ export class UnigramCounts {
   total = 0;
   constructor(readonly vocabSize: number) { this.counts = new Float64Array(vocabSize); }
 
-  /** Counts the prediction targets of each row (row[1..seqLen]), the tokens a model is scored on. */
+  /** Counts the prediction targets of each row (row[1..seqLen], padding excluded), the tokens a
+   * model is scored on. */
   add(b: PackedBatch): void {
     const w = b.seqLen + 1;
     for (let r = 0; r < b.batch; r++) {
       for (let i = r * w + 1; i < (r + 1) * w; i++) {
+        if (b.attentionMask?.[i] === 0) continue;
         const t = b.inputIds[i]!;
         if (t < 0 || t >= this.vocabSize) throw new RangeError(`unigram: token ${t} outside the vocabulary [0, ${this.vocabSize})`);
         this.counts[t]!++;
@@ -31,7 +33,9 @@ export async function unigramPerplexity(model: UnigramCounts, batches: AsyncIter
   let n = 0;
   for await (const b of batches) {
     const w = b.seqLen + 1;
-    for (let r = 0; r < b.batch; r++) for (let i = r * w + 1; i < (r + 1) * w; i++) { sum += model.nll(b.inputIds[i]!); n++; }
+    for (let r = 0; r < b.batch; r++) {
+      for (let i = r * w + 1; i < (r + 1) * w; i++) if (b.attentionMask?.[i] !== 0) { sum += model.nll(b.inputIds[i]!); n++; }
+    }
   }
   if (n === 0) throw new Error('unigramPerplexity: no held-out tokens');
   return { loss: sum / n, perplexity: Math.exp(sum / n), tokens: n };

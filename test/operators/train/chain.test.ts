@@ -88,6 +88,9 @@ describe('training chain (operators/train)', () => {
     expect(m['train/grad_norm']).toEqual(refMetrics['train/grad_norm']);
     expect(m['val/loss']).toEqual(refMetrics['val/loss']);
     expect(m['val/loss']).toHaveLength(2); // steps 3 and 6
+    // gpt2 byte lengths of the targets: a few bytes per token, so fewer bits per byte than nats per token
+    expect(m['val/bits_per_byte']).toHaveLength(2);
+    m['val/bits_per_byte']!.forEach((b, i) => expect(b).toBeLessThan(m['val/loss']![i]! / Math.LN2));
     for (const step of ['step-000003', 'step-000006']) expect(fileSums(join(dir, step))).toEqual(fileSums(join(tmp, 'ref', step)));
     replica.dispose();
   }, 120_000);
