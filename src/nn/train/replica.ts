@@ -14,6 +14,7 @@ import { AdamWOptimizer } from '../optim/adamw-optimizer.ts';
 import { findLatest, loadCheckpoint, saveCheckpoint, valuesOf, withShapes, type NamedTensors } from '../checkpoint/index.ts';
 import { singleRank, type Dist } from './dist.ts';
 import { evaluate, type EvalOptions, type EvalResult } from '../eval/evaluate.ts';
+import { evaluateMasked } from '../eval/masked-eval.ts';
 import { FlatLayout } from '../optim/flat-layout.ts';
 import { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
@@ -22,6 +23,8 @@ import type { Optimizer } from '../optim/optimizer.ts';
 import { allReduceMean, anyRank, gatherNumbers } from './replica-reduce.ts';
 import { cosineLr } from '../optim/schedule.ts';
 import { StepPace } from './step-pace.ts';
+import { initialModel } from './init-from.ts';
+import { maskingOf, objectiveOf } from './objective.ts';
 import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
 import { ZeroAdamW } from '../optim/zero-adamw.ts';
@@ -96,7 +99,8 @@ export class TrainReplica {
     const latest = await findLatest(cfg.runDir);
     if (latest && !o.resume) throw new Error(`train: ${cfg.runDir} already holds checkpoint ${latest.dir}; resume it (--resume) or choose a new runDir`);
     if (!latest) {
-      const model = Gpt.create(modelCfg, { seed: cfg.seed });
+      // from the seed, or another run's weights (init.from) with this run's fresh optimizer and step 0
+      const model = await initialModel(cfg, modelCfg, log);
       return new TrainReplica(cfg, dist, model, optimizerFor(model), hash, 0, null, log);
     }
     const ck = await loadCheckpoint(latest.dir);
@@ -130,7 +134,7 @@ export class TrainReplica {
   forwardBackward(micro: readonly PackedBatch[]): StepGrads {
     if (micro.length === 0) throw new Error('forwardBackward: no micro-batches');
     const flat = new Float32Array(this.layout.total);
-    const objective = { kind: 'autoregressive' as const, labelSmoothing: this.cfg.labelSmoothing || undefined };
+    const objective = objectiveOf(this.cfg, this.model.config);
     const first = this.dist.rank * this.cfg.gradAccum; // global index of this rank's first micro-batch
     let loss = 0;
     let tokens = 0;
@@ -174,7 +178,10 @@ export class TrainReplica {
    * NLL per target token whatever the training label smoothing; bits per byte with `tokenBytes`. */
   async evaluate(val: AsyncIterable<PackedBatch>, o: EvalOptions = {}): Promise<EvalResult | undefined> {
     if (!this.lead) return undefined;
-    const r = await evaluate(this.model, val, this.cfg.evalBatches, o);
+    // masked LM: the masked-token loss under masks fixed per validation batch (masked-eval.ts)
+    const r = this.cfg.objective === 'masked'
+      ? await evaluateMasked(this.model, val, this.cfg.evalBatches, maskingOf(this.cfg, this.model.config), this.cfg.seed)
+      : await evaluate(this.model, val, this.cfg.evalBatches, o);
     const bpb = r.bitsPerByte === undefined ? '' : `, ${r.bitsPerByte.toFixed(4)} bits/byte`;
     this.log(`step ${this.step}: val loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(2)}${bpb}`);
     return r;
