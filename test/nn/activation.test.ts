@@ -20,7 +20,8 @@ const tmp = mkdtempSync(join(tmpdir(), 'flowlm-activation-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 beforeAll(async () => { await initBackend({ announce: false }); });
 
-const tiny = (activation: 'gelu' | 'relu' | 'swiglu'): GptConfigInput =>
+type Activation = 'gelu' | 'relu' | 'swiglu';
+const tiny = (activation: Activation): GptConfigInput =>
   ({ vocabSize: 7, contextLength: 4, nLayer: 1, nHead: 2, dModel: 4, mlpRatio: 2, activation });
 const ids = Int32Array.of(1, 5, 2, 6, 0, 3, 3, 4);
 const input = { ids, batch: 2, seqLen: 4 };
@@ -42,7 +43,7 @@ const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 /** The pre-LN GPT's final hidden states, written out from the definitions. */
-function reference(cfg: GptConfig, p: Map<string, Float32Array>): Vec[] {
+function reference(cfg: GptConfig, activation: Activation, p: Map<string, Float32Array>): Vec[] {
   const P = (n: string) => p.get(n)!;
   const { dModel: d, nHead } = cfg;
   const { seqLen } = input;
@@ -73,8 +74,8 @@ function reference(cfg: GptConfig, p: Map<string, Float32Array>): Vec[] {
       const n = layerNorm(xt, P('h.0.ln_2.weight'), P('h.0.ln_2.bias'), cfg.layerNormEps);
       const up = dense(n, P('h.0.mlp.c_fc.weight'), P('h.0.mlp.c_fc.bias'));
       let act: Vec;
-      if (cfg.activation === 'gelu') act = up.map(gelu);
-      else if (cfg.activation === 'relu') act = up.map((v) => Math.max(0, v));
+      if (activation === 'gelu') act = up.map(gelu);
+      else if (activation === 'relu') act = up.map((v) => Math.max(0, v));
       else {
         const gate = dense(n, P('h.0.mlp.c_gate.weight'), P('h.0.mlp.c_gate.bias'));
         act = up.map((v, k) => v * gate[k]! * sigmoid(gate[k]!));
@@ -97,7 +98,7 @@ const maxDiff = (a: Vec[], b: Vec[]) => Math.max(...a.flatMap((r, i) => r.map((v
 
 describe('MLP activation', () => {
   it('swiglu adds h.N.mlp.c_gate, shaped and initialised like c_fc; gelu and relu have GPT-2\'s tensors only', () => {
-    const names = (a: 'gelu' | 'relu' | 'swiglu') => paramSpecs(gptConfig(tiny(a))).map((s) => s.name);
+    const names = (a: Activation) => paramSpecs(gptConfig(tiny(a))).map((s) => s.name);
     expect(names('relu')).toEqual(names('gelu'));
     expect(names('gelu').some((n) => n.includes('c_gate'))).toBe(false);
     const specs = paramSpecs(gptConfig(tiny('swiglu')));
@@ -115,7 +116,7 @@ describe('MLP activation', () => {
     const model = Gpt.create(cfg, { values: params });
     model.kernels = kernels;
     try {
-      expect(maxDiff(hiddenOf(model), reference(cfg, params))).toBeLessThan(1e-5);
+      expect(maxDiff(hiddenOf(model), reference(cfg, activation, params))).toBeLessThan(1e-5);
     } finally {
       model.dispose();
     }

@@ -53,6 +53,17 @@ function handMaskedLoss(model: Gpt, m: MaskedBatch): tf.Scalar {
   return tf.neg(tf.mean(picked)) as tf.Scalar;
 }
 
+/** The validation batches' masked-LM loss under the evaluation masks, weighted by masked tokens. */
+function handMaskedEval(model: Gpt): number {
+  let nll = 0, n = 0;
+  [batchOf(rows - 2 * BATCH), batchOf(rows - BATCH)].forEach((b, i) => {
+    const m = maskedBatchOf(b, evalMaskRng(5, i), masking);
+    nll += maskedLmLossValue(model, m) * m.positions.length;
+    n += m.positions.length;
+  });
+  return nll / n;
+}
+
 describe("objective: 'masked'", () => {
   it('implies bidirectional attention, and refuses causal attention asked for explicitly', async () => {
     const rep = await TrainReplica.open(cfg());
@@ -105,14 +116,7 @@ describe("objective: 'masked'", () => {
       const a = (await rep.evaluate(val()))!;
       const again = (await rep.evaluate(val()))!;
       expect(again.loss).toBe(a.loss);
-      const batches = [batchOf(rows - 2 * BATCH), batchOf(rows - BATCH)];
-      let nll = 0, n = 0;
-      batches.forEach((b, i) => {
-        const m = maskedBatchOf(b, evalMaskRng(5, i), masking);
-        nll += maskedLmLossValue(rep.model, m) * m.positions.length;
-        n += m.positions.length;
-      });
-      expect(a.loss).toBeCloseTo(nll / n, 6);
+      expect(a.loss).toBeCloseTo(handMaskedEval(rep.model), 6);
       expect(a.perplexity).toBeCloseTo(Math.exp(a.loss), 6);
       const causal = await TrainReplica.open(cfg({ objective: 'causal' }));
       expect(Math.abs((await causal.evaluate(val()))!.loss - a.loss)).toBeGreaterThan(1e-3);
@@ -132,6 +136,8 @@ describe("objective: 'masked'", () => {
         losses.push((await rep.optimizerStep(g, s + 1)).loss);
       }
       const after = (await rep.evaluate(val()))!.loss;
+      expect(rep.model.config.causal).toBe(false);
+      expect(after).toBeCloseTo(handMaskedEval(rep.model), 6); // the falling number is the masked-LM loss
       const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
       console.log(`masked LM: train loss ${mean(losses.slice(0, 5)).toFixed(3)} -> ${mean(losses.slice(-5)).toFixed(3)}, val ${before.toFixed(3)} -> ${after.toFixed(3)}`);
       expect(before).toBeGreaterThan(10); // ~ln 50258 at initialisation
