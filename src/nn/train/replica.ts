@@ -22,7 +22,6 @@ import type { PackedBatch } from '../objective/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { allReduceMean, anyRank, gatherNumbers } from './replica-reduce.ts';
 import { cosineLr } from '../optim/schedule.ts';
-import { StepPace } from './step-pace.ts';
 import { initialModel } from './init-from.ts';
 import { maskingOf, objectiveOf } from './objective.ts';
 import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
@@ -68,8 +67,6 @@ export class TrainReplica {
   cursor: unknown;
   /** the run is over: the config's last step is done, or the ranks agreed to stop */
   finished = false;
-  /** one step at a time through a chain of stage operators (step-pace.ts) */
-  readonly pace: StepPace;
   private readonly schedule;
 
   private constructor(
@@ -81,7 +78,6 @@ export class TrainReplica {
     this.step = startStep;
     this.cursor = cursor;
     this.finished = startStep >= cfg.steps;
-    this.pace = new StepPace(startStep);
     this.schedule = { maxLr: cfg.lr.max, minLr: cfg.lr.min, warmupSteps: cfg.lr.warmupSteps, totalSteps: cfg.steps };
   }
 
