@@ -17,22 +17,27 @@ import { z } from 'zod';
 import { defineOperator } from '../../src/core/operator.ts';
 import { kernelMap } from '../../src/core/kernel-stats.ts';
 import { dictUtf8, schemaOf, type Columns } from '../../src/schema/index.ts';
-import { francCodesFor, toIso6391 } from './language/iso639.ts';
+import { francCodesFor, isKnownLanguage, toIso6391 } from './language/iso639.ts';
 import { dictVector, emit, RowTally, textColumn } from './rows.ts';
+
+// checked against franc's languages at validation: an unknown code (a typo) would match no document,
+// so `allowed` would drop everything and `only` would leave every text undetermined
+const langCode = z.string().regex(/^[a-z]{2,3}$/, 'expected an ISO 639-1 or 639-3 code like "en" or "eng"')
+  .refine(isKnownLanguage, { error: (iss) => `"${String(iss.input)}" is not a language franc identifies; use an ISO 639-1 code like "en" or a 639-3 code like "eng" (the codes: operators/clean/language/iso639.ts and franc's README)` });
 
 const Config = z.object({
   mode: z.enum(['drop', 'annotate']).default('drop'),
   /** languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language */
-  allowed: z.array(z.string().regex(/^[a-z]{2,3}$/, 'expected an ISO 639-1 or 639-3 code like "en" or "eng"')).default([]),
+  allowed: z.array(langCode).default([]),
   /** rows whose lang_score is below this are dropped (see the confidence note above) */
   minScore: z.number().min(0).max(1).default(0.5),
   /** shorter texts (characters, after trimming) are dropped as too short to tell */
   minChars: z.number().int().min(1).default(20),
   /** restrict franc to these candidates (ISO 639-1 or 639-3): fewer confusions (eng/sco) and faster */
-  only: z.array(z.string().regex(/^[a-z]{2,3}$/)).default([]),
+  only: z.array(langCode).default([]),
   /** never answer these: Scots' profile is so close to English that franc picks it for short
    * English text ("I think that this is a good idea" -> sco); pass [] to allow it */
-  ignore: z.array(z.string().regex(/^[a-z]{2,3}$/)).default(['sco']),
+  ignore: z.array(langCode).default(['sco']),
   /** characters of each text franc reads (from the start; franc's own limit is 2048). Its time is
    * about linear in this: at 1024 it took a third less time and still found English in every address */
   sampleChars: z.number().int().min(16).max(2048).default(2048),

@@ -1,6 +1,9 @@
 // ISO 639-3 codes franc returns, mapped to ISO 639-1 where one exists. Individual languages map to
 // their macrolanguage's two-letter code (arb -> ar, swh -> sw, pes/prs -> fa, cmn -> zh), as is usual
 // for corpus language tags. Codes without a 639-1 code (sco, nds, ceb...) stay three letters.
+import { data } from 'franc/data.js';
+import { expressions } from 'franc/expressions.js';
+
 const TO_639_1: Record<string, string> = {
   afr: 'af', als: 'sq', amh: 'am', arb: 'ar', ayr: 'ay', azj: 'az', bam: 'bm', bel: 'be', ben: 'bn', bod: 'bo',
   bos: 'bs', bul: 'bg', cat: 'ca', ces: 'cs', ckb: 'ku', cmn: 'zh', dan: 'da', deu: 'de', ekk: 'et', ell: 'el',
@@ -24,3 +27,15 @@ export function francCodesFor(code: string): string[] {
   const out = Object.entries(TO_639_1).filter(([three, two]) => two === code || three === code).map(([three]) => three);
   return out.length > 0 ? out : [code];
 }
+
+/** Every code franc can answer: the languages of its trigram profiles, and those it tells by script
+ * alone (a script with one language, such as Thai or Korean). */
+const FRANC_CODES = new Set([
+  ...Object.values(data).flatMap((langs) => Object.keys(langs)),
+  ...Object.keys(expressions).filter((script) => !(script in data)),
+]);
+
+/** Whether a config's language code names a language franc can identify: a 639-3 code franc knows, or
+ * a 639-1 code one of them maps to. Any other code would silently match no document. */
+export const isKnownLanguage = (code: string): boolean =>
+  FRANC_CODES.has(code) || francCodesFor(code).some((three) => three !== code && FRANC_CODES.has(three));

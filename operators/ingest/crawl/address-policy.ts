@@ -16,6 +16,24 @@ const V6_BLOCKED: Array<[string, number]> = [
 
 const family = (ip: string): 'ipv4' | 'ipv6' => (isIP(ip) === 6 ? 'ipv6' : 'ipv4');
 
+/** An allowAddresses entry: an IP address, or a CIDR range "address/prefix-length". */
+export interface AddressRange { ip: string; bits?: number; family: 'ipv4' | 'ipv6' }
+
+/** Parses an allowAddresses entry; a string says why it is not one (the config schema reports it at
+ * validation, before anything runs). */
+export function parseAddressRange(text: string): AddressRange | string {
+  const slash = text.indexOf('/');
+  const ip = slash < 0 ? text : text.slice(0, slash);
+  if (!isIP(ip)) return `"${ip}" is not an IPv4 or IPv6 address (expected e.g. "127.0.0.1", "::1" or a CIDR range "10.0.0.0/8")`;
+  const fam = family(ip);
+  if (slash < 0) return { ip, family: fam };
+  const max = fam === 'ipv4' ? 32 : 128;
+  const prefix = text.slice(slash + 1);
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
+  if (!(bits <= max)) return `prefix length "${prefix}" of "${text}" is not a whole number from 0 to ${max} (${fam === 'ipv4' ? 'IPv4' : 'IPv6'})`;
+  return { ip, bits, family: fam };
+}
+
 /** An error whose `reason` is the crawler's drop reason ("refused address", "dns error"). */
 export class AddressError extends Error {
   constructor(readonly reason: 'refused address' | 'dns error', message: string) { super(message); }
@@ -30,10 +48,10 @@ export class AddressPolicy {
     for (const [net, bits] of V4_BLOCKED) this.blocked.addSubnet(net, bits, 'ipv4');
     for (const [net, bits] of V6_BLOCKED) this.blocked.addSubnet(net, bits, 'ipv6');
     for (const a of allow) {
-      const [ip = '', bits] = a.split('/');
-      if (!isIP(ip)) throw new Error(`allowAddresses: "${a}" is not an IP address or CIDR range`);
-      if (bits === undefined) this.allowed.addAddress(ip, family(ip));
-      else this.allowed.addSubnet(ip, Number(bits), family(ip));
+      const r = parseAddressRange(a);
+      if (typeof r === 'string') throw new Error(`allowAddresses: ${r}`);
+      if (r.bits === undefined) this.allowed.addAddress(r.ip, r.family);
+      else this.allowed.addSubnet(r.ip, r.bits, r.family);
     }
   }
 

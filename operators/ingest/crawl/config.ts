@@ -1,16 +1,28 @@
 // The crawler's configuration: one zod schema, every field described, defaults polite and safe
 // (robots honoured, 1 s between requests to a host, private and loopback addresses refused).
 import { z } from 'zod';
+import { parseAddressRange } from './address-policy.ts';
 
 const httpUrl = z.string().refine((s) => {
   try { const u = new URL(s); return u.protocol === 'http:' || u.protocol === 'https:'; } catch { return false; }
 }, { message: 'expected an absolute http:// or https:// URL (other schemes are refused)' });
 
+// a pattern with a scheme or a path ("https://example.com", "example.com/docs") would match no host,
+// and a scope that is not a URL no link: the crawl would quietly stop at its seeds
+const hostPattern = z.string().regex(/^(\*\.)?(\[[0-9A-Fa-f:.]+\]|[^\s:/?#@[\]*]+)(:(6553[0-5]|655[0-2]\d|65[0-4]\d\d|6[0-4]\d{3}|[1-5]?\d{1,4}))?$/,
+  'expected a host pattern: "example.com", "example.com:8080" (that port only) or "*.example.com"; no scheme or path');
+
+// checked here, not when the crawler starts, so a bad entry fails validation with its path (exit 2)
+const addressRange = z.string().superRefine((s, ctx) => {
+  const r = parseAddressRange(s);
+  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
+});
+
 export const CrawlConfig = z.object({
   seeds: z.array(httpUrl).min(1).describe('start URLs (http or https); fetched at depth 0'),
-  allowedHosts: z.array(z.string().min(1)).optional()
+  allowedHosts: z.array(hostPattern).optional()
     .describe('hosts the crawl may visit: "example.com", "example.com:8080" (that port only) or "*.example.com"; default: the seeds\' hosts'),
-  scope: z.array(z.string().min(1)).default([])
+  scope: z.array(httpUrl).default([])
     .describe('URL prefixes (after normalisation) a page must start with to be fetched; empty = anything on an allowed host'),
   source: z.string().default('crawl').describe('value of the source column'),
   userAgent: z.string().min(1).default('flowlm-crawler/0.1').describe('User-Agent header sent with every request'),
@@ -46,7 +58,7 @@ export const CrawlConfig = z.object({
     .describe('media types kept from 2xx responses; others are reported as "content-type" without reading the body; [] keeps all'),
   query: z.enum(['keep', 'sort', 'drop']).default('keep').describe('URL normalisation of the query string'),
 
-  allowAddresses: z.array(z.string().min(1)).default([])
+  allowAddresses: z.array(addressRange).default([])
     .describe('IP addresses or CIDR ranges allowed although private/loopback/link-local (tests: ["127.0.0.1"])'),
   refusePrivate: z.boolean().default(true)
     .describe('refuse private, loopback, link-local, multicast and reserved addresses (checked on the resolved IP before connecting)'),
