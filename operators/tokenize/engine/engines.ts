@@ -6,7 +6,8 @@
 //   tiktoken-wasm   OpenAI's Rust tiktoken compiled to WebAssembly
 import { createRequire } from 'node:module';
 import { Tiktoken as JsTiktoken } from 'js-tiktoken/lite';
-import type { Tiktoken as WasmTiktoken, TiktokenEncoding } from 'tiktoken';
+import type { Tiktoken as WasmTiktoken } from 'tiktoken';
+import { withEcmaWhitespace } from './ecma-whitespace.ts';
 import { ENCODING, ranksData, type EncodingName } from './encodings.ts';
 import { FlowlmEngine, type FlowlmEngineOptions } from './flowlm-engine.ts';
 import type { IdBuffer } from './id-buffer.ts';
@@ -51,8 +52,11 @@ const require = createRequire(import.meta.url);
 
 function tiktokenWasm(encoding: EncodingName): TokenEngine {
   // the CommonJS build instantiates the WASM module synchronously, as a kernel must be built
-  const { get_encoding } = require('tiktoken') as { get_encoding: (name: TiktokenEncoding) => WasmTiktoken };
-  let enc: WasmTiktoken | undefined = get_encoding(ENCODING[encoding].tiktoken);
+  const { Tiktoken } = require('tiktoken') as { Tiktoken: new (ranks: string, special: Record<string, number>, pattern: string) => WasmTiktoken };
+  const data = require(`tiktoken/encoders/${ENCODING[encoding].tiktoken}.json`) as { bpe_ranks: string; special_tokens: Record<string, number>; pat_str: string };
+  // tiktoken's own ranks, with its pattern's \s made JavaScript's: the ids are js-tiktoken's also
+  // where the two regex engines disagree (U+FEFF, U+0085; see ecma-whitespace.ts)
+  let enc: WasmTiktoken | undefined = new Tiktoken(data.bpe_ranks, data.special_tokens, withEcmaWhitespace(data.pat_str));
   const live = () => {
     if (!enc) throw new Error(`tiktoken-wasm engine (${encoding}) used after dispose()`);
     return enc;
