@@ -3,7 +3,9 @@
 // 1 the run failed, 2 bad usage or invalid spec, 130/143 cancelled by SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { SpecError, type SpecIssue } from '../core/errors.ts';
-import { applyOverrides, loadSpecFile, withBudget } from '../graph/load.ts';
+import { applyOverrides, withBudget } from '../graph/load.ts';
+import { isReplicated, physicalPlan } from '../scheduler/physical-plan.ts';
+import { resolveSpecFile } from '../scheduler/plan.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { validatePipeline, type ResolvedPipeline } from '../graph/validate.ts';
 import { runPipeline, type RunResult } from '../runtime/run.ts';
@@ -19,6 +21,9 @@ export const RUN_OPTIONS = {
   progress: { type: 'string' },
   'max-in-flight': { type: 'string' },
   'max-in-flight-bytes': { type: 'string' },
+  devices: { type: 'string' },
+  resume: { type: 'boolean' },
+  every: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -77,7 +82,20 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the spec file' : `expected one spec file, got ${positionals.join(' ')}`, 'run');
   const { mode, budget } = runSettings(values, 'run');
   const file = positionals[0]!;
-  const load = async () => resolveSpec(await loadSpecFile(file), values.set ?? [], budget, registry, file);
+  const sets = values.set ?? [];
+  // a graph with a training chain runs on --devices, one rank each, with training progress: flowlm train's path
+  let resolved: ResolvedPipeline | undefined;
+  try { resolved = await resolveSpecFile(file, { sets, budget, registry }); } catch (err) {
+    if (!(err instanceof SpecError)) throw err; // reported below, as every spec problem is
+  }
+  if (resolved && isReplicated(resolved)) {
+    if (budget.maxInFlight !== undefined || budget.maxInFlightBytes !== undefined) throw new UsageError('--max-in-flight/--max-in-flight-bytes: a training graph\'s budget is set in its spec (its data source keeps one step in flight)', 'run');
+    const argv2 = [file, ...sets.flatMap((x) => ['--set', x]), ...(values.devices ? ['--devices', values.devices] : []), ...(values.resume ? ['--resume'] : []),
+      ...(values.json ? ['--json'] : []), ...(values.every ? ['--every', values.every] : [])];
+    return (await import('./train-command.ts')).trainCommand(argv2, io);
+  }
+  if (values.devices !== undefined || values.resume || values.every !== undefined) throw new UsageError(`--devices, --resume and --every apply to graphs with a training chain; ${file} has none`, 'run');
+  const load = async () => resolved ?? resolveSpecFile(file, { sets, budget, registry });
   return executePipeline(load, io, { json: values.json ?? false, mode, source: file });
 }
 
@@ -124,6 +142,7 @@ export async function executePipeline(load: () => Promise<ResolvedPipeline>, io:
 
     const live = (view = createProgress(opts.mode, nodeInfos(resolved), resolved.name, io.stderr));
     const result = await runPipeline(resolved, {
+      plan: physicalPlan(opts.source, resolved), // what flowlm plan prints for it; the summary records it
       signal: controller.signal,
       source: opts.source,
       log: (node, message) => live.log(`[${node}] ${message}`),

@@ -16,6 +16,7 @@ import type { PhysicalPlan } from '../scheduler/plan-types.ts';
 import { rankSpec, RankSpecError, type RankSpec } from '../scheduler/rank-env.ts';
 import { runAsRank } from '../scheduler/run-rank.ts';
 import { trainOnDevices } from '../scheduler/train-on-devices.ts';
+import { peakRssMb } from '../runtime/peak-rss.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 export const TRAIN_USAGE = 'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices SPEC] [--json] [--every N]\n'
@@ -137,7 +138,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       result = await trainOnDevices(d, { file, sets, resume, hooks, every, plan });
     }
     const { losses, ...rest } = result;
-    const summary = { ...rest, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, stepsRun: losses.length, devices, worldSize };
+    // peak RSS of this process (with rank threads, all of them; GPU ranks are processes of their own)
+    const summary = { ...rest, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, stepsRun: losses.length, devices, worldSize, peakRssMb: peakRssMb() };
     if (values.json) io.out(JSON.stringify(summary));
     else io.out(`trained ${result.startStep} -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ${Math.round(result.tokensPerS)} tok/s`
       + ` on ${worldSize === 1 ? devices[0] : `${worldSize} ranks (${devices.join(', ')})`}`

@@ -3,7 +3,7 @@
 // consumer). The result is one Observable of everything that reaches the end of the graph; it fails
 // only after every sink has finished aborting, so no temporary file outlives the run.
 import type { RecordBatch } from 'apache-arrow';
-import { EMPTY, Observable, Subject, Subscription, merge, share, tap } from 'rxjs';
+import { EMPTY, Observable, Subject, Subscription, defer, from, merge, mergeMap, share, tap } from 'rxjs';
 import { makeContext } from '../core/context.ts';
 import { instantiateSink, instantiateSource, instantiateTransform, type AnyOperatorDef } from '../core/operator.ts';
 import type { ResourceScope } from '../core/resource.ts';
@@ -26,6 +26,9 @@ export interface CompileOptions {
   rank?: number;
   /** the spec's resources, built for this process */
   resources?: ResourceScope;
+  /** several ranks: resolves when every rank has called it (a source that waits for sinks of rank 0
+   * starts on every rank when rank 0's have finished) */
+  barrier?: () => Promise<void>;
 }
 
 /** What the compiler takes from a physical-plan node. */
@@ -50,6 +53,16 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
   const threaded = opts.parallel !== undefined && [...p.nodes.values()].some((n) => n.workers > 0);
 
   const rank = opts.rank ?? 0;
+  // sinks some source waits for (`after`): a promise each, settled when the sink finishes
+  const finished = new Map<string, { done: Promise<void>; resolve(): void }>();
+  for (const n of p.nodes.values()) {
+    for (const a of n.after) {
+      if (finished.has(a)) continue;
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => { resolve = r; });
+      finished.set(a, { done, resolve });
+    }
+  }
   for (const id of p.order) {
     const node = p.nodes.get(id)!;
     const def = node.def as AnyOperatorDef;
@@ -61,11 +74,20 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
     const input = node.inputs.length === 0 ? undefined
       : node.inputs.length === 1 ? streams.get(node.inputs[0]!)! : merge(...node.inputs.map((i) => streams.get(i)!));
 
-    if (def.kind === 'sink') { terminals.push((here ? instantiateSink(def, node.config, ctx) : dropOffRank(id))(failWith(failure, input!))); continue; }
+    if (def.kind === 'sink') {
+      const sink = (here ? instantiateSink(def, node.config, ctx) : dropOffRank(id))(failWith(failure, input!));
+      const waiter = finished.get(id);
+      terminals.push(waiter ? sink.pipe(tap({ complete: () => waiter.resolve() })) : sink);
+      continue;
+    }
     let out: Observable<RecordBatch>;
     // a node placed on other ranks: a source emits nothing here, a transform passes batches on
     if (!here) out = def.kind === 'source' ? EMPTY : input!;
-    else if (def.kind === 'source') out = instantiateSource(def, node.config, ctx);
+    else if (def.kind === 'source' && node.after.length > 0) {
+      const waits = node.after.map((a) => finished.get(a)!.done);
+      const ready = async () => { await Promise.all(waits); await opts.barrier?.(); };
+      out = defer(() => from(ready())).pipe(mergeMap(() => instantiateSource(def, node.config, ctx)));
+    } else if (def.kind === 'source') out = instantiateSource(def, node.config, ctx);
     else if (placed.workers > 0 && opts.parallel) out = opts.parallel({ ...node, workers: placed.workers }, ctx)(input!);
     else out = instantiateTransform(def, node.config, ctx)(input!);
 

@@ -12,12 +12,15 @@ const MODULE_EXTS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The spec a file holds, not yet validated. A module may export the spec or a (async) function returning it. */
-export async function loadSpecFile(file: string): Promise<unknown> {
+/** The spec a file holds, not yet validated. A module may export the spec or a (async) function returning
+ * it; the function gets the spec's parameters (`--set params.mode=shards` gives `{ mode: 'shards' }`),
+ * for choices a config value cannot express, such as which nodes the graph has. */
+export async function loadSpecFile(file: string, params: Record<string, unknown> = {}): Promise<unknown> {
   const abs = resolve(file);
   if (!existsSync(abs) || !statSync(abs).isFile()) throw new SpecError([{ path: '(file)', message: `no such spec file: ${abs}` }], file);
   const ext = extname(abs);
   if (ext === '.json') {
+    if (Object.keys(params).length > 0) throw new SpecError([{ path: '--set params', message: `a JSON spec takes no parameters (got ${Object.keys(params).join(', ')}); parameters are for spec modules whose default export is a function` }], file);
     const text = await readFile(abs, 'utf8');
     try { return JSON.parse(text) as unknown; } catch (err) {
       throw new SpecError([{ path: '(file)', message: `not valid JSON: ${err instanceof Error ? err.message : String(err)}` }], file);
@@ -28,7 +31,8 @@ export async function loadSpecFile(file: string): Promise<unknown> {
   try {
     const mod = (await import(pathToFileURL(abs).href)) as Obj;
     spec = mod.default ?? mod.pipeline;
-    if (typeof spec === 'function' && !('def' in spec)) spec = await (spec as () => unknown)();
+    if (typeof spec === 'function' && !('def' in spec)) spec = await (spec as (p: Record<string, unknown>) => unknown)(params);
+    else if (Object.keys(params).length > 0) throw new Error(`its default export is a spec object, which takes no parameters (got ${Object.keys(params).join(', ')}); export a function of them instead`);
   } catch (err) {
     throw new SpecError([{ path: '(module)', message: `cannot load: ${err instanceof Error ? err.message : String(err)}` }], file);
   }
@@ -37,6 +41,21 @@ export async function loadSpecFile(file: string): Promise<unknown> {
 }
 
 export interface Override { node: string; path: string[]; value: unknown; text: string }
+
+/** `params.key=value` overrides are the spec module's parameters, not a node's config: split them off. */
+export function splitParams(sets: readonly string[]): { params: Record<string, unknown>; rest: string[]; issues: SpecIssue[] } {
+  const params: Record<string, unknown> = {};
+  const rest: string[] = [];
+  const issues: SpecIssue[] = [];
+  for (const text of sets) {
+    if (!text.startsWith('params.')) { rest.push(text); continue; }
+    const o = parseOverride(text);
+    if (!('node' in o)) { issues.push(o); continue; }
+    const r = setIn(params, o.path, o.value, 'params');
+    if (r.ok) Object.assign(params, r.value as Obj); else issues.push({ path: `--set ${text}`, message: r.message });
+  }
+  return { params, rest, issues };
+}
 
 /** Parses `node.key=value` or `resource.key=value` (nested `node.a.b=value`); the value is JSON when it parses, else a string. */
 export function parseOverride(text: string): Override | SpecIssue {

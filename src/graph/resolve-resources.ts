@@ -4,6 +4,7 @@
 import type { z } from 'zod';
 import type { SpecIssue } from '../core/errors.ts';
 import { resourcesUsed, type ResourceDef, type ResourceFactory } from '../core/resource.ts';
+import { safeParseKnown } from '../core/unknown-keys.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceSpecParsed } from './spec.ts';
 
@@ -30,7 +31,8 @@ export async function resolveResources(specs: Record<string, ResourceSpecParsed>
       continue;
     }
     const def = factory.resource as ResourceDef;
-    const cfg = def.config.safeParse(r.config);
+    // unknown keys refused as in operator configs: a misspelt --set trainer.stpes=20 must not be dropped
+    const cfg = safeParseKnown(def.config, r.config);
     if (!cfg.success) { issues.push(...issuesOf(cfg.error, `resources.${name}.config`)); continue; }
     found.set(name, { name, kind: def.kind, factory, def, config: cfg.data, uses: [] });
   }

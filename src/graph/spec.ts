@@ -31,6 +31,9 @@ export const NodeSpec = z.object({
   workers: z.number().int().min(0).max(256).optional(),
   /** a source's own credit budget, overriding the pipeline's */
   budget: NodeBudgetSpec.optional(),
+  /** a source that starts only when these sinks have finished (a blocking exchange: e.g. training
+   * from the shards a sink of the same graph writes) */
+  after: z.array(z.string()).optional(),
 });
 
 const NodeId = z.string().regex(/^[A-Za-z_][\w-]*$/, 'node ids are letters, digits, _ and -, starting with a letter or _');

@@ -28,6 +28,8 @@ export interface ResolvedNode {
   placement: Placement;
   /** the resources its config names */
   uses: Array<{ field: string; name: string; kind: string }>;
+  /** sinks that must have finished before this source starts */
+  after: string[];
 }
 
 export interface ResolvedPipeline {
@@ -72,7 +74,7 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
     nodes.set(id, {
       id, factory, def, config: cfg.data, workers: node.workers ?? 0,
       budget: { ...spec.budget, ...node.budget }, inputs: [], outputs: [],
-      placement: placementOf(def), uses: [],
+      placement: placementOf(def), uses: [], after: node.after ?? [],
     });
   }
 
@@ -101,6 +103,9 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
   }
   if (nodes.size === 0 && Object.keys(rawNodes).length === 0) issues.push({ path: base, message: 'the pipeline has no nodes' });
 
+  checkAfter(nodes, pathOf, issues);
+  for (const id of Object.keys(spec.resources)) if (id in rawNodes) issues.push({ path: `resources.${id}`, message: `"${id}" names both a node and a resource; --set ${id}.key=value would be ambiguous: rename one` });
+
   // Edge schemas are checked along the acyclic part even when there is a cycle, so one report has
   // every problem. A node with an unresolved or unchecked input gets no schema: nothing downstream
   // of it is checked (it would only repeat the first problem).
@@ -122,6 +127,23 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
 
   if (issues.length > 0) throw new SpecError(issues, source);
   return { name: spec.name, budget: spec.budget, nodes, order: order.order, resources: resources.resolved };
+}
+
+/** `after` names sinks of the graph that are not downstream of the source waiting for them. */
+function checkAfter(nodes: Map<string, ResolvedNode>, pathOf: (id: string) => string, issues: SpecIssue[]): void {
+  for (const n of nodes.values()) {
+    if (n.after.length === 0) continue;
+    if ((n.def.kind ?? 'transform') !== 'source') { issues.push({ path: `${pathOf(n.id)}.after`, message: `only a source can wait for other nodes; ${n.id} is a ${n.def.kind ?? 'transform'}` }); continue; }
+    const downstream = new Set<string>();
+    const walk = (id: string) => { for (const o of nodes.get(id)?.outputs ?? []) if (!downstream.has(o)) { downstream.add(o); walk(o); } };
+    walk(n.id);
+    for (const a of n.after) {
+      const t = nodes.get(a);
+      if (!t) issues.push({ path: `${pathOf(n.id)}.after`, message: `no node "${a}" to wait for (nodes: ${[...nodes.keys()].join(', ')})` });
+      else if (t.def.kind !== 'sink') issues.push({ path: `${pathOf(n.id)}.after`, message: `"${a}" is a ${t.def.kind ?? 'transform'}; a source can wait only for sinks to finish` });
+      else if (downstream.has(a)) issues.push({ path: `${pathOf(n.id)}.after`, message: `"${a}" is fed by ${n.id} itself: waiting for it would never end` });
+    }
+  }
 }
 
 /** Kahn's order of the nodes not on or behind a cycle, and one cycle when there is any. */

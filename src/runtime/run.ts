@@ -31,6 +31,8 @@ export interface RunOptions {
   plan?: PhysicalPlan;
   /** this process's place in the run and the command's hooks, for the spec's resources */
   scope?: ScopeOptions;
+  /** several ranks: resolves when every rank has called it (compile.ts CompileOptions.barrier) */
+  barrier?: () => Promise<void>;
   /** called with the resources this process built, after the graph ends and before they are disposed */
   onResources?: (built: Map<string, unknown>) => void;
 }
@@ -66,7 +68,7 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
   const scope = openScope(resolved.resources, { ...opts.scope, signal, log: opts.scope?.log ?? ((m) => opts.log?.('resources', m)) });
   const placement = opts.plan ? new Map(opts.plan.nodes.map((n) => [n.id, n])) : undefined;
   const compiled = compilePipeline(resolved, {
-    signal, stats, log: opts.log, parallel: parallelFor(pool), placement, rank: opts.scope?.rank, resources: scope.scope,
+    signal, stats, log: opts.log, parallel: parallelFor(pool), placement, rank: opts.scope?.rank, resources: scope.scope, barrier: opts.barrier,
   });
   const t0 = performance.now();
   const progress = (): Progress => ({ elapsedMs: performance.now() - t0, nodes: stats.snapshot(), sources: ledgerReport(compiled.ledgers) });

@@ -4,6 +4,7 @@
 // TrainPipeline, so the launchers (rank threads, processes, torchrun-style ranks) run it unchanged.
 import { FlowError } from '../core/errors.ts';
 import { singleRank } from '../nn/train/dist.ts';
+import { anyRank } from '../nn/train/replica-reduce.ts';
 import { Trainer } from '../nn/train/trainer-handle.ts';
 import type { TrainPipeline, TrainPipelineOptions, TrainPipelineResult } from '../nn/train/trainer.ts';
 import { runPipeline } from '../runtime/run.ts';
@@ -36,6 +37,7 @@ export function graphTrainPipeline(file: string, plan?: PhysicalPlan): TrainPipe
       plan: p, source: file,
       scope: { rank: dist.rank, worldSize: dist.worldSize, group: dist.collective, resume: o.resume, hooks: { stop: o.hooks.signal, onStep: o.hooks.onStep as ((p: unknown) => void) | undefined }, log },
       log: log ? (node, m) => log(`[${node}] ${m}`) : undefined,
+      barrier: dist.worldSize > 1 ? async () => { await anyRank(dist.collective, false); } : undefined,
       // before the resources are disposed: the result hashes the final parameters
       onResources: (built) => { r = [...built.values()].find((v): v is Trainer => v instanceof Trainer)?.result(); },
     });
@@ -46,6 +48,6 @@ export function graphTrainPipeline(file: string, plan?: PhysicalPlan): TrainPipe
       throw err;
     }
     if (!r) throw new Error(`${file}: the graph ran no training step (no nn/trainer resource was opened by a data source)`);
-    return { ...r, plan: p, nodes: result.nodes };
+    return { ...r, plan: p, nodes: result.nodes, sources: result.sources };
   };
 }

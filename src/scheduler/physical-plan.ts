@@ -30,14 +30,24 @@ export function physicalPlan(file: string, p: ResolvedPipeline, placed?: Resolve
   const edges: PlanEdge[] = [];
   const sources: SourceBudget[] = [];
   let workerThreads = 0;
+  // nodes that feed a replicated node run on every rank (each rank's replica takes its share of their
+  // output); the rest of an 'any' graph (e.g. the prep branch that writes shards) runs once, on rank 0
+  const feeds = new Set<string>();
+  const up = (id: string) => { for (const i of p.nodes.get(id)?.inputs ?? []) if (!feeds.has(i)) { feeds.add(i); up(i); } };
+  for (const n of p.nodes.values()) if (n.placement === 'replica') up(n.id);
   for (const id of p.order) {
     const n = p.nodes.get(id)!;
     const kind = n.def.kind ?? 'transform';
-    const ranks = n.placement === 'rank0' ? [0] : all;
+    const ranks = n.placement === 'rank0' ? [0] : n.placement === 'replica' || feeds.has(id) ? all : [0];
     const credits = creditsOf(n);
     const parts: string[] = [n.def.description];
+    if (n.after.length > 0) parts.push(`starts when ${n.after.join(', ')} ${n.after.length === 1 ? 'has' : 'have'} finished`);
     if (n.workers > 0) parts.push(`kernel on ${n.workers} worker thread${n.workers === 1 ? '' : 's'} per rank, order preserved`);
-    if (W > 1) parts.push(n.placement === 'rank0' ? `rank 0 only (other ranks: ${kind === 'sink' ? 'batches dropped' : 'batches passed on'})` : n.placement === 'replica' ? 'one replica per rank' : 'on every rank');
+    if (W > 1) {
+      parts.push(n.placement === 'replica' ? 'one replica per rank'
+        : ranks.length === W ? 'on every rank (it feeds the replicas)'
+          : `rank 0 only (other ranks: ${kind === 'sink' ? 'batches dropped' : kind === 'source' ? 'nothing read' : 'batches passed on'})`);
+    }
     if (credits) {
       sources.push({ source: id, ...credits });
       parts.push(`credits: ${credits.maxInFlight} batch${credits.maxInFlight === 1 ? '' : 'es'} / ${bytesText(credits.maxInFlightBytes)} in flight`);
@@ -47,8 +57,10 @@ export function physicalPlan(file: string, p: ResolvedPipeline, placed?: Resolve
       id, op: n.def.id, kind, placement: n.placement, ranks, workers: n.workers,
       replicas: ranks.length * Math.max(1, n.workers),
       devices: ranks.map((r) => (n.workers > 0 ? `${labels[r]}+worker-pool:${n.workers}` : labels[r]!)),
-      inputs: [...n.inputs], ...(credits ? { credits } : {}), uses: n.uses.map((u) => u.name), detail: parts.join('; '),
+      inputs: [...n.inputs], ...(credits ? { credits } : {}), uses: n.uses.map((u) => u.name), ...(n.after.length ? { after: [...n.after] } : {}),
+      detail: parts.join('; '),
     });
+    for (const a of n.after) edges.push({ from: a, to: id, kind: 'blocking: starts when it has finished' });
     for (const to of n.outputs) {
       const fanIn = (p.nodes.get(to)?.inputs.length ?? 0) > 1;
       const fanOut = n.outputs.length > 1;

@@ -25,6 +25,8 @@ export interface PlanNode {
   credits?: { maxInFlight: number; maxInFlightBytes: number };
   /** the resources its config names */
   uses: string[];
+  /** sinks that must have finished before this source starts */
+  after?: string[];
   detail: string;
 }
 

@@ -2,7 +2,7 @@
 // --set, validate, resolve the devices (a spec with a replicated training chain runs on --devices,
 // default auto; any other spec on this process), and make the physical plan.
 import { SpecError, type SpecIssue } from '../core/errors.ts';
-import { applyOverrides, loadSpecFile, withBudget } from '../graph/load.ts';
+import { applyOverrides, loadSpecFile, splitParams, withBudget } from '../graph/load.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { validatePipeline, type ResolvedPipeline } from '../graph/validate.ts';
 import { devicesFor, type DeviceProbe, type ResolvedDevices } from './devices.ts';
@@ -27,8 +27,10 @@ export class PlanError extends Error {
 
 /** The spec validated with its overrides (SpecError listing every problem). */
 export async function resolveSpecFile(file: string, o: PlanOptions = {}): Promise<ResolvedPipeline> {
-  const loaded = await loadSpecFile(file);
-  const { spec, issues } = applyOverrides(loaded, o.sets ?? []);
+  const split = splitParams(o.sets ?? []);
+  if (split.issues.length > 0) throw new SpecError(split.issues, file);
+  const loaded = await loadSpecFile(file, split.params);
+  const { spec, issues } = applyOverrides(loaded, split.rest);
   let found: SpecIssue[] = [];
   try {
     const resolved = await validatePipeline(withBudget(spec, o.budget ?? {}), o.registry ?? defaultRegistry, file);

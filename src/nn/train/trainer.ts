@@ -92,6 +92,8 @@ export interface TrainPipelineResult extends TrainResult {
   plan?: unknown;
   /** per-node stats of rank 0's graph */
   nodes?: Record<string, unknown>;
+  /** rank 0's credit scopes: batches in flight now and at most (the readers' backpressure) */
+  sources?: Record<string, { inFlight: number; inFlightBytes: number; peakInFlight: number }>;
 }
 
 export type TrainPipeline = (o: TrainPipelineOptions) => Promise<TrainPipelineResult>;
