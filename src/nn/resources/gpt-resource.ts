@@ -11,7 +11,7 @@ type Field = z.ZodType & { def: { type: string; innerType?: z.ZodType }; descrip
 const fields = Object.fromEntries(Object.entries(gptConfigSchema.shape).map(([k, v]) => {
   const f = v as unknown as Field;
   const inner = f.def.type === 'default' && f.def.innerType ? f.def.innerType : f;
-  return [k, inner.optional().describe(f.description ?? `GPT config field ${k} (src/nn/model/config.ts)`)];
+  return [k, inner.optional().describe(f.description ?? inner.description ?? `GPT config field ${k} (src/nn/model/config.ts)`)];
 })) as { [K in keyof typeof gptConfigSchema.shape]: z.ZodOptional<z.ZodType> };
 
 const Config = z.object({
