@@ -7,6 +7,7 @@
 // rank of a multi-process run.
 import { parseArgs } from 'node:util';
 import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
+import { FlowError } from '../core/errors.ts';
 import { CollectiveError } from '../runtime/collectives/collective.ts';
 import { DeviceError, devicesFor, type ResolvedDevices } from '../scheduler/devices.ts';
 import { loadTrainModule, NotATrainPipeline, trainModuleKind } from '../scheduler/load-train-pipeline.ts';
@@ -148,7 +149,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   } catch (err) {
     // a failed rank is the run's outcome, not an internal error: say which rank and why
     const rankPrefix = place.kind === 'rank' ? `rank ${place.rank.rank} of ${place.rank.worldSize} failed: ` : '';
-    if (err instanceof UsageError || (!(err instanceof CollectiveError) && !rankPrefix)) throw err;
+    // an operator's failure (a FlowError naming it) is the run's outcome too
+    if (err instanceof UsageError || (!(err instanceof CollectiveError) && !(err instanceof FlowError) && !rankPrefix)) throw err;
     const e = err instanceof Error ? err : new Error(String(err));
     io.err(`flowlm train: ${rankPrefix}${e instanceof CollectiveError || e.name === 'Error' ? '' : `${e.name}: `}${e.message}`);
     if (process.env.FLOWLM_DEBUG === '1' && e.stack) io.err(e.stack);

@@ -1,7 +1,7 @@
 // What a training run executes, by path (src/ never imports pipelines/): a spec file (.ts/.js
-// default export, or .json) whose graph holds a training chain, run by the scheduler's graph runner;
-// or, for tests and custom launchers, a module whose default export (or `train`) is a TrainPipeline
-// function of TrainPipelineOptions.
+// default export — a spec, or a function of the spec's parameters returning one — or .json) whose graph
+// holds a training chain, run by the scheduler's graph runner; or, for tests and custom launchers, a
+// module with a named export `train`, a TrainPipeline function of TrainPipelineOptions.
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TrainPipeline } from '../nn/train/trainer.ts';
@@ -20,17 +20,16 @@ const isPipelineFunction = (fn: unknown): fn is TrainPipeline => typeof fn === '
 export async function loadTrainModule(file: string, plan?: PhysicalPlan): Promise<TrainPipelineModule> {
   if (extname(file) === '.json') return { run: graphTrainPipeline(file, plan) };
   const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; train?: unknown; pipeline?: unknown };
-  const fn = mod.default ?? mod.train;
-  if (isPipelineFunction(fn)) return { run: fn };
-  if (fn === undefined && mod.pipeline === undefined) throw new NotATrainPipeline(`${file} exports no spec (export default pipeline({...})) and no TrainPipeline function`);
+  if (isPipelineFunction(mod.train)) return { run: mod.train };
+  if (mod.default === undefined && mod.pipeline === undefined) throw new NotATrainPipeline(`${file} exports no spec (export default pipeline({...})) and no TrainPipeline function`);
   return { run: graphTrainPipeline(file, plan) };
 }
 
 /** Whether the file is a spec (run by the graph runner) or a TrainPipeline function module. */
 export async function trainModuleKind(file: string): Promise<'spec' | 'function'> {
   if (extname(file) === '.json') return 'spec';
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; train?: unknown };
-  return isPipelineFunction(mod.default ?? mod.train) ? 'function' : 'spec';
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as { train?: unknown };
+  return isPipelineFunction(mod.train) ? 'function' : 'spec';
 }
 
 export const loadTrainPipeline = async (file: string, plan?: PhysicalPlan): Promise<TrainPipeline> => (await loadTrainModule(file, plan)).run;

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { flowlm, lastJson, spec } from '../cli/spawn.ts';
+import { flowlm, lastJson, spec, start } from '../cli/spawn.ts';
 import { serveSite, type StaticSite } from '../fixtures/static-site.ts';
 
 const DOCS = '/usr/share/doc/postgresql-doc-15/html';
@@ -61,24 +61,35 @@ describe('pipelines/end-to-end.ts', () => {
     expect(again.stderr).toMatch(/stream mode cannot resume/);
   }, 300_000);
 
-  it('shards mode on the embedded corpus: shards written first, training reads them, and --resume continues', async () => {
+  it('shards mode on the embedded corpus: shards written first, training reads them; stopped, --resume continues', async () => {
     const out = join(tmp, 'shards');
-    const args = ['pipelines/end-to-end.ts', '--devices', 'cpu:1', '--set', `params.out=${out}`, '--set', 'params.data=shards', ...small];
+    const args = ['pipelines/end-to-end.ts', '--devices', 'cpu:1', '--set', `params.out=${out}`, '--set', 'params.data=shards',
+      '--set', 'trainer.steps=6', '--set', 'trainer.evalEvery=3', '--set', 'trainer.checkpointEvery=3', '--set', 'trainer.evalBatches=2'];
     const plan = await planOf(args);
-    const r = await flowlm(['run', ...args, '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const s = lastJson(r.stdout) as unknown as Summary;
+    // stopped by SIGTERM during step 3 or later: the ranks stop after a step, with a checkpoint
+    const run = start(['run', ...args, '--json']);
+    await run.until(() => /step 3\/6/.test(run.stderr()), 240_000);
+    run.child.kill('SIGTERM');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(143);
+    const s = lastJson(r.stdout) as unknown as Summary & { stopped: boolean };
     expect(s.plan).toEqual(plan);
-    expect(s.step).toBe(4);
-    expect(existsSync(join(out, 'shards', 'manifest.json'))).toBe(true);
-    // the shards hold every packed row; training started only once they were complete
+    expect(s.stopped).toBe(true);
+    expect(s.step).toBeGreaterThanOrEqual(3);
+    // the shards hold every packed row, written before training began
     const manifest = JSON.parse(readFileSync(join(out, 'shards', 'manifest.json'), 'utf8')) as { rows: number };
     expect(manifest.rows).toBe(s.nodes.pack!.rowsOut);
-    const resumed = await flowlm(['run', ...args, '--set', 'trainer.steps=6', '--resume', '--json']);
+    expect(s.nodes.shards!.rowsIn).toBe(manifest.rows);
+    const resumed = await flowlm(['run', ...args, '--resume', '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const s2 = lastJson(resumed.stdout) as unknown as Summary;
-    expect([s2.startStep, s2.step, s2.stepsRun]).toEqual([4, 6, 2]);
-  }, 300_000);
+    expect([s2.startStep, s2.step]).toEqual([s.step, 6]);
+    expect(resumed.stderr).toMatch(/1 kept from an earlier run \(verified\)|kept from an earlier run/); // the shards were not written again
+    // one metrics log, each step once
+    const steps = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; split: string; name: string })
+      .filter((m) => m.split === 'train' && m.name === 'loss').map((m) => m.step);
+    expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
+  }, 400_000);
 
   it('stream mode with a slowed trainer: readers held at their budget, memory bounded', async () => {
     const run = async (pauseMs: number) => {
