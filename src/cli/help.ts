@@ -5,15 +5,20 @@ import { pad } from './format.ts';
 import { listOperators } from './ops-command.ts';
 
 export const RUN_OPTIONS_HELP = `Options of flowlm run:
-  -s, --set node.key=value     override a key of a node's config; repeatable. Nested: node.a.b=value.
-                               The value is JSON when it parses (100, true, null, ["a","b"], {"x":1}),
-                               otherwise a string (out/x.jsonl). Unknown nodes are spec errors.
+  -s, --set node.key=value     override a key of a node's (or a resource's) config; repeatable. Nested:
+                               node.a.b=value. The value is JSON when it parses (100, true, null,
+                               ["a","b"], {"x":1}), otherwise a string (out/x.jsonl). Unknown nodes are
+                               spec errors. params.key=value: a parameter of a spec module whose default
+                               export is a function (pipelines/end-to-end.ts: params.data=shards).
       --json                   print one JSON summary object as the last stdout line
       --progress MODE          auto (default): bars on a terminal, plain lines otherwise;
                                bars | plain (a line every 2 s and one at the end) | none. Always on stderr.
       --max-in-flight N        batches each source may have between itself and the sinks (default 8)
       --max-in-flight-bytes N  bytes each source may have in flight; k, M, G = KiB, MiB, GiB (default 256M)
                                (both replace the spec's pipeline budget; a node's own budget still wins)
+      --devices SPEC           a graph with a training chain: where its replicas run (see flowlm train)
+      --resume                 a graph with a training chain: continue from the latest checkpoint
+      --every N                a graph with a training chain: a progress line every N steps
   -h, --help                   show help`;
 
 const EXIT_CODES = `Exit codes:
@@ -59,12 +64,12 @@ Commands:
   run    validate and run a pipeline spec with bounded memory; progress on stderr, result on stdout
   prep   data preparation alone: documents -> normalised, deduplicated -> tokens -> packed rows -> shards
          and manifest.json (no input: the embedded public-domain corpus); see flowlm prep --help
-  train     train a GPT with a training pipeline (pipelines/train-tiny.ts): checkpoints, metrics, resume;
+  train     run a spec with a training chain (pipelines/train-tiny.ts): checkpoints, metrics, resume;
             data parallel on CPU worker threads or GPUs (--devices), or as one rank of W processes
-  plan      print the physical plan of a training or data pipeline (replicas, devices, edges, budgets)
+  plan      print the physical plan a spec runs with (placement, ranks, devices, edges, budgets)
   generate  sample a continuation of a prompt from a checkpoint
   export    write a checkpoint's weights as safetensors (GPT-2 tensor names)
-  ops    list the available operators (ids usable as "op" in specs) with their descriptions
+  ops    list the operators (ids usable as "op") and resource kinds, with every config field
 
 ${RUN_OPTIONS_HELP}
 

@@ -1,6 +1,5 @@
-// `flowlm plan <pipeline>`: the physical plan of a training pipeline (replicas per device, all-reduce
-// transport, rank-0 stages, batch/gradient/memory budgets) or of a data pipeline spec (worker
-// parallelism, fan-out/fan-in, credit budgets), without running it. Logic: src/scheduler/plan.ts.
+// `flowlm plan <spec>`: the physical plan of a spec without running it — the object `flowlm run` and
+// `flowlm train` execute and record in their summaries. Logic: src/scheduler/plan.ts, physical-plan.ts.
 import { parseArgs } from 'node:util';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { DeviceError } from '../scheduler/devices.ts';
@@ -14,20 +13,21 @@ export const PLAN_USAGE = 'flowlm plan <pipeline.ts|spec.json> [--devices SPEC] 
 export function planHelp(): string {
   return `Usage: ${PLAN_USAGE}
 
-Prints the physical plan of a pipeline without running it.
-  Training pipeline (e.g. pipelines/train-tiny.ts, its exported config): the training chain
-  read-shards -> forward-backward -> all-reduce -> optimizer-step replicated once per device, the
-  data split by rank, evaluate/checkpoint/metrics on rank 0, the edges, and the budgets: micro-batch
-  and global batch rows, gradient bytes per step, memory per replica (moments sharded under zero=true).
-  Data pipeline spec (as flowlm run loads it): each node's worker parallelism, fan-out/fan-in edges
-  and the credit budgets (batches and bytes in flight per source).
+Prints the physical plan of a spec without running it: the object flowlm run and flowlm train
+execute (their --json summaries record it). For every node: its placement (replica: once per device;
+rank0: rank 0 only; workers: a kernel the worker pool runs; any), the ranks and devices that run it,
+worker threads and credits; the resources (one per rank); the edges (per rank, to rank 0, blocking);
+the budgets: credits per source, worker threads, and for a training graph the micro-batch and global
+batch rows, gradient bytes per step and memory per replica (moments sharded with optimizer.zero=true).
 
 Options:
-      --devices SPEC           training: auto (default), cpu:N, gpu:all, gpu:0,1 (see flowlm train --help)
-  -s, --set key=value          training: a config field (steps=100, zero=true, batchSize=4);
-                               data: node.key=value as for flowlm run
-      --max-in-flight N        data: batches each source may have in flight (replaces the spec's budget)
-      --max-in-flight-bytes N  data: bytes each source may have in flight (k, M, G suffixes)
+      --devices SPEC           a graph with a training chain: auto (default), cpu:N, gpu:all, gpu:0,1
+                               (see flowlm train --help); refused for a graph with nothing to replicate
+  -s, --set name.key=value     a node's or a resource's config field (trainer.steps=100,
+                               optimizer.zero=true, data.dir=out/prep); params.key=value for a spec
+                               module's parameters (params.data=shards)
+      --max-in-flight N        batches each source may have in flight (replaces the spec's budget)
+      --max-in-flight-bytes N  bytes each source may have in flight (k, M, G suffixes)
       --json                   the plan as one JSON object on stdout
   -h, --help                   show help
 

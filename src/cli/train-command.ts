@@ -33,8 +33,9 @@ metrics.parquet go to the config's runDir (written by rank 0 only). flowlm plan 
 Options:
       --resume            continue from the run directory's latest checkpoint (bit for bit; at any
                           number of devices)
-  -s, --set key=value     override a config field; repeatable; dotted paths (lr.max=3e-4, model.nLayer=2,
-                          data.train=out/prep, zero=true); values are JSON when they parse, else strings
+  -s, --set name.key=value  a node's or resource's config field; repeatable; dotted paths (trainer.steps=500,
+                          optimizer.lr.max=3e-4, model.nLayer=2, data.dir=out/prep, optimizer.zero=true);
+                          params.key=value for a spec module's parameters; values are JSON when they parse
       --devices SPEC      where the replicas run (default auto):
                             cpu:N       N worker threads of this process, one core and one rank each
                                         (cpu:1: this thread alone)
