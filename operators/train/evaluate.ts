@@ -35,7 +35,7 @@ export const evaluateStep = defineOperator({
       if (!r) return batch;
       if (trainer.tally) trainer.tally.val = r;
       const time = Date.now();
-      const values: Record<string, number | undefined> = { loss: r.loss, perplexity: r.perplexity, bits_per_byte: (r as { bitsPerByte?: number }).bitsPerByte };
+      const values: Record<string, number | undefined> = { loss: r.loss, perplexity: r.perplexity, bits_per_byte: r.bitsPerByte };
       const rows = [...metricRows(batch), ...Object.entries(values).flatMap(([name, value]) => (value === undefined ? [] : [{ step: meta.step, split: 'val', name, value, time }]))];
       return withMeta(metricsFromRows(rows), { [STEP_KEY]: { ...meta, val: r } });
     }, { ctx });
