@@ -2,14 +2,17 @@
 // ahead (so a thread never waits for the main thread between batches), N x depth batches in flight
 // (never an unbounded queue), output in input order, each output carrying its input's credit tickets,
 // errors naming the node and the batch. Stats a kernel attaches to its output are recorded as in
-// process (kernel-stats.ts). On cancellation the source stops emitting; batches already taken finish.
+// process (kernel-stats.ts), in input order, and the rows it rejected are written to its rejects file
+// from the input batch held here. On cancellation the source stops emitting; batches already taken finish.
 import type { RecordBatch } from 'apache-arrow';
 import { defer, filter, map, type Observable, type OperatorFunction } from 'rxjs';
+import { closing } from '../core/closing.ts';
 import type { OperatorContext } from '../core/context.ts';
 import { countInput, countOutput } from '../core/count.ts';
 import { FlowError } from '../core/errors.ts';
 import { orderedMap } from '../core/ordered-map.ts';
 import { recordKernelStats } from '../core/kernel-stats.ts';
+import { RowRejects } from '../core/row-rejects.ts';
 import { pass, releaseBatch } from '../core/tickets.ts';
 import type { ResolvedNode } from '../graph/validate.ts';
 import type { KernelSpec, WorkerPool } from './worker-pool.ts';
@@ -31,9 +34,10 @@ export function workerMap(pool: WorkerPool, spec: KernelSpec, threads: number, c
   const n = Math.max(1, Math.min(threads, pool.size));
   return (source) => defer(() => {
     let failed: FlowError | undefined; // after a failure no new batch is started
+    const rejects = new RowRejects();
     return source.pipe(
       countInput(stats),
-      orderedMap((batch: RecordBatch, index: number): Promise<RecordBatch | FlowError> => {
+      orderedMap((batch: RecordBatch, index: number): Promise<Done | FlowError> => {
         if (failed) return Promise.resolve(failed); // never emitted: an earlier batch holds an error
         stats.queue++;
         return pool.run(spec, batch, { threads: n }).then(
@@ -41,7 +45,7 @@ export function workerMap(pool: WorkerPool, spec: KernelSpec, threads: number, c
             stats.queue--;
             stats.busyMs += kernelMs; // thread time: may exceed wall time with several workers
             pass(batch, out);
-            return out;
+            return { input: batch, out, index };
           },
           (err: unknown) => {
             stats.queue--;
@@ -53,18 +57,25 @@ export function workerMap(pool: WorkerPool, spec: KernelSpec, threads: number, c
       }, n * pool.depth),
       // a failure surfaces in input order, as it would in process: batches before it are emitted
       // first, and the error reported is that of the earliest failing batch
-      map((r) => { if (r instanceof FlowError) throw r; return r; }),
+      map((r) => {
+        if (r instanceof FlowError) throw r;
+        rejects.write(r.input, recordKernelStats(r.out, stats), r.index);
+        return r.out;
+      }),
       // as in process (kernelMap): a batch the kernel emptied is dropped and its credit returns now
       filter((b) => {
         if (b.numRows > 0) return true;
-        recordKernelStats(b, stats);
         releaseBatch(b);
         return false;
       }),
       countOutput(stats),
+      closing(() => rejects.close()),
     );
   });
 }
+
+/** A kernel's answer to batch `index`, with the input it answers (the rejects are read from it). */
+interface Done { input: RecordBatch; out: RecordBatch; index: number }
 
 function toFlowError(nodeId: string, err: unknown, batch: number): FlowError {
   const e = err as { reason?: unknown; location?: unknown };

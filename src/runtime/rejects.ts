@@ -1,12 +1,11 @@
 // Bad input records (a malformed line, invalid UTF-8, a truncated tail, a corrupt row group): a reader
 // either stops with a FlowError naming the file and position ('fail'), or counts the record as a drop
 // with its reason, logs the first few, appends it to an optional rejects file and goes on ('skip').
-import { mkdirSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { z } from 'zod';
 import type { OperatorContext } from '../core/context.ts';
 import { FlowError, type InputLocation } from '../core/errors.ts';
-import { AtomicFile } from './files.ts';
+import { RECORD_CHARS, RejectsFile } from './rejects-file.ts';
 
 /** Config fields every reader shares (spread into its zod object). */
 export const badRecordConfig = {
@@ -40,18 +39,13 @@ export function shownPath(file: string): string {
 }
 
 const LOG_FIRST = 5;
-const RECORD_CHARS = 4096;
 
 export class BadRecords {
-  private file?: AtomicFile;
+  private file?: RejectsFile;
   skipped = 0;
 
   constructor(private readonly ctx: OperatorContext, private readonly policy: 'skip' | 'fail', rejectsPath?: string) {
-    if (rejectsPath) {
-      const path = resolve(rejectsPath);
-      mkdirSync(dirname(path), { recursive: true });
-      this.file = new AtomicFile(path);
-    }
+    if (rejectsPath) this.file = new RejectsFile(rejectsPath);
   }
 
   /** Throws a FlowError under 'fail'; otherwise records the drop and returns. */
@@ -66,7 +60,7 @@ export class BadRecords {
     if (this.skipped === LOG_FIRST + 1) this.ctx.log(`more bad records skipped: see the operator's drop counts${this.file ? ` and ${this.file.path}` : ''}`);
     if (this.file) {
       const record = bad.record === undefined ? {} : { record: bad.record.slice(0, RECORD_CHARS) };
-      await this.file.write(JSON.stringify({ reason: bad.reason, detail: bad.detail, ...bad.where, rows, ...record }) + '\n');
+      await this.file.write([{ reason: bad.reason, detail: bad.detail, ...bad.where, rows, ...record }]);
     }
   }
 
@@ -74,6 +68,6 @@ export class BadRecords {
   async close(): Promise<void> {
     const f = this.file;
     this.file = undefined;
-    if (f) await f.commit();
+    if (f) await f.close();
   }
 }

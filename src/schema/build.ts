@@ -2,7 +2,7 @@
 // grow or measure batches without copying existing column data.
 import {
   RecordBatch, Schema, Field, Struct, makeData, vectorFromArray, Vector, DataType,
-  type TypeMap,
+  type Data, type TypeMap,
 } from 'apache-arrow';
 
 /** JS value accepted for one cell of a column of type T (what Arrow's builders take). */
@@ -78,7 +78,7 @@ function batchFromVectors<T extends TypeMap>(schema: Schema<T>, vectors: Vector[
 }
 
 /** One contiguous Data from a multi-chunk vector (builders emit chunks past their size hint). */
-function concatData(v: Vector) {
+export function concatData(v: Vector): Data {
   const joined = vectorFromArray(Array.from(v, plainCell), v.type);
   if (joined.data.length !== 1) throw new Error(`column of ${v.length} rows does not fit one Arrow chunk`);
   return joined.data[0]!;
