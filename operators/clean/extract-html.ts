@@ -2,16 +2,15 @@
 // when it finds no article (or one much shorter than the page, or the page nests too deep for it),
 // the text of the page without scripts, styles and navigation. Text keeps paragraph breaks.
 // A pure kernel: it runs on the worker pool. Rows it cannot use are dropped with a counted reason.
-import type { RecordBatch, Schema, Utf8, Vector } from 'apache-arrow';
+import type { DataType, Schema, Utf8 } from 'apache-arrow';
 import { Utf8 as Utf8Type } from 'apache-arrow';
 import { Readability } from '@mozilla/readability';
 import { parseHTML } from 'linkedom';
 import { z } from 'zod';
-import { defineOperator } from '../../src/core/operator.ts';
-import { kernelMap } from '../../src/core/kernel-stats.ts';
+import type { RowSpec } from '../../src/core/row-kernel.ts';
+import { defineRowOperator, rowRejectsConfig } from '../../src/core/row-operator.ts';
 import { schemaOf } from '../../src/schema/index.ts';
 import { domText, type DomNode } from './html/dom-text.ts';
-import { emit, RowTally, textColumn, utf8Vector } from './rows.ts';
 
 const Config = z.object({
   /** 'column' adds a nullable `title` column; 'prepend' puts the title as the first paragraph */
@@ -37,6 +36,7 @@ const Config = z.object({
   method: z.enum(['readability', 'body']).default('readability'),
   /** input that has no HTML tag at all: dropped ('drop') or passed through as text ('keep') */
   nonHtml: z.enum(['drop', 'keep']).default('drop'),
+  ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;
 
@@ -126,30 +126,26 @@ export function extractMainText(html: string, cfg: Cfg): Extracted | { drop: str
   return { text: body, title, via: 'body' };
 }
 
-const kernel = (cfg: Cfg) => (batch: RecordBatch<Text>): RecordBatch<Text> => {
-  const get = textColumn(batch);
-  const t = new RowTally();
-  const texts: string[] = [];
-  const titles: (string | null)[] = [];
-  for (let r = 0; r < batch.numRows; r++) {
-    const html = get(r);
-    if (html === null) { t.drop('extract.null'); continue; }
-    const x = extractMainText(html, cfg);
-    if ('drop' in x) { t.drop(x.drop); continue; }
-    const text = cfg.title === 'prepend' && x.title && !x.text.startsWith(x.title) ? `${x.title}\n\n${x.text}` : x.text;
-    if (text.length === 0) { t.drop('extract.empty'); continue; }
-    if (text.length < cfg.minChars) { t.drop('extract.too_short'); continue; }
-    if (x.via === 'body') t.count('extract.fallback');
-    t.keep.push(r);
-    texts.push(text);
-    titles.push(x.title);
-  }
-  const cols: Record<string, Vector> = { text: utf8Vector(texts) };
-  if (cfg.title === 'column') cols.title = utf8Vector(titles);
-  return emit(batch, t, cols);
-};
+function rows(cfg: Cfg): RowSpec {
+  const columns: Record<string, DataType> = { text: new Utf8Type() };
+  if (cfg.title === 'column') columns.title = new Utf8Type();
+  return {
+    nulls: { drop: 'extract.null' },
+    columns,
+    rejects: cfg.rejects,
+    batch: (_batch, t) => (html: string) => {
+      const x = extractMainText(html, cfg);
+      if ('drop' in x) return x.drop;
+      const text = cfg.title === 'prepend' && x.title && !x.text.startsWith(x.title) ? `${x.title}\n\n${x.text}` : x.text;
+      if (text.length === 0) return 'extract.empty';
+      if (text.length < cfg.minChars) return 'extract.too_short';
+      if (x.via === 'body') t.count('extract.fallback');
+      return { text, title: x.title };
+    },
+  };
+}
 
-export const extractHtml = defineOperator({
+export const extractHtml = defineRowOperator({
   id: 'clean/extract-html',
   description: 'main text of HTML pages (Readability on linkedom, body text without navigation as fallback)',
   module: import.meta.url,
@@ -160,6 +156,5 @@ export const extractHtml = defineOperator({
   output: (cfg: Cfg): Schema<Text> => (cfg.title === 'column'
     ? schemaOf<Titled>({ text: { type: new Utf8Type() }, title: { type: new Utf8Type(), nullable: true } }) as unknown as Schema<Text>
     : schemaOf<Text>({ text: { type: new Utf8Type() } })),
-  kernel,
-  make: (cfg, ctx) => kernelMap(kernel(cfg), ctx),
+  rows,
 });

@@ -10,15 +10,14 @@
 // 1 - exp(-gap / 5) maps it into [0, 1): a gap of 3.5 trigrams scores 0.5, 11.5 scores 0.9.
 // Measured: whole State of the Union addresses and Moby-Dick chapters >= 0.97; two-sentence texts
 // in eleven languages 0.9-1.0; "SELECT * FROM t WHERE x = 1" 0.34; "Hello world" 0.
-import type { RecordBatch, Schema, Utf8, Vector } from 'apache-arrow';
-import { Float32, makeVector, Utf8 as Utf8Type } from 'apache-arrow';
+import type { Schema, Utf8 } from 'apache-arrow';
+import { Float32, Utf8 as Utf8Type } from 'apache-arrow';
 import { francAll } from 'franc';
 import { z } from 'zod';
-import { defineOperator } from '../../src/core/operator.ts';
-import { kernelMap } from '../../src/core/kernel-stats.ts';
+import type { RowSpec } from '../../src/core/row-kernel.ts';
+import { defineRowOperator, rowRejectsConfig } from '../../src/core/row-operator.ts';
 import { dictUtf8, schemaOf, type Columns } from '../../src/schema/index.ts';
 import { francCodesFor, isKnownLanguage, toIso6391 } from './language/iso639.ts';
-import { dictVector, emit, RowTally, textColumn } from './rows.ts';
 
 // checked against franc's languages at validation: an unknown code (a typo) would match no document,
 // so `allowed` would drop everything and `only` would leave every text undetermined
@@ -43,6 +42,7 @@ const Config = z.object({
   sampleChars: z.number().int().min(16).max(2048).default(2048),
   /** codes written to `lang` */
   codes: z.enum(['639-1', '639-3']).default('639-1'),
+  ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;
 
@@ -68,40 +68,37 @@ export function identifyLanguage(text: string, opts: { only?: readonly string[];
   return { lang3: best[0], lang: codes === '639-1' ? toIso6391(best[0]) : best[0], score };
 }
 
-const kernel = (cfg: Cfg) => {
+const UNDETERMINED: Identified = { lang3: 'und', lang: 'und', score: 0 };
+
+// drop mode drops rows failing a check with its reason; annotate keeps them, counting would_drop.<reason>
+// (a null text there gets lang 'und', score 0)
+const rows = (cfg: Cfg) => {
   const only = cfg.only.flatMap(francCodesFor);
   const ignore = cfg.ignore.flatMap(francCodesFor);
   const allowed = new Set(cfg.allowed.flatMap(francCodesFor));
-  return (batch: RecordBatch<Text>): RecordBatch<Lang> => {
-    const get = textColumn(batch);
-    const t = new RowTally();
-    const langs: string[] = [];
-    const scores: number[] = [];
-    const verdict = (text: string | null): { id: Identified; drop: string | null } => {
-      if (text === null) return { id: { lang3: 'und', lang: 'und', score: 0 }, drop: 'language.null' };
-      if (text.trim().length < cfg.minChars) return { id: { lang3: 'und', lang: 'und', score: 0 }, drop: 'language.too_short' };
-      const id = identifyLanguage(text, { only, ignore, codes: cfg.codes, sampleChars: cfg.sampleChars });
-      if (id.lang3 === 'und') return { id, drop: 'language.undetermined' };
-      if (id.score < cfg.minScore) return { id, drop: 'language.low_confidence' };
-      if (allowed.size > 0 && !allowed.has(id.lang3)) return { id, drop: 'language.not_allowed' };
-      return { id, drop: null };
-    };
-    for (let row = 0; row < batch.numRows; row++) {
-      const { id, drop } = verdict(get(row));
-      if (drop && cfg.mode === 'drop') { t.drop(drop); continue; }
-      if (drop) t.count(`would_drop.${drop}`);
-      t.keep.push(row);
-      langs.push(id.lang);
-      scores.push(id.score);
-    }
-    return emit(batch, t, {
-      lang: dictVector(batch as unknown as RecordBatch, 'lang', langs),
-      lang_score: makeVector(Float32Array.from(scores)) as Vector,
-    }) as unknown as RecordBatch<Lang>;
+  const verdict = (text: string | null): { id: Identified; drop: string | null } => {
+    if (text === null) return { id: UNDETERMINED, drop: 'language.null' };
+    if (text.trim().length < cfg.minChars) return { id: UNDETERMINED, drop: 'language.too_short' };
+    const id = identifyLanguage(text, { only, ignore, codes: cfg.codes, sampleChars: cfg.sampleChars });
+    if (id.lang3 === 'und') return { id, drop: 'language.undetermined' };
+    if (id.score < cfg.minScore) return { id, drop: 'language.low_confidence' };
+    if (allowed.size > 0 && !allowed.has(id.lang3)) return { id, drop: 'language.not_allowed' };
+    return { id, drop: null };
   };
+  return {
+    nulls: cfg.mode === 'drop' ? { drop: 'language.null' } : 'row',
+    columns: { lang: dictUtf8(), lang_score: new Float32() },
+    rejects: cfg.rejects,
+    batch: (_batch, t) => (text: string | null) => {
+      const { id, drop } = verdict(text);
+      if (drop && cfg.mode === 'drop') return drop;
+      if (drop) t.count(`would_drop.${drop}`);
+      return { lang: id.lang, lang_score: id.score };
+    },
+  } satisfies RowSpec<{ lang: ReturnType<typeof dictUtf8>; lang_score: Float32 }>;
 };
 
-export const language = defineOperator({
+export const language = defineRowOperator({
   id: 'clean/language',
   description: 'language identification (franc): adds lang and lang_score, drops unclear or unwanted languages',
   module: import.meta.url,
@@ -109,6 +106,5 @@ export const language = defineOperator({
   input: () => schemaOf<Text>({ text: { type: new Utf8Type() } }),
   passthrough: true,
   output: (): Schema<Lang> => schemaOf<Lang>({ text: { type: new Utf8Type() }, lang: { type: dictUtf8() }, lang_score: { type: new Float32() } } as Columns<Lang>),
-  kernel,
-  make: (cfg, ctx) => kernelMap(kernel(cfg), ctx),
+  rows,
 });

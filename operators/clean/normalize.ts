@@ -1,13 +1,11 @@
 // Unicode normalisation and whitespace clean-up of the text column. A pure batch kernel, so it can
 // run on the worker pool. The optional fixes (invisible characters, quotes, dashes) are off by
 // default: they change text a reader would see as the same, which not every corpus wants.
-import type { RecordBatch, Utf8 } from 'apache-arrow';
+import type { Utf8 } from 'apache-arrow';
 import { Utf8 as Utf8Type } from 'apache-arrow';
 import { z } from 'zod';
-import { defineOperator } from '../../src/core/operator.ts';
-import { kernelMap } from '../../src/core/kernel-stats.ts';
+import { defineRowOperator, rowRejectsConfig } from '../../src/core/row-operator.ts';
 import { schemaOf } from '../../src/schema/index.ts';
-import { emit, RowTally, textColumn, utf8Vector } from './rows.ts';
 
 type Text = { text: Utf8 };
 const Config = z.object({
@@ -25,6 +23,7 @@ const Config = z.object({
   dashes: z.boolean().default(false),
   /** drop rows whose text is empty after clean-up (reason normalize.empty) */
   dropEmpty: z.boolean().default(false),
+  ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;
 /** The settings normalizeText reads; the optional fixes default to off. */
@@ -50,21 +49,7 @@ export function normalizeText(s: string, cfg: NormalizeOptions): string {
 
 const textSchema = () => schemaOf<Text>({ text: { type: new Utf8Type() } });
 
-const kernel = (cfg: Cfg) => (batch: RecordBatch<Text>): RecordBatch<Text> => {
-  const get = textColumn(batch);
-  const t = new RowTally();
-  const out: (string | null)[] = [];
-  for (let i = 0; i < batch.numRows; i++) {
-    const v = get(i);
-    const n = v === null ? null : normalizeText(v, cfg);
-    if (cfg.dropEmpty && !n) { t.drop(n === null ? 'normalize.null' : 'normalize.empty'); continue; }
-    t.keep.push(i);
-    out.push(n);
-  }
-  return emit(batch, t, { text: utf8Vector(out) });
-};
-
-export const normalize = defineOperator({
+export const normalize = defineRowOperator({
   id: 'clean/normalize',
   description: 'Unicode normalisation (NFC/NFKC), control characters and whitespace clean-up',
   module: import.meta.url,
@@ -72,6 +57,14 @@ export const normalize = defineOperator({
   input: textSchema,
   passthrough: true,
   output: textSchema,
-  kernel,
-  make: (cfg, ctx) => kernelMap(kernel(cfg), ctx),
+  // a null text stays null, unless emptied rows are dropped: then it is one of them
+  rows: (cfg) => ({
+    nulls: cfg.dropEmpty ? { drop: 'normalize.null' } : 'keep',
+    columns: { text: new Utf8Type() },
+    rejects: cfg.rejects,
+    batch: () => (text: string) => {
+      const n = normalizeText(text, cfg);
+      return cfg.dropEmpty && !n ? 'normalize.empty' : { text: n };
+    },
+  }),
 });

@@ -4,17 +4,16 @@
 // mode 'drop' removes failing documents (and C4's failing lines); mode 'annotate' keeps every row and
 // adds the signals as quality_* Float32 columns plus quality_reason, the rule that would drop it.
 // Rules run in the order gopher quality, gopher repetition, C4; a drop counts the first rule failed.
-import type { RecordBatch, Schema, Utf8, Vector } from 'apache-arrow';
-import { Float32, makeVector, Utf8 as Utf8Type } from 'apache-arrow';
+import type { DataType, Schema, Utf8 } from 'apache-arrow';
+import { Float32, Utf8 as Utf8Type } from 'apache-arrow';
 import { z } from 'zod';
-import { defineOperator } from '../../src/core/operator.ts';
-import { kernelMap } from '../../src/core/kernel-stats.ts';
+import type { RowSpec } from '../../src/core/row-kernel.ts';
+import { defineRowOperator, rowRejectsConfig } from '../../src/core/row-operator.ts';
 import { dictUtf8, schemaOf, type Columns } from '../../src/schema/index.ts';
 import { C4_RULES, C4Config, c4Clean } from './quality/c4-rules.ts';
 import { GOPHER_RULES, GOPHER_SIGNALS, GopherConfig, gopherSignals, gopherVerdict } from './quality/gopher-rules.ts';
 import { REPETITION_RULES, REPETITION_SIGNALS, RepetitionConfig, repetitionSignals, repetitionVerdict } from './quality/repetition.ts';
 import { wordsOf } from './quality/words.ts';
-import { dictVector, emit, RowTally, textColumn, utf8Vector } from './rows.ts';
 
 export const QUALITY_RULES: readonly string[] = [...GOPHER_RULES, ...REPETITION_RULES, ...C4_RULES];
 export const QUALITY_SIGNALS: readonly string[] = [...GOPHER_SIGNALS, ...REPETITION_SIGNALS, 'c4_kept_lines', 'c4_sentences'];
@@ -28,6 +27,7 @@ const Config = z.object({
   gopher: GopherConfig.prefault({}),
   repetition: RepetitionConfig.prefault({}),
   c4: C4Config.prefault({}),
+  ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;
 
@@ -89,42 +89,38 @@ function assess(text: string, cfg: Cfg, on: (rule: string) => boolean, stop: Rea
   return { reason, text: c.text, signals, removed: c.removed };
 }
 
-const kernel = (cfg: Cfg) => {
+// drop: a failing document is dropped with its first failed rule, a kept one gets C4's text (lines
+// removed, counted by line rule). annotate: every row is kept with its signals (NaN for a null text)
+// and the rule that would drop it.
+function rows(cfg: Cfg): RowSpec {
   const assessQuality = qualityAssessor(cfg);
-  return (batch: RecordBatch<Text>): RecordBatch<Text> => kernelBatch(batch, cfg, assessQuality);
-};
-
-function kernelBatch(batch: RecordBatch<Text>, cfg: Cfg, assessQuality: ReturnType<typeof qualityAssessor>): RecordBatch<Text> {
-  const get = textColumn(batch);
-  const t = new RowTally();
   if (cfg.mode === 'drop') {
-    const texts: string[] = [];
-    let changed = false;
-    for (let row = 0; row < batch.numRows; row++) {
-      const text = get(row);
-      if (text === null) { t.drop('quality.null'); continue; }
-      const q = assessQuality(text);
-      if (q.reason) { t.drop(q.reason); continue; }
-      for (const [rule, n] of Object.entries(q.removed)) t.count(rule, n);
-      if (q.text !== text) changed = true;
-      t.keep.push(row);
-      texts.push(q.text);
-    }
-    return emit(batch, t, changed ? { text: utf8Vector(texts) } : {});
+    return {
+      nulls: { drop: 'quality.null' },
+      columns: { text: new Utf8Type() },
+      rejects: cfg.rejects,
+      batch: (_batch, t) => (text: string) => {
+        const q = assessQuality(text);
+        if (q.reason) return q.reason;
+        for (const [rule, n] of Object.entries(q.removed)) t.count(rule, n);
+        return { text: q.text };
+      },
+    };
   }
-  const columns = QUALITY_SIGNALS.map(() => new Float32Array(batch.numRows));
-  const reasons: (string | null)[] = [];
-  for (let row = 0; row < batch.numRows; row++) {
-    const text = get(row);
-    const q = text === null ? null : assessQuality(text, true);
-    QUALITY_SIGNALS.forEach((s, i) => { columns[i]![row] = q ? q.signals[s] ?? NaN : NaN; });
-    reasons.push(text === null ? 'quality.null' : q!.reason);
-    if (q?.reason) t.count(`would_drop.${q.reason}`);
-    t.keep.push(row);
-  }
-  const add: Record<string, Vector> = { quality_reason: dictVector(batch as unknown as RecordBatch, 'quality_reason', reasons) };
-  QUALITY_SIGNALS.forEach((s, i) => { add[`quality_${s}`] = makeVector(columns[i]!) as Vector; });
-  return emit(batch, t, add);
+  const columns: Record<string, DataType> = { quality_reason: dictUtf8() };
+  for (const s of QUALITY_SIGNALS) columns[`quality_${s}`] = new Float32();
+  return {
+    nulls: 'row',
+    columns,
+    batch: (_batch, t) => (text: string | null) => {
+      if (text === null) return { quality_reason: 'quality.null', ...Object.fromEntries(QUALITY_SIGNALS.map((s) => [`quality_${s}`, NaN])) };
+      const q = assessQuality(text, true);
+      if (q.reason) t.count(`would_drop.${q.reason}`);
+      const values: Record<string, string | number | null> = { quality_reason: q.reason };
+      for (const s of QUALITY_SIGNALS) values[`quality_${s}`] = q.signals[s] ?? NaN;
+      return values;
+    },
+  };
 }
 
 function outputSchema(cfg: Cfg): Schema<Text> {
@@ -136,7 +132,7 @@ function outputSchema(cfg: Cfg): Schema<Text> {
   return schemaOf(cols as unknown as Columns<Text>);
 }
 
-export const quality = defineOperator({
+export const quality = defineRowOperator({
   id: 'clean/quality',
   description: 'Gopher and C4 quality rules: drop failing documents, or annotate quality_* signal columns',
   module: import.meta.url,
@@ -144,6 +140,5 @@ export const quality = defineOperator({
   input: () => schemaOf<Text>({ text: { type: new Utf8Type() } }),
   passthrough: true,
   output: outputSchema,
-  kernel,
-  make: (cfg, ctx) => kernelMap(kernel(cfg), ctx),
+  rows,
 });

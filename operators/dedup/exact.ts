@@ -6,10 +6,11 @@ import { Utf8 as Utf8Type } from 'apache-arrow';
 import type { XXHashAPI } from 'xxhash-wasm';
 import { z } from 'zod';
 import { defineOperator } from '../../src/core/operator.ts';
-import { FlowError } from '../../src/core/errors.ts';
-import { schemaOf, takeRows } from '../../src/schema/index.ts';
+import { runRows, type RowSpec } from '../../src/core/row-kernel.ts';
+import { rowRejectsConfig } from '../../src/core/row-operator.ts';
+import { schemaOf } from '../../src/schema/index.ts';
 import { persistConfig, withIndex } from './persist.ts';
-import { DUPLICATE, IndexFullError, SeenSet } from './seen-set.ts';
+import { DUPLICATE, SeenSet } from './seen-set.ts';
 import { ExactKeys, xxhashApi } from './exact-key.ts';
 
 export { normalizeForExact, xxhashApi } from './exact-key.ts';
@@ -24,6 +25,7 @@ const Config = z.object({
   maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct texts the index holds (~16 bytes each)'),
   onFull: z.enum(['fail', 'evict']).default('fail').describe("at maxEntries: stop with an error, or forget the oldest half"),
   ...persistConfig,
+  ...rowRejectsConfig,
 });
 export type ExactConfig = z.output<typeof Config>;
 
@@ -37,6 +39,27 @@ async function openIndex(cfg: ExactConfig): Promise<ExactIndex> {
   return { set, h: await xxhashApi(), save: (p) => set.save(p), load: (p) => set.load(p), describe: () => set.describe() };
 }
 
+/** The verdicts of one index: a row's key is hashed from its UTF-8 bytes as they are (no string is
+ * decoded), and a null text passes unindexed. */
+function exactRows(cfg: ExactConfig, { set, h }: ExactIndex): RowSpec {
+  const keys = new ExactKeys(cfg, h, BigInt(cfg.seed));
+  return {
+    read: 'none',
+    nulls: 'keep',
+    rejects: cfg.rejects,
+    batch: (batch) => {
+      const data = (batch as unknown as RecordBatch<Text>).getChild('text')!.data[0]!;
+      const id = (batch as unknown as RecordBatch<{ id: Utf8 }>).getChild('id'); // optional: replay detection
+      return (_, r) => {
+        const key = keys.key(data, r);
+        const idv = id?.get(r);
+        const verdict = set.check(Number(key & 0xffffffffn), Number(key >> 32n), typeof idv === 'string' ? (h.h32(idv) & 0x7fffffff) || 1 : 0);
+        return verdict === DUPLICATE ? 'exact_duplicate' : true;
+      };
+    },
+  };
+}
+
 export const exactDedup = defineOperator({
   id: 'dedup/exact',
   description: 'drop documents whose normalised text equals an earlier one (64-bit xxhash; bounded, resumable index)',
@@ -45,30 +68,10 @@ export const exactDedup = defineOperator({
   passthrough: true,
   output: textSchema,
   make: (cfg, ctx) => {
-    const seed = BigInt(cfg.seed);
-    let keys: ExactKeys | undefined;
-    return withIndex<ExactIndex, Text, Text>(() => openIndex(cfg), ({ set, h }, batch: RecordBatch<Text>, emit, b) => {
-      keys ??= new ExactKeys(cfg, h, seed);
-      const text = batch.getChild('text')!;
-      const data = text.data[0]!;
-      const id = (batch as unknown as RecordBatch<{ id: Utf8 }>).getChild('id'); // optional: replay detection
-      const keep: number[] = [];
-      for (let r = 0; r < batch.numRows; r++) {
-        if (!text.isValid(r)) { keep.push(r); continue; }
-        const key = keys.key(data, r);
-        const idv = id?.get(r);
-        let verdict: number;
-        try {
-          verdict = set.check(Number(key & 0xffffffffn), Number(key >> 32n), typeof idv === 'string' ? (h.h32(idv) & 0x7fffffff) || 1 : 0);
-        } catch (err) {
-          if (err instanceof IndexFullError) throw new FlowError(ctx.nodeId, err.message, { batch: b, row: r });
-          throw err;
-        }
-        if (verdict === DUPLICATE) ctx.stats.drop('exact_duplicate');
-        else keep.push(r);
-      }
-      if (keep.length === batch.numRows) emit(batch);
-      else if (keep.length > 0) emit(takeRows(batch, keep));
+    let current: { index: ExactIndex; spec: RowSpec } | undefined;
+    return withIndex<ExactIndex, Text, Text>(() => openIndex(cfg), (index, batch) => {
+      if (current?.index !== index) current = { index, spec: exactRows(cfg, index) };
+      return runRows(current.spec, batch as unknown as RecordBatch) as unknown as RecordBatch<Text>;
     }, { ctx, statePath: cfg.statePath, saveEvery: cfg.saveEvery });
   },
 });

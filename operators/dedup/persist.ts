@@ -1,12 +1,17 @@
 // What both dedup operators share about their index's life: created (and restored from `statePath`
 // when the file exists) before the first batch, saved every `saveEvery` batches and when the input
 // ends, which is also how a cancelled run ends (sources complete on cancel), so a stopped job resumes
-// with everything it saw. A failed run does not save: its last periodic save stays.
+// with everything it saw. A failed run does not save: its last periodic save stays. Each batch's
+// verdicts come from a row kernel (src/core/row-kernel.ts): its stats and rejects are recorded here,
+// as kernelMap records them for a stateless operator.
 import type { RecordBatch, TypeMap } from 'apache-arrow';
 import { defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
+import { closing } from '../../src/core/closing.ts';
 import type { OperatorContext } from '../../src/core/context.ts';
-import { operate, type Emit } from '../../src/core/operate.ts';
+import { kernelFailure, recordKernelStats } from '../../src/core/kernel-stats.ts';
+import { operate } from '../../src/core/operate.ts';
+import { RowRejects } from '../../src/core/row-rejects.ts';
 
 export const persistConfig = {
   statePath: z.string().min(1).optional()
@@ -25,16 +30,19 @@ export interface PersistentIndex {
 export interface IndexOptions { ctx: OperatorContext; statePath?: string; saveEvery: number }
 
 /** operate() over a lazily created, persisted index; the index is per subscription (per run). The
- * operator holds declared bounded state, so inputs' credits return as soon as they are consumed. */
+ * operator holds declared bounded state, so inputs' credits return as soon as they are consumed.
+ * `project` gives the batch's kept rows with their kernel stats (runRows); an emptied batch is not
+ * emitted. */
 export function withIndex<X extends PersistentIndex, I extends TypeMap, O extends TypeMap>(
   create: () => X | Promise<X>,
-  project: (index: X, batch: RecordBatch<I>, emit: Emit<O>, batchIndex: number) => void,
+  project: (index: X, batch: RecordBatch<I>) => RecordBatch<O>,
   opts: IndexOptions,
 ): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
   const { ctx, statePath, saveEvery } = opts;
   return (source) => defer(() => {
     let index: X | undefined;
     let sinceSave = 0;
+    const rejects = new RowRejects();
     const open = async (): Promise<X> => {
       const x = await create();
       if (statePath && (await x.load(statePath))) ctx.log(`restored dedup index from ${statePath}: ${x.describe()}`);
@@ -45,8 +53,11 @@ export function withIndex<X extends PersistentIndex, I extends TypeMap, O extend
       await x.save(statePath);
       sinceSave = 0;
     };
-    const step = (x: X, batch: RecordBatch<I>, emit: Emit<O>, i: number): void | Promise<void> => {
-      project(x, batch, emit, i);
+    const step = (x: X, batch: RecordBatch<I>, emit: (b: RecordBatch<O>) => void, i: number): void | Promise<void> => {
+      let out: RecordBatch<O>;
+      try { out = project(x, batch); } catch (err) { throw kernelFailure(ctx.nodeId, err, i); }
+      rejects.write(batch, recordKernelStats(out, ctx.stats), i);
+      if (out.numRows > 0) emit(out);
       if (statePath && saveEvery > 0 && ++sinceSave >= saveEvery) return save(x);
       return undefined;
     };
@@ -60,6 +71,6 @@ export function withIndex<X extends PersistentIndex, I extends TypeMap, O extend
         index ??= await open(); // an empty input still writes its (possibly restored) index
         await save(index);
       },
-    }));
+    }), closing(() => rejects.close()));
   });
 }

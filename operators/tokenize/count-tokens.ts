@@ -3,9 +3,9 @@
 // `documents` and `tokens`) with the batches passed on unchanged. A pure kernel: runs on workers too.
 import { Int32, List, Schema, makeVector, type RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
-import { defineOperator } from '../../src/core/operator.ts';
-import { kernelMap, withKernelStats } from '../../src/core/kernel-stats.ts';
-import { schemaOf, withColumns } from '../../src/schema/index.ts';
+import type { RowSpec } from '../../src/core/row-kernel.ts';
+import { defineRowOperator } from '../../src/core/row-operator.ts';
+import { schemaOf } from '../../src/schema/index.ts';
 import { tokensField } from './tokens-column.ts';
 
 type In = { tokens: List<Int32> };
@@ -29,17 +29,27 @@ export function tokenCounts(batch: RecordBatch<In>): Int32Array {
   return counts;
 }
 
-const kernel = (cfg: Cfg) => (batch: RecordBatch<In>): RecordBatch<Out> => {
-  const counts = tokenCounts(batch);
-  let total = 0;
-  for (const c of counts) total += c;
-  const stats = { counters: { documents: batch.numRows, tokens: total } };
+// no row is walked: the counts come from the offsets at once (a null list counts 0)
+const rows = (cfg: Cfg): RowSpec => ({
+  column: 'tokens',
+  read: 'none',
+  nulls: 'keep',
+  missing: 'put tokenize upstream',
   // totals: the same columns; the batch's schema only carries the counts to the operator boundary
-  const out = cfg.mode === 'totals' ? batch : withColumns(batch, { n_tokens: makeVector(counts) });
-  return withKernelStats(out as unknown as RecordBatch<Out>, stats);
-};
+  columns: cfg.mode === 'column' ? { n_tokens: new Int32() } : {},
+  batch: (batch, t) => ({
+    finish: () => {
+      const counts = tokenCounts(batch as RecordBatch<In>);
+      let total = 0;
+      for (const c of counts) total += c;
+      t.count('documents', batch.numRows);
+      t.count('tokens', total);
+      return cfg.mode === 'column' ? { n_tokens: makeVector(counts) } : {};
+    },
+  }),
+});
 
-export const countTokens = defineOperator({
+export const countTokens = defineRowOperator({
   id: 'tokenize/count-tokens',
   description: 'token counts per document (n_tokens column) or in total (stats counters documents, tokens)',
   module: import.meta.url,
@@ -47,6 +57,5 @@ export const countTokens = defineOperator({
   input: () => schemaOf<In>({ tokens: { type: tokensField().type } }),
   passthrough: true,
   output: (cfg) => (cfg.mode === 'column' ? schemaOf<Out>({ n_tokens: { type: new Int32() } }) : new Schema<Out>([])),
-  kernel,
-  make: (cfg, ctx) => kernelMap(kernel(cfg), ctx),
+  rows,
 });

@@ -3,15 +3,16 @@
 // `minhash` column when an upstream `dedup/minhash/signature` node computed it (e.g. on the worker
 // pool), otherwise computes signatures itself. Single-threaded: the index (lsh.ts) is bounded and can
 // be saved and restored (../persist.ts). Rows without shingles pass through, unindexed.
-import type { Bool, Int64, RecordBatch, Utf8, Vector } from 'apache-arrow';
-import { Bool as BoolType, Field, Int64 as Int64Type, Schema, Utf8 as Utf8Type, makeData, makeVector } from 'apache-arrow';
+import type { DataType, RecordBatch, Utf8 } from 'apache-arrow';
+import { Bool as BoolType, Field, Int64 as Int64Type, Schema, Utf8 as Utf8Type } from 'apache-arrow';
 import { z } from 'zod';
 import { defineOperator } from '../../../src/core/operator.ts';
 import { FlowError } from '../../../src/core/errors.ts';
-import { takeRows, withColumns } from '../../../src/schema/index.ts';
+import { runRows, type RowSpec } from '../../../src/core/row-kernel.ts';
+import { rowRejectsConfig } from '../../../src/core/row-operator.ts';
 import { persistConfig, withIndex } from '../persist.ts';
 import { bandsFit, bandsFitMessage, lshFields, resolveBanding, SIGNATURE_META, signatureFields, signatureTag } from './config.ts';
-import { IndexFullError, LshIndex } from './lsh.ts';
+import { LshIndex } from './lsh.ts';
 import { MinHasher, fmix32, type Signature } from './signature.ts';
 
 type Text = { text: Utf8 };
@@ -21,6 +22,7 @@ const Config = z.object({
   mode: z.enum(['drop', 'mark']).default('drop').describe("'mark' keeps every row and adds minhash_duplicate"),
   cluster: z.boolean().default(false).describe('add minhash_cluster (Int64: sequence number of the cluster\'s first document)'),
   ...persistConfig,
+  ...rowRejectsConfig,
 }).refine(bandsFit, bandsFitMessage);
 export type MinhashDedupConfig = z.output<typeof Config>;
 
@@ -39,14 +41,14 @@ function outputSchema(cfg: MinhashDedupConfig): Schema<Text> {
 }
 
 /** The signatures of a batch: from its `minhash` column (checked against the settings) or computed. */
-function signaturesOf(batch: RecordBatch<Text>, cfg: MinhashDedupConfig, hasher: MinHasher, nodeId: string, batchIndex: number): { values: Uint32Array; base: number; valid: (r: number) => boolean } {
+function signaturesOf(batch: RecordBatch<Text>, cfg: MinhashDedupConfig, hasher: MinHasher, nodeId: string): { values: Uint32Array; base: number; valid: (r: number) => boolean } {
   const K = cfg.numPerm;
   const col = (batch as unknown as RecordBatch<Signature>).getChild('minhash');
   if (col) {
     const tag = batch.schema.fields.find((f) => f.name === 'minhash')?.metadata.get(SIGNATURE_META);
     if ((tag !== undefined && tag !== signatureTag(cfg)) || col.type.listSize !== K) {
       throw new FlowError(nodeId, `the minhash column was computed with ${tag ?? `numPerm ${col.type.listSize}`}, this filter expects ${signatureTag(cfg)}: ` +
-        'give dedup/minhash/signature and this node the same unit, shingleSize, numPerm and seed', { batch: batchIndex, field: 'minhash' });
+        'give dedup/minhash/signature and this node the same unit, shingleSize, numPerm and seed', { field: 'minhash' });
     }
     const d = col.data[0]!, child = d.children[0]!;
     return { values: child.values as Uint32Array, base: (d.offset * K) + child.offset, valid: (r) => col.isValid(r) };
@@ -62,8 +64,30 @@ function signaturesOf(batch: RecordBatch<Text>, cfg: MinhashDedupConfig, hasher:
   return { values, base: 0, valid: (r) => ok[r] === 1 };
 }
 
-function int64Column(values: BigInt64Array, valid: Uint8Array, nulls: number): Vector<Int64> {
-  return makeVector(makeData({ type: new Int64Type(), length: values.length, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, data: values }));
+/** The verdicts of one index, in row order. A row without a signature (no text, or too short to
+ * shingle) passes unindexed, with a null cluster. mark: every row is kept and marked. */
+function minhashRows(cfg: MinhashDedupConfig, index: LshIndex, hasher: MinHasher, nodeId: string): RowSpec {
+  const columns: Record<string, DataType> = {};
+  if (cfg.cluster || cfg.mode === 'mark') columns.minhash_cluster = new Int64Type();
+  if (cfg.mode === 'mark') columns.minhash_duplicate = new BoolType();
+  const K = cfg.numPerm;
+  return {
+    read: 'none',
+    nulls: 'row',
+    columns,
+    rejects: cfg.rejects,
+    batch: (batch) => {
+      const sigs = signaturesOf(batch as unknown as RecordBatch<Text>, cfg, hasher, nodeId);
+      const ids = (batch as unknown as RecordBatch<{ id: Utf8 }>).getChild('id'); // optional: replay detection
+      return (_, r) => {
+        if (!sigs.valid(r)) return { minhash_duplicate: false };
+        const id = ids?.get(r);
+        const cluster = index.add(sigs.values, sigs.base + r * K, typeof id === 'string' ? idHashOf(id) : 0);
+        if (index.duplicate && cfg.mode === 'drop') return 'near_duplicate';
+        return { minhash_cluster: BigInt(cluster), minhash_duplicate: index.duplicate };
+      };
+    },
+  };
 }
 
 export const minhashDedup = defineOperator({
@@ -79,44 +103,10 @@ export const minhashDedup = defineOperator({
     const params = { numPerm, bands, rows, threshold, verify, maxDocs, onFull };
     const fingerprint = { unit, shingleSize, seed, ...params };
     const hasher = new MinHasher(cfg);
-    return withIndex<LshIndex, Text, Text>(() => new LshIndex(params, fingerprint), (index, batch, emit, b) => {
-      const n = batch.numRows, K = numPerm;
-      const sigs = signaturesOf(batch, cfg, hasher, ctx.nodeId, b);
-      const ids = (batch as unknown as RecordBatch<{ id: Utf8 }>).getChild('id'); // optional: replay detection
-      const clusters = new BigInt64Array(n);
-      const valid = new Uint8Array((n + 7) >> 3);
-      const dup = new Array<boolean>(n).fill(false);
-      let nulls = 0;
-      for (let r = 0; r < n; r++) {
-        if (!sigs.valid(r)) { nulls++; continue; }
-        const id = ids?.get(r);
-        let cl: number;
-        try { cl = index.add(sigs.values, sigs.base + r * K, typeof id === 'string' ? idHashOf(id) : 0); } catch (err) {
-          if (err instanceof IndexFullError) throw new FlowError(ctx.nodeId, err.message, { batch: b, row: r });
-          throw err;
-        }
-        clusters[r] = BigInt(cl);
-        valid[r >> 3]! |= 1 << (r & 7);
-        dup[r] = index.duplicate;
-      }
-      if (cfg.mode === 'mark') {
-        const out = withColumns(batch, { minhash_cluster: int64Column(clusters, valid, nulls), minhash_duplicate: dup },
-          { minhash_duplicate: new BoolType() } as { minhash_cluster?: Int64; minhash_duplicate?: Bool });
-        emit(out as unknown as RecordBatch<Text>);
-        return;
-      }
-      const keep: number[] = [];
-      for (let r = 0; r < n; r++) if (!dup[r]) keep.push(r);
-      ctx.stats.drop('near_duplicate', n - keep.length);
-      if (keep.length === 0) return;
-      let out = keep.length === n ? batch : takeRows(batch, keep);
-      if (cfg.cluster) {
-        const kc = new BigInt64Array(keep.length), kv = new Uint8Array((keep.length + 7) >> 3);
-        let kn = 0;
-        keep.forEach((r, i) => { if ((valid[r >> 3]! >> (r & 7)) & 1) { kc[i] = clusters[r]!; kv[i >> 3]! |= 1 << (i & 7); } else kn++; });
-        out = withColumns(out, { minhash_cluster: int64Column(kc, kv, kn) }) as unknown as RecordBatch<Text>;
-      }
-      emit(out);
+    let current: { index: LshIndex; spec: RowSpec } | undefined;
+    return withIndex<LshIndex, Text, Text>(() => new LshIndex(params, fingerprint), (index, batch) => {
+      if (current?.index !== index) current = { index, spec: minhashRows(cfg, index, hasher, ctx.nodeId) };
+      return runRows(current.spec, batch as unknown as RecordBatch) as unknown as RecordBatch<Text>;
     }, { ctx, statePath: cfg.statePath, saveEvery: cfg.saveEvery });
   },
 });
