@@ -14,28 +14,31 @@ import { domText, type DomNode } from './html/dom-text.ts';
 
 const Config = z.object({
   /** 'column' adds a nullable `title` column; 'prepend' puts the title as the first paragraph */
-  title: z.enum(['none', 'column', 'prepend']).default('none'),
+  title: z.enum(['none', 'column', 'prepend']).default('none')
+    .describe("the page title: left out ('none'), a nullable title column ('column'), or the first paragraph of the text ('prepend')"),
   /** pages whose extracted text is shorter than this (characters) are dropped */
-  minChars: z.number().int().min(0).default(1),
+  minChars: z.number().int().min(0).default(1).describe('pages whose extracted text is shorter than this many characters are dropped'),
   /** larger inputs are dropped rather than parsed (bytes of UTF-16 text, roughly characters) */
-  maxChars: z.number().int().min(1).default(8_000_000),
+  maxChars: z.number().int().min(1).default(8_000_000).describe('larger inputs (UTF-16 code units, roughly characters) are dropped unparsed (extract.too_large)'),
   /** pages with more than twice this many tags are dropped unparsed (extract.too_many_elements):
    * parsing slows superlinearly on huge markup. (Readability's own maxElemsToParse counts with
    * getElementsByTagName('*'), which is empty under linkedom, so it never triggers.) */
-  maxElements: z.number().int().min(0).default(50_000),
+  maxElements: z.number().int().min(0).default(50_000).describe('pages with more than twice this many tags are dropped unparsed (extract.too_many_elements); 0: no limit'),
   /** Readability's time grows steeply with nesting depth (15k nested divs: a minute); deeper pages
    * get the fallback text */
-  maxDepth: z.number().int().min(1).default(256),
+  maxDepth: z.number().int().min(1).default(256).describe('pages nesting elements deeper than this skip Readability and get the fallback text (Readability slows steeply with depth)'),
   /** Readability sometimes elects one dense block (a big table or list) and drops the rest of the page:
    * alone it keeps 91.3% of the PostgreSQL manual's main paragraphs (98.7% of the kernel docs'). When
    * its text is shorter than this fraction of the fallback text, the fallback is used: 97.2% (98.7%)
    * at 0.5. Higher trusts the fallback more, which on cluttered sites keeps more clutter; 0 always
    * takes Readability's article. */
-  minCoverage: z.number().min(0).max(1).default(0.5),
+  minCoverage: z.number().min(0).max(1).default(0.5)
+    .describe("when Readability's article is shorter than this fraction of the fallback text, the fallback is used; 0: always Readability's article"),
   /** 'readability' then fallback (default), or the fallback alone (faster, keeps more boilerplate) */
-  method: z.enum(['readability', 'body']).default('readability'),
+  method: z.enum(['readability', 'body']).default('readability')
+    .describe("'readability': Readability's article, else the fallback (the page's text without scripts, styles and navigation); 'body': the fallback alone (faster, keeps more boilerplate)"),
   /** input that has no HTML tag at all: dropped ('drop') or passed through as text ('keep') */
-  nonHtml: z.enum(['drop', 'keep']).default('drop'),
+  nonHtml: z.enum(['drop', 'keep']).default('drop').describe("input with no HTML tag at all: dropped (extract.not_html) or passed through as text ('keep')"),
   ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;

@@ -25,23 +25,25 @@ const langCode = z.string().regex(/^[a-z]{2,3}$/, 'expected an ISO 639-1 or 639-
   .refine(isKnownLanguage, { error: (iss) => `"${String(iss.input)}" is not a language franc identifies; use an ISO 639-1 code like "en" or a 639-3 code like "eng" (the codes: operators/clean/language/iso639.ts and franc's README)` });
 
 const Config = z.object({
-  mode: z.enum(['drop', 'annotate']).default('drop'),
+  mode: z.enum(['drop', 'annotate']).default('drop')
+    .describe("'drop' removes rows failing a check, with its reason; 'annotate' keeps every row with lang and lang_score, counting would_drop.<reason>"),
   /** languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language */
-  allowed: z.array(langCode).default([]),
+  allowed: z.array(langCode).default([]).describe('languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language'),
   /** rows whose lang_score is below this are dropped (see the confidence note above) */
-  minScore: z.number().min(0).max(1).default(0.5),
+  minScore: z.number().min(0).max(1).default(0.5).describe('rows whose lang_score (confidence in [0, 1): 0.5 is about 3.5 trigrams of evidence over the runner-up) is below this are dropped'),
   /** shorter texts (characters, after trimming) are dropped as too short to tell */
-  minChars: z.number().int().min(1).default(20),
+  minChars: z.number().int().min(1).default(20).describe('texts shorter than this many characters (after trimming) are dropped as too short to tell'),
   /** restrict franc to these candidates (ISO 639-1 or 639-3): fewer confusions (eng/sco) and faster */
-  only: z.array(langCode).default([]),
+  only: z.array(langCode).default([]).describe('restrict franc to these candidate languages (ISO 639-1 or 639-3): fewer confusions and faster; empty: every language'),
   /** never answer these: Scots' profile is so close to English that franc picks it for short
    * English text ("I think that this is a good idea" -> sco); pass [] to allow it */
-  ignore: z.array(langCode).default(['sco']),
+  ignore: z.array(langCode).default(['sco'])
+    .describe("languages never answered (default Scots, whose profile is so close to English that franc picks it for short English text); [] allows all"),
   /** characters of each text franc reads (from the start; franc's own limit is 2048). Its time is
    * about linear in this: at 1024 it took a third less time and still found English in every address */
-  sampleChars: z.number().int().min(16).max(2048).default(2048),
+  sampleChars: z.number().int().min(16).max(2048).default(2048).describe("characters of each text franc reads, from the start (franc's limit is 2048; its time is about linear in this)"),
   /** codes written to `lang` */
-  codes: z.enum(['639-1', '639-3']).default('639-1'),
+  codes: z.enum(['639-1', '639-3']).default('639-1').describe("codes written to lang: ISO 639-1 where one exists ('en'), or always 639-3 ('eng')"),
   ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;

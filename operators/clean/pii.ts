@@ -10,15 +10,15 @@ import { schemaOf } from '../../src/schema/index.ts';
 import { PII_KINDS, redact, type PiiKind } from './pii/detectors.ts';
 
 const Config = z.object({
-  kinds: z.array(z.enum(PII_KINDS)).min(1).default([...PII_KINDS]),
+  kinds: z.array(z.enum(PII_KINDS)).min(1).default([...PII_KINDS]).describe('kinds of personal data replaced (default: all)'),
   placeholders: z.object({
-    email: z.string().default('<EMAIL>'),
-    ipv4: z.string().default('<IP_ADDRESS>'),
-    ipv6: z.string().default('<IP_ADDRESS>'),
-    phone: z.string().default('<PHONE>'),
-  }).prefault({}),
+    email: z.string().default('<EMAIL>').describe('replaces e-mail addresses'),
+    ipv4: z.string().default('<IP_ADDRESS>').describe('replaces IPv4 addresses'),
+    ipv6: z.string().default('<IP_ADDRESS>').describe('replaces IPv6 addresses'),
+    phone: z.string().default('<PHONE>').describe('replaces phone numbers'),
+  }).prefault({}).describe('the text each kind is replaced by'),
   /** add the per-row `pii_count` column */
-  countColumn: z.boolean().default(true),
+  countColumn: z.boolean().default(true).describe('add the per-row pii_count column (Int32: replacements in the row)'),
 });
 type Cfg = z.output<typeof Config>;
 

@@ -21,12 +21,14 @@ export const QUALITY_SIGNALS: readonly string[] = [...GOPHER_SIGNALS, ...REPETIT
 const knownRule = (s: string) => (s.endsWith('*') ? QUALITY_RULES.some((r) => r.startsWith(s.slice(0, -1))) : QUALITY_RULES.includes(s));
 
 const Config = z.object({
-  mode: z.enum(['drop', 'annotate']).default('drop'),
+  mode: z.enum(['drop', 'annotate']).default('drop')
+    .describe("'drop' removes failing documents (and C4's failing lines); 'annotate' keeps every row and adds the quality_* signal columns and quality_reason, the rule that would drop it"),
   /** rule names to switch off; a trailing * matches a prefix ("c4.*", "gopher.dup_*") */
-  disable: z.array(z.string().refine(knownRule, { message: `unknown rule; known rules: ${QUALITY_RULES.join(', ')}` })).default([]),
-  gopher: GopherConfig.prefault({}),
-  repetition: RepetitionConfig.prefault({}),
-  c4: C4Config.prefault({}),
+  disable: z.array(z.string().refine(knownRule, { message: `unknown rule; known rules: ${QUALITY_RULES.join(', ')}` })).default([])
+    .describe('rule names to switch off (each is also its drop reason, e.g. "gopher.word_count"); a trailing * matches a prefix ("c4.*", "gopher.dup_*")'),
+  gopher: GopherConfig.prefault({}).describe('thresholds of the Gopher quality rules (Rae et al. 2021)'),
+  repetition: RepetitionConfig.prefault({}).describe('thresholds of the Gopher repetition rules (fractions in [0, 1])'),
+  c4: C4Config.prefault({}).describe('settings of the C4 line and page rules (Raffel et al. 2020)'),
   ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;

@@ -18,7 +18,7 @@ export { normalizeForExact, xxhashApi } from './exact-key.ts';
 type Text = { text: Utf8 };
 
 const Config = z.object({
-  lowercase: z.boolean().default(true),
+  lowercase: z.boolean().default(true).describe('lower-case the text before hashing'),
   whitespace: z.boolean().default(true).describe('collapse runs of whitespace to one space and trim'),
   punctuation: z.boolean().default(false).describe('remove Unicode punctuation (\\p{P}) before hashing'),
   seed: z.number().int().min(0).default(0).describe('xxhash64 seed'),

@@ -19,7 +19,7 @@ const Config = z.object({
   idField: field.default('id').describe('field holding the id; when absent the id is a hash of file and line'),
   urlField: field.default('url').describe('field holding the url; when absent url is null'),
   source: z.string().default('jsonl').describe('value of the source column'),
-  batchRows: z.number().int().min(1).default(256),
+  batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
   batchBytes: z.number().int().min(1).default(8 << 20).describe('a batch is emitted once its text reaches this many bytes'),
   maxLineBytes: z.number().int().min(1).default(64 << 20).describe('a longer line is a bad record: memory stays bounded'),
   ...badRecordConfig,

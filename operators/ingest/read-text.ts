@@ -19,7 +19,7 @@ const Config = z.object({
   paths: z.array(z.string().min(1)).min(1).describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
   unit: z.enum(['file', 'paragraph', 'line']).default('file').describe('one document per file, per blank-line-separated paragraph, or per line'),
   source: z.string().default('text').describe('value of the source column'),
-  batchRows: z.number().int().min(1).default(256),
+  batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
   batchBytes: z.number().int().min(1).default(8 << 20).describe('a batch is emitted once its text reaches this many bytes'),
   minChars: z.number().int().min(0).default(1).describe('documents shorter than this (after trimming) are dropped as "too short"'),
   maxDocBytes: z.number().int().min(1).default(64 << 20).describe('a longer document (file, paragraph or line) is a bad record: memory stays bounded'),

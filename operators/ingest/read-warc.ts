@@ -31,7 +31,7 @@ const Config = z.object({
   okOnly: z.boolean().default(true).describe('keep only HTTP responses with a 2xx status'),
   maxRecordBytes: z.number().int().min(1).default(32 << 20).describe('larger records are dropped as "record too large" unread: memory stays bounded'),
   source: z.string().default('warc').describe('value of the source column'),
-  batchRows: z.number().int().min(1).default(256),
+  batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
   batchBytes: z.number().int().min(1).default(8 << 20).describe('a batch is emitted once its text reaches this many bytes'),
   ...badRecordConfig,
 });

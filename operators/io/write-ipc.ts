@@ -12,7 +12,7 @@ import { IpcWriter } from '../../src/runtime/ipc-writer.ts';
 import { FirstSchema } from '../../src/schema/conform.ts';
 
 const Config = z.object({
-  path: z.string().min(1),
+  path: z.string().min(1).describe('output file; written to a temporary file and renamed into place on completion'),
   format: z.enum(['file', 'stream']).default('file').describe(
     '"file": Arrow IPC file (footer, random access; dictionary columns keep one growing dictionary each, so their distinct ' +
     'values stay in memory); "stream": Arrow IPC stream (each batch may replace dictionaries)'),

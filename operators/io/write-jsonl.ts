@@ -7,9 +7,9 @@ import { defineSink } from '../../src/core/operator.ts';
 import { openAtomic } from '../../src/runtime/files.ts';
 
 const Config = z.object({
-  path: z.string().min(1),
+  path: z.string().min(1).describe('output file; written to a temporary file and renamed into place on completion'),
   /** columns to write (default: all) */
-  columns: z.array(z.string()).optional(),
+  columns: z.array(z.string()).optional().describe('columns to write, in this order (default: all)'),
 });
 
 export function rowsAsJson(batch: RecordBatch, columns?: readonly string[]): string {

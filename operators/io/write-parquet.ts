@@ -10,7 +10,7 @@ import { ParquetWriter } from '../../src/runtime/parquet-writer.ts';
 import { FirstSchema } from '../../src/schema/conform.ts';
 
 const Config = z.object({
-  path: z.string().min(1),
+  path: z.string().min(1).describe('output file; written to a temporary file and renamed into place on completion'),
   compression: z.enum(['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none']).default('snappy').describe('codec for every column (snappy: fast, read by every Parquet reader; zstd: smaller)'),
   rowGroupRows: z.number().int().min(1).default(65_536).describe('rows per row group; the writer holds one row group in memory'),
 });

@@ -22,11 +22,11 @@ import { packedBatch, packedOutputSchema } from './packed-batch.ts';
 
 const Config = z.object({
   seqLen: z.number().int().min(1).max(1 << 20).describe('rows hold at most seqLen+1 tokens; longer documents are cut'),
-  rowsPerBatch: z.number().int().min(1).max(1 << 16).default(16),
+  rowsPerBatch: z.number().int().min(1).max(1 << 16).default(16).describe('rows per output batch (the last batch of a window may hold fewer)'),
   windowRows: z.number().int().min(1).max(1 << 20).default(1024)
     .describe('rows sorted together; memory bound: windowRows*(seqLen+1) ids'),
   ...eosConfig,
-  padId: z.number().int().min(0).default(0),
+  padId: z.number().int().min(0).default(0).describe('token id written into padding positions (attention_mask is 0 there)'),
   width: z.enum(['seqLen', 'batch']).default('seqLen')
     .describe("'seqLen': FixedSizeList[seqLen+1] columns; 'batch': List columns padded to each batch's longest row"),
   seed: z.number().int().optional().describe('shuffle the order of batches within each window with this seed (default: shortest first)'),

@@ -21,7 +21,7 @@ type Out = { tokens: List<Int32> };
 
 const special = z.union([z.boolean(), z.string().regex(/^<\|.+\|>$/, 'a special token such as "<|endoftext|>"')]);
 const Config = z.object({
-  encoding: z.enum(ENCODINGS).default('cl100k'),
+  encoding: z.enum(ENCODINGS).default('cl100k').describe("tiktoken encoding of the ids: gpt2, r50k, p50k, cl100k (GPT-3.5/4's) or o200k (GPT-4o's)"),
   engine: z.enum(ENGINES).default('flowlm').describe('flowlm (fast default), js-tiktoken (reference) or tiktoken-wasm; all give the same ids'),
   eos: special.default(true).describe('token after each document: true for <|endoftext|>, a special token name, or false for none'),
   bos: special.default(false).describe('token before each document: true for <|endoftext|>, a special token name, or false for none'),

@@ -22,8 +22,8 @@ const Config = z.object({
   dir: z.string().min(1).optional().describe('the run directory (default: the trainer\'s runDir)'),
   name: z.string().regex(/^[\w.-]+$/).default('metrics').describe('file name stem: <name>.jsonl and <name>.parquet'),
   resumeStep: z.number().int().min(0).optional().describe('resuming: keep the existing log\'s rows up to this step and append'),
-  compression: z.enum(['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none']).default('snappy'),
-  rowGroupRows: z.number().int().min(1).default(65_536),
+  compression: z.enum(['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none']).default('snappy').describe('Parquet codec of <name>.parquet (snappy: fast, read by every Parquet reader; zstd: smaller)'),
+  rowGroupRows: z.number().int().min(1).default(65_536).describe('rows per row group of <name>.parquet'),
 });
 
 const BATCH_ROWS = 8192; // rows per batch handed to the Parquet writer when converting the log

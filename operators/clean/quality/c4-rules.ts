@@ -7,16 +7,17 @@ import { z } from 'zod';
 
 export const C4Config = z.object({
   /** a kept line ends with one of these (and not with an ellipsis) */
-  endMarks: z.array(z.string().min(1)).default(['.', '?', '!', '"']),
-  minWordsPerLine: z.number().int().min(0).default(3),
-  minSentences: z.number().int().min(0).default(5),
+  endMarks: z.array(z.string().min(1)).default(['.', '?', '!', '"']).describe('a kept line ends with one of these, and not with an ellipsis (c4.line.terminal_punct)'),
+  minWordsPerLine: z.number().int().min(0).default(3).describe('lines with fewer whitespace-separated words are removed (c4.line.min_words)'),
+  minSentences: z.number().int().min(0).default(5).describe('pages with fewer sentences in their kept lines are dropped (c4.too_few_sentences)'),
   /** lines with a longer word are removed (TFDS: 1000) */
-  maxWordLength: z.number().int().min(1).default(1000),
-  policySubstrings: z.array(z.string().min(1)).default(['terms of use', 'privacy policy', 'cookie policy', 'uses cookies', 'use of cookies', 'use cookies']),
+  maxWordLength: z.number().int().min(1).default(1000).describe('lines with a longer word (characters) are removed (c4.line.long_word)'),
+  policySubstrings: z.array(z.string().min(1)).default(['terms of use', 'privacy policy', 'cookie policy', 'uses cookies', 'use of cookies', 'use cookies'])
+    .describe('lines containing any of these (lower case; matched in the lower-cased line) are removed (c4.line.policy)'),
   /** pages with any of these words are dropped (C4 used the LDNOOBW list; none by default) */
-  badWords: z.array(z.string().min(1)).default([]),
+  badWords: z.array(z.string().min(1)).default([]).describe('pages with any of these words are dropped (c4.bad_words; C4 used the LDNOOBW list); empty: none'),
   /** remove Wikipedia-style citation marks like [1] and [citation needed] before the line checks */
-  removeCitations: z.boolean().default(true),
+  removeCitations: z.boolean().default(true).describe('remove Wikipedia-style citation marks like [1] and [citation needed] before the line checks'),
 });
 export type C4Cfg = z.output<typeof C4Config>;
 

@@ -5,21 +5,21 @@ import { z } from 'zod';
 import { hasLetter, linesOf, type Words } from './words.ts';
 
 export const GopherConfig = z.object({
-  minWords: z.number().int().min(0).default(50),
-  maxWords: z.number().int().min(1).default(100_000),
-  minMeanWordLength: z.number().min(0).default(3),
-  maxMeanWordLength: z.number().min(0).default(10),
+  minWords: z.number().int().min(0).default(50).describe('documents with fewer words are dropped (gopher.word_count)'),
+  maxWords: z.number().int().min(1).default(100_000).describe('documents with more words are dropped (gopher.word_count)'),
+  minMeanWordLength: z.number().min(0).default(3).describe('documents whose mean word length (characters) is below this are dropped (gopher.mean_word_length)'),
+  maxMeanWordLength: z.number().min(0).default(10).describe('documents whose mean word length (characters) is above this are dropped (gopher.mean_word_length)'),
   /** '#' per word and '...'/'…' per word, each */
-  maxSymbolRatio: z.number().min(0).default(0.1),
+  maxSymbolRatio: z.number().min(0).default(0.1).describe("most '#' per word, and most '...' or '…' per word (gopher.symbol_ratio)"),
   /** fraction of non-empty lines starting with a bullet */
-  maxBulletLines: z.number().min(0).max(1).default(0.9),
+  maxBulletLines: z.number().min(0).max(1).default(0.9).describe('largest fraction of non-empty lines starting with a bullet (gopher.bullet_lines)'),
   /** fraction of non-empty lines ending with an ellipsis */
-  maxEllipsisLines: z.number().min(0).max(1).default(0.3),
+  maxEllipsisLines: z.number().min(0).max(1).default(0.3).describe('largest fraction of non-empty lines ending with an ellipsis (gopher.ellipsis_lines)'),
   /** fraction of words holding at least one letter */
-  minAlphaWords: z.number().min(0).max(1).default(0.8),
+  minAlphaWords: z.number().min(0).max(1).default(0.8).describe('smallest fraction of words holding at least one letter (gopher.alpha_words)'),
   /** occurrences of the stop words below (the paper: "at least two of" them) */
-  minStopWords: z.number().int().min(0).default(2),
-  stopWords: z.array(z.string().min(1)).default(['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with']),
+  minStopWords: z.number().int().min(0).default(2).describe('fewest occurrences of stopWords in a kept document (the paper: "at least two of" them; gopher.stop_words)'),
+  stopWords: z.array(z.string().min(1)).default(['the', 'be', 'to', 'of', 'and', 'that', 'have', 'with']).describe('the words minStopWords counts (case-insensitive)'),
 });
 export type GopherCfg = z.output<typeof GopherConfig>;
 

@@ -7,14 +7,16 @@ import { z } from 'zod';
 import { linesOf, paragraphsOf, type Words } from './words.ts';
 
 export const RepetitionConfig = z.object({
-  maxDupLines: z.number().min(0).max(1).default(0.3),
-  maxDupParagraphs: z.number().min(0).max(1).default(0.3),
-  maxDupLineChars: z.number().min(0).max(1).default(0.2),
-  maxDupParagraphChars: z.number().min(0).max(1).default(0.2),
+  maxDupLines: z.number().min(0).max(1).default(0.3).describe('largest fraction of lines that repeat an earlier line (gopher.dup_lines)'),
+  maxDupParagraphs: z.number().min(0).max(1).default(0.3).describe('largest fraction of paragraphs that repeat an earlier paragraph (gopher.dup_paragraphs)'),
+  maxDupLineChars: z.number().min(0).max(1).default(0.2).describe('largest fraction of characters in lines that repeat an earlier line (gopher.dup_line_chars)'),
+  maxDupParagraphChars: z.number().min(0).max(1).default(0.2).describe('largest fraction of characters in paragraphs that repeat an earlier paragraph (gopher.dup_paragraph_chars)'),
   /** character fraction of the most frequent 2-, 3- and 4-gram */
-  maxTopNgram: z.array(z.number().min(0).max(1)).length(3).default([0.2, 0.18, 0.16]),
+  maxTopNgram: z.array(z.number().min(0).max(1)).length(3).default([0.2, 0.18, 0.16])
+    .describe('largest character fraction of the most frequent word 2-, 3- and 4-gram, one threshold each (gopher.top_<n>gram)'),
   /** character fraction in duplicated 5- to 10-grams */
-  maxDupNgram: z.array(z.number().min(0).max(1)).length(6).default([0.15, 0.14, 0.13, 0.12, 0.11, 0.1]),
+  maxDupNgram: z.array(z.number().min(0).max(1)).length(6).default([0.15, 0.14, 0.13, 0.12, 0.11, 0.1])
+    .describe('largest character fraction in duplicated word 5- to 10-grams, one threshold each (gopher.dup_<n>gram)'),
 });
 export type RepetitionCfg = z.output<typeof RepetitionConfig>;
 

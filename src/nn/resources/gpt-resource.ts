@@ -11,7 +11,9 @@ type Field = z.ZodType & { def: { type: string; innerType?: z.ZodType }; descrip
 const fields = Object.fromEntries(Object.entries(gptConfigSchema.shape).map(([k, v]) => {
   const f = v as unknown as Field;
   const inner = f.def.type === 'default' && f.def.innerType ? f.def.innerType : f;
-  return [k, inner.optional().describe(f.description ?? inner.description ?? `GPT config field ${k} (src/nn/model/config.ts)`)];
+  // the description (src/nn/model/config.ts) sits on the outermost schema: the default, when there is one
+  const description = f.description ?? inner.description;
+  return [k, description ? inner.optional().describe(description) : inner.optional()];
 })) as { [K in keyof typeof gptConfigSchema.shape]: z.ZodOptional<z.ZodType> };
 
 const Config = z.object({

@@ -6,74 +6,63 @@ import { z } from 'zod';
 import { GPT_PRESETS, gptConfig, type GptConfig, type GptConfigInput } from '../model/config.ts';
 
 export const trainConfigSchema = z.object({
-  /** the run directory: checkpoints (step-NNNNNN/), latest.json, metrics.jsonl and metrics.parquet */
-  runDir: z.string().min(1),
-  /** a named model shape (config.ts GPT_PRESETS) the `model` fields are laid over */
-  preset: z.enum(['tiny', 'micro']).optional(),
-  /** GPT config fields (config.ts); with `preset`, only those that differ */
-  model: z.record(z.string(), z.unknown()).default({}),
-  /** the tokenizer the shards were made with (js-tiktoken name); generate reads it from checkpoints */
-  encoding: z.string().default('gpt2'),
+  runDir: z.string().min(1).describe('the run directory: checkpoints (step-NNNNNN/), latest.json, metrics.jsonl and metrics.parquet'),
+  preset: z.enum(['tiny', 'micro']).optional()
+    .describe('a named model shape (GPT_PRESETS in src/nn/model/config.ts) the model fields are laid over'),
+  model: z.record(z.string(), z.unknown()).default({}).describe('GPT config fields (src/nn/model/config.ts); with preset, only those that differ'),
+  encoding: z.string().default('gpt2').describe('the tokenizer the shards were made with (js-tiktoken name); generate reads it from checkpoints'),
   data: z.object({
-    /** shard directory of the training rows (flowlm prep --out) */
-    train: z.string().min(1),
-    /** shard directory of validation rows; without it `holdoutRows` rows of train are held out */
-    val: z.string().min(1).optional(),
-    /** rows at the end of the train shards' row ids kept out of training for validation */
-    holdoutRows: z.number().int().min(0).default(256),
-    /** crop rows to this many input tokens (faster small runs); default: the shards' length */
-    seqLen: z.number().int().min(1).optional(),
-    shuffle: z.boolean().default(true),
-  }),
-  /** rows per micro-batch */
-  batchSize: z.number().int().min(1).default(8),
-  /** micro-batches per optimizer step on each rank (a global step takes worldSize * gradAccum of them) */
-  gradAccum: z.number().int().min(1).default(1),
-  /** ZeRO-1: shard the AdamW moments across the data-parallel ranks (zero-adamw.ts); same result */
-  zero: z.boolean().default(false),
-  /** optimizer steps in the whole run */
-  steps: z.number().int().min(1),
+    train: z.string().min(1).describe('shard directory of the training rows (flowlm prep --out)'),
+    val: z.string().min(1).optional().describe('shard directory of validation rows; without it holdoutRows rows of train are held out'),
+    holdoutRows: z.number().int().min(0).default(256)
+      .describe('rows spread evenly over the train shards kept out of training for validation (when val is not given)'),
+    seqLen: z.number().int().min(1).optional().describe("crop rows to this many input tokens (faster small runs); default: the shards' length"),
+    shuffle: z.boolean().default(true).describe("a seeded global order of the train rows, reshuffled each epoch; false: the shards' order"),
+  }).describe('where the training and validation rows come from'),
+  batchSize: z.number().int().min(1).default(8).describe('rows per micro-batch'),
+  gradAccum: z.number().int().min(1).default(1)
+    .describe('micro-batches per optimizer step on each rank (a global step takes worldSize * gradAccum of them)'),
+  zero: z.boolean().default(false)
+    .describe('ZeRO-1: shard the AdamW moments across the data-parallel ranks (src/nn/optim/zero-adamw.ts); same result, less memory per rank'),
+  steps: z.number().int().min(1).describe('optimizer steps in the whole run'),
   lr: z.object({
-    max: z.number().positive().default(6e-4),
-    min: z.number().min(0).default(6e-5),
-    warmupSteps: z.number().int().min(0).default(10),
-  }).default({ max: 6e-4, min: 6e-5, warmupSteps: 10 }),
-  weightDecay: z.number().min(0).default(0.1),
-  beta1: z.number().min(0).lt(1).default(0.9),
-  beta2: z.number().min(0).lt(1).default(0.95),
-  /** clip the global gradient norm to this; 0: no clipping */
-  clipNorm: z.number().min(0).default(1),
-  labelSmoothing: z.number().min(0).lt(1).default(0),
-  /** what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by
-   * `masking` are hidden, the loss is on them). masked needs bidirectional attention: it sets
-   * model.causal false unless given, and refuses model.causal true */
-  objective: z.enum(['causal', 'masked']).default('causal'),
-  /** how the masked objective chooses and hides tokens (objective/mask-tokens.ts); unused for causal */
+    max: z.number().positive().default(6e-4).describe('peak learning rate, reached at the end of warm-up'),
+    min: z.number().min(0).default(6e-5).describe('learning rate at the end of the cosine decay (the last step)'),
+    warmupSteps: z.number().int().min(0).default(10).describe('optimizer steps of linear warm-up to max; 0: none'),
+  }).default({ max: 6e-4, min: 6e-5, warmupSteps: 10 })
+    .describe('learning-rate schedule: linear warm-up to max, then cosine decay to min at the last step'),
+  weightDecay: z.number().min(0).default(0.1)
+    .describe('decoupled AdamW weight decay: each step multiplies the weights by 1 - lr * weightDecay (biases and norms excluded); 0: none'),
+  beta1: z.number().min(0).lt(1).default(0.9).describe("AdamW's decay rate of the gradient's running mean (first moment)"),
+  beta2: z.number().min(0).lt(1).default(0.95).describe("AdamW's decay rate of the squared gradient's running mean (second moment)"),
+  clipNorm: z.number().min(0).default(1).describe('clip the global gradient norm to this; 0: no clipping'),
+  labelSmoothing: z.number().min(0).lt(1).default(0)
+    .describe("label smoothing of the cross-entropy loss: the share of each target's probability spread over the vocabulary; 0: none"),
+  objective: z.enum(['causal', 'masked']).default('causal')
+    .describe("what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by masking are hidden, "
+      + 'the loss is on them); masked needs bidirectional attention: it sets model.causal false unless given, and refuses model.causal true'),
   masking: z.object({
-    /** share of positions chosen for the loss */
-    maskProb: z.number().gt(0).max(1).default(0.15),
-    /** the id a chosen token becomes; default: the model's last id, vocabSize - 1. Give the model one id
-     * more than the tokenizer (e.g. model.vocabSize 50258 with gpt2) so no text uses it; at the
-     * tokenizer's own size the last id is a real token (gpt2's <|endoftext|>) */
-    maskToken: z.number().int().min(0).optional(),
-    /** of the chosen tokens: share replaced by the mask token, and by a random token (the rest stay) */
-    replaceMask: z.number().min(0).max(1).default(0.8),
-    replaceRandom: z.number().min(0).max(1).default(0.1),
+    maskProb: z.number().gt(0).max(1).default(0.15).describe('share of positions chosen for the loss'),
+    maskToken: z.number().int().min(0).optional()
+      .describe("the id a chosen token becomes; default: the model's last id, vocabSize - 1. Give the model one id more than the tokenizer "
+        + "(e.g. model.vocabSize 50258 with gpt2) so no text uses it; at the tokenizer's own size the last id is a real token (gpt2's <|endoftext|>)"),
+    replaceMask: z.number().min(0).max(1).default(0.8).describe('share of the chosen tokens replaced by the mask token'),
+    replaceRandom: z.number().min(0).max(1).default(0.1)
+      .describe('share of the chosen tokens replaced by a random token (the rest stay as they are); replaceMask + replaceRandom <= 1'),
   }).refine((m) => m.replaceMask + m.replaceRandom <= 1, { path: ['replaceRandom'], message: 'masking.replaceMask + masking.replaceRandom must be <= 1' })
-    .default({ maskProb: 0.15, replaceMask: 0.8, replaceRandom: 0.1 }),
-  /** start from another run's weights (fine-tuning): `from` is a checkpoint step directory or a run
-   * directory (its latest checkpoint). Only the parameters are taken: the optimizer, the schedule and
-   * the data start fresh at step 0. A resumed run continues from its own checkpoints instead */
-  init: z.object({ from: z.string().min(1).optional() }).default({}),
-  /** evaluate every N optimizer steps (and after the last); 0: only after the last */
-  evalEvery: z.number().int().min(0).default(100),
-  /** validation micro-batches per evaluation */
-  evalBatches: z.number().int().min(1).default(8),
-  /** checkpoint every N optimizer steps (and after the last); 0: only after the last */
-  checkpointEvery: z.number().int().min(0).default(100),
-  keepLast: z.number().int().min(1).default(3),
-  /** model initialisation, data order and dropout all derive from it */
-  seed: z.number().int().default(1337),
+    .default({ maskProb: 0.15, replaceMask: 0.8, replaceRandom: 0.1 })
+    .describe('how the masked objective chooses and hides tokens (src/nn/objective/mask-tokens.ts); unused for causal'),
+  init: z.object({
+    from: z.string().min(1).optional()
+      .describe('a checkpoint step directory, or a run directory (its latest checkpoint); unset: fresh weights from seed'),
+  }).default({})
+    .describe("start from another run's weights (fine-tuning): only the parameters are taken; the optimizer, the schedule and the data "
+      + 'start fresh at step 0. A resumed run continues from its own checkpoints instead'),
+  evalEvery: z.number().int().min(0).default(100).describe('evaluate every N optimizer steps (and after the last); 0: only after the last'),
+  evalBatches: z.number().int().min(1).default(8).describe('validation micro-batches per evaluation'),
+  checkpointEvery: z.number().int().min(0).default(100).describe('checkpoint every N optimizer steps (and after the last); 0: only after the last'),
+  keepLast: z.number().int().min(1).default(3).describe('checkpoints kept in the run directory; older ones are deleted after each save'),
+  seed: z.number().int().default(1337).describe('model initialisation, data order and dropout all derive from it'),
 });
 
 export type TrainConfigInput = z.input<typeof trainConfigSchema>;
