@@ -85,8 +85,8 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   const sets = values.set ?? [];
   // a graph with a training chain runs on --devices, one rank each, with training progress: flowlm train's path
   let resolved: ResolvedPipeline | undefined;
-  try { resolved = await resolveSpecFile(file, { sets, budget, registry }); } catch (err) {
-    if (!(err instanceof SpecError)) throw err; // reported below, as every spec problem is
+  try { resolved = await resolveSpecFile(file, { sets, budget, registry }); } catch {
+    // loaded again below, where every problem (spec issues, internal errors) is reported the usual way
   }
   if (resolved && isReplicated(resolved)) {
     if (budget.maxInFlight !== undefined || budget.maxInFlightBytes !== undefined) throw new UsageError('--max-in-flight/--max-in-flight-bytes: a training graph\'s budget is set in its spec (its data source keeps one step in flight)', 'run');
