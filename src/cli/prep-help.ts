@@ -9,8 +9,10 @@ export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline)
                                per run). The kind comes from the name: .jsonl/.ndjson(.gz) JSON Lines (field
                                "text"), .parquet, .arrow/.ipc Arrow IPC, .warc(.gz) WARC (HTML, text extracted),
                                http(s):// crawled from that seed (then extracted), anything else plain text (one
-                               document per file, .gz read too). None: the embedded corpus (State of the Union
-                               addresses 1790-2018 and Moby-Dick, ~12 MB, public domain)
+                               document per file, .gz read too). A glob that can match several kinds ('data/*')
+                               reads each file with the reader of its kind, in file order (ingest/read-files).
+                               None: the embedded corpus (State of the Union addresses 1790-2018 and Moby-Dick,
+                               ~12 MB, public domain)
   -o, --out DIR                shards, their .done.json records and manifest.json (default out/prep)
       --encoding E             gpt2, r50k, p50k, cl100k (default) or o200k
       --seq-len N              tokens per training row; rows hold N+1 (inputs and shifted labels; default 1024)
