@@ -48,7 +48,7 @@ interface RunFigures { summary: Record<string, unknown>; losses: number[]; wallM
 /** One `flowlm train` run; its JSON summary, per-step losses and the wall time of each step's end. */
 async function train(devices: string, sets: string[], env: NodeJS.ProcessEnv = {}): Promise<RunFigures> {
   const runDir = mkdtempSync(join(tmpdir(), 'flowlm-ddp-'));
-  const args = [BIN, 'train', PIPELINE, '--devices', devices, '--json', '--set', `runDir=${runDir}`, ...sets.flatMap((s) => ['--set', s])];
+  const args = [BIN, 'train', PIPELINE, '--devices', devices, '--json', '--set', `trainer.runDir=${runDir}`, ...sets.flatMap((s) => ['--set', s])];
   const t0 = performance.now();
   const stepTimes: number[] = [];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -85,10 +85,10 @@ export default async function ddpBench(args: string[]): Promise<Record<string, u
   const equivSteps = int(args, 'equiv_steps', 20);
   const prep = resolve(arg(args, 'prep', 'out/bench/prep-gpt2-128'));
   execFileSync(process.execPath, [BIN, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const data = [`data.train=${prep}`, 'data.holdoutRows=64', 'evalBatches=1', 'evalEvery=0', 'checkpointEvery=0', 'keepLast=1'];
+  const data = [`data.dir=${prep}`, 'data.holdoutRows=64', 'trainer.evalBatches=1', 'trainer.evalEvery=0', 'trainer.checkpointEvery=0', 'trainer.keepLast=1'];
 
   // -- throughput: tiny on 1 and 2 devices
-  const tiny = [...data, 'preset="tiny"', 'batchSize=8', 'gradAccum=1', `steps=${steps}`, 'model.dropout=0'];
+  const tiny = [...data, 'model.preset="tiny"', 'trainer.batchSize=8', 'trainer.gradAccum=1', `trainer.steps=${steps}`, 'model.dropout=0'];
   const tokPerS: Record<1 | 2, number[]> = { 1: [], 2: [] };
   const cpuOne = { FLOWLM_HEAD_THREAD: '0' };
   for (let r = 0; r < rounds; r++) {
@@ -103,10 +103,10 @@ export default async function ddpBench(args: string[]): Promise<Record<string, u
   }
 
   // -- equivalence: world size 2 x micro-batch 4 vs world size 1 x 2 accumulation steps of 4
-  const micro = [...data, 'preset="micro"', 'model.vocabSize=50257', 'batchSize=4', `steps=${equivSteps}`, 'model.dropout=0'];
-  const ref = await train('cpu:1', [...micro, 'gradAccum=2'], cpuOne);
-  const ddp = await train('cpu:2', [...micro, 'gradAccum=1']);
-  const zero = await train('cpu:2', [...micro, 'gradAccum=1', 'zero=true']);
+  const micro = [...data, 'model.preset="micro"', 'model.vocabSize=50257', 'trainer.batchSize=4', `trainer.steps=${equivSteps}`, 'model.dropout=0'];
+  const ref = await train('cpu:1', [...micro, 'trainer.gradAccum=2'], cpuOne);
+  const ddp = await train('cpu:2', [...micro, 'trainer.gradAccum=1']);
+  const zero = await train('cpu:2', [...micro, 'trainer.gradAccum=1', 'optimizer.zero=true']);
   const diff = maxDiff(ref.losses, ddp.losses);
   const diffZero = maxDiff(ref.losses, zero.losses);
   console.log(`equivalence over ${equivSteps} steps: max |loss diff| ${diff.toExponential(2)} (ZeRO-1 ${diffZero.toExponential(2)}); losses ${ref.losses[0]!.toFixed(4)} -> ${ref.losses.at(-1)!.toFixed(4)}`);

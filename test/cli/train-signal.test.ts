@@ -12,9 +12,9 @@ const tmp = mkdtempSync(join(tmpdir(), 'flowlm-train-signal-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const shards = join(tmp, 'shards');
 const STEPS = 12;
-const SETS = ['preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', `data.train=${shards}`, 'data.seqLen=24', 'data.holdoutRows=16',
-  'batchSize=4', `steps=${STEPS}`, 'checkpointEvery=100', 'evalEvery=0', 'evalBatches=2', 'lr.warmupSteps=2', 'lr.max=3e-3'];
-const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
+const SETS = ['model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', `data.dir=${shards}`, 'data.seqLen=24', 'data.holdoutRows=16',
+  'trainer.batchSize=4', `trainer.steps=${STEPS}`, 'trainer.checkpointEvery=100', 'trainer.evalEvery=0', 'trainer.evalBatches=2', 'optimizer.lr.warmupSteps=2', 'optimizer.lr.max=3e-3'];
+const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
 const env = { FLOWLM_HEAD_THREAD: '0' };
 
 /** Steps of the train-loss rows of a run's metrics.jsonl, in file order. */

@@ -17,9 +17,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const prep = join(tmp, 'prep');
 
 const STEPS = 16;
-const SETS = ['preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', 'model.dropout=0', `data.train=${prep}`, 'data.seqLen=32',
-  'data.holdoutRows=16', 'batchSize=4', `steps=${STEPS}`, 'checkpointEvery=4', 'evalEvery=0', 'evalBatches=2', 'keepLast=5', 'lr.warmupSteps=4', 'lr.max=3e-3'];
-const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
+const SETS = ['model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', 'model.dropout=0', `data.dir=${prep}`, 'data.seqLen=32',
+  'data.holdoutRows=16', 'trainer.batchSize=4', `trainer.steps=${STEPS}`, 'trainer.checkpointEvery=4', 'trainer.evalEvery=0', 'trainer.evalBatches=2', 'trainer.keepLast=5', 'optimizer.lr.warmupSteps=4', 'optimizer.lr.max=3e-3'];
+const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
 
 
 beforeAll(async () => {

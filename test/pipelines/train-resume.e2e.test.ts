@@ -15,9 +15,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const prep = join(tmp, 'prep');
 
 // micro shape (d_model 32) with GPT-2's vocabulary, short rows: a step takes well under a second
-const SETS = ['preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', 'model.dropout=0.1', `data.train=${prep}`, 'data.seqLen=32', 'data.holdoutRows=16',
-  'batchSize=4', 'steps=20', 'checkpointEvery=10', 'evalEvery=10', 'evalBatches=2', 'keepLast=5', 'lr.warmupSteps=5', 'lr.max=3e-3'];
-const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
+const SETS = ['model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', 'model.dropout=0.1', `data.dir=${prep}`, 'data.seqLen=32', 'data.holdoutRows=16',
+  'trainer.batchSize=4', 'trainer.steps=20', 'trainer.checkpointEvery=10', 'trainer.evalEvery=10', 'trainer.evalBatches=2', 'trainer.keepLast=5', 'optimizer.lr.warmupSteps=5', 'optimizer.lr.max=3e-3'];
+const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
 const env = { FLOWLM_HEAD_THREAD: '0' };
 
 const fileSums = (stepDir: string) => (JSON.parse(readFileSync(join(stepDir, 'state.json'), 'utf8')) as { files: Record<string, { sha256: string }> }).files;
@@ -58,7 +58,7 @@ describe('flowlm train resume', () => {
   }, 120_000);
 
   it('refuses to resume under a different config', async () => {
-    const r = await flowlm(args(join(tmp, 'full'), '--resume', '--set', 'lr.max=1e-3'), { env });
+    const r = await flowlm(args(join(tmp, 'full'), '--resume', '--set', 'optimizer.lr.max=1e-3'), { env });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/config hash/);
   }, 60_000);
