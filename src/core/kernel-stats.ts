@@ -32,13 +32,19 @@ export function tally(into: Record<string, number>, name: string, n = 1): void {
   if (n !== 0) into[name] = (into[name] ?? 0) + n;
 }
 
+/** `metadata` with `stats` added (a new map), or undefined when there is nothing to report. */
+export function kernelStatsMetadata(metadata: ReadonlyMap<string, string>, stats: KernelStats): Map<string, string> | undefined {
+  const has = (r?: Record<string, number>) => r !== undefined && Object.keys(r).length > 0;
+  if (!has(stats.drops) && !has(stats.counters) && !stats.rejects) return undefined;
+  const out = new Map(metadata);
+  out.set(KERNEL_STATS_KEY, JSON.stringify(stats));
+  return out;
+}
+
 /** `batch` with `stats` attached (a new schema object; the input's metadata map is not touched). */
 export function withKernelStats<T extends TypeMap>(batch: RecordBatch<T>, stats: KernelStats): RecordBatch<T> {
-  const has = (r?: Record<string, number>) => r !== undefined && Object.keys(r).length > 0;
-  if (!has(stats.drops) && !has(stats.counters) && !stats.rejects) return batch;
-  const metadata = new Map(batch.schema.metadata);
-  metadata.set(KERNEL_STATS_KEY, JSON.stringify(stats));
-  return new RecordBatch(new Schema(batch.schema.fields, metadata), batch.data) as RecordBatch<T>;
+  const metadata = kernelStatsMetadata(batch.schema.metadata, stats);
+  return metadata ? new RecordBatch(new Schema(batch.schema.fields, metadata), batch.data) as RecordBatch<T> : batch;
 }
 
 /** Moves stats a kernel attached to `batch` into `stats` and removes them from the batch; returns

@@ -8,9 +8,13 @@ import { concatData, takeRows } from '../schema/build.ts';
 /**
  * `input` cut to the rows in `keep` (all rows when undefined), without `removes`, with `columns` (one
  * value per kept row, in keep order) replacing input columns of the same name or appended in the order
- * given. A replaced column is nullable when it was or now holds nulls; an appended one when it holds nulls.
+ * given, with `metadata` (the input's by default). A replaced column is nullable when it was or now
+ * holds nulls; an appended one when it holds nulls.
  */
-export function keptBatch(input: RecordBatch, keep: readonly number[] | undefined, columns: ReadonlyMap<string, Vector>, removes: readonly string[]): RecordBatch {
+export function keptBatch(
+  input: RecordBatch, keep: readonly number[] | undefined, columns: ReadonlyMap<string, Vector>, removes: readonly string[],
+  metadata: ReadonlyMap<string, string> = input.schema.metadata,
+): RecordBatch {
   const length = keep ? keep.length : input.numRows;
   for (const [name, v] of columns)
     if (v.length !== length) throw new Error(`row kernel: column "${name}" has ${v.length} values for ${length} kept rows`);
@@ -42,7 +46,7 @@ export function keptBatch(input: RecordBatch, keep: readonly number[] | undefine
     children.push(oneData(v));
   }
   const data = makeData({ type: new Struct(outFields), length, nullCount: 0, children });
-  return new RecordBatch(new Schema(outFields, input.schema.metadata), data);
+  return new RecordBatch(new Schema(outFields, new Map(metadata)), data);
 }
 
 const oneData = (v: Vector): Data => (v.data.length === 1 ? v.data[0]! : concatData(v));

@@ -8,11 +8,12 @@
 // The batch-level fast path: a plan's `finish` gives whole columns for the kept rows (tokenize's
 // token lists, built in one buffer while its rows were encoded); with no `row` function the rows are
 // not walked at all (only nulls to drop are).
-import type { DataType, RecordBatch, Vector } from 'apache-arrow';
+import { RecordBatch, Schema, type DataType, type Vector } from 'apache-arrow';
 import { FlowError } from './errors.ts';
-import { tally, withKernelStats, type RejectedRows } from './kernel-stats.ts';
+import { kernelStatsMetadata, type RejectedRows } from './kernel-stats.ts';
 import { keptBatch } from './row-batch.ts';
 import { columnOf, type ColumnTypes, type RowValues } from './row-columns.ts';
+import { RowTally } from './row-tally.ts';
 
 export type { ColumnTypes, RowValues } from './row-columns.ts';
 
@@ -59,86 +60,70 @@ export type RowSpec<C extends ColumnTypes = ColumnTypes> =
 
 export type NullPolicy = 'keep' | 'row' | { drop: string };
 
+/** What a spec fixes for every batch, worked out once. */
+interface Fixed<C extends ColumnTypes> {
+  name: string | null;
+  names: Array<keyof C & string>;
+  types: DataType[];
+  isRead: boolean[];
+  removes: readonly string[];
+}
+const fixedOf = new WeakMap<object, Fixed<ColumnTypes>>();
+
+function fixed<C extends ColumnTypes>(spec: RowSpec<C>): Fixed<C> {
+  let f = fixedOf.get(spec) as Fixed<C> | undefined;
+  if (f) return f;
+  const name = spec.column === undefined ? 'text' : spec.column;
+  if (name === null && (spec.read !== 'none' || spec.nulls !== 'row')) throw new Error('row kernel: without a column to read, give read: \'none\' and nulls: \'row\'');
+  const declared = Object.entries(spec.columns ?? {}) as Array<[keyof C & string, DataType]>;
+  f = { name, names: declared.map(([c]) => c), types: declared.map(([, t]) => t), isRead: declared.map(([c]) => c === name), removes: spec.removes ?? [] };
+  fixedOf.set(spec, f as unknown as Fixed<ColumnTypes>);
+  return f;
+}
+
 /** Applies `spec` to one batch: the kept rows, with the kernel's stats (and rejects) attached. */
 export function runRows<C extends ColumnTypes>(spec: RowSpec<C>, batch: RecordBatch): RecordBatch {
-  const name = spec.column === undefined ? 'text' : spec.column;
+  const { name, names, types, isRead, removes } = fixed(spec);
   const col = name === null ? null : batch.getChild(name);
-  if (name === null ? spec.read !== 'none' || spec.nulls !== 'row' : !col)
-    throw new Error(name === null ? 'row kernel: without a column to read, give read: \'none\' and nulls: \'row\''
-      : `column "${name}" missing (batch has ${batch.schema.names.join(', ')}); ${spec.missing ?? 'put an operator that produces it upstream'}`);
-  const counters: Record<string, number> = {};
-  const prepared = (spec.batch as Prepare<string | null | undefined, C>)(batch, { count: (k, n = 1) => tally(counters, k, n) });
+  if (name !== null && !col) throw new Error(`column "${name}" missing (batch has ${batch.schema.names.join(', ')}); ${spec.missing ?? 'put an operator that produces it upstream'}`);
+  const rejects: RejectedRows | undefined = spec.rejects === undefined ? undefined : { path: spec.rejects, column: name ?? '', rows: [], reasons: [] };
+  const t = new RowTally<C>(batch, names, isRead, rejects);
+  const prepared = (spec.batch as Prepare<string | null | undefined, C>)(batch, t);
   const plan = typeof prepared === 'function' ? { row: prepared } : prepared;
   const row = plan.row;
   const n = batch.numRows;
-  const declared = Object.entries(spec.columns ?? {}) as Array<[keyof C & string, DataType]>;
-  const values = declared.map((): unknown[] => []);
-  const inputs = declared.map(([c]) => batch.getChild(c));
-  const isRead = declared.map(([c]) => c === name); // (getChild makes a new Vector per call)
-  // a new column must be built; a replaced one only if some kept row gave it another value
-  const changed = inputs.map((v) => !v);
-  const drops: Record<string, number> = {};
-  const rejects: RejectedRows | undefined = spec.rejects === undefined ? undefined : { path: spec.rejects, column: name ?? '', rows: [], reasons: [] };
   const policy = spec.nulls;
   const nulls = col !== null && col.nullCount > 0;
   const read = spec.read !== 'none';
-  let keep: number[] | undefined; // rows kept, once one was dropped
-  let kept = 0;
-
-  const drop = (r: number, reason: string) => {
-    keep ??= Array.from({ length: r }, (_, k) => k);
-    drops[reason] = (drops[reason] ?? 0) + 1;
-    if (rejects) { rejects.rows.push(r); rejects.reasons.push(reason); }
-  };
-  // values by kept position; a hole is null in a new column and the input's value in a replaced one
-  // (filled in only if the column is rebuilt, except the read column's, which is at hand)
-  const keepRow = (r: number, given: RowValues<C> | undefined, value: unknown) => {
-    keep?.push(r);
-    const k = kept++;
-    for (let c = 0; c < declared.length; c++) {
-      const x = given?.[declared[c]![0]];
-      if (x !== undefined) {
-        values[c]![k] = x;
-        // (a string compares by content: an unchanged text leaves the input's column in place)
-        if (!changed[c] && (!isRead[c] || x !== value)) changed[c] = true;
-      } else if (isRead[c] && read) values[c]![k] = value;
-    }
-  };
 
   if (row || (nulls && typeof policy === 'object')) {
     for (let r = 0; r < n; r++) {
       let value: string | null | undefined;
       if (nulls && !col!.isValid(r)) {
-        if (typeof policy === 'object') { drop(r, policy.drop); continue; }
-        if (policy === 'keep' || !row) { keepRow(r, undefined, null); continue; }
+        if (typeof policy === 'object') { t.drop(r, policy.drop); continue; }
+        if (policy === 'keep' || !row) { t.keepRow(r, undefined, null); continue; }
         value = null;
       } else if (read) value = col!.get(r) as string;
-      if (!row) { keepRow(r, undefined, value); continue; }
+      if (!row) { t.keepRow(r, undefined, value); continue; }
       let v: Verdict<C>;
       try { v = row(value as string, r); } catch (err) {
         throw err instanceof FlowError ? err : new FlowError('row kernel', err instanceof Error ? err.message : String(err), { row: r }, { cause: err });
       }
-      if (typeof v === 'string') drop(r, v);
-      else keepRow(r, v === true ? undefined : v, value);
+      if (typeof v === 'string') t.drop(r, v);
+      else t.keepRow(r, v === true ? undefined : v, value);
     }
-  } else kept = n;
+  } else t.kept = n;
 
-  const whole = (plan.finish?.(kept) ?? {}) as Partial<Record<string, Vector>>;
+  const whole = (plan.finish?.(t.kept) ?? {}) as Partial<Record<string, Vector>>;
   const columns = new Map<string, Vector>();
-  declared.forEach(([c, type], i) => {
+  for (let i = 0; i < names.length; i++) {
+    const c = names[i]!;
     const given = whole[c];
-    if (given) { columns.set(c, given); return; }
-    const input = inputs[i];
-    if (!row || !changed[i]) {
-      if (!input) throw new Error(`row kernel: column "${c}" is declared, but neither the rows nor finish() gave its values`);
-      return;
-    }
-    const v = values[i]!;
-    v.length = kept;
-    for (let k = 0; k < kept; k++) if (v[k] === undefined) v[k] = input ? input.get(keep ? keep[k]! : k) : null;
-    columns.set(c, columnOf(batch, c, type, v));
-  });
-  const removes = spec.removes ?? [];
-  const out = !keep && columns.size === 0 && removes.length === 0 ? batch : keptBatch(batch, keep, columns, removes);
-  return withKernelStats(out, { drops, counters, ...(rejects ? { rejects } : {}) });
+    if (given) columns.set(c, given);
+    else if (row && t.changed[i]) columns.set(c, columnOf(batch, c, types[i]!, t.filled(i)));
+    else if (!t.inputs[i]) throw new Error(`row kernel: column "${c}" is declared, but neither the rows nor finish() gave its values`);
+  }
+  const stats = kernelStatsMetadata(batch.schema.metadata, { drops: t.drops, counters: t.counters, ...(rejects ? { rejects } : {}) });
+  if (!t.keep && columns.size === 0 && removes.length === 0) return stats ? new RecordBatch(new Schema(batch.schema.fields, stats), batch.data) : batch;
+  return keptBatch(batch, t.keep, columns, removes, stats);
 }
