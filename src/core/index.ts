@@ -11,4 +11,6 @@ export * from './ordered-map.ts';
 export * from './sink.ts';
 export * from './pull-source.ts';
 export * from './kernel-stats.ts';
+export * from './row-kernel.ts';
+export * from './row-operator.ts';
 export * from './resource.ts';
