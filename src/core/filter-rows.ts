@@ -5,7 +5,7 @@ import type { RecordBatch, TypeMap } from 'apache-arrow';
 import type { OperatorFunction } from 'rxjs';
 import { makeContext, type OperatorContext } from './context.ts';
 import { kernelMap } from './kernel-stats.ts';
-import { runRows } from './row-kernel.ts';
+import { runRows, type RowSpec } from './row-kernel.ts';
 
 export type RowVerdict = boolean | string;
 
@@ -21,12 +21,13 @@ export function filterRows<T extends TypeMap>(
 ): OperatorFunction<RecordBatch<T>, RecordBatch<T>> {
   const reason = opts.reason ?? 'filtered';
   // no column of its own: the predicate reads what it likes, nulls included
-  const kernel = (batch: RecordBatch<T>) => runRows({
+  const spec: RowSpec = {
     column: null, read: 'none', nulls: 'row',
     batch: (b) => (_, row) => {
       const v = predicate(b as unknown as RecordBatch<T>, row);
       return v === true ? true : typeof v === 'string' ? v : reason;
     },
-  }, batch as unknown as RecordBatch) as unknown as RecordBatch<T>;
+  };
+  const kernel = (batch: RecordBatch<T>) => runRows(spec, batch as unknown as RecordBatch) as unknown as RecordBatch<T>;
   return kernelMap(kernel, opts.ctx ?? makeContext('filterRows'));
 }
