@@ -23,7 +23,10 @@ function shardSeqLen(dir: string): number | undefined {
 /** Float32 values a replica keeps alive for the backward pass of one micro-batch (an estimate). */
 function activationFloats(cfg: TrainConfig, rows: number, seqLen: number): number {
   const m = modelConfigOf(cfg);
-  const perLayerPerToken = 10 * m.dModel + 2 * mlpWidth(m) + 2 * m.nHead * seqLen;
+  // swiglu keeps the gate's pre-activation and output too; attention dropout keeps its mask
+  const mlp = (m.activation === 'swiglu' ? 4 : 2) * mlpWidth(m);
+  const attn = (m.attnDropout > 0 ? 3 : 2) * m.nHead * seqLen;
+  const perLayerPerToken = 10 * m.dModel + mlp + attn;
   return rows * seqLen * (m.nLayer * perLayerPerToken + 3 * m.dModel);
 }
 
