@@ -19,46 +19,96 @@ import { rankInputs } from '../test/runtime/collectives/reference.ts';
 const arg = (args: string[], name: string, dflt: number | undefined) => {
   const a = args.find((x) => x.startsWith(`${name}=`));
   const v = a ? Number(a.slice(name.length + 1)) : dflt;
-  if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new Error(`bench allreduce: ${name} must be a positive integer, got ${a}`);
+  if (v !== undefined && (!Number.isInteger(v) || v < 1))
+    throw new Error(`bench allreduce: ${name} must be a positive integer, got ${a}`);
   return v;
 };
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 /** per round after the warm-up ones, the slowest rank */
-const slowest = (perRank: number[][], warmup: number) => perRank[0]!.map((_, i) => Math.max(...perRank.map((r) => r[i]!))).slice(warmup);
-const addInto = (x: Float32Array, y: Float32Array) => { for (let j = 0; j < x.length; j++) x[j] = x[j]! + y[j]!; };
+const slowest = (perRank: number[][], warmup: number) =>
+  perRank[0]!.map((_, i) => Math.max(...perRank.map((r) => r[i]!))).slice(warmup);
+const addInto = (x: Float32Array, y: Float32Array) => {
+  for (let j = 0; j < x.length; j++) x[j] = x[j]! + y[j]!;
+};
 
 const THREAD_ENTRY = new URL('../test/fixtures/collectives-thread-rank.ts', import.meta.url).href;
 
 async function threads(floats: number, rounds: number, warmup: number, segment: number | undefined): Promise<number[]> {
   const group = createThreadGroup(2, segment ? { slotBytes: segment } : {});
   const workers: Worker[] = [];
-  const replies = await Promise.all(group.handles.map((handle) => new Promise<ThreadRankReply>((resolve, reject) => {
-    const w = tsWorker(THREAD_ENTRY, { workerData: { handle, length: floats, seed: 1, op: 'mean', rounds: rounds + warmup } satisfies ThreadRankData });
-    workers.push(w);
-    group.watch(w, handle.rank);
-    w.once('message', resolve);
-    w.once('error', reject);
-  })));
-  const times = replies.map((m) => { if (m.kind !== 'done') throw new Error(`thread rank ${m.rank}: ${m.message}`); return m.msPerRound; });
-  if (replies[0]!.kind === 'done' && replies[1]!.kind === 'done' && replies[0]!.checksum !== replies[1]!.checksum) throw new Error('thread ranks disagree');
+  const replies = await Promise.all(
+    group.handles.map(
+      (handle) =>
+        new Promise<ThreadRankReply>((resolve, reject) => {
+          const w = tsWorker(THREAD_ENTRY, {
+            workerData: {
+              handle,
+              length: floats,
+              seed: 1,
+              op: 'mean',
+              rounds: rounds + warmup,
+            } satisfies ThreadRankData,
+          });
+          workers.push(w);
+          group.watch(w, handle.rank);
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    ),
+  );
+  const times = replies.map((m) => {
+    if (m.kind !== 'done') throw new Error(`thread rank ${m.rank}: ${m.message}`);
+    return m.msPerRound;
+  });
+  if (replies[0]!.kind === 'done' && replies[1]!.kind === 'done' && replies[0]!.checksum !== replies[1]!.checksum)
+    throw new Error('thread ranks disagree');
   return slowest(times, warmup);
 }
 
-async function processes(floats: number, rounds: number, warmup: number, segment: number | undefined): Promise<number[]> {
-  const g = await spawnGroup(2, { length: floats, seed: 1, op: 'mean', rounds: rounds + warmup, segmentBytes: segment });
+async function processes(
+  floats: number,
+  rounds: number,
+  warmup: number,
+  segment: number | undefined,
+): Promise<number[]> {
+  const g = await spawnGroup(2, {
+    length: floats,
+    seed: 1,
+    op: 'mean',
+    rounds: rounds + warmup,
+    segmentBytes: segment,
+  });
   try {
-    const done = await Promise.all([0, 1].map((r) => g.until(r, (l) => l.kind === 'done' || l.kind === 'failed', 300_000)));
-    const times = done.map((l) => { if (l.kind !== 'done') throw new Error(`process rank: ${JSON.stringify(l)}`); return l.msPerRound; });
+    const done = await Promise.all(
+      [0, 1].map((r) => g.until(r, (l) => l.kind === 'done' || l.kind === 'failed', 300_000)),
+    );
+    const times = done.map((l) => {
+      if (l.kind !== 'done') throw new Error(`process rank: ${JSON.stringify(l)}`);
+      return l.msPerRound;
+    });
     const [a, b] = done;
-    if (a?.kind === 'done' && b?.kind === 'done' && a.checksum !== b.checksum) throw new Error('process ranks disagree');
+    if (a?.kind === 'done' && b?.kind === 'done' && a.checksum !== b.checksum)
+      throw new Error('process ranks disagree');
     return slowest(times, warmup);
-  } finally { g.kill(); }
+  } finally {
+    g.kill();
+  }
 }
 
-async function inThread(floats: number, rounds: number, warmup: number, segment: number | undefined): Promise<{ ring: number[]; add: number[] }> {
+async function inThread(
+  floats: number,
+  rounds: number,
+  warmup: number,
+  segment: number | undefined,
+): Promise<{ ring: number[]; add: number[] }> {
   const inputs = rankInputs(2, floats, 1);
   const g = memoryGroup(2, segment ? { segmentBytes: segment } : {});
-  const ring: number[] = [], add: number[] = [];
+  const ring: number[] = [],
+    add: number[] = [];
   for (let i = 0; i < rounds + warmup; i++) {
     const data = inputs.map((a) => a.slice());
     let t0 = performance.now();
@@ -82,16 +132,30 @@ export default async function allreduce(args: string[]): Promise<Record<string, 
   const base = await inThread(floats, rounds, warmup, segment);
   const t = median(await threads(floats, rounds, warmup, segment));
   const p = median(await processes(floats, rounds, warmup, segment));
-  const ring = median(base.ring), add = median(base.add);
+  const ring = median(base.ring),
+    add = median(base.add);
   const gbps = (ms: number) => +(bytes / (ms / 1000) / 1e9).toFixed(3);
-  const bus = (ms: number) => +(gbps(ms) * 2 * (2 - 1) / 2).toFixed(3);
+  const bus = (ms: number) => +((gbps(ms) * 2 * (2 - 1)) / 2).toFixed(3);
   const out = {
-    bytes, floats, rounds, warmup, segment_bytes: segment ?? 'default', load_avg_1m: +load.toFixed(2),
-    threads_ms: +t.toFixed(1), threads_algbw_gb_s: gbps(t), threads_busbw_gb_s: bus(t),
-    processes_ms: +p.toFixed(1), processes_algbw_gb_s: gbps(p), processes_busbw_gb_s: bus(p),
-    memory_ring_ms: +ring.toFixed(1), plain_add_ms: +add.toFixed(1),
-    threads_vs_memory_ring: +(t / ring).toFixed(2), processes_vs_threads: +(p / t).toFixed(2),
+    bytes,
+    floats,
+    rounds,
+    warmup,
+    segment_bytes: segment ?? 'default',
+    load_avg_1m: +load.toFixed(2),
+    threads_ms: +t.toFixed(1),
+    threads_algbw_gb_s: gbps(t),
+    threads_busbw_gb_s: bus(t),
+    processes_ms: +p.toFixed(1),
+    processes_algbw_gb_s: gbps(p),
+    processes_busbw_gb_s: bus(p),
+    memory_ring_ms: +ring.toFixed(1),
+    plain_add_ms: +add.toFixed(1),
+    threads_vs_memory_ring: +(t / ring).toFixed(2),
+    processes_vs_threads: +(p / t).toFixed(2),
   };
-  console.error(`all-reduce of ${(bytes / 1e6).toFixed(1)} MB, 2 ranks: threads ${out.threads_ms} ms (${out.threads_algbw_gb_s} GB/s), processes ${out.processes_ms} ms (${out.processes_algbw_gb_s} GB/s); in-thread ring ${out.memory_ring_ms} ms, plain add ${out.plain_add_ms} ms`);
+  console.error(
+    `all-reduce of ${(bytes / 1e6).toFixed(1)} MB, 2 ranks: threads ${out.threads_ms} ms (${out.threads_algbw_gb_s} GB/s), processes ${out.processes_ms} ms (${out.processes_algbw_gb_s} GB/s); in-thread ring ${out.memory_ring_ms} ms, plain add ${out.plain_add_ms} ms`,
+  );
   return out;
 }

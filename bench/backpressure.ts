@@ -21,7 +21,10 @@ const lazySource = defineSource({
       const values = new Int32Array(BATCH_INTS);
       for (let i = 0; i < BATCH_INTS; i += 1024) values[i] = b + i; // touch every page so RSS is real
       const child = makeData({ type: new Int32(), length: BATCH_INTS, data: values });
-      yield new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: BATCH_INTS, children: [child] }));
+      yield new RecordBatch(
+        schema,
+        makeData({ type: new Struct(schema.fields), length: BATCH_INTS, children: [child] }),
+      );
     }
   },
 });
@@ -31,7 +34,11 @@ const sleepySink = defineSink({
   description: 'sleeps per batch',
   config: z.object({ ms: z.number() }),
   input: () => schema,
-  make: (cfg) => ({ write: () => new Promise<void>((r) => setTimeout(r, cfg.ms)), close: () => [], abort: () => undefined }),
+  make: (cfg) => ({
+    write: () => new Promise<void>((r) => setTimeout(r, cfg.ms)),
+    close: () => [],
+    abort: () => undefined,
+  }),
 });
 
 export default async function backpressure(args: string[]): Promise<Record<string, unknown>> {
@@ -39,11 +46,16 @@ export default async function backpressure(args: string[]): Promise<Record<strin
   const limit = 8;
   const totalBytes = gib * 1024 ** 3;
   let sampled = 0;
-  const timer = setInterval(() => { sampled = Math.max(sampled, process.memoryUsage().rss); }, 5);
+  const timer = setInterval(() => {
+    sampled = Math.max(sampled, process.memoryUsage().rss);
+  }, 5);
   const r = await runPipeline({
     name: 'backpressure',
     budget: { maxInFlight: limit, maxInFlightBytes: 64 * 1024 ** 2 },
-    steps: [{ id: 'source', op: lazySource, config: { totalBytes } }, { id: 'sink', op: sleepySink, config: { ms: 2 } }],
+    steps: [
+      { id: 'source', op: lazySource, config: { totalBytes } },
+      { id: 'sink', op: sleepySink, config: { ms: 2 } },
+    ],
   });
   clearInterval(timer);
   if (!r.ok) throw new Error(`run failed: ${r.error?.message}`);
@@ -59,6 +71,8 @@ export default async function backpressure(args: string[]): Promise<Record<strin
     limit_bytes: 64 * 1024 ** 2,
     duration_ms: r.durationMs,
   };
-  console.error(`backpressure: ${out.source_gib} GiB through a sleeping sink, peak RSS ${out.peak_rss_mb} MB, in flight <= ${out.max_in_flight_batches}/${limit}`);
+  console.error(
+    `backpressure: ${out.source_gib} GiB through a sleeping sink, peak RSS ${out.peak_rss_mb} MB, in flight <= ${out.max_in_flight_batches}/${limit}`,
+  );
   return out;
 }

@@ -20,7 +20,10 @@ import { quality } from '../operators/clean/quality.ts';
 
 const PG_HTML = '/usr/share/doc/postgresql-doc-15/html';
 const BATCH_ROWS = 64;
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
 const STAGES = [
@@ -32,14 +35,21 @@ const STAGES = [
 ] as const;
 
 type Stage = (typeof STAGES)[number];
-type Factory = (config: unknown, ctx: { stats: OperatorStats }) => (s: ReturnType<typeof from<RecordBatch[]>>) => ReturnType<typeof from<RecordBatch[]>>;
+type Factory = (
+  config: unknown,
+  ctx: { stats: OperatorStats },
+) => (s: ReturnType<typeof from<RecordBatch[]>>) => ReturnType<typeof from<RecordBatch[]>>;
 
 async function chainOnce(batches: RecordBatch[]) {
   const stats = STAGES.map((s) => new OperatorStats(s.name));
   const ops = STAGES.map((s: Stage, i) => (s.op as unknown as Factory)(s.config, { stats: stats[i]! }));
   const t0 = performance.now();
   const out = await lastValueFrom(ops.reduce((src, op) => op(src), from(batches)).pipe(toArray()));
-  return { ms: performance.now() - t0, stats: stats.map((s) => s.snapshot()), rowsOut: out.reduce((a, b) => a + b.numRows, 0) };
+  return {
+    ms: performance.now() - t0,
+    stats: stats.map((s) => s.snapshot()),
+    rowsOut: out.reduce((a, b) => a + b.numRows, 0),
+  };
 }
 
 function bareReadability(htmls: string[]): number {
@@ -49,23 +59,33 @@ function bareReadability(htmls: string[]): number {
 }
 
 export default async function clean(args: string[]): Promise<Record<string, unknown>> {
-  const { values } = parseArgs({ args, options: { rounds: { type: 'string', default: '3' }, pages: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { rounds: { type: 'string', default: '3' }, pages: { type: 'string' } },
+  });
   const rounds = Math.max(1, Number(values.rounds));
-  let files = readdirSync(PG_HTML).filter((f) => f.endsWith('.html')).sort();
+  let files = readdirSync(PG_HTML)
+    .filter((f) => f.endsWith('.html'))
+    .sort();
   if (values.pages) files = files.slice(0, Number(values.pages));
   const htmls = files.map((f) => readFileSync(join(PG_HTML, f), 'utf8'));
   const bytes = htmls.reduce((a, h) => a + Buffer.byteLength(h), 0);
   const schema = schemaOf<{ text: Utf8 }>({ text: { type: new Utf8() } });
   const batches: RecordBatch[] = [];
-  for (let i = 0; i < htmls.length; i += BATCH_ROWS) batches.push(batchFromColumns(schema, { text: htmls.slice(i, i + BATCH_ROWS) }) as unknown as RecordBatch);
-  console.log(`clean: ${files.length} pages, ${(bytes / 1e6).toFixed(1)} MB of HTML from ${PG_HTML}, ${rounds} rounds, one thread`);
+  for (let i = 0; i < htmls.length; i += BATCH_ROWS)
+    batches.push(batchFromColumns(schema, { text: htmls.slice(i, i + BATCH_ROWS) }) as unknown as RecordBatch);
+  console.log(
+    `clean: ${files.length} pages, ${(bytes / 1e6).toFixed(1)} MB of HTML from ${PG_HTML}, ${rounds} rounds, one thread`,
+  );
 
   const runs: Array<Awaited<ReturnType<typeof chainOnce>>> = [];
   const bare: number[] = [];
   for (let r = 0; r < rounds; r++) {
     runs.push(await chainOnce(batches));
     bare.push(bareReadability(htmls));
-    console.log(`  round ${r + 1}: chain ${(runs[r]!.ms / 1000).toFixed(2)} s, bare Readability ${(bare[r]! / 1000).toFixed(2)} s`);
+    console.log(
+      `  round ${r + 1}: chain ${(runs[r]!.ms / 1000).toFixed(2)} s, bare Readability ${(bare[r]! / 1000).toFixed(2)} s`,
+    );
   }
   const chainMs = median(runs.map((r) => r.ms));
   const stage: Record<string, number> = {};
@@ -78,7 +98,9 @@ export default async function clean(args: string[]): Promise<Record<string, unkn
   const bareMbps = bytes / 1e6 / (median(bare) / 1000);
   for (const [i, s] of STAGES.entries()) {
     const st = last.stats[i]!;
-    console.log(`  ${s.name.padEnd(9)} ${String(stage[`${s.name}_mb_per_s`]).padStart(7)} MB/s  rows ${st.rowsIn} -> ${st.rowsOut}  ${JSON.stringify(st.dropReasons)}${st.counters ? ` ${JSON.stringify(st.counters)}` : ''}`);
+    console.log(
+      `  ${s.name.padEnd(9)} ${String(stage[`${s.name}_mb_per_s`]).padStart(7)} MB/s  rows ${st.rowsIn} -> ${st.rowsOut}  ${JSON.stringify(st.dropReasons)}${st.counters ? ` ${JSON.stringify(st.counters)}` : ''}`,
+    );
   }
   return {
     bench: 'clean',

@@ -18,12 +18,22 @@ async function fetchAll(urls: string[], concurrency: number): Promise<number> {
   const worker = async () => {
     while (next < urls.length) {
       const url = urls[next++]!;
-      bytes += await new Promise<number>((ok, fail) => http.get(url, { agent }, (res) => {
-        let n = 0;
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => { n += c.length; chunks.push(c); });
-        res.on('end', () => { Buffer.concat(chunks).toString('utf8'); ok(n); });
-      }).on('error', fail));
+      bytes += await new Promise<number>((ok, fail) =>
+        http
+          .get(url, { agent }, (res) => {
+            let n = 0;
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => {
+              n += c.length;
+              chunks.push(c);
+            });
+            res.on('end', () => {
+              Buffer.concat(chunks).toString('utf8');
+              ok(n);
+            });
+          })
+          .on('error', fail),
+      );
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -44,19 +54,31 @@ export default async function crawlBench(args: string[]): Promise<Record<string,
   try {
     for (let r = 0; r < rounds; r++) {
       const t0 = performance.now();
-      const batches = await lastValueFrom(crawl({
-        seeds, allowAddresses: ['127.0.0.1'], politeness: false, concurrency, perHostConcurrency: concurrency, maxDepth: 100,
-      }, { log: () => undefined }).pipe(toArray()));
+      const batches = await lastValueFrom(
+        crawl(
+          {
+            seeds,
+            allowAddresses: ['127.0.0.1'],
+            politeness: false,
+            concurrency,
+            perHostConcurrency: concurrency,
+            maxDepth: 100,
+          },
+          { log: () => undefined },
+        ).pipe(toArray()),
+      );
       const s = (performance.now() - t0) / 1000;
       const urls = batches.flatMap((b) => Array.from(b.getChild('url')!, (u) => String(u)));
       pages = urls.length;
-      mb = batches.reduce((n, b) => n + (b.getChild('text')!.data[0]!.values.byteLength), 0) / 1e6;
+      mb = batches.reduce((n, b) => n + b.getChild('text')!.data[0]!.values.byteLength, 0) / 1e6;
       crawlRates.push(pages / s);
       secs.push(s);
       const t1 = performance.now();
       await fetchAll(urls, concurrency);
       baseRates.push(pages / ((performance.now() - t1) / 1000));
-      console.error(`round ${r + 1}: crawl ${pages} pages in ${s.toFixed(2)} s (${(pages / s).toFixed(0)}/s); plain http ${baseRates.at(-1)!.toFixed(0)}/s`);
+      console.error(
+        `round ${r + 1}: crawl ${pages} pages in ${s.toFixed(2)} s (${(pages / s).toFixed(0)}/s); plain http ${baseRates.at(-1)!.toFixed(0)}/s`,
+      );
     }
   } finally {
     await site.close();
@@ -64,8 +86,15 @@ export default async function crawlBench(args: string[]): Promise<Record<string,
   const rate = median(crawlRates);
   const base = median(baseRates);
   return {
-    bench: 'crawl', pages, mb: Number(mb.toFixed(2)), seconds: Number(median(secs).toFixed(3)), rounds, concurrency,
-    pages_per_s: Math.round(rate), baseline_pages_per_s: Math.round(base), ratio_to_plain_http: Number((rate / base).toFixed(2)),
+    bench: 'crawl',
+    pages,
+    mb: Number(mb.toFixed(2)),
+    seconds: Number(median(secs).toFixed(3)),
+    rounds,
+    concurrency,
+    pages_per_s: Math.round(rate),
+    baseline_pages_per_s: Math.round(base),
+    ratio_to_plain_http: Number((rate / base).toFixed(2)),
     target_pages_per_s: 100,
   };
 }

@@ -14,19 +14,31 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const arg = (args: string[], name: string, dflt: string) => args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
+const arg = (args: string[], name: string, dflt: string) =>
+  args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
 const int = (args: string[], name: string, dflt: number) => {
   const v = Number(arg(args, name, String(dflt)));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`bench ddp: ${name} must be a positive integer, got ${arg(args, name, '')}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`bench ddp: ${name} must be a positive integer, got ${arg(args, name, '')}`);
   return v;
 };
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 const PIPELINE = fileURLToPath(new URL('../pipelines/train-tiny.ts', import.meta.url));
 
-interface MetricRow { step: number; split: string; name: string; value: number; time?: string | number }
+interface MetricRow {
+  step: number;
+  split: string;
+  name: string;
+  value: number;
+  time?: string | number;
+}
 
 /** The train split's per-step values of `name` in a run directory's metrics.jsonl. */
 function trainSeries(runDir: string): Map<number, Record<string, number>> {
@@ -43,18 +55,35 @@ function trainSeries(runDir: string): Map<number, Record<string, number>> {
   return out;
 }
 
-interface RunFigures { summary: Record<string, unknown>; losses: number[]; wallMs: number; stepTimes: number[] }
+interface RunFigures {
+  summary: Record<string, unknown>;
+  losses: number[];
+  wallMs: number;
+  stepTimes: number[];
+}
 
 /** One `flowlm train` run; its JSON summary, per-step losses and the wall time of each step's end. */
 async function train(devices: string, sets: string[], env: NodeJS.ProcessEnv = {}): Promise<RunFigures> {
   const runDir = mkdtempSync(join(tmpdir(), 'flowlm-ddp-'));
-  const args = [BIN, 'train', PIPELINE, '--devices', devices, '--json', '--set', `trainer.runDir=${runDir}`, ...sets.flatMap((s) => ['--set', s])];
+  const args = [
+    BIN,
+    'train',
+    PIPELINE,
+    '--devices',
+    devices,
+    '--json',
+    '--set',
+    `trainer.runDir=${runDir}`,
+    ...sets.flatMap((s) => ['--set', s]),
+  ];
   const t0 = performance.now();
   const stepTimes: number[] = [];
   const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   child.stderr.on('data', (d: Buffer) => {
     const text = d.toString();
     err += text;
@@ -64,7 +93,8 @@ async function train(devices: string, sets: string[], env: NodeJS.ProcessEnv = {
   const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
   const wallMs = performance.now() - t0;
   try {
-    if (code !== 0) throw new Error(`bench ddp: flowlm train --devices ${devices} exited ${code}:\n${err.slice(-2000)}`);
+    if (code !== 0)
+      throw new Error(`bench ddp: flowlm train --devices ${devices} exited ${code}:\n${err.slice(-2000)}`);
     const summary = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
     const series = trainSeries(runDir);
     const losses = [...series.keys()].sort((a, b) => a - b).map((s) => series.get(s)!.loss!);
@@ -75,7 +105,8 @@ async function train(devices: string, sets: string[], env: NodeJS.ProcessEnv = {
 }
 
 const maxDiff = (a: number[], b: number[]) => {
-  if (a.length !== b.length || a.length === 0) throw new Error(`bench ddp: loss series of ${a.length} and ${b.length} steps`);
+  if (a.length !== b.length || a.length === 0)
+    throw new Error(`bench ddp: loss series of ${a.length} and ${b.length} steps`);
   return Math.max(...a.map((x, i) => Math.abs(x - b[i]!)));
 };
 
@@ -84,39 +115,78 @@ export default async function ddpBench(args: string[]): Promise<Record<string, u
   const steps = int(args, 'steps', 6);
   const equivSteps = int(args, 'equiv_steps', 20);
   const prep = resolve(arg(args, 'prep', 'out/bench/prep-gpt2-128'));
-  execFileSync(process.execPath, [BIN, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const data = [`data.dir=${prep}`, 'data.holdoutRows=64', 'trainer.evalBatches=1', 'trainer.evalEvery=0', 'trainer.checkpointEvery=0', 'trainer.keepLast=1'];
+  execFileSync(
+    process.execPath,
+    [BIN, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const data = [
+    `data.dir=${prep}`,
+    'data.holdoutRows=64',
+    'trainer.evalBatches=1',
+    'trainer.evalEvery=0',
+    'trainer.checkpointEvery=0',
+    'trainer.keepLast=1',
+  ];
 
   // -- throughput: tiny on 1 and 2 devices
-  const tiny = [...data, 'model.preset="tiny"', 'trainer.batchSize=8', 'trainer.gradAccum=1', `trainer.steps=${steps}`, 'model.dropout=0'];
+  const tiny = [
+    ...data,
+    'model.preset="tiny"',
+    'trainer.batchSize=8',
+    'trainer.gradAccum=1',
+    `trainer.steps=${steps}`,
+    'model.dropout=0',
+  ];
   const tokPerS: Record<1 | 2, number[]> = { 1: [], 2: [] };
   const cpuOne = { FLOWLM_HEAD_THREAD: '0' };
   for (let r = 0; r < rounds; r++) {
     for (const n of (r % 2 ? [2, 1] : [1, 2]) as Array<1 | 2>) {
       const f = await train(`cpu:${n}`, tiny, n === 1 ? cpuOne : {});
-      if (f.stepTimes.length < 2) throw new Error(`bench ddp: cpu:${n} printed ${f.stepTimes.length} progress lines; need steps >= 2`);
+      if (f.stepTimes.length < 2)
+        throw new Error(`bench ddp: cpu:${n} printed ${f.stepTimes.length} progress lines; need steps >= 2`);
       const tokensPerStep = n * 8 * 128;
       const perS = (tokensPerStep * (f.stepTimes.length - 1)) / ((f.stepTimes.at(-1)! - f.stepTimes[0]!) / 1000);
       tokPerS[n].push(perS);
-      console.log(`round ${r + 1}, cpu:${n}: ${perS.toFixed(1)} tokens/s over steps 2-${f.stepTimes.length} (run ${(f.wallMs / 1000).toFixed(1)} s, backend ${String(f.summary.backend)})`);
+      console.log(
+        `round ${r + 1}, cpu:${n}: ${perS.toFixed(1)} tokens/s over steps 2-${f.stepTimes.length} (run ${(f.wallMs / 1000).toFixed(1)} s, backend ${String(f.summary.backend)})`,
+      );
     }
   }
 
   // -- equivalence: world size 2 x micro-batch 4 vs world size 1 x 2 accumulation steps of 4
-  const micro = [...data, 'model.preset="micro"', 'model.vocabSize=50257', 'trainer.batchSize=4', `trainer.steps=${equivSteps}`, 'model.dropout=0'];
+  const micro = [
+    ...data,
+    'model.preset="micro"',
+    'model.vocabSize=50257',
+    'trainer.batchSize=4',
+    `trainer.steps=${equivSteps}`,
+    'model.dropout=0',
+  ];
   const ref = await train('cpu:1', [...micro, 'trainer.gradAccum=2'], cpuOne);
   const ddp = await train('cpu:2', [...micro, 'trainer.gradAccum=1']);
   const zero = await train('cpu:2', [...micro, 'trainer.gradAccum=1', 'optimizer.zero=true']);
   const diff = maxDiff(ref.losses, ddp.losses);
   const diffZero = maxDiff(ref.losses, zero.losses);
-  console.log(`equivalence over ${equivSteps} steps: max |loss diff| ${diff.toExponential(2)} (ZeRO-1 ${diffZero.toExponential(2)}); losses ${ref.losses[0]!.toFixed(4)} -> ${ref.losses.at(-1)!.toFixed(4)}`);
+  console.log(
+    `equivalence over ${equivSteps} steps: max |loss diff| ${diff.toExponential(2)} (ZeRO-1 ${diffZero.toExponential(2)}); losses ${ref.losses[0]!.toFixed(4)} -> ${ref.losses.at(-1)!.toFixed(4)}`,
+  );
 
   const t1 = median(tokPerS[1]);
   const t2 = median(tokPerS[2]);
   return {
-    bench: 'ddp', config: 'tiny', rounds, steps, batch_per_replica: 8,
-    tokens_per_s_1: round(t1, 1), tokens_per_s_2: round(t2, 1), speedup_2_vs_1: round(t2 / t1),
-    equiv_steps: equivSteps, max_loss_diff: Number(diff.toExponential(3)), max_loss_diff_zero1: Number(diffZero.toExponential(3)),
-    cores: availableParallelism(), load_1m: round(loadavg()[0]!),
+    bench: 'ddp',
+    config: 'tiny',
+    rounds,
+    steps,
+    batch_per_replica: 8,
+    tokens_per_s_1: round(t1, 1),
+    tokens_per_s_2: round(t2, 1),
+    speedup_2_vs_1: round(t2 / t1),
+    equiv_steps: equivSteps,
+    max_loss_diff: Number(diff.toExponential(3)),
+    max_loss_diff_zero1: Number(diffZero.toExponential(3)),
+    cores: availableParallelism(),
+    load_1m: round(loadavg()[0]!),
   };
 }

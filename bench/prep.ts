@@ -38,9 +38,16 @@ const arg = (args: string[], name: string, dflt: number) => {
   if (!Number.isInteger(v) || v < 1) throw new Error(`bench prep: ${name} must be a positive integer, got ${a}`);
   return v;
 };
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 const round2 = (x: number) => Math.round(x * 100) / 100;
-const cpuMs = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1000; };
+const cpuMs = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 
 /** The documents prep's tokenizer receives: the corpus read and deduplicated as prep does (text in
  * shared memory, as a run with worker stages reads it). */
@@ -53,8 +60,30 @@ async function prepInput(steps: Step[]): Promise<RecordBatch<Doc>[]> {
 
 /** Peak RSS (MiB) and duration of `flowlm prep --json` over `inputs` in a fresh process. */
 async function cliRun(inputs: string, out: string, workers: number): Promise<{ rss: number; ms: number; mb: number }> {
-  const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'prep', '--input', inputs, '--out', out, '--no-dedup', '--workers', String(workers), '--json', '--progress', 'none'], { maxBuffer: 1 << 24 });
-  const j = JSON.parse(stdout.trim().split('\n').pop()!) as { ok: boolean; peakRssMb: number; durationMs: number; mb: number };
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      BIN,
+      'prep',
+      '--input',
+      inputs,
+      '--out',
+      out,
+      '--no-dedup',
+      '--workers',
+      String(workers),
+      '--json',
+      '--progress',
+      'none',
+    ],
+    { maxBuffer: 1 << 24 },
+  );
+  const j = JSON.parse(stdout.trim().split('\n').pop()!) as {
+    ok: boolean;
+    peakRssMb: number;
+    durationMs: number;
+    mb: number;
+  };
   if (!j.ok) throw new Error(`bench prep: flowlm prep over ${inputs} failed: ${stdout}`);
   return { rss: j.peakRssMb, ms: j.durationMs, mb: j.mb };
 }
@@ -71,7 +100,12 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
     let kernel = 1 << 16;
     const specOf = (out: string) => {
       const spec = prepSpec({ out, workers }) as { steps: Step[] };
-      return { ...spec, steps: spec.steps.map((s) => (s.id === 'tokenize' ? { ...s, config: { ...s.config, cacheEntries: kernel++ } } : s)) };
+      return {
+        ...spec,
+        steps: spec.steps.map((s) =>
+          s.id === 'tokenize' ? { ...s, config: { ...s.config, cacheEntries: kernel++ } } : s,
+        ),
+      };
     };
     const batches = await prepInput(specOf(tmp).steps);
     // the tokenizer exactly as prep configures it: encoding, its pre-tokenisation transforms (NFC,
@@ -79,18 +113,31 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
     const tokenizeConfig = specOf(tmp).steps.find((s) => s.id === 'tokenize')!.config!;
     const mb = batches.reduce((n, b) => n + (b.getChild('text')!.data[0]!.values as Uint8Array).byteLength, 0) / 1e6;
     const memory = defineSource({
-      id: 'bench/prep-input', description: 'the read, deduplicated corpus in memory', config: z.object({}), output: docSchema,
-      async *make() { for (const b of batches) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>; },
+      id: 'bench/prep-input',
+      description: 'the read, deduplicated corpus in memory',
+      config: z.object({}),
+      output: docSchema,
+      async *make() {
+        for (const b of batches) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
+      },
     });
     const encoding = String(tokenizeConfig.encoding);
-    console.log(`corpus: ${batches.reduce((n, b) => n + b.numRows, 0)} documents, ${mb.toFixed(2)} MB of text in ${batches.length} batches; ${workers} workers, ${encoding}`);
+    console.log(
+      `corpus: ${batches.reduce((n, b) => n + b.numRows, 0)} documents, ${mb.toFixed(2)} MB of text in ${batches.length} batches; ${workers} workers, ${encoding}`,
+    );
 
     const tokenizeOnly = async () => {
       const c0 = cpuMs();
-      const r = await runPipeline({ name: 'tokenize-only', steps: [
-        { id: 'text', op: memory, config: {} },
-        { id: 'tokenize', op: tokenize, workers, config: { ...tokenizeConfig, cacheEntries: kernel++ } },
-      ] }, { pool });
+      const r = await runPipeline(
+        {
+          name: 'tokenize-only',
+          steps: [
+            { id: 'text', op: memory, config: {} },
+            { id: 'tokenize', op: tokenize, workers, config: { ...tokenizeConfig, cacheEntries: kernel++ } },
+          ],
+        },
+        { pool },
+      );
       if (!r.ok) throw new Error(`bench prep: tokenize alone failed: ${r.error?.message}`);
       return { ms: r.durationMs, cpu: cpuMs() - c0, tokens: r.nodes.tokenize?.counters?.tokens ?? 0 };
     };
@@ -100,27 +147,41 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       const r = await runPipeline(specOf(out), { pool, log: () => undefined });
       rmSync(out, { recursive: true, force: true });
       if (!r.ok) throw new Error(`bench prep: the prep pipeline failed: ${r.error?.message}`);
-      return { ms: r.durationMs, cpu: cpuMs() - c0, tokens: r.nodes.tokenize?.counters?.tokens ?? 0, busy: Object.fromEntries(Object.entries(r.nodes).map(([id, s]) => [id, s.busyMs])) };
+      return {
+        ms: r.durationMs,
+        cpu: cpuMs() - c0,
+        tokens: r.nodes.tokenize?.counters?.tokens ?? 0,
+        busy: Object.fromEntries(Object.entries(r.nodes).map(([id, s]) => [id, s.busyMs])),
+      };
     };
 
     // threads started, modules and rank tables loaded, the JIT done with the code both run: what is
     // timed is the steady state a long run sees (every round still starts with empty piece caches).
     // Prep's main-thread code runs once per batch, a few dozen times a round: after 3 rounds its
     // rounds still took 1.4x the later ones; after 5-6 they no longer get faster.
-    for (let w = 0; w < warmup; w++) { await tokenizeOnly(); await prep(-1 - w); }
+    for (let w = 0; w < warmup; w++) {
+      await tokenizeOnly();
+      await prep(-1 - w);
+    }
     const t = { tok: [] as number[], prep: [] as number[], tokCpu: [] as number[], prepCpu: [] as number[] };
     let tokens = 0;
     for (let r = 0; r < rounds; r++) {
-      for (const which of r % 2 ? ['prep', 'tok'] as const : ['tok', 'prep'] as const) {
+      for (const which of r % 2 ? (['prep', 'tok'] as const) : (['tok', 'prep'] as const)) {
         if (which === 'tok') {
           const res = await tokenizeOnly();
-          t.tok.push(res.ms); t.tokCpu.push(res.cpu);
-          console.log(`round ${r + 1} tokenize alone: ${res.ms} ms (${(mb / res.ms * 1000).toFixed(1)} MB/s), cpu ${res.cpu.toFixed(0)} ms`);
+          t.tok.push(res.ms);
+          t.tokCpu.push(res.cpu);
+          console.log(
+            `round ${r + 1} tokenize alone: ${res.ms} ms (${((mb / res.ms) * 1000).toFixed(1)} MB/s), cpu ${res.cpu.toFixed(0)} ms`,
+          );
         } else {
           const res = await prep(r);
-          t.prep.push(res.ms); t.prepCpu.push(res.cpu);
+          t.prep.push(res.ms);
+          t.prepCpu.push(res.cpu);
           tokens = res.tokens;
-          console.log(`round ${r + 1} prep: ${res.ms} ms (${(mb / res.ms * 1000).toFixed(1)} MB/s), cpu ${res.cpu.toFixed(0)} ms; busy ${JSON.stringify(res.busy)}`);
+          console.log(
+            `round ${r + 1} prep: ${res.ms} ms (${((mb / res.ms) * 1000).toFixed(1)} MB/s), cpu ${res.cpu.toFixed(0)} ms; busy ${JSON.stringify(res.busy)}`,
+          );
         }
       }
     }
@@ -128,7 +189,11 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
 
     // peak RSS: fresh processes over 1 and 4 copies of the corpus (files copied under distinct names)
     const copies = [0, 1, 2, 3].map((k) => join(tmp, `copies/c${k}`));
-    const corpusFiles = [sotuTexts(), mobyDickChapters()].flatMap((g) => readdirSync(dirname(g)).filter((f) => new RegExp(`^${basename(g).replace('*', '.*')}$`).test(f)).map((f) => join(dirname(g), f)));
+    const corpusFiles = [sotuTexts(), mobyDickChapters()].flatMap((g) =>
+      readdirSync(dirname(g))
+        .filter((f) => new RegExp(`^${basename(g).replace('*', '.*')}$`).test(f))
+        .map((f) => join(dirname(g), f)),
+    );
     for (const dir of copies) {
       mkdirSync(dir, { recursive: true });
       for (const f of corpusFiles) copyFileSync(f, join(dir, `${basename(dirname(dirname(f)))}-${basename(f)}`));
@@ -137,16 +202,29 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
     for (let r = 0; r < rssRounds; r++) {
       const one = await cliRun(join(copies[0]!, '*.txt'), join(tmp, 'rss-1x'), workers);
       const four = await cliRun(join(tmp, 'copies/c*/*.txt'), join(tmp, 'rss-4x'), workers);
-      rss.x1.push(one.rss); rss.x4.push(four.rss); rss.ms1.push(one.ms); rss.ms4.push(four.ms); rss.mb1 = one.mb; rss.mb4 = four.mb;
-      console.log(`rss round ${r + 1}: 1x ${one.rss} MiB (${(one.mb / one.ms * 1000).toFixed(1)} MB/s), 4x ${four.rss} MiB (${(four.mb / four.ms * 1000).toFixed(1)} MB/s)`);
+      rss.x1.push(one.rss);
+      rss.x4.push(four.rss);
+      rss.ms1.push(one.ms);
+      rss.ms4.push(four.ms);
+      rss.mb1 = one.mb;
+      rss.mb4 = four.mb;
+      console.log(
+        `rss round ${r + 1}: 1x ${one.rss} MiB (${((one.mb / one.ms) * 1000).toFixed(1)} MB/s), 4x ${four.rss} MiB (${((four.mb / four.ms) * 1000).toFixed(1)} MB/s)`,
+      );
     }
 
-    const prepMbs = mb / median(t.prep) * 1000;
-    const tokMbs = mb / median(t.tok) * 1000;
+    const prepMbs = (mb / median(t.prep)) * 1000;
+    const tokMbs = (mb / median(t.tok)) * 1000;
     const result = {
-      bench: 'prep', encoding, workers, rounds, rss_rounds: rssRounds, mb: round2(mb), tokens,
+      bench: 'prep',
+      encoding,
+      workers,
+      rounds,
+      rss_rounds: rssRounds,
+      mb: round2(mb),
+      tokens,
       mb_per_s: round2(prepMbs),
-      tokens_per_s: Math.round(tokens / median(t.prep) * 1000),
+      tokens_per_s: Math.round((tokens / median(t.prep)) * 1000),
       tokenize_only_mb_per_s: round2(tokMbs),
       ratio_vs_tokenize: round2(prepMbs / tokMbs),
       cpu_ms_prep: Math.round(median(t.prepCpu)),
@@ -155,12 +233,15 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       peak_rss_mb_1x: median(rss.x1),
       peak_rss_mb_4x: median(rss.x4),
       rss_ratio_4x: round2(median(rss.x4) / median(rss.x1)),
-      cli_mb_per_s_1x: round2(rss.mb1 / median(rss.ms1) * 1000),
-      cli_mb_per_s_4x: round2(rss.mb4 / median(rss.ms4) * 1000),
-      cores: availableParallelism(), load_1m: round2(loadavg()[0]!),
+      cli_mb_per_s_1x: round2((rss.mb1 / median(rss.ms1)) * 1000),
+      cli_mb_per_s_4x: round2((rss.mb4 / median(rss.ms4)) * 1000),
+      cores: availableParallelism(),
+      load_1m: round2(loadavg()[0]!),
     };
-    console.log(`prep ${result.mb_per_s} MB/s = ${result.ratio_vs_tokenize} x tokenize alone (${result.tokenize_only_mb_per_s} MB/s; CPU ratio ${result.ratio_vs_tokenize_cpu}); ` +
-      `peak RSS ${result.peak_rss_mb_1x} MiB (1x), ${result.peak_rss_mb_4x} MiB (4x)`);
+    console.log(
+      `prep ${result.mb_per_s} MB/s = ${result.ratio_vs_tokenize} x tokenize alone (${result.tokenize_only_mb_per_s} MB/s; CPU ratio ${result.ratio_vs_tokenize_cpu}); ` +
+        `peak RSS ${result.peak_rss_mb_1x} MiB (1x), ${result.peak_rss_mb_4x} MiB (4x)`,
+    );
     return result;
   } finally {
     await pool.close();

@@ -6,13 +6,17 @@ import { join } from 'node:path';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const name = process.argv[2];
-const known = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'run.mts' && !f.startsWith('_')).map((f) => f.slice(0, -3));
+const known = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && f !== 'run.mts' && !f.startsWith('_'))
+  .map((f) => f.slice(0, -3));
 if (!name || !known.includes(name)) {
   console.error(`usage: npm run bench -- NAME [args]\nbenchmarks: ${known.join(', ')}`);
   process.exit(2);
 }
 const file = join(dir, `${name}.ts`);
 if (!existsSync(file)) process.exit(2);
-const mod = (await import(pathToFileURL(file).href)) as { default: (args: string[]) => Promise<Record<string, unknown>> };
+const mod = (await import(pathToFileURL(file).href)) as {
+  default: (args: string[]) => Promise<Record<string, unknown>>;
+};
 const result = await mod.default(process.argv.slice(3));
 console.log(JSON.stringify(result));

@@ -22,13 +22,19 @@ const peakRssMb = () => Math.round(peakRss());
 
 type PresetName = keyof typeof GPT_PRESETS;
 
-const arg = (args: string[], name: string, dflt: string) => args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
+const arg = (args: string[], name: string, dflt: string) =>
+  args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
 const int = (args: string[], name: string, dflt: number) => {
   const v = Number(arg(args, name, String(dflt)));
-  if (!Number.isInteger(v) || v < 0) throw new Error(`bench train: ${name} must be a non-negative integer, got ${arg(args, name, '')}`);
+  if (!Number.isInteger(v) || v < 0)
+    throw new Error(`bench train: ${name} must be a non-negative integer, got ${arg(args, name, '')}`);
   return v;
 };
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /** GFLOP/s of a plain [1024, 128] x [128, 4096] product, the shape class of the model's matmuls. */
 function matmulGflops(): number {
@@ -54,9 +60,19 @@ function flopsPerToken(c: ReturnType<typeof gptConfig>, seqLen: number): number 
   return 6 * (mm + attn);
 }
 
-interface ModeFigures { stepMs: number[]; cpuMs: number; wallMs: number }
+interface ModeFigures {
+  stepMs: number[];
+  cpuMs: number;
+  wallMs: number;
+}
 
-async function benchConfig(name: PresetName, batch: number, steps: number, warmup: number, helper: boolean): Promise<Record<string, unknown>> {
+async function benchConfig(
+  name: PresetName,
+  batch: number,
+  steps: number,
+  warmup: number,
+  helper: boolean,
+): Promise<Record<string, unknown>> {
   const cfg = gptConfig(GPT_PRESETS[name]);
   const seqLen = cfg.contextLength;
   const model = Gpt.create(cfg, { seed: 1 });
@@ -79,7 +95,12 @@ async function benchConfig(name: PresetName, batch: number, steps: number, warmu
       const b = makeBatch();
       const c0 = process.cpuUsage();
       const t0 = performance.now();
-      const r = trainStep(model, opt, [b], { objective: { kind: 'autoregressive' }, lr: 3e-4, clipNorm: 1, head: { threads: mode } });
+      const r = trainStep(model, opt, [b], {
+        objective: { kind: 'autoregressive' },
+        lr: 3e-4,
+        clipNorm: 1,
+        head: { threads: mode },
+      });
       const dt = performance.now() - t0;
       if (i === 0 && mode === modes[0]) firstLoss = r.loss;
       if (i < warmup) continue;
@@ -96,7 +117,11 @@ async function benchConfig(name: PresetName, batch: number, steps: number, warmu
   const tokens = batch * seqLen;
   const summary = (f: ModeFigures) => {
     const ms = median(f.stepMs);
-    return { step_ms: Math.round(ms), tokens_per_s: Math.round((tokens / (ms / 1000)) * 10) / 10, cpu_share: Math.round((f.cpuMs / f.wallMs) * 100) / 100 };
+    return {
+      step_ms: Math.round(ms),
+      tokens_per_s: Math.round((tokens / (ms / 1000)) * 10) / 10,
+      cpu_share: Math.round((f.cpuMs / f.wallMs) * 100) / 100,
+    };
   };
   const main = summary(figures.get(modes[0]!)!);
   const one = split ? summary(figures.get(1)!) : undefined;
@@ -107,30 +132,40 @@ async function benchConfig(name: PresetName, batch: number, steps: number, warmu
     seq_len: seqLen,
     ...main,
     model_gflops: Math.round((main.tokens_per_s * flopsPerToken(cfg, seqLen)) / 1e7) / 100,
-    ...(one ? { one_thread: one, head_thread_speedup: Math.round((main.tokens_per_s / one.tokens_per_s) * 100) / 100 } : {}),
+    ...(one
+      ? { one_thread: one, head_thread_speedup: Math.round((main.tokens_per_s / one.tokens_per_s) * 100) / 100 }
+      : {}),
     peak_rss_mb: peakRssMb(),
     first_loss: Math.round(firstLoss * 1000) / 1000,
     leaked_tensors: leaked,
   };
-  console.log(`${name}: ${r.step_ms} ms/step, ${r.tokens_per_s} tokens/s, ${r.model_gflops} GFLOP/s, cpu share ${r.cpu_share}` +
-    (one ? ` (head on one thread: ${one.tokens_per_s} tokens/s, ${one.step_ms} ms/step)` : '') + `, peak RSS ${r.peak_rss_mb} MB`);
+  console.log(
+    `${name}: ${r.step_ms} ms/step, ${r.tokens_per_s} tokens/s, ${r.model_gflops} GFLOP/s, cpu share ${r.cpu_share}` +
+      (one ? ` (head on one thread: ${one.tokens_per_s} tokens/s, ${one.step_ms} ms/step)` : '') +
+      `, peak RSS ${r.peak_rss_mb} MB`,
+  );
   return r;
 }
 
 export default async function trainBench(args: string[]): Promise<Record<string, unknown>> {
   const configs = arg(args, 'config', 'micro,tiny').split(',') as PresetName[];
-  for (const c of configs) if (!(c in GPT_PRESETS)) throw new Error(`bench train: unknown config ${c}; known: ${Object.keys(GPT_PRESETS).join(', ')}`);
+  for (const c of configs)
+    if (!(c in GPT_PRESETS))
+      throw new Error(`bench train: unknown config ${c}; known: ${Object.keys(GPT_PRESETS).join(', ')}`);
   const steps = int(args, 'steps', 5);
   const warmup = int(args, 'warmup', 1);
   const batch = int(args, 'batch', 8);
   const backend = await initBackend();
   const baseline = matmulGflops();
-  console.log(`backend ${backend.name} (${backend.detail}); plain matmul ${baseline.toFixed(1)} GFLOP/s; load average ${loadavg()[0]!.toFixed(2)}`);
+  console.log(
+    `backend ${backend.name} (${backend.detail}); plain matmul ${baseline.toFixed(1)} GFLOP/s; load average ${loadavg()[0]!.toFixed(2)}`,
+  );
   const results: Record<string, Record<string, unknown>> = {};
   // micro first: peak RSS is per process, so the larger config's figure includes the smaller's
   const helper = headHelper() !== undefined;
   for (const c of configs) results[c] = await benchConfig(c, batch, steps, warmup, helper);
-  for (const r of Object.values(results)) r.flops_utilization = Math.round((Number(r.model_gflops) / baseline) * 100) / 100;
+  for (const r of Object.values(results))
+    r.flops_utilization = Math.round((Number(r.model_gflops) / baseline) * 100) / 100;
   const main = results.tiny ?? Object.values(results)[0]!;
   return {
     backend: backend.name,

@@ -25,7 +25,11 @@ const arg = (args: string[], name: string, dflt: number) => {
   return v;
 };
 const hashSchema = () => schemaOf<{ hash: Int32 }>({ hash: { type: new Int32() } });
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 export default async function workers(args: string[]): Promise<Record<string, unknown>> {
   const rounds = arg(args, 'rounds', 5);
@@ -38,25 +42,46 @@ export default async function workers(args: string[]): Promise<Record<string, un
 
   // a fresh wrapper per run (same buffers): credit tickets belong to one run's batch objects
   const memory = defineSource({
-    id: 'bench/memory', description: 'the prepared batches', config: z.object({}), output: docSchema,
-    async *make() { for (const b of batches) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>; },
+    id: 'bench/memory',
+    description: 'the prepared batches',
+    config: z.object({}),
+    output: docSchema,
+    async *make() {
+      for (const b of batches) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
+    },
   });
   let digest = 0;
   let digestRows = 0;
   const check = defineOperator({
-    id: 'bench/digest', description: 'xor of the hash column, to check every configuration computed the same',
-    config: z.object({}), input: hashSchema, passthrough: true, output: hashSchema,
-    make: (_cfg, ctx) => mapBatch((b) => { for (const h of b.getChild('hash')!) digest ^= h ?? 0; digestRows += b.numRows; return b; }, { ctx }),
+    id: 'bench/digest',
+    description: 'xor of the hash column, to check every configuration computed the same',
+    config: z.object({}),
+    input: hashSchema,
+    passthrough: true,
+    output: hashSchema,
+    make: (_cfg, ctx) =>
+      mapBatch(
+        (b) => {
+          for (const h of b.getChild('hash')!) digest ^= h ?? 0;
+          digestRows += b.numRows;
+          return b;
+        },
+        { ctx },
+      ),
   });
-  const spec = (workers: number) => ({ name: `workers-${workers}`, steps: [
-    { id: 'src', op: memory, config: {} },
-    { id: 'heavy', op: heavyHash, workers, config: { rounds: hashRounds } },
-    { id: 'check', op: check, config: {} },
-  ] });
+  const spec = (workers: number) => ({
+    name: `workers-${workers}`,
+    steps: [
+      { id: 'src', op: memory, config: {} },
+      { id: 'heavy', op: heavyHash, workers, config: { rounds: hashRounds } },
+      { id: 'check', op: check, config: {} },
+    ],
+  });
 
   const pool = new WorkerPool({ size: 2 });
   const time = async (workers: number) => {
-    digest = 0; digestRows = 0;
+    digest = 0;
+    digestRows = 0;
     const cpu0 = process.cpuUsage();
     const r = await runPipeline(spec(workers), { pool });
     const cpu = process.cpuUsage(cpu0);
@@ -70,7 +95,8 @@ export default async function workers(args: string[]): Promise<Record<string, un
     for (let i = 0; i < rounds; i++) {
       for (const w of (i % 2 ? [2, 1, 0] : [0, 1, 2]) as Array<0 | 1 | 2>) {
         const r = await time(w);
-        if (r.digest !== warm.digest || r.rows !== warm.rows) throw new Error(`bench workers: ${w} workers computed a different result`);
+        if (r.digest !== warm.digest || r.rows !== warm.rows)
+          throw new Error(`bench workers: ${w} workers computed a different result`);
         ms[w].push(r.ms);
         cpu[w].push(r.cpuMs);
         console.log(`round ${i + 1} workers=${w}: ${r.ms} ms (cpu ${r.cpuMs} ms)`);
@@ -78,19 +104,31 @@ export default async function workers(args: string[]): Promise<Record<string, un
     }
     const [m0, m1, m2] = [median(ms[0]), median(ms[1]), median(ms[2])];
     const result = {
-      bench: 'workers', rounds, batches: batches.length, rows: warm.rows, mb: +mb.toFixed(2), hash_rounds: hashRounds,
-      ms_inline: m0, ms_1: m1, ms_2: m2,
+      bench: 'workers',
+      rounds,
+      batches: batches.length,
+      rows: warm.rows,
+      mb: +mb.toFixed(2),
+      hash_rounds: hashRounds,
+      ms_inline: m0,
+      ms_1: m1,
+      ms_2: m2,
       speedup_2_vs_1: +(m1 / m2).toFixed(3),
       /** median of each round's own ratio: steadier when the machine's load drifts between rounds */
       speedup_2_vs_1_paired: +median(ms[1].map((t, i) => t / ms[2][i]!)).toFixed(3),
       /** what one worker costs over running inline (IPC, scheduling): 1.0 is free */
       overhead_1_vs_inline: +(m1 / m0).toFixed(3),
-      cpu_ms_inline: median(cpu[0]), cpu_ms_1: median(cpu[1]), cpu_ms_2: median(cpu[2]),
+      cpu_ms_inline: median(cpu[0]),
+      cpu_ms_1: median(cpu[1]),
+      cpu_ms_2: median(cpu[2]),
       /** CPU time over wall time of the 2-worker runs: the cores we actually got (the speedup's ceiling) */
       cores_used_2: +median(cpu[2].map((c, i) => c / ms[2][i]!)).toFixed(2),
-      cores: availableParallelism(), load_1m: +loadavg()[0]!.toFixed(2),
+      cores: availableParallelism(),
+      load_1m: +loadavg()[0]!.toFixed(2),
     };
-    console.log(`inline ${m0} ms, 1 worker ${m1} ms, 2 workers ${m2} ms: speedup 2 vs 1 = ${result.speedup_2_vs_1} (${mb.toFixed(1)} MB, ${batches.length} batches)`);
+    console.log(
+      `inline ${m0} ms, 1 worker ${m1} ms, 2 workers ${m2} ms: speedup 2 vs 1 = ${result.speedup_2_vs_1} (${mb.toFixed(1)} MB, ${batches.length} batches)`,
+    );
     return result;
   } finally {
     await pool.close();

@@ -21,10 +21,19 @@ export default pipeline({
   name: 'crawl-clean',
   budget: { maxInFlight: 8 },
   steps: [
-    { id: 'crawl', op: crawl, config: {
-      seeds: ['http://127.0.0.1:8080/index.html'], allowAddresses: ['127.0.0.1'],
-      maxPages: 2000, maxDepth: 8, concurrency: 8, perHostConcurrency: 4, politeness: false,
-    } },
+    {
+      id: 'crawl',
+      op: crawl,
+      config: {
+        seeds: ['http://127.0.0.1:8080/index.html'],
+        allowAddresses: ['127.0.0.1'],
+        maxPages: 2000,
+        maxDepth: 8,
+        concurrency: 8,
+        perHostConcurrency: 4,
+        politeness: false,
+      },
+    },
     { id: 'extract', op: extractHtml, workers: 2 },
     { id: 'normalize', op: normalize },
     { id: 'quality', op: quality },

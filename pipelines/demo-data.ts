@@ -10,7 +10,11 @@ export default pipeline({
   name: 'demo-data',
   budget: { maxInFlight: 8 },
   steps: [
-    { id: 'read', op: readText, config: { paths: [sotuTexts(), mobyDickChapters()], unit: 'paragraph', source: 'sotu+moby', minChars: 40 } },
+    {
+      id: 'read',
+      op: readText,
+      config: { paths: [sotuTexts(), mobyDickChapters()], unit: 'paragraph', source: 'sotu+moby', minChars: 40 },
+    },
     { id: 'normalize', op: normalize, workers: 2, config: { form: 'NFC' } },
     { id: 'write', op: writeJsonl, config: { path: 'out/demo-data/docs.jsonl' } },
   ],

@@ -23,7 +23,14 @@ import { resolveSpecFile } from '../src/scheduler/plan.ts';
 import { trainConfigOf } from '../src/scheduler/train-budgets.ts';
 import { shardTrainData } from '../operators/train/shard-data.ts';
 
-const { values: opt } = parseArgs({ options: { minutes: { type: 'string' }, steps: { type: 'string' }, out: { type: 'string' }, devices: { type: 'string' } } });
+const { values: opt } = parseArgs({
+  options: {
+    minutes: { type: 'string' },
+    steps: { type: 'string' },
+    out: { type: 'string' },
+    devices: { type: 'string' },
+  },
+});
 const OUT = resolve(opt.out ?? 'out/demo');
 const STEPS = Number(opt.steps ?? 600);
 const TRAIN_MINUTES = Number(opt.minutes ?? 7); // training stops here at the latest (with a checkpoint)
@@ -36,17 +43,34 @@ const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
 const prep = join(OUT, 'prep');
 log(`[demo] prep -> ${prep}`);
 const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
-execFileSync(process.execPath, [bin, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'], { stdio: ['ignore', 'ignore', 'inherit'] });
+execFileSync(
+  process.execPath,
+  [bin, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'],
+  { stdio: ['ignore', 'ignore', 'inherit'] },
+);
 
 // -- 2. the run: the train-tiny graph with a model small enough for minutes of CPU
 const spec = fileURLToPath(new URL('./train-tiny.ts', import.meta.url));
 const runDir = join(OUT, 'run');
 rmSync(runDir, { recursive: true, force: true });
 const sets = [
-  `trainer.runDir=${runDir}`, `data.dir=${prep}`, 'model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=64', 'model.nLayer=2',
+  `trainer.runDir=${runDir}`,
+  `data.dir=${prep}`,
+  'model.preset="micro"',
+  'model.vocabSize=50257',
+  'model.dModel=64',
+  'model.nLayer=2',
   // small batches: early in training, more updates per token learn faster
-  `trainer.steps=${STEPS}`, 'trainer.batchSize=4', 'optimizer.lr.max=3e-3', 'optimizer.lr.min=3e-4', 'optimizer.lr.warmupSteps=20',
-  'trainer.evalEvery=0', 'data.holdoutRows=256', 'trainer.evalBatches=64', `trainer.checkpointEvery=${STEPS}`, 'trainer.keepLast=1',
+  `trainer.steps=${STEPS}`,
+  'trainer.batchSize=4',
+  'optimizer.lr.max=3e-3',
+  'optimizer.lr.min=3e-4',
+  'optimizer.lr.warmupSteps=20',
+  'trainer.evalEvery=0',
+  'data.holdoutRows=256',
+  'trainer.evalBatches=64',
+  `trainer.checkpointEvery=${STEPS}`,
+  'trainer.keepLast=1',
 ];
 const graph = await resolveSpecFile(spec, { sets });
 const cfg = trainConfigOf(graph, 'trainer')!.cfg;
@@ -56,30 +80,57 @@ const data = shardTrainData(cfg);
 const counts = new UnigramCounts(50257);
 for await (const b of data.trainOnce()) counts.add(b);
 const unigram = await unigramPerplexity(counts, data.val!());
-log(`[demo] ${elapsed()}: unigram baseline on ${unigram.tokens} held-out tokens: loss ${unigram.loss.toFixed(4)}, perplexity ${unigram.perplexity.toFixed(1)}`);
+log(
+  `[demo] ${elapsed()}: unigram baseline on ${unigram.tokens} held-out tokens: loss ${unigram.loss.toFixed(4)}, perplexity ${unigram.perplexity.toFixed(1)}`,
+);
 
 // -- 4. train on every core (at most TRAIN_MINUTES; the final evaluation covers every held-out row)
 const devices = await devicesFor(opt.devices ?? 'auto');
 log(`[demo] devices: ${devices.devices.map((d) => d.label).join(', ')}${devices.note ? ` (${devices.note})` : ''}`);
 const result = await trainOnDevices(devices, {
-  file: spec, sets, resume: false, plan: physicalPlan(spec, graph, devices),
-  hooks: { log: (l) => log(`[demo] ${l}`), signal: AbortSignal.timeout(TRAIN_MINUTES * 60_000), onStep: (p) => { if (p.step % 10 === 0) log(progressLine(p)); } },
+  file: spec,
+  sets,
+  resume: false,
+  plan: physicalPlan(spec, graph, devices),
+  hooks: {
+    log: (l) => log(`[demo] ${l}`),
+    signal: AbortSignal.timeout(TRAIN_MINUTES * 60_000),
+    onStep: (p) => {
+      if (p.step % 10 === 0) log(progressLine(p));
+    },
+  },
 });
 const val = result.val!;
-log(`[demo] ${elapsed()}: ${result.step} steps, ${Math.round(result.tokensPerS)} tok/s; val loss ${val.loss.toFixed(4)}, perplexity ${val.perplexity.toFixed(1)} (unigram ${unigram.perplexity.toFixed(1)})`);
+log(
+  `[demo] ${elapsed()}: ${result.step} steps, ${Math.round(result.tokensPerS)} tok/s; val loss ${val.loss.toFixed(4)}, perplexity ${val.perplexity.toFixed(1)} (unigram ${unigram.perplexity.toFixed(1)})`,
+);
 
 // -- 5. sample
 await initBackend();
 const { model, encoding } = await loadModel(runDir);
 const enc = getEncoding(tiktokenName(encoding));
-const samples = PROMPTS.map((p, i) => p + enc.decode(generateTokens(model, enc.encode(p), { maxTokens: 40, temperature: 0.8, topK: 40 }, new Rng(i))));
+const samples = PROMPTS.map(
+  (p, i) =>
+    p + enc.decode(generateTokens(model, enc.encode(p), { maxTokens: 40, temperature: 0.8, topK: 40 }, new Rng(i))),
+);
 model.dispose();
 for (const s of samples) process.stdout.write(`\n--- sample ---\n${s}\n`);
 
 const summary = {
-  ok: val.perplexity < unigram.perplexity, steps: result.step, stopped: result.stopped, trainSeconds: result.durationMs / 1000,
-  tokensPerS: result.tokensPerS, devices: devices.devices.map((d) => d.label), backend: result.backend, params: result.params, finalTrainLoss: result.losses.at(-1),
-  valLoss: val.loss, valPerplexity: val.perplexity, unigramLoss: unigram.loss, unigramPerplexity: unigram.perplexity,
-  totalSeconds: (performance.now() - t0) / 1000, runDir,
+  ok: val.perplexity < unigram.perplexity,
+  steps: result.step,
+  stopped: result.stopped,
+  trainSeconds: result.durationMs / 1000,
+  tokensPerS: result.tokensPerS,
+  devices: devices.devices.map((d) => d.label),
+  backend: result.backend,
+  params: result.params,
+  finalTrainLoss: result.losses.at(-1),
+  valLoss: val.loss,
+  valPerplexity: val.perplexity,
+  unigramLoss: unigram.loss,
+  unigramPerplexity: unigram.perplexity,
+  totalSeconds: (performance.now() - t0) / 1000,
+  runDir,
 };
 process.stdout.write(`${JSON.stringify(summary)}\n`);

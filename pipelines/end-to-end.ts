@@ -44,16 +44,41 @@ const SEQ_LEN = 64;
 export default function endToEnd(p: EndToEndParams = {}): PipelineSpecInput {
   const mode = p.data ?? 'stream';
   const out = p.out ?? 'out/end-to-end';
-  if (mode !== 'stream' && mode !== 'shards') throw new Error(`params.data: "${String(mode)}" is not a data mode; use stream or shards`);
-  if (p.input !== undefined && p.input !== 'corpus' && p.input !== 'crawl') throw new Error(`params.input: "${String(p.input)}" is not an input; use corpus or crawl`);
+  if (mode !== 'stream' && mode !== 'shards')
+    throw new Error(`params.data: "${String(mode)}" is not a data mode; use stream or shards`);
+  if (p.input !== undefined && p.input !== 'corpus' && p.input !== 'crawl')
+    throw new Error(`params.input: "${String(p.input)}" is not an input; use corpus or crawl`);
 
   // -- documents
-  const docs = p.input === 'crawl'
-    ? [
-      { id: 'crawl', op: crawl, config: { seeds: ['http://127.0.0.1:8080/index.html'], allowAddresses: ['127.0.0.1'], maxPages: 100, maxDepth: 4, concurrency: 4, politeness: false } },
-      { id: 'extract', op: extractHtml, workers: 1 },
-    ]
-    : [{ id: 'read', op: readText, config: { paths: [sotuTexts(), mobyDickChapters()], unit: 'file', source: 'sotu+moby-dick', batchBytes: 256 << 10 } }];
+  const docs =
+    p.input === 'crawl'
+      ? [
+          {
+            id: 'crawl',
+            op: crawl,
+            config: {
+              seeds: ['http://127.0.0.1:8080/index.html'],
+              allowAddresses: ['127.0.0.1'],
+              maxPages: 100,
+              maxDepth: 4,
+              concurrency: 4,
+              politeness: false,
+            },
+          },
+          { id: 'extract', op: extractHtml, workers: 1 },
+        ]
+      : [
+          {
+            id: 'read',
+            op: readText,
+            config: {
+              paths: [sotuTexts(), mobyDickChapters()],
+              unit: 'file',
+              source: 'sotu+moby-dick',
+              batchBytes: 256 << 10,
+            },
+          },
+        ];
 
   // -- clean, dedup, tokens, rows: documents end with <|endoftext|>; rows record where documents start
   const prep = [
@@ -82,8 +107,15 @@ export default function endToEnd(p: EndToEndParams = {}): PipelineSpecInput {
     nodes.data = { op: streamBatches, config: { trainer: 'trainer', holdoutRows: 64, shuffleBuffer: 512 } };
     edges = edgesOf([...ids(docs), ...ids(prep), 'data', ...ids(chain)]);
   } else {
-    nodes.shards = { op: writeShards, config: { dir: `${out}/shards`, seqLen: SEQ_LEN, encoding: 'gpt2', meta: { pipeline: 'end-to-end' } } };
-    nodes.data = { op: shardBatches, after: ['shards'], config: { trainer: 'trainer', dir: `${out}/shards`, holdoutRows: 64 } };
+    nodes.shards = {
+      op: writeShards,
+      config: { dir: `${out}/shards`, seqLen: SEQ_LEN, encoding: 'gpt2', meta: { pipeline: 'end-to-end' } },
+    };
+    nodes.data = {
+      op: shardBatches,
+      after: ['shards'],
+      config: { trainer: 'trainer', dir: `${out}/shards`, holdoutRows: 64 },
+    };
     edges = [...edgesOf([...ids(docs), ...ids(prep), 'shards']), ...edgesOf(['data', ...ids(chain)])];
   }
 
@@ -91,11 +123,29 @@ export default function endToEnd(p: EndToEndParams = {}): PipelineSpecInput {
     name: `end-to-end (${mode})`,
     budget: { maxInFlight: 8 },
     resources: {
-      model: { kind: 'nn/gpt', config: { vocabSize: 50257, contextLength: SEQ_LEN, nLayer: 2, nHead: 2, dModel: 64, docMasking: true } },
-      optimizer: { kind: 'nn/adamw', config: { lr: { max: 3e-3, min: 3e-4, warmupSteps: 10 }, weightDecay: 0.1, clipNorm: 1 } },
+      model: {
+        kind: 'nn/gpt',
+        config: { vocabSize: 50257, contextLength: SEQ_LEN, nLayer: 2, nHead: 2, dModel: 64, docMasking: true },
+      },
+      optimizer: {
+        kind: 'nn/adamw',
+        config: { lr: { max: 3e-3, min: 3e-4, warmupSteps: 10 }, weightDecay: 0.1, clipNorm: 1 },
+      },
       trainer: {
         kind: 'nn/trainer',
-        config: { model: 'model', optimizer: 'optimizer', runDir: `${out}/run`, encoding: 'gpt2', batchSize: 8, steps: 100, evalEvery: 50, evalBatches: 8, checkpointEvery: 50, keepLast: 2, seed: 1337 },
+        config: {
+          model: 'model',
+          optimizer: 'optimizer',
+          runDir: `${out}/run`,
+          encoding: 'gpt2',
+          batchSize: 8,
+          steps: 100,
+          evalEvery: 50,
+          evalBatches: 8,
+          checkpointEvery: 50,
+          keepLast: 2,
+          seed: 1337,
+        },
       },
     },
     nodes: nodes as PipelineSpecInput['nodes'],

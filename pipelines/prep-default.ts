@@ -29,7 +29,18 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
   //    them is the same text once more)
   const read: Step[] = o.inputs?.length
     ? readerSteps(o.inputs, BATCH_BYTES)
-    : [{ id: 'read', op: readText, config: { paths: [sotuTexts(), mobyDickChapters()], unit: 'file', source: 'sotu+moby-dick', batchBytes: BATCH_BYTES } }];
+    : [
+        {
+          id: 'read',
+          op: readText,
+          config: {
+            paths: [sotuTexts(), mobyDickChapters()],
+            unit: 'file',
+            source: 'sotu+moby-dick',
+            batchBytes: BATCH_BYTES,
+          },
+        },
+      ];
 
   // 2. exact duplicates out before they cost tokenizing (compared lower-cased, whitespace collapsed)
   const dedup: Step[] = o.dedup ? [{ id: 'dedup', op: exactDedup, config: {} }] : [];
@@ -40,17 +51,29 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
   //    and a copy per document on the main thread, and the run half its speed. <|endoftext|> ends each
   //    document.
   const normalise = { form: 'NFC', controls: true, whitespace: true, eos: true } as const;
-  const tokens: Step = { id: 'tokenize', op: tokenize, workers: o.workers, config: { encoding: o.encoding, ...normalise } };
+  const tokens: Step = {
+    id: 'tokenize',
+    op: tokenize,
+    workers: o.workers,
+    config: { encoding: o.encoding, ...normalise },
+  };
 
   // 4. rows and shards: Arrow IPC packed rows of seqLen+1 tokens (readShards streams them), or Parquet
   //    tables of each document's tokens. The manifest records how the ids were made.
   const shards = {
-    dir: o.out, format: o.format, encoding: o.encoding, meta: { pipeline: 'prep-default', tokenizer: normalise },
+    dir: o.out,
+    format: o.format,
+    encoding: o.encoding,
+    meta: { pipeline: 'prep-default', tokenizer: normalise },
     ...(o.shardBytes ? { shardBytes: o.shardBytes } : {}),
   };
-  const write: Step[] = o.format === 'ipc'
-    ? [{ id: 'pack', op: packSequences, config: { seqLen: o.seqLen, rowsPerBatch: rowsPerBatch(o.seqLen) } }, { id: 'write', op: writeShards, config: { ...shards, seqLen: o.seqLen } }]
-    : [{ id: 'write', op: writeShards, config: shards }];
+  const write: Step[] =
+    o.format === 'ipc'
+      ? [
+          { id: 'pack', op: packSequences, config: { seqLen: o.seqLen, rowsPerBatch: rowsPerBatch(o.seqLen) } },
+          { id: 'write', op: writeShards, config: { ...shards, seqLen: o.seqLen } },
+        ]
+      : [{ id: 'write', op: writeShards, config: shards }];
 
   return pipeline({ name: 'prep', budget: { maxInFlight: 8 }, steps: [...read, ...dedup, tokens, ...write] });
 }

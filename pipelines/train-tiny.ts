@@ -28,10 +28,18 @@ export default pipeline({
     trainer: {
       kind: 'nn/trainer',
       config: {
-        model: 'model', optimizer: 'optimizer', runDir: 'out/train-tiny', encoding: 'gpt2',
+        model: 'model',
+        optimizer: 'optimizer',
+        runDir: 'out/train-tiny',
+        encoding: 'gpt2',
         batchSize: 8, // rows per micro-batch (per rank)
         gradAccum: 1, // micro-batches per step and rank
-        steps: 200, evalEvery: 50, evalBatches: 8, checkpointEvery: 50, keepLast: 2, seed: 1337,
+        steps: 200,
+        evalEvery: 50,
+        evalBatches: 8,
+        checkpointEvery: 50,
+        keepLast: 2,
+        seed: 1337,
       },
     },
   },

@@ -21,29 +21,73 @@ import { francCodesFor, isKnownLanguage, toIso6391 } from './language/iso639.ts'
 
 // checked against franc's languages at validation: an unknown code (a typo) would match no document,
 // so `allowed` would drop everything and `only` would leave every text undetermined
-const langCode = z.string().regex(/^[a-z]{2,3}$/, 'expected an ISO 639-1 or 639-3 code like "en" or "eng"')
-  .refine(isKnownLanguage, { error: (iss) => `"${String(iss.input)}" is not a language franc identifies; use an ISO 639-1 code like "en" or a 639-3 code like "eng" (the codes: operators/clean/language/iso639.ts and franc's README)` });
+const langCode = z
+  .string()
+  .regex(/^[a-z]{2,3}$/, 'expected an ISO 639-1 or 639-3 code like "en" or "eng"')
+  .refine(isKnownLanguage, {
+    error: (iss) =>
+      `"${String(iss.input)}" is not a language franc identifies; use an ISO 639-1 code like "en" or a 639-3 code like "eng" (the codes: operators/clean/language/iso639.ts and franc's README)`,
+  });
 
 const Config = z.object({
-  mode: z.enum(['drop', 'annotate']).default('drop')
-    .describe("'drop' removes rows failing a check, with its reason; 'annotate' keeps every row with lang and lang_score, counting would_drop.<reason>"),
+  mode: z
+    .enum(['drop', 'annotate'])
+    .default('drop')
+    .describe(
+      "'drop' removes rows failing a check, with its reason; 'annotate' keeps every row with lang and lang_score, counting would_drop.<reason>",
+    ),
   /** languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language */
-  allowed: z.array(langCode).default([]).describe('languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language'),
+  allowed: z
+    .array(langCode)
+    .default([])
+    .describe('languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language'),
   /** rows whose lang_score is below this are dropped (see the confidence note above) */
-  minScore: z.number().min(0).max(1).default(0.5).describe('rows whose lang_score (confidence in [0, 1): 0.5 is about 3.5 trigrams of evidence over the runner-up) is below this are dropped'),
+  minScore: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0.5)
+    .describe(
+      'rows whose lang_score (confidence in [0, 1): 0.5 is about 3.5 trigrams of evidence over the runner-up) is below this are dropped',
+    ),
   /** shorter texts (characters, after trimming) are dropped as too short to tell */
-  minChars: z.number().int().min(1).default(20).describe('texts shorter than this many characters (after trimming) are dropped as too short to tell'),
+  minChars: z
+    .number()
+    .int()
+    .min(1)
+    .default(20)
+    .describe('texts shorter than this many characters (after trimming) are dropped as too short to tell'),
   /** restrict franc to these candidates (ISO 639-1 or 639-3): fewer confusions (eng/sco) and faster */
-  only: z.array(langCode).default([]).describe('restrict franc to these candidate languages (ISO 639-1 or 639-3): fewer confusions and faster; empty: every language'),
+  only: z
+    .array(langCode)
+    .default([])
+    .describe(
+      'restrict franc to these candidate languages (ISO 639-1 or 639-3): fewer confusions and faster; empty: every language',
+    ),
   /** never answer these: Scots' profile is so close to English that franc picks it for short
    * English text ("I think that this is a good idea" -> sco); pass [] to allow it */
-  ignore: z.array(langCode).default(['sco'])
-    .describe("languages never answered (default Scots, whose profile is so close to English that franc picks it for short English text); [] allows all"),
+  ignore: z
+    .array(langCode)
+    .default(['sco'])
+    .describe(
+      'languages never answered (default Scots, whose profile is so close to English that franc picks it for short English text); [] allows all',
+    ),
   /** characters of each text franc reads (from the start; franc's own limit is 2048). Its time is
    * about linear in this: at 1024 it took a third less time and still found English in every address */
-  sampleChars: z.number().int().min(16).max(2048).default(2048).describe("characters of each text franc reads, from the start (franc's limit is 2048; its time is about linear in this)"),
+  sampleChars: z
+    .number()
+    .int()
+    .min(16)
+    .max(2048)
+    .default(2048)
+    .describe(
+      "characters of each text franc reads, from the start (franc's limit is 2048; its time is about linear in this)",
+    ),
   /** codes written to `lang` */
-  codes: z.enum(['639-1', '639-3']).default('639-1').describe("codes written to lang: ISO 639-1 where one exists ('en'), or always 639-3 ('eng')"),
+  codes: z
+    .enum(['639-1', '639-3'])
+    .default('639-1')
+    .describe("codes written to lang: ISO 639-1 where one exists ('en'), or always 639-3 ('eng')"),
   ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;
@@ -55,13 +99,26 @@ type Lang = { text: Utf8; lang: ReturnType<typeof dictUtf8>; lang_score: Float32
 const FRANC_MAX = 2048;
 const EVIDENCE_SCALE = 5;
 
-export interface Identified { lang3: string; lang: string; score: number }
+export interface Identified {
+  lang3: string;
+  lang: string;
+  score: number;
+}
 
 /** The language of `text` and its confidence in [0, 1); lang3 'und' when franc cannot tell. */
-export function identifyLanguage(text: string, opts: { only?: readonly string[]; ignore?: readonly string[]; codes?: Cfg['codes']; sampleChars?: number } = {}): Identified {
+export function identifyLanguage(
+  text: string,
+  opts: { only?: readonly string[]; ignore?: readonly string[]; codes?: Cfg['codes']; sampleChars?: number } = {},
+): Identified {
   const sample = text.trim().slice(0, Math.min(FRANC_MAX, opts.sampleChars ?? FRANC_MAX));
-  const only = opts.only ?? [], ignore = opts.ignore ?? ['sco'], codes = opts.codes ?? '639-1';
-  const ranked = francAll(sample, { minLength: 1, ...(only.length > 0 ? { only: [...only] } : {}), ...(ignore.length > 0 ? { ignore: [...ignore] } : {}) });
+  const only = opts.only ?? [],
+    ignore = opts.ignore ?? ['sco'],
+    codes = opts.codes ?? '639-1';
+  const ranked = francAll(sample, {
+    minLength: 1,
+    ...(only.length > 0 ? { only: [...only] } : {}),
+    ...(ignore.length > 0 ? { ignore: [...ignore] } : {}),
+  });
   const best = ranked[0];
   if (!best || best[0] === 'und') return { lang3: 'und', lang: 'und', score: 0 };
   const runnerUp = ranked[1]?.[1] ?? 0;
@@ -107,6 +164,11 @@ export const language = defineRowOperator({
   config: Config,
   input: () => schemaOf<Text>({ text: { type: new Utf8Type() } }),
   passthrough: true,
-  output: (): Schema<Lang> => schemaOf<Lang>({ text: { type: new Utf8Type() }, lang: { type: dictUtf8() }, lang_score: { type: new Float32() } } as Columns<Lang>),
+  output: (): Schema<Lang> =>
+    schemaOf<Lang>({
+      text: { type: new Utf8Type() },
+      lang: { type: dictUtf8() },
+      lang_score: { type: new Float32() },
+    } as Columns<Lang>),
   rows,
 });

@@ -9,25 +9,43 @@ import { schemaOf } from '../../src/schema/index.ts';
 
 type Text = { text: Utf8 };
 const Config = z.object({
-  form: z.enum(['NFC', 'NFKC', 'none']).default('NFC').describe("Unicode normalisation form of the text ('none': left as is)"),
+  form: z
+    .enum(['NFC', 'NFKC', 'none'])
+    .default('NFC')
+    .describe("Unicode normalisation form of the text ('none': left as is)"),
   /** collapse runs of spaces/tabs (any Unicode space), strip line-edge spaces, keep at most two newlines in a row */
-  whitespace: z.boolean().default(true).describe('collapse runs of spaces/tabs (any Unicode space), strip line-edge spaces, keep at most two newlines in a row'),
+  whitespace: z
+    .boolean()
+    .default(true)
+    .describe(
+      'collapse runs of spaces/tabs (any Unicode space), strip line-edge spaces, keep at most two newlines in a row',
+    ),
   /** remove C0/C1 control characters other than tab and newline; CR LF, CR, U+2028/9 become LF */
-  controls: z.boolean().default(true).describe('remove C0/C1 control characters other than tab and newline; CR LF, CR, U+2028/9 become LF'),
+  controls: z
+    .boolean()
+    .default(true)
+    .describe('remove C0/C1 control characters other than tab and newline; CR LF, CR, U+2028/9 become LF'),
   /** remove invisible format characters: zero-width space, word joiner, BOM, soft hyphen (ZWJ/ZWNJ stay:
    * they change how Persian, Indic scripts and emoji render) */
-  invisible: z.boolean().default(false).describe('remove invisible format characters: zero-width space, word joiner, BOM, soft hyphen (ZWJ/ZWNJ stay)'),
+  invisible: z
+    .boolean()
+    .default(false)
+    .describe('remove invisible format characters: zero-width space, word joiner, BOM, soft hyphen (ZWJ/ZWNJ stay)'),
   /** curly and low quotes to ASCII ' and " */
   quotes: z.boolean().default(false).describe('curly and low quotes to ASCII \' and "'),
   /** Unicode hyphens and dashes (‐ ‑ ‒ – — ―, minus sign) to ASCII - */
   dashes: z.boolean().default(false).describe('Unicode hyphens and dashes (‐ ‑ ‒ – — ―, minus sign) to ASCII -'),
   /** drop rows whose text is empty after clean-up (reason normalize.empty) */
-  dropEmpty: z.boolean().default(false).describe('drop rows whose text is empty after clean-up (reason normalize.empty)'),
+  dropEmpty: z
+    .boolean()
+    .default(false)
+    .describe('drop rows whose text is empty after clean-up (reason normalize.empty)'),
   ...rowRejectsConfig,
 });
 type Cfg = z.output<typeof Config>;
 /** The settings normalizeText reads; the optional fixes default to off. */
-export type NormalizeOptions = Pick<Cfg, 'form' | 'whitespace' | 'controls'> & Partial<Pick<Cfg, 'invisible' | 'quotes' | 'dashes'>>;
+export type NormalizeOptions = Pick<Cfg, 'form' | 'whitespace' | 'controls'> &
+  Partial<Pick<Cfg, 'invisible' | 'quotes' | 'dashes'>>;
 
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g;
@@ -43,7 +61,12 @@ export function normalizeText(s: string, cfg: NormalizeOptions): string {
   if (cfg.invisible) t = t.replace(INVISIBLE, '');
   if (cfg.quotes) t = t.replace(DOUBLE_QUOTES, '"').replace(SINGLE_QUOTES, "'");
   if (cfg.dashes) t = t.replace(DASHES, '-');
-  if (cfg.whitespace) t = t.replace(SPACES, ' ').replace(/ *\n */g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  if (cfg.whitespace)
+    t = t
+      .replace(SPACES, ' ')
+      .replace(/ *\n */g, '\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim();
   return t;
 }
 

@@ -10,13 +10,20 @@ import { schemaOf } from '../../src/schema/index.ts';
 import { PII_KINDS, redact, type PiiKind } from './pii/detectors.ts';
 
 const Config = z.object({
-  kinds: z.array(z.enum(PII_KINDS)).min(1).default([...PII_KINDS]).describe('kinds of personal data replaced (default: all)'),
-  placeholders: z.object({
-    email: z.string().default('<EMAIL>').describe('replaces e-mail addresses'),
-    ipv4: z.string().default('<IP_ADDRESS>').describe('replaces IPv4 addresses'),
-    ipv6: z.string().default('<IP_ADDRESS>').describe('replaces IPv6 addresses'),
-    phone: z.string().default('<PHONE>').describe('replaces phone numbers'),
-  }).prefault({}).describe('the text each kind is replaced by'),
+  kinds: z
+    .array(z.enum(PII_KINDS))
+    .min(1)
+    .default([...PII_KINDS])
+    .describe('kinds of personal data replaced (default: all)'),
+  placeholders: z
+    .object({
+      email: z.string().default('<EMAIL>').describe('replaces e-mail addresses'),
+      ipv4: z.string().default('<IP_ADDRESS>').describe('replaces IPv4 addresses'),
+      ipv6: z.string().default('<IP_ADDRESS>').describe('replaces IPv6 addresses'),
+      phone: z.string().default('<PHONE>').describe('replaces phone numbers'),
+    })
+    .prefault({})
+    .describe('the text each kind is replaced by'),
   /** add the per-row `pii_count` column */
   countColumn: z.boolean().default(true).describe('add the per-row pii_count column (Int32: replacements in the row)'),
 });
@@ -38,7 +45,10 @@ function rows(cfg: Cfg): RowSpec {
       if (text === null) return { pii_count: 0 };
       const r = redact(text, cfg.kinds, (k) => cfg.placeholders[k]);
       let n = 0;
-      for (const [kind, k] of Object.entries(r.counts)) { t.count(`pii.${kind}`, k); n += k; }
+      for (const [kind, k] of Object.entries(r.counts)) {
+        t.count(`pii.${kind}`, k);
+        n += k;
+      }
       return { text: r.text, pii_count: n };
     },
   };
@@ -52,8 +62,12 @@ export const pii = defineRowOperator({
   input: () => schemaOf<Text>({ text: { type: new Utf8Type() } }),
   passthrough: true,
   // typed as Text: pii_count exists only with countColumn (the default)
-  output: (cfg: Cfg): Schema<Text> => (cfg.countColumn
-    ? schemaOf<Counted>({ text: { type: new Utf8Type() }, pii_count: { type: new Int32() } }) as unknown as Schema<Text>
-    : schemaOf<Text>({ text: { type: new Utf8Type() } })),
+  output: (cfg: Cfg): Schema<Text> =>
+    cfg.countColumn
+      ? (schemaOf<Counted>({
+          text: { type: new Utf8Type() },
+          pii_count: { type: new Int32() },
+        }) as unknown as Schema<Text>)
+      : schemaOf<Text>({ text: { type: new Utf8Type() } }),
   rows,
 });

@@ -12,20 +12,40 @@ import { defineRowOperator, rowRejectsConfig } from '../../src/core/row-operator
 import { dictUtf8, schemaOf, type Columns } from '../../src/schema/index.ts';
 import { C4_RULES, C4Config, c4Clean } from './quality/c4-rules.ts';
 import { GOPHER_RULES, GOPHER_SIGNALS, GopherConfig, gopherSignals, gopherVerdict } from './quality/gopher-rules.ts';
-import { REPETITION_RULES, REPETITION_SIGNALS, RepetitionConfig, repetitionSignals, repetitionVerdict } from './quality/repetition.ts';
+import {
+  REPETITION_RULES,
+  REPETITION_SIGNALS,
+  RepetitionConfig,
+  repetitionSignals,
+  repetitionVerdict,
+} from './quality/repetition.ts';
 import { wordsOf } from './quality/words.ts';
 
 export const QUALITY_RULES: readonly string[] = [...GOPHER_RULES, ...REPETITION_RULES, ...C4_RULES];
-export const QUALITY_SIGNALS: readonly string[] = [...GOPHER_SIGNALS, ...REPETITION_SIGNALS, 'c4_kept_lines', 'c4_sentences'];
+export const QUALITY_SIGNALS: readonly string[] = [
+  ...GOPHER_SIGNALS,
+  ...REPETITION_SIGNALS,
+  'c4_kept_lines',
+  'c4_sentences',
+];
 
-const knownRule = (s: string) => (s.endsWith('*') ? QUALITY_RULES.some((r) => r.startsWith(s.slice(0, -1))) : QUALITY_RULES.includes(s));
+const knownRule = (s: string) =>
+  s.endsWith('*') ? QUALITY_RULES.some((r) => r.startsWith(s.slice(0, -1))) : QUALITY_RULES.includes(s);
 
 const Config = z.object({
-  mode: z.enum(['drop', 'annotate']).default('drop')
-    .describe("'drop' removes failing documents (and C4's failing lines); 'annotate' keeps every row and adds the quality_* signal columns and quality_reason, the rule that would drop it"),
+  mode: z
+    .enum(['drop', 'annotate'])
+    .default('drop')
+    .describe(
+      "'drop' removes failing documents (and C4's failing lines); 'annotate' keeps every row and adds the quality_* signal columns and quality_reason, the rule that would drop it",
+    ),
   /** rule names to switch off; a trailing * matches a prefix ("c4.*", "gopher.dup_*") */
-  disable: z.array(z.string().refine(knownRule, { message: `unknown rule; known rules: ${QUALITY_RULES.join(', ')}` })).default([])
-    .describe('rule names to switch off (each is also its drop reason, e.g. "gopher.word_count"); a trailing * matches a prefix ("c4.*", "gopher.dup_*")'),
+  disable: z
+    .array(z.string().refine(knownRule, { message: `unknown rule; known rules: ${QUALITY_RULES.join(', ')}` }))
+    .default([])
+    .describe(
+      'rule names to switch off (each is also its drop reason, e.g. "gopher.word_count"); a trailing * matches a prefix ("c4.*", "gopher.dup_*")',
+    ),
   gopher: GopherConfig.prefault({}).describe('thresholds of the Gopher quality rules (Rae et al. 2021)'),
   repetition: RepetitionConfig.prefault({}).describe('thresholds of the Gopher repetition rules (fractions in [0, 1])'),
   c4: C4Config.prefault({}).describe('settings of the C4 line and page rules (Raffel et al. 2020)'),
@@ -59,15 +79,27 @@ function ruleSwitch(off: readonly string[]): (rule: string) => boolean {
   const cache = new Map<string, boolean>();
   return (rule) => {
     let v = cache.get(rule);
-    if (v === undefined) cache.set(rule, (v = !off.some((d) => (d.endsWith('*') ? rule.startsWith(d.slice(0, -1)) : d === rule))));
+    if (v === undefined)
+      cache.set(rule, (v = !off.some((d) => (d.endsWith('*') ? rule.startsWith(d.slice(0, -1)) : d === rule))));
     return v;
   };
 }
 
-interface Families { gopher: boolean; repetition: boolean; c4: boolean }
+interface Families {
+  gopher: boolean;
+  repetition: boolean;
+  c4: boolean;
+}
 
 // A family whose rules are all off is not computed, unless every signal is wanted (annotate).
-function assess(text: string, cfg: Cfg, on: (rule: string) => boolean, stop: ReadonlySet<string>, all: boolean, f: Families): QualityResult {
+function assess(
+  text: string,
+  cfg: Cfg,
+  on: (rule: string) => boolean,
+  stop: ReadonlySet<string>,
+  all: boolean,
+  f: Families,
+): QualityResult {
   const words = wordsOf(text);
   const signals: Record<string, number> = {};
   let reason: string | null = null;
@@ -115,7 +147,11 @@ function rows(cfg: Cfg): RowSpec {
     nulls: 'row',
     columns,
     batch: (_batch, t) => (text: string | null) => {
-      if (text === null) return { quality_reason: 'quality.null', ...Object.fromEntries(QUALITY_SIGNALS.map((s) => [`quality_${s}`, NaN])) };
+      if (text === null)
+        return {
+          quality_reason: 'quality.null',
+          ...Object.fromEntries(QUALITY_SIGNALS.map((s) => [`quality_${s}`, NaN])),
+        };
       const q = assessQuality(text, true);
       if (q.reason) t.count(`would_drop.${q.reason}`);
       const values: Record<string, string | number | null> = { quality_reason: q.reason };
@@ -126,7 +162,9 @@ function rows(cfg: Cfg): RowSpec {
 }
 
 function outputSchema(cfg: Cfg): Schema<Text> {
-  const cols: Record<string, { type: Float32 | Utf8Type | ReturnType<typeof dictUtf8>; nullable?: boolean }> = { text: { type: new Utf8Type() } };
+  const cols: Record<string, { type: Float32 | Utf8Type | ReturnType<typeof dictUtf8>; nullable?: boolean }> = {
+    text: { type: new Utf8Type() },
+  };
   if (cfg.mode === 'annotate') {
     for (const s of QUALITY_SIGNALS) cols[`quality_${s}`] = { type: new Float32() };
     cols.quality_reason = { type: dictUtf8(), nullable: true };

@@ -23,7 +23,10 @@ const Config = z.object({
   punctuation: z.boolean().default(false).describe('remove Unicode punctuation (\\p{P}) before hashing'),
   seed: z.number().int().min(0).default(0).describe('xxhash64 seed'),
   maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct texts the index holds (~16 bytes each)'),
-  onFull: z.enum(['fail', 'evict']).default('fail').describe("at maxEntries: stop with an error, or forget the oldest half"),
+  onFull: z
+    .enum(['fail', 'evict'])
+    .default('fail')
+    .describe('at maxEntries: stop with an error, or forget the oldest half'),
   ...persistConfig,
   ...rowRejectsConfig,
 });
@@ -31,12 +34,24 @@ export type ExactConfig = z.output<typeof Config>;
 
 const textSchema = () => schemaOf<Text>({ text: { type: new Utf8Type() } });
 
-interface ExactIndex { set: SeenSet; h: XXHashAPI; save(p: string): Promise<void>; load(p: string): Promise<boolean>; describe(): string }
+interface ExactIndex {
+  set: SeenSet;
+  h: XXHashAPI;
+  save(p: string): Promise<void>;
+  load(p: string): Promise<boolean>;
+  describe(): string;
+}
 
 async function openIndex(cfg: ExactConfig): Promise<ExactIndex> {
   const { lowercase, whitespace, punctuation, seed, maxEntries, onFull } = cfg;
   const set = new SeenSet(maxEntries, onFull, { lowercase, whitespace, punctuation, seed, maxEntries, onFull });
-  return { set, h: await xxhashApi(), save: (p) => set.save(p), load: (p) => set.load(p), describe: () => set.describe() };
+  return {
+    set,
+    h: await xxhashApi(),
+    save: (p) => set.save(p),
+    load: (p) => set.load(p),
+    describe: () => set.describe(),
+  };
 }
 
 /** The verdicts of one index: a row's key is hashed from its UTF-8 bytes as they are (no string is
@@ -53,7 +68,11 @@ function exactRows(cfg: ExactConfig, { set, h }: ExactIndex): RowSpec {
       return (_, r) => {
         const key = keys.key(data, r);
         const idv = id?.get(r);
-        const verdict = set.check(Number(key & 0xffffffffn), Number(key >> 32n), typeof idv === 'string' ? (h.h32(idv) & 0x7fffffff) || 1 : 0);
+        const verdict = set.check(
+          Number(key & 0xffffffffn),
+          Number(key >> 32n),
+          typeof idv === 'string' ? h.h32(idv) & 0x7fffffff || 1 : 0,
+        );
         return verdict === DUPLICATE ? 'exact_duplicate' : true;
       };
     },
@@ -69,9 +88,13 @@ export const exactDedup = defineOperator({
   output: textSchema,
   make: (cfg, ctx) => {
     let current: { index: ExactIndex; spec: RowSpec } | undefined;
-    return withIndex<ExactIndex, Text, Text>(() => openIndex(cfg), (index, batch) => {
-      if (current?.index !== index) current = { index, spec: exactRows(cfg, index) };
-      return runRows(current.spec, batch as unknown as RecordBatch) as unknown as RecordBatch<Text>;
-    }, { ctx, statePath: cfg.statePath, saveEvery: cfg.saveEvery });
+    return withIndex<ExactIndex, Text, Text>(
+      () => openIndex(cfg),
+      (index, batch) => {
+        if (current?.index !== index) current = { index, spec: exactRows(cfg, index) };
+        return runRows(current.spec, batch as unknown as RecordBatch) as unknown as RecordBatch<Text>;
+      },
+      { ctx, statePath: cfg.statePath, saveEvery: cfg.saveEvery },
+    );
   },
 });

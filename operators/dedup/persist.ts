@@ -14,8 +14,13 @@ import { operate } from '../../src/core/operate.ts';
 import { RowRejects } from '../../src/core/row-rejects.ts';
 
 export const persistConfig = {
-  statePath: z.string().min(1).optional()
-    .describe('index file: loaded at start when present, saved every saveEvery batches and at the end (complete or cancelled)'),
+  statePath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'index file: loaded at start when present, saved every saveEvery batches and at the end (complete or cancelled)',
+    ),
   saveEvery: z.number().int().min(0).default(0).describe('also save after this many batches (0: only at the end)'),
 };
 
@@ -27,7 +32,11 @@ export interface PersistentIndex {
   describe(): string;
 }
 
-export interface IndexOptions { ctx: OperatorContext; statePath?: string; saveEvery: number }
+export interface IndexOptions {
+  ctx: OperatorContext;
+  statePath?: string;
+  saveEvery: number;
+}
 
 /** operate() over a lazily created, persisted index; the index is per subscription (per run). The
  * operator holds declared bounded state, so inputs' credits return as soon as they are consumed.
@@ -39,38 +48,57 @@ export function withIndex<X extends PersistentIndex, I extends TypeMap, O extend
   opts: IndexOptions,
 ): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
   const { ctx, statePath, saveEvery } = opts;
-  return (source) => defer(() => {
-    let index: X | undefined;
-    let sinceSave = 0;
-    const rejects = new RowRejects();
-    const open = async (): Promise<X> => {
-      const x = await create();
-      if (statePath && (await x.load(statePath))) ctx.log(`restored dedup index from ${statePath}: ${x.describe()}`);
-      return x;
-    };
-    const save = async (x: X) => {
-      if (!statePath) return;
-      await x.save(statePath);
-      sinceSave = 0;
-    };
-    const step = (x: X, batch: RecordBatch<I>, emit: (b: RecordBatch<O>) => void, i: number): void | Promise<void> => {
-      let out: RecordBatch<O>;
-      try { out = project(x, batch); } catch (err) { throw kernelFailure(ctx.nodeId, err, i); }
-      rejects.write(batch, recordKernelStats(out, ctx.stats), i);
-      if (out.numRows > 0) emit(out);
-      if (statePath && saveEvery > 0 && ++sinceSave >= saveEvery) return save(x);
-      return undefined;
-    };
-    return source.pipe(operate<I, O>((batch, emit, i) => {
-      if (index) return step(index, batch, emit, i);
-      return open().then((x) => { index = x; return step(x, batch, emit, i); });
-    }, {
-      ctx,
-      state: 'absorb',
-      flush: async () => {
-        index ??= await open(); // an empty input still writes its (possibly restored) index
-        await save(index);
-      },
-    }), closing(() => rejects.close()));
-  });
+  return (source) =>
+    defer(() => {
+      let index: X | undefined;
+      let sinceSave = 0;
+      const rejects = new RowRejects();
+      const open = async (): Promise<X> => {
+        const x = await create();
+        if (statePath && (await x.load(statePath))) ctx.log(`restored dedup index from ${statePath}: ${x.describe()}`);
+        return x;
+      };
+      const save = async (x: X) => {
+        if (!statePath) return;
+        await x.save(statePath);
+        sinceSave = 0;
+      };
+      const step = (
+        x: X,
+        batch: RecordBatch<I>,
+        emit: (b: RecordBatch<O>) => void,
+        i: number,
+      ): void | Promise<void> => {
+        let out: RecordBatch<O>;
+        try {
+          out = project(x, batch);
+        } catch (err) {
+          throw kernelFailure(ctx.nodeId, err, i);
+        }
+        rejects.write(batch, recordKernelStats(out, ctx.stats), i);
+        if (out.numRows > 0) emit(out);
+        if (statePath && saveEvery > 0 && ++sinceSave >= saveEvery) return save(x);
+        return undefined;
+      };
+      return source.pipe(
+        operate<I, O>(
+          (batch, emit, i) => {
+            if (index) return step(index, batch, emit, i);
+            return open().then((x) => {
+              index = x;
+              return step(x, batch, emit, i);
+            });
+          },
+          {
+            ctx,
+            state: 'absorb',
+            flush: async () => {
+              index ??= await open(); // an empty input still writes its (possibly restored) index
+              await save(index);
+            },
+          },
+        ),
+        closing(() => rejects.close()),
+      );
+    });
 }

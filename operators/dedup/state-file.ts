@@ -20,7 +20,9 @@ export interface StateHeader {
   meta: Record<string, number | number[]>;
 }
 
-export interface LoadedState extends StateHeader { arrays: Map<string, Typed> }
+export interface LoadedState extends StateHeader {
+  arrays: Map<string, Typed>;
+}
 
 const pad8 = (n: number) => (8 - (n % 8)) % 8;
 
@@ -37,7 +39,10 @@ export async function saveState(path: string, header: StateHeader, arrays: Recor
     let at = prefix.length + head.length;
     for (const a of Object.values(arrays)) {
       const gap = pad8(at);
-      if (gap) { await file.write(new Uint8Array(gap)); at += gap; }
+      if (gap) {
+        await file.write(new Uint8Array(gap));
+        at += gap;
+      }
       await file.write(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
       at += a.byteLength;
     }
@@ -49,28 +54,40 @@ export async function saveState(path: string, header: StateHeader, arrays: Recor
 }
 
 /** The saved state, or undefined when there is no file yet. Throws on a damaged or foreign file. */
-export async function loadState(path: string, kind: string, fingerprint: Record<string, unknown>): Promise<LoadedState | undefined> {
+export async function loadState(
+  path: string,
+  kind: string,
+  fingerprint: Record<string, unknown>,
+): Promise<LoadedState | undefined> {
   if (!existsSync(path)) return undefined;
   const buf = await readFile(path);
   const fail = (why: string): never => {
     throw new Error(`dedup state file ${path}: ${why}`);
   };
-  if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC) fail('not a flowlm dedup state file (bad magic); move it away or point statePath elsewhere');
+  if (buf.length < MAGIC.length + 4 || buf.toString('latin1', 0, MAGIC.length) !== MAGIC)
+    fail('not a flowlm dedup state file (bad magic); move it away or point statePath elsewhere');
   const headLen = buf.readUInt32LE(MAGIC.length);
   let header: StateHeader & { arrays: Array<{ name: string; type: Kind; length: number }> };
-  try { header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + headLen)) as typeof header; } catch {
+  try {
+    header = JSON.parse(buf.toString('utf8', MAGIC.length + 4, MAGIC.length + 4 + headLen)) as typeof header;
+  } catch {
     return fail('header is not valid JSON (truncated or damaged file); delete it to start a fresh index');
   }
   if (header.kind !== kind) fail(`holds a "${header.kind}" index, this operator keeps "${kind}"`);
-  const want = JSON.stringify(fingerprint), got = JSON.stringify(header.fingerprint);
-  if (want !== got) fail(`was saved with different settings ${got}; this operator has ${want}. Use the same settings or delete the file to start a fresh index`);
+  const want = JSON.stringify(fingerprint),
+    got = JSON.stringify(header.fingerprint);
+  if (want !== got)
+    fail(
+      `was saved with different settings ${got}; this operator has ${want}. Use the same settings or delete the file to start a fresh index`,
+    );
   const arrays = new Map<string, Typed>();
   let at = MAGIC.length + 4 + headLen;
   for (const { name, type, length } of header.arrays) {
     at += pad8(at);
     const Ctor = CTORS[type];
     const bytes = length * Ctor.BYTES_PER_ELEMENT;
-    if (at + bytes > buf.length) fail(`array "${name}" runs past the end of the file (truncated); delete it to start a fresh index`);
+    if (at + bytes > buf.length)
+      fail(`array "${name}" runs past the end of the file (truncated); delete it to start a fresh index`);
     const copy = new Ctor(length); // aligned copy: the file buffer's offset may not be
     new Uint8Array(copy.buffer).set(buf.subarray(at, at + bytes));
     arrays.set(name, copy);
@@ -82,6 +99,9 @@ export async function loadState(path: string, kind: string, fingerprint: Record<
 /** The named array of a loaded state, checked for type. */
 export function arrayOf<K extends Kind>(state: LoadedState, name: string, type: K): InstanceType<(typeof CTORS)[K]> {
   const a = state.arrays.get(name);
-  if (!a || kindOf(a) !== type) throw new Error(`dedup state (${state.kind}): array "${name}" missing or not ${type}; the file is from another version, delete it`);
+  if (!a || kindOf(a) !== type)
+    throw new Error(
+      `dedup state (${state.kind}): array "${name}" missing or not ${type}; the file is from another version, delete it`,
+    );
   return a as InstanceType<(typeof CTORS)[K]>;
 }

@@ -16,18 +16,24 @@ import { Crawler, type CrawlRow } from './crawl/crawler.ts';
 export { CrawlConfig } from './crawl/config.ts';
 
 export type Crawled = Doc & {
-  status: Int32; content_type: Utf8; depth: Int32; referrer: Utf8; fetched_at: TimestampMillisecond; error: Utf8;
+  status: Int32;
+  content_type: Utf8;
+  depth: Int32;
+  referrer: Utf8;
+  fetched_at: TimestampMillisecond;
+  error: Utf8;
 };
 
-export const crawledSchema = () => schemaOf<Crawled>({
-  ...docColumns(),
-  status: { type: new Int32Type(), nullable: true },
-  content_type: { type: new Utf8Type(), nullable: true },
-  depth: { type: new Int32Type() },
-  referrer: { type: new Utf8Type(), nullable: true },
-  fetched_at: { type: new Timestamp(), nullable: true },
-  error: { type: new Utf8Type(), nullable: true },
-});
+export const crawledSchema = () =>
+  schemaOf<Crawled>({
+    ...docColumns(),
+    status: { type: new Int32Type(), nullable: true },
+    content_type: { type: new Utf8Type(), nullable: true },
+    depth: { type: new Int32Type() },
+    referrer: { type: new Utf8Type(), nullable: true },
+    fetched_at: { type: new Timestamp(), nullable: true },
+    error: { type: new Utf8Type(), nullable: true },
+  });
 
 /** A partial batch waits at most this long while the crawler waits for the network. */
 const FLUSH_MS = 1000;
@@ -43,10 +49,16 @@ export const crawl = defineSource({
     let since = performance.now();
     const flush = () => {
       const b = batchFromColumns(schema, {
-        id: rows.map((r) => stableId(r.url)), text: rows.map((r) => r.text), url: rows.map((r) => r.url),
-        source: rows.map(() => cfg.source), status: rows.map((r) => r.status), content_type: rows.map((r) => r.contentType),
-        depth: rows.map((r) => r.depth), referrer: rows.map((r) => r.referrer),
-        fetched_at: rows.map((r) => r.fetchedAt?.getTime() ?? null), error: rows.map((r) => r.error),
+        id: rows.map((r) => stableId(r.url)),
+        text: rows.map((r) => r.text),
+        url: rows.map((r) => r.url),
+        source: rows.map(() => cfg.source),
+        status: rows.map((r) => r.status),
+        content_type: rows.map((r) => r.contentType),
+        depth: rows.map((r) => r.depth),
+        referrer: rows.map((r) => r.referrer),
+        fetched_at: rows.map((r) => r.fetchedAt?.getTime() ?? null),
+        error: rows.map((r) => r.error),
       });
       rows = [];
       since = performance.now();

@@ -15,16 +15,29 @@ const SLAB_BATCHES = 4;
 function utf8Data(values: ReadonlyArray<string | null>): Data<Utf8> {
   const n = values.length;
   const offsets = new Int32Array(n + 1);
-  let nulls = 0, size = 0;
-  for (const v of values) if (v === null) nulls++; else size += v.length < 4096 ? 3 * v.length : Buffer.byteLength(v, 'utf8');
+  let nulls = 0,
+    size = 0;
+  for (const v of values)
+    if (v === null) nulls++;
+    else size += v.length < 4096 ? 3 * v.length : Buffer.byteLength(v, 'utf8');
   const bytes = new Uint8Array(size);
   const valid = nulls > 0 ? new Uint8Array((n + 7) >> 3) : undefined;
   let at = 0;
   values.forEach((v, i) => {
-    if (v !== null) { at += utf8.encodeInto(v, bytes.subarray(at)).written; if (valid) valid[i >> 3]! |= 1 << (i & 7); }
+    if (v !== null) {
+      at += utf8.encodeInto(v, bytes.subarray(at)).written;
+      if (valid) valid[i >> 3]! |= 1 << (i & 7);
+    }
     offsets[i + 1] = at;
   });
-  return makeData({ type: new Utf8(), length: n, nullCount: nulls, nullBitmap: valid, valueOffsets: offsets, data: bytes.slice(0, at) });
+  return makeData({
+    type: new Utf8(),
+    length: n,
+    nullCount: nulls,
+    nullBitmap: valid,
+    valueOffsets: offsets,
+    data: bytes.slice(0, at),
+  });
 }
 
 export class DocBatcher {
@@ -40,14 +53,23 @@ export class DocBatcher {
   private readonly sourceType: Dictionary<Utf8>;
 
   /** `shared`: text in shared memory, for runs whose batches go to worker threads */
-  constructor(readonly schema: Schema<Doc>, private readonly limits: { batchRows: number; batchBytes?: number }, private readonly shared = false) {
+  constructor(
+    readonly schema: Schema<Doc>,
+    private readonly limits: { batchRows: number; batchBytes?: number },
+    private readonly shared = false,
+  ) {
     this.sourceType = schema.fields.find((f) => f.name === 'source')!.type as Dictionary<Utf8>;
     this.text = shared ? this.window(this.capacityFor(0)) : new Uint8Array(1 << 16);
   }
 
-  get size(): number { return this.ids.length; }
+  get size(): number {
+    return this.ids.length;
+  }
   get full(): boolean {
-    return this.size >= this.limits.batchRows || (this.limits.batchBytes !== undefined && this.weight >= this.limits.batchBytes);
+    return (
+      this.size >= this.limits.batchRows ||
+      (this.limits.batchBytes !== undefined && this.weight >= this.limits.batchBytes)
+    );
   }
 
   /** Adds one document; `text` is a string or its UTF-8 bytes (copied, unless they are in the room
@@ -98,16 +120,46 @@ export class DocBatcher {
       values = this.alloc(this.used);
       values.set(filled);
       // a buffer grown for a large document is not kept: the batches after it would all be copied too
-      if (this.shared && this.text.length > this.capacityFor(this.used)) this.text = this.window(this.capacityFor(this.used));
+      if (this.shared && this.text.length > this.capacityFor(this.used))
+        this.text = this.window(this.capacityFor(this.used));
     }
-    const text = makeVector(makeData({ type: new Utf8(), length: n, nullCount: 0, valueOffsets: Int32Array.from(this.offsets), data: values }));
+    const text = makeVector(
+      makeData({
+        type: new Utf8(),
+        length: n,
+        nullCount: 0,
+        valueOffsets: Int32Array.from(this.offsets),
+        data: values,
+      }),
+    );
     // source: a dictionary of the distinct values, in order of first appearance
     const distinct = new Map<string, number>();
-    const indices = Int32Array.from(this.sources, (s) => { let k = distinct.get(s); if (k === undefined) distinct.set(s, k = distinct.size); return k; });
-    const source = makeVector(makeData({ type: this.sourceType, length: n, nullCount: 0, data: indices, dictionary: makeVector(utf8Data([...distinct.keys()])) }));
-    const batch = batchFromColumns(this.schema, { id: makeVector(utf8Data(this.ids)), text, url: makeVector(utf8Data(this.urls)), source });
-    this.ids = []; this.urls = []; this.sources = []; this.offsets = [0];
-    this.used = 0; this.weight = 0;
+    const indices = Int32Array.from(this.sources, (s) => {
+      let k = distinct.get(s);
+      if (k === undefined) distinct.set(s, (k = distinct.size));
+      return k;
+    });
+    const source = makeVector(
+      makeData({
+        type: this.sourceType,
+        length: n,
+        nullCount: 0,
+        data: indices,
+        dictionary: makeVector(utf8Data([...distinct.keys()])),
+      }),
+    );
+    const batch = batchFromColumns(this.schema, {
+      id: makeVector(utf8Data(this.ids)),
+      text,
+      url: makeVector(utf8Data(this.urls)),
+      source,
+    });
+    this.ids = [];
+    this.urls = [];
+    this.sources = [];
+    this.offsets = [0];
+    this.used = 0;
+    this.weight = 0;
     return batch;
   }
 
@@ -116,12 +168,16 @@ export class DocBatcher {
     // a shared buffer holds one batch and is handed over with it: grown to what the batch needs (the
     // document that did not fit ends it, in a batch full by bytes), a doubled one would be copied at
     // flush; a private one is reused batch after batch and doubles
-    const next = this.alloc(this.shared ? this.used + extra + (1 << 16) : Math.max(2 * this.text.length, this.used + extra));
+    const next = this.alloc(
+      this.shared ? this.used + extra + (1 << 16) : Math.max(2 * this.text.length, this.used + extra),
+    );
     next.set(this.text.subarray(0, this.used));
     this.text = next;
   }
 
-  private alloc(n: number): Uint8Array { return this.shared ? sharedBytes(n) : new Uint8Array(n); }
+  private alloc(n: number): Uint8Array {
+    return this.shared ? sharedBytes(n) : new Uint8Array(n);
+  }
 
   /** Shared room of `n` bytes for the next batch's text: the free part of a slab of shared memory that
    * several batches in a row are cut from. One allocation per SLAB_BATCHES batches instead of one per
@@ -138,7 +194,11 @@ export class DocBatcher {
 
   /** Whether the text being filled is a slab window (not a buffer grown for a large document). */
   private inSlab(): boolean {
-    return this.slab !== undefined && this.text.buffer === this.slab.buffer && this.text.byteOffset === this.slab.byteOffset + this.slabAt;
+    return (
+      this.slab !== undefined &&
+      this.text.buffer === this.slab.buffer &&
+      this.text.byteOffset === this.slab.byteOffset + this.slabAt
+    );
   }
 
   /** A shared text buffer for the next batch: its byte limit and a document's room, or twice the last
@@ -146,6 +206,8 @@ export class DocBatcher {
   private capacityFor(lastUsed: number): number {
     const room = 1 << 16;
     const bytes = this.limits.batchBytes;
-    return bytes === undefined ? Math.max(room, 2 * lastUsed) : Math.min(bytes + room, Math.max(room, 2 * lastUsed || bytes + room));
+    return bytes === undefined
+      ? Math.max(room, 2 * lastUsed)
+      : Math.min(bytes + room, Math.max(room, 2 * lastUsed || bytes + room));
   }
 }

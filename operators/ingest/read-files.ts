@@ -24,11 +24,25 @@ import { readWarc } from './read-warc.ts';
 import { tableDocs } from './table-docs.ts';
 
 const Config = z.object({
-  paths: z.array(z.string().min(1)).min(1).describe(
-    'files or glob patterns; each file is read by the reader of its kind: .jsonl/.ndjson(.gz) JSON Lines, .parquet, ' +
-    '.arrow/.arrows/.ipc/.feather Arrow IPC, .warc(.gz) WARC (HTML extracted), anything else plain text (one document per file)'),
-  batchBytes: z.number().int().min(1).default(8 << 20).describe('a batch of JSON Lines, text or WARC documents is emitted once its text reaches this many bytes'),
-  source: z.string().optional().describe("value of the source column for every document (default: each reader's own, 'text', 'jsonl', 'warc'; for Parquet and IPC files without one, 'parquet' or 'arrow')"),
+  paths: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe(
+      'files or glob patterns; each file is read by the reader of its kind: .jsonl/.ndjson(.gz) JSON Lines, .parquet, ' +
+        '.arrow/.arrows/.ipc/.feather Arrow IPC, .warc(.gz) WARC (HTML extracted), anything else plain text (one document per file)',
+    ),
+  batchBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(8 << 20)
+    .describe('a batch of JSON Lines, text or WARC documents is emitted once its text reaches this many bytes'),
+  source: z
+    .string()
+    .optional()
+    .describe(
+      "value of the source column for every document (default: each reader's own, 'text', 'jsonl', 'warc'; for Parquet and IPC files without one, 'parquet' or 'arrow')",
+    ),
   onError: badRecordConfig.onError,
 });
 type Cfg = z.output<typeof Config>;
@@ -42,7 +56,8 @@ function runsOf(files: readonly string[]): Array<{ kind: Exclude<InputKind, 'url
   for (const file of files) {
     const kind = inputKind(file) as Exclude<InputKind, 'url'>; // a listed file is never a URL
     const last = runs[runs.length - 1];
-    if (last?.kind === kind) last.files.push(file); else runs.push({ kind, files: [file] });
+    if (last?.kind === kind) last.files.push(file);
+    else runs.push({ kind, files: [file] });
   }
   return runs;
 }
@@ -55,12 +70,24 @@ function read(reader: AnyFactory, config: Record<string, unknown>, ctx: Operator
 }
 
 /** Parquet or IPC files, one at a time (ids count rows per file), as documents. */
-async function* tables(reader: AnyFactory, kind: string, files: string[], cfg: Cfg, schema: Schema<Doc>, ctx: OperatorContext): AsyncGenerator<RecordBatch> {
+async function* tables(
+  reader: AnyFactory,
+  kind: string,
+  files: string[],
+  cfg: Cfg,
+  schema: Schema<Doc>,
+  ctx: OperatorContext,
+): AsyncGenerator<RecordBatch> {
   for (const file of files) {
     let row = 0;
     for await (const b of read(reader, { paths: [file], onError: cfg.onError }, ctx)) {
       const docs = tableDocs(b, schema, file, row, cfg.source ?? kind);
-      if (typeof docs === 'string') throw new FlowError(ctx.nodeId, `cannot read ${kind} documents: ${docs}; give the text in a Utf8 column named "text"`, { file: shownPath(file) });
+      if (typeof docs === 'string')
+        throw new FlowError(
+          ctx.nodeId,
+          `cannot read ${kind} documents: ${docs}; give the text in a Utf8 column named "text"`,
+          { file: shownPath(file) },
+        );
       ctx.stats.drop('no text', docs.nulls);
       row += b.numRows;
       yield docs.docs;
@@ -70,13 +97,28 @@ async function* tables(reader: AnyFactory, kind: string, files: string[], cfg: C
 
 /** WARC records with their HTML replaced by its main text. */
 async function* warc(files: string[], cfg: Cfg, ctx: OperatorContext): AsyncGenerator<RecordBatch> {
-  if (!existsSync(EXTRACT_HTML)) throw new FlowError(ctx.nodeId, 'WARC records are HTML and need the clean/extract-html operator, which this installation lacks; leave the WARC files out of the input', { file: shownPath(files[0]!) });
+  if (!existsSync(EXTRACT_HTML))
+    throw new FlowError(
+      ctx.nodeId,
+      'WARC records are HTML and need the clean/extract-html operator, which this installation lacks; leave the WARC files out of the input',
+      { file: shownPath(files[0]!) },
+    );
   const mod = (await import(EXTRACT_HTML.href)) as Record<string, unknown>;
-  const factory = Object.values(mod).find((v): v is AnyFactory => typeof v === 'function' && (v as Partial<AnyFactory>).def?.id === 'clean/extract-html');
+  const factory = Object.values(mod).find(
+    (v): v is AnyFactory => typeof v === 'function' && (v as Partial<AnyFactory>).def?.id === 'clean/extract-html',
+  );
   const def = factory && defOf(factory);
-  if (!def || def.kind === 'source' || def.kind === 'sink' || !def.kernel) throw new FlowError(ctx.nodeId, `${EXTRACT_HTML.pathname} exports no clean/extract-html operator with a kernel: the package is incomplete (reinstall it)`);
+  if (!def || def.kind === 'source' || def.kind === 'sink' || !def.kernel)
+    throw new FlowError(
+      ctx.nodeId,
+      `${EXTRACT_HTML.pathname} exports no clean/extract-html operator with a kernel: the package is incomplete (reinstall it)`,
+    );
   const extract = def.kernel(parseConfig(def, {}, ctx.nodeId));
-  for await (const b of read(readWarc, { paths: files, batchBytes: cfg.batchBytes, onError: cfg.onError, ...source(cfg) }, ctx)) {
+  for await (const b of read(
+    readWarc,
+    { paths: files, batchBytes: cfg.batchBytes, onError: cfg.onError, ...source(cfg) },
+    ctx,
+  )) {
     const out = extract(b);
     recordKernelStats(out, ctx.stats);
     if (out.numRows > 0) yield out;
@@ -85,20 +127,32 @@ async function* warc(files: string[], cfg: Cfg, ctx: OperatorContext): AsyncGene
 
 const source = (cfg: Cfg) => (cfg.source === undefined ? {} : { source: cfg.source });
 
-function documents(kind: Exclude<InputKind, 'url'>, files: string[], cfg: Cfg, schema: Schema<Doc>, ctx: OperatorContext): AsyncIterable<RecordBatch> {
+function documents(
+  kind: Exclude<InputKind, 'url'>,
+  files: string[],
+  cfg: Cfg,
+  schema: Schema<Doc>,
+  ctx: OperatorContext,
+): AsyncIterable<RecordBatch> {
   const common = { paths: files, onError: cfg.onError, ...source(cfg) };
   switch (kind) {
-    case 'text': return read(readText, { ...common, unit: 'file', batchBytes: cfg.batchBytes }, ctx);
-    case 'jsonl': return read(readJsonl, { ...common, batchBytes: cfg.batchBytes }, ctx);
-    case 'parquet': return tables(readParquet, kind, files, cfg, schema, ctx);
-    case 'arrow': return tables(readIpc, kind, files, cfg, schema, ctx);
-    case 'warc': return warc(files, cfg, ctx);
+    case 'text':
+      return read(readText, { ...common, unit: 'file', batchBytes: cfg.batchBytes }, ctx);
+    case 'jsonl':
+      return read(readJsonl, { ...common, batchBytes: cfg.batchBytes }, ctx);
+    case 'parquet':
+      return tables(readParquet, kind, files, cfg, schema, ctx);
+    case 'arrow':
+      return tables(readIpc, kind, files, cfg, schema, ctx);
+    case 'warc':
+      return warc(files, cfg, ctx);
   }
 }
 
 export const readFiles = defineSource({
   id: 'ingest/read-files',
-  description: 'read files of several kinds (a glob over mixed files), each with the reader of its kind, as documents in file order',
+  description:
+    'read files of several kinds (a glob over mixed files), each with the reader of its kind, as documents in file order',
   config: Config,
   output: () => docSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<Doc>> {
@@ -106,7 +160,10 @@ export const readFiles = defineSource({
     for (const run of runsOf(await expandGlobs(cfg.paths))) {
       for await (const b of documents(run.kind, run.files, cfg, schema, ctx)) {
         const docs = conformBatch(b, schema);
-        if (typeof docs === 'string') throw new FlowError(ctx.nodeId, `${run.kind} documents do not fit the Doc columns: ${docs}`, { file: shownPath(run.files[0]!) });
+        if (typeof docs === 'string')
+          throw new FlowError(ctx.nodeId, `${run.kind} documents do not fit the Doc columns: ${docs}`, {
+            file: shownPath(run.files[0]!),
+          });
         ctx.stats.count(`documents.${run.kind}`, docs.numRows);
         yield docs;
       }

@@ -14,14 +14,29 @@ import { readerBatches } from './reader-batches.ts';
 
 const field = z.string().min(1);
 const Config = z.object({
-  paths: z.array(z.string().min(1)).min(1).describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
-  textField: field.default('text').describe('field holding the document text (dots reach into nested objects: "meta.body")'),
+  paths: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
+  textField: field
+    .default('text')
+    .describe('field holding the document text (dots reach into nested objects: "meta.body")'),
   idField: field.default('id').describe('field holding the id; when absent the id is a hash of file and line'),
   urlField: field.default('url').describe('field holding the url; when absent url is null'),
   source: z.string().default('jsonl').describe('value of the source column'),
   batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
-  batchBytes: z.number().int().min(1).default(8 << 20).describe('a batch is emitted once its text reaches this many bytes'),
-  maxLineBytes: z.number().int().min(1).default(64 << 20).describe('a longer line is a bad record: memory stays bounded'),
+  batchBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(8 << 20)
+    .describe('a batch is emitted once its text reaches this many bytes'),
+  maxLineBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(64 << 20)
+    .describe('a longer line is a bad record: memory stays bounded'),
   ...badRecordConfig,
 });
 type Cfg = z.output<typeof Config>;
@@ -34,24 +49,57 @@ const get = (obj: unknown, path: string): unknown => {
   }
   return v;
 };
-const asId = (v: unknown): string | undefined => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined);
+const asId = (v: unknown): string | undefined =>
+  typeof v === 'string' ? v : typeof v === 'number' ? String(v) : undefined;
 
-type Parsed = { ok: true; id: string | undefined; text: string; url: string | null } | { ok: false; bad: Omit<BadRecord, 'where'>; offset?: number };
+type Parsed =
+  | { ok: true; id: string | undefined; text: string; url: string | null }
+  | { ok: false; bad: Omit<BadRecord, 'where'>; offset?: number };
 
 /** One line to a document, or what is wrong with it. Blank lines are not records (undefined). */
-export function parseLine(l: ByteLine, cfg: Pick<Cfg, 'textField' | 'idField' | 'urlField' | 'maxLineBytes'>): Parsed | undefined {
-  if (l.tooLong) return { ok: false, bad: { reason: 'line too long', detail: `line of ${l.tooLong.length} bytes exceeds maxLineBytes ${cfg.maxLineBytes}` } };
-  if (!isUtf8(l.bytes)) return { ok: false, bad: { reason: 'invalid UTF-8', detail: 'invalid UTF-8 byte sequence in the line; convert the file to UTF-8' }, offset: l.offset + firstInvalidUtf8(l.bytes) };
+export function parseLine(
+  l: ByteLine,
+  cfg: Pick<Cfg, 'textField' | 'idField' | 'urlField' | 'maxLineBytes'>,
+): Parsed | undefined {
+  if (l.tooLong)
+    return {
+      ok: false,
+      bad: {
+        reason: 'line too long',
+        detail: `line of ${l.tooLong.length} bytes exceeds maxLineBytes ${cfg.maxLineBytes}`,
+      },
+    };
+  if (!isUtf8(l.bytes))
+    return {
+      ok: false,
+      bad: { reason: 'invalid UTF-8', detail: 'invalid UTF-8 byte sequence in the line; convert the file to UTF-8' },
+      offset: l.offset + firstInvalidUtf8(l.bytes),
+    };
   const raw = l.bytes.toString('utf8');
   if (/^\s*$/.test(raw)) return undefined;
   let obj: unknown;
-  try { obj = JSON.parse(raw); } catch (err) {
-    return { ok: false, bad: { reason: 'malformed JSON', detail: err instanceof Error ? err.message : String(err), record: raw } };
+  try {
+    obj = JSON.parse(raw);
+  } catch (err) {
+    return {
+      ok: false,
+      bad: { reason: 'malformed JSON', detail: err instanceof Error ? err.message : String(err), record: raw },
+    };
   }
   const text = get(obj, cfg.textField);
   if (typeof text !== 'string') {
-    const what = text === undefined ? 'missing' : `a ${text === null ? 'null' : Array.isArray(text) ? 'array' : typeof text}, not a string`;
-    return { ok: false, bad: { reason: 'no text field', detail: `field "${cfg.textField}" is ${what}; set textField to the field holding the text`, record: raw } };
+    const what =
+      text === undefined
+        ? 'missing'
+        : `a ${text === null ? 'null' : Array.isArray(text) ? 'array' : typeof text}, not a string`;
+    return {
+      ok: false,
+      bad: {
+        reason: 'no text field',
+        detail: `field "${cfg.textField}" is ${what}; set textField to the field holding the text`,
+        record: raw,
+      },
+    };
   }
   const url = get(obj, cfg.urlField);
   return { ok: true, id: asId(get(obj, cfg.idField)), text, url: typeof url === 'string' ? url : null };
@@ -76,8 +124,14 @@ export const readJsonl = defineSource({
             for (const l of lines) {
               const p = parseLine(l, cfg);
               if (!p) continue;
-              if (!p.ok) { await bad.report({ ...p.bad, where: { file: name, line: l.line, offset: p.offset ?? l.offset } }); continue; }
-              rows.push({ id: p.id ?? stableId(`${key}:${l.line}`), text: p.text, url: p.url, source: cfg.source }, l.bytes.length);
+              if (!p.ok) {
+                await bad.report({ ...p.bad, where: { file: name, line: l.line, offset: p.offset ?? l.offset } });
+                continue;
+              }
+              rows.push(
+                { id: p.id ?? stableId(`${key}:${l.line}`), text: p.text, url: p.url, source: cfg.source },
+                l.bytes.length,
+              );
               if (rows.full) yield rows.flush();
             }
           }

@@ -16,20 +16,47 @@ import { WholeFileReader } from './whole-file.ts';
 import { readerBatches } from './reader-batches.ts';
 
 const Config = z.object({
-  paths: z.array(z.string().min(1)).min(1).describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
-  unit: z.enum(['file', 'paragraph', 'line']).default('file').describe('one document per file, per blank-line-separated paragraph, or per line'),
+  paths: z
+    .array(z.string().min(1))
+    .min(1)
+    .describe('files or glob patterns; names ending in .gz are gunzipped while reading'),
+  unit: z
+    .enum(['file', 'paragraph', 'line'])
+    .default('file')
+    .describe('one document per file, per blank-line-separated paragraph, or per line'),
   source: z.string().default('text').describe('value of the source column'),
   batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
-  batchBytes: z.number().int().min(1).default(8 << 20).describe('a batch is emitted once its text reaches this many bytes'),
-  minChars: z.number().int().min(0).default(1).describe('documents shorter than this (after trimming) are dropped as "too short"'),
-  maxDocBytes: z.number().int().min(1).default(64 << 20).describe('a longer document (file, paragraph or line) is a bad record: memory stays bounded'),
+  batchBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(8 << 20)
+    .describe('a batch is emitted once its text reaches this many bytes'),
+  minChars: z
+    .number()
+    .int()
+    .min(0)
+    .default(1)
+    .describe('documents shorter than this (after trimming) are dropped as "too short"'),
+  maxDocBytes: z
+    .number()
+    .int()
+    .min(1)
+    .default(64 << 20)
+    .describe('a longer document (file, paragraph or line) is a bad record: memory stays bounded'),
   ...badRecordConfig,
 });
 
 const TURN_BYTES = 1 << 20;
 
 /** The document being assembled: its lines, where it starts, and the first problem found in it. */
-interface Unit { parts: string[]; bytes: number; offset: number; line: number; bad?: BadRecord }
+interface Unit {
+  parts: string[];
+  bytes: number;
+  offset: number;
+  line: number;
+  bad?: BadRecord;
+}
 
 export { firstInvalidUtf8 };
 
@@ -54,11 +81,18 @@ export const readText = defineSource({
         if (doc) {
           if (doc.weight === 0) continue; // an empty file holds no document (as on the line path)
           if (doc.chars >= 0 && doc.chars < cfg.minChars) ctx.stats.drop('too short');
-          else rows.push({ id: stableId(`${key}:${doc.offset}`), text: doc.bytes, url: null, source: cfg.source }, doc.weight);
+          else
+            rows.push(
+              { id: stableId(`${key}:${doc.offset}`), text: doc.bytes, url: null, source: cfg.source },
+              doc.weight,
+            );
           if (rows.full) yield rows.flush();
           // a turn of the event loop every TURN_BYTES, as the line path takes one per read chunk (one
           // per file cost a loop iteration per small file)
-          if ((sinceTurn += doc.bytes.length + 1) >= TURN_BYTES) { sinceTurn = 0; await new Promise<void>((resolve) => setImmediate(resolve)); }
+          if ((sinceTurn += doc.bytes.length + 1) >= TURN_BYTES) {
+            sinceTurn = 0;
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
           continue;
         }
         const name = shownPath(file);
@@ -68,9 +102,15 @@ export const readText = defineSource({
           const u = unit;
           unit = undefined;
           if (!u) return;
-          if (u.bad) { await bad.report(u.bad); return; }
+          if (u.bad) {
+            await bad.report(u.bad);
+            return;
+          }
           const t = u.parts.join('\n').trim();
-          if (t.length < cfg.minChars) { ctx.stats.drop('too short'); return; }
+          if (t.length < cfg.minChars) {
+            ctx.stats.drop('too short');
+            return;
+          }
           rows.push({ id: stableId(`${key}:${u.offset}`), text: t, url: null, source: cfg.source }, u.bytes);
         };
         try {
@@ -78,16 +118,36 @@ export const readText = defineSource({
             for (const l of lines) {
               let text = '';
               let problem: BadRecord | undefined;
-              if (l.tooLong) problem = { reason: 'document too large', detail: `line of ${l.tooLong.length} bytes exceeds maxDocBytes ${cfg.maxDocBytes}`, where: { file: name, line: l.line, offset: l.offset } };
+              if (l.tooLong)
+                problem = {
+                  reason: 'document too large',
+                  detail: `line of ${l.tooLong.length} bytes exceeds maxDocBytes ${cfg.maxDocBytes}`,
+                  where: { file: name, line: l.line, offset: l.offset },
+                };
               else if (!isUtf8(l.bytes)) {
                 const at = l.offset + firstInvalidUtf8(l.bytes);
-                problem = { reason: 'invalid UTF-8', detail: `invalid UTF-8 byte sequence in ${cfg.unit === 'file' ? 'the file' : `the ${cfg.unit}`}; convert the file to UTF-8`, where: { file: name, line: l.line, offset: at } };
+                problem = {
+                  reason: 'invalid UTF-8',
+                  detail: `invalid UTF-8 byte sequence in ${cfg.unit === 'file' ? 'the file' : `the ${cfg.unit}`}; convert the file to UTF-8`,
+                  where: { file: name, line: l.line, offset: at },
+                };
               } else text = l.bytes.toString('utf8');
-              if (cfg.unit !== 'file' && !problem && /^\s*$/.test(text)) { await finish(); continue; } // blank lines separate documents
+              if (cfg.unit !== 'file' && !problem && /^\s*$/.test(text)) {
+                await finish();
+                continue;
+              } // blank lines separate documents
               unit ??= { parts: [], bytes: 0, offset: l.offset, line: l.line };
               unit.bytes += l.bytes.length + 1;
-              if (!unit.bad && unit.bytes > cfg.maxDocBytes) problem ??= { reason: 'document too large', detail: `${cfg.unit} longer than maxDocBytes ${cfg.maxDocBytes}`, where: { file: name, line: unit.line, offset: unit.offset } };
-              if (problem) { unit.bad ??= problem; unit.parts = []; } else if (!unit.bad) unit.parts.push(text);
+              if (!unit.bad && unit.bytes > cfg.maxDocBytes)
+                problem ??= {
+                  reason: 'document too large',
+                  detail: `${cfg.unit} longer than maxDocBytes ${cfg.maxDocBytes}`,
+                  where: { file: name, line: unit.line, offset: unit.offset },
+                };
+              if (problem) {
+                unit.bad ??= problem;
+                unit.parts = [];
+              } else if (!unit.bad) unit.parts.push(text);
               if (cfg.unit === 'line') await finish();
               if (rows.full) yield rows.flush();
             }

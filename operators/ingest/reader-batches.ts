@@ -3,9 +3,16 @@
 // before it are not lost), and the rejects file is closed either way.
 import type { BadRecords } from '../../src/runtime/rejects.ts';
 
-export interface Flushable<B> { readonly size: number; flush(): B }
+export interface Flushable<B> {
+  readonly size: number;
+  flush(): B;
+}
 
-export async function* readerBatches<B>(rows: Flushable<B>, bad: BadRecords, read: () => AsyncGenerator<B>): AsyncGenerator<B> {
+export async function* readerBatches<B>(
+  rows: Flushable<B>,
+  bad: BadRecords,
+  read: () => AsyncGenerator<B>,
+): AsyncGenerator<B> {
   try {
     yield* read();
     if (rows.size > 0) yield rows.flush();

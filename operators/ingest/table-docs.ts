@@ -12,15 +12,23 @@ const utf8 = (v: Vector | null): Vector | undefined => (v && DataType.isUtf8(v.t
  * Rows `firstRow`.. of `file` as documents of `schema`, rows without text left out (their count is
  * returned with them); or a message saying which column is missing or of the wrong type.
  */
-export function tableDocs(batch: RecordBatch, schema: Schema<Doc>, file: string, firstRow: number, source: string): { docs: RecordBatch<Doc>; nulls: number } | string {
+export function tableDocs(
+  batch: RecordBatch,
+  schema: Schema<Doc>,
+  file: string,
+  firstRow: number,
+  source: string,
+): { docs: RecordBatch<Doc>; nulls: number } | string {
   const text = utf8(batch.getChild('text'));
-  if (!text) return `it has no Utf8 "text" column (columns: ${batch.schema.fields.map((f) => `${f.name}: ${f.type}`).join(', ')})`;
+  if (!text)
+    return `it has no Utf8 "text" column (columns: ${batch.schema.fields.map((f) => `${f.name}: ${f.type}`).join(', ')})`;
   for (const name of ['id', 'url'] as const) {
     const col = batch.getChild(name);
     if (col && !utf8(col)) return `its "${name}" column is ${col.type}, expected Utf8 (strings)`;
   }
   const src = batch.getChild('source');
-  if (src && !utf8(src) && !(DataType.isDictionary(src.type) && DataType.isUtf8(src.type.dictionary))) return `its "source" column is ${src.type}, expected strings`;
+  if (src && !utf8(src) && !(DataType.isDictionary(src.type) && DataType.isUtf8(src.type.dictionary)))
+    return `its "source" column is ${src.type}, expected strings`;
   const rows = [...Array(batch.numRows).keys()].filter((r) => text.isValid(r));
   const all = rows.length === batch.numRows;
   const pick = (v: Vector): Vector | unknown[] => (all ? v : rows.map((r) => v.get(r) as unknown));
@@ -28,7 +36,10 @@ export function tableDocs(batch: RecordBatch, schema: Schema<Doc>, file: string,
   const id = batch.getChild('id');
   const url = batch.getChild('url');
   const docs = batchFromColumns(schema, {
-    id: id && id.nullCount === 0 ? pick(id) : rows.map((r) => (id?.get(r) as string | null) ?? stableId(`${key}:${firstRow + r}`)),
+    id:
+      id && id.nullCount === 0
+        ? pick(id)
+        : rows.map((r) => (id?.get(r) as string | null) ?? stableId(`${key}:${firstRow + r}`)),
     text: pick(text),
     url: url ? pick(url) : rows.map(() => null),
     source: src ? rows.map((r) => (src.get(r) as string | null) ?? source) : rows.map(() => source),

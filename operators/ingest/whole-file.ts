@@ -19,8 +19,16 @@ export interface WholeFile {
 
 const isAsciiSpace = (c: number) => c === 32 || (c >= 9 && c <= 13);
 /** Code points String#trim removes, beyond ASCII. */
-const isWideSpace = (cp: number) => cp === 0xa0 || cp === 0x1680 || (cp >= 0x2000 && cp <= 0x200a) ||
-  cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000 || cp === 0xfeff;
+const isWideSpace = (cp: number) =>
+  cp === 0xa0 ||
+  cp === 0x1680 ||
+  (cp >= 0x2000 && cp <= 0x200a) ||
+  cp === 0x2028 ||
+  cp === 0x2029 ||
+  cp === 0x202f ||
+  cp === 0x205f ||
+  cp === 0x3000 ||
+  cp === 0xfeff;
 
 function codePointAt(b: Uint8Array, i: number): number {
   const c = b[i]!;
@@ -47,13 +55,16 @@ export class WholeFileReader {
       if (!into && this.buf.length < size + 1) this.buf = Buffer.allocUnsafe(size + 1);
       b = into ? into(size + 1) : this.buf;
       let got = 0; // one byte more than the size is asked for: a file that grew is seen
-      for (let n; got <= size && (n = readSync(fd, b, got, size + 1 - got, null)) > 0;) got += n;
+      for (let n; got <= size && (n = readSync(fd, b, got, size + 1 - got, null)) > 0; ) got += n;
       if (got !== size) return undefined; // the file changed while read: let the streaming path see it
-    } finally { closeSync(fd); }
+    } finally {
+      closeSync(fd);
+    }
     const offset = size >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
     if (!isUtf8(b.subarray(offset, size))) return undefined;
     const weight = size === offset ? 0 : size - offset + (b[size - 1] === 10 ? 0 : 1);
-    let a = offset, z = size;
+    let a = offset,
+      z = size;
     while (a < z && isAsciiSpace(b[a]!)) a++;
     while (z > a && isAsciiSpace(b[z - 1]!)) z--;
     if (a < z && b[a]! >= 0x80 && isWideSpace(codePointAt(b, a))) return undefined;
@@ -67,7 +78,10 @@ export class WholeFileReader {
     let chars = -1;
     if (bytes.length < 3 * minChars) {
       chars = 0;
-      for (let k = 0; k < bytes.length; k++) { const c = bytes[k]!; if ((c & 0xc0) !== 0x80) chars += c >= 0xf0 ? 2 : 1; }
+      for (let k = 0; k < bytes.length; k++) {
+        const c = bytes[k]!;
+        if ((c & 0xc0) !== 0x80) chars += c >= 0xf0 ? 2 : 1;
+      }
     }
     return { bytes, chars, offset, weight };
   }

@@ -13,9 +13,13 @@ import { FirstSchema } from '../../src/schema/conform.ts';
 
 const Config = z.object({
   path: z.string().min(1).describe('output file; written to a temporary file and renamed into place on completion'),
-  format: z.enum(['file', 'stream']).default('file').describe(
-    '"file": Arrow IPC file (footer, random access; dictionary columns keep one growing dictionary each, so their distinct ' +
-    'values stay in memory); "stream": Arrow IPC stream (each batch may replace dictionaries)'),
+  format: z
+    .enum(['file', 'stream'])
+    .default('file')
+    .describe(
+      '"file": Arrow IPC file (footer, random access; dictionary columns keep one growing dictionary each, so their distinct ' +
+        'values stay in memory); "stream": Arrow IPC stream (each batch may replace dictionaries)',
+    ),
 });
 
 export const writeIpc = defineSink({
@@ -29,15 +33,31 @@ export const writeIpc = defineSink({
     const schema = new FirstSchema();
     return {
       write: async (batch: RecordBatch) => {
-        await writer.write(schema.take(batch, (why, i) => new FlowError(ctx.nodeId, `batch ${i} does not match the schema of the first batch: ${why}`, { file: cfg.path, batch: i })));
+        await writer.write(
+          schema.take(
+            batch,
+            (why, i) =>
+              new FlowError(ctx.nodeId, `batch ${i} does not match the schema of the first batch: ${why}`, {
+                file: cfg.path,
+                batch: i,
+              }),
+          ),
+        );
       },
       close: async (outcome) => {
-        if (outcome === 'cancelled') { writer.abort(); await file.abort(); return []; }
+        if (outcome === 'cancelled') {
+          writer.abort();
+          await file.abort();
+          return [];
+        }
         // no batch: an IPC output still needs a schema, and none is known; write an empty schema
         await writer.finish();
         return [await file.commit()];
       },
-      abort: async () => { writer.abort(); await file.abort(); },
+      abort: async () => {
+        writer.abort();
+        await file.abort();
+      },
     };
   },
 });

@@ -20,7 +20,12 @@ export function rowsAsJson(batch: RecordBatch, columns?: readonly string[]): str
     const row: Record<string, unknown> = {};
     names.forEach((n, c) => {
       const v: unknown = cols[c]?.get(r);
-      row[n] = typeof v === 'bigint' ? Number(v) : v !== null && typeof v === 'object' && 'toArray' in v ? Array.from((v as { toArray(): ArrayLike<unknown> }).toArray()) : v;
+      row[n] =
+        typeof v === 'bigint'
+          ? Number(v)
+          : v !== null && typeof v === 'object' && 'toArray' in v
+            ? Array.from((v as { toArray(): ArrayLike<unknown> }).toArray())
+            : v;
     });
     out += JSON.stringify(row) + '\n';
   }
@@ -37,7 +42,10 @@ export const writeJsonl = defineSink({
     return {
       write: (batch) => file.write(rowsAsJson(batch, cfg.columns)),
       close: async (outcome) => {
-        if (outcome === 'cancelled') { await file.abort(); return []; }
+        if (outcome === 'cancelled') {
+          await file.abort();
+          return [];
+        }
         return [await file.commit()];
       },
       abort: () => file.abort(),

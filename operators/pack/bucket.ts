@@ -20,21 +20,54 @@ import type { Packed } from '../../src/schema/columns.ts';
 import { checkEos, eachDocument, eosConfig, tokensInput, type TokensIn } from './documents.ts';
 import { packedBatch, packedOutputSchema } from './packed-batch.ts';
 
-const Config = z.object({
-  seqLen: z.number().int().min(1).max(1 << 20).describe('rows hold at most seqLen+1 tokens; longer documents are cut'),
-  rowsPerBatch: z.number().int().min(1).max(1 << 16).default(16).describe('rows per output batch (the last batch of a window may hold fewer)'),
-  windowRows: z.number().int().min(1).max(1 << 20).default(1024)
-    .describe('rows sorted together; memory bound: windowRows*(seqLen+1) ids'),
-  ...eosConfig,
-  padId: z.number().int().min(0).default(0).describe('token id written into padding positions (attention_mask is 0 there)'),
-  width: z.enum(['seqLen', 'batch']).default('seqLen')
-    .describe("'seqLen': FixedSizeList[seqLen+1] columns; 'batch': List columns padded to each batch's longest row"),
-  seed: z.number().int().optional().describe('shuffle the order of batches within each window with this seed (default: shortest first)'),
-}).superRefine((c, ctx) => {
-  checkEos(c, ctx);
-  if (c.windowRows < c.rowsPerBatch)
-    ctx.addIssue({ code: 'custom', path: ['windowRows'], message: `windowRows (${c.windowRows}) must be at least rowsPerBatch (${c.rowsPerBatch})` });
-});
+const Config = z
+  .object({
+    seqLen: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .describe('rows hold at most seqLen+1 tokens; longer documents are cut'),
+    rowsPerBatch: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 16)
+      .default(16)
+      .describe('rows per output batch (the last batch of a window may hold fewer)'),
+    windowRows: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .default(1024)
+      .describe('rows sorted together; memory bound: windowRows*(seqLen+1) ids'),
+    ...eosConfig,
+    padId: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('token id written into padding positions (attention_mask is 0 there)'),
+    width: z
+      .enum(['seqLen', 'batch'])
+      .default('seqLen')
+      .describe("'seqLen': FixedSizeList[seqLen+1] columns; 'batch': List columns padded to each batch's longest row"),
+    seed: z
+      .number()
+      .int()
+      .optional()
+      .describe('shuffle the order of batches within each window with this seed (default: shortest first)'),
+  })
+  .superRefine((c, ctx) => {
+    checkEos(c, ctx);
+    if (c.windowRows < c.rowsPerBatch)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['windowRows'],
+        message: `windowRows (${c.windowRows}) must be at least rowsPerBatch (${c.rowsPerBatch})`,
+      });
+  });
 type Cfg = z.output<typeof Config>;
 
 const outputSchema = (cfg: Cfg) => packedOutputSchema(cfg.seqLen, { mask: true, ragged: cfg.width === 'batch' });
@@ -50,7 +83,11 @@ class Bucketer {
   private window: Int32Array[] = [];
   private readonly rng: Rng | undefined;
 
-  constructor(private readonly cfg: Cfg, private readonly schema: Schema<Packed>, private readonly ctx: OperatorContext) {
+  constructor(
+    private readonly cfg: Cfg,
+    private readonly schema: Schema<Packed>,
+    private readonly ctx: OperatorContext,
+  ) {
     this.rng = cfg.seed === undefined ? undefined : new Rng(cfg.seed);
   }
 
@@ -73,7 +110,8 @@ class Bucketer {
     // a stable sort: equal lengths keep arrival order, so the output depends only on the input
     const order = rows.map((_, i) => i).sort((a, b) => rows[a]!.length - rows[b]!.length || a - b);
     const batches: number[][] = [];
-    for (let i = 0; i < order.length; i += this.cfg.rowsPerBatch) batches.push(order.slice(i, i + this.cfg.rowsPerBatch));
+    for (let i = 0; i < order.length; i += this.cfg.rowsPerBatch)
+      batches.push(order.slice(i, i + this.cfg.rowsPerBatch));
     this.rng?.shuffle(batches);
     for (const b of batches) emit(this.batchOf(b.map((i) => rows[i]!)));
   }
@@ -96,25 +134,32 @@ class Bucketer {
 
 export const bucketByLength = defineOperator({
   id: 'pack/bucket',
-  description: 'one document (or seqLen+1 chunk) per row; rows of similar length batched together within a bounded window and padded, with attention_mask',
+  description:
+    'one document (or seqLen+1 chunk) per row; rows of similar length batched together within a bounded window and padded, with attention_mask',
   config: Config,
   input: tokensInput,
   passthrough: false,
   output: outputSchema,
   module: import.meta.url,
-  make: (cfg, ctx) => (source) => defer(() => {
-    const bucketer = new Bucketer(cfg, outputSchema(cfg), ctx);
-    const withEos = (ids: Int32Array) => {
-      if (!cfg.appendEos) return ids;
-      const doc = new Int32Array(ids.length + 1);
-      doc.set(ids);
-      doc[ids.length] = cfg.eosId!;
-      return doc;
-    };
-    // 'absorb': chunks are copied into the window (declared bound: windowRows rows), so inputs'
-    // credits return at once; a batch emitted carries the input that completed its window
-    return source.pipe(operate<TokensIn, Packed>((batch, emit) => {
-      eachDocument(batch, ctx, (ids) => bucketer.add(withEos(ids), emit));
-    }, { ctx, state: 'absorb', flush: (emit) => bucketer.finish(emit) }));
-  }),
+  make: (cfg, ctx) => (source) =>
+    defer(() => {
+      const bucketer = new Bucketer(cfg, outputSchema(cfg), ctx);
+      const withEos = (ids: Int32Array) => {
+        if (!cfg.appendEos) return ids;
+        const doc = new Int32Array(ids.length + 1);
+        doc.set(ids);
+        doc[ids.length] = cfg.eosId!;
+        return doc;
+      };
+      // 'absorb': chunks are copied into the window (declared bound: windowRows rows), so inputs'
+      // credits return at once; a batch emitted carries the input that completed its window
+      return source.pipe(
+        operate<TokensIn, Packed>(
+          (batch, emit) => {
+            eachDocument(batch, ctx, (ids) => bucketer.add(withEos(ids), emit));
+          },
+          { ctx, state: 'absorb', flush: (emit) => bucketer.finish(emit) },
+        ),
+      );
+    }),
 });

@@ -16,18 +16,43 @@ import { sharedInt32 } from '../../src/runtime/shared-memory.ts';
 import { checkEos, eachDocument, eosConfig, tokensInput, type TokensIn } from './documents.ts';
 import { IntList, packedBatch, packedOutputSchema } from './packed-batch.ts';
 
-const Config = z.object({
-  seqLen: z.number().int().min(1).max(1 << 20).describe('tokens of input per row; rows hold seqLen+1 (inputs and shifted labels)'),
-  rowsPerBatch: z.number().int().min(1).max(1 << 16).default(64).describe('rows per output batch (the last batch may have fewer)'),
-  ...eosConfig,
-  docStarts: z.boolean().default(false).describe('add doc_starts: offsets in the row (0..seqLen) where a document begins, for cross-document attention masking'),
-  dropLast: z.boolean().default(true).describe('drop the final partial row; false pads it with padId and adds attention_mask'),
-  padId: z.number().int().min(0).default(0).describe('id written into padding (masked out by attention_mask)'),
-}).superRefine((c, ctx) => {
-  checkEos(c, ctx);
-  if (c.rowsPerBatch * (c.seqLen + 1) > 1 << 28)
-    ctx.addIssue({ code: 'custom', path: ['rowsPerBatch'], message: `rowsPerBatch*(seqLen+1) = ${c.rowsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per batch); use fewer rows per batch` });
-});
+const Config = z
+  .object({
+    seqLen: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .describe('tokens of input per row; rows hold seqLen+1 (inputs and shifted labels)'),
+    rowsPerBatch: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 16)
+      .default(64)
+      .describe('rows per output batch (the last batch may have fewer)'),
+    ...eosConfig,
+    docStarts: z
+      .boolean()
+      .default(false)
+      .describe(
+        'add doc_starts: offsets in the row (0..seqLen) where a document begins, for cross-document attention masking',
+      ),
+    dropLast: z
+      .boolean()
+      .default(true)
+      .describe('drop the final partial row; false pads it with padId and adds attention_mask'),
+    padId: z.number().int().min(0).default(0).describe('id written into padding (masked out by attention_mask)'),
+  })
+  .superRefine((c, ctx) => {
+    checkEos(c, ctx);
+    if (c.rowsPerBatch * (c.seqLen + 1) > 1 << 28)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rowsPerBatch'],
+        message: `rowsPerBatch*(seqLen+1) = ${c.rowsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per batch); use fewer rows per batch`,
+      });
+  });
 type Cfg = z.output<typeof Config>;
 
 /** The packer's state: the output batch being filled (its last row partial). Bound: one output batch,
@@ -44,21 +69,30 @@ class SequencePacker {
   private readonly rowStart: Int32Array;
   private startPending = false;
 
-  constructor(private readonly cfg: Cfg, private readonly schema: Schema<Packed>, private readonly ctx: OperatorContext) {
+  constructor(
+    private readonly cfg: Cfg,
+    private readonly schema: Schema<Packed>,
+    private readonly ctx: OperatorContext,
+  ) {
     this.width = cfg.seqLen + 1;
     this.ids = sharedInt32(cfg.rowsPerBatch * this.width);
     this.rowStart = new Int32Array(cfg.rowsPerBatch + 1);
   }
 
   /** The next token written is the first of a document. */
-  beginDocument(): void { this.startPending = this.cfg.docStarts; }
+  beginDocument(): void {
+    this.startPending = this.cfg.docStarts;
+  }
 
   write(src: Int32Array): void {
     const W = this.width;
-    for (let k = 0; k < src.length;) {
+    for (let k = 0; k < src.length; ) {
       const n = Math.min(W - this.col, src.length - k);
       this.ids.set(src.subarray(k, k + n), this.row * W + this.col);
-      if (this.startPending) { this.starts.push(this.col); this.startPending = false; }
+      if (this.startPending) {
+        this.starts.push(this.col);
+        this.startPending = false;
+      }
       this.col += n;
       k += n;
       if (this.col === W) this.endRow();
@@ -91,7 +125,9 @@ class SequencePacker {
       mask = new Uint8Array(rows * W).fill(1);
       mask.fill(0, (rows - 1) * W + padFrom);
     }
-    const docStarts = this.cfg.docStarts ? { offsets: this.rowStart.slice(0, rows + 1), values: this.starts.take() } : undefined;
+    const docStarts = this.cfg.docStarts
+      ? { offsets: this.rowStart.slice(0, rows + 1), values: this.starts.take() }
+      : undefined;
     this.ready.push(packedBatch(this.schema, { rows, width: W, ids, mask, docStarts }));
   }
 
@@ -119,26 +155,46 @@ class SequencePacker {
 
 export const packSequences = defineOperator({
   id: 'pack/pack-sequences',
-  description: 'concatenate documents (EOS between) and cut into rows of seqLen+1 tokens (inputs and labels share a row, consecutive rows overlap by one token); optional doc_starts; last partial row dropped or padded with attention_mask',
+  description:
+    'concatenate documents (EOS between) and cut into rows of seqLen+1 tokens (inputs and labels share a row, consecutive rows overlap by one token); optional doc_starts; last partial row dropped or padded with attention_mask',
   config: Config,
   input: tokensInput,
   passthrough: false,
   output: (cfg) => packedOutputSchema(cfg.seqLen, { docStarts: cfg.docStarts, mask: !cfg.dropLast }),
   module: import.meta.url,
-  make: (cfg, ctx) => (source) => defer(() => {
-    const packer = new SequencePacker(cfg, packedOutputSchema(cfg.seqLen, { docStarts: cfg.docStarts, mask: !cfg.dropLast }), ctx);
-    const eos = Int32Array.of(cfg.eosId ?? 0);
-    const drain = (emit: (b: RecordBatch<Packed>) => void) => { for (const b of packer.ready.splice(0)) emit(b); };
-    // 'absorb': tokens are copied into the packer's own buffer (declared bound: one output batch), so
-    // an input's credit returns at once. Holding inputs until an output carries them would stall a
-    // run whose budget is smaller than the inputs one output batch needs.
-    return source.pipe(operate<TokensIn, Packed>((batch, emit) => {
-      eachDocument(batch, ctx, (ids) => {
-        packer.beginDocument();
-        packer.write(ids);
-        if (cfg.appendEos) packer.write(eos);
-      });
-      drain(emit);
-    }, { ctx, state: 'absorb', flush: (emit) => { packer.finish(); drain(emit); } }));
-  }),
+  make: (cfg, ctx) => (source) =>
+    defer(() => {
+      const packer = new SequencePacker(
+        cfg,
+        packedOutputSchema(cfg.seqLen, { docStarts: cfg.docStarts, mask: !cfg.dropLast }),
+        ctx,
+      );
+      const eos = Int32Array.of(cfg.eosId ?? 0);
+      const drain = (emit: (b: RecordBatch<Packed>) => void) => {
+        for (const b of packer.ready.splice(0)) emit(b);
+      };
+      // 'absorb': tokens are copied into the packer's own buffer (declared bound: one output batch), so
+      // an input's credit returns at once. Holding inputs until an output carries them would stall a
+      // run whose budget is smaller than the inputs one output batch needs.
+      return source.pipe(
+        operate<TokensIn, Packed>(
+          (batch, emit) => {
+            eachDocument(batch, ctx, (ids) => {
+              packer.beginDocument();
+              packer.write(ids);
+              if (cfg.appendEos) packer.write(eos);
+            });
+            drain(emit);
+          },
+          {
+            ctx,
+            state: 'absorb',
+            flush: (emit) => {
+              packer.finish();
+              drain(emit);
+            },
+          },
+        ),
+      );
+    }),
 });

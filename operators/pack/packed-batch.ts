@@ -2,8 +2,18 @@
 // around typed arrays the packer filled, without copying them: `input_ids` of R rows of width W is one
 // Int32Array of R*W ids (row-major), so training can view it as an [R, W] tensor as is.
 import {
-  Field, FixedSizeList, Int32, List, RecordBatch, Schema, Struct, makeData,
-  type Data, type DataType, type TypeMap, type Uint8,
+  Field,
+  FixedSizeList,
+  Int32,
+  List,
+  RecordBatch,
+  Schema,
+  Struct,
+  makeData,
+  type Data,
+  type DataType,
+  type TypeMap,
+  type Uint8,
 } from 'apache-arrow';
 import { packedSchema, type Packed } from '../../src/schema/columns.ts';
 
@@ -23,12 +33,18 @@ export interface PackedColumns {
 
 /** The columns of packedSchema(seqLen) a config produces (input_ids always), or their List forms. */
 export function packedOutputSchema(seqLen: number, cols: PackedColumns): Schema<Packed> {
-  const wanted = new Set(['input_ids', ...(cols.docStarts ? ['doc_starts'] : []), ...(cols.mask ? ['attention_mask'] : [])]);
-  const fields = packedSchema(seqLen).fields.filter((f) => wanted.has(f.name)).map((f) => {
-    if (!cols.ragged || !(f.type instanceof FixedSizeList)) return f;
-    const item = (f.type as FixedSizeList).children[0]!;
-    return new Field(f.name, new List(new Field('item', item.type, false)), f.nullable);
-  });
+  const wanted = new Set([
+    'input_ids',
+    ...(cols.docStarts ? ['doc_starts'] : []),
+    ...(cols.mask ? ['attention_mask'] : []),
+  ]);
+  const fields = packedSchema(seqLen)
+    .fields.filter((f) => wanted.has(f.name))
+    .map((f) => {
+      if (!cols.ragged || !(f.type instanceof FixedSizeList)) return f;
+      const item = (f.type as FixedSizeList).children[0]!;
+      return new Field(f.name, new List(new Field('item', item.type, false)), f.nullable);
+    });
   return new Schema(fields) as Schema<Packed>;
 }
 
@@ -48,7 +64,8 @@ function grid(type: DataType, rows: number, width: number, data: Int32Array | Ui
   if (data.length !== rows * width) throw new Error(`packed batch: ${data.length} values for ${rows} rows of ${width}`);
   const child = makeData({ type: item as Int32, length: data.length, nullCount: 0, data: data as Int32Array });
   if (type instanceof FixedSizeList) {
-    if (type.listSize !== width) throw new Error(`packed batch: rows of ${width} tokens in a FixedSizeList[${type.listSize}] column`);
+    if (type.listSize !== width)
+      throw new Error(`packed batch: rows of ${width} tokens in a FixedSizeList[${type.listSize}] column`);
     return makeData({ type, length: rows, nullCount: 0, child });
   }
   const valueOffsets = new Int32Array(rows + 1);
@@ -73,7 +90,10 @@ export function packedBatch<T extends TypeMap = Packed>(schema: Schema, parts: P
     }
     throw new Error(`packed batch: unknown column "${f.name}"`);
   });
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children })) as unknown as RecordBatch<T>;
+  return new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: rows, nullCount: 0, children }),
+  ) as unknown as RecordBatch<T>;
 }
 
 /** A growable Int32Array (doc start offsets of a batch in progress). */
@@ -81,9 +101,17 @@ export class IntList {
   data = new Int32Array(64);
   length = 0;
   push(v: number): void {
-    if (this.length === this.data.length) { const d = new Int32Array(this.data.length * 2); d.set(this.data); this.data = d; }
+    if (this.length === this.data.length) {
+      const d = new Int32Array(this.data.length * 2);
+      d.set(this.data);
+      this.data = d;
+    }
     this.data[this.length++] = v;
   }
   /** the values so far, copied out; the list is emptied */
-  take(): Int32Array { const out = this.data.slice(0, this.length); this.length = 0; return out; }
+  take(): Int32Array {
+    const out = this.data.slice(0, this.length);
+    this.length = 0;
+    return out;
+  }
 }

@@ -15,9 +15,21 @@ import { Rng } from '../../src/runtime/rng.ts';
 import { gatherRows } from '../../src/schema/gather.ts';
 
 const Config = z.object({
-  bufferRows: z.number().int().min(1).max(1 << 24).default(1024).describe('rows in the shuffle buffer (larger: better mixing, more memory)'),
+  bufferRows: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 24)
+    .default(1024)
+    .describe('rows in the shuffle buffer (larger: better mixing, more memory)'),
   seed: z.number().int().default(0).describe('same seed and same input rows give the same order'),
-  rowsPerBatch: z.number().int().min(1).max(1 << 16).default(64).describe('rows per output batch (the last may have fewer)'),
+  rowsPerBatch: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 16)
+    .default(64)
+    .describe('rows per output batch (the last may have fewer)'),
 });
 type Cfg = z.output<typeof Config>;
 type Rows = TypeMap;
@@ -87,33 +99,48 @@ class ShuffleBuffer {
     const kept = gatherRows(this.schema!, this.sources, { from, rows });
     this.sources = [kept];
     this.held = kept.numRows;
-    for (let k = 0; k < this.filled; k++) { this.slotFrom[k] = 0; this.slotRow[k] = k; }
+    for (let k = 0; k < this.filled; k++) {
+      this.slotFrom[k] = 0;
+      this.slotRow[k] = k;
+    }
     this.outFrom = this.outFrom.map(() => 0);
     this.outRow = this.outRow.map((_, k) => this.filled + k);
   }
 
   private checkSchema(batch: RecordBatch): void {
-    if (!this.schema) { this.schema = batch.schema; return; }
+    if (!this.schema) {
+      this.schema = batch.schema;
+      return;
+    }
     const want = this.schema.fields.map((f) => `${f.name}: ${f.type}`).join(', ');
     const got = batch.schema.fields.map((f) => `${f.name}: ${f.type}`).join(', ');
-    if (want !== got) throw new Error(`input batches change columns: first { ${want} }, now { ${got} }; shuffle one stream of one schema`);
+    if (want !== got)
+      throw new Error(
+        `input batches change columns: first { ${want} }, now { ${got} }; shuffle one stream of one schema`,
+      );
   }
 }
 
 export const shuffleRows = defineOperator({
   id: 'pack/shuffle',
-  description: 'deterministic seeded shuffle buffer over rows of any columns (bounded: about 2*(bufferRows+rowsPerBatch) rows)',
+  description:
+    'deterministic seeded shuffle buffer over rows of any columns (bounded: about 2*(bufferRows+rowsPerBatch) rows)',
   config: Config,
   input: () => new Schema<Rows>([]),
   passthrough: true,
   output: () => new Schema<Rows>([]),
   module: import.meta.url,
-  make: (cfg, ctx) => (source) => defer(() => {
-    const buffer = new ShuffleBuffer(cfg);
-    // 'absorb': rows live in the buffer, whose bound is declared above; an input's credit returns
-    // once its rows are in it
-    return source.pipe(operate<Rows, Rows>((batch, emit) => buffer.add(batch, emit), {
-      ctx, state: 'absorb', flush: (emit) => buffer.finish(emit),
-    }));
-  }),
+  make: (cfg, ctx) => (source) =>
+    defer(() => {
+      const buffer = new ShuffleBuffer(cfg);
+      // 'absorb': rows live in the buffer, whose bound is declared above; an input's credit returns
+      // once its rows are in it
+      return source.pipe(
+        operate<Rows, Rows>((batch, emit) => buffer.add(batch, emit), {
+          ctx,
+          state: 'absorb',
+          flush: (emit) => buffer.finish(emit),
+        }),
+      );
+    }),
 });

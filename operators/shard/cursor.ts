@@ -7,12 +7,24 @@ import { z } from 'zod';
 export const DatasetCursor = z.object({
   epoch: z.number().int().min(0).describe('the epoch (0-based) the position is in'),
   /** next global sample position within the epoch (0 <= index <= rows per epoch) */
-  index: z.number().int().min(0).describe('next global sample position within the epoch: samples consumed by all ranks together (0 <= index <= rows per epoch)'),
+  index: z
+    .number()
+    .int()
+    .min(0)
+    .describe(
+      'next global sample position within the epoch: samples consumed by all ranks together (0 <= index <= rows per epoch)',
+    ),
   /** the order it refers to; checked on restore when present */
   seed: z.number().int().optional().describe('seed of the order it refers to; checked on restore when present'),
-  shuffle: z.boolean().optional().describe('whether the order it refers to is shuffled; checked on restore when present'),
+  shuffle: z
+    .boolean()
+    .optional()
+    .describe('whether the order it refers to is shuffled; checked on restore when present'),
   /** the dataset it refers to (ShardDataset.id); checked on restore when present */
-  dataset: z.string().optional().describe('the dataset it refers to (ShardDataset.id); checked on restore when present'),
+  dataset: z
+    .string()
+    .optional()
+    .describe('the dataset it refers to (ShardDataset.id); checked on restore when present'),
 });
 export type DatasetCursor = z.infer<typeof DatasetCursor>;
 

@@ -51,18 +51,30 @@ export class ShardDataset<T extends TypeMap = TypeMap> {
   private readonly loading = new Map<number, Promise<LoadedShard>>();
   private current?: LoadedShard;
 
-  constructor(dir: string, options: DatasetOptions, private readonly operator = 'shard/read-shards') {
+  constructor(
+    dir: string,
+    options: DatasetOptions,
+    private readonly operator = 'shard/read-shards',
+  ) {
     this.dir = resolve(dir);
     this.options = { seed: 0, shuffle: true, rank: 0, worldSize: 1, epochs: 1, verify: true, ...options };
     const { rank, worldSize, batchRows, epochs, seed } = this.options;
-    const bad = !Number.isInteger(worldSize) || worldSize < 1 ? `worldSize must be an integer >= 1 (got ${worldSize})`
-      : !Number.isInteger(rank) || rank < 0 || rank >= worldSize ? `rank must be an integer in [0, worldSize) = [0, ${worldSize}) (got ${rank})`
-        : !Number.isInteger(batchRows) || batchRows < 1 ? `batchRows must be an integer >= 1 (got ${batchRows})`
-          : !(epochs >= 1) || (Number.isFinite(epochs) && !Number.isInteger(epochs)) ? `epochs must be an integer >= 1 or Infinity (got ${epochs})`
-            : !Number.isSafeInteger(seed) ? `seed must be an integer (got ${seed})` : undefined;
+    const bad =
+      !Number.isInteger(worldSize) || worldSize < 1
+        ? `worldSize must be an integer >= 1 (got ${worldSize})`
+        : !Number.isInteger(rank) || rank < 0 || rank >= worldSize
+          ? `rank must be an integer in [0, worldSize) = [0, ${worldSize}) (got ${rank})`
+          : !Number.isInteger(batchRows) || batchRows < 1
+            ? `batchRows must be an integer >= 1 (got ${batchRows})`
+            : !(epochs >= 1) || (Number.isFinite(epochs) && !Number.isInteger(epochs))
+              ? `epochs must be an integer >= 1 or Infinity (got ${epochs})`
+              : !Number.isSafeInteger(seed)
+                ? `seed must be an integer (got ${seed})`
+                : undefined;
     if (bad) throw new FlowError(operator, bad);
     this.manifest = readManifest(this.dir, operator);
-    if (this.manifest.kind !== 'ipc' && this.manifest.kind !== 'parquet') throw new FlowError(operator, `unknown shard kind ${String(this.manifest.kind)}`);
+    if (this.manifest.kind !== 'ipc' && this.manifest.kind !== 'parquet')
+      throw new FlowError(operator, `unknown shard kind ${String(this.manifest.kind)}`);
     this.schema = schemaFromManifest(this.manifest) as Schema<T>;
     this.rowsPerEpoch = this.manifest.rows;
     this.id = sha256Hex(canonicalJson(this.manifest.shards.map((s) => s.sha256))).slice(0, 16);
@@ -72,19 +84,39 @@ export class ShardDataset<T extends TypeMap = TypeMap> {
   cursor(): DatasetCursor {
     const n = this.rowsPerEpoch;
     const epoch = n === 0 ? 0 : Math.floor(this.position / n);
-    return { epoch, index: this.position - epoch * n, seed: this.options.seed, shuffle: this.options.shuffle, dataset: this.id };
+    return {
+      epoch,
+      index: this.position - epoch * n,
+      seed: this.options.seed,
+      shuffle: this.options.shuffle,
+      dataset: this.id,
+    };
   }
 
   /** Moves the stream to `cursor` (checked against this dataset and order). */
   seek(cursor: DatasetCursor): void {
     const c = DatasetCursor.safeParse(cursor);
-    if (!c.success) throw new FlowError(this.operator, `not a dataset cursor: ${c.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    if (!c.success)
+      throw new FlowError(
+        this.operator,
+        `not a dataset cursor: ${c.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const { epoch, index, seed, shuffle, dataset } = c.data;
-    const problem = dataset !== undefined && dataset !== this.id ? `the cursor is for dataset ${dataset}, this is ${this.id} (${this.dir})`
-      : seed !== undefined && seed !== this.options.seed ? `the cursor was saved with seed ${seed}, this stream has seed ${this.options.seed}`
-        : shuffle !== undefined && shuffle !== this.options.shuffle ? `the cursor was saved with shuffle ${shuffle}, this stream has shuffle ${this.options.shuffle}`
-          : index > this.rowsPerEpoch ? `cursor index ${index} is past the epoch's ${this.rowsPerEpoch} samples` : undefined;
-    if (problem) throw new FlowError(this.operator, `cannot resume: ${problem}; resume with the settings the cursor was saved with`);
+    const problem =
+      dataset !== undefined && dataset !== this.id
+        ? `the cursor is for dataset ${dataset}, this is ${this.id} (${this.dir})`
+        : seed !== undefined && seed !== this.options.seed
+          ? `the cursor was saved with seed ${seed}, this stream has seed ${this.options.seed}`
+          : shuffle !== undefined && shuffle !== this.options.shuffle
+            ? `the cursor was saved with shuffle ${shuffle}, this stream has shuffle ${this.options.shuffle}`
+            : index > this.rowsPerEpoch
+              ? `cursor index ${index} is past the epoch's ${this.rowsPerEpoch} samples`
+              : undefined;
+    if (problem)
+      throw new FlowError(
+        this.operator,
+        `cannot resume: ${problem}; resume with the settings the cursor was saved with`,
+      );
     this.position = epoch * this.rowsPerEpoch + index;
   }
 
@@ -108,7 +140,8 @@ export class ShardDataset<T extends TypeMap = TypeMap> {
       }
       this.position = stepEnd;
       // in the last, short step a rank may have no sample left: the others have them
-      if (picks.length > 0) yield { batch: gatherRows(this.schema, picks) as RecordBatch<T>, samples, cursor: this.cursor() };
+      if (picks.length > 0)
+        yield { batch: gatherRows(this.schema, picks) as RecordBatch<T>, samples, cursor: this.cursor() };
     }
   }
 
@@ -122,7 +155,12 @@ export class ShardDataset<T extends TypeMap = TypeMap> {
   order(epoch: number): EpochOrder {
     let o = this.orders.get(epoch);
     if (!o) {
-      o = new EpochOrder(this.manifest.shards.map((s) => s.rows), this.options.seed, epoch, this.options.shuffle);
+      o = new EpochOrder(
+        this.manifest.shards.map((s) => s.rows),
+        this.options.seed,
+        epoch,
+        this.options.shuffle,
+      );
       this.orders.set(epoch, o);
       while (this.orders.size > 2) this.orders.delete(Math.min(...[...this.orders.keys()].filter((e) => e !== epoch)));
     }
@@ -134,7 +172,8 @@ export class ShardDataset<T extends TypeMap = TypeMap> {
     const loaded = await this.fetch(shard);
     for (const k of this.loading.keys()) if (k !== shard) this.loading.delete(k);
     this.current = loaded;
-    const next = this.order(epoch).after(shard) ?? (epoch + 1 < this.options.epochs ? this.order(epoch + 1).shards[0] : undefined);
+    const next =
+      this.order(epoch).after(shard) ?? (epoch + 1 < this.options.epochs ? this.order(epoch + 1).shards[0] : undefined);
     if (next !== undefined && next !== shard) this.fetch(next).catch(() => undefined); // its error surfaces when it is used
     return loaded;
   }
@@ -142,7 +181,14 @@ export class ShardDataset<T extends TypeMap = TypeMap> {
   private fetch(shard: number): Promise<LoadedShard> {
     let p = this.loading.get(shard);
     if (!p) {
-      p = loadShard(this.operator, this.dir, shard, this.manifest.shards[shard]!, this.manifest.kind, this.options.verify);
+      p = loadShard(
+        this.operator,
+        this.dir,
+        shard,
+        this.manifest.shards[shard]!,
+        this.manifest.kind,
+        this.options.verify,
+      );
       this.loading.set(shard, p);
       this.stats.loads++;
       this.stats.peakHeld = Math.max(this.stats.peakHeld, this.loading.size);

@@ -16,7 +16,8 @@ export const VERSION = 1 as const;
 
 export type ShardKind = 'ipc' | 'parquet';
 export const extensionOf = (kind: ShardKind) => (kind === 'ipc' ? 'arrow' : 'parquet');
-export const shardFile = (prefix: string, index: number, kind: ShardKind) => `${prefix}-${String(index).padStart(5, '0')}.${extensionOf(kind)}`;
+export const shardFile = (prefix: string, index: number, kind: ShardKind) =>
+  `${prefix}-${String(index).padStart(5, '0')}.${extensionOf(kind)}`;
 export const doneFile = (prefix: string, index: number) => `${prefix}-${String(index).padStart(5, '0')}.done.json`;
 
 const ShardEntry = z.object({
@@ -61,9 +62,13 @@ export type Manifest = z.infer<typeof Manifest>;
 
 /** JSON with object keys sorted at every level: the same value always gives the same text. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v)
-    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : v));
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
 }
 
 export const sha256Hex = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
@@ -82,7 +87,8 @@ export function describeSchema(schema: Schema): z.infer<typeof SchemaInfo> {
   };
 }
 
-export const schemaFromManifest = (m: Manifest): Schema => (m.schema ? tableFromIPC(Buffer.from(m.schema.arrow, 'base64')).schema : new Schema([]));
+export const schemaFromManifest = (m: Manifest): Schema =>
+  m.schema ? tableFromIPC(Buffer.from(m.schema.arrow, 'base64')).schema : new Schema([]);
 
 /** The manifest text as written: fixed key order, two-space indent, final newline. */
 export const manifestText = (m: Manifest) => `${JSON.stringify(m, null, 2)}\n`;
@@ -90,15 +96,31 @@ export const manifestText = (m: Manifest) => `${JSON.stringify(m, null, 2)}\n`;
 /** Parse `dir/manifest.json`, saying what is wrong and what to do. */
 export function readManifest(dir: string, operator: string): Manifest {
   const path = join(dir, MANIFEST);
-  if (!existsSync(path)) throw new FlowError(operator, `no ${MANIFEST}: the shard directory is missing or its writer has not completed (re-run the job that writes it)`, { file: path });
+  if (!existsSync(path))
+    throw new FlowError(
+      operator,
+      `no ${MANIFEST}: the shard directory is missing or its writer has not completed (re-run the job that writes it)`,
+      { file: path },
+    );
   let raw: unknown;
-  try { raw = JSON.parse(readFileSync(path, 'utf8')); } catch (err) {
-    throw new FlowError(operator, `${MANIFEST} is not valid JSON (${err instanceof Error ? err.message : String(err)})`, { file: path });
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new FlowError(
+      operator,
+      `${MANIFEST} is not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+      { file: path },
+    );
   }
   const r = Manifest.safeParse(raw);
   if (!r.success) {
-    const issues = r.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new FlowError(operator, `${MANIFEST} is not a flowlm shard manifest of version ${VERSION}: ${issues}`, { file: path });
+    const issues = r.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new FlowError(operator, `${MANIFEST} is not a flowlm shard manifest of version ${VERSION}: ${issues}`, {
+      file: path,
+    });
   }
   return r.data;
 }

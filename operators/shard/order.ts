@@ -16,7 +16,10 @@ export class SeededRandom {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
     const t = s[1]! << 9;
-    s[2]! ^= s[0]!; s[3]! ^= s[1]!; s[1]! ^= s[2]!; s[0]! ^= s[3]!;
+    s[2]! ^= s[0]!;
+    s[3]! ^= s[1]!;
+    s[1]! ^= s[2]!;
+    s[0]! ^= s[3]!;
     s[2]! ^= t;
     s[3] = rotl(s[3]!, 11);
     return result;
@@ -24,7 +27,10 @@ export class SeededRandom {
   /** Uniform integer in [0, n), n <= 2^32 (rejection: no modulo bias). */
   below(n: number): number {
     const limit = 2 ** 32 - (2 ** 32 % n);
-    for (;;) { const x = this.next(); if (x < limit) return x % n; }
+    for (;;) {
+      const x = this.next();
+      if (x < limit) return x % n;
+    }
   }
 }
 const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
@@ -35,11 +41,19 @@ export function permutation(n: number, key: string, shuffle: boolean): Uint32Arr
   for (let i = 0; i < n; i++) p[i] = i;
   if (!shuffle) return p;
   const rng = new SeededRandom(key);
-  for (let i = n - 1; i > 0; i--) { const j = rng.below(i + 1); const t = p[i]!; p[i] = p[j]!; p[j] = t; }
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.below(i + 1);
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
+  }
   return p;
 }
 
-export interface Place { shard: number; row: number }
+export interface Place {
+  shard: number;
+  row: number;
+}
 
 /** One epoch's order over shards of the given row counts. Row permutations are made per shard when
  * first asked for and only the most recent few are kept (a shard's is as large as its row count). */
@@ -50,18 +64,32 @@ export class EpochOrder {
   readonly starts: Float64Array;
   private readonly rows = new Map<number, Uint32Array>();
 
-  constructor(private readonly shardRows: readonly number[], readonly seed: number, readonly epoch: number, readonly shuffle: boolean) {
+  constructor(
+    private readonly shardRows: readonly number[],
+    readonly seed: number,
+    readonly epoch: number,
+    readonly shuffle: boolean,
+  ) {
     this.shards = permutation(shardRows.length, `flowlm-shards/${seed}/${epoch}/shards`, shuffle);
     this.starts = new Float64Array(shardRows.length + 1);
-    this.shards.forEach((s, k) => { this.starts[k + 1] = this.starts[k]! + shardRows[s]!; });
+    this.shards.forEach((s, k) => {
+      this.starts[k + 1] = this.starts[k]! + shardRows[s]!;
+    });
   }
 
-  get length(): number { return this.starts[this.shards.length]!; }
+  get length(): number {
+    return this.starts[this.shards.length]!;
+  }
 
   /** The shard and row holding global position `index` (0 <= index < length) of this epoch. */
   at(index: number): Place {
-    let lo = 0, hi = this.shards.length - 1;
-    while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (this.starts[mid]! <= index) lo = mid; else hi = mid - 1; }
+    let lo = 0,
+      hi = this.shards.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
     const shard = this.shards[lo]!;
     return { shard, row: this.rowOrder(shard)[index - this.starts[lo]!]! };
   }

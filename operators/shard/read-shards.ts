@@ -12,17 +12,34 @@ import { readManifest, schemaFromManifest } from './manifest.ts';
 
 const ID = 'shard/read-shards';
 
-const Config = z.object({
-  dir: z.string().min(1).describe('a directory written by shard/write-shards (holding manifest.json)'),
-  batchRows: z.number().int().min(1).describe('rows per batch on this rank (the micro-batch); one global step is worldSize x batchRows samples'),
-  seed: z.number().int().default(0).describe('the order: a seeded permutation of shards, then of rows within each shard, per epoch'),
-  shuffle: z.boolean().default(true).describe('false: manifest order every epoch'),
-  epochs: z.number().int().min(1).default(1).describe('the stream ends after epoch epochs-1, wherever it started'),
-  rank: z.number().int().min(0).default(0).describe("this reader's rank, in [0, worldSize)"),
-  worldSize: z.number().int().min(1).default(1).describe('ranks reading the dataset together; rank r takes global positions r, r + worldSize, ... of each step'),
-  cursor: DatasetCursor.optional().describe('start here (a cursor saved from an earlier run, at any world size); default: the start of epoch 0'),
-  verify: z.boolean().default(true).describe("check each shard's sha256 against the manifest before using it"),
-}).refine((c) => c.rank < c.worldSize, { message: 'rank must be less than worldSize', path: ['rank'] });
+const Config = z
+  .object({
+    dir: z.string().min(1).describe('a directory written by shard/write-shards (holding manifest.json)'),
+    batchRows: z
+      .number()
+      .int()
+      .min(1)
+      .describe('rows per batch on this rank (the micro-batch); one global step is worldSize x batchRows samples'),
+    seed: z
+      .number()
+      .int()
+      .default(0)
+      .describe('the order: a seeded permutation of shards, then of rows within each shard, per epoch'),
+    shuffle: z.boolean().default(true).describe('false: manifest order every epoch'),
+    epochs: z.number().int().min(1).default(1).describe('the stream ends after epoch epochs-1, wherever it started'),
+    rank: z.number().int().min(0).default(0).describe("this reader's rank, in [0, worldSize)"),
+    worldSize: z
+      .number()
+      .int()
+      .min(1)
+      .default(1)
+      .describe('ranks reading the dataset together; rank r takes global positions r, r + worldSize, ... of each step'),
+    cursor: DatasetCursor.optional().describe(
+      'start here (a cursor saved from an earlier run, at any world size); default: the start of epoch 0',
+    ),
+    verify: z.boolean().default(true).describe("check each shard's sha256 against the manifest before using it"),
+  })
+  .refine((c) => c.rank < c.worldSize, { message: 'rank must be less than worldSize', path: ['rank'] });
 
 export const readShards = defineSource({
   id: ID,

@@ -8,7 +8,12 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const TEMP = /^\.flowlm-tmp-(\d+)-/;
 
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Removes temporary files (AtomicFile's `.flowlm-tmp-<pid>-...`) whose writing process is gone. */
@@ -47,25 +52,38 @@ export function loadDone(dir: string, prefix: string, kind: ShardKind): Map<numb
     try {
       const r = DoneRecord.safeParse(JSON.parse(readFileSync(join(dir, name), 'utf8')));
       if (r.success && r.data.index === i) out.set(i, r.data);
-    } catch { /* a record that does not parse is no record */ }
+    } catch {
+      /* a record that does not parse is no record */
+    }
   }
   let manifest: Manifest | undefined;
-  try { manifest = Manifest.parse(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8'))); } catch { manifest = undefined; }
+  try {
+    manifest = Manifest.parse(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')));
+  } catch {
+    manifest = undefined;
+  }
   manifest?.shards.forEach((s, i) => {
-    if (!out.has(i) && manifest.kind === kind && s.file === shardFile(prefix, i, kind)) out.set(i, { ...s, index: i, configHash: manifest.configHash });
+    if (!out.has(i) && manifest.kind === kind && s.file === shardFile(prefix, i, kind))
+      out.set(i, { ...s, index: i, configHash: manifest.configHash });
   });
   return out;
 }
 
 /** Why an earlier run's shard cannot be taken as complete for this run, or null when it can. */
-export async function whyNotDone(dir: string, rec: DoneRecord | undefined, configHash: string, firstRow: number): Promise<string | null> {
+export async function whyNotDone(
+  dir: string,
+  rec: DoneRecord | undefined,
+  configHash: string,
+  firstRow: number,
+): Promise<string | null> {
   if (!rec) return 'no completion record';
   if (rec.configHash !== configHash) return 'written with another configuration';
   if (rec.firstRow !== firstRow) return `it starts at input row ${rec.firstRow}, this run is at row ${firstRow}`;
   const path = join(dir, rec.file);
   if (!existsSync(path)) return 'its file is missing';
-  if (statSync(path).size !== rec.bytes) return `its file has ${statSync(path).size} bytes, the record says ${rec.bytes}`;
-  if (await sha256File(path) !== rec.sha256) return 'its sha256 differs from the record (damaged)';
+  if (statSync(path).size !== rec.bytes)
+    return `its file has ${statSync(path).size} bytes, the record says ${rec.bytes}`;
+  if ((await sha256File(path)) !== rec.sha256) return 'its sha256 differs from the record (damaged)';
   return null;
 }
 
@@ -74,7 +92,10 @@ export function removeShardsFrom(dir: string, prefix: string, kind: ShardKind, f
   const removed: string[] = [];
   for (const [i, names] of indicesIn(dir, prefix, kind)) {
     if (i < from) continue;
-    for (const n of names) { rmSync(join(dir, n), { force: true }); removed.push(n); }
+    for (const n of names) {
+      rmSync(join(dir, n), { force: true });
+      removed.push(n);
+    }
   }
   return removed.sort();
 }

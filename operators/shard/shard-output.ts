@@ -9,7 +9,11 @@ import { IpcWriter, type ByteSink } from '../../src/runtime/ipc-writer.ts';
 import { ParquetWriter, type ParquetCodec } from '../../src/runtime/parquet-writer.ts';
 import type { ShardKind } from './manifest.ts';
 
-export interface ShardFormat { kind: ShardKind; compression: ParquetCodec; rowGroupRows: number }
+export interface ShardFormat {
+  kind: ShardKind;
+  compression: ParquetCodec;
+  rowGroupRows: number;
+}
 
 // Arrow hands over each message in several small chunks (metadata, padding, body buffers); they are
 // gathered into writes of about this size (one writev call, no copy)
@@ -48,7 +52,13 @@ export class ShardOutput {
   private readonly sink: HashingSink;
   private readonly writer: IpcWriter | ParquetWriter;
 
-  constructor(readonly index: number, readonly firstRow: number, readonly path: string, format: ShardFormat, readonly verifyOnly: boolean) {
+  constructor(
+    readonly index: number,
+    readonly firstRow: number,
+    readonly path: string,
+    format: ShardFormat,
+    readonly verifyOnly: boolean,
+  ) {
     this.file = verifyOnly ? undefined : new AtomicFile(path);
     this.sink = new HashingSink(this.file);
     this.writer = format.kind === 'ipc' ? new IpcWriter(this.sink, 'file') : new ParquetWriter(this.sink, format);
@@ -69,13 +79,18 @@ export class ShardOutput {
   }
 
   /** The completed bytes on disk under the temporary name (nothing to do when verifyOnly). */
-  async sync(): Promise<void> { await this.file?.prepare(); }
+  async sync(): Promise<void> {
+    await this.file?.prepare();
+  }
 
   /** The synced shard renamed into place. */
-  async publish(): Promise<void> { await this.file?.publish(); }
+  async publish(): Promise<void> {
+    await this.file?.publish();
+  }
 
   async abort(): Promise<void> {
-    if (this.writer instanceof IpcWriter) this.writer.abort(); else await this.writer.abort();
+    if (this.writer instanceof IpcWriter) this.writer.abort();
+    else await this.writer.abort();
     await this.file?.abort();
   }
 }

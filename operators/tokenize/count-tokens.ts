@@ -12,14 +12,18 @@ type In = { tokens: List<Int32> };
 type Out = { n_tokens: Int32 };
 
 const Config = z.object({
-  mode: z.enum(['column', 'totals']).default('column').describe('column: add n_tokens per row; totals: count documents and tokens in the stats only'),
+  mode: z
+    .enum(['column', 'totals'])
+    .default('column')
+    .describe('column: add n_tokens per row; totals: count documents and tokens in the stats only'),
 });
 type Cfg = z.output<typeof Config>;
 
 /** Tokens in each row of a List column, from its offsets. */
 export function tokenCounts(batch: RecordBatch<In>): Int32Array {
   const col = batch.getChild('tokens');
-  if (!col) throw new Error(`column "tokens" missing (batch has ${batch.schema.names.join(', ')}); put tokenize upstream`);
+  if (!col)
+    throw new Error(`column "tokens" missing (batch has ${batch.schema.names.join(', ')}); put tokenize upstream`);
   const counts = new Int32Array(batch.numRows);
   let row = 0;
   for (const d of col.data) {

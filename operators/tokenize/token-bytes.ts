@@ -10,7 +10,10 @@ const tables = new Map<EncodingName, Int32Array>();
 /** The engine's name of an encoding given by it (gpt2, cl100k...) or by tiktoken's (cl100k_base...). */
 export function encodingNameOf(encoding: string): EncodingName {
   const name = ENCODINGS.find((e) => e === encoding || ENCODING[e].tiktoken === encoding);
-  if (!name) throw new Error(`token bytes: unknown encoding "${encoding}"; use one of ${ENCODINGS.join(', ')} (or tiktoken's names ${ENCODINGS.map((e) => ENCODING[e].tiktoken).join(', ')})`);
+  if (!name)
+    throw new Error(
+      `token bytes: unknown encoding "${encoding}"; use one of ${ENCODINGS.join(', ')} (or tiktoken's names ${ENCODINGS.map((e) => ENCODING[e].tiktoken).join(', ')})`,
+    );
   return name;
 }
 
@@ -32,5 +35,7 @@ export function tokenByteLengths(encoding: string): Int32Array {
 /** The table of `encoding`, or undefined when the name is not one of the engine's (a metric that
  * needs it is then left out rather than failing the run). */
 export function tokenBytesFor(encoding: string): Int32Array | undefined {
-  return ENCODINGS.some((e) => e === encoding || ENCODING[e].tiktoken === encoding) ? tokenByteLengths(encoding) : undefined;
+  return ENCODINGS.some((e) => e === encoding || ENCODING[e].tiktoken === encoding)
+    ? tokenByteLengths(encoding)
+    : undefined;
 }

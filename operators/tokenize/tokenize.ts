@@ -20,27 +20,56 @@ type Text = { text: Utf8 };
 type Out = { tokens: List<Int32> };
 
 const special = z.union([z.boolean(), z.string().regex(/^<\|.+\|>$/, 'a special token such as "<|endoftext|>"')]);
-const Config = z.object({
-  encoding: z.enum(ENCODINGS).default('cl100k').describe("tiktoken encoding of the ids: gpt2, r50k, p50k, cl100k (GPT-3.5/4's) or o200k (GPT-4o's)"),
-  engine: z.enum(ENGINES).default('flowlm').describe('flowlm (fast default), js-tiktoken (reference) or tiktoken-wasm; all give the same ids'),
-  eos: special.default(true).describe('token after each document: true for <|endoftext|>, a special token name, or false for none'),
-  bos: special.default(false).describe('token before each document: true for <|endoftext|>, a special token name, or false for none'),
-  form: z.enum(['none', 'NFC', 'NFKC']).default('none').describe('Unicode normalisation before encoding'),
-  controls: z.boolean().default(false).describe('remove control characters other than tab and newline before encoding (CR LF, CR, U+2028/9 to LF)'),
-  whitespace: z.boolean().default(false).describe('normalise whitespace before encoding (CR LF to LF, runs of spaces to one, at most two newlines in a row, trimmed)'),
-  lowercase: z.boolean().default(false).describe('lower-case before encoding'),
-  keepText: z.boolean().default(false).describe('keep the text column next to the tokens'),
-  cacheEntries: z.number().int().min(1024).default(1 << 16).describe('flowlm engine: pieces per cache generation (memory: about 140 bytes per entry)'),
-  ...rowRejectsConfig,
-}).superRefine((c, ctx) => {
-  // a named special token must exist in the chosen encoding (checked here so specs fail validation)
-  for (const key of ['bos', 'eos'] as const) {
-    const v = c[key];
-    const specials = typeof v === 'string' ? Object.keys(ranksData(c.encoding).special_tokens) : [];
-    if (typeof v === 'string' && !specials.includes(v))
-      ctx.addIssue({ code: 'custom', path: [key], message: `encoding ${c.encoding} has no special token ${v} (it has ${specials.join(', ')})` });
-  }
-});
+const Config = z
+  .object({
+    encoding: z
+      .enum(ENCODINGS)
+      .default('cl100k')
+      .describe("tiktoken encoding of the ids: gpt2, r50k, p50k, cl100k (GPT-3.5/4's) or o200k (GPT-4o's)"),
+    engine: z
+      .enum(ENGINES)
+      .default('flowlm')
+      .describe('flowlm (fast default), js-tiktoken (reference) or tiktoken-wasm; all give the same ids'),
+    eos: special
+      .default(true)
+      .describe('token after each document: true for <|endoftext|>, a special token name, or false for none'),
+    bos: special
+      .default(false)
+      .describe('token before each document: true for <|endoftext|>, a special token name, or false for none'),
+    form: z.enum(['none', 'NFC', 'NFKC']).default('none').describe('Unicode normalisation before encoding'),
+    controls: z
+      .boolean()
+      .default(false)
+      .describe('remove control characters other than tab and newline before encoding (CR LF, CR, U+2028/9 to LF)'),
+    whitespace: z
+      .boolean()
+      .default(false)
+      .describe(
+        'normalise whitespace before encoding (CR LF to LF, runs of spaces to one, at most two newlines in a row, trimmed)',
+      ),
+    lowercase: z.boolean().default(false).describe('lower-case before encoding'),
+    keepText: z.boolean().default(false).describe('keep the text column next to the tokens'),
+    cacheEntries: z
+      .number()
+      .int()
+      .min(1024)
+      .default(1 << 16)
+      .describe('flowlm engine: pieces per cache generation (memory: about 140 bytes per entry)'),
+    ...rowRejectsConfig,
+  })
+  .superRefine((c, ctx) => {
+    // a named special token must exist in the chosen encoding (checked here so specs fail validation)
+    for (const key of ['bos', 'eos'] as const) {
+      const v = c[key];
+      const specials = typeof v === 'string' ? Object.keys(ranksData(c.encoding).special_tokens) : [];
+      if (typeof v === 'string' && !specials.includes(v))
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `encoding ${c.encoding} has no special token ${v} (it has ${specials.join(', ')})`,
+        });
+    }
+  });
 type Cfg = z.output<typeof Config>;
 
 const textSchema = () => schemaOf<Text>({ text: { type: new Utf8Type() } });
@@ -61,7 +90,7 @@ function rows(cfg: Cfg): RowSpec<Out> {
   const transform = textTransform(cfg);
   return {
     nulls: { drop: 'tokenize.null_text' },
-    missing: 'tokenize reads documents\' text',
+    missing: "tokenize reads documents' text",
     columns: { tokens: tokensField().type },
     // text goes unless kept; a tokens column the input had is replaced by the new one, last
     removes: cfg.keepText ? ['tokens'] : ['text', 'tokens'],
@@ -89,7 +118,10 @@ function rows(cfg: Cfg): RowSpec<Out> {
           // the column wraps the id buffer as is, unless much of it would be unused capacity (a shared
           // one is always wrapped: a trimmed copy would be copied once more into the reply; the main
           // thread holds the spare capacity only until the ids are packed)
-          const all = ids.data.buffer instanceof SharedArrayBuffer || ids.data.length <= ids.length * 1.25 ? ids.view() : ids.data.slice(0, ids.length);
+          const all =
+            ids.data.buffer instanceof SharedArrayBuffer || ids.data.length <= ids.length * 1.25
+              ? ids.view()
+              : ids.data.slice(0, ids.length);
           return { tokens: tokensVector(all, n < rows ? offsets.subarray(0, n + 1) : offsets) };
         },
       };
@@ -99,7 +131,8 @@ function rows(cfg: Cfg): RowSpec<Out> {
 
 export const tokenize = defineRowOperator({
   id: 'tokenize/tokenize',
-  description: 'BPE tokenization (gpt2, r50k, p50k, cl100k, o200k) of the text column into tokens List<Int32>, EOS after each document',
+  description:
+    'BPE tokenization (gpt2, r50k, p50k, cl100k, o200k) of the text column into tokens List<Int32>, EOS after each document',
   module: import.meta.url,
   config: Config,
   input: textSchema,

@@ -33,20 +33,32 @@ const FORM_DIRTY = { NFC: /[^\u0000-\u02FF]/, NFKC: /[^\u0000-\u009F]/ } as cons
  * with the sequences beside the class, every space started a match attempt and the check cost more
  * than the clean-up (a JS loop over the characters was slower still). */
 function cleanupCheck(t: TextTransforms): ((s: string) => boolean) | undefined {
-  const chars = [t.controls ? '\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F\\u2028\\u2029' : '', t.whitespace ? '\\r\\t\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000' : ''].join('');
+  const chars = [
+    t.controls ? '\\u0000-\\u0008\\u000B-\\u001F\\u007F-\\u009F\\u2028\\u2029' : '',
+    t.whitespace ? '\\r\\t\\u00A0\\u1680\\u2000-\\u200A\\u202F\\u205F\\u3000' : '',
+  ].join('');
   if (!chars) return undefined;
   const dirtyChar = new RegExp(`[${chars}]`);
   if (!t.whitespace) return (s) => dirtyChar.test(s);
   const sequence = /  | \n|\n |\n\n\n/;
   const space = /\s/; // tested on the first and last character only (as /\s$/ it tries every space)
-  return (s) => dirtyChar.test(s) || sequence.test(s) || (s.length > 0 && (space.test(s[0]!) || space.test(s[s.length - 1]!)));
+  return (s) =>
+    dirtyChar.test(s) || sequence.test(s) || (s.length > 0 && (space.test(s[0]!) || space.test(s[s.length - 1]!)));
 }
 
 /** The function applying `t`, or undefined when every transform is off (the text is used as is). */
 export function textTransform(t: TextTransforms): ((s: string) => string) | undefined {
   const steps: Array<(s: string) => string> = [];
   if (t.controls) steps.push((s) => s.replace(LINE_BREAKS, '\n').replace(CONTROLS, ''));
-  if (t.whitespace) steps.push((s) => s.replace(/\r\n?/g, '\n').replace(SPACES, ' ').replace(LINE_EDGES, '\n').replace(/\n{3,}/g, '\n\n').trim());
+  if (t.whitespace)
+    steps.push((s) =>
+      s
+        .replace(/\r\n?/g, '\n')
+        .replace(SPACES, ' ')
+        .replace(LINE_EDGES, '\n')
+        .replace(/\n{3,}/g, '\n\n')
+        .trim(),
+    );
   const lower = t.lowercase;
   const form = t.form === 'none' ? undefined : t.form;
   if (!form && steps.length === 0) return lower ? (s) => s.toLowerCase() : undefined;

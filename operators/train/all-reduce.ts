@@ -11,7 +11,7 @@ import { trainerField, trainerOf } from './trainer-field.ts';
 
 export const allReduce = defineOperator({
   id: 'train/all-reduce',
-  description: 'average each step\'s GradBucket batch (and loss) over the data-parallel ranks',
+  description: "average each step's GradBucket batch (and loss) over the data-parallel ranks",
   config: z.object({ trainer: trainerField }),
   placement: 'replica',
   input: () => gradBucketSchema(),
@@ -19,12 +19,15 @@ export const allReduce = defineOperator({
   output: () => gradBucketSchema(),
   make: (cfg, ctx) => {
     const trainer = trainerOf(ctx, cfg.trainer);
-    return mapBatch(async (batch: RecordBatch<GradBucket>) => {
-      const replica = await (await trainer).replica();
-      const meta = stepMetaOf(batch, ctx.nodeId);
-      if (replica.dist.worldSize === 1) return batch;
-      const g = await replica.allReduce(stepGradsOf(batch, ctx.nodeId));
-      return gradBucketBatch(g.flat, { ...meta, loss: g.loss, tokens: g.tokens });
-    }, { ctx });
+    return mapBatch(
+      async (batch: RecordBatch<GradBucket>) => {
+        const replica = await (await trainer).replica();
+        const meta = stepMetaOf(batch, ctx.nodeId);
+        if (replica.dist.worldSize === 1) return batch;
+        const g = await replica.allReduce(stepGradsOf(batch, ctx.nodeId));
+        return gradBucketBatch(g.flat, { ...meta, loss: g.loss, tokens: g.tokens });
+      },
+      { ctx },
+    );
   },
 });

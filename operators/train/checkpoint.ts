@@ -14,10 +14,16 @@ export const CHECKPOINT_KEY = 'flowlm.checkpoint';
 
 export const checkpoint = defineOperator({
   id: 'train/checkpoint',
-  description: 'checkpoint the replica every N steps and at the last step (every rank gathers the state, rank 0 writes)',
+  description:
+    'checkpoint the replica every N steps and at the last step (every rank gathers the state, rank 0 writes)',
   config: z.object({
     trainer: trainerField,
-    every: z.number().int().min(0).optional().describe('steps between checkpoints (default: the trainer\'s checkpointEvery; 0: only the last)'),
+    every: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("steps between checkpoints (default: the trainer's checkpointEvery; 0: only the last)"),
   }),
   placement: 'replica',
   input: () => metricsSchema(),
@@ -25,14 +31,17 @@ export const checkpoint = defineOperator({
   output: () => metricsSchema(),
   make: (cfg, ctx) => {
     const trainerP = trainerOf(ctx, cfg.trainer);
-    return mapBatch(async (batch: RecordBatch<Metrics>) => {
-      const trainer = await trainerP;
-      const replica = await trainer.replica();
-      const meta = stepMetaOf(batch, ctx.nodeId);
-      const every = cfg.every ?? replica.cfg.checkpointEvery;
-      const dir = dueAt(every, meta.step, meta.last) ? await replica.checkpoint() : undefined;
-      if (dir && trainer.tally) trainer.tally.checkpoint = dir;
-      return dir ? withMeta(batch, { [CHECKPOINT_KEY]: dir }) : batch;
-    }, { ctx });
+    return mapBatch(
+      async (batch: RecordBatch<Metrics>) => {
+        const trainer = await trainerP;
+        const replica = await trainer.replica();
+        const meta = stepMetaOf(batch, ctx.nodeId);
+        const every = cfg.every ?? replica.cfg.checkpointEvery;
+        const dir = dueAt(every, meta.step, meta.last) ? await replica.checkpoint() : undefined;
+        if (dir && trainer.tally) trainer.tally.checkpoint = dir;
+        return dir ? withMeta(batch, { [CHECKPOINT_KEY]: dir }) : batch;
+      },
+      { ctx },
+    );
   },
 });

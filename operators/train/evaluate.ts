@@ -13,10 +13,16 @@ import { tokenBytesFor } from '../tokenize/token-bytes.ts';
 
 export const evaluateStep = defineOperator({
   id: 'train/evaluate',
-  description: 'validation loss and perplexity every N steps and at the last step (rank 0), added to the step\'s metrics',
+  description:
+    "validation loss and perplexity every N steps and at the last step (rank 0), added to the step's metrics",
   config: z.object({
     trainer: trainerField,
-    every: z.number().int().min(0).optional().describe('steps between evaluations (default: the trainer\'s evalEvery; 0: only the last)'),
+    every: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("steps between evaluations (default: the trainer's evalEvery; 0: only the last)"),
   }),
   placement: 'rank0',
   input: () => metricsSchema(),
@@ -24,20 +30,35 @@ export const evaluateStep = defineOperator({
   output: () => metricsSchema(),
   make: (cfg, ctx) => {
     const trainerP = trainerOf(ctx, cfg.trainer);
-    return mapBatch(async (batch: RecordBatch<Metrics>) => {
-      const trainer = await trainerP;
-      const replica = await trainer.replica();
-      const meta = stepMetaOf(batch, ctx.nodeId);
-      const every = cfg.every ?? replica.cfg.evalEvery;
-      const val = trainer.val;
-      // bits per byte: the encoding's byte table, built at the first evaluation and kept (token-bytes.ts)
-      const r = val && dueAt(every, meta.step, meta.last) ? await replica.evaluate(val(), { tokenBytes: tokenBytesFor(replica.cfg.encoding) }) : undefined;
-      if (!r) return batch;
-      if (trainer.tally) trainer.tally.val = r;
-      const time = Date.now();
-      const values: Record<string, number | undefined> = { loss: r.loss, perplexity: r.perplexity, bits_per_byte: r.bitsPerByte };
-      const rows = [...metricRows(batch), ...Object.entries(values).flatMap(([name, value]) => (value === undefined ? [] : [{ step: meta.step, split: 'val', name, value, time }]))];
-      return withMeta(metricsFromRows(rows), { [STEP_KEY]: { ...meta, val: r } });
-    }, { ctx });
+    return mapBatch(
+      async (batch: RecordBatch<Metrics>) => {
+        const trainer = await trainerP;
+        const replica = await trainer.replica();
+        const meta = stepMetaOf(batch, ctx.nodeId);
+        const every = cfg.every ?? replica.cfg.evalEvery;
+        const val = trainer.val;
+        // bits per byte: the encoding's byte table, built at the first evaluation and kept (token-bytes.ts)
+        const r =
+          val && dueAt(every, meta.step, meta.last)
+            ? await replica.evaluate(val(), { tokenBytes: tokenBytesFor(replica.cfg.encoding) })
+            : undefined;
+        if (!r) return batch;
+        if (trainer.tally) trainer.tally.val = r;
+        const time = Date.now();
+        const values: Record<string, number | undefined> = {
+          loss: r.loss,
+          perplexity: r.perplexity,
+          bits_per_byte: r.bitsPerByte,
+        };
+        const rows = [
+          ...metricRows(batch),
+          ...Object.entries(values).flatMap(([name, value]) =>
+            value === undefined ? [] : [{ step: meta.step, split: 'val', name, value, time }],
+          ),
+        ];
+        return withMeta(metricsFromRows(rows), { [STEP_KEY]: { ...meta, val: r } });
+      },
+      { ctx },
+    );
   },
 });

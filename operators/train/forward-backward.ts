@@ -13,7 +13,7 @@ import { trainerField, trainerOf } from './trainer-field.ts';
 
 export const forwardBackward = defineOperator({
   id: 'train/forward-backward',
-  description: 'mean loss gradient of this rank\'s micro-batches of each step, as GradBucket batches',
+  description: "mean loss gradient of this rank's micro-batches of each step, as GradBucket batches",
   config: z.object({ trainer: trainerField }),
   placement: 'replica',
   // Packed rows of any width (the model's context + 1 at most, checked by the model)
@@ -22,15 +22,30 @@ export const forwardBackward = defineOperator({
   output: () => gradBucketSchema(),
   make: (cfg, ctx) => {
     const trainer = trainerOf(ctx, cfg.trainer);
-    return mapBatch(async (batch: RecordBatch<Packed>): Promise<RecordBatch<GradBucket>> => {
-      const replica = await (await trainer).replica();
-      const meta = stepMetaOf(batch, ctx.nodeId);
-      if (meta.step !== replica.step + 1) throw new Error(`rows of step ${meta.step} arrived when the replica is at step ${replica.step}; feed the chain from train/shard-batches or train/stream-batches`);
-      const rows = packedOf(batch);
-      const micro = splitRows(rows, replica.cfg.batchSize);
-      if (micro.length !== replica.cfg.gradAccum) throw new Error(`step ${meta.step} has ${rows.batch} rows: ${replica.cfg.gradAccum} micro-batches of ${replica.cfg.batchSize} expected`);
-      const g = replica.forwardBackward(micro);
-      return gradBucketBatch(g.flat, { step: meta.step, loss: g.loss, tokens: g.tokens, cursor: metaOf(batch, CURSOR_KEY), last: meta.last });
-    }, { ctx });
+    return mapBatch(
+      async (batch: RecordBatch<Packed>): Promise<RecordBatch<GradBucket>> => {
+        const replica = await (await trainer).replica();
+        const meta = stepMetaOf(batch, ctx.nodeId);
+        if (meta.step !== replica.step + 1)
+          throw new Error(
+            `rows of step ${meta.step} arrived when the replica is at step ${replica.step}; feed the chain from train/shard-batches or train/stream-batches`,
+          );
+        const rows = packedOf(batch);
+        const micro = splitRows(rows, replica.cfg.batchSize);
+        if (micro.length !== replica.cfg.gradAccum)
+          throw new Error(
+            `step ${meta.step} has ${rows.batch} rows: ${replica.cfg.gradAccum} micro-batches of ${replica.cfg.batchSize} expected`,
+          );
+        const g = replica.forwardBackward(micro);
+        return gradBucketBatch(g.flat, {
+          step: meta.step,
+          loss: g.loss,
+          tokens: g.tokens,
+          cursor: metaOf(batch, CURSOR_KEY),
+          last: meta.last,
+        });
+      },
+      { ctx },
+    );
   },
 });

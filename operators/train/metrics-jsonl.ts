@@ -12,16 +12,31 @@ export function metricLine(r: MetricRow): string {
   return `{"step":${r.step},"split":${JSON.stringify(r.split)},"name":${JSON.stringify(r.name)},"value":${value},"time":${r.time}}\n`;
 }
 
-const NON_FINITE: Record<string, number> = { NaN: Number.NaN, Infinity: Number.POSITIVE_INFINITY, '-Infinity': Number.NEGATIVE_INFINITY };
+const NON_FINITE: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Number.POSITIVE_INFINITY,
+  '-Infinity': Number.NEGATIVE_INFINITY,
+};
 
 /** A row from one line, or a message saying what is wrong with it. */
 export function parseMetricLine(line: string): MetricRow | string {
   let o: unknown;
-  try { o = JSON.parse(line); } catch { return 'not JSON'; }
+  try {
+    o = JSON.parse(line);
+  } catch {
+    return 'not JSON';
+  }
   const { step, split, name, value, time } = (o ?? {}) as Record<string, unknown>;
   const v = typeof value === 'string' ? NON_FINITE[value] : value;
-  if (typeof step !== 'number' || !Number.isSafeInteger(step) || typeof split !== 'string' || typeof name !== 'string'
-    || typeof v !== 'number' || typeof time !== 'number') return 'expected {step: integer, split: string, name: string, value: number, time: number}';
+  if (
+    typeof step !== 'number' ||
+    !Number.isSafeInteger(step) ||
+    typeof split !== 'string' ||
+    typeof name !== 'string' ||
+    typeof v !== 'number' ||
+    typeof time !== 'number'
+  )
+    return 'expected {step: integer, split: string, name: string, value: number, time: number}';
   return { step, split, name, value: v, time };
 }
 
@@ -34,7 +49,9 @@ export async function* readMetricLines(path: string): AsyncGenerator<MetricRow> 
   let lineNo = 0;
   // readline hides whether the last line had a newline: check the byte before EOF instead
   let endsWithNewline = true;
-  stream.on('data', (chunk) => { if (chunk.length > 0) endsWithNewline = String(chunk).endsWith('\n'); });
+  stream.on('data', (chunk) => {
+    if (chunk.length > 0) endsWithNewline = String(chunk).endsWith('\n');
+  });
   for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
     if (pending !== undefined) yield parsed(pending, path, lineNo);
     lineNo++;

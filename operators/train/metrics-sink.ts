@@ -18,11 +18,27 @@ import { metricLine, readMetricLines } from './metrics-jsonl.ts';
 import { trainerField, trainerOf } from './trainer-field.ts';
 
 const Config = z.object({
-  trainer: trainerField.optional().describe('the nn/trainer resource whose run this logs: dir defaults to its runDir, and a resumed run keeps the log up to its checkpoint'),
-  dir: z.string().min(1).optional().describe('the run directory (default: the trainer\'s runDir)'),
-  name: z.string().regex(/^[\w.-]+$/).default('metrics').describe('file name stem: <name>.jsonl and <name>.parquet'),
-  resumeStep: z.number().int().min(0).optional().describe('resuming: keep the existing log\'s rows up to this step and append'),
-  compression: z.enum(['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none']).default('snappy').describe('Parquet codec of <name>.parquet (snappy: fast, read by every Parquet reader; zstd: smaller)'),
+  trainer: trainerField
+    .optional()
+    .describe(
+      'the nn/trainer resource whose run this logs: dir defaults to its runDir, and a resumed run keeps the log up to its checkpoint',
+    ),
+  dir: z.string().min(1).optional().describe("the run directory (default: the trainer's runDir)"),
+  name: z
+    .string()
+    .regex(/^[\w.-]+$/)
+    .default('metrics')
+    .describe('file name stem: <name>.jsonl and <name>.parquet'),
+  resumeStep: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("resuming: keep the existing log's rows up to this step and append"),
+  compression: z
+    .enum(['snappy', 'zstd', 'gzip', 'brotli', 'lz4', 'none'])
+    .default('snappy')
+    .describe('Parquet codec of <name>.parquet (snappy: fast, read by every Parquet reader; zstd: smaller)'),
   rowGroupRows: z.number().int().min(1).default(65_536).describe('rows per row group of <name>.parquet'),
 });
 
@@ -43,7 +59,11 @@ async function openLog(path: string, resumeStep: number | undefined): Promise<Fi
 }
 
 /** The whole log as a Parquet file (zero rows gives a file with the schema and no rows). */
-async function logToParquet(log: string, path: string, opts: { compression: ParquetCodec; rowGroupRows: number }): Promise<number> {
+async function logToParquet(
+  log: string,
+  path: string,
+  opts: { compression: ParquetCodec; rowGroupRows: number },
+): Promise<number> {
   const schema = metricsSchema();
   const file = new AtomicFile(path);
   const writer = new ParquetWriter(file, opts);
@@ -52,9 +72,16 @@ async function logToParquet(log: string, path: string, opts: { compression: Parq
   try {
     for await (const r of readMetricLines(log)) {
       rows.push(r);
-      if (rows.length === BATCH_ROWS) { await writer.write(metricsFromRows(rows, schema)); total += rows.length; rows = []; }
+      if (rows.length === BATCH_ROWS) {
+        await writer.write(metricsFromRows(rows, schema));
+        total += rows.length;
+        rows = [];
+      }
     }
-    if (rows.length > 0 || !writer.started) { await writer.write(metricsFromRows(rows, schema)); total += rows.length; }
+    if (rows.length > 0 || !writer.started) {
+      await writer.write(metricsFromRows(rows, schema));
+      total += rows.length;
+    }
     await writer.finish();
     await file.commit();
     return total;
@@ -68,7 +95,10 @@ async function logToParquet(log: string, path: string, opts: { compression: Parq
 export const writeMetrics = defineSink({
   id: 'train/metrics-sink',
   description: 'write training metrics to <dir>/metrics.jsonl (live, appended) and <dir>/metrics.parquet (at the end)',
-  config: Config.refine((c) => c.dir !== undefined || c.trainer !== undefined, { message: 'give dir (the run directory) or trainer (an nn/trainer resource)', path: ['dir'] }),
+  config: Config.refine((c) => c.dir !== undefined || c.trainer !== undefined, {
+    message: 'give dir (the run directory) or trainer (an nn/trainer resource)',
+    path: ['dir'],
+  }),
   placement: 'rank0',
   input: () => metricsSchema(),
   make: (cfg, ctx) => {
@@ -78,44 +108,68 @@ export const writeMetrics = defineSink({
     let batches = 0;
     // the run directory and resume point: the config's, or the trainer's once its replica is open
     let placed: Promise<{ dir: string; resumeStep?: number }> | undefined;
-    const place = () => (placed ??= (async () => {
-      if (!cfg.trainer) return { dir: resolve(cfg.dir!), resumeStep: cfg.resumeStep };
-      const rep = await (await trainerOf(ctx, cfg.trainer)).replica();
-      return { dir: resolve(cfg.dir ?? rep.cfg.runDir), resumeStep: cfg.resumeStep ?? (rep.startStep > 0 ? rep.startStep : undefined) };
-    })());
+    const place = () =>
+      (placed ??= (async () => {
+        if (!cfg.trainer) return { dir: resolve(cfg.dir!), resumeStep: cfg.resumeStep };
+        const rep = await (await trainerOf(ctx, cfg.trainer)).replica();
+        return {
+          dir: resolve(cfg.dir ?? rep.cfg.runDir),
+          resumeStep: cfg.resumeStep ?? (rep.startStep > 0 ? rep.startStep : undefined),
+        };
+      })());
     const paths = async () => {
       const { dir } = await place();
       return { jsonl: join(dir, `${cfg.name}.jsonl`), parquet: join(dir, `${cfg.name}.parquet`) };
     };
-    const handle = () => (log ??= (async () => {
-      const { dir, resumeStep } = await place();
-      mkdirSync(dir, { recursive: true });
-      return openLog((await paths()).jsonl, resumeStep);
-    })());
-    const finish = () => (finished ??= (async () => {
-      // a training run that ended before its replica opened has no run directory to write to
-      if (!log && cfg.trainer && !(await place().then(() => true, () => false))) return [];
-      const { jsonl, parquet } = await paths();
-      await (await handle()).close();
-      const rows = await logToParquet(jsonl, parquet, cfg).catch((err: unknown) => {
-        throw new FlowError(ctx.nodeId, `could not write ${parquet} from ${jsonl}: ${err instanceof Error ? err.message : String(err)}`, { file: jsonl }, { cause: err });
-      });
-      ctx.log(`${rows} metric rows in ${parquet}`);
-      return [jsonl, parquet];
-    })());
+    const handle = () =>
+      (log ??= (async () => {
+        const { dir, resumeStep } = await place();
+        mkdirSync(dir, { recursive: true });
+        return openLog((await paths()).jsonl, resumeStep);
+      })());
+    const finish = () =>
+      (finished ??= (async () => {
+        // a training run that ended before its replica opened has no run directory to write to
+        if (
+          !log &&
+          cfg.trainer &&
+          !(await place().then(
+            () => true,
+            () => false,
+          ))
+        )
+          return [];
+        const { jsonl, parquet } = await paths();
+        await (await handle()).close();
+        const rows = await logToParquet(jsonl, parquet, cfg).catch((err: unknown) => {
+          throw new FlowError(
+            ctx.nodeId,
+            `could not write ${parquet} from ${jsonl}: ${err instanceof Error ? err.message : String(err)}`,
+            { file: jsonl },
+            { cause: err },
+          );
+        });
+        ctx.log(`${rows} metric rows in ${parquet}`);
+        return [jsonl, parquet];
+      })());
 
     return {
       write: async (batch) => {
         const same = conformBatch(batch, schema);
-        if (typeof same === 'string') throw new FlowError(ctx.nodeId, `batch ${batches} is not a Metrics batch: ${same}`, { batch: batches });
+        if (typeof same === 'string')
+          throw new FlowError(ctx.nodeId, `batch ${batches} is not a Metrics batch: ${same}`, { batch: batches });
         // one write per batch, no buffering of ours: the rows are in the file when it returns
         await (await handle()).appendFile(metricRows(same).map(metricLine).join(''));
         batches++;
       },
       close: () => finish(),
       abort: async (err) => {
-        try { await finish(); } catch (e) {
-          ctx.log(`after ${err instanceof Error ? err.message : String(err)}: ${e instanceof Error ? e.message : String(e)}`);
+        try {
+          await finish();
+        } catch (e) {
+          ctx.log(
+            `after ${err instanceof Error ? err.message : String(err)}: ${e instanceof Error ? e.message : String(e)}`,
+          );
         }
       },
     };

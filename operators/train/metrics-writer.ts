@@ -22,6 +22,9 @@ export function metricsWriter(dir: string, resumeStep?: number): MetricsWriter {
   return {
     write: (r) => reports.next(metricsBatch(r)),
     writeBatch: (b) => reports.next(b),
-    close: async () => { reports.complete(); await done; },
+    close: async () => {
+      reports.complete();
+      await done;
+    },
   };
 }

@@ -13,7 +13,7 @@ import { trainerField, trainerOf } from './trainer-field.ts';
 
 export const optimizerStep = defineOperator({
   id: 'train/optimizer-step',
-  description: 'clip and apply each step\'s averaged gradient; emits the step\'s train metrics',
+  description: "clip and apply each step's averaged gradient; emits the step's train metrics",
   config: z.object({ trainer: trainerField }),
   placement: 'replica',
   input: () => gradBucketSchema(),
@@ -21,20 +21,30 @@ export const optimizerStep = defineOperator({
   output: () => metricsSchema(),
   make: (cfg, ctx) => {
     const trainerP = trainerOf(ctx, cfg.trainer);
-    return mapBatch(async (batch: RecordBatch<GradBucket>): Promise<RecordBatch<Metrics>> => {
-      const trainer = await trainerP;
-      const replica = await trainer.replica();
-      const meta = stepMetaOf(batch, ctx.nodeId);
-      if (meta.step !== replica.step + 1) throw new Error(`gradient of step ${meta.step} arrived when the replica is at step ${replica.step}`);
-      const r = await replica.optimizerStep(stepGradsOf(batch, ctx.nodeId), meta.cursor ?? null);
-      const stopped = await replica.endStep(trainer.stopRequested);
-      if (meta.last) replica.finished = true; // a streamed input ended with this step
-      const tally = trainer.tally!;
-      const p = tally.add(r);
-      tally.stopped ||= stopped;
-      trainer.onStep(p);
-      const out = metricsBatch({ step: r.step, split: 'train', values: { loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens_per_s: p.tokensPerS } });
-      return withMeta(out, { [STEP_KEY]: { ...r, cursor: meta.cursor, last: replica.finished, stopped } satisfies StepMeta });
-    }, { ctx });
+    return mapBatch(
+      async (batch: RecordBatch<GradBucket>): Promise<RecordBatch<Metrics>> => {
+        const trainer = await trainerP;
+        const replica = await trainer.replica();
+        const meta = stepMetaOf(batch, ctx.nodeId);
+        if (meta.step !== replica.step + 1)
+          throw new Error(`gradient of step ${meta.step} arrived when the replica is at step ${replica.step}`);
+        const r = await replica.optimizerStep(stepGradsOf(batch, ctx.nodeId), meta.cursor ?? null);
+        const stopped = await replica.endStep(trainer.stopRequested);
+        if (meta.last) replica.finished = true; // a streamed input ended with this step
+        const tally = trainer.tally!;
+        const p = tally.add(r);
+        tally.stopped ||= stopped;
+        trainer.onStep(p);
+        const out = metricsBatch({
+          step: r.step,
+          split: 'train',
+          values: { loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens_per_s: p.tokensPerS },
+        });
+        return withMeta(out, {
+          [STEP_KEY]: { ...r, cursor: meta.cursor, last: replica.finished, stopped } satisfies StepMeta,
+        });
+      },
+      { ctx },
+    );
   },
 });

@@ -15,15 +15,30 @@ import { trainerField, trainerOf } from './trainer-field.ts';
 const Config = z.object({
   trainer: trainerField,
   dir: z.string().min(1).describe('shard directory of the training rows (flowlm prep --out)'),
-  val: z.string().min(1).optional().describe('shard directory of validation rows; without it holdoutRows rows of dir are held out'),
-  holdoutRows: z.number().int().min(0).default(256).describe('rows spread evenly over dir kept out of training for validation'),
-  seqLen: z.number().int().min(1).optional().describe('crop rows to this many input tokens; default: the shards\' length'),
-  shuffle: z.boolean().default(true).describe('a seeded global order, reshuffled each epoch (the trainer\'s seed)'),
+  val: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('shard directory of validation rows; without it holdoutRows rows of dir are held out'),
+  holdoutRows: z
+    .number()
+    .int()
+    .min(0)
+    .default(256)
+    .describe('rows spread evenly over dir kept out of training for validation'),
+  seqLen: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("crop rows to this many input tokens; default: the shards' length"),
+  shuffle: z.boolean().default(true).describe("a seeded global order, reshuffled each epoch (the trainer's seed)"),
 });
 
 export const shardBatches = defineSource({
   id: 'train/shard-batches',
-  description: 'this rank\'s rows of each optimizer step from verified shards, one Packed batch per step, from the replica\'s data position (exact resume)',
+  description:
+    "this rank's rows of each optimizer step from verified shards, one Packed batch per step, from the replica's data position (exact resume)",
   config: Config,
   placement: 'replica',
   credits: { maxInFlight: 1 },
@@ -31,10 +46,17 @@ export const shardBatches = defineSource({
   output: (cfg) => packedSchema(cfg.seqLen ?? 1),
   make: async function* (cfg, ctx) {
     const trainer = await trainerOf(ctx, cfg.trainer);
-    const rep = await trainer.open({ train: cfg.dir, val: cfg.val, holdoutRows: cfg.holdoutRows, seqLen: cfg.seqLen, shuffle: cfg.shuffle });
+    const rep = await trainer.open({
+      train: cfg.dir,
+      val: cfg.val,
+      holdoutRows: cfg.holdoutRows,
+      seqLen: cfg.seqLen,
+      shuffle: cfg.shuffle,
+    });
     const data = shardTrainData(rep.cfg, trainer.dist);
     trainer.val = data.val;
-    if (trainer.lead) ctx.log(`${data.trainRows} training rows, ${data.valRows} validation rows of ${data.seqLen} tokens`);
+    if (trainer.lead)
+      ctx.log(`${data.trainRows} training rows, ${data.valRows} validation rows of ${data.seqLen} tokens`);
     const it = data.train(rep.cursor)[Symbol.asyncIterator]();
     try {
       for (let step = rep.step + 1; ; step++) {
@@ -46,7 +68,10 @@ export const shardBatches = defineSource({
         let cursor: unknown;
         for (let k = 0; k < rep.cfg.gradAccum; k++) {
           const r = await it.next();
-          if (r.done) throw new Error(`the training data ran out at step ${step} of ${rep.cfg.steps}; use more epochs or fewer steps`);
+          if (r.done)
+            throw new Error(
+              `the training data ran out at step ${step} of ${rep.cfg.steps}; use more epochs or fewer steps`,
+            );
           micro.push(r.value.batch);
           cursor = r.value.cursor;
         }

@@ -24,7 +24,11 @@ const OP = 'pipelines/train-data';
 /** Row 0 of a gathered one-row batch: its token ids, and its doc_starts and attention_mask when the
  * shards have them (document masking, padding weighed 0 in the loss). */
 function rowIds(batch: RecordBatch): PackedBatch {
-  if (!batch.getChild('input_ids')) throw new FlowError(OP, `shards have no input_ids column (columns: ${batch.schema.names.join(', ')}); prepare them with flowlm prep --format ipc`);
+  if (!batch.getChild('input_ids'))
+    throw new FlowError(
+      OP,
+      `shards have no input_ids column (columns: ${batch.schema.names.join(', ')}); prepare them with flowlm prep --format ipc`,
+    );
   return packedOf(batch as RecordBatch<Packed>);
 }
 
@@ -46,23 +50,39 @@ export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'wor
     new ShardDataset(dir, { batchRows: 1, seed: cfg.seed, shuffle, epochs }, OP);
   const probe = open(cfg.data.train, false, 1);
   const { encoding, seqLen: shardSeqLen } = probe.manifest;
-  if (encoding && encoding !== cfg.encoding) throw new FlowError(OP, `${cfg.data.train} was tokenized with ${encoding}, the config says encoding ${cfg.encoding}; set encoding (and model.vocabSize) to match`);
-  if (shardSeqLen === null) throw new FlowError(OP, `${cfg.data.train} holds unpacked rows (no seqLen); prepare packed shards with flowlm prep --format ipc`);
+  if (encoding && encoding !== cfg.encoding)
+    throw new FlowError(
+      OP,
+      `${cfg.data.train} was tokenized with ${encoding}, the config says encoding ${cfg.encoding}; set encoding (and model.vocabSize) to match`,
+    );
+  if (shardSeqLen === null)
+    throw new FlowError(
+      OP,
+      `${cfg.data.train} holds unpacked rows (no seqLen); prepare packed shards with flowlm prep --format ipc`,
+    );
   const seqLen = cfg.data.seqLen ?? shardSeqLen;
-  if (seqLen > shardSeqLen) throw new FlowError(OP, `data.seqLen ${seqLen} is longer than the shards' rows (${shardSeqLen} tokens)`);
+  if (seqLen > shardSeqLen)
+    throw new FlowError(OP, `data.seqLen ${seqLen} is longer than the shards' rows (${shardSeqLen} tokens)`);
   const rows = probe.rowsPerEpoch;
   const holdout = cfg.data.val ? 0 : Math.min(cfg.data.holdoutRows, rows);
   const trainRows = rows - holdout;
   const stride = holdout > 0 ? Math.floor(rows / holdout) : 0;
   const heldOut = (sample: number) => stride > 0 && sample % stride === 0 && sample / stride < holdout;
-  if (trainRows < cfg.batchSize) throw new FlowError(OP, `${cfg.data.train} has ${trainRows} training rows, fewer than one batch of ${cfg.batchSize}`);
+  if (trainRows < cfg.batchSize)
+    throw new FlowError(
+      OP,
+      `${cfg.data.train} has ${trainRows} training rows, fewer than one batch of ${cfg.batchSize}`,
+    );
 
   async function* batchesOf(ds: ShardDataset, from: DatasetCursor | undefined, keep: (sample: number) => boolean) {
     let rowsIn: PackedBatch[] = [];
     for await (const { batch, samples, cursor } of ds.iterate(from)) {
       if (!keep(samples[0]!)) continue;
       rowsIn.push(rowIds(batch));
-      if (rowsIn.length === cfg.batchSize) { yield { batch: packed(rowsIn, seqLen), cursor }; rowsIn = []; }
+      if (rowsIn.length === cfg.batchSize) {
+        yield { batch: packed(rowsIn, seqLen), cursor };
+        rowsIn = [];
+      }
     }
     if (rowsIn.length > 0) yield { batch: packed(rowsIn, seqLen), cursor: ds.cursor() };
   }
@@ -82,7 +102,10 @@ export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'wor
       if (heldOut(samples[0]!)) continue;
       if (k >= lo && k < hi) {
         rowsIn.push(rowIds(batch));
-        if (rowsIn.length === cfg.batchSize) { micro.push(packed(rowsIn, seqLen)); rowsIn = []; }
+        if (rowsIn.length === cfg.batchSize) {
+          micro.push(packed(rowsIn, seqLen));
+          rowsIn = [];
+        }
       }
       if (++k === group) {
         for (const b of micro) yield { batch: b, cursor };
@@ -101,8 +124,14 @@ export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'wor
     const ds = open(cfg.data.train, false, 1);
     let rowsIn: PackedBatch[] = [];
     for (let k = 0; k < holdout; k++) {
-      for await (const { batch } of ds.iterate({ epoch: 0, index: k * stride })) { rowsIn.push(rowIds(batch)); break; }
-      if (rowsIn.length === cfg.batchSize || k === holdout - 1) { yield packed(rowsIn, seqLen); rowsIn = []; }
+      for await (const { batch } of ds.iterate({ epoch: 0, index: k * stride })) {
+        rowsIn.push(rowIds(batch));
+        break;
+      }
+      if (rowsIn.length === cfg.batchSize || k === holdout - 1) {
+        yield packed(rowsIn, seqLen);
+        rowsIn = [];
+      }
     }
   }
 

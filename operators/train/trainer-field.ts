@@ -4,13 +4,22 @@ import { resourceRef } from '../../src/core/resource.ts';
 import type { OperatorContext } from '../../src/core/context.ts';
 import type { Trainer } from '../../src/nn/train/trainer-handle.ts';
 
-export const trainerField = resourceRef('nn/trainer', 'the nn/trainer resource (in the spec\'s resources) whose replica this stage runs');
+export const trainerField = resourceRef(
+  'nn/trainer',
+  "the nn/trainer resource (in the spec's resources) whose replica this stage runs",
+);
 
 /** The trainer resource a node's config names. */
 export function trainerOf(ctx: OperatorContext, name: string): Promise<Trainer> {
-  if (!ctx.resources) return Promise.reject(new Error(`${ctx.nodeId}: the trainer "${name}" is a resource of a flowlm run; run this operator in a spec that declares it (resources: { ${name}: { kind: 'nn/trainer', ... } })`));
+  if (!ctx.resources)
+    return Promise.reject(
+      new Error(
+        `${ctx.nodeId}: the trainer "${name}" is a resource of a flowlm run; run this operator in a spec that declares it (resources: { ${name}: { kind: 'nn/trainer', ... } })`,
+      ),
+    );
   return ctx.resources.get<Trainer>(name, 'nn/trainer');
 }
 
 /** Whether a step-every-N action is due at `step` (always at the run's last step). */
-export const dueAt = (every: number, step: number, last: boolean | undefined): boolean => last === true || (every > 0 && step % every === 0);
+export const dueAt = (every: number, step: number, last: boolean | undefined): boolean =>
+  last === true || (every > 0 && step % every === 0);

@@ -11,7 +11,9 @@ try {
 } catch (err) {
   // a broken install or source tree: one line, the stack only on request
   const debug = process.env.FLOWLM_DEBUG === '1';
-  process.stderr.write(`flowlm: internal error: cannot load the CLI: ${String(err?.message ?? err).split('\n')[0]}${debug ? `\n${err?.stack}` : ' (FLOWLM_DEBUG=1 shows the stack)'}\n`);
+  process.stderr.write(
+    `flowlm: internal error: cannot load the CLI: ${String(err?.message ?? err).split('\n')[0]}${debug ? `\n${err?.stack}` : ' (FLOWLM_DEBUG=1 shows the stack)'}\n`,
+  );
   process.exit(1);
 }
 const code = await main(process.argv.slice(2));

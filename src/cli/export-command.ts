@@ -15,10 +15,20 @@ Writes a checkpoint's weights (a step-NNNNNN directory, or a run directory: its 
 
 export async function exportCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
-    args: argv, strict: true,
-    options: { checkpoint: { type: 'string' }, format: { type: 'string' }, out: { type: 'string', short: 'o' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    args: argv,
+    strict: true,
+    options: {
+      checkpoint: { type: 'string' },
+      format: { type: 'string' },
+      out: { type: 'string', short: 'o' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
-  if (values.help) { io.out(EXPORT_HELP); return 0; }
+  if (values.help) {
+    io.out(EXPORT_HELP);
+    return 0;
+  }
   if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required', 'export');
   if (!values.out) throw new UsageError('--out FILE is required', 'export');
   const format = values.format ?? 'safetensors';
@@ -27,7 +37,11 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
   const written = await writeSafetensors(values.out, ck.params, {
     metadata: { format: 'pt', flowlm_step: String(ck.step), flowlm_config: JSON.stringify(ck.state.config) },
   });
-  if (values.json) io.out(JSON.stringify({ path: written.path, bytes: written.bytes, tensors: written.names.length, step: ck.step }));
-  else io.out(`wrote ${written.names.length} tensors (${(written.bytes / 1e6).toFixed(1)} MB) of ${ck.dir} to ${written.path}`);
+  if (values.json)
+    io.out(JSON.stringify({ path: written.path, bytes: written.bytes, tensors: written.names.length, step: ck.step }));
+  else
+    io.out(
+      `wrote ${written.names.length} tensors (${(written.bytes / 1e6).toFixed(1)} MB) of ${ck.dir} to ${written.path}`,
+    );
   return 0;
 }

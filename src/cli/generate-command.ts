@@ -28,14 +28,29 @@ function num(name: string, v: string | undefined, dflt: number, ok: (x: number) 
 
 export async function generateCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
-    args: argv, strict: true,
+    args: argv,
+    strict: true,
     options: {
-      checkpoint: { type: 'string' }, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' },
-      'top-k': { type: 'string' }, 'top-p': { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      checkpoint: { type: 'string' },
+      prompt: { type: 'string' },
+      'max-tokens': { type: 'string' },
+      temperature: { type: 'string' },
+      'top-k': { type: 'string' },
+      'top-p': { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) { io.out(GENERATE_HELP); return 0; }
-  if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required (a run directory or one of its step-NNNNNN directories)', 'generate');
+  if (values.help) {
+    io.out(GENERATE_HELP);
+    return 0;
+  }
+  if (!values.checkpoint)
+    throw new UsageError(
+      '--checkpoint DIR is required (a run directory or one of its step-NNNNNN directories)',
+      'generate',
+    );
   if (values.prompt === undefined) throw new UsageError('--prompt TEXT is required', 'generate');
   const maxTokens = num('max-tokens', values['max-tokens'], 100, (x) => Number.isInteger(x) && x >= 1);
   const temperature = num('temperature', values.temperature, 0.8, (x) => x >= 0);

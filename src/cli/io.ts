@@ -9,8 +9,12 @@ export interface CliIO {
 }
 
 export const processIO: CliIO = {
-  out: (text) => { process.stdout.write(text.endsWith('\n') ? text : `${text}\n`); },
-  err: (text) => { process.stderr.write(text.endsWith('\n') ? text : `${text}\n`); },
+  out: (text) => {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  },
+  err: (text) => {
+    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  },
   stderr: process.stderr,
 };
 
@@ -18,5 +22,10 @@ export const processIO: CliIO = {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   /** the command whose --help to point at */
-  constructor(message: string, readonly command?: string) { super(message); }
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
+    super(message);
+  }
 }

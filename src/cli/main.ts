@@ -26,13 +26,28 @@ const COMMANDS: Record<string, Command> = {
 
 async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (cmd === undefined) { io.err(mainHelp(version())); return 2; }
-  if (cmd === '--help' || cmd === '-h') { io.out(mainHelp(version())); return 0; }
-  if (cmd === '--version' || cmd === '-v') { io.out(version()); return 0; }
+  if (cmd === undefined) {
+    io.err(mainHelp(version()));
+    return 2;
+  }
+  if (cmd === '--help' || cmd === '-h') {
+    io.out(mainHelp(version()));
+    return 0;
+  }
+  if (cmd === '--version' || cmd === '-v') {
+    io.out(version());
+    return 0;
+  }
   if (cmd === 'help') {
     const topic = rest[0];
-    if (topic === undefined) { io.out(mainHelp(version())); return 0; }
-    if (topic === 'run') { io.out(await runHelp(registry)); return 0; }
+    if (topic === undefined) {
+      io.out(mainHelp(version()));
+      return 0;
+    }
+    if (topic === 'run') {
+      io.out(await runHelp(registry));
+      return 0;
+    }
     if (topic in COMMANDS) return COMMANDS[topic]!(['--help'], io, registry);
     throw new UsageError(`no help for unknown command "${topic}"`);
   }
@@ -41,7 +56,11 @@ async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<
   return command(rest, io, registry);
 }
 
-export async function main(argv: string[], io: CliIO = processIO, registry: Registry = defaultRegistry): Promise<number> {
+export async function main(
+  argv: string[],
+  io: CliIO = processIO,
+  registry: Registry = defaultRegistry,
+): Promise<number> {
   try {
     return await dispatch(argv, io, registry);
   } catch (err) {
@@ -49,9 +68,14 @@ export async function main(argv: string[], io: CliIO = processIO, registry: Regi
       io.err(`flowlm: ${err.message}\nsee: flowlm ${err.command ? `${err.command} ` : ''}--help`);
       return 2;
     }
-    if (err instanceof SpecError) { io.err(err.message); return 2; }
+    if (err instanceof SpecError) {
+      io.err(err.message);
+      return 2;
+    }
     const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    io.err(`flowlm: internal error: ${msg.split('\n')[0]}${process.env.FLOWLM_DEBUG === '1' ? '' : ' (FLOWLM_DEBUG=1 shows the stack)'}`);
+    io.err(
+      `flowlm: internal error: ${msg.split('\n')[0]}${process.env.FLOWLM_DEBUG === '1' ? '' : ' (FLOWLM_DEBUG=1 shows the stack)'}`,
+    );
     if (process.env.FLOWLM_DEBUG === '1' && err instanceof Error && err.stack) io.err(err.stack);
     return 1;
   }

@@ -8,7 +8,13 @@ import type { Registry } from '../graph/registry.ts';
 import { pad } from './format.ts';
 import { UsageError, type CliIO } from './io.ts';
 
-export interface OpRow { id: string; kind: string; placement?: string; description: string; fields?: ConfigField[] }
+export interface OpRow {
+  id: string;
+  kind: string;
+  placement?: string;
+  description: string;
+  fields?: ConfigField[];
+}
 
 /** Every operator the registry can resolve; a module that fails to load is listed with its error. */
 export async function listOperators(registry: Registry): Promise<OpRow[]> {
@@ -18,11 +24,21 @@ export async function listOperators(registry: Registry): Promise<OpRow[]> {
       const f = await registry.get(id);
       if (f) {
         const def = defOf(f);
-        rows.push({ id, kind: def.kind ?? 'transform', placement: placementOf(def), description: def.description, fields: configFields(def.config) });
+        rows.push({
+          id,
+          kind: def.kind ?? 'transform',
+          placement: placementOf(def),
+          description: def.description,
+          fields: configFields(def.config),
+        });
       }
     } catch (err) {
       // one broken operator file must not hide the others
-      rows.push({ id, kind: '?', description: `(cannot load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})` });
+      rows.push({
+        id,
+        kind: '?',
+        description: `(cannot load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+      });
     }
   }
   return rows;
@@ -33,7 +49,13 @@ export async function listResources(registry: Registry): Promise<OpRow[]> {
   const rows: OpRow[] = [];
   for (const kind of registry.resourceKindNames()) {
     const f = await registry.resource(kind);
-    if (f) rows.push({ id: kind, kind: 'resource', description: f.resource.description, fields: configFields(f.resource.config) });
+    if (f)
+      rows.push({
+        id: kind,
+        kind: 'resource',
+        description: f.resource.description,
+        fields: configFields(f.resource.config),
+      });
   }
   return rows;
 }
@@ -43,18 +65,38 @@ const fieldLine = (f: ConfigField): string =>
 
 export async function opsCommand(argv: string[], io: CliIO, registry: Registry): Promise<number> {
   let values;
-  try { ({ values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true })); } catch (err) {
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    }));
+  } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err), 'ops');
   }
   if (values.help) {
-    io.out('Usage: flowlm ops [--json]\n\nLists the operators a spec can use by id ("op": "clean/normalize") with kind, placement and description,\n'
-      + 'each config field (name, type, default, description; "?" marks optional ones), and the resource kinds a spec\'s\n'
-      + '"resources" can declare ("kind": "nn/gpt"). --json prints one JSON array [{"id","kind","placement","description","fields"}].');
+    io.out(
+      'Usage: flowlm ops [--json]\n\nLists the operators a spec can use by id ("op": "clean/normalize") with kind, placement and description,\n' +
+        'each config field (name, type, default, description; "?" marks optional ones), and the resource kinds a spec\'s\n' +
+        '"resources" can declare ("kind": "nn/gpt"). --json prints one JSON array [{"id","kind","placement","description","fields"}].',
+    );
     return 0;
   }
-  const rows = [...await listOperators(registry), ...await listResources(registry)];
-  if (values.json) { io.out(JSON.stringify(rows)); return 0; }
+  const rows = [...(await listOperators(registry)), ...(await listResources(registry))];
+  if (values.json) {
+    io.out(JSON.stringify(rows));
+    return 0;
+  }
   const w = Math.max(2, ...rows.map((r) => r.id.length));
-  io.out(rows.map((r) => [`${pad(r.id, w)}  ${pad(r.kind, 9)}  ${pad(r.placement ?? '', 7)}  ${r.description}`, ...(r.fields ?? []).map(fieldLine)].join('\n')).join('\n') || '(no operators found)');
+  io.out(
+    rows
+      .map((r) =>
+        [
+          `${pad(r.id, w)}  ${pad(r.kind, 9)}  ${pad(r.placement ?? '', 7)}  ${r.description}`,
+          ...(r.fields ?? []).map(fieldLine),
+        ].join('\n'),
+      )
+      .join('\n') || '(no operators found)',
+  );
   return 0;
 }

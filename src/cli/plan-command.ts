@@ -35,21 +35,40 @@ Exit codes: 0 printed, 1 failed, 2 bad usage, invalid spec or config, or devices
 }
 
 const OPTIONS = {
-  devices: { type: 'string' }, set: { type: 'string', multiple: true, short: 's' }, json: { type: 'boolean' },
-  'max-in-flight': { type: 'string' }, 'max-in-flight-bytes': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  devices: { type: 'string' },
+  set: { type: 'string', multiple: true, short: 's' },
+  json: { type: 'boolean' },
+  'max-in-flight': { type: 'string' },
+  'max-in-flight-bytes': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 export async function planCommand(argv: string[], io: CliIO, registry: Registry = defaultRegistry): Promise<number> {
   let args;
-  try { args = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }); } catch (err) {
+  try {
+    args = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err), 'plan');
   }
   const { values, positionals } = args;
-  if (values.help) { io.out(planHelp()); return 0; }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'which pipeline? e.g. flowlm plan pipelines/train-tiny.ts --devices cpu:2' : `one pipeline file expected, got ${positionals.join(' ')}`, 'plan');
+  if (values.help) {
+    io.out(planHelp());
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0
+        ? 'which pipeline? e.g. flowlm plan pipelines/train-tiny.ts --devices cpu:2'
+        : `one pipeline file expected, got ${positionals.join(' ')}`,
+      'plan',
+    );
   const budget = {
-    maxInFlight: values['max-in-flight'] === undefined ? undefined : parseCount('max-in-flight', values['max-in-flight']),
-    maxInFlightBytes: values['max-in-flight-bytes'] === undefined ? undefined : parseCount('max-in-flight-bytes', values['max-in-flight-bytes'], true),
+    maxInFlight:
+      values['max-in-flight'] === undefined ? undefined : parseCount('max-in-flight', values['max-in-flight']),
+    maxInFlightBytes:
+      values['max-in-flight-bytes'] === undefined
+        ? undefined
+        : parseCount('max-in-flight-bytes', values['max-in-flight-bytes'], true),
   };
   let plan;
   try {

@@ -29,8 +29,14 @@ export const BUILD_OPTIONS = {
 export const PREP_OPTIONS = { ...RUN_OPTIONS, ...BUILD_OPTIONS } as const;
 
 interface BuildValues {
-  input?: string[]; out?: string; encoding?: string; 'seq-len'?: string; workers?: string; format?: string;
-  'no-dedup'?: boolean; 'shard-bytes'?: string;
+  input?: string[];
+  out?: string;
+  encoding?: string;
+  'seq-len'?: string;
+  workers?: string;
+  format?: string;
+  'no-dedup'?: boolean;
+  'shard-bytes'?: string;
 }
 
 function buildOptions(v: BuildValues): PrepOptions {
@@ -41,11 +47,16 @@ function buildOptions(v: BuildValues): PrepOptions {
   if (v['seq-len'] !== undefined) o.seqLen = parseCount('seq-len', v['seq-len']);
   if (v.workers !== undefined) {
     // 0 is allowed: everything on the main thread
-    if (!/^\d+$/.test(v.workers)) throw new UsageError(`--workers expects a number of threads (0 or more, this machine has ${availableParallelism()} cores), got "${v.workers}"`, 'prep');
+    if (!/^\d+$/.test(v.workers))
+      throw new UsageError(
+        `--workers expects a number of threads (0 or more, this machine has ${availableParallelism()} cores), got "${v.workers}"`,
+        'prep',
+      );
     o.workers = Number(v.workers);
   }
   if (v.format !== undefined) {
-    if (v.format !== 'ipc' && v.format !== 'parquet') throw new UsageError(`--format expects ipc or parquet, got "${v.format}"`, 'prep');
+    if (v.format !== 'ipc' && v.format !== 'parquet')
+      throw new UsageError(`--format expects ipc or parquet, got "${v.format}"`, 'prep');
     o.format = v.format;
   }
   if (v['no-dedup']) o.dedup = false;
@@ -57,8 +68,18 @@ function buildOptions(v: BuildValues): PrepOptions {
 async function specFor(file: string | undefined, options: PrepOptions, building: boolean): Promise<unknown> {
   if (file === undefined || building) {
     let build;
-    try { build = await loadPrepBuilder(file ?? PREP_PIPELINE); } catch (err) {
-      throw new SpecError([{ path: '(module)', message: `${err instanceof Error ? err.message : String(err)}${file ? '; build flags (--input, --out, ...) need a file exporting prepSpec(options), otherwise use --set' : ''}` }], file);
+    try {
+      build = await loadPrepBuilder(file ?? PREP_PIPELINE);
+    } catch (err) {
+      throw new SpecError(
+        [
+          {
+            path: '(module)',
+            message: `${err instanceof Error ? err.message : String(err)}${file ? '; build flags (--input, --out, ...) need a file exporting prepSpec(options), otherwise use --set' : ''}`,
+          },
+        ],
+        file,
+      );
     }
     return build(options); // a builder's SpecError (say, inputs of mixed kinds) is reported as such
   }
@@ -67,17 +88,27 @@ async function specFor(file: string | undefined, options: PrepOptions, building:
 
 export async function prepCommand(argv: string[], io: CliIO, registry: Registry = defaultRegistry): Promise<number> {
   let args;
-  try { args = parseArgs({ args: argv, options: PREP_OPTIONS, allowPositionals: true, strict: true }); } catch (err) {
+  try {
+    args = parseArgs({ args: argv, options: PREP_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err), 'prep');
   }
   const { values, positionals } = args;
-  if (values.help) { io.out(prepHelp()); return 0; }
-  if (positionals.length > 1) throw new UsageError(`expected at most one pipeline file, got ${positionals.join(' ')} (several inputs: --input a --input b, or a quoted glob)`, 'prep');
+  if (values.help) {
+    io.out(prepHelp());
+    return 0;
+  }
+  if (positionals.length > 1)
+    throw new UsageError(
+      `expected at most one pipeline file, got ${positionals.join(' ')} (several inputs: --input a --input b, or a quoted glob)`,
+      'prep',
+    );
   const { mode, budget } = runSettings(values, 'prep');
   const options = buildOptions(values);
   const building = Object.keys(BUILD_OPTIONS).some((k) => values[k as keyof BuildValues] !== undefined);
   const file = positionals[0];
   const source = file ?? 'pipelines/prep-default.ts';
-  const load = async () => resolveSpec(await specFor(file, options, building), values.set ?? [], budget, registry, source);
+  const load = async () =>
+    resolveSpec(await specFor(file, options, building), values.set ?? [], budget, registry, source);
   return executePipeline(load, io, { json: values.json ?? false, mode, source, report: prepReport });
 }

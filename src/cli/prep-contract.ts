@@ -32,7 +32,8 @@ export const PREP_PIPELINE = fileURLToPath(new URL('../../pipelines/prep-default
 
 /** The `prepSpec` builder exported by `file`. */
 export async function loadPrepBuilder(file = PREP_PIPELINE): Promise<PrepBuilder> {
-  if (!existsSync(file)) throw new Error(`the prep pipeline ${file} is missing: the package is incomplete (reinstall it)`);
+  if (!existsSync(file))
+    throw new Error(`the prep pipeline ${file} is missing: the package is incomplete (reinstall it)`);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const build = mod.prepSpec;
   if (typeof build !== 'function') throw new Error(`${file} exports no prepSpec(options) function`);

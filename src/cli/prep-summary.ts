@@ -40,22 +40,33 @@ function manifestFacts(path: string | null): { rows: number; tokens: number; sha
     const m: unknown = JSON.parse(readFileSync(path, 'utf8'));
     if (!isObj(m)) return { rows: 0, tokens: 0, shards: 0 };
     return { rows: num(m.rows), tokens: num(m.tokens), shards: Array.isArray(m.shards) ? m.shards.length : 0 };
-  } catch { return { rows: 0, tokens: 0, shards: 0 }; }
+  } catch {
+    return { rows: 0, tokens: 0, shards: 0 };
+  }
 }
 
 export function prepFigures(p: ResolvedPipeline, r: RunResult): PrepFigures {
   const idsOf = (op: string) => [...p.nodes.values()].filter((n) => n.def.id === op).map((n) => n.id);
-  const tokenizers = idsOf(TOKENIZE).map((id) => r.nodes[id]).filter((s) => s !== undefined);
+  const tokenizers = idsOf(TOKENIZE)
+    .map((id) => r.nodes[id])
+    .filter((s) => s !== undefined);
   const writers = new Set(idsOf(WRITE_SHARDS));
   const files = r.sinks.filter((s) => writers.has(s.node)).flatMap((s) => s.files);
   const manifest = files.find((f) => basename(f) === 'manifest.json') ?? null;
   const facts = manifestFacts(manifest);
-  const sourceBytes = [...p.nodes.values()].filter((n) => n.def.kind === 'source').reduce((sum, n) => sum + (r.nodes[n.id]?.bytesOut ?? 0), 0);
+  const sourceBytes = [...p.nodes.values()]
+    .filter((n) => n.def.kind === 'source')
+    .reduce((sum, n) => sum + (r.nodes[n.id]?.bytesOut ?? 0), 0);
   const seconds = Math.max(r.durationMs, 1) / 1000;
-  const tokens = tokenizers.length > 0 ? tokenizers.reduce((sum, s) => sum + (s.counters?.tokens ?? 0), 0) : facts.tokens;
+  const tokens =
+    tokenizers.length > 0 ? tokenizers.reduce((sum, s) => sum + (s.counters?.tokens ?? 0), 0) : facts.tokens;
   const documents = tokenizers.length > 0 ? tokenizers.reduce((sum, s) => sum + s.rowsOut, 0) : facts.rows;
   return {
-    documents, tokens, shards: facts.shards, rows: facts.rows, tokensStored: facts.tokens,
+    documents,
+    tokens,
+    shards: facts.shards,
+    rows: facts.rows,
+    tokensStored: facts.tokens,
     mb: round(sourceBytes / 1e6, 3),
     mbPerS: round(sourceBytes / 1e6 / seconds, 2),
     tokensPerS: Math.round(tokens / seconds),
@@ -69,7 +80,9 @@ export const prepReport: RunReport = {
   human(p, r) {
     const f = prepFigures(p, r);
     const where = f.manifest ? ` in ${dirname(f.manifest)}` : '';
-    return `prepared ${count(f.documents)} documents, ${count(f.tokens)} tokens: ${count(f.shards)} shard${f.shards === 1 ? '' : 's'} of ${count(f.rows)} rows${where}\n` +
-      `${bytes(f.mb * 1e6)} read at ${f.mbPerS} MB/s, ${count(f.tokensPerS)} tokens/s, peak RSS ${f.peakRssMb} MiB`;
+    return (
+      `prepared ${count(f.documents)} documents, ${count(f.tokens)} tokens: ${count(f.shards)} shard${f.shards === 1 ? '' : 's'} of ${count(f.rows)} rows${where}\n` +
+      `${bytes(f.mb * 1e6)} read at ${f.mbPerS} MB/s, ${count(f.tokensPerS)} tokens/s, peak RSS ${f.peakRssMb} MiB`
+    );
   },
 };

@@ -10,7 +10,10 @@ export type ProgressMode = 'auto' | 'bars' | 'plain' | 'none';
 export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bars', 'plain', 'none'];
 
 export interface NodeInfo {
-  id: string; op: string; kind: 'source' | 'transform' | 'sink'; maxInFlight: number;
+  id: string;
+  op: string;
+  kind: 'source' | 'transform' | 'sink';
+  maxInFlight: number;
   /** worker threads: busy time is summed over them */
   workers?: number;
 }
@@ -27,7 +30,11 @@ export interface ProgressView {
   finish(): void;
 }
 
-interface Out { write(s: string): boolean; isTTY?: boolean; columns?: number }
+interface Out {
+  write(s: string): boolean;
+  isTTY?: boolean;
+  columns?: number;
+}
 
 const WINDOW_MS = 3000; // throughput is measured over the last few seconds, not since the start
 
@@ -63,15 +70,21 @@ export function plainProgress(out: Out, nodes: readonly NodeInfo[], intervalMs =
   let state = '';
   return {
     intervalMs,
-    status(text) { state = `, ${text}`; },
+    status(text) {
+      state = `, ${text}`;
+    },
     update(p) {
       const parts = nodes.map((n) => {
         const s = p.nodes[n.id];
-        return s ? `${n.id}: ${facts(n, s, p, rates.of(n.id, p.elapsedMs, movedBytes(n, s))).join(', ')}` : `${n.id}: -`;
+        return s
+          ? `${n.id}: ${facts(n, s, p, rates.of(n.id, p.elapsedMs, movedBytes(n, s))).join(', ')}`
+          : `${n.id}: -`;
       });
       out.write(`flowlm [${seconds(p.elapsedMs)}${state}] ${parts.join(' | ')}\n`);
     },
-    log: (line) => { out.write(line.endsWith('\n') ? line : `${line}\n`); },
+    log: (line) => {
+      out.write(line.endsWith('\n') ? line : `${line}\n`);
+    },
     finish() {},
   };
 }
@@ -84,7 +97,10 @@ export function barProgress(out: Out, nodes: readonly NodeInfo[], title: string,
   let done = false;
   let state = '(bars: sources = credit in use, others = time busy)';
   const width = () => Math.max(40, (out.columns || 100) - 1);
-  const clear = () => { if (drawn > 0) out.write(`\x1b[${drawn}F\x1b[J`); drawn = 0; };
+  const clear = () => {
+    if (drawn > 0) out.write(`\x1b[${drawn}F\x1b[J`);
+    drawn = 0;
+  };
   const draw = (lines: string[]) => {
     // lines longer than the terminal would wrap and break the cursor-up arithmetic
     const w = width();
@@ -93,7 +109,9 @@ export function barProgress(out: Out, nodes: readonly NodeInfo[], title: string,
   };
   return {
     intervalMs,
-    status(text) { state = text; },
+    status(text) {
+      state = text;
+    },
     update(p) {
       if (done) return;
       const lines = [`flowlm ${title}  ${seconds(p.elapsedMs)}  ${state}`];
@@ -101,9 +119,13 @@ export function barProgress(out: Out, nodes: readonly NodeInfo[], title: string,
         const s = p.nodes[n.id];
         if (!s) continue;
         const src = p.sources[n.id];
-        const fill = src ? src.inFlight / n.maxInFlight : s.busyMs / (Math.max(1, p.elapsedMs) * Math.max(1, n.workers ?? 0));
+        const fill = src
+          ? src.inFlight / n.maxInFlight
+          : s.busyMs / (Math.max(1, p.elapsedMs) * Math.max(1, n.workers ?? 0));
         const bps = rates.of(n.id, p.elapsedMs, movedBytes(n, s));
-        lines.push(`  ${pad(n.id, idWidth)} ${bar(fill, 10)} ${padLeft(`${Math.round(Math.min(1, fill) * 100)}%`, 4)}  ${facts(n, s, p, bps).join('  ')}`);
+        lines.push(
+          `  ${pad(n.id, idWidth)} ${bar(fill, 10)} ${padLeft(`${Math.round(Math.min(1, fill) * 100)}%`, 4)}  ${facts(n, s, p, bps).join('  ')}`,
+        );
       }
       last = lines;
       clear();
@@ -114,14 +136,29 @@ export function barProgress(out: Out, nodes: readonly NodeInfo[], title: string,
       out.write(line.endsWith('\n') ? line : `${line}\n`);
       if (!done && last.length > 0) draw(last);
     },
-    finish() { done = true; },
+    finish() {
+      done = true;
+    },
   };
 }
 
-const noProgress = (out: Out): ProgressView => ({ intervalMs: 0, update() {}, status() {}, log: (line) => { out.write(line.endsWith('\n') ? line : `${line}\n`); }, finish() {} });
+const noProgress = (out: Out): ProgressView => ({
+  intervalMs: 0,
+  update() {},
+  status() {},
+  log: (line) => {
+    out.write(line.endsWith('\n') ? line : `${line}\n`);
+  },
+  finish() {},
+});
 
 /** The view for `mode`; 'auto' draws bars on a terminal and plain lines otherwise. */
-export function createProgress(mode: ProgressMode, nodes: readonly NodeInfo[], title: string, out: Out = process.stderr): ProgressView {
+export function createProgress(
+  mode: ProgressMode,
+  nodes: readonly NodeInfo[],
+  title: string,
+  out: Out = process.stderr,
+): ProgressView {
   const m = mode === 'auto' ? (out.isTTY ? 'bars' : 'plain') : mode;
   if (m === 'bars') return barProgress(out, nodes, title);
   if (m === 'plain') return plainProgress(out, nodes);

@@ -33,20 +33,33 @@ export function parseCount(flag: string, text: string, sizes = false): number {
   const unit = m?.[2]?.[0]?.toLowerCase();
   const n = m ? Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1) : NaN;
   if (!Number.isSafeInteger(n) || n < 1 || (unit && !sizes)) {
-    throw new UsageError(`--${flag} expects a positive integer${sizes ? ' (optionally with k, M or G: 64M)' : ''}, got "${text}"`);
+    throw new UsageError(
+      `--${flag} expects a positive integer${sizes ? ' (optionally with k, M or G: 64M)' : ''}, got "${text}"`,
+    );
   }
   return n;
 }
 
-export interface Budget { maxInFlight?: number; maxInFlightBytes?: number }
+export interface Budget {
+  maxInFlight?: number;
+  maxInFlightBytes?: number;
+}
 
 /** A loaded spec with --set overrides and the budget applied, validated; every problem (bad --set and
  * spec issues alike) in one SpecError. */
-export async function resolveSpec(loaded: unknown, sets: readonly string[], budget: Budget, registry: Registry, file: string): Promise<ResolvedPipeline> {
+export async function resolveSpec(
+  loaded: unknown,
+  sets: readonly string[],
+  budget: Budget,
+  registry: Registry,
+  file: string,
+): Promise<ResolvedPipeline> {
   const { spec, issues } = applyOverrides(loaded, sets);
   let resolved: ResolvedPipeline | undefined;
   let found: SpecIssue[] = [];
-  try { resolved = await validatePipeline(withBudget(spec, budget), registry, file); } catch (err) {
+  try {
+    resolved = await validatePipeline(withBudget(spec, budget), registry, file);
+  } catch (err) {
     if (!(err instanceof SpecError)) throw err;
     found = err.issues;
   }
@@ -54,47 +67,81 @@ export async function resolveSpec(loaded: unknown, sets: readonly string[], budg
   return resolved;
 }
 
-const nodeInfos = (p: ResolvedPipeline): NodeInfo[] => p.order.map((id) => {
-  const n = p.nodes.get(id)!;
-  return { id, op: n.def.id, kind: n.def.kind ?? 'transform', maxInFlight: n.budget.maxInFlight, workers: n.workers };
-});
+const nodeInfos = (p: ResolvedPipeline): NodeInfo[] =>
+  p.order.map((id) => {
+    const n = p.nodes.get(id)!;
+    return { id, op: n.def.id, kind: n.def.kind ?? 'transform', maxInFlight: n.budget.maxInFlight, workers: n.workers };
+  });
 
 /** The progress mode and credit budget flags shared by run and prep. */
-export function runSettings(values: { progress?: string; 'max-in-flight'?: string; 'max-in-flight-bytes'?: string }, command: string): { mode: ProgressMode; budget: Budget } {
+export function runSettings(
+  values: { progress?: string; 'max-in-flight'?: string; 'max-in-flight-bytes'?: string },
+  command: string,
+): { mode: ProgressMode; budget: Budget } {
   const mode = (values.progress ?? 'auto') as ProgressMode;
-  if (!PROGRESS_MODES.includes(mode)) throw new UsageError(`--progress expects ${PROGRESS_MODES.join(', ')}; got "${values.progress}"`, command);
+  if (!PROGRESS_MODES.includes(mode))
+    throw new UsageError(`--progress expects ${PROGRESS_MODES.join(', ')}; got "${values.progress}"`, command);
   return {
     mode,
     budget: {
-      maxInFlight: values['max-in-flight'] === undefined ? undefined : parseCount('max-in-flight', values['max-in-flight']),
-      maxInFlightBytes: values['max-in-flight-bytes'] === undefined ? undefined : parseCount('max-in-flight-bytes', values['max-in-flight-bytes'], true),
+      maxInFlight:
+        values['max-in-flight'] === undefined ? undefined : parseCount('max-in-flight', values['max-in-flight']),
+      maxInFlightBytes:
+        values['max-in-flight-bytes'] === undefined
+          ? undefined
+          : parseCount('max-in-flight-bytes', values['max-in-flight-bytes'], true),
     },
   };
 }
 
 export async function runCommand(argv: string[], io: CliIO, registry: Registry = defaultRegistry): Promise<number> {
   let args;
-  try { args = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true }); } catch (err) {
+  try {
+    args = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err), 'run');
   }
   const { values, positionals } = args;
-  if (values.help) { io.out(await runHelp(registry)); return 0; }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'missing the spec file' : `expected one spec file, got ${positionals.join(' ')}`, 'run');
+  if (values.help) {
+    io.out(await runHelp(registry));
+    return 0;
+  }
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0 ? 'missing the spec file' : `expected one spec file, got ${positionals.join(' ')}`,
+      'run',
+    );
   const { mode, budget } = runSettings(values, 'run');
   const file = positionals[0]!;
   const sets = values.set ?? [];
   // a graph with a training chain runs on --devices, one rank each, with training progress: flowlm train's path
   let resolved: ResolvedPipeline | undefined;
-  try { resolved = await resolveSpecFile(file, { sets, budget, registry }); } catch {
+  try {
+    resolved = await resolveSpecFile(file, { sets, budget, registry });
+  } catch {
     // loaded again below, where every problem (spec issues, internal errors) is reported the usual way
   }
   if (resolved && isReplicated(resolved)) {
-    if (budget.maxInFlight !== undefined || budget.maxInFlightBytes !== undefined) throw new UsageError('--max-in-flight/--max-in-flight-bytes: a training graph\'s budget is set in its spec (its data source keeps one step in flight)', 'run');
-    const argv2 = [file, ...sets.flatMap((x) => ['--set', x]), ...(values.devices ? ['--devices', values.devices] : []), ...(values.resume ? ['--resume'] : []),
-      ...(values.json ? ['--json'] : []), ...(values.every ? ['--every', values.every] : [])];
+    if (budget.maxInFlight !== undefined || budget.maxInFlightBytes !== undefined)
+      throw new UsageError(
+        "--max-in-flight/--max-in-flight-bytes: a training graph's budget is set in its spec (its data source keeps one step in flight)",
+        'run',
+      );
+    const argv2 = [
+      file,
+      ...sets.flatMap((x) => ['--set', x]),
+      ...(values.devices ? ['--devices', values.devices] : []),
+      ...(values.resume ? ['--resume'] : []),
+      ...(values.json ? ['--json'] : []),
+      ...(values.every ? ['--every', values.every] : []),
+    ];
     return (await import('./train-command.ts')).trainCommand(argv2, io);
   }
-  if (values.devices !== undefined || values.resume || values.every !== undefined) throw new UsageError(`--devices, --resume and --every apply to graphs with a training chain; ${file} has none`, 'run');
+  if (values.devices !== undefined || values.resume || values.every !== undefined)
+    throw new UsageError(
+      `--devices, --resume and --every apply to graphs with a training chain; ${file} has none`,
+      'run',
+    );
   const load = async () => resolved ?? resolveSpecFile(file, { sets, budget, registry });
   return executePipeline(load, io, { json: values.json ?? false, mode, source: file });
 }
@@ -117,25 +164,33 @@ export interface ExecuteOptions {
 
 /** Runs what `load` resolves with live progress, signals trapped from the start, and the summary on
  * stdout; returns the exit code. `load` throwing a SpecError reports it (exit 2). */
-export async function executePipeline(load: () => Promise<ResolvedPipeline>, io: CliIO, opts: ExecuteOptions): Promise<number> {
+export async function executePipeline(
+  load: () => Promise<ResolvedPipeline>,
+  io: CliIO,
+  opts: ExecuteOptions,
+): Promise<number> {
   // trap signals from the start: a Ctrl-C while the spec loads also ends with one line, not a trace
   const controller = new AbortController();
   let view: ProgressView | undefined;
   const trap = trapSignals(controller, {
     // no extra line (the run ends with one); the live view says what is happening meanwhile
     onSignal: (sig) => view?.status(`stopping after ${sig} (again to exit now)`),
-    onForce: (sig) => io.err(`flowlm: ${sig} again: exiting now without waiting for in-flight work (.flowlm-tmp-* files may remain)`),
+    onForce: (sig) =>
+      io.err(`flowlm: ${sig} again: exiting now without waiting for in-flight work (.flowlm-tmp-* files may remain)`),
   });
   try {
     let resolved: ResolvedPipeline;
-    try { resolved = await load(); } catch (err) {
+    try {
+      resolved = await load();
+    } catch (err) {
       if (!(err instanceof SpecError)) throw err;
       io.err(err.message);
       if (opts.json) io.out(JSON.stringify({ ok: false, issues: err.issues }));
       return 2;
     }
     if (trap.received) {
-      if (opts.json) io.out(JSON.stringify({ ok: false, pipeline: resolved.name, cancelled: true, signal: trap.received }));
+      if (opts.json)
+        io.out(JSON.stringify({ ok: false, pipeline: resolved.name, cancelled: true, signal: trap.received }));
       io.err(`flowlm: cancelled by ${trap.received} before ${resolved.name} started`);
       return exitCodeFor(trap.received);
     }
@@ -154,8 +209,14 @@ export async function executePipeline(load: () => Promise<ResolvedPipeline>, io:
       const { ok, pipeline, durationMs, ...rest } = jsonSummary(resolved, result, sig);
       io.out(JSON.stringify({ ok, pipeline, durationMs, ...opts.report?.json?.(resolved, result), ...rest }));
     }
-    if (sig) { io.err(cancelLine(sig, resolved, result)); return exitCodeFor(sig); }
-    if (!result.ok) { io.err(failureLine(resolved, result)); return 1; }
+    if (sig) {
+      io.err(cancelLine(sig, resolved, result));
+      return exitCodeFor(sig);
+    }
+    if (!result.ok) {
+      io.err(failureLine(resolved, result));
+      return 1;
+    }
     if (!opts.json) {
       const extra = opts.report?.human?.(resolved, result);
       io.out(extra ? `${humanSummary(resolved, result)}\n${extra}` : humanSummary(resolved, result));
@@ -163,7 +224,13 @@ export async function executePipeline(load: () => Promise<ResolvedPipeline>, io:
     return 0;
   } catch (err) {
     // main() reports it; a --json caller still gets its last-line object
-    if (opts.json) io.out(JSON.stringify({ ok: false, error: { message: err instanceof Error ? err.message : String(err), internal: true } }));
+    if (opts.json)
+      io.out(
+        JSON.stringify({
+          ok: false,
+          error: { message: err instanceof Error ? err.message : String(err), internal: true },
+        }),
+      );
     throw err;
   } finally {
     trap.dispose();

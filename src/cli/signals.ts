@@ -37,7 +37,11 @@ export function trapSignals(controller: AbortController, opts: TrapOptions = {})
   };
   for (const s of SIGNALS) process.on(s, handler);
   return {
-    get received() { return received; },
-    dispose: () => { for (const s of SIGNALS) process.off(s, handler); },
+    get received() {
+      return received;
+    },
+    dispose: () => {
+      for (const s of SIGNALS) process.off(s, handler);
+    },
   };
 }

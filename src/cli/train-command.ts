@@ -20,8 +20,9 @@ import { trainOnDevices } from '../scheduler/train-on-devices.ts';
 import { peakRssMb } from '../runtime/peak-rss.ts';
 import { UsageError, type CliIO } from './io.ts';
 
-export const TRAIN_USAGE = 'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices SPEC] [--json] [--every N]\n'
-  + '       flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [same options]';
+export const TRAIN_USAGE =
+  'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices SPEC] [--json] [--every N]\n' +
+  '       flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [same options]';
 
 export function trainHelp(): string {
   return `Usage: ${TRAIN_USAGE}
@@ -58,22 +59,40 @@ it; --resume continues from the last checkpoint. Exit codes: 0 done, 1 failed, 2
 devices that are not available).`;
 }
 
-const fmtEta = (s: number) => (!Number.isFinite(s) ? '?' : s >= 3600 ? `${(s / 3600).toFixed(1)}h` : s >= 60 ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`);
+const fmtEta = (s: number) =>
+  !Number.isFinite(s)
+    ? '?'
+    : s >= 3600
+      ? `${(s / 3600).toFixed(1)}h`
+      : s >= 60
+        ? `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`
+        : `${Math.round(s)}s`;
 
 export function progressLine(p: StepProgress): string {
   return `step ${p.step}/${p.steps} | loss ${p.loss.toFixed(4)} | lr ${p.lr.toExponential(2)} | grad-norm ${p.gradNorm.toFixed(3)} | ${Math.round(p.tokensPerS)} tok/s | ETA ${fmtEta(p.etaS)}`;
 }
 
 const TRAIN_OPTIONS = {
-  resume: { type: 'boolean' }, set: { type: 'string', multiple: true, short: 's' }, json: { type: 'boolean' },
-  every: { type: 'string' }, devices: { type: 'string' }, rank: { type: 'string' }, 'world-size': { type: 'string' },
-  master: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  resume: { type: 'boolean' },
+  set: { type: 'string', multiple: true, short: 's' },
+  json: { type: 'boolean' },
+  every: { type: 'string' },
+  devices: { type: 'string' },
+  rank: { type: 'string' },
+  'world-size': { type: 'string' },
+  master: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Where this invocation trains: as one rank of a multi-process run, or on resolved devices. */
 type Placement = { kind: 'rank'; rank: RankSpec } | { kind: 'devices'; devices: ResolvedDevices };
 
-async function placement(values: { devices?: string; rank?: string; 'world-size'?: string; master?: string }): Promise<Placement> {
+async function placement(values: {
+  devices?: string;
+  rank?: string;
+  'world-size'?: string;
+  master?: string;
+}): Promise<Placement> {
   try {
     const rank = rankSpec({ rank: values.rank, worldSize: values['world-size'], master: values.master });
     if (rank) return { kind: 'rank', rank };
@@ -86,15 +105,27 @@ async function placement(values: { devices?: string; rank?: string; 'world-size'
 
 export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   let args;
-  try { args = parseArgs({ args: argv, allowPositionals: true, strict: true, options: TRAIN_OPTIONS }); } catch (err) {
+  try {
+    args = parseArgs({ args: argv, allowPositionals: true, strict: true, options: TRAIN_OPTIONS });
+  } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err), 'train');
   }
   const { values, positionals } = args;
-  if (values.help) { io.out(trainHelp()); return 0; }
+  if (values.help) {
+    io.out(trainHelp());
+    return 0;
+  }
   const file = positionals[0];
-  if (!file || positionals.length > 1) throw new UsageError(file ? `one pipeline file expected, got ${positionals.join(' ')}` : 'which training pipeline? e.g. flowlm train pipelines/train-tiny.ts', 'train');
+  if (!file || positionals.length > 1)
+    throw new UsageError(
+      file
+        ? `one pipeline file expected, got ${positionals.join(' ')}`
+        : 'which training pipeline? e.g. flowlm train pipelines/train-tiny.ts',
+      'train',
+    );
   const every = values.every === undefined ? 1 : Number(values.every);
-  if (!Number.isInteger(every) || every < 1) throw new UsageError(`--every expects a whole number of steps >= 1, got "${values.every}"`, 'train');
+  if (!Number.isInteger(every) || every < 1)
+    throw new UsageError(`--every expects a whole number of steps >= 1, got "${values.every}"`, 'train');
   const place = await placement(values);
   const sets = values.set ?? [];
   const resume = values.resume === true;
@@ -104,13 +135,16 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(sig === 'SIGINT' ? 130 : 143);
     signalCode = sig === 'SIGINT' ? 130 : 143;
-    if (place.kind !== 'rank' || place.rank.rank === 0) io.err(`flowlm train: ${sig}: stopping after this step (a second signal exits at once)`);
+    if (place.kind !== 'rank' || place.rank.rank === 0)
+      io.err(`flowlm train: ${sig}: stopping after this step (a second signal exits at once)`);
     stop.abort();
   };
   const hooks = {
     signal: stop.signal,
     log: (line: string) => io.err(`flowlm train: ${line}`),
-    onStep: (p: StepProgress) => { if (p.step % every === 0 || p.step === p.steps) io.err(progressLine(p)); },
+    onStep: (p: StepProgress) => {
+      if (p.step % every === 0 || p.step === p.steps) io.err(progressLine(p));
+    },
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -124,10 +158,17 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       devices = [process.env.CUDA_VISIBLE_DEVICES ? `gpu:${process.env.CUDA_VISIBLE_DEVICES}` : 'cpu'];
       const run = await loadRun(file);
       if (rank.rank === 0) {
-        io.err(`flowlm train: rank 0 of ${rank.worldSize} (${rank.source === 'env' ? 'from RANK/WORLD_SIZE' : rank.source === 'flags' ? 'from the flags' : 'from flags and environment'}), `
-          + `${rank.worldSize > 1 ? `master ${rank.master.host}:${rank.master.port}` : 'alone'}`);
+        io.err(
+          `flowlm train: rank 0 of ${rank.worldSize} (${rank.source === 'env' ? 'from RANK/WORLD_SIZE' : rank.source === 'flags' ? 'from the flags' : 'from flags and environment'}), ` +
+            `${rank.worldSize > 1 ? `master ${rank.master.host}:${rank.master.port}` : 'alone'}`,
+        );
       }
-      const out = await runAsRank(run, rank, { sets, resume, stop, hooks: rank.rank === 0 ? hooks : { signal: stop.signal } });
+      const out = await runAsRank(run, rank, {
+        sets,
+        resume,
+        stop,
+        hooks: rank.rank === 0 ? hooks : { signal: stop.signal },
+      });
       if (rank.rank > 0) return out.stopped ? signalCode || 130 : 0; // other ranks print only errors
       result = out;
     } else {
@@ -141,19 +182,33 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     }
     const { losses, ...rest } = result;
     // peak RSS of this process (with rank threads, all of them; GPU ranks are processes of their own)
-    const summary = { ...rest, firstLoss: losses[0] ?? null, finalLoss: losses.at(-1) ?? null, stepsRun: losses.length, devices, worldSize, peakRssMb: peakRssMb() };
+    const summary = {
+      ...rest,
+      firstLoss: losses[0] ?? null,
+      finalLoss: losses.at(-1) ?? null,
+      stepsRun: losses.length,
+      devices,
+      worldSize,
+      peakRssMb: peakRssMb(),
+    };
     if (values.json) io.out(JSON.stringify(summary));
-    else io.out(`trained ${result.startStep} -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ${Math.round(result.tokensPerS)} tok/s`
-      + ` on ${worldSize === 1 ? devices[0] : `${worldSize} ranks (${devices.join(', ')})`}`
-      + `${result.val ? `; val loss ${result.val.loss.toFixed(4)}, perplexity ${result.val.perplexity.toFixed(2)}` : ''}; run: ${result.runDir}`);
+    else
+      io.out(
+        `trained ${result.startStep} -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ${Math.round(result.tokensPerS)} tok/s` +
+          ` on ${worldSize === 1 ? devices[0] : `${worldSize} ranks (${devices.join(', ')})`}` +
+          `${result.val ? `; val loss ${result.val.loss.toFixed(4)}, perplexity ${result.val.perplexity.toFixed(2)}` : ''}; run: ${result.runDir}`,
+      );
     return result.stopped ? signalCode || 130 : 0;
   } catch (err) {
     // a failed rank is the run's outcome, not an internal error: say which rank and why
     const rankPrefix = place.kind === 'rank' ? `rank ${place.rank.rank} of ${place.rank.worldSize} failed: ` : '';
     // an operator's failure (a FlowError naming it) is the run's outcome too
-    if (err instanceof UsageError || (!(err instanceof CollectiveError) && !(err instanceof FlowError) && !rankPrefix)) throw err;
+    if (err instanceof UsageError || (!(err instanceof CollectiveError) && !(err instanceof FlowError) && !rankPrefix))
+      throw err;
     const e = err instanceof Error ? err : new Error(String(err));
-    io.err(`flowlm train: ${rankPrefix}${e instanceof CollectiveError || e.name === 'Error' ? '' : `${e.name}: `}${e.message}`);
+    io.err(
+      `flowlm train: ${rankPrefix}${e instanceof CollectiveError || e.name === 'Error' ? '' : `${e.name}: `}${e.message}`,
+    );
     if (process.env.FLOWLM_DEBUG === '1' && e.stack) io.err(e.stack);
     return 1;
   } finally {
@@ -165,14 +220,20 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
 /** The physical plan of a spec file on the resolved devices (a TrainPipeline function module has none):
  * every rank runs it, and the summary records it. An invalid spec is reported before any rank starts. */
 async function planOf(file: string, sets: string[], d: ResolvedDevices): Promise<PhysicalPlan | undefined> {
-  if (await trainModuleKind(file) === 'function') return undefined;
+  if ((await trainModuleKind(file)) === 'function') return undefined;
   const resolved = await resolveSpecFile(file, { sets });
-  if (!isReplicated(resolved)) throw new UsageError(`${file} has no training chain (no operator placed on every replica, such as train/forward-backward); run it with flowlm run`, 'train');
+  if (!isReplicated(resolved))
+    throw new UsageError(
+      `${file} has no training chain (no operator placed on every replica, such as train/forward-backward); run it with flowlm run`,
+      'train',
+    );
   return physicalPlan(file, resolved, d);
 }
 
 async function loadRun(file: string) {
-  try { return (await loadTrainModule(file)).run; } catch (err) {
+  try {
+    return (await loadTrainModule(file)).run;
+  } catch (err) {
     if (err instanceof NotATrainPipeline) throw new UsageError(err.message, 'train');
     throw err;
   }

@@ -13,8 +13,15 @@ export interface ConfigField {
 }
 
 type JsonSchema = {
-  type?: string | string[]; properties?: Record<string, JsonSchema>; required?: string[]; description?: string; default?: unknown;
-  enum?: unknown[]; items?: JsonSchema; anyOf?: JsonSchema[]; const?: unknown;
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  const?: unknown;
 };
 
 function typeOf(s: JsonSchema): string {
@@ -29,13 +36,23 @@ function typeOf(s: JsonSchema): string {
 /** Every field of an object schema, nested objects flattened (their own row first). */
 export function configFields(schema: z.ZodType): ConfigField[] {
   let root: JsonSchema;
-  try { root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema; } catch { return []; }
+  try {
+    root = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  } catch {
+    return [];
+  }
   const out: ConfigField[] = [];
   const walk = (s: JsonSchema, prefix: string) => {
     const required = new Set(s.required ?? []);
     for (const [key, f] of Object.entries(s.properties ?? {})) {
       const name = prefix ? `${prefix}.${key}` : key;
-      out.push({ name, type: typeOf(f), required: required.has(key), ...(f.default !== undefined ? { default: f.default } : {}), ...(f.description ? { description: f.description } : {}) });
+      out.push({
+        name,
+        type: typeOf(f),
+        required: required.has(key),
+        ...(f.default !== undefined ? { default: f.default } : {}),
+        ...(f.description ? { description: f.description } : {}),
+      });
       if (f.properties) walk(f, name);
     }
   };

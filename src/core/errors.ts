@@ -48,19 +48,29 @@ export class FlowError extends Error {
 }
 
 /** One problem found while validating a pipeline spec, with the path where it is. */
-export interface SpecIssue { path: string; message: string }
+export interface SpecIssue {
+  path: string;
+  message: string;
+}
 
 /** Every problem of an invalid spec at once; the CLI prints it and exits 2. */
 export class SpecError extends Error {
   override readonly name = 'SpecError';
-  constructor(readonly issues: SpecIssue[], source?: string) {
-    super(`invalid pipeline${source ? ` ${source}` : ''}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n` +
-      issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n'));
+  constructor(
+    readonly issues: SpecIssue[],
+    source?: string,
+  ) {
+    super(
+      `invalid pipeline${source ? ` ${source}` : ''}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n` +
+        issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n'),
+    );
   }
 }
 
 /** The run was cancelled (signal or AbortSignal); not a bug in any operator. */
 export class CancelledError extends Error {
   override readonly name = 'CancelledError';
-  constructor(readonly why: string) { super(`cancelled: ${why}`); }
+  constructor(readonly why: string) {
+    super(`cancelled: ${why}`);
+  }
 }

@@ -22,7 +22,9 @@ export function filterRows<T extends TypeMap>(
   const reason = opts.reason ?? 'filtered';
   // no column of its own: the predicate reads what it likes, nulls included
   const spec: RowSpec = {
-    column: null, read: 'none', nulls: 'row',
+    column: null,
+    read: 'none',
+    nulls: 'row',
     batch: (b) => (_, row) => {
       const v = predicate(b as unknown as RecordBatch<T>, row);
       return v === true ? true : typeof v === 'string' ? v : reason;

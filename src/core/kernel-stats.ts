@@ -25,7 +25,12 @@ export interface KernelStats {
   rejects?: RejectedRows;
 }
 
-export interface RejectedRows { path: string; column: string; rows: number[]; reasons: string[] }
+export interface RejectedRows {
+  path: string;
+  column: string;
+  rows: number[];
+  reasons: string[];
+}
 
 /** Adds and merges counts into a plain record (a kernel's tally while it walks its rows). */
 export function tally(into: Record<string, number>, name: string, n = 1): void {
@@ -33,7 +38,10 @@ export function tally(into: Record<string, number>, name: string, n = 1): void {
 }
 
 /** `metadata` with `stats` added (a new map), or undefined when there is nothing to report. */
-export function kernelStatsMetadata(metadata: ReadonlyMap<string, string>, stats: KernelStats): Map<string, string> | undefined {
+export function kernelStatsMetadata(
+  metadata: ReadonlyMap<string, string>,
+  stats: KernelStats,
+): Map<string, string> | undefined {
   const has = (r?: Record<string, number>) => r !== undefined && Object.keys(r).length > 0;
   if (!has(stats.drops) && !has(stats.counters) && !stats.rejects) return undefined;
   const out = new Map(metadata);
@@ -44,7 +52,7 @@ export function kernelStatsMetadata(metadata: ReadonlyMap<string, string>, stats
 /** `batch` with `stats` attached (a new schema object; the input's metadata map is not touched). */
 export function withKernelStats<T extends TypeMap>(batch: RecordBatch<T>, stats: KernelStats): RecordBatch<T> {
   const metadata = kernelStatsMetadata(batch.schema.metadata, stats);
-  return metadata ? new RecordBatch(new Schema(batch.schema.fields, metadata), batch.data) as RecordBatch<T> : batch;
+  return metadata ? (new RecordBatch(new Schema(batch.schema.fields, metadata), batch.data) as RecordBatch<T>) : batch;
 }
 
 /** Moves stats a kernel attached to `batch` into `stats` and removes them from the batch; returns
@@ -54,7 +62,11 @@ export function recordKernelStats(batch: RecordBatch, stats: OperatorStats): Ker
   if (json === undefined) return undefined;
   batch.schema.metadata.delete(KERNEL_STATS_KEY);
   let parsed: KernelStats;
-  try { parsed = JSON.parse(json) as KernelStats; } catch { return undefined; }
+  try {
+    parsed = JSON.parse(json) as KernelStats;
+  } catch {
+    return undefined;
+  }
   for (const [reason, n] of Object.entries(parsed.drops ?? {})) if (typeof n === 'number') stats.drop(reason, n);
   for (const [name, n] of Object.entries(parsed.counters ?? {})) if (typeof n === 'number') stats.count(name, n);
   return parsed;
@@ -63,7 +75,8 @@ export function recordKernelStats(batch: RecordBatch, stats: OperatorStats): Ker
 /** What a kernel threw, as the operator's error: its own reason and location (a row kernel names the
  * row) with the node and the batch, as a worker's failure is reported (runtime/parallel.ts). */
 export function kernelFailure(nodeId: string, err: unknown, batch: number): FlowError {
-  if (err instanceof FlowError) return new FlowError(nodeId, err.reason, { batch, ...err.location }, { cause: err.cause ?? err });
+  if (err instanceof FlowError)
+    return new FlowError(nodeId, err.reason, { batch, ...err.location }, { cause: err.cause ?? err });
   return FlowError.wrap(nodeId, err, { batch });
 }
 
@@ -71,25 +84,34 @@ export function kernelFailure(nodeId: string, err: unknown, batch: number): Flow
  * rejected, and drop batches it emptied (their credit returns to the source at once). The worker pool
  * runs the same kernel. */
 export function kernelMap<I extends TypeMap, O extends TypeMap>(
-  kernel: (batch: RecordBatch<I>) => RecordBatch<O>, ctx: OperatorContext,
+  kernel: (batch: RecordBatch<I>) => RecordBatch<O>,
+  ctx: OperatorContext,
 ): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
   const emptied = new WeakSet<object>();
-  return (source) => defer(() => {
-    const rejects = new RowRejects();
-    return source.pipe(
-      mapBatch((batch: RecordBatch<I>, index: number) => {
-        let out: RecordBatch<O>;
-        try { out = kernel(batch); } catch (err) { throw kernelFailure(ctx.nodeId, err, index); }
-        rejects.write(batch, recordKernelStats(out, ctx.stats), index);
-        if (batch.numRows > 0 && out.numRows === 0) emptied.add(out);
-        return out;
-      }, { ctx }),
-      filter((b) => {
-        if (!emptied.has(b)) return true;
-        releaseBatch(b);
-        return false;
-      }),
-      closing(() => rejects.close()),
-    );
-  });
+  return (source) =>
+    defer(() => {
+      const rejects = new RowRejects();
+      return source.pipe(
+        mapBatch(
+          (batch: RecordBatch<I>, index: number) => {
+            let out: RecordBatch<O>;
+            try {
+              out = kernel(batch);
+            } catch (err) {
+              throw kernelFailure(ctx.nodeId, err, index);
+            }
+            rejects.write(batch, recordKernelStats(out, ctx.stats), index);
+            if (batch.numRows > 0 && out.numRows === 0) emptied.add(out);
+            return out;
+          },
+          { ctx },
+        ),
+        filter((b) => {
+          if (!emptied.has(b)) return true;
+          releaseBatch(b);
+          return false;
+        }),
+        closing(() => rejects.close()),
+      );
+    });
 }

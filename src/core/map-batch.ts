@@ -21,13 +21,29 @@ export function mapBatch<I extends TypeMap, O extends TypeMap>(
   const stats = ctx.stats;
   return orderedMap((batch: RecordBatch<I>, index: number) => {
     const t0 = performance.now();
-    const finish = (out: RecordBatch<O>) => { stats.busyMs += performance.now() - t0; pass(batch, out); return out; };
+    const finish = (out: RecordBatch<O>) => {
+      stats.busyMs += performance.now() - t0;
+      pass(batch, out);
+      return out;
+    };
     let r: RecordBatch<O> | Promise<RecordBatch<O>>;
-    try { r = fn(batch, index); } catch (err) { throw FlowError.wrap(ctx.nodeId, err, { batch: index }); }
+    try {
+      r = fn(batch, index);
+    } catch (err) {
+      throw FlowError.wrap(ctx.nodeId, err, { batch: index });
+    }
     if (r instanceof Promise) {
       stats.queue++;
-      return r.then((out) => { stats.queue--; return finish(out); },
-        (err: unknown) => { stats.queue--; throw FlowError.wrap(ctx.nodeId, err, { batch: index }); });
+      return r.then(
+        (out) => {
+          stats.queue--;
+          return finish(out);
+        },
+        (err: unknown) => {
+          stats.queue--;
+          throw FlowError.wrap(ctx.nodeId, err, { batch: index });
+        },
+      );
     }
     return finish(r);
   }, opts.concurrency ?? 1);

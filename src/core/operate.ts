@@ -26,61 +26,77 @@ export function operate<I extends TypeMap, O extends TypeMap>(
 ): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
   const ctx = opts.ctx ?? makeContext('operate');
   const absorb = opts.state === 'absorb';
-  return (source) => new Observable<RecordBatch<O>>((subscriber) => {
-    let pending: Ticket[] = []; // one reference each, owned by this operator
-    let emittedSinceTake = false;
-    let index = 0;
-    let closed = false;
-    let current: number | undefined;
-    const emit: Emit<O> = (batch) => {
-      if (closed) return;
-      // a batch that already carries tickets (an input passed on as is) goes out as a new view of the
-      // same data: each emitted object must carry exactly the references given to it here
-      const out = ticketsOf(batch).length > 0 ? new RecordBatch(batch.schema, batch.data) : batch;
-      retain(pending, 1);
-      attach(out, pending);
-      emittedSinceTake = true;
-      subscriber.next(out);
-    };
-    const dropPending = () => { release(pending); pending = []; };
-    // `own`: thrown by this operator (named and located); an upstream error passes on unchanged
-    const fail = (err: unknown, own = true) => {
-      if (closed) return;
-      closed = true;
-      dropPending();
-      subscriber.error(own ? FlowError.wrap(ctx.nodeId, err, current === undefined ? {} : { batch: current }) : err);
-    };
-    const serial = new Serial((err) => fail(err));
-    const sub = source.subscribe({
-      next: (batch) => {
-        const i = index++;
-        serial.push(() => {
-          if (closed) return;
-          current = i;
-          pending = pending.concat(ticketsOf(batch));
-          emittedSinceTake = false;
-          const t0 = performance.now();
-          const after = () => {
-            ctx.stats.busyMs += performance.now() - t0;
-            if (absorb || emittedSinceTake) dropPending();
-            current = undefined;
-          };
-          const r = project(batch, emit, i);
-          if (r instanceof Promise) return r.then(after);
-          after();
-          return undefined;
-        });
-      },
-      error: (err) => serial.push(() => fail(err, false)),
-      complete: () => serial.push(() => {
-        if (closed) return undefined;
-        const end = () => { dropPending(); closed = true; subscriber.complete(); };
-        const r = opts.flush?.(emit);
-        if (r instanceof Promise) return r.then(end);
-        end();
-        return undefined;
-      }),
+  return (source) =>
+    new Observable<RecordBatch<O>>((subscriber) => {
+      let pending: Ticket[] = []; // one reference each, owned by this operator
+      let emittedSinceTake = false;
+      let index = 0;
+      let closed = false;
+      let current: number | undefined;
+      const emit: Emit<O> = (batch) => {
+        if (closed) return;
+        // a batch that already carries tickets (an input passed on as is) goes out as a new view of the
+        // same data: each emitted object must carry exactly the references given to it here
+        const out = ticketsOf(batch).length > 0 ? new RecordBatch(batch.schema, batch.data) : batch;
+        retain(pending, 1);
+        attach(out, pending);
+        emittedSinceTake = true;
+        subscriber.next(out);
+      };
+      const dropPending = () => {
+        release(pending);
+        pending = [];
+      };
+      // `own`: thrown by this operator (named and located); an upstream error passes on unchanged
+      const fail = (err: unknown, own = true) => {
+        if (closed) return;
+        closed = true;
+        dropPending();
+        subscriber.error(own ? FlowError.wrap(ctx.nodeId, err, current === undefined ? {} : { batch: current }) : err);
+      };
+      const serial = new Serial((err) => fail(err));
+      const sub = source.subscribe({
+        next: (batch) => {
+          const i = index++;
+          serial.push(() => {
+            if (closed) return;
+            current = i;
+            pending = pending.concat(ticketsOf(batch));
+            emittedSinceTake = false;
+            const t0 = performance.now();
+            const after = () => {
+              ctx.stats.busyMs += performance.now() - t0;
+              if (absorb || emittedSinceTake) dropPending();
+              current = undefined;
+            };
+            const r = project(batch, emit, i);
+            if (r instanceof Promise) return r.then(after);
+            after();
+            return undefined;
+          });
+        },
+        error: (err) => serial.push(() => fail(err, false)),
+        complete: () =>
+          serial.push(() => {
+            if (closed) return undefined;
+            const end = () => {
+              dropPending();
+              closed = true;
+              subscriber.complete();
+            };
+            const r = opts.flush?.(emit);
+            if (r instanceof Promise) return r.then(end);
+            end();
+            return undefined;
+          }),
+      });
+      return () => {
+        sub.unsubscribe();
+        serial.clear();
+        if (!closed) {
+          closed = true;
+          dropPending();
+        }
+      };
     });
-    return () => { sub.unsubscribe(); serial.clear(); if (!closed) { closed = true; dropPending(); } };
-  });
 }

@@ -14,7 +14,9 @@ import type { Budget } from './tickets.ts';
 
 export type ConfigSchema = z.ZodType;
 /** The output row type for an input with columns T: operators pass columns they do not touch through. */
-export type Through<T extends TypeMap, O extends TypeMap, P extends boolean> = P extends true ? Omit<T, keyof O> & O : O;
+export type Through<T extends TypeMap, O extends TypeMap, P extends boolean> = P extends true
+  ? Omit<T, keyof O> & O
+  : O;
 
 interface CommonDef<C extends ConfigSchema> {
   /** registry id, also the path under operators/ (e.g. "clean/normalize") */
@@ -30,7 +32,8 @@ interface CommonDef<C extends ConfigSchema> {
   credits?: Partial<Budget>;
 }
 
-export interface TransformDef<C extends ConfigSchema, I extends TypeMap, O extends TypeMap, P extends boolean> extends CommonDef<C> {
+export interface TransformDef<C extends ConfigSchema, I extends TypeMap, O extends TypeMap, P extends boolean>
+  extends CommonDef<C> {
   kind?: 'transform';
   /** columns the operator reads; upstream may carry more */
   input: () => Schema<I>;
@@ -71,7 +74,10 @@ export function parseConfig<C extends ConfigSchema>(def: CommonDef<C>, config: u
 }
 
 export type TransformFactory<C extends ConfigSchema, I extends TypeMap, O extends TypeMap, P extends boolean> = {
-  (config?: z.input<C>, ctx?: Partial<OperatorContext>): <T extends I>(source: Observable<RecordBatch<T>>) => Observable<RecordBatch<Through<T, O, P>>>;
+  (
+    config?: z.input<C>,
+    ctx?: Partial<OperatorContext>,
+  ): <T extends I>(source: Observable<RecordBatch<T>>) => Observable<RecordBatch<Through<T, O, P>>>;
   readonly def: TransformDef<C, I, O, P>;
 };
 
@@ -81,7 +87,9 @@ export function defineOperator<C extends ConfigSchema, I extends TypeMap, O exte
   const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
     const cfg = parseConfig(def, config, partial?.nodeId);
     const op = instantiateTransform(def, cfg, makeContext(partial?.nodeId ?? def.id, partial));
-    return op as unknown as <T extends I>(source: Observable<RecordBatch<T>>) => Observable<RecordBatch<Through<T, O, P>>>;
+    return op as unknown as <T extends I>(
+      source: Observable<RecordBatch<T>>,
+    ) => Observable<RecordBatch<Through<T, O, P>>>;
   };
   return Object.assign(factory, { def: { kind: 'transform' as const, ...def } });
 }
@@ -91,29 +99,46 @@ export type SourceFactory<C extends ConfigSchema, O extends TypeMap> = {
   readonly def: SourceDef<C, O>;
 };
 
-export function defineSource<C extends ConfigSchema, O extends TypeMap>(def: Omit<SourceDef<C, O>, 'kind'>): SourceFactory<C, O> {
+export function defineSource<C extends ConfigSchema, O extends TypeMap>(
+  def: Omit<SourceDef<C, O>, 'kind'>,
+): SourceFactory<C, O> {
   const full: SourceDef<C, O> = { kind: 'source', ...def };
   const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) =>
-    instantiateSource(full, parseConfig(full, config, partial?.nodeId), makeContext(partial?.nodeId ?? def.id, partial));
+    instantiateSource(
+      full,
+      parseConfig(full, config, partial?.nodeId),
+      makeContext(partial?.nodeId ?? def.id, partial),
+    );
   return Object.assign(factory, { def: full });
 }
 
 export type SinkFactory<C extends ConfigSchema, I extends TypeMap> = {
-  (config?: z.input<C>, ctx?: Partial<OperatorContext>): <T extends I>(source: Observable<RecordBatch<T>>) => Observable<SinkResult>;
+  (
+    config?: z.input<C>,
+    ctx?: Partial<OperatorContext>,
+  ): <T extends I>(source: Observable<RecordBatch<T>>) => Observable<SinkResult>;
   readonly def: SinkDef<C, I>;
 };
 
-export function defineSink<C extends ConfigSchema, I extends TypeMap>(def: Omit<SinkDef<C, I>, 'kind'>): SinkFactory<C, I> {
+export function defineSink<C extends ConfigSchema, I extends TypeMap>(
+  def: Omit<SinkDef<C, I>, 'kind'>,
+): SinkFactory<C, I> {
   const full: SinkDef<C, I> = { kind: 'sink', ...def };
   const factory = (config?: z.input<C>, partial?: Partial<OperatorContext>) => {
-    const op = instantiateSink(full, parseConfig(full, config, partial?.nodeId), makeContext(partial?.nodeId ?? def.id, partial));
+    const op = instantiateSink(
+      full,
+      parseConfig(full, config, partial?.nodeId),
+      makeContext(partial?.nodeId ?? def.id, partial),
+    );
     return op as <T extends I>(source: Observable<RecordBatch<T>>) => Observable<SinkResult>;
   };
   return Object.assign(factory, { def: full });
 }
 
 /** Any factory made above, as the registry and specs hold it (its def's types erased). */
-export interface AnyFactory { readonly def: { readonly id: string; readonly kind?: 'source' | 'transform' | 'sink'; readonly description: string } }
+export interface AnyFactory {
+  readonly def: { readonly id: string; readonly kind?: 'source' | 'transform' | 'sink'; readonly description: string };
+}
 
 /** Where an operator runs (its declared placement, or the default for its kind). */
 export function placementOf(def: AnyOperatorDef): Placement {
@@ -127,24 +152,48 @@ export const defOf = (f: AnyFactory): AnyOperatorDef => f.def as unknown as AnyO
 // Instantiation from an already parsed config: shared by the factories and the pipeline compiler.
 
 export function instantiateTransform<I extends TypeMap, O extends TypeMap>(
-  def: TransformDef<ConfigSchema, I, O, boolean>, config: unknown, ctx: OperatorContext,
+  def: TransformDef<ConfigSchema, I, O, boolean>,
+  config: unknown,
+  ctx: OperatorContext,
 ): OperatorFunction<RecordBatch<I>, RecordBatch<O>> {
   const inner = def.make(config, ctx);
   return (source) => {
     // errors the operator raises itself get its name (a foreign RxJS operator inside throws plain
     // errors); errors from upstream pass through unchanged
     const upstream = new WeakSet<object>();
-    const mark = (err: unknown) => { if (typeof err === 'object' && err !== null) upstream.add(err); };
-    return source.pipe(countInput(ctx.stats), tap({ error: mark }), inner, countOutput(ctx.stats),
-      catchError((err: unknown) => throwError(() =>
-        (typeof err === 'object' && err !== null && upstream.has(err)) ? err : FlowError.wrap(ctx.nodeId, err))));
+    const mark = (err: unknown) => {
+      if (typeof err === 'object' && err !== null) upstream.add(err);
+    };
+    return source.pipe(
+      countInput(ctx.stats),
+      tap({ error: mark }),
+      inner,
+      countOutput(ctx.stats),
+      catchError((err: unknown) =>
+        throwError(() =>
+          typeof err === 'object' && err !== null && upstream.has(err) ? err : FlowError.wrap(ctx.nodeId, err),
+        ),
+      ),
+    );
   };
 }
 
-export function instantiateSource<O extends TypeMap>(def: SourceDef<ConfigSchema, O>, config: unknown, ctx: OperatorContext): Observable<RecordBatch<O>> {
+export function instantiateSource<O extends TypeMap>(
+  def: SourceDef<ConfigSchema, O>,
+  config: unknown,
+  ctx: OperatorContext,
+): Observable<RecordBatch<O>> {
   return pullSource(() => def.make(config, ctx), ctx).pipe(countOutput(ctx.stats));
 }
 
-export function instantiateSink<I extends TypeMap>(def: SinkDef<ConfigSchema, I>, config: unknown, ctx: OperatorContext): OperatorFunction<RecordBatch<I>, SinkResult> {
-  return (source) => source.pipe(countInput(ctx.stats), sinkOperator(() => def.make(config, ctx), ctx));
+export function instantiateSink<I extends TypeMap>(
+  def: SinkDef<ConfigSchema, I>,
+  config: unknown,
+  ctx: OperatorContext,
+): OperatorFunction<RecordBatch<I>, SinkResult> {
+  return (source) =>
+    source.pipe(
+      countInput(ctx.stats),
+      sinkOperator(() => def.make(config, ctx), ctx),
+    );
 }

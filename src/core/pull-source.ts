@@ -16,7 +16,10 @@ function waitForCredit(ledger: Ledger, signal: AbortSignal, stop: Promise<void>)
   return new Promise((resolve) => {
     const onAbort = () => resolve();
     signal.addEventListener('abort', onAbort, { once: true });
-    void Promise.race([wait, stop]).then(() => { signal.removeEventListener('abort', onAbort); resolve(); });
+    void Promise.race([wait, stop]).then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
   });
 }
 
@@ -24,7 +27,9 @@ export function pullSource<T extends RecordBatch>(open: () => AsyncIterable<T>, 
   return new Observable<T>((subscriber) => {
     let stopped = false;
     let wake!: () => void;
-    const stop = new Promise<void>((resolve) => { wake = resolve; });
+    const stop = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
     const it = open()[Symbol.asyncIterator]();
     void (async () => {
       try {
@@ -46,6 +51,9 @@ export function pullSource<T extends RecordBatch>(open: () => AsyncIterable<T>, 
         await Promise.resolve(it.return?.()).catch(() => undefined);
       }
     })();
-    return () => { stopped = true; wake(); };
+    return () => {
+      stopped = true;
+      wake();
+    };
   });
 }

@@ -55,7 +55,9 @@ export interface ResourceDef<C extends ConfigSchema = ConfigSchema, T = unknown>
   describe?(config: z.output<C>): string;
 }
 
-export type ResourceFactory<C extends ConfigSchema = ConfigSchema, T = unknown> = { readonly resource: ResourceDef<C, T> };
+export type ResourceFactory<C extends ConfigSchema = ConfigSchema, T = unknown> = {
+  readonly resource: ResourceDef<C, T>;
+};
 
 export function defineResource<C extends ConfigSchema, T>(def: ResourceDef<C, T>): ResourceFactory<C, T> {
   return { resource: def };
@@ -69,7 +71,10 @@ const refKinds = new WeakMap<z.ZodType, string>();
 
 /** A config field holding the name of a resource of `kind` declared in the spec's `resources`. */
 export function resourceRef(kind: string, description?: string): z.ZodString {
-  const s = z.string().min(1).describe(description ?? `name of a ${kind} resource in the spec's resources`);
+  const s = z
+    .string()
+    .min(1)
+    .describe(description ?? `name of a ${kind} resource in the spec's resources`);
   refKinds.set(s, kind);
   return s;
 }
@@ -106,7 +111,10 @@ function objectShape(schema: z.ZodType): Record<string, z.ZodType> | undefined {
 }
 
 /** The resources an operator's config uses, as (name, kind). */
-export function resourcesUsed(schema: z.ZodType, config: unknown): Array<{ field: string; name: string; kind: string }> {
+export function resourcesUsed(
+  schema: z.ZodType,
+  config: unknown,
+): Array<{ field: string; name: string; kind: string }> {
   const out: Array<{ field: string; name: string; kind: string }> = [];
   if (typeof config !== 'object' || config === null) return out;
   for (const [field, kind] of resourceFields(schema)) {

@@ -12,19 +12,29 @@ import { concatData, takeRows } from '../schema/build.ts';
  * holds nulls; an appended one when it holds nulls.
  */
 export function keptBatch(
-  input: RecordBatch, keep: readonly number[] | undefined, columns: ReadonlyMap<string, Vector>, removes: readonly string[],
+  input: RecordBatch,
+  keep: readonly number[] | undefined,
+  columns: ReadonlyMap<string, Vector>,
+  removes: readonly string[],
   metadata: ReadonlyMap<string, string> = input.schema.metadata,
 ): RecordBatch {
   const length = keep ? keep.length : input.numRows;
   for (const [name, v] of columns)
-    if (v.length !== length) throw new Error(`row kernel: column "${name}" has ${v.length} values for ${length} kept rows`);
+    if (v.length !== length)
+      throw new Error(`row kernel: column "${name}" has ${v.length} values for ${length} kept rows`);
   const fields = input.schema.fields;
   const carry = fields.flatMap((f, i) => (removes.includes(f.name) || columns.has(f.name) ? [] : [i]));
   let carried = carry.map((i) => input.data.children[i]!);
   if (keep && carry.length > 0) {
-    const sub = new RecordBatch(new Schema(carry.map((i) => fields[i]!)), makeData({
-      type: new Struct(carry.map((i) => fields[i]!)), length: input.numRows, nullCount: 0, children: carried,
-    }));
+    const sub = new RecordBatch(
+      new Schema(carry.map((i) => fields[i]!)),
+      makeData({
+        type: new Struct(carry.map((i) => fields[i]!)),
+        length: input.numRows,
+        nullCount: 0,
+        children: carried,
+      }),
+    );
     carried = takeRows(sub, keep).data.children;
   }
   const outFields: Field[] = [];
@@ -34,7 +44,11 @@ export function keptBatch(
   for (const f of fields) {
     if (removes.includes(f.name)) continue;
     const v = columns.get(f.name);
-    if (!v) { outFields.push(f); children.push(carried[next++]!); continue; }
+    if (!v) {
+      outFields.push(f);
+      children.push(carried[next++]!);
+      continue;
+    }
     outFields.push(new Field(f.name, v.type, v.nullCount > 0 || f.nullable));
     children.push(oneData(v));
     placed.add(f.name);

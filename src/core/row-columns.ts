@@ -1,7 +1,17 @@
 // Typed columns from the values a row kernel's rows gave, one per kept row. Numbers go straight into
 // typed arrays; strings, dictionaries and everything else through Arrow's builders.
 import {
-  DataType, Dictionary, Int32, Precision, Utf8, makeData, makeVector, vectorFromArray, type Field, type RecordBatch, type Vector,
+  DataType,
+  Dictionary,
+  Int32,
+  Precision,
+  Utf8,
+  makeData,
+  makeVector,
+  vectorFromArray,
+  type Field,
+  type RecordBatch,
+  type Vector,
 } from 'apache-arrow';
 
 /** A column a row kernel adds or replaces: its Arrow type, by column name. */
@@ -16,16 +26,21 @@ export type RowValues<C extends ColumnTypes> = { [K in keyof C]?: CellOf<C[K]> }
 
 /** A vector of `type` holding `values` (as many as the kept rows). */
 export function columnOf(batch: RecordBatch, name: string, type: DataType, values: readonly unknown[]): Vector {
-  if (DataType.isDictionary(type) && DataType.isUtf8(type.dictionary)) return dictVector(batch, name, values as ReadonlyArray<string | null>);
+  if (DataType.isDictionary(type) && DataType.isUtf8(type.dictionary))
+    return dictVector(batch, name, values as ReadonlyArray<string | null>);
   // (half floats are stored as Uint16 bits: the builder converts them)
-  const plainNumbers = (DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32);
+  const plainNumbers =
+    (DataType.isFloat(type) && type.precision !== Precision.HALF) || (DataType.isInt(type) && type.bitWidth <= 32);
   if (plainNumbers && !values.includes(null) && !values.includes(undefined)) {
     const Arr = type.ArrayType as new (n: number) => Float32Array;
     const out = new Arr(values.length);
     for (let i = 0; i < values.length; i++) out[i] = values[i] as number;
-    return makeVector(makeData({ type, length: values.length, nullCount: 0, data: out } as Parameters<typeof makeData>[0]));
+    return makeVector(
+      makeData({ type, length: values.length, nullCount: 0, data: out } as Parameters<typeof makeData>[0]),
+    );
   }
-  if (DataType.isInt(type) && type.bitWidth === 64) return int64Vector(type, values as ReadonlyArray<bigint | null | undefined>);
+  if (DataType.isInt(type) && type.bitWidth === 64)
+    return int64Vector(type, values as ReadonlyArray<bigint | null | undefined>);
   return vectorFromArray(values.map((v) => v ?? null) as unknown[], type) as Vector;
 }
 
@@ -37,11 +52,18 @@ function int64Vector(type: DataType, values: ReadonlyArray<bigint | null | undef
   let nulls = 0;
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if (v === null || v === undefined) { nulls++; continue; }
+    if (v === null || v === undefined) {
+      nulls++;
+      continue;
+    }
     data[i] = v;
     valid[i >> 3]! |= 1 << (i & 7);
   }
-  return makeVector(makeData({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, data } as Parameters<typeof makeData>[0]));
+  return makeVector(
+    makeData({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, data } as Parameters<
+      typeof makeData
+    >[0]),
+  );
 }
 
 /**

@@ -29,7 +29,9 @@ export interface RowPlan<T, C extends ColumnTypes> {
 }
 
 /** Counters other than drops (e.g. replacements made), reported to the operator's stats. */
-export interface Tally { count(name: string, n?: number): void }
+export interface Tally {
+  count(name: string, n?: number): void;
+}
 
 type Prepare<T, C extends ColumnTypes> = (batch: RecordBatch, tally: Tally) => RowFn<T, C> | RowPlan<T, C>;
 
@@ -74,9 +76,16 @@ function fixed<C extends ColumnTypes>(spec: RowSpec<C>): Fixed<C> {
   let f = fixedOf.get(spec) as Fixed<C> | undefined;
   if (f) return f;
   const name = spec.column === undefined ? 'text' : spec.column;
-  if (name === null && (spec.read !== 'none' || spec.nulls !== 'row')) throw new Error('row kernel: without a column to read, give read: \'none\' and nulls: \'row\'');
+  if (name === null && (spec.read !== 'none' || spec.nulls !== 'row'))
+    throw new Error("row kernel: without a column to read, give read: 'none' and nulls: 'row'");
   const declared = Object.entries(spec.columns ?? {}) as Array<[keyof C & string, DataType]>;
-  f = { name, names: declared.map(([c]) => c), types: declared.map(([, t]) => t), isRead: declared.map(([c]) => c === name), removes: spec.removes ?? [] };
+  f = {
+    name,
+    names: declared.map(([c]) => c),
+    types: declared.map(([, t]) => t),
+    isRead: declared.map(([c]) => c === name),
+    removes: spec.removes ?? [],
+  };
   fixedOf.set(spec, f as unknown as Fixed<ColumnTypes>);
   return f;
 }
@@ -85,8 +94,12 @@ function fixed<C extends ColumnTypes>(spec: RowSpec<C>): Fixed<C> {
 export function runRows<C extends ColumnTypes>(spec: RowSpec<C>, batch: RecordBatch): RecordBatch {
   const { name, names, types, isRead, removes } = fixed(spec);
   const col = name === null ? null : batch.getChild(name);
-  if (name !== null && !col) throw new Error(`column "${name}" missing (batch has ${batch.schema.names.join(', ')}); ${spec.missing ?? 'put an operator that produces it upstream'}`);
-  const rejects: RejectedRows | undefined = spec.rejects === undefined ? undefined : { path: spec.rejects, column: name ?? '', rows: [], reasons: [] };
+  if (name !== null && !col)
+    throw new Error(
+      `column "${name}" missing (batch has ${batch.schema.names.join(', ')}); ${spec.missing ?? 'put an operator that produces it upstream'}`,
+    );
+  const rejects: RejectedRows | undefined =
+    spec.rejects === undefined ? undefined : { path: spec.rejects, column: name ?? '', rows: [], reasons: [] };
   const t = new RowTally<C>(batch, names, isRead, rejects);
   const prepared = (spec.batch as Prepare<string | null | undefined, C>)(batch, t);
   const plan = typeof prepared === 'function' ? { row: prepared } : prepared;
@@ -100,14 +113,27 @@ export function runRows<C extends ColumnTypes>(spec: RowSpec<C>, batch: RecordBa
     for (let r = 0; r < n; r++) {
       let value: string | null | undefined;
       if (nulls && !col!.isValid(r)) {
-        if (typeof policy === 'object') { t.drop(r, policy.drop); continue; }
-        if (policy === 'keep' || !row) { t.keepRow(r, undefined, null); continue; }
+        if (typeof policy === 'object') {
+          t.drop(r, policy.drop);
+          continue;
+        }
+        if (policy === 'keep' || !row) {
+          t.keepRow(r, undefined, null);
+          continue;
+        }
         value = null;
       } else if (read) value = col!.get(r) as string;
-      if (!row) { t.keepRow(r, undefined, value); continue; }
+      if (!row) {
+        t.keepRow(r, undefined, value);
+        continue;
+      }
       let v: Verdict<C>;
-      try { v = row(value as string, r); } catch (err) {
-        throw err instanceof FlowError ? err : new FlowError('row kernel', err instanceof Error ? err.message : String(err), { row: r }, { cause: err });
+      try {
+        v = row(value as string, r);
+      } catch (err) {
+        throw err instanceof FlowError
+          ? err
+          : new FlowError('row kernel', err instanceof Error ? err.message : String(err), { row: r }, { cause: err });
       }
       if (typeof v === 'string') t.drop(r, v);
       else t.keepRow(r, v === true ? undefined : v, value);
@@ -121,9 +147,15 @@ export function runRows<C extends ColumnTypes>(spec: RowSpec<C>, batch: RecordBa
     const given = whole[c];
     if (given) columns.set(c, given);
     else if (row && t.changed[i]) columns.set(c, columnOf(batch, c, types[i]!, t.filled(i)));
-    else if (!t.inputs[i]) throw new Error(`row kernel: column "${c}" is declared, but neither the rows nor finish() gave its values`);
+    else if (!t.inputs[i])
+      throw new Error(`row kernel: column "${c}" is declared, but neither the rows nor finish() gave its values`);
   }
-  const stats = kernelStatsMetadata(batch.schema.metadata, { drops: t.drops, counters: t.counters, ...(rejects ? { rejects } : {}) });
-  if (!t.keep && columns.size === 0 && removes.length === 0) return stats ? new RecordBatch(new Schema(batch.schema.fields, stats), batch.data) : batch;
+  const stats = kernelStatsMetadata(batch.schema.metadata, {
+    drops: t.drops,
+    counters: t.counters,
+    ...(rejects ? { rejects } : {}),
+  });
+  if (!t.keep && columns.size === 0 && removes.length === 0)
+    return stats ? new RecordBatch(new Schema(batch.schema.fields, stats), batch.data) : batch;
   return keptBatch(batch, t.keep, columns, removes, stats);
 }

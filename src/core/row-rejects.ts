@@ -19,15 +19,19 @@ export class RowRejects {
     if (r.rows.length === 0) return;
     const col = input.getChild(r.column);
     const ids = input.getChild('id');
-    file.append(r.rows.map((row, k) => {
-      const id: unknown = ids?.get(row);
-      const record: unknown = col?.get(row);
-      return {
-        reason: r.reasons[k], batch, row,
-        ...(typeof id === 'string' ? { id } : {}),
-        ...(typeof record === 'string' ? { record: record.slice(0, RECORD_CHARS) } : {}),
-      };
-    }));
+    file.append(
+      r.rows.map((row, k) => {
+        const id: unknown = ids?.get(row);
+        const record: unknown = col?.get(row);
+        return {
+          reason: r.reasons[k],
+          batch,
+          row,
+          ...(typeof id === 'string' ? { id } : {}),
+          ...(typeof record === 'string' ? { record: record.slice(0, RECORD_CHARS) } : {}),
+        };
+      }),
+    );
   }
 
   /** Puts every file in place once written; undefined when there is none. */

@@ -31,12 +31,17 @@ export class RowTally<C extends ColumnTypes> {
     this.changed = this.inputs.map((v) => !v);
   }
 
-  count(name: string, n = 1): void { tally(this.counters, name, n); }
+  count(name: string, n = 1): void {
+    tally(this.counters, name, n);
+  }
 
   drop(r: number, reason: string): void {
     this.keep ??= Array.from({ length: r }, (_, k) => k);
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
-    if (this.rejects) { this.rejects.rows.push(r); this.rejects.reasons.push(reason); }
+    if (this.rejects) {
+      this.rejects.rows.push(r);
+      this.rejects.reasons.push(reason);
+    }
   }
 
   /** `value`: what the row function was given (the read column's value) */
@@ -55,9 +60,11 @@ export class RowTally<C extends ColumnTypes> {
 
   /** Column `c`'s values for the kept rows, holes filled with the input's values (or nulls). */
   filled(c: number): unknown[] {
-    const v = this.values[c]!, input = this.inputs[c];
+    const v = this.values[c]!,
+      input = this.inputs[c];
     v.length = this.kept;
-    for (let k = 0; k < this.kept; k++) if (v[k] === undefined) v[k] = input ? input.get(this.keep ? this.keep[k]! : k) : null;
+    for (let k = 0; k < this.kept; k++)
+      if (v[k] === undefined) v[k] = input ? input.get(this.keep ? this.keep[k]! : k) : null;
     return v;
   }
 }

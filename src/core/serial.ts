@@ -15,14 +15,30 @@ export class Serial {
     while (this.queue.length > 0) {
       const task = this.queue.shift()!;
       let r: unknown;
-      try { r = task(); } catch (err) { this.queue = []; this.running = false; this.onError(err); return; }
+      try {
+        r = task();
+      } catch (err) {
+        this.queue = [];
+        this.running = false;
+        this.onError(err);
+        return;
+      }
       if (r instanceof Promise) {
-        r.then(() => this.run(), (err: unknown) => { this.queue = []; this.running = false; this.onError(err); });
+        r.then(
+          () => this.run(),
+          (err: unknown) => {
+            this.queue = [];
+            this.running = false;
+            this.onError(err);
+          },
+        );
         return;
       }
     }
     this.running = false;
   }
 
-  clear(): void { this.queue = []; }
+  clear(): void {
+    this.queue = [];
+  }
 }

@@ -2,16 +2,29 @@
 // the CLI and tests read snapshots.
 
 export interface StatsSnapshot {
-  rowsIn: number; rowsOut: number; batchesIn: number; batchesOut: number;
-  bytesIn: number; bytesOut: number; dropped: number; dropReasons: Record<string, number>;
-  busyMs: number; queue: number;
+  rowsIn: number;
+  rowsOut: number;
+  batchesIn: number;
+  batchesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  dropped: number;
+  dropReasons: Record<string, number>;
+  busyMs: number;
+  queue: number;
   /** named counts other than drops (e.g. PII replacements); present only when some were counted */
   counters?: Record<string, number>;
 }
 
 export class OperatorStats {
-  rowsIn = 0; rowsOut = 0; batchesIn = 0; batchesOut = 0; bytesIn = 0; bytesOut = 0;
-  dropped = 0; busyMs = 0;
+  rowsIn = 0;
+  rowsOut = 0;
+  batchesIn = 0;
+  batchesOut = 0;
+  bytesIn = 0;
+  bytesOut = 0;
+  dropped = 0;
+  busyMs = 0;
   /** batches received and not yet emitted, dropped or absorbed (async work in progress) */
   queue = 0;
   readonly dropReasons = new Map<string, number>();
@@ -33,14 +46,25 @@ export class OperatorStats {
   /** Time a synchronous piece of operator work. */
   time<R>(fn: () => R): R {
     const t0 = performance.now();
-    try { return fn(); } finally { this.busyMs += performance.now() - t0; }
+    try {
+      return fn();
+    } finally {
+      this.busyMs += performance.now() - t0;
+    }
   }
 
   snapshot(): StatsSnapshot {
     return {
-      rowsIn: this.rowsIn, rowsOut: this.rowsOut, batchesIn: this.batchesIn, batchesOut: this.batchesOut,
-      bytesIn: this.bytesIn, bytesOut: this.bytesOut, dropped: this.dropped,
-      dropReasons: Object.fromEntries(this.dropReasons), busyMs: Math.round(this.busyMs), queue: this.queue,
+      rowsIn: this.rowsIn,
+      rowsOut: this.rowsOut,
+      batchesIn: this.batchesIn,
+      batchesOut: this.batchesOut,
+      bytesIn: this.bytesIn,
+      bytesOut: this.bytesOut,
+      dropped: this.dropped,
+      dropReasons: Object.fromEntries(this.dropReasons),
+      busyMs: Math.round(this.busyMs),
+      queue: this.queue,
       ...(this.counters.size > 0 ? { counters: Object.fromEntries(this.counters) } : {}),
     };
   }

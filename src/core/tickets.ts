@@ -4,12 +4,18 @@
 // bounded operator state releases them. When a ticket's count reaches zero its credit returns.
 import type { RecordBatch } from 'apache-arrow';
 
-export interface Budget { maxInFlight: number; maxInFlightBytes: number }
+export interface Budget {
+  maxInFlight: number;
+  maxInFlightBytes: number;
+}
 export const DEFAULT_BUDGET: Budget = { maxInFlight: 8, maxInFlightBytes: 256 * 1024 * 1024 };
 
 export class Ticket {
   refs = 1;
-  constructor(readonly ledger: Ledger, readonly bytes: number) {}
+  constructor(
+    readonly ledger: Ledger,
+    readonly bytes: number,
+  ) {}
 }
 
 /** The credits of one source. */
@@ -21,13 +27,19 @@ export class Ledger {
   peakInFlightBytes = 0;
   private waiters: Array<() => void> = [];
 
-  constructor(readonly name: string, readonly budget: Budget = DEFAULT_BUDGET) {
+  constructor(
+    readonly name: string,
+    readonly budget: Budget = DEFAULT_BUDGET,
+  ) {
     if (budget.maxInFlight < 1) throw new Error(`source ${name}: maxInFlight must be >= 1`);
   }
 
   /** True when the source may pull one more batch. The byte budget lets one batch through when empty. */
   get hasCredit(): boolean {
-    return this.inFlight < this.budget.maxInFlight && (this.inFlight === 0 || this.inFlightBytes < this.budget.maxInFlightBytes);
+    return (
+      this.inFlight < this.budget.maxInFlight &&
+      (this.inFlight === 0 || this.inFlightBytes < this.budget.maxInFlightBytes)
+    );
   }
 
   /** Resolves when the source may pull its next batch. */

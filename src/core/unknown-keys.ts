@@ -5,7 +5,10 @@
 // (z.record, a catchall, z.unknown, z.custom) are accepted with any name.
 import { z } from 'zod';
 
-export interface UnknownKeyIssue { path: (string | number)[]; message: string }
+export interface UnknownKeyIssue {
+  path: (string | number)[];
+  message: string;
+}
 
 type Schema = z.core.$ZodType;
 type Def = z.core.$ZodTypes['_zod']['def'];
@@ -26,19 +29,31 @@ function leaves(s: Schema, value: unknown, out: Schema[], seen: Set<Schema>): Sc
   seen.add(s);
   const def = defOf(s);
   switch (def.type) {
-    case 'optional': case 'nullable': case 'default': case 'prefault': case 'catch':
-    case 'readonly': case 'nonoptional': case 'success':
+    case 'optional':
+    case 'nullable':
+    case 'default':
+    case 'prefault':
+    case 'catch':
+    case 'readonly':
+    case 'nonoptional':
+    case 'success':
       return leaves(def.innerType, value, out, seen);
-    case 'lazy': return leaves(def.getter(), value, out, seen);
+    case 'lazy':
+      return leaves(def.getter(), value, out, seen);
     // z.preprocess(fn, schema) is a pipe from a transform: the schema that matters is its output;
     // otherwise (schema.transform(fn), schema.pipe(other)) the input side sees the value as given
-    case 'pipe': return leaves(defOf(def.in).type === 'transform' ? def.out : def.in, value, out, seen);
-    case 'intersection': leaves(def.left, value, out, seen); return leaves(def.right, value, out, seen);
+    case 'pipe':
+      return leaves(defOf(def.in).type === 'transform' ? def.out : def.in, value, out, seen);
+    case 'intersection':
+      leaves(def.left, value, out, seen);
+      return leaves(def.right, value, out, seen);
     case 'union': {
       for (const o of selected(def, value)) leaves(o, value, out, seen);
       return out;
     }
-    default: out.push(s); return out;
+    default:
+      out.push(s);
+      return out;
   }
 }
 
@@ -56,7 +71,13 @@ export function unknownKeyIssues(schema: z.ZodType, value: unknown): UnknownKeyI
   return out;
 }
 
-function walk(schemas: readonly Schema[], value: unknown, path: (string | number)[], out: UnknownKeyIssue[], ancestors: Set<object>): void {
+function walk(
+  schemas: readonly Schema[],
+  value: unknown,
+  path: (string | number)[],
+  out: UnknownKeyIssue[],
+  ancestors: Set<object>,
+): void {
   if (typeof value !== 'object' || value === null || ancestors.has(value)) return;
   const ls: Schema[] = [];
   for (const s of schemas) leaves(s, value, ls, new Set());
@@ -66,19 +87,34 @@ function walk(schemas: readonly Schema[], value: unknown, path: (string | number
   ancestors.delete(value);
 }
 
-function walkArray(ls: Schema[], value: unknown[], path: (string | number)[], out: UnknownKeyIssue[], ancestors: Set<object>): void {
+function walkArray(
+  ls: Schema[],
+  value: unknown[],
+  path: (string | number)[],
+  out: UnknownKeyIssue[],
+  ancestors: Set<object>,
+): void {
   value.forEach((item, i) => {
     const subs: Schema[] = [];
     for (const l of ls) {
       const def = defOf(l);
       if (def.type === 'array') subs.push(def.element);
-      else if (def.type === 'tuple') { const t = def.items[i] ?? def.rest; if (t) subs.push(t); }
+      else if (def.type === 'tuple') {
+        const t = def.items[i] ?? def.rest;
+        if (t) subs.push(t);
+      }
     }
     if (subs.length > 0) walk(subs, item, [...path, i], out, ancestors);
   });
 }
 
-function walkObject(ls: Schema[], value: Record<string, unknown>, path: (string | number)[], out: UnknownKeyIssue[], ancestors: Set<object>): void {
+function walkObject(
+  ls: Schema[],
+  value: Record<string, unknown>,
+  path: (string | number)[],
+  out: UnknownKeyIssue[],
+  ancestors: Set<object>,
+): void {
   const known = new Map<string, Schema[]>();
   const open: Schema[] = []; // schemas every key's value must match (record values, catchalls)
   let anyKey = false; // some schema accepts keys of any name
@@ -88,9 +124,16 @@ function walkObject(ls: Schema[], value: Record<string, unknown>, path: (string 
     if (def.type === 'object') {
       objectLike = true;
       for (const [k, v] of Object.entries(def.shape)) known.set(k, [...(known.get(k) ?? []), v]);
-      if (def.catchall && defOf(def.catchall).type !== 'never') { anyKey = true; open.push(def.catchall); }
-    } else if (def.type === 'record') { objectLike = anyKey = true; open.push(def.valueType); }
-    else if (def.type === 'unknown' || def.type === 'any' || def.type === 'custom') { objectLike = anyKey = true; }
+      if (def.catchall && defOf(def.catchall).type !== 'never') {
+        anyKey = true;
+        open.push(def.catchall);
+      }
+    } else if (def.type === 'record') {
+      objectLike = anyKey = true;
+      open.push(def.valueType);
+    } else if (def.type === 'unknown' || def.type === 'any' || def.type === 'custom') {
+      objectLike = anyKey = true;
+    }
   }
   // no schema here takes an object: the type mismatch is zod's to report
   if (!objectLike) return;
@@ -105,7 +148,9 @@ function walkObject(ls: Schema[], value: Record<string, unknown>, path: (string 
 export function unknownKeyMessage(key: string, known: readonly string[]): string {
   const near = nearestKey(key, known);
   if (near !== undefined) return `unknown key; did you mean ${near}?`;
-  return known.length === 0 ? 'unknown key; no keys are allowed here' : `unknown key; known keys: ${[...known].sort().join(', ')}`;
+  return known.length === 0
+    ? 'unknown key; no keys are allowed here'
+    : `unknown key; known keys: ${[...known].sort().join(', ')}`;
 }
 
 /** The known key nearest to `key` by edit distance (case ignored, transpositions one edit), when it is
@@ -146,8 +191,15 @@ export function safeParseKnown<S extends z.ZodType>(schema: S, value: unknown): 
   const unknown = unknownKeyIssues(schema, value);
   if (unknown.length === 0) return r;
   const ours = new Set(unknown.map((u) => u.path.join('\u0000')));
-  const theirs = r.success ? [] : r.error.issues.filter((i) =>
-    !(i.code === 'unrecognized_keys' && i.keys.every((k) => ours.has([...i.path, k].map(String).join('\u0000')))));
-  const issues: z.core.$ZodIssue[] = [...theirs, ...unknown.map((u) => ({ code: 'custom' as const, path: u.path, message: u.message }))];
+  const theirs = r.success
+    ? []
+    : r.error.issues.filter(
+        (i) =>
+          !(i.code === 'unrecognized_keys' && i.keys.every((k) => ours.has([...i.path, k].map(String).join('\u0000')))),
+      );
+  const issues: z.core.$ZodIssue[] = [
+    ...theirs,
+    ...unknown.map((u) => ({ code: 'custom' as const, path: u.path, message: u.message })),
+  ];
   return { success: false, error: new z.ZodRealError(issues) } as z.ZodSafeParseResult<z.output<S>>;
 }

@@ -18,7 +18,10 @@ export interface CompileOptions {
   stats: StatsRegistry;
   log?: (nodeId: string, message: string) => void;
   /** runs a parallel operator's kernel on worker threads (supplied by the runtime) */
-  parallel?: (node: ResolvedNode, ctx: ReturnType<typeof makeContext>) => (s: Observable<RecordBatch>) => Observable<RecordBatch>;
+  parallel?: (
+    node: ResolvedNode,
+    ctx: ReturnType<typeof makeContext>,
+  ) => (s: Observable<RecordBatch>) => Observable<RecordBatch>;
   /** how each node runs (the physical plan's nodes): on which ranks, on how many worker threads, with
    * which credits. Without it, every node runs here as the spec says. */
   placement?: ReadonlyMap<string, NodePlacement>;
@@ -59,7 +62,9 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
     for (const a of n.after) {
       if (finished.has(a)) continue;
       let resolve!: () => void;
-      const done = new Promise<void>((r) => { resolve = r; });
+      const done = new Promise<void>((r) => {
+        resolve = r;
+      });
       finished.set(a, { done, resolve });
     }
   }
@@ -70,9 +75,20 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
     const here = placed.ranks.includes(rank);
     const ledger = here && placed.credits ? new Ledger(id, placed.credits) : undefined;
     if (ledger) ledgers.set(id, ledger);
-    const ctx = makeContext(id, { stats: opts.stats.for(id), signal: opts.signal, ledger, threaded, resources: opts.resources, ...(log ? { log: (m: string) => log(id, m) } : {}) });
-    const input = node.inputs.length === 0 ? undefined
-      : node.inputs.length === 1 ? streams.get(node.inputs[0]!)! : merge(...node.inputs.map((i) => streams.get(i)!));
+    const ctx = makeContext(id, {
+      stats: opts.stats.for(id),
+      signal: opts.signal,
+      ledger,
+      threaded,
+      resources: opts.resources,
+      ...(log ? { log: (m: string) => log(id, m) } : {}),
+    });
+    const input =
+      node.inputs.length === 0
+        ? undefined
+        : node.inputs.length === 1
+          ? streams.get(node.inputs[0]!)!
+          : merge(...node.inputs.map((i) => streams.get(i)!));
 
     if (def.kind === 'sink') {
       const sink = (here ? instantiateSink(def, node.config, ctx) : dropOffRank(id))(failWith(failure, input!));
@@ -85,15 +101,23 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
     if (!here) out = def.kind === 'source' ? EMPTY : input!;
     else if (def.kind === 'source' && node.after.length > 0) {
       const waits = node.after.map((a) => finished.get(a)!.done);
-      const ready = async () => { await Promise.all(waits); await opts.barrier?.(); };
+      const ready = async () => {
+        await Promise.all(waits);
+        await opts.barrier?.();
+      };
       out = defer(() => from(ready())).pipe(mergeMap(() => instantiateSource(def, node.config, ctx)));
     } else if (def.kind === 'source') out = instantiateSource(def, node.config, ctx);
-    else if (placed.workers > 0 && opts.parallel) out = opts.parallel({ ...node, workers: placed.workers }, ctx)(input!);
+    else if (placed.workers > 0 && opts.parallel)
+      out = opts.parallel({ ...node, workers: placed.workers }, ctx)(input!);
     else out = instantiateTransform(def, node.config, ctx)(input!);
 
     const consumers = node.outputs.length;
     if (consumers === 0) terminals.push(failWith(failure, out));
-    else if (consumers > 1) out = out.pipe(tap((b) => retain(ticketsOf(b), consumers - 1)), share());
+    else if (consumers > 1)
+      out = out.pipe(
+        tap((b) => retain(ticketsOf(b), consumers - 1)),
+        share(),
+      );
     streams.set(id, out);
   }
   return { output: settleAll(terminals, failure), ledgers };
@@ -101,14 +125,23 @@ export function compilePipeline(p: ResolvedPipeline, opts: CompileOptions): Comp
 
 /** A sink placed on other ranks (rank 0's metrics): here its batches are dropped, credits returned. */
 function dropOffRank(node: string) {
-  return (source: Observable<RecordBatch>) => new Observable<SinkResult>((sub) => {
-    let rows = 0, batches = 0;
-    return source.subscribe({
-      next: (b) => { rows += b.numRows; batches++; releaseBatch(b); },
-      error: (e: unknown) => sub.error(e),
-      complete: () => { sub.next({ node, rows, batches, files: [], cancelled: false }); sub.complete(); },
+  return (source: Observable<RecordBatch>) =>
+    new Observable<SinkResult>((sub) => {
+      let rows = 0,
+        batches = 0;
+      return source.subscribe({
+        next: (b) => {
+          rows += b.numRows;
+          batches++;
+          releaseBatch(b);
+        },
+        error: (e: unknown) => sub.error(e),
+        complete: () => {
+          sub.next({ node, rows, batches, files: [], cancelled: false });
+          sub.complete();
+        },
+      });
     });
-  });
 }
 
 /** `s`, failing as soon as `failure` does: a sink on an independent branch then aborts through its
@@ -129,15 +162,24 @@ function settleAll<T>(streams: Observable<T>[], failure: Subject<never>): Observ
     let first: { err: unknown } | undefined;
     const end = () => {
       if (--open > 0) return;
-      if (first) sub.error(first.err); else sub.complete();
+      if (first) sub.error(first.err);
+      else sub.complete();
     };
     const all = new Subscription();
     for (const s of streams) {
-      all.add(s.subscribe({
-        next: (v) => sub.next(v),
-        error: (err: unknown) => { if (!first) { first = { err }; failure.error(err); } end(); },
-        complete: end,
-      }));
+      all.add(
+        s.subscribe({
+          next: (v) => sub.next(v),
+          error: (err: unknown) => {
+            if (!first) {
+              first = { err };
+              failure.error(err);
+            }
+            end();
+          },
+          complete: end,
+        }),
+      );
     }
     if (streams.length === 0) sub.complete();
     return all;

@@ -17,42 +17,93 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
  * for choices a config value cannot express, such as which nodes the graph has. */
 export async function loadSpecFile(file: string, params: Record<string, unknown> = {}): Promise<unknown> {
   const abs = resolve(file);
-  if (!existsSync(abs) || !statSync(abs).isFile()) throw new SpecError([{ path: '(file)', message: `no such spec file: ${abs}` }], file);
+  if (!existsSync(abs) || !statSync(abs).isFile())
+    throw new SpecError([{ path: '(file)', message: `no such spec file: ${abs}` }], file);
   const ext = extname(abs);
   if (ext === '.json') {
-    if (Object.keys(params).length > 0) throw new SpecError([{ path: '--set params', message: `a JSON spec takes no parameters (got ${Object.keys(params).join(', ')}); parameters are for spec modules whose default export is a function` }], file);
+    if (Object.keys(params).length > 0)
+      throw new SpecError(
+        [
+          {
+            path: '--set params',
+            message: `a JSON spec takes no parameters (got ${Object.keys(params).join(', ')}); parameters are for spec modules whose default export is a function`,
+          },
+        ],
+        file,
+      );
     const text = await readFile(abs, 'utf8');
-    try { return JSON.parse(text) as unknown; } catch (err) {
-      throw new SpecError([{ path: '(file)', message: `not valid JSON: ${err instanceof Error ? err.message : String(err)}` }], file);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (err) {
+      throw new SpecError(
+        [{ path: '(file)', message: `not valid JSON: ${err instanceof Error ? err.message : String(err)}` }],
+        file,
+      );
     }
   }
-  if (!MODULE_EXTS.has(ext)) throw new SpecError([{ path: '(file)', message: `unsupported spec file type "${ext}"; use .ts, .js or .json` }], file);
+  if (!MODULE_EXTS.has(ext))
+    throw new SpecError(
+      [{ path: '(file)', message: `unsupported spec file type "${ext}"; use .ts, .js or .json` }],
+      file,
+    );
   let spec: unknown;
   try {
     const mod = (await import(pathToFileURL(abs).href)) as Obj;
     spec = mod.default ?? mod.pipeline;
-    if (typeof spec === 'function' && !('def' in spec)) spec = await (spec as (p: Record<string, unknown>) => unknown)(params);
-    else if (Object.keys(params).length > 0) throw new Error(`its default export is a spec object, which takes no parameters (got ${Object.keys(params).join(', ')}); export a function of them instead`);
+    if (typeof spec === 'function' && !('def' in spec))
+      spec = await (spec as (p: Record<string, unknown>) => unknown)(params);
+    else if (Object.keys(params).length > 0)
+      throw new Error(
+        `its default export is a spec object, which takes no parameters (got ${Object.keys(params).join(', ')}); export a function of them instead`,
+      );
   } catch (err) {
-    throw new SpecError([{ path: '(module)', message: `cannot load: ${err instanceof Error ? err.message : String(err)}` }], file);
+    throw new SpecError(
+      [{ path: '(module)', message: `cannot load: ${err instanceof Error ? err.message : String(err)}` }],
+      file,
+    );
   }
-  if (spec === undefined) throw new SpecError([{ path: '(module)', message: 'exports no spec: add `export default pipeline({...})` (or a named export `pipeline`)' }], file);
+  if (spec === undefined)
+    throw new SpecError(
+      [
+        {
+          path: '(module)',
+          message: 'exports no spec: add `export default pipeline({...})` (or a named export `pipeline`)',
+        },
+      ],
+      file,
+    );
   return spec;
 }
 
-export interface Override { node: string; path: string[]; value: unknown; text: string }
+export interface Override {
+  node: string;
+  path: string[];
+  value: unknown;
+  text: string;
+}
 
 /** `params.key=value` overrides are the spec module's parameters, not a node's config: split them off. */
-export function splitParams(sets: readonly string[]): { params: Record<string, unknown>; rest: string[]; issues: SpecIssue[] } {
+export function splitParams(sets: readonly string[]): {
+  params: Record<string, unknown>;
+  rest: string[];
+  issues: SpecIssue[];
+} {
   const params: Record<string, unknown> = {};
   const rest: string[] = [];
   const issues: SpecIssue[] = [];
   for (const text of sets) {
-    if (!text.startsWith('params.')) { rest.push(text); continue; }
+    if (!text.startsWith('params.')) {
+      rest.push(text);
+      continue;
+    }
     const o = parseOverride(text);
-    if (!('node' in o)) { issues.push(o); continue; }
+    if (!('node' in o)) {
+      issues.push(o);
+      continue;
+    }
     const r = setIn(params, o.path, o.value, 'params');
-    if (r.ok) Object.assign(params, r.value as Obj); else issues.push({ path: `--set ${text}`, message: r.message });
+    if (r.ok) Object.assign(params, r.value as Obj);
+    else issues.push({ path: `--set ${text}`, message: r.message });
   }
   return { params, rest, issues };
 }
@@ -63,11 +114,18 @@ export function parseOverride(text: string): Override | SpecIssue {
   const lhs = eq < 0 ? text : text.slice(0, eq);
   const [node, ...path] = lhs.split('.');
   if (eq < 0 || !node || path.length === 0 || path.some((p) => p === '')) {
-    return { path: `--set ${text}`, message: 'expected node.key=value (e.g. read.minChars=100 or write.path=out/x.jsonl)' };
+    return {
+      path: `--set ${text}`,
+      message: 'expected node.key=value (e.g. read.minChars=100 or write.path=out/x.jsonl)',
+    };
   }
   const raw = text.slice(eq + 1);
   let value: unknown = raw;
-  try { value = JSON.parse(raw); } catch { /* not JSON: the value is the string itself */ }
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    /* not JSON: the value is the string itself */
+  }
   return { node, path, value, text };
 }
 
@@ -77,10 +135,14 @@ function findNode(spec: Obj, id: string): { node: Obj; replace: (node: Obj) => O
   if (Array.isArray(steps)) {
     const i = steps.findIndex((s) => isObj(s) && s.id === id);
     if (i < 0) return undefined;
-    return { node: steps[i] as Obj, replace: (node) => ({ ...spec, steps: steps.map((s, j) => (j === i ? node : s)) }) };
+    return {
+      node: steps[i] as Obj,
+      replace: (node) => ({ ...spec, steps: steps.map((s, j) => (j === i ? node : s)) }),
+    };
   }
   const nodes = spec.nodes;
-  if (isObj(nodes) && isObj(nodes[id])) return { node: nodes[id], replace: (node) => ({ ...spec, nodes: { ...nodes, [id]: node } }) };
+  if (isObj(nodes) && isObj(nodes[id]))
+    return { node: nodes[id], replace: (node) => ({ ...spec, nodes: { ...nodes, [id]: node } }) };
   return undefined;
 }
 
@@ -97,19 +159,29 @@ function nodeIds(spec: Obj): string[] {
 }
 
 /** `container[key] = value` on copies: the loaded module's objects are never mutated. */
-function setIn(container: unknown, path: readonly (string | number)[], value: unknown, label: string): { ok: true; value: unknown } | { ok: false; message: string } {
+function setIn(
+  container: unknown,
+  path: readonly (string | number)[],
+  value: unknown,
+  label: string,
+): { ok: true; value: unknown } | { ok: false; message: string } {
   if (path.length === 0) return { ok: true, value };
   const [head, ...rest] = path as [string | number, ...(string | number)[]];
   if (Array.isArray(container)) {
     const i = Number(head);
-    if (!Number.isInteger(i) || i < 0 || i > container.length) return { ok: false, message: `${label} is a list; "${head}" is not an index from 0 to ${container.length}` };
+    if (!Number.isInteger(i) || i < 0 || i > container.length)
+      return { ok: false, message: `${label} is a list; "${head}" is not an index from 0 to ${container.length}` };
     const r = setIn(container[i], rest, value, `${label}.${i}`);
     if (!r.ok) return r;
     const copy = [...container];
     copy[i] = r.value;
     return { ok: true, value: copy };
   }
-  if (container !== undefined && !isObj(container)) return { ok: false, message: `${label} is ${JSON.stringify(container)}, not an object; cannot set "${head}" in it` };
+  if (container !== undefined && !isObj(container))
+    return {
+      ok: false,
+      message: `${label} is ${JSON.stringify(container)}, not an object; cannot set "${head}" in it`,
+    };
   const obj: Obj = container ?? {};
   const r = setIn(obj[head], rest, value, `${label}.${head}`);
   return r.ok ? { ok: true, value: { ...obj, [head]: r.value } } : r;
@@ -120,19 +192,29 @@ function setIn(container: unknown, path: readonly (string | number)[], value: un
 export function applyOverrides(spec: unknown, sets: readonly string[]): { spec: unknown; issues: SpecIssue[] } {
   const issues: SpecIssue[] = [];
   if (sets.length === 0) return { spec, issues };
-  if (!isObj(spec)) return { spec, issues: [{ path: '(root)', message: 'the spec is not an object; cannot apply --set' }] };
+  if (!isObj(spec))
+    return { spec, issues: [{ path: '(root)', message: 'the spec is not an object; cannot apply --set' }] };
   let out: Obj = spec;
   for (const text of sets) {
     const o = parseOverride(text);
-    if (!('node' in o)) { issues.push(o); continue; }
+    if (!('node' in o)) {
+      issues.push(o);
+      continue;
+    }
     const found = findNode(out, o.node) ?? findResource(out, o.node);
     if (!found) {
       const resources = isObj(out.resources) ? Object.keys(out.resources) : [];
-      issues.push({ path: `--set ${text}`, message: `unknown node "${o.node}" (nodes: ${nodeIds(out).join(', ') || 'none'}${resources.length ? `; resources: ${resources.join(', ')}` : ''})` });
+      issues.push({
+        path: `--set ${text}`,
+        message: `unknown node "${o.node}" (nodes: ${nodeIds(out).join(', ') || 'none'}${resources.length ? `; resources: ${resources.join(', ')}` : ''})`,
+      });
       continue;
     }
     const r = setIn(found.node.config, o.path, o.value, o.node);
-    if (!r.ok) { issues.push({ path: `--set ${text}`, message: r.message }); continue; }
+    if (!r.ok) {
+      issues.push({ path: `--set ${text}`, message: r.message });
+      continue;
+    }
     out = found.replace({ ...found.node, config: r.value });
   }
   return { spec: out, issues };

@@ -54,7 +54,11 @@ export class Registry {
       const file = join(dir, `${id}.ts`);
       if (!existsSync(file)) continue;
       const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
-      for (const v of Object.values(mod)) if (isFactory(v) && v.def.id === id) { this.byId.set(id, v); return v; }
+      for (const v of Object.values(mod))
+        if (isFactory(v) && v.def.id === id) {
+          this.byId.set(id, v);
+          return v;
+        }
     }
     return undefined;
   }
@@ -65,7 +69,11 @@ export class Registry {
   async ids(): Promise<string[]> {
     const out: string[] = [];
     for (const id of await this.candidates()) {
-      try { if (await this.get(id)) out.push(id); } catch { /* reported by get() when used */ }
+      try {
+        if (await this.get(id)) out.push(id);
+      } catch {
+        /* reported by get() when used */
+      }
     }
     return out;
   }

@@ -22,18 +22,28 @@ export interface ResolvedResource {
 const issuesOf = (err: z.ZodError, prefix: string): SpecIssue[] =>
   err.issues.map((i) => ({ path: [prefix, ...i.path.map(String)].join('.'), message: i.message }));
 
-export async function resolveResources(specs: Record<string, ResourceSpecParsed>, registry: Registry, issues: SpecIssue[]) {
+export async function resolveResources(
+  specs: Record<string, ResourceSpecParsed>,
+  registry: Registry,
+  issues: SpecIssue[],
+) {
   const found = new Map<string, ResolvedResource>();
   for (const [name, r] of Object.entries(specs)) {
     const factory = typeof r.kind === 'string' ? await registry.resource(r.kind) : r.kind;
     if (!factory) {
-      issues.push({ path: `resources.${name}.kind`, message: `unknown resource kind "${String(r.kind)}" (known: ${registry.resourceKindNames().join(', ')})` });
+      issues.push({
+        path: `resources.${name}.kind`,
+        message: `unknown resource kind "${String(r.kind)}" (known: ${registry.resourceKindNames().join(', ')})`,
+      });
       continue;
     }
     const def = factory.resource as ResourceDef;
     // unknown keys refused as in operator configs: a misspelt --set trainer.stpes=20 must not be dropped
     const cfg = safeParseKnown(def.config, r.config);
-    if (!cfg.success) { issues.push(...issuesOf(cfg.error, `resources.${name}.config`)); continue; }
+    if (!cfg.success) {
+      issues.push(...issuesOf(cfg.error, `resources.${name}.config`));
+      continue;
+    }
     found.set(name, { name, kind: def.kind, factory, def, config: cfg.data, uses: [] });
   }
 
@@ -43,8 +53,16 @@ export async function resolveResources(specs: Record<string, ResourceSpecParsed>
     for (const u of uses) {
       const r = found.get(u.name);
       if (!r) {
-        if (!(u.name in specs)) out.push({ path: `${path}.config.${u.field}`, message: `no resource named "${u.name}" (declared: ${Object.keys(specs).join(', ') || 'none'}); add it to the spec's resources as a ${u.kind}` });
-      } else if (r.kind !== u.kind) out.push({ path: `${path}.config.${u.field}`, message: `resource "${u.name}" is a ${r.kind}; ${u.field} needs a ${u.kind}` });
+        if (!(u.name in specs))
+          out.push({
+            path: `${path}.config.${u.field}`,
+            message: `no resource named "${u.name}" (declared: ${Object.keys(specs).join(', ') || 'none'}); add it to the spec's resources as a ${u.kind}`,
+          });
+      } else if (r.kind !== u.kind)
+        out.push({
+          path: `${path}.config.${u.field}`,
+          message: `resource "${u.name}" is a ${r.kind}; ${u.field} needs a ${u.kind}`,
+        });
     }
     return uses;
   };
@@ -58,7 +76,10 @@ export async function resolveResources(specs: Record<string, ResourceSpecParsed>
     const r = found.get(name);
     if (!r) return;
     if (visiting.includes(name)) {
-      issues.push({ path: `resources.${name}`, message: `resources refer to each other in a cycle: ${[...visiting.slice(visiting.indexOf(name)), name].join(' -> ')}` });
+      issues.push({
+        path: `resources.${name}`,
+        message: `resources refer to each other in a cycle: ${[...visiting.slice(visiting.indexOf(name)), name].join(' -> ')}`,
+      });
       return;
     }
     visiting.push(name);

@@ -9,7 +9,9 @@ export function outputSchema(def: AnyOperatorDef, config: unknown, input: Schema
   if (!def.passthrough || !input) return out;
   const added = new Map(out.fields.map((f) => [f.name, f] as const));
   const removed = new Set(def.removes?.(config) ?? []);
-  const fields: Field[] = input.fields.filter((f) => !removed.has(f.name) || added.has(f.name)).map((f) => added.get(f.name) ?? f);
+  const fields: Field[] = input.fields
+    .filter((f) => !removed.has(f.name) || added.has(f.name))
+    .map((f) => added.get(f.name) ?? f);
   for (const f of out.fields) if (!input.fields.some((g) => g.name === f.name)) fields.push(f);
   return new Schema(fields, input.metadata);
 }

@@ -10,7 +10,9 @@ const isFactory = (v: unknown): v is AnyFactory =>
 
 export const OpRef = z.union([
   z.string().min(1),
-  z.custom<AnyFactory>(isFactory, { message: 'expected an operator id or a factory made by defineOperator/defineSource/defineSink' }),
+  z.custom<AnyFactory>(isFactory, {
+    message: 'expected an operator id or a factory made by defineOperator/defineSource/defineSink',
+  }),
 ]);
 
 const maxInFlight = z.number().int().min(1);
@@ -36,36 +38,45 @@ export const NodeSpec = z.object({
   after: z.array(z.string()).optional(),
 });
 
-const NodeId = z.string().regex(/^[A-Za-z_][\w-]*$/, 'node ids are letters, digits, _ and -, starting with a letter or _');
+const NodeId = z
+  .string()
+  .regex(/^[A-Za-z_][\w-]*$/, 'node ids are letters, digits, _ and -, starting with a letter or _');
 
-export const EdgeSpec = z.union([
-  z.tuple([NodeId, NodeId]),
-  z.object({ from: NodeId, to: NodeId }),
-]);
+export const EdgeSpec = z.union([z.tuple([NodeId, NodeId]), z.object({ from: NodeId, to: NodeId })]);
 
 /** A named resource: its kind (a registered kind such as "nn/gpt", or in a TypeScript spec the
  * factory made by defineResource) and its config. */
 export const ResourceSpec = z.object({
   kind: z.union([
     z.string().min(1),
-    z.custom<ResourceFactory>(isResourceFactory, { message: 'expected a resource kind or a factory made by defineResource' }),
+    z.custom<ResourceFactory>(isResourceFactory, {
+      message: 'expected a resource kind or a factory made by defineResource',
+    }),
   ]),
   config: z.record(z.string(), z.unknown()).default({}),
 });
 
-export const PipelineSpec = z.object({
-  name: z.string().default('pipeline'),
-  description: z.string().optional(),
-  budget: BudgetSpec.default(DEFAULT_BUDGET),
-  /** long-lived state operators refer to by name (a model, an optimizer, a training replica) */
-  resources: z.record(NodeId, ResourceSpec).default({}),
-  nodes: z.record(NodeId, NodeSpec).optional(),
-  edges: z.array(EdgeSpec).default([]),
-  steps: z.array(NodeSpec.extend({ id: NodeId })).optional(),
-}).superRefine((s, ctx) => {
-  if (!s.nodes && !s.steps) ctx.addIssue({ code: 'custom', message: 'a pipeline needs "nodes" (with "edges") or "steps"', path: ['nodes'] });
-  if (s.nodes && s.steps) ctx.addIssue({ code: 'custom', message: 'give "nodes"/"edges" or the "steps" shorthand, not both', path: ['steps'] });
-});
+export const PipelineSpec = z
+  .object({
+    name: z.string().default('pipeline'),
+    description: z.string().optional(),
+    budget: BudgetSpec.default(DEFAULT_BUDGET),
+    /** long-lived state operators refer to by name (a model, an optimizer, a training replica) */
+    resources: z.record(NodeId, ResourceSpec).default({}),
+    nodes: z.record(NodeId, NodeSpec).optional(),
+    edges: z.array(EdgeSpec).default([]),
+    steps: z.array(NodeSpec.extend({ id: NodeId })).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (!s.nodes && !s.steps)
+      ctx.addIssue({ code: 'custom', message: 'a pipeline needs "nodes" (with "edges") or "steps"', path: ['nodes'] });
+    if (s.nodes && s.steps)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'give "nodes"/"edges" or the "steps" shorthand, not both',
+        path: ['steps'],
+      });
+  });
 
 export type PipelineSpecInput = z.input<typeof PipelineSpec>;
 export type PipelineSpecParsed = z.output<typeof PipelineSpec>;
@@ -78,7 +89,10 @@ export function pipeline(spec: PipelineSpecInput): PipelineSpecInput {
 }
 
 /** The graph form of a spec: `steps` expanded into nodes and a chain of edges. */
-export function normalizeSpec(s: PipelineSpecParsed): { nodes: Record<string, NodeSpecParsed>; edges: Array<{ from: string; to: string }> } {
+export function normalizeSpec(s: PipelineSpecParsed): {
+  nodes: Record<string, NodeSpecParsed>;
+  edges: Array<{ from: string; to: string }>;
+} {
   if (s.steps) {
     const nodes: Record<string, NodeSpecParsed> = {};
     for (const { id, ...node } of s.steps) nodes[id] = node;

@@ -43,9 +43,16 @@ export interface ResolvedPipeline {
 }
 
 const zodIssues = (err: z.ZodError, prefix: (string | number)[]): SpecIssue[] =>
-  err.issues.map((i) => ({ path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))].join('.') || '(root)', message: i.message }));
+  err.issues.map((i) => ({
+    path: [...prefix, ...i.path.map((p) => (typeof p === 'symbol' ? String(p) : p))].join('.') || '(root)',
+    message: i.message,
+  }));
 
-export async function validatePipeline(input: unknown, registry: Registry = defaultRegistry, source?: string): Promise<ResolvedPipeline> {
+export async function validatePipeline(
+  input: unknown,
+  registry: Registry = defaultRegistry,
+  source?: string,
+): Promise<ResolvedPipeline> {
   const parsed = safeParseKnown(PipelineSpec, input);
   if (!parsed.success) throw new SpecError(zodIssues(parsed.error, []), source);
   const spec = parsed.data;
@@ -57,24 +64,49 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
 
   if (spec.steps) {
     const seen = new Set<string>();
-    spec.steps.forEach((s, i) => { if (seen.has(s.id)) issues.push({ path: `steps[${i}].id`, message: `duplicate step id "${s.id}"` }); seen.add(s.id); });
+    spec.steps.forEach((s, i) => {
+      if (seen.has(s.id)) issues.push({ path: `steps[${i}].id`, message: `duplicate step id "${s.id}"` });
+      seen.add(s.id);
+    });
   }
   for (const [id, node] of Object.entries(rawNodes)) {
     const factory = typeof node.op === 'string' ? await registry.get(node.op) : node.op;
     if (!factory) {
       const known = await registry.ids();
-      issues.push({ path: `${pathOf(id)}.op`, message: `unknown operator "${String(node.op)}" (known: ${known.join(', ') || 'none'})` });
+      issues.push({
+        path: `${pathOf(id)}.op`,
+        message: `unknown operator "${String(node.op)}" (known: ${known.join(', ') || 'none'})`,
+      });
       continue;
     }
     const def = defOf(factory);
     const cfg = safeParseKnown(def.config, node.config);
-    if (!cfg.success) { issues.push(...zodIssues(cfg.error, [pathOf(id), 'config'])); continue; }
-    if (node.workers && !(def.kind === 'transform' || def.kind === undefined)) issues.push({ path: `${pathOf(id)}.workers`, message: `operator ${def.id} is a ${def.kind}; only transforms run on workers` });
-    else if (node.workers && !('kernel' in def && def.kernel && def.module)) issues.push({ path: `${pathOf(id)}.workers`, message: `operator ${def.id} is not parallel (it has no kernel/module); remove "workers"` });
+    if (!cfg.success) {
+      issues.push(...zodIssues(cfg.error, [pathOf(id), 'config']));
+      continue;
+    }
+    if (node.workers && !(def.kind === 'transform' || def.kind === undefined))
+      issues.push({
+        path: `${pathOf(id)}.workers`,
+        message: `operator ${def.id} is a ${def.kind}; only transforms run on workers`,
+      });
+    else if (node.workers && !('kernel' in def && def.kernel && def.module))
+      issues.push({
+        path: `${pathOf(id)}.workers`,
+        message: `operator ${def.id} is not parallel (it has no kernel/module); remove "workers"`,
+      });
     nodes.set(id, {
-      id, factory, def, config: cfg.data, workers: node.workers ?? 0,
-      budget: { ...spec.budget, ...node.budget }, inputs: [], outputs: [],
-      placement: placementOf(def), uses: [], after: node.after ?? [],
+      id,
+      factory,
+      def,
+      config: cfg.data,
+      workers: node.workers ?? 0,
+      budget: { ...spec.budget, ...node.budget },
+      inputs: [],
+      outputs: [],
+      placement: placementOf(def),
+      uses: [],
+      after: node.after ?? [],
     });
   }
 
@@ -84,11 +116,15 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
   const seenEdges = new Map<string, number>();
   edges.forEach((e, i) => {
     const path = spec.steps ? `steps[${i + 1}]` : `edges[${i}]`;
-    for (const end of [e.from, e.to]) if (!(end in rawNodes)) issues.push({ path, message: `edge ${e.from} -> ${e.to} names unknown node "${end}"` });
+    for (const end of [e.from, e.to])
+      if (!(end in rawNodes)) issues.push({ path, message: `edge ${e.from} -> ${e.to} names unknown node "${end}"` });
     // a repeated edge would deliver every batch twice
     const key = `${e.from}\u0000${e.to}`;
     const first = seenEdges.get(key);
-    if (first !== undefined) { issues.push({ path, message: `duplicate edge ${e.from} -> ${e.to} (also edges[${first}]); remove one` }); return; }
+    if (first !== undefined) {
+      issues.push({ path, message: `duplicate edge ${e.from} -> ${e.to} (also edges[${first}]); remove one` });
+      return;
+    }
     seenEdges.set(key, i);
     nodes.get(e.from)?.outputs.push(e.to);
     nodes.get(e.to)?.inputs.push(e.from);
@@ -96,15 +132,34 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
 
   for (const n of nodes.values()) {
     const kind = n.def.kind ?? 'transform';
-    if (kind === 'source' && n.inputs.length > 0) issues.push({ path: pathOf(n.id), message: `source ${n.def.id} cannot have inputs (from ${n.inputs.join(', ')})` });
-    if (kind !== 'source' && n.inputs.length === 0) issues.push({ path: pathOf(n.id), message: `dangling node: ${kind} ${n.def.id} has no input; add an edge into it or remove it` });
-    if (kind === 'sink' && n.outputs.length > 0) issues.push({ path: pathOf(n.id), message: `sink ${n.def.id} has no output to connect (to ${n.outputs.join(', ')})` });
-    if (kind === 'source' && n.outputs.length === 0 && nodes.size > 1) issues.push({ path: pathOf(n.id), message: `dangling node: source ${n.def.id} feeds nothing` });
+    if (kind === 'source' && n.inputs.length > 0)
+      issues.push({
+        path: pathOf(n.id),
+        message: `source ${n.def.id} cannot have inputs (from ${n.inputs.join(', ')})`,
+      });
+    if (kind !== 'source' && n.inputs.length === 0)
+      issues.push({
+        path: pathOf(n.id),
+        message: `dangling node: ${kind} ${n.def.id} has no input; add an edge into it or remove it`,
+      });
+    if (kind === 'sink' && n.outputs.length > 0)
+      issues.push({
+        path: pathOf(n.id),
+        message: `sink ${n.def.id} has no output to connect (to ${n.outputs.join(', ')})`,
+      });
+    if (kind === 'source' && n.outputs.length === 0 && nodes.size > 1)
+      issues.push({ path: pathOf(n.id), message: `dangling node: source ${n.def.id} feeds nothing` });
   }
-  if (nodes.size === 0 && Object.keys(rawNodes).length === 0) issues.push({ path: base, message: 'the pipeline has no nodes' });
+  if (nodes.size === 0 && Object.keys(rawNodes).length === 0)
+    issues.push({ path: base, message: 'the pipeline has no nodes' });
 
   checkAfter(nodes, pathOf, issues);
-  for (const id of Object.keys(spec.resources)) if (id in rawNodes) issues.push({ path: `resources.${id}`, message: `"${id}" names both a node and a resource; --set ${id}.key=value would be ambiguous: rename one` });
+  for (const id of Object.keys(spec.resources))
+    if (id in rawNodes)
+      issues.push({
+        path: `resources.${id}`,
+        message: `"${id}" names both a node and a resource; --set ${id}.key=value would be ambiguous: rename one`,
+      });
 
   // Edge schemas are checked along the acyclic part even when there is a cycle, so one report has
   // every problem. A node with an unresolved or unchecked input gets no schema: nothing downstream
@@ -119,7 +174,11 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
       const up = ups[k];
       if (!up || !required) return;
       const why = explainMismatch(required, up);
-      if (why) issues.push({ path: spec.steps ? pathOf(id) : `edges[${edges.findIndex((e) => e.from === from && e.to === id)}]`, message: `${from} -> ${id}: ${why}` });
+      if (why)
+        issues.push({
+          path: spec.steps ? pathOf(id) : `edges[${edges.findIndex((e) => e.from === from && e.to === id)}]`,
+          message: `${from} -> ${id}: ${why}`,
+        });
     });
     if (ups.some((u) => u === undefined)) continue;
     n.schema = outputSchema(n.def, n.config, ups[0]);
@@ -133,15 +192,39 @@ export async function validatePipeline(input: unknown, registry: Registry = defa
 function checkAfter(nodes: Map<string, ResolvedNode>, pathOf: (id: string) => string, issues: SpecIssue[]): void {
   for (const n of nodes.values()) {
     if (n.after.length === 0) continue;
-    if ((n.def.kind ?? 'transform') !== 'source') { issues.push({ path: `${pathOf(n.id)}.after`, message: `only a source can wait for other nodes; ${n.id} is a ${n.def.kind ?? 'transform'}` }); continue; }
+    if ((n.def.kind ?? 'transform') !== 'source') {
+      issues.push({
+        path: `${pathOf(n.id)}.after`,
+        message: `only a source can wait for other nodes; ${n.id} is a ${n.def.kind ?? 'transform'}`,
+      });
+      continue;
+    }
     const downstream = new Set<string>();
-    const walk = (id: string) => { for (const o of nodes.get(id)?.outputs ?? []) if (!downstream.has(o)) { downstream.add(o); walk(o); } };
+    const walk = (id: string) => {
+      for (const o of nodes.get(id)?.outputs ?? [])
+        if (!downstream.has(o)) {
+          downstream.add(o);
+          walk(o);
+        }
+    };
     walk(n.id);
     for (const a of n.after) {
       const t = nodes.get(a);
-      if (!t) issues.push({ path: `${pathOf(n.id)}.after`, message: `no node "${a}" to wait for (nodes: ${[...nodes.keys()].join(', ')})` });
-      else if (t.def.kind !== 'sink') issues.push({ path: `${pathOf(n.id)}.after`, message: `"${a}" is a ${t.def.kind ?? 'transform'}; a source can wait only for sinks to finish` });
-      else if (downstream.has(a)) issues.push({ path: `${pathOf(n.id)}.after`, message: `"${a}" is fed by ${n.id} itself: waiting for it would never end` });
+      if (!t)
+        issues.push({
+          path: `${pathOf(n.id)}.after`,
+          message: `no node "${a}" to wait for (nodes: ${[...nodes.keys()].join(', ')})`,
+        });
+      else if (t.def.kind !== 'sink')
+        issues.push({
+          path: `${pathOf(n.id)}.after`,
+          message: `"${a}" is a ${t.def.kind ?? 'transform'}; a source can wait only for sinks to finish`,
+        });
+      else if (downstream.has(a))
+        issues.push({
+          path: `${pathOf(n.id)}.after`,
+          message: `"${a}" is fed by ${n.id} itself: waiting for it would never end`,
+        });
     }
   }
 }
@@ -166,7 +249,10 @@ function topoOrder(nodes: Map<string, ResolvedNode>): { order: string[]; cycle?:
   const left = new Set([...nodes.keys()].filter((id) => !done.has(id)));
   const path: string[] = [];
   let cur = [...left][0]!;
-  while (!path.includes(cur)) { path.push(cur); cur = nodes.get(cur)!.inputs.find((i) => left.has(i))!; }
+  while (!path.includes(cur)) {
+    path.push(cur);
+    cur = nodes.get(cur)!.inputs.find((i) => left.has(i))!;
+  }
   const cycle = path.slice(path.indexOf(cur)).reverse();
   return { order, cycle: [...cycle, cycle[0]!] };
 }

@@ -32,7 +32,10 @@ function v8Gc(): Gc | null {
 export class CollectionPacer {
   private since = 0;
   private collections = 0;
-  constructor(private readonly everyBytes: number, private readonly majorEvery = Infinity) {}
+  constructor(
+    private readonly everyBytes: number,
+    private readonly majorEvery = Infinity,
+  ) {}
 
   /** `bytes` of batch memory were handed out or are done with. */
   add(bytes: number): void {
@@ -53,7 +56,8 @@ const ANNOUNCED_BYTES = 96 << 20;
 function fullCollection(collect: Gc): void {
   try {
     void new ArrayBuffer(ANNOUNCED_BYTES); // allocating it is the point
-  } catch { // no room even for the address space: a forced collection then
+  } catch {
+    // no room even for the address space: a forced collection then
     void collect({ type: 'major', execution: 'async' });
   }
 }

@@ -11,9 +11,20 @@ export function globToRegExp(glob: string): RegExp {
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*') {
-      if (glob[i + 1] === '*') { re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*'; i += glob[i + 2] === '/' ? 2 : 1; } else re += '[^/]*';
+      if (glob[i + 1] === '*') {
+        re += glob[i + 2] === '/' ? '(?:.*/)?' : '.*';
+        i += glob[i + 2] === '/' ? 2 : 1;
+      } else re += '[^/]*';
     } else if (c === '?') re += '[^/]';
-    else if (c === '{') { const end = glob.indexOf('}', i); re += `(?:${glob.slice(i + 1, end).split(',').map(escape).join('|')})`; i = end; } else re += escape(c);
+    else if (c === '{') {
+      const end = glob.indexOf('}', i);
+      re += `(?:${glob
+        .slice(i + 1, end)
+        .split(',')
+        .map(escape)
+        .join('|')})`;
+      i = end;
+    } else re += escape(c);
   }
   return new RegExp(`^${re}$`);
 }
@@ -30,7 +41,10 @@ export async function expandGlobs(patterns: readonly string[], cwd = process.cwd
     const abs = resolve(cwd, p);
     if (!/[*?{]/.test(p)) {
       if (!existsSync(abs)) throw new Error(`no such file: ${abs}`);
-      if (!seen.has(abs)) { seen.add(abs); out.push(abs); }
+      if (!seen.has(abs)) {
+        seen.add(abs);
+        out.push(abs);
+      }
       continue;
     }
     const firstMagic = abs.search(/[*?{]/);
@@ -43,11 +57,24 @@ export async function expandGlobs(patterns: readonly string[], cwd = process.cwd
     // path.join and path.relative per entry made ~6 KB of garbage per file. (Dirent.parentPath is
     // Node >= 20.12; `path` before)
     const dirOf = (d: Dirent) => (d as { parentPath?: string }).parentPath ?? (d as unknown as { path: string }).path;
-    const relOf = (d: Dirent) => { const dir = dirOf(d); return dir.length <= root.length ? d.name : `${toSlash(dir.slice(root.length + 1))}/${d.name}`; };
-    const files = entries.filter((d) => d.isFile() || (d.isSymbolicLink() && statSync(join(dirOf(d), d.name)).isFile()));
-    const matched = files.map(relOf).filter((e) => re.test(e)).sort().map((e) => `${root}${sep}${fromSlash(e)}`);
+    const relOf = (d: Dirent) => {
+      const dir = dirOf(d);
+      return dir.length <= root.length ? d.name : `${toSlash(dir.slice(root.length + 1))}/${d.name}`;
+    };
+    const files = entries.filter(
+      (d) => d.isFile() || (d.isSymbolicLink() && statSync(join(dirOf(d), d.name)).isFile()),
+    );
+    const matched = files
+      .map(relOf)
+      .filter((e) => re.test(e))
+      .sort()
+      .map((e) => `${root}${sep}${fromSlash(e)}`);
     if (matched.length === 0) throw new Error(`pattern matched no files: ${p}`);
-    for (const f of matched) if (!seen.has(f)) { seen.add(f); out.push(f); }
+    for (const f of matched)
+      if (!seen.has(f)) {
+        seen.add(f);
+        out.push(f);
+      }
   }
   return out;
 }
@@ -56,7 +83,8 @@ export async function expandGlobs(patterns: readonly string[], cwd = process.cwd
  * where the checkout is. */
 export function fileKey(file: string): string {
   const cwd = process.cwd();
-  if (file.length > cwd.length + 1 && file.startsWith(cwd) && file[cwd.length] === sep && !cwd.endsWith(sep)) return file.slice(cwd.length + 1);
+  if (file.length > cwd.length + 1 && file.startsWith(cwd) && file[cwd.length] === sep && !cwd.endsWith(sep))
+    return file.slice(cwd.length + 1);
   return relative(cwd, file) || file;
 }
 
@@ -79,7 +107,10 @@ export class AtomicFile {
   private syncing?: Promise<unknown>;
   bytes = 0;
   constructor(readonly path: string) {
-    this.tmp = join(dirname(path), `.flowlm-tmp-${process.pid}-${Math.random().toString(36).slice(2)}-${path.split(sep).pop()}`);
+    this.tmp = join(
+      dirname(path),
+      `.flowlm-tmp-${process.pid}-${Math.random().toString(36).slice(2)}-${path.split(sep).pop()}`,
+    );
   }
   /** Appends `data`; several chunks go in one writev call. */
   async write(data: Uint8Array | string | readonly Uint8Array[]): Promise<void> {
@@ -89,15 +120,27 @@ export class AtomicFile {
       let total = 0;
       for (const c of chunks) total += c.byteLength;
       // writev may write less than asked (as write may); the rest goes in further calls
-      for (let done = 0, k = 0, at = 0; done < total;) {
-        const { bytesWritten } = await this.handle.writev(at === 0 ? chunks.slice(k) : [chunks[k]!.subarray(at), ...chunks.slice(k + 1)]);
+      for (let done = 0, k = 0, at = 0; done < total; ) {
+        const { bytesWritten } = await this.handle.writev(
+          at === 0 ? chunks.slice(k) : [chunks[k]!.subarray(at), ...chunks.slice(k + 1)],
+        );
         done += bytesWritten;
-        for (let n = bytesWritten; n > 0;) { const left = chunks[k]!.byteLength - at; if (n >= left) { n -= left; k++; at = 0; } else { at += n; n = 0; } }
+        for (let n = bytesWritten; n > 0; ) {
+          const left = chunks[k]!.byteLength - at;
+          if (n >= left) {
+            n -= left;
+            k++;
+            at = 0;
+          } else {
+            at += n;
+            n = 0;
+          }
+        }
       }
       this.wrote(total);
       return;
     }
-    const buf = typeof data === 'string' ? Buffer.from(data) : data as Uint8Array;
+    const buf = typeof data === 'string' ? Buffer.from(data) : (data as Uint8Array);
     await this.handle.write(buf);
     this.wrote(buf.byteLength);
   }
@@ -107,7 +150,9 @@ export class AtomicFile {
     if (this.unsynced < SYNC_AHEAD || this.syncing) return;
     this.unsynced = 0;
     // an error here is the commit's (it awaits this); until then it must not go unhandled
-    const s = this.handle!.datasync().then(() => { if (this.syncing === s) this.syncing = undefined; });
+    const s = this.handle!.datasync().then(() => {
+      if (this.syncing === s) this.syncing = undefined;
+    });
     s.catch(() => undefined);
     this.syncing = s;
   }

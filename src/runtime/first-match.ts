@@ -15,10 +15,19 @@ export function firstMatch(patterns: readonly string[], cwd = process.cwd()): st
   }
   const firstMagic = abs.search(/[*?{]/);
   const root = abs.slice(0, abs.lastIndexOf(sep, firstMagic));
-  const re = globToRegExp(abs.slice(root.length + 1).split(sep).join('/'));
+  const re = globToRegExp(
+    abs
+      .slice(root.length + 1)
+      .split(sep)
+      .join('/'),
+  );
   const entries = existsSync(root) ? readdirSync(root, { recursive: true, encoding: 'utf8' }) : [];
-  const first = entries.map((e) => e.split(sep).join('/')).filter((e) => re.test(e)).sort()
-    .map((e) => join(root, e)).find((f) => statSync(f).isFile());
+  const first = entries
+    .map((e) => e.split(sep).join('/'))
+    .filter((e) => re.test(e))
+    .sort()
+    .map((e) => join(root, e))
+    .find((f) => statSync(f).isFile());
   if (!first) throw new Error(`pattern matched no files: ${p}`);
   return first;
 }

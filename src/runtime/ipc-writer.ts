@@ -3,11 +3,21 @@
 // schema message is also written after the magic, so a file cut short before its footer can still be
 // read front to back up to the cut, and dictionary columns are unified across batches (the file format
 // allows dictionary deltas only).
-import { Message, RecordBatchFileWriter, RecordBatchStreamWriter, RecordBatchWriter, Schema, type RecordBatch, type TypeMap } from 'apache-arrow';
+import {
+  Message,
+  RecordBatchFileWriter,
+  RecordBatchStreamWriter,
+  RecordBatchWriter,
+  Schema,
+  type RecordBatch,
+  type TypeMap,
+} from 'apache-arrow';
 import { DictionaryUnifier } from '../schema/unify-dictionaries.ts';
 
 /** Where the bytes go (an AtomicFile, a hash, a buffer...). */
-export interface ByteSink { write(data: Uint8Array): Promise<void> }
+export interface ByteSink {
+  write(data: Uint8Array): Promise<void>;
+}
 
 /** Arrow JS leaves the schema message out of the file format (the footer has the schema too). */
 class FileWriter<T extends TypeMap> extends RecordBatchFileWriter<T> {
@@ -32,7 +42,10 @@ export class IpcWriter {
 
   /** Every batch written must have one schema object (see conformBatch): Arrow's writer silently ends
    * the output at a schema change. */
-  constructor(private readonly sink: ByteSink, format: 'file' | 'stream' = 'file') {
+  constructor(
+    private readonly sink: ByteSink,
+    format: 'file' | 'stream' = 'file',
+  ) {
     this.writer = format === 'file' ? new FileWriter() : new RecordBatchStreamWriter();
     this.unifier = format === 'file' ? new DictionaryUnifier() : undefined;
     this.out = this.writer[Symbol.asyncIterator]();
@@ -52,7 +65,9 @@ export class IpcWriter {
     await this.drain('end');
   }
 
-  abort(): void { this.writer.abort(); }
+  abort(): void {
+    this.writer.abort();
+  }
 
   // The writer queues the bytes of each write; they go to the sink before the next batch is taken.
   private async drain(until: 'queued' | 'end'): Promise<void> {

@@ -9,7 +9,16 @@
 // of its per-batch cost. A kernel's reply ships only the columns it changed; the others are taken
 // from the input batch the main thread holds.
 import {
-  Data, DataType, Dictionary, Field, makeData, Message, RecordBatch, Schema, Struct, Vector,
+  Data,
+  DataType,
+  Dictionary,
+  Field,
+  makeData,
+  Message,
+  RecordBatch,
+  Schema,
+  Struct,
+  Vector,
 } from 'apache-arrow';
 import { sharedBytes } from './shared-memory.ts';
 
@@ -37,11 +46,24 @@ export interface PackedBatch {
 export const packedBytes = (p: PackedBatch): number => p.body.byteLength + (p.sharedBytes ?? 0);
 
 /** The bytes of a packed batch in shared memory (the receiver's to pace collections by). */
-export const packedSharedBytes = (p: PackedBatch): number => (p.body instanceof SharedArrayBuffer ? p.body.byteLength : 0) + (p.sharedBytes ?? 0);
+export const packedSharedBytes = (p: PackedBatch): number =>
+  (p.body instanceof SharedArrayBuffer ? p.body.byteLength : 0) + (p.sharedBytes ?? 0);
 
 export const transferList = (p: PackedBatch): ArrayBuffer[] => (p.body instanceof ArrayBuffer ? [p.body] : []);
 
-const ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array] as const;
+const ARRAYS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+] as const;
 type AnyArray = InstanceType<(typeof ARRAYS)[number]>;
 const kindOf = (a: ArrayBufferView) => ARRAYS.findIndex((C) => a instanceof C && a.constructor === C);
 
@@ -51,15 +73,25 @@ const kindOf = (a: ArrayBufferView) => ARRAYS.findIndex((C) => a instanceof C &&
 // per batch on both sides. The fields are encoded once per distinct (name, type object, nullability,
 // field metadata) list; the schema's own metadata, which kernels change per batch (stats), travels
 // beside them as plain pairs.
-interface Encoded { fields: Field[]; bytes: Uint8Array }
+interface Encoded {
+  fields: Field[];
+  bytes: Uint8Array;
+}
 const encoded = new WeakMap<DataType, Encoded[]>();
 const sameMeta = (a: Map<string, string>, b: Map<string, string>) => {
   if (a.size !== b.size) return false;
   for (const [k, v] of a) if (b.get(k) !== v) return false;
   return true;
 };
-const sameFields = (a: Field[], b: Field[]) => a.length === b.length
-  && a.every((f, i) => { const g = b[i]!; return f === g || (f.name === g.name && f.type === g.type && f.nullable === g.nullable && sameMeta(f.metadata, g.metadata)); });
+const sameFields = (a: Field[], b: Field[]) =>
+  a.length === b.length &&
+  a.every((f, i) => {
+    const g = b[i]!;
+    return (
+      f === g ||
+      (f.name === g.name && f.type === g.type && f.nullable === g.nullable && sameMeta(f.metadata, g.metadata))
+    );
+  });
 function encodeFields(fields: Field[]): Uint8Array {
   if (fields.length === 0) return Message.encode(Message.from(new Schema([])));
   const list = encoded.get(fields[0]!.type) ?? [];
@@ -89,7 +121,11 @@ function decodeSchema(bytes: Uint8Array, metadata: Array<[string, string]> | und
 // and the schema (and the JIT keeps compiling that code on V8's helper threads): 2 of the 4 batches a
 // parallel stage builds per batch are on the main thread. When every column has the batch's length,
 // that step changes nothing, so the batch is built from the schema as it is.
-interface BatchSlots { schema: Schema; data: Data<Struct>; _metadata: Map<string, string> }
+interface BatchSlots {
+  schema: Schema;
+  data: Data<Struct>;
+  _metadata: Map<string, string>;
+}
 function assemble(schema: Schema, children: Data[], length: number): RecordBatch {
   const data = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
   if (children.some((c) => c.length !== length)) return new RecordBatch(schema, data);
@@ -106,15 +142,21 @@ export function packBatch(batch: RecordBatch, sharedBody = false): PackedBatch {
   const nodes: number[] = [];
   const views: ArrayBufferView[] = [];
   const shared: SharedArrayBuffer[] = [];
-  let size = 0, sharedSize = 0;
+  let size = 0,
+    sharedSize = 0;
   const visit = (d: Data) => {
-    if (d.variadicBuffers.length > 0) throw new Error(`column type ${d.type} (variadic buffers) cannot be sent to a worker thread`);
+    if (d.variadicBuffers.length > 0)
+      throw new Error(`column type ${d.type} (variadic buffers) cannot be sent to a worker thread`);
     nodes.push(d.offset, d.length, d.nullCount, d.children.length);
     for (const b of [d.valueOffsets, d.values, d.nullBitmap, d.typeIds] as Array<ArrayBufferView | undefined>) {
-      if (!b || b.byteLength === 0) { nodes.push(-1, -1, 0, 0); continue; }
+      if (!b || b.byteLength === 0) {
+        nodes.push(-1, -1, 0, 0);
+        continue;
+      }
       const kind = kindOf(b);
-      if (kind < 0) throw new Error(`column type ${d.type} holds a ${b.constructor.name}, which cannot be sent to a worker thread`);
-      const n = b.byteLength / (ARRAYS[kind]!.BYTES_PER_ELEMENT);
+      if (kind < 0)
+        throw new Error(`column type ${d.type} holds a ${b.constructor.name}, which cannot be sent to a worker thread`);
+      const n = b.byteLength / ARRAYS[kind]!.BYTES_PER_ELEMENT;
       if (b.buffer instanceof SharedArrayBuffer) {
         let k = shared.indexOf(b.buffer);
         if (k < 0) k = shared.push(b.buffer) - 1;
@@ -148,7 +190,10 @@ export function packBatch(batch: RecordBatch, sharedBody = false): PackedBatch {
     at = start + v.byteLength;
   }
   const packed: PackedBatch = { schema: encodeFields(batch.schema.fields), length: batch.numRows, nodes, body };
-  if (shared.length > 0) { packed.shared = shared; packed.sharedBytes = sharedSize; }
+  if (shared.length > 0) {
+    packed.shared = shared;
+    packed.sharedBytes = sharedSize;
+  }
   if (batch.schema.metadata.size > 0) packed.metadata = [...batch.schema.metadata];
   return packed;
 }
@@ -173,7 +218,8 @@ export function unpackBatch(p: PackedBatch): RecordBatch {
       buffers.push(kind < 0 ? undefined : new ARRAYS[kind]!(from as ArrayBuffer, byteOffset, n));
     }
     const fields: Field[] = DataType.isDictionary(type) ? [] : (type.children ?? []);
-    if (fields.length !== childCount) throw new Error(`batch message: a ${type} column has ${childCount} children, its type ${fields.length}`);
+    if (fields.length !== childCount)
+      throw new Error(`batch message: a ${type} column has ${childCount} children, its type ${fields.length}`);
     const children = fields.map((f) => read(f.type));
     let dictionary: Vector | undefined;
     if (DataType.isDictionary(type)) {
@@ -191,7 +237,9 @@ export function unpackBatch(p: PackedBatch): RecordBatch {
 /** A kernel's output relative to its input: for each output column, the index of the input column it
  * reuses unchanged (>= 0) or -1-m for column m of `packed`; `same` when the output is the input. */
 export interface BatchDelta {
-  layout: number[]; packed?: PackedBatch; same?: boolean;
+  layout: number[];
+  packed?: PackedBatch;
+  same?: boolean;
   /** the output's schema metadata when no column is shipped (kernels report stats there) */
   metadata?: Array<[string, string]>;
 }
@@ -204,7 +252,10 @@ export function diffBatch(input: RecordBatch, output: RecordBatch, sharedBody = 
   const children: Data[] = [];
   output.schema.fields.forEach((f, j) => {
     const k = sameRows ? input.data.children.indexOf(output.data.children[j]!) : -1;
-    if (k >= 0 && sameField(input.schema.fields[k]!, f)) { layout.push(k); return; }
+    if (k >= 0 && sameField(input.schema.fields[k]!, f)) {
+      layout.push(k);
+      return;
+    }
     layout.push(-1 - fields.length);
     fields.push(f);
     children.push(output.data.children[j]!);
@@ -234,7 +285,10 @@ export function applyDelta(input: RecordBatch, delta: BatchDelta): RecordBatch {
     const from = at >= 0 ? input : shipped;
     const i = at >= 0 ? at : -1 - at;
     if (!from || !from.schema.fields[i]) throw new Error(`worker reply names column ${at}, which does not exist`);
-    const [field, data] = at >= 0 ? [from.schema.fields[i]!, from.data.children[i]!] : ownDictionaryId(from.schema.fields[i]!, from.data.children[i]!);
+    const [field, data] =
+      at >= 0
+        ? [from.schema.fields[i]!, from.data.children[i]!]
+        : ownDictionaryId(from.schema.fields[i]!, from.data.children[i]!);
     fields.push(field);
     children.push(data);
   }
@@ -250,4 +304,3 @@ function ownDictionaryId(field: Field, data: Data): [Field, Data] {
   const type = new Dictionary(t.dictionary, t.indices, null, t.isOrdered);
   return [new Field(field.name, type, field.nullable, field.metadata), data.clone(type)];
 }
-

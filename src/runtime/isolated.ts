@@ -6,7 +6,10 @@
 import { tsWorker } from './thread-boot.ts';
 
 /** What the worker-side generator yields: a value and the buffers to move (not copy) with it. */
-export interface IsolatedItem<T> { value: T; transfer?: ArrayBuffer[] }
+export interface IsolatedItem<T> {
+  value: T;
+  transfer?: ArrayBuffer[];
+}
 
 export type IsolatedMessage<T> = { kind: 'value'; value: T } | { kind: 'done' } | { kind: 'error'; message: string };
 
@@ -27,13 +30,24 @@ export async function* isolated<T>(module: string, name: string, args: unknown):
   const inbox: IsolatedMessage<T>[] = [];
   let crash: IsolatedCrash | undefined;
   let finished = false;
-  worker.on('message', (m: IsolatedMessage<T>) => { inbox.push(m); wake?.(); });
-  worker.on('error', (err) => { crash ??= new IsolatedCrash(err instanceof Error ? `${err.name}: ${err.message}` : String(err)); wake?.(); });
-  worker.on('exit', (code) => { if (!finished) crash ??= new IsolatedCrash(`worker thread exited with code ${code}`); wake?.(); });
+  worker.on('message', (m: IsolatedMessage<T>) => {
+    inbox.push(m);
+    wake?.();
+  });
+  worker.on('error', (err) => {
+    crash ??= new IsolatedCrash(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    wake?.();
+  });
+  worker.on('exit', (code) => {
+    if (!finished) crash ??= new IsolatedCrash(`worker thread exited with code ${code}`);
+    wake?.();
+  });
   const receive = async (): Promise<IsolatedMessage<T>> => {
     while (inbox.length === 0) {
       if (crash) throw crash;
-      await new Promise<void>((resolve) => { wake = resolve; });
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
       wake = undefined;
     }
     return inbox.shift()!;
@@ -42,8 +56,14 @@ export async function* isolated<T>(module: string, name: string, args: unknown):
     worker.postMessage('next');
     for (;;) {
       const m = await receive();
-      if (m.kind === 'done') { finished = true; return; }
-      if (m.kind === 'error') { finished = true; throw new Error(m.message); }
+      if (m.kind === 'done') {
+        finished = true;
+        return;
+      }
+      if (m.kind === 'error') {
+        finished = true;
+        throw new Error(m.message);
+      }
       worker.postMessage('next'); // one item ahead: the thread works while the caller handles this one
       yield m.value;
     }

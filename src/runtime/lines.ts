@@ -21,7 +21,14 @@ export interface ByteLine {
 /** The compressed input ended or broke before the end of the stream; lines before it were delivered. */
 export class CompressedInputError extends Error {
   override readonly name = 'CompressedInputError';
-  constructor(message: string, readonly compressedOffset: number, readonly offset: number, readonly truncated: boolean) { super(message); }
+  constructor(
+    message: string,
+    readonly compressedOffset: number,
+    readonly offset: number,
+    readonly truncated: boolean,
+  ) {
+    super(message);
+  }
 }
 
 export interface LineOptions {
@@ -49,9 +56,14 @@ export async function* readLines(file: string, opts: LineOptions = {}): AsyncGen
   let pos = 0; // offset of the current chunk
   const take = (out: ByteLine[], tail: Buffer) => {
     const length = partBytes + discarded + tail.length;
-    if (discarded > 0 || length > maxLine) out.push({ bytes: Buffer.alloc(0), offset: lineStart, line: lineNo, tooLong: { length } });
-    else out.push({ bytes: parts.length === 0 ? tail : Buffer.concat([...parts, tail]), offset: lineStart, line: lineNo });
-    parts = []; partBytes = 0; discarded = 0; lineNo++;
+    if (discarded > 0 || length > maxLine)
+      out.push({ bytes: Buffer.alloc(0), offset: lineStart, line: lineNo, tooLong: { length } });
+    else
+      out.push({ bytes: parts.length === 0 ? tail : Buffer.concat([...parts, tail]), offset: lineStart, line: lineNo });
+    parts = [];
+    partBytes = 0;
+    discarded = 0;
+    lineNo++;
   };
   try {
     for await (const chunk of stream) {
@@ -64,7 +76,11 @@ export async function* readLines(file: string, opts: LineOptions = {}): AsyncGen
         lineStart = pos + from;
       }
       const rest = chunk.subarray(from);
-      if (partBytes + discarded + rest.length > maxLine) { discarded += partBytes + rest.length; parts = []; partBytes = 0; } else if (rest.length > 0) {
+      if (partBytes + discarded + rest.length > maxLine) {
+        discarded += partBytes + rest.length;
+        parts = [];
+        partBytes = 0;
+      } else if (rest.length > 0) {
         parts.push(Buffer.from(rest)); // a copy, so the chunk it came from can be freed
         partBytes += rest.length;
       }
@@ -75,14 +91,20 @@ export async function* readLines(file: string, opts: LineOptions = {}): AsyncGen
     const code = (err as { code?: unknown }).code;
     if (!gunzip || typeof code !== 'string' || !code.startsWith('Z_')) throw err;
     const truncated = code === 'Z_BUF_ERROR';
-    const why = truncated ? 'truncated gzip data (unexpected end of file)' : `corrupt gzip data (${err instanceof Error ? err.message : String(err)})`;
+    const why = truncated
+      ? 'truncated gzip data (unexpected end of file)'
+      : `corrupt gzip data (${err instanceof Error ? err.message : String(err)})`;
     throw new CompressedInputError(why, gunzip.bytesWritten, pos, truncated);
   } finally {
     raw?.destroy();
     gunzip?.destroy();
     await piped;
   }
-  if (partBytes + discarded > 0) { const out: ByteLine[] = []; take(out, Buffer.alloc(0)); yield out; }
+  if (partBytes + discarded > 0) {
+    const out: ByteLine[] = [];
+    take(out, Buffer.alloc(0));
+    yield out;
+  }
 }
 
 /** A plain file's bytes in one reused buffer (no bigger than the file): reading makes no garbage, so
@@ -99,17 +121,29 @@ async function* plainChunks(file: string, size: number): AsyncGenerator<Buffer> 
       yield buf.subarray(0, bytesRead);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Byte offset where the first invalid UTF-8 sequence starts in `bytes` (bytes.length if none). */
 export function firstInvalidUtf8(bytes: Uint8Array): number {
   const decodes = (n: number, stream: boolean) => {
-    try { new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream }); return true; } catch { return false; }
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, n), { stream });
+      return true;
+    } catch {
+      return false;
+    }
   };
   // binary search for the longest prefix that decodes when a cut multi-byte tail is allowed ...
-  let lo = 0, hi = bytes.length;
-  while (lo < hi) { const mid = (lo + hi + 1) >> 1; if (decodes(mid, true)) lo = mid; else hi = mid - 1; }
+  let lo = 0,
+    hi = bytes.length;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (decodes(mid, true)) lo = mid;
+    else hi = mid - 1;
+  }
   if (lo === bytes.length) return lo;
   // ... whose tail, if it is the start of a sequence, is where the invalid sequence begins
   for (let k = 0; k <= 3 && k <= lo; k++) if (decodes(lo - k, false)) return lo - k;

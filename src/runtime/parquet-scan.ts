@@ -5,7 +5,12 @@ import { openAsBlob } from 'node:fs';
 import * as pw from 'parquet-wasm';
 import type { IsolatedItem } from './isolated.ts';
 
-export interface ParquetScanArgs { files: string[]; start: { file: number; group: number }; columns?: string[]; batchRows: number }
+export interface ParquetScanArgs {
+  files: string[];
+  start: { file: number; group: number };
+  columns?: string[];
+  batchRows: number;
+}
 
 export type ParquetScanMsg =
   /** about to open a file: a crash before its 'file' message is a problem with the whole file */
@@ -23,7 +28,9 @@ export async function* parquetScan(a: ParquetScanArgs): AsyncGenerator<IsolatedI
   for (let f = a.start.file; f < a.files.length; f++) {
     yield { value: { kind: 'open', file: f } };
     let pf: pw.ParquetFile;
-    try { pf = await pw.ParquetFile.fromFile(await openAsBlob(a.files[f]!)); } catch (err) {
+    try {
+      pf = await pw.ParquetFile.fromFile(await openAsBlob(a.files[f]!));
+    } catch (err) {
       yield { value: { kind: 'unreadable', file: f, message: msg(err) } };
       return;
     }
@@ -33,7 +40,11 @@ export async function* parquetScan(a: ParquetScanArgs): AsyncGenerator<IsolatedI
     for (let g = f === a.start.file ? a.start.group : 0; g < groupRows.length; g++) {
       yield { value: { kind: 'group', file: f, group: g } };
       try {
-        const stream = await pf.stream({ rowGroups: [g], batchSize: a.batchRows, ...(a.columns ? { columns: a.columns } : {}) });
+        const stream = await pf.stream({
+          rowGroups: [g],
+          batchSize: a.batchRows,
+          ...(a.columns ? { columns: a.columns } : {}),
+        });
         for await (const b of stream as AsyncIterable<pw.RecordBatch>) {
           const ipc = b.intoIPCStream();
           yield { value: { kind: 'batch', ipc }, transfer: [ipc.buffer as ArrayBuffer] };

@@ -8,12 +8,19 @@ import * as pw from 'parquet-wasm';
 import type { ByteSink } from './ipc-writer.ts';
 
 export const PARQUET_CODECS = {
-  none: pw.Compression.UNCOMPRESSED, snappy: pw.Compression.SNAPPY, zstd: pw.Compression.ZSTD,
-  gzip: pw.Compression.GZIP, brotli: pw.Compression.BROTLI, lz4: pw.Compression.LZ4_RAW,
+  none: pw.Compression.UNCOMPRESSED,
+  snappy: pw.Compression.SNAPPY,
+  zstd: pw.Compression.ZSTD,
+  gzip: pw.Compression.GZIP,
+  brotli: pw.Compression.BROTLI,
+  lz4: pw.Compression.LZ4_RAW,
 } as const;
 export type ParquetCodec = keyof typeof PARQUET_CODECS;
 
-export interface ParquetWriterOptions { compression: ParquetCodec; rowGroupRows: number }
+export interface ParquetWriterOptions {
+  compression: ParquetCodec;
+  rowGroupRows: number;
+}
 
 export class ParquetWriter {
   /** set when parquet-wasm failed; `write` and `finish` throw it */
@@ -22,10 +29,15 @@ export class ParquetWriter {
   private pump?: Promise<void>;
   private pulled?: () => void; // resolves when the writer wants the next batch
 
-  constructor(private readonly sink: ByteSink, private readonly opts: ParquetWriterOptions) {}
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly opts: ParquetWriterOptions,
+  ) {}
 
   /** True once a batch was written (a Parquet file cannot be written without a schema). */
-  get started(): boolean { return this.pump !== undefined; }
+  get started(): boolean {
+    return this.pump !== undefined;
+  }
 
   /** Every batch written must have the first batch's schema (see conformBatch). */
   async write(batch: RecordBatch): Promise<void> {
@@ -35,7 +47,9 @@ export class ParquetWriter {
     const wasmBatch = table.recordBatch(0);
     table.free();
     if (wasmBatch) {
-      const wanted = new Promise<void>((r) => { this.pulled = r; });
+      const wanted = new Promise<void>((r) => {
+        this.pulled = r;
+      });
       this.input!.enqueue(wasmBatch);
       if ((this.input!.desiredSize ?? 0) <= 0) await wanted; // backpressure: wait until the writer took it
     }
@@ -55,16 +69,36 @@ export class ParquetWriter {
     await this.pump;
   }
 
-  private check(): void { if (this.failure !== undefined) throw this.failure; }
+  private check(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
 
-  private wake(): void { const p = this.pulled; this.pulled = undefined; p?.(); }
+  private wake(): void {
+    const p = this.pulled;
+    this.pulled = undefined;
+    p?.();
+  }
 
   private start(): void {
-    const stream = new ReadableStream<pw.RecordBatch>({ start: (c) => { this.input = c; }, pull: () => this.wake() }, { highWaterMark: 1 });
-    const props = new pw.WriterPropertiesBuilder().setCompression(PARQUET_CODECS[this.opts.compression]).setMaxRowGroupSize(this.opts.rowGroupRows).build();
+    const stream = new ReadableStream<pw.RecordBatch>(
+      {
+        start: (c) => {
+          this.input = c;
+        },
+        pull: () => this.wake(),
+      },
+      { highWaterMark: 1 },
+    );
+    const props = new pw.WriterPropertiesBuilder()
+      .setCompression(PARQUET_CODECS[this.opts.compression])
+      .setMaxRowGroupSize(this.opts.rowGroupRows)
+      .build();
     this.pump = (async () => {
       const out = await pw.transformParquetStream(stream, props);
       for await (const chunk of out as AsyncIterable<Uint8Array>) await this.sink.write(chunk);
-    })().catch((err: unknown) => { this.failure = err ?? new Error('Parquet writer failed'); this.wake(); });
+    })().catch((err: unknown) => {
+      this.failure = err ?? new Error('Parquet writer failed');
+      this.wake();
+    });
   }
 }

@@ -9,6 +9,8 @@ export function peakRssMb(): number {
   try {
     const m = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
     if (m) return Number(m[1]) / 1024;
-  } catch { /* not Linux: getrusage below */ }
+  } catch {
+    /* not Linux: getrusage below */
+  }
   return process.resourceUsage().maxRSS / 1024;
 }

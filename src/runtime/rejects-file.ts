@@ -12,9 +12,13 @@ export class RejectsFile {
   private tail: Promise<void> = Promise.resolve();
 
   /** `path` is resolved against the working directory; its directory is created. */
-  constructor(path: string) { this.file = openAtomic(path); }
+  constructor(path: string) {
+    this.file = openAtomic(path);
+  }
 
-  get path(): string { return this.file.path; }
+  get path(): string {
+    return this.file.path;
+  }
 
   /** Appends one line per object, after everything written before. */
   write(objects: readonly object[]): Promise<void> {

@@ -9,15 +9,24 @@ import { RECORD_CHARS, RejectsFile } from './rejects-file.ts';
 
 /** Config fields every reader shares (spread into its zod object). */
 export const badRecordConfig = {
-  onError: z.enum(['skip', 'fail']).default('skip').describe(
-    'a bad record (malformed line, invalid UTF-8, oversized record, truncated or corrupt tail of a .gz/WARC file, corrupt ' +
-    'Parquet row group or IPC batch): "skip" counts it as a drop with its reason, logs the first few with file and position, ' +
-    'writes it to `rejects` if set, and keeps every good record before and after it; "fail" stops the run with an error naming ' +
-    'the file and position. Problems with a whole file (missing, not in the expected format, unreadable footer or schema, ' +
-    'schema different from the first file) always fail.'),
-  rejects: z.string().min(1).optional().describe(
-    'JSON Lines file receiving one object per skipped record {reason, detail, file, line?, offset?, row?, rows, record?}; ' +
-    'written to a temporary name and renamed into place when the reader finishes'),
+  onError: z
+    .enum(['skip', 'fail'])
+    .default('skip')
+    .describe(
+      'a bad record (malformed line, invalid UTF-8, oversized record, truncated or corrupt tail of a .gz/WARC file, corrupt ' +
+        'Parquet row group or IPC batch): "skip" counts it as a drop with its reason, logs the first few with file and position, ' +
+        'writes it to `rejects` if set, and keeps every good record before and after it; "fail" stops the run with an error naming ' +
+        'the file and position. Problems with a whole file (missing, not in the expected format, unreadable footer or schema, ' +
+        'schema different from the first file) always fail.',
+    ),
+  rejects: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'JSON Lines file receiving one object per skipped record {reason, detail, file, line?, offset?, row?, rows, record?}; ' +
+        'written to a temporary name and renamed into place when the reader finishes',
+    ),
 };
 
 export interface BadRecord {
@@ -44,20 +53,32 @@ export class BadRecords {
   private file?: RejectsFile;
   skipped = 0;
 
-  constructor(private readonly ctx: OperatorContext, private readonly policy: 'skip' | 'fail', rejectsPath?: string) {
+  constructor(
+    private readonly ctx: OperatorContext,
+    private readonly policy: 'skip' | 'fail',
+    rejectsPath?: string,
+  ) {
     if (rejectsPath) this.file = new RejectsFile(rejectsPath);
   }
 
   /** Throws a FlowError under 'fail'; otherwise records the drop and returns. */
   async report(bad: BadRecord): Promise<void> {
     if (this.policy === 'fail') {
-      throw new FlowError(this.ctx.nodeId, `${bad.reason}: ${bad.detail}; repair or remove the input, or set onError: "skip" to count and skip bad records`, bad.where);
+      throw new FlowError(
+        this.ctx.nodeId,
+        `${bad.reason}: ${bad.detail}; repair or remove the input, or set onError: "skip" to count and skip bad records`,
+        bad.where,
+      );
     }
     const rows = bad.rows ?? 1;
     this.ctx.stats.drop(bad.reason, Math.max(rows, 1));
     this.skipped++;
-    if (this.skipped <= LOG_FIRST) this.ctx.log(`skipped: ${new FlowError(this.ctx.nodeId, `${bad.reason}: ${bad.detail}`, bad.where).message}`);
-    if (this.skipped === LOG_FIRST + 1) this.ctx.log(`more bad records skipped: see the operator's drop counts${this.file ? ` and ${this.file.path}` : ''}`);
+    if (this.skipped <= LOG_FIRST)
+      this.ctx.log(`skipped: ${new FlowError(this.ctx.nodeId, `${bad.reason}: ${bad.detail}`, bad.where).message}`);
+    if (this.skipped === LOG_FIRST + 1)
+      this.ctx.log(
+        `more bad records skipped: see the operator's drop counts${this.file ? ` and ${this.file.path}` : ''}`,
+      );
     if (this.file) {
       const record = bad.record === undefined ? {} : { record: bad.record.slice(0, RECORD_CHARS) };
       await this.file.write([{ reason: bad.reason, detail: bad.detail, ...bad.where, rows, ...record }]);

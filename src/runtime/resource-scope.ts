@@ -34,7 +34,10 @@ export function openScope(resources: Map<string, ResolvedResource>, o: ScopeOpti
     log: o.log ?? (() => undefined),
     get<T>(name: string, kind?: string): Promise<T> {
       const r = resources.get(name);
-      if (!r) return Promise.reject(new Error(`no resource named "${name}" (declared: ${[...resources.keys()].join(', ') || 'none'})`));
+      if (!r)
+        return Promise.reject(
+          new Error(`no resource named "${name}" (declared: ${[...resources.keys()].join(', ') || 'none'})`),
+        );
       if (kind && r.kind !== kind) return Promise.reject(new Error(`resource "${name}" is a ${r.kind}, not a ${kind}`));
       let p = instances.get(name);
       if (!p) {
@@ -56,7 +59,9 @@ export function openScope(resources: Map<string, ResolvedResource>, o: ScopeOpti
       await Promise.allSettled(instances.values());
       for (const name of [...order].reverse()) {
         const r = resources.get(name)!;
-        try { await r.def.dispose?.(values.get(name)); } catch (err) {
+        try {
+          await r.def.dispose?.(values.get(name));
+        } catch (err) {
           scope.log(`disposing resource ${name}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }

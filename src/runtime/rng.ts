@@ -4,7 +4,10 @@
 // seeds are expanded with splitmix32 so that nearby seeds give unrelated streams.
 
 /** What `Rng.save()` returns: plain JSON, for state.json in checkpoints. */
-export interface RngState { algorithm: 'xoshiro128**'; s: [number, number, number, number] }
+export interface RngState {
+  algorithm: 'xoshiro128**';
+  s: [number, number, number, number];
+}
 
 const rotl = (x: number, k: number) => (x << k) | (x >>> (32 - k));
 
@@ -18,7 +21,10 @@ function splitmix32(a: number): [number, number] {
 }
 
 export class Rng {
-  private s0: number; private s1: number; private s2: number; private s3: number;
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
 
   /** A generator for `seed`, any safe integer (negative too): both 32-bit halves matter. */
   constructor(seed: number) {
@@ -28,16 +34,27 @@ export class Rng {
     // the high half is mixed before it meets the low half, so seeds 1 and 2^32 differ
     let c = lo ^ splitmix32(hi ^ 0x5bd1e995)[1];
     const words: number[] = [];
-    for (let i = 0; i < 4; i++) { const [n, out] = splitmix32(c); c = n; words.push(out); }
+    for (let i = 0; i < 4; i++) {
+      const [n, out] = splitmix32(c);
+      c = n;
+      words.push(out);
+    }
     [this.s0, this.s1, this.s2, this.s3] = words as [number, number, number, number];
     if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1; // the one state xoshiro cannot leave
   }
 
   /** A generator continuing exactly where the one that saved `state` was. */
   static restore(state: RngState): Rng {
-    const ok = state?.algorithm === 'xoshiro128**' && Array.isArray(state.s) && state.s.length === 4
-      && state.s.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) && state.s.some((w) => w !== 0);
-    if (!ok) throw new Error(`Rng.restore: not a saved xoshiro128** state (four uint32 words, not all zero): ${JSON.stringify(state)}`);
+    const ok =
+      state?.algorithm === 'xoshiro128**' &&
+      Array.isArray(state.s) &&
+      state.s.length === 4 &&
+      state.s.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff) &&
+      state.s.some((w) => w !== 0);
+    if (!ok)
+      throw new Error(
+        `Rng.restore: not a saved xoshiro128** state (four uint32 words, not all zero): ${JSON.stringify(state)}`,
+      );
     const r = new Rng(0);
     [r.s0, r.s1, r.s2, r.s3] = state.s.map((w) => w | 0) as [number, number, number, number];
     return r;
@@ -67,7 +84,8 @@ export class Rng {
 
   /** An integer in [0, n), unbiased (rejection of the short last range), for 1 <= n <= 2^32. */
   below(n: number): number {
-    if (!Number.isInteger(n) || n < 1 || n > 0x1_0000_0000) throw new RangeError(`Rng.below: n must be an integer in [1, 2^32], got ${n}`);
+    if (!Number.isInteger(n) || n < 1 || n > 0x1_0000_0000)
+      throw new RangeError(`Rng.below: n must be an integer in [1, 2^32], got ${n}`);
     const limit = 0x1_0000_0000 - (0x1_0000_0000 % n);
     let x = this.nextU32();
     while (x >= limit) x = this.nextU32();

@@ -37,7 +37,11 @@ export interface RunOptions {
   onResources?: (built: Map<string, unknown>) => void;
 }
 
-export interface Progress { elapsedMs: number; nodes: Record<string, StatsSnapshot>; sources: Record<string, { inFlight: number; inFlightBytes: number; peakInFlight: number }> }
+export interface Progress {
+  elapsedMs: number;
+  nodes: Record<string, StatsSnapshot>;
+  sources: Record<string, { inFlight: number; inFlightBytes: number; peakInFlight: number }>;
+}
 
 export interface RunResult {
   ok: boolean;
@@ -54,7 +58,12 @@ export interface RunResult {
 }
 
 function ledgerReport(ledgers: Map<string, Ledger>): Progress['sources'] {
-  return Object.fromEntries([...ledgers].map(([id, l]) => [id, { inFlight: l.inFlight, inFlightBytes: l.inFlightBytes, peakInFlight: l.peakInFlight }]));
+  return Object.fromEntries(
+    [...ledgers].map(([id, l]) => [
+      id,
+      { inFlight: l.inFlight, inFlightBytes: l.inFlightBytes, peakInFlight: l.peakInFlight },
+    ]),
+  );
 }
 
 /** Runs a spec (or an already validated pipeline). Throws SpecError for an invalid spec; every other
@@ -65,20 +74,38 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
   for (const id of resolved.order) stats.for(id);
   const signal = opts.signal ?? new AbortController().signal;
   const pool = opts.pool ?? new WorkerPool();
-  const scope = openScope(resolved.resources, { ...opts.scope, signal, log: opts.scope?.log ?? ((m) => opts.log?.('resources', m)) });
+  const scope = openScope(resolved.resources, {
+    ...opts.scope,
+    signal,
+    log: opts.scope?.log ?? ((m) => opts.log?.('resources', m)),
+  });
   const placement = opts.plan ? new Map(opts.plan.nodes.map((n) => [n.id, n])) : undefined;
   const compiled = compilePipeline(resolved, {
-    signal, stats, log: opts.log, parallel: parallelFor(pool), placement, rank: opts.scope?.rank, resources: scope.scope, barrier: opts.barrier,
+    signal,
+    stats,
+    log: opts.log,
+    parallel: parallelFor(pool),
+    placement,
+    rank: opts.scope?.rank,
+    resources: scope.scope,
+    barrier: opts.barrier,
   });
   const t0 = performance.now();
-  const progress = (): Progress => ({ elapsedMs: performance.now() - t0, nodes: stats.snapshot(), sources: ledgerReport(compiled.ledgers) });
+  const progress = (): Progress => ({
+    elapsedMs: performance.now() - t0,
+    nodes: stats.snapshot(),
+    sources: ledgerReport(compiled.ledgers),
+  });
   const timer = opts.onProgress ? setInterval(() => opts.onProgress!(progress()), opts.progressMs ?? 1000) : undefined;
   const sinks: SinkResult[] = [];
   let error: unknown;
   try {
     await new Promise<void>((resolve, reject) => {
       compiled.output.subscribe({
-        next: (v) => { if (v instanceof RB) releaseBatch(v as RecordBatch); else sinks.push(v as SinkResult); },
+        next: (v) => {
+          if (v instanceof RB) releaseBatch(v as RecordBatch);
+          else sinks.push(v as SinkResult);
+        },
         error: reject,
         complete: resolve,
       });
@@ -88,14 +115,25 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
   } finally {
     if (timer) clearInterval(timer);
     if (!opts.pool) await pool.close();
-    try { opts.onResources?.(scope.built()); } finally { await scope.dispose(); }
+    try {
+      opts.onResources?.(scope.built());
+    } finally {
+      await scope.dispose();
+    }
   }
   const final = progress();
   opts.onProgress?.(final);
   const cancelled = signal.aborted;
-  const base = { durationMs: Math.round(final.elapsedMs), nodes: final.nodes, sinks, sources: final.sources, ...(opts.plan ? { plan: opts.plan } : {}) };
+  const base = {
+    durationMs: Math.round(final.elapsedMs),
+    nodes: final.nodes,
+    sinks,
+    sources: final.sources,
+    ...(opts.plan ? { plan: opts.plan } : {}),
+  };
   if (error !== undefined) {
-    const e = error instanceof FlowError ? error.toJSON() : { message: error instanceof Error ? error.message : String(error) };
+    const e =
+      error instanceof FlowError ? error.toJSON() : { message: error instanceof Error ? error.message : String(error) };
     const failed: RunResult = { ok: false, ...base, ...(cancelled ? { cancelled } : {}), error: e };
     // the thrown object itself, for callers that rethrow it (a rank's failure names the rank to blame)
     Object.defineProperty(failed, 'thrown', { value: error, enumerable: false });
@@ -109,7 +147,12 @@ export async function runPipeline(spec: unknown, opts: RunOptions = {}): Promise
 }
 
 function isResolved(x: unknown): x is ResolvedPipeline {
-  return typeof x === 'object' && x !== null && (x as ResolvedPipeline).nodes instanceof Map && Array.isArray((x as ResolvedPipeline).order);
+  return (
+    typeof x === 'object' &&
+    x !== null &&
+    (x as ResolvedPipeline).nodes instanceof Map &&
+    Array.isArray((x as ResolvedPipeline).order)
+  );
 }
 
 export { SpecError };

@@ -9,7 +9,11 @@ const isTsx = (v: string | undefined) => v !== undefined && /^tsx(\/|$)|[/\\]tsx
 /** The script that registers tsx (when the project runs from TypeScript) and imports `entryUrl`. */
 export function bootScript(entryUrl: string): string {
   let tsx: string | undefined;
-  try { tsx = import.meta.resolve('tsx/esm/api'); } catch { tsx = undefined; } // compiled JS needs no tsx
+  try {
+    tsx = import.meta.resolve('tsx/esm/api');
+  } catch {
+    tsx = undefined;
+  } // compiled JS needs no tsx
   const entry = `import(${JSON.stringify(entryUrl)})`;
   if (!tsx) return entry;
   return `import(${JSON.stringify(tsx)}).then((m) => { (m.register ?? m.default.register)(); return ${entry}; })`;
@@ -23,7 +27,10 @@ export function threadExecArgv(): string[] {
     const a = args[i]!;
     const eq = a.indexOf('=');
     if (eq > 0 && TSX_FLAG.test(a.slice(0, eq)) && isTsx(a.slice(eq + 1))) continue;
-    if (TSX_FLAG.test(a) && isTsx(args[i + 1])) { i++; continue; }
+    if (TSX_FLAG.test(a) && isTsx(args[i + 1])) {
+      i++;
+      continue;
+    }
     out.push(a);
   }
   return out;

@@ -47,7 +47,8 @@ async function load(spec: KernelSpec): Promise<Kernel> {
   const factory = Object.values(mod).find((v) => isFactory(v) && v.def.id === spec.id) as AnyFactory | undefined;
   if (!factory) throw new Error(`module ${spec.module} exports no operator with id "${spec.id}"`);
   const def = defOf(factory);
-  if (def.kind === 'source' || def.kind === 'sink' || !def.kernel) throw new Error(`operator ${spec.id} has no kernel to run on a worker`);
+  if (def.kind === 'source' || def.kind === 'sink' || !def.kernel)
+    throw new Error(`operator ${spec.id} has no kernel to run on a worker`);
   const config = spec.parsed ? spec.config : parseConfig(def, spec.config);
   return def.kernel(config);
 }
@@ -61,7 +62,11 @@ const specs = new Map<string, KernelSpec>();
 function kernelFor(key: string, spec: KernelSpec | undefined): Promise<Kernel> {
   if (spec) specs.set(key, spec);
   let kernel = kernels.get(key);
-  if (kernel) { kernels.delete(key); kernels.set(key, kernel); return kernel; } // most recent last
+  if (kernel) {
+    kernels.delete(key);
+    kernels.set(key, kernel);
+    return kernel;
+  } // most recent last
   const known = specs.get(key);
   if (!known) throw new Error(`internal: kernel ${key} was never sent to this worker`);
   kernel = load(known);

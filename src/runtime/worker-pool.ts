@@ -23,7 +23,13 @@ export type { KernelSpec } from './worker-entry.ts';
  * or the thread died (`crashed`), or the pool closed first. */
 export class WorkerTaskError extends Error {
   override readonly name = 'WorkerTaskError';
-  constructor(readonly reason: string, readonly location: InputLocation = {}, readonly crashed = false) { super(reason); }
+  constructor(
+    readonly reason: string,
+    readonly location: InputLocation = {},
+    readonly crashed = false,
+  ) {
+    super(reason);
+  }
 }
 
 export interface WorkerPoolOptions {
@@ -40,18 +46,32 @@ export interface RunOptions {
   threads?: number;
 }
 
-export interface TaskResult { batch: RecordBatch; kernelMs: number }
+export interface TaskResult {
+  batch: RecordBatch;
+  kernelMs: number;
+}
 
 interface Task {
-  id: number; key: string; spec: KernelSpec; input: RecordBatch; threads: number;
+  id: number;
+  key: string;
+  spec: KernelSpec;
+  input: RecordBatch;
+  threads: number;
   /** the input packed for the thread, made when the task is sent (again if a dead thread had it queued) */
   packed?: PackedBatch;
-  resolve(r: TaskResult): void; reject(e: WorkerTaskError): void;
+  resolve(r: TaskResult): void;
+  reject(e: WorkerTaskError): void;
   settled: Promise<void>;
 }
 
 /** A thread and the tasks sent to it, in the order it runs them (the first is running). */
-interface Slot { worker: Worker; tasks: Task[]; loaded: Set<string>; lastError?: string; closing?: boolean }
+interface Slot {
+  worker: Worker;
+  tasks: Task[];
+  loaded: Set<string>;
+  lastError?: string;
+  closing?: boolean;
+}
 
 const ENTRY = new URL('./worker-entry.ts', import.meta.url).href;
 
@@ -66,27 +86,43 @@ export class WorkerPool {
 
   constructor(opts: WorkerPoolOptions = {}) {
     this.size = opts.size ?? availableParallelism();
-    if (!Number.isInteger(this.size) || this.size < 1) throw new Error(`WorkerPool: size must be an integer >= 1, got ${opts.size}`);
+    if (!Number.isInteger(this.size) || this.size < 1)
+      throw new Error(`WorkerPool: size must be an integer >= 1, got ${opts.size}`);
     this.closeTimeoutMs = opts.closeTimeoutMs ?? 10_000;
     this.depth = opts.depth ?? 2;
-    if (!Number.isInteger(this.depth) || this.depth < 1) throw new Error(`WorkerPool: depth must be an integer >= 1, got ${opts.depth}`);
+    if (!Number.isInteger(this.depth) || this.depth < 1)
+      throw new Error(`WorkerPool: depth must be an integer >= 1, got ${opts.depth}`);
   }
 
   /** Threads currently alive. */
-  get threads(): number { return this.slots.length; }
+  get threads(): number {
+    return this.slots.length;
+  }
 
   /** Run one kernel on one batch in a worker thread. Rejects with a WorkerTaskError. */
   run(spec: KernelSpec, batch: RecordBatch, opts: RunOptions = {}): Promise<TaskResult> {
     if (this.closed) return Promise.reject(new WorkerTaskError('the worker pool is closed'));
     let key: string;
-    try { key = `${spec.module}#${spec.id}#${spec.parsed}#${JSON.stringify(spec.config)}`; } catch (err) {
-      return Promise.reject(new WorkerTaskError(`cannot send the config to a worker: ${err instanceof Error ? err.message : String(err)}`));
+    try {
+      key = `${spec.module}#${spec.id}#${spec.parsed}#${JSON.stringify(spec.config)}`;
+    } catch (err) {
+      return Promise.reject(
+        new WorkerTaskError(`cannot send the config to a worker: ${err instanceof Error ? err.message : String(err)}`),
+      );
     }
     let resolve!: (r: TaskResult) => void, reject!: (e: WorkerTaskError) => void, settle!: () => void;
-    const settled = new Promise<void>((r) => { settle = r; });
+    const settled = new Promise<void>((r) => {
+      settle = r;
+    });
     const result = new Promise<TaskResult>((res, rej) => {
-      resolve = (r) => { settle(); res(r); };
-      reject = (e) => { settle(); rej(e); };
+      resolve = (r) => {
+        settle();
+        res(r);
+      };
+      reject = (e) => {
+        settle();
+        rej(e);
+      };
     });
     const threads = Math.max(1, Math.min(this.size, opts.threads ?? this.size));
     this.queue.push({ id: this.nextId++, key, spec, input: batch, threads, resolve, reject, settled });
@@ -99,12 +135,18 @@ export class WorkerPool {
    * `src$.pipe(pool.map(normalize, { form: 'NFC' }))`. `op` is the operator's factory, or
    * `{ module, id }` to name one this thread has not imported (its config is then validated in the
    * worker). */
-  map(op: AnyFactory | { module: string; id: string }, config: unknown = {}, opts: { concurrency?: number; ctx?: Partial<OperatorContext> } = {}): OperatorFunction<RecordBatch, RecordBatch> {
+  map(
+    op: AnyFactory | { module: string; id: string },
+    config: unknown = {},
+    opts: { concurrency?: number; ctx?: Partial<OperatorContext> } = {},
+  ): OperatorFunction<RecordBatch, RecordBatch> {
     let spec: KernelSpec;
     if ('def' in op) {
       const def = defOf(op);
       if (def.kind === 'source' || def.kind === 'sink' || !def.kernel || !def.module)
-        throw new Error(`operator ${def.id} cannot run on workers: it needs a kernel and module (import.meta.url) in its definition`);
+        throw new Error(
+          `operator ${def.id} cannot run on workers: it needs a kernel and module (import.meta.url) in its definition`,
+        );
       spec = { module: def.module, id: def.id, config: parseConfig(def, config, opts.ctx?.nodeId), parsed: true };
     } else spec = { module: op.module, id: op.id, config, parsed: false };
     const ctx = makeContext(opts.ctx?.nodeId ?? spec.id, opts.ctx);
@@ -121,33 +163,60 @@ export class WorkerPool {
       const running = this.slots.flatMap((s) => s.tasks.map((t) => t.settled));
       if (running.length > 0) {
         let timer: NodeJS.Timeout | undefined;
-        await Promise.race([Promise.all(running), new Promise<void>((r) => { timer = setTimeout(r, timeoutMs); })]);
+        await Promise.race([
+          Promise.all(running),
+          new Promise<void>((r) => {
+            timer = setTimeout(r, timeoutMs);
+          }),
+        ]);
         clearTimeout(timer);
       }
-      await Promise.all(this.slots.map((s) => { s.closing = true; return s.worker.terminate(); }));
+      await Promise.all(
+        this.slots.map((s) => {
+          s.closing = true;
+          return s.worker.terminate();
+        }),
+      );
     })();
     return this.closed;
   }
 
   /** Sends waiting tasks to threads, in queue order, as long as some thread can take one. */
   private dispatch(): void {
-    for (let i = 0; i < this.queue.length && !this.closed;) {
+    for (let i = 0; i < this.queue.length && !this.closed; ) {
       const task = this.queue[i]!;
       let slot: Slot | undefined;
-      try { slot = this.slotFor(task); } catch (err) { // a thread that cannot start (bad execArgv...) fails its task
+      try {
+        slot = this.slotFor(task);
+      } catch (err) {
+        // a thread that cannot start (bad execArgv...) fails its task
         this.queue.splice(i, 1);
-        task.reject(new WorkerTaskError(`cannot start a worker thread: ${err instanceof Error ? err.message : String(err)}`));
+        task.reject(
+          new WorkerTaskError(`cannot start a worker thread: ${err instanceof Error ? err.message : String(err)}`),
+        );
         continue;
       }
-      if (!slot) { i++; continue; }
+      if (!slot) {
+        i++;
+        continue;
+      }
       this.queue.splice(i, 1);
       let msg: TaskMessage;
       try {
         task.packed ??= packBatch(task.input);
-        msg = { id: task.id, key: task.key, batch: task.packed, ...(slot.loaded.has(task.key) ? {} : { spec: task.spec }) };
+        msg = {
+          id: task.id,
+          key: task.key,
+          batch: task.packed,
+          ...(slot.loaded.has(task.key) ? {} : { spec: task.spec }),
+        };
         slot.worker.postMessage(msg, transferList(task.packed));
       } catch (err) {
-        task.reject(new WorkerTaskError(`cannot send the task to a worker (operator configs must be structured-cloneable): ${err instanceof Error ? err.message : String(err)}`));
+        task.reject(
+          new WorkerTaskError(
+            `cannot send the task to a worker (operator configs must be structured-cloneable): ${err instanceof Error ? err.message : String(err)}`,
+          ),
+        );
         continue;
       }
       task.packed = undefined; // moved to the thread
@@ -177,7 +246,9 @@ export class WorkerPool {
     const slot: Slot = { worker, tasks: [], loaded: new Set() };
     this.slots.push(slot);
     worker.on('message', (m: ReplyMessage) => this.onReply(slot, m));
-    worker.on('error', (err) => { slot.lastError = err instanceof Error ? err.message : String(err); });
+    worker.on('error', (err) => {
+      slot.lastError = err instanceof Error ? err.message : String(err);
+    });
     worker.on('exit', (code) => this.onExit(slot, code));
     return slot;
   }
@@ -190,8 +261,12 @@ export class WorkerPool {
     if (m.kind === 'fail') task.reject(new WorkerTaskError(m.reason, m.location));
     else {
       if (m.packed) receivedShared(packedSharedBytes(m.packed));
-      try { task.resolve({ batch: applyDelta(task.input, m), kernelMs: m.kernelMs }); } catch (err) {
-        task.reject(new WorkerTaskError(`cannot read the worker's result: ${err instanceof Error ? err.message : String(err)}`));
+      try {
+        task.resolve({ batch: applyDelta(task.input, m), kernelMs: m.kernelMs });
+      } catch (err) {
+        task.reject(
+          new WorkerTaskError(`cannot read the worker's result: ${err instanceof Error ? err.message : String(err)}`),
+        );
       }
     }
     this.dispatch();
@@ -203,14 +278,21 @@ export class WorkerPool {
     const [task, ...queued] = slot.tasks;
     slot.tasks = [];
     if (task) {
-      task.reject(slot.closing
-        ? new WorkerTaskError('the worker pool closed (its close timeout passed) before this task finished')
-        : new WorkerTaskError(`worker thread crashed (exit code ${code}${slot.lastError ? `: ${slot.lastError}` : ''}) while running operator ${task.spec.id}; ` +
-          'look in its kernel for process.exit, errors thrown from callbacks, or memory growth', {}, true));
+      task.reject(
+        slot.closing
+          ? new WorkerTaskError('the worker pool closed (its close timeout passed) before this task finished')
+          : new WorkerTaskError(
+              `worker thread crashed (exit code ${code}${slot.lastError ? `: ${slot.lastError}` : ''}) while running operator ${task.spec.id}; ` +
+                'look in its kernel for process.exit, errors thrown from callbacks, or memory growth',
+              {},
+              true,
+            ),
+      );
     }
     // tasks that were waiting behind it never started: they run elsewhere (their packed input went with
     // the thread, so they are packed again)
-    if (slot.closing) for (const t of queued) t.reject(new WorkerTaskError('the worker pool closed before this task started'));
+    if (slot.closing)
+      for (const t of queued) t.reject(new WorkerTaskError('the worker pool closed before this task started'));
     else this.queue.unshift(...queued);
     this.dispatch(); // a replacement thread starts if tasks are waiting
   }

@@ -7,10 +7,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
-export type DeviceSpec =
-  | { kind: 'auto' }
-  | { kind: 'cpu'; count: number }
-  | { kind: 'gpu'; ids: 'all' | number[] };
+export type DeviceSpec = { kind: 'auto' } | { kind: 'cpu'; count: number } | { kind: 'gpu'; ids: 'all' | number[] };
 
 export interface Device {
   kind: 'cpu' | 'gpu';
@@ -65,19 +62,27 @@ export function parseDevices(text: string): DeviceSpec {
   return r.data;
 }
 
-export interface Gpu { id: number; name: string }
+export interface Gpu {
+  id: number;
+  name: string;
+}
 
 /** Runs a command; resolves with its stdout, rejects when it is missing or fails. */
 export type CommandRunner = (cmd: string, args: string[]) => Promise<string>;
 
-const execRunner: CommandRunner = (cmd, args) => new Promise((resolve, reject) => {
-  execFile(cmd, args, { timeout: 10_000, windowsHide: true }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
-});
+const execRunner: CommandRunner = (cmd, args) =>
+  new Promise((resolve, reject) => {
+    execFile(cmd, args, { timeout: 10_000, windowsHide: true }, (err, stdout) => (err ? reject(err) : resolve(stdout)));
+  });
 
 /** The GPUs `nvidia-smi -L` lists ("GPU 0: NVIDIA A100 (UUID: ...)"); none when it is absent or fails. */
 export async function detectGpus(run: CommandRunner = execRunner): Promise<Gpu[]> {
   let out: string;
-  try { out = await run('nvidia-smi', ['-L']); } catch { return []; }
+  try {
+    out = await run('nvidia-smi', ['-L']);
+  } catch {
+    return [];
+  }
   const gpus: Gpu[] = [];
   for (const line of out.split('\n')) {
     const m = /^GPU (\d+):\s*(.*?)\s*(?:\(UUID:.*\))?\s*$/.exec(line.trim());
@@ -91,11 +96,21 @@ export type BackendCheck = { ok: true } | { ok: false; reason: string };
 /** Whether tfjs-node-gpu is installed and its native binding loads. */
 export async function gpuBackend(): Promise<BackendCheck> {
   let path: string;
-  try { path = createRequire(import.meta.url).resolve(GPU_PACKAGE); } catch {
-    return { ok: false, reason: `${GPU_PACKAGE} is not installed (npm install ${GPU_PACKAGE}, with CUDA and cuDNN on the machine)` };
+  try {
+    path = createRequire(import.meta.url).resolve(GPU_PACKAGE);
+  } catch {
+    return {
+      ok: false,
+      reason: `${GPU_PACKAGE} is not installed (npm install ${GPU_PACKAGE}, with CUDA and cuDNN on the machine)`,
+    };
   }
-  try { await import(path); } catch (err) {
-    return { ok: false, reason: `${GPU_PACKAGE} is installed but does not load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}` };
+  try {
+    await import(path);
+  } catch (err) {
+    return {
+      ok: false,
+      reason: `${GPU_PACKAGE} is installed but does not load: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    };
   }
   return { ok: true };
 }
@@ -109,8 +124,13 @@ export interface DeviceProbe {
 
 export const machineProbe: DeviceProbe = { gpus: () => detectGpus(), backend: gpuBackend, cores: availableParallelism };
 
-const cpuDevices = (n: number): Device[] => Array.from({ length: n }, (_, i) => ({ kind: 'cpu', index: i, label: `cpu:${i}` }));
-const gpuDevice = (g: Gpu): Device => ({ kind: 'gpu', index: g.id, label: `gpu:${g.id}${g.name ? ` (${g.name})` : ''}` });
+const cpuDevices = (n: number): Device[] =>
+  Array.from({ length: n }, (_, i) => ({ kind: 'cpu', index: i, label: `cpu:${i}` }));
+const gpuDevice = (g: Gpu): Device => ({
+  kind: 'gpu',
+  index: g.id,
+  label: `gpu:${g.id}${g.name ? ` (${g.name})` : ''}`,
+});
 
 /** The devices a spec names on this machine. GPUs need both the backend and the hardware; `auto` falls
  * back to one CPU worker thread per core and says why in `note`. */
@@ -120,20 +140,33 @@ export async function resolveDevices(spec: DeviceSpec, probe: Partial<DeviceProb
   const backend = await p.backend();
   if (spec.kind === 'auto') {
     const cores = Math.max(1, p.cores());
-    const cpu = (why: string): ResolvedDevices => ({ kind: 'cpu', devices: cpuDevices(cores), note: `auto: ${why}; ${cores} CPU worker thread${cores === 1 ? '' : 's'} (one per core)` });
+    const cpu = (why: string): ResolvedDevices => ({
+      kind: 'cpu',
+      devices: cpuDevices(cores),
+      note: `auto: ${why}; ${cores} CPU worker thread${cores === 1 ? '' : 's'} (one per core)`,
+    });
     if (!backend.ok) return cpu(`no GPU backend (${backend.reason.split(' (')[0]})`);
     const gpus = await p.gpus();
     if (gpus.length === 0) return cpu('no GPU found by nvidia-smi -L');
-    return { kind: 'gpu', devices: gpus.map(gpuDevice), note: `auto: ${gpus.length} GPU${gpus.length === 1 ? '' : 's'}, one process each` };
+    return {
+      kind: 'gpu',
+      devices: gpus.map(gpuDevice),
+      note: `auto: ${gpus.length} GPU${gpus.length === 1 ? '' : 's'}, one process each`,
+    };
   }
   if (!backend.ok) throw new DeviceError(`no GPU backend is available: ${backend.reason}; use --devices cpu:N or auto`);
   const gpus = await p.gpus();
-  if (gpus.length === 0) throw new DeviceError('no GPU found: nvidia-smi -L is missing, fails or lists none; use --devices cpu:N or auto');
+  if (gpus.length === 0)
+    throw new DeviceError('no GPU found: nvidia-smi -L is missing, fails or lists none; use --devices cpu:N or auto');
   if (spec.ids === 'all') return { kind: 'gpu', devices: gpus.map(gpuDevice) };
   const missing = spec.ids.filter((id) => !gpus.some((g) => g.id === id));
-  if (missing.length > 0) throw new DeviceError(`--devices gpu:${spec.ids.join(',')}: no GPU ${missing.join(', ')} (nvidia-smi -L lists ${gpus.map((g) => g.id).join(', ')})`);
+  if (missing.length > 0)
+    throw new DeviceError(
+      `--devices gpu:${spec.ids.join(',')}: no GPU ${missing.join(', ')} (nvidia-smi -L lists ${gpus.map((g) => g.id).join(', ')})`,
+    );
   return { kind: 'gpu', devices: spec.ids.map((id) => gpuDevice(gpus.find((g) => g.id === id)!)) };
 }
 
 /** Parse and resolve in one call (the CLI's path). */
-export const devicesFor = (text: string, probe?: Partial<DeviceProbe>): Promise<ResolvedDevices> => resolveDevices(parseDevices(text), probe);
+export const devicesFor = (text: string, probe?: Partial<DeviceProbe>): Promise<ResolvedDevices> =>
+  resolveDevices(parseDevices(text), probe);

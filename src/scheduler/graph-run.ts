@@ -21,7 +21,8 @@ function rootOf(err: unknown): unknown {
   return err;
 }
 
-const cpuDevices = (n: number): Device[] => Array.from({ length: n }, (_, i) => ({ kind: 'cpu', index: i, label: `cpu:${i}` }));
+const cpuDevices = (n: number): Device[] =>
+  Array.from({ length: n }, (_, i) => ({ kind: 'cpu', index: i, label: `cpu:${i}` }));
 
 /** `plan`: the launcher's; without it (a torchrun-style rank) the rank makes the same one. */
 export function graphTrainPipeline(file: string, plan?: PhysicalPlan): TrainPipeline {
@@ -30,24 +31,42 @@ export function graphTrainPipeline(file: string, plan?: PhysicalPlan): TrainPipe
     const lead = dist.rank === 0;
     const resolved = await resolveSpecFile(file, { sets: o.sets });
     const p = plan ?? physicalPlan(file, resolved, { kind: 'cpu', devices: cpuDevices(dist.worldSize) });
-    if (p.worldSize !== dist.worldSize) throw new Error(`the plan has ${p.worldSize} ranks, this run ${dist.worldSize}`);
+    if (p.worldSize !== dist.worldSize)
+      throw new Error(`the plan has ${p.worldSize} ranks, this run ${dist.worldSize}`);
     let r: TrainPipelineResult | undefined;
     const log = lead && o.hooks.log ? o.hooks.log : undefined;
     const result = await runPipeline(resolved, {
-      plan: p, source: file,
-      scope: { rank: dist.rank, worldSize: dist.worldSize, group: dist.collective, resume: o.resume, hooks: { stop: o.hooks.signal, onStep: o.hooks.onStep as ((p: unknown) => void) | undefined }, log },
+      plan: p,
+      source: file,
+      scope: {
+        rank: dist.rank,
+        worldSize: dist.worldSize,
+        group: dist.collective,
+        resume: o.resume,
+        hooks: { stop: o.hooks.signal, onStep: o.hooks.onStep as ((p: unknown) => void) | undefined },
+        log,
+      },
       log: log ? (node, m) => log(`[${node}] ${m}`) : undefined,
-      barrier: dist.worldSize > 1 ? async () => { await anyRank(dist.collective, false); } : undefined,
+      barrier:
+        dist.worldSize > 1
+          ? async () => {
+              await anyRank(dist.collective, false);
+            }
+          : undefined,
       // before the resources are disposed: the result hashes the final parameters
-      onResources: (built) => { r = [...built.values()].find((v): v is Trainer => v instanceof Trainer)?.result(); },
+      onResources: (built) => {
+        r = [...built.values()].find((v): v is Trainer => v instanceof Trainer)?.result();
+      },
     });
     if (!result.ok) {
-      const err = rootOf(result.thrown) ?? new FlowError(result.error?.operator ?? 'run', result.error?.message ?? 'failed');
+      const err =
+        rootOf(result.thrown) ?? new FlowError(result.error?.operator ?? 'run', result.error?.message ?? 'failed');
       // the other ranks would wait for this one in their next collective
       if (dist.worldSize > 1) dist.collective.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
-    if (!r) throw new Error(`${file}: the graph ran no training step (no nn/trainer resource was opened by a data source)`);
+    if (!r)
+      throw new Error(`${file}: the graph ran no training step (no nn/trainer resource was opened by a data source)`);
     return { ...r, plan: p, nodes: result.nodes, sources: result.sources };
   };
 }

@@ -49,7 +49,9 @@ export async function launchProcesses(o: LaunchProcessesOptions): Promise<TrainP
     const exited = new Set<number>();
     let failure: Error | undefined;
     let settled = false;
-    const onStop = () => { for (const c of children) if (c.connected) c.send({ type: 'stop' } satisfies LauncherToChild); };
+    const onStop = () => {
+      for (const c of children) if (c.connected) c.send({ type: 'stop' } satisfies LauncherToChild);
+    };
     const settle = (err?: Error) => {
       if (settled) return;
       settled = true;
@@ -60,26 +62,52 @@ export async function launchProcesses(o: LaunchProcessesOptions): Promise<TrainP
     const fail = (rank: number, why: string) => {
       if (failure) return;
       failure = new CollectiveError(rank, `training rank ${rank} of ${worldSize} (${o.devices[rank]!.label}) ${why}`);
-      children.forEach((c, r) => { if (!exited.has(r)) c.kill('SIGTERM'); });
-      const kill = setTimeout(() => children.forEach((c, r) => { if (!exited.has(r)) c.kill('SIGKILL'); }), graceMs);
+      children.forEach((c, r) => {
+        if (!exited.has(r)) c.kill('SIGTERM');
+      });
+      const kill = setTimeout(
+        () =>
+          children.forEach((c, r) => {
+            if (!exited.has(r)) c.kill('SIGKILL');
+          }),
+        graceMs,
+      );
       kill.unref();
       if (exited.size === worldSize) settle(failure);
     };
     o.devices.forEach((device, rank) => {
-      const args = ['train', o.file, ...o.args, '--rank', String(rank), '--world-size', String(worldSize), '--master', `127.0.0.1:${port}`];
+      const args = [
+        'train',
+        o.file,
+        ...o.args,
+        '--rank',
+        String(rank),
+        '--world-size',
+        String(worldSize),
+        '--master',
+        `127.0.0.1:${port}`,
+      ];
       const env: NodeJS.ProcessEnv = {
-        ...process.env, LOCAL_RANK: String(rank),
+        ...process.env,
+        LOCAL_RANK: String(rank),
         ...(device.kind === 'gpu' ? { CUDA_VISIBLE_DEVICES: String(device.index) } : {}),
       };
       const child = fork(o.bin ?? BIN, args, { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
       children.push(child);
-      child.on('message', (m: ChildToLauncher) => { if (m.type === 'result') results.set(rank, m.result); });
+      child.on('message', (m: ChildToLauncher) => {
+        if (m.type === 'result') results.set(rank, m.result);
+      });
       child.on('error', (err) => fail(rank, `could not run: ${err.message}`));
       child.on('exit', (code, signal) => {
         exited.add(rank);
-        if (!results.has(rank)) fail(rank, `exited ${signal ? `on ${signal}` : `with code ${code}`} before finishing (its error is above)`);
-        if (failure) { if (exited.size === worldSize) settle(failure); return; }
-        if (exited.size === worldSize) settle(results.has(0) ? undefined : new Error('training rank 0 finished without a result'));
+        if (!results.has(rank))
+          fail(rank, `exited ${signal ? `on ${signal}` : `with code ${code}`} before finishing (its error is above)`);
+        if (failure) {
+          if (exited.size === worldSize) settle(failure);
+          return;
+        }
+        if (exited.size === worldSize)
+          settle(results.has(0) ? undefined : new Error('training rank 0 finished without a result'));
       });
     });
     if (o.hooks?.signal?.aborted) onStop();

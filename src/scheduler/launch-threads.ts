@@ -31,7 +31,8 @@ const describe = (f: RankFailure): string => `${f.name && f.name !== 'Error' ? `
 
 export function launchThreads(o: LaunchThreadsOptions): Promise<TrainPipelineResult> {
   const { worldSize } = o;
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new Error(`launchThreads: worldSize must be a whole number >= 1, got ${worldSize}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new Error(`launchThreads: worldSize must be a whole number >= 1, got ${worldSize}`);
   const group = createThreadGroup(worldSize);
   const file = resolve(o.file);
   const graceMs = o.graceMs ?? 2000;
@@ -47,7 +48,9 @@ export function launchThreads(o: LaunchThreadsOptions): Promise<TrainPipelineRes
     let settled = false;
     let graceTimer: NodeJS.Timeout | undefined;
 
-    const onStop = () => { for (const w of workers) w.postMessage({ type: 'stop' } satisfies ToRank); };
+    const onStop = () => {
+      for (const w of workers) w.postMessage({ type: 'stop' } satisfies ToRank);
+    };
     const settle = (err: Error | undefined) => {
       if (settled) return;
       settled = true;
@@ -56,40 +59,62 @@ export function launchThreads(o: LaunchThreadsOptions): Promise<TrainPipelineRes
       if (err) reject(err);
       else resolvePromise(result!);
     };
-    const terminateAll = async () => { await Promise.allSettled(workers.map((w, r) => (exited.has(r) ? undefined : w.terminate()))); };
+    const terminateAll = async () => {
+      await Promise.allSettled(workers.map((w, r) => (exited.has(r) ? undefined : w.terminate())));
+    };
 
     const fail = (rank: number, cause: RankFailure) => {
       if (failure || settled) return;
       // a rank woken by a collective that a peer broke reports the peer: blame the rank that broke
       const blamed = cause.failedRank !== undefined && cause.failedRank !== rank ? cause.failedRank : rank;
-      const err = new CollectiveError(blamed, `training rank ${blamed} of ${worldSize} failed${blamed === rank ? '' : ` (reported by rank ${rank})`}: ${describe(cause)}`,
-        { cause: Object.assign(new Error(cause.message), { name: cause.name, stack: cause.stack }) });
+      const err = new CollectiveError(
+        blamed,
+        `training rank ${blamed} of ${worldSize} failed${blamed === rank ? '' : ` (reported by rank ${rank})`}: ${describe(cause)}`,
+        { cause: Object.assign(new Error(cause.message), { name: cause.name, stack: cause.stack }) },
+      );
       failure = err;
       group.abort(err);
       // the others wake with a CollectiveError and end on their own; whoever has not after the grace is stopped
-      graceTimer = setTimeout(() => { void terminateAll().then(() => settle(err)); }, graceMs);
+      graceTimer = setTimeout(() => {
+        void terminateAll().then(() => settle(err));
+      }, graceMs);
       endIfAllOver();
     };
     // after a failure: once every rank has reported or exited, the rest of the grace is not needed
-    const endIfAllOver = () => { if (failure && over.size === worldSize) void terminateAll().then(() => settle(failure)); };
+    const endIfAllOver = () => {
+      if (failure && over.size === worldSize) void terminateAll().then(() => settle(failure));
+    };
     const onMessage = (rank: number) => (m: ToMain) => {
       if (m.type === 'log') o.hooks?.log?.(m.line);
       else if (m.type === 'step') o.hooks?.onStep?.(m.progress);
-      else if (m.type === 'failed') { over.add(rank); fail(rank, m.error); endIfAllOver(); }
-      else if (m.type === 'done') {
+      else if (m.type === 'failed') {
+        over.add(rank);
+        fail(rank, m.error);
+        endIfAllOver();
+      } else if (m.type === 'done') {
         over.add(rank);
         endIfAllOver();
         finished.add(rank);
         if (rank === 0) result = m.result;
         if (finished.size === worldSize && !failure) {
           // every pipeline returned: threads kept alive by leftover handles are not waited for
-          void terminateAll().then(() => settle(result ? undefined : new Error('training rank 0 finished without a result')));
+          void terminateAll().then(() =>
+            settle(result ? undefined : new Error('training rank 0 finished without a result')),
+          );
         }
       }
     };
 
     for (let rank = 0; rank < worldSize; rank++) {
-      const workerData: RankData = { rank, worldSize, handle: group.handles[rank], file, sets: o.sets, resume: o.resume, plan: o.plan };
+      const workerData: RankData = {
+        rank,
+        worldSize,
+        handle: group.handles[rank],
+        file,
+        sets: o.sets,
+        resume: o.resume,
+        plan: o.plan,
+      };
       // one device = one core: the rank does not start the output head's helper thread
       const w = tsWorker(ENTRY, { workerData, env: { ...process.env, FLOWLM_HEAD_THREAD: '0' } });
       workers.push(w);
@@ -102,7 +127,11 @@ export function launchThreads(o: LaunchThreadsOptions): Promise<TrainPipelineRes
       w.on('exit', (code) => {
         exited.add(rank);
         over.add(rank);
-        if (!finished.has(rank)) fail(rank, { name: 'Error', message: `its thread exited${code === 0 ? '' : ` with code ${code}`} before the pipeline finished` });
+        if (!finished.has(rank))
+          fail(rank, {
+            name: 'Error',
+            message: `its thread exited${code === 0 ? '' : ` with code ${code}`} before the pipeline finished`,
+          });
         endIfAllOver();
       });
     }

@@ -8,20 +8,30 @@ import type { TrainPipeline } from '../nn/train/trainer.ts';
 import { graphTrainPipeline } from './graph-run.ts';
 import type { PhysicalPlan } from './plan-types.ts';
 
-export interface TrainPipelineModule { run: TrainPipeline }
+export interface TrainPipelineModule {
+  run: TrainPipeline;
+}
 
 /** A file that is neither a spec nor a TrainPipeline module. */
 export class NotATrainPipeline extends Error {
   override readonly name = 'NotATrainPipeline';
 }
 
-const isPipelineFunction = (fn: unknown): fn is TrainPipeline => typeof fn === 'function' && !('def' in fn) && fn.length >= 1;
+const isPipelineFunction = (fn: unknown): fn is TrainPipeline =>
+  typeof fn === 'function' && !('def' in fn) && fn.length >= 1;
 
 export async function loadTrainModule(file: string, plan?: PhysicalPlan): Promise<TrainPipelineModule> {
   if (extname(file) === '.json') return { run: graphTrainPipeline(file, plan) };
-  const mod = (await import(pathToFileURL(resolve(file)).href)) as { default?: unknown; train?: unknown; pipeline?: unknown };
+  const mod = (await import(pathToFileURL(resolve(file)).href)) as {
+    default?: unknown;
+    train?: unknown;
+    pipeline?: unknown;
+  };
   if (isPipelineFunction(mod.train)) return { run: mod.train };
-  if (mod.default === undefined && mod.pipeline === undefined) throw new NotATrainPipeline(`${file} exports no spec (export default pipeline({...})) and no TrainPipeline function`);
+  if (mod.default === undefined && mod.pipeline === undefined)
+    throw new NotATrainPipeline(
+      `${file} exports no spec (export default pipeline({...})) and no TrainPipeline function`,
+    );
   return { run: graphTrainPipeline(file, plan) };
 }
 
@@ -32,4 +42,5 @@ export async function trainModuleKind(file: string): Promise<'spec' | 'function'
   return isPipelineFunction(mod.train) ? 'function' : 'spec';
 }
 
-export const loadTrainPipeline = async (file: string, plan?: PhysicalPlan): Promise<TrainPipeline> => (await loadTrainModule(file, plan)).run;
+export const loadTrainPipeline = async (file: string, plan?: PhysicalPlan): Promise<TrainPipeline> =>
+  (await loadTrainModule(file, plan)).run;

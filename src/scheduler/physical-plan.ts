@@ -10,13 +10,15 @@ import { trainBudgets, trainConfigOf } from './train-budgets.ts';
 
 const MiB = 1024 * 1024;
 /** Binary units, as budgets are usually given (256M = 256 MiB). */
-export const bytesText = (n: number) => (n % MiB === 0 ? `${n / MiB} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`);
+export const bytesText = (n: number) =>
+  n % MiB === 0 ? `${n / MiB} MiB` : n % 1024 === 0 ? `${n / 1024} KiB` : `${n} B`;
 
 /** The one device of a run that is not replicated: this process's main thread. */
 export const MAIN_DEVICE: Device = { kind: 'cpu', index: 0, label: 'main' };
 
 /** Whether the spec has a replicated part (a training chain) that --devices spreads over ranks. */
-export const isReplicated = (p: ResolvedPipeline): boolean => [...p.nodes.values()].some((n) => n.placement === 'replica');
+export const isReplicated = (p: ResolvedPipeline): boolean =>
+  [...p.nodes.values()].some((n) => n.placement === 'replica');
 
 export function physicalPlan(file: string, p: ResolvedPipeline, placed?: ResolvedDevices): PhysicalPlan {
   const notes: string[] = [];
@@ -33,7 +35,13 @@ export function physicalPlan(file: string, p: ResolvedPipeline, placed?: Resolve
   // nodes that feed a replicated node run on every rank (each rank's replica takes its share of their
   // output); the rest of an 'any' graph (e.g. the prep branch that writes shards) runs once, on rank 0
   const feeds = new Set<string>();
-  const up = (id: string) => { for (const i of p.nodes.get(id)?.inputs ?? []) if (!feeds.has(i)) { feeds.add(i); up(i); } };
+  const up = (id: string) => {
+    for (const i of p.nodes.get(id)?.inputs ?? [])
+      if (!feeds.has(i)) {
+        feeds.add(i);
+        up(i);
+      }
+  };
   for (const n of p.nodes.values()) if (n.placement === 'replica') up(n.id);
   for (const id of p.order) {
     const n = p.nodes.get(id)!;
@@ -41,23 +49,39 @@ export function physicalPlan(file: string, p: ResolvedPipeline, placed?: Resolve
     const ranks = n.placement === 'rank0' ? [0] : n.placement === 'replica' || feeds.has(id) ? all : [0];
     const credits = creditsOf(n);
     const parts: string[] = [n.def.description];
-    if (n.after.length > 0) parts.push(`starts when ${n.after.join(', ')} ${n.after.length === 1 ? 'has' : 'have'} finished`);
-    if (n.workers > 0) parts.push(`kernel on ${n.workers} worker thread${n.workers === 1 ? '' : 's'} per rank, order preserved`);
+    if (n.after.length > 0)
+      parts.push(`starts when ${n.after.join(', ')} ${n.after.length === 1 ? 'has' : 'have'} finished`);
+    if (n.workers > 0)
+      parts.push(`kernel on ${n.workers} worker thread${n.workers === 1 ? '' : 's'} per rank, order preserved`);
     if (W > 1) {
-      parts.push(n.placement === 'replica' ? 'one replica per rank'
-        : ranks.length === W ? 'on every rank (it feeds the replicas)'
-          : `rank 0 only (other ranks: ${kind === 'sink' ? 'batches dropped' : kind === 'source' ? 'nothing read' : 'batches passed on'})`);
+      parts.push(
+        n.placement === 'replica'
+          ? 'one replica per rank'
+          : ranks.length === W
+            ? 'on every rank (it feeds the replicas)'
+            : `rank 0 only (other ranks: ${kind === 'sink' ? 'batches dropped' : kind === 'source' ? 'nothing read' : 'batches passed on'})`,
+      );
     }
     if (credits) {
       sources.push({ source: id, ...credits });
-      parts.push(`credits: ${credits.maxInFlight} batch${credits.maxInFlight === 1 ? '' : 'es'} / ${bytesText(credits.maxInFlightBytes)} in flight`);
+      parts.push(
+        `credits: ${credits.maxInFlight} batch${credits.maxInFlight === 1 ? '' : 'es'} / ${bytesText(credits.maxInFlightBytes)} in flight`,
+      );
     }
     workerThreads += n.workers * ranks.length;
     nodes.push({
-      id, op: n.def.id, kind, placement: n.placement, ranks, workers: n.workers,
+      id,
+      op: n.def.id,
+      kind,
+      placement: n.placement,
+      ranks,
+      workers: n.workers,
       replicas: ranks.length * Math.max(1, n.workers),
       devices: ranks.map((r) => (n.workers > 0 ? `${labels[r]}+worker-pool:${n.workers}` : labels[r]!)),
-      inputs: [...n.inputs], ...(credits ? { credits } : {}), uses: n.uses.map((u) => u.name), ...(n.after.length ? { after: [...n.after] } : {}),
+      inputs: [...n.inputs],
+      ...(credits ? { credits } : {}),
+      uses: n.uses.map((u) => u.name),
+      ...(n.after.length ? { after: [...n.after] } : {}),
       detail: parts.join('; '),
     });
     for (const a of n.after) edges.push({ from: a, to: id, kind: 'blocking: starts when it has finished' });
@@ -65,21 +89,40 @@ export function physicalPlan(file: string, p: ResolvedPipeline, placed?: Resolve
       const fanIn = (p.nodes.get(to)?.inputs.length ?? 0) > 1;
       const fanOut = n.outputs.length > 1;
       const toRank0 = W > 1 && p.nodes.get(to)?.placement === 'rank0' && n.placement !== 'rank0';
-      edges.push({ from: id, to, kind: `${fanOut && fanIn ? 'fan-out+fan-in' : fanOut ? 'fan-out' : fanIn ? 'fan-in' : '1:1'}${toRank0 ? ', to rank 0' : W > 1 ? ', per rank' : ''}` });
+      edges.push({
+        from: id,
+        to,
+        kind: `${fanOut && fanIn ? 'fan-out+fan-in' : fanOut ? 'fan-out' : fanIn ? 'fan-in' : '1:1'}${toRank0 ? ', to rank 0' : W > 1 ? ', per rank' : ''}`,
+      });
     }
   }
   const resources: PlanResource[] = [...p.resources.values()].map((r) => ({
-    name: r.name, kind: r.kind, ranks: all,
+    name: r.name,
+    kind: r.kind,
+    ranks: all,
     detail: `${r.def.describe?.(r.config as never) ?? r.def.description}${W > 1 ? '; one per rank' : ''}`,
   }));
   const trainer = [...p.resources.values()].find((r) => r.kind === 'nn/trainer');
   const tc = trainer ? trainConfigOf(p, trainer.name) : undefined;
   const train = tc ? trainBudgets(trainer!.name, tc.cfg, tc.dataDir, W, notes) : undefined;
-  if (W > 1) notes.push(`${W} ranks (${labels.join(', ')}) each run the graph; gradients meet in all-reduce (${transport === 'thread' ? 'ring over SharedArrayBuffer between worker threads' : 'ring over TCP between processes'})`);
-  notes.push('a credit scope emits a batch only while it holds credit: at most maxInFlight batches and maxInFlightBytes bytes between it and the sinks');
+  if (W > 1)
+    notes.push(
+      `${W} ranks (${labels.join(', ')}) each run the graph; gradients meet in all-reduce (${transport === 'thread' ? 'ring over SharedArrayBuffer between worker threads' : 'ring over TCP between processes'})`,
+    );
+  notes.push(
+    'a credit scope emits a batch only while it holds credit: at most maxInFlight batches and maxInFlightBytes bytes between it and the sinks',
+  );
   if (workerThreads > 0) notes.push('batches move to worker threads as transferable Arrow IPC buffers');
   return {
-    kind: 'plan', file, name: p.name, worldSize: W, devices, transport, resources, nodes, edges,
+    kind: 'plan',
+    file,
+    name: p.name,
+    worldSize: W,
+    devices,
+    transport,
+    resources,
+    nodes,
+    edges,
     budgets: { pipeline: { ...p.budget }, sources, workerThreads, ...(train ? { train } : {}) },
     notes,
   };

@@ -65,7 +65,11 @@ export interface TrainBudgets {
   runDir: string;
 }
 
-export interface SourceBudget { source: string; maxInFlight: number; maxInFlightBytes: number }
+export interface SourceBudget {
+  source: string;
+  maxInFlight: number;
+  maxInFlightBytes: number;
+}
 
 export interface PhysicalPlan {
   kind: 'plan';

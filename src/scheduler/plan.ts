@@ -43,9 +43,17 @@ export async function resolveSpecFile(file: string, o: PlanOptions = {}): Promis
 }
 
 /** The devices a validated spec runs on. */
-export async function devicesOf(file: string, p: ResolvedPipeline, devices: string | undefined, probe?: Partial<DeviceProbe>): Promise<ResolvedDevices | undefined> {
+export async function devicesOf(
+  file: string,
+  p: ResolvedPipeline,
+  devices: string | undefined,
+  probe?: Partial<DeviceProbe>,
+): Promise<ResolvedDevices | undefined> {
   if (!isReplicated(p)) {
-    if (devices !== undefined) throw new PlanError(`--devices applies to graphs with a replicated training chain; ${file} has none (its parallelism is each node's "workers")`);
+    if (devices !== undefined)
+      throw new PlanError(
+        `--devices applies to graphs with a replicated training chain; ${file} has none (its parallelism is each node's "workers")`,
+      );
     return undefined;
   }
   return devicesFor(devices ?? 'auto', probe);

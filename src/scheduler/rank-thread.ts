@@ -19,12 +19,19 @@ const post = (m: ToMain) => port.postMessage(m);
 const failure = (err: unknown): RankFailure => {
   const e = err instanceof Error ? err : new Error(String(err));
   const failedRank = (e as { failedRank?: unknown }).failedRank;
-  return { name: e.name, message: e.message, stack: e.stack, failedRank: typeof failedRank === 'number' ? failedRank : undefined };
+  return {
+    name: e.name,
+    message: e.message,
+    stack: e.stack,
+    failedRank: typeof failedRank === 'number' ? failedRank : undefined,
+  };
 };
 
 async function main(): Promise<void> {
   const stop = new AbortController();
-  port!.on('message', (m: ToRank) => { if (m.type === 'stop') stop.abort(); });
+  port!.on('message', (m: ToRank) => {
+    if (m.type === 'stop') stop.abort();
+  });
   const lead = data.rank === 0;
   let collective: Collective | undefined;
   try {
@@ -33,7 +40,9 @@ async function main(): Promise<void> {
     const dist: Dist = { rank: data.rank, worldSize: data.worldSize, collective: c };
     const run = await loadTrainPipeline(data.file, data.plan as PhysicalPlan | undefined);
     const options: TrainPipelineOptions = {
-      sets: data.sets, resume: data.resume, dist,
+      sets: data.sets,
+      resume: data.resume,
+      dist,
       hooks: {
         signal: stop.signal,
         log: lead ? (line) => post({ type: 'log', line }) : undefined,
@@ -46,7 +55,11 @@ async function main(): Promise<void> {
   } catch (err) {
     // wake the other ranks now rather than when the main thread hears of it
     const f = failure(err);
-    collective?.abort(err instanceof CollectiveError ? err : new CollectiveError(data.rank, `rank ${data.rank} failed: ${f.message}`, { cause: err }));
+    collective?.abort(
+      err instanceof CollectiveError
+        ? err
+        : new CollectiveError(data.rank, `rank ${data.rank} failed: ${f.message}`, { cause: err }),
+    );
     post({ type: 'failed', error: f });
   } finally {
     port!.removeAllListeners('message');

@@ -24,8 +24,15 @@ export async function runAsRank(run: TrainPipeline, spec: RankSpec, o: RankRunOp
   const unlisten = listenForStop(() => o.stop.abort());
   let collective: Collective | undefined;
   try {
-    collective = spec.worldSize === 1 ? localCollective()
-      : await socketCollective({ rank: spec.rank, worldSize: spec.worldSize, master: spec.master, timeoutMs: o.timeoutMs });
+    collective =
+      spec.worldSize === 1
+        ? localCollective()
+        : await socketCollective({
+            rank: spec.rank,
+            worldSize: spec.worldSize,
+            master: spec.master,
+            timeoutMs: o.timeoutMs,
+          });
     const dist: Dist = { rank: spec.rank, worldSize: spec.worldSize, collective };
     const result = await run({ sets: o.sets, resume: o.resume, hooks: o.hooks, dist });
     await collective.close();

@@ -17,7 +17,9 @@ function shardSeqLen(dir: string): number | undefined {
   try {
     const m = JSON.parse(readFileSync(file, 'utf8')) as { seqLen?: unknown };
     return typeof m.seqLen === 'number' ? m.seqLen : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Float32 values a replica keeps alive for the backward pass of one micro-batch (an estimate). */
@@ -33,38 +35,87 @@ function activationFloats(cfg: TrainConfig, rows: number, seqLen: number): numbe
 type Obj = Record<string, unknown>;
 
 /** The training config a trainer resource will run with (the data fields as its source gives them). */
-export function trainConfigOf(p: ResolvedPipeline, trainer: string): { cfg: TrainConfig; dataDir?: string } | undefined {
+export function trainConfigOf(
+  p: ResolvedPipeline,
+  trainer: string,
+): { cfg: TrainConfig; dataDir?: string } | undefined {
   const t = p.resources.get(trainer);
   if (!t) return undefined;
   const { model: modelName, optimizer: optName, ...rest } = t.config as Obj;
   const model = p.resources.get(String(modelName))?.config as Obj | undefined;
   const opt = p.resources.get(String(optName))?.config as Obj | undefined;
   if (!model || !opt) return undefined;
-  const source = [...p.nodes.values()].find((n) => n.uses.some((u) => u.name === trainer) && (n.def.id === 'train/shard-batches' || n.def.id === 'train/stream-batches'));
+  const source = [...p.nodes.values()].find(
+    (n) =>
+      n.uses.some((u) => u.name === trainer) &&
+      (n.def.id === 'train/shard-batches' || n.def.id === 'train/stream-batches'),
+  );
   const sc = (source?.config ?? {}) as Obj;
   const dataDir = typeof sc.dir === 'string' ? sc.dir : undefined;
   const { preset, ...fields } = model;
-  const data = { train: dataDir ?? `stream:${source?.id ?? '?'}`, val: sc.val, holdoutRows: sc.holdoutRows ?? 0, seqLen: sc.seqLen, shuffle: sc.shuffle ?? false };
-  const r = trainConfigSchema.safeParse({ ...rest, ...opt, preset, model: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)), data });
+  const data = {
+    train: dataDir ?? `stream:${source?.id ?? '?'}`,
+    val: sc.val,
+    holdoutRows: sc.holdoutRows ?? 0,
+    seqLen: sc.seqLen,
+    shuffle: sc.shuffle ?? false,
+  };
+  const r = trainConfigSchema.safeParse({
+    ...rest,
+    ...opt,
+    preset,
+    model: Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)),
+    data,
+  });
   return r.success ? { cfg: r.data, dataDir } : undefined;
 }
 
-export function trainBudgets(trainer: string, cfg: TrainConfig, dataDir: string | undefined, worldSize: number, notes: string[]): TrainBudgets {
+export function trainBudgets(
+  trainer: string,
+  cfg: TrainConfig,
+  dataDir: string | undefined,
+  worldSize: number,
+  notes: string[],
+): TrainBudgets {
   const model = modelConfigOf(cfg);
   const manifestLen = dataDir ? shardSeqLen(dataDir) : undefined;
   const seqLen = cfg.data.seqLen ?? manifestLen ?? model.contextLength;
-  if (cfg.data.seqLen === undefined && manifestLen === undefined) notes.push(`${dataDir ? `${dataDir}/manifest.json not found` : 'streamed rows'}: sequence length taken as the model's context (${model.contextLength})`);
+  if (cfg.data.seqLen === undefined && manifestLen === undefined)
+    notes.push(
+      `${dataDir ? `${dataDir}/manifest.json not found` : 'streamed rows'}: sequence length taken as the model's context (${model.contextLength})`,
+    );
   const params = paramSpecs(model).reduce((s, p) => s + sizeOf(p.shape), 0);
   const zero = cfg.zero === true && worldSize > 1;
-  if (cfg.zero === true && worldSize === 1) notes.push('zero=true at world size 1: nothing to shard, plain AdamW state');
-  const A = cfg.gradAccum, B = cfg.batchSize, W = worldSize;
+  if (cfg.zero === true && worldSize === 1)
+    notes.push('zero=true at world size 1: nothing to shard, plain AdamW state');
+  const A = cfg.gradAccum,
+    B = cfg.batchSize,
+    W = worldSize;
   const gradientBytes = params * F32;
   const momentsPerRank = zero ? Math.ceil(params / W) : params;
-  const perReplica = { params: params * F32, grads: gradientBytes, moments: 2 * momentsPerRank * F32, activations: activationFloats(cfg, B, seqLen) * F32, total: 0 };
+  const perReplica = {
+    params: params * F32,
+    grads: gradientBytes,
+    moments: 2 * momentsPerRank * F32,
+    activations: activationFloats(cfg, B, seqLen) * F32,
+    total: 0,
+  };
   perReplica.total = perReplica.params + perReplica.grads + perReplica.moments + perReplica.activations;
-  notes.push('activations: an estimate for one micro-batch (the output head is computed in row chunks and is not included)');
+  notes.push(
+    'activations: an estimate for one micro-batch (the output head is computed in row chunks and is not included)',
+  );
   return {
-    trainer, microBatchRows: B, gradAccum: A, globalBatchRows: W * A * B, seqLen, tokensPerStep: W * A * B * seqLen, params,
-    gradientBytesPerStep: gradientBytes, ringBytesSentPerRank: Math.round((2 * (W - 1) / W) * gradientBytes), perReplica, zero, runDir: cfg.runDir,
+    trainer,
+    microBatchRows: B,
+    gradAccum: A,
+    globalBatchRows: W * A * B,
+    seqLen,
+    tokensPerStep: W * A * B * seqLen,
+    params,
+    gradientBytesPerStep: gradientBytes,
+    ringBytesSentPerRank: Math.round(((2 * (W - 1)) / W) * gradientBytes),
+    perReplica,
+    zero,
+    runDir: cfg.runDir,
   };
 }

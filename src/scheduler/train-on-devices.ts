@@ -25,7 +25,12 @@ export async function trainOnDevices(d: ResolvedDevices, o: TrainOnDevicesOption
   const { file, sets, resume, hooks } = o;
   const worldSize = d.devices.length;
   if (d.kind === 'gpu') {
-    const args = [...sets.flatMap((s) => ['--set', s]), ...(resume ? ['--resume'] : []), '--every', String(o.every ?? 1)];
+    const args = [
+      ...sets.flatMap((s) => ['--set', s]),
+      ...(resume ? ['--resume'] : []),
+      '--every',
+      String(o.every ?? 1),
+    ];
     return launchProcesses({ file, devices: d.devices, args, hooks: { signal: hooks.signal } });
   }
   const { run } = await loadTrainModule(file, o.plan); // a bad module fails here once, not in N threads

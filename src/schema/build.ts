@@ -1,8 +1,16 @@
 // Building RecordBatches from plain columns or rows against a declared schema, and small helpers to
 // grow or measure batches without copying existing column data.
 import {
-  RecordBatch, Schema, Field, Struct, makeData, vectorFromArray, Vector, DataType,
-  type Data, type TypeMap,
+  RecordBatch,
+  Schema,
+  Field,
+  Struct,
+  makeData,
+  vectorFromArray,
+  Vector,
+  DataType,
+  type Data,
+  type TypeMap,
 } from 'apache-arrow';
 
 /** JS value accepted for one cell of a column of type T (what Arrow's builders take). */
@@ -15,12 +23,31 @@ export type ColumnInput<T extends DataType> = Vector<T> | Vector | ArrayLike<unk
  * Dictionary ids and list item names are metadata and may differ. */
 function sameStorage(a: DataType, b: DataType): boolean {
   if (a.typeId !== b.typeId) return false;
-  if (DataType.isDictionary(a) && DataType.isDictionary(b)) return sameStorage(a.indices, b.indices) && sameStorage(a.dictionary, b.dictionary);
-  type Params = { bitWidth?: number; isSigned?: boolean; precision?: number; unit?: number; listSize?: number; byteWidth?: number; scale?: number };
-  const pa = a as DataType & Params, pb = b as DataType & Params;
-  if (pa.bitWidth !== pb.bitWidth || pa.isSigned !== pb.isSigned || pa.precision !== pb.precision || pa.unit !== pb.unit
-    || pa.listSize !== pb.listSize || pa.byteWidth !== pb.byteWidth || pa.scale !== pb.scale) return false;
-  const ac = (a.children ?? []) as Field[], bc = (b.children ?? []) as Field[];
+  if (DataType.isDictionary(a) && DataType.isDictionary(b))
+    return sameStorage(a.indices, b.indices) && sameStorage(a.dictionary, b.dictionary);
+  type Params = {
+    bitWidth?: number;
+    isSigned?: boolean;
+    precision?: number;
+    unit?: number;
+    listSize?: number;
+    byteWidth?: number;
+    scale?: number;
+  };
+  const pa = a as DataType & Params,
+    pb = b as DataType & Params;
+  if (
+    pa.bitWidth !== pb.bitWidth ||
+    pa.isSigned !== pb.isSigned ||
+    pa.precision !== pb.precision ||
+    pa.unit !== pb.unit ||
+    pa.listSize !== pb.listSize ||
+    pa.byteWidth !== pb.byteWidth ||
+    pa.scale !== pb.scale
+  )
+    return false;
+  const ac = (a.children ?? []) as Field[],
+    bc = (b.children ?? []) as Field[];
   return ac.length === bc.length && ac.every((f, i) => sameStorage(f.type, bc[i]!.type));
 }
 
@@ -36,35 +63,51 @@ function plainCell(v: unknown): unknown {
 function toVector<D extends DataType>(field: Field<D>, values: ColumnInput<D>): Vector<D> {
   // vectorFromArray ignores the requested type for vectors and typed arrays: check it, and rebuild
   // from the values when the layout differs (a Float64Array for a Float32 column, Utf8 for a dictionary)
-  const given = values instanceof Vector ? values as Vector
-    : ArrayBuffer.isView(values) ? vectorFromArray(values as unknown as Int32Array) as Vector : undefined;
-  const out = given && sameStorage(field.type, given.type) ? given as Vector<D>
-    : vectorFromArray(Array.from((given ?? values) as ArrayLike<unknown>, plainCell), field.type) as Vector<D>;
+  const given =
+    values instanceof Vector
+      ? (values as Vector)
+      : ArrayBuffer.isView(values)
+        ? (vectorFromArray(values as unknown as Int32Array) as Vector)
+        : undefined;
+  const out =
+    given && sameStorage(field.type, given.type)
+      ? (given as Vector<D>)
+      : (vectorFromArray(Array.from((given ?? values) as ArrayLike<unknown>, plainCell), field.type) as Vector<D>);
   if (!field.nullable && out.nullCount > 0) {
     let row = 0;
     while (out.isValid(row)) row++;
-    throw new Error(`column "${field.name}" is not nullable but row ${row} is null; give it a value or declare the column nullable`);
+    throw new Error(
+      `column "${field.name}" is not nullable but row ${row} is null; give it a value or declare the column nullable`,
+    );
   }
   return out;
 }
 
 /** A batch from columns (arrays or vectors), each cast to the schema's type for that column. */
 export function batchFromColumns<T extends TypeMap>(
-  schema: Schema<T>, columns: { [K in keyof T]: ColumnInput<T[K]> },
+  schema: Schema<T>,
+  columns: { [K in keyof T]: ColumnInput<T[K]> },
 ): RecordBatch<T> {
   const vectors = schema.fields.map((f) => {
     const col = (columns as Record<string, ColumnInput<DataType> | undefined>)[f.name];
-    if (col === undefined) throw new Error(`batchFromColumns: column "${f.name}" missing (schema has ${schema.names.join(', ')})`);
+    if (col === undefined)
+      throw new Error(`batchFromColumns: column "${f.name}" missing (schema has ${schema.names.join(', ')})`);
     return toVector(f, col);
   });
   const length = vectors[0]?.length ?? 0;
   for (const [i, v] of vectors.entries())
-    if (v.length !== length) throw new Error(`batchFromColumns: column "${schema.fields[i]!.name}" has ${v.length} rows, "${schema.fields[0]!.name}" has ${length}`);
+    if (v.length !== length)
+      throw new Error(
+        `batchFromColumns: column "${schema.fields[i]!.name}" has ${v.length} rows, "${schema.fields[0]!.name}" has ${length}`,
+      );
   return batchFromVectors(schema, vectors, length);
 }
 
 /** A batch from row objects; a missing key becomes null (valid only for nullable columns). */
-export function batchFromRows<T extends TypeMap>(schema: Schema<T>, rows: ReadonlyArray<Partial<RowOf<T>>>): RecordBatch<T> {
+export function batchFromRows<T extends TypeMap>(
+  schema: Schema<T>,
+  rows: ReadonlyArray<Partial<RowOf<T>>>,
+): RecordBatch<T> {
   const columns: Record<string, unknown[]> = {};
   for (const f of schema.fields) columns[f.name] = rows.map((r) => (r as Record<string, unknown>)[f.name] ?? null);
   return batchFromColumns(schema, columns as { [K in keyof T]: ColumnInput<T[K]> });
@@ -86,20 +129,31 @@ export function concatData(v: Vector): Data {
 
 /** A new batch with the given columns added (or replaced), sharing every other column's buffers. */
 export function withColumns<T extends TypeMap, A extends TypeMap>(
-  batch: RecordBatch<T>, add: { [K in keyof A]: Vector<A[K]> | ColumnInput<A[K]> }, types?: { [K in keyof A]?: A[K] },
+  batch: RecordBatch<T>,
+  add: { [K in keyof A]: Vector<A[K]> | ColumnInput<A[K]> },
+  types?: { [K in keyof A]?: A[K] },
 ): RecordBatch<Omit<T, keyof A> & A> {
   const fields = batch.schema.fields.slice() as Field[];
   const children = batch.data.children.slice();
   for (const [name, col] of Object.entries(add) as [string, ColumnInput<DataType>][]) {
-    const type = (types as Record<string, DataType | undefined> | undefined)?.[name] ?? (col instanceof Vector ? col.type : undefined);
+    const type =
+      (types as Record<string, DataType | undefined> | undefined)?.[name] ??
+      (col instanceof Vector ? col.type : undefined);
     if (!type) throw new Error(`withColumns: column "${name}" needs a type (pass a Vector or a type)`);
     const field = new Field(name, type, true);
     const vec = toVector(field, col);
-    if (vec.length !== batch.numRows) throw new Error(`withColumns: column "${name}" has ${vec.length} rows, batch has ${batch.numRows}`);
+    if (vec.length !== batch.numRows)
+      throw new Error(`withColumns: column "${name}" has ${vec.length} rows, batch has ${batch.numRows}`);
     const data = vec.data.length === 1 ? vec.data[0]! : concatData(vec);
     const at = fields.findIndex((f) => f.name === name);
     const nf = new Field(name, type, vec.nullCount > 0 || (at >= 0 && fields[at]!.nullable));
-    if (at >= 0) { fields[at] = nf; children[at] = data; } else { fields.push(nf); children.push(data); }
+    if (at >= 0) {
+      fields[at] = nf;
+      children[at] = data;
+    } else {
+      fields.push(nf);
+      children.push(data);
+    }
   }
   const schema = new Schema(fields, batch.schema.metadata);
   const data = makeData({ type: new Struct(fields), length: batch.numRows, nullCount: 0, children });
@@ -115,10 +169,14 @@ export function batchBytes(batch: RecordBatch): number {
 export function takeRows<T extends TypeMap>(batch: RecordBatch<T>, indices: ArrayLike<number>): RecordBatch<T> {
   const idx = Array.from(indices);
   const bad = idx.findIndex((i) => !Number.isInteger(i) || i < 0 || i >= batch.numRows);
-  if (bad >= 0) throw new RangeError(`takeRows: index ${idx[bad]} (position ${bad}) is outside the batch's ${batch.numRows} rows`);
+  if (bad >= 0)
+    throw new RangeError(`takeRows: index ${idx[bad]} (position ${bad}) is outside the batch's ${batch.numRows} rows`);
   const vectors = batch.schema.fields.map((f, c) => {
     const col = batch.getChildAt(c)!;
-    return vectorFromArray(idx.map((i) => plainCell(col.get(i))), f.type) as Vector;
+    return vectorFromArray(
+      idx.map((i) => plainCell(col.get(i))),
+      f.type,
+    ) as Vector;
   });
   return batchFromVectors(batch.schema, vectors, idx.length);
 }

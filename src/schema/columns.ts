@@ -1,8 +1,20 @@
 // The column maps of DESIGN.md §3, declared once. Each is a TypeMap (for the compiler) plus a Schema
 // factory (for runtime checks); stages extend them by intersection instead of forking new maps.
 import {
-  Schema, Field, Utf8, Int32, Int64, Float32, Float64, List, FixedSizeList, Dictionary,
-  TimestampMillisecond, Uint8, type DataType, type TypeMap,
+  Schema,
+  Field,
+  Utf8,
+  Int32,
+  Int64,
+  Float32,
+  Float64,
+  List,
+  FixedSizeList,
+  Dictionary,
+  TimestampMillisecond,
+  Uint8,
+  type DataType,
+  type TypeMap,
 } from 'apache-arrow';
 
 export type Doc = { id: Utf8; text: Utf8; url: Utf8; source: Dictionary<Utf8, Int32> };
@@ -10,7 +22,11 @@ export type Tokens = Omit<Doc, 'text'> & { tokens: List<Int32> };
 export type Packed = { input_ids: FixedSizeList<Int32>; doc_starts: List<Int32>; attention_mask: FixedSizeList<Uint8> };
 export type GradBucket = { bucket: Int32; values: List<Float32> };
 export type Metrics = {
-  step: Int64; split: Dictionary<Utf8, Int32>; name: Dictionary<Utf8, Int32>; value: Float64; time: TimestampMillisecond;
+  step: Int64;
+  split: Dictionary<Utf8, Int32>;
+  name: Dictionary<Utf8, Int32>;
+  value: Float64;
+  time: TimestampMillisecond;
 };
 
 /** A field list keyed by column name, typed by the TypeMap it describes. */

@@ -8,12 +8,31 @@ import { formatType } from './compat.ts';
 /** Same physical layout: data of type `b` can stand as a column of type `a` without a copy. */
 export function sameLayout(a: DataType, b: DataType): boolean {
   if (a.typeId !== b.typeId) return false;
-  if (DataType.isDictionary(a) && DataType.isDictionary(b)) return sameLayout(a.indices, b.indices) && sameLayout(a.dictionary, b.dictionary);
-  type Params = { bitWidth?: number; isSigned?: boolean; precision?: number; unit?: number; listSize?: number; byteWidth?: number; scale?: number };
-  const pa = a as DataType & Params, pb = b as DataType & Params;
-  if (pa.bitWidth !== pb.bitWidth || pa.isSigned !== pb.isSigned || pa.precision !== pb.precision || pa.unit !== pb.unit
-    || pa.listSize !== pb.listSize || pa.byteWidth !== pb.byteWidth || pa.scale !== pb.scale) return false;
-  const ac = (a.children ?? []) as Field[], bc = (b.children ?? []) as Field[];
+  if (DataType.isDictionary(a) && DataType.isDictionary(b))
+    return sameLayout(a.indices, b.indices) && sameLayout(a.dictionary, b.dictionary);
+  type Params = {
+    bitWidth?: number;
+    isSigned?: boolean;
+    precision?: number;
+    unit?: number;
+    listSize?: number;
+    byteWidth?: number;
+    scale?: number;
+  };
+  const pa = a as DataType & Params,
+    pb = b as DataType & Params;
+  if (
+    pa.bitWidth !== pb.bitWidth ||
+    pa.isSigned !== pb.isSigned ||
+    pa.precision !== pb.precision ||
+    pa.unit !== pb.unit ||
+    pa.listSize !== pb.listSize ||
+    pa.byteWidth !== pb.byteWidth ||
+    pa.scale !== pb.scale
+  )
+    return false;
+  const ac = (a.children ?? []) as Field[],
+    bc = (b.children ?? []) as Field[];
   return ac.length === bc.length && ac.every((f, i) => sameLayout(f.type, bc[i]!.type));
 }
 
@@ -24,13 +43,23 @@ export function conformBatch<T extends TypeMap>(batch: RecordBatch, schema: Sche
   const children = schema.fields.map((f) => {
     const i = batch.schema.fields.findIndex((g) => g.name === f.name);
     const data = i >= 0 ? batch.data.children[i] : undefined;
-    if (!data) { problems.push(`column "${f.name}" is missing`); return undefined; }
-    if (!sameLayout(f.type, data.type)) problems.push(`column "${f.name}" has type ${formatType(data.type)}, expected ${formatType(f.type)}`);
-    else if (!f.nullable && data.nullCount > 0) problems.push(`column "${f.name}" has ${data.nullCount} nulls but is declared non-null`);
+    if (!data) {
+      problems.push(`column "${f.name}" is missing`);
+      return undefined;
+    }
+    if (!sameLayout(f.type, data.type))
+      problems.push(`column "${f.name}" has type ${formatType(data.type)}, expected ${formatType(f.type)}`);
+    else if (!f.nullable && data.nullCount > 0)
+      problems.push(`column "${f.name}" has ${data.nullCount} nulls but is declared non-null`);
     return data;
   });
   if (problems.length > 0) return problems.join('; ');
-  const data = makeData({ type: new Struct(schema.fields), length: batch.numRows, nullCount: 0, children: children.map((c) => c!) });
+  const data = makeData({
+    type: new Struct(schema.fields),
+    length: batch.numRows,
+    nullCount: 0,
+    children: children.map((c) => c!),
+  });
   return new RecordBatch(schema, data);
 }
 

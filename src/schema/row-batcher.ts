@@ -3,18 +3,29 @@
 import type { RecordBatch, Schema, TypeMap } from 'apache-arrow';
 import { batchFromColumns, type ColumnInput } from './build.ts';
 
-export interface RowBatcherLimits { batchRows: number; batchBytes?: number }
+export interface RowBatcherLimits {
+  batchRows: number;
+  batchBytes?: number;
+}
 
 export class RowBatcher<T extends TypeMap> {
   private cols: Record<string, unknown[]>;
   private bytes = 0;
-  constructor(readonly schema: Schema<T>, private readonly limits: RowBatcherLimits) {
+  constructor(
+    readonly schema: Schema<T>,
+    private readonly limits: RowBatcherLimits,
+  ) {
     this.cols = Object.fromEntries(schema.fields.map((f) => [f.name, []]));
   }
 
-  get size(): number { return this.cols[this.schema.fields[0]!.name]!.length; }
+  get size(): number {
+    return this.cols[this.schema.fields[0]!.name]!.length;
+  }
   get full(): boolean {
-    return this.size >= this.limits.batchRows || (this.limits.batchBytes !== undefined && this.bytes >= this.limits.batchBytes);
+    return (
+      this.size >= this.limits.batchRows ||
+      (this.limits.batchBytes !== undefined && this.bytes >= this.limits.batchBytes)
+    );
   }
 
   /** Add one row; `bytes` is its weight against batchBytes (e.g. the text's length). */

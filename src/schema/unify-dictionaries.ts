@@ -3,9 +3,22 @@
 // (delta batches), never replace it. Here the first batch's dictionary is kept and later batches' new
 // values are appended as extra chunks, which Arrow's writer emits as deltas. Memory: one copy of each
 // column's distinct values (use plain Utf8 or the stream format for high-cardinality columns).
-import { Data, DataType, makeData, RecordBatch, Struct, Vector, vectorFromArray, type Dictionary, type TypeMap } from 'apache-arrow';
+import {
+  Data,
+  DataType,
+  makeData,
+  RecordBatch,
+  Struct,
+  Vector,
+  vectorFromArray,
+  type Dictionary,
+  type TypeMap,
+} from 'apache-arrow';
 
-interface Column { index: Map<unknown, number>; values: Vector }
+interface Column {
+  index: Map<unknown, number>;
+  values: Vector;
+}
 type IndexArray = Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array;
 
 export class DictionaryUnifier {
@@ -21,7 +34,10 @@ export class DictionaryUnifier {
       return out;
     });
     if (!changed) return batch;
-    return new RecordBatch(batch.schema, makeData({ type: new Struct(batch.schema.fields), length: batch.numRows, nullCount: 0, children }));
+    return new RecordBatch(
+      batch.schema,
+      makeData({ type: new Struct(batch.schema.fields), length: batch.numRows, nullCount: 0, children }),
+    );
   }
 
   private column(c: number, data: Data<Dictionary>, type: Dictionary): Data {
@@ -31,7 +47,10 @@ export class DictionaryUnifier {
     if (!col) {
       // the first dictionary becomes the column's: later ones are expressed against it
       const index = new Map<unknown, number>();
-      for (let j = 0; j < local.length; j++) { const v: unknown = local.get(j); if (!index.has(v)) index.set(v, j); }
+      for (let j = 0; j < local.length; j++) {
+        const v: unknown = local.get(j);
+        if (!index.has(v)) index.set(v, j);
+      }
       this.columns.set(c, { index, values: local });
       return data;
     }
@@ -41,14 +60,21 @@ export class DictionaryUnifier {
     for (let j = 0; j < local.length; j++) {
       const v: unknown = local.get(j);
       let g = col.index.get(v);
-      if (g === undefined) { g = col.values.length + added.length; col.index.set(v, g); added.push(v); }
+      if (g === undefined) {
+        g = col.values.length + added.length;
+        col.index.set(v, g);
+        added.push(v);
+      }
       remap[j] = g;
     }
     if (added.length > 0) col.values = col.values.concat(vectorFromArray(added, type.dictionary) as Vector);
     const src = data.values as IndexArray;
     const Ctor = src.constructor as new (n: number) => IndexArray;
     const max = 2 ** (type.indices.bitWidth - (type.indices.isSigned ? 1 : 0)) - 1;
-    if (col.values.length - 1 > max) throw new Error(`dictionary column ${c} has ${col.values.length} distinct values, more than its ${type.indices} indices can address`);
+    if (col.values.length - 1 > max)
+      throw new Error(
+        `dictionary column ${c} has ${col.values.length} distinct values, more than its ${type.indices} indices can address`,
+      );
     const indices = new Ctor(data.length);
     let nullBitmap: Uint8Array | undefined;
     if (data.nullCount > 0) nullBitmap = new Uint8Array((data.length + 7) >> 3);
@@ -57,6 +83,13 @@ export class DictionaryUnifier {
       indices[r] = remap[src[data.offset + r]!]!;
       if (nullBitmap) nullBitmap[r >> 3] = (nullBitmap[r >> 3] ?? 0) | (1 << (r & 7));
     }
-    return makeData({ type, length: data.length, nullCount: data.nullCount, nullBitmap, data: indices, dictionary: col.values });
+    return makeData({
+      type,
+      length: data.length,
+      nullCount: data.nullCount,
+      nullBitmap,
+      data: indices,
+      dictionary: col.values,
+    });
   }
 }

@@ -23,7 +23,14 @@ describe('flowlm run refuses what it does not understand (exit 2)', () => {
   });
 
   it('allowAddresses that is not an IP address', async () => {
-    const r = await flowlm(['run', 'pipelines/crawl-clean.ts', '--set', 'crawl.allowAddresses=["not-an-ip"]', '--set', out]);
+    const r = await flowlm([
+      'run',
+      'pipelines/crawl-clean.ts',
+      '--set',
+      'crawl.allowAddresses=["not-an-ip"]',
+      '--set',
+      out,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(NO_STACK);
     expect(issueLines(r.stderr)).toEqual([
@@ -32,7 +39,14 @@ describe('flowlm run refuses what it does not understand (exit 2)', () => {
   });
 
   it('allowAddresses with a prefix length out of range, IPv4 and IPv6', async () => {
-    const r = await flowlm(['run', 'pipelines/crawl-clean.ts', '--set', 'crawl.allowAddresses=["127.0.0.1/99","::1/128","fd00::/129"]', '--set', out]);
+    const r = await flowlm([
+      'run',
+      'pipelines/crawl-clean.ts',
+      '--set',
+      'crawl.allowAddresses=["127.0.0.1/99","::1/128","fd00::/129"]',
+      '--set',
+      out,
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(NO_STACK);
     expect(issueLines(r.stderr)).toEqual([
@@ -43,14 +57,17 @@ describe('flowlm run refuses what it does not understand (exit 2)', () => {
 
   it('a JSON spec with a mistyped top-level key and a node field', async () => {
     const file = join(tmp, 'typos.json');
-    writeFileSync(file, JSON.stringify({
-      budgt: { maxInFlight: 4 },
-      steps: [
-        { id: 'read', op: 'ingest/read-text', config: { paths: ['*.txt'] } },
-        { id: 'norm', op: 'clean/normalize', worker: 2 },
-        { id: 'write', op: 'io/write-jsonl', config: { path: join(tmp, 'out.jsonl') } },
-      ],
-    }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        budgt: { maxInFlight: 4 },
+        steps: [
+          { id: 'read', op: 'ingest/read-text', config: { paths: ['*.txt'] } },
+          { id: 'norm', op: 'clean/normalize', worker: 2 },
+          { id: 'write', op: 'io/write-jsonl', config: { path: join(tmp, 'out.jsonl') } },
+        ],
+      }),
+    );
     const r = await flowlm(['run', file]);
     expect(r.code).toBe(2);
     expect(issueLines(r.stderr)).toEqual([

@@ -14,7 +14,15 @@ type Issue = { path: string; message: string };
 
 describe('invalid specs exit 2 listing every problem', () => {
   it('a TypeScript spec: unknown operator, bad config, schema mismatch, dangling node, bad --set', async () => {
-    const r = await flowlm(['run', spec('invalid.ts'), '--json', '--set', 'ghost.threshold=0.5', '--set', 'clean.form=NFKC']);
+    const r = await flowlm([
+      'run',
+      spec('invalid.ts'),
+      '--json',
+      '--set',
+      'ghost.threshold=0.5',
+      '--set',
+      'clean.form=NFKC',
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).not.toMatch(NO_STACK);
     const expected: Array<[string, RegExp]> = [
@@ -46,7 +54,8 @@ describe('invalid specs exit 2 listing every problem', () => {
       ['nodes.mystery.op', /unknown operator "clean\/does-not-exist"/],
       ['edges[3]', /names unknown node "ghost"/],
       ['edges', /cycle: (a -> c -> a|c -> a -> c)/],
-    ] as const) expect(r.stderr).toMatch(new RegExp(`\\n  - ${path.replace(/[[\]]/g, '\\$&')}: .*${message.source}`));
+    ] as const)
+      expect(r.stderr).toMatch(new RegExp(`\\n  - ${path.replace(/[[\]]/g, '\\$&')}: .*${message.source}`));
   });
 
   it('a spec file that is missing or not JSON', async () => {
@@ -69,21 +78,48 @@ describe('failures at run time exit 1', () => {
     const data = join(tmp, 'text');
     const outDir = join(tmp, 'utf8-out');
     mkdirSync(data);
-    writeFileSync(join(data, 'a-good.txt'), 'Call me Ishmael. Some years ago, never mind how long precisely.\n\nIt is a way I have of driving off the spleen.\n');
-    const bytes = Buffer.concat([Buffer.from('Whenever I find myself growing grim about the mouth.\n\nThen I account it high time to get to sea '), Buffer.from([0xff, 0xfe]), Buffer.from(' as soon as I can.\n')]);
+    writeFileSync(
+      join(data, 'a-good.txt'),
+      'Call me Ishmael. Some years ago, never mind how long precisely.\n\nIt is a way I have of driving off the spleen.\n',
+    );
+    const bytes = Buffer.concat([
+      Buffer.from('Whenever I find myself growing grim about the mouth.\n\nThen I account it high time to get to sea '),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(' as soon as I can.\n'),
+    ]);
     writeFileSync(join(data, 'b-bad.txt'), bytes);
-    const args = (out: string) => ['run', spec('moby-small.ts'), '--json', '--progress', 'none',
-      '--set', `read.paths=["${join(data, '*.txt')}"]`, '--set', 'read.batchRows=1', '--set', `write.path=${out}`];
+    const args = (out: string) => [
+      'run',
+      spec('moby-small.ts'),
+      '--json',
+      '--progress',
+      'none',
+      '--set',
+      `read.paths=["${join(data, '*.txt')}"]`,
+      '--set',
+      'read.batchRows=1',
+      '--set',
+      `write.path=${out}`,
+    ];
     const [r, skip] = await Promise.all([
       flowlm([...args(join(outDir, 'docs.jsonl')), '--set', 'read.onError=fail']),
       flowlm(args(join(tmp, 'skipped.jsonl'))),
     ]);
     // by default the reader skips the bad paragraph, counts it and logs where it was (on stderr)
     expect(skip.code).toBe(0);
-    expect((lastJson(skip.stdout) as { nodes: Record<string, { dropReasons: Record<string, number> }> }).nodes.read!.dropReasons['invalid UTF-8']).toBe(1);
-    expect(skip.stderr).toMatch(new RegExp(`^\\[read\\] skipped: .*b-bad\\.txt, line 3, byte ${bytes.indexOf(0xff)}: invalid UTF-8`, 'm'));
+    expect(
+      (lastJson(skip.stdout) as { nodes: Record<string, { dropReasons: Record<string, number> }> }).nodes.read!
+        .dropReasons['invalid UTF-8'],
+    ).toBe(1);
+    expect(skip.stderr).toMatch(
+      new RegExp(`^\\[read\\] skipped: .*b-bad\\.txt, line 3, byte ${bytes.indexOf(0xff)}: invalid UTF-8`, 'm'),
+    );
     expect(r.code).toBe(1);
-    const j = lastJson(r.stdout) as { ok: boolean; nodes: Record<string, { rowsIn: number }>; error: { operator: string; op: string; message: string; location: { file: string; offset: number } } };
+    const j = lastJson(r.stdout) as {
+      ok: boolean;
+      nodes: Record<string, { rowsIn: number }>;
+      error: { operator: string; op: string; message: string; location: { file: string; offset: number } };
+    };
     expect(j.ok).toBe(false);
     expect(j.error.operator).toBe('read');
     expect(j.error.op).toBe('ingest/read-text');
@@ -95,7 +131,11 @@ describe('failures at run time exit 1', () => {
     expect(readdirSync(outDir)).toEqual([]);
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^flowlm: moby-small failed after [\\d.]+ s: \\[read\\] at .*b-bad\\.txt, (line 3, )?byte ${bytes.indexOf(0xff)}: invalid UTF-8.*\\(operator ingest/read-text\\)$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^flowlm: moby-small failed after [\\d.]+ s: \\[read\\] at .*b-bad\\.txt, (line 3, )?byte ${bytes.indexOf(0xff)}: invalid UTF-8.*\\(operator ingest/read-text\\)$`,
+      ),
+    );
   });
 
   it('an internal error is one line; FLOWLM_DEBUG=1 adds the stack', async () => {
@@ -104,8 +144,13 @@ describe('failures at run time exit 1', () => {
       flowlm(['run', spec('broken.ts')], { cwd: tmp, env: { FLOWLM_DEBUG: '1' } }),
     ]);
     expect(plain.code).toBe(1);
-    expect(plain.stderr).toBe('flowlm: internal error: TypeError: fixture bug: cannot compute the output schema (FLOWLM_DEBUG=1 shows the stack)\n');
-    expect(lastJson(plain.stdout)).toMatchObject({ ok: false, error: { internal: true, message: 'fixture bug: cannot compute the output schema' } });
+    expect(plain.stderr).toBe(
+      'flowlm: internal error: TypeError: fixture bug: cannot compute the output schema (FLOWLM_DEBUG=1 shows the stack)\n',
+    );
+    expect(lastJson(plain.stdout)).toMatchObject({
+      ok: false,
+      error: { internal: true, message: 'fixture bug: cannot compute the output schema' },
+    });
     expect(debug.code).toBe(1);
     expect(debug.stderr).toMatch(NO_STACK);
     expect(debug.stderr).toContain('fixtures/ops/broken.ts');

@@ -27,7 +27,9 @@ beforeAll(async () => {
   const shapes = new Map(model.specs.map((s) => [s.name, s.shape]));
   const zeros = new Map(model.specs.map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1))]));
   await saveCheckpoint(run, {
-    step: 3, params: withShapes(model.getParams(), shapes), optimizer: { m: withShapes(zeros, shapes), v: withShapes(zeros, shapes), step: 3 },
+    step: 3,
+    params: withShapes(model.getParams(), shapes),
+    optimizer: { m: withShapes(zeros, shapes), v: withShapes(zeros, shapes), step: 3 },
     state: { rng: null, dataCursor: null, configHash: 'test', config: { encoding: 'gpt2', modelConfig } },
   });
 });
@@ -42,8 +44,11 @@ const generate = async (...args: string[]) => {
 describe('flowlm generate', () => {
   it('is reproducible by seed, greedy follows the argmax, and top-k 1 is greedy', async () => {
     const [a, b, c, greedy, k1] = await Promise.all([
-      generate('--seed', '1'), generate('--seed', '1'), generate('--seed', '2', '--temperature', '1.5'),
-      generate('--temperature', '0'), generate('--top-k', '1', '--seed', '9'),
+      generate('--seed', '1'),
+      generate('--seed', '1'),
+      generate('--seed', '2', '--temperature', '1.5'),
+      generate('--temperature', '0'),
+      generate('--top-k', '1', '--seed', '9'),
     ]);
     expect(a.tokens).toHaveLength(6);
     expect(b).toEqual(a);
@@ -54,7 +59,11 @@ describe('flowlm generate', () => {
     expect(k1.tokens).toEqual(greedy.tokens);
     // the first greedy token is the model's argmax after the prompt, computed here in-process
     const ids = enc.encode(PROMPT);
-    const logits = model.nextTokenLogits({ ids: Int32Array.from(ids.slice(-32)), batch: 1, seqLen: Math.min(32, ids.length) });
+    const logits = model.nextTokenLogits({
+      ids: Int32Array.from(ids.slice(-32)),
+      batch: 1,
+      seqLen: Math.min(32, ids.length),
+    });
     const v = logits.dataSync() as Float32Array;
     logits.dispose();
     expect(greedy.tokens[0]).toBe(v.indexOf(Math.max(...v)));
@@ -76,7 +85,8 @@ describe('flowlm export', () => {
     const params = model.getParams();
     expect([...file.tensors.keys()].sort()).toEqual([...params.keys()].sort());
     expect(file.tensors.has('h.0.attn.c_attn.weight')).toBe(true);
-    for (const [name, v] of params) expect(Buffer.from(file.tensors.get(name)!.values.buffer).equals(Buffer.from(v.buffer)), name).toBe(true);
+    for (const [name, v] of params)
+      expect(Buffer.from(file.tensors.get(name)!.values.buffer).equals(Buffer.from(v.buffer)), name).toBe(true);
     expect(file.tensors.get('wte.weight')!.shape).toEqual([50257, 16]);
     expect(file.metadata.format).toBe('pt');
     expect(JSON.parse(file.metadata.flowlm_config!)).toMatchObject({ encoding: 'gpt2', modelConfig: { dModel: 16 } });

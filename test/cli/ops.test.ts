@@ -6,7 +6,13 @@ import type { ConfigField } from '../../src/core/config-fields.ts';
 import { defaultRegistry } from '../../src/graph/registry.ts';
 import { flowlm } from './spawn.ts';
 
-interface OpRow { id: string; kind: string; placement?: string; description: string; fields?: ConfigField[] }
+interface OpRow {
+  id: string;
+  kind: string;
+  placement?: string;
+  description: string;
+  fields?: ConfigField[];
+}
 
 describe('flowlm ops', () => {
   it('--json: every operator and resource kind, each described, with every config field described', async () => {
@@ -18,7 +24,8 @@ describe('flowlm ops', () => {
     // everything the registry resolves is listed, once
     expect(new Set(ids).size).toBe(ids.length);
     for (const id of await defaultRegistry.ids()) expect(ids).toContain(id);
-    for (const kind of defaultRegistry.resourceKindNames()) expect(rows.find((row) => row.id === kind)?.kind).toBe('resource');
+    for (const kind of defaultRegistry.resourceKindNames())
+      expect(rows.find((row) => row.id === kind)?.kind).toBe('resource');
     const undescribed: string[] = [];
     for (const row of rows) {
       // a module that fails to load is listed with kind '?' and no fields
@@ -31,9 +38,14 @@ describe('flowlm ops', () => {
     // nested objects: the object's own row, then each of its fields; a defaulted field keeps its description
     const adamw = rows.find((row) => row.id === 'nn/adamw')!.fields!;
     expect(adamw.map((f) => f.name)).toEqual(expect.arrayContaining(['lr', 'lr.max', 'lr.min', 'lr.warmupSteps']));
-    expect(adamw.find((f) => f.name === 'lr.max')).toMatchObject({ required: false, default: 6e-4, description: expect.stringMatching(/learning rate/) });
+    expect(adamw.find((f) => f.name === 'lr.max')).toMatchObject({
+      required: false,
+      default: 6e-4,
+      description: expect.stringMatching(/learning rate/),
+    });
     const trainer = rows.find((row) => row.id === 'nn/trainer')!.fields!.map((f) => f.name);
-    for (const name of ['masking', 'masking.maskProb', 'masking.maskToken', 'init', 'init.from']) expect(trainer).toContain(name);
+    for (const name of ['masking', 'masking.maskProb', 'masking.maskToken', 'init', 'init.from'])
+      expect(trainer).toContain(name);
   });
 
   it('text: a field shows its name, optional mark, type, default and description', async () => {
@@ -47,9 +59,13 @@ describe('flowlm ops', () => {
       const end = lines.findIndex((l, i) => i > at && !l.startsWith(' '));
       return lines.slice(at, end < 0 ? undefined : end).join('\n');
     };
-    expect(block('train/shard-batches')).toMatch(/^ {6}holdoutRows\?: integer = 256 — rows spread evenly over dir kept out of training for validation$/m);
+    expect(block('train/shard-batches')).toMatch(
+      /^ {6}holdoutRows\?: integer = 256 — rows spread evenly over dir kept out of training for validation$/m,
+    );
     expect(block('train/shard-batches')).toMatch(/^ {6}dir: string — shard directory of the training rows/m);
-    expect(block('clean/quality')).toMatch(/^ {6}gopher\.minWords\?: integer = 50 — documents with fewer words are dropped/m);
+    expect(block('clean/quality')).toMatch(
+      /^ {6}gopher\.minWords\?: integer = 50 — documents with fewer words are dropped/m,
+    );
     expect(block('nn/gpt')).toMatch(/^ {6}dModel\?: integer — width of the residual stream/m);
   });
 });

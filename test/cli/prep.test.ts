@@ -14,8 +14,17 @@ const tmp = mkdtempSync(join(tmpdir(), 'flowlm-cli-prep-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const call = async (argv: string[]) => {
-  let stdout = '', stderr = '';
-  const code = await main(argv, { out: (t) => { stdout += `${t}\n`; }, err: (t) => { stderr += `${t}\n`; }, stderr: process.stderr });
+  let stdout = '',
+    stderr = '';
+  const code = await main(argv, {
+    out: (t) => {
+      stdout += `${t}\n`;
+    },
+    err: (t) => {
+      stderr += `${t}\n`;
+    },
+    stderr: process.stderr,
+  });
   return { code, stdout, stderr };
 };
 
@@ -23,15 +32,36 @@ describe('flowlm prep usage', () => {
   it('rejects bad flags and impossible inputs with exit 2, before anything runs', async () => {
     const out = join(tmp, 'never');
     const cases: Array<[string[], RegExp]> = [
-      [['prep', '--format', 'csv', '--out', out], /--format expects ipc or parquet, got "csv"\nsee: flowlm prep --help/],
-      [['prep', '--workers', 'many', '--out', out], /--workers expects a number of threads \(0 or more, this machine has \d+ cores\), got "many"/],
+      [
+        ['prep', '--format', 'csv', '--out', out],
+        /--format expects ipc or parquet, got "csv"\nsee: flowlm prep --help/,
+      ],
+      [
+        ['prep', '--workers', 'many', '--out', out],
+        /--workers expects a number of threads \(0 or more, this machine has \d+ cores\), got "many"/,
+      ],
       [['prep', '--seq-len', '0', '--out', out], /--seq-len expects a positive integer, got "0"/],
-      [['prep', '--shard-bytes', '1X', '--out', out], /--shard-bytes expects a positive integer \(optionally with k, M or G/],
-      [['prep', '--input', 'a.jsonl', '--input', 'b.txt', '--out', out], /input: inputs of different kinds \(jsonl, text\): give inputs of one kind per run/],
-      [['prep', '--input', 'https://a.example/', '--input', 'https://b.example/', '--out', out], /input: give one URL to crawl from \(got 2\)/],
-      [['prep', '--input', join(tmp, 'missing-*.txt'), '--set', 'ghost.x=1', '--out', out], /--set ghost.x=1: unknown node "ghost" \(nodes: read, dedup, tokenize, pack, write\)/],
+      [
+        ['prep', '--shard-bytes', '1X', '--out', out],
+        /--shard-bytes expects a positive integer \(optionally with k, M or G/,
+      ],
+      [
+        ['prep', '--input', 'a.jsonl', '--input', 'b.txt', '--out', out],
+        /input: inputs of different kinds \(jsonl, text\): give inputs of one kind per run/,
+      ],
+      [
+        ['prep', '--input', 'https://a.example/', '--input', 'https://b.example/', '--out', out],
+        /input: give one URL to crawl from \(got 2\)/,
+      ],
+      [
+        ['prep', '--input', join(tmp, 'missing-*.txt'), '--set', 'ghost.x=1', '--out', out],
+        /--set ghost.x=1: unknown node "ghost" \(nodes: read, dedup, tokenize, pack, write\)/,
+      ],
       [['prep', '--encoding', 'cl50k', '--out', out], /steps\[2\]\.config\.encoding: .*"cl100k"/],
-      [['prep', spec('moby-small.ts'), '--seq-len', '64'], /exports no prepSpec\(options\) function; build flags \(--input, --out, \.\.\.\) need a file exporting prepSpec/],
+      [
+        ['prep', spec('moby-small.ts'), '--seq-len', '64'],
+        /exports no prepSpec\(options\) function; build flags \(--input, --out, \.\.\.\) need a file exporting prepSpec/,
+      ],
       [['prep', 'a.ts', 'b.ts'], /expected at most one pipeline file, got a\.ts b\.ts/],
     ];
     for (const [argv, message] of cases) {
@@ -49,21 +79,51 @@ describe('flowlm prep usage', () => {
     expect(a.code).toBe(0);
     expect(b.stdout).toBe(a.stdout);
     for (const flag of Object.keys(BUILD_OPTIONS)) expect(a.stdout).toContain(`--${flag}`);
-    for (const word of ['.jsonl', '.parquet', '.warc', 'http(s)://', 'State of the Union', '"peakRssMb"', '"tokensPerS"', '--max-in-flight']) expect(a.stdout).toContain(word);
+    for (const word of [
+      '.jsonl',
+      '.parquet',
+      '.warc',
+      'http(s)://',
+      'State of the Union',
+      '"peakRssMb"',
+      '"tokensPerS"',
+      '--max-in-flight',
+    ])
+      expect(a.stdout).toContain(word);
     expect((await call(['--help'])).stdout).toMatch(/\n {2}prep {3}data preparation alone/);
   });
 });
 
 describe('flowlm prep inputs', () => {
   it('reads a JSON Lines input as documents (field "text") and a plain pipeline file with --set', async () => {
-    const chapters = readdirSync(dirname(mobyDickChapters())).filter((f) => /^chapter_\d\.txt$/.test(f)).sort();
+    const chapters = readdirSync(dirname(mobyDickChapters()))
+      .filter((f) => /^chapter_\d\.txt$/.test(f))
+      .sort();
     const texts = chapters.map((f) => readFileSync(join(dirname(mobyDickChapters()), f), 'utf8').trim());
     const jsonl = join(tmp, 'moby.jsonl');
     writeFileSync(jsonl, texts.map((text, i) => JSON.stringify({ id: `ch${i + 1}`, text })).join('\n') + '\n');
     const out = join(tmp, 'jsonl');
-    const r = await flowlm(['prep', '--input', jsonl, '--out', out, '--seq-len', '64', '--workers', '1', '--json', '--progress', 'none']);
+    const r = await flowlm([
+      'prep',
+      '--input',
+      jsonl,
+      '--out',
+      out,
+      '--seq-len',
+      '64',
+      '--workers',
+      '1',
+      '--json',
+      '--progress',
+      'none',
+    ]);
     expect(r.code, r.stderr).toBe(0);
-    const j = lastJson(r.stdout) as { documents: number; tokens: number; rows: number; nodes: Record<string, { op: string; rowsOut: number }> };
+    const j = lastJson(r.stdout) as {
+      documents: number;
+      tokens: number;
+      rows: number;
+      nodes: Record<string, { op: string; rowsOut: number }>;
+    };
     expect(j.nodes.read!.op).toBe('ingest/read-jsonl');
     expect(j.nodes.read!.rowsOut).toBe(texts.length);
     expect(j.documents).toBe(texts.length);
@@ -71,7 +131,23 @@ describe('flowlm prep inputs', () => {
 
     // the default pipeline as a file: flags go to its prepSpec, --set to its nodes
     const again = join(tmp, 'file');
-    const f = await flowlm(['prep', 'pipelines/prep-default.ts', '--input', jsonl, '--out', again, '--seq-len', '64', '--workers', '1', '--set', 'write.prefix=moby', '--json', '--progress', 'none']);
+    const f = await flowlm([
+      'prep',
+      'pipelines/prep-default.ts',
+      '--input',
+      jsonl,
+      '--out',
+      again,
+      '--seq-len',
+      '64',
+      '--workers',
+      '1',
+      '--set',
+      'write.prefix=moby',
+      '--json',
+      '--progress',
+      'none',
+    ]);
     expect(f.code, f.stderr).toBe(0);
     expect(readdirSync(again).filter((n) => n.endsWith('.arrow'))).toEqual(['moby-00000.arrow']);
     expect((lastJson(f.stdout) as { tokens: number }).tokens).toBe(j.tokens);

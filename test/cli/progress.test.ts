@@ -6,9 +6,17 @@ import type { Progress } from '../../src/runtime/run.ts';
 
 class Capture {
   chunks: string[] = [];
-  constructor(readonly isTTY = false, readonly columns = 120) {}
-  write(s: string): boolean { this.chunks.push(s); return true; }
-  get text(): string { return this.chunks.join(''); }
+  constructor(
+    readonly isTTY = false,
+    readonly columns = 120,
+  ) {}
+  write(s: string): boolean {
+    this.chunks.push(s);
+    return true;
+  }
+  get text(): string {
+    return this.chunks.join('');
+  }
 }
 
 const NODES: NodeInfo[] = [
@@ -18,12 +26,33 @@ const NODES: NodeInfo[] = [
 ];
 
 const stats = (s: Partial<StatsSnapshot>): StatsSnapshot => ({
-  rowsIn: 0, rowsOut: 0, batchesIn: 0, batchesOut: 0, bytesIn: 0, bytesOut: 0, dropped: 0, dropReasons: {}, busyMs: 0, queue: 0, ...s,
+  rowsIn: 0,
+  rowsOut: 0,
+  batchesIn: 0,
+  batchesOut: 0,
+  bytesIn: 0,
+  bytesOut: 0,
+  dropped: 0,
+  dropReasons: {},
+  busyMs: 0,
+  queue: 0,
+  ...s,
 });
 
 /** A run `t` ms in, having moved `rows` rows of 100 bytes each through every node. */
-function at(t: number, rows: number, extra: { inFlight?: number; busyMs?: number; dropped?: number; queue?: number } = {}): Progress {
-  const moved = { rowsIn: rows, rowsOut: rows, batchesIn: rows / 10, batchesOut: rows / 10, bytesIn: rows * 100, bytesOut: rows * 100 };
+function at(
+  t: number,
+  rows: number,
+  extra: { inFlight?: number; busyMs?: number; dropped?: number; queue?: number } = {},
+): Progress {
+  const moved = {
+    rowsIn: rows,
+    rowsOut: rows,
+    batchesIn: rows / 10,
+    batchesOut: rows / 10,
+    bytesIn: rows * 100,
+    bytesOut: rows * 100,
+  };
   return {
     elapsedMs: t,
     nodes: {
@@ -44,8 +73,12 @@ describe('plain progress', () => {
     const lines = out.text.trimEnd().split('\n');
     expect(lines).toHaveLength(2);
     // first line: 1 MB in 1 s; second: 4 MB more in the 2 s since
-    expect(lines[0]).toBe('flowlm [1.0 s] read: 10,000 rows, 1,000 batches, 1.00 MB/s, in flight 3/8, dropped 12 | clean: 10,000 rows, 1,000 batches, 1.00 MB/s, queue 2 | write: 10,000 rows, 1,000 batches, 1.00 MB/s, queue 0');
-    expect(lines[1]).toContain('flowlm [3.0 s] read: 50,000 rows, 5,000 batches, 2.00 MB/s, in flight 8/8, dropped 40 |');
+    expect(lines[0]).toBe(
+      'flowlm [1.0 s] read: 10,000 rows, 1,000 batches, 1.00 MB/s, in flight 3/8, dropped 12 | clean: 10,000 rows, 1,000 batches, 1.00 MB/s, queue 2 | write: 10,000 rows, 1,000 batches, 1.00 MB/s, queue 0',
+    );
+    expect(lines[1]).toContain(
+      'flowlm [3.0 s] read: 50,000 rows, 5,000 batches, 2.00 MB/s, in flight 8/8, dropped 40 |',
+    );
     view.status('stopping after SIGINT');
     view.update(at(3500, 50_000));
     expect(out.text.trimEnd().split('\n')[2]).toMatch(/^flowlm \[3\.5 s, stopping after SIGINT\] read: 50,000 rows/);
@@ -84,14 +117,18 @@ describe('bar progress', () => {
 
   it('cuts lines to the terminal width so the redraw arithmetic holds', () => {
     const out = new Capture(true, 50);
-    barProgress(out, NODES, 'a-pipeline-with-a-rather-long-name').update(at(1000, 123_456_789, { inFlight: 8, dropped: 99_999 }));
+    barProgress(out, NODES, 'a-pipeline-with-a-rather-long-name').update(
+      at(1000, 123_456_789, { inFlight: 8, dropped: 99_999 }),
+    );
     for (const line of out.text.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(49);
   });
 });
 
 describe('createProgress', () => {
   it('auto picks bars on a terminal and plain lines elsewhere; none prints nothing', () => {
-    const tty = new Capture(true), pipe = new Capture(false), quiet = new Capture(true);
+    const tty = new Capture(true),
+      pipe = new Capture(false),
+      quiet = new Capture(true);
     createProgress('auto', NODES, 'x', tty).update(at(1000, 10));
     createProgress('auto', NODES, 'x', pipe).update(at(1000, 10));
     const none = createProgress('none', NODES, 'x', quiet);

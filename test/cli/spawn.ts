@@ -6,7 +6,13 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
 export const spec = (name: string) => fileURLToPath(new URL(`../fixtures/specs/${name}`, import.meta.url));
 
-export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; ms: number }
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
 
 export interface Running {
   child: ChildProcess;
@@ -17,17 +23,32 @@ export interface Running {
   until(test: () => boolean, timeoutMs?: number): Promise<void>;
 }
 
-export function start(args: string[], opts: { cwd?: string; env?: Record<string, string>; command?: string } = {}): Running {
+export function start(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string>; command?: string } = {},
+): Running {
   const t0 = performance.now();
   const [cmd, argv] = opts.command ? [opts.command, args] : [process.execPath, [BIN, ...args]];
-  const child = spawn(cmd, argv, { cwd: opts.cwd ?? ROOT, env: { ...process.env, FLOWLM_DEBUG: '', ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '', err = '';
+  const child = spawn(cmd, argv, {
+    cwd: opts.cwd ?? ROOT,
+    env: { ...process.env, FLOWLM_DEBUG: '', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '',
+    err = '';
   let ended = false;
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    out += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err += d;
+  });
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => { ended = true; resolve({ code, signal, stdout: out, stderr: err, ms: performance.now() - t0 }); });
+    child.on('close', (code, signal) => {
+      ended = true;
+      resolve({ code, signal, stdout: out, stderr: err, ms: performance.now() - t0 });
+    });
   });
   const until = async (test: () => boolean, timeoutMs = 20_000) => {
     const deadline = performance.now() + timeoutMs;
@@ -40,7 +61,8 @@ export function start(args: string[], opts: { cwd?: string; env?: Record<string,
   return { child, stdout: () => out, stderr: () => err, done, until };
 }
 
-export const flowlm = (args: string[], opts: { cwd?: string; env?: Record<string, string>; command?: string } = {}) => start(args, opts).done;
+export const flowlm = (args: string[], opts: { cwd?: string; env?: Record<string, string>; command?: string } = {}) =>
+  start(args, opts).done;
 
 /** The last non-empty stdout line, parsed as JSON. */
 export function lastJson(stdout: string): Record<string, unknown> {

@@ -12,21 +12,30 @@ const tmp = mkdtempSync(join(tmpdir(), 'flowlm-spec-load-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function deepFreeze<T>(v: T): T {
-  if (typeof v === 'object' && v !== null) { Object.freeze(v); for (const x of Object.values(v)) deepFreeze(x); }
+  if (typeof v === 'object' && v !== null) {
+    Object.freeze(v);
+    for (const x of Object.values(v)) deepFreeze(x);
+  }
   return v;
 }
 
-const steps = () => deepFreeze({
-  name: 't',
-  steps: [
-    { id: 'read', op: 'ingest/read-text', config: { paths: ['a.txt', 'b.txt'], unit: 'paragraph' } },
-    { id: 'write', op: 'io/write-jsonl', config: { path: 'out.jsonl' } },
-  ],
-});
+const steps = () =>
+  deepFreeze({
+    name: 't',
+    steps: [
+      { id: 'read', op: 'ingest/read-text', config: { paths: ['a.txt', 'b.txt'], unit: 'paragraph' } },
+      { id: 'write', op: 'io/write-jsonl', config: { path: 'out.jsonl' } },
+    ],
+  });
 
 describe('parseOverride', () => {
   it('parses JSON values and keeps anything else as a string', () => {
-    expect(parseOverride('read.minChars=100')).toEqual({ node: 'read', path: ['minChars'], value: 100, text: 'read.minChars=100' });
+    expect(parseOverride('read.minChars=100')).toEqual({
+      node: 'read',
+      path: ['minChars'],
+      value: 100,
+      text: 'read.minChars=100',
+    });
     expect(parseOverride('a.b.c=true')).toMatchObject({ node: 'a', path: ['b', 'c'], value: true });
     expect(parseOverride('a.list=["x",1]')).toMatchObject({ value: ['x', 1] });
     expect(parseOverride('a.s="007"')).toMatchObject({ value: '007' });
@@ -46,24 +55,47 @@ describe('parseOverride', () => {
 describe('applyOverrides', () => {
   it('sets config keys in steps and nodes forms, nested and in lists, without touching the original', () => {
     const original = steps();
-    const { spec: s, issues } = applyOverrides(original, ['read.minChars=40', 'read.paths.1=c.txt', 'read.opts.deep.x=1', 'write.path=o2.jsonl']);
+    const { spec: s, issues } = applyOverrides(original, [
+      'read.minChars=40',
+      'read.paths.1=c.txt',
+      'read.opts.deep.x=1',
+      'write.path=o2.jsonl',
+    ]);
     expect(issues).toEqual([]);
     expect(s).toEqual({
       name: 't',
       steps: [
-        { id: 'read', op: 'ingest/read-text', config: { paths: ['a.txt', 'c.txt'], unit: 'paragraph', minChars: 40, opts: { deep: { x: 1 } } } },
+        {
+          id: 'read',
+          op: 'ingest/read-text',
+          config: { paths: ['a.txt', 'c.txt'], unit: 'paragraph', minChars: 40, opts: { deep: { x: 1 } } },
+        },
         { id: 'write', op: 'io/write-jsonl', config: { path: 'o2.jsonl' } },
       ],
     });
     expect(original.steps[0]!.config.paths).toEqual(['a.txt', 'b.txt']);
 
     const graph = deepFreeze({ nodes: { read: { op: 'x/y' } }, edges: [] });
-    expect(applyOverrides(graph, ['read.k=v']).spec).toEqual({ nodes: { read: { op: 'x/y', config: { k: 'v' } } }, edges: [] });
+    expect(applyOverrides(graph, ['read.k=v']).spec).toEqual({
+      nodes: { read: { op: 'x/y', config: { k: 'v' } } },
+      edges: [],
+    });
   });
 
   it('collects every override it cannot apply, with the node ids it knows', () => {
-    const { spec: s, issues } = applyOverrides(steps(), ['ghost.x=1', 'read.unit.x=1', 'read.paths.9=z', 'write.path=ok.jsonl', 'nope']);
-    expect(issues.map((i) => i.path)).toEqual(['--set ghost.x=1', '--set read.unit.x=1', '--set read.paths.9=z', '--set nope']);
+    const { spec: s, issues } = applyOverrides(steps(), [
+      'ghost.x=1',
+      'read.unit.x=1',
+      'read.paths.9=z',
+      'write.path=ok.jsonl',
+      'nope',
+    ]);
+    expect(issues.map((i) => i.path)).toEqual([
+      '--set ghost.x=1',
+      '--set read.unit.x=1',
+      '--set read.paths.9=z',
+      '--set nope',
+    ]);
     expect(issues[0]!.message).toBe('unknown node "ghost" (nodes: read, write)');
     expect(issues[1]!.message).toBe('read.unit is "paragraph", not an object; cannot set "x" in it');
     expect(issues[2]!.message).toContain('read.paths is a list');
@@ -71,7 +103,10 @@ describe('applyOverrides', () => {
   });
 
   it('withBudget replaces the pipeline budget fields given', () => {
-    expect(withBudget({ budget: { maxInFlight: 8, maxInFlightBytes: 10 }, steps: [] }, { maxInFlight: 2 })).toEqual({ budget: { maxInFlight: 2, maxInFlightBytes: 10 }, steps: [] });
+    expect(withBudget({ budget: { maxInFlight: 8, maxInFlightBytes: 10 }, steps: [] }, { maxInFlight: 2 })).toEqual({
+      budget: { maxInFlight: 2, maxInFlightBytes: 10 },
+      steps: [],
+    });
     const s = { steps: [] };
     expect(withBudget(s, {})).toBe(s);
   });
@@ -107,7 +142,10 @@ describe('loadSpecFile', () => {
     for (const [name, text, message] of cases) {
       const file = join(tmp, name);
       writeFileSync(file, text);
-      const err = await loadSpecFile(file).then(() => undefined, (e: unknown) => e);
+      const err = await loadSpecFile(file).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err, name).toBeInstanceOf(SpecError);
       expect((err as SpecError).message).toMatch(message);
     }

@@ -23,9 +23,23 @@ function plain(v: unknown): unknown {
   return v;
 }
 type Frame = { frame: number; notification: { kind: string; value?: unknown; error?: unknown } };
-const norm = (xs: unknown): unknown => (Array.isArray(xs) ? xs.map((f: Frame) => (f && 'notification' in f
-  ? { frame: f.frame, ...f.notification, value: plain(f.notification.value), error: plain(f.notification.error) } : f)) : xs);
-const marbles = () => new TestScheduler((actual, expected) => { expect(norm(actual)).toEqual(norm(expected)); });
+const norm = (xs: unknown): unknown =>
+  Array.isArray(xs)
+    ? xs.map((f: Frame) =>
+        f && 'notification' in f
+          ? {
+              frame: f.frame,
+              ...f.notification,
+              value: plain(f.notification.value),
+              error: plain(f.notification.error),
+            }
+          : f,
+      )
+    : xs;
+const marbles = () =>
+  new TestScheduler((actual, expected) => {
+    expect(norm(actual)).toEqual(norm(expected));
+  });
 
 const ch1 = mobyParagraphs(1);
 const ch3 = mobyParagraphs(3);
@@ -33,7 +47,11 @@ const ch3 = mobyParagraphs(3);
 const a = docBatch(ch3.slice(0, 4), 'a');
 const b = docBatch(ch3.slice(4, 7), 'b');
 const c = docBatch(ch3.slice(7, 12), 'c');
-const upper = (x: RecordBatch<Doc>) => docBatch(textsOf(x).map((t) => t!.toUpperCase()), String(x.getChild('id')!.get(0)).replace(/\d+$/, ''));
+const upper = (x: RecordBatch<Doc>) =>
+  docBatch(
+    textsOf(x).map((t) => t!.toUpperCase()),
+    String(x.getChild('id')!.get(0)).replace(/\d+$/, ''),
+  );
 const boom = new Error('the line parted');
 
 describe('mapBatch (synchronous)', () => {
@@ -54,7 +72,13 @@ describe('mapBatch (synchronous)', () => {
     marbles().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('-a-b-c|', { a, b, c });
       const ctx = makeContext('shout');
-      const op = mapBatch<Doc, Doc>((x, i) => { if (i === 1) throw boom; return upper(x); }, { ctx });
+      const op = mapBatch<Doc, Doc>(
+        (x, i) => {
+          if (i === 1) throw boom;
+          return upper(x);
+        },
+        { ctx },
+      );
       expectObservable(src.pipe(op)).toBe('-A-#', { A: upper(a) }, new FlowError('shout', boom.message, { batch: 1 }));
       expectSubscriptions(src.subscriptions).toBe('^--!');
     });
@@ -70,13 +94,17 @@ describe('filterRows', () => {
     expect(rows.length).toBeLessThan(ch1.length);
     const whole = docBatch(ch1, 'x');
     marbles().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-x|', { x: whole }).pipe(filterRows(mentions(/\bsea\b/i)))).toBe('-y|', { y: takeRows(whole, rows) });
+      expectObservable(cold('-x|', { x: whole }).pipe(filterRows(mentions(/\bsea\b/i)))).toBe('-y|', {
+        y: takeRows(whole, rows),
+      });
     });
   });
 
   it('returns the very same batch when every row is kept', () => {
     const seen: RecordBatch[] = [];
-    from([a, b]).pipe(filterRows(() => true)).subscribe((x) => seen.push(x));
+    from([a, b])
+      .pipe(filterRows(() => true))
+      .subscribe((x) => seen.push(x));
     expect(seen[0]).toBe(a);
     expect(seen[1]).toBe(b);
   });
@@ -85,9 +113,13 @@ describe('filterRows', () => {
     // a holds chapter 3's heading (its row 0); b is dropped whole
     expect(textsOf(a).map((t) => t!.startsWith('CHAPTER'))).toEqual([true, false, false, false]);
     const ctx = makeContext('no-heading');
-    const keep = (x: RecordBatch<Doc>, r: number) => x !== b && !String(x.getChild('text')!.get(r)).startsWith('CHAPTER');
+    const keep = (x: RecordBatch<Doc>, r: number) =>
+      x !== b && !String(x.getChild('text')!.get(r)).startsWith('CHAPTER');
     marbles().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-a-b-c-|', { a, b, c }).pipe(filterRows(keep, { ctx }))).toBe('-A---c-|', { A: takeRows(a, [1, 2, 3]), c });
+      expectObservable(cold('-a-b-c-|', { a, b, c }).pipe(filterRows(keep, { ctx }))).toBe('-A---c-|', {
+        A: takeRows(a, [1, 2, 3]),
+        c,
+      });
     });
     expect(ctx.stats.dropped).toBe(1 + b.numRows);
   });
@@ -100,10 +132,19 @@ describe('filterRows', () => {
       return t.length < 120 ? 'short' : /whale/i.test(t) ? false : true;
     };
     marbles().run(({ cold, expectObservable }) => {
-      const kept = all.map((x) => takeRows(x, [...Array(x.numRows).keys()].filter((r) => verdict(x, r) === true)));
-      const expected = Object.fromEntries(kept.map((k, i) => [`${'ABC'[i]}`, k]).filter(([, k]) => (k as RecordBatch).numRows > 0));
+      const kept = all.map((x) =>
+        takeRows(
+          x,
+          [...Array(x.numRows).keys()].filter((r) => verdict(x, r) === true),
+        ),
+      );
+      const expected = Object.fromEntries(
+        kept.map((k, i) => [`${'ABC'[i]}`, k]).filter(([, k]) => (k as RecordBatch).numRows > 0),
+      );
       const frames = '-' + kept.map((k, i) => (k.numRows > 0 ? 'ABC'[i] : '-')).join('-') + '|';
-      expectObservable(cold('-a-b-c|', { a, b, c }).pipe(filterRows(verdict, { ctx, reason: 'mentions a whale' }))).toBe(frames, expected);
+      expectObservable(
+        cold('-a-b-c|', { a, b, c }).pipe(filterRows(verdict, { ctx, reason: 'mentions a whale' })),
+      ).toBe(frames, expected);
     });
     const texts = all.flatMap((x) => textsOf(x).map(String));
     const short = texts.filter((t) => t.length < 120).length;
@@ -117,8 +158,15 @@ describe('filterRows', () => {
   it('fails with the operator, batch and row where the predicate threw', () => {
     const ctx = makeContext('picky');
     marbles().run(({ cold, expectObservable }) => {
-      const pred = (x: RecordBatch<Doc>, r: number) => { if (x === b && r === 2) throw boom; return true; };
-      expectObservable(cold('-a-b-c|', { a, b, c }).pipe(filterRows(pred, { ctx }))).toBe('-a-#', { a }, new FlowError('picky', boom.message, { batch: 1, row: 2 }));
+      const pred = (x: RecordBatch<Doc>, r: number) => {
+        if (x === b && r === 2) throw boom;
+        return true;
+      };
+      expectObservable(cold('-a-b-c|', { a, b, c }).pipe(filterRows(pred, { ctx }))).toBe(
+        '-a-#',
+        { a },
+        new FlowError('picky', boom.message, { batch: 1, row: 2 }),
+      );
     });
   });
 });
@@ -137,14 +185,34 @@ describe('operate', () => {
   });
 
   it('merges N -> 1 and flushes what is left at completion, completing after the flush', () => {
-    const concat = (xs: RecordBatch<Doc>[]) => docBatch(xs.flatMap((x) => textsOf(x).map(String)), 'm');
+    const concat = (xs: RecordBatch<Doc>[]) =>
+      docBatch(
+        xs.flatMap((x) => textsOf(x).map(String)),
+        'm',
+      );
     const merger = () => {
       let held: RecordBatch<Doc>[] = [];
-      return operate<Doc, Doc>((x, emit) => { held.push(x); if (held.length === 2) { emit(concat(held)); held = []; } },
-        { flush: (emit) => { if (held.length > 0) emit(concat(held)); held = []; } });
+      return operate<Doc, Doc>(
+        (x, emit) => {
+          held.push(x);
+          if (held.length === 2) {
+            emit(concat(held));
+            held = [];
+          }
+        },
+        {
+          flush: (emit) => {
+            if (held.length > 0) emit(concat(held));
+            held = [];
+          },
+        },
+      );
     };
     marbles().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-a-b-c--|', { a, b, c }).pipe(merger())).toBe('---m----(n|)', { m: concat([a, b]), n: concat([c]) });
+      expectObservable(cold('-a-b-c--|', { a, b, c }).pipe(merger())).toBe('---m----(n|)', {
+        m: concat([a, b]),
+        n: concat([c]),
+      });
       expectObservable(cold('-a-b-|', { a, b }).pipe(merger())).toBe('---m-|', { m: concat([a, b]) });
     });
   });
@@ -153,7 +221,18 @@ describe('operate', () => {
     let flushed = false;
     marbles().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('-a-b-c|', { a, b, c });
-      const op = operate<Doc, Doc>((x, emit, i) => { if (i === 1) throw boom; emit(x); }, { ctx: makeContext('packer'), flush: () => { flushed = true; } });
+      const op = operate<Doc, Doc>(
+        (x, emit, i) => {
+          if (i === 1) throw boom;
+          emit(x);
+        },
+        {
+          ctx: makeContext('packer'),
+          flush: () => {
+            flushed = true;
+          },
+        },
+      );
       expectObservable(src.pipe(op)).toBe('-a-#', { a }, new FlowError('packer', boom.message, { batch: 1 }));
       expectSubscriptions(src.subscriptions).toBe('^--!');
     });
@@ -162,19 +241,43 @@ describe('operate', () => {
 
   it('passes an upstream error on unchanged (not blamed on this operator)', () => {
     marbles().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-a-#', { a }, boom).pipe(operate<Doc, Doc>((x, emit) => emit(x), { ctx: makeContext('innocent') }))).toBe('-a-#', { a }, boom);
+      expectObservable(
+        cold('-a-#', { a }, boom).pipe(operate<Doc, Doc>((x, emit) => emit(x), { ctx: makeContext('innocent') })),
+      ).toBe('-a-#', { a }, boom);
     });
   });
 
   it('with async work keeps input order and completes only after an async flush', async () => {
     const events: string[] = [];
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-    const op = operate<Doc, Doc>(async (x, emit, i) => { await sleep(i === 0 ? 20 : 1); emit(x); }, {
-      flush: async (emit) => { await sleep(10); events.push('flush'); emit(c); },
-    });
+    const op = operate<Doc, Doc>(
+      async (x, emit, i) => {
+        await sleep(i === 0 ? 20 : 1);
+        emit(x);
+      },
+      {
+        flush: async (emit) => {
+          await sleep(10);
+          events.push('flush');
+          emit(c);
+        },
+      },
+    );
     const out = await new Promise<RecordBatch[]>((resolve, reject) => {
       const got: RecordBatch[] = [];
-      from([a, b]).pipe(op).subscribe({ next: (x) => { events.push(`next ${x === a ? 'a' : x === b ? 'b' : 'c'}`); got.push(x); }, error: reject, complete: () => { events.push('complete'); resolve(got); } });
+      from([a, b])
+        .pipe(op)
+        .subscribe({
+          next: (x) => {
+            events.push(`next ${x === a ? 'a' : x === b ? 'b' : 'c'}`);
+            got.push(x);
+          },
+          error: reject,
+          complete: () => {
+            events.push('complete');
+            resolve(got);
+          },
+        });
     });
     expect(out).toEqual([a, b, c]);
     expect(events).toEqual(['next a', 'next b', 'flush', 'next c', 'complete']);
@@ -184,15 +287,25 @@ describe('operate', () => {
 describe('foreign', () => {
   it('wraps an RxJS operator: values, frames and completion are its own', () => {
     marbles().run(({ cold, expectObservable }) => {
-      const out = cold('-a-b-c|', { a, b, c }).pipe(foreign(bufferCount(2)), map((xs) => xs.map((x) => x.numRows)));
+      const out = cold('-a-b-c|', { a, b, c }).pipe(
+        foreign(bufferCount(2)),
+        map((xs) => xs.map((x) => x.numRows)),
+      );
       expectObservable(out).toBe('---x--(y|)', { x: [a.numRows, b.numRows], y: [c.numRows] });
     });
   });
 
   it('passes errors from the source and from inside the wrapped operator', () => {
     marbles().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-a-#', { a }, boom).pipe(foreign(map((x: RecordBatch) => x.numRows)))).toBe('-n-#', { n: a.numRows }, boom);
-      const failing = map((x: RecordBatch) => { if (x === b) throw boom; return x.numRows; });
+      expectObservable(cold('-a-#', { a }, boom).pipe(foreign(map((x: RecordBatch) => x.numRows)))).toBe(
+        '-n-#',
+        { n: a.numRows },
+        boom,
+      );
+      const failing = map((x: RecordBatch) => {
+        if (x === b) throw boom;
+        return x.numRows;
+      });
       expectObservable(cold('-a-b-c|', { a, b, c }).pipe(foreign(failing))).toBe('-n-#', { n: a.numRows }, boom);
     });
   });
@@ -203,18 +316,26 @@ describe('orderedMap', () => {
 
   it('is synchronous for synchronous functions (same frames)', () => {
     marbles().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-a--b-|', { a, b }).pipe(orderedMap((x: RecordBatch) => x.numRows, 2))).toBe('-x--y-|', { x: a.numRows, y: b.numRows });
+      expectObservable(cold('-a--b-|', { a, b }).pipe(orderedMap((x: RecordBatch) => x.numRows, 2))).toBe('-x--y-|', {
+        x: a.numRows,
+        y: b.numRows,
+      });
     });
   });
 
   it('emits async results in input order although they resolve out of order', async () => {
     const batches = [a, b, c, docBatch(ch3.slice(12, 14), 'd')];
     const resolved: number[] = [];
-    const out = await lastValueFrom(from(batches).pipe(orderedMap(async (x: RecordBatch<Doc>, i) => {
-      await sleep(10 + (batches.length - i) * 15); // later inputs finish first
-      resolved.push(i);
-      return upper(x);
-    }, 4), toArray()));
+    const out = await lastValueFrom(
+      from(batches).pipe(
+        orderedMap(async (x: RecordBatch<Doc>, i) => {
+          await sleep(10 + (batches.length - i) * 15); // later inputs finish first
+          resolved.push(i);
+          return upper(x);
+        }, 4),
+        toArray(),
+      ),
+    );
     expect(resolved).toEqual([3, 2, 1, 0]);
     expect(out.map((x) => textsOf(x))).toEqual(batches.map((x) => textsOf(x).map((t) => t!.toUpperCase())));
   });
@@ -223,12 +344,18 @@ describe('orderedMap', () => {
     let active = 0;
     let peak = 0;
     const inputs = ch1.map((_, i) => i);
-    const out = await lastValueFrom(from(inputs).pipe(orderedMap(async (i: number) => {
-      active++; peak = Math.max(peak, active);
-      await sleep(i % 3 === 0 ? 8 : 2);
-      active--;
-      return ch1[i]!.length;
-    }, 3), toArray()));
+    const out = await lastValueFrom(
+      from(inputs).pipe(
+        orderedMap(async (i: number) => {
+          active++;
+          peak = Math.max(peak, active);
+          await sleep(i % 3 === 0 ? 8 : 2);
+          active--;
+          return ch1[i]!.length;
+        }, 3),
+        toArray(),
+      ),
+    );
     expect(peak).toBe(3);
     expect(out).toEqual(ch1.map((p) => p.length));
   });
@@ -236,8 +363,18 @@ describe('orderedMap', () => {
   it('starts nothing more once unsubscribed', async () => {
     const started: number[] = [];
     const src = new Subject<number>();
-    const sub = src.pipe(orderedMap(async (i: number) => { started.push(i); await sleep(5); return i; }, 1)).subscribe();
-    src.next(0); src.next(1); src.next(2);
+    const sub = src
+      .pipe(
+        orderedMap(async (i: number) => {
+          started.push(i);
+          await sleep(5);
+          return i;
+        }, 1),
+      )
+      .subscribe();
+    src.next(0);
+    src.next(1);
+    src.next(2);
     sub.unsubscribe();
     await sleep(30);
     expect(started).toEqual([0]);
@@ -246,7 +383,14 @@ describe('orderedMap', () => {
   it('fails on the first rejection, even when later results are ready', async () => {
     const out: number[] = [];
     const err = await new Promise<unknown>((resolve) => {
-      from([0, 1, 2]).pipe(orderedMap(async (i: number) => { await sleep(i === 0 ? 20 : 1); if (i === 0) throw boom; return i; }, 3))
+      from([0, 1, 2])
+        .pipe(
+          orderedMap(async (i: number) => {
+            await sleep(i === 0 ? 20 : 1);
+            if (i === 0) throw boom;
+            return i;
+          }, 3),
+        )
         .subscribe({ next: (v) => out.push(v), error: resolve });
     });
     expect(err).toBe(boom);
@@ -260,9 +404,24 @@ describe('orderedMap', () => {
   it('completes only after the last async result is out', async () => {
     const events: string[] = [];
     await new Promise<void>((resolve) => {
-      new Observable<number>((s) => { s.next(1); s.next(2); s.complete(); })
-        .pipe(orderedMap(async (i: number) => { await sleep(5 * i); return i; }, 2))
-        .subscribe({ next: (v) => events.push(`next ${v}`), complete: () => { events.push('complete'); resolve(); } });
+      new Observable<number>((s) => {
+        s.next(1);
+        s.next(2);
+        s.complete();
+      })
+        .pipe(
+          orderedMap(async (i: number) => {
+            await sleep(5 * i);
+            return i;
+          }, 2),
+        )
+        .subscribe({
+          next: (v) => events.push(`next ${v}`),
+          complete: () => {
+            events.push('complete');
+            resolve();
+          },
+        });
     });
     expect(events).toEqual(['next 1', 'next 2', 'complete']);
   });

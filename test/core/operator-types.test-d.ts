@@ -65,7 +65,10 @@ describe('output types', () => {
   it('a source factory gives an Observable of its declared batches, usable in any pipe', () => {
     const src = readText({ paths: ['a.txt'] });
     expectTypeOf(src).toEqualTypeOf<Observable<RecordBatch<Doc>>>();
-    const chained = src.pipe(normalize(), map((b) => b.getChild('source')));
+    const chained = src.pipe(
+      normalize(),
+      map((b) => b.getChild('source')),
+    );
     expectTypeOf(chained).not.toBeAny();
   });
 

@@ -22,8 +22,15 @@ const dir = mkdtempSync(join(ROOT, 'out', 'readme-snippets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const blocks = tsBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
-const files = blocks.map((code, i) => { const f = join(dir, `snippet-${i}.ts`); writeFileSync(f, code); return f; });
-const failure = (err: unknown) => { const e = err as { stdout?: string; stderr?: string; message: string }; return `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message; };
+const files = blocks.map((code, i) => {
+  const f = join(dir, `snippet-${i}.ts`);
+  writeFileSync(f, code);
+  return f;
+});
+const failure = (err: unknown) => {
+  const e = err as { stdout?: string; stderr?: string; message: string };
+  return `${e.stdout ?? ''}${e.stderr ?? ''}` || e.message;
+};
 
 describe('README snippets', () => {
   it('has the TypeScript snippets this test expects (a pipeline spec and the plain-RxJS use)', () => {
@@ -32,10 +39,16 @@ describe('README snippets', () => {
     expect(blocks.some((b) => /from 'rxjs'/.test(b))).toBe(true);
   });
 
-  it('every ```ts snippet type-checks as written (strict, the project\'s compiler options)', async () => {
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', include: files.map((f) => f.slice(dir.length + 1)) }));
+  it("every ```ts snippet type-checks as written (strict, the project's compiler options)", async () => {
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ extends: '../../tsconfig.json', include: files.map((f) => f.slice(dir.length + 1)) }),
+    );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    const r = await run(process.execPath, [tsc, '--noEmit', '-p', join(dir, 'tsconfig.json')], { cwd: ROOT }).then(() => 'ok', failure);
+    const r = await run(process.execPath, [tsc, '--noEmit', '-p', join(dir, 'tsconfig.json')], { cwd: ROOT }).then(
+      () => 'ok',
+      failure,
+    );
     expect(r).toBe('ok');
   }, 180_000);
 
@@ -44,7 +57,10 @@ describe('README snippets', () => {
     // what the snippet computed, printed by a line added after it
     const file = join(dir, 'plain-rxjs-run.ts');
     writeFileSync(file, `${blocks[i]}\nconsole.log(JSON.stringify(out.flatMap((b) => [...b.getChild('text')!])));\n`);
-    const r = await run(process.execPath, ['--import', 'tsx', file], { cwd: ROOT }).catch((err: unknown) => ({ stdout: '', stderr: failure(err) }));
+    const r = await run(process.execPath, ['--import', 'tsx', file], { cwd: ROOT }).catch((err: unknown) => ({
+      stdout: '',
+      stderr: failure(err),
+    }));
     expect(r.stderr).toBe('');
     const texts = JSON.parse(r.stdout.trim().split('\n').pop()!) as string[];
     expect(texts.length).toBeGreaterThan(0);

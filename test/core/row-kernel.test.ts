@@ -26,27 +26,40 @@ const rowsOf = (bs: RecordBatch[]) => bs.flatMap((b) => b.toArray().map((r) => r
 
 async function inline(config: Cfg, batches: RecordBatch[] = input) {
   const ctx = makeContext('rows');
-  const out = await lastValueFrom(from(batches).pipe(rowFixture(config, ctx) as (s: Observable<RecordBatch>) => Observable<RecordBatch>, toArray()));
+  const out = await lastValueFrom(
+    from(batches).pipe(rowFixture(config, ctx) as (s: Observable<RecordBatch>) => Observable<RecordBatch>, toArray()),
+  );
   return { out, stats: ctx.stats.snapshot() };
 }
 
 /** Batches with an id and a nullable text, some texts null (every fourth row). */
-const withNulls = () => docBatches(texts.slice(0, 16), 8).map((b, k) => batchFromColumns(
-  schemaOf<{ id: Utf8; text: Utf8 }>({ id: { type: new Utf8() }, text: { type: new Utf8(), nullable: true } }),
-  { id: [...b.getChild('id')!] as string[], text: textsOf(b).map((t, i) => ((i + k) % 4 === 0 ? null : t)) },
-) as unknown as RecordBatch);
+const withNulls = () =>
+  docBatches(texts.slice(0, 16), 8).map(
+    (b, k) =>
+      batchFromColumns(
+        schemaOf<{ id: Utf8; text: Utf8 }>({ id: { type: new Utf8() }, text: { type: new Utf8(), nullable: true } }),
+        { id: [...b.getChild('id')!] as string[], text: textsOf(b).map((t, i) => ((i + k) % 4 === 0 ? null : t)) },
+      ) as unknown as RecordBatch,
+  );
 
 let dir: string;
 let pool: WorkerPool;
-beforeAll(() => { dir = mkdtempSync(join(tmpdir(), 'flowlm-row-kernel-')); pool = new WorkerPool({ size: 2 }); });
-afterAll(async () => { await pool.close(); rmSync(dir, { recursive: true, force: true }); });
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'flowlm-row-kernel-'));
+  pool = new WorkerPool({ size: 2 });
+});
+afterAll(async () => {
+  await pool.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('row kernel', () => {
   it('keeps the rows its function keeps and counts every drop by reason', async () => {
     const { out, stats } = await inline({ minChars: 200, whale: true, columns: false });
     const want = texts.filter((t) => !isShort(t) && !isWhale(t));
     expect(out.flatMap(textsOf)).toEqual(want);
-    const short = texts.filter(isShort).length, whale = texts.filter((t) => !isShort(t) && isWhale(t)).length;
+    const short = texts.filter(isShort).length,
+      whale = texts.filter((t) => !isShort(t) && isWhale(t)).length;
     expect(short).toBeGreaterThan(3);
     expect(whale).toBeGreaterThan(3);
     expect(stats.dropReasons).toEqual({ short, whale });
@@ -60,8 +73,15 @@ describe('row kernel', () => {
   it('adds typed columns for the kept rows, replaces a column in place, and leaves untouched columns in their buffers', async () => {
     const { out } = await inline({ upper: true });
     expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}${f.nullable ? '?' : ''}`)).toEqual([
-      'id: Utf8', 'text: Utf8', 'url: Utf8?', 'source: Dictionary<Int32, Utf8>',
-      'words: Int32', 'ratio: Float32', 'first: Dictionary<Int32, Utf8>', 'even_words: Int64?', 'long: Bool',
+      'id: Utf8',
+      'text: Utf8',
+      'url: Utf8?',
+      'source: Dictionary<Int32, Utf8>',
+      'words: Int32',
+      'ratio: Float32',
+      'first: Dictionary<Int32, Utf8>',
+      'even_words: Int64?',
+      'long: Bool',
     ]);
     const rows = rowsOf(out);
     expect(rows.map((r) => r.text)).toEqual(texts.map((t) => t.toUpperCase()));
@@ -74,9 +94,15 @@ describe('row kernel', () => {
       expect(r.long).toBe(texts[i]!.length > 500);
     });
     // nothing dropped: id, url and source are the input's own buffers
-    out.forEach((b, k) => { for (const c of ['id', 'url', 'source'] as const) expect(b.getChild(c)!.data[0]).toBe(input[k]!.getChild(c)!.data[0]); });
+    out.forEach((b, k) => {
+      for (const c of ['id', 'url', 'source'] as const)
+        expect(b.getChild(c)!.data[0]).toBe(input[k]!.getChild(c)!.data[0]);
+    });
     // text already upper-case: the replacement equals it, so the input's column stays
-    const shouting = docBatches(texts.map((t) => t.toUpperCase()), 8);
+    const shouting = docBatches(
+      texts.map((t) => t.toUpperCase()),
+      8,
+    );
     const same = await inline({ upper: true, columns: false }, shouting);
     same.out.forEach((b, k) => expect(b.getChild('text')!.data[0]).toBe(shouting[k]!.getChild('text')!.data[0]));
   });
@@ -94,7 +120,11 @@ describe('row kernel', () => {
     expect(keptRows.map((r) => [r.words, r.first, r.long])).toEqual(Array(nulls).fill([null, null, null]));
     const shown = await inline({ nulls: 'row' }, batches);
     expect(shown.stats.counters?.nulls_seen).toBe(nulls);
-    expect(rowsOf(shown.out).filter((r) => r.text === null).map((r) => [r.words, r.first])).toEqual(Array(nulls).fill([0, null]));
+    expect(
+      rowsOf(shown.out)
+        .filter((r) => r.text === null)
+        .map((r) => [r.words, r.first]),
+    ).toEqual(Array(nulls).fill([0, null]));
     expect(shown.out[0]!.schema.fields.find((f) => f.name === 'long')!.nullable).toBe(true);
   });
 
@@ -102,26 +132,38 @@ describe('row kernel', () => {
     const path = join(dir, 'inline', 'rejects.jsonl');
     const batches = withNulls();
     const { stats } = await inline({ minChars: 200, whale: true, rejects: path }, batches);
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    const want = batches.flatMap((b, k) => textsOf(b).flatMap((t, row) => {
-      const id = b.getChild('id')!.get(row) as string;
-      if (t === null) return [{ reason: 'test.null', batch: k, row, id }];
-      const reason = isShort(t) ? 'short' : isWhale(t) ? 'whale' : undefined;
-      return reason ? [{ reason, batch: k, row, id, record: t }] : [];
-    }));
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const want = batches.flatMap((b, k) =>
+      textsOf(b).flatMap((t, row) => {
+        const id = b.getChild('id')!.get(row) as string;
+        if (t === null) return [{ reason: 'test.null', batch: k, row, id }];
+        const reason = isShort(t) ? 'short' : isWhale(t) ? 'whale' : undefined;
+        return reason ? [{ reason, batch: k, row, id, record: t }] : [];
+      }),
+    );
     expect(lines).toEqual(want);
     expect(lines.length).toBe(stats.dropped);
     expect(new Set(lines.map((l) => l.reason))).toEqual(new Set(['test.null', 'short', 'whale']));
     expect(readdirSync(join(dir, 'inline'))).toEqual(['rejects.jsonl']); // no temporary file left
   });
 
-  it('passes a partly kept batch\'s credit on and returns an emptied batch\'s at once', () => {
+  it("passes a partly kept batch's credit on and returns an emptied batch's at once", () => {
     const ledger = new Ledger('src', { maxInFlight: 100, maxInFlightBytes: 1e12 });
     const src = new Subject<RecordBatch>();
     const got: RecordBatch[] = [];
-    src.pipe(rowFixture({ minChars: 200, columns: false }) as (s: Observable<RecordBatch>) => Observable<RecordBatch>).subscribe((b) => got.push(b));
-    const send = (b: RecordBatch) => { attach(b, [ledger.issue(batchBytes(b))]); src.next(b); };
-    const allShort = batchFromColumns(schemaOf<{ text: Utf8 }>({ text: { type: new Utf8() } }), { text: texts.filter(isShort).slice(0, 4) }) as unknown as RecordBatch;
+    src
+      .pipe(rowFixture({ minChars: 200, columns: false }) as (s: Observable<RecordBatch>) => Observable<RecordBatch>)
+      .subscribe((b) => got.push(b));
+    const send = (b: RecordBatch) => {
+      attach(b, [ledger.issue(batchBytes(b))]);
+      src.next(b);
+    };
+    const allShort = batchFromColumns(schemaOf<{ text: Utf8 }>({ text: { type: new Utf8() } }), {
+      text: texts.filter(isShort).slice(0, 4),
+    }) as unknown as RecordBatch;
     send(allShort);
     expect(got).toHaveLength(0);
     expect(ledger.inFlight).toBe(0); // every row dropped: the credit is back
@@ -149,7 +191,13 @@ describe('row kernel', () => {
 
   it('gives the same batches, stats and rejects on worker threads as inline', async () => {
     const batches = [...input, ...withNulls()];
-    const config = (where: string): Cfg => ({ minChars: 200, whale: true, upper: true, nulls: 'row', rejects: join(dir, where, 'rejects.jsonl') });
+    const config = (where: string): Cfg => ({
+      minChars: 200,
+      whale: true,
+      upper: true,
+      nulls: 'row',
+      rejects: join(dir, where, 'rejects.jsonl'),
+    });
     const here = await inline(config('inline-2'), batches);
     const ctx = makeContext('rows');
     const there = await lastValueFrom(from(batches).pipe(pool.map(rowFixture, config('workers'), { ctx }), toArray()));
@@ -166,21 +214,34 @@ describe('row kernel', () => {
   it('batch-level fast path: finish() gives whole columns; without a row function only nulls to drop are visited', () => {
     const b = withNulls()[0]!;
     const seen: number[] = [];
-    const out = runRows({
-      nulls: { drop: 'gone' },
-      columns: { n: new Int32() },
-      batch: () => ({ finish: (kept) => { seen.push(kept); return { n: makeVector(Int32Array.from({ length: kept }, (_, i) => i)) }; } }),
-    }, b);
+    const out = runRows(
+      {
+        nulls: { drop: 'gone' },
+        columns: { n: new Int32() },
+        batch: () => ({
+          finish: (kept) => {
+            seen.push(kept);
+            return { n: makeVector(Int32Array.from({ length: kept }, (_, i) => i)) };
+          },
+        }),
+      },
+      b,
+    );
     const nulls = b.getChild('text')!.nullCount;
     expect(seen).toEqual([b.numRows - nulls]);
     expect([...out.getChild('n')!]).toEqual([...Array(b.numRows - nulls).keys()]);
     expect(textsOf(out)).toEqual(textsOf(b).filter((t) => t !== null));
-    expect(() => runRows({ nulls: 'keep', columns: { n: new Int32() }, batch: () => ({}) }, b)).toThrow(/column "n" is declared, but neither the rows nor finish\(\) gave its values/);
+    expect(() => runRows({ nulls: 'keep', columns: { n: new Int32() }, batch: () => ({}) }, b)).toThrow(
+      /column "n" is declared, but neither the rows nor finish\(\) gave its values/,
+    );
   });
 
   it('names the column it needs when a batch lacks it', () => {
-    const noText = batchFromColumns(schemaOf<{ id: Utf8 }>({ id: { type: new Utf8() } }), { id: ['a'] }) as unknown as RecordBatch;
-    expect(() => runRows({ nulls: 'keep', missing: 'put a reader upstream', batch: () => () => true }, noText))
-      .toThrow('column "text" missing (batch has id); put a reader upstream');
+    const noText = batchFromColumns(schemaOf<{ id: Utf8 }>({ id: { type: new Utf8() } }), {
+      id: ['a'],
+    }) as unknown as RecordBatch;
+    expect(() => runRows({ nulls: 'keep', missing: 'put a reader upstream', batch: () => () => true }, noText)).toThrow(
+      'column "text" missing (batch has id); put a reader upstream',
+    );
   });
 });

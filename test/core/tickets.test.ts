@@ -22,7 +22,10 @@ function sourced(n: number, rows = 4) {
   const batches = Array.from({ length: n }, (_, i) => docBatch(paras.slice(i * rows, i * rows + rows), `s${i}-`));
   const src = new Subject<RecordBatch<Doc>>();
   const send = (...idx: number[]) => {
-    for (const i of idx) { attach(batches[i]!, [ledger.issue(batchBytes(batches[i]!))]); src.next(batches[i]!); }
+    for (const i of idx) {
+      attach(batches[i]!, [ledger.issue(batchBytes(batches[i]!))]);
+      src.next(batches[i]!);
+    }
   };
   const sendAll = () => send(...batches.keys());
   return { ledger, batches, src, send, sendAll };
@@ -31,11 +34,20 @@ function sourced(n: number, rows = 4) {
 /** Subscribes, keeps every output without releasing it (a sink that has not written yet). */
 function collect<T>(out: Observable<T>): T[] {
   const got: T[] = [];
-  out.subscribe({ next: (v) => got.push(v), error: (e) => { throw e; } });
+  out.subscribe({
+    next: (v) => got.push(v),
+    error: (e) => {
+      throw e;
+    },
+  });
   return got;
 }
 
-const upper = (b: RecordBatch<Doc>) => docBatch(textsOf(b).map((t) => t!.toUpperCase()), 'u');
+const upper = (b: RecordBatch<Doc>) =>
+  docBatch(
+    textsOf(b).map((t) => t!.toUpperCase()),
+    'u',
+  );
 
 describe('mapBatch', () => {
   it('passes each input ticket to its output: the credit returns when the output is released', () => {
@@ -53,10 +65,18 @@ describe('mapBatch', () => {
 
   it('async with concurrency: tickets follow their batches', async () => {
     const { ledger, batches, src, sendAll } = sourced(5);
-    const done = lastValueFrom(src.pipe(mapBatch(async (b: RecordBatch<Doc>, i) => {
-      await new Promise((r) => setTimeout(r, (5 - i) * 3));
-      return upper(b);
-    }, { concurrency: 3 }), toArray()));
+    const done = lastValueFrom(
+      src.pipe(
+        mapBatch(
+          async (b: RecordBatch<Doc>, i) => {
+            await new Promise((r) => setTimeout(r, (5 - i) * 3));
+            return upper(b);
+          },
+          { concurrency: 3 },
+        ),
+        toArray(),
+      ),
+    );
     sendAll();
     src.complete();
     const results = await done;
@@ -71,7 +91,9 @@ describe('filterRows', () => {
   it('a partly kept batch carries the credit on; a batch dropped whole releases it at once', () => {
     const { ledger, batches, src, send } = sourced(3);
     // keep the even rows of batch 0, drop batch 1 whole, keep batch 2 whole
-    const got = collect(src.pipe(filterRows<Doc>((b, r) => b === batches[1] ? 'unwanted' : b === batches[0] ? r % 2 === 0 : true)));
+    const got = collect(
+      src.pipe(filterRows<Doc>((b, r) => (b === batches[1] ? 'unwanted' : b === batches[0] ? r % 2 === 0 : true))),
+    );
     send(0);
     expect(ledger.inFlight).toBe(1);
     send(1);
@@ -89,7 +111,13 @@ describe('filterRows', () => {
 describe('operate', () => {
   it('a split shares one credit: it returns only after every piece is released', () => {
     const { ledger, batches, src, send } = sourced(1, 6);
-    const got = collect(src.pipe(operate<Doc, Doc>((b, emit) => { for (let r = 0; r < b.numRows; r += 2) emit(b.slice(r, r + 2)); })));
+    const got = collect(
+      src.pipe(
+        operate<Doc, Doc>((b, emit) => {
+          for (let r = 0; r < b.numRows; r += 2) emit(b.slice(r, r + 2));
+        }),
+      ),
+    );
     send(0);
     expect(got.length).toBe(3);
     expect(ticketsOf(batches[0]!)[0]!.refs).toBe(3);
@@ -100,18 +128,40 @@ describe('operate', () => {
     expect(ledger.inFlight).toBe(0);
   });
 
-  it('a merge holds all its inputs\' credits until the merged batch is released', () => {
+  it("a merge holds all its inputs' credits until the merged batch is released", () => {
     const { ledger, src, send } = sourced(5, 3);
     let held: RecordBatch<Doc>[] = [];
-    const merged = () => { const out = docBatch(held.flatMap((b) => textsOf(b).map(String)), 'm'); held = []; return out; };
-    const got = collect(src.pipe(operate<Doc, Doc>((b, emit) => { held.push(b); if (held.length === 3) emit(merged()); },
-      { flush: (emit) => { if (held.length > 0) emit(merged()); } })));
-    send(0); send(1);
+    const merged = () => {
+      const out = docBatch(
+        held.flatMap((b) => textsOf(b).map(String)),
+        'm',
+      );
+      held = [];
+      return out;
+    };
+    const got = collect(
+      src.pipe(
+        operate<Doc, Doc>(
+          (b, emit) => {
+            held.push(b);
+            if (held.length === 3) emit(merged());
+          },
+          {
+            flush: (emit) => {
+              if (held.length > 0) emit(merged());
+            },
+          },
+        ),
+      ),
+    );
+    send(0);
+    send(1);
     expect(got.length).toBe(0);
     expect(ledger.inFlight).toBe(2); // held, not released
     send(2);
     expect(ticketsOf(got[0]!).length).toBe(3);
-    send(3); send(4);
+    send(3);
+    send(4);
     expect(ledger.inFlight).toBe(5);
     releaseBatch(got[0]!);
     expect(ledger.inFlight).toBe(2);
@@ -133,11 +183,19 @@ describe('operate', () => {
   it("'absorb' releases each input when consumed; outputs carry only the current input's ticket", () => {
     const { ledger, batches, src, send } = sourced(4);
     const kept: string[] = [];
-    const got = collect(src.pipe(operate<Doc, Doc>((b, emit, i) => {
-      kept.push(...textsOf(b).map(String)); // bounded state of the operator's own
-      if (i === 2) emit(docBatch(kept.slice(-2), 'x'));
-    }, { state: 'absorb', flush: (emit) => emit(docBatch(kept, 'all')) })));
-    send(0); send(1);
+    const got = collect(
+      src.pipe(
+        operate<Doc, Doc>(
+          (b, emit, i) => {
+            kept.push(...textsOf(b).map(String)); // bounded state of the operator's own
+            if (i === 2) emit(docBatch(kept.slice(-2), 'x'));
+          },
+          { state: 'absorb', flush: (emit) => emit(docBatch(kept, 'all')) },
+        ),
+      ),
+    );
+    send(0);
+    send(1);
     expect(ledger.inFlight).toBe(0);
     send(2);
     expect(ticketsOf(got[0]!)).toHaveLength(1);
@@ -156,9 +214,19 @@ describe('operate', () => {
     for (const state of ['hold', 'absorb'] as const) {
       const { ledger, batches, src, send } = sourced(3);
       // pass long batches on unchanged, split the others in two
-      const got = collect(src.pipe(operate<Doc, Doc>((b, emit) => {
-        if (b === batches[1]) { emit(b.slice(0, 2)); emit(b.slice(2)); } else emit(b);
-      }, { state })));
+      const got = collect(
+        src.pipe(
+          operate<Doc, Doc>(
+            (b, emit) => {
+              if (b === batches[1]) {
+                emit(b.slice(0, 2));
+                emit(b.slice(2));
+              } else emit(b);
+            },
+            { state },
+          ),
+        ),
+      );
       send(0, 1, 2);
       expect(got).toHaveLength(4);
       expect(textsOf(got[0]!)).toEqual(textsOf(batches[0]!)); // same data, a new view of it
@@ -167,7 +235,10 @@ describe('operate', () => {
       expect(ledger.inFlight).toBe(2);
       releaseBatch(got[1]!);
       expect(ledger.inFlight).toBe(2);
-      expect(() => { releaseBatch(got[2]!); releaseBatch(got[3]!); }).not.toThrow();
+      expect(() => {
+        releaseBatch(got[2]!);
+        releaseBatch(got[3]!);
+      }).not.toThrow();
       expect(ledger.inFlight).toBe(0);
     }
   });
@@ -175,7 +246,17 @@ describe('operate', () => {
   it('an error releases every held input', () => {
     const { ledger, src, sendAll } = sourced(3);
     let failed: unknown;
-    src.pipe(operate<Doc, Doc>((_b, _emit, i) => { if (i === 2) throw new Error('bad batch'); })).subscribe({ error: (e) => { failed = e; } });
+    src
+      .pipe(
+        operate<Doc, Doc>((_b, _emit, i) => {
+          if (i === 2) throw new Error('bad batch');
+        }),
+      )
+      .subscribe({
+        error: (e) => {
+          failed = e;
+        },
+      });
     sendAll();
     expect(failed).toBeInstanceOf(Error);
     expect(ledger.inFlight).toBe(0);
@@ -191,7 +272,9 @@ describe('foreign', () => {
     send(1);
     expect(got.length).toBe(1);
     expect(ledger.inFlight).toBe(0);
-    send(2); send(3); send(4);
+    send(2);
+    send(3);
+    send(4);
     expect(ledger.inFlight).toBe(1);
     src.complete(); // the last, partial buffer
     expect(got.length).toBe(3);
@@ -222,7 +305,13 @@ describe('foreign', () => {
 
   it('a mapping foreign operator: the credit returns as its output appears', () => {
     const { ledger, src, send } = sourced(3);
-    const got = collect(src.pipe(foreign(map((b: RecordBatch<Doc>) => withColumns(b, { n: textsOf(b).map((t) => t!.length) }, { n: new Int32() })))));
+    const got = collect(
+      src.pipe(
+        foreign(
+          map((b: RecordBatch<Doc>) => withColumns(b, { n: textsOf(b).map((t) => t!.length) }, { n: new Int32() })),
+        ),
+      ),
+    );
     send(0);
     expect(got.length).toBe(1);
     expect(ticketsOf(got[0]!)).toEqual([]);
@@ -233,14 +322,18 @@ describe('foreign', () => {
 describe('a chain of helpers', () => {
   it('returns the ledger to exactly zero with no double release', async () => {
     const { ledger, batches, src, sendAll } = sourced(8, 4);
-    const out = lastValueFrom(src.pipe(
-      mapBatch(upper),
-      filterRows<Doc>((b, r) => (String(b.getChild('text')!.get(r)).length > 200 ? true : 'short')),
-      operate<Doc, Doc>((b, emit) => { for (let r = 0; r < b.numRows; r++) emit(b.slice(r, r + 1)); }),
-      foreign(filter((b: RecordBatch<Doc>) => b.numRows > 0)),
-      mapBatch(async (b: RecordBatch<Doc>) => b, { concurrency: 2 }),
-      toArray(),
-    ));
+    const out = lastValueFrom(
+      src.pipe(
+        mapBatch(upper),
+        filterRows<Doc>((b, r) => (String(b.getChild('text')!.get(r)).length > 200 ? true : 'short')),
+        operate<Doc, Doc>((b, emit) => {
+          for (let r = 0; r < b.numRows; r++) emit(b.slice(r, r + 1));
+        }),
+        foreign(filter((b: RecordBatch<Doc>) => b.numRows > 0)),
+        mapBatch(async (b: RecordBatch<Doc>) => b, { concurrency: 2 }),
+        toArray(),
+      ),
+    );
     sendAll();
     src.complete();
     const got = await out;

@@ -10,7 +10,8 @@ import { validatePipeline } from '../../src/graph/validate.ts';
 import { normalize } from '../../operators/clean/normalize.ts';
 import { writeShards } from '../../operators/shard/write-shards.ts';
 
-const at = (schema: z.ZodType, value: unknown) => unknownKeyIssues(schema, value).map((i) => `${i.path.join('.')}: ${i.message}`);
+const at = (schema: z.ZodType, value: unknown) =>
+  unknownKeyIssues(schema, value).map((i) => `${i.path.join('.')}: ${i.message}`);
 
 describe('unknownKeyIssues', () => {
   it('finds a typo at any depth, through optional, nullable, default, arrays and transforms', () => {
@@ -21,13 +22,15 @@ describe('unknownKeyIssues', () => {
       piped: z.object({ form: z.string() }).transform((o) => o.form),
       pre: z.preprocess((v) => v, z.object({ level: z.number() })),
     });
-    expect(at(schema, {
-      crawl: { maxpages: 5, tags: [{ name: 'a' }, { nmae: 'b' }] },
-      nested: { deeper: { maxPages: 1, tagz: [] } },
-      piped: { forms: 'NFC' },
-      pre: { levle: 2 },
-      extra: true,
-    })).toEqual([
+    expect(
+      at(schema, {
+        crawl: { maxpages: 5, tags: [{ name: 'a' }, { nmae: 'b' }] },
+        nested: { deeper: { maxPages: 1, tagz: [] } },
+        piped: { forms: 'NFC' },
+        pre: { levle: 2 },
+        extra: true,
+      }),
+    ).toEqual([
       'crawl.maxpages: unknown key; did you mean maxPages?',
       'crawl.tags.1.nmae: unknown key; did you mean name?',
       'nested.deeper.tagz: unknown key; did you mean tags?',
@@ -44,9 +47,18 @@ describe('unknownKeyIssues', () => {
       anything: z.unknown(),
       byName: z.record(z.string(), z.object({ weight: z.number() })),
     });
-    expect(at(schema, { meta: { whatever: { deep: 1 } }, loose: { b: 1 }, anything: { c: 1 }, byName: { x: { weight: 1 } } })).toEqual([]);
+    expect(
+      at(schema, {
+        meta: { whatever: { deep: 1 } },
+        loose: { b: 1 },
+        anything: { c: 1 },
+        byName: { x: { weight: 1 } },
+      }),
+    ).toEqual([]);
     // a record's values are still checked
-    expect(at(schema, { byName: { x: { wieght: 1 } } })).toEqual(['byName.x.wieght: unknown key; did you mean weight?']);
+    expect(at(schema, { byName: { x: { wieght: 1 } } })).toEqual([
+      'byName.x.wieght: unknown key; did you mean weight?',
+    ]);
   });
 
   it('in a union, a key known to any member is accepted; a discriminated union checks the selected member', () => {
@@ -58,7 +70,12 @@ describe('unknownKeyIssues', () => {
       z.object({ kind: z.literal('cosine'), warmup: z.number() }),
       z.object({ kind: z.literal('linear'), slope: z.number() }),
     ]);
-    expect(at(z.array(disc), [{ kind: 'cosine', warmup: 1 }, { kind: 'linear', warmup: 1 }])).toEqual(['1.warmup: unknown key; known keys: kind, slope']);
+    expect(
+      at(z.array(disc), [
+        { kind: 'cosine', warmup: 1 },
+        { kind: 'linear', warmup: 1 },
+      ]),
+    ).toEqual(['1.warmup: unknown key; known keys: kind, slope']);
   });
 
   it('suggests only a close key (case ignored, a swap is one edit); short keys only by case', () => {
@@ -80,7 +97,9 @@ describe('unknownKeyIssues', () => {
       'forms: unknown key; did you mean form?',
     ]);
     const strict = safeParseKnown(z.strictObject({ limit: z.number() }), { limit: 1, limt: 2 });
-    expect(strict.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['limt: unknown key; did you mean limit?']);
+    expect(strict.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'limt: unknown key; did you mean limit?',
+    ]);
   });
 });
 
@@ -95,7 +114,10 @@ describe('operators refuse keys they do not know', () => {
     expect(ids.length).toBeGreaterThan(20);
     for (const id of ids) {
       const def = defOf((await registry.get(id))!);
-      expect(unknownKeyIssues(def.config, { notAConfigKey: 1 }).map((i) => i.path), id).toEqual([['notAConfigKey']]);
+      expect(
+        unknownKeyIssues(def.config, { notAConfigKey: 1 }).map((i) => i.path),
+        id,
+      ).toEqual([['notAConfigKey']]);
     }
   });
 
@@ -106,7 +128,7 @@ describe('operators refuse keys they do not know', () => {
 });
 
 describe('pipeline specs refuse keys they do not know', () => {
-  it('a typo at the top or in a step fails the spec\'s shape; one in a node config is reported with the node\'s path', async () => {
+  it("a typo at the top or in a step fails the spec's shape; one in a node config is reported with the node's path", async () => {
     const spec = {
       budgt: { maxInFlight: 2 },
       steps: [
@@ -114,7 +136,10 @@ describe('pipeline specs refuse keys they do not know', () => {
         { id: 'norm', op: 'clean/normalize', worker: 2 },
       ],
     };
-    const err = await validatePipeline(spec).then(() => undefined, (e: unknown) => e);
+    const err = await validatePipeline(spec).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(SpecError);
     expect((err as SpecError).issues).toEqual([
       { path: 'budgt', message: 'unknown key; did you mean budget?' },
@@ -122,7 +147,12 @@ describe('pipeline specs refuse keys they do not know', () => {
     ]);
     // the spec's own keys fixed, the node config's typo is reported next
     const fixed = { steps: [spec.steps[0], { id: 'norm', op: 'clean/normalize', workers: 2 }] };
-    const next = await validatePipeline(fixed).then(() => undefined, (e: unknown) => e);
-    expect((next as SpecError).issues).toEqual([{ path: 'steps[0].config.minchars', message: 'unknown key; did you mean minChars?' }]);
+    const next = await validatePipeline(fixed).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((next as SpecError).issues).toEqual([
+      { path: 'steps[0].config.minchars', message: 'unknown key; did you mean minChars?' },
+    ]);
   });
 });

@@ -14,7 +14,10 @@ import { mobyChapterFile } from '../fixtures/moby.ts';
 const registry = () => new Registry().register(pacedSource, lexicalVariety, countWords, failOnWord, collect, tokenSink);
 
 async function issuesOf(spec: unknown, reg = registry()): Promise<SpecIssue[]> {
-  const err = await validatePipeline(spec, reg).then(() => undefined, (e: unknown) => e);
+  const err = await validatePipeline(spec, reg).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(SpecError);
   return (err as SpecError).issues;
 }
@@ -33,10 +36,18 @@ describe('an invalid spec', () => {
         b: { op: 'clean/normalize', config: { form: 'NFC' } },
         orphan: { op: 'test/collect', config: { name: 'x' } },
       },
-      edges: [['read', 'ghost'], ['read', 'dedup'], ['read', 'tokens'], ['a', 'b'], ['b', 'a']],
+      edges: [
+        ['read', 'ghost'],
+        ['read', 'dedup'],
+        ['read', 'tokens'],
+        ['a', 'b'],
+        ['b', 'a'],
+      ],
     };
     const issues = await issuesOf(spec);
-    expect(at(issues, 'nodes.ghost.op')[0]).toMatch(/unknown operator "clean\/no-such-thing" \(known: .*clean\/normalize/);
+    expect(at(issues, 'nodes.ghost.op')[0]).toMatch(
+      /unknown operator "clean\/no-such-thing" \(known: .*clean\/normalize/,
+    );
     expect(at(issues, 'nodes.dedup.config.threshold')[0]).toMatch(/<=\s*1/);
     const mismatch = at(issues, 'edges[2]')[0]!;
     expect(mismatch).toContain('read -> tokens');
@@ -47,7 +58,10 @@ describe('an invalid spec', () => {
     expect(at(issues, 'nodes.orphan')[0]).toMatch(/dangling node: sink test\/collect has no input/);
     expect(issues).toHaveLength(5);
     // the error's message lists them all, one per line
-    const err = (await validatePipeline(spec, registry()).then(() => undefined, (e: unknown) => e)) as SpecError;
+    const err = (await validatePipeline(spec, registry()).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as SpecError;
     expect(err.message).toMatch(/^invalid pipeline: 5 problems\n/);
     for (const i of issues) expect(err.message).toContain(`  - ${i.path}: `);
   });
@@ -60,7 +74,11 @@ describe('an invalid spec', () => {
         count: { op: 'test/count-words' },
         out: { op: 'test/token-sink' },
       },
-      edges: [['read', 'clean'], ['clean', 'count'], ['count', 'out']],
+      edges: [
+        ['read', 'clean'],
+        ['clean', 'count'],
+        ['count', 'out'],
+      ],
     });
     expect(issues.map((i) => i.path)).toEqual(['nodes.read.config.paths']);
   });
@@ -73,7 +91,11 @@ describe('an invalid spec', () => {
         clean: { op: 'clean/normalize' }, // needs text, which count-words does not pass on
         out: { op: 'test/collect', config: { name: 'y' } },
       },
-      edges: [['read', 'words'], ['words', 'clean'], ['clean', 'out']],
+      edges: [
+        ['read', 'words'],
+        ['words', 'clean'],
+        ['clean', 'out'],
+      ],
     });
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('edges[1]');
@@ -98,7 +120,13 @@ describe('an invalid spec', () => {
         more: { op: 'test/collect', config: { name: 'w' } },
         read2: { op: 'test/paced-source', config: { chapters: [2] } },
       },
-      edges: [['read', 'out'], ['read', 'out'], ['read', 'nowhere'], ['out', 'more'], ['read', 'read2']],
+      edges: [
+        ['read', 'out'],
+        ['read', 'out'],
+        ['read', 'nowhere'],
+        ['out', 'more'],
+        ['read', 'read2'],
+      ],
     });
     expect(at(issues, 'edges[1]')[0]).toMatch(/duplicate edge read -> out/);
     expect(at(issues, 'edges[2]')[0]).toMatch(/unknown node "nowhere"/);
@@ -121,15 +149,17 @@ describe('an invalid spec', () => {
 
 describe('the steps shorthand', () => {
   it('becomes a chain in order, with schemas flowing through it', async () => {
-    const p = await validatePipeline(pipeline({
-      name: 'chain',
-      steps: [
-        { id: 'read', op: readText, config: { paths: [mobyChapterFile(1)], unit: 'paragraph' } },
-        { id: 'clean', op: normalize, workers: 2 },
-        { id: 'variety', op: lexicalVariety, config: { threshold: 0.6 } },
-        { id: 'out', op: writeJsonl, config: { path: '/tmp/never-written.jsonl' } },
-      ],
-    }));
+    const p = await validatePipeline(
+      pipeline({
+        name: 'chain',
+        steps: [
+          { id: 'read', op: readText, config: { paths: [mobyChapterFile(1)], unit: 'paragraph' } },
+          { id: 'clean', op: normalize, workers: 2 },
+          { id: 'variety', op: lexicalVariety, config: { threshold: 0.6 } },
+          { id: 'out', op: writeJsonl, config: { path: '/tmp/never-written.jsonl' } },
+        ],
+      }),
+    );
     expect(p.name).toBe('chain');
     expect(p.order).toEqual(['read', 'clean', 'variety', 'out']);
     expect(p.nodes.get('clean')!.inputs).toEqual(['read']);
@@ -153,12 +183,22 @@ describe('the steps shorthand', () => {
     expect(at(issues, 'steps[1].config.form')).toHaveLength(1);
     expect(at(issues, 'steps[2].config.threshold')).toHaveLength(1);
     expect(issues).toHaveLength(2);
-    const dup = await issuesOf({ steps: [{ id: 'read', op: 'test/paced-source', config: { chapters: [1] } }, { id: 'read', op: 'test/collect', config: { name: 't' } }] });
+    const dup = await issuesOf({
+      steps: [
+        { id: 'read', op: 'test/paced-source', config: { chapters: [1] } },
+        { id: 'read', op: 'test/collect', config: { name: 't' } },
+      ],
+    });
     expect(at(dup, 'steps[1].id')[0]).toMatch(/duplicate step id "read"/);
   });
 
   it('a schema mismatch in steps names the step', async () => {
-    const issues = await issuesOf({ steps: [{ id: 'read', op: 'test/paced-source', config: { chapters: [1] } }, { id: 'tok', op: 'test/token-sink' }] });
+    const issues = await issuesOf({
+      steps: [
+        { id: 'read', op: 'test/paced-source', config: { chapters: [1] } },
+        { id: 'tok', op: 'test/token-sink' },
+      ],
+    });
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('steps[1]');
     expect(issues[0]!.message).toContain('column "tokens" (List<Int32>) is missing');
@@ -167,16 +207,22 @@ describe('the steps shorthand', () => {
 
 describe('a JSON spec', () => {
   it('resolves operator ids through the registry from operators/', async () => {
-    const json = JSON.parse(JSON.stringify({
-      name: 'from-json',
-      budget: { maxInFlight: 4, maxInFlightBytes: 1 << 20 },
-      nodes: {
-        read: { op: 'ingest/read-text', config: { paths: [mobyChapterFile(2)], unit: 'paragraph' }, budget: { maxInFlight: 2 } },
-        norm: { op: 'clean/normalize', config: { form: 'NFKC' } },
-        out: { op: 'io/write-jsonl', config: { path: 'out/x.jsonl' } },
-      },
-      edges: [{ from: 'read', to: 'norm' }, ['norm', 'out']],
-    })) as unknown;
+    const json = JSON.parse(
+      JSON.stringify({
+        name: 'from-json',
+        budget: { maxInFlight: 4, maxInFlightBytes: 1 << 20 },
+        nodes: {
+          read: {
+            op: 'ingest/read-text',
+            config: { paths: [mobyChapterFile(2)], unit: 'paragraph' },
+            budget: { maxInFlight: 2 },
+          },
+          norm: { op: 'clean/normalize', config: { form: 'NFKC' } },
+          out: { op: 'io/write-jsonl', config: { path: 'out/x.jsonl' } },
+        },
+        edges: [{ from: 'read', to: 'norm' }, ['norm', 'out']],
+      }),
+    ) as unknown;
     const p = await validatePipeline(json, new Registry());
     expect(p.nodes.get('read')!.factory).toBe(readText);
     expect(p.nodes.get('norm')!.factory).toBe(normalize);
@@ -192,7 +238,8 @@ describe('a JSON spec', () => {
     const reg = new Registry();
     const issues = await issuesOf({ steps: [{ id: 'read', op: 'ingest/read-txt', config: { paths: ['x'] } }] }, reg);
     expect(issues[0]!.path).toBe('steps[0].op');
-    for (const id of ['ingest/read-text', 'clean/normalize', 'io/write-jsonl']) expect(issues[0]!.message).toContain(id);
+    for (const id of ['ingest/read-text', 'clean/normalize', 'io/write-jsonl'])
+      expect(issues[0]!.message).toContain(id);
     expect(await reg.get('../src/index')).toBeUndefined(); // ids are paths below operators/ only
   });
 });

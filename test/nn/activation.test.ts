@@ -18,11 +18,20 @@ import { goldenParams } from './golden-params.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-activation-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 type Activation = 'gelu' | 'relu' | 'swiglu';
-const tiny = (activation: Activation): GptConfigInput =>
-  ({ vocabSize: 7, contextLength: 4, nLayer: 1, nHead: 2, dModel: 4, mlpRatio: 2, activation });
+const tiny = (activation: Activation): GptConfigInput => ({
+  vocabSize: 7,
+  contextLength: 4,
+  nLayer: 1,
+  nHead: 2,
+  dModel: 4,
+  mlpRatio: 2,
+  activation,
+});
 const ids = Int32Array.of(1, 5, 2, 6, 0, 3, 3, 4);
 const input = { ids, batch: 2, seqLen: 4 };
 
@@ -50,9 +59,17 @@ function reference(cfg: GptConfig, activation: Activation, p: Map<string, Float3
   const hd = d / nHead;
   const out: Vec[] = [];
   for (let b = 0; b < 2; b++) {
-    let x = Array.from({ length: seqLen }, (_, t) => row(P('wte.weight'), ids[b * seqLen + t]!, d).map((v, c) => v + P('wpe.weight')[t * d + c]!));
+    let x = Array.from({ length: seqLen }, (_, t) =>
+      row(P('wte.weight'), ids[b * seqLen + t]!, d).map((v, c) => v + P('wpe.weight')[t * d + c]!),
+    );
     // attention sublayer (causal)
-    const qkv = x.map((xt) => dense(layerNorm(xt, P('h.0.ln_1.weight'), P('h.0.ln_1.bias'), cfg.layerNormEps), P('h.0.attn.c_attn.weight'), P('h.0.attn.c_attn.bias')));
+    const qkv = x.map((xt) =>
+      dense(
+        layerNorm(xt, P('h.0.ln_1.weight'), P('h.0.ln_1.bias'), cfg.layerNormEps),
+        P('h.0.attn.c_attn.weight'),
+        P('h.0.attn.c_attn.bias'),
+      ),
+    );
     const heads = x.map((_, i) => {
       const o = new Array<number>(d).fill(0);
       for (let h = 0; h < nHead; h++) {
@@ -64,11 +81,14 @@ function reference(cfg: GptConfig, activation: Activation, p: Map<string, Float3
         const mx = Math.max(...s);
         const e = s.map((v) => Math.exp(v - mx));
         const z = e.reduce((a, c) => a + c, 0);
-        for (let j = 0; j <= i; j++) for (let c = 0; c < hd; c++) o[h * hd + c]! += (e[j]! / z) * qkv[j]![2 * d + h * hd + c]!;
+        for (let j = 0; j <= i; j++)
+          for (let c = 0; c < hd; c++) o[h * hd + c]! += (e[j]! / z) * qkv[j]![2 * d + h * hd + c]!;
       }
       return o;
     });
-    x = x.map((xt, i) => dense(heads[i]!, P('h.0.attn.c_proj.weight'), P('h.0.attn.c_proj.bias')).map((v, c) => v + xt[c]!));
+    x = x.map((xt, i) =>
+      dense(heads[i]!, P('h.0.attn.c_proj.weight'), P('h.0.attn.c_proj.bias')).map((v, c) => v + xt[c]!),
+    );
     // MLP sublayer with the configured activation
     x = x.map((xt) => {
       const n = layerNorm(xt, P('h.0.ln_2.weight'), P('h.0.ln_2.bias'), cfg.layerNormEps);
@@ -97,7 +117,7 @@ function hiddenOf(model: Gpt): Vec[] {
 const maxDiff = (a: Vec[], b: Vec[]) => Math.max(...a.flatMap((r, i) => r.map((v, c) => Math.abs(v - b[i]![c]!))));
 
 describe('MLP activation', () => {
-  it('swiglu adds h.N.mlp.c_gate, shaped and initialised like c_fc; gelu and relu have GPT-2\'s tensors only', () => {
+  it("swiglu adds h.N.mlp.c_gate, shaped and initialised like c_fc; gelu and relu have GPT-2's tensors only", () => {
     const names = (a: Activation) => paramSpecs(gptConfig(tiny(a))).map((s) => s.name);
     expect(names('relu')).toEqual(names('gelu'));
     expect(names('gelu').some((n) => n.includes('c_gate'))).toBe(false);
@@ -109,7 +129,9 @@ describe('MLP activation', () => {
     expect(gptConfig({ ...tiny('gelu'), activation: undefined }).activation).toBe('gelu');
   });
 
-  const cases = (['gelu', 'relu', 'swiglu'] as const).flatMap((a) => (['js', 'tf'] as const).map((k) => [a, k] as const));
+  const cases = (['gelu', 'relu', 'swiglu'] as const).flatMap((a) =>
+    (['js', 'tf'] as const).map((k) => [a, k] as const),
+  );
   it.each(cases)('%s (%s kernels) gives the hand-written forward pass', (activation, kernels) => {
     const cfg = gptConfig(tiny(activation));
     const params = goldenParams(cfg);
@@ -127,7 +149,11 @@ describe('MLP activation', () => {
       const cfg = gptConfig(tiny(a));
       const params = goldenParams(cfg); // by name: the tensors the models share are equal
       const model = Gpt.create(cfg, { values: params });
-      try { return hiddenOf(model); } finally { model.dispose(); }
+      try {
+        return hiddenOf(model);
+      } finally {
+        model.dispose();
+      }
     });
     const [g, r, s] = outputs as [Vec[], Vec[], Vec[]];
     expect(maxDiff(g, r)).toBeGreaterThan(1e-3);
@@ -141,15 +167,20 @@ describe('MLP activation', () => {
     const shapes = new Map(model.specs.map((s) => [s.name, s.shape]));
     const params = withShapes(model.getParams(), shapes);
     const zeros = withShapes(new Map([...model.getParams()].map(([n, v]) => [n, new Float32Array(v.length)])), shapes);
-    const save = (run: string, p: typeof params) => saveCheckpoint(join(tmp, run), {
-      step: 3, params: p, optimizer: { m: zeros, v: zeros, step: 3 },
-      state: { rng: null, dataCursor: null, configHash: 'test', config: { encoding: 'gpt2', modelConfig: cfg } },
-    });
+    const save = (run: string, p: typeof params) =>
+      saveCheckpoint(join(tmp, run), {
+        step: 3,
+        params: p,
+        optimizer: { m: zeros, v: zeros, step: 3 },
+        state: { rng: null, dataCursor: null, configHash: 'test', config: { encoding: 'gpt2', modelConfig: cfg } },
+      });
     try {
       const saved = await save('swiglu', params);
       const loaded = await loadModel(saved.dir);
       expect(loaded.model.config.activation).toBe('swiglu');
-      expect(loaded.model.getParams().get('h.0.mlp.c_gate.weight')).toEqual(model.getParams().get('h.0.mlp.c_gate.weight'));
+      expect(loaded.model.getParams().get('h.0.mlp.c_gate.weight')).toEqual(
+        model.getParams().get('h.0.mlp.c_gate.weight'),
+      );
       expect(hiddenOf(loaded.model)).toEqual(hiddenOf(model));
       loaded.model.dispose();
 
@@ -161,7 +192,9 @@ describe('MLP activation', () => {
 
       const noGate = new Map([...params].filter(([n]) => !n.includes('c_gate')));
       const bad = await save('no-gate', noGate);
-      await expect(loadModel(bad.dir)).rejects.toThrow(/parameter h\.0\.mlp\.c_gate\.weight of this model is missing from the checkpoint/);
+      await expect(loadModel(bad.dir)).rejects.toThrow(
+        /parameter h\.0\.mlp\.c_gate\.weight of this model is missing from the checkpoint/,
+      );
     } finally {
       model.dispose();
     }

@@ -12,7 +12,9 @@ import { gptConfig } from '../../src/nn/model/config.ts';
 import { Gpt } from '../../src/nn/model/gpt.ts';
 import { Rng } from '../../src/runtime/rng.ts';
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 /**
  * q = k = 0 (every allowed key gets the same probability) and v_j = the one-hot vector e_j, so output
@@ -25,12 +27,31 @@ function probeQkv(batch: number, t: number): tf.Tensor2D {
   return tf.tensor2d(v, [batch * t, 3 * d]);
 }
 
-const run = (qkv: tf.Tensor2D, causal: boolean, js: boolean, rate: number, seed: number, batch: number, t: number): Float32Array =>
-  tf.tidy(() => attentionCore(qkv, attentionSpans(batch, t, causal), 1, js, { rate, rng: new Rng(seed) }).dataSync() as Float32Array);
+const run = (
+  qkv: tf.Tensor2D,
+  causal: boolean,
+  js: boolean,
+  rate: number,
+  seed: number,
+  batch: number,
+  t: number,
+): Float32Array =>
+  tf.tidy(
+    () =>
+      attentionCore(qkv, attentionSpans(batch, t, causal), 1, js, {
+        rate,
+        rng: new Rng(seed),
+      }).dataSync() as Float32Array,
+  );
 
 describe('attention dropout', () => {
-  it.each([['js', true], ['tf', false]] as const)('%s path: zeroes a share `rate` of the probabilities and scales the rest by 1/(1-rate)', (_label, js) => {
-    const batch = 8, t = 32, rate = 0.3;
+  it.each([
+    ['js', true],
+    ['tf', false],
+  ] as const)('%s path: zeroes a share `rate` of the probabilities and scales the rest by 1/(1-rate)', (_label, js) => {
+    const batch = 8,
+      t = 32,
+      rate = 0.3;
     const qkv = probeQkv(batch, t);
     const out = run(qkv, false, js, rate, 11, batch, t);
     qkv.dispose();
@@ -45,7 +66,9 @@ describe('attention dropout', () => {
   });
 
   it('both paths draw the same mask from the same seed, only over allowed keys (causal), and another seed draws another', () => {
-    const batch = 3, t = 12, rate = 0.5;
+    const batch = 3,
+      t = 12,
+      rate = 0.5;
     const qkv = probeQkv(batch, t);
     const js = run(qkv, true, true, rate, 5, batch, t);
     const tfOut = run(qkv, true, false, rate, 5, batch, t);
@@ -56,23 +79,36 @@ describe('attention dropout', () => {
     for (let r = 0; r < batch * t; r++) {
       const i = r % t;
       for (let j = i + 1; j < t; j++) expect(js[r * t + j]).toBe(0); // a future key stays unreachable
-      for (let j = 0; j <= i; j++) expect([0, Math.fround(1 / (i + 1) / (1 - rate))]).toContain(Math.fround(js[r * t + j]!));
+      for (let j = 0; j <= i; j++)
+        expect([0, Math.fround(1 / (i + 1) / (1 - rate))]).toContain(Math.fround(js[r * t + j]!));
     }
   });
 
   // random q, k, v; loss = sum(out * w) for a fixed random w
-  const batch = 2, t = 5, nHead = 2, d = 4, rate = 0.4;
+  const batch = 2,
+    t = 5,
+    nHead = 2,
+    d = 4,
+    rate = 0.4;
   const rng = new Rng(21);
   const qkvValues = Float32Array.from({ length: batch * t * 3 * d }, () => 2 * rng.next() - 1);
   const wValues = Float32Array.from({ length: batch * t * d }, () => 2 * rng.next() - 1);
   const weighted = (out: tf.Tensor2D) => tf.sum(tf.mul(out, tf.tensor2d(wValues, [batch * t, d]))) as tf.Scalar;
-  const lossOf = (js: boolean) => (qkv: tf.Tensor) => weighted(attentionCore(qkv as tf.Tensor2D, attentionSpans(batch, t, true), nHead, js, { rate, rng: new Rng(99) }));
+  const lossOf = (js: boolean) => (qkv: tf.Tensor) =>
+    weighted(attentionCore(qkv as tf.Tensor2D, attentionSpans(batch, t, true), nHead, js, { rate, rng: new Rng(99) }));
 
-  it('the JS kernel\'s gradient with dropout equals tf autodiff of the tf path with the same mask', () => {
+  it("the JS kernel's gradient with dropout equals tf autodiff of the tf path with the same mask", () => {
     const qkv = tf.tensor2d(qkvValues, [batch * t, 3 * d]);
     const gJs = tf.tidy(() => tf.grad(lossOf(true))(qkv).dataSync() as Float32Array);
     const gTf = tf.tidy(() => tf.grad(lossOf(false))(qkv).dataSync() as Float32Array);
-    const gNoDrop = tf.tidy(() => tf.grad((x: tf.Tensor) => weighted(attentionCore(x as tf.Tensor2D, attentionSpans(batch, t, true), nHead, true)))(qkv).dataSync() as Float32Array);
+    const gNoDrop = tf.tidy(
+      () =>
+        tf
+          .grad((x: tf.Tensor) =>
+            weighted(attentionCore(x as tf.Tensor2D, attentionSpans(batch, t, true), nHead, true)),
+          )(qkv)
+          .dataSync() as Float32Array,
+    );
     qkv.dispose();
     let worst = 0;
     for (let i = 0; i < gJs.length; i++) worst = Math.max(worst, Math.abs(gJs[i]! - gTf[i]!));
@@ -82,8 +118,9 @@ describe('attention dropout', () => {
     expect(differs).toBeGreaterThan(1e-2); // the mask reached the backward pass
   });
 
-  it('the JS kernel\'s gradient with dropout matches central differences (the mask fixed by the seed)', () => {
-    const f = (values: Float32Array) => tf.tidy(() => lossOf(true)(tf.tensor2d(values, [batch * t, 3 * d])).dataSync()[0]!);
+  it("the JS kernel's gradient with dropout matches central differences (the mask fixed by the seed)", () => {
+    const f = (values: Float32Array) =>
+      tf.tidy(() => lossOf(true)(tf.tensor2d(values, [batch * t, 3 * d])).dataSync()[0]!);
     const g = tf.tidy(() => {
       const qkv = tf.tensor2d(qkvValues, [batch * t, 3 * d]);
       return tf.grad(lossOf(true))(qkv).dataSync() as Float32Array;
@@ -91,8 +128,10 @@ describe('attention dropout', () => {
     const h = 1e-2;
     const idx = [...g.keys()].sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!)).slice(0, 12);
     for (const i of idx) {
-      const plus = qkvValues.slice(); plus[i]! += h;
-      const minus = qkvValues.slice(); minus[i]! -= h;
+      const plus = qkvValues.slice();
+      plus[i]! += h;
+      const minus = qkvValues.slice();
+      minus[i]! -= h;
       const fd = (f(plus) - f(minus)) / (2 * h);
       expect(Math.abs(fd - g[i]!) / (Math.abs(g[i]!) + 1e-3)).toBeLessThan(5e-3);
     }

@@ -3,14 +3,30 @@
 // SIGKILLed in the middle of saving large checkpoints, which must leave only complete, loadable ones.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  findLatest, listCheckpoints, loadCheckpoint, saveCheckpoint, stepDirName, tensorTableSchema,
-  type Checkpoint, type NamedTensors,
+  findLatest,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  stepDirName,
+  tensorTableSchema,
+  type Checkpoint,
+  type NamedTensors,
 } from '../../src/nn/checkpoint/index.ts';
 import { tensorBatch } from '../../src/nn/checkpoint/tensor-table.ts';
 import { valuesOf, withShapes } from '../../src/nn/checkpoint/convert.ts';
@@ -31,21 +47,57 @@ const sha = (path: string) => createHash('sha256').update(readFileSync(path)).di
 function awkward(): Float32Array {
   const v = new Float32Array(16);
   const u = new Uint32Array(v.buffer);
-  v.set([0, -0, 1.4e-45, -1.4e-45, 1.1754942e-38, 3.4028235e38, -3.4028235e38, Infinity, -Infinity, 0.1, -2.5e-7, 1 / 3]);
-  u[12] = 0x7fc00001; u[13] = 0xffc12345; u[14] = 0x7f800001; u[15] = 0x7fbfffff;
+  v.set([
+    0,
+    -0,
+    1.4e-45,
+    -1.4e-45,
+    1.1754942e-38,
+    3.4028235e38,
+    -3.4028235e38,
+    Infinity,
+    -Infinity,
+    0.1,
+    -2.5e-7,
+    1 / 3,
+  ]);
+  u[12] = 0x7fc00001;
+  u[13] = 0xffc12345;
+  u[14] = 0x7f800001;
+  u[15] = 0x7fbfffff;
   return v;
 }
 
 /** A small GPT-2-shaped parameter set (names as params.ts uses) with seeded values. */
 function gptParams(seed: number, d = 16, layers = 2, vocab = 97): NamedTensors {
   let x = seed >>> 0;
-  const rand = () => { x = (Math.imul(x, 1664525) + 1013904223) >>> 0; return (x / 2 ** 32 - 0.5) * 0.04; };
-  const t = (shape: number[]) => ({ shape, values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand) });
-  const p: NamedTensors = new Map([['wte.weight', t([vocab, d])], ['wpe.weight', t([8, d])]]);
+  const rand = () => {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    return (x / 2 ** 32 - 0.5) * 0.04;
+  };
+  const t = (shape: number[]) => ({
+    shape,
+    values: Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, rand),
+  });
+  const p: NamedTensors = new Map([
+    ['wte.weight', t([vocab, d])],
+    ['wpe.weight', t([8, d])],
+  ]);
   for (let i = 0; i < layers; i++) {
-    for (const [name, shape] of [['ln_1.weight', [d]], ['ln_1.bias', [d]], ['attn.c_attn.weight', [d, 3 * d]], ['attn.c_attn.bias', [3 * d]],
-      ['attn.c_proj.weight', [d, d]], ['attn.c_proj.bias', [d]], ['ln_2.weight', [d]], ['ln_2.bias', [d]],
-      ['mlp.c_fc.weight', [d, 4 * d]], ['mlp.c_fc.bias', [4 * d]], ['mlp.c_proj.weight', [4 * d, d]], ['mlp.c_proj.bias', [d]]] as const)
+    for (const [name, shape] of [
+      ['ln_1.weight', [d]],
+      ['ln_1.bias', [d]],
+      ['attn.c_attn.weight', [d, 3 * d]],
+      ['attn.c_attn.bias', [3 * d]],
+      ['attn.c_proj.weight', [d, d]],
+      ['attn.c_proj.bias', [d]],
+      ['ln_2.weight', [d]],
+      ['ln_2.bias', [d]],
+      ['mlp.c_fc.weight', [d, 4 * d]],
+      ['mlp.c_fc.bias', [4 * d]],
+      ['mlp.c_proj.weight', [4 * d, d]],
+      ['mlp.c_proj.bias', [d]],
+    ] as const)
       p.set(`h.${i}.${name}`, t([...shape]));
   }
   p.set('ln_f.weight', t([d]));
@@ -58,11 +110,20 @@ function checkpoint(step: number, seed = step): Checkpoint {
   params.set('awkward', { shape: [4, 4], values: awkward() });
   params.set('empty', { shape: [0, 3], values: new Float32Array(0) });
   params.set('scalar', { shape: [], values: Float32Array.of(-0) });
-  const moments = (k: number): NamedTensors => new Map([...params].map(([name, t]) => [name, { shape: t.shape, values: t.values.map((x) => x * k) }]));
+  const moments = (k: number): NamedTensors =>
+    new Map([...params].map(([name, t]) => [name, { shape: t.shape, values: t.values.map((x) => x * k) }]));
   return {
     step,
     params,
-    optimizer: { m: moments(0.1), v: moments(0.01), vmax: moments(0.02), step, beta1: 0.9, beta2: 0.95, schedule: { warmup: 10 } },
+    optimizer: {
+      m: moments(0.1),
+      v: moments(0.01),
+      vmax: moments(0.02),
+      step,
+      beta1: 0.9,
+      beta2: 0.95,
+      schedule: { warmup: 10 },
+    },
     state: {
       rng: { algorithm: 'xoshiro128**', s: [1, 2, 3, 0xffffffff] },
       dataCursor: { shard: 3, row: 1234, epoch: 0 },
@@ -99,8 +160,12 @@ describe('checkpoint store', () => {
       expectSameTensors(back.optimizer.m, ck.optimizer.m);
       expectSameTensors(back.optimizer.v, ck.optimizer.v);
       expectSameTensors(back.optimizer.vmax as NamedTensors, ck.optimizer.vmax as NamedTensors);
-      expect({ step: back.optimizer.step, beta1: back.optimizer.beta1, beta2: back.optimizer.beta2, schedule: back.optimizer.schedule })
-        .toEqual({ step: 120, beta1: 0.9, beta2: 0.95, schedule: { warmup: 10 } });
+      expect({
+        step: back.optimizer.step,
+        beta1: back.optimizer.beta1,
+        beta2: back.optimizer.beta2,
+        schedule: back.optimizer.schedule,
+      }).toEqual({ step: 120, beta1: 0.9, beta2: 0.95, schedule: { warmup: 10 } });
       expect(back.state).toEqual(ck.state);
     }
     // the NaN payloads survived (a number round trip would make them all 0x7fc00000)
@@ -113,7 +178,11 @@ describe('checkpoint store', () => {
     const ck = checkpoint(7);
     const saved = await saveCheckpoint(run, ck);
     const table = tableFromIPC(readFileSync(join(saved.dir, 'params.arrow')));
-    expect(table.schema.fields.map((f) => `${f.name}: ${String(f.type)}`)).toEqual(['name: Utf8', 'shape: List<Int32>', 'values: List<Float32>']);
+    expect(table.schema.fields.map((f) => `${f.name}: ${String(f.type)}`)).toEqual([
+      'name: Utf8',
+      'shape: List<Int32>',
+      'values: List<Float32>',
+    ]);
     expect(table.numRows).toBe(ck.params.size);
     expect(table.getChild('name')!.get(2)).toBe('h.0.ln_1.weight');
     const opt = tableFromIPC(readFileSync(join(saved.dir, 'optimizer.arrow')));
@@ -123,27 +192,46 @@ describe('checkpoint store', () => {
 
     const state = JSON.parse(readFileSync(join(saved.dir, 'state.json'), 'utf8')) as Record<string, unknown>;
     expect(state).toMatchObject({
-      format: 'flowlm-checkpoint', version: 1, step: 7, configHash: ck.state.configHash, rng: ck.state.rng, dataCursor: ck.state.dataCursor,
+      format: 'flowlm-checkpoint',
+      version: 1,
+      step: 7,
+      configHash: ck.state.configHash,
+      rng: ck.state.rng,
+      dataCursor: ck.state.dataCursor,
       optimizer: { slots: ['m', 'v', 'vmax'], scalars: { step: 7, beta1: 0.9, beta2: 0.95, schedule: { warmup: 10 } } },
     });
     for (const f of ['params.arrow', 'optimizer.arrow']) {
-      expect((state.files as Record<string, { sha256: string; bytes: number }>)[f]).toEqual({ sha256: sha(join(saved.dir, f)), bytes: statSync(join(saved.dir, f)).size, tensors: f === 'params.arrow' ? ck.params.size : 3 * ck.params.size });
+      expect((state.files as Record<string, { sha256: string; bytes: number }>)[f]).toEqual({
+        sha256: sha(join(saved.dir, f)),
+        bytes: statSync(join(saved.dir, f)).size,
+        tensors: f === 'params.arrow' ? ck.params.size : 3 * ck.params.size,
+      });
       expect(saved.sha256[f]).toBe(sha(join(saved.dir, f)));
     }
     // the same checkpoint saved again gives the same bytes (nothing time-dependent is stored)
     const again = await saveCheckpoint(fresh(), checkpoint(7));
-    for (const f of ['params.arrow', 'optimizer.arrow', 'state.json']) expect(sha(join(again.dir, f))).toBe(sha(join(saved.dir, f)));
+    for (const f of ['params.arrow', 'optimizer.arrow', 'state.json'])
+      expect(sha(join(again.dir, f))).toBe(sha(join(saved.dir, f)));
   });
 
-  it('takes the model\'s plain value maps (shapes from its parameter specs) and gives them back', async () => {
+  it("takes the model's plain value maps (shapes from its parameter specs) and gives them back", async () => {
     const cfg = gptConfig({ vocabSize: 50, contextLength: 16, nLayer: 2, nHead: 2, dModel: 8 });
     const specs = paramSpecs(cfg);
     const values = initialValues(cfg, 42);
     const params = withShapes(values, new Map(specs.map((p) => [p.name, p.shape])));
     expect(params.get('wte.weight')!.values).toBe(values.get('wte.weight')); // shared, not copied
-    const zeros = () => withShapes(new Map(specs.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))])), (name) => specs.find((p) => p.name === name)?.shape);
+    const zeros = () =>
+      withShapes(
+        new Map(specs.map((p) => [p.name, new Float32Array(p.shape.reduce((a, b) => a * b, 1))])),
+        (name) => specs.find((p) => p.name === name)?.shape,
+      );
     const run = fresh();
-    await saveCheckpoint(run, { step: 0, params, optimizer: { m: zeros(), v: zeros(), step: 0 }, state: { rng: null, dataCursor: null, configHash: 'x', config: cfg } });
+    await saveCheckpoint(run, {
+      step: 0,
+      params,
+      optimizer: { m: zeros(), v: zeros(), step: 0 },
+      state: { rng: null, dataCursor: null, configHash: 'x', config: cfg },
+    });
     const back = await loadCheckpoint(run);
     const got = valuesOf(back.params);
     expect([...got.keys()]).toEqual(specs.map((p) => p.name));
@@ -152,7 +240,7 @@ describe('checkpoint store', () => {
     expect(() => withShapes(values, new Map())).toThrow(/no shape known for tensor "wte\.weight"/);
   });
 
-  it('hands each tensor\'s own Float32Array to the IPC writer (no copy of the values)', () => {
+  it("hands each tensor's own Float32Array to the IPC writer (no copy of the values)", () => {
     const values = new Float32Array([1, 2, 3, 4, 5, 6]);
     const batch = tensorBatch(tensorTableSchema(), 'h.0.attn.c_proj.weight', { shape: [2, 3], values });
     expect(batch.getChild('values')!.data[0]!.children[0]!.values).toBe(values);
@@ -167,7 +255,9 @@ describe('checkpoint store', () => {
       const bad = Buffer.from(good);
       bad[Math.floor(bad.length / 2)]! ^= 0x01; // one bit inside the values
       writeFileSync(path, bad);
-      await expect(loadCheckpoint(saved.dir)).rejects.toThrow(new RegExp(`checksum mismatch in .*step-000003/${file.replace('.', '\\.')}`));
+      await expect(loadCheckpoint(saved.dir)).rejects.toThrow(
+        new RegExp(`checksum mismatch in .*step-000003/${file.replace('.', '\\.')}`),
+      );
       writeFileSync(path, good.subarray(0, good.length - 8)); // truncated
       await expect(loadCheckpoint(run)).rejects.toThrow(file);
       rmSync(path);
@@ -185,7 +275,9 @@ describe('checkpoint store', () => {
       const saved = await saveCheckpoint(run, checkpoint(step), { keepLast: 3 });
       expect(saved.removed).toEqual(step >= 40 ? [join(run, stepDirName(step - 30))] : []);
       const names = readdirSync(run).sort();
-      expect(names).toEqual([...[10, 20, 30, 40, 50].filter((s) => s <= step && s > step - 30).map(stepDirName), 'latest.json'].sort());
+      expect(names).toEqual(
+        [...[10, 20, 30, 40, 50].filter((s) => s <= step && s > step - 30).map(stepDirName), 'latest.json'].sort(),
+      );
       expect(JSON.parse(readFileSync(join(run, 'latest.json'), 'utf8'))).toEqual({ step, dir: stepDirName(step) });
       expect(await findLatest(run)).toEqual({ step, dir: join(run, stepDirName(step)) });
     }
@@ -208,7 +300,11 @@ describe('checkpoint store', () => {
     const run = fresh();
     await saveCheckpoint(run, checkpoint(10));
     const deadPid = spawnSync(process.execPath, ['-e', '0']).pid!;
-    const leftovers = [`.tmp-step-000020-${deadPid}-abc123`, `.deleting-step-000005-${deadPid}-k2`, `.flowlm-tmp-${deadPid}-x1-latest.json`];
+    const leftovers = [
+      `.tmp-step-000020-${deadPid}-abc123`,
+      `.deleting-step-000005-${deadPid}-k2`,
+      `.flowlm-tmp-${deadPid}-x1-latest.json`,
+    ];
     mkdirSync(join(run, leftovers[0]!));
     writeFileSync(join(run, leftovers[0]!, 'params.arrow'), 'ARROW1 half a file');
     mkdirSync(join(run, leftovers[1]!));
@@ -231,7 +327,9 @@ describe('checkpoint store', () => {
     const run = fresh();
     const ck = checkpoint(1);
     ck.optimizer.m.set('h.0.ln_1.weight', { shape: [17], values: new Float32Array(16) });
-    await expect(saveCheckpoint(run, ck)).rejects.toThrow(/optimizer\.m: tensor "h\.0\.ln_1\.weight" has shape \[17\] \(17 values\) but 16 values/);
+    await expect(saveCheckpoint(run, ck)).rejects.toThrow(
+      /optimizer\.m: tensor "h\.0\.ln_1\.weight" has shape \[17\] \(17 values\) but 16 values/,
+    );
     expect(existsSync(run) ? readdirSync(run) : []).toEqual([]);
     const bad = checkpoint(1);
     bad.state.rng = { s: [1n] };
@@ -239,23 +337,34 @@ describe('checkpoint store', () => {
     expect(existsSync(run) ? readdirSync(run) : []).toEqual([]);
   });
 
-  it('SIGKILL in the middle of saving large checkpoints leaves only complete, loadable ones and a loadable latest', { timeout: 180_000 }, async () => {
+  it('SIGKILL in the middle of saving large checkpoints leaves only complete, loadable ones and a loadable latest', {
+    timeout: 180_000,
+  }, async () => {
     const run = fresh();
     const millions = 2; // 8 MB per tensor, 24 MB per checkpoint
     const keep = 2;
     let next = 1;
     let killedMidSave = 0;
     for (let round = 0; round < 3; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/checkpoint-loop.ts', run, String(next), String(millions), String(keep)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'test/fixtures/checkpoint-loop.ts', run, String(next), String(millions), String(keep)],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       let out = '';
       let err = '';
-      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+      });
       const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
       // after a couple of complete saves, kill as soon as a new checkpoint is being written (round 0
       // and 2) or at an arbitrary moment (round 1)
       const deadline = Date.now() + 45_000;
-      while ((out.match(/saved/g) ?? []).length < 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 5));
+      while ((out.match(/saved/g) ?? []).length < 2 && Date.now() < deadline && child.exitCode === null)
+        await new Promise((r) => setTimeout(r, 5));
       expect(child.exitCode, `writer ended early: ${err}`).toBeNull();
       if (round === 1) await new Promise((r) => setTimeout(r, 37));
       else {
@@ -271,7 +380,10 @@ describe('checkpoint store', () => {
       if (readdirSync(run).some((f) => f.startsWith('.tmp-step-'))) killedMidSave++;
 
       // every visible checkpoint is complete: it verifies and holds the values of its step
-      const complete = readdirSync(run).filter((f) => /^step-\d+$/.test(f)).sort().map((f) => ({ step: Number(f.slice(5)), dir: join(run, f) }));
+      const complete = readdirSync(run)
+        .filter((f) => /^step-\d+$/.test(f))
+        .sort()
+        .map((f) => ({ step: Number(f.slice(5)), dir: join(run, f) }));
       expect(complete).toEqual(await listCheckpoints(run));
       const lastSaved = Math.max(...[...out.matchAll(/saved (\d+)/g)].map((m) => Number(m[1])));
       expect(complete.length).toBeGreaterThanOrEqual(keep);
@@ -281,7 +393,12 @@ describe('checkpoint store', () => {
         expect(ck.step).toBe(c.step);
         const values = ck.params.get('wte.weight')!.values;
         expect(Buffer.compare(bits(values), bits(loopValues(c.step, millions * 1e6, 0)))).toBe(0);
-        expect(Buffer.compare(bits(ck.optimizer.v.get('wte.weight')!.values), bits(loopValues(c.step, millions * 1e6, 0.25)))).toBe(0);
+        expect(
+          Buffer.compare(
+            bits(ck.optimizer.v.get('wte.weight')!.values),
+            bits(loopValues(c.step, millions * 1e6, 0.25)),
+          ),
+        ).toBe(0);
       }
       const latest = await loadCheckpoint(run);
       expect(latest.step).toBeGreaterThanOrEqual(lastSaved);

@@ -29,7 +29,11 @@ const ids = getEncoding('gpt2').encode(readFileSync(join(dirname(mobyDickChapter
 const rows = Math.floor((ids.length - 1) / SEQ) - 8; // the last 8 rows are validation
 // GPT-2 ids folded into a 4096-token vocabulary: real text statistics, a small (fast) output head
 const rowAt = (r: number) => ids.slice(r * SEQ, r * SEQ + SEQ + 1).map((t) => t % VOCAB);
-const batchOf = (rs: number[]): PackedBatch => ({ inputIds: Int32Array.from(rs.flatMap(rowAt)), batch: rs.length, seqLen: SEQ });
+const batchOf = (rs: number[]): PackedBatch => ({
+  inputIds: Int32Array.from(rs.flatMap(rowAt)),
+  batch: rs.length,
+  seqLen: SEQ,
+});
 
 /** The global order is rows 0, 1, 2... cycled; a global step takes worldSize * accum * BATCH of them and
  * rank r its micro-batches [r * accum, (r + 1) * accum); the cursor is the next global row. */
@@ -39,28 +43,51 @@ const dataFor = (rank: number, worldSize: number, accum: number): TrainData => (
     for (;;) {
       const group = worldSize * accum * BATCH;
       const mine = Array.from({ length: accum }, (_, k) =>
-        batchOf(Array.from({ length: BATCH }, (_, i) => (next + (rank * accum + k) * BATCH + i) % rows)));
+        batchOf(Array.from({ length: BATCH }, (_, i) => (next + (rank * accum + k) * BATCH + i) % rows)),
+      );
       next = (next + group) % rows;
       for (const b of mine) yield { batch: b, cursor: next };
     }
   },
-  async *val() { yield batchOf([rows, rows + 1, rows + 2, rows + 3]); yield batchOf([rows + 4, rows + 5, rows + 6, rows + 7]); },
+  async *val() {
+    yield batchOf([rows, rows + 1, rows + 2, rows + 3]);
+    yield batchOf([rows + 4, rows + 5, rows + 6, rows + 7]);
+  },
 });
 
-const cfg = (runDir: string, more: Partial<TrainConfigInput> = {}) => trainConfig({
-  runDir, model: { vocabSize: VOCAB, contextLength: SEQ, nLayer: 1, nHead: 2, dModel: 16, dropout: 0.1 }, data: { train: 'unused' },
-  batchSize: BATCH, gradAccum: 2, steps: STEPS, lr: { max: 1e-2, min: 1e-3, warmupSteps: 2 }, evalEvery: 10, evalBatches: 2, checkpointEvery: 10, ...more,
-});
+const cfg = (runDir: string, more: Partial<TrainConfigInput> = {}) =>
+  trainConfig({
+    runDir,
+    model: { vocabSize: VOCAB, contextLength: SEQ, nLayer: 1, nHead: 2, dModel: 16, dropout: 0.1 },
+    data: { train: 'unused' },
+    batchSize: BATCH,
+    gradAccum: 2,
+    steps: STEPS,
+    lr: { max: 1e-2, min: 1e-3, warmupSteps: 2 },
+    evalEvery: 10,
+    evalBatches: 2,
+    checkpointEvery: 10,
+    ...more,
+  });
 
 /** World size 1 with 2 accumulation steps, or world size 2 with 1, all ranks at once. */
-async function run(worldSize: 1 | 2, runDir: string, more: Partial<TrainConfigInput> = {}, hooks: TrainHooks = {}): Promise<TrainResult[]> {
+async function run(
+  worldSize: 1 | 2,
+  runDir: string,
+  more: Partial<TrainConfigInput> = {},
+  hooks: TrainHooks = {},
+): Promise<TrainResult[]> {
   const accum = 2 / worldSize;
   const c = cfg(runDir, { gradAccum: accum, ...more });
   if (worldSize === 1) return [await train(c, dataFor(0, 1, accum), hooks)];
   const group = memoryGroup(worldSize);
   const dists: Dist[] = group.map((collective, rank) => ({ rank, worldSize, collective }));
   // the signal (a stop request) reaches rank 0 only, as SIGINT reaches the main thread
-  return Promise.all(dists.map((dist) => train(c, dataFor(dist.rank, worldSize, accum), { ...(dist.rank === 0 ? hooks : { resume: hooks.resume }), dist })));
+  return Promise.all(
+    dists.map((dist) =>
+      train(c, dataFor(dist.rank, worldSize, accum), { ...(dist.rank === 0 ? hooks : { resume: hooks.resume }), dist }),
+    ),
+  );
 }
 
 const maxDiff = (a: readonly number[], b: readonly number[]) => {
@@ -70,24 +97,31 @@ const maxDiff = (a: readonly number[], b: readonly number[]) => {
 /** stops after step 10 (rank 0's hooks) */
 const stopAt10 = (): TrainHooks => {
   const stop = new AbortController();
-  return { signal: stop.signal, onStep: (p) => { if (p.step === 10) stop.abort(); } };
+  return {
+    signal: stop.signal,
+    onStep: (p) => {
+      if (p.step === 10) stop.abort();
+    },
+  };
 };
 
 let ref: TrainResult;
 const diffs: Record<string, number> = {};
 beforeAll(async () => {
   await initBackend({ announce: false });
-  [ref] = await run(1, join(tmp, 'ref')) as [TrainResult];
+  [ref] = (await run(1, join(tmp, 'ref'))) as [TrainResult];
   expect(ref.losses).toHaveLength(STEPS);
   expect(ref.losses[STEPS - 1]!).toBeLessThan(ref.losses[0]! - 0.3); // it learns
 }, 120_000);
-afterAll(() => { console.log(`ddp max loss diffs vs world size 1 with accumulation 2: ${JSON.stringify(diffs)}`); });
+afterAll(() => {
+  console.log(`ddp max loss diffs vs world size 1 with accumulation 2: ${JSON.stringify(diffs)}`);
+});
 
 describe('data-parallel train()', () => {
   for (const zero of [false, true]) {
     it(`world size 2 gives world size 1's losses with 2 accumulation steps${zero ? ', with ZeRO-1' : ''}; ranks end with equal parameters`, async () => {
       const dir = join(tmp, zero ? 'ddp-zero' : 'ddp');
-      const [r0, r1] = await run(2, dir, { zero }) as [TrainResult, TrainResult];
+      const [r0, r1] = (await run(2, dir, { zero })) as [TrainResult, TrainResult];
       diffs[zero ? 'ws2_zero' : 'ws2'] = maxDiff(r0.losses, ref.losses);
       expect(diffs[zero ? 'ws2_zero' : 'ws2']).toBeLessThan(1e-5);
       // every rank reports the global loss and tokens; parameters bit-identical across ranks
@@ -109,7 +143,7 @@ describe('data-parallel train()', () => {
     const dir = join(tmp, 'elastic-2-1');
     const first = await run(2, dir, {}, stopAt10());
     for (const r of first) expect(r).toMatchObject({ stopped: true, step: 10 }); // both ranks stop after the same step
-    const [second] = await run(1, dir, {}, { resume: true }) as [TrainResult];
+    const [second] = (await run(1, dir, {}, { resume: true })) as [TrainResult];
     expect(second).toMatchObject({ ok: true, startStep: 10, step: STEPS });
     diffs.elastic_2_to_1 = maxDiff([...first[0]!.losses, ...second.losses], ref.losses);
     expect(diffs.elastic_2_to_1).toBeLessThan(1e-5);
@@ -117,7 +151,7 @@ describe('data-parallel train()', () => {
 
   it('a checkpoint made at world size 1 continues at world size 2 like the uninterrupted run', async () => {
     const dir = join(tmp, 'elastic-1-2');
-    const [first] = await run(1, dir, {}, stopAt10()) as [TrainResult];
+    const [first] = (await run(1, dir, {}, stopAt10())) as [TrainResult];
     expect(first).toMatchObject({ stopped: true, step: 10 });
     const second = await run(2, dir, { zero: true }, { resume: true });
     for (const r of second) expect(r).toMatchObject({ ok: true, startStep: 10, step: STEPS });
@@ -148,6 +182,8 @@ describe('data-parallel train()', () => {
   }, 60_000);
 
   it('refuses a resume that changes the global batch', async () => {
-    await expect(run(2, join(tmp, 'ref'), { gradAccum: 2 }, { resume: true })).rejects.toThrow(/config hash .*global batch/);
+    await expect(run(2, join(tmp, 'ref'), { gradAccum: 2 }, { resume: true })).rejects.toThrow(
+      /config hash .*global batch/,
+    );
   }, 60_000);
 });

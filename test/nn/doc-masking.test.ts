@@ -23,10 +23,20 @@ import { cells, runOp, tokensBatches } from '../operators/pack/fixtures.ts';
 import { relErr } from './golden-params.ts';
 import { BYTE_EOS, BYTE_VOCAB, documentsOf, packDocs, sentenceDocs } from './prose-docs.ts';
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 // initStd 0.2: position embeddings large enough that a document seen at the wrong positions shows
-const base: GptConfigInput = { vocabSize: BYTE_VOCAB, contextLength: 64, nLayer: 2, nHead: 2, dModel: 16, initStd: 0.2, docMasking: true };
+const base: GptConfigInput = {
+  vocabSize: BYTE_VOCAB,
+  contextLength: 64,
+  nLayer: 2,
+  nHead: 2,
+  dModel: 16,
+  initStd: 0.2,
+  docMasking: true,
+};
 const grads = (model: Gpt, b: PackedBatch): Grads => computeGrads(model, b, { objective: { kind: 'autoregressive' } });
 
 /** The target-weighted mean of the documents' separate losses and gradients. */
@@ -55,7 +65,9 @@ function expectSame(packed: Grads, alone: Grads, label: string): void {
     const err = relErr(packed.grads.get(name)!, g);
     if (err > worst.err) worst = { name, err };
   }
-  console.log(`${label}: loss ${packed.loss.toFixed(6)} vs ${alone.loss.toFixed(6)} (rel ${lossErr.toExponential(2)}), worst gradient ${worst.name} ${worst.err.toExponential(2)}`);
+  console.log(
+    `${label}: loss ${packed.loss.toFixed(6)} vs ${alone.loss.toFixed(6)} (rel ${lossErr.toExponential(2)}), worst gradient ${worst.name} ${worst.err.toExponential(2)}`,
+  );
   expect(lossErr).toBeLessThan(1e-5);
   expect(worst.err, worst.name).toBeLessThan(1e-4);
 }
@@ -70,14 +82,20 @@ describe('document masking', () => {
     ['learned positions, tf kernels', 'learned', 'tf'],
     ['sinusoidal positions, js kernels', 'sinusoidal', 'js'],
     ['sinusoidal positions, tf kernels, post-LN', 'sinusoidal', 'tf'],
-  ] as const)('a packed row has the loss and gradients of its documents run one by one (%s)', (label, positions, kernels) => {
-    const model = Gpt.create({ ...base, positions, ...(label.includes('post-LN') ? { norm: 'post' } : {}) }, { seed: 7 });
-    model.kernels = kernels;
-    expect(Array.from(batch.docStarts!).every((s) => s.length >= 3)).toBe(true);
-    expect(batch.docStarts![1]![0]).toBeGreaterThan(0); // row 2 begins inside a document
-    expectSame(grads(model, batch), separately(model, batch), `doc masking, ${label}`);
-    model.dispose();
-  });
+  ] as const)(
+    'a packed row has the loss and gradients of its documents run one by one (%s)',
+    (label, positions, kernels) => {
+      const model = Gpt.create(
+        { ...base, positions, ...(label.includes('post-LN') ? { norm: 'post' } : {}) },
+        { seed: 7 },
+      );
+      model.kernels = kernels;
+      expect(Array.from(batch.docStarts!).every((s) => s.length >= 3)).toBe(true);
+      expect(batch.docStarts![1]![0]).toBeGreaterThan(0); // row 2 begins inside a document
+      expectSame(grads(model, batch), separately(model, batch), `doc masking, ${label}`);
+      model.dispose();
+    },
+  );
 
   it('without docMasking the same rows mix documents: the test above can tell', () => {
     const model = Gpt.create({ ...base, docMasking: false }, { seed: 7 });
@@ -89,7 +107,10 @@ describe('document masking', () => {
 
   it('pack-sequences doc_starts reach the model through packedOf', async () => {
     const tokenDocs = sentenceDocs(40, 20, 16).map((ids, i) => ({ id: `s${i}`, ids }));
-    const out = await runOp(tokensBatches(tokenDocs, [7, 3]), packSequences({ seqLen: 48, rowsPerBatch: 4, appendEos: true, eosId: BYTE_EOS, docStarts: true })) as RecordBatch<Packed>[];
+    const out = (await runOp(
+      tokensBatches(tokenDocs, [7, 3]),
+      packSequences({ seqLen: 48, rowsPerBatch: 4, appendEos: true, eosId: BYTE_EOS, docStarts: true }),
+    )) as RecordBatch<Packed>[];
     expect(out.length).toBeGreaterThan(1);
     const model = Gpt.create(base, { seed: 3 });
     for (const arrow of out.slice(0, 2)) {
@@ -99,7 +120,9 @@ describe('document masking', () => {
     }
     // cropped to fewer input tokens: the starts past the crop are gone, the rest kept
     const cropped = packedOf(out[0]!, 20);
-    expect(Array.from(cropped.docStarts ?? [], (s) => Array.from(s))).toEqual(cells(out[0]!, 'doc_starts').map((s) => s.filter((x) => x <= 20)));
+    expect(Array.from(cropped.docStarts ?? [], (s) => Array.from(s))).toEqual(
+      cells(out[0]!, 'doc_starts').map((s) => s.filter((x) => x <= 20)),
+    );
     model.dispose();
   });
 });
@@ -111,10 +134,27 @@ describe('doc_starts and attention_mask through shards', () => {
   it('shardTrainData gives each row the doc_starts and attention_mask it was written with', async () => {
     const tokenDocs = sentenceDocs(30, 20, 60).map((ids, i) => ({ id: `s${i}`, ids }));
     // dropLast false: the last row is padded, so the shards hold an attention_mask column too
-    const packed = await runOp(tokensBatches(tokenDocs, [5]), packSequences({ seqLen: 32, rowsPerBatch: 4, appendEos: true, eosId: BYTE_EOS, docStarts: true, dropLast: false, padId: 0 })) as RecordBatch<Packed>[];
+    const packed = (await runOp(
+      tokensBatches(tokenDocs, [5]),
+      packSequences({
+        seqLen: 32,
+        rowsPerBatch: 4,
+        appendEos: true,
+        eosId: BYTE_EOS,
+        docStarts: true,
+        dropLast: false,
+        padId: 0,
+      }),
+    )) as RecordBatch<Packed>[];
     const dir = join(tmp, 'shards');
     await runOp(packed, writeShards({ dir, shardRows: 5 }));
-    const cfg = trainConfig({ runDir: join(tmp, 'run'), model: base, data: { train: dir, holdoutRows: 0, shuffle: false, seqLen: 24 }, batchSize: 3, steps: 1 });
+    const cfg = trainConfig({
+      runDir: join(tmp, 'run'),
+      model: base,
+      data: { train: dir, holdoutRows: 0, shuffle: false, seqLen: 24 },
+      batchSize: 3,
+      steps: 1,
+    });
     const got: PackedBatch[] = [];
     for await (const b of shardTrainData(cfg).trainOnce()) got.push(b);
     const rows = packed.flatMap((b) => cells(b, 'input_ids'));

@@ -8,14 +8,24 @@ import { initBackend } from '../../src/nn/backend/backend.ts';
 import { dropPath } from '../../src/nn/model/regularize.ts';
 import { Rng } from '../../src/runtime/rng.ts';
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
-const apply = (x: Float32Array, shape: [number, number], rate: number, batch: number, rng: Rng | undefined): Float32Array =>
-  tf.tidy(() => dropPath(tf.tensor2d(x, shape), rate, batch, rng).dataSync() as Float32Array);
+const apply = (
+  x: Float32Array,
+  shape: [number, number],
+  rate: number,
+  batch: number,
+  rng: Rng | undefined,
+): Float32Array => tf.tidy(() => dropPath(tf.tensor2d(x, shape), rate, batch, rng).dataSync() as Float32Array);
 
 describe('dropPath', () => {
   it('keeps whole sequences with probability 1 - rate, each kept one scaled by 1/(1-rate)', () => {
-    const batch = 4000, seqLen = 3, d = 2, rate = 0.25;
+    const batch = 4000,
+      seqLen = 3,
+      d = 2,
+      rate = 0.25;
     const out = apply(new Float32Array(batch * seqLen * d).fill(1), [batch * seqLen, d], rate, batch, new Rng(17));
     const scale = Math.fround(1 / (1 - rate));
     let kept = 0;
@@ -31,7 +41,11 @@ describe('dropPath', () => {
   });
 
   it('preserves the expectation: the mean over many draws is the input', () => {
-    const batch = 4, seqLen = 5, d = 3, rate = 0.4, draws = 3000;
+    const batch = 4,
+      seqLen = 5,
+      d = 3,
+      rate = 0.4,
+      draws = 3000;
     const g = new Rng(3);
     const x = Float32Array.from({ length: batch * seqLen * d }, () => 2 * g.next() - 1);
     const sum = new Float64Array(x.length);
@@ -42,7 +56,8 @@ describe('dropPath', () => {
     }
     // each element's mean is x * (kept share) / (1 - rate): sd |x| sqrt(rate / (1 - rate) / draws)
     const rel = Math.sqrt(rate / (1 - rate) / draws);
-    for (let i = 0; i < x.length; i++) expect(Math.abs(sum[i]! / draws - x[i]!)).toBeLessThan(5 * rel * Math.abs(x[i]!) + 1e-6);
+    for (let i = 0; i < x.length; i++)
+      expect(Math.abs(sum[i]! / draws - x[i]!)).toBeLessThan(5 * rel * Math.abs(x[i]!) + 1e-6);
   });
 
   it('draws one number per sequence, so the masks depend on the generator alone', () => {

@@ -17,11 +17,16 @@ import { BYTE_EOS, BYTE_VOCAB, packDocs, sentenceDocs } from './prose-docs.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-evaluate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 /** Per-target NLL from the logits (h W^T, log-softmax), with the target ids and their weights. */
 function targetNll(model: Gpt, b: PackedBatch): Array<{ nll: number; id: number; w: number }> {
-  const logp = tf.tidy(() => tf.logSoftmax(tf.matMul(model.hidden(inputsOf(b)), model.headMatrix(), false, true)).arraySync() as number[][]);
+  const logp = tf.tidy(
+    () =>
+      tf.logSoftmax(tf.matMul(model.hidden(inputsOf(b)), model.headMatrix(), false, true)).arraySync() as number[][],
+  );
   const w = b.seqLen + 1;
   const out: Array<{ nll: number; id: number; w: number }> = [];
   for (let r = 0; r < b.batch; r++) {
@@ -40,23 +45,35 @@ function valBatches(): PackedBatch[] {
   const mask = new Uint8Array(2 * 25).fill(1);
   mask.fill(0, 25 + 6); // row 2: 6 real tokens (5 targets), then padding
   for (let i = 25 + 6; i < 50; i++) short.inputIds[i] = 0;
-  return [{ ...full, docStarts: undefined }, { ...short, docStarts: undefined, attentionMask: mask }];
+  return [
+    { ...full, docStarts: undefined },
+    { ...short, docStarts: undefined, attentionMask: mask },
+  ];
 }
 
-async function* each(batches: PackedBatch[]): AsyncGenerator<PackedBatch> { yield* batches; }
+async function* each(batches: PackedBatch[]): AsyncGenerator<PackedBatch> {
+  yield* batches;
+}
 
 describe('evaluate', () => {
   it('perplexity is exp(mean NLL per target token), without the training label smoothing', async () => {
     const cfg = trainConfig({
-      runDir: join(tmp, 'run'), model: { vocabSize: BYTE_VOCAB, contextLength: 32, nLayer: 2, nHead: 2, dModel: 16, initStd: 0.2 },
-      data: { train: join(tmp, 'unused') }, steps: 1, labelSmoothing: 0.1, evalBatches: 8, seed: 4,
+      runDir: join(tmp, 'run'),
+      model: { vocabSize: BYTE_VOCAB, contextLength: 32, nLayer: 2, nHead: 2, dModel: 16, initStd: 0.2 },
+      data: { train: join(tmp, 'unused') },
+      steps: 1,
+      labelSmoothing: 0.1,
+      evalBatches: 8,
+      seed: 4,
     });
     const replica = await TrainReplica.open(cfg);
     const batches = valBatches();
     const r = (await replica.evaluate(each(batches)))!;
     const all = batches.flatMap((b) => targetNll(replica.model, b)).filter((t) => t.w === 1);
     const mean = all.reduce((s, t) => s + t.nll, 0) / all.length;
-    console.log(`val loss ${r.loss.toFixed(6)} (independent ${mean.toFixed(6)}), perplexity ${r.perplexity.toFixed(4)} over ${r.tokens} targets`);
+    console.log(
+      `val loss ${r.loss.toFixed(6)} (independent ${mean.toFixed(6)}), perplexity ${r.perplexity.toFixed(4)} over ${r.tokens} targets`,
+    );
     expect(Math.abs(r.loss - mean) / mean).toBeLessThan(1e-5);
     expect(Math.abs(r.perplexity - Math.exp(mean)) / Math.exp(mean)).toBeLessThan(1e-5);
     expect(all).toHaveLength(3 * 24 + 24 + 5);
@@ -66,7 +83,13 @@ describe('evaluate', () => {
   });
 
   it('bits per byte is the total NLL / ln 2 / the UTF-8 bytes of the targets', async () => {
-    const cfg = trainConfig({ runDir: join(tmp, 'run-bpb'), model: { vocabSize: BYTE_VOCAB, contextLength: 32, nLayer: 1, nHead: 2, dModel: 8 }, data: { train: join(tmp, 'unused') }, steps: 1, seed: 9 });
+    const cfg = trainConfig({
+      runDir: join(tmp, 'run-bpb'),
+      model: { vocabSize: BYTE_VOCAB, contextLength: 32, nLayer: 1, nHead: 2, dModel: 8 },
+      data: { train: join(tmp, 'unused') },
+      steps: 1,
+      seed: 9,
+    });
     const replica = await TrainReplica.open(cfg);
     const model = replica.model;
     // a made-up tokenizer: byte token t stands for 1 + t % 3 bytes, EOS for none
@@ -81,13 +104,17 @@ describe('evaluate', () => {
     const byFn = await evaluate(model, each(batches), 8, { tokenBytes: bytesOf });
     const viaReplica = (await replica.evaluate(each(batches), { tokenBytes: table }))!;
     const hand = nll / Math.LN2 / bytes;
-    console.log(`bits per byte ${byTable.bitsPerByte!.toFixed(6)} (hand ${hand.toFixed(6)}; ${all.length} targets, ${bytes} bytes)`);
+    console.log(
+      `bits per byte ${byTable.bitsPerByte!.toFixed(6)} (hand ${hand.toFixed(6)}; ${all.length} targets, ${bytes} bytes)`,
+    );
     expect(Math.abs(byTable.bitsPerByte! - hand) / hand).toBeLessThan(1e-5);
     expect(byFn.bitsPerByte).toBe(byTable.bitsPerByte);
     expect(viaReplica.bitsPerByte).toBe(byTable.bitsPerByte);
     expect((await evaluate(model, each(batches), 8)).bitsPerByte).toBeUndefined();
     // an id the table does not cover is an error that says so
-    await expect(evaluate(model, each(batches), 8, { tokenBytes: table.subarray(0, 100) })).rejects.toThrow(/token id \d+ has no byte length/);
+    await expect(evaluate(model, each(batches), 8, { tokenBytes: table.subarray(0, 100) })).rejects.toThrow(
+      /token id \d+ has no byte length/,
+    );
     replica.dispose();
   });
 });

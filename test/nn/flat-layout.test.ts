@@ -8,10 +8,13 @@ import { paramSpecs } from '../../src/nn/model/params.ts';
 import { gptConfig } from '../../src/nn/model/config.ts';
 import { shardRange } from '../../src/runtime/collectives/collective.ts';
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 const cfg = { vocabSize: 40, contextLength: 12, nLayer: 2, nHead: 2, dModel: 16 };
-const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+const same = (a: Float32Array, b: Float32Array) =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 
 describe('FlatLayout', () => {
   it('lays the parameters out contiguously in specs order and round-trips their values bit for bit', () => {
@@ -48,7 +51,14 @@ describe('FlatLayout', () => {
     const layout = new FlatLayout(paramSpecs(gptConfig(cfg)));
     const flat = Float32Array.from({ length: layout.total }, (_, i) => i);
     const named = layout.unflatten(flat);
-    const ranges: [number, number][] = [[0, layout.total], [0, 0], [layout.total, layout.total], [5, 6], [630, 700], [1000, 4321]];
+    const ranges: [number, number][] = [
+      [0, layout.total],
+      [0, 0],
+      [layout.total, layout.total],
+      [5, 6],
+      [630, 700],
+      [1000, 4321],
+    ];
     for (let w = 1; w <= 5; w++) for (let r = 0; r < w; r++) ranges.push(shardRange(layout.total, r, w));
     for (const [start, end] of ranges) {
       const covered: number[] = [];
@@ -78,6 +88,8 @@ describe('FlatLayout', () => {
     expect(() => layout.unflatten(new Float32Array(layout.total - 1))).toThrow(/elements, the layout/);
     expect(() => layout.segments(10, layout.total + 1)).toThrow(/not inside/);
     expect(() => layout.entry('nope')).toThrow(/no parameter nope/);
-    expect(() => new FlatLayout([...paramSpecs(gptConfig(cfg)), paramSpecs(gptConfig(cfg))[0]!])).toThrow(/appears twice/);
+    expect(() => new FlatLayout([...paramSpecs(gptConfig(cfg)), paramSpecs(gptConfig(cfg))[0]!])).toThrow(
+      /appears twice/,
+    );
   });
 });

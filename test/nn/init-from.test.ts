@@ -16,13 +16,21 @@ import { Rng } from '../../src/runtime/rng.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-init-from-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 const model = { vocabSize: 64, contextLength: 8, nLayer: 2, nHead: 2, dModel: 16 };
-const cfg = (runDir: string, more: Partial<TrainConfigInput> = {}) => trainConfig({
-  runDir: join(tmp, runDir), model, data: { train: 'unused' }, batchSize: 2, steps: 10,
-  lr: { max: 1e-2, min: 1e-3, warmupSteps: 4 }, ...more,
-});
+const cfg = (runDir: string, more: Partial<TrainConfigInput> = {}) =>
+  trainConfig({
+    runDir: join(tmp, runDir),
+    model,
+    data: { train: 'unused' },
+    batchSize: 2,
+    steps: 10,
+    lr: { max: 1e-2, min: 1e-3, warmupSteps: 4 },
+    ...more,
+  });
 const batchAt = (step: number): PackedBatch => {
   const r = new Rng(1000 + step);
   return { inputIds: Int32Array.from({ length: 2 * 9 }, () => r.below(64)), batch: 2, seqLen: 8 };
@@ -39,7 +47,13 @@ async function trainSteps(rep: TrainReplica, steps: number): Promise<string> {
 
 const equalParams = (a: Map<string, Float32Array>, b: Map<string, Float32Array>) => {
   expect([...a.keys()]).toEqual([...b.keys()]);
-  for (const [n, v] of a) expect(Buffer.from(v.buffer, v.byteOffset, v.byteLength).equals(Buffer.from(b.get(n)!.buffer, b.get(n)!.byteOffset, b.get(n)!.byteLength)), n).toBe(true);
+  for (const [n, v] of a)
+    expect(
+      Buffer.from(v.buffer, v.byteOffset, v.byteLength).equals(
+        Buffer.from(b.get(n)!.buffer, b.get(n)!.byteOffset, b.get(n)!.byteLength),
+      ),
+      n,
+    ).toBe(true);
 };
 
 describe('init.from', () => {
@@ -50,10 +64,16 @@ describe('init.from', () => {
     src.dispose();
   });
 
-  it.each([['a step directory', () => sourceStep], ['a run directory (its latest)', () => join(tmp, 'source')]])(
-    'from %s: the checkpoint\'s weights at step 0, with a fresh optimizer, schedule and data position', async (_label, from) => {
+  it.each([
+    ['a step directory', () => sourceStep],
+    ['a run directory (its latest)', () => join(tmp, 'source')],
+  ])(
+    "from %s: the checkpoint's weights at step 0, with a fresh optimizer, schedule and data position",
+    async (_label, from) => {
       const logs: string[] = [];
-      const rep = await TrainReplica.open(cfg(`fine-${_label.length}`, { seed: 2, init: { from: from() } }), { log: (l) => logs.push(l) });
+      const rep = await TrainReplica.open(cfg(`fine-${_label.length}`, { seed: 2, init: { from: from() } }), {
+        log: (l) => logs.push(l),
+      });
       try {
         const ck = await loadCheckpoint(sourceStep);
         expect(ck.optimizer.step).toBe(3);
@@ -72,19 +92,27 @@ describe('init.from', () => {
       } finally {
         rep.dispose();
       }
-    });
+    },
+  );
 
   it('refuses a model of another shape, naming the parameter and both shapes', async () => {
-    await expect(TrainReplica.open(cfg('wider', { init: { from: sourceStep }, model: { ...model, mlpRatio: 2 } })))
-      .rejects.toThrow(/init\.from .*step-000003: parameter h\.0\.mlp\.c_fc\.weight has shape \[16,64\] in the checkpoint, \[16,32\] in this model/);
+    await expect(
+      TrainReplica.open(cfg('wider', { init: { from: sourceStep }, model: { ...model, mlpRatio: 2 } })),
+    ).rejects.toThrow(
+      /init\.from .*step-000003: parameter h\.0\.mlp\.c_fc\.weight has shape \[16,64\] in the checkpoint, \[16,32\] in this model/,
+    );
   });
 
   it('refuses a model with a parameter the checkpoint lacks, and one without a parameter the checkpoint has', async () => {
-    await expect(TrainReplica.open(cfg('gated', { init: { from: sourceStep }, model: { ...model, activation: 'swiglu' } })))
-      .rejects.toThrow(/parameter h\.0\.mlp\.c_gate\.weight of this model is missing from the checkpoint/);
-    await expect(TrainReplica.open(cfg('shallow', { init: { from: sourceStep }, model: { ...model, nLayer: 1 } })))
-      .rejects.toThrow(/the checkpoint has parameter h\.1\.ln_1\.weight, which this model does not/);
-    await expect(TrainReplica.open(cfg('nowhere', { init: { from: join(tmp, 'no-such-run') } }))).rejects.toThrow(/init\.from .*no-such-run.*does not exist/);
+    await expect(
+      TrainReplica.open(cfg('gated', { init: { from: sourceStep }, model: { ...model, activation: 'swiglu' } })),
+    ).rejects.toThrow(/parameter h\.0\.mlp\.c_gate\.weight of this model is missing from the checkpoint/);
+    await expect(
+      TrainReplica.open(cfg('shallow', { init: { from: sourceStep }, model: { ...model, nLayer: 1 } })),
+    ).rejects.toThrow(/the checkpoint has parameter h\.1\.ln_1\.weight, which this model does not/);
+    await expect(TrainReplica.open(cfg('nowhere', { init: { from: join(tmp, 'no-such-run') } }))).rejects.toThrow(
+      /init\.from .*no-such-run.*does not exist/,
+    );
   });
 
   it('a resumed run continues from its own checkpoint, not the one it was initialised from', async () => {
@@ -110,7 +138,9 @@ describe('init.from', () => {
   it('is part of the config hash', () => {
     const plain = cfg('h');
     expect(configHash(cfg('h', { init: { from: 'runs/a' } }))).not.toBe(configHash(plain));
-    expect(configHash(cfg('h', { init: { from: 'runs/a' } }))).not.toBe(configHash(cfg('h', { init: { from: 'runs/b' } })));
+    expect(configHash(cfg('h', { init: { from: 'runs/a' } }))).not.toBe(
+      configHash(cfg('h', { init: { from: 'runs/b' } })),
+    );
     expect(configHash(cfg('h', { init: {} }))).toBe(configHash(plain));
   });
 });

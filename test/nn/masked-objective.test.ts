@@ -21,28 +21,51 @@ import { Rng } from '../../src/runtime/rng.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-masked-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 const SEQ = 16;
 const BATCH = 8;
 const ids = getEncoding('gpt2').encode(readFileSync(join(dirname(mobyDickChapters()), 'chapter_1.txt'), 'utf8'));
 const rows = Math.floor((ids.length - 1) / SEQ);
 const batchOf = (first: number, n = BATCH): PackedBatch => ({
-  inputIds: Int32Array.from(Array.from({ length: n }, (_, i) => ids.slice((first + i) * SEQ, (first + i) * SEQ + SEQ + 1)).flat()),
-  batch: n, seqLen: SEQ,
+  inputIds: Int32Array.from(
+    Array.from({ length: n }, (_, i) => ids.slice((first + i) * SEQ, (first + i) * SEQ + SEQ + 1)).flat(),
+  ),
+  batch: n,
+  seqLen: SEQ,
 });
 const trainBatch = (step: number) => batchOf((step * BATCH) % (rows - 2 * BATCH));
-async function* val() { yield batchOf(rows - 2 * BATCH); yield batchOf(rows - BATCH); }
+async function* val() {
+  yield batchOf(rows - 2 * BATCH);
+  yield batchOf(rows - BATCH);
+}
 
 // one id more than GPT-2's vocabulary: the default mask token (vocabSize - 1) is then no text's token
 const VOCAB = 50258;
 let runs = 0;
-const cfg = (more: Partial<TrainConfigInput> = {}) => trainConfig({
-  runDir: join(tmp, `run-${runs++}`), model: { vocabSize: VOCAB, contextLength: SEQ, nLayer: 1, nHead: 2, dModel: 32 }, data: { train: 'unused' },
-  batchSize: BATCH, steps: 40, lr: { max: 1e-2, min: 1e-3, warmupSteps: 3 }, evalBatches: 2, seed: 5,
-  objective: 'masked', masking: { maskProb: 0.25 }, ...more,
-});
-const masking: MaskingOptions = { maskToken: VOCAB - 1, vocabSize: VOCAB, maskProb: 0.25, replaceMask: 0.8, replaceRandom: 0.1 };
+const cfg = (more: Partial<TrainConfigInput> = {}) =>
+  trainConfig({
+    runDir: join(tmp, `run-${runs++}`),
+    model: { vocabSize: VOCAB, contextLength: SEQ, nLayer: 1, nHead: 2, dModel: 32 },
+    data: { train: 'unused' },
+    batchSize: BATCH,
+    steps: 40,
+    lr: { max: 1e-2, min: 1e-3, warmupSteps: 3 },
+    evalBatches: 2,
+    seed: 5,
+    objective: 'masked',
+    masking: { maskProb: 0.25 },
+    ...more,
+  });
+const masking: MaskingOptions = {
+  maskToken: VOCAB - 1,
+  vocabSize: VOCAB,
+  maskProb: 0.25,
+  replaceMask: 0.8,
+  replaceRandom: 0.1,
+};
 
 /** Mean cross-entropy at the masked positions, from the hidden states and the tied head by hand. */
 function handMaskedLoss(model: Gpt, m: MaskedBatch): tf.Scalar {
@@ -55,7 +78,8 @@ function handMaskedLoss(model: Gpt, m: MaskedBatch): tf.Scalar {
 
 /** The validation batches' masked-LM loss under the evaluation masks, weighted by masked tokens. */
 function handMaskedEval(model: Gpt): number {
-  let nll = 0, n = 0;
+  let nll = 0,
+    n = 0;
   [batchOf(rows - 2 * BATCH), batchOf(rows - BATCH)].forEach((b, i) => {
     const m = maskedBatchOf(b, evalMaskRng(5, i), masking);
     nll += maskedLmLossValue(model, m) * m.positions.length;
@@ -72,9 +96,14 @@ describe("objective: 'masked'", () => {
     const causalRep = await TrainReplica.open(cfg({ objective: 'causal' }));
     expect(causalRep.model.config.causal).toBe(true);
     causalRep.dispose();
-    await expect(TrainReplica.open(cfg({ model: { vocabSize: VOCAB, contextLength: SEQ, nLayer: 1, nHead: 2, dModel: 32, causal: true } })))
-      .rejects.toThrow(/objective 'masked' needs bidirectional attention, but model\.causal is true/);
-    await expect(TrainReplica.open(cfg({ masking: { maskToken: VOCAB } }))).rejects.toThrow(/masking\.maskToken 50258 is outside the model's vocabulary/);
+    await expect(
+      TrainReplica.open(
+        cfg({ model: { vocabSize: VOCAB, contextLength: SEQ, nLayer: 1, nHead: 2, dModel: 32, causal: true } }),
+      ),
+    ).rejects.toThrow(/objective 'masked' needs bidirectional attention, but model\.causal is true/);
+    await expect(TrainReplica.open(cfg({ masking: { maskToken: VOCAB } }))).rejects.toThrow(
+      /masking\.maskToken 50258 is outside the model's vocabulary/,
+    );
   });
 
   it("a step's loss and gradient are the masked-LM ones: a hand-built masked cross-entropy, not the causal loss", async () => {
@@ -139,7 +168,9 @@ describe("objective: 'masked'", () => {
       expect(rep.model.config.causal).toBe(false);
       expect(after).toBeCloseTo(handMaskedEval(rep.model), 6); // the falling number is the masked-LM loss
       const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-      console.log(`masked LM: train loss ${mean(losses.slice(0, 5)).toFixed(3)} -> ${mean(losses.slice(-5)).toFixed(3)}, val ${before.toFixed(3)} -> ${after.toFixed(3)}`);
+      console.log(
+        `masked LM: train loss ${mean(losses.slice(0, 5)).toFixed(3)} -> ${mean(losses.slice(-5)).toFixed(3)}, val ${before.toFixed(3)} -> ${after.toFixed(3)}`,
+      );
       expect(before).toBeGreaterThan(10); // ~ln 50258 at initialisation
       expect(mean(losses.slice(-5))).toBeLessThan(mean(losses.slice(0, 5)) - 2);
       expect(after).toBeLessThan(before - 2);
@@ -163,10 +194,17 @@ describe("objective: 'masked'", () => {
   });
 
   it('enters the config hash only when used: the default causal config hashes as before these fields existed', () => {
-    const old = trainConfig({ runDir: 'r', model: { vocabSize: 50257, contextLength: 16, nLayer: 1, nHead: 2, dModel: 16 }, data: { train: 'x' }, steps: 12 });
+    const old = trainConfig({
+      runDir: 'r',
+      model: { vocabSize: 50257, contextLength: 16, nLayer: 1, nHead: 2, dModel: 16 },
+      data: { train: 'x' },
+      steps: 12,
+    });
     expect(configHash(old)).toBe('573832c639d576c3'); // computed by the code before objective, masking, init, activation, attnDropout
     const masked = trainConfig({ ...old, objective: 'masked' });
     expect(configHash(masked)).not.toBe(configHash(old));
-    expect(configHash(trainConfig({ ...old, objective: 'masked', masking: { maskProb: 0.3 } }))).not.toBe(configHash(masked));
+    expect(configHash(trainConfig({ ...old, objective: 'masked', masking: { maskProb: 0.3 } }))).not.toBe(
+      configHash(masked),
+    );
   });
 });

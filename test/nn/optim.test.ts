@@ -9,14 +9,21 @@ import { initBackend } from '../../src/nn/backend/backend.ts';
 import { Gpt } from '../../src/nn/model/gpt.ts';
 import { headHelper } from '../../src/nn/head/head-helper.ts';
 import { headLoss } from '../../src/nn/head/head-loss.ts';
-import { autoregressiveLoss, autoregressiveLossValue, inputsOf, type PackedBatch } from '../../src/nn/objective/loss.ts';
+import {
+  autoregressiveLoss,
+  autoregressiveLossValue,
+  inputsOf,
+  type PackedBatch,
+} from '../../src/nn/objective/loss.ts';
 import { maskTokens } from '../../src/nn/objective/mask-tokens.ts';
 import { cosineLr } from '../../src/nn/optim/schedule.ts';
 import { accumulateGrads, clipGlobalNorm, computeGrads, globalNorm } from '../../src/nn/train/train-step.ts';
 import { Rng } from '../../src/runtime/rng.ts';
 import { relErr } from './golden-params.ts';
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 const cfg = { vocabSize: 40, contextLength: 12, nLayer: 2, nHead: 2, dModel: 16 };
 function rows(rng: Rng, batch: number): PackedBatch {
@@ -39,7 +46,10 @@ describe('cosine schedule with linear warm-up', () => {
 
 describe('gradients', () => {
   it('clipping scales to the maximum norm and reports the norm before', () => {
-    const g = new Map([['a', Float32Array.from([3, 0])], ['b', Float32Array.from([4])]]);
+    const g = new Map([
+      ['a', Float32Array.from([3, 0])],
+      ['b', Float32Array.from([4])],
+    ]);
     expect(clipGlobalNorm(g, 1)).toBeCloseTo(5, 6);
     expect(globalNorm(g)).toBeCloseTo(1, 5);
     expect(clipGlobalNorm(g, 10)).toBeCloseTo(1, 5); // under the limit: unchanged
@@ -81,7 +91,11 @@ describe('AdamW', () => {
       for (let i = 0; i < batches.length; i++) {
         if (i === restoreAfter) {
           const s = opt.getState();
-          const copy = { step: s.step, m: new Map([...s.m].map(([k, v]) => [k, v.slice()])), v: new Map([...s.v].map(([k, v]) => [k, v.slice()])) };
+          const copy = {
+            step: s.step,
+            m: new Map([...s.m].map(([k, v]) => [k, v.slice()])),
+            v: new Map([...s.v].map(([k, v]) => [k, v.slice()])),
+          };
           opt = new AdamW(model.specs);
           opt.setState(copy);
         }
@@ -93,7 +107,8 @@ describe('AdamW', () => {
     };
     const straight = run(undefined);
     const restored = run(2);
-    for (const [name, v] of straight) expect(Buffer.from(restored.get(name)!.buffer).equals(Buffer.from(v.buffer)), name).toBe(true);
+    for (const [name, v] of straight)
+      expect(Buffer.from(restored.get(name)!.buffer).equals(Buffer.from(v.buffer)), name).toBe(true);
   });
 
   it('excludes the configured kinds from weight decay', () => {
@@ -104,7 +119,8 @@ describe('AdamW', () => {
     const after = model.getParams();
     // zero gradients: only decay moves a parameter, by the factor 1 - lr * wd
     expect(after.get('h.0.attn.c_attn.weight')![3]).toBeCloseTo(before.get('h.0.attn.c_attn.weight')![3]! * 0.95, 7);
-    for (const name of ['wte.weight', 'h.0.ln_1.weight', 'h.0.mlp.c_fc.bias']) expect(after.get(name)).toEqual(before.get(name));
+    for (const name of ['wte.weight', 'h.0.ln_1.weight', 'h.0.mlp.c_fc.bias'])
+      expect(after.get(name)).toEqual(before.get(name));
     model.dispose();
   });
 });
@@ -140,12 +156,23 @@ describe('head helper thread', () => {
     if (tf.getBackend() !== 'wasm' || availableParallelism() < 2 || process.env.FLOWLM_HEAD_THREAD === '0') ctx.skip();
     expect(headHelper(), 'initBackend starts the helper on wasm with 2+ cores').toBeDefined();
     const rng = new Rng(21);
-    const h = tf.tensor2d(Float32Array.from({ length: 50 * 16 }, () => rng.next() - 0.5), [50, 16]);
-    const w = tf.variable(tf.tensor2d(Float32Array.from({ length: 300 * 16 }, () => (rng.next() - 0.5) * 0.2), [300, 16]));
+    const h = tf.tensor2d(
+      Float32Array.from({ length: 50 * 16 }, () => rng.next() - 0.5),
+      [50, 16],
+    );
+    const w = tf.variable(
+      tf.tensor2d(
+        Float32Array.from({ length: 300 * 16 }, () => (rng.next() - 0.5) * 0.2),
+        [300, 16],
+      ),
+    );
     const targets = Int32Array.from({ length: 50 }, () => rng.below(300));
     const weights = Float32Array.from({ length: 50 }, (_, i) => (i % 7 === 0 ? 0 : 1));
     const run = (threads: 1 | 2) => {
-      const { value, grads } = tf.variableGrads(() => headLoss(h, w, { targets, weights, labelSmoothing: 0.1, chunkRows: 6, vocabBlock: 64, threads }), [w]);
+      const { value, grads } = tf.variableGrads(
+        () => headLoss(h, w, { targets, weights, labelSmoothing: 0.1, chunkRows: 6, vocabBlock: 64, threads }),
+        [w],
+      );
       const r = { loss: value.dataSync()[0]!, g: Float32Array.from(grads[w.name]!.dataSync()) };
       tf.dispose([value, ...Object.values(grads)]);
       return r;

@@ -11,7 +11,14 @@ import { AdamW } from '../../src/nn/optim/adamw.ts';
 import { initBackend } from '../../src/nn/backend/backend.ts';
 import type { GptConfigInput } from '../../src/nn/model/config.ts';
 import { Gpt } from '../../src/nn/model/gpt.ts';
-import { autoregressiveLoss, autoregressiveLossValue, inputsOf, maskedLmLoss, maskedLmLossValue, type PackedBatch } from '../../src/nn/objective/loss.ts';
+import {
+  autoregressiveLoss,
+  autoregressiveLossValue,
+  inputsOf,
+  maskedLmLoss,
+  maskedLmLossValue,
+  type PackedBatch,
+} from '../../src/nn/objective/loss.ts';
 import { maskTokens } from '../../src/nn/objective/mask-tokens.ts';
 import { gradsOf, trainStep } from '../../src/nn/train/train-step.ts';
 import { Rng } from '../../src/runtime/rng.ts';
@@ -25,7 +32,9 @@ function prose(batch: number, seqLen: number, offset = 0): PackedBatch {
   return { inputIds, batch, seqLen };
 }
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 describe('training', () => {
   it('overfits one batch of prose: loss below 0.1', () => {
@@ -46,13 +55,19 @@ describe('training', () => {
   });
 
   it('leaves no tensors behind across steps (dropout, DropPath, accumulation, clipping, masked LM, evaluation)', () => {
-    const model = Gpt.create({ vocabSize: 256, contextLength: 16, nLayer: 2, nHead: 2, dModel: 32, dropout: 0.1, dropPath: 0.1 }, { seed: 1 });
+    const model = Gpt.create(
+      { vocabSize: 256, contextLength: 16, nLayer: 2, nHead: 2, dModel: 32, dropout: 0.1, dropPath: 0.1 },
+      { seed: 1 },
+    );
     const opt = new AdamW(model.specs);
     const rng = new Rng(9);
     const counts: number[] = [];
     for (let s = 0; s < 4; s++) {
       const micro = [prose(2, 16, 100 * s), prose(2, 16, 100 * s + 50)];
-      const objective = s % 2 === 0 ? { kind: 'autoregressive' as const } : { kind: 'masked-lm' as const, maskToken: 0, vocabSize: 256 };
+      const objective =
+        s % 2 === 0
+          ? { kind: 'autoregressive' as const }
+          : { kind: 'masked-lm' as const, maskToken: 0, vocabSize: 256 };
       trainStep(model, opt, micro, { objective, rng, lr: 1e-3, clipNorm: 0.5 });
       // evaluation and sampling paths too
       autoregressiveLossValue(model, micro[0]!, { labelSmoothing: 0.1 });
@@ -88,16 +103,32 @@ describe('gradient check against central finite differences', () => {
   const small: GptConfigInput = { vocabSize: 24, contextLength: 8, nLayer: 2, nHead: 2, dModel: 8, initStd: 0.3 };
   const cases: Array<[string, GptConfigInput, 'ar' | 'mlm']> = [
     ['pre-LN, learned positions, document masking', { ...small, docMasking: true }, 'ar'],
-    ['post-LN, sinusoidal, untied head, label smoothing', { ...small, norm: 'post', positions: 'sinusoidal', tiedHead: false }, 'ar'],
+    [
+      'post-LN, sinusoidal, untied head, label smoothing',
+      { ...small, norm: 'post', positions: 'sinusoidal', tiedHead: false },
+      'ar',
+    ],
     ['masked LM, bidirectional', { ...small, causal: false }, 'mlm'],
   ];
   it.each(cases)('%s', (_name, cfg, objective) => {
     const model = Gpt.create(cfg, { seed: 11 });
     const rng = new Rng(5);
-    const batch: PackedBatch = { inputIds: Int32Array.from({ length: 3 * 9 }, () => rng.below(24)), batch: 3, seqLen: 8, docStarts: [[], [3], [2, 6]] };
+    const batch: PackedBatch = {
+      inputIds: Int32Array.from({ length: 3 * 9 }, () => rng.below(24)),
+      batch: 3,
+      seqLen: 8,
+      docStarts: [[], [3], [2, 6]],
+    };
     const smoothing = cfg.tiedHead === false ? 0.1 : 0;
-    const masked = maskTokens({ ids: batch.inputIds.slice(0, 24), batch: 3, seqLen: 8 }, rng, { maskToken: 23, vocabSize: 24, maskProb: 0.3 });
-    const loss = () => objective === 'ar' ? autoregressiveLoss(model, batch, { labelSmoothing: smoothing }) : maskedLmLoss(model, masked);
+    const masked = maskTokens({ ids: batch.inputIds.slice(0, 24), batch: 3, seqLen: 8 }, rng, {
+      maskToken: 23,
+      vocabSize: 24,
+      maskProb: 0.3,
+    });
+    const loss = () =>
+      objective === 'ar'
+        ? autoregressiveLoss(model, batch, { labelSmoothing: smoothing })
+        : maskedLmLoss(model, masked);
     const { grads } = gradsOf(model, loss);
     let worst = { name: '', err: 0 };
     for (const [name, g] of grads) {
@@ -107,7 +138,8 @@ describe('gradient check against central finite differences', () => {
         if (Math.abs(g[i]!) < 1e-4) continue;
         const fd = finiteDiff(model, loss, name, i, 1e-2);
         const err = Math.abs(fd - g[i]!) / (Math.abs(g[i]!) + 1e-3);
-        if (err > worst.err) worst = { name: `${name}[${i}] analytic ${g[i]!.toExponential(3)} fd ${fd.toExponential(3)}`, err };
+        if (err > worst.err)
+          worst = { name: `${name}[${i}] analytic ${g[i]!.toExponential(3)} fd ${fd.toExponential(3)}`, err };
       }
     }
     console.log(`gradient check (${_name}): worst relative difference ${worst.err.toExponential(2)} at ${worst.name}`);
@@ -122,12 +154,29 @@ describe('backend selection', () => {
     const env = { ...process.env };
     if (backend === undefined) delete env.FLOWLM_BACKEND;
     else env.FLOWLM_BACKEND = backend;
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e',
-      "import('./src/nn/backend/backend.ts').then(async (m) => console.log(JSON.stringify(await m.initBackend()))).catch((e) => console.log(JSON.stringify({ error: e.message })))"],
-      { cwd: join(import.meta.dirname, '../..'), env, encoding: 'utf8' });
-    return { choice: JSON.parse(r.stdout.trim().split('\n').pop()!) as { name?: string; line?: string; error?: string }, stderr: r.stderr };
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '-e',
+        "import('./src/nn/backend/backend.ts').then(async (m) => console.log(JSON.stringify(await m.initBackend()))).catch((e) => console.log(JSON.stringify({ error: e.message })))",
+      ],
+      { cwd: join(import.meta.dirname, '../..'), env, encoding: 'utf8' },
+    );
+    return {
+      choice: JSON.parse(r.stdout.trim().split('\n').pop()!) as { name?: string; line?: string; error?: string },
+      stderr: r.stderr,
+    };
   };
-  const nativeInstalled = (() => { try { createRequire(import.meta.url).resolve('@tensorflow/tfjs-node'); return true; } catch { return false; } })();
+  const nativeInstalled = (() => {
+    try {
+      createRequire(import.meta.url).resolve('@tensorflow/tfjs-node');
+      return true;
+    } catch {
+      return false;
+    }
+  })();
 
   it('honours FLOWLM_BACKEND=cpu', () => {
     const { choice, stderr } = run('cpu');
@@ -138,7 +187,9 @@ describe('backend selection', () => {
   it.skipIf(nativeInstalled)('chooses wasm when the native bindings are absent, and says why on stderr', () => {
     const { choice, stderr } = run(undefined);
     expect(choice.name).toBe('wasm');
-    expect(stderr).toMatch(/^flowlm: tfjs backend wasm \((simd|no simd), \d+ threads?( \+ 1 head thread)?\) — tfjs-node-gpu not installed, tfjs-node not installed$/m);
+    expect(stderr).toMatch(
+      /^flowlm: tfjs backend wasm \((simd|no simd), \d+ threads?( \+ 1 head thread)?\) — tfjs-node-gpu not installed, tfjs-node not installed$/m,
+    );
   });
 
   it('rejects an unknown FLOWLM_BACKEND, naming the valid ones', () => {

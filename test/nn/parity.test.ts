@@ -14,7 +14,14 @@ import type { ParamKind } from '../../src/nn/model/params.ts';
 import { computeGrads, globalNorm, gradsOf, type Grads } from '../../src/nn/train/train-step.ts';
 import { decodeF32, goldenParams, relErr } from './golden-params.ts';
 
-interface AdamWGolden { lr: number; betas: [number, number]; eps: number; weight_decay: number; no_decay: ParamKind[]; params_after: Record<string, string> }
+interface AdamWGolden {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weight_decay: number;
+  no_decay: ParamKind[];
+  params_after: Record<string, string>;
+}
 interface GoldenCase {
   name: string;
   config: GptConfigInput;
@@ -27,19 +34,25 @@ interface GoldenCase {
   adamw?: AdamWGolden;
 }
 
-const golden = JSON.parse(readFileSync(new URL('./golden/gpt.json', import.meta.url), 'utf8')) as { cases: GoldenCase[] };
+const golden = JSON.parse(readFileSync(new URL('./golden/gpt.json', import.meta.url), 'utf8')) as {
+  cases: GoldenCase[];
+};
 const TOL = 1e-4;
 
 function gradsFor(c: GoldenCase, model: Gpt, head?: HeadTuning): Grads {
   if (c.batch) {
     const rows = c.batch.input_ids;
-    return computeGrads(model, {
-      inputIds: Int32Array.from(rows.flat()),
-      batch: rows.length,
-      seqLen: rows[0]!.length - 1,
-      docStarts: c.batch.doc_starts ?? undefined,
-      attentionMask: c.batch.attention_mask ? Uint8Array.from(c.batch.attention_mask.flat()) : undefined,
-    }, { objective: { kind: 'autoregressive', labelSmoothing: c.label_smoothing }, head });
+    return computeGrads(
+      model,
+      {
+        inputIds: Int32Array.from(rows.flat()),
+        batch: rows.length,
+        seqLen: rows[0]!.length - 1,
+        docStarts: c.batch.doc_starts ?? undefined,
+        attentionMask: c.batch.attention_mask ? Uint8Array.from(c.batch.attention_mask.flat()) : undefined,
+      },
+      { objective: { kind: 'autoregressive', labelSmoothing: c.label_smoothing }, head },
+    );
   }
   const m = c.mlm!;
   const masked = {
@@ -61,7 +74,9 @@ function worstGradError(c: GoldenCase, grads: Map<string, Float32Array>): { name
   return worst;
 }
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 // kernel paths, and the head cut into chunks of 7 rows and vocabulary blocks of 10 (both uneven)
 const variants: Array<[string, 'js' | 'tf', HeadTuning | undefined]> = [
@@ -79,8 +94,11 @@ describe.each(variants)('golden parity with PyTorch (%s)', (label, kernels, head
       expect(Math.abs(r.loss - c.loss) / c.loss).toBeLessThan(TOL);
       const worst = worstGradError(c, r.grads);
       expect(worst.err, `worst gradient ${worst.name}`).toBeLessThan(TOL);
-      if (c.grad_norm !== undefined) expect(Math.abs(globalNorm(r.grads) - c.grad_norm) / c.grad_norm).toBeLessThan(TOL);
-      console.log(`${label} | ${c.name}: loss rel err ${(Math.abs(r.loss - c.loss) / c.loss).toExponential(2)}, worst gradient ${worst.name} ${worst.err.toExponential(2)}`);
+      if (c.grad_norm !== undefined)
+        expect(Math.abs(globalNorm(r.grads) - c.grad_norm) / c.grad_norm).toBeLessThan(TOL);
+      console.log(
+        `${label} | ${c.name}: loss rel err ${(Math.abs(r.loss - c.loss) / c.loss).toExponential(2)}, worst gradient ${worst.name} ${worst.err.toExponential(2)}`,
+      );
     } finally {
       model.dispose();
     }
@@ -91,7 +109,13 @@ describe('golden AdamW step', () => {
   const c = golden.cases.find((x) => x.adamw)!;
   const a = c.adamw!;
   const optimizer = (model: Gpt) =>
-    new AdamW(model.specs, { beta1: a.betas[0], beta2: a.betas[1], eps: a.eps, weightDecay: a.weight_decay, noDecay: a.no_decay });
+    new AdamW(model.specs, {
+      beta1: a.betas[0],
+      beta2: a.betas[1],
+      eps: a.eps,
+      weightDecay: a.weight_decay,
+      noDecay: a.no_decay,
+    });
 
   it('from the golden gradients: every update matches torch.optim.AdamW (decay off for biases, norms, embeddings)', () => {
     const model = Gpt.create(c.config, { values: goldenParams(gptConfig(c.config)) });
@@ -106,7 +130,10 @@ describe('golden AdamW step', () => {
         // compare the updates, not the parameters: an update is ~lr, a parameter ~1
         const b = before.get(name)!;
         const ref = decodeF32(a.params_after[name]!);
-        const err = relErr(p.map((x, i) => x - b[i]!), ref.map((x, i) => x - b[i]!));
+        const err = relErr(
+          p.map((x, i) => x - b[i]!),
+          ref.map((x, i) => x - b[i]!),
+        );
         if (err > worst.err) worst = { name, err };
       }
       console.log(`AdamW on golden gradients: worst update ${worst.name} ${worst.err.toExponential(2)}`);
@@ -116,7 +143,7 @@ describe('golden AdamW step', () => {
     }
   });
 
-  it('end to end from flowlm\'s own gradients: every update matches where the gradient is not ~0', () => {
+  it("end to end from flowlm's own gradients: every update matches where the gradient is not ~0", () => {
     // A gradient that is exactly 0 in exact arithmetic (the key bias's: softmax ignores a constant
     // per query) is float32 rounding noise here, and AdamW scales any nonzero gradient to a step of
     // about lr. Elements whose golden gradient is below 1e-6 (100 x eps) are left out and counted.
@@ -132,10 +159,15 @@ describe('golden AdamW step', () => {
         const ref = decodeF32(a.params_after[name]!);
         const keep = [...g.keys()].filter((i) => Math.abs(g[i]!) >= 1e-6);
         skipped += g.length - keep.length;
-        const err = relErr(keep.map((i) => p[i]! - b[i]!), keep.map((i) => ref[i]! - b[i]!));
+        const err = relErr(
+          keep.map((i) => p[i]! - b[i]!),
+          keep.map((i) => ref[i]! - b[i]!),
+        );
         if (err > worst.err) worst = { name, err };
       }
-      console.log(`AdamW end to end: worst update ${worst.name} ${worst.err.toExponential(2)} (${skipped} elements with |golden grad| < 1e-6 left out)`);
+      console.log(
+        `AdamW end to end: worst update ${worst.name} ${worst.err.toExponential(2)} (${skipped} elements with |golden grad| < 1e-6 left out)`,
+      );
       expect(worst.err, `worst update ${worst.name}`).toBeLessThan(TOL);
     } finally {
       model.dispose();

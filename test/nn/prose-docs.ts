@@ -13,7 +13,10 @@ export const BYTE_VOCAB = 257;
 /** Sentences of chapter 1 as byte tokens, the `count` after the first `skip`, each at most `maxBytes`. */
 export function sentenceDocs(count: number, maxBytes = 24, skip = 0): Int32Array[] {
   const text = readFileSync(mobyDickChapters().replace('chapter_*.txt', 'chapter_1.txt'), 'utf8');
-  const sentences = text.split(/(?<=[.!?;])\s+/).map((s) => s.trim()).filter((s) => s.length > 0);
+  const sentences = text
+    .split(/(?<=[.!?;])\s+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (sentences.length < skip + count) throw new Error(`sentenceDocs: chapter 1 has ${sentences.length} sentences`);
   return sentences.slice(skip, skip + count).map((s) => Int32Array.from(Buffer.from(s, 'utf8').subarray(0, maxBytes)));
 }
@@ -23,8 +26,12 @@ export function sentenceDocs(count: number, maxBytes = 24, skip = 0): Int32Array
 export function packDocs(docs: readonly Int32Array[], rows: number, seqLen: number): PackedBatch {
   const stream: number[] = [];
   const starts: number[] = [];
-  for (const d of docs) { starts.push(stream.length); stream.push(...d, BYTE_EOS); }
-  if (stream.length < rows * seqLen + 1) throw new Error(`packDocs: ${stream.length} tokens do not fill ${rows} rows of ${seqLen + 1}`);
+  for (const d of docs) {
+    starts.push(stream.length);
+    stream.push(...d, BYTE_EOS);
+  }
+  if (stream.length < rows * seqLen + 1)
+    throw new Error(`packDocs: ${stream.length} tokens do not fill ${rows} rows of ${seqLen + 1}`);
   const inputIds = new Int32Array(rows * (seqLen + 1));
   const docStarts: number[][] = [];
   for (let r = 0; r < rows; r++) {
@@ -42,7 +49,9 @@ export function documentsOf(b: PackedBatch): PackedBatch[] {
   const w = b.seqLen + 1;
   const out: PackedBatch[] = [];
   for (let r = 0; r < b.batch; r++) {
-    const cuts = [...new Set([0, ...Array.from(b.docStarts?.[r] ?? []).filter((s) => s > 0 && s < b.seqLen), b.seqLen])].sort((x, y) => x - y);
+    const cuts = [
+      ...new Set([0, ...Array.from(b.docStarts?.[r] ?? []).filter((s) => s > 0 && s < b.seqLen), b.seqLen]),
+    ].sort((x, y) => x - y);
     for (let k = 0; k + 1 < cuts.length; k++) {
       const [s, e] = [cuts[k]!, cuts[k + 1]!];
       out.push({ inputIds: b.inputIds.slice(r * w + s, r * w + e + 1), batch: 1, seqLen: e - s });

@@ -20,7 +20,7 @@ export async function train(cfg: TrainConfig, data: TrainData, hooks: TrainHooks
   let replica: TrainReplica | undefined;
   let it: AsyncIterator<TrainBatch> | undefined;
   try {
-    const rep = replica = await TrainReplica.open(cfg, { dist, resume: hooks.resume, log });
+    const rep = (replica = await TrainReplica.open(cfg, { dist, resume: hooks.resume, log }));
     const tally = new StepTally(rep);
     it = data.train(rep.cursor)[Symbol.asyncIterator]();
     while (rep.step < cfg.steps) {
@@ -28,7 +28,10 @@ export async function train(cfg: TrainConfig, data: TrainData, hooks: TrainHooks
       let cursor: unknown;
       while (micro.length < cfg.gradAccum) {
         const r = await it.next();
-        if (r.done) throw new Error(`train: the training data ran out at step ${rep.step + 1} of ${cfg.steps}; use more epochs or fewer steps`);
+        if (r.done)
+          throw new Error(
+            `train: the training data ran out at step ${rep.step + 1} of ${cfg.steps}; use more epochs or fewer steps`,
+          );
         micro.push(r.value.batch);
         cursor = r.value.cursor;
       }
@@ -36,7 +39,11 @@ export async function train(cfg: TrainConfig, data: TrainData, hooks: TrainHooks
       const step = r.step;
       const p = tally.add(r);
       if (lead) {
-        await hooks.onMetrics?.({ step, split: 'train', values: { loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens_per_s: p.tokensPerS } });
+        await hooks.onMetrics?.({
+          step,
+          split: 'train',
+          values: { loss: r.loss, lr: r.lr, grad_norm: r.gradNorm, tokens_per_s: p.tokensPerS },
+        });
         hooks.onStep?.(p);
       }
       // a stop request reaches one rank (the main thread's signal); every rank stops after this step
@@ -49,7 +56,7 @@ export async function train(cfg: TrainConfig, data: TrainData, hooks: TrainHooks
           await hooks.onMetrics?.({ step, split: 'val', values: { loss: v.loss, perplexity: v.perplexity } });
         }
       }
-      if (everyN(cfg.checkpointEvery, step, last)) tally.checkpoint = await rep.checkpoint() ?? tally.checkpoint;
+      if (everyN(cfg.checkpointEvery, step, last)) tally.checkpoint = (await rep.checkpoint()) ?? tally.checkpoint;
       if (tally.stopped) break;
       // in-memory data resolves in microtasks and a step at world size 1 never waits on I/O: without a
       // turn of the event loop, signals (a stop request), timers and the metrics file writes would
@@ -66,4 +73,3 @@ export async function train(cfg: TrainConfig, data: TrainData, hooks: TrainHooks
     replica?.dispose();
   }
 }
-

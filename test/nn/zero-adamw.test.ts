@@ -14,7 +14,9 @@ import { localCollective, type Collective } from '../../src/runtime/collectives/
 import { memoryGroup } from '../../src/runtime/collectives/memory-transport.ts';
 import { mobyParagraphs } from '../fixtures/moby.ts';
 
-beforeAll(async () => { await initBackend({ announce: false }); });
+beforeAll(async () => {
+  await initBackend({ announce: false });
+});
 
 const cfg = { vocabSize: 28, contextLength: 12, nLayer: 2, nHead: 2, dModel: 16 };
 const STEPS = 5;
@@ -36,7 +38,11 @@ function expectSameMaps(got: Map<string, Float32Array>, want: Map<string, Float3
 
 // AdamW on one model: the gradients of each step (what every data-parallel rank would hold after the
 // all-reduce, since their parameters are identical) and the parameters and state after each step
-interface Reference { grads: Map<string, Float32Array>[]; params: Map<string, Float32Array>[]; states: AdamWState[] }
+interface Reference {
+  grads: Map<string, Float32Array>[];
+  params: Map<string, Float32Array>[];
+  states: AdamWState[];
+}
 let ref: Reference;
 const copyState = (s: AdamWState): AdamWState => ({
   step: s.step,
@@ -87,7 +93,7 @@ describe('ZeroAdamW', () => {
     });
   }
 
-  it('fullState gathers AdamW\'s state on every rank; AdamWOptimizer gives AdamW\'s state too', async () => {
+  it("fullState gathers AdamW's state on every rank; AdamWOptimizer gives AdamW's state too", async () => {
     const models = Array.from({ length: 3 }, () => Gpt.create(cfg, { seed: 11 }));
     const zs = memoryGroup(3).map((c) => new ZeroAdamW(models[0]!.specs, opts, c));
     await runSteps(zs, models, 0, 3);
@@ -155,10 +161,13 @@ describe('ZeroAdamW', () => {
     const missing = new Map(ref.grads[0]!);
     missing.delete('h.1.attn.c_proj.bias');
     const results = await Promise.allSettled(zs.map((z, r) => z.apply(models[r]!, missing, 1e-2)));
-    for (const res of results) expect(res.status === 'rejected' && String(res.reason)).toMatch(/no gradient for h\.1\.attn\.c_proj\.bias/);
+    for (const res of results)
+      expect(res.status === 'rejected' && String(res.reason)).toMatch(/no gradient for h\.1\.attn\.c_proj\.bias/);
     const short = new Map(ref.grads[0]!);
     short.set('wpe.weight', new Float32Array(4));
-    await expect(zs[0]!.apply(models[0]!, short, 1e-2)).rejects.toThrow(/gradient of wpe\.weight has 4 values, the parameter 192/);
+    await expect(zs[0]!.apply(models[0]!, short, 1e-2)).rejects.toThrow(
+      /gradient of wpe\.weight has 4 values, the parameter 192/,
+    );
     expect(zs.map((z) => z.step)).toEqual([0, 0]);
     expect(() => zs[0]!.setState({ step: 1, m: new Map(), v: new Map() })).toThrow(/m of wte\.weight is missing/);
     for (const m of models) m.dispose();

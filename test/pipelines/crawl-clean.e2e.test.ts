@@ -17,16 +17,31 @@ beforeAll(async () => {
   site = await serveSite({ mounts: { '/': DOCS }, robots: 'User-agent: *\nDisallow: /sql-\n' });
   dir = mkdtempSync(join(tmpdir(), 'flowlm-crawl-clean-'));
 });
-afterAll(async () => { await site.close(); rmSync(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  await site.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('pipelines/crawl-clean.ts', () => {
   it('crawls, cleans, dedups and writes Parquet that hyparquet reads', async () => {
     const out = join(dir, 'docs.parquet');
-    const r = await start(['run', 'pipelines/crawl-clean.ts', '--json', '--progress', 'plain',
-      '--set', `crawl.seeds=["${site.origin}/index.html"]`, '--set', 'crawl.maxPages=150', '--set', `write.path=${out}`]).done;
+    const r = await start([
+      'run',
+      'pipelines/crawl-clean.ts',
+      '--json',
+      '--progress',
+      'plain',
+      '--set',
+      `crawl.seeds=["${site.origin}/index.html"]`,
+      '--set',
+      'crawl.maxPages=150',
+      '--set',
+      `write.path=${out}`,
+    ]).done;
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
-      ok: boolean; nodes: Record<string, { rowsIn: number; rowsOut: number; dropped: number; dropReasons?: Record<string, number> }>;
+      ok: boolean;
+      nodes: Record<string, { rowsIn: number; rowsOut: number; dropped: number; dropReasons?: Record<string, number> }>;
     };
     expect(summary.ok).toBe(true);
     const n = summary.nodes;
@@ -38,7 +53,12 @@ describe('pipelines/crawl-clean.ts', () => {
     const order = ['crawl', 'extract', 'normalize', 'quality', 'language', 'pii', 'exact', 'minhash', 'write'];
     for (let i = 1; i < order.length; i++) expect(n[order[i]!]!.rowsIn).toBe(n[order[i - 1]!]!.rowsOut);
     expect(n.quality!.dropped).toBeGreaterThan(0); // reference pages (tables, lists) fail some rules
-    const rows = await parquetReadObjects({ file: toArrayBuffer(readFileSync(out)) }) as Array<{ id: string; text: string; url: string; lang: string }>;
+    const rows = (await parquetReadObjects({ file: toArrayBuffer(readFileSync(out)) })) as Array<{
+      id: string;
+      text: string;
+      url: string;
+      lang: string;
+    }>;
     expect(rows.length).toBe(n.write!.rowsIn);
     expect(rows.length).toBeGreaterThan(10);
     expect(new Set(rows.map((x) => x.id)).size).toBe(rows.length);

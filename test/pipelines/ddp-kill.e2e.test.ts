@@ -17,13 +17,44 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const prep = join(tmp, 'prep');
 
 const STEPS = 16;
-const SETS = ['model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', 'model.dropout=0', `data.dir=${prep}`, 'data.seqLen=32',
-  'data.holdoutRows=16', 'trainer.batchSize=4', `trainer.steps=${STEPS}`, 'trainer.checkpointEvery=4', 'trainer.evalEvery=0', 'trainer.evalBatches=2', 'trainer.keepLast=5', 'optimizer.lr.warmupSteps=4', 'optimizer.lr.max=3e-3'];
-const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
-
+const SETS = [
+  'model.preset="micro"',
+  'model.vocabSize=50257',
+  'model.dModel=32',
+  'model.nHead=2',
+  'model.dropout=0',
+  `data.dir=${prep}`,
+  'data.seqLen=32',
+  'data.holdoutRows=16',
+  'trainer.batchSize=4',
+  `trainer.steps=${STEPS}`,
+  'trainer.checkpointEvery=4',
+  'trainer.evalEvery=0',
+  'trainer.evalBatches=2',
+  'trainer.keepLast=5',
+  'optimizer.lr.warmupSteps=4',
+  'optimizer.lr.max=3e-3',
+];
+const args = (runDir: string, ...more: string[]) => [
+  'train',
+  'pipelines/train-tiny.ts',
+  ...[...SETS, `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]),
+  ...more,
+];
 
 beforeAll(async () => {
-  const r = await flowlm(['prep', ...SUBSET_INPUTS.flatMap((i) => ['--input', i]), '--out', prep, '--encoding', 'gpt2', '--seq-len', '64', '--workers', '0']);
+  const r = await flowlm([
+    'prep',
+    ...SUBSET_INPUTS.flatMap((i) => ['--input', i]),
+    '--out',
+    prep,
+    '--encoding',
+    'gpt2',
+    '--seq-len',
+    '64',
+    '--workers',
+    '0',
+  ]);
   expect(r.code, r.stderr).toBe(0);
 }, 60_000);
 
@@ -50,14 +81,21 @@ describe('multi-process training', () => {
     expect(d0.code, d0.stderr).toBe(1);
     expect(d0.stderr).toMatch(/rank 1\b.*(lost|failed)/);
     expect(stopMs).toBeLessThan(10_000);
-    console.info(`rank 0 exited ${Math.round(stopMs)} ms after rank 1 was killed: ${d0.stderr.trim().split('\n').at(-1)}`);
+    console.info(
+      `rank 0 exited ${Math.round(stopMs)} ms after rank 1 was killed: ${d0.stderr.trim().split('\n').at(-1)}`,
+    );
     const checkpointed = latestStep(cut);
     expect(checkpointed).toBeGreaterThanOrEqual(4);
     expect(checkpointed).toBeLessThan(STEPS);
 
     const c = await flowlm(args(cut, '--devices', 'cpu:2', '--resume', '--json'));
     expect(c.code, c.stderr).toBe(0);
-    expect(lastJson(c.stdout)).toMatchObject({ ok: true, step: STEPS, startStep: checkpointed, stepsRun: STEPS - checkpointed });
+    expect(lastJson(c.stdout)).toMatchObject({
+      ok: true,
+      step: STEPS,
+      startStep: checkpointed,
+      stepsRun: STEPS - checkpointed,
+    });
     // the steps after the checkpoint, as the uninterrupted run had them (processes before the kill,
     // threads after it: the same numbers)
     expect([...trainLosses(cut).entries()]).toEqual([...lossesA.entries()]);

@@ -17,16 +17,34 @@ beforeAll(async () => {
   site = await serveSite({ mounts: { '/': DOCS } });
   tmp = mkdtempSync(join(tmpdir(), 'flowlm-e2e-'));
 });
-afterAll(async () => { await site.close(); rmSync(tmp, { recursive: true, force: true }); });
+afterAll(async () => {
+  await site.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
 
 type Summary = {
-  ok: boolean; step: number; startStep: number; stepsRun: number; val?: { loss: number; perplexity: number; bitsPerByte?: number };
-  checkpoint?: string; plan: unknown; peakRssMb: number;
+  ok: boolean;
+  step: number;
+  startStep: number;
+  stepsRun: number;
+  val?: { loss: number; perplexity: number; bitsPerByte?: number };
+  checkpoint?: string;
+  plan: unknown;
+  peakRssMb: number;
   nodes: Record<string, { rowsIn: number; rowsOut: number; batchesOut: number }>;
   sources: Record<string, { peakInFlight: number }>;
 };
 
-const small = ['--set', 'trainer.steps=4', '--set', 'trainer.evalEvery=2', '--set', 'trainer.checkpointEvery=2', '--set', 'trainer.evalBatches=2'];
+const small = [
+  '--set',
+  'trainer.steps=4',
+  '--set',
+  'trainer.evalEvery=2',
+  '--set',
+  'trainer.checkpointEvery=2',
+  '--set',
+  'trainer.evalBatches=2',
+];
 
 async function planOf(args: string[]): Promise<unknown> {
   const r = await flowlm(['plan', ...args, '--json']);
@@ -37,8 +55,20 @@ async function planOf(args: string[]): Promise<unknown> {
 describe('pipelines/end-to-end.ts', () => {
   it('stream mode: crawl -> clean -> dedup -> tokenize -> pack -> train -> evaluate -> checkpoint in one run', async () => {
     const out = join(tmp, 'stream');
-    const args = ['pipelines/end-to-end.ts', '--devices', 'cpu:1', '--set', `params.out=${out}`, '--set', 'params.input=crawl',
-      '--set', `crawl.seeds=["${site.origin}/index.html"]`, '--set', 'crawl.maxPages=60', ...small];
+    const args = [
+      'pipelines/end-to-end.ts',
+      '--devices',
+      'cpu:1',
+      '--set',
+      `params.out=${out}`,
+      '--set',
+      'params.input=crawl',
+      '--set',
+      `crawl.seeds=["${site.origin}/index.html"]`,
+      '--set',
+      'crawl.maxPages=60',
+      ...small,
+    ];
     const plan = await planOf(args);
     const r = await flowlm(['run', ...args, '--json']);
     expect(r.code, r.stderr).toBe(0);
@@ -52,7 +82,10 @@ describe('pipelines/end-to-end.ts', () => {
     expect(s.nodes['optimizer-step']!.rowsOut).toBeGreaterThan(0);
     expect(s.val!.bitsPerByte).toBeGreaterThan(0);
     expect(existsSync(join(out, 'run', 'step-000004', 'state.json'))).toBe(true);
-    const lines = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; split: string; name: string });
+    const lines = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; split: string; name: string });
     expect(lines.filter((l) => l.split === 'train' && l.name === 'loss').map((l) => l.step)).toEqual([1, 2, 3, 4]);
     expect(lines.filter((l) => l.split === 'val' && l.name === 'perplexity').map((l) => l.step)).toEqual([2, 4]);
     // stream mode cannot resume: said before anything runs
@@ -63,8 +96,23 @@ describe('pipelines/end-to-end.ts', () => {
 
   it('shards mode on the embedded corpus: shards written first, training reads them; stopped, --resume continues', async () => {
     const out = join(tmp, 'shards');
-    const args = ['pipelines/end-to-end.ts', '--devices', 'cpu:1', '--set', `params.out=${out}`, '--set', 'params.data=shards',
-      '--set', 'trainer.steps=6', '--set', 'trainer.evalEvery=3', '--set', 'trainer.checkpointEvery=3', '--set', 'trainer.evalBatches=2'];
+    const args = [
+      'pipelines/end-to-end.ts',
+      '--devices',
+      'cpu:1',
+      '--set',
+      `params.out=${out}`,
+      '--set',
+      'params.data=shards',
+      '--set',
+      'trainer.steps=6',
+      '--set',
+      'trainer.evalEvery=3',
+      '--set',
+      'trainer.checkpointEvery=3',
+      '--set',
+      'trainer.evalBatches=2',
+    ];
     const plan = await planOf(args);
     // stopped by SIGTERM during step 3 or later: the ranks stop after a step, with a checkpoint
     const run = start(['run', ...args, '--json']);
@@ -86,15 +134,34 @@ describe('pipelines/end-to-end.ts', () => {
     expect([s2.startStep, s2.step]).toEqual([s.step, 6]);
     expect(resumed.stderr).toMatch(/1 kept from an earlier run \(verified\)|kept from an earlier run/); // the shards were not written again
     // one metrics log, each step once
-    const steps = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; split: string; name: string })
-      .filter((m) => m.split === 'train' && m.name === 'loss').map((m) => m.step);
+    const steps = readFileSync(join(out, 'run', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { step: number; split: string; name: string })
+      .filter((m) => m.split === 'train' && m.name === 'loss')
+      .map((m) => m.step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6]);
   }, 400_000);
 
   it('stream mode with a slowed trainer: readers held at their budget, memory bounded', async () => {
     const run = async (pauseMs: number) => {
-      const args = ['run', spec('end-to-end-slow.ts'), '--devices', 'cpu:1', '--json', '--set', `params.out=${join(tmp, `slow-${pauseMs}`)}`,
-        '--set', `params.pauseMs=${pauseMs}`, '--set', 'trainer.steps=12', '--set', 'trainer.evalEvery=0', '--set', 'trainer.evalBatches=1'];
+      const args = [
+        'run',
+        spec('end-to-end-slow.ts'),
+        '--devices',
+        'cpu:1',
+        '--json',
+        '--set',
+        `params.out=${join(tmp, `slow-${pauseMs}`)}`,
+        '--set',
+        `params.pauseMs=${pauseMs}`,
+        '--set',
+        'trainer.steps=12',
+        '--set',
+        'trainer.evalEvery=0',
+        '--set',
+        'trainer.evalBatches=1',
+      ];
       const r = await flowlm(args);
       expect(r.code, r.stderr).toBe(0);
       return lastJson(r.stdout) as unknown as Summary;

@@ -9,7 +9,10 @@ import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-cor
 import { normalizeText } from '../../operators/clean/normalize.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
 
-export const SUBSET_INPUTS = [join(dirname(sotuTexts()), '200*.txt'), join(dirname(mobyDickChapters()), 'chapter_?.txt')];
+export const SUBSET_INPUTS = [
+  join(dirname(sotuTexts()), '200*.txt'),
+  join(dirname(mobyDickChapters()), 'chapter_?.txt'),
+];
 const EOT = 100257; // cl100k <|endoftext|>
 
 /** The documents' normalised texts, in input order, exact duplicates (lower-cased, whitespace collapsed) dropped. */
@@ -17,7 +20,9 @@ export async function subsetDocuments(inputs: readonly string[] = SUBSET_INPUTS)
   const seen = new Set<string>();
   const docs: string[] = [];
   for (const file of await expandGlobs(inputs)) {
-    const raw = readFileSync(file, 'utf8').replace(/^\uFEFF/, '').trim();
+    const raw = readFileSync(file, 'utf8')
+      .replace(/^\uFEFF/, '')
+      .trim();
     const key = raw.toLowerCase().replace(/\s+/g, ' ').trim();
     if (seen.has(key)) continue;
     seen.add(key);

@@ -25,20 +25,48 @@ const INPUTS = [...SUBSET_INPUTS, join(dupDir, '*.txt')];
 const SEQ = 256;
 
 let reference: number[][] = [];
-beforeAll(async () => { reference = referenceTokens(await subsetDocuments(INPUTS)); });
+beforeAll(async () => {
+  reference = referenceTokens(await subsetDocuments(INPUTS));
+});
 
 const manifestOf = (dir: string) => Manifest.parse(JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')));
 type Summary = {
-  ok: boolean; documents: number; tokens: number; shards: number; rows: number; tokensStored: number; mb: number;
-  mbPerS: number; tokensPerS: number; peakRssMb: number; manifest: string;
-  nodes: Record<string, { op: string; rowsIn: number; rowsOut: number; dropped: number; dropReasons: Record<string, number> }>;
+  ok: boolean;
+  documents: number;
+  tokens: number;
+  shards: number;
+  rows: number;
+  tokensStored: number;
+  mb: number;
+  mbPerS: number;
+  tokensPerS: number;
+  peakRssMb: number;
+  manifest: string;
+  nodes: Record<
+    string,
+    { op: string; rowsIn: number; rowsOut: number; dropped: number; dropReasons: Record<string, number> }
+  >;
 };
 const inputArgs = INPUTS.flatMap((i) => ['--input', i]);
 
 describe('flowlm prep', () => {
   it('writes packed IPC shards holding exactly the js-tiktoken stream of the normalised, deduplicated text', async () => {
     const out = join(tmp, 'ipc');
-    const r = await flowlm(['prep', ...inputArgs, '--out', out, '--seq-len', String(SEQ), '--shard-bytes', '128k', '--workers', '2', '--json', '--progress', 'none']);
+    const r = await flowlm([
+      'prep',
+      ...inputArgs,
+      '--out',
+      out,
+      '--seq-len',
+      String(SEQ),
+      '--shard-bytes',
+      '128k',
+      '--workers',
+      '2',
+      '--json',
+      '--progress',
+      'none',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = lastJson(r.stdout) as unknown as Summary;
     const stream = reference.flat();
@@ -60,7 +88,10 @@ describe('flowlm prep', () => {
 
     const m = manifestOf(out);
     expect(m).toMatchObject({ kind: 'ipc', encoding: 'cl100k', seqLen: SEQ, rows, tokens: rows * (SEQ + 1) });
-    expect(m.meta).toMatchObject({ pipeline: 'prep-default', tokenizer: { form: 'NFC', controls: true, whitespace: true } });
+    expect(m.meta).toMatchObject({
+      pipeline: 'prep-default',
+      tokenizer: { form: 'NFC', controls: true, whitespace: true },
+    });
     expect(j.shards).toBe(m.shards.length);
     expect(m.shards.length).toBeGreaterThan(2);
     // every row: stream positions [i*SEQ, i*SEQ+SEQ]
@@ -79,11 +110,30 @@ describe('flowlm prep', () => {
 
   it('--format parquet writes one row of token ids per document that hyparquet reads', async () => {
     const out = join(tmp, 'parquet');
-    const r = await flowlm(['prep', ...inputArgs, '--out', out, '--format', 'parquet', '--workers', '1', '--json', '--progress', 'none']);
+    const r = await flowlm([
+      'prep',
+      ...inputArgs,
+      '--out',
+      out,
+      '--format',
+      'parquet',
+      '--workers',
+      '1',
+      '--json',
+      '--progress',
+      'none',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = lastJson(r.stdout) as unknown as Summary;
     const m = manifestOf(out);
-    expect(m).toMatchObject({ kind: 'parquet', encoding: 'cl100k', seqLen: null, tokenColumn: 'tokens', rows: reference.length, tokens: reference.flat().length });
+    expect(m).toMatchObject({
+      kind: 'parquet',
+      encoding: 'cl100k',
+      seqLen: null,
+      tokenColumn: 'tokens',
+      rows: reference.length,
+      tokens: reference.flat().length,
+    });
     expect(j).toMatchObject({ documents: reference.length, tokens: reference.flat().length, rows: reference.length });
     const read: number[][] = [];
     for (const s of m.shards) {
@@ -107,7 +157,7 @@ describe('flowlm prep', () => {
     const sotu = readdirSync(dirname(sotuTexts())).filter((f) => f.endsWith('.txt')).length;
     const chapters = readdirSync(dirname(mobyDickChapters())).filter((f) => /^chapter_\d+\.txt$/.test(f)).length;
     expect(j.nodes.read!.rowsOut).toBe(sotu + chapters);
-    expect(j.documents).toBe(sotu + chapters - (j.nodes.dedup!.dropped));
+    expect(j.documents).toBe(sotu + chapters - j.nodes.dedup!.dropped);
     const m = manifestOf(out);
     expect(m).toMatchObject({ encoding: 'cl100k', seqLen: 1024 });
     expect(m.rows).toBe(packedRows(j.tokens, 1024));

@@ -15,4 +15,5 @@ export function trainLosses(runDir: string): Map<number, number> {
 }
 
 /** The step of the run's latest checkpoint (latest.json). */
-export const latestStep = (runDir: string) => (JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as { step: number }).step;
+export const latestStep = (runDir: string) =>
+  (JSON.parse(readFileSync(join(runDir, 'latest.json'), 'utf8')) as { step: number }).step;

@@ -17,25 +17,39 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const shards = join(tmp, 'shards');
 const B = 4;
 let rows = 0;
-beforeAll(async () => { rows = await writeTrainShards(shards, 4, 32, 48); }, 60_000);
+beforeAll(async () => {
+  rows = await writeTrainShards(shards, 4, 32, 48);
+}, 60_000);
 
-const cfg = (gradAccum: number) => trainConfig({
-  runDir: join(tmp, 'run'), data: { train: shards, holdoutRows: 16, seqLen: 24 }, batchSize: B, gradAccum, steps: 10, seed: 5,
-});
+const cfg = (gradAccum: number) =>
+  trainConfig({
+    runDir: join(tmp, 'run'),
+    data: { train: shards, holdoutRows: 16, seqLen: 24 },
+    batchSize: B,
+    gradAccum,
+    steps: 10,
+    seed: 5,
+  });
 
 /** The first `n` items of a stream. */
 async function take(it: AsyncIterable<TrainBatch>, n: number): Promise<TrainBatch[]> {
   const out: TrainBatch[] = [];
-  for await (const x of it) { out.push(x); if (out.length === n) break; }
+  for await (const x of it) {
+    out.push(x);
+    if (out.length === n) break;
+  }
   return out;
 }
-const key = (b: PackedBatch) => Buffer.from(b.inputIds.buffer, b.inputIds.byteOffset, b.inputIds.byteLength).toString('base64');
+const key = (b: PackedBatch) =>
+  Buffer.from(b.inputIds.buffer, b.inputIds.byteOffset, b.inputIds.byteLength).toString('base64');
 
 describe('shardTrainData with ranks', () => {
   it('world size 2 (A=1) deals the micro-batches of world size 1 (A=2), with equal cursors per step', async () => {
     const steps = Math.ceil((rows / (2 * B)) * 1.5); // past the end of the first epoch
     const one = await take(shardTrainData(cfg(2)).train(null), steps * 2);
-    const ranks = await Promise.all([0, 1].map((rank) => take(shardTrainData(cfg(1), { rank, worldSize: 2 }).train(null), steps)));
+    const ranks = await Promise.all(
+      [0, 1].map((rank) => take(shardTrainData(cfg(1), { rank, worldSize: 2 }).train(null), steps)),
+    );
     for (let s = 0; s < steps; s++) {
       for (const rank of [0, 1]) {
         expect(key(ranks[rank]![s]!.batch), `step ${s}, rank ${rank}`).toBe(key(one[2 * s + rank]!.batch));

@@ -15,15 +15,49 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const prep = join(tmp, 'prep');
 
 // micro shape (d_model 32) with GPT-2's vocabulary, short rows: a step takes well under a second
-const SETS = ['model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', 'model.dropout=0.1', `data.dir=${prep}`, 'data.seqLen=32', 'data.holdoutRows=16',
-  'trainer.batchSize=4', 'trainer.steps=20', 'trainer.checkpointEvery=10', 'trainer.evalEvery=10', 'trainer.evalBatches=2', 'trainer.keepLast=5', 'optimizer.lr.warmupSteps=5', 'optimizer.lr.max=3e-3'];
-const args = (runDir: string, ...more: string[]) => ['train', 'pipelines/train-tiny.ts', ...[...SETS, `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]), ...more];
+const SETS = [
+  'model.preset="micro"',
+  'model.vocabSize=50257',
+  'model.dModel=32',
+  'model.nHead=2',
+  'model.dropout=0.1',
+  `data.dir=${prep}`,
+  'data.seqLen=32',
+  'data.holdoutRows=16',
+  'trainer.batchSize=4',
+  'trainer.steps=20',
+  'trainer.checkpointEvery=10',
+  'trainer.evalEvery=10',
+  'trainer.evalBatches=2',
+  'trainer.keepLast=5',
+  'optimizer.lr.warmupSteps=5',
+  'optimizer.lr.max=3e-3',
+];
+const args = (runDir: string, ...more: string[]) => [
+  'train',
+  'pipelines/train-tiny.ts',
+  ...[...SETS, `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]),
+  ...more,
+];
 const env = { FLOWLM_HEAD_THREAD: '0' };
 
-const fileSums = (stepDir: string) => (JSON.parse(readFileSync(join(stepDir, 'state.json'), 'utf8')) as { files: Record<string, { sha256: string }> }).files;
+const fileSums = (stepDir: string) =>
+  (JSON.parse(readFileSync(join(stepDir, 'state.json'), 'utf8')) as { files: Record<string, { sha256: string }> })
+    .files;
 
 beforeAll(async () => {
-  const r = await flowlm(['prep', ...SUBSET_INPUTS.flatMap((i) => ['--input', i]), '--out', prep, '--encoding', 'gpt2', '--seq-len', '64', '--workers', '0']);
+  const r = await flowlm([
+    'prep',
+    ...SUBSET_INPUTS.flatMap((i) => ['--input', i]),
+    '--out',
+    prep,
+    '--encoding',
+    'gpt2',
+    '--seq-len',
+    '64',
+    '--workers',
+    '0',
+  ]);
   expect(r.code, r.stderr).toBe(0);
 }, 60_000);
 

@@ -17,13 +17,31 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const sets = (runDir: string) => ['model.preset="micro"', 'model.vocabSize=50257', 'model.dModel=32', 'model.nHead=2', `data.dir=${shards}`,
-  'data.seqLen=32', 'data.holdoutRows=16', 'trainer.batchSize=4', 'trainer.steps=20', 'trainer.evalEvery=10', 'trainer.evalBatches=2',
-  'trainer.checkpointEvery=10', `trainer.runDir=${runDir}`].flatMap((s) => ['--set', s]);
+const sets = (runDir: string) =>
+  [
+    'model.preset="micro"',
+    'model.vocabSize=50257',
+    'model.dModel=32',
+    'model.nHead=2',
+    `data.dir=${shards}`,
+    'data.seqLen=32',
+    'data.holdoutRows=16',
+    'trainer.batchSize=4',
+    'trainer.steps=20',
+    'trainer.evalEvery=10',
+    'trainer.evalBatches=2',
+    'trainer.checkpointEvery=10',
+    `trainer.runDir=${runDir}`,
+  ].flatMap((s) => ['--set', s]);
 
 /** The run's training losses as written to metrics.jsonl (each double exactly as computed). */
-const losses = (runDir: string) => readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n')
-  .map((l) => JSON.parse(l) as { split: string; name: string; value: number }).filter((m) => m.split === 'train' && m.name === 'loss').map((m) => m.value);
+const losses = (runDir: string) =>
+  readFileSync(join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { split: string; name: string; value: number })
+    .filter((m) => m.split === 'train' && m.name === 'loss')
+    .map((m) => m.value);
 
 describe('train-tiny: the TypeScript spec and its JSON twin', () => {
   for (const devices of ['cpu:1', 'cpu:2']) {

@@ -16,10 +16,15 @@ describe('AtomicFile', () => {
     const parts: Uint8Array[] = [];
     const f = new AtomicFile(join(dir, 'out.bin'));
     for (let k = 0; k < 40; k++) {
-      const chunks = Array.from({ length: 1 + rng.below(5) }, () => Uint8Array.from({ length: rng.below(3) === 0 ? 0 : rng.below(400_000) }, () => rng.below(256)));
+      const chunks = Array.from({ length: 1 + rng.below(5) }, () =>
+        Uint8Array.from({ length: rng.below(3) === 0 ? 0 : rng.below(400_000) }, () => rng.below(256)),
+      );
       await f.write(chunks);
       parts.push(...chunks);
-      if (k % 10 === 0) { await f.write(`line ${k}\n`); parts.push(Buffer.from(`line ${k}\n`)); }
+      if (k % 10 === 0) {
+        await f.write(`line ${k}\n`);
+        parts.push(Buffer.from(`line ${k}\n`));
+      }
     }
     const want = Buffer.concat(parts);
     expect(want.length).toBeGreaterThan(8 << 20); // several background syncs
@@ -31,7 +36,8 @@ describe('AtomicFile', () => {
   });
 
   it('prepare puts the whole file under its temporary name, publish moves it into place', async () => {
-    const a = new AtomicFile(join(dir, 'a.txt')), b = new AtomicFile(join(dir, 'b.txt'));
+    const a = new AtomicFile(join(dir, 'a.txt')),
+      b = new AtomicFile(join(dir, 'b.txt'));
     await a.write('first\n');
     await b.write([Buffer.from('second\n')]);
     await Promise.all([a.prepare(), b.prepare()]);

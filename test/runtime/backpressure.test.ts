@@ -3,7 +3,14 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { runPipeline } from '../../src/runtime/run.ts';
 import { pipeline } from '../../src/graph/spec.ts';
-import { countingSource, dropEven, mergeBatches, probes, slowSink, splitBatches } from '../fixtures/ops/backpressure-ops.ts';
+import {
+  countingSource,
+  dropEven,
+  mergeBatches,
+  probes,
+  slowSink,
+  splitBatches,
+} from '../fixtures/ops/backpressure-ops.ts';
 
 beforeEach(() => probes.clear());
 
@@ -12,7 +19,15 @@ const sink = (ms: number, probe = 'p') => ({ op: slowSink, config: { ms, probe }
 
 describe('backpressure', () => {
   it('a slow sink holds a linear source to maxInFlight batches', async () => {
-    const r = await runPipeline(pipeline({ budget: { maxInFlight: 4 }, steps: [{ id: 'src', ...source(60) }, { id: 'out', ...sink(3) }] }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 4 },
+        steps: [
+          { id: 'src', ...source(60) },
+          { id: 'out', ...sink(3) },
+        ],
+      }),
+    );
     expect(r.ok).toBe(true);
     expect(r.nodes.out!.batchesIn).toBe(60);
     expect(r.sources.src!.peakInFlight).toBe(4); // reached, never exceeded
@@ -20,16 +35,30 @@ describe('backpressure', () => {
   });
 
   it('counts bytes: a byte budget smaller than two batches keeps one batch in flight', async () => {
-    const r = await runPipeline(pipeline({ budget: { maxInFlight: 8, maxInFlightBytes: 1000 }, steps: [{ id: 'src', ...source(20) }, { id: 'out', ...sink(2) }] }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 8, maxInFlightBytes: 1000 },
+        steps: [
+          { id: 'src', ...source(20) },
+          { id: 'out', ...sink(2) },
+        ],
+      }),
+    );
     expect(r.ok).toBe(true);
     expect(r.sources.src!.peakInFlight).toBe(1);
   });
 
   it('batches dropped whole by a filter return their credit (no stall, bound kept)', async () => {
-    const r = await runPipeline(pipeline({
-      budget: { maxInFlight: 3 },
-      steps: [{ id: 'src', ...source(40) }, { id: 'drop', op: dropEven }, { id: 'out', ...sink(3) }],
-    }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 3 },
+        steps: [
+          { id: 'src', ...source(40) },
+          { id: 'drop', op: dropEven },
+          { id: 'out', ...sink(3) },
+        ],
+      }),
+    );
     expect(r.ok).toBe(true);
     expect(r.nodes.out!.batchesIn).toBe(20);
     expect(r.nodes.drop!.dropReasons.even).toBe(40 * 16 - 20 * 8);
@@ -38,11 +67,17 @@ describe('backpressure', () => {
   });
 
   it('splits share one credit and merges hold all of theirs', async () => {
-    const r = await runPipeline(pipeline({
-      budget: { maxInFlight: 4 },
-      steps: [{ id: 'src', ...source(30) }, { id: 'split', op: splitBatches, config: { parts: 4 } },
-        { id: 'merge', op: mergeBatches, config: { group: 6 } }, { id: 'out', ...sink(4) }],
-    }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 4 },
+        steps: [
+          { id: 'src', ...source(30) },
+          { id: 'split', op: splitBatches, config: { parts: 4 } },
+          { id: 'merge', op: mergeBatches, config: { group: 6 } },
+          { id: 'out', ...sink(4) },
+        ],
+      }),
+    );
     expect(r.ok).toBe(true);
     expect(r.nodes.out!.rowsIn).toBe(30 * 16);
     expect(r.nodes.out!.batchesIn).toBe(20); // 120 pieces merged 6 at a time
@@ -52,11 +87,16 @@ describe('backpressure', () => {
 
   it('fan-out: the slowest consumer paces the source', async () => {
     const t0 = performance.now();
-    const r = await runPipeline(pipeline({
-      budget: { maxInFlight: 2 },
-      nodes: { src: source(30, 'slow'), fast: sink(0, 'fast'), slow: sink(15, 'slow') },
-      edges: [['src', 'fast'], ['src', 'slow']],
-    }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 2 },
+        nodes: { src: source(30, 'slow'), fast: sink(0, 'fast'), slow: sink(15, 'slow') },
+        edges: [
+          ['src', 'fast'],
+          ['src', 'slow'],
+        ],
+      }),
+    );
     const ms = performance.now() - t0;
     expect(r.ok).toBe(true);
     expect(r.nodes.fast!.batchesIn).toBe(30);
@@ -68,11 +108,16 @@ describe('backpressure', () => {
   });
 
   it('fan-in: two sources keep separate budgets into one sink', async () => {
-    const r = await runPipeline(pipeline({
-      budget: { maxInFlight: 3 },
-      nodes: { a: source(15, 'a'), b: source(15, 'b'), out: sink(3, 'a') },
-      edges: [['a', 'out'], ['b', 'out']],
-    }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 3 },
+        nodes: { a: source(15, 'a'), b: source(15, 'b'), out: sink(3, 'a') },
+        edges: [
+          ['a', 'out'],
+          ['b', 'out'],
+        ],
+      }),
+    );
     expect(r.ok).toBe(true);
     expect(r.nodes.out!.batchesIn).toBe(30);
     expect(r.sources.a!.peakInFlight).toBeLessThanOrEqual(3);

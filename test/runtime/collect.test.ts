@@ -12,7 +12,9 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** GC kinds (perf_hooks constants) seen while `work` runs and a moment after. */
 async function collectionsDuring(work: () => Promise<void>): Promise<number[]> {
   const kinds: number[] = [];
-  const obs = new PerformanceObserver((list) => { for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind); });
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) kinds.push((e as unknown as { detail: { kind: number } }).detail.kind);
+  });
   obs.observe({ entryTypes: ['gc'] });
   await work();
   await wait(100);
@@ -40,7 +42,12 @@ function optimizedProbe(): () => boolean {
 describe('CollectionPacer', () => {
   it('asks for a young collection each time the bytes it is told of reach everyBytes, and a full one every majorEvery', async () => {
     const pacer = new CollectionPacer(1 << 20, 3);
-    const kinds = await collectionsDuring(async () => { for (let i = 0; i < 6; i++) { pacer.add(1 << 20); await wait(40); } });
+    const kinds = await collectionsDuring(async () => {
+      for (let i = 0; i < 6; i++) {
+        pacer.add(1 << 20);
+        await wait(40);
+      }
+    });
     expect(kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MINOR).length).toBeGreaterThanOrEqual(4);
     expect(kinds.filter((k) => k === constants.NODE_PERFORMANCE_GC_MAJOR).length).toBeGreaterThanOrEqual(2);
   });

@@ -23,7 +23,10 @@ describe('expandGlobs', () => {
 
   it('walks a tree for ** and keeps each file once across patterns', async () => {
     const got = await expandGlobs([join(dir, '**/*.txt'), join(dir, 'a.txt'), join(dir, '{c.md,b.txt}')]);
-    expect(got).toEqual([...['a.txt', 'b.txt', 'link.txt', 'sub/d.txt', 'sub/deep/e.txt'].map((f) => join(dir, f)), join(dir, 'c.md')]);
+    expect(got).toEqual([
+      ...['a.txt', 'b.txt', 'link.txt', 'sub/d.txt', 'sub/deep/e.txt'].map((f) => join(dir, f)),
+      join(dir, 'c.md'),
+    ]);
   });
 
   it('says which pattern matched nothing', async () => {
@@ -34,7 +37,13 @@ describe('expandGlobs', () => {
 describe('fileKey', () => {
   it('is the path relative to the working directory, as path.relative gives it', () => {
     const cwd = process.cwd();
-    for (const f of [join(cwd, 'a.txt'), join(cwd, 'sub/deep/e.txt'), `${cwd}x/a.txt`, join(cwd, '..', 'elsewhere.txt'), join(dir, 'b.txt')])
+    for (const f of [
+      join(cwd, 'a.txt'),
+      join(cwd, 'sub/deep/e.txt'),
+      `${cwd}x/a.txt`,
+      join(cwd, '..', 'elsewhere.txt'),
+      join(dir, 'b.txt'),
+    ])
       expect(fileKey(f)).toBe(relative(cwd, f));
     expect(fileKey(cwd)).toBe(cwd); // the directory itself: relative() is empty
   });

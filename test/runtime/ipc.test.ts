@@ -1,5 +1,17 @@
 import { readFileSync } from 'node:fs';
-import { DataType, Dictionary, Int32, List, Field, RecordBatch, Schema, Table, Utf8, tableToIPC, vectorFromArray } from 'apache-arrow';
+import {
+  DataType,
+  Dictionary,
+  Int32,
+  List,
+  Field,
+  RecordBatch,
+  Schema,
+  Table,
+  Utf8,
+  tableToIPC,
+  vectorFromArray,
+} from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { applyDelta, diffBatch, packBatch, packedBytes, transferList, unpackBatch } from '../../src/runtime/ipc.ts';
 import { batchFromColumns, docSchema, withColumns } from '../../src/schema/index.ts';
@@ -15,8 +27,10 @@ async function sotuBatch() {
   const files = (await expandGlobs([sotuTexts()])).slice(0, 12);
   const texts = files.map((f) => readFileSync(f, 'utf8'));
   return batchFromColumns(docSchema(), {
-    id: files.map((_, i) => `doc${i}`), text: texts,
-    url: files.map((f, i) => (i % 3 === 0 ? null : `file://${f}`)), source: files.map((_, i) => (i % 2 ? 'sotu' : 'speech')),
+    id: files.map((_, i) => `doc${i}`),
+    text: texts,
+    url: files.map((f, i) => (i % 3 === 0 ? null : `file://${f}`)),
+    source: files.map((_, i) => (i % 2 ? 'sotu' : 'speech')),
   });
 }
 
@@ -30,7 +44,9 @@ describe('batches between threads', () => {
     const moved = structuredClone(packed, { transfer: transferList(packed) });
     expect(packed.body.byteLength).toBe(0);
     const back = unpackBatch(moved);
-    expect(back.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(batch.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`));
+    expect(back.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`)).toEqual(
+      batch.schema.fields.map((f) => `${f.name}:${f.type}:${f.nullable}`),
+    );
     expect(rowsOf(back)).toEqual(rowsOf(batch));
     // reading makes views into the transferred buffer rather than copies
     expect(back.getChild('text')!.data[0]!.values.buffer).toBe(moved.body);
@@ -38,7 +54,10 @@ describe('batches between threads', () => {
 
   it('sends a column in shared memory as the shared buffer itself, not a copy', async () => {
     // a run with worker stages tells its readers so (ctx.threaded)
-    const read = readText.def.make(readText.def.config.parse({ paths: [sotuTexts()], batchRows: 8 }), makeContext('read', { threaded: true }));
+    const read = readText.def.make(
+      readText.def.config.parse({ paths: [sotuTexts()], batchRows: 8 }),
+      makeContext('read', { threaded: true }),
+    );
     const batches: RecordBatch[] = [];
     for await (const b of read) batches.push(b);
     const batch = batches[1]!;
@@ -64,7 +83,9 @@ describe('batches between threads', () => {
 
   it('round-trips a sliced batch and a list column (token ids) with nulls', async () => {
     const batch = await sotuBatch();
-    const lists = Array.from({ length: batch.numRows }, (_, i) => (i % 4 === 1 ? null : Array.from({ length: i * 3 }, (_, k) => k * i)));
+    const lists = Array.from({ length: batch.numRows }, (_, i) =>
+      i % 4 === 1 ? null : Array.from({ length: i * 3 }, (_, k) => k * i),
+    );
     const tokens = vectorFromArray(lists, new List(new Field('item', new Int32(), false)));
     const full = withColumns(batch, { tokens });
     const part = full.slice(3, 10); // offsets into shared buffers, a validity bitmap that starts mid-byte
@@ -76,7 +97,10 @@ describe('batches between threads', () => {
 
   it('ships only the columns a kernel changed and rebuilds the output from the input', async () => {
     const input = await sotuBatch();
-    const upper = vectorFromArray([...input.getChild('text')!].map((t) => t?.toUpperCase() ?? null), new Utf8());
+    const upper = vectorFromArray(
+      [...input.getChild('text')!].map((t) => t?.toUpperCase() ?? null),
+      new Utf8(),
+    );
     const output = withColumns(input, { text: upper, shout: upper });
     const delta = diffBatch(input, output);
     expect(delta.layout).toEqual([0, -1, 2, 3, -2]);
@@ -88,12 +112,15 @@ describe('batches between threads', () => {
     expect(applyDelta(input, diffBatch(input, input))).toBe(input);
   });
 
-  it('gives a dictionary column made on another thread a fresh id, so it can sit beside the input\'s own', async () => {
+  it("gives a dictionary column made on another thread a fresh id, so it can sit beside the input's own", async () => {
     const batch = await sotuBatch();
     const sourceType = batch.schema.fields.find((f) => f.name === 'source')!.type as Dictionary;
     // a worker numbers its dictionaries from its own counter: simulate a clash with the input's id
     const clash = new Dictionary(new Utf8(), new Int32(), sourceType.id);
-    const lang = vectorFromArray(Array.from({ length: batch.numRows }, (_, i) => (i % 2 ? 'en' : 'fr')), clash);
+    const lang = vectorFromArray(
+      Array.from({ length: batch.numRows }, (_, i) => (i % 2 ? 'en' : 'fr')),
+      clash,
+    );
     // what a worker ships back: only its new column, under its own schema
     const shipped = new Table({ lang }).batches[0]!;
     const merged = applyDelta(batch, { layout: [0, 1, 2, 3, -1], packed: packBatch(shipped) });
@@ -103,7 +130,7 @@ describe('batches between threads', () => {
     expect([...merged.getChild('lang')!]).toEqual([...lang]);
   });
 
-  it('sends a batch\'s schema metadata with it while the fields are encoded once, and keeps field differences apart', async () => {
+  it("sends a batch's schema metadata with it while the fields are encoded once, and keeps field differences apart", async () => {
     const batch = await sotuBatch();
     const a = withKernelStats(batch, { counters: { tokens: 11 } });
     const b = withKernelStats(batch, { counters: { tokens: 22 } });
@@ -117,7 +144,9 @@ describe('batches between threads', () => {
     expect(ub.schema.metadata.has(KERNEL_STATS_KEY)).toBe(true);
     expect(unpackBatch(packBatch(batch)).schema.metadata.size).toBe(0);
     // same types, other nullability or field metadata: another encoding, read back as sent
-    const fields = batch.schema.fields.map((f, i) => (i === 0 ? new Field(f.name, f.type, !f.nullable, new Map([['note', 'x']])) : f));
+    const fields = batch.schema.fields.map((f, i) =>
+      i === 0 ? new Field(f.name, f.type, !f.nullable, new Map([['note', 'x']])) : f,
+    );
     const other = unpackBatch(packBatch(new RecordBatch(new Schema(fields), batch.data)));
     expect(other.schema.fields[0]!.nullable).toBe(!batch.schema.fields[0]!.nullable);
     expect(other.schema.fields[0]!.metadata.get('note')).toBe('x');

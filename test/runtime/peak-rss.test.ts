@@ -10,11 +10,23 @@ describe('peakRssMb', () => {
     const now = process.memoryUsage().rss / 2 ** 20;
     expect(peakRssMb()).toBeGreaterThanOrEqual(now - 1);
     const url = new URL('../../src/runtime/peak-rss.ts', import.meta.url).href;
-    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `import { peakRssMb } from ${JSON.stringify(url)}; console.log(peakRssMb(), process.resourceUsage().maxRSS / 1024)`], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--input-type=module',
+        '-e',
+        `import { peakRssMb } from ${JSON.stringify(url)}; console.log(peakRssMb(), process.resourceUsage().maxRSS / 1024)`,
+      ],
+      { encoding: 'utf8' },
+    );
     const [own, rusage] = out.trim().split(' ').map(Number) as [number, number];
     expect(own).toBeLessThan(now / 2);
     expect(own).toBeGreaterThan(10);
-    console.log(`parent RSS ${now.toFixed(0)} MiB; child: VmHWM ${own.toFixed(0)} MiB, getrusage maxRSS ${rusage.toFixed(0)} MiB`);
+    console.log(
+      `parent RSS ${now.toFixed(0)} MiB; child: VmHWM ${own.toFixed(0)} MiB, getrusage maxRSS ${rusage.toFixed(0)} MiB`,
+    );
     expect(ballast[ballast.length - 1]).toBe(1);
   });
 });

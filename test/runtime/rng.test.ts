@@ -39,8 +39,13 @@ describe('Rng', () => {
     expect(chi2).toBeLessThan(33.7); // 9 degrees of freedom, p = 1e-4
     // n near 2^32: the rejection keeps every value below n
     for (let i = 0; i < 1000; i++) expect(r.below(3_000_000_001)).toBeLessThan(3_000_000_001);
-    let lo = 1, hi = 0;
-    for (let i = 0; i < 10_000; i++) { const x = r.next(); lo = Math.min(lo, x); hi = Math.max(hi, x); }
+    let lo = 1,
+      hi = 0;
+    for (let i = 0; i < 10_000; i++) {
+      const x = r.next();
+      lo = Math.min(lo, x);
+      hi = Math.max(hi, x);
+    }
     expect(lo).toBeGreaterThanOrEqual(0);
     expect(lo).toBeLessThan(0.001);
     expect(hi).toBeLessThan(1);
@@ -57,6 +62,8 @@ describe('Rng', () => {
 
   it('refuses a state that is not one it saved', () => {
     expect(() => Rng.restore({ algorithm: 'xoshiro128**', s: [0, 0, 0, 0] })).toThrow(/not all zero/);
-    expect(() => Rng.restore({ algorithm: 'xoshiro128**', s: [1, 2, 3] } as unknown as RngState)).toThrow(/four uint32 words/);
+    expect(() => Rng.restore({ algorithm: 'xoshiro128**', s: [1, 2, 3] } as unknown as RngState)).toThrow(
+      /four uint32 words/,
+    );
   });
 });

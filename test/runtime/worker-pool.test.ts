@@ -20,11 +20,16 @@ import { crashOn, failOn, minLength, sleepy } from '../fixtures/worker-ops.ts';
 
 const rowsOf = (bs: RecordBatch[]) => bs.flatMap((b) => b.toArray().map((r) => r.toJSON() as Record<string, unknown>));
 const sotuSubset = [sotuTexts().replace('*.txt', '180?_*.txt'), sotuTexts().replace('*.txt', '181?_*.txt')];
-const readSotu = (paths = [sotuTexts()], batchRows = 16) => lastValueFrom(readText({ paths, batchRows }).pipe(toArray()));
+const readSotu = (paths = [sotuTexts()], batchRows = 16) =>
+  lastValueFrom(readText({ paths, batchRows }).pipe(toArray()));
 
 type Delayed = { seq: Int32; delay_ms: Int32; text: Utf8 };
-const delayedSchema = () => schemaOf<Delayed>({ seq: { type: new Int32() }, delay_ms: { type: new Int32() }, text: { type: new Utf8() } });
-const delayed = (delays: number[]) => delays.map((ms, i) => batchFromColumns(delayedSchema(), { seq: [i, i], delay_ms: [ms, ms], text: [`batch ${i}`, 'x'] }));
+const delayedSchema = () =>
+  schemaOf<Delayed>({ seq: { type: new Int32() }, delay_ms: { type: new Int32() }, text: { type: new Utf8() } });
+const delayed = (delays: number[]) =>
+  delays.map((ms, i) =>
+    batchFromColumns(delayedSchema(), { seq: [i, i], delay_ms: [ms, ms], text: [`batch ${i}`, 'x'] }),
+  );
 
 /** A source of `n` batches, each asking the sleepy operator for `ms` of work. */
 const delaySource = defineSource({
@@ -32,21 +37,33 @@ const delaySource = defineSource({
   description: 'test: n batches with a per-batch delay',
   config: z.object({ n: z.number().int(), ms: z.number().int() }),
   output: delayedSchema,
-  async *make(cfg) { for (const b of delayed(new Array<number>(cfg.n).fill(cfg.ms))) yield b; },
+  async *make(cfg) {
+    for (const b of delayed(new Array<number>(cfg.n).fill(cfg.ms))) yield b;
+  },
 });
 
 let pool: WorkerPool;
 let dir: string;
-beforeAll(() => { pool = new WorkerPool({ size: 2 }); dir = mkdtempSync(join(tmpdir(), 'flowlm-workers-')); });
-afterAll(async () => { await pool.close(); rmSync(dir, { recursive: true, force: true }); });
+beforeAll(() => {
+  pool = new WorkerPool({ size: 2 });
+  dir = mkdtempSync(join(tmpdir(), 'flowlm-workers-'));
+});
+afterAll(async () => {
+  await pool.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('WorkerPool', () => {
   it('keeps input order when batches finish out of order, on at most `concurrency` threads each sent `depth` batches ahead', async () => {
     const delays = [150, 5, 5, 5, 150, 5, 5, 5];
     const ctx = makeContext('sleepy');
     let peak = 0;
-    const probe = setInterval(() => { peak = Math.max(peak, ctx.stats.queue); }, 2);
-    const out = await lastValueFrom(from(delayed(delays)).pipe(pool.map(sleepy, {}, { concurrency: 2, ctx }), toArray()));
+    const probe = setInterval(() => {
+      peak = Math.max(peak, ctx.stats.queue);
+    }, 2);
+    const out = await lastValueFrom(
+      from(delayed(delays)).pipe(pool.map(sleepy, {}, { concurrency: 2, ctx }), toArray()),
+    );
     clearInterval(probe);
     const rows = rowsOf(out).filter((_, i) => i % 2 === 0);
     expect(rows.map((r) => r.seq)).toEqual(delays.map((_, i) => i));
@@ -62,8 +79,12 @@ describe('WorkerPool', () => {
   it('keeps a kernel limited to one thread on one thread, its next batch queued there', async () => {
     const ctx = makeContext('sleepy-1');
     let peak = 0;
-    const probe = setInterval(() => { peak = Math.max(peak, ctx.stats.queue); }, 2);
-    const out = await lastValueFrom(from(delayed([30, 30, 30, 30, 30])).pipe(pool.map(sleepy, {}, { concurrency: 1, ctx }), toArray()));
+    const probe = setInterval(() => {
+      peak = Math.max(peak, ctx.stats.queue);
+    }, 2);
+    const out = await lastValueFrom(
+      from(delayed([30, 30, 30, 30, 30])).pipe(pool.map(sleepy, {}, { concurrency: 1, ctx }), toArray()),
+    );
     clearInterval(probe);
     const rows = rowsOf(out).filter((_, i) => i % 2 === 0);
     expect(rows.map((r) => r.seq)).toEqual([0, 1, 2, 3, 4]);
@@ -87,23 +108,30 @@ describe('WorkerPool', () => {
     const batches = (await readSotu(sotuSubset, 4)).slice(0, 2);
     const ref = { module: new URL('../../operators/clean/normalize.ts', import.meta.url).href, id: 'clean/normalize' };
     const out = await lastValueFrom(from(batches).pipe(pool.map(ref, { form: 'NFKC' }), toArray()));
-    expect(rowsOf(out)).toEqual(rowsOf(await lastValueFrom(from(batches).pipe(normalize({ form: 'NFKC' }), toArray()))));
+    expect(rowsOf(out)).toEqual(
+      rowsOf(await lastValueFrom(from(batches).pipe(normalize({ form: 'NFKC' }), toArray()))),
+    );
     const bad = lastValueFrom(from(batches).pipe(pool.map(ref, { form: 'NFX' }), toArray()));
     await expect(bad).rejects.toThrow(/\[clean\/normalize\] at batch 0: .*config\.form/s);
   });
 
   it('rebuilds a kernel its thread dropped to keep the last 8, from the spec sent the first time', async () => {
     const batches = (await readSotu(sotuSubset, 4)).slice(0, 1);
-    const configs = (['NFC', 'NFKC', 'none'] as const).flatMap((form) => [false, true].flatMap((quotes) => [false, true].map((dashes) => ({ form, quotes, dashes }))));
+    const configs = (['NFC', 'NFKC', 'none'] as const).flatMap((form) =>
+      [false, true].flatMap((quotes) => [false, true].map((dashes) => ({ form, quotes, dashes }))),
+    );
     expect(configs.length).toBeGreaterThan(8);
     const one = new WorkerPool({ size: 1 });
     try {
-      const run = (cfg: (typeof configs)[number]) => lastValueFrom(from(batches).pipe(one.map(normalize, cfg), toArray()));
+      const run = (cfg: (typeof configs)[number]) =>
+        lastValueFrom(from(batches).pipe(one.map(normalize, cfg), toArray()));
       const first = rowsOf(await run(configs[0]!));
       for (const cfg of configs.slice(1)) await run(cfg);
       expect(rowsOf(await run(configs[0]!))).toEqual(first); // evicted by now, so built again
       expect(first).toEqual(rowsOf(await lastValueFrom(from(batches).pipe(normalize(configs[0]!), toArray()))));
-    } finally { await one.close(); }
+    } finally {
+      await one.close();
+    }
   });
 
   it('runs a pipeline node with workers: 2 and writes what the inline run writes', async () => {
@@ -130,19 +158,25 @@ describe('WorkerPool', () => {
 
   it('drops batches a kernel emptied and records its stats as the inline run does', async () => {
     const batches = await readSotu(sotuSubset, 2);
-    const lengths = rowsOf(batches).map((r) => (r.text as string).length).sort((a, b) => a - b);
+    const lengths = rowsOf(batches)
+      .map((r) => (r.text as string).length)
+      .sort((a, b) => a - b);
     const minChars = lengths[Math.floor(lengths.length / 2)]!;
     const emptied = batches.filter((b) => [...b.getChild('text')!].every((t) => (t?.length ?? 0) < minChars)).length;
     expect(emptied).toBeGreaterThan(0);
-    const spec = (workers: number, path: string) => ({ steps: [
-      { id: 'read', op: readText, config: { paths: sotuSubset, batchRows: 2 } },
-      { id: 'len', op: minLength, workers, config: { minChars } },
-      { id: 'write', op: writeJsonl, config: { path } },
-    ] });
+    const spec = (workers: number, path: string) => ({
+      steps: [
+        { id: 'read', op: readText, config: { paths: sotuSubset, batchRows: 2 } },
+        { id: 'len', op: minLength, workers, config: { minChars } },
+        { id: 'write', op: writeJsonl, config: { path } },
+      ],
+    });
     const inline = await runPipeline(spec(0, join(dir, 'len-inline.jsonl')));
     const threaded = await runPipeline(spec(2, join(dir, 'len-threaded.jsonl')), { pool });
     expect(threaded.ok).toBe(true);
-    expect(readFileSync(join(dir, 'len-threaded.jsonl'), 'utf8')).toBe(readFileSync(join(dir, 'len-inline.jsonl'), 'utf8'));
+    expect(readFileSync(join(dir, 'len-threaded.jsonl'), 'utf8')).toBe(
+      readFileSync(join(dir, 'len-inline.jsonl'), 'utf8'),
+    );
     const [a, b] = [inline.nodes.len!, threaded.nodes.len!];
     expect(b.dropReasons).toEqual(a.dropReasons);
     expect(b.dropReasons.short).toBeGreaterThan(0);
@@ -159,10 +193,12 @@ describe('WorkerPool', () => {
     const batch = batches.findIndex((b) => [...b.getChild('text')!].some((t) => t?.includes(marker)));
     const row = [...batches[batch]!.getChild('text')!].findIndex((t) => t?.includes(marker));
     expect(batch).toBeGreaterThan(0);
-    const spec = (flowError: boolean) => ({ steps: [
-      { id: 'read', op: readText, config: { paths: sotuSubset, batchRows: 2 } },
-      { id: 'check', op: failOn, workers: 2, config: { marker, flowError } },
-    ] });
+    const spec = (flowError: boolean) => ({
+      steps: [
+        { id: 'read', op: readText, config: { paths: sotuSubset, batchRows: 2 } },
+        { id: 'check', op: failOn, workers: 2, config: { marker, flowError } },
+      ],
+    });
     const flow = await runPipeline(spec(true), { pool });
     expect(flow.ok).toBe(false);
     expect(flow.error).toMatchObject({ operator: 'check', location: { batch, row, field: 'text' } });
@@ -176,10 +212,15 @@ describe('WorkerPool', () => {
     const batches = await readSotu(sotuSubset, 2);
     const marker = 'Louisiana';
     const batch = batches.findIndex((b) => [...b.getChild('text')!].some((t) => t?.includes(marker)));
-    const result = await runPipeline({ steps: [
-      { id: 'read', op: readText, config: { paths: sotuSubset, batchRows: 2 } },
-      { id: 'boom', op: crashOn, workers: 2, config: { marker } },
-    ] }, { pool });
+    const result = await runPipeline(
+      {
+        steps: [
+          { id: 'read', op: readText, config: { paths: sotuSubset, batchRows: 2 } },
+          { id: 'boom', op: crashOn, workers: 2, config: { marker } },
+        ],
+      },
+      { pool },
+    );
     expect(result.ok).toBe(false);
     expect(result.error).toMatchObject({ operator: 'boom', location: { batch } });
     expect(result.error!.message).toMatch(/worker thread crashed \(exit code 7\)/);
@@ -193,14 +234,24 @@ describe('WorkerPool', () => {
     const ac = new AbortController();
     const path = join(dir, 'cancelled.jsonl');
     const n = 100;
-    const result = await runPipeline({
-      budget: { maxInFlight: 4 },
-      steps: [
-        { id: 'src', op: delaySource, config: { n, ms: 40 } },
-        { id: 'slow', op: sleepy, workers: 2, config: {} },
-        { id: 'write', op: writeJsonl, config: { path } },
-      ],
-    }, { pool: own, signal: ac.signal, progressMs: 5, onProgress: (p) => { if ((p.nodes.slow?.batchesOut ?? 0) >= 3) ac.abort(new Error('test stop')); } });
+    const result = await runPipeline(
+      {
+        budget: { maxInFlight: 4 },
+        steps: [
+          { id: 'src', op: delaySource, config: { n, ms: 40 } },
+          { id: 'slow', op: sleepy, workers: 2, config: {} },
+          { id: 'write', op: writeJsonl, config: { path } },
+        ],
+      },
+      {
+        pool: own,
+        signal: ac.signal,
+        progressMs: 5,
+        onProgress: (p) => {
+          if ((p.nodes.slow?.batchesOut ?? 0) >= 3) ac.abort(new Error('test stop'));
+        },
+      },
+    );
     expect(result.cancelled).toBe(true);
     expect(result.ok).toBe(false);
     const slow = result.nodes.slow!;
@@ -217,24 +268,41 @@ describe('WorkerPool', () => {
 
   it('close() does not wait forever for a busy worker', async () => {
     const own = new WorkerPool({ size: 1, closeTimeoutMs: 200 });
-    const task = own.run({ module: sleepy.def.module!, id: sleepy.def.id, config: {}, parsed: true }, delayed([20_000])[0]!);
+    const task = own.run(
+      { module: sleepy.def.module!, id: sleepy.def.id, config: {}, parsed: true },
+      delayed([20_000])[0]!,
+    );
     await new Promise((r) => setTimeout(r, 100));
     const t0 = performance.now();
     await own.close();
     expect(performance.now() - t0).toBeLessThan(5000);
     await expect(task).rejects.toThrow(/closed/);
     expect(own.threads).toBe(0);
-    await expect(own.run({ module: sleepy.def.module!, id: sleepy.def.id, config: {}, parsed: true }, delayed([0])[0]!)).rejects.toThrow(/closed/);
+    await expect(
+      own.run({ module: sleepy.def.module!, id: sleepy.def.id, config: {}, parsed: true }, delayed([0])[0]!),
+    ).rejects.toThrow(/closed/);
   });
 
   it('lets a plain `node --import tsx` process exit, even with a pool left open', async () => {
     const script = fileURLToPath(new URL('../fixtures/worker-exit-script.ts', import.meta.url));
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, ['--import', 'tsx', script], { timeout: 60_000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
-    });
+    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+      (resolve) => {
+        const child = execFile(
+          process.execPath,
+          ['--import', 'tsx', script],
+          { timeout: 60_000 },
+          (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+        );
+      },
+    );
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    const line = JSON.parse(stdout.trim().split('\n').pop()!) as { ok: boolean; rowsOut: number; direct: number; threads: number };
+    const line = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      ok: boolean;
+      rowsOut: number;
+      direct: number;
+      threads: number;
+    };
     expect(line).toMatchObject({ ok: true, threads: 1 });
     expect(line.rowsOut).toBe(10);
     expect(line.direct).toBe(10);

@@ -9,11 +9,12 @@ import { freePort, launchProcesses } from '../../src/scheduler/launch-processes.
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/rank-pipeline.ts', import.meta.url));
 // CPU stand-ins for GPUs: the launcher treats them alike, minus CUDA_VISIBLE_DEVICES
-const devices = (n: number): Device[] => Array.from({ length: n }, (_, i) => ({ kind: 'cpu', index: i, label: `cpu:${i}` }));
+const devices = (n: number): Device[] =>
+  Array.from({ length: n }, (_, i) => ({ kind: 'cpu', index: i, label: `cpu:${i}` }));
 const sets = (...s: string[]) => s.flatMap((x) => ['--set', x]);
 
 describe('launchProcesses', () => {
-  it('runs one process per device and returns rank 0\'s result', async () => {
+  it("runs one process per device and returns rank 0's result", async () => {
     const r = await launchProcesses({ file: FIXTURE, devices: devices(2), args: sets('steps=3') });
     expect(r.losses).toEqual([3, 3, 3]); // all-reduced rank + 1 over ranks 0 and 1
     expect(r.extra).toEqual({ rank: 0, headThread: '0' });
@@ -21,8 +22,15 @@ describe('launchProcesses', () => {
 
   it('a failing child: the others are stopped and the error names its rank', async () => {
     const t0 = performance.now();
-    const err = await launchProcesses({ file: FIXTURE, devices: devices(2), args: sets('steps=5', 'fail=1', 'hang=1'), graceMs: 500 })
-      .then(() => undefined, (e: unknown) => e);
+    const err = await launchProcesses({
+      file: FIXTURE,
+      devices: devices(2),
+      args: sets('steps=5', 'fail=1', 'hang=1'),
+      graceMs: 500,
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CollectiveError);
     expect((err as CollectiveError).failedRank).toBe(1);
     expect((err as Error).message).toMatch(/training rank 1 of 2 \(cpu:1\) exited with code 1 before finishing/);

@@ -13,8 +13,17 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/rank-pipeline.ts', import.met
 const backendOk = (await gpuBackend()).ok;
 
 async function inProcess(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const io: CliIO = { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; }, stderr: process.stderr };
+  let out = '',
+    err = '';
+  const io: CliIO = {
+    out: (t) => {
+      out += `${t}\n`;
+    },
+    err: (t) => {
+      err += `${t}\n`;
+    },
+    stderr: process.stderr,
+  };
   return { code: await main(argv, io), out, err };
 }
 
@@ -44,7 +53,12 @@ describe('flowlm train --devices', () => {
   it('cpu:2 runs two rank threads; a failing rank exits 1 naming it', async () => {
     const ok = await flowlm(['train', FIXTURE, '--devices', 'cpu:2', '--set', 'steps=2', '--json']);
     expect(ok.code, ok.stderr).toBe(0);
-    expect(lastJson(ok.stdout)).toMatchObject({ devices: ['cpu:0', 'cpu:1'], worldSize: 2, firstLoss: 3, finalLoss: 3 });
+    expect(lastJson(ok.stdout)).toMatchObject({
+      devices: ['cpu:0', 'cpu:1'],
+      worldSize: 2,
+      firstLoss: 3,
+      finalLoss: 3,
+    });
     expect(ok.stderr).toMatch(/^step 2\/2 \| loss 3\.0000/m);
     const bad = await flowlm(['train', FIXTURE, '--devices', 'cpu:2', '--set', 'steps=5', '--set', 'fail=1']);
     expect(bad.code).toBe(1);

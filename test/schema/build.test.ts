@@ -3,7 +3,15 @@
 import { describe, expect, it } from 'vitest';
 import { Dictionary, Field, Float32, Int32, List, Type, Utf8, vectorFromArray } from 'apache-arrow';
 import {
-  batchBytes, batchFromColumns, batchFromRows, docSchema, schemaOf, takeRows, tokensSchema, withColumns, type Doc,
+  batchBytes,
+  batchFromColumns,
+  batchFromRows,
+  docSchema,
+  schemaOf,
+  takeRows,
+  tokensSchema,
+  withColumns,
+  type Doc,
 } from '../../src/schema/index.ts';
 import { columnOf, docBatch, mobyParagraphs, textsOf } from '../fixtures/moby.ts';
 
@@ -16,7 +24,12 @@ describe('batchFromColumns', () => {
   it('round-trips real paragraphs with null urls and a dictionary-encoded source column', () => {
     const sources = paras.map((_, i) => (i % 2 === 0 ? 'moby' : 'moby-dick'));
     const urls = paras.map((_, i) => (i % 4 === 0 ? null : `https://example.org/${i}`));
-    const b = batchFromColumns(docSchema(), { id: paras.map((_, i) => `c1-${i}`), text: paras, url: urls, source: sources });
+    const b = batchFromColumns(docSchema(), {
+      id: paras.map((_, i) => `c1-${i}`),
+      text: paras,
+      url: urls,
+      source: sources,
+    });
     expect(b.numRows).toBe(paras.length);
     expect(textsOf(b)).toEqual(paras);
     expect(columnOf(b, 'url')).toEqual(urls);
@@ -31,7 +44,8 @@ describe('batchFromColumns', () => {
   it('builds token lists (List<Int32>), keeping empty lists distinct from nulls', () => {
     const tokens = paras.map(wordLengths);
     const schema = schemaOf<{ id: Utf8; tokens: List<Int32> }>({
-      id: { type: new Utf8() }, tokens: { type: new List(new Field('item', new Int32(), false)), nullable: true },
+      id: { type: new Utf8() },
+      tokens: { type: new List(new Field('item', new Int32(), false)), nullable: true },
     });
     const withGaps = [...tokens, [], null];
     const b = batchFromColumns(schema, { id: withGaps.map((_, i) => String(i)), tokens: withGaps });
@@ -50,8 +64,14 @@ describe('batchFromColumns', () => {
   });
 
   it('uses a vector of the right layout as is, and re-encodes plain strings for a dictionary column', () => {
-    const ids = vectorFromArray(paras.map((_, i) => `id${i}`), new Utf8());
-    const plainSource = vectorFromArray(paras.map(() => 'moby'), new Utf8());
+    const ids = vectorFromArray(
+      paras.map((_, i) => `id${i}`),
+      new Utf8(),
+    );
+    const plainSource = vectorFromArray(
+      paras.map(() => 'moby'),
+      new Utf8(),
+    );
     const b = batchFromColumns(docSchema(), { id: ids, text: paras, url: paras.map(() => null), source: plainSource });
     expect(b.getChild('id')!.data[0]).toBe(ids.data[0]); // no copy
     expect(b.getChild('source')!.type.typeId).toBe(Type.Dictionary);
@@ -60,19 +80,30 @@ describe('batchFromColumns', () => {
 
   it('names the column when one is missing, of another length, or null where it may not be', () => {
     const texts = paras.slice(0, 3);
-    expect(() => batchFromColumns(docSchema(), { id: ['a', 'b', 'c'], text: texts, url: [null, null, null] } as never))
-      .toThrow(/column "source" missing/);
-    expect(() => batchFromColumns(docSchema(), { id: ['a', 'b'], text: texts, url: [null, null, null], source: ['m', 'm', 'm'] }))
-      .toThrow(/"text" has 3 rows, "id" has 2/);
-    expect(() => batchFromColumns(docSchema(), { id: ['a', null, 'c'], text: texts, url: [null, null, null], source: ['m', 'm', 'm'] }))
-      .toThrow(/column "id" is not nullable but row 1 is null/);
+    expect(() =>
+      batchFromColumns(docSchema(), { id: ['a', 'b', 'c'], text: texts, url: [null, null, null] } as never),
+    ).toThrow(/column "source" missing/);
+    expect(() =>
+      batchFromColumns(docSchema(), { id: ['a', 'b'], text: texts, url: [null, null, null], source: ['m', 'm', 'm'] }),
+    ).toThrow(/"text" has 3 rows, "id" has 2/);
+    expect(() =>
+      batchFromColumns(docSchema(), {
+        id: ['a', null, 'c'],
+        text: texts,
+        url: [null, null, null],
+        source: ['m', 'm', 'm'],
+      }),
+    ).toThrow(/column "id" is not nullable but row 1 is null/);
   });
 });
 
 describe('batchFromRows', () => {
   it('round-trips token rows; a missing nullable key becomes null', () => {
     const rows = paras.slice(0, 6).map((p, i) => ({
-      id: `c1-${i}`, source: i < 3 ? 'moby' : 'sotu', tokens: wordLengths(p), ...(i % 2 === 0 ? {} : { url: `u${i}` }),
+      id: `c1-${i}`,
+      source: i < 3 ? 'moby' : 'sotu',
+      tokens: wordLengths(p),
+      ...(i % 2 === 0 ? {} : { url: `u${i}` }),
     }));
     const b = batchFromRows(tokensSchema(), rows);
     expect(b.schema.names).toEqual(['id', 'url', 'source', 'tokens']);
@@ -83,7 +114,10 @@ describe('batchFromRows', () => {
   });
 
   it('rejects a row without a value for a non-nullable column, naming column and row', () => {
-    const rows = [{ id: 'a', text: paras[1]!, source: 'moby' }, { id: 'b', source: 'moby' }];
+    const rows = [
+      { id: 'a', text: paras[1]!, source: 'moby' },
+      { id: 'b', source: 'moby' },
+    ];
     expect(() => batchFromRows(docSchema(), rows)).toThrow(/column "text" is not nullable but row 1 is null/);
   });
 
@@ -104,7 +138,8 @@ describe('withColumns', () => {
     expect(b.schema.names).toEqual(['id', 'text', 'url', 'source', 'tokens']);
     expect(textsOf(b)).toEqual(upper);
     expect(columnOf(b, 'tokens')).toEqual(paras.map(wordLengths));
-    for (const name of ['id', 'url', 'source'] as const) expect(b.getChild(name)!.data[0]).toBe(base.getChild(name)!.data[0]);
+    for (const name of ['id', 'url', 'source'] as const)
+      expect(b.getChild(name)!.data[0]).toBe(base.getChild(name)!.data[0]);
     expect(textsOf(base)).toEqual(paras); // the input is untouched
   });
 
@@ -118,27 +153,43 @@ describe('withColumns', () => {
   });
 
   it('casts a vector to the type given for it', () => {
-    const plainLang = vectorFromArray(paras.map(() => 'en'), new Utf8());
-    const asDict = withColumns<Doc, { lang: Dictionary<Utf8, Int32> }>(base, { lang: plainLang }, { lang: new Dictionary(new Utf8(), new Int32()) });
+    const plainLang = vectorFromArray(
+      paras.map(() => 'en'),
+      new Utf8(),
+    );
+    const asDict = withColumns<Doc, { lang: Dictionary<Utf8, Int32> }>(
+      base,
+      { lang: plainLang },
+      { lang: new Dictionary(new Utf8(), new Int32()) },
+    );
     expect(asDict.getChild('lang')!.type.typeId).toBe(Type.Dictionary);
     expect([...asDict.getChild('lang')!]).toEqual(paras.map(() => 'en'));
   });
 
   it('refuses a column of the wrong length, and plain values without a type', () => {
-    expect(() => withColumns(base, { x: vectorFromArray([1, 2], new Int32()) })).toThrow(/"x" has 2 rows, batch has 16/);
+    expect(() => withColumns(base, { x: vectorFromArray([1, 2], new Int32()) })).toThrow(
+      /"x" has 2 rows, batch has 16/,
+    );
     expect(() => withColumns(base, { x: paras.map(() => 1) })).toThrow(/"x" needs a type/);
   });
 });
 
 describe('takeRows', () => {
-  const rows = paras.map((p, i) => ({ id: `r${i}`, url: i % 3 === 0 ? null : `u${i}`, source: i % 2 ? 'moby' : 'dick', tokens: wordLengths(p) }));
+  const rows = paras.map((p, i) => ({
+    id: `r${i}`,
+    url: i % 3 === 0 ? null : `u${i}`,
+    source: i % 2 ? 'moby' : 'dick',
+    tokens: wordLengths(p),
+  }));
   const b = batchFromRows(tokensSchema(), rows);
 
   it('selects, reorders and repeats rows of every column type, nulls and lists included', () => {
     const idx = [5, 0, 5, 3, paras.length - 1];
     const t = takeRows(b, idx);
     expect(t.numRows).toBe(idx.length);
-    expect(t.schema.fields.map((f) => [f.name, String(f.type), f.nullable])).toEqual(b.schema.fields.map((f) => [f.name, String(f.type), f.nullable]));
+    expect(t.schema.fields.map((f) => [f.name, String(f.type), f.nullable])).toEqual(
+      b.schema.fields.map((f) => [f.name, String(f.type), f.nullable]),
+    );
     expect(columnOf(t, 'id')).toEqual(idx.map((i) => rows[i]!.id));
     expect(columnOf(t, 'url')).toEqual(idx.map((i) => rows[i]!.url));
     expect(columnOf(t, 'source')).toEqual(idx.map((i) => rows[i]!.source));
@@ -147,7 +198,9 @@ describe('takeRows', () => {
   });
 
   it('keeps null list cells null and takes from a typed-array index list', () => {
-    const schema = schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)), nullable: true } });
+    const schema = schemaOf<{ tokens: List<Int32> }>({
+      tokens: { type: new List(new Field('item', new Int32(), false)), nullable: true },
+    });
     const cells = [wordLengths(paras[1]!), null, [], wordLengths(paras[2]!)];
     const t = takeRows(batchFromColumns(schema, { tokens: cells }), Int32Array.from([3, 1, 2]));
     expect(columnOf(t, 'tokens')).toEqual([cells[3], null, []]);

@@ -2,7 +2,14 @@
 import { describe, expect, it } from 'vitest';
 import { Field, FixedSizeList, Float32, Int32, Int64, List, Struct, Utf8 } from 'apache-arrow';
 import {
-  docSchema, explainMismatch, formatSchema, packedSchema, schemaMismatches, schemaOf, tokensSchema, typesCompatible,
+  docSchema,
+  explainMismatch,
+  formatSchema,
+  packedSchema,
+  schemaMismatches,
+  schemaOf,
+  tokensSchema,
+  typesCompatible,
 } from '../../src/schema/index.ts';
 
 const textOnly = () => schemaOf<{ text: Utf8 }>({ text: { type: new Utf8() } });
@@ -28,7 +35,9 @@ describe('explainMismatch', () => {
   });
 
   it('explains a wrong type with the expected and the actual type', () => {
-    const floats = schemaOf<{ tokens: List<Float32> }>({ tokens: { type: new List(new Field('item', new Float32())) } });
+    const floats = schemaOf<{ tokens: List<Float32> }>({
+      tokens: { type: new List(new Field('item', new Float32())) },
+    });
     const needs = schemaOf<{ tokens: List<Int32> }>({ tokens: { type: int32List() } });
     const why = explainMismatch(needs, floats)!;
     expect(why).toContain('column "tokens" has type List<Float32>, expected List<Int32>');
@@ -39,10 +48,20 @@ describe('explainMismatch', () => {
   });
 
   it('lists every mismatch of one edge, and a nullable column where a non-null one is needed', () => {
-    const producer = schemaOf<{ text: Utf8; tokens: List<Int32> }>({ text: { type: new Utf8(), nullable: true }, tokens: { type: int32List() } });
-    const consumer = schemaOf<{ text: Utf8; id: Utf8; tokens: List<Int32> }>({ text: { type: new Utf8() }, id: { type: new Utf8() }, tokens: { type: int32List() } });
+    const producer = schemaOf<{ text: Utf8; tokens: List<Int32> }>({
+      text: { type: new Utf8(), nullable: true },
+      tokens: { type: int32List() },
+    });
+    const consumer = schemaOf<{ text: Utf8; id: Utf8; tokens: List<Int32> }>({
+      text: { type: new Utf8() },
+      id: { type: new Utf8() },
+      tokens: { type: int32List() },
+    });
     const ms = schemaMismatches(consumer, producer);
-    expect(ms.map((m) => [m.column, m.problem])).toEqual([['text', 'nullable'], ['id', 'missing']]);
+    expect(ms.map((m) => [m.column, m.problem])).toEqual([
+      ['text', 'nullable'],
+      ['id', 'missing'],
+    ]);
     expect(explainMismatch(consumer, producer)).toContain('column "text" may be null (Utf8?), expected non-null Utf8');
   });
 

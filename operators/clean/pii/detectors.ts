@@ -17,14 +17,16 @@ export interface Detector {
 
 // local part: RFC 5322 atext without quote, slash and equals (which glue to surrounding text), up to
 // 200 characters since bounce addresses (VERP) exceed the RFC's 64
-const EMAIL = /(?<![\w.!#$%&*+?^`{|}~-])[\w!#$%&*+?^`{|}~-][\w.!#$%&*+?^`{|}~-]{0,199}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])/g;
+const EMAIL =
+  /(?<![\w.!#$%&*+?^`{|}~-])[\w!#$%&*+?^`{|}~-][\w.!#$%&*+?^`{|}~-]{0,199}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])/g;
 
 const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
 // not inside a longer dotted number (1.2.3.4.5) or a word
 const IPV4 = new RegExp(`(?<![\\w.])${OCTET}(?:\\.${OCTET}){3}(?![\\w]|\\.\\d)`, 'g');
 // four dotted numbers after "Section", "version", "v", "§"... are a numbering, not an address, and
 // so is one that starts a line and ends in ". " (a numbered heading: "24.2.2.1. Stable Collations")
-const NUMBERING = /(?:\b(?:sections?|chapters?|appendix|tables?|figures?|examples?|versions?|releases?|ver|v)\.?|§)\s*$/i;
+const NUMBERING =
+  /(?:\b(?:sections?|chapters?|appendix|tables?|figures?|examples?|versions?|releases?|ver|v)\.?|§)\s*$/i;
 const acceptIPv4At = (text: string, at: number, length: number): boolean => {
   if (NUMBERING.test(text.slice(Math.max(0, at - 16), at))) return false;
   const lineStart = /(^|\n)[ \t]*$/.test(text.slice(Math.max(0, at - 40), at));
@@ -44,7 +46,8 @@ const acceptIPv6 = (m: string): boolean => {
 
 // optional +country code, optional (area code), then 2-6 digit groups joined by one space, dot or hyphen
 // not glued to a figure (67,229 1945 100,031 is a table, $35 860 an amount) or a host name
-const PHONE = /(?<![\w+.,\/$€£-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}(?![\w\/%]|[.,-]\w)/g;
+const PHONE =
+  /(?<![\w+.,\/$€£-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,4}(?:[ .-]\d{1,4}){1,5}(?![\w\/%]|[.,-]\w)/g;
 const YEAR = /^(1[5-9]|20)\d\d$/;
 const DATE = /\b\d{1,2}[-./]\d{1,2}[-./]\d{4}\b|\b\d{4}[-./]\d{1,2}[-./]\d{1,2}\b/;
 const acceptPhone = (m: string): boolean => {
@@ -86,7 +89,11 @@ export const DETECTORS: Readonly<Record<PiiKind, Detector>> = {
 };
 
 /** `text` with each detected item of the given kinds replaced; counts per kind. */
-export function redact(text: string, kinds: readonly PiiKind[], placeholder: (k: PiiKind) => string): { text: string; counts: Partial<Record<PiiKind, number>> } {
+export function redact(
+  text: string,
+  kinds: readonly PiiKind[],
+  placeholder: (k: PiiKind) => string,
+): { text: string; counts: Partial<Record<PiiKind, number>> } {
   const counts: Partial<Record<PiiKind, number>> = {};
   let out = text;
   // order matters: e-mails hold dotted names, IPv6 can embed IPv4, and IPs look like dotted phones

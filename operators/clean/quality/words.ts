@@ -14,8 +14,17 @@ function isPunct(code: number, s: string, i: number): boolean {
   return UNICODE_PUNCT.test(s[i]!);
 }
 
-const isSpace = (c: number) => c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a)
-  || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
+const isSpace = (c: number) =>
+  c === 32 ||
+  (c >= 9 && c <= 13) ||
+  c === 0xa0 ||
+  c === 0x1680 ||
+  (c >= 0x2000 && c <= 0x200a) ||
+  c === 0x2028 ||
+  c === 0x2029 ||
+  c === 0x202f ||
+  c === 0x205f ||
+  c === 0x3000;
 
 export interface Words {
   /** lower-cased words (tokens without edge punctuation); symbol-only tokens are not in it */
@@ -28,7 +37,8 @@ export interface Words {
 
 export function wordsOf(text: string): Words {
   const words: string[] = [];
-  let chars = 0, tokens = 0;
+  let chars = 0,
+    tokens = 0;
   const n = text.length;
   let i = 0;
   while (i < n) {
@@ -37,10 +47,14 @@ export function wordsOf(text: string): Words {
     let j = i;
     while (j < n && !isSpace(text.charCodeAt(j))) j++;
     tokens++;
-    let a = i, b = j;
+    let a = i,
+      b = j;
     while (a < b && isPunct(text.charCodeAt(a), text, a)) a++;
     while (b > a && isPunct(text.charCodeAt(b - 1), text, b - 1)) b--;
-    if (b > a) { words.push(text.slice(a, b).toLowerCase()); chars += b - a; }
+    if (b > a) {
+      words.push(text.slice(a, b).toLowerCase());
+      chars += b - a;
+    }
     i = j;
   }
   return { words, chars, tokens };
@@ -59,13 +73,19 @@ export function hasLetter(w: string): boolean {
 /** Non-empty lines, trimmed. */
 export function linesOf(text: string): string[] {
   const out: string[] = [];
-  for (const l of text.split('\n')) { const t = l.trim(); if (t.length > 0) out.push(t); }
+  for (const l of text.split('\n')) {
+    const t = l.trim();
+    if (t.length > 0) out.push(t);
+  }
   return out;
 }
 
 /** Paragraphs: blocks separated by a blank line, trimmed, non-empty. */
 export function paragraphsOf(text: string): string[] {
   const out: string[] = [];
-  for (const p of text.split(/\n[ \t\r]*\n/)) { const t = p.trim(); if (t.length > 0) out.push(t); }
+  for (const p of text.split(/\n[ \t\r]*\n/)) {
+    const t = p.trim();
+    if (t.length > 0) out.push(t);
+  }
   return out;
 }

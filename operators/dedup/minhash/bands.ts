@@ -12,7 +12,12 @@ function area(f: (s: number) => number, a: number, b: number, steps = 100): numb
   return sum * h;
 }
 
-export interface BandChoice { bands: number; rows: number; falsePositive: number; falseNegative: number }
+export interface BandChoice {
+  bands: number;
+  rows: number;
+  falsePositive: number;
+  falseNegative: number;
+}
 
 /** The bands x rows (bands * rows <= numPerm) with the least weighted error around `threshold`. */
 export function chooseBands(threshold: number, numPerm: number, fnWeight = 0.5): BandChoice {
@@ -24,7 +29,10 @@ export function chooseBands(threshold: number, numPerm: number, fnWeight = 0.5):
       const fp = area((s) => candidateProbability(s, bands, rows), 0, threshold);
       const fn = area((s) => 1 - candidateProbability(s, bands, rows), threshold, 1);
       const err = (1 - fnWeight) * fp + fnWeight * fn;
-      if (err < bestErr) { bestErr = err; best = { bands, rows, falsePositive: fp, falseNegative: fn }; }
+      if (err < bestErr) {
+        bestErr = err;
+        best = { bands, rows, falsePositive: fp, falseNegative: fn };
+      }
     }
   }
   return best!;

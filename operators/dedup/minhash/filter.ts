@@ -11,26 +11,39 @@ import { FlowError } from '../../../src/core/errors.ts';
 import { runRows, type RowSpec } from '../../../src/core/row-kernel.ts';
 import { rowRejectsConfig } from '../../../src/core/row-operator.ts';
 import { persistConfig, withIndex } from '../persist.ts';
-import { bandsFit, bandsFitMessage, lshFields, resolveBanding, SIGNATURE_META, signatureFields, signatureTag } from './config.ts';
+import {
+  bandsFit,
+  bandsFitMessage,
+  lshFields,
+  resolveBanding,
+  SIGNATURE_META,
+  signatureFields,
+  signatureTag,
+} from './config.ts';
 import { LshIndex } from './lsh.ts';
 import { MinHasher, fmix32, type Signature } from './signature.ts';
 
 type Text = { text: Utf8 };
-const Config = z.object({
-  ...signatureFields,
-  ...lshFields,
-  mode: z.enum(['drop', 'mark']).default('drop').describe("'mark' keeps every row and adds minhash_duplicate"),
-  cluster: z.boolean().default(false).describe('add minhash_cluster (Int64: sequence number of the cluster\'s first document)'),
-  ...persistConfig,
-  ...rowRejectsConfig,
-}).refine(bandsFit, bandsFitMessage);
+const Config = z
+  .object({
+    ...signatureFields,
+    ...lshFields,
+    mode: z.enum(['drop', 'mark']).default('drop').describe("'mark' keeps every row and adds minhash_duplicate"),
+    cluster: z
+      .boolean()
+      .default(false)
+      .describe("add minhash_cluster (Int64: sequence number of the cluster's first document)"),
+    ...persistConfig,
+    ...rowRejectsConfig,
+  })
+  .refine(bandsFit, bandsFitMessage);
 export type MinhashDedupConfig = z.output<typeof Config>;
 
 /** A nonzero hash of a document id (0 stands for "no id"). */
 const idHashOf = (id: string): number => {
   let h = 0x811c9dc5 | 0;
   for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
-  return (fmix32(h) >>> 0) || 1;
+  return fmix32(h) >>> 0 || 1;
 };
 
 function outputSchema(cfg: MinhashDedupConfig): Schema<Text> {
@@ -41,25 +54,39 @@ function outputSchema(cfg: MinhashDedupConfig): Schema<Text> {
 }
 
 /** The signatures of a batch: from its `minhash` column (checked against the settings) or computed. */
-function signaturesOf(batch: RecordBatch<Text>, cfg: MinhashDedupConfig, hasher: MinHasher, nodeId: string): { values: Uint32Array; base: number; valid: (r: number) => boolean } {
+function signaturesOf(
+  batch: RecordBatch<Text>,
+  cfg: MinhashDedupConfig,
+  hasher: MinHasher,
+  nodeId: string,
+): { values: Uint32Array; base: number; valid: (r: number) => boolean } {
   const K = cfg.numPerm;
   const col = (batch as unknown as RecordBatch<Signature>).getChild('minhash');
   if (col) {
     const tag = batch.schema.fields.find((f) => f.name === 'minhash')?.metadata.get(SIGNATURE_META);
     if ((tag !== undefined && tag !== signatureTag(cfg)) || col.type.listSize !== K) {
-      throw new FlowError(nodeId, `the minhash column was computed with ${tag ?? `numPerm ${col.type.listSize}`}, this filter expects ${signatureTag(cfg)}: ` +
-        'give dedup/minhash/signature and this node the same unit, shingleSize, numPerm and seed', { field: 'minhash' });
+      throw new FlowError(
+        nodeId,
+        `the minhash column was computed with ${tag ?? `numPerm ${col.type.listSize}`}, this filter expects ${signatureTag(cfg)}: ` +
+          'give dedup/minhash/signature and this node the same unit, shingleSize, numPerm and seed',
+        { field: 'minhash' },
+      );
     }
-    const d = col.data[0]!, child = d.children[0]!;
-    return { values: child.values as Uint32Array, base: (d.offset * K) + child.offset, valid: (r) => col.isValid(r) };
+    const d = col.data[0]!,
+      child = d.children[0]!;
+    return { values: child.values as Uint32Array, base: d.offset * K + child.offset, valid: (r) => col.isValid(r) };
   }
   const text = batch.getChild('text')!;
   const values = new Uint32Array(batch.numRows * K);
-  const scratch = new Int32Array(K), bits = new Uint32Array(scratch.buffer);
+  const scratch = new Int32Array(K),
+    bits = new Uint32Array(scratch.buffer);
   const ok = new Uint8Array(batch.numRows);
   for (let r = 0; r < batch.numRows; r++) {
     const t = text.get(r);
-    if (t !== null && hasher.signInto(t, scratch) > 0) { values.set(bits, r * K); ok[r] = 1; }
+    if (t !== null && hasher.signInto(t, scratch) > 0) {
+      values.set(bits, r * K);
+      ok[r] = 1;
+    }
   }
   return { values, base: 0, valid: (r) => ok[r] === 1 };
 }
@@ -104,9 +131,13 @@ export const minhashDedup = defineOperator({
     const fingerprint = { unit, shingleSize, seed, ...params };
     const hasher = new MinHasher(cfg);
     let current: { index: LshIndex; spec: RowSpec } | undefined;
-    return withIndex<LshIndex, Text, Text>(() => new LshIndex(params, fingerprint), (index, batch) => {
-      if (current?.index !== index) current = { index, spec: minhashRows(cfg, index, hasher, ctx.nodeId) };
-      return runRows(current.spec, batch as unknown as RecordBatch) as unknown as RecordBatch<Text>;
-    }, { ctx, statePath: cfg.statePath, saveEvery: cfg.saveEvery });
+    return withIndex<LshIndex, Text, Text>(
+      () => new LshIndex(params, fingerprint),
+      (index, batch) => {
+        if (current?.index !== index) current = { index, spec: minhashRows(cfg, index, hasher, ctx.nodeId) };
+        return runRows(current.spec, batch as unknown as RecordBatch) as unknown as RecordBatch<Text>;
+      },
+      { ctx, statePath: cfg.statePath, saveEvery: cfg.saveEvery },
+    );
   },
 });

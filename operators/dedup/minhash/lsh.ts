@@ -16,8 +16,13 @@ import { arrayOf, loadState, saveState } from '../state-file.ts';
 import { fmix32 } from './signature.ts';
 
 export interface LshParams {
-  numPerm: number; bands: number; rows: number; threshold: number; verify: boolean;
-  maxDocs: number; onFull: 'fail' | 'evict';
+  numPerm: number;
+  bands: number;
+  rows: number;
+  threshold: number;
+  verify: boolean;
+  maxDocs: number;
+  onFull: 'fail' | 'evict';
 }
 
 const KIND = 'dedup/minhash';
@@ -39,8 +44,12 @@ export class LshIndex {
   private readonly keyHi: Uint32Array;
   private readonly cands: Uint32Array;
 
-  constructor(readonly p: LshParams, readonly fingerprint: Record<string, unknown>) {
-    if (p.bands * p.rows > p.numPerm) throw new Error(`LSH: bands ${p.bands} x rows ${p.rows} exceeds numPerm ${p.numPerm}`);
+  constructor(
+    readonly p: LshParams,
+    readonly fingerprint: Record<string, unknown>,
+  ) {
+    if (p.bands * p.rows > p.numPerm)
+      throw new Error(`LSH: bands ${p.bands} x rows ${p.rows} exceeds numPerm ${p.numPerm}`);
     this.perGen = p.onFull === 'evict' ? Math.max(1, Math.ceil(p.maxDocs / 2)) : p.maxDocs;
     this.gens = [new Table64(this.perGen * p.bands)];
     this.keyLo = new Uint32Array(p.bands);
@@ -51,9 +60,13 @@ export class LshIndex {
   static bytesPerDoc(p: Pick<LshParams, 'bands' | 'numPerm' | 'verify'>): number {
     return Table64.bytesAtBound(p.bands) + 8 + (p.verify ? 2 * p.numPerm : 0);
   }
-  get boundBytes(): number { return LshIndex.bytesPerDoc(this.p) * this.p.maxDocs; }
+  get boundBytes(): number {
+    return LshIndex.bytesPerDoc(this.p) * this.p.maxDocs;
+  }
   /** documents held (not evicted) */
-  get size(): number { return this.next - this.genStart[0]!; }
+  get size(): number {
+    return this.next - this.genStart[0]!;
+  }
 
   describe(): string {
     return `${this.size} documents held (${this.next} recorded), bound ${this.p.maxDocs} (~${Math.round(this.boundBytes / 2 ** 20)} MiB)`;
@@ -65,16 +78,19 @@ export class LshIndex {
   add(sig: Uint32Array, off: number, idHash: number): number {
     const { bands, rows } = this.p;
     for (let b = 0; b < bands; b++) {
-      let h1 = Math.imul(b + 1, 0x9e3779b1), h2 = Math.imul(b + 1, 0x85ebca77) ^ 0x27d4eb2f;
+      let h1 = Math.imul(b + 1, 0x9e3779b1),
+        h2 = Math.imul(b + 1, 0x85ebca77) ^ 0x27d4eb2f;
       for (let r = off + b * rows, end = r + rows; r < end; r++) {
         const v = sig[r]!;
-        h1 = Math.imul(h1 ^ v, 0x01000193); h2 = Math.imul((h2 << 5 | h2 >>> 27) ^ v, 0x9e3779b1);
+        h1 = Math.imul(h1 ^ v, 0x01000193);
+        h2 = Math.imul(((h2 << 5) | (h2 >>> 27)) ^ v, 0x9e3779b1);
       }
-      this.keyLo[b] = fmix32(h1 ^ h2 >>> 7) >>> 0;
+      this.keyLo[b] = fmix32(h1 ^ (h2 >>> 7)) >>> 0;
       this.keyHi[b] = fmix32(h2) >>> 0;
     }
     // candidates: the documents holding any of these keys, oldest first
-    let nc = 0, fresh = 0;
+    let nc = 0,
+      fresh = 0;
     const alive = this.genStart[0]!;
     for (let b = 0; b < bands; b++) {
       let held = false;
@@ -83,7 +99,11 @@ export class LshIndex {
         if (c < 0 || c < alive) continue;
         held = true;
         let seen = false;
-        for (let j = 0; j < nc; j++) if (this.cands[j] === c) { seen = true; break; }
+        for (let j = 0; j < nc; j++)
+          if (this.cands[j] === c) {
+            seen = true;
+            break;
+          }
         if (!seen) this.cands[nc++] = c;
       }
       if (!held) fresh++;
@@ -97,7 +117,11 @@ export class LshIndex {
       }
     }
     let cluster = NONE;
-    for (const c of cands) if (!this.p.verify || this.estimate(sig, off, c) >= this.p.threshold) { cluster = this.cluster[c % this.ring]!; break; }
+    for (const c of cands)
+      if (!this.p.verify || this.estimate(sig, off, c) >= this.p.threshold) {
+        cluster = this.cluster[c % this.ring]!;
+        break;
+      }
     this.duplicate = cluster !== NONE;
     // a duplicate with no band key of its own can never be met again: nothing to record
     if (this.duplicate && fresh === 0) return cluster;
@@ -106,7 +130,8 @@ export class LshIndex {
 
   /** Jaccard estimated from the 16 low bits of each minimum, corrected for chance agreement. */
   private estimate(sig: Uint32Array, off: number, c: number): number {
-    const K = this.p.numPerm, base = (c % this.ring) * K;
+    const K = this.p.numPerm,
+      base = (c % this.ring) * K;
     let same = 0;
     for (let i = 0; i < K; i++) if ((sig[off + i]! & 0xffff) === this.low16[base + i]) same++;
     const chance = 1 / 65536;
@@ -114,14 +139,18 @@ export class LshIndex {
   }
 
   /** per-document slots: every live document has its own (two generations never hold more) */
-  private get ring(): number { return this.p.onFull === 'evict' ? 2 * this.perGen : this.p.maxDocs; }
+  private get ring(): number {
+    return this.p.onFull === 'evict' ? 2 * this.perGen : this.p.maxDocs;
+  }
 
   private record(sig: Uint32Array, off: number, idHash: number, cluster: number): number {
     let cur = this.gens[this.gens.length - 1]!;
     if (this.next - this.genStart[this.genStart.length - 1]! >= this.perGen) {
       if (this.p.onFull === 'fail') {
-        throw new IndexFullError(`MinHash index is full: maxDocs ${this.p.maxDocs} documents recorded (~${Math.round(this.boundBytes / 2 ** 20)} MiB). ` +
-          `Raise maxDocs, or set onFull: 'evict' to forget the oldest half`);
+        throw new IndexFullError(
+          `MinHash index is full: maxDocs ${this.p.maxDocs} documents recorded (~${Math.round(this.boundBytes / 2 ** 20)} MiB). ` +
+            `Raise maxDocs, or set onFull: 'evict' to forget the oldest half`,
+        );
       }
       const older = this.gens.length > 1 ? this.gens.shift()! : new Table64(this.perGen * this.p.bands);
       if (this.genStart.length > 1) this.genStart.shift();
@@ -150,16 +179,35 @@ export class LshIndex {
     if (at < this.idHash.length) return at;
     const n = Math.min(this.ring, Math.max(1024, this.idHash.length * 2, at + 1));
     const K = this.p.verify ? this.p.numPerm : 0;
-    const idh = new Uint32Array(n); idh.set(this.idHash); this.idHash = idh;
-    const cl = new Uint32Array(n); cl.set(this.cluster); this.cluster = cl;
-    const lw = new Uint16Array(n * K); lw.set(this.low16); this.low16 = lw;
+    const idh = new Uint32Array(n);
+    idh.set(this.idHash);
+    this.idHash = idh;
+    const cl = new Uint32Array(n);
+    cl.set(this.cluster);
+    this.cluster = cl;
+    const lw = new Uint16Array(n * K);
+    lw.set(this.low16);
+    this.low16 = lw;
     return at;
   }
 
   async save(path: string): Promise<void> {
-    const arrays: Record<string, Uint32Array | Uint16Array> = { idHash: this.idHash, cluster: this.cluster, low16: this.low16 };
-    this.gens.forEach((g, i) => { const a = g.arrays(); arrays[`g${i}.lo`] = a.lo; arrays[`g${i}.hi`] = a.hi; arrays[`g${i}.val`] = a.val; });
-    await saveState(path, { kind: KIND, fingerprint: this.fingerprint, meta: { next: this.next, genStart: this.genStart } }, arrays);
+    const arrays: Record<string, Uint32Array | Uint16Array> = {
+      idHash: this.idHash,
+      cluster: this.cluster,
+      low16: this.low16,
+    };
+    this.gens.forEach((g, i) => {
+      const a = g.arrays();
+      arrays[`g${i}.lo`] = a.lo;
+      arrays[`g${i}.hi`] = a.hi;
+      arrays[`g${i}.val`] = a.val;
+    });
+    await saveState(
+      path,
+      { kind: KIND, fingerprint: this.fingerprint, meta: { next: this.next, genStart: this.genStart } },
+      arrays,
+    );
   }
 
   async load(path: string): Promise<boolean> {

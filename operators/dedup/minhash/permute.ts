@@ -10,34 +10,98 @@ type SigFn = (xs: number, n: number, ab: number, out: number, groups: number) =>
 
 /** Encodes the function; returns undefined where WebAssembly SIMD does not validate. */
 function simdModule(): WasmModule | undefined {
-  const { get, set, simd } = op, i32 = op.const;
-  const load128 = (offset: number) => simd(0x00, 4, offset), store128 = (offset: number) => simd(0x0b, 4, offset);
+  const { get, set, simd } = op,
+    i32 = op.const;
+  const load128 = (offset: number) => simd(0x00, 4, offset),
+    store128 = (offset: number) => simd(0x0b, 4, offset);
   const { add: ADD, shl: SHL, geU: GE_U, block: BLOCK, loop: LOOP, end: END, br: BR, brIf: BR_IF } = op;
   const LOAD = op.load();
-  const SPLAT = simd(0x11), MUL = simd(0xb5), VADD = simd(0xae), MIN_S = simd(0xb6);
+  const SPLAT = simd(0x11),
+    MUL = simd(0xb5),
+    VADD = simd(0xae),
+    MIN_S = simd(0xb6);
   const MAXV = simd(0x0c, ...Array.from({ length: 4 }, () => [0xff, 0xff, 0xff, 0x7f]).flat());
   // params: 0 xs, 1 n, 2 ab, 3 out, 4 groups; i32 locals: 5 g, 6 p, 7 end, 8 base; v128: 9 x, 10-13 a, 14-17 b, 18-21 min
   const four = (f: (k: number) => number[]) => [0, 1, 2, 3].flatMap(f);
   const body = [
-    ...get(0), ...get(1), ...i32(2), SHL, ADD, ...set(7),
-    ...BLOCK, ...LOOP,
-    ...get(5), ...get(4), GE_U, BR_IF, 1,
-    ...get(2), ...get(5), ...i32(7), SHL, ADD, ...set(8),
+    ...get(0),
+    ...get(1),
+    ...i32(2),
+    SHL,
+    ADD,
+    ...set(7),
+    ...BLOCK,
+    ...LOOP,
+    ...get(5),
+    ...get(4),
+    GE_U,
+    BR_IF,
+    1,
+    ...get(2),
+    ...get(5),
+    ...i32(7),
+    SHL,
+    ADD,
+    ...set(8),
     ...four((k) => [...get(8), ...load128(16 * k), ...set(10 + k)]),
     ...four((k) => [...get(8), ...load128(64 + 16 * k), ...set(14 + k)]),
     ...four((k) => [...MAXV, ...set(18 + k)]),
-    ...get(0), ...set(6),
-    ...BLOCK, ...LOOP,
-    ...get(6), ...get(7), GE_U, BR_IF, 1,
-    ...get(6), ...LOAD, ...SPLAT, ...set(9),
-    ...four((k) => [...get(18 + k), ...get(9), ...get(10 + k), ...MUL, ...get(14 + k), ...VADD, ...MIN_S, ...set(18 + k)]),
-    ...get(6), ...i32(4), ADD, ...set(6),
-    BR, 0, END, END,
+    ...get(0),
+    ...set(6),
+    ...BLOCK,
+    ...LOOP,
+    ...get(6),
+    ...get(7),
+    GE_U,
+    BR_IF,
+    1,
+    ...get(6),
+    ...LOAD,
+    ...SPLAT,
+    ...set(9),
+    ...four((k) => [
+      ...get(18 + k),
+      ...get(9),
+      ...get(10 + k),
+      ...MUL,
+      ...get(14 + k),
+      ...VADD,
+      ...MIN_S,
+      ...set(18 + k),
+    ]),
+    ...get(6),
+    ...i32(4),
+    ADD,
+    ...set(6),
+    BR,
+    0,
+    END,
+    END,
     ...four((k) => [...get(3), ...get(5), ...i32(6), SHL, ADD, ...get(18 + k), ...store128(16 * k)]),
-    ...get(5), ...i32(1), ADD, ...set(5),
-    BR, 0, END, END,
+    ...get(5),
+    ...i32(1),
+    ADD,
+    ...set(5),
+    BR,
+    0,
+    END,
+    END,
   ];
-  return wasmModule([{ name: 'sig', params: Array<number>(5).fill(op.i32), results: [], locals: [[4, op.i32], [13, op.v128]], body }], 1);
+  return wasmModule(
+    [
+      {
+        name: 'sig',
+        params: Array<number>(5).fill(op.i32),
+        results: [],
+        locals: [
+          [4, op.i32],
+          [13, op.v128],
+        ],
+        body,
+      },
+    ],
+    1,
+  );
 }
 
 let compiled: WasmModule | null | undefined;
@@ -58,7 +122,11 @@ export class Permuter {
   private out: Int32Array;
 
   /** `useSimd: false` forces the JS loop (tests compare the two) */
-  constructor(private readonly a: Int32Array, private readonly b: Int32Array, useSimd = true) {
+  constructor(
+    private readonly a: Int32Array,
+    private readonly b: Int32Array,
+    useSimd = true,
+  ) {
     this.groups = Math.ceil(a.length / 16);
     this.xsAt = this.groups * 192;
     const mod = useSimd ? simd() : undefined;
@@ -69,7 +137,12 @@ export class Permuter {
       this.run = fns.sig;
       this.mem.grow(Math.ceil((this.xsAt + 4096 * 4) / PAGE));
       const ab = new Int32Array(this.mem.buffer, 0, this.groups * 32);
-      for (let i = 0; i < a.length; i++) { const g = i >> 4, l = i & 15; ab[g * 32 + l] = a[i]!; ab[g * 32 + 16 + l] = b[i]!; }
+      for (let i = 0; i < a.length; i++) {
+        const g = i >> 4,
+          l = i & 15;
+        ab[g * 32 + l] = a[i]!;
+        ab[g * 32 + 16 + l] = b[i]!;
+      }
       this.xs = new Int32Array(this.mem.buffer, this.xsAt);
       this.out = new Int32Array(this.mem.buffer, this.groups * 128, this.groups * 16);
     } else {
@@ -101,9 +174,13 @@ export class Permuter {
     }
     const { a, b, xs } = this;
     for (let i = 0; i < dst.length; i++) {
-      const ai = a[i]!, bi = b[i]!;
+      const ai = a[i]!,
+        bi = b[i]!;
       let m = 0x7fffffff;
-      for (let j = 0; j < n; j++) { const v = (Math.imul(ai, xs[j]!) + bi) | 0; if (v < m) m = v; }
+      for (let j = 0; j < n; j++) {
+        const v = (Math.imul(ai, xs[j]!) + bi) | 0;
+        if (v < m) m = v;
+      }
       dst[i] = m;
     }
   }

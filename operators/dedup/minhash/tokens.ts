@@ -33,7 +33,10 @@ export function wordsOf(text: string): string[] {
   for (let i = 0; i <= text.length; i++) {
     const w = i < text.length && WORD_CHAR[text.charCodeAt(i)] === 1;
     if (w && start < 0) start = i;
-    else if (!w && start >= 0) { out.push(lower(text.slice(start, i))); start = -1; }
+    else if (!w && start >= 0) {
+      out.push(lower(text.slice(start, i)));
+      start = -1;
+    }
   }
   return out;
 }
@@ -48,7 +51,10 @@ export function shingleSet(text: string, unit: 'word' | 'char', size: number): S
   if (unit === 'word') {
     const w = wordsOf(text);
     if (w.length === 0) return out;
-    if (w.length < size) { out.add(w.join(' ')); return out; }
+    if (w.length < size) {
+      out.add(w.join(' '));
+      return out;
+    }
     for (let i = 0; i + size <= w.length; i++) {
       let g = w[i]!;
       for (let j = 1; j < size; j++) g += ' ' + w[i + j]!;
@@ -57,7 +63,10 @@ export function shingleSet(text: string, unit: 'word' | 'char', size: number): S
   } else {
     const s = charStream(text);
     if (s.length === 0) return out;
-    if (s.length < size) { out.add(s); return out; }
+    if (s.length < size) {
+      out.add(s);
+      return out;
+    }
     for (let i = 0; i + size <= s.length; i++) out.add(s.slice(i, i + size));
   }
   return out;

@@ -6,37 +6,66 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 const V4_BLOCKED: Array<[string, number]> = [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24],
-  ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ];
 const V6_BLOCKED: Array<[string, number]> = [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b::', 96],
+  ['100::', 64],
+  ['2001:db8::', 32],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
 ];
 
 const family = (ip: string): 'ipv4' | 'ipv6' => (isIP(ip) === 6 ? 'ipv6' : 'ipv4');
 
 /** An allowAddresses entry: an IP address, or a CIDR range "address/prefix-length". */
-export interface AddressRange { ip: string; bits?: number; family: 'ipv4' | 'ipv6' }
+export interface AddressRange {
+  ip: string;
+  bits?: number;
+  family: 'ipv4' | 'ipv6';
+}
 
 /** Parses an allowAddresses entry; a string says why it is not one (the config schema reports it at
  * validation, before anything runs). */
 export function parseAddressRange(text: string): AddressRange | string {
   const slash = text.indexOf('/');
   const ip = slash < 0 ? text : text.slice(0, slash);
-  if (!isIP(ip)) return `"${ip}" is not an IPv4 or IPv6 address (expected e.g. "127.0.0.1", "::1" or a CIDR range "10.0.0.0/8")`;
+  if (!isIP(ip))
+    return `"${ip}" is not an IPv4 or IPv6 address (expected e.g. "127.0.0.1", "::1" or a CIDR range "10.0.0.0/8")`;
   const fam = family(ip);
   if (slash < 0) return { ip, family: fam };
   const max = fam === 'ipv4' ? 32 : 128;
   const prefix = text.slice(slash + 1);
   const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : NaN;
-  if (!(bits <= max)) return `prefix length "${prefix}" of "${text}" is not a whole number from 0 to ${max} (${fam === 'ipv4' ? 'IPv4' : 'IPv6'})`;
+  if (!(bits <= max))
+    return `prefix length "${prefix}" of "${text}" is not a whole number from 0 to ${max} (${fam === 'ipv4' ? 'IPv4' : 'IPv6'})`;
   return { ip, bits, family: fam };
 }
 
 /** An error whose `reason` is the crawler's drop reason ("refused address", "dns error"). */
 export class AddressError extends Error {
-  constructor(readonly reason: 'refused address' | 'dns error', message: string) { super(message); }
+  constructor(
+    readonly reason: 'refused address' | 'dns error',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export class AddressPolicy {
@@ -44,7 +73,11 @@ export class AddressPolicy {
   private readonly allowed = new BlockList();
   private readonly cache = new Map<string, Promise<LookupAddress[]>>();
 
-  constructor(allow: readonly string[], readonly refusePrivate: boolean, private readonly timeoutMs: number) {
+  constructor(
+    allow: readonly string[],
+    readonly refusePrivate: boolean,
+    private readonly timeoutMs: number,
+  ) {
     for (const [net, bits] of V4_BLOCKED) this.blocked.addSubnet(net, bits, 'ipv4');
     for (const [net, bits] of V6_BLOCKED) this.blocked.addSubnet(net, bits, 'ipv6');
     for (const a of allow) {
@@ -78,16 +111,21 @@ export class AddressPolicy {
     const found = isIP(host) ? [{ address: host, family: isIP(host) }] : await this.lookupAll(host);
     const ok = found.filter((a) => this.permits(a.address));
     if (ok.length === 0) {
-      throw new AddressError('refused address',
+      throw new AddressError(
+        'refused address',
         `${host} resolves to ${found.map((a) => a.address).join(', ')}: private/loopback/link-local or reserved; ` +
-        'add it to allowAddresses to crawl it');
+          'add it to allowAddresses to crawl it',
+      );
     }
     return ok;
   }
 
   private lookupAll(host: string): Promise<LookupAddress[]> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new AddressError('dns error', `${host}: no DNS answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => reject(new AddressError('dns error', `${host}: no DNS answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       dnsLookup(host, { all: true }, (err, addresses) => {
         clearTimeout(timer);
         if (err) reject(new AddressError('dns error', `${host}: ${err.message}`));

@@ -19,8 +19,14 @@ import { visit, type Outcome, type VisitEnv } from './visit.ts';
 import { WarcWriter } from './warc.ts';
 
 export interface CrawlRow {
-  url: string; text: string; status: number | null; contentType: string | null; depth: number;
-  referrer: string | null; fetchedAt: Date | null; error: string | null;
+  url: string;
+  text: string;
+  status: number | null;
+  contentType: string | null;
+  depth: number;
+  referrer: string | null;
+  fetchedAt: Date | null;
+  error: string | null;
 }
 /** 'idle': the crawler is about to wait for the network (the operator may flush a partial batch). */
 export type CrawlItem = CrawlRow | 'idle';
@@ -47,25 +53,46 @@ export class Crawler {
   private bytes = 0;
   private settled = 0;
 
-  constructor(private readonly cfg: CrawlCfg, private readonly ctx: OperatorContext) {
+  constructor(
+    private readonly cfg: CrawlCfg,
+    private readonly ctx: OperatorContext,
+  ) {
     this.policy = new AddressPolicy(cfg.allowAddresses, cfg.refusePrivate, cfg.connectTimeoutMs);
     this.filter = linkFilter(cfg.allowedHosts ?? cfg.seeds.map((s) => new URL(s).host), cfg.scope);
     this.report = new CrawlReport(ctx);
     for (const a of Object.values(this.agents)) a.maxSockets = cfg.perHostConcurrency + 1;
     if (cfg.warcPath) this.warc = new WarcWriter(cfg.warcPath, cfg.warcGzip, cfg.userAgent);
     const base: Omit<FetchOptions, 'addresses' | 'agent' | 'signal'> = {
-      userAgent: cfg.userAgent, connectTimeoutMs: cfg.connectTimeoutMs, timeoutMs: cfg.timeoutMs,
-      maxBodyBytes: cfg.maxBodyBytes, contentTypes: cfg.contentTypes, take: (n) => this.take(n),
+      userAgent: cfg.userAgent,
+      connectTimeoutMs: cfg.connectTimeoutMs,
+      timeoutMs: cfg.timeoutMs,
+      maxBodyBytes: cfg.maxBodyBytes,
+      contentTypes: cfg.contentTypes,
+      take: (n) => this.take(n),
     };
-    this.env = { policy: this.policy, fetch: base, agents: this.agents, signal: this.stopper.signal, query: cfg.query, warc: this.warc };
+    this.env = {
+      policy: this.policy,
+      fetch: base,
+      agents: this.agents,
+      signal: this.stopper.signal,
+      query: cfg.query,
+      warc: this.warc,
+    };
     this.robots = new RobotsCache({
       agent: cfg.robotsAgent ?? cfg.userAgent.split('/')[0]!.trim(),
       unavailable: cfg.robotsUnavailable,
       get: async (url) => {
         const addresses = await this.policy.resolve(url.hostname);
         const r = await fetchPage(url, {
-          ...base, timeoutMs: cfg.robotsTimeoutMs, maxBodyBytes: ROBOTS_MAX_BYTES, contentTypes: [], truncate: true, take: undefined,
-          addresses, agent: url.protocol === 'https:' ? this.agents.https : this.agents.http, signal: this.stopper.signal,
+          ...base,
+          timeoutMs: cfg.robotsTimeoutMs,
+          maxBodyBytes: ROBOTS_MAX_BYTES,
+          contentTypes: [],
+          truncate: true,
+          take: undefined,
+          addresses,
+          agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
+          signal: this.stopper.signal,
         });
         this.warc?.add(r);
         return r;
@@ -90,7 +117,11 @@ export class Crawler {
           continue;
         }
         if (this.inFlight.size === 0 && (this.stopReason !== undefined || this.frontier.pending === 0)) break;
-        if (!idle) { idle = true; yield 'idle'; continue; }
+        if (!idle) {
+          idle = true;
+          yield 'idle';
+          continue;
+        }
         idle = false;
         await this.sleep(this.inFlight.size === 0 ? this.untilNextReady() : undefined);
       }
@@ -106,7 +137,10 @@ export class Crawler {
     const { cfg, ctx } = this;
     if (cfg.statePath) {
       const s = await loadState(cfg.statePath);
-      if (s) { this.frontier.restore(s); ctx.log(`resumed ${cfg.statePath}: ${s.pending.length} pending, ${s.seen.length} seen`); }
+      if (s) {
+        this.frontier.restore(s);
+        ctx.log(`resumed ${cfg.statePath}: ${s.pending.length} pending, ${s.seen.length} seen`);
+      }
     }
     for (const s of cfg.seeds) this.admit(normalizeUrl(s, undefined, cfg.query)!, 0, null);
     if (cfg.maxTimeMs !== undefined) this.deadline = setTimeout(() => this.stop('time limit'), cfg.maxTimeMs);
@@ -123,7 +157,10 @@ export class Crawler {
 
   /** Byte budget shared by all responses: false (and the crawl stops) once maxBytes would be passed. */
   private take(n: number): boolean {
-    if (this.cfg.maxBytes !== undefined && this.bytes + n > this.cfg.maxBytes) { this.stop('byte limit'); return false; }
+    if (this.cfg.maxBytes !== undefined && this.bytes + n > this.cfg.maxBytes) {
+      this.stop('byte limit');
+      return false;
+    }
     this.bytes += n;
     return true;
   }
@@ -131,21 +168,47 @@ export class Crawler {
   private launch(): void {
     const { cfg } = this;
     while (this.stopReason === undefined && this.inFlight.size < cfg.concurrency) {
-      if (cfg.maxPages !== undefined && this.requests >= cfg.maxPages) { this.stop('page limit'); return; }
+      if (cfg.maxPages !== undefined && this.requests >= cfg.maxPages) {
+        this.stop('page limit');
+        return;
+      }
       const now = performance.now();
       const got = this.frontier.take((h) => this.hostReady(h, now));
       if (!got) return;
       const { entry, host } = got;
       if (this.robots.peek(host.origin)?.allowed(new URL(entry.url)) === false) {
-        this.done.push({ kind: 'failed', entry, reason: 'robots', detail: 'disallowed by robots.txt', status: null, contentType: null, fetchedAt: null });
+        this.done.push({
+          kind: 'failed',
+          entry,
+          reason: 'robots',
+          detail: 'disallowed by robots.txt',
+          status: null,
+          contentType: null,
+          fetchedAt: null,
+        });
         continue;
       }
       host.active++;
       host.nextAt = now + host.delayMs;
       this.requests++;
       const p = visit(entry, this.env)
-        .catch((err: unknown): Outcome => ({ kind: 'failed', entry, reason: 'error', detail: String(err), status: null, contentType: null, fetchedAt: null }))
-        .then((o) => { host.active--; this.inFlight.delete(entry); this.done.push(o); this.wake(); });
+        .catch(
+          (err: unknown): Outcome => ({
+            kind: 'failed',
+            entry,
+            reason: 'error',
+            detail: String(err),
+            status: null,
+            contentType: null,
+            fetchedAt: null,
+          }),
+        )
+        .then((o) => {
+          host.active--;
+          this.inFlight.delete(entry);
+          this.done.push(o);
+          this.wake();
+        });
       this.inFlight.set(entry, p);
     }
   }
@@ -168,9 +231,13 @@ export class Crawler {
       if (this.cfg.robots) {
         const rules = await this.robots.load(h.origin);
         crawlDelayMs = Math.min(rules.crawlDelayMs ?? 0, this.cfg.maxCrawlDelayMs);
-        this.ctx.log(`robots.txt of ${h.origin}: ${rules.origin}${rules.crawlDelayMs ? `, Crawl-delay ${rules.crawlDelayMs} ms` : ''}`);
+        this.ctx.log(
+          `robots.txt of ${h.origin}: ${rules.origin}${rules.crawlDelayMs ? `, Crawl-delay ${rules.crawlDelayMs} ms` : ''}`,
+        );
       }
-    } catch { /* refused or unresolvable: each visit reports it; nothing was sent */ }
+    } catch {
+      /* refused or unresolvable: each visit reports it; nothing was sent */
+    }
     h.delayMs = this.cfg.politeness ? Math.max(this.cfg.delayMs, crawlDelayMs) : 0;
     h.robots = 'ready';
     this.wake();
@@ -181,45 +248,78 @@ export class Crawler {
     const href = u.href;
     if (this.frontier.seen.has(href)) return;
     const why = this.filter(u) ?? (this.frontier.pending >= this.cfg.maxFrontier ? 'frontier full' : undefined);
-    if (why) { this.frontier.claim(href); this.ctx.stats.drop(why); return; }
-    if (depth > this.cfg.maxDepth) { this.tooDeep.add(href); return; } // may still come at a lower depth
+    if (why) {
+      this.frontier.claim(href);
+      this.ctx.stats.drop(why);
+      return;
+    }
+    if (depth > this.cfg.maxDepth) {
+      this.tooDeep.add(href);
+      return;
+    } // may still come at a lower depth
     this.frontier.claim(href);
     this.frontier.enqueue({ url: href, depth, referrer });
   }
 
   private settle(o: Outcome): CrawlRow | undefined {
     const { entry } = o;
-    if (o.kind === 'aborted') { this.frontier.enqueue(entry, true); return undefined; }
+    if (o.kind === 'aborted') {
+      this.frontier.enqueue(entry, true);
+      return undefined;
+    }
     const row = { url: entry.url, depth: entry.depth, referrer: entry.referrer };
     if (o.kind === 'page') {
       for (const u of o.links) this.admit(u, entry.depth + 1, entry.url);
       this.report.page();
-      return { ...row, text: o.text, status: o.status, contentType: o.contentType, fetchedAt: o.fetchedAt, error: null };
+      return {
+        ...row,
+        text: o.text,
+        status: o.status,
+        contentType: o.contentType,
+        fetchedAt: o.fetchedAt,
+        error: null,
+      };
     }
     let failure: Outcome = o;
     if (o.kind === 'redirect') {
       const failed = this.follow(entry, o.location);
-      if (!failed) { this.ctx.stats.drop('redirect'); return undefined; }
+      if (!failed) {
+        this.ctx.stats.drop('redirect');
+        return undefined;
+      }
       failure = { ...o, kind: 'failed', ...failed };
     }
     if (failure.kind !== 'failed') return undefined;
     this.ctx.stats.drop(failure.reason);
     this.report.failure(entry, failure.reason, failure.detail, failure.status);
     if (!this.cfg.emitErrors) return undefined;
-    return { ...row, text: '', status: failure.status, contentType: failure.contentType, fetchedAt: failure.fetchedAt, error: `${failure.reason}: ${failure.detail}` };
+    return {
+      ...row,
+      text: '',
+      status: failure.status,
+      contentType: failure.contentType,
+      fetchedAt: failure.fetchedAt,
+      error: `${failure.reason}: ${failure.detail}`,
+    };
   }
 
   /** Queue a redirect's target (first in its origin's queue); a reason when the redirect is not followed. */
   private follow(entry: Entry, location: string | undefined): { reason: string; detail: string } | undefined {
     const target = location === undefined ? undefined : normalizeUrl(location, entry.url, this.cfg.query);
-    if (!target) return { reason: 'bad redirect', detail: `Location ${location === undefined ? 'missing' : `"${location}" invalid`}` };
+    if (!target)
+      return {
+        reason: 'bad redirect',
+        detail: `Location ${location === undefined ? 'missing' : `"${location}" invalid`}`,
+      };
     const chain = [...(entry.chain ?? []), entry.url];
     const path = `${chain.join(' -> ')} -> ${target.href}`;
     if (chain.includes(target.href)) return { reason: 'redirect loop', detail: path };
-    if (chain.length > this.cfg.maxRedirects) return { reason: 'redirect limit', detail: `more than ${this.cfg.maxRedirects} redirects: ${path}` };
+    if (chain.length > this.cfg.maxRedirects)
+      return { reason: 'redirect limit', detail: `more than ${this.cfg.maxRedirects} redirects: ${path}` };
     const why = this.filter(target);
     if (why) return { reason: why, detail: `redirect to ${target.href}` };
-    if (this.frontier.claim(target.href)) this.frontier.enqueue({ url: target.href, depth: entry.depth, referrer: entry.referrer, chain }, true);
+    if (this.frontier.claim(target.href))
+      this.frontier.enqueue({ url: target.href, depth: entry.depth, referrer: entry.referrer, chain }, true);
     return undefined; // an already known target has its own fate
   }
 
@@ -231,7 +331,10 @@ export class Crawler {
   private sleep(ms: number | undefined): Promise<void> {
     return new Promise((resolve) => {
       const timer = ms === undefined ? undefined : setTimeout(() => this.wake(), ms);
-      this.waiter = () => { clearTimeout(timer); resolve(); };
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
     });
   }
 
@@ -250,7 +353,10 @@ export class Crawler {
     clearTimeout(this.deadline);
     this.ctx.signal.removeEventListener('abort', this.onCancel);
     const unfinished = this.inFlight.size > 0 || this.done.length > 0 || this.frontier.pending > 0;
-    const reason = !unfinished && (this.stopReason ?? 'page limit') === 'page limit' ? 'complete' : this.stopReason ?? 'stopped by consumer';
+    const reason =
+      !unfinished && (this.stopReason ?? 'page limit') === 'page limit'
+        ? 'complete'
+        : (this.stopReason ?? 'stopped by consumer');
     this.stopper.abort(); // in-flight visits of a consumer that stopped early go back to the frontier
     await Promise.all([...this.inFlight.values(), ...this.preparing]);
     for (const o of this.done.splice(0)) this.frontier.enqueue(o.entry, true);
@@ -259,10 +365,18 @@ export class Crawler {
     this.ctx.stats.drop('too deep', deep);
     try {
       if (this.cfg.statePath) await this.save();
-      if (this.warc) { if (failed) await this.warc.abort(); else await this.warc.commit(); }
+      if (this.warc) {
+        if (failed) await this.warc.abort();
+        else await this.warc.commit();
+      }
     } finally {
       for (const a of Object.values(this.agents)) a.destroy();
-      this.report.summary(reason, { requests: this.requests, bytes: this.bytes, pending: this.frontier.pending, tooDeep: deep });
+      this.report.summary(reason, {
+        requests: this.requests,
+        bytes: this.bytes,
+        pending: this.frontier.pending,
+        tooDeep: deep,
+      });
     }
   }
 }

@@ -7,7 +7,14 @@ import http from 'node:http';
 import https from 'node:https';
 import { pinnedLookup } from './address-policy.ts';
 
-export type FetchFailure = 'timeout' | 'too large' | 'content-type' | 'incomplete response' | 'connection error' | 'byte limit' | 'aborted';
+export type FetchFailure =
+  | 'timeout'
+  | 'too large'
+  | 'content-type'
+  | 'incomplete response'
+  | 'connection error'
+  | 'byte limit'
+  | 'aborted';
 
 export interface FetchOptions {
   userAgent: string;
@@ -48,10 +55,22 @@ export interface FetchResult {
 
 export function fetchPage(url: URL, o: FetchOptions): Promise<FetchResult> {
   return new Promise((resolve) => {
-    const requestHeaders = { 'User-Agent': o.userAgent, Accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.5', 'Accept-Encoding': 'identity' };
+    const requestHeaders = {
+      'User-Agent': o.userAgent,
+      Accept: 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.5',
+      'Accept-Encoding': 'identity',
+    };
     const r: FetchResult = {
-      url, status: null, statusText: '', httpVersion: '1.1', rawHeaders: [], contentType: null, body: Buffer.alloc(0),
-      truncated: false, requestHeaders, startedAt: new Date(),
+      url,
+      status: null,
+      statusText: '',
+      httpVersion: '1.1',
+      rawHeaders: [],
+      contentType: null,
+      body: Buffer.alloc(0),
+      truncated: false,
+      requestHeaders,
+      startedAt: new Date(),
     };
     const chunks: Buffer[] = [];
     let size = 0;
@@ -64,17 +83,37 @@ export function fetchPage(url: URL, o: FetchOptions): Promise<FetchResult> {
       o.signal?.removeEventListener('abort', onAbort);
       if (destroy) req.destroy();
       r.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      if (failure) { r.failure = failure; r.detail = detail; }
+      if (failure) {
+        r.failure = failure;
+        r.detail = detail;
+      }
       resolve(r);
     };
     const onAbort = () => done('aborted', 'crawl stopped');
     const lib = url.protocol === 'https:' ? https : http;
-    const req = lib.request(url, { method: 'GET', headers: requestHeaders, agent: o.agent, lookup: pinnedLookup(o.addresses) });
-    const connectTimer = setTimeout(() => done('timeout', `no connection to ${url.host} within ${o.connectTimeoutMs} ms`), o.connectTimeoutMs);
-    const totalTimer = setTimeout(() => done('timeout', `response not complete within ${o.timeoutMs} ms (${size} body bytes read)`), o.timeoutMs);
-    if (o.signal?.aborted) { onAbort(); return; }
+    const req = lib.request(url, {
+      method: 'GET',
+      headers: requestHeaders,
+      agent: o.agent,
+      lookup: pinnedLookup(o.addresses),
+    });
+    const connectTimer = setTimeout(
+      () => done('timeout', `no connection to ${url.host} within ${o.connectTimeoutMs} ms`),
+      o.connectTimeoutMs,
+    );
+    const totalTimer = setTimeout(
+      () => done('timeout', `response not complete within ${o.timeoutMs} ms (${size} body bytes read)`),
+      o.timeoutMs,
+    );
+    if (o.signal?.aborted) {
+      onAbort();
+      return;
+    }
     o.signal?.addEventListener('abort', onAbort, { once: true });
-    req.on('socket', (s) => { if (s.connecting) s.once('connect', () => clearTimeout(connectTimer)); else clearTimeout(connectTimer); });
+    req.on('socket', (s) => {
+      if (s.connecting) s.once('connect', () => clearTimeout(connectTimer));
+      else clearTimeout(connectTimer);
+    });
     req.on('error', (e) => done(r.status === null ? 'connection error' : 'incomplete response', e.message));
     req.on('response', (res) => {
       clearTimeout(connectTimer);
@@ -89,7 +128,11 @@ export function fetchPage(url: URL, o: FetchOptions): Promise<FetchResult> {
       const declared = Number(res.headers['content-length'] ?? NaN);
       res.on('error', (e) => done('incomplete response', e.message));
       res.on('close', () => {
-        if (!res.complete) done('incomplete response', `connection closed after ${size} body bytes${Number.isFinite(declared) ? ` of ${declared}` : ''}`);
+        if (!res.complete)
+          done(
+            'incomplete response',
+            `connection closed after ${size} body bytes${Number.isFinite(declared) ? ` of ${declared}` : ''}`,
+          );
       });
       const ok = r.status !== null && r.status >= 200 && r.status < 300;
       if (ok && o.contentTypes.length > 0 && !o.contentTypes.includes(r.contentType ?? '')) {
@@ -103,12 +146,21 @@ export function fetchPage(url: URL, o: FetchOptions): Promise<FetchResult> {
       res.on('data', (c: Buffer) => {
         if (settled) return;
         const over = size + c.length > o.maxBodyBytes;
-        if (over && !o.truncate) { done('too large', `body exceeds maxBodyBytes ${o.maxBodyBytes}; stopped reading`); return; }
+        if (over && !o.truncate) {
+          done('too large', `body exceeds maxBodyBytes ${o.maxBodyBytes}; stopped reading`);
+          return;
+        }
         const chunk = over ? c.subarray(0, o.maxBodyBytes - size) : c;
-        if (o.take && !o.take(chunk.length)) { done('byte limit', `crawl byte limit reached after ${size} body bytes of this response`); return; }
+        if (o.take && !o.take(chunk.length)) {
+          done('byte limit', `crawl byte limit reached after ${size} body bytes of this response`);
+          return;
+        }
         chunks.push(chunk);
         size += chunk.length;
-        if (over) { r.truncated = true; done(undefined, undefined, true); }
+        if (over) {
+          r.truncated = true;
+          done(undefined, undefined, true);
+        }
       });
       res.on('end', () => done());
     });
@@ -123,5 +175,9 @@ export function decodeBody(body: Uint8Array, charset: string | undefined): strin
     const head = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, 1024)).toString('latin1');
     label = /<meta[^>]+charset\s*=\s*["']?([\w-]+)/i.exec(head)?.[1];
   }
-  try { return new TextDecoder(label ?? 'utf-8').decode(body); } catch { return new TextDecoder('utf-8').decode(body); }
+  try {
+    return new TextDecoder(label ?? 'utf-8').decode(body);
+  } catch {
+    return new TextDecoder('utf-8').decode(body);
+  }
 }

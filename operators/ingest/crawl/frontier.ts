@@ -25,20 +25,32 @@ export class Host {
   delayMs = 0;
   robots: 'unknown' | 'loading' | 'ready' = 'unknown';
   constructor(readonly origin: string) {}
-  get size(): number { return this.items.length - this.head; }
-  push(e: Entry): void { this.items.push(e); }
-  unshift(e: Entry): void {
-    if (this.head > 0) this.items[--this.head] = e; else this.items.unshift(e);
+  get size(): number {
+    return this.items.length - this.head;
   }
-  peek(): Entry | undefined { return this.items[this.head]; }
+  push(e: Entry): void {
+    this.items.push(e);
+  }
+  unshift(e: Entry): void {
+    if (this.head > 0) this.items[--this.head] = e;
+    else this.items.unshift(e);
+  }
+  peek(): Entry | undefined {
+    return this.items[this.head];
+  }
   shift(): Entry | undefined {
     const e = this.items[this.head];
     if (e === undefined) return undefined;
     this.items[this.head++] = undefined as unknown as Entry; // release for GC
-    if (this.head > 1024 && this.head * 2 > this.items.length) { this.items = this.items.slice(this.head); this.head = 0; }
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
     return e;
   }
-  entries(): Entry[] { return this.items.slice(this.head); }
+  entries(): Entry[] {
+    return this.items.slice(this.head);
+  }
 }
 
 export interface FrontierState {
@@ -67,14 +79,19 @@ export class Frontier {
 
   host(origin: string): Host {
     let h = this.hosts.get(origin);
-    if (!h) { h = new Host(origin); this.hosts.set(origin, h); this.order.push(h); }
+    if (!h) {
+      h = new Host(origin);
+      this.hosts.set(origin, h);
+      this.order.push(h);
+    }
     return h;
   }
 
   /** Queue an entry (already claimed); `front` puts it first in its origin's queue (redirect hops, requeues). */
   enqueue(e: Entry, front = false): void {
     const h = this.host(this.originOf(e.url));
-    if (front) h.unshift(e); else h.push(e);
+    if (front) h.unshift(e);
+    else h.push(e);
     this.pending++;
   }
 
@@ -97,7 +114,8 @@ export class Frontier {
   /** Earliest nextAt among origins with queued entries that wait only for their delay. */
   nextReadyAt(): number | undefined {
     let t: number | undefined;
-    for (const h of this.order) if (h.size > 0 && h.robots === 'ready') t = t === undefined ? h.nextAt : Math.min(t, h.nextAt);
+    for (const h of this.order)
+      if (h.size > 0 && h.robots === 'ready') t = t === undefined ? h.nextAt : Math.min(t, h.nextAt);
     return t;
   }
 
@@ -109,7 +127,10 @@ export class Frontier {
 
   restore(s: FrontierState): void {
     for (const u of s.seen) this.seen.add(u);
-    for (const e of s.pending) { this.seen.add(e.url); this.enqueue(e); }
+    for (const e of s.pending) {
+      this.seen.add(e.url);
+      this.enqueue(e);
+    }
   }
 }
 
@@ -118,7 +139,9 @@ export async function loadState(path: string): Promise<FrontierState | undefined
   const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
   const s = parsed as Partial<FrontierState> | null;
   if (!s || s.version !== 1 || !Array.isArray(s.pending) || !Array.isArray(s.seen)) {
-    throw new Error(`${path}: not a flowlm crawl state (version 1 with pending and seen); delete it or point statePath elsewhere`);
+    throw new Error(
+      `${path}: not a flowlm crawl state (version 1 with pending and seen); delete it or point statePath elsewhere`,
+    );
   }
   return s as FrontierState;
 }

@@ -3,7 +3,8 @@
 // skips comments and the raw-text elements (script, style, textarea, title, template, xmp), where "<a" is not
 // a tag, and understands quoted attribute values containing ">".
 
-const TOKENS = /<!--[\s\S]*?(?:-->|$)|<(script|style|textarea|title|template|xmp)\b(?:[^>"']|"[^"]*"|'[^']*')*>[\s\S]*?(?:<\/\1\s*>|$)|<(a|area|base)\s((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
+const TOKENS =
+  /<!--[\s\S]*?(?:-->|$)|<(script|style|textarea|title|template|xmp)\b(?:[^>"']|"[^"]*"|'[^']*')*>[\s\S]*?(?:<\/\1\s*>|$)|<(a|area|base)\s((?:[^>"']|"[^"]*"|'[^']*')*)>/gi;
 const ATTR = /([^\s"'>\/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]*)))?/g;
 
 const NAMED: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0' };
@@ -34,7 +35,8 @@ export function extractLinks(html: string, opts: { nofollow?: boolean } = {}): P
     if (!tag) continue; // comment or raw-text element: skipped whole
     const { href, rel } = attributes(m[3] ?? '');
     if (href === undefined) continue;
-    if (tag.toLowerCase() === 'base') { // only the first <base> counts (HTML spec)
+    if (tag.toLowerCase() === 'base') {
+      // only the first <base> counts (HTML spec)
       out.base ??= href;
       continue;
     }
@@ -50,7 +52,8 @@ function attributes(text: string): { href?: string; rel?: string } {
   ATTR.lastIndex = 0;
   for (let a = ATTR.exec(text); a; a = ATTR.exec(text)) {
     const name = a[1]!.toLowerCase();
-    if ((name === 'href' || name === 'rel') && out[name] === undefined) out[name] = decodeEntities(a[2] ?? a[3] ?? a[4] ?? '');
+    if ((name === 'href' || name === 'rel') && out[name] === undefined)
+      out[name] = decodeEntities(a[2] ?? a[3] ?? a[4] ?? '');
   }
   return out;
 }

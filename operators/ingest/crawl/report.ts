@@ -5,7 +5,11 @@ import type { Entry } from './frontier.ts';
 
 const LISTED = 20;
 
-export interface BrokenLink { url: string; status: number; referrer: string | null }
+export interface BrokenLink {
+  url: string;
+  status: number;
+  referrer: string | null;
+}
 
 export class CrawlReport {
   pages = 0;
@@ -16,7 +20,9 @@ export class CrawlReport {
 
   constructor(private readonly ctx: OperatorContext) {}
 
-  page(): void { this.pages++; }
+  page(): void {
+    this.pages++;
+  }
 
   failure(entry: Entry, reason: string, detail: string, status: number | null): void {
     this.failures.set(reason, (this.failures.get(reason) ?? 0) + 1);
@@ -31,12 +37,16 @@ export class CrawlReport {
   summary(stop: string, f: { requests: number; bytes: number; pending: number; tooDeep: number }): void {
     const secs = (performance.now() - this.t0) / 1000;
     const reasons = [...this.failures].map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
-    this.ctx.log(`crawl ${stop} after ${secs.toFixed(1)} s: ${this.pages} pages, ${f.requests} requests, ` +
-      `${(f.bytes / 1e6).toFixed(2)} MB; failed: ${reasons}; ${f.pending} pending; ${f.tooDeep} links too deep`);
+    this.ctx.log(
+      `crawl ${stop} after ${secs.toFixed(1)} s: ${this.pages} pages, ${f.requests} requests, ` +
+        `${(f.bytes / 1e6).toFixed(2)} MB; failed: ${reasons}; ${f.pending} pending; ${f.tooDeep} links too deep`,
+    );
     if (this.brokenCount > 0) {
       const more = this.brokenCount > this.broken.length ? ` (first ${this.broken.length} listed)` : '';
-      this.ctx.log(`${this.brokenCount} broken links${more}:\n` +
-        this.broken.map((b) => `  ${b.status} ${b.url}${b.referrer ? ` <- ${b.referrer}` : ''}`).join('\n'));
+      this.ctx.log(
+        `${this.brokenCount} broken links${more}:\n` +
+          this.broken.map((b) => `  ${b.status} ${b.url}${b.referrer ? ` <- ${b.referrer}` : ''}`).join('\n'),
+      );
     }
   }
 }

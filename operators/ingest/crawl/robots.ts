@@ -6,7 +6,8 @@ import type { FetchResult } from './fetch-page.ts';
 
 type Robot = ReturnType<typeof robotsModule.default>;
 // robots-parser is CommonJS (module.exports = function) while its typings declare a default export.
-const parseRobots = ((robotsModule as unknown as { default?: unknown }).default ?? robotsModule) as typeof robotsModule.default;
+const parseRobots = ((robotsModule as unknown as { default?: unknown }).default ??
+  robotsModule) as typeof robotsModule.default;
 
 export const ROBOTS_MAX_BYTES = 500 * 1024;
 const MAX_HOPS = 5;
@@ -36,28 +37,43 @@ export class RobotsCache {
   constructor(private readonly o: RobotsOptions) {}
 
   /** Rules of an origin when already loaded. */
-  peek(origin: string): RobotsRules | undefined { return this.byOrigin.get(origin); }
+  peek(origin: string): RobotsRules | undefined {
+    return this.byOrigin.get(origin);
+  }
 
   load(origin: string): Promise<RobotsRules> {
     const known = this.byOrigin.get(origin);
     if (known) return Promise.resolve(known);
     let p = this.loading.get(origin);
     if (!p) {
-      p = this.fetchRules(origin).then((rules) => { this.byOrigin.set(origin, rules); this.loading.delete(origin); return rules; });
+      p = this.fetchRules(origin).then((rules) => {
+        this.byOrigin.set(origin, rules);
+        this.loading.delete(origin);
+        return rules;
+      });
       this.loading.set(origin, p);
     }
     return p;
   }
 
   private async fetchRules(origin: string): Promise<RobotsRules> {
-    const unavailable = (why: string) => (this.o.unavailable === 'allow' ? allowAll(`${why}: allow all`) : disallowAll(`${why}: disallow all`));
+    const unavailable = (why: string) =>
+      this.o.unavailable === 'allow' ? allowAll(`${why}: allow all`) : disallowAll(`${why}: disallow all`);
     let url = new URL('/robots.txt', origin);
     for (let hop = 0; ; hop++) {
       let r: FetchResult;
-      try { r = await this.o.get(url); } catch (err) { return unavailable(err instanceof Error ? err.message : String(err)); }
+      try {
+        r = await this.o.get(url);
+      } catch (err) {
+        return unavailable(err instanceof Error ? err.message : String(err));
+      }
       if (r.status === null || r.failure) return unavailable(`${r.failure ?? 'no response'} (${r.detail ?? ''})`);
       if (r.status >= 300 && r.status < 400 && r.location && hop < MAX_HOPS) {
-        try { url = new URL(r.location, url); } catch { return allowAll(`${r.status} to an invalid location: allow all`); }
+        try {
+          url = new URL(r.location, url);
+        } catch {
+          return allowAll(`${r.status} to an invalid location: allow all`);
+        }
         continue;
       }
       if (r.status >= 200 && r.status < 300) return this.parse(origin, r.body.toString('utf8'), String(r.status));

@@ -20,7 +20,11 @@ function normalizeEscapes(s: string): string {
  */
 export function normalizeUrl(href: string, base: string | URL | undefined, query: QueryMode): URL | undefined {
   let u: URL;
-  try { u = new URL(href.trim(), base); } catch { return undefined; }
+  try {
+    u = new URL(href.trim(), base);
+  } catch {
+    return undefined;
+  }
   u.hash = '';
   u.username = '';
   u.password = '';
@@ -49,9 +53,11 @@ export function hostMatcher(patterns: readonly string[]): (u: URL) => boolean {
   });
   return (u) => {
     const port = u.port || (u.protocol === 'https:' ? '443' : '80');
-    return rules.some((r) =>
-      (r.port === undefined || r.port === port) &&
-      (u.hostname === r.host || (r.wild && u.hostname.endsWith(`.${r.host}`))));
+    return rules.some(
+      (r) =>
+        (r.port === undefined || r.port === port) &&
+        (u.hostname === r.host || (r.wild && u.hostname.endsWith(`.${r.host}`))),
+    );
   };
 }
 

@@ -8,11 +8,16 @@ import { extractLinks } from './links.ts';
 import { normalizeUrl, type QueryMode } from './url.ts';
 import type { WarcWriter } from './warc.ts';
 
-interface Common { entry: Entry; status: number | null; contentType: string | null; fetchedAt: Date | null }
+interface Common {
+  entry: Entry;
+  status: number | null;
+  contentType: string | null;
+  fetchedAt: Date | null;
+}
 export type Outcome =
-  | Common & { kind: 'page'; text: string; links: URL[] }
-  | Common & { kind: 'redirect'; location: string | undefined }
-  | Common & { kind: 'failed'; reason: string; detail: string }
+  | (Common & { kind: 'page'; text: string; links: URL[] })
+  | (Common & { kind: 'redirect'; location: string | undefined })
+  | (Common & { kind: 'failed'; reason: string; detail: string })
   /** stopped by the crawl itself (limit or cancellation): the entry goes back to the frontier */
   | { kind: 'aborted'; entry: Entry };
 
@@ -29,7 +34,9 @@ export async function visit(entry: Entry, env: VisitEnv): Promise<Outcome> {
   const url = new URL(entry.url);
   const none = { entry, status: null, contentType: null, fetchedAt: null };
   let addresses;
-  try { addresses = await env.policy.resolve(url.hostname); } catch (err) {
+  try {
+    addresses = await env.policy.resolve(url.hostname);
+  } catch (err) {
     if (err instanceof AddressError) return { ...none, kind: 'failed', reason: err.reason, detail: err.message };
     throw err;
   }
@@ -42,7 +49,8 @@ export async function visit(entry: Entry, env: VisitEnv): Promise<Outcome> {
   if (r.failure) return { ...common, kind: 'failed', reason: r.failure, detail: r.detail ?? '' };
   const status = r.status!;
   if (status >= 300 && status < 400 && status !== 304) return { ...common, kind: 'redirect', location: r.location };
-  if (status < 200 || status >= 300) return { ...common, kind: 'failed', reason: `http ${status}`, detail: `${status} ${r.statusText}`.trim() };
+  if (status < 200 || status >= 300)
+    return { ...common, kind: 'failed', reason: `http ${status}`, detail: `${status} ${r.statusText}`.trim() };
   const text = decodeBody(r.body, r.charset);
   const found = extractLinks(text);
   const base = (found.base !== undefined ? normalizeUrl(found.base, url, 'keep') : undefined) ?? url;

@@ -18,13 +18,24 @@ export class WarcWriter {
   /** records queued and not yet written */
   backlog = 0;
 
-  constructor(path: string, private readonly gzip: boolean, software: string) {
+  constructor(
+    path: string,
+    private readonly gzip: boolean,
+    software: string,
+  ) {
     const abs = resolve(path);
     mkdirSync(dirname(abs), { recursive: true });
     this.file = new AtomicFile(abs);
-    this.enqueue(() => WARCRecord.createWARCInfo({ filename: basename(abs), warcVersion: 'WARC/1.1' }, {
-      software, format: 'WARC File Format 1.1', 'robots': 'obey',
-    }));
+    this.enqueue(() =>
+      WARCRecord.createWARCInfo(
+        { filename: basename(abs), warcVersion: 'WARC/1.1' },
+        {
+          software,
+          format: 'WARC File Format 1.1',
+          robots: 'obey',
+        },
+      ),
+    );
   }
 
   /** Append the request/response pair of one exchange (no-op when no response arrived). */
@@ -32,19 +43,33 @@ export class WarcWriter {
     if (r.status === null) return;
     const date = r.startedAt.toISOString();
     const url = r.url.href;
-    const response = WARCRecord.create({
-      url, date, type: 'response', warcVersion: 'WARC/1.1', keepHeadersCase: true,
-      statusline: `HTTP/${r.httpVersion} ${r.status} ${r.statusText}`.trimEnd(),
-      httpHeaders: pairs(r.rawHeaders),
-      warcHeaders: r.truncated || r.failure ? { 'WARC-Truncated': r.failure === 'timeout' ? 'time' : 'length' } : {},
-    }, [r.body]);
+    const response = WARCRecord.create(
+      {
+        url,
+        date,
+        type: 'response',
+        warcVersion: 'WARC/1.1',
+        keepHeadersCase: true,
+        statusline: `HTTP/${r.httpVersion} ${r.status} ${r.statusText}`.trimEnd(),
+        httpHeaders: pairs(r.rawHeaders),
+        warcHeaders: r.truncated || r.failure ? { 'WARC-Truncated': r.failure === 'timeout' ? 'time' : 'length' } : {},
+      },
+      [r.body],
+    );
     const responseId = response.warcHeaders.headers.get('WARC-Record-ID') ?? '';
-    const request = WARCRecord.create({
-      url, date, type: 'request', warcVersion: 'WARC/1.1', keepHeadersCase: true,
-      statusline: `GET ${r.url.pathname}${r.url.search} HTTP/1.1`,
-      httpHeaders: [['Host', r.url.host], ...Object.entries(r.requestHeaders)],
-      warcHeaders: responseId ? { 'WARC-Concurrent-To': responseId } : {},
-    }, []);
+    const request = WARCRecord.create(
+      {
+        url,
+        date,
+        type: 'request',
+        warcVersion: 'WARC/1.1',
+        keepHeadersCase: true,
+        statusline: `GET ${r.url.pathname}${r.url.search} HTTP/1.1`,
+        httpHeaders: [['Host', r.url.host], ...Object.entries(r.requestHeaders)],
+        warcHeaders: responseId ? { 'WARC-Concurrent-To': responseId } : {},
+      },
+      [],
+    );
     this.enqueue(() => request);
     this.enqueue(() => response);
   }
@@ -55,17 +80,26 @@ export class WarcWriter {
       try {
         if (!this.failed) await this.file.write(await WARCSerializer.serialize(make(), { gzip: this.gzip }));
         this.records++;
-      } catch (err) { this.failed = err; } finally { this.backlog--; }
+      } catch (err) {
+        this.failed = err;
+      } finally {
+        this.backlog--;
+      }
     });
   }
 
   /** Resolves when every queued record is written: the crawl waits here when the backlog grows. */
-  drain(): Promise<void> { return this.tail; }
+  drain(): Promise<void> {
+    return this.tail;
+  }
 
   /** Wait for pending records, then rename the file into place. */
   async commit(): Promise<string> {
     await this.tail;
-    if (this.failed) { await this.file.abort(); throw this.failed; }
+    if (this.failed) {
+      await this.file.abort();
+      throw this.failed;
+    }
     return this.file.commit();
   }
 
@@ -77,6 +111,7 @@ export class WarcWriter {
 
 function pairs(raw: readonly string[]): [string, string][] {
   const out: [string, string][] = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) if (!DROP_HEADERS.has(raw[i]!.toLowerCase())) out.push([raw[i]!, raw[i + 1]!]);
+  for (let i = 0; i + 1 < raw.length; i += 2)
+    if (!DROP_HEADERS.has(raw[i]!.toLowerCase())) out.push([raw[i]!, raw[i + 1]!]);
   return out;
 }

@@ -12,7 +12,10 @@ export class BytePairEncoder {
   private readonly pairs: Int32Array;
 
   /** `longPiece`: pieces of more bytes take the heap path (tests lower it to check both agree). */
-  constructor(readonly table: RankTable, readonly longPiece = 256) {
+  constructor(
+    readonly table: RankTable,
+    readonly longPiece = 256,
+  ) {
     this.starts = new Int32Array(longPiece + 1);
     this.pairs = new Int32Array(longPiece);
   }
@@ -29,10 +32,14 @@ export class BytePairEncoder {
   private encodeBytes(b: Uint8Array, m: number, out: Int32Array, pos: number): number {
     const table = this.table;
     const whole = table.rank(b, 0, m);
-    if (whole >= 0) { out[pos++] = whole; return pos; }
+    if (whole >= 0) {
+      out[pos++] = whole;
+      return pos;
+    }
     if (m > this.longPiece) return mergeLong(table, b, m, out, pos);
     // part k spans b[starts[k], starts[k+1]); pairs[k] ranks parts k and k+1 merged (NONE: no token)
-    const starts = this.starts, pairs = this.pairs;
+    const starts = this.starts,
+      pairs = this.pairs;
     for (let k = 0; k <= m; k++) starts[k] = k;
     let parts = m;
     for (let k = 0; k + 1 < parts; k++) pairs[k] = rankOr(table, b, k, k + 2);
@@ -49,16 +56,21 @@ export class BytePairEncoder {
     }
     for (let k = 0; k < parts; k++) {
       const r = table.rank(b, starts[k]!, starts[k + 1]!);
-      if (r < 0) throw new Error(`bpe: byte string of length ${starts[k + 1]! - starts[k]!} has no rank; the rank table lacks single bytes`);
+      if (r < 0)
+        throw new Error(
+          `bpe: byte string of length ${starts[k + 1]! - starts[k]!} has no rank; the rank table lacks single bytes`,
+        );
       out[pos++] = r;
     }
     return pos;
   }
-
 }
 
 const NONE = 0x7fffffff;
-const rankOr = (t: RankTable, b: Uint8Array, x: number, y: number) => { const r = t.rank(b, x, y); return r < 0 ? NONE : r; };
+const rankOr = (t: RankTable, b: Uint8Array, x: number, y: number) => {
+  const r = t.rank(b, x, y);
+  return r < 0 ? NONE : r;
+};
 
 /**
  * The same merges as the loop above for b[0, m), in O(m log m). Parts are named by their first byte
@@ -72,7 +84,10 @@ function mergeLong(table: RankTable, b: Uint8Array, m: number, out: Int32Array, 
   const pair = new Int32Array(m); // rank of part k merged with the next one, NONE if none (or part gone)
   const heap: number[] = [];
   const span = m + 1;
-  for (let k = 0; k < m; k++) { next[k] = k + 1; prev[k] = k - 1; }
+  for (let k = 0; k < m; k++) {
+    next[k] = k + 1;
+    prev[k] = k - 1;
+  }
   for (let k = 0; k < m; k++) {
     pair[k] = k + 1 < m ? rankOr(table, b, k, k + 2) : NONE;
     if (pair[k] !== NONE) heapPush(heap, pair[k]! * span + k);
@@ -97,7 +112,8 @@ function mergeLong(table: RankTable, b: Uint8Array, m: number, out: Int32Array, 
   }
   for (let k = 0; k < m; k = next[k]!) {
     const r = table.rank(b, k, next[k]!);
-    if (r < 0) throw new Error(`bpe: byte string of length ${next[k]! - k} has no rank; the rank table lacks single bytes`);
+    if (r < 0)
+      throw new Error(`bpe: byte string of length ${next[k]! - k} has no rank; the rank table lacks single bytes`);
     out[pos++] = r;
   }
   return pos;
@@ -138,19 +154,31 @@ export function utf8Into(s: string, i: number, j: number, out: Uint8Array): numb
   let n = 0;
   for (let k = i; k < j; k++) {
     let c = s.charCodeAt(k);
-    if (c < 0x80) { out[n++] = c; continue; }
-    if (c < 0x800) { out[n++] = 0xc0 | (c >> 6); out[n++] = 0x80 | (c & 63); continue; }
+    if (c < 0x80) {
+      out[n++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      out[n++] = 0xc0 | (c >> 6);
+      out[n++] = 0x80 | (c & 63);
+      continue;
+    }
     if ((c & 0xf800) === 0xd800) {
       const d = k + 1 < j ? s.charCodeAt(k + 1) : 0;
       if (c <= 0xdbff && (d & 0xfc00) === 0xdc00) {
         c = ((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000;
         k++;
-        out[n++] = 0xf0 | (c >> 18); out[n++] = 0x80 | ((c >> 12) & 63); out[n++] = 0x80 | ((c >> 6) & 63); out[n++] = 0x80 | (c & 63);
+        out[n++] = 0xf0 | (c >> 18);
+        out[n++] = 0x80 | ((c >> 12) & 63);
+        out[n++] = 0x80 | ((c >> 6) & 63);
+        out[n++] = 0x80 | (c & 63);
         continue;
       }
       c = 0xfffd;
     }
-    out[n++] = 0xe0 | (c >> 12); out[n++] = 0x80 | ((c >> 6) & 63); out[n++] = 0x80 | (c & 63);
+    out[n++] = 0xe0 | (c >> 12);
+    out[n++] = 0x80 | ((c >> 6) & 63);
+    out[n++] = 0x80 | (c & 63);
   }
   return n;
 }

@@ -43,14 +43,20 @@ function planeTable(plane: number): Uint8Array {
   const cpAt: number[] = []; // code point at each UTF-16 index of the string
   for (const cp of cps) {
     const s = String.fromCodePoint(cp);
-    for (let k = 0; k < s.length; k++) { units.push(s.charCodeAt(k)); cpAt.push(cp); }
+    for (let k = 0; k < s.length; k++) {
+      units.push(s.charCodeAt(k));
+      cpAt.push(cp);
+    }
   }
   let all = '';
   for (let k = 0; k < units.length; k += 8192) all += String.fromCharCode(...units.slice(k, k + 8192));
   for (const [flag, re] of classes) {
     re.lastIndex = 0;
     for (let m = re.exec(all); m; m = re.exec(all))
-      for (let k = m.index; k < m.index + m[0].length; k++) { const lo = cpAt[k]! & 0xffff; t[lo] = t[lo]! | flag; }
+      for (let k = m.index; k < m.index + m[0].length; k++) {
+        const lo = cpAt[k]! & 0xffff;
+        t[lo] = t[lo]! | flag;
+      }
   }
   if (plane === 0) {
     t[10] = t[10]! | NEWLINE;
@@ -69,7 +75,10 @@ const astral: Array<Uint8Array | undefined> = [];
 export function astralFlags(cp: number): number {
   const plane = cp >>> 16;
   let t = astral[plane];
-  if (!t) { t = planeTable(plane); astral[plane] = t; }
+  if (!t) {
+    t = planeTable(plane);
+    astral[plane] = t;
+  }
   return t[cp & 0xffff]!;
 }
 

@@ -8,8 +8,16 @@
 
 /** JavaScript's `\s` as code point ranges (checked against V8's in the tests). */
 export const ECMA_SPACE_RANGES: ReadonlyArray<readonly [number, number]> = [
-  [0x09, 0x0d], [0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680], [0x2000, 0x200a],
-  [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000], [0xfeff, 0xfeff],
+  [0x09, 0x0d],
+  [0x20, 0x20],
+  [0xa0, 0xa0],
+  [0x1680, 0x1680],
+  [0x2000, 0x200a],
+  [0x2028, 0x2029],
+  [0x202f, 0x202f],
+  [0x205f, 0x205f],
+  [0x3000, 0x3000],
+  [0xfeff, 0xfeff],
 ];
 
 const hex = (c: number) => `\\x{${c.toString(16).toUpperCase()}}`;
@@ -28,7 +36,8 @@ export function withEcmaWhitespace(pattern: string): string {
       if (next === 's') out += inClass ? CLASS_BODY : `[${CLASS_BODY}]`;
       else if (next === 'S' && !inClass) out += `[^${CLASS_BODY}]`;
       // a \S inside a class has no spelled-out equivalent; no encoding's pattern has one
-      else if (next === 'S') throw new Error(`withEcmaWhitespace: \\S inside a character class at ${i - 1} of ${pattern}`);
+      else if (next === 'S')
+        throw new Error(`withEcmaWhitespace: \\S inside a character class at ${i - 1} of ${pattern}`);
       else out += c + (next ?? '');
       continue;
     }

@@ -29,7 +29,11 @@ export const ENCODING: Record<EncodingName, EncodingInfo> = {
 };
 
 /** The contents of a js-tiktoken ranks module. */
-export interface RanksData { pat_str: string; special_tokens: Record<string, number>; bpe_ranks: string }
+export interface RanksData {
+  pat_str: string;
+  special_tokens: Record<string, number>;
+  bpe_ranks: string;
+}
 
 const require = createRequire(import.meta.url);
 const data = new Map<EncodingName, RanksData>();
@@ -52,7 +56,10 @@ export function ranksData(name: EncodingName): RanksData {
 /** The BPE rank table of `name` (built once per thread). */
 export function rankTable(name: EncodingName): RankTable {
   let t = tables.get(name);
-  if (!t) { t = new RankTable(ranksData(name).bpe_ranks); tables.set(name, t); }
+  if (!t) {
+    t = new RankTable(ranksData(name).bpe_ranks);
+    tables.set(name, t);
+  }
   return t;
 }
 
@@ -60,6 +67,7 @@ export function rankTable(name: EncodingName): RankTable {
 export function specialTokenId(name: EncodingName, token: string): number {
   const specials = ranksData(name).special_tokens;
   const id = specials[token];
-  if (id === undefined) throw new Error(`encoding ${name} has no special token ${token} (it has ${Object.keys(specials).join(', ')})`);
+  if (id === undefined)
+    throw new Error(`encoding ${name} has no special token ${token} (it has ${Object.keys(specials).join(', ')})`);
   return id;
 }

@@ -30,10 +30,14 @@ export type EngineOptions = FlowlmEngineOptions;
 
 export function createEngine(engine: EngineName, encoding: EncodingName, opts: EngineOptions = {}): TokenEngine {
   switch (engine) {
-    case 'flowlm': return new FlowlmEngine(encoding, opts);
-    case 'js-tiktoken': return jsTiktoken(encoding);
-    case 'tiktoken-wasm': return tiktokenWasm(encoding);
-    default: throw new Error(`unknown tokenizer engine "${String(engine)}" (known: ${ENGINES.join(', ')})`);
+    case 'flowlm':
+      return new FlowlmEngine(encoding, opts);
+    case 'js-tiktoken':
+      return jsTiktoken(encoding);
+    case 'tiktoken-wasm':
+      return tiktokenWasm(encoding);
+    default:
+      throw new Error(`unknown tokenizer engine "${String(engine)}" (known: ${ENGINES.join(', ')})`);
   }
 }
 
@@ -41,7 +45,8 @@ function jsTiktoken(encoding: EncodingName): TokenEngine {
   const enc = new JsTiktoken(ranksData(encoding));
   const none: string[] = [];
   return {
-    engine: 'js-tiktoken', encoding,
+    engine: 'js-tiktoken',
+    encoding,
     encode: (text, out) => out.pushAll(enc.encode(text, none, none)),
     decode: (ids) => enc.decode(Array.from(ids)),
     dispose: () => {},
@@ -52,20 +57,34 @@ const require = createRequire(import.meta.url);
 
 function tiktokenWasm(encoding: EncodingName): TokenEngine {
   // the CommonJS build instantiates the WASM module synchronously, as a kernel must be built
-  const { Tiktoken } = require('tiktoken') as { Tiktoken: new (ranks: string, special: Record<string, number>, pattern: string) => WasmTiktoken };
-  const data = require(`tiktoken/encoders/${ENCODING[encoding].tiktoken}.json`) as { bpe_ranks: string; special_tokens: Record<string, number>; pat_str: string };
+  const { Tiktoken } = require('tiktoken') as {
+    Tiktoken: new (ranks: string, special: Record<string, number>, pattern: string) => WasmTiktoken;
+  };
+  const data = require(`tiktoken/encoders/${ENCODING[encoding].tiktoken}.json`) as {
+    bpe_ranks: string;
+    special_tokens: Record<string, number>;
+    pat_str: string;
+  };
   // tiktoken's own ranks, with its pattern's \s made JavaScript's: the ids are js-tiktoken's also
   // where the two regex engines disagree (U+FEFF, U+0085; see ecma-whitespace.ts)
-  let enc: WasmTiktoken | undefined = new Tiktoken(data.bpe_ranks, data.special_tokens, withEcmaWhitespace(data.pat_str));
+  let enc: WasmTiktoken | undefined = new Tiktoken(
+    data.bpe_ranks,
+    data.special_tokens,
+    withEcmaWhitespace(data.pat_str),
+  );
   const live = () => {
     if (!enc) throw new Error(`tiktoken-wasm engine (${encoding}) used after dispose()`);
     return enc;
   };
   const utf8 = new TextDecoder();
   return {
-    engine: 'tiktoken-wasm', encoding,
+    engine: 'tiktoken-wasm',
+    encoding,
     encode: (text, out) => out.pushAll(live().encode_ordinary(text)),
     decode: (ids) => utf8.decode(live().decode(Uint32Array.from(ids))),
-    dispose: () => { enc?.free(); enc = undefined; },
+    dispose: () => {
+      enc?.free();
+      enc = undefined;
+    },
   };
 }

@@ -21,7 +21,10 @@ export class FlowlmEngine {
   private readonly table: RankTable;
   private readonly bpe: BytePairEncoder;
 
-  constructor(readonly encoding: EncodingName, opts: FlowlmEngineOptions = {}) {
+  constructor(
+    readonly encoding: EncodingName,
+    opts: FlowlmEngineOptions = {},
+  ) {
     this.pieceEnd = ENCODING[encoding].pieceEnd;
     this.table = rankTable(encoding);
     this.bpe = new BytePairEncoder(this.table);
@@ -34,10 +37,14 @@ export class FlowlmEngine {
     const cache = this.cache;
     let data = out.data;
     let pos = out.length;
-    for (let i = 0; i < n;) {
+    for (let i = 0; i < n; ) {
       const j = pieceEnd(text, i, n);
       // a piece has at most 3 UTF-8 bytes per UTF-16 unit, and at most one id per byte
-      if (pos + 3 * (j - i) > data.length) { out.length = pos; out.reserve(3 * (j - i)); data = out.data; }
+      if (pos + 3 * (j - i) > data.length) {
+        out.length = pos;
+        out.reserve(3 * (j - i));
+        data = out.data;
+      }
       const h = pieceHash(text, i, j);
       const end = cache.lookup(text, i, j, h, data, pos);
       if (end >= 0) pos = end;
@@ -55,7 +62,9 @@ export class FlowlmEngine {
     return decodeWith(this.table, this.encoding, ids);
   }
 
-  dispose(): void { this.cache.clear(); }
+  dispose(): void {
+    this.cache.clear();
+  }
 }
 
 /** Text of `ids` (special tokens included) from a rank table. */
@@ -64,11 +73,17 @@ export function decodeWith(table: RankTable, encoding: EncodingName, ids: ArrayL
   const utf8 = new TextDecoder();
   const chunks: Uint8Array[] = [];
   let text = '';
-  const flush = () => { text += utf8.decode(Buffer.concat(chunks)); chunks.length = 0; };
+  const flush = () => {
+    text += utf8.decode(Buffer.concat(chunks));
+    chunks.length = 0;
+  };
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k]!;
     const b = table.bytesOf(id);
-    if (b) { chunks.push(b); continue; }
+    if (b) {
+      chunks.push(b);
+      continue;
+    }
     const special = specials.get(id);
     if (special === undefined) throw new Error(`decode: id ${id} (position ${k}) is not a token of ${encoding}`);
     flush();

@@ -6,7 +6,10 @@ export class IdBuffer {
   length = 0;
 
   /** `alloc`: where the buffer lives (shared memory for a kernel on a worker thread, see tokenize.ts) */
-  constructor(capacity = 1024, private readonly alloc: (n: number) => Int32Array = (n) => new Int32Array(n)) {
+  constructor(
+    capacity = 1024,
+    private readonly alloc: (n: number) => Int32Array = (n) => new Int32Array(n),
+  ) {
     this.data = alloc(Math.max(16, capacity));
   }
 
@@ -25,7 +28,9 @@ export class IdBuffer {
   }
 
   /** The ids appended so far (a view, valid until the next append). */
-  view(): Int32Array { return this.data.subarray(0, this.length); }
+  view(): Int32Array {
+    return this.data.subarray(0, this.length);
+  }
 
   /** Makes room for `extra` more ids (engines then write to `data` directly and set `length`). */
   reserve(extra: number): void {

@@ -15,15 +15,22 @@ export class PieceCache {
   misses = 0;
 
   /** `maxEntries` pieces per generation, each at most `maxPieceLength` UTF-16 units. */
-  constructor(readonly maxEntries: number, readonly maxPieceLength = 64) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new Error(`PieceCache: maxEntries must be a positive integer, got ${maxEntries}`);
+  constructor(
+    readonly maxEntries: number,
+    readonly maxPieceLength = 64,
+  ) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1)
+      throw new Error(`PieceCache: maxEntries must be a positive integer, got ${maxEntries}`);
     // typical pieces are 4-8 chars and 1-2 tokens; a table that fills its arenas first is rotated early
-    const chars = maxEntries * 12, ids = maxEntries * 4;
+    const chars = maxEntries * 12,
+      ids = maxEntries * 4;
     this.young = new PieceTable(maxEntries, chars, ids);
     this.old = new PieceTable(maxEntries, chars, ids);
   }
 
-  get size(): number { return this.young.count + this.old.count; }
+  get size(): number {
+    return this.young.count + this.old.count;
+  }
 
   /**
    * Appends the cached ids of s[i, j) (hash h) to `out` at `pos` and returns the new end, or -1 when
@@ -31,9 +38,15 @@ export class PieceCache {
    */
   lookup(s: string, i: number, j: number, h: number, out: Int32Array, pos: number): number {
     const e = this.young.find(s, i, j, h);
-    if (e >= 0) { this.hits++; return this.young.copyIds(e, out, pos); }
+    if (e >= 0) {
+      this.hits++;
+      return this.young.copyIds(e, out, pos);
+    }
     const o = this.old.find(s, i, j, h);
-    if (o < 0) { this.misses++; return -1; }
+    if (o < 0) {
+      this.misses++;
+      return -1;
+    }
     this.hits++;
     const end = this.old.copyIds(o, out, pos);
     this.store(s, i, j, h, out.subarray(pos, end)); // (store may clear the old table)
@@ -51,5 +64,8 @@ export class PieceCache {
     t.add(s, i, j, h, ids);
   }
 
-  clear(): void { this.young.clear(); this.old.clear(); }
+  clear(): void {
+    this.young.clear();
+    this.old.clear();
+  }
 }

@@ -13,7 +13,10 @@ export function pieceHash(s: string, i: number, j: number): number {
 
 // entry fields, 4 ints per entry: where the key's chars start, its length, the id count, and the id
 // itself (one id) or where the ids start in idStore (several)
-const KEY_AT = 0, KEY_LEN = 1, ID_COUNT = 2, ID = 3;
+const KEY_AT = 0,
+  KEY_LEN = 1,
+  ID_COUNT = 2,
+  ID = 3;
 
 export class PieceTable {
   /** entries held */
@@ -27,7 +30,11 @@ export class PieceTable {
   private idsUsed = 0;
 
   /** At most `maxEntries` pieces of at most `maxChars` chars and `maxIds` ids (of multi-id pieces) in all. */
-  constructor(readonly maxEntries: number, maxChars: number, maxIds: number) {
+  constructor(
+    readonly maxEntries: number,
+    maxChars: number,
+    maxIds: number,
+  ) {
     let cap = 16;
     while (cap < maxEntries * 2) cap *= 2; // load factor <= 0.5: short probe sequences
     this.mask = cap - 1;
@@ -39,7 +46,9 @@ export class PieceTable {
 
   /** The entry holding s[i, j) (hash h), or -1. */
   find(s: string, i: number, j: number, h: number): number {
-    const slots = this.slots, entries = this.entries, keys = this.keys;
+    const slots = this.slots,
+      entries = this.entries,
+      keys = this.keys;
     for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
       const e = slots[2 * slot + 1]! - 1;
       if (e < 0) return -1;
@@ -48,7 +57,10 @@ export class PieceTable {
       if (entries[base + KEY_LEN] !== j - i) continue;
       let at = entries[base + KEY_AT]!;
       let k = i;
-      while (k < j && keys[at] === s.charCodeAt(k)) { at++; k++; }
+      while (k < j && keys[at] === s.charCodeAt(k)) {
+        at++;
+        k++;
+      }
       if (k === j) return e;
     }
   }
@@ -57,16 +69,25 @@ export class PieceTable {
   copyIds(e: number, out: Int32Array, pos: number): number {
     const base = 4 * e;
     const n = this.entries[base + ID_COUNT]!;
-    if (n === 1) { out[pos] = this.entries[base + ID]!; return pos + 1; }
+    if (n === 1) {
+      out[pos] = this.entries[base + ID]!;
+      return pos + 1;
+    }
     const store = this.idStore;
-    for (let at = this.entries[base + ID]!, end = at + n; at < end;) out[pos++] = store[at++]!;
+    for (let at = this.entries[base + ID]!, end = at + n; at < end; ) out[pos++] = store[at++]!;
     return pos;
   }
 
   /** Adds s[i, j) -> ids (not present yet); false when the table is full (the caller clears it). */
   add(s: string, i: number, j: number, h: number, ids: ArrayLike<number>): boolean {
-    const len = j - i, n = ids.length;
-    if (this.count === this.maxEntries || this.charsUsed + len > this.keys.length || (n > 1 && this.idsUsed + n > this.idStore.length)) return false;
+    const len = j - i,
+      n = ids.length;
+    if (
+      this.count === this.maxEntries ||
+      this.charsUsed + len > this.keys.length ||
+      (n > 1 && this.idsUsed + n > this.idStore.length)
+    )
+      return false;
     const e = this.count++;
     const base = 4 * e;
     this.entries[base + KEY_AT] = this.charsUsed;

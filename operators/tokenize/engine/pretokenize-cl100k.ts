@@ -15,12 +15,15 @@ export function pieceEndCl100k(s: string, i: number, n: number): number {
   let f = BMP[c]!;
   if (f & HIGH_SURROGATE) f = flagsAt(s, i, n);
   // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-  if (c === 39) { const e = contractionEnd(s, i, n, true); if (e > 0) return e; }
+  if (c === 39) {
+    const e = contractionEnd(s, i, n, true);
+    if (e > 0) return e;
+  }
   // [^\r\n\p{L}\p{N}]?\p{L}+
   if (f & LETTER) return runEnd(s, i, n, LETTER);
   if ((f & WORDLIKE) === 0) {
     const j = i + (c >= 0xd800 ? widthAt(s, i, n) : 1);
-    if (j < n && (classAt(s, j, n) & LETTER)) return runEnd(s, j, n, LETTER);
+    if (j < n && classAt(s, j, n) & LETTER) return runEnd(s, j, n, LETTER);
   }
   // \p{N}{1,3}
   if (f & NUMBER) return numberRunEnd(s, i, n);
@@ -29,7 +32,7 @@ export function pieceEndCl100k(s: string, i: number, n: number): number {
   if (c === 32 && i + 1 < n && (classAt(s, i + 1, n) & (LETTER | NUMBER | SPACE)) === 0) j = i + 1;
   if (j > i || (f & SPACE) === 0) {
     j = symbolRunEnd(s, j, n);
-    while (j < n && (BMP[s.charCodeAt(j)]! & NEWLINE)) j++;
+    while (j < n && BMP[s.charCodeAt(j)]! & NEWLINE) j++;
     return j;
   }
   // \s*[\r\n]+|\s+(?!\S)|\s+

@@ -8,7 +8,10 @@ import { classAt, contractionEnd, runEnd, spaceRunEnd, symbolRunEnd } from './sc
 /** End (exclusive) of the piece that starts at `i` (< n) of `s`. */
 export function pieceEndGpt2(s: string, i: number, n: number): number {
   const c = s.charCodeAt(i);
-  if (c === 39) { const e = contractionEnd(s, i, n, false); if (e > 0) return e; }
+  if (c === 39) {
+    const e = contractionEnd(s, i, n, false);
+    if (e > 0) return e;
+  }
   // ` ?` goes with a following letter, number or symbol; a space before a space is whitespace
   const j = c === 32 && i + 1 < n ? i + 1 : i;
   const f = classAt(s, j, n);

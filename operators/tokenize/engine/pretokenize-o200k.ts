@@ -32,8 +32,8 @@ function wordAt(s: string, i: number, n: number, f: number): number {
   const prefixed = (f & NOT_PREFIX) === 0 && i + 1 < n ? i + widthAt(s, i, n) : -1;
   let e: number;
   if (prefixed > 0 && prefixed < n && (e = wordA(s, prefixed, n)) > 0) return e;
-  if ((f & (UPPERISH | LOWERISH)) && (e = wordA(s, i, n)) > 0) return e;
-  if (prefixed > 0 && prefixed < n && (classAt(s, prefixed, n) & UPPERISH)) return wordB(s, prefixed, n);
+  if (f & (UPPERISH | LOWERISH) && (e = wordA(s, i, n)) > 0) return e;
+  if (prefixed > 0 && prefixed < n && classAt(s, prefixed, n) & UPPERISH) return wordB(s, prefixed, n);
   if (f & UPPERISH) return wordB(s, i, n);
   return 0;
 }
@@ -48,7 +48,7 @@ function wordA(s: string, i: number, n: number): number {
     j += widthAt(s, j, n);
     if (g & LOWERISH) lastLower = j;
   }
-  if (j < n && (classAt(s, j, n) & LOWERISH)) return withContraction(s, runEnd(s, j, n, LOWERISH), n);
+  if (j < n && classAt(s, j, n) & LOWERISH) return withContraction(s, runEnd(s, j, n, LOWERISH), n);
   return lastLower > 0 ? withContraction(s, lastLower, n) : 0;
 }
 
@@ -58,6 +58,9 @@ function wordB(s: string, i: number, n: number): number {
 }
 
 function withContraction(s: string, e: number, n: number): number {
-  if (e < n && s.charCodeAt(e) === 39) { const c = contractionEnd(s, e, n, true); if (c > 0) return c; }
+  if (e < n && s.charCodeAt(e) === 39) {
+    const c = contractionEnd(s, e, n, true);
+    if (c > 0) return c;
+  }
   return e;
 }

@@ -11,7 +11,8 @@ export function bytesHash(buf: Uint8Array, a: number, b: number): number {
 }
 
 const B64 = new Int8Array(128).fill(-1);
-for (const [k, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) B64[c.charCodeAt(0)] = k;
+for (const [k, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries())
+  B64[c.charCodeAt(0)] = k;
 
 export class RankTable {
   /** one more than the highest rank */
@@ -29,11 +30,17 @@ export class RankTable {
 
   /** From the `bpe_ranks` text of a js-tiktoken ranks file: lines `! <first rank> <base64 token>...`. */
   constructor(bpeRanks: string) {
-    const lines = bpeRanks.split('\n').filter((l) => l.length > 0).map((l) => l.split(' '));
-    let count = 0, size = 0, b64chars = 0;
+    const lines = bpeRanks
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => l.split(' '));
+    let count = 0,
+      size = 0,
+      b64chars = 0;
     for (const parts of lines) {
       const first = Number.parseInt(parts[1] ?? '', 10);
-      if (!Number.isInteger(first)) throw new Error(`bpe ranks: line "${parts.slice(0, 3).join(' ')}..." has no first rank`);
+      if (!Number.isInteger(first))
+        throw new Error(`bpe ranks: line "${parts.slice(0, 3).join(' ')}..." has no first rank`);
       count += parts.length - 2;
       size = Math.max(size, first + parts.length - 2);
       for (let k = 2; k < parts.length; k++) b64chars += parts[k]!.length;
@@ -45,8 +52,9 @@ export class RankTable {
     this.slots = new Int32Array(cap);
     this.tokenAt = new Int32Array(size).fill(-1);
     this.tokenLen = new Int32Array(size);
-    this.arena = new Uint8Array(Math.ceil(b64chars * 3 / 4));
-    let used = 0, longest = 0;
+    this.arena = new Uint8Array(Math.ceil((b64chars * 3) / 4));
+    let used = 0,
+      longest = 0;
     for (const parts of lines) {
       const first = Number.parseInt(parts[1]!, 10);
       for (let k = 2; k < parts.length; k++) {
@@ -77,7 +85,10 @@ export class RankTable {
       if (this.tokenLen[r] !== len) continue;
       let at = this.tokenAt[r]!;
       let k = a;
-      while (k < b && arena[at] === buf[k]) { at++; k++; }
+      while (k < b && arena[at] === buf[k]) {
+        at++;
+        k++;
+      }
       if (k === b) return r;
     }
   }
@@ -91,7 +102,8 @@ export class RankTable {
 
 /** Decodes base64 `s` into out[at...]; returns the end offset. */
 function decodeBase64(s: string, out: Uint8Array, at: number): number {
-  let bits = 0, acc = 0;
+  let bits = 0,
+    acc = 0;
   for (let k = 0; k < s.length; k++) {
     const c = s.charCodeAt(k);
     if (c === 61) break; // '=' padding
@@ -99,7 +111,10 @@ function decodeBase64(s: string, out: Uint8Array, at: number): number {
     if (v < 0) throw new Error(`bpe ranks: "${s}" is not base64`);
     acc = (acc << 6) | v;
     bits += 6;
-    if (bits >= 8) { bits -= 8; out[at++] = (acc >> bits) & 0xff; }
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (acc >> bits) & 0xff;
+    }
   }
   return at;
 }

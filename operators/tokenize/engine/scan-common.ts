@@ -44,8 +44,14 @@ export function runEnd(s: string, i: number, n: number, flag: number): number {
   let j = i;
   while (j < n) {
     const f = BMP[s.charCodeAt(j)]!;
-    if (f & flag) { j++; continue; }
-    if ((f & HIGH_SURROGATE) && (flagsAt(s, j, n) & flag)) { j += 2; continue; }
+    if (f & flag) {
+      j++;
+      continue;
+    }
+    if (f & HIGH_SURROGATE && flagsAt(s, j, n) & flag) {
+      j += 2;
+      continue;
+    }
     break;
   }
   return j;

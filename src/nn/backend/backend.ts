@@ -23,11 +23,15 @@ export interface BackendChoice {
   line: string;
 }
 
-const PACKAGES: Record<'node-gpu' | 'node', string> = { 'node-gpu': '@tensorflow/tfjs-node-gpu', node: '@tensorflow/tfjs-node' };
+const PACKAGES: Record<'node-gpu' | 'node', string> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+};
 
 function describeFailure(pkg: string, err: unknown): string {
   const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return `${pkg.replace('@tensorflow/', '')} not installed`;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND')
+    return `${pkg.replace('@tensorflow/', '')} not installed`;
   const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
   return `${pkg.replace('@tensorflow/', '')} failed to load (${msg})`;
 }
@@ -64,7 +68,9 @@ async function tryBackend(name: BackendName): Promise<{ tfName: string; detail: 
 function parseOverride(value: string | undefined): BackendName | undefined {
   if (value === undefined || value === '') return undefined;
   if ((BACKENDS as readonly string[]).includes(value)) return value as BackendName;
-  throw new Error(`FLOWLM_BACKEND=${value} is not a backend; use one of ${BACKENDS.join(', ')} or unset it to choose automatically`);
+  throw new Error(
+    `FLOWLM_BACKEND=${value} is not a backend; use one of ${BACKENDS.join(', ')} or unset it to choose automatically`,
+  );
 }
 
 let chosen: Promise<BackendChoice> | undefined;
@@ -94,15 +100,23 @@ async function choose(opts: InitBackendOptions): Promise<BackendChoice> {
       const loaded = await tryBackend(name);
       const { tfName } = loaded;
       let { detail } = loaded;
-      if (name === 'wasm' && (opts.headThread ?? headHelperWanted()) && (await startHeadHelper())) detail += ' + 1 head thread';
+      if (name === 'wasm' && (opts.headThread ?? headHelperWanted()) && (await startHeadHelper()))
+        detail += ' + 1 head thread';
       const why = forced ? [opts.backend ? 'chosen by the caller' : 'forced by FLOWLM_BACKEND'] : skipped;
       const line = `flowlm: tfjs backend ${name} (${detail})${why.length ? ` — ${why.join(', ')}` : ''}`;
       const announce = opts.announce ?? ((l: string) => process.stderr.write(`${l}\n`));
       if (announce) announce(line);
       return { name, tfName, detail, skipped, line };
     } catch (err) {
-      const reason = name === 'node-gpu' || name === 'node' ? describeFailure(PACKAGES[name], err) : `${name} failed (${err instanceof Error ? err.message : String(err)})`;
-      if (forced) throw new Error(`flowlm: backend ${name}${opts.backend ? '' : ' (FLOWLM_BACKEND)'} cannot be used: ${reason}. Unset FLOWLM_BACKEND to choose automatically.`, { cause: err });
+      const reason =
+        name === 'node-gpu' || name === 'node'
+          ? describeFailure(PACKAGES[name], err)
+          : `${name} failed (${err instanceof Error ? err.message : String(err)})`;
+      if (forced)
+        throw new Error(
+          `flowlm: backend ${name}${opts.backend ? '' : ' (FLOWLM_BACKEND)'} cannot be used: ${reason}. Unset FLOWLM_BACKEND to choose automatically.`,
+          { cause: err },
+        );
       skipped.push(reason);
     }
   }

@@ -7,7 +7,8 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /** The values of a float32 tensor. May be the backend's own storage (cpu): never write to it. */
 export function readF32(t: tf.Tensor): Float32Array {
-  if (t.dtype !== 'float32') throw new Error(`flowlm nn: expected a float32 tensor, got ${t.dtype} of shape [${t.shape}]`);
+  if (t.dtype !== 'float32')
+    throw new Error(`flowlm nn: expected a float32 tensor, got ${t.dtype} of shape [${t.shape}]`);
   return t.dataSync() as Float32Array;
 }
 
@@ -17,7 +18,8 @@ export function readF32(t: tf.Tensor): Float32Array {
  * ops, and must not keep the array.
  */
 export function peekF32<T>(t: tf.Tensor, fn: (values: Float32Array) => T): T {
-  if (t.dtype !== 'float32') throw new Error(`flowlm nn: expected a float32 tensor, got ${t.dtype} of shape [${t.shape}]`);
+  if (t.dtype !== 'float32')
+    throw new Error(`flowlm nn: expected a float32 tensor, got ${t.dtype} of shape [${t.shape}]`);
   if (tf.getBackend() === 'wasm') return fn((tf.backend() as BackendWasm).typedArrayFromHeap(t) as Float32Array);
   return fn(t.dataSync() as Float32Array);
 }
@@ -45,12 +47,17 @@ export interface CustomOpResult<T extends tf.Tensor> {
  * An op with a hand-written gradient. `f` runs inside a tidy with the tape off; tensors it needs in
  * the backward pass go through `save` (JS arrays may simply be captured).
  */
-export function customOp<T extends tf.Tensor>(f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => CustomOpResult<T>): (...inputs: tf.Tensor[]) => T {
+export function customOp<T extends tf.Tensor>(
+  f: (inputs: tf.Tensor[], save: tf.GradSaveFunc) => CustomOpResult<T>,
+): (...inputs: tf.Tensor[]) => T {
   const op = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     // tfjs always passes the save function after the inputs
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const r = f(args.slice(0, -1) as tf.Tensor[], save);
-    return { value: r.value, gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => r.grad(dy as tf.Tensor, saved) };
+    return {
+      value: r.value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => r.grad(dy as tf.Tensor, saved),
+    };
   });
   return (...inputs: tf.Tensor[]) => op(...inputs) as T;
 }

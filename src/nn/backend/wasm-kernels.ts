@@ -4,13 +4,23 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
 /** out[segmentIds[i], ...] += x[i, ...]; ids outside [0, numSegments) are dropped, as in TensorFlow. */
-function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function unsortedSegmentSum({
+  inputs,
+  backend,
+  attrs,
+}: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const wasm = backend as BackendWasm;
   const x = inputs.x!;
   const ids = inputs.segmentIds!;
   const numSegments = Number(attrs?.numSegments);
   if (x.dtype !== 'float32' || ids.dtype !== 'int32') {
-    throw new Error(`UnsortedSegmentSum (flowlm wasm kernel): needs float32 x and int32 segmentIds, got ${x.dtype} and ${ids.dtype}`);
+    throw new Error(
+      `UnsortedSegmentSum (flowlm wasm kernel): needs float32 x and int32 segmentIds, got ${x.dtype} and ${ids.dtype}`,
+    );
   }
   const rows = ids.shape.reduce((a, b) => a * b, 1);
   const inner = x.shape.slice(ids.shape.length).reduce((a, b) => a * b, 1);
@@ -33,6 +43,10 @@ function unsortedSegmentSum({ inputs, backend, attrs }: { inputs: tf.NamedTensor
 /** Registers the missing kernels once the wasm backend exists; a no-op for kernels already there. */
 export function registerWasmKernels(): void {
   if (!tf.getKernel('UnsortedSegmentSum', 'wasm')) {
-    tf.registerKernel({ kernelName: 'UnsortedSegmentSum', backendName: 'wasm', kernelFunc: unsortedSegmentSum as tf.KernelFunc });
+    tf.registerKernel({
+      kernelName: 'UnsortedSegmentSum',
+      backendName: 'wasm',
+      kernelFunc: unsortedSegmentSum as tf.KernelFunc,
+    });
   }
 }

@@ -3,7 +3,10 @@
 import type { NamedTensors } from './types.ts';
 
 /** Attaches shapes to values (no copy); `shapes` gives each name's shape, e.g. from paramSpecs. */
-export function withShapes(values: ReadonlyMap<string, Float32Array>, shapes: ReadonlyMap<string, readonly number[]> | ((name: string) => readonly number[] | undefined)): NamedTensors {
+export function withShapes(
+  values: ReadonlyMap<string, Float32Array>,
+  shapes: ReadonlyMap<string, readonly number[]> | ((name: string) => readonly number[] | undefined),
+): NamedTensors {
   const shapeOf = typeof shapes === 'function' ? shapes : (name: string) => shapes.get(name);
   const out: NamedTensors = new Map();
   for (const [name, v] of values) {
@@ -15,4 +18,5 @@ export function withShapes(values: ReadonlyMap<string, Float32Array>, shapes: Re
 }
 
 /** The values alone, by name (no copy). */
-export const valuesOf = (tensors: NamedTensors): Map<string, Float32Array> => new Map([...tensors].map(([name, t]) => [name, t.values]));
+export const valuesOf = (tensors: NamedTensors): Map<string, Float32Array> =>
+  new Map([...tensors].map(([name, t]) => [name, t.values]));

@@ -4,7 +4,10 @@
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 
-export interface WrittenFile { bytes: number; sha256: string }
+export interface WrittenFile {
+  bytes: number;
+  sha256: string;
+}
 
 /** A new file, written sequentially, hashed on the way, synced and closed by `finish`. */
 export class HashedFile {
@@ -29,7 +32,9 @@ export class HashedFile {
     return { bytes: this.bytes, sha256: this.hash.digest('hex') };
   }
 
-  async abort(): Promise<void> { await this.handle.close().catch(() => undefined); }
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
 }
 
 /** A whole file written, synced and hashed. */

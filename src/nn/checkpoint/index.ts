@@ -1,5 +1,15 @@
 // Checkpoint store: Arrow IPC tensor tables plus state.json per step directory, written atomically.
-export type { NamedTensor, NamedTensors, JsonValue, OptimizerState, TrainingState, Checkpoint, LoadedCheckpoint, SaveOptions, SavedCheckpoint } from './types.ts';
+export type {
+  NamedTensor,
+  NamedTensors,
+  JsonValue,
+  OptimizerState,
+  TrainingState,
+  Checkpoint,
+  LoadedCheckpoint,
+  SaveOptions,
+  SavedCheckpoint,
+} from './types.ts';
 export { saveCheckpoint } from './save.ts';
 export { loadCheckpoint, resolveCheckpointDir } from './load.ts';
 export { findLatest, cleanStale } from './latest.ts';

@@ -7,7 +7,16 @@ import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { AtomicFile } from '../../runtime/files.ts';
 import { syncDir } from './durable.ts';
-import { deletingDirName, LATEST_FILE, listCheckpoints, parseInFlight, parseStepDir, STATE_FILE, stepDirName, type StepDir } from './layout.ts';
+import {
+  deletingDirName,
+  LATEST_FILE,
+  listCheckpoints,
+  parseInFlight,
+  parseStepDir,
+  STATE_FILE,
+  stepDirName,
+  type StepDir,
+} from './layout.ts';
 
 /** The latest complete checkpoint of `runDir`, or undefined when it has none. */
 export async function findLatest(runDir: string): Promise<StepDir | undefined> {
@@ -18,9 +27,17 @@ export async function findLatest(runDir: string): Promise<StepDir | undefined> {
 
 async function readLatest(runDir: string): Promise<StepDir | undefined> {
   let text: string;
-  try { text = await readFile(join(runDir, LATEST_FILE), 'utf8'); } catch { return undefined; }
+  try {
+    text = await readFile(join(runDir, LATEST_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
   let parsed: unknown;
-  try { parsed = JSON.parse(text); } catch { return undefined; }
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
   const name = (parsed as { dir?: unknown } | null)?.dir;
   const step = typeof name === 'string' && basename(name) === name ? parseStepDir(name) : undefined;
   if (step === undefined || !existsSync(join(runDir, name as string, STATE_FILE))) return undefined;
@@ -42,7 +59,12 @@ export async function writeLatest(runDir: string, step: number): Promise<void> {
 
 const alive = (pid: number): boolean => {
   if (pid === process.pid) return true;
-  try { process.kill(pid, 0); return true; } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 };
 
 /** Removes what dead writers left in flight: temporary checkpoint directories, half-deleted ones and

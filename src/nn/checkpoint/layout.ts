@@ -28,12 +28,17 @@ export const replacedDirName = (step: number): string => `.replaced-${stepDirNam
 export const deletingDirName = (step: number): string => `.deleting-${stepDirName(step)}-${tag()}`;
 
 /** The in-flight names above: kind, step and the pid of the process that made it. */
-export function parseInFlight(name: string): { kind: 'tmp' | 'replaced' | 'deleting'; step: number; pid: number } | undefined {
+export function parseInFlight(
+  name: string,
+): { kind: 'tmp' | 'replaced' | 'deleting'; step: number; pid: number } | undefined {
   const m = /^\.(tmp|replaced|deleting)-step-(\d+)-(\d+)-[0-9a-z]+$/.exec(name);
   return m ? { kind: m[1] as 'tmp' | 'replaced' | 'deleting', step: Number(m[2]), pid: Number(m[3]) } : undefined;
 }
 
-export interface StepDir { step: number; dir: string }
+export interface StepDir {
+  step: number;
+  dir: string;
+}
 
 /** Complete checkpoints in `runDir` (step directories holding state.json), by ascending step. */
 export async function listCheckpoints(runDir: string): Promise<StepDir[]> {
@@ -41,7 +46,8 @@ export async function listCheckpoints(runDir: string): Promise<StepDir[]> {
   const out: StepDir[] = [];
   for (const e of await readdir(runDir, { withFileTypes: true })) {
     const step = e.isDirectory() ? parseStepDir(e.name) : undefined;
-    if (step !== undefined && existsSync(join(runDir, e.name, STATE_FILE))) out.push({ step, dir: join(runDir, e.name) });
+    if (step !== undefined && existsSync(join(runDir, e.name, STATE_FILE)))
+      out.push({ step, dir: join(runDir, e.name) });
   }
   return out.sort((a, b) => a.step - b.step);
 }

@@ -10,12 +10,20 @@ import { paramSpecs } from '../model/params.ts';
 
 const Recorded = z.object({ encoding: z.string().default('gpt2'), modelConfig: gptConfigSchema });
 
-export interface LoadedModel { model: Gpt; encoding: string; step: number; dir: string }
+export interface LoadedModel {
+  model: Gpt;
+  encoding: string;
+  step: number;
+  dir: string;
+}
 
 export async function loadModel(checkpoint: string): Promise<LoadedModel> {
   const ck = await loadCheckpoint(checkpoint);
   const r = Recorded.safeParse(ck.state.config);
-  if (!r.success) throw new Error(`${ck.dir}: state.json's config has no usable modelConfig (${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); was it written by flowlm train?`);
+  if (!r.success)
+    throw new Error(
+      `${ck.dir}: state.json's config has no usable modelConfig (${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); was it written by flowlm train?`,
+    );
   // every parameter of the recorded model (c_gate with swiglu, lm_head untied), no more, no less
   const values = matchParams(paramSpecs(gptConfig(r.data.modelConfig)), ck.params, ck.dir);
   const model = Gpt.create(r.data.modelConfig, { values });
@@ -24,7 +32,13 @@ export async function loadModel(checkpoint: string): Promise<LoadedModel> {
 
 /** js-tiktoken's name for a flowlm encoding name (gpt2, r50k, p50k, cl100k, o200k, or already full). */
 export function tiktokenName(encoding: string): 'gpt2' | 'r50k_base' | 'p50k_base' | 'cl100k_base' | 'o200k_base' {
-  const map = { gpt2: 'gpt2', r50k: 'r50k_base', p50k: 'p50k_base', cl100k: 'cl100k_base', o200k: 'o200k_base' } as const;
+  const map = {
+    gpt2: 'gpt2',
+    r50k: 'r50k_base',
+    p50k: 'p50k_base',
+    cl100k: 'cl100k_base',
+    o200k: 'o200k_base',
+  } as const;
   const full = Object.values(map) as string[];
   if (encoding in map) return map[encoding as keyof typeof map];
   if (full.includes(encoding)) return encoding as ReturnType<typeof tiktokenName>;

@@ -16,7 +16,11 @@ export interface SafetensorsOptions {
   mapName?: (name: string) => string | null;
 }
 
-export interface SafetensorsHeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
+export interface SafetensorsHeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
 
 /** The reference's limit on header size; readers refuse larger headers. */
 const MAX_HEADER = 100_000_000;
@@ -29,10 +33,14 @@ function exported(tensors: NamedTensors, mapName: (name: string) => string | nul
   for (const [name, t] of tensors) {
     const to = mapName(name);
     if (to === null) continue;
-    if (to === '' || to === '__metadata__') throw new RangeError(`safetensors: tensor "${name}" maps to the reserved name "${to}"`);
+    if (to === '' || to === '__metadata__')
+      throw new RangeError(`safetensors: tensor "${name}" maps to the reserved name "${to}"`);
     if (out.has(to)) throw new RangeError(`safetensors: tensors "${from.get(to)}" and "${name}" both map to "${to}"`);
     const size = t.shape.reduce((a, b) => a * b, 1);
-    if (size !== t.values.length) throw new RangeError(`safetensors: tensor "${name}" has shape [${t.shape.join(', ')}] but ${t.values.length} values`);
+    if (size !== t.values.length)
+      throw new RangeError(
+        `safetensors: tensor "${name}" has shape [${t.shape.join(', ')}] but ${t.values.length} values`,
+      );
     out.set(to, t);
     from.set(to, name);
   }
@@ -52,7 +60,8 @@ export function safetensorsHeader(ordered: Array<[string, NamedTensor]>, metadat
   }
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const padded = json.length + ((8 - (json.length % 8)) % 8);
-  if (padded > MAX_HEADER) throw new RangeError(`safetensors: header of ${padded} bytes exceeds the format's ${MAX_HEADER}`);
+  if (padded > MAX_HEADER)
+    throw new RangeError(`safetensors: header of ${padded} bytes exceeds the format's ${MAX_HEADER}`);
   const out = Buffer.alloc(8 + padded, 0x20);
   out.writeBigUInt64LE(BigInt(padded), 0);
   json.copy(out, 8);
@@ -68,10 +77,15 @@ function littleEndian(values: Float32Array): Uint8Array {
   return out;
 }
 
-const withFormat = (metadata: Record<string, string> | null | undefined) => (metadata === null ? {} : { format: 'pt', ...metadata });
+const withFormat = (metadata: Record<string, string> | null | undefined) =>
+  metadata === null ? {} : { format: 'pt', ...metadata };
 
 /** Writes `tensors` to `path` (under a temporary name, renamed when complete). */
-export async function writeSafetensors(path: string, tensors: NamedTensors, opts: SafetensorsOptions = {}): Promise<{ path: string; bytes: number; names: string[] }> {
+export async function writeSafetensors(
+  path: string,
+  tensors: NamedTensors,
+  opts: SafetensorsOptions = {},
+): Promise<{ path: string; bytes: number; names: string[] }> {
   const ordered = exported(tensors, opts.mapName ?? ((n) => n));
   const file = new AtomicFile(path);
   try {
@@ -87,7 +101,10 @@ export async function writeSafetensors(path: string, tensors: NamedTensors, opts
 /** The whole file in memory (small exports and tests). */
 export function encodeSafetensors(tensors: NamedTensors, opts: SafetensorsOptions = {}): Uint8Array {
   const ordered = exported(tensors, opts.mapName ?? ((n) => n));
-  return Buffer.concat([safetensorsHeader(ordered, withFormat(opts.metadata)), ...ordered.map(([, t]) => littleEndian(t.values))]);
+  return Buffer.concat([
+    safetensorsHeader(ordered, withFormat(opts.metadata)),
+    ...ordered.map(([, t]) => littleEndian(t.values)),
+  ]);
 }
 
 export interface SafetensorsFile {
@@ -106,23 +123,32 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Safe
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < 8) throw new Error(`${source}: ${buf.length} bytes, shorter than the 8-byte header length`);
   const n = Number(buf.readBigUInt64LE(0));
-  if (n > MAX_HEADER || 8 + n > buf.length) throw new Error(`${source}: header length ${n} is invalid for a file of ${buf.length} bytes`);
+  if (n > MAX_HEADER || 8 + n > buf.length)
+    throw new Error(`${source}: header length ${n} is invalid for a file of ${buf.length} bytes`);
   const text = buf.toString('utf8', 8, 8 + n);
   if (!text.startsWith('{')) throw new Error(`${source}: header does not start with '{'`);
   const parsed = JSON.parse(text) as Record<string, unknown>;
   const metadata = (parsed.__metadata__ ?? {}) as Record<string, string>;
   const header: Record<string, SafetensorsHeaderEntry> = {};
-  for (const [name, e] of Object.entries(parsed)) if (name !== '__metadata__') header[name] = e as SafetensorsHeaderEntry;
-  const entries = Object.entries(header).sort(([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1]);
+  for (const [name, e] of Object.entries(parsed))
+    if (name !== '__metadata__') header[name] = e as SafetensorsHeaderEntry;
+  const entries = Object.entries(header).sort(
+    ([, a], [, b]) => a.data_offsets[0] - b.data_offsets[0] || a.data_offsets[1] - b.data_offsets[1],
+  );
   const dataStart = 8 + n;
   const tensors: NamedTensors = new Map();
   let at = 0;
   for (const [name, e] of entries) {
-    if (e.dtype !== 'F32') throw new Error(`${source}: tensor "${name}" has dtype ${e.dtype}; this reader handles F32 only`);
+    if (e.dtype !== 'F32')
+      throw new Error(`${source}: tensor "${name}" has dtype ${e.dtype}; this reader handles F32 only`);
     const [begin, end] = e.data_offsets;
     const size = e.shape.reduce((a, b) => a * b, 1);
-    if (begin !== at || end < begin) throw new Error(`${source}: tensor "${name}" data_offsets [${begin}, ${end}] do not continue at ${at}`);
-    if (end - begin !== 4 * size) throw new Error(`${source}: tensor "${name}" holds ${end - begin} bytes, its shape [${e.shape.join(', ')}] needs ${4 * size}`);
+    if (begin !== at || end < begin)
+      throw new Error(`${source}: tensor "${name}" data_offsets [${begin}, ${end}] do not continue at ${at}`);
+    if (end - begin !== 4 * size)
+      throw new Error(
+        `${source}: tensor "${name}" holds ${end - begin} bytes, its shape [${e.shape.join(', ')}] needs ${4 * size}`,
+      );
     const raw = buf.subarray(dataStart + begin, dataStart + end);
     const values = new Float32Array(size);
     if (endianness() === 'LE') new Uint8Array(values.buffer).set(raw);
@@ -130,6 +156,7 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): Safe
     tensors.set(name, { shape: [...e.shape], values });
     at = end;
   }
-  if (dataStart + at !== buf.length) throw new Error(`${source}: data ends at byte ${dataStart + at} but the file has ${buf.length}`);
+  if (dataStart + at !== buf.length)
+    throw new Error(`${source}: data ends at byte ${dataStart + at} but the file has ${buf.length}`);
   return { metadata, tensors, header, dataStart };
 }

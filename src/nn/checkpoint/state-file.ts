@@ -45,13 +45,18 @@ export function stateJson(state: StateFile): string {
  * checkpoint never reads back different from what was saved. */
 function checkJson(value: unknown, path: string): void {
   if (value === undefined) return;
-  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`checkpoint state: ${path} is ${value}, which JSON cannot hold`);
+  if (typeof value === 'number' && !Number.isFinite(value))
+    throw new TypeError(`checkpoint state: ${path} is ${value}, which JSON cannot hold`);
   if (typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol')
-    throw new TypeError(`checkpoint state: ${path} is a ${typeof value}, which JSON cannot hold (convert it to a number or string)`);
+    throw new TypeError(
+      `checkpoint state: ${path} is a ${typeof value}, which JSON cannot hold (convert it to a number or string)`,
+    );
   if (Array.isArray(value)) value.forEach((v, i) => checkJson(v === undefined ? null : v, `${path}[${i}]`));
   else if (value !== null && typeof value === 'object') {
     if (ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set)
-      throw new TypeError(`checkpoint state: ${path} is a ${value.constructor.name}, which JSON does not round-trip (use a plain array or object)`);
+      throw new TypeError(
+        `checkpoint state: ${path} is a ${value.constructor.name}, which JSON does not round-trip (use a plain array or object)`,
+      );
     for (const [k, v] of Object.entries(value)) checkJson(v, `${path}.${k}`);
   }
 }

@@ -2,7 +2,19 @@
 // List<Float32>, one row per tensor. Each tensor is its own one-row record batch whose values buffer
 // is the tensor's Float32Array itself (no copy, no concatenation): the IPC writer streams it to disk.
 import {
-  DataType, Field, Float32, Int32, List, makeData, Precision, RecordBatch, Schema, Struct, tableFromIPC, Utf8, type Vector,
+  DataType,
+  Field,
+  Float32,
+  Int32,
+  List,
+  makeData,
+  Precision,
+  RecordBatch,
+  Schema,
+  Struct,
+  tableFromIPC,
+  Utf8,
+  type Vector,
 } from 'apache-arrow';
 import { IpcWriter } from '../../runtime/ipc-writer.ts';
 import { HashedFile, type WrittenFile } from './durable.ts';
@@ -10,11 +22,12 @@ import type { NamedTensor, NamedTensors } from './types.ts';
 
 export type TensorTable = { name: Utf8; shape: List<Int32>; values: List<Float32> };
 
-export const tensorTableSchema = (): Schema<TensorTable> => new Schema<TensorTable>([
-  new Field('name', new Utf8(), false),
-  new Field('shape', new List(new Field('item', new Int32(), false)), false),
-  new Field('values', new List(new Field('item', new Float32(), false)), false),
-]);
+export const tensorTableSchema = (): Schema<TensorTable> =>
+  new Schema<TensorTable>([
+    new Field('name', new Utf8(), false),
+    new Field('shape', new List(new Field('item', new Int32(), false)), false),
+    new Field('values', new List(new Field('item', new Float32(), false)), false),
+  ]);
 
 const MAX_LIST = 2 ** 31 - 1; // List offsets are Int32
 // a reader's Float32 is a Float of single precision (not necessarily the Float32 class)
@@ -22,34 +35,59 @@ const isFloat32 = (t: DataType) => DataType.isFloat(t) && t.precision === Precis
 
 /** Throws unless `t` is a tensor whose shape matches its values (what every row must satisfy). */
 export function checkTensor(name: string, t: NamedTensor, where: string): void {
-  if (!(t.values instanceof Float32Array)) throw new TypeError(`${where}: tensor "${name}" values must be a Float32Array`);
+  if (!(t.values instanceof Float32Array))
+    throw new TypeError(`${where}: tensor "${name}" values must be a Float32Array`);
   if (!Array.isArray(t.shape) || t.shape.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_LIST))
-    throw new RangeError(`${where}: tensor "${name}" has shape ${JSON.stringify(t.shape)}; dimensions must be integers in [0, 2^31)`);
+    throw new RangeError(
+      `${where}: tensor "${name}" has shape ${JSON.stringify(t.shape)}; dimensions must be integers in [0, 2^31)`,
+    );
   const size = t.shape.reduce((a, b) => a * b, 1);
-  if (size !== t.values.length) throw new RangeError(`${where}: tensor "${name}" has shape [${t.shape.join(', ')}] (${size} values) but ${t.values.length} values`);
-  if (size > MAX_LIST) throw new RangeError(`${where}: tensor "${name}" has ${size} values; one row holds at most 2^31-1 (split it)`);
+  if (size !== t.values.length)
+    throw new RangeError(
+      `${where}: tensor "${name}" has shape [${t.shape.join(', ')}] (${size} values) but ${t.values.length} values`,
+    );
+  if (size > MAX_LIST)
+    throw new RangeError(`${where}: tensor "${name}" has ${size} values; one row holds at most 2^31-1 (split it)`);
 }
 
 /** A one-row batch holding `tensor`; its values column shares the tensor's buffer. */
 export function tensorBatch(schema: Schema<TensorTable>, name: string, tensor: NamedTensor): RecordBatch<TensorTable> {
   const [nameField, shapeField, valuesField] = schema.fields as [Field<Utf8>, Field<List<Int32>>, Field<List<Float32>>];
   const nameBytes = Buffer.from(name, 'utf8');
-  const nameData = makeData({ type: nameField.type, length: 1, nullCount: 0, valueOffsets: new Int32Array([0, nameBytes.length]), data: nameBytes });
+  const nameData = makeData({
+    type: nameField.type,
+    length: 1,
+    nullCount: 0,
+    valueOffsets: new Int32Array([0, nameBytes.length]),
+    data: nameBytes,
+  });
   const dims = Int32Array.from(tensor.shape);
   const shapeData = makeData({
-    type: shapeField.type, length: 1, nullCount: 0, valueOffsets: new Int32Array([0, dims.length]),
+    type: shapeField.type,
+    length: 1,
+    nullCount: 0,
+    valueOffsets: new Int32Array([0, dims.length]),
     child: makeData({ type: new Int32(), length: dims.length, nullCount: 0, data: dims }),
   });
   const n = tensor.values.length;
   const valuesData = makeData({
-    type: valuesField.type, length: 1, nullCount: 0, valueOffsets: new Int32Array([0, n]),
+    type: valuesField.type,
+    length: 1,
+    nullCount: 0,
+    valueOffsets: new Int32Array([0, n]),
     child: makeData({ type: new Float32(), length: n, nullCount: 0, data: tensor.values }),
   });
-  return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children: [nameData, shapeData, valuesData] }));
+  return new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: 1, nullCount: 0, children: [nameData, shapeData, valuesData] }),
+  );
 }
 
 /** Writes the tensors (in iteration order) to a new file at `path`, synced; returns size and sha256. */
-export async function writeTensorTable(path: string, tensors: Iterable<[string, NamedTensor]>): Promise<WrittenFile & { tensors: number }> {
+export async function writeTensorTable(
+  path: string,
+  tensors: Iterable<[string, NamedTensor]>,
+): Promise<WrittenFile & { tensors: number }> {
   const schema = tensorTableSchema();
   const file = await HashedFile.create(path);
   const writer = new IpcWriter(file, 'file');
@@ -72,11 +110,18 @@ export async function writeTensorTable(path: string, tensors: Iterable<[string, 
  * returned arrays do not keep the file's buffer alive). `file` names the source in errors. */
 export function readTensorTable(bytes: Uint8Array, file: string): Array<[string, NamedTensor]> {
   let table;
-  try { table = tableFromIPC(bytes); } catch (err) {
-    throw new Error(`${file}: not a readable Arrow IPC file (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  try {
+    table = tableFromIPC(bytes);
+  } catch (err) {
+    throw new Error(`${file}: not a readable Arrow IPC file (${err instanceof Error ? err.message : String(err)})`, {
+      cause: err,
+    });
   }
-  const names = table.getChild('name'), shapes = table.getChild('shape'), values = table.getChild('values');
-  if (!names || !shapes || !values) throw new Error(`${file}: expected columns name, shape, values; found ${table.schema.names.join(', ')}`);
+  const names = table.getChild('name'),
+    shapes = table.getChild('shape'),
+    values = table.getChild('values');
+  if (!names || !shapes || !values)
+    throw new Error(`${file}: expected columns name, shape, values; found ${table.schema.names.join(', ')}`);
   const out: Array<[string, NamedTensor]> = [];
   for (let r = 0; r < table.numRows; r++) {
     const name: unknown = names.get(r);
@@ -86,7 +131,10 @@ export function readTensorTable(bytes: Uint8Array, file: string): Array<[string,
       throw new Error(`${file}: row ${r} is not a (name Utf8, shape List<Int32>, values List<Float32>) tensor row`);
     // toArray is a view of the file's buffer; slice() copies it bytewise (NaN payloads included) so
     // each tensor owns its values
-    const tensor = { shape: Array.from(shape.toArray() as Int32Array), values: (vals.toArray() as Float32Array).slice() };
+    const tensor = {
+      shape: Array.from(shape.toArray() as Int32Array),
+      values: (vals.toArray() as Float32Array).slice(),
+    };
     checkTensor(name, tensor, `${file} row ${r}`);
     out.push([name, tensor]);
   }

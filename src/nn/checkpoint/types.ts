@@ -2,7 +2,10 @@
 // tensors to and from these maps, so storage never depends on a backend.
 
 /** One tensor: row-major float32 values and their shape (product of shape = values.length). */
-export interface NamedTensor { shape: number[]; values: Float32Array }
+export interface NamedTensor {
+  shape: number[];
+  values: Float32Array;
+}
 
 /** Tensors by name, in insertion order (the order they are stored in). A Map rather than a Record:
  * names such as `h.0.attn.c_attn.weight` are data, and the order is kept exactly. */
@@ -43,7 +46,9 @@ export interface Checkpoint {
 }
 
 /** A checkpoint as loaded, with the directory it came from. */
-export interface LoadedCheckpoint extends Checkpoint { dir: string }
+export interface LoadedCheckpoint extends Checkpoint {
+  dir: string;
+}
 
 export interface SaveOptions {
   /** how many complete checkpoints to keep, the new one included (default 3) */

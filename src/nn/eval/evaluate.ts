@@ -29,12 +29,19 @@ export interface EvalOptions {
 
 function byteLength(tokenBytes: TokenBytes, id: number): number {
   if (typeof tokenBytes === 'function') return tokenBytes(id);
-  if (id >= tokenBytes.length) throw new Error(`evaluate: token id ${id} has no byte length (the table covers ids 0..${tokenBytes.length - 1}); the validation data was tokenized with another encoding than the table's`);
+  if (id >= tokenBytes.length)
+    throw new Error(
+      `evaluate: token id ${id} has no byte length (the table covers ids 0..${tokenBytes.length - 1}); the validation data was tokenized with another encoding than the table's`,
+    );
   return tokenBytes[id]!;
 }
 
 /** Sums of one batch: NLL over its targets, their weight (count) and bytes. */
-function batchSums(model: Gpt, b: PackedBatch, tokenBytes: TokenBytes | undefined): { nll: number; tokens: number; bytes: number } {
+function batchSums(
+  model: Gpt,
+  b: PackedBatch,
+  tokenBytes: TokenBytes | undefined,
+): { nll: number; tokens: number; bytes: number } {
   const { targets, weights } = nextTokenTargets(b);
   let tokens = 0;
   let bytes = 0;
@@ -50,7 +57,12 @@ function batchSums(model: Gpt, b: PackedBatch, tokenBytes: TokenBytes | undefine
 }
 
 /** NLL, perplexity and (with `tokenBytes`) bits per byte over at most `maxBatches` micro-batches. */
-export async function evaluate(model: Gpt, batches: AsyncIterable<PackedBatch>, maxBatches: number, o: EvalOptions = {}): Promise<EvalResult> {
+export async function evaluate(
+  model: Gpt,
+  batches: AsyncIterable<PackedBatch>,
+  maxBatches: number,
+  o: EvalOptions = {},
+): Promise<EvalResult> {
   let nll = 0;
   let tokens = 0;
   let bytes = 0;
@@ -63,8 +75,12 @@ export async function evaluate(model: Gpt, batches: AsyncIterable<PackedBatch>, 
     bytes += s.bytes;
     n++;
   }
-  if (n === 0) throw new Error('evaluate: the validation data yielded no batches; give data.val or a larger data.holdoutRows');
-  if (tokens === 0) throw new Error(`evaluate: the ${n} validation batches hold no target tokens (all padding); check the attention_mask of the validation data`);
+  if (n === 0)
+    throw new Error('evaluate: the validation data yielded no batches; give data.val or a larger data.holdoutRows');
+  if (tokens === 0)
+    throw new Error(
+      `evaluate: the ${n} validation batches hold no target tokens (all padding); check the attention_mask of the validation data`,
+    );
   const loss = nll / tokens;
   const r: EvalResult = { loss, perplexity: Math.exp(loss), batches: n, tokens };
   if (o.tokenBytes && bytes > 0) r.bitsPerByte = nll / Math.LN2 / bytes;

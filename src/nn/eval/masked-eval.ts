@@ -18,7 +18,13 @@ export function evalMaskRng(seed: number, index: number): Rng {
 }
 
 /** Masked-LM NLL over at most `maxBatches` validation batches, weighted by the masked tokens. */
-export async function evaluateMasked(model: Gpt, batches: AsyncIterable<PackedBatch>, maxBatches: number, masking: MaskingOptions, seed: number): Promise<EvalResult> {
+export async function evaluateMasked(
+  model: Gpt,
+  batches: AsyncIterable<PackedBatch>,
+  maxBatches: number,
+  masking: MaskingOptions,
+  seed: number,
+): Promise<EvalResult> {
   let nll = 0;
   let tokens = 0;
   let n = 0;
@@ -30,7 +36,8 @@ export async function evaluateMasked(model: Gpt, batches: AsyncIterable<PackedBa
     tokens += masked.positions.length;
     n++;
   }
-  if (n === 0) throw new Error('evaluate: the validation data yielded no batches; give data.val or a larger data.holdoutRows');
+  if (n === 0)
+    throw new Error('evaluate: the validation data yielded no batches; give data.val or a larger data.holdoutRows');
   const loss = nll / tokens;
   const r = { loss, perplexity: Math.exp(loss), batches: n, tokens };
   return r;

@@ -6,7 +6,9 @@ import type { PackedBatch } from '../objective/loss.ts';
 export class UnigramCounts {
   readonly counts: Float64Array;
   total = 0;
-  constructor(readonly vocabSize: number) { this.counts = new Float64Array(vocabSize); }
+  constructor(readonly vocabSize: number) {
+    this.counts = new Float64Array(vocabSize);
+  }
 
   /** Counts the prediction targets of each row (row[1..seqLen], padding excluded), the tokens a
    * model is scored on. */
@@ -16,7 +18,8 @@ export class UnigramCounts {
       for (let i = r * w + 1; i < (r + 1) * w; i++) {
         if (b.attentionMask?.[i] === 0) continue;
         const t = b.inputIds[i]!;
-        if (t < 0 || t >= this.vocabSize) throw new RangeError(`unigram: token ${t} outside the vocabulary [0, ${this.vocabSize})`);
+        if (t < 0 || t >= this.vocabSize)
+          throw new RangeError(`unigram: token ${t} outside the vocabulary [0, ${this.vocabSize})`);
         this.counts[t]!++;
         this.total++;
       }
@@ -24,17 +27,26 @@ export class UnigramCounts {
   }
 
   /** -log p(token), add-one smoothed. */
-  nll(t: number): number { return -Math.log((this.counts[t]! + 1) / (this.total + this.vocabSize)); }
+  nll(t: number): number {
+    return -Math.log((this.counts[t]! + 1) / (this.total + this.vocabSize));
+  }
 }
 
 /** Mean cross-entropy (nats) and perplexity of the unigram model on the targets of `batches`. */
-export async function unigramPerplexity(model: UnigramCounts, batches: AsyncIterable<PackedBatch>): Promise<{ loss: number; perplexity: number; tokens: number }> {
+export async function unigramPerplexity(
+  model: UnigramCounts,
+  batches: AsyncIterable<PackedBatch>,
+): Promise<{ loss: number; perplexity: number; tokens: number }> {
   let sum = 0;
   let n = 0;
   for await (const b of batches) {
     const w = b.seqLen + 1;
     for (let r = 0; r < b.batch; r++) {
-      for (let i = r * w + 1; i < (r + 1) * w; i++) if (b.attentionMask?.[i] !== 0) { sum += model.nll(b.inputIds[i]!); n++; }
+      for (let i = r * w + 1; i < (r + 1) * w; i++)
+        if (b.attentionMask?.[i] !== 0) {
+          sum += model.nll(b.inputIds[i]!);
+          n++;
+        }
     }
   }
   if (n === 0) throw new Error('unigramPerplexity: no held-out tokens');

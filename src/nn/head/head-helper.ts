@@ -25,27 +25,42 @@ export interface SharedHeadJob {
 
 /** The helper's share: the chunks it did, with their rows of per-row loss and dh (its dW^T went
  * into the shared slots). */
-export interface HelperShare { chunks: Set<number>; loss: Float64Array; dh: Float32Array }
+export interface HelperShare {
+  chunks: Set<number>;
+  loss: Float64Array;
+  dh: Float32Array;
+}
 
 /** Index of the state word and the chunk counter in the control array. */
 export const STATE = 0;
 export const COUNTER = 1;
-export const RUNNING = 1, DONE = 2, FAILED = 3; // 0: idle
+export const RUNNING = 1,
+  DONE = 2,
+  FAILED = 3; // 0: idle
 
 /** Shared buffers, grown when a job needs more; sent to the worker with each job. */
 export interface HeadBuffers {
   ctrl: Int32Array; // [state, chunk counter]
-  w: Float32Array; h: Float32Array; targets: Int32Array; scale: Float32Array; wMean: Float32Array;
+  w: Float32Array;
+  h: Float32Array;
+  targets: Int32Array;
+  scale: Float32Array;
+  wMean: Float32Array;
   /** per-row loss and dh rows of the helper's chunks; dW^T slot k ([d, V]) of chunk k, both threads */
-  loss: Float64Array; dh: Float32Array; dwT: Float32Array; done: Int32Array;
+  loss: Float64Array;
+  dh: Float32Array;
+  dwT: Float32Array;
+  done: Int32Array;
   error: Uint8Array;
 }
 
-const shared = <T>(make: (b: SharedArrayBuffer) => T, bytes: number): T => make(new SharedArrayBuffer(Math.max(8, bytes)));
+const shared = <T>(make: (b: SharedArrayBuffer) => T, bytes: number): T =>
+  make(new SharedArrayBuffer(Math.max(8, bytes)));
 
 function allocate(n: number, d: number, v: number, chunks: number, ctrl: Int32Array, error: Uint8Array): HeadBuffers {
   return {
-    ctrl, error,
+    ctrl,
+    error,
     w: shared((b) => new Float32Array(b), 4 * v * d),
     h: shared((b) => new Float32Array(b), 4 * n * d),
     targets: shared((b) => new Int32Array(b), 4 * n),
@@ -66,13 +81,17 @@ export class HeadHelper {
   private readonly ctrl = new Int32Array(new SharedArrayBuffer(8));
   private readonly error = new Uint8Array(new SharedArrayBuffer(4096));
 
-  private constructor(worker: Worker) { this.worker = worker; }
+  private constructor(worker: Worker) {
+    this.worker = worker;
+  }
 
   /** Starts the thread and waits until its wasm backend is up. */
   static async start(): Promise<HeadHelper> {
     const worker = tsWorker(ENTRY);
     await new Promise<void>((resolve, reject) => {
-      worker.once('message', (m: unknown) => (m === 'ready' ? resolve() : reject(new Error(`head helper thread: ${String(m)}`))));
+      worker.once('message', (m: unknown) =>
+        m === 'ready' ? resolve() : reject(new Error(`head helper thread: ${String(m)}`)),
+      );
       worker.once('error', reject);
     });
     worker.unref(); // never keeps the process alive
@@ -92,7 +111,17 @@ export class HeadHelper {
     if (job.wMean) b.wMean.set(job.wMean);
     Atomics.store(b.ctrl, COUNTER, 0);
     Atomics.store(b.ctrl, STATE, RUNNING);
-    this.worker.postMessage({ n, d, v, eps: job.eps, hasWMean: job.wMean !== undefined, rowsPerChunk: job.rowsPerChunk, vocabBlock: job.vocabBlock, grad: job.grad, bufs: b });
+    this.worker.postMessage({
+      n,
+      d,
+      v,
+      eps: job.eps,
+      hasWMean: job.wMean !== undefined,
+      rowsPerChunk: job.rowsPerChunk,
+      vocabBlock: job.vocabBlock,
+      grad: job.grad,
+      bufs: b,
+    });
     let localError: unknown;
     try {
       local(b.dwT, () => Atomics.add(b.ctrl, COUNTER, 1));
@@ -106,7 +135,9 @@ export class HeadHelper {
     while (Atomics.load(b.ctrl, STATE) === RUNNING) {
       if (Atomics.wait(b.ctrl, STATE, RUNNING, 1000) === 'timed-out' && Date.now() > deadline) {
         this.retire();
-        throw new Error('head helper thread: no answer in 60 s; it is stopped and the head runs on one thread from now on (FLOWLM_HEAD_THREAD=0 skips it)');
+        throw new Error(
+          'head helper thread: no answer in 60 s; it is stopped and the head runs on one thread from now on (FLOWLM_HEAD_THREAD=0 skips it)',
+        );
       }
     }
     if (localError !== undefined) throw localError;
@@ -148,10 +179,15 @@ export const headHelperWanted = (): boolean => process.env.FLOWLM_HEAD_THREAD !=
 
 /** Starts the helper once per process; resolves to undefined (one thread) if it cannot start. */
 export function startHeadHelper(): Promise<HeadHelper | undefined> {
-  starting ??= HeadHelper.start().then((h) => (helper = h), (err: unknown) => {
-    process.stderr.write(`flowlm: head helper thread not started (${err instanceof Error ? err.message : String(err)}); the head runs on one thread\n`);
-    return undefined;
-  });
+  starting ??= HeadHelper.start().then(
+    (h) => (helper = h),
+    (err: unknown) => {
+      process.stderr.write(
+        `flowlm: head helper thread not started (${err instanceof Error ? err.message : String(err)}); the head runs on one thread\n`,
+      );
+      return undefined;
+    },
+  );
   return starting;
 }
 

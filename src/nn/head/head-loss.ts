@@ -28,12 +28,17 @@ export interface HeadLossOptions extends HeadTuning {
   labelSmoothing?: number;
 }
 
-interface HeadPass { loss: number; dh?: tf.Tensor2D; dw?: tf.Tensor2D }
+interface HeadPass {
+  loss: number;
+  dh?: tf.Tensor2D;
+  dw?: tf.Tensor2D;
+}
 
 function check(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions): void {
   const [n, d] = h.shape;
   if (w.shape[1] !== d) throw new Error(`head loss: hidden width ${d} does not match the head matrix [${w.shape}]`);
-  if (o.targets.length !== n) throw new Error(`head loss: ${o.targets.length} targets for ${n} rows; give one target per row`);
+  if (o.targets.length !== n)
+    throw new Error(`head loss: ${o.targets.length} targets for ${n} rows; give one target per row`);
   if (o.weights && o.weights.length !== n) throw new Error(`head loss: ${o.weights.length} weights for ${n} rows`);
   const v = w.shape[0];
   for (let i = 0; i < n; i++) {
@@ -47,10 +52,12 @@ function chunkSize(n: number, maxRows: number): number {
   return Math.ceil(n / Math.ceil(n / Math.max(1, Math.min(n, maxRows))));
 }
 
-const rowsPerChunkFor = (n: number, v: number, o: HeadTuning): number => chunkSize(n, o.chunkRows ?? Math.floor((64 << 20) / (4 * v)));
+const rowsPerChunkFor = (n: number, v: number, o: HeadTuning): number =>
+  chunkSize(n, o.chunkRows ?? Math.floor((64 << 20) / (4 * v)));
 
 /** How many chunks of rows a head pass over n rows and a vocabulary of v makes (1: no helper). */
-export const headChunkCount = (n: number, v: number, o: HeadTuning = {}): number => Math.ceil(n / rowsPerChunkFor(n, v, o));
+export const headChunkCount = (n: number, v: number, o: HeadTuning = {}): number =>
+  Math.ceil(n / rowsPerChunkFor(n, v, o));
 
 /** At most this many chunks go through the helper: each keeps a [d, V] slot until the ordered sum. */
 const MAX_SHARED_CHUNKS = 8;
@@ -80,7 +87,8 @@ function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: bool
     if (helper) {
       share = helper.run(
         { n, d, v, h: readF32(h), w: wv, targets: o.targets, scale, eps, wMean, rowsPerChunk, vocabBlock, grad },
-        (slots, nextChunk) => headRows({ ...job, nextChunk }, Object.assign(out, grad ? { dwT: slots, dwTSlots: true } : {})),
+        (slots, nextChunk) =>
+          headRows({ ...job, nextChunk }, Object.assign(out, grad ? { dwT: slots, dwTSlots: true } : {})),
       );
     } else {
       if (grad) out.dwT = new Float32Array(d * v);

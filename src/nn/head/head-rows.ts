@@ -17,7 +17,12 @@ import { fromF32, peekF32, readF32, takeF32 } from '../backend/js-kernel.ts';
 export const VOCAB_BLOCK = 4096;
 
 /** W in vocabulary blocks, each also transposed (logits as a plain product); made once per pass. */
-export interface HeadBlock { v0: number; size: number; w: tf.Tensor2D; wT: tf.Tensor2D }
+export interface HeadBlock {
+  v0: number;
+  size: number;
+  w: tf.Tensor2D;
+  wT: tf.Tensor2D;
+}
 
 /** `values` are W's, when the caller has them; tf.slice is avoided: on wasm each contiguous slice
  * copies the whole source out of the heap first. */
@@ -33,7 +38,9 @@ export function headBlocks(w: tf.Tensor2D, blockSize = VOCAB_BLOCK, values?: Flo
   return blocks;
 }
 
-export const disposeBlocks = (blocks: HeadBlock[]): void => { for (const b of blocks) tf.dispose([b.w, b.wT]); };
+export const disposeBlocks = (blocks: HeadBlock[]): void => {
+  for (const b of blocks) tf.dispose([b.w, b.wT]);
+};
 
 export interface HeadRowsJob {
   /** all rows [n, d], the head [V, d] and its blocks */
@@ -111,7 +118,8 @@ export function headRows(job: HeadRowsJob, out: HeadRowsOut): void {
           const f = cb[i]! * scale[r0 + i]!;
           for (let c = 0; c < d; c++) hs[i * d + c] = f * hv[i * d + c]!;
         }
-        peekF32(tf.matMul(fromF32<tf.Rank.R2>(hs, [r, d]).transpose(), ps[bi]!), (g) => { // [d, size]
+        peekF32(tf.matMul(fromF32<tf.Rank.R2>(hs, [r, d]).transpose(), ps[bi]!), (g) => {
+          // [d, size]
           for (let c = 0; c < d; c++) {
             const src = g.subarray(c * b.size, (c + 1) * b.size);
             if (slot >= 0) dwT.set(src, slot + c * v + b.v0);

@@ -7,7 +7,17 @@ import { initBackend } from '../backend/backend.ts';
 import { COUNTER, DONE, FAILED, STATE, type HeadBuffers } from './head-helper.ts';
 import { disposeBlocks, headBlocks, headRows } from './head-rows.ts';
 
-interface JobMessage { n: number; d: number; v: number; eps: number; hasWMean: boolean; rowsPerChunk: number; vocabBlock: number; grad: boolean; bufs: HeadBuffers }
+interface JobMessage {
+  n: number;
+  d: number;
+  v: number;
+  eps: number;
+  hasWMean: boolean;
+  rowsPerChunk: number;
+  vocabBlock: number;
+  grad: boolean;
+  bufs: HeadBuffers;
+}
 
 function runJob(m: JobMessage): void {
   const { n, d, v, bufs: b } = m;
@@ -21,20 +31,25 @@ function runJob(m: JobMessage): void {
     const w = tf.tensor2d(b.w.subarray(0, v * d), [v, d]);
     const blocks = headBlocks(w, m.vocabBlock, b.w.subarray(0, v * d));
     const out = m.grad ? { loss: b.loss, dh: b.dh, dwT: b.dwT, dwTSlots: true } : { loss: b.loss };
-    headRows({
-      h, w, blocks,
-      targets: b.targets.subarray(0, n),
-      scale: b.scale.subarray(0, n),
-      eps: m.eps,
-      wMean: m.hasWMean ? b.wMean.subarray(0, d) : undefined,
-      rowsPerChunk: m.rowsPerChunk,
-      nextChunk: () => {
-        const k = pending >= 0 ? pending : Atomics.add(b.ctrl, COUNTER, 1);
-        pending = -1;
-        if (k < chunks) b.done[k] = 1;
-        return k;
+    headRows(
+      {
+        h,
+        w,
+        blocks,
+        targets: b.targets.subarray(0, n),
+        scale: b.scale.subarray(0, n),
+        eps: m.eps,
+        wMean: m.hasWMean ? b.wMean.subarray(0, d) : undefined,
+        rowsPerChunk: m.rowsPerChunk,
+        nextChunk: () => {
+          const k = pending >= 0 ? pending : Atomics.add(b.ctrl, COUNTER, 1);
+          pending = -1;
+          if (k < chunks) b.done[k] = 1;
+          return k;
+        },
       },
-    }, out);
+      out,
+    );
     disposeBlocks(blocks);
   });
 }
@@ -48,7 +63,7 @@ port.on('message', (m: JobMessage) => {
     runJob(m);
     Atomics.store(b.ctrl, STATE, DONE);
   } catch (err) {
-    const msg = new TextEncoder().encode(err instanceof Error ? err.stack ?? err.message : String(err));
+    const msg = new TextEncoder().encode(err instanceof Error ? (err.stack ?? err.message) : String(err));
     b.error.fill(0);
     b.error.set(msg.subarray(0, b.error.length));
     Atomics.store(b.ctrl, STATE, FAILED);

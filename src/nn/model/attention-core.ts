@@ -11,12 +11,23 @@ import { spanBias, type AttentionSpans } from './attention-mask.ts';
 import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
 
 /** `drop`: attention dropout (training); none or rate 0 leaves the probabilities as they are. */
-export function attentionCore(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number, js: boolean, drop?: AttentionDrop): tf.Tensor2D {
+export function attentionCore(
+  qkv: tf.Tensor2D,
+  spans: AttentionSpans,
+  nHead: number,
+  js: boolean,
+  drop?: AttentionDrop,
+): tf.Tensor2D {
   const keep = drop && drop.rate > 0 ? attentionDropMask(spans, nHead, drop.rate, drop.rng) : undefined;
   return js ? attentionJs(qkv, spans, nHead, keep) : attentionTf(qkv, spans, nHead, keep);
 }
 
-function attentionTf(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): tf.Tensor2D {
+function attentionTf(
+  qkv: tf.Tensor2D,
+  spans: AttentionSpans,
+  nHead: number,
+  keep: Float32Array | undefined,
+): tf.Tensor2D {
   const { batch, seqLen: t } = spans;
   const d = qkv.shape[1] / 3;
   const hd = d / nHead;
@@ -30,7 +41,12 @@ function attentionTf(qkv: tf.Tensor2D, spans: AttentionSpans, nHead: number, kee
   });
 }
 
-function attentionJs(qkvT: tf.Tensor2D, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): tf.Tensor2D {
+function attentionJs(
+  qkvT: tf.Tensor2D,
+  spans: AttentionSpans,
+  nHead: number,
+  keep: Float32Array | undefined,
+): tf.Tensor2D {
   const { batch, seqLen: t } = spans;
   const row = qkvT.shape[1];
   const op = customOp<tf.Tensor2D>(([qkvIn]) => {
@@ -45,7 +61,16 @@ function attentionJs(qkvT: tf.Tensor2D, spans: AttentionSpans, nHead: number, ke
 }
 
 /** Copies head h of sequence b out of the packed rows into contiguous [t, hd] arrays (L1-sized). */
-function gatherHead(src: Float32Array, rowLen: number, colOffset: number, b: number, t: number, hd: number, dst: Float32Array, scale = 1): void {
+function gatherHead(
+  src: Float32Array,
+  rowLen: number,
+  colOffset: number,
+  b: number,
+  t: number,
+  hd: number,
+  dst: Float32Array,
+  scale = 1,
+): void {
   for (let i = 0; i < t; i++) {
     const o = (b * t + i) * rowLen + colOffset;
     for (let c = 0; c < hd; c++) dst[i * hd + c] = src[o + c]! * scale;
@@ -54,7 +79,10 @@ function gatherHead(src: Float32Array, rowLen: number, colOffset: number, b: num
 
 /** Dot product of a[ao..ao+n) and b[bo..bo+n), four accumulators (independent chains run faster). */
 function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   let c = 0;
   for (; c + 3 < n; c += 4) {
     s0 += a[ao + c]! * b[bo + c]!;
@@ -67,7 +95,12 @@ function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number
 }
 
 /** `probs` holds the softmax before dropout; `keep` (same layout) the dropout factors, if any. */
-function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): { out: Float32Array; probs: Float32Array } {
+function attentionJsForward(
+  qkv: Float32Array,
+  spans: AttentionSpans,
+  nHead: number,
+  keep: Float32Array | undefined,
+): { out: Float32Array; probs: Float32Array } {
   const { batch, seqLen: t, lo, hi } = spans;
   const d = qkv.length / (batch * t) / 3;
   const row = 3 * d;
@@ -96,7 +129,11 @@ function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: num
           if (x > mx) mx = x;
         }
         let sum = 0;
-        for (let j = j0; j <= j1; j++) { const e = Math.exp(s[j]! - mx); s[j] = e; sum += e; }
+        for (let j = j0; j <= j1; j++) {
+          const e = Math.exp(s[j]! - mx);
+          s[j] = e;
+          sum += e;
+        }
         const inv = 1 / sum;
         const po = pBase + i * t;
         acc.fill(0);
@@ -117,7 +154,14 @@ function attentionJsForward(qkv: Float32Array, spans: AttentionSpans, nHead: num
 
 // With dropout factors m: O_i = sum_j P_ij m_ij V_j, so dV_j gets P_ij m_ij dO_i and the softmax sees
 // dP_ij = m_ij (dO_i . V_j); with m = 1 every product below is exact, the same as without dropout.
-function attentionJsBackward(dO: Float32Array, qkv: Float32Array, probs: Float32Array, spans: AttentionSpans, nHead: number, keep: Float32Array | undefined): Float32Array {
+function attentionJsBackward(
+  dO: Float32Array,
+  qkv: Float32Array,
+  probs: Float32Array,
+  spans: AttentionSpans,
+  nHead: number,
+  keep: Float32Array | undefined,
+): Float32Array {
   const { batch, seqLen: t, lo, hi } = spans;
   const d = dO.length / (batch * t);
   const row = 3 * d;
@@ -154,14 +198,29 @@ function attentionJsBackward(dO: Float32Array, qkv: Float32Array, probs: Float32
           const m = keep ? keep[po + j]! : 1;
           const p = p0 * m;
           // dP_ij = dO_i . V_j and dV_j += P_ij dO_i in one pass over dO_i (P after dropout)
-          let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          let s0 = 0,
+            s1 = 0,
+            s2 = 0,
+            s3 = 0;
           let c = 0;
           for (; c + 3 < hd; c += 4) {
-            const g0 = g[io + c]!, g1 = g[io + c + 1]!, g2 = g[io + c + 2]!, g3 = g[io + c + 3]!;
-            s0 += g0 * v[jo + c]!; s1 += g1 * v[jo + c + 1]!; s2 += g2 * v[jo + c + 2]!; s3 += g3 * v[jo + c + 3]!;
-            dv[jo + c]! += p * g0; dv[jo + c + 1]! += p * g1; dv[jo + c + 2]! += p * g2; dv[jo + c + 3]! += p * g3;
+            const g0 = g[io + c]!,
+              g1 = g[io + c + 1]!,
+              g2 = g[io + c + 2]!,
+              g3 = g[io + c + 3]!;
+            s0 += g0 * v[jo + c]!;
+            s1 += g1 * v[jo + c + 1]!;
+            s2 += g2 * v[jo + c + 2]!;
+            s3 += g3 * v[jo + c + 3]!;
+            dv[jo + c]! += p * g0;
+            dv[jo + c + 1]! += p * g1;
+            dv[jo + c + 2]! += p * g2;
+            dv[jo + c + 3]! += p * g3;
           }
-          for (; c < hd; c++) { s0 += g[io + c]! * v[jo + c]!; dv[jo + c]! += p * g[io + c]!; }
+          for (; c < hd; c++) {
+            s0 += g[io + c]! * v[jo + c]!;
+            dv[jo + c]! += p * g[io + c]!;
+          }
           const x = (s0 + s1 + s2 + s3) * m;
           dp[j] = x;
           pdp += x * p0;

@@ -14,14 +14,25 @@ export interface AttentionSpans {
  * `docStarts[b]` lists the positions in row b where a new document begins (position 0 always starts
  * one); with them a query sees only keys of its own document. Positions >= seqLen are ignored.
  */
-export function attentionSpans(batch: number, seqLen: number, causal: boolean, docStarts?: ArrayLike<ArrayLike<number>>): AttentionSpans {
+export function attentionSpans(
+  batch: number,
+  seqLen: number,
+  causal: boolean,
+  docStarts?: ArrayLike<ArrayLike<number>>,
+): AttentionSpans {
   const lo = new Int32Array(batch * seqLen);
   const hi = new Int32Array(batch * seqLen);
   if (docStarts && docStarts.length !== batch) {
-    throw new Error(`attention mask: doc_starts has ${docStarts.length} rows but the batch has ${batch}; give one list per row`);
+    throw new Error(
+      `attention mask: doc_starts has ${docStarts.length} rows but the batch has ${batch}; give one list per row`,
+    );
   }
   for (let b = 0; b < batch; b++) {
-    const starts = docStarts ? Array.from(docStarts[b]!).filter((s) => s > 0 && s < seqLen).sort((x, y) => x - y) : [];
+    const starts = docStarts
+      ? Array.from(docStarts[b]!)
+          .filter((s) => s > 0 && s < seqLen)
+          .sort((x, y) => x - y)
+      : [];
     let segStart = 0;
     let k = 0;
     for (let i = 0; i < seqLen; i++) {

@@ -1,38 +1,99 @@
 // The GPT's shape and regularisers as one zod-validated object; presets name the benchmark configs.
 import { z } from 'zod';
 
-export const gptConfigSchema = z.object({
-  vocabSize: z.number().int().min(2).describe("token ids the model embeds and predicts (at least the tokenizer's vocabulary)"),
-  contextLength: z.number().int().min(1).describe('longest sequence the model sees, in tokens (learned position table size)'),
-  nLayer: z.number().int().min(1).describe('transformer blocks'),
-  nHead: z.number().int().min(1).describe('attention heads per block; dModel must be divisible by it'),
-  dModel: z.number().int().min(1).describe('width of the residual stream (the embedding size)'),
-  mlpRatio: z.number().positive().default(4)
-    .describe("MLP hidden width = mlpRatio * dModel (for swiglu too: its two input projections then hold 1.5x the weights of a gelu MLP's one; "
-      + "mlpRatio 8/3 matches the gelu MLP's parameter count)"),
-  activation: z.enum(['gelu', 'relu', 'swiglu']).default('gelu')
-    .describe("the MLP's nonlinearity (mlp.ts): GPT-2's tanh GELU, ReLU, or SwiGLU (adds h.N.mlp.c_gate)"),
-  positions: z.enum(['learned', 'sinusoidal']).default('learned')
-    .describe('position embeddings: a learned table (wpe.weight) or the fixed sinusoidal one (needs an even dModel)'),
-  norm: z.enum(['pre', 'post']).default('pre').describe('pre-LN (GPT-2) or post-LN (original transformer) blocks'),
-  causal: z.boolean().default(true).describe('false gives bidirectional attention, the setting for a masked-LM objective'),
-  docMasking: z.boolean().default(false)
-    .describe('tokens attend only within their own document, positions counting from its start, when doc_starts are given'),
-  dropout: z.number().min(0).max(1).lt(1).default(0).describe('dropout rate on the residual branches and the embeddings; 0: none'),
-  // gptConfig() fills attnDropout in, so a parsed config always has it
-  attnDropout: z.number().min(0).lt(1).optional()
-    .describe("dropout rate on the attention probabilities (GPT-2's attn_pdrop); unset: the same as dropout, as nanoGPT uses one rate for both"),
-  dropPath: z.number().min(0).lt(1).default(0)
-    .describe('probability of dropping a whole residual branch per sequence (stochastic depth); 0: none'),
-  tiedHead: z.boolean().default(true).describe('output head shares the token embedding (GPT-2); false adds lm_head.weight'),
-  layerNormEps: z.number().positive().default(1e-5).describe("LayerNorm's epsilon, added to the variance"),
-  initStd: z.number().positive().default(0.02)
-    .describe('standard deviation of the normal initialisation of weights and embeddings (GPT-2 divides it by sqrt(2 * nLayer) for projections into the residual stream)'),
-}).superRefine((c, ctx) => {
-  if (c.dModel % c.nHead !== 0) ctx.addIssue({ code: 'custom', path: ['dModel'], message: `dModel ${c.dModel} must be divisible by nHead ${c.nHead}` });
-  if (!Number.isInteger(c.mlpRatio * c.dModel)) ctx.addIssue({ code: 'custom', path: ['mlpRatio'], message: `mlpRatio * dModel must be an integer, got ${c.mlpRatio * c.dModel}` });
-  if (c.positions === 'sinusoidal' && c.dModel % 2 !== 0) ctx.addIssue({ code: 'custom', path: ['dModel'], message: 'sinusoidal positions need an even dModel' });
-});
+export const gptConfigSchema = z
+  .object({
+    vocabSize: z
+      .number()
+      .int()
+      .min(2)
+      .describe("token ids the model embeds and predicts (at least the tokenizer's vocabulary)"),
+    contextLength: z
+      .number()
+      .int()
+      .min(1)
+      .describe('longest sequence the model sees, in tokens (learned position table size)'),
+    nLayer: z.number().int().min(1).describe('transformer blocks'),
+    nHead: z.number().int().min(1).describe('attention heads per block; dModel must be divisible by it'),
+    dModel: z.number().int().min(1).describe('width of the residual stream (the embedding size)'),
+    mlpRatio: z
+      .number()
+      .positive()
+      .default(4)
+      .describe(
+        "MLP hidden width = mlpRatio * dModel (for swiglu too: its two input projections then hold 1.5x the weights of a gelu MLP's one; " +
+          "mlpRatio 8/3 matches the gelu MLP's parameter count)",
+      ),
+    activation: z
+      .enum(['gelu', 'relu', 'swiglu'])
+      .default('gelu')
+      .describe("the MLP's nonlinearity (mlp.ts): GPT-2's tanh GELU, ReLU, or SwiGLU (adds h.N.mlp.c_gate)"),
+    positions: z
+      .enum(['learned', 'sinusoidal'])
+      .default('learned')
+      .describe('position embeddings: a learned table (wpe.weight) or the fixed sinusoidal one (needs an even dModel)'),
+    norm: z.enum(['pre', 'post']).default('pre').describe('pre-LN (GPT-2) or post-LN (original transformer) blocks'),
+    causal: z
+      .boolean()
+      .default(true)
+      .describe('false gives bidirectional attention, the setting for a masked-LM objective'),
+    docMasking: z
+      .boolean()
+      .default(false)
+      .describe(
+        'tokens attend only within their own document, positions counting from its start, when doc_starts are given',
+      ),
+    dropout: z
+      .number()
+      .min(0)
+      .max(1)
+      .lt(1)
+      .default(0)
+      .describe('dropout rate on the residual branches and the embeddings; 0: none'),
+    // gptConfig() fills attnDropout in, so a parsed config always has it
+    attnDropout: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe(
+        "dropout rate on the attention probabilities (GPT-2's attn_pdrop); unset: the same as dropout, as nanoGPT uses one rate for both",
+      ),
+    dropPath: z
+      .number()
+      .min(0)
+      .lt(1)
+      .default(0)
+      .describe('probability of dropping a whole residual branch per sequence (stochastic depth); 0: none'),
+    tiedHead: z
+      .boolean()
+      .default(true)
+      .describe('output head shares the token embedding (GPT-2); false adds lm_head.weight'),
+    layerNormEps: z.number().positive().default(1e-5).describe("LayerNorm's epsilon, added to the variance"),
+    initStd: z
+      .number()
+      .positive()
+      .default(0.02)
+      .describe(
+        'standard deviation of the normal initialisation of weights and embeddings (GPT-2 divides it by sqrt(2 * nLayer) for projections into the residual stream)',
+      ),
+  })
+  .superRefine((c, ctx) => {
+    if (c.dModel % c.nHead !== 0)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dModel'],
+        message: `dModel ${c.dModel} must be divisible by nHead ${c.nHead}`,
+      });
+    if (!Number.isInteger(c.mlpRatio * c.dModel))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mlpRatio'],
+        message: `mlpRatio * dModel must be an integer, got ${c.mlpRatio * c.dModel}`,
+      });
+    if (c.positions === 'sinusoidal' && c.dModel % 2 !== 0)
+      ctx.addIssue({ code: 'custom', path: ['dModel'], message: 'sinusoidal positions need an even dModel' });
+  });
 
 export type GptConfigInput = z.input<typeof gptConfigSchema>;
 export type GptConfig = z.output<typeof gptConfigSchema> & { attnDropout: number };

@@ -46,7 +46,10 @@ export class Gpt {
       const v = values.get(s.name);
       if (!v) throw new Error(`Gpt: no initial value for parameter ${s.name}`);
       // tfjs variable names are process-global: prefix them so several models can coexist
-      this.params.set(s.name, tf.tidy(() => tf.variable(tf.tensor(v, s.shape, 'float32'), true, `gpt${id}/${s.name}`)));
+      this.params.set(
+        s.name,
+        tf.tidy(() => tf.variable(tf.tensor(v, s.shape, 'float32'), true, `gpt${id}/${s.name}`)),
+      );
     }
   }
 
@@ -56,7 +59,12 @@ export class Gpt {
     const cfg = gptConfig(config);
     const given = opts.values;
     const complete = given !== undefined && paramSpecs(cfg).every((s) => given.has(s.name));
-    const model = new Gpt(cfg, complete ? new Map(paramSpecs(cfg).map((s) => [s.name, new Float32Array(sizeOf(s.shape))])) : initialValues(cfg, opts.seed ?? 0));
+    const model = new Gpt(
+      cfg,
+      complete
+        ? new Map(paramSpecs(cfg).map((s) => [s.name, new Float32Array(sizeOf(s.shape))]))
+        : initialValues(cfg, opts.seed ?? 0),
+    );
     if (given) model.setParams(given);
     return model;
   }
@@ -82,11 +90,18 @@ export class Gpt {
     const cfg = this.config;
     const { batch, seqLen, ids } = input;
     const d = cfg.dModel;
-    if (ids.length !== batch * seqLen) throw new Error(`Gpt: ${ids.length} token ids for batch ${batch} x seqLen ${seqLen}`);
-    if (seqLen > cfg.contextLength) throw new Error(`Gpt: sequence length ${seqLen} exceeds the context length ${cfg.contextLength}; cut rows to at most ${cfg.contextLength}`);
+    if (ids.length !== batch * seqLen)
+      throw new Error(`Gpt: ${ids.length} token ids for batch ${batch} x seqLen ${seqLen}`);
+    if (seqLen > cfg.contextLength)
+      throw new Error(
+        `Gpt: sequence length ${seqLen} exceeds the context length ${cfg.contextLength}; cut rows to at most ${cfg.contextLength}`,
+      );
     for (let i = 0; i < ids.length; i++) {
       const t = ids[i]!;
-      if (!(t >= 0 && t < cfg.vocabSize)) throw new Error(`Gpt: token id ${t} at row ${Math.floor(i / seqLen)}, position ${i % seqLen} is outside the vocabulary [0, ${cfg.vocabSize})`);
+      if (!(t >= 0 && t < cfg.vocabSize))
+        throw new Error(
+          `Gpt: token id ${t} at row ${Math.floor(i / seqLen)}, position ${i % seqLen} is outside the vocabulary [0, ${cfg.vocabSize})`,
+        );
     }
     const js = this.kernels === 'js';
     const docs = cfg.docMasking ? input.docStarts : undefined;
@@ -95,14 +110,15 @@ export class Gpt {
     const tok = tf.gather(this.param('wte.weight'), tf.tensor1d(ids, 'int32'));
     // under document masking positions restart at each document (positions.ts), so a packed document
     // is computed as it would be alone; otherwise every row uses positions 0..seqLen-1
-    const wpe = cfg.positions === 'learned' ? this.param('wpe.weight') as tf.Tensor2D : undefined;
+    const wpe = cfg.positions === 'learned' ? (this.param('wpe.weight') as tf.Tensor2D) : undefined;
     const pos = positionEmbeddings(cfg.positions, wpe, seqLen, d, docs ? documentPositions(spans) : undefined);
-    let x = (docs
-      ? tf.add(tok, pos)
-      : tf.add(tok.reshape([batch, seqLen, d]), pos).reshape([batch * seqLen, d])) as tf.Tensor2D;
+    let x = (
+      docs ? tf.add(tok, pos) : tf.add(tok.reshape([batch, seqLen, d]), pos).reshape([batch * seqLen, d])
+    ) as tf.Tensor2D;
     x = dropout(x, cfg.dropout, opts.rng);
     for (let l = 0; l < cfg.nLayer; l++) x = block(x, l, { cfg, p, spans, rng: opts.rng, js });
-    if (cfg.norm === 'pre') x = layerNorm(x, p('ln_f.weight') as tf.Tensor1D, p('ln_f.bias') as tf.Tensor1D, cfg.layerNormEps, js);
+    if (cfg.norm === 'pre')
+      x = layerNorm(x, p('ln_f.weight') as tf.Tensor1D, p('ln_f.bias') as tf.Tensor1D, cfg.layerNormEps, js);
     return x;
   }
 
@@ -129,7 +145,10 @@ export class Gpt {
     const entries = values instanceof Map ? [...values] : Object.entries(values);
     for (const [name, v] of entries) {
       const param = this.param(name);
-      if (v.length !== param.size) throw new Error(`Gpt.setParams: ${name} has ${v.length} values, expected ${param.size} (shape [${param.shape}])`);
+      if (v.length !== param.size)
+        throw new Error(
+          `Gpt.setParams: ${name} has ${v.length} values, expected ${param.size} (shape [${param.shape}])`,
+        );
     }
     for (const [name, v] of entries) {
       const param = this.param(name);

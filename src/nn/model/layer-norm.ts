@@ -3,7 +3,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
 
-export function layerNorm(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number, js: boolean): tf.Tensor2D {
+export function layerNorm(
+  x: tf.Tensor2D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps: number,
+  js: boolean,
+): tf.Tensor2D {
   return js ? layerNormJs(x, gamma, beta, eps) : layerNormTf(x, gamma, beta, eps);
 }
 
@@ -28,7 +34,10 @@ function layerNormJs(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps:
       for (let j = 0; j < d; j++) mean += xv[o + j]!;
       mean /= d;
       let v = 0;
-      for (let j = 0; j < d; j++) { const c = xv[o + j]! - mean; v += c * c; }
+      for (let j = 0; j < d; j++) {
+        const c = xv[o + j]! - mean;
+        v += c * c;
+      }
       const rs = 1 / Math.sqrt(v / d + eps);
       rstd[r] = rs;
       for (let j = 0; j < d; j++) {

@@ -11,15 +11,24 @@ import { linear } from '../backend/matmul.ts';
 export type Activation = GptConfig['activation'];
 
 export function mlp(x: tf.Tensor2D, p: ParamLookup, prefix: string, activation: Activation, js: boolean): tf.Tensor2D {
-  const dense = (t: tf.Tensor2D, name: string) => linear(t, p(`${prefix}.${name}.weight`) as tf.Tensor2D, p(`${prefix}.${name}.bias`) as tf.Tensor1D);
+  const dense = (t: tf.Tensor2D, name: string) =>
+    linear(t, p(`${prefix}.${name}.weight`) as tf.Tensor2D, p(`${prefix}.${name}.bias`) as tf.Tensor1D);
   const hidden = dense(x, 'c_fc');
   return dense(activate(hidden, x, activation, js, dense), 'c_proj');
 }
 
-function activate(hidden: tf.Tensor2D, x: tf.Tensor2D, activation: Activation, js: boolean, dense: (t: tf.Tensor2D, name: string) => tf.Tensor2D): tf.Tensor2D {
+function activate(
+  hidden: tf.Tensor2D,
+  x: tf.Tensor2D,
+  activation: Activation,
+  js: boolean,
+  dense: (t: tf.Tensor2D, name: string) => tf.Tensor2D,
+): tf.Tensor2D {
   switch (activation) {
-    case 'gelu': return gelu(hidden, js);
-    case 'relu': return tf.relu(hidden);
+    case 'gelu':
+      return gelu(hidden, js);
+    case 'relu':
+      return tf.relu(hidden);
     case 'swiglu': {
       const gate = dense(x, 'c_gate');
       return tf.mul(hidden, tf.mul(gate, tf.sigmoid(gate))) as tf.Tensor2D;

@@ -24,16 +24,21 @@ export function paramSpecs(cfg: GptConfig): ParamSpec[] {
   const std = cfg.initStd;
   // GPT-2 scales the projections into the residual stream by 1/sqrt(2 * layers)
   const projStd = std / Math.sqrt(2 * cfg.nLayer);
-  const specs: ParamSpec[] = [{ name: 'wte.weight', shape: [cfg.vocabSize, d], kind: 'embedding', init: { normal: std } }];
-  if (cfg.positions === 'learned') specs.push({ name: 'wpe.weight', shape: [cfg.contextLength, d], kind: 'embedding', init: { normal: std } });
-  const norm = (name: string) => [
-    { name: `${name}.weight`, shape: [d], kind: 'norm', init: 'ones' },
-    { name: `${name}.bias`, shape: [d], kind: 'norm', init: 'zeros' },
-  ] satisfies ParamSpec[];
-  const dense = (name: string, nIn: number, nOut: number, wStd: number) => [
-    { name: `${name}.weight`, shape: [nIn, nOut], kind: 'weight', init: { normal: wStd } },
-    { name: `${name}.bias`, shape: [nOut], kind: 'bias', init: 'zeros' },
-  ] satisfies ParamSpec[];
+  const specs: ParamSpec[] = [
+    { name: 'wte.weight', shape: [cfg.vocabSize, d], kind: 'embedding', init: { normal: std } },
+  ];
+  if (cfg.positions === 'learned')
+    specs.push({ name: 'wpe.weight', shape: [cfg.contextLength, d], kind: 'embedding', init: { normal: std } });
+  const norm = (name: string) =>
+    [
+      { name: `${name}.weight`, shape: [d], kind: 'norm', init: 'ones' },
+      { name: `${name}.bias`, shape: [d], kind: 'norm', init: 'zeros' },
+    ] satisfies ParamSpec[];
+  const dense = (name: string, nIn: number, nOut: number, wStd: number) =>
+    [
+      { name: `${name}.weight`, shape: [nIn, nOut], kind: 'weight', init: { normal: wStd } },
+      { name: `${name}.bias`, shape: [nOut], kind: 'bias', init: 'zeros' },
+    ] satisfies ParamSpec[];
   for (let i = 0; i < cfg.nLayer; i++) {
     const h = `h.${i}`;
     specs.push(
@@ -50,7 +55,8 @@ export function paramSpecs(cfg: GptConfig): ParamSpec[] {
   }
   // post-LN blocks end normalised already; only pre-LN needs the final norm
   if (cfg.norm === 'pre') specs.push(...norm('ln_f'));
-  if (!cfg.tiedHead) specs.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, d], kind: 'weight', init: { normal: std } });
+  if (!cfg.tiedHead)
+    specs.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, d], kind: 'weight', init: { normal: std } });
   return specs;
 }
 

@@ -33,12 +33,18 @@ export function documentPositions(spans: AttentionSpans): Int32Array {
  * table backpropagates by summing each token's gradient into its position's row (tf.gather's
  * gradient), as the slice does when every row uses every position once.
  */
-export function positionEmbeddings(kind: 'learned' | 'sinusoidal', wpe: tf.Tensor2D | undefined, seqLen: number, d: number, positions?: Int32Array): tf.Tensor2D {
-  const table = kind === 'learned'
-    ? (wpe ?? missing())
-    : tf.tensor2d(sinusoidalTable(seqLen, d), [seqLen, d]);
+export function positionEmbeddings(
+  kind: 'learned' | 'sinusoidal',
+  wpe: tf.Tensor2D | undefined,
+  seqLen: number,
+  d: number,
+  positions?: Int32Array,
+): tf.Tensor2D {
+  const table = kind === 'learned' ? (wpe ?? missing()) : tf.tensor2d(sinusoidalTable(seqLen, d), [seqLen, d]);
   if (!positions) return kind === 'learned' ? tf.slice(table, [0, 0], [seqLen, d]) : table;
   return tf.gather(table, tf.tensor1d(positions, 'int32'));
 }
 
-const missing = (): never => { throw new Error('position embeddings: learned positions need the wpe.weight parameter'); };
+const missing = (): never => {
+  throw new Error('position embeddings: learned positions need the wpe.weight parameter');
+};

@@ -34,7 +34,10 @@ export function sampleToken(logits: Float32Array, o: SampleOptions, rng: Rng): n
     total = w.reduce((a, b) => a + b, 0);
   }
   let u = rng.next() * total;
-  for (let k = 0; k < idx.length; k++) { u -= w[k]!; if (u < 0) return idx[k]!; }
+  for (let k = 0; k < idx.length; k++) {
+    u -= w[k]!;
+    if (u < 0) return idx[k]!;
+  }
   return idx[idx.length - 1]!;
 }
 
@@ -46,7 +49,8 @@ export interface GenerateOptions extends SampleOptions {
 
 /** The prompt's continuation: up to maxTokens new ids. */
 export function generateTokens(model: Gpt, prompt: readonly number[], o: GenerateOptions, rng: Rng): number[] {
-  if (prompt.length === 0) throw new Error('generate: the prompt has no tokens; give some text (or start from the end-of-text token)');
+  if (prompt.length === 0)
+    throw new Error('generate: the prompt has no tokens; give some text (or start from the end-of-text token)');
   const ctx = model.config.contextLength;
   const ids = [...prompt];
   const out: number[] = [];

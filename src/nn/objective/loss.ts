@@ -36,7 +36,9 @@ export interface LossOptions {
 export function inputsOf(b: PackedBatch): GptInput {
   const { batch, seqLen } = b;
   if (b.inputIds.length !== batch * (seqLen + 1)) {
-    throw new Error(`loss: input_ids has ${b.inputIds.length} values, expected batch ${batch} x (seqLen ${seqLen} + 1)`);
+    throw new Error(
+      `loss: input_ids has ${b.inputIds.length} values, expected batch ${batch} x (seqLen ${seqLen} + 1)`,
+    );
   }
   const ids = new Int32Array(batch * seqLen);
   for (let r = 0; r < batch; r++) ids.set(b.inputIds.subarray(r * (seqLen + 1), r * (seqLen + 1) + seqLen), r * seqLen);
@@ -66,7 +68,11 @@ export function autoregressiveLoss(model: Gpt, b: PackedBatch, o: LossOptions = 
 export function autoregressiveLossValue(model: Gpt, b: PackedBatch, o: Omit<LossOptions, 'rng'> = {}): number {
   const h = tf.tidy(() => model.hidden(inputsOf(b)));
   try {
-    return headLossValue(h, model.headMatrix(), { ...nextTokenTargets(b), labelSmoothing: o.labelSmoothing, ...o.head });
+    return headLossValue(h, model.headMatrix(), {
+      ...nextTokenTargets(b),
+      labelSmoothing: o.labelSmoothing,
+      ...o.head,
+    });
   } finally {
     h.dispose();
   }

@@ -25,10 +25,14 @@ export function maskTokens(input: GptInput, rng: Rng, o: MaskingOptions): Masked
   const toMask = o.replaceMask ?? 0.8;
   const toRandom = o.replaceRandom ?? 0.1;
   if (!(maskProb > 0 && maskProb <= 1)) throw new Error(`maskTokens: maskProb must be in (0, 1], got ${maskProb}`);
-  if (toMask + toRandom > 1) throw new Error(`maskTokens: replaceMask + replaceRandom must be <= 1, got ${toMask + toRandom}`);
+  if (toMask + toRandom > 1)
+    throw new Error(`maskTokens: replaceMask + replaceRandom must be <= 1, got ${toMask + toRandom}`);
   const ids = input.ids.slice();
   const ex = o.exclude;
-  if (ex && ex.length !== ids.length) throw new Error(`maskTokens: exclude has ${ex.length} flags for ${ids.length} positions; give one per input position`);
+  if (ex && ex.length !== ids.length)
+    throw new Error(
+      `maskTokens: exclude has ${ex.length} flags for ${ids.length} positions; give one per input position`,
+    );
   const positions: number[] = [];
   const labels: number[] = [];
   for (let i = 0; i < ids.length; i++) {
@@ -43,7 +47,8 @@ export function maskTokens(input: GptInput, rng: Rng, o: MaskingOptions): Masked
   if (positions.length === 0) {
     // a batch with no target would have no loss: take one position so every step learns something
     const open = ex ? Array.from({ length: ids.length }, (_, k) => k).filter((k) => !ex[k]) : undefined;
-    if (open?.length === 0) throw new Error('maskTokens: every position is excluded (all padding); the batch has no token to learn from');
+    if (open?.length === 0)
+      throw new Error('maskTokens: every position is excluded (all padding); the batch has no token to learn from');
     const i = open ? open[rng.below(open.length)]! : rng.below(ids.length);
     positions.push(i);
     labels.push(ids[i]!);
@@ -60,7 +65,8 @@ export function maskedBatchOf(b: PackedBatch, rng: Rng, o: MaskingOptions): Mask
   if (b.attentionMask) {
     const { batch, seqLen } = b;
     exclude = new Uint8Array(batch * seqLen);
-    for (let r = 0; r < batch; r++) for (let i = 0; i < seqLen; i++) exclude[r * seqLen + i] = b.attentionMask[r * (seqLen + 1) + i] ? 0 : 1;
+    for (let r = 0; r < batch; r++)
+      for (let i = 0; i < seqLen; i++) exclude[r * seqLen + i] = b.attentionMask[r * (seqLen + 1) + i] ? 0 : 1;
   }
   return maskTokens(input, rng, exclude ? { ...o, exclude } : o);
 }

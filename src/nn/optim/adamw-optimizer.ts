@@ -13,14 +13,20 @@ export class AdamWOptimizer implements Optimizer {
     this.adamw = specs instanceof AdamW ? specs : new AdamW(specs, o);
   }
 
-  get step(): number { return this.adamw.step; }
+  get step(): number {
+    return this.adamw.step;
+  }
 
   async apply(model: Gpt, grads: Map<string, Float32Array>, lr: number): Promise<void> {
     this.adamw.apply(model, grads, lr);
   }
 
   /** The live state, not a copy (moments are as large as the model): read it before the next apply. */
-  async fullState(): Promise<AdamWState> { return this.adamw.getState(); }
+  async fullState(): Promise<AdamWState> {
+    return this.adamw.getState();
+  }
 
-  setState(s: AdamWState): void { this.adamw.setState(s); }
+  setState(s: AdamWState): void {
+    this.adamw.setState(s);
+  }
 }

@@ -44,9 +44,13 @@ export class AdamW {
     this.state = { step: 0, m: zeros(), v: zeros() };
   }
 
-  get step(): number { return this.state.step; }
+  get step(): number {
+    return this.state.step;
+  }
 
-  decays(spec: ParamSpec): boolean { return this.weightDecay > 0 && !this.noDecay.has(spec.kind); }
+  decays(spec: ParamSpec): boolean {
+    return this.weightDecay > 0 && !this.noDecay.has(spec.kind);
+  }
 
   /** One update of every parameter of `model` with `grads` (by name; a missing one is an error). */
   apply(model: Gpt, grads: Map<string, Float32Array>, lr: number): void {
@@ -62,7 +66,8 @@ export class AdamW {
       const p = (param.dataSync() as Float32Array).slice();
       const m = this.state.m.get(spec.name)!;
       const v = this.state.v.get(spec.name)!;
-      if (g.length !== p.length) throw new Error(`AdamW: gradient of ${spec.name} has ${g.length} values, the parameter ${p.length}`);
+      if (g.length !== p.length)
+        throw new Error(`AdamW: gradient of ${spec.name} has ${g.length} values, the parameter ${p.length}`);
       const decay = this.decays(spec) ? 1 - lr * this.weightDecay : 1;
       const eps = this.eps;
       for (let i = 0; i < p.length; i++) {
@@ -80,15 +85,24 @@ export class AdamW {
   }
 
   /** The live state (not a copy): checkpoint writers read it, resume writes it through setState. */
-  getState(): AdamWState { return this.state; }
+  getState(): AdamWState {
+    return this.state;
+  }
 
   /** Replaces the state; every parameter's moments must be present with the right size. */
   setState(s: AdamWState): void {
-    if (!Number.isInteger(s.step) || s.step < 0) throw new Error(`AdamW.setState: step must be a non-negative integer, got ${s.step}`);
+    if (!Number.isInteger(s.step) || s.step < 0)
+      throw new Error(`AdamW.setState: step must be a non-negative integer, got ${s.step}`);
     for (const spec of this.specs) {
-      for (const [which, map] of [['m', s.m], ['v', s.v]] as const) {
+      for (const [which, map] of [
+        ['m', s.m],
+        ['v', s.v],
+      ] as const) {
         const a = map.get(spec.name);
-        if (!a || a.length !== sizeOf(spec.shape)) throw new Error(`AdamW.setState: ${which} of ${spec.name} is ${a ? `${a.length} values` : 'missing'}, expected ${sizeOf(spec.shape)}`);
+        if (!a || a.length !== sizeOf(spec.shape))
+          throw new Error(
+            `AdamW.setState: ${which} of ${spec.name} is ${a ? `${a.length} values` : 'missing'}, expected ${sizeOf(spec.shape)}`,
+          );
       }
     }
     this.state = { step: s.step, m: new Map(s.m), v: new Map(s.v) };

@@ -31,7 +31,8 @@ export class FlatLayout {
     const byName = new Map<string, FlatEntry>();
     let offset = 0;
     for (const spec of specs) {
-      if (byName.has(spec.name)) throw new Error(`FlatLayout: parameter ${spec.name} appears twice in the specs; names must be unique`);
+      if (byName.has(spec.name))
+        throw new Error(`FlatLayout: parameter ${spec.name} appears twice in the specs; names must be unique`);
       const e: FlatEntry = { name: spec.name, spec, offset, size: sizeOf(spec.shape) };
       entries.push(e);
       byName.set(spec.name, e);
@@ -44,21 +45,29 @@ export class FlatLayout {
 
   entry(name: string): FlatEntry {
     const e = this.byName.get(name);
-    if (!e) throw new Error(`FlatLayout: no parameter ${name}; known: ${this.entries.slice(0, 6).map((x) => x.name).join(', ')}...`);
+    if (!e)
+      throw new Error(
+        `FlatLayout: no parameter ${name}; known: ${this.entries
+          .slice(0, 6)
+          .map((x) => x.name)
+          .join(', ')}...`,
+      );
     return e;
   }
 
   /** Copies every parameter's values into one flat array (`out` if given, else a new one). Every
    * parameter of the layout must be present with its size. */
   flatten(values: ReadonlyMap<string, Float32Array>, out: Float32Array = new Float32Array(this.total)): Float32Array {
-    if (out.length !== this.total) throw new Error(`FlatLayout.flatten: output has ${out.length} elements, the layout ${this.total}`);
+    if (out.length !== this.total)
+      throw new Error(`FlatLayout.flatten: output has ${out.length} elements, the layout ${this.total}`);
     for (const e of this.entries) out.set(this.checked(values, e, 'flatten'), e.offset);
     return out;
   }
 
   /** Named views into `flat` (no copy: writing to one writes to `flat`), in layout order. */
   unflatten(flat: Float32Array): Map<string, Float32Array> {
-    if (flat.length !== this.total) throw new Error(`FlatLayout.unflatten: array has ${flat.length} elements, the layout ${this.total}`);
+    if (flat.length !== this.total)
+      throw new Error(`FlatLayout.unflatten: array has ${flat.length} elements, the layout ${this.total}`);
     return new Map(this.entries.map((e) => [e.name, flat.subarray(e.offset, e.offset + e.size)]));
   }
 
@@ -89,8 +98,16 @@ export class FlatLayout {
   }
 
   /** Copies the flat range [start, end) out of named arrays into `out` (length end - start). */
-  gatherRange(values: ReadonlyMap<string, Float32Array>, start: number, end: number, out: Float32Array = new Float32Array(end - start)): Float32Array {
-    if (out.length !== end - start) throw new Error(`FlatLayout.gatherRange: output has ${out.length} elements, the range [${start}, ${end}) ${end - start}`);
+  gatherRange(
+    values: ReadonlyMap<string, Float32Array>,
+    start: number,
+    end: number,
+    out: Float32Array = new Float32Array(end - start),
+  ): Float32Array {
+    if (out.length !== end - start)
+      throw new Error(
+        `FlatLayout.gatherRange: output has ${out.length} elements, the range [${start}, ${end}) ${end - start}`,
+      );
     for (const s of this.segments(start, end)) {
       out.set(this.checked(values, s.entry, 'gatherRange').subarray(s.from, s.to), s.entry.offset + s.from - start);
     }
@@ -99,8 +116,12 @@ export class FlatLayout {
 
   private checked(values: ReadonlyMap<string, Float32Array>, e: FlatEntry, what: string): Float32Array {
     const v = values.get(e.name);
-    if (!v) throw new Error(`FlatLayout.${what}: no values for parameter ${e.name}; every parameter of the layout is needed`);
-    if (v.length !== e.size) throw new Error(`FlatLayout.${what}: ${e.name} has ${v.length} values, expected ${e.size} (shape [${e.spec.shape}])`);
+    if (!v)
+      throw new Error(`FlatLayout.${what}: no values for parameter ${e.name}; every parameter of the layout is needed`);
+    if (v.length !== e.size)
+      throw new Error(
+        `FlatLayout.${what}: ${e.name} has ${v.length} values, expected ${e.size} (shape [${e.spec.shape}])`,
+      );
     return v;
   }
 }

@@ -34,14 +34,28 @@ export class ZeroAdamW implements Optimizer {
     this.v = new Float32Array(n);
   }
 
-  get step(): number { return this.t; }
-  get beta1(): number { return this.rule.beta1; }
-  get beta2(): number { return this.rule.beta2; }
-  get eps(): number { return this.rule.eps; }
-  get weightDecay(): number { return this.rule.weightDecay; }
-  decays(spec: ParamSpec): boolean { return this.rule.decays(spec); }
+  get step(): number {
+    return this.t;
+  }
+  get beta1(): number {
+    return this.rule.beta1;
+  }
+  get beta2(): number {
+    return this.rule.beta2;
+  }
+  get eps(): number {
+    return this.rule.eps;
+  }
+  get weightDecay(): number {
+    return this.rule.weightDecay;
+  }
+  decays(spec: ParamSpec): boolean {
+    return this.rule.decays(spec);
+  }
   /** bytes of optimizer state this rank holds between steps (its shard of m and v) */
-  get stateBytes(): number { return this.m.byteLength + this.v.byteLength; }
+  get stateBytes(): number {
+    return this.m.byteLength + this.v.byteLength;
+  }
 
   /** One update of every parameter (collective). `grads` must be identical on every rank. */
   async apply(model: Gpt, grads: Map<string, Float32Array>, lr: number): Promise<void> {
@@ -50,7 +64,8 @@ export class ZeroAdamW implements Optimizer {
     for (const e of this.layout.entries) {
       const g = grads.get(e.name);
       if (!g) throw new Error(`ZeroAdamW: no gradient for ${e.name}; every parameter needs one (zeros if unused)`);
-      if (g.length !== e.size) throw new Error(`ZeroAdamW: gradient of ${e.name} has ${g.length} values, the parameter ${e.size}`);
+      if (g.length !== e.size)
+        throw new Error(`ZeroAdamW: gradient of ${e.name} has ${g.length} values, the parameter ${e.size}`);
     }
     const t = this.t + 1;
     const b1 = this.rule.beta1;
@@ -102,12 +117,19 @@ export class ZeroAdamW implements Optimizer {
 
   /** Takes the whole state (as saved at any world size) and keeps this rank's shard of it. */
   setState(s: AdamWState): void {
-    if (!Number.isInteger(s.step) || s.step < 0) throw new Error(`ZeroAdamW.setState: step must be a non-negative integer, got ${s.step}`);
+    if (!Number.isInteger(s.step) || s.step < 0)
+      throw new Error(`ZeroAdamW.setState: step must be a non-negative integer, got ${s.step}`);
     const [start, end] = this.shard;
     for (const e of this.layout.entries) {
-      for (const [which, map] of [['m', s.m], ['v', s.v]] as const) {
+      for (const [which, map] of [
+        ['m', s.m],
+        ['v', s.v],
+      ] as const) {
         const a = map.get(e.name);
-        if (!a || a.length !== e.size) throw new Error(`ZeroAdamW.setState: ${which} of ${e.name} is ${a ? `${a.length} values` : 'missing'}, expected ${e.size}`);
+        if (!a || a.length !== e.size)
+          throw new Error(
+            `ZeroAdamW.setState: ${which} of ${e.name} is ${a ? `${a.length} values` : 'missing'}, expected ${e.size}`,
+          );
       }
     }
     this.m = this.layout.gatherRange(s.m, start, end);

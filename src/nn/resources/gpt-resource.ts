@@ -8,22 +8,31 @@ import { GPT_PRESETS, gptConfig, gptConfigSchema, type GptConfig, type GptConfig
 type Field = z.ZodType & { def: { type: string; innerType?: z.ZodType }; description?: string };
 
 /** Every GPT config field, optional and without its default (a preset's value must not be masked). */
-const fields = Object.fromEntries(Object.entries(gptConfigSchema.shape).map(([k, v]) => {
-  const f = v as unknown as Field;
-  const inner = f.def.type === 'default' && f.def.innerType ? f.def.innerType : f;
-  // the description (src/nn/model/config.ts) sits on the outermost schema: the default, when there is one
-  const description = f.description ?? inner.description;
-  return [k, description ? inner.optional().describe(description) : inner.optional()];
-})) as { [K in keyof typeof gptConfigSchema.shape]: z.ZodOptional<z.ZodType> };
+const fields = Object.fromEntries(
+  Object.entries(gptConfigSchema.shape).map(([k, v]) => {
+    const f = v as unknown as Field;
+    const inner = f.def.type === 'default' && f.def.innerType ? f.def.innerType : f;
+    // the description (src/nn/model/config.ts) sits on the outermost schema: the default, when there is one
+    const description = f.description ?? inner.description;
+    return [k, description ? inner.optional().describe(description) : inner.optional()];
+  }),
+) as { [K in keyof typeof gptConfigSchema.shape]: z.ZodOptional<z.ZodType> };
 
-const Config = z.object({
-  preset: z.enum(Object.keys(GPT_PRESETS) as [keyof typeof GPT_PRESETS, ...(keyof typeof GPT_PRESETS)[]]).optional()
-    .describe('a named shape (tiny: vocab 50257, context 128, 4 layers x 4 heads, d 128; micro: vocab 4096, 2 x 4, d 64) the other fields are laid over'),
-  ...fields,
-}).superRefine((c, ctx) => {
-  const r = gptConfigSchema.safeParse(merged(c));
-  if (!r.success) for (const i of r.error.issues) ctx.addIssue({ ...i, code: 'custom', message: i.message, path: i.path });
-});
+const Config = z
+  .object({
+    preset: z
+      .enum(Object.keys(GPT_PRESETS) as [keyof typeof GPT_PRESETS, ...(keyof typeof GPT_PRESETS)[]])
+      .optional()
+      .describe(
+        'a named shape (tiny: vocab 50257, context 128, 4 layers x 4 heads, d 128; micro: vocab 4096, 2 x 4, d 64) the other fields are laid over',
+      ),
+    ...fields,
+  })
+  .superRefine((c, ctx) => {
+    const r = gptConfigSchema.safeParse(merged(c));
+    if (!r.success)
+      for (const i of r.error.issues) ctx.addIssue({ ...i, code: 'custom', message: i.message, path: i.path });
+  });
 
 export type GptResourceConfig = z.output<typeof Config>;
 
@@ -43,11 +52,16 @@ export interface GptResource {
 
 export const gptResource = defineResource({
   kind: 'nn/gpt',
-  description: 'a GPT: a preset shape and/or every GPT config field (vocabSize, contextLength, nLayer, nHead, dModel, dropout, docMasking, ...)',
+  description:
+    'a GPT: a preset shape and/or every GPT config field (vocabSize, contextLength, nLayer, nHead, dModel, dropout, docMasking, ...)',
   config: Config,
   open: (c): GptResource => {
     const { preset, ...rest } = c;
-    return { preset, fields: Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)), config: gptConfig(merged(c)) };
+    return {
+      preset,
+      fields: Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)),
+      config: gptConfig(merged(c)),
+    };
   },
   describe: (c) => {
     const m = gptConfig(merged(c));

@@ -12,7 +12,17 @@ import type { AdamwResource } from './adamw-resource.ts';
 import type { GptResource } from './gpt-resource.ts';
 
 const Config = trainConfigSchema
-  .omit({ preset: true, model: true, data: true, lr: true, weightDecay: true, beta1: true, beta2: true, clipNorm: true, zero: true })
+  .omit({
+    preset: true,
+    model: true,
+    data: true,
+    lr: true,
+    weightDecay: true,
+    beta1: true,
+    beta2: true,
+    clipNorm: true,
+    zero: true,
+  })
   .extend({
     model: resourceRef('nn/gpt', 'the model: an nn/gpt resource'),
     optimizer: resourceRef('nn/adamw', 'the optimizer: an nn/adamw resource'),
@@ -22,15 +32,24 @@ export type TrainerResourceConfig = z.output<typeof Config>;
 
 export const trainerResource = defineResource({
   kind: 'nn/trainer',
-  description: 'one data-parallel replica of a training run: model, optimizer, steps and batches, evaluation, checkpoints, run directory',
+  description:
+    'one data-parallel replica of a training run: model, optimizer, steps and batches, evaluation, checkpoints, run directory',
   config: Config,
   open: async (c, scope: ResourceScope) => {
     const model = await scope.get<GptResource>(c.model, 'nn/gpt');
     const optimizer = await scope.get<AdamwResource>(c.optimizer, 'nn/adamw');
     const { model: _m, optimizer: _o, ...rest } = c;
-    return new Trainer((data: TrainDataConfig) => trainConfigSchema.parse({
-      ...rest, ...optimizer, preset: model.preset, model: model.fields, data,
-    }), scope);
+    return new Trainer(
+      (data: TrainDataConfig) =>
+        trainConfigSchema.parse({
+          ...rest,
+          ...optimizer,
+          preset: model.preset,
+          model: model.fields,
+          data,
+        }),
+      scope,
+    );
   },
   dispose: (t) => t.dispose(),
   describe: (c) => `${c.steps} steps of ${c.gradAccum} x ${c.batchSize} rows per rank; run directory ${c.runDir}`,

@@ -9,8 +9,17 @@ import type { Objective } from './train-step.ts';
 export function maskingOf(cfg: TrainConfig, model: GptConfig): MaskingOptions {
   const m = cfg.masking;
   const maskToken = m.maskToken ?? model.vocabSize - 1;
-  if (maskToken >= model.vocabSize) throw new Error(`train config: masking.maskToken ${maskToken} is outside the model's vocabulary [0, ${model.vocabSize})`);
-  return { maskToken, vocabSize: model.vocabSize, maskProb: m.maskProb, replaceMask: m.replaceMask, replaceRandom: m.replaceRandom };
+  if (maskToken >= model.vocabSize)
+    throw new Error(
+      `train config: masking.maskToken ${maskToken} is outside the model's vocabulary [0, ${model.vocabSize})`,
+    );
+  return {
+    maskToken,
+    vocabSize: model.vocabSize,
+    maskProb: m.maskProb,
+    replaceMask: m.replaceMask,
+    replaceRandom: m.replaceRandom,
+  };
 }
 
 export function objectiveOf(cfg: TrainConfig, model: GptConfig): Objective {

@@ -28,17 +28,20 @@ export async function gatherNumbers(c: Collective, values: readonly number[]): P
   const per = values.length * WORDS;
   const all = new Float32Array(per * c.worldSize);
   const [start, end] = shardRange(all.length, c.rank, c.worldSize);
-  if (start !== c.rank * per || end - start !== per) throw new Error(`gatherNumbers: shard [${start}, ${end}) of rank ${c.rank} is not its ${per} words`);
+  if (start !== c.rank * per || end - start !== per)
+    throw new Error(`gatherNumbers: shard [${start}, ${end}) of rank ${c.rank} is not its ${per} words`);
   const bytes = new DataView(new ArrayBuffer(8));
   values.forEach((v, i) => {
     bytes.setFloat64(0, v);
     for (let w = 0; w < WORDS; w++) all[start + i * WORDS + w] = bytes.getUint16(w * 2);
   });
   await c.allGather(all);
-  return Array.from({ length: c.worldSize }, (_, r) => values.map((_, i) => {
-    for (let w = 0; w < WORDS; w++) bytes.setUint16(w * 2, all[r * per + i * WORDS + w]!);
-    return bytes.getFloat64(0);
-  }));
+  return Array.from({ length: c.worldSize }, (_, r) =>
+    values.map((_, i) => {
+      for (let w = 0; w < WORDS; w++) bytes.setUint16(w * 2, all[r * per + i * WORDS + w]!);
+      return bytes.getFloat64(0);
+    }),
+  );
 }
 
 /** Whether any rank says yes (a stop request reaches one rank; all must stop after the same step). */

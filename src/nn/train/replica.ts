@@ -11,7 +11,14 @@
 import { createHash } from 'node:crypto';
 import { Rng } from '../../runtime/rng.ts';
 import { AdamWOptimizer } from '../optim/adamw-optimizer.ts';
-import { findLatest, loadCheckpoint, saveCheckpoint, valuesOf, withShapes, type NamedTensors } from '../checkpoint/index.ts';
+import {
+  findLatest,
+  loadCheckpoint,
+  saveCheckpoint,
+  valuesOf,
+  withShapes,
+  type NamedTensors,
+} from '../checkpoint/index.ts';
 import { singleRank, type Dist } from './dist.ts';
 import { evaluate, type EvalOptions, type EvalResult } from '../eval/evaluate.ts';
 import { evaluateMasked } from '../eval/masked-eval.ts';
@@ -70,8 +77,14 @@ export class TrainReplica {
   private readonly schedule;
 
   private constructor(
-    readonly cfg: TrainConfig, readonly dist: Dist, readonly model: Gpt, readonly optimizer: Optimizer,
-    readonly hash: string, readonly startStep: number, cursor: unknown, private readonly log: (line: string) => void,
+    readonly cfg: TrainConfig,
+    readonly dist: Dist,
+    readonly model: Gpt,
+    readonly optimizer: Optimizer,
+    readonly hash: string,
+    readonly startStep: number,
+    cursor: unknown,
+    private readonly log: (line: string) => void,
   ) {
     this.layout = new FlatLayout(model.specs);
     this.head = dist.worldSize > 1 ? { threads: 1 } : undefined;
@@ -93,7 +106,10 @@ export class TrainReplica {
       return cfg.zero ? new ZeroAdamW(m.specs, ao, dist.collective) : new AdamWOptimizer(m.specs, ao);
     };
     const latest = await findLatest(cfg.runDir);
-    if (latest && !o.resume) throw new Error(`train: ${cfg.runDir} already holds checkpoint ${latest.dir}; resume it (--resume) or choose a new runDir`);
+    if (latest && !o.resume)
+      throw new Error(
+        `train: ${cfg.runDir} already holds checkpoint ${latest.dir}; resume it (--resume) or choose a new runDir`,
+      );
     if (!latest) {
       // from the seed, or another run's weights (init.from) with this run's fresh optimizer and step 0
       const model = await initialModel(cfg, modelCfg, log);
@@ -101,8 +117,10 @@ export class TrainReplica {
     }
     const ck = await loadCheckpoint(latest.dir);
     if (ck.state.configHash !== hash) {
-      throw new Error(`train: ${latest.dir} was written by a run with config hash ${ck.state.configHash}, this config (at world size ${dist.worldSize}) hashes to ${hash}; `
-        + 'resume with the same settings (the same global batch: batchSize x gradAccum x world size), or use a new runDir');
+      throw new Error(
+        `train: ${latest.dir} was written by a run with config hash ${ck.state.configHash}, this config (at world size ${dist.worldSize}) hashes to ${hash}; ` +
+          'resume with the same settings (the same global batch: batchSize x gradAccum x world size), or use a new runDir',
+      );
     }
     const step = ck.optimizer.step;
     if (typeof step !== 'number') throw new Error(`train: ${latest.dir} has no optimizer step count`);
@@ -113,9 +131,13 @@ export class TrainReplica {
     return new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log);
   }
 
-  get lead(): boolean { return this.dist.rank === 0; }
+  get lead(): boolean {
+    return this.dist.rank === 0;
+  }
 
-  lrAt(step: number): number { return cosineLr(this.schedule, step); }
+  lrAt(step: number): number {
+    return cosineLr(this.schedule, step);
+  }
 
   /** The generator of micro-batch `index` (counted over all ranks) of step `step`: derived rather than
    * drawn from one stream, so a micro-batch gets the same dropout masks whichever rank computes it,
@@ -135,7 +157,14 @@ export class TrainReplica {
     let loss = 0;
     let tokens = 0;
     micro.forEach((b, k) => {
-      loss += gradsInto(this.model, b, { objective, rng: this.microRng(this.step, first + k), head: this.head }, this.layout, flat, k > 0);
+      loss += gradsInto(
+        this.model,
+        b,
+        { objective, rng: this.microRng(this.step, first + k), head: this.head },
+        this.layout,
+        flat,
+        k > 0,
+      );
       tokens += b.batch * b.seqLen;
     });
     const f = 1 / micro.length;
@@ -152,10 +181,12 @@ export class TrainReplica {
     const all = await gatherNumbers(c, [g.loss, g.tokens]);
     let loss = 0;
     let tokens = 0;
-    for (const [l, t] of all) { loss += l!; tokens += t!; }
+    for (const [l, t] of all) {
+      loss += l!;
+      tokens += t!;
+    }
     return { loss: loss / c.worldSize, tokens, flat: g.flat };
   }
-
 
   /** Clips the (global) gradient by its global norm and updates the parameters; `cursor` is the data
    * position after this step. Collective with ZeRO-1. */
@@ -175,9 +206,16 @@ export class TrainReplica {
   async evaluate(val: AsyncIterable<PackedBatch>, o: EvalOptions = {}): Promise<EvalResult | undefined> {
     if (!this.lead) return undefined;
     // masked LM: the masked-token loss under masks fixed per validation batch (masked-eval.ts)
-    const r = this.cfg.objective === 'masked'
-      ? await evaluateMasked(this.model, val, this.cfg.evalBatches, maskingOf(this.cfg, this.model.config), this.cfg.seed)
-      : await evaluate(this.model, val, this.cfg.evalBatches, o);
+    const r =
+      this.cfg.objective === 'masked'
+        ? await evaluateMasked(
+            this.model,
+            val,
+            this.cfg.evalBatches,
+            maskingOf(this.cfg, this.model.config),
+            this.cfg.seed,
+          )
+        : await evaluate(this.model, val, this.cfg.evalBatches, o);
     const bpb = r.bitsPerByte === undefined ? '' : `, ${r.bitsPerByte.toFixed(4)} bits/byte`;
     this.log(`step ${this.step}: val loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(2)}${bpb}`);
     return r;
@@ -199,16 +237,26 @@ export class TrainReplica {
     const shapes = new Map(this.model.specs.map((s) => [s.name, s.shape]));
     const tensors = (m: Map<string, Float32Array>): NamedTensors => withShapes(m, shapes);
     const cfg = this.cfg;
-    const saved = await saveCheckpoint(cfg.runDir, {
-      step: this.step,
-      params: tensors(this.model.getParams()),
-      optimizer: { m: tensors(st.m), v: tensors(st.v), step: st.step },
-      state: {
-        rng: { derivedFrom: 'seed/step/micro-batch', seed: cfg.seed }, dataCursor: this.cursor as never, configHash: this.hash,
-        config: { ...cfg, modelConfig: modelConfigOf(cfg) } as never,
-        extra: { worldSize: this.dist.worldSize, zero: cfg.zero, globalBatch: cfg.batchSize * cfg.gradAccum * this.dist.worldSize },
+    const saved = await saveCheckpoint(
+      cfg.runDir,
+      {
+        step: this.step,
+        params: tensors(this.model.getParams()),
+        optimizer: { m: tensors(st.m), v: tensors(st.v), step: st.step },
+        state: {
+          rng: { derivedFrom: 'seed/step/micro-batch', seed: cfg.seed },
+          dataCursor: this.cursor as never,
+          configHash: this.hash,
+          config: { ...cfg, modelConfig: modelConfigOf(cfg) } as never,
+          extra: {
+            worldSize: this.dist.worldSize,
+            zero: cfg.zero,
+            globalBatch: cfg.batchSize * cfg.gradAccum * this.dist.worldSize,
+          },
+        },
       },
-    }, { keepLast: cfg.keepLast });
+      { keepLast: cfg.keepLast },
+    );
     this.log(`checkpoint ${saved.dir}`);
     return saved.dir;
   }
@@ -220,5 +268,7 @@ export class TrainReplica {
     return h.digest('hex');
   }
 
-  dispose(): void { this.model.dispose(); }
+  dispose(): void {
+    this.model.dispose();
+  }
 }

@@ -42,7 +42,9 @@ export function stepReportOf(batch: RecordBatch, where: string): StepReport {
   const m = stepMetaOf(batch, where);
   const { loss, lr, gradNorm, tokens } = m;
   if (loss === undefined || lr === undefined || gradNorm === undefined || tokens === undefined) {
-    throw new Error(`${where}: batch of step ${m.step} carries no optimizer-step report; place this after train/optimizer-step`);
+    throw new Error(
+      `${where}: batch of step ${m.step} carries no optimizer-step report; place this after train/optimizer-step`,
+    );
   }
   return { step: m.step, loss, lr, gradNorm, tokens };
 }
@@ -57,34 +59,53 @@ export function withMeta<T extends TypeMap>(batch: RecordBatch<T>, entries: Reco
 /** A JSON metadata entry of a batch, or undefined. */
 export function metaOf(batch: RecordBatch, key: string): unknown {
   const text = batch.schema.metadata.get(key);
-  return text === undefined ? undefined : JSON.parse(text) as unknown;
+  return text === undefined ? undefined : (JSON.parse(text) as unknown);
 }
 
 /** The step facts a chain stage needs, checked. */
 export function stepMetaOf(batch: RecordBatch, where: string): StepMeta {
   const m = metaOf(batch, STEP_KEY) as StepMeta | undefined;
-  if (!m || !Number.isInteger(m.step)) throw new Error(`${where}: batch has no ${STEP_KEY} metadata with a step number; it must come from the training chain (train/forward-backward)`);
+  if (!m || !Number.isInteger(m.step))
+    throw new Error(
+      `${where}: batch has no ${STEP_KEY} metadata with a step number; it must come from the training chain (train/forward-backward)`,
+    );
   return m;
 }
 
 /** A step's flat gradient as a GradBucket batch: row i is bucket i, its values a view of `flat`. */
-export function gradBucketBatch(flat: Float32Array, meta: StepMeta, bucketElems = BUCKET_ELEMS): RecordBatch<GradBucket> {
+export function gradBucketBatch(
+  flat: Float32Array,
+  meta: StepMeta,
+  bucketElems = BUCKET_ELEMS,
+): RecordBatch<GradBucket> {
   const schema = gradBucketSchema();
   const bs = buckets(flat.length, bucketElems);
   const offsets = Int32Array.from([0, ...bs.map(([, e]) => e)]);
   const valuesType = schema.fields[1]!.type as List<Float32>;
   const children = [
     makeData({ type: new Int32(), length: bs.length, nullCount: 0, data: Int32Array.from(bs, (_, i) => i) }),
-    makeData({ type: valuesType, length: bs.length, nullCount: 0, valueOffsets: offsets, child: makeData({ type: new Float32(), length: flat.length, data: flat }) }),
+    makeData({
+      type: valuesType,
+      length: bs.length,
+      nullCount: 0,
+      valueOffsets: offsets,
+      child: makeData({ type: new Float32(), length: flat.length, data: flat }),
+    }),
   ];
-  const batch = new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: bs.length, nullCount: 0, children })) as RecordBatch<GradBucket>;
+  const batch = new RecordBatch(
+    schema,
+    makeData({ type: new Struct(schema.fields), length: bs.length, nullCount: 0, children }),
+  ) as RecordBatch<GradBucket>;
   return withMeta(batch, { [STEP_KEY]: meta });
 }
 
 /** A GradBucket batch of the chain as the replica's StepGrads (flat a view, as flatOf gives it). */
 export function stepGradsOf(batch: RecordBatch<GradBucket>, where: string): StepGrads {
   const m = stepMetaOf(batch, where);
-  if (m.loss === undefined || m.tokens === undefined) throw new Error(`${where}: gradient of step ${m.step} carries no loss and token count; it must come from train/forward-backward`);
+  if (m.loss === undefined || m.tokens === undefined)
+    throw new Error(
+      `${where}: gradient of step ${m.step} carries no loss and token count; it must come from train/forward-backward`,
+    );
   return { loss: m.loss, tokens: m.tokens, flat: flatOf(batch) };
 }
 
@@ -102,6 +123,9 @@ export function flatOf(batch: RecordBatch<GradBucket>): Float32Array {
   const parts = [...col].map((v) => (v ? Float32Array.from(v) : new Float32Array(0)));
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }

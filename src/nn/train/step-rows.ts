@@ -24,7 +24,13 @@ export function joinRows(parts: readonly PackedBatch[]): PackedBatch {
     if (anyStarts) for (let r = 0; r < p.batch; r++) starts.push(p.docStarts ? Array.from(p.docStarts[r]!) : [0]);
     at += p.batch;
   }
-  return { inputIds: ids, batch: rows, seqLen, ...(anyStarts ? { docStarts: starts } : {}), ...(mask ? { attentionMask: mask } : {}) };
+  return {
+    inputIds: ids,
+    batch: rows,
+    seqLen,
+    ...(anyStarts ? { docStarts: starts } : {}),
+    ...(mask ? { attentionMask: mask } : {}),
+  };
 }
 
 /** Consecutive batches of `rows` rows each (views of the ids); the row count must divide evenly. */
@@ -34,7 +40,9 @@ export function splitRows(b: PackedBatch, rows: number): PackedBatch[] {
   const out: PackedBatch[] = [];
   for (let r = 0; r < b.batch; r += rows) {
     out.push({
-      inputIds: b.inputIds.subarray(r * width, (r + rows) * width), batch: rows, seqLen: b.seqLen,
+      inputIds: b.inputIds.subarray(r * width, (r + rows) * width),
+      batch: rows,
+      seqLen: b.seqLen,
       ...(b.docStarts ? { docStarts: Array.from({ length: rows }, (_, k) => b.docStarts![r + k]!) } : {}),
       ...(b.attentionMask ? { attentionMask: b.attentionMask.subarray(r * width, (r + rows) * width) } : {}),
     });

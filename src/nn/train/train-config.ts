@@ -6,62 +6,174 @@ import { z } from 'zod';
 import { GPT_PRESETS, gptConfig, type GptConfig, type GptConfigInput } from '../model/config.ts';
 
 export const trainConfigSchema = z.object({
-  runDir: z.string().min(1).describe('the run directory: checkpoints (step-NNNNNN/), latest.json, metrics.jsonl and metrics.parquet'),
-  preset: z.enum(['tiny', 'micro']).optional()
+  runDir: z
+    .string()
+    .min(1)
+    .describe('the run directory: checkpoints (step-NNNNNN/), latest.json, metrics.jsonl and metrics.parquet'),
+  preset: z
+    .enum(['tiny', 'micro'])
+    .optional()
     .describe('a named model shape (GPT_PRESETS in src/nn/model/config.ts) the model fields are laid over'),
-  model: z.record(z.string(), z.unknown()).default({}).describe('GPT config fields (src/nn/model/config.ts); with preset, only those that differ'),
-  encoding: z.string().default('gpt2').describe('the tokenizer the shards were made with (js-tiktoken name); generate reads it from checkpoints'),
-  data: z.object({
-    train: z.string().min(1).describe('shard directory of the training rows (flowlm prep --out)'),
-    val: z.string().min(1).optional().describe('shard directory of validation rows; without it holdoutRows rows of train are held out'),
-    holdoutRows: z.number().int().min(0).default(256)
-      .describe('rows spread evenly over the train shards kept out of training for validation (when val is not given)'),
-    seqLen: z.number().int().min(1).optional().describe("crop rows to this many input tokens (faster small runs); default: the shards' length"),
-    shuffle: z.boolean().default(true).describe("a seeded global order of the train rows, reshuffled each epoch; false: the shards' order"),
-  }).describe('where the training and validation rows come from'),
+  model: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('GPT config fields (src/nn/model/config.ts); with preset, only those that differ'),
+  encoding: z
+    .string()
+    .default('gpt2')
+    .describe('the tokenizer the shards were made with (js-tiktoken name); generate reads it from checkpoints'),
+  data: z
+    .object({
+      train: z.string().min(1).describe('shard directory of the training rows (flowlm prep --out)'),
+      val: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('shard directory of validation rows; without it holdoutRows rows of train are held out'),
+      holdoutRows: z
+        .number()
+        .int()
+        .min(0)
+        .default(256)
+        .describe(
+          'rows spread evenly over the train shards kept out of training for validation (when val is not given)',
+        ),
+      seqLen: z
+        .number()
+        .int()
+        .min(1)
+        .optional()
+        .describe("crop rows to this many input tokens (faster small runs); default: the shards' length"),
+      shuffle: z
+        .boolean()
+        .default(true)
+        .describe("a seeded global order of the train rows, reshuffled each epoch; false: the shards' order"),
+    })
+    .describe('where the training and validation rows come from'),
   batchSize: z.number().int().min(1).default(8).describe('rows per micro-batch'),
-  gradAccum: z.number().int().min(1).default(1)
+  gradAccum: z
+    .number()
+    .int()
+    .min(1)
+    .default(1)
     .describe('micro-batches per optimizer step on each rank (a global step takes worldSize * gradAccum of them)'),
-  zero: z.boolean().default(false)
-    .describe('ZeRO-1: shard the AdamW moments across the data-parallel ranks (src/nn/optim/zero-adamw.ts); same result, less memory per rank'),
+  zero: z
+    .boolean()
+    .default(false)
+    .describe(
+      'ZeRO-1: shard the AdamW moments across the data-parallel ranks (src/nn/optim/zero-adamw.ts); same result, less memory per rank',
+    ),
   steps: z.number().int().min(1).describe('optimizer steps in the whole run'),
-  lr: z.object({
-    max: z.number().positive().default(6e-4).describe('peak learning rate, reached at the end of warm-up'),
-    min: z.number().min(0).default(6e-5).describe('learning rate at the end of the cosine decay (the last step)'),
-    warmupSteps: z.number().int().min(0).default(10).describe('optimizer steps of linear warm-up to max; 0: none'),
-  }).default({ max: 6e-4, min: 6e-5, warmupSteps: 10 })
+  lr: z
+    .object({
+      max: z.number().positive().default(6e-4).describe('peak learning rate, reached at the end of warm-up'),
+      min: z.number().min(0).default(6e-5).describe('learning rate at the end of the cosine decay (the last step)'),
+      warmupSteps: z.number().int().min(0).default(10).describe('optimizer steps of linear warm-up to max; 0: none'),
+    })
+    .default({ max: 6e-4, min: 6e-5, warmupSteps: 10 })
     .describe('learning-rate schedule: linear warm-up to max, then cosine decay to min at the last step'),
-  weightDecay: z.number().min(0).default(0.1)
-    .describe('decoupled AdamW weight decay: each step multiplies the weights by 1 - lr * weightDecay (biases and norms excluded); 0: none'),
-  beta1: z.number().min(0).lt(1).default(0.9).describe("AdamW's decay rate of the gradient's running mean (first moment)"),
-  beta2: z.number().min(0).lt(1).default(0.95).describe("AdamW's decay rate of the squared gradient's running mean (second moment)"),
+  weightDecay: z
+    .number()
+    .min(0)
+    .default(0.1)
+    .describe(
+      'decoupled AdamW weight decay: each step multiplies the weights by 1 - lr * weightDecay (biases and norms excluded); 0: none',
+    ),
+  beta1: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.9)
+    .describe("AdamW's decay rate of the gradient's running mean (first moment)"),
+  beta2: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0.95)
+    .describe("AdamW's decay rate of the squared gradient's running mean (second moment)"),
   clipNorm: z.number().min(0).default(1).describe('clip the global gradient norm to this; 0: no clipping'),
-  labelSmoothing: z.number().min(0).lt(1).default(0)
-    .describe("label smoothing of the cross-entropy loss: the share of each target's probability spread over the vocabulary; 0: none"),
-  objective: z.enum(['causal', 'masked']).default('causal')
-    .describe("what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by masking are hidden, "
-      + 'the loss is on them); masked needs bidirectional attention: it sets model.causal false unless given, and refuses model.causal true'),
-  masking: z.object({
-    maskProb: z.number().gt(0).max(1).default(0.15).describe('share of positions chosen for the loss'),
-    maskToken: z.number().int().min(0).optional()
-      .describe("the id a chosen token becomes; default: the model's last id, vocabSize - 1. Give the model one id more than the tokenizer "
-        + "(e.g. model.vocabSize 50258 with gpt2) so no text uses it; at the tokenizer's own size the last id is a real token (gpt2's <|endoftext|>)"),
-    replaceMask: z.number().min(0).max(1).default(0.8).describe('share of the chosen tokens replaced by the mask token'),
-    replaceRandom: z.number().min(0).max(1).default(0.1)
-      .describe('share of the chosen tokens replaced by a random token (the rest stay as they are); replaceMask + replaceRandom <= 1'),
-  }).refine((m) => m.replaceMask + m.replaceRandom <= 1, { path: ['replaceRandom'], message: 'masking.replaceMask + masking.replaceRandom must be <= 1' })
+  labelSmoothing: z
+    .number()
+    .min(0)
+    .lt(1)
+    .default(0)
+    .describe(
+      "label smoothing of the cross-entropy loss: the share of each target's probability spread over the vocabulary; 0: none",
+    ),
+  objective: z
+    .enum(['causal', 'masked'])
+    .default('causal')
+    .describe(
+      "what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by masking are hidden, " +
+        'the loss is on them); masked needs bidirectional attention: it sets model.causal false unless given, and refuses model.causal true',
+    ),
+  masking: z
+    .object({
+      maskProb: z.number().gt(0).max(1).default(0.15).describe('share of positions chosen for the loss'),
+      maskToken: z
+        .number()
+        .int()
+        .min(0)
+        .optional()
+        .describe(
+          "the id a chosen token becomes; default: the model's last id, vocabSize - 1. Give the model one id more than the tokenizer " +
+            "(e.g. model.vocabSize 50258 with gpt2) so no text uses it; at the tokenizer's own size the last id is a real token (gpt2's <|endoftext|>)",
+        ),
+      replaceMask: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.8)
+        .describe('share of the chosen tokens replaced by the mask token'),
+      replaceRandom: z
+        .number()
+        .min(0)
+        .max(1)
+        .default(0.1)
+        .describe(
+          'share of the chosen tokens replaced by a random token (the rest stay as they are); replaceMask + replaceRandom <= 1',
+        ),
+    })
+    .refine((m) => m.replaceMask + m.replaceRandom <= 1, {
+      path: ['replaceRandom'],
+      message: 'masking.replaceMask + masking.replaceRandom must be <= 1',
+    })
     .default({ maskProb: 0.15, replaceMask: 0.8, replaceRandom: 0.1 })
     .describe('how the masked objective chooses and hides tokens (src/nn/objective/mask-tokens.ts); unused for causal'),
-  init: z.object({
-    from: z.string().min(1).optional()
-      .describe('a checkpoint step directory, or a run directory (its latest checkpoint); unset: fresh weights from seed'),
-  }).default({})
-    .describe("start from another run's weights (fine-tuning): only the parameters are taken; the optimizer, the schedule and the data "
-      + 'start fresh at step 0. A resumed run continues from its own checkpoints instead'),
-  evalEvery: z.number().int().min(0).default(100).describe('evaluate every N optimizer steps (and after the last); 0: only after the last'),
+  init: z
+    .object({
+      from: z
+        .string()
+        .min(1)
+        .optional()
+        .describe(
+          'a checkpoint step directory, or a run directory (its latest checkpoint); unset: fresh weights from seed',
+        ),
+    })
+    .default({})
+    .describe(
+      "start from another run's weights (fine-tuning): only the parameters are taken; the optimizer, the schedule and the data " +
+        'start fresh at step 0. A resumed run continues from its own checkpoints instead',
+    ),
+  evalEvery: z
+    .number()
+    .int()
+    .min(0)
+    .default(100)
+    .describe('evaluate every N optimizer steps (and after the last); 0: only after the last'),
   evalBatches: z.number().int().min(1).default(8).describe('validation micro-batches per evaluation'),
-  checkpointEvery: z.number().int().min(0).default(100).describe('checkpoint every N optimizer steps (and after the last); 0: only after the last'),
-  keepLast: z.number().int().min(1).default(3).describe('checkpoints kept in the run directory; older ones are deleted after each save'),
+  checkpointEvery: z
+    .number()
+    .int()
+    .min(0)
+    .default(100)
+    .describe('checkpoint every N optimizer steps (and after the last); 0: only after the last'),
+  keepLast: z
+    .number()
+    .int()
+    .min(1)
+    .default(3)
+    .describe('checkpoints kept in the run directory; older ones are deleted after each save'),
   seed: z.number().int().default(1337).describe('model initialisation, data order and dropout all derive from it'),
 });
 
@@ -78,13 +190,17 @@ export const trainConfig = (c: TrainConfigInput): TrainConfig => trainConfigSche
 export function modelConfigOf(c: TrainConfig): GptConfig {
   const base: Partial<GptConfigInput> = c.preset ? GPT_PRESETS[c.preset] : {};
   if (c.objective === 'masked' && c.model.causal === true) {
-    throw new Error("train config: objective 'masked' needs bidirectional attention, but model.causal is true; remove model.causal (masked sets it false) or set it false");
+    throw new Error(
+      "train config: objective 'masked' needs bidirectional attention, but model.causal is true; remove model.causal (masked sets it false) or set it false",
+    );
   }
   const implied: Partial<GptConfigInput> = c.objective === 'masked' ? { causal: false } : {};
   const m = gptConfig({ ...base, ...implied, ...c.model } as GptConfigInput);
   const token = c.masking.maskToken;
   if (c.objective === 'masked' && token !== undefined && token >= m.vocabSize) {
-    throw new Error(`train config: masking.maskToken ${token} is outside the model's vocabulary [0, ${m.vocabSize}); raise model.vocabSize or pick a smaller id`);
+    throw new Error(
+      `train config: masking.maskToken ${token} is outside the model's vocabulary [0, ${m.vocabSize}); raise model.vocabSize or pick a smaller id`,
+    );
   }
   return m;
 }
@@ -93,8 +209,11 @@ export function modelConfigOf(c: TrainConfig): GptConfig {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(v);
 }
@@ -105,16 +224,34 @@ function canonical(v: unknown): string {
  * accumulation W*A, so `gradAccum` enters as the micro-batches of one global step (W*A) and a
  * checkpoint resumes at any world size that keeps it (at W = 1 the hash is what it always was). */
 export function configHash(c: TrainConfig, worldSize = 1): string {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`configHash: worldSize must be an integer >= 1, got ${worldSize}`);
-  const { runDir: _r, evalEvery: _e, evalBatches: _b, checkpointEvery: _c, keepLast: _k, zero: _z, data, objective, masking, init, ...rest } = c;
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`configHash: worldSize must be an integer >= 1, got ${worldSize}`);
+  const {
+    runDir: _r,
+    evalEvery: _e,
+    evalBatches: _b,
+    checkpointEvery: _c,
+    keepLast: _k,
+    zero: _z,
+    data,
+    objective,
+    masking,
+    init,
+    ...rest
+  } = c;
   // Fields added after checkpoints were first written enter only when they change the run, so a
   // config that leaves them at the old behaviour keeps its hash (and its checkpoints resume).
   // init.from enters as written: a resumed run never reads it again, and the run it names may
   // have moved on since (a run directory's latest checkpoint).
   const { activation, attnDropout, ...model } = modelConfigOf(c);
   const shaping = {
-    ...rest, gradAccum: c.gradAccum * worldSize,
-    model: { ...model, ...(activation === 'gelu' ? {} : { activation }), ...(attnDropout === 0 ? {} : { attnDropout }) },
+    ...rest,
+    gradAccum: c.gradAccum * worldSize,
+    model: {
+      ...model,
+      ...(activation === 'gelu' ? {} : { activation }),
+      ...(attnDropout === 0 ? {} : { attnDropout }),
+    },
     data: { holdoutRows: data.holdoutRows, seqLen: data.seqLen, shuffle: data.shuffle },
     ...(objective === 'causal' ? {} : { objective, masking }),
     ...(init.from === undefined ? {} : { init: { from: init.from } }),
@@ -131,12 +268,17 @@ export function applyOverrides(c: TrainConfigInput, sets: readonly string[]): Tr
     const path = s.slice(0, eq).split('.');
     const raw = s.slice(eq + 1);
     let value: unknown = raw;
-    try { value = JSON.parse(raw); } catch { /* a bare string */ }
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      /* a bare string */
+    }
     let node = out;
     for (const k of path.slice(0, -1)) {
       const next = node[k];
       if (next === undefined) node[k] = {};
-      else if (typeof next !== 'object' || next === null || Array.isArray(next)) throw new Error(`--set ${s}: ${k} is not an object`);
+      else if (typeof next !== 'object' || next === null || Array.isArray(next))
+        throw new Error(`--set ${s}: ${k} is not an object`);
       node = node[k] as Record<string, unknown>;
     }
     node[path.at(-1)!] = value;

@@ -60,7 +60,14 @@ export function gradsOf(model: Gpt, lossFn: () => tf.Scalar): Grads {
 
 /** Loss and gradients of one micro-batch written (or, with `accumulate`, added) straight into
  * `flat`, laid out as `layout` (model.specs order): no per-parameter copies. Leaves no tensors behind. */
-export function gradsInto(model: Gpt, batch: PackedBatch, o: GradOptions, layout: FlatLayout, flat: Float32Array, accumulate: boolean): number {
+export function gradsInto(
+  model: Gpt,
+  batch: PackedBatch,
+  o: GradOptions,
+  layout: FlatLayout,
+  flat: Float32Array,
+  accumulate: boolean,
+): number {
   const obj = o.objective;
   const lo = { labelSmoothing: obj.labelSmoothing, rng: o.rng, head: o.head };
   let lossFn: () => tf.Scalar;
@@ -70,7 +77,8 @@ export function gradsInto(model: Gpt, batch: PackedBatch, o: GradOptions, layout
     const masked = maskedBatchOf(batch, o.rng, obj);
     lossFn = () => maskedLmLoss(model, masked, lo);
   }
-  if (flat.length !== layout.total) throw new Error(`gradsInto: flat gradient has ${flat.length} elements, the model ${layout.total}`);
+  if (flat.length !== layout.total)
+    throw new Error(`gradsInto: flat gradient has ${flat.length} elements, the model ${layout.total}`);
   const vars = layout.entries.map((e) => model.param(e.name));
   const { value, grads } = tf.variableGrads(lossFn, vars);
   try {
@@ -79,7 +87,10 @@ export function gradsInto(model: Gpt, batch: PackedBatch, o: GradOptions, layout
       const g = grads[vars[i]!.name];
       const dst = flat.subarray(e.offset, e.offset + e.size);
       // a parameter off the loss's path (none in a GPT, but be exact) has a zero gradient
-      if (!g) { if (!accumulate) dst.fill(0); continue; }
+      if (!g) {
+        if (!accumulate) dst.fill(0);
+        continue;
+      }
       const src = g.dataSync() as Float32Array;
       if (accumulate) for (let j = 0; j < src.length; j++) dst[j]! += src[j]!;
       else dst.set(src);
@@ -132,7 +143,11 @@ export function accumulateGrads(model: Gpt, micro: PackedBatch[], o: GradOptions
     const r = computeGrads(model, b, o);
     loss += r.loss;
     if (!sum) sum = r.grads;
-    else for (const [name, g] of r.grads) { const acc = sum.get(name)!; for (let i = 0; i < g.length; i++) acc[i]! += g[i]!; }
+    else
+      for (const [name, g] of r.grads) {
+        const acc = sum.get(name)!;
+        for (let i = 0; i < g.length; i++) acc[i]! += g[i]!;
+      }
   }
   const k = 1 / micro.length;
   if (micro.length > 1) for (const g of sum!.values()) for (let i = 0; i < g.length; i++) g[i]! *= k;

@@ -15,7 +15,9 @@ export class StepTally {
   stopped = false;
   private readonly t0 = performance.now();
 
-  constructor(private readonly replica: TrainReplica) { this.startStep = replica.step; }
+  constructor(private readonly replica: TrainReplica) {
+    this.startStep = replica.step;
+  }
 
   /** Counts a step; returns its progress line's figures. */
   add(r: StepReport): StepProgress {
@@ -24,16 +26,35 @@ export class StepTally {
     const elapsed = (performance.now() - this.t0) / 1000;
     const tokensPerS = this.tokens / elapsed;
     const steps = this.replica.cfg.steps;
-    return { step: r.step, steps, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerS, etaS: (elapsed / (r.step - this.startStep)) * (steps - r.step) };
+    return {
+      step: r.step,
+      steps,
+      loss: r.loss,
+      lr: r.lr,
+      gradNorm: r.gradNorm,
+      tokensPerS,
+      etaS: (elapsed / (r.step - this.startStep)) * (steps - r.step),
+    };
   }
 
   result(backend: string): TrainResult {
     const durationMs = performance.now() - this.t0;
     const rep = this.replica;
     return {
-      ok: !this.stopped, step: rep.step, startStep: this.startStep, losses: this.losses, val: this.val, tokens: this.tokens, durationMs,
-      tokensPerS: this.tokens / (durationMs / 1000), params: rep.model.numParams(), backend, checkpoint: this.checkpoint,
-      configHash: rep.hash, stopped: this.stopped, paramsSha256: rep.paramsSha256(),
+      ok: !this.stopped,
+      step: rep.step,
+      startStep: this.startStep,
+      losses: this.losses,
+      val: this.val,
+      tokens: this.tokens,
+      durationMs,
+      tokensPerS: this.tokens / (durationMs / 1000),
+      params: rep.model.numParams(),
+      backend,
+      checkpoint: this.checkpoint,
+      configHash: rep.hash,
+      stopped: this.stopped,
+      paramsSha256: rep.paramsSha256(),
     };
   }
 }

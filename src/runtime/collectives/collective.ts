@@ -36,14 +36,26 @@ export function shardRange(length: number, rank: number, worldSize: number): [nu
 /** A collective failed: names the rank that failed or was lost, and the operation. */
 export class CollectiveError extends Error {
   override readonly name = 'CollectiveError';
-  constructor(readonly failedRank: number | undefined, message: string, options?: { cause?: unknown }) { super(message, options); }
+  constructor(
+    readonly failedRank: number | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 /** World size 1: every operation is the identity (mean of one value is the value). */
 export function localCollective(): Collective {
   return {
-    rank: 0, worldSize: 1,
-    async allReduce() {}, async reduceScatter() {}, async allGather() {}, async broadcast() {}, async barrier() {},
-    abort() {}, async close() {},
+    rank: 0,
+    worldSize: 1,
+    async allReduce() {},
+    async reduceScatter() {},
+    async allGather() {},
+    async broadcast() {},
+    async barrier() {},
+    abort() {},
+    async close() {},
   };
 }

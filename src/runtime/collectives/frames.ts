@@ -19,9 +19,14 @@ export function encodeFrame(type: FrameType, payload?: Uint8Array, tag = 0): Buf
   return out;
 }
 
-export const controlFrame = (message: unknown): Buffer => encodeFrame(FrameType.Control, Buffer.from(JSON.stringify(message)));
+export const controlFrame = (message: unknown): Buffer =>
+  encodeFrame(FrameType.Control, Buffer.from(JSON.stringify(message)));
 
-export interface Frame { type: FrameType; tag: number; payload: Buffer }
+export interface Frame {
+  type: FrameType;
+  tag: number;
+  payload: Buffer;
+}
 
 /** Incremental decoder: feed it the socket's chunks, it calls `onFrame` for each whole frame. */
 export class FrameReader {
@@ -41,10 +46,13 @@ export class FrameReader {
       if (!this.payload) {
         const n = Math.min(HEADER - this.headerFill, chunk.length - at);
         chunk.copy(this.header, this.headerFill, at, at + n);
-        this.headerFill += n; at += n;
+        this.headerFill += n;
+        at += n;
         if (this.headerFill < HEADER) return;
-        const len = this.header.readUInt32LE(0), type = this.header.readUInt8(4);
-        if (type < FrameType.Data || type > FrameType.Bye) throw new Error(`bad frame type ${type} (the peer is not a flowlm collective, or the stream is corrupt)`);
+        const len = this.header.readUInt32LE(0),
+          type = this.header.readUInt8(4);
+        if (type < FrameType.Data || type > FrameType.Bye)
+          throw new Error(`bad frame type ${type} (the peer is not a flowlm collective, or the stream is corrupt)`);
         if (len > MAX_FRAME_BYTES) throw new Error(`frame of ${len} bytes exceeds the ${MAX_FRAME_BYTES}-byte limit`);
         this.type = type as FrameType;
         this.tag = this.header.readUInt32LE(5);
@@ -54,7 +62,8 @@ export class FrameReader {
       }
       const n = Math.min(this.payload.length - this.payloadFill, chunk.length - at);
       chunk.copy(this.payload, this.payloadFill, at, at + n);
-      this.payloadFill += n; at += n;
+      this.payloadFill += n;
+      at += n;
       if (this.payloadFill === this.payload.length) {
         const f = { type: this.type, tag: this.tag, payload: this.payload };
         this.payload = undefined;
@@ -69,5 +78,7 @@ export function parseControl(payload: Buffer): Record<string, unknown> | undefin
   try {
     const v: unknown = JSON.parse(payload.toString('utf8'));
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }

@@ -7,5 +7,11 @@ export { CollectiveError, localCollective, shardRange, type Collective, type Red
 export { ringCollective, DEFAULT_SEGMENT_BYTES, type RingOptions } from './ring.ts';
 export type { Transport } from './transport.ts';
 export { memoryGroup } from './memory-transport.ts';
-export { createThreadGroup, threadCollective, type ThreadGroup, type ThreadGroupOptions, type ThreadHandle } from './thread-transport.ts';
+export {
+  createThreadGroup,
+  threadCollective,
+  type ThreadGroup,
+  type ThreadGroupOptions,
+  type ThreadHandle,
+} from './thread-transport.ts';
 export { socketCollective, type SocketCollectiveOptions } from './socket-transport.ts';

@@ -8,7 +8,10 @@ import { rankFailure, Signal, type Transport } from './transport.ts';
 /** most unread messages a link holds before `send` waits */
 const WINDOW = 4;
 
-interface Link { queue: { bytes: Uint8Array; tag: number }[]; changed: Signal }
+interface Link {
+  queue: { bytes: Uint8Array; tag: number }[];
+  changed: Signal;
+}
 
 interface Group {
   worldSize: number;
@@ -19,10 +22,18 @@ interface Group {
 
 class MemoryTransport implements Transport {
   readonly maxMessageBytes = Number.MAX_SAFE_INTEGER;
-  constructor(readonly rank: number, readonly worldSize: number, private readonly group: Group) {}
+  constructor(
+    readonly rank: number,
+    readonly worldSize: number,
+    private readonly group: Group,
+  ) {}
 
-  private get right(): number { return (this.rank + 1) % this.worldSize; }
-  private get left(): number { return (this.rank - 1 + this.worldSize) % this.worldSize; }
+  private get right(): number {
+    return (this.rank + 1) % this.worldSize;
+  }
+  private get left(): number {
+    return (this.rank - 1 + this.worldSize) % this.worldSize;
+  }
 
   async send(bytes: Uint8Array, tag: number): Promise<void> {
     const link = this.group.links[this.right]!;
@@ -68,7 +79,8 @@ class MemoryTransport implements Transport {
 /** `worldSize` collectives, one per rank, connected in one thread: run the ranks' code concurrently
  * (e.g. `Promise.all(group.map((c) => c.allReduce(grads[c.rank])))`). Aborting one aborts all. */
 export function memoryGroup(worldSize: number, opts: RingOptions = {}): Collective[] {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new Error(`memoryGroup: worldSize must be an integer >= 1, got ${worldSize}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new Error(`memoryGroup: worldSize must be an integer >= 1, got ${worldSize}`);
   const group: Group = {
     worldSize,
     links: Array.from({ length: worldSize }, () => ({ queue: [], changed: new Signal() })),

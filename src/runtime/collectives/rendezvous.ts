@@ -26,14 +26,20 @@ export interface Links {
   control: Map<number, Conn>;
 }
 
-interface Addr { host: string; port: number }
+interface Addr {
+  host: string;
+  port: number;
+}
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) ? v : undefined);
 
 function listen(host: string, port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
-    server.listen(port, host, () => { server.removeListener('error', reject); resolve(server); });
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve(server);
+    });
   });
 }
 
@@ -41,7 +47,16 @@ function listen(host: string, port: number): Promise<Server> {
 function withDeadline<T>(work: Promise<T>, deadline: number, missing: () => string): Promise<T> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timed out: ${missing()}`)), Math.max(0, deadline - Date.now()));
-    work.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e); });
+    work.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
   });
 }
 
@@ -51,27 +66,50 @@ export async function rendezvous(o: RendezvousOptions): Promise<Links> {
   let server: Server | undefined;
   const where = `rank ${o.rank} of ${o.worldSize} (master ${o.master.host}:${o.master.port})`;
   try {
-    return o.rank === 0 ? await asMaster(o, deadline, opened, (s) => { server = s; }) : await asWorker(o, deadline, opened, (s) => { server = s; });
+    return o.rank === 0
+      ? await asMaster(o, deadline, opened, (s) => {
+          server = s;
+        })
+      : await asWorker(o, deadline, opened, (s) => {
+          server = s;
+        });
   } catch (err) {
     for (const c of opened) c.destroy();
     const msg = err instanceof Error ? err.message : String(err);
-    throw new CollectiveError(err instanceof CollectiveError ? err.failedRank : undefined, `rendezvous of ${where} failed after ${Math.round(o.timeoutMs - (deadline - Date.now()))} ms: ${msg}`, { cause: err });
+    throw new CollectiveError(
+      err instanceof CollectiveError ? err.failedRank : undefined,
+      `rendezvous of ${where} failed after ${Math.round(o.timeoutMs - (deadline - Date.now()))} ms: ${msg}`,
+      { cause: err },
+    );
   } finally {
     server?.close();
   }
 }
 
 /** Hands each accepted connection's first (handshake) message to `onHello`. */
-function accept(server: Server, opened: Conn[], onHello: (conn: Conn, hello: Record<string, unknown>) => void, onError: (e: Error) => void): void {
+function accept(
+  server: Server,
+  opened: Conn[],
+  onHello: (conn: Conn, hello: Record<string, unknown>) => void,
+  onError: (e: Error) => void,
+): void {
   server.on('connection', (sock: Socket) => {
     const conn = new Conn(sock);
     opened.push(conn);
-    conn.nextControl().then((hello) => onHello(conn, hello), () => conn.destroy());
+    conn.nextControl().then(
+      (hello) => onHello(conn, hello),
+      () => conn.destroy(),
+    );
   });
   server.on('error', onError);
 }
 
-async function asMaster(o: RendezvousOptions, deadline: number, opened: Conn[], keep: (s: Server) => void): Promise<Links> {
+async function asMaster(
+  o: RendezvousOptions,
+  deadline: number,
+  opened: Conn[],
+  keep: (s: Server) => void,
+): Promise<Links> {
   const { worldSize: w } = o;
   const server = await listen(o.master.host, o.master.port);
   keep(server);
@@ -81,27 +119,55 @@ async function asMaster(o: RendezvousOptions, deadline: number, opened: Conn[], 
   const addrs: Addr[] = [self];
   let left: Conn | undefined;
   let fail!: (e: Error) => void, leftReady!: () => void, allRegistered!: () => void;
-  const failed = new Promise<never>((_, reject) => { fail = reject; });
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   failed.catch(() => undefined); // raced below; a failure after the rendezvous is the transport's
-  const gotLeft = new Promise<void>((r) => { leftReady = r; });
-  const registered = new Promise<void>((r) => { allRegistered = r; });
-  accept(server, opened, (conn, hello) => {
-    const rank = num(hello.rank);
-    const refuse = (why: string) => { conn.control({ t: 'reject', reason: why }); void conn.close(); };
-    if (num(hello.worldSize) !== w) return refuse(`world size ${String(hello.worldSize)} differs from rank 0's ${w}`);
-    if (hello.kind === 'ring' && rank === w - 1 && !left) { left = conn; leftReady(); return; }
-    const port = num(hello.port);
-    if (hello.kind !== 'control' || rank === undefined || rank < 1 || rank >= w || typeof hello.host !== 'string' || port === undefined)
-      return refuse(`unexpected handshake ${JSON.stringify(hello)}`);
-    if (control.has(rank)) return refuse(`rank ${rank} has registered already (two processes were given the same rank?)`);
-    control.set(rank, conn);
-    addrs[rank] = { host: hello.host, port };
-    conn.onEnd((e) => fail(new CollectiveError(rank, `rank ${rank} was lost (${e.why})`)));
-    if (control.size === w - 1) allRegistered();
-  }, fail);
+  const gotLeft = new Promise<void>((r) => {
+    leftReady = r;
+  });
+  const registered = new Promise<void>((r) => {
+    allRegistered = r;
+  });
+  accept(
+    server,
+    opened,
+    (conn, hello) => {
+      const rank = num(hello.rank);
+      const refuse = (why: string) => {
+        conn.control({ t: 'reject', reason: why });
+        void conn.close();
+      };
+      if (num(hello.worldSize) !== w) return refuse(`world size ${String(hello.worldSize)} differs from rank 0's ${w}`);
+      if (hello.kind === 'ring' && rank === w - 1 && !left) {
+        left = conn;
+        leftReady();
+        return;
+      }
+      const port = num(hello.port);
+      if (
+        hello.kind !== 'control' ||
+        rank === undefined ||
+        rank < 1 ||
+        rank >= w ||
+        typeof hello.host !== 'string' ||
+        port === undefined
+      )
+        return refuse(`unexpected handshake ${JSON.stringify(hello)}`);
+      if (control.has(rank))
+        return refuse(`rank ${rank} has registered already (two processes were given the same rank?)`);
+      control.set(rank, conn);
+      addrs[rank] = { host: hello.host, port };
+      conn.onEnd((e) => fail(new CollectiveError(rank, `rank ${rank} was lost (${e.why})`)));
+      if (control.size === w - 1) allRegistered();
+    },
+    fail,
+  );
   const missing = () => {
     const absent = Array.from({ length: w - 1 }, (_, i) => i + 1).filter((r) => !control.has(r));
-    return absent.length ? `rank${absent.length > 1 ? 's' : ''} ${absent.join(', ')} did not register` : `rank ${w - 1} did not connect as rank 0's left neighbour`;
+    return absent.length
+      ? `rank${absent.length > 1 ? 's' : ''} ${absent.join(', ')} did not register`
+      : `rank ${w - 1} did not connect as rank 0's left neighbour`;
   };
   await withDeadline(Promise.race([registered, failed]), deadline, missing);
   for (const c of control.values()) c.control({ t: 'table', addrs });
@@ -112,7 +178,12 @@ async function asMaster(o: RendezvousOptions, deadline: number, opened: Conn[], 
   return { right, left: left!, control };
 }
 
-async function asWorker(o: RendezvousOptions, deadline: number, opened: Conn[], keep: (s: Server) => void): Promise<Links> {
+async function asWorker(
+  o: RendezvousOptions,
+  deadline: number,
+  opened: Conn[],
+  keep: (s: Server) => void,
+): Promise<Links> {
   const { rank, worldSize: w } = o;
   const master = await connectRetry(o.master.host, o.master.port, deadline);
   opened.push(master);
@@ -121,25 +192,49 @@ async function asWorker(o: RendezvousOptions, deadline: number, opened: Conn[], 
   keep(server);
   const port = (server.address() as { port: number }).port;
   let fail!: (e: Error) => void;
-  const failed = new Promise<never>((_, reject) => { fail = reject; });
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
   failed.catch(() => undefined); // raced below; a failure after the rendezvous is the transport's
   let gotLeft!: (c: Conn) => void;
-  const leftConn = new Promise<Conn>((r) => { gotLeft = r; });
-  accept(server, opened, (conn, hello) => {
-    if (hello.kind === 'ring' && num(hello.rank) === rank - 1 && num(hello.worldSize) === w) gotLeft(conn);
-    else { conn.control({ t: 'reject', reason: `rank ${rank} expected its left neighbour ${rank - 1}, got ${JSON.stringify(hello)}` }); void conn.close(); }
-  }, fail);
+  const leftConn = new Promise<Conn>((r) => {
+    gotLeft = r;
+  });
+  accept(
+    server,
+    opened,
+    (conn, hello) => {
+      if (hello.kind === 'ring' && num(hello.rank) === rank - 1 && num(hello.worldSize) === w) gotLeft(conn);
+      else {
+        conn.control({
+          t: 'reject',
+          reason: `rank ${rank} expected its left neighbour ${rank - 1}, got ${JSON.stringify(hello)}`,
+        });
+        void conn.close();
+      }
+    },
+    fail,
+  );
   const table = master.nextControl();
   master.control({ t: 'hello', kind: 'control', rank, worldSize: w, host, port });
-  const reply = await withDeadline(Promise.race([table, failed]), deadline, () => 'rank 0 did not send the address table (some rank did not register?)');
+  const reply = await withDeadline(
+    Promise.race([table, failed]),
+    deadline,
+    () => 'rank 0 did not send the address table (some rank did not register?)',
+  );
   master.onEnd((e) => fail(new CollectiveError(0, `rank 0 was lost (${e.why})`)));
   if (reply.t === 'reject') throw new CollectiveError(0, `rank 0 refused rank ${rank}: ${String(reply.reason)}`);
   const addrs = reply.addrs;
   const next = Array.isArray(addrs) ? (addrs[(rank + 1) % w] as Partial<Addr> | undefined) : undefined;
-  if (reply.t !== 'table' || typeof next?.host !== 'string' || typeof next.port !== 'number') throw new Error(`bad address table from rank 0: ${JSON.stringify(reply)}`);
+  if (reply.t !== 'table' || typeof next?.host !== 'string' || typeof next.port !== 'number')
+    throw new Error(`bad address table from rank 0: ${JSON.stringify(reply)}`);
   const right = await connectRetry(next.host, next.port, deadline);
   opened.push(right);
   right.control({ t: 'hello', kind: 'ring', rank, worldSize: w });
-  const left = await withDeadline(Promise.race([leftConn, failed]), deadline, () => `rank ${rank - 1} did not connect as rank ${rank}'s left neighbour`);
+  const left = await withDeadline(
+    Promise.race([leftConn, failed]),
+    deadline,
+    () => `rank ${rank - 1} did not connect as rank ${rank}'s left neighbour`,
+  );
   return { right, left, control: new Map([[0, master]]) };
 }

@@ -28,7 +28,8 @@ function tagOf(seq: number, op: string, detail: string): number {
 }
 
 const mod = (a: number, n: number) => ((a % n) + n) % n;
-const bytesOf = (a: Float32Array, start: number, end: number) => new Uint8Array(a.buffer, a.byteOffset + start * 4, (end - start) * 4);
+const bytesOf = (a: Float32Array, start: number, end: number) =>
+  new Uint8Array(a.buffer, a.byteOffset + start * 4, (end - start) * 4);
 
 class RingCollective implements Collective {
   readonly rank: number;
@@ -41,16 +42,25 @@ class RingCollective implements Collective {
   private seq = 0;
   private tag = 0;
 
-  constructor(private readonly t: Transport, segmentBytes: number) {
+  constructor(
+    private readonly t: Transport,
+    segmentBytes: number,
+  ) {
     this.rank = t.rank;
     this.worldSize = t.worldSize;
     const seg = Math.min(segmentBytes, t.maxMessageBytes);
-    if (!(seg >= 4)) throw new Error(`ringCollective: segmentBytes must be at least 4, got ${segmentBytes} (transport allows ${t.maxMessageBytes})`);
+    if (!(seg >= 4))
+      throw new Error(
+        `ringCollective: segmentBytes must be at least 4, got ${segmentBytes} (transport allows ${t.maxMessageBytes})`,
+      );
     this.segBytes = seg - (seg % 4); // a whole number of float32s per segment
   }
 
   allReduce(data: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
-    return this.run('allReduce', `${op} of ${data.length} floats`, async () => { await this.reduceScatterRing(data, op); await this.allGatherRing(data); });
+    return this.run('allReduce', `${op} of ${data.length} floats`, async () => {
+      await this.reduceScatterRing(data, op);
+      await this.allGatherRing(data);
+    });
   }
   reduceScatter(data: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
     return this.run('reduceScatter', `${op} of ${data.length} floats`, () => this.reduceScatterRing(data, op));
@@ -60,14 +70,22 @@ class RingCollective implements Collective {
   }
   broadcast(data: Uint8Array, root: number): Promise<void> {
     if (!Number.isInteger(root) || root < 0 || root >= this.worldSize)
-      return Promise.reject(new CollectiveError(this.rank, `broadcast: root must be a rank in [0, ${this.worldSize}), got ${root}`));
+      return Promise.reject(
+        new CollectiveError(this.rank, `broadcast: root must be a rank in [0, ${this.worldSize}), got ${root}`),
+      );
     return this.run('broadcast', `of ${data.byteLength} bytes from rank ${root}`, () => this.broadcastRing(data, root));
   }
   barrier(): Promise<void> {
     // no rank can finish an all-reduce before every rank has contributed to it
-    return this.run('barrier', '', async () => { const a = new Float32Array(this.worldSize); await this.reduceScatterRing(a, 'sum'); await this.allGatherRing(a); });
+    return this.run('barrier', '', async () => {
+      const a = new Float32Array(this.worldSize);
+      await this.reduceScatterRing(a, 'sum');
+      await this.allGatherRing(a);
+    });
   }
-  abort(reason: Error): void { this.t.abort(abortFailure(this.rank, reason)); }
+  abort(reason: Error): void {
+    this.t.abort(abortFailure(this.rank, reason));
+  }
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -80,12 +98,15 @@ class RingCollective implements Collective {
    * length, reduce op or root) are told so at the first message instead of mixing data or hanging. */
   private run(op: string, detail: string, body: () => Promise<void>): Promise<void> {
     const seq = this.seq++;
-    if (this.closed) return Promise.reject(new CollectiveError(this.rank, `rank ${this.rank} called ${op} after close()`));
+    if (this.closed)
+      return Promise.reject(new CollectiveError(this.rank, `rank ${this.rank} called ${op} after close()`));
     const result = this.queue.then(async () => {
       if (this.worldSize === 1) return;
       this.current = { op, what: `operation #${seq}${detail ? `, ${detail}` : ''}` };
       this.tag = tagOf(seq, op, detail);
-      try { await body(); } catch (err) {
+      try {
+        await body();
+      } catch (err) {
         const e = duringOperation(err, op);
         this.t.abort(e); // peers must not wait for this rank any longer
         throw e;
@@ -136,23 +157,40 @@ class RingCollective implements Collective {
     try {
       for (let j = 0; j < segs; j++) {
         const into = seg(j);
-        await this.t.recv((bytes, tag) => { this.check(tag, bytes.byteLength, into.byteLength); into.set(bytes); });
+        await this.t.recv((bytes, tag) => {
+          this.check(tag, bytes.byteLength, into.byteLength);
+          into.set(bytes);
+        });
         await sending;
         sending = pos < this.worldSize - 1 ? this.t.send(into, this.tag) : undefined;
       }
       await sending;
-    } finally { sending?.catch(() => undefined); }
+    } finally {
+      sending?.catch(() => undefined);
+    }
   }
 
   /** One ring step: `out` goes right while `inBytes` bytes come from the left, segment by segment;
    * `onSegment(byteOffset, bytes)` consumes each received segment. */
-  private async step(out: Uint8Array, inBytes: number, onSegment: (offset: number, bytes: Uint8Array) => void): Promise<void> {
+  private async step(
+    out: Uint8Array,
+    inBytes: number,
+    onSegment: (offset: number, bytes: Uint8Array) => void,
+  ): Promise<void> {
     const seg = this.segBytes;
-    const nOut = Math.ceil(out.byteLength / seg), nIn = Math.ceil(inBytes / seg);
+    const nOut = Math.ceil(out.byteLength / seg),
+      nIn = Math.ceil(inBytes / seg);
     for (let j = 0; j < Math.max(nOut, nIn); j++) {
-      const sent = j < nOut ? this.t.send(out.subarray(j * seg, Math.min(out.byteLength, (j + 1) * seg)), this.tag) : undefined;
+      const sent =
+        j < nOut ? this.t.send(out.subarray(j * seg, Math.min(out.byteLength, (j + 1) * seg)), this.tag) : undefined;
       const want = Math.min(seg, inBytes - j * seg);
-      const got = j < nIn ? this.t.recv((bytes, tag) => { this.check(tag, bytes.byteLength, want); onSegment(j * seg, bytes); }) : undefined;
+      const got =
+        j < nIn
+          ? this.t.recv((bytes, tag) => {
+              this.check(tag, bytes.byteLength, want);
+              onSegment(j * seg, bytes);
+            })
+          : undefined;
       // both settle before the next segment; a failure of either rejects the step
       const [a, b] = await Promise.allSettled([sent, got]);
       if (a.status === 'rejected') throw a.reason;
@@ -164,8 +202,11 @@ class RingCollective implements Collective {
     if (tag === this.tag && got === want) return;
     const left = mod(this.rank - 1, this.worldSize);
     const size = tag === this.tag ? `; a ${got}-byte segment came where ${want} bytes were due` : '';
-    throw new CollectiveError(this.rank, `rank ${this.rank} and rank ${left} are out of step (every rank must call the same `
-      + `collectives in the same order, with the same lengths, reduce op and root; here: ${this.current.what}${size}) during ${this.current.op}`);
+    throw new CollectiveError(
+      this.rank,
+      `rank ${this.rank} and rank ${left} are out of step (every rank must call the same ` +
+        `collectives in the same order, with the same lengths, reduce op and root; here: ${this.current.what}${size}) during ${this.current.op}`,
+    );
   }
 
   /** A float32 view of received bytes; copied first when they are not 4-byte aligned (socket frames). */

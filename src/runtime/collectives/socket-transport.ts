@@ -42,20 +42,42 @@ class SocketTransport implements Transport {
   private readonly left: number;
   private readonly right: number;
 
-  constructor(readonly rank: number, readonly worldSize: number, private readonly links: { right: Conn; left: Conn; control: Map<number, Conn> }) {
+  constructor(
+    readonly rank: number,
+    readonly worldSize: number,
+    private readonly links: { right: Conn; left: Conn; control: Map<number, Conn> },
+  ) {
     this.left = (rank - 1 + worldSize) % worldSize;
     this.right = (rank + 1) % worldSize;
     links.left.onFrame((f) => {
-      if (f.type === FrameType.Data) { this.inbox.push(f); this.changed.notify(); } else this.onControl(f, this.left);
+      if (f.type === FrameType.Data) {
+        this.inbox.push(f);
+        this.changed.notify();
+      } else this.onControl(f, this.left);
     });
     links.right.onFrame((f) => {
-      if (f.type === FrameType.Ack) { this.credits++; this.changed.notify(); } else this.onControl(f, this.right);
+      if (f.type === FrameType.Ack) {
+        this.credits++;
+        this.changed.notify();
+      } else this.onControl(f, this.right);
     });
-    links.left.onEnd((e) => { if (e.clean) { this.leftClosed = true; this.changed.notify(); } else this.lost(this.left, e); });
-    links.right.onEnd((e) => { if (e.clean) { this.rightClosed = true; this.changed.notify(); } else this.lost(this.right, e); });
+    links.left.onEnd((e) => {
+      if (e.clean) {
+        this.leftClosed = true;
+        this.changed.notify();
+      } else this.lost(this.left, e);
+    });
+    links.right.onEnd((e) => {
+      if (e.clean) {
+        this.rightClosed = true;
+        this.changed.notify();
+      } else this.lost(this.right, e);
+    });
     for (const [peer, conn] of links.control) {
       conn.onFrame((f) => this.onControl(f, peer));
-      conn.onEnd((e) => { if (!e.clean) this.lost(peer, e); });
+      conn.onEnd((e) => {
+        if (!e.clean) this.lost(peer, e);
+      });
     }
   }
 
@@ -95,7 +117,9 @@ class SocketTransport implements Transport {
     await Promise.all(this.conns().map((c) => c.close()));
   }
 
-  private conns(): Conn[] { return [...new Set([this.links.right, this.links.left, ...this.links.control.values()])]; }
+  private conns(): Conn[] {
+    return [...new Set([this.links.right, this.links.left, ...this.links.control.values()])];
+  }
 
   private check(): void {
     if (this.failure) throw this.failure;
@@ -139,10 +163,22 @@ class SocketTransport implements Transport {
  * same worldSize and master). Rejects with a CollectiveError if the rendezvous times out. */
 export async function socketCollective(o: SocketCollectiveOptions): Promise<Collective> {
   const { rank, worldSize } = o;
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new Error(`socketCollective: worldSize must be an integer >= 1, got ${worldSize}`);
-  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) throw new Error(`socketCollective: rank must be an integer in [0, ${worldSize}), got ${rank}`);
-  if (!Number.isInteger(o.master.port) || o.master.port < 0 || o.master.port > 65535) throw new Error(`socketCollective: master port must be in [0, 65535], got ${o.master.port}`);
-  if (worldSize === 1) { o.onListening?.({ ...o.master }); return localCollective(); }
-  const links = await rendezvous({ rank, worldSize, master: o.master, timeoutMs: o.timeoutMs ?? 60_000, onListening: o.onListening });
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new Error(`socketCollective: worldSize must be an integer >= 1, got ${worldSize}`);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize)
+    throw new Error(`socketCollective: rank must be an integer in [0, ${worldSize}), got ${rank}`);
+  if (!Number.isInteger(o.master.port) || o.master.port < 0 || o.master.port > 65535)
+    throw new Error(`socketCollective: master port must be in [0, 65535], got ${o.master.port}`);
+  if (worldSize === 1) {
+    o.onListening?.({ ...o.master });
+    return localCollective();
+  }
+  const links = await rendezvous({
+    rank,
+    worldSize,
+    master: o.master,
+    timeoutMs: o.timeoutMs ?? 60_000,
+    onListening: o.onListening,
+  });
   return ringCollective(new SocketTransport(rank, worldSize, links), o);
 }

@@ -34,7 +34,10 @@ export function readFailure(control: SharedArrayBuffer): CollectiveError | undef
   let state = Atomics.load(words, STATE);
   if (state === 0) return undefined;
   // the writer is a few stores from done
-  while (state === 1) { Atomics.wait(words, STATE, 1, 1); state = Atomics.load(words, STATE); }
+  while (state === 1) {
+    Atomics.wait(words, STATE, 1, 1);
+    state = Atomics.load(words, STATE);
+  }
   const rank = Atomics.load(words, RANK);
   const len = Atomics.load(words, LENGTH);
   // copied out: TextDecoder does not take views of shared memory

@@ -38,7 +38,11 @@ export interface ThreadGroup {
 }
 
 // Int32 indices in a mailbox header: counters, then each slot's message length and tag
-const HEAD = 0, TAIL = 1, LEN = 4, MAX_SLOTS = 12, TAG = LEN + MAX_SLOTS;
+const HEAD = 0,
+  TAIL = 1,
+  LEN = 4,
+  MAX_SLOTS = 12,
+  TAG = LEN + MAX_SLOTS;
 const HEADER_BYTES = (TAG + MAX_SLOTS) * 4;
 /** how long one wait lasts before the failure word is checked again */
 const SLICE_MS = 100;
@@ -47,23 +51,41 @@ const SLICE_MS = 100;
  * handles[r] to rank r's thread (workerData) and `watch` each thread. A thread cannot see another die
  * (it only stops writing), so the starter's watch, or its abort, is what wakes the others. */
 export function createThreadGroup(worldSize: number, opts: ThreadGroupOptions = {}): ThreadGroup {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new Error(`createThreadGroup: worldSize must be an integer >= 1, got ${worldSize}`);
-  const slots = opts.slots ?? 4, slotBytes = opts.slotBytes ?? 1 << 20;
-  if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS) throw new Error(`createThreadGroup: slots must be an integer in [1, ${MAX_SLOTS}], got ${slots}`);
-  if (!Number.isInteger(slotBytes) || slotBytes < 4 || slotBytes % 4 !== 0) throw new Error(`createThreadGroup: slotBytes must be a positive multiple of 4, got ${slotBytes}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new Error(`createThreadGroup: worldSize must be an integer >= 1, got ${worldSize}`);
+  const slots = opts.slots ?? 4,
+    slotBytes = opts.slotBytes ?? 1 << 20;
+  if (!Number.isInteger(slots) || slots < 1 || slots > MAX_SLOTS)
+    throw new Error(`createThreadGroup: slots must be an integer in [1, ${MAX_SLOTS}], got ${slots}`);
+  if (!Number.isInteger(slotBytes) || slotBytes < 4 || slotBytes % 4 !== 0)
+    throw new Error(`createThreadGroup: slotBytes must be a positive multiple of 4, got ${slotBytes}`);
   const control = new SharedArrayBuffer(controlBytes(worldSize));
   // one rank alone never sends: no mailbox memory
-  const mailboxes = Array.from({ length: worldSize }, () => new SharedArrayBuffer(worldSize > 1 ? HEADER_BYTES + slots * slotBytes : HEADER_BYTES));
-  const handles = Array.from({ length: worldSize }, (_, rank): ThreadHandle => ({ rank, worldSize, control, mailboxes, slots, slotBytes }));
+  const mailboxes = Array.from(
+    { length: worldSize },
+    () => new SharedArrayBuffer(worldSize > 1 ? HEADER_BYTES + slots * slotBytes : HEADER_BYTES),
+  );
+  const handles = Array.from(
+    { length: worldSize },
+    (_, rank): ThreadHandle => ({ rank, worldSize, control, mailboxes, slots, slotBytes }),
+  );
   const abort = (err: Error) => {
-    const e = err instanceof CollectiveError ? err : new CollectiveError(undefined, `the thread group was aborted: ${err.message}`, { cause: err });
+    const e =
+      err instanceof CollectiveError
+        ? err
+        : new CollectiveError(undefined, `the thread group was aborted: ${err.message}`, { cause: err });
     writeFailure(control, e);
     wakeAll(handles[0]!);
   };
   const watch = (worker: Worker, rank: number) => {
     worker.once('exit', (code) => {
       if (Atomics.load(new Int32Array(control), CLOSED_BASE + rank) === 0)
-        abort(rankFailure(rank, `was lost (its thread exited${code === 0 ? '' : ` with code ${code}`} before closing the collective)`));
+        abort(
+          rankFailure(
+            rank,
+            `was lost (its thread exited${code === 0 ? '' : ` with code ${code}`} before closing the collective)`,
+          ),
+        );
     });
   };
   return { handles, abort, watch };
@@ -71,10 +93,19 @@ export function createThreadGroup(worldSize: number, opts: ThreadGroupOptions = 
 
 function wakeAll(h: ThreadHandle): void {
   Atomics.notify(new Int32Array(h.control), STATE);
-  for (const m of h.mailboxes) { const a = new Int32Array(m, 0, HEADER_BYTES / 4); Atomics.notify(a, HEAD); Atomics.notify(a, TAIL); }
+  for (const m of h.mailboxes) {
+    const a = new Int32Array(m, 0, HEADER_BYTES / 4);
+    Atomics.notify(a, HEAD);
+    Atomics.notify(a, TAIL);
+  }
 }
 
-type WaitAsync = (a: Int32Array, index: number, value: number, timeout: number) => { async: boolean; value: Promise<string> | string };
+type WaitAsync = (
+  a: Int32Array,
+  index: number,
+  value: number,
+  timeout: number,
+) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 /** Resolves when `a[index]` may no longer be `value`, or after a slice. The timer keeps the thread
@@ -84,7 +115,10 @@ function changed(a: Int32Array, index: number, value: number): Promise<void> | u
   if (!r.async) return undefined;
   return new Promise<void>((resolve) => {
     const t = setTimeout(resolve, SLICE_MS + 10);
-    void (r.value as Promise<string>).then(() => { clearTimeout(t); resolve(); });
+    void (r.value as Promise<string>).then(() => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
 
@@ -105,7 +139,8 @@ class ThreadTransport implements Transport {
     this.rank = h.rank;
     this.worldSize = h.worldSize;
     this.maxMessageBytes = h.slotBytes;
-    const right = h.mailboxes[(h.rank + 1) % h.worldSize]!, mine = h.mailboxes[h.rank]!;
+    const right = h.mailboxes[(h.rank + 1) % h.worldSize]!,
+      mine = h.mailboxes[h.rank]!;
     this.out = new Int32Array(right, 0, HEADER_BYTES / 4);
     this.outData = new Uint8Array(right, HEADER_BYTES);
     this.in = new Int32Array(mine, 0, HEADER_BYTES / 4);
@@ -116,14 +151,23 @@ class ThreadTransport implements Transport {
     this.tail = Atomics.load(this.in, TAIL);
   }
 
-  private get right(): number { return (this.rank + 1) % this.worldSize; }
-  private get left(): number { return (this.rank - 1 + this.worldSize) % this.worldSize; }
+  private get right(): number {
+    return (this.rank + 1) % this.worldSize;
+  }
+  private get left(): number {
+    return (this.rank - 1 + this.worldSize) % this.worldSize;
+  }
 
   async send(bytes: Uint8Array, tag: number): Promise<void> {
-    if (bytes.byteLength > this.h.slotBytes) throw new CollectiveError(this.rank, `thread transport: a ${bytes.byteLength}-byte message exceeds the ${this.h.slotBytes}-byte slot`);
+    if (bytes.byteLength > this.h.slotBytes)
+      throw new CollectiveError(
+        this.rank,
+        `thread transport: a ${bytes.byteLength}-byte message exceeds the ${this.h.slotBytes}-byte slot`,
+      );
     for (;;) {
       this.check();
-      if (Atomics.load(this.closed, CLOSED_BASE + this.right) !== 0) throw rankFailure(this.right, 'has closed its collective');
+      if (Atomics.load(this.closed, CLOSED_BASE + this.right) !== 0)
+        throw rankFailure(this.right, 'has closed its collective');
       const tail = Atomics.load(this.out, TAIL);
       if (((this.head - tail) | 0) < this.h.slots) break;
       await changed(this.out, TAIL, tail);
@@ -142,7 +186,8 @@ class ThreadTransport implements Transport {
       this.check();
       const head = Atomics.load(this.in, HEAD);
       if (head !== this.tail) break;
-      if (Atomics.load(this.closed, CLOSED_BASE + this.left) !== 0) throw rankFailure(this.left, 'has closed its collective');
+      if (Atomics.load(this.closed, CLOSED_BASE + this.left) !== 0)
+        throw rankFailure(this.left, 'has closed its collective');
       await changed(this.in, HEAD, head);
     }
     const k = this.tail % this.h.slots;
@@ -170,14 +215,25 @@ class ThreadTransport implements Transport {
   private check(): void {
     if (this.localFailure) throw this.localFailure;
     const f = readFailure(this.h.control);
-    if (f) { this.localFailure = f; throw f; }
-    if (Atomics.load(this.closed, CLOSED_BASE + this.rank) !== 0) throw new CollectiveError(this.rank, `rank ${this.rank}'s collective is closed`);
+    if (f) {
+      this.localFailure = f;
+      throw f;
+    }
+    if (Atomics.load(this.closed, CLOSED_BASE + this.rank) !== 0)
+      throw new CollectiveError(this.rank, `rank ${this.rank}'s collective is closed`);
   }
 }
 
 /** This thread's rank of a thread group (call it in the thread that got `handle`). */
 export function threadCollective(handle: ThreadHandle, opts: RingOptions = {}): Collective {
-  if (!handle || !(handle.control instanceof SharedArrayBuffer) || !Array.isArray(handle.mailboxes) || handle.mailboxes.length !== handle.worldSize)
-    throw new Error('threadCollective: not a ThreadHandle from createThreadGroup (pass handles[rank] to the thread unchanged, e.g. in workerData)');
+  if (
+    !handle ||
+    !(handle.control instanceof SharedArrayBuffer) ||
+    !Array.isArray(handle.mailboxes) ||
+    handle.mailboxes.length !== handle.worldSize
+  )
+    throw new Error(
+      'threadCollective: not a ThreadHandle from createThreadGroup (pass handles[rank] to the thread unchanged, e.g. in workerData)',
+    );
   return ringCollective(new ThreadTransport(handle), opts);
 }

@@ -51,7 +51,9 @@ export function duringOperation(err: unknown, op: string): CollectiveError {
 /** Wakes everything waiting for a state change (in one thread): `await signal.next()` then re-check. */
 export class Signal {
   private waiters: (() => void)[] = [];
-  next(): Promise<void> { return new Promise((resolve) => this.waiters.push(resolve)); }
+  next(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
   notify(): void {
     const w = this.waiters;
     this.waiters = [];

@@ -10,14 +10,17 @@ const squash = (s: string) => s.replace(/\s+/g, ' ').trim();
 const cfg = (over: Partial<Parameters<typeof extractMainText>[1]> = {}) =>
   extractHtml.def.config.parse(over) as Parameters<typeof extractMainText>[1];
 
-interface QueryDoc { querySelectorAll(sel: string): ArrayLike<DomNode & { textContent: string; closest(sel: string): unknown }> }
+interface QueryDoc {
+  querySelectorAll(sel: string): ArrayLike<DomNode & { textContent: string; closest(sel: string): unknown }>;
+}
 
 /** What the page says is its content and its navigation, read from the DOM independently. */
 function expected(html: string) {
   const doc = parseHTML(html).document as unknown as QueryDoc;
   const paragraphs = Array.from(doc.querySelectorAll('p'))
     .filter((p) => !p.closest('.navheader, .navfooter'))
-    .map((p) => squash(p.textContent)).filter((t) => t.length >= 80);
+    .map((p) => squash(p.textContent))
+    .filter((t) => t.length >= 80);
   const nav = Array.from(doc.querySelectorAll('.navheader, .navfooter')).map((n) => squash(domText(n)));
   return { paragraphs, nav };
 }
@@ -28,7 +31,9 @@ const sample = pgPages().filter((_, i) => i % 5 === 0);
 describe('clean/extract-html on the PostgreSQL manual', () => {
   for (const method of ['readability', 'body'] as const) {
     it(`${method}: keeps the real paragraphs and leaves the navigation out`, () => {
-      let total = 0, found = 0, pagesWithNav = 0;
+      let total = 0,
+        found = 0,
+        pagesWithNav = 0;
       for (const page of sample) {
         const x = extractMainText(page.html, cfg({ method }));
         if ('drop' in x) throw new Error(`${page.name} dropped: ${x.drop}`);
@@ -86,13 +91,25 @@ describe('clean/extract-html fallback and drops', () => {
     const [good] = pgPages(['tutorial-join.html']);
     const binary = '<' + String.fromCharCode(...Array.from({ length: 300 }, (_, i) => (i * 37) % 256));
     const deep = '<div>'.repeat(120_000) + 'text';
-    const texts = [good!.html, '<not really html', 'plain text with no markup', binary, '<html><body></body></html>', deep,
-      '<html><body><p>Hi.</p></body></html>', good!.html];
+    const texts = [
+      good!.html,
+      '<not really html',
+      'plain text with no markup',
+      binary,
+      '<html><body></body></html>',
+      deep,
+      '<html><body><p>Hi.</p></body></html>',
+      good!.html,
+    ];
     const { rows, stats } = await runOp(extractHtml, { minChars: 10 }, [textBatch(texts)]);
     expect(rows.map((r) => r.n)).toEqual(['0', '7']);
     expect(stats.dropReasons).toEqual({
-      'extract.parse_error': 1, 'extract.not_html': 1, 'extract.binary': 1, 'extract.empty': 1,
-      'extract.too_many_elements': 1, 'extract.too_short': 1,
+      'extract.parse_error': 1,
+      'extract.not_html': 1,
+      'extract.binary': 1,
+      'extract.empty': 1,
+      'extract.too_many_elements': 1,
+      'extract.too_short': 1,
     });
     expect(stats.rowsIn - stats.rowsOut).toBe(stats.dropped);
   });

@@ -46,7 +46,11 @@ describe('clean/language', () => {
     const texts = [...AMBIGUOUS, 'too short', '12345 67890 12345 67890', SENTENCES.fr!];
     const { rows, stats } = await runOp(language, { minChars: 10 }, [textBatch(texts)]);
     expect(rows.map((r) => r.lang)).toEqual(['fr']);
-    expect(stats.dropReasons).toEqual({ 'language.too_short': 4, 'language.low_confidence': 3, 'language.undetermined': 1 });
+    expect(stats.dropReasons).toEqual({
+      'language.too_short': 4,
+      'language.low_confidence': 3,
+      'language.undetermined': 1,
+    });
     for (const t of AMBIGUOUS.filter((a) => a.length >= 10)) expect(identifyLanguage(t).score).toBeLessThan(0.5);
   });
 
@@ -64,10 +68,15 @@ describe('clean/language', () => {
     const kept = await runOp(language, { allowed: ['en', 'deu'] }, [textBatch(texts)]);
     expect(kept.rows.map((r) => r.lang)).toEqual(['de', 'en']);
     expect(kept.stats.dropReasons).toEqual({ 'language.not_allowed': 2 });
-    const annotated = await runOp(language, { allowed: ['en'], mode: 'annotate' }, [textBatch([...texts, 'OK thanks'])]);
+    const annotated = await runOp(language, { allowed: ['en'], mode: 'annotate' }, [
+      textBatch([...texts, 'OK thanks']),
+    ]);
     expect(annotated.rows.map((r) => r.lang)).toEqual(['fr', 'de', 'en', 'es', 'und']);
     expect(annotated.stats.dropped).toBe(0);
-    expect(annotated.stats.counters).toEqual({ 'would_drop.language.not_allowed': 3, 'would_drop.language.too_short': 1 });
+    expect(annotated.stats.counters).toEqual({
+      'would_drop.language.not_allowed': 3,
+      'would_drop.language.too_short': 1,
+    });
   });
 
   it('restricting candidates with `only` settles confusable languages', () => {

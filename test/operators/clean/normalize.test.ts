@@ -34,7 +34,8 @@ describe('clean/normalize', () => {
 
   it('optionally straightens quotes and dashes (Moby-Dick) and leaves them by default', () => {
     const text = mobyDickWhole();
-    const curly = /[\u2018\u2019\u201C\u201D]/g, dash = /[\u2013\u2014]/g;
+    const curly = /[\u2018\u2019\u201C\u201D]/g,
+      dash = /[\u2013\u2014]/g;
     expect(text.match(curly)!.length).toBeGreaterThan(1000);
     expect(text.match(dash)!.length).toBeGreaterThan(1000);
     expect(normalizeText(text, defaults).match(curly)!.length).toBe(text.match(curly)!.length);
@@ -51,7 +52,9 @@ describe('clean/normalize', () => {
     expect(normalizeText('ﬁne', defaults)).toBe('ﬁne');
     const s = 'zero\u200Bwidth soft\u00ADhyphen word\u2060joiner bom\uFEFFin \u200Djoiner';
     expect(normalizeText(s, defaults)).toBe(s);
-    expect(normalizeText(s, { ...defaults, invisible: true })).toBe('zerowidth softhyphen wordjoiner bomin \u200Djoiner');
+    expect(normalizeText(s, { ...defaults, invisible: true })).toBe(
+      'zerowidth softhyphen wordjoiner bomin \u200Djoiner',
+    );
     expect(normalizeText('a\u2003\u3000b\u2028c', defaults)).toBe('a b\nc');
   });
 

@@ -4,7 +4,10 @@
 import { extractHtml, extractMainText } from '../../../operators/clean/extract-html.ts';
 import { emails, mobyDick, pgPages, sotu } from './real-data.ts';
 
-export interface PoolDoc { src: string; text: string }
+export interface PoolDoc {
+  src: string;
+  text: string;
+}
 
 let cached: PoolDoc[] | undefined;
 
@@ -15,17 +18,29 @@ export function qualityPool(): PoolDoc[] {
   cached = [
     ...sotu().map((d) => ({ src: `sotu/${d.name}`, text: d.text })),
     ...mobyDick().map((d) => ({ src: `moby/${d.name}`, text: d.text })),
-    ...['spam-1', 'spam-2', 'easy-ham-1', 'hard-ham-1'].flatMap((g) => emails(g, 250).map((e) => ({ src: `${g}/${e.name}`, text: body(e.text) }))),
-    ...pgPages().filter((_, i) => i % 10 === 0).flatMap((p) => {
-      const x = extractMainText(p.html, cfg);
-      return 'drop' in x ? [] : [{ src: `pg/${p.name}`, text: x.text }];
-    }),
+    ...['spam-1', 'spam-2', 'easy-ham-1', 'hard-ham-1'].flatMap((g) =>
+      emails(g, 250).map((e) => ({ src: `${g}/${e.name}`, text: body(e.text) })),
+    ),
+    ...pgPages()
+      .filter((_, i) => i % 10 === 0)
+      .flatMap((p) => {
+        const x = extractMainText(p.html, cfg);
+        return 'drop' in x ? [] : [{ src: `pg/${p.name}`, text: x.text }];
+      }),
   ];
   return cached;
 }
 
 /** Words as the Gopher rules define them, computed with Unicode regexes (an independent oracle). */
 export const oracleWords = (text: string): string[] =>
-  text.split(/\s+/).map((t) => t.replace(/^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu, '')).filter((w) => w.length > 0).map((w) => w.toLowerCase());
+  text
+    .split(/\s+/)
+    .map((t) => t.replace(/^[\p{P}\p{S}]+|[\p{P}\p{S}]+$/gu, ''))
+    .filter((w) => w.length > 0)
+    .map((w) => w.toLowerCase());
 
-export const oracleLines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+export const oracleLines = (text: string): string[] =>
+  text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);

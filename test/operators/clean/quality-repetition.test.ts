@@ -8,8 +8,16 @@ import { mobyDick, sotu } from './real-data.ts';
 
 function dupFractions(items: string[]): [number, number] {
   const seen = new Set<string>();
-  let dup = 0, dupChars = 0, chars = 0;
-  for (const s of items) { chars += s.length; if (seen.has(s)) { dup++; dupChars += s.length; } else seen.add(s); }
+  let dup = 0,
+    dupChars = 0,
+    chars = 0;
+  for (const s of items) {
+    chars += s.length;
+    if (seen.has(s)) {
+      dup++;
+      dupChars += s.length;
+    } else seen.add(s);
+  }
   return [items.length ? dup / items.length : 0, chars ? dupChars / chars : 0];
 }
 
@@ -20,23 +28,41 @@ function ngramOracle(words: string[], n: number): [number, number] {
   const grams = Array.from({ length: words.length - n + 1 }, (_, i) => words.slice(i, i + n).join(' '));
   const counts = new Map<string, number>();
   for (const g of grams) counts.set(g, (counts.get(g) ?? 0) + 1);
-  let best = 1, bestGram = '';
-  for (const g of grams) if (counts.get(g)! > best) { best = counts.get(g)!; bestGram = g; }
+  let best = 1,
+    bestGram = '';
+  for (const g of grams)
+    if (counts.get(g)! > best) {
+      best = counts.get(g)!;
+      bestGram = g;
+    }
   const top = bestGram ? Math.min(1, (best * bestGram.replace(/ /g, '').length) / total) : 0;
   const covered = new Uint8Array(words.length);
-  grams.forEach((g, i) => { if (counts.get(g)! > 1) covered.fill(1, i, i + n); });
+  grams.forEach((g, i) => {
+    if (counts.get(g)! > 1) covered.fill(1, i, i + n);
+  });
   const dup = words.reduce((a, w, i) => a + (covered[i] ? w.length : 0), 0) / total;
   return [top, dup];
 }
 
 function oracleSignals(text: string): Record<string, number> {
   const [dl, dlc] = dupFractions(oracleLines(text));
-  const [dp, dpc] = dupFractions(text.split(/\n[ \t\r]*\n/).map((p) => p.trim()).filter(Boolean));
-  const s: Record<string, number> = { dup_lines: dl, dup_paragraphs: dp, dup_line_chars: dlc, dup_paragraph_chars: dpc };
+  const [dp, dpc] = dupFractions(
+    text
+      .split(/\n[ \t\r]*\n/)
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
+  const s: Record<string, number> = {
+    dup_lines: dl,
+    dup_paragraphs: dp,
+    dup_line_chars: dlc,
+    dup_paragraph_chars: dpc,
+  };
   const words = oracleWords(text);
   for (let n = 2; n <= 10; n++) {
     const [top, dup] = ngramOracle(words, n);
-    if (n <= 4) s[`top_${n}gram`] = top; else s[`dup_${n}gram`] = dup;
+    if (n <= 4) s[`top_${n}gram`] = top;
+    else s[`dup_${n}gram`] = dup;
   }
   return s;
 }
@@ -48,13 +74,25 @@ describe('Gopher repetition rules on real documents', () => {
     const assess = qualityAssessor({});
     for (const d of pool.filter((_, i) => i % 5 === 0)) {
       const got = assess(d.text, true).signals;
-      for (const [name, want] of Object.entries(oracleSignals(d.text))) expect(got[name], `${d.src} ${name}`).toBeCloseTo(want, 9);
+      for (const [name, want] of Object.entries(oracleSignals(d.text)))
+        expect(got[name], `${d.src} ${name}`).toBeCloseTo(want, 9);
     }
   });
 
   const thresholds: Record<string, number> = {
-    dup_lines: 0.3, dup_paragraphs: 0.3, dup_line_chars: 0.2, dup_paragraph_chars: 0.2, top_2gram: 0.2, top_3gram: 0.18, top_4gram: 0.16,
-    dup_5gram: 0.15, dup_6gram: 0.14, dup_7gram: 0.13, dup_8gram: 0.12, dup_9gram: 0.11, dup_10gram: 0.1,
+    dup_lines: 0.3,
+    dup_paragraphs: 0.3,
+    dup_line_chars: 0.2,
+    dup_paragraph_chars: 0.2,
+    top_2gram: 0.2,
+    top_3gram: 0.18,
+    top_4gram: 0.16,
+    dup_5gram: 0.15,
+    dup_6gram: 0.14,
+    dup_7gram: 0.13,
+    dup_8gram: 0.12,
+    dup_9gram: 0.11,
+    dup_10gram: 0.1,
   };
   it('each rule drops the documents past its published threshold, and real examples exist both ways', () => {
     const signals = pool.filter((_, i) => i % 3 === 1).map((d) => ({ d, s: oracleSignals(d.text) }));
@@ -63,7 +101,10 @@ describe('Gopher repetition rules on real documents', () => {
       const assess = qualityAssessor({ disable: QUALITY_RULES.filter((r) => r !== rule) });
       const over = signals.filter(({ s }) => s[name]! > max);
       // the hardest negatives: the 30 documents closest below the threshold
-      const under = signals.filter(({ s }) => s[name]! <= max).sort((a, b) => b.s[name]! - a.s[name]!).slice(0, 30);
+      const under = signals
+        .filter(({ s }) => s[name]! <= max)
+        .sort((a, b) => b.s[name]! - a.s[name]!)
+        .slice(0, 30);
       expect(over.length, rule).toBeGreaterThanOrEqual(1);
       expect(over.length, rule).toBeLessThan(signals.length / 2);
       for (const { d, s } of over.slice(0, 60)) expect(assess(d.text).reason, `${d.src} ${rule} ${s[name]}`).toBe(rule);
@@ -72,8 +113,18 @@ describe('Gopher repetition rules on real documents', () => {
   });
 
   it('real prose is not repetitive: sotu and Moby-Dick pass every repetition rule', () => {
-    const assess = qualityAssessor({ disable: ['gopher.word_count', 'gopher.mean_word_length', 'gopher.symbol_ratio', 'gopher.bullet_lines',
-      'gopher.ellipsis_lines', 'gopher.alpha_words', 'gopher.stop_words', 'c4.*'] });
+    const assess = qualityAssessor({
+      disable: [
+        'gopher.word_count',
+        'gopher.mean_word_length',
+        'gopher.symbol_ratio',
+        'gopher.bullet_lines',
+        'gopher.ellipsis_lines',
+        'gopher.alpha_words',
+        'gopher.stop_words',
+        'c4.*',
+      ],
+    });
     const failed = [...sotu(), ...mobyDick()].map((d) => [d.name, assess(d.text).reason]).filter(([, r]) => r !== null);
     expect(failed).toEqual([]);
   });

@@ -13,8 +13,12 @@ import { quality } from '../../../operators/clean/quality.ts';
 import { emails, pgPages, runOp, sotu, textBatch } from './real-data.ts';
 
 let pool: WorkerPool;
-beforeAll(() => { pool = new WorkerPool({ size: 2 }); });
-afterAll(async () => { await pool.close(); });
+beforeAll(() => {
+  pool = new WorkerPool({ size: 2 });
+});
+afterAll(async () => {
+  await pool.close();
+});
 
 const rowsOf = (bs: RecordBatch[]) => bs.flatMap((b) => b.toArray().map((r) => r.toJSON() as Record<string, unknown>));
 
@@ -26,7 +30,12 @@ async function onWorkers(op: Parameters<WorkerPool['map']>[0], config: unknown, 
 
 describe('cleaning operators on the worker pool', () => {
   const mails = emails('spam-2', 120).map((m) => m.text);
-  const mixed = [...sotu().slice(0, 30).map((d) => d.text), ...mails.slice(0, 60)];
+  const mixed = [
+    ...sotu()
+      .slice(0, 30)
+      .map((d) => d.text),
+    ...mails.slice(0, 60),
+  ];
   const batches = [textBatch(mixed.slice(0, 45)), textBatch(mixed.slice(45))];
 
   it('quality: same rows and the same drop reasons as inline', async () => {
@@ -51,7 +60,13 @@ describe('cleaning operators on the worker pool', () => {
   });
 
   it('extract-html: the fallback counter and drops from threads', async () => {
-    const pages = [...pgPages().slice(0, 20).map((p) => p.html), '<not really html', 'plain'];
+    const pages = [
+      ...pgPages()
+        .slice(0, 20)
+        .map((p) => p.html),
+      '<not really html',
+      'plain',
+    ];
     const threaded = await onWorkers(extractHtml, {}, [textBatch(pages)]);
     const inline = await runOp(extractHtml, {}, [textBatch(pages)]);
     expect(threaded.rows).toEqual(inline.rows);

@@ -16,9 +16,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const quiet = { log: () => undefined };
 
 /** Ids a reference dedup keeps: a JS Set of the normalised strings themselves (no hashing). */
-function referenceKept(docs: readonly Text[], norm: { lowercase: boolean; whitespace: boolean; punctuation: boolean }): string[] {
+function referenceKept(
+  docs: readonly Text[],
+  norm: { lowercase: boolean; whitespace: boolean; punctuation: boolean },
+): string[] {
   const seen = new Set<string>();
-  return docs.filter((d) => { const k = normalizeForExact(d.text, norm); if (seen.has(k)) return false; seen.add(k); return true; }).map((d) => d.id);
+  return docs
+    .filter((d) => {
+      const k = normalizeForExact(d.text, norm);
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .map((d) => d.id);
 }
 
 const chapters = mobyChapters();
@@ -33,7 +43,9 @@ describe('dedup/exact', () => {
     const want = referenceKept(docs, { lowercase: true, whitespace: true, punctuation: true });
     expect(kept).toEqual(want);
     const dropped = docs.length - kept.length;
-    console.log(`moby-dick: ${chapters.length} chapters + ${book.length} book chapters -> ${dropped} exact duplicates dropped`);
+    console.log(
+      `moby-dick: ${chapters.length} chapters + ${book.length} book chapters -> ${dropped} exact duplicates dropped`,
+    );
     expect(dropped).toBeGreaterThanOrEqual(130); // 4 chapter files differ from the book in their heading
     expect(kept.slice(0, chapters.length)).toEqual(chapters.map((c) => c.id)); // the first copy is kept
     expect(stats.dropReasons.get('exact_duplicate')).toBe(dropped);
@@ -65,7 +77,9 @@ describe('dedup/exact', () => {
     const half = Math.floor(batches.length / 2);
     const a = idsOf(await runOp(batches.slice(0, half), exactDedup({ punctuation: true, statePath }, quiet)));
     const logs: string[] = [];
-    const b = idsOf(await runOp(batches.slice(half), exactDedup({ punctuation: true, statePath }, { log: (m) => logs.push(m) })));
+    const b = idsOf(
+      await runOp(batches.slice(half), exactDedup({ punctuation: true, statePath }, { log: (m) => logs.push(m) })),
+    );
     expect([...a, ...b]).toEqual(one);
     expect(logs.join('\n')).toMatch(/restored dedup index .*halves\.idx: \d+ distinct texts held/);
   });
@@ -83,21 +97,29 @@ describe('dedup/exact', () => {
   it('refuses an index saved with other settings, and a damaged file, naming the file', async () => {
     const statePath = join(dir, 'settings.idx');
     await runOp(docBatches(chapters.slice(0, 10)), exactDedup({ statePath }, quiet));
-    await expect(runOp(docBatches(chapters.slice(0, 10)), exactDedup({ statePath, punctuation: true }, quiet)))
-      .rejects.toThrow(/settings\.idx: was saved with different settings/);
+    await expect(
+      runOp(docBatches(chapters.slice(0, 10)), exactDedup({ statePath, punctuation: true }, quiet)),
+    ).rejects.toThrow(/settings\.idx: was saved with different settings/);
     const bad = join(dir, 'bad.idx');
     writeFileSync(bad, 'not an index');
-    await expect(runOp(docBatches(chapters.slice(0, 10)), exactDedup({ statePath: bad }, quiet))).rejects.toThrow(/bad\.idx: not a flowlm dedup state file/);
+    await expect(runOp(docBatches(chapters.slice(0, 10)), exactDedup({ statePath: bad }, quiet))).rejects.toThrow(
+      /bad\.idx: not a flowlm dedup state file/,
+    );
   });
 
   it('enforces its memory bound: fails clearly, or evicts the oldest half', async () => {
     const batches = docBatches(chapters, 20);
     const err = await runOp(batches, exactDedup({ maxEntries: 50 }, quiet)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FlowError);
-    expect(String((err as Error).message)).toMatch(/\[dedup\/exact\] at batch 2, row 10: exact-dedup index is full: maxEntries 50 .*onFull: 'evict'/);
+    expect(String((err as Error).message)).toMatch(
+      /\[dedup\/exact\] at batch 2, row 10: exact-dedup index is full: maxEntries 50 .*onFull: 'evict'/,
+    );
     // evict: 50 entries in two generations of 25; the first chapters are forgotten, recent ones are not
     const evict = exactDedup({ maxEntries: 50, onFull: 'evict' }, quiet);
-    const again = [...chapters, ...chapters.slice(0, 5), ...chapters.slice(-5)].map((c, i) => ({ ...c, id: `${c.id}@${i}` }));
+    const again = [...chapters, ...chapters.slice(0, 5), ...chapters.slice(-5)].map((c, i) => ({
+      ...c,
+      id: `${c.id}@${i}`,
+    }));
     const kept = idsOf(await runOp(docBatches(again, 20), evict));
     expect(kept.length).toBe(chapters.length + 5); // old repeats pass again, recent repeats are caught
     expect(kept.slice(-5).map((id) => id.split('@')[0])).toEqual(chapters.slice(0, 5).map((c) => c.id));
@@ -112,7 +134,10 @@ describe('dedup/exact', () => {
   });
 
   it('passes rows without text through, unindexed', async () => {
-    const schema = schemaOf<{ id: Utf8; text: Utf8 }>({ id: { type: new Utf8() }, text: { type: new Utf8(), nullable: true } });
+    const schema = schemaOf<{ id: Utf8; text: Utf8 }>({
+      id: { type: new Utf8() },
+      text: { type: new Utf8(), nullable: true },
+    });
     const b = batchFromColumns(schema, { id: ['a', 'b', 'c', 'd'], text: [null, 'x', null, 'X'] });
     expect(idsOf(await runOp([b], exactDedup({}, quiet)))).toEqual(['a', 'b', 'c']);
   });

@@ -9,7 +9,10 @@ import { rng, type Text } from './corpus.ts';
 
 export const EDIT_RATES = [0.01, 0.02, 0.05, 0.1, 0.3] as const;
 
-export interface Labelled extends Text { origin: string; rate: number | 'exact' | 'original' }
+export interface Labelled extends Text {
+  origin: string;
+  rate: number | 'exact' | 'original';
+}
 
 /** Applies word edits at `rate` (per word: a third each substitution, deletion, insertion). */
 export function editWords(text: string, rate: number, vocab: readonly string[], rand: () => number): string {
@@ -17,7 +20,10 @@ export function editWords(text: string, rate: number, vocab: readonly string[], 
   const out: string[] = [];
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
-    if (i % 2 === 1 || p === '' || rand() >= rate) { out.push(p); continue; }
+    if (i % 2 === 1 || p === '' || rand() >= rate) {
+      out.push(p);
+      continue;
+    }
     const kind = rand();
     const word = vocab[Math.floor(rand() * vocab.length)]!;
     if (kind < 1 / 3) out.push(word);
@@ -30,20 +36,36 @@ export function editWords(text: string, rate: number, vocab: readonly string[], 
 /** Originals, an exact copy of each and one copy per edit rate, shuffled. */
 export function labelledSet(originals: readonly Text[], seed: number): Labelled[] {
   const rand = rng(seed);
-  const vocab = [...new Set(originals.flatMap((o) => o.text.split(/\s+/).slice(0, 200)).filter((w) => /^[A-Za-z]+$/.test(w)))];
+  const vocab = [
+    ...new Set(originals.flatMap((o) => o.text.split(/\s+/).slice(0, 200)).filter((w) => /^[A-Za-z]+$/.test(w))),
+  ];
   const docs: Labelled[] = [];
   for (const o of originals) {
     docs.push({ ...o, origin: o.id, rate: 'original' });
     docs.push({ id: `${o.id}#exact`, text: o.text, origin: o.id, rate: 'exact' });
-    for (const r of EDIT_RATES) docs.push({ id: `${o.id}#${r}`, text: editWords(o.text, r, vocab, rand), origin: o.id, rate: r });
+    for (const r of EDIT_RATES)
+      docs.push({ id: `${o.id}#${r}`, text: editWords(o.text, r, vocab, rand), origin: o.id, rate: r });
   }
-  for (let i = docs.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [docs[i], docs[j]] = [docs[j]!, docs[i]!]; }
+  for (let i = docs.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [docs[i], docs[j]] = [docs[j]!, docs[i]!];
+  }
   return docs;
 }
 
 const jaccardSorted = (a: Int32Array, b: Int32Array): number => {
-  let i = 0, j = 0, inter = 0;
-  while (i < a.length && j < b.length) { if (a[i]! < b[j]!) i++; else if (a[i]! > b[j]!) j++; else { inter++; i++; j++; } }
+  let i = 0,
+    j = 0,
+    inter = 0;
+  while (i < a.length && j < b.length) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      inter++;
+      i++;
+      j++;
+    }
+  }
   return inter / (a.length + b.length - inter);
 };
 
@@ -65,20 +87,34 @@ export function wordShingleSets(texts: readonly string[], size: number): { sets:
     return true;
   };
   const intern = (ws: Int32Array, at: number, len: number): number => {
-    if (count * 2 >= slots.length) { // grow and rehash
+    if (count * 2 >= slots.length) {
+      // grow and rehash
       const old = slots;
       slots = new Int32Array(old.length * 2).fill(-1);
-      for (const id of old) if (id >= 0) { let i = hashAt(tuples, id * size, size) & (slots.length - 1); while (slots[i]! >= 0) i = (i + 1) & (slots.length - 1); slots[i] = id; }
+      for (const id of old)
+        if (id >= 0) {
+          let i = hashAt(tuples, id * size, size) & (slots.length - 1);
+          while (slots[i]! >= 0) i = (i + 1) & (slots.length - 1);
+          slots[i] = id;
+        }
     }
     let i = hashAt(ws, at, len) & (slots.length - 1);
     for (; slots[i]! >= 0; i = (i + 1) & (slots.length - 1)) if (same(slots[i]!, ws, at, len)) return slots[i]!;
-    if ((count + 1) * size > tuples.length) { const t = new Int32Array(tuples.length * 2); t.set(tuples); tuples = t; }
+    if ((count + 1) * size > tuples.length) {
+      const t = new Int32Array(tuples.length * 2);
+      t.set(tuples);
+      tuples = t;
+    }
     for (let k = 0; k < size; k++) tuples[count * size + k] = k < len ? ws[at + k]! : -1;
     slots[i] = count;
     return count++;
   };
   const sets = texts.map((text) => {
-    const ws = Int32Array.from(wordsOf(text), (w) => { let id = wordIds.get(w); if (id === undefined) wordIds.set(w, (id = wordIds.size)); return id; });
+    const ws = Int32Array.from(wordsOf(text), (w) => {
+      let id = wordIds.get(w);
+      if (id === undefined) wordIds.set(w, (id = wordIds.size));
+      return id;
+    });
     if (ws.length === 0) return new Int32Array(0);
     if (ws.length < size) return Int32Array.of(intern(ws, 0, ws.length));
     const ids = new Int32Array(ws.length - size + 1);
@@ -99,7 +135,10 @@ export interface Truth {
 }
 
 export function groundTruth(docs: readonly Labelled[], size: number, t: number): Truth {
-  const { sets: byId, count } = wordShingleSets(docs.map((d) => d.text), size);
+  const { sets: byId, count } = wordShingleSets(
+    docs.map((d) => d.text),
+    size,
+  );
   const freq = new Int32Array(count);
   for (const s of byId) for (const x of s) freq[x]!++;
   // rank: rarest first (ties by id), so prefixes hold the most selective shingles
@@ -123,10 +162,17 @@ export function groundTruth(docs: readonly Labelled[], size: number, t: number):
         if (seen.has(j)) continue;
         seen.add(j);
         const y = sets[j]!;
-        if (Math.min(x.length, y.length) >= t * Math.max(x.length, y.length) && jaccardSorted(x, y) >= t) { duplicate[i] = true; break; }
+        if (Math.min(x.length, y.length) >= t * Math.max(x.length, y.length) && jaccardSorted(x, y) >= t) {
+          duplicate[i] = true;
+          break;
+        }
       }
     }
-    for (let p = 0; p < prefix; p++) { const l = index.get(x[p]!); if (l) l.push(i); else index.set(x[p]!, [i]); }
+    for (let p = 0; p < prefix; p++) {
+      const l = index.get(x[p]!);
+      if (l) l.push(i);
+      else index.set(x[p]!, [i]);
+    }
   }
   const at = new Map(docs.map((d, i) => [d.id, i] as const));
   const toOrigin = docs.map((d, i) => jaccardSorted(sets[i]!, sets[at.get(d.origin)!]!));

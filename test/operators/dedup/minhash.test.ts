@@ -39,11 +39,17 @@ describe('dedup/minhash/filter', () => {
 
   it('uses signatures from an upstream signature node, and refuses ones made with other settings', async () => {
     const inline = await runOp(docBatches(docs, 40), minhashDedup({ cluster: true }, quiet));
-    const split = await runOp(docBatches(docs, 40), (s) => s.pipe(minhashSignatures({}), minhashDedup({ cluster: true }, quiet)));
+    const split = await runOp(docBatches(docs, 40), (s) =>
+      s.pipe(minhashSignatures({}), minhashDedup({ cluster: true }, quiet)),
+    );
     expect(idsOf(split)).toEqual(idsOf(inline));
     expect(columnValues(split, 'minhash_cluster')).toEqual(columnValues(inline, 'minhash_cluster'));
-    const err = await runOp(docBatches(docs, 40), (s) => s.pipe(minhashSignatures({ shingleSize: 3 }), minhashDedup({}, quiet))).catch((e: unknown) => e);
-    expect(String(err)).toMatch(/\[dedup\/minhash\/filter\] at batch 0, field minhash: the minhash column was computed with .*"shingleSize":3.*give dedup\/minhash\/signature and this node the same/);
+    const err = await runOp(docBatches(docs, 40), (s) =>
+      s.pipe(minhashSignatures({ shingleSize: 3 }), minhashDedup({}, quiet)),
+    ).catch((e: unknown) => e);
+    expect(String(err)).toMatch(
+      /\[dedup\/minhash\/filter\] at batch 0, field minhash: the minhash column was computed with .*"shingleSize":3.*give dedup\/minhash\/signature and this node the same/,
+    );
   });
 
   it("mode 'mark' keeps every row and names each row's cluster by its first document", async () => {
@@ -52,8 +58,14 @@ describe('dedup/minhash/filter', () => {
     expect(ids).toEqual(docs.map((d) => d.id));
     const cluster = columnValues(out, 'minhash_cluster');
     const dup = columnValues(out, 'minhash_duplicate');
-    for (let i = 0; i < chapters.length; i++) { expect(cluster[i]).toBe(i); expect(dup[i]).toBe(false); }
-    for (let i = 0; i < book.length; i++) { expect(cluster[chapters.length + i]).toBe(i); expect(dup[chapters.length + i]).toBe(true); }
+    for (let i = 0; i < chapters.length; i++) {
+      expect(cluster[i]).toBe(i);
+      expect(dup[i]).toBe(false);
+    }
+    for (let i = 0; i < book.length; i++) {
+      expect(cluster[chapters.length + i]).toBe(i);
+      expect(dup[chapters.length + i]).toBe(true);
+    }
   });
 
   it('saves and restores its index: two halves with a restart give the output of one run', async () => {
@@ -63,7 +75,10 @@ describe('dedup/minhash/filter', () => {
     const half = Math.floor(batches.length / 2);
     const a = await runOp(batches.slice(0, half), minhashDedup({ cluster: true, statePath }, quiet));
     const logs: string[] = [];
-    const b = await runOp(batches.slice(half), minhashDedup({ cluster: true, statePath }, { log: (m) => logs.push(m) }));
+    const b = await runOp(
+      batches.slice(half),
+      minhashDedup({ cluster: true, statePath }, { log: (m) => logs.push(m) }),
+    );
     expect(idsOf([...a, ...b])).toEqual(idsOf(one));
     const clusters = (bs: typeof one) => columnValues(bs, 'minhash_cluster');
     expect(clusters([...a, ...b])).toEqual(clusters(one));
@@ -77,7 +92,10 @@ describe('dedup/minhash/filter', () => {
   it('without an id column there are no replays: a restored index drops every near-repeat', async () => {
     const schema = schemaOf<{ text: Utf8 }>({ text: { type: new Utf8() } });
     const statePath = join(dir, 'no-id.lsh');
-    const first = await runOp([batchFromColumns(schema, { text: chapters.slice(0, 20).map((c) => c.text) })], minhashDedup({ statePath }, quiet));
+    const first = await runOp(
+      [batchFromColumns(schema, { text: chapters.slice(0, 20).map((c) => c.text) })],
+      minhashDedup({ statePath }, quiet),
+    );
     expect(first[0]!.numRows).toBe(20);
     const again = batchFromColumns(schema, { text: book.slice(0, 20).map((c) => c.text) });
     expect(await runOp([again], minhashDedup({ statePath }, quiet))).toEqual([]);
@@ -85,7 +103,9 @@ describe('dedup/minhash/filter', () => {
 
   it('enforces its memory bound: fails clearly, or evicts the oldest half', async () => {
     const err = await runOp(docBatches(chapters, 20), minhashDedup({ maxDocs: 30 }, quiet)).catch((e: unknown) => e);
-    expect(String(err)).toMatch(/\[dedup\/minhash\/filter\] at batch 1, row 10: MinHash index is full: maxDocs 30 .*onFull: 'evict'/);
+    expect(String(err)).toMatch(
+      /\[dedup\/minhash\/filter\] at batch 1, row 10: MinHash index is full: maxDocs 30 .*onFull: 'evict'/,
+    );
     // evict: book chapters 1-5 come after 130 others and are no longer remembered; 131-135 still are
     const late = [...chapters, ...book.slice(0, 5), ...book.slice(-5)];
     const kept = idsOf(await runOp(docBatches(late, 20), minhashDedup({ maxDocs: 30, onFull: 'evict' }, quiet)));

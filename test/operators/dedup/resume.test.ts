@@ -22,31 +22,53 @@ const input = docBatches([...mobyChapters(), ...mobyBookChapters()], 10);
 
 /** The input from batch `from` on, a batch every few milliseconds, so a cancel lands part-way. */
 const slowSource = defineSource({
-  id: 'test/slow-docs', description: 'the test batches, slowly', config: z.object({ from: z.number().int().default(0) }), output: docSchema,
-  async *make(cfg) { for (const b of input.slice(cfg.from)) { await sleep(3); yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>; } },
+  id: 'test/slow-docs',
+  description: 'the test batches, slowly',
+  config: z.object({ from: z.number().int().default(0) }),
+  output: docSchema,
+  async *make(cfg) {
+    for (const b of input.slice(cfg.from)) {
+      await sleep(3);
+      yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
+    }
+  },
 });
 
-async function run(dedup: 'exact' | 'minhash', statePath: string, cancelAfter?: number, from = 0): Promise<{ ids: string[]; cancelled: boolean; log: string[] }> {
+async function run(
+  dedup: 'exact' | 'minhash',
+  statePath: string,
+  cancelAfter?: number,
+  from = 0,
+): Promise<{ ids: string[]; cancelled: boolean; log: string[] }> {
   const controller = new AbortController();
   const got: RecordBatch[] = [];
   const collect = defineSink({
-    id: 'test/collect', description: 'keeps the batches', config: z.object({}), input: docSchema,
+    id: 'test/collect',
+    description: 'keeps the batches',
+    config: z.object({}),
+    input: docSchema,
     make: () => ({
-      write: (b) => { got.push(b); if (cancelAfter !== undefined && got.length >= cancelAfter) controller.abort(new Error('test stop')); },
+      write: (b) => {
+        got.push(b);
+        if (cancelAfter !== undefined && got.length >= cancelAfter) controller.abort(new Error('test stop'));
+      },
       close: () => [],
       abort: () => undefined,
     }),
   });
   const op = dedup === 'exact' ? exactDedup : minhashDedup;
   const log: string[] = [];
-  const r = await runPipeline({
-    name: `resume-${dedup}`,
-    steps: [
-      { id: 'read', op: slowSource, config: { from } },
-      { id: 'dedup', op, config: { statePath, ...(dedup === 'exact' ? { punctuation: true } : {}) } },
-      { id: 'collect', op: collect, config: {} },
-    ],
-  }, { signal: controller.signal, log: (_node, m) => log.push(m) });
+  const r = await runPipeline(
+    {
+      name: `resume-${dedup}`,
+      steps: [
+        { id: 'read', op: slowSource, config: { from } },
+        { id: 'dedup', op, config: { statePath, ...(dedup === 'exact' ? { punctuation: true } : {}) } },
+        { id: 'collect', op: collect, config: {} },
+      ],
+    },
+    { signal: controller.signal, log: (_node, m) => log.push(m) },
+  );
   return { ids: idsOf(got), cancelled: r.cancelled === true, log };
 }
 

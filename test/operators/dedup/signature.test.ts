@@ -10,7 +10,11 @@ import { docBatches, emailBodies, mobyChapters, rng, runOp, sotu } from './corpu
 import { editWords, EDIT_RATES } from './labelled.ts';
 import { minhashSignatures } from '../../../operators/dedup/minhash/signature.ts';
 
-const jaccard = (a: Set<string>, b: Set<string>) => { let i = 0; for (const x of a) if (b.has(x)) i++; return i / (a.size + b.size - i); };
+const jaccard = (a: Set<string>, b: Set<string>) => {
+  let i = 0;
+  for (const x of a) if (b.has(x)) i++;
+  return i / (a.size + b.size - i);
+};
 const estimate = (a: Uint32Array, b: Uint32Array) => a.reduce((n, v, i) => n + (v === b[i] ? 1 : 0), 0) / a.length;
 
 describe('minhash signatures', () => {
@@ -39,26 +43,33 @@ describe('minhash signatures', () => {
     for (const K of [16, 100, 128, 256]) {
       const a = Int32Array.from({ length: K }, () => (rand() * 2 ** 32) | 1);
       const b = Int32Array.from({ length: K }, () => (rand() * 2 ** 32) | 0);
-      const simd = new Permuter(a, b), js = new Permuter(a, b, false);
+      const simd = new Permuter(a, b),
+        js = new Permuter(a, b, false);
       expect(simd.simd).toBe(true);
       for (const n of [0, 1, 7, 5000, 40000]) {
-        let xs = simd.xs, ys = js.xs;
+        let xs = simd.xs,
+          ys = js.xs;
         for (let i = 0; i < n; i++) {
           if (i === xs.length) xs = simd.grow(i);
           if (i === ys.length) ys = js.grow(i);
           xs[i] = ys[i] = (rand() * 2 ** 32) | 0;
         }
-        const m1 = new Int32Array(K), m2 = new Int32Array(K);
-        simd.minima(n, m1); js.minima(n, m2);
+        const m1 = new Int32Array(K),
+          m2 = new Int32Array(K);
+        simd.minima(n, m1);
+        js.minima(n, m2);
         expect(m1).toEqual(m2);
-        if (n > 0) expect(m1[0]).toBe(Math.min(...Array.from(ys.subarray(0, n), (x) => (Math.imul(a[0]!, x) + b[0]!) | 0)));
+        if (n > 0)
+          expect(m1[0]).toBe(Math.min(...Array.from(ys.subarray(0, n), (x) => (Math.imul(a[0]!, x) + b[0]!) | 0)));
       }
     }
   });
 
   it('estimates the exact Jaccard of real edited documents without bias', () => {
     const rand = rng(11);
-    const texts = [...sotu().filter((_, i) => i % 10 === 0), ...emailBodies('easy-ham-2', 20)].map((t) => t.text).filter((t) => t.length > 2000);
+    const texts = [...sotu().filter((_, i) => i % 10 === 0), ...emailBodies('easy-ham-2', 20)]
+      .map((t) => t.text)
+      .filter((t) => t.length > 2000);
     const vocab = ['whale', 'nation', 'congress', 'ship', 'people', 'year', 'sea', 'law'];
     for (const unit of ['word', 'char'] as const) {
       const size = unit === 'word' ? 5 : 9;
@@ -79,11 +90,17 @@ describe('minhash signatures', () => {
   });
 
   it('adds a minhash column tagged with its settings, null for a text without shingles', async () => {
-    const docs = [{ id: 'a', text: mobyChapters()[2]!.text }, { id: 'b', text: '... --- !!!' }, { id: 'c', text: 'one' }];
+    const docs = [
+      { id: 'a', text: mobyChapters()[2]!.text },
+      { id: 'b', text: '... --- !!!' },
+      { id: 'c', text: 'one' },
+    ];
     const [out] = await runOp(docBatches(docs), minhashSignatures({ numPerm: 32, shingleSize: 3 }));
     const col = out!.getChild('minhash')!;
     expect(col.type.listSize).toBe(32);
-    expect(out!.schema.fields.find((f) => f.name === 'minhash')!.metadata.get('flowlm.minhash')).toBe('{"unit":"word","shingleSize":3,"numPerm":32,"seed":1}');
+    expect(out!.schema.fields.find((f) => f.name === 'minhash')!.metadata.get('flowlm.minhash')).toBe(
+      '{"unit":"word","shingleSize":3,"numPerm":32,"seed":1}',
+    );
     expect([col.isValid(0), col.isValid(1), col.isValid(2)]).toEqual([true, false, true]);
     const h = new MinHasher({ unit: 'word', shingleSize: 3, numPerm: 32, seed: 1 });
     expect(Array.from(col.get(0)!.toArray())).toEqual(Array.from(h.sign(docs[0]!.text)));

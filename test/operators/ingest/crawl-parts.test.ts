@@ -67,16 +67,35 @@ describe('crawl: link extraction', () => {
 describe('crawl: address policy', () => {
   it('refuses private, loopback, link-local and reserved ranges unless allowed', () => {
     const p = new AddressPolicy(['127.0.0.1', '10.9.0.0/16'], true, 1000);
-    for (const ip of ['10.0.0.1', '172.16.5.4', '192.168.0.1', '169.254.169.254', '127.0.0.2', '0.0.0.0', '100.64.1.1',
-      '224.0.0.1', '::1', 'fe80::1', 'fd00::1', '::ffff:10.0.0.1', '::']) expect(p.permits(ip), ip).toBe(false);
-    for (const ip of ['127.0.0.1', '10.9.3.4', '93.184.215.14', '2606:4700::1111']) expect(p.permits(ip), ip).toBe(true);
+    for (const ip of [
+      '10.0.0.1',
+      '172.16.5.4',
+      '192.168.0.1',
+      '169.254.169.254',
+      '127.0.0.2',
+      '0.0.0.0',
+      '100.64.1.1',
+      '224.0.0.1',
+      '::1',
+      'fe80::1',
+      'fd00::1',
+      '::ffff:10.0.0.1',
+      '::',
+    ])
+      expect(p.permits(ip), ip).toBe(false);
+    for (const ip of ['127.0.0.1', '10.9.3.4', '93.184.215.14', '2606:4700::1111'])
+      expect(p.permits(ip), ip).toBe(true);
     expect(new AddressPolicy([], false, 1000).permits('10.0.0.1')).toBe(true);
     expect(() => new AddressPolicy(['localhost'], true, 1000)).toThrow(/allowAddresses/);
   });
   it('resolves names with dns.lookup and refuses when no address is permitted', async () => {
-    await expect(new AddressPolicy([], true, 2000).resolve('localhost')).rejects.toThrow(/localhost resolves to .*allowAddresses/);
+    await expect(new AddressPolicy([], true, 2000).resolve('localhost')).rejects.toThrow(
+      /localhost resolves to .*allowAddresses/,
+    );
     await expect(new AddressPolicy([], true, 2000).resolve('[::1]')).rejects.toThrow(/::1/);
-    expect(await new AddressPolicy(['127.0.0.1'], true, 2000).resolve('127.0.0.1')).toEqual([{ address: '127.0.0.1', family: 4 }]);
+    expect(await new AddressPolicy(['127.0.0.1'], true, 2000).resolve('127.0.0.1')).toEqual([
+      { address: '127.0.0.1', family: 4 },
+    ]);
   });
 });
 
@@ -89,7 +108,8 @@ describe('crawl: body decoding and frontier', () => {
   });
   it('admits each URL once, serves origins round-robin, and round-trips its state', () => {
     const f = new Frontier((u) => new URL(u).origin);
-    for (const u of ['http://a/1', 'http://a/2', 'http://b/1', 'http://a/1']) if (f.claim(u)) f.enqueue({ url: u, depth: 0, referrer: null });
+    for (const u of ['http://a/1', 'http://a/2', 'http://b/1', 'http://a/1'])
+      if (f.claim(u)) f.enqueue({ url: u, depth: 0, referrer: null });
     expect(f.pending).toBe(3);
     const order = [f.take(() => true)!, f.take(() => true)!].map((t) => t.entry.url);
     expect(order).toEqual(['http://a/1', 'http://b/1']);

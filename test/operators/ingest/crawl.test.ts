@@ -26,10 +26,15 @@ let scope: string[];
 let g: SiteGraph;
 const pageRequests = () => site.log.filter((p) => p !== '/robots.txt');
 const base = () => ({
-  allowAddresses: ['127.0.0.1'], politeness: false, concurrency: 8, perHostConcurrency: 8, maxDepth: 100,
+  allowAddresses: ['127.0.0.1'],
+  politeness: false,
+  concurrency: 8,
+  perHostConcurrency: 8,
+  maxDepth: 100,
 });
 const linuxCfg = () => ({
-  ...base(), seeds: [`${o}/linux/bpf/index.html`, `${o}/linux/filesystems/index.html`],
+  ...base(),
+  seeds: [`${o}/linux/bpf/index.html`, `${o}/linux/filesystems/index.html`],
   scope: [`${o}/linux/bpf/`, `${o}/linux/filesystems/`],
 });
 
@@ -41,7 +46,10 @@ beforeAll(async () => {
   scope = [`${o}/pg/`, `${o}/linux/bpf/`, `${o}/linux/filesystems/`];
   g = walkSite({ seeds, scope, disallow: DISALLOW, mounts });
 });
-afterAll(async () => { await site.close(); rmSync(dir, { recursive: true, force: true }); });
+afterAll(async () => {
+  await site.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('crawl: Debian HTML documentation on loopback', () => {
   it('fetches every allowed reachable page exactly once, nothing disallowed, and reports the real broken links', async () => {
@@ -57,7 +65,8 @@ describe('crawl: Debian HTML documentation on loopback', () => {
     // every allowed reachable page, once, with its own file as text; nothing else
     expect(new Set(pages.map((r) => r.url))).toEqual(new Set(g.pages.keys()));
     expect(pages.length).toBe(g.pages.size);
-    for (const r of pages.filter((_, i) => i % 50 === 0)) expect(r.text).toBe(readFileSync(fileFor(new URL(r.url), mounts)!, 'utf8'));
+    for (const r of pages.filter((_, i) => i % 50 === 0))
+      expect(r.text).toBe(readFileSync(fileFor(new URL(r.url), mounts)!, 'utf8'));
     for (const r of pages) {
       expect(r.status).toBe(200);
       expect(r.depth).toBeGreaterThanOrEqual(g.pages.get(r.url)!);
@@ -88,35 +97,48 @@ describe('crawl: Debian HTML documentation on loopback', () => {
   // Limit runs abort requests in flight; a server of their own keeps them out of the other tests' logs.
   const ownSite = async <T>(fn: (s: StaticSite) => Promise<T>): Promise<T> => {
     const s = await serveSite({ mounts, robots });
-    try { return await fn(s); } finally { await s.close(); }
+    try {
+      return await fn(s);
+    } finally {
+      await s.close();
+    }
   };
   const pagesOf = (s: StaticSite) => s.log.filter((p) => p !== '/robots.txt');
 
-  it('stays within a page limit', () => ownSite(async (s) => {
-    const run = await runCrawl({ ...base(), seeds: [`${s.origin}/pg/index.html`], maxPages: 40 });
-    expect(pagesOf(s)).toHaveLength(40);
-    expect(run.rows.length).toBeLessThanOrEqual(40);
-    expect(run.rows.length).toBeGreaterThan(30);
-    expect(run.logs.some((l) => l.startsWith('crawl page limit'))).toBe(true);
-  }));
+  it('stays within a page limit', () =>
+    ownSite(async (s) => {
+      const run = await runCrawl({ ...base(), seeds: [`${s.origin}/pg/index.html`], maxPages: 40 });
+      expect(pagesOf(s)).toHaveLength(40);
+      expect(run.rows.length).toBeLessThanOrEqual(40);
+      expect(run.rows.length).toBeGreaterThan(30);
+      expect(run.logs.some((l) => l.startsWith('crawl page limit'))).toBe(true);
+    }));
 
-  it('stays within a byte limit', () => ownSite(async (s) => {
-    const maxBytes = 300_000;
-    const run = await runCrawl({ ...base(), seeds: [`${s.origin}/pg/index.html`], maxBytes });
-    const bytes = run.rows.reduce((n, r) => n + Buffer.byteLength(r.text), 0);
-    expect(bytes).toBeLessThanOrEqual(maxBytes);
-    expect(bytes).toBeGreaterThan(maxBytes / 3);
-    expect(pagesOf(s).length).toBeLessThan(200);
-    expect(run.logs.some((l) => l.startsWith('crawl byte limit'))).toBe(true);
-  }));
+  it('stays within a byte limit', () =>
+    ownSite(async (s) => {
+      const maxBytes = 300_000;
+      const run = await runCrawl({ ...base(), seeds: [`${s.origin}/pg/index.html`], maxBytes });
+      const bytes = run.rows.reduce((n, r) => n + Buffer.byteLength(r.text), 0);
+      expect(bytes).toBeLessThanOrEqual(maxBytes);
+      expect(bytes).toBeGreaterThan(maxBytes / 3);
+      expect(pagesOf(s).length).toBeLessThan(200);
+      expect(run.logs.some((l) => l.startsWith('crawl byte limit'))).toBe(true);
+    }));
 
-  it('stays within a time limit (polite crawl, 100 ms between requests)', () => ownSite(async (s) => {
-    const run = await runCrawl({ ...base(), politeness: true, delayMs: 100, seeds: [`${s.origin}/pg/index.html`], maxTimeMs: 800 });
-    expect(run.ms).toBeLessThan(800 + 1500); // slack for a loaded machine; an unbounded crawl takes far longer
-    expect(pagesOf(s).length).toBeLessThanOrEqual(9); // one request per 100 ms
-    expect(run.rows.length).toBeGreaterThan(1);
-    expect(run.logs.some((l) => l.startsWith('crawl time limit'))).toBe(true);
-  }));
+  it('stays within a time limit (polite crawl, 100 ms between requests)', () =>
+    ownSite(async (s) => {
+      const run = await runCrawl({
+        ...base(),
+        politeness: true,
+        delayMs: 100,
+        seeds: [`${s.origin}/pg/index.html`],
+        maxTimeMs: 800,
+      });
+      expect(run.ms).toBeLessThan(800 + 1500); // slack for a loaded machine; an unbounded crawl takes far longer
+      expect(pagesOf(s).length).toBeLessThanOrEqual(9); // one request per 100 ms
+      expect(run.rows.length).toBeGreaterThan(1);
+      expect(run.logs.some((l) => l.startsWith('crawl time limit'))).toBe(true);
+    }));
 
   it('saves its frontier and resumes: the union is the full crawl and no page is fetched twice', async () => {
     const statePath = join(dir, 'frontier.json');
@@ -145,7 +167,13 @@ describe('crawl: Debian HTML documentation on loopback', () => {
   it('writes what it fetched to a WARC file that warcio reads back', async () => {
     const warcPath = join(dir, 'crawl.warc.gz');
     site.log.length = 0;
-    const run = await runCrawl({ ...linuxCfg(), scope: [`${o}/linux/bpf/`], seeds: [`${o}/linux/bpf/index.html`], warcPath, emitErrors: true });
+    const run = await runCrawl({
+      ...linuxCfg(),
+      scope: [`${o}/linux/bpf/`],
+      seeds: [`${o}/linux/bpf/index.html`],
+      warcPath,
+      emitErrors: true,
+    });
     expect(existsSync(warcPath)).toBe(true);
     const responses = new Map<string, { status: number; body: string }>();
     let requests = 0;

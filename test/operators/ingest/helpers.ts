@@ -21,21 +21,37 @@ export async function mobyFiles(): Promise<string[]> {
 }
 
 /** The paragraphs of a text as the readers define them: split at blank lines, trimmed, non-empty. */
-export const paragraphsOf = (text: string) => text.split(/\n\s*\n/).map((s) => s.trim()).filter((s) => s.length > 0);
+export const paragraphsOf = (text: string) =>
+  text
+    .split(/\n\s*\n/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 
 export const sotuFiles = () => expandGlobs([sotuTexts()]);
 
 /** Real e-mails (headers and body) from the SpamAssassin corpus, the first `n` of one folder. */
 export function emails(n: number, folder = 'easy-ham-1'): { name: string; text: string }[] {
   const dir = join(spamAssassinDir(), folder);
-  return readdirSync(dir).filter((f) => f.endsWith('.txt')).sort().slice(0, n)
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .slice(0, n)
     .map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
 }
 
-export interface Drained { rows: Record<string, unknown>[]; batches: RecordBatch[]; ctx: OperatorContext; log: string[]; error?: Error }
+export interface Drained {
+  rows: Record<string, unknown>[];
+  batches: RecordBatch[];
+  ctx: OperatorContext;
+  log: string[];
+  error?: Error;
+}
 
 /** Runs a source's generator to the end (or its first error) and keeps everything it produced. */
-export async function drain<C extends z.ZodType, O extends TypeMap>(source: SourceFactory<C, O>, config: z.input<C>): Promise<Drained> {
+export async function drain<C extends z.ZodType, O extends TypeMap>(
+  source: SourceFactory<C, O>,
+  config: z.input<C>,
+): Promise<Drained> {
   const log: string[] = [];
   const ctx = makeContext(source.def.id, { log: (m) => log.push(m) });
   const batches: RecordBatch[] = [];

@@ -17,29 +17,54 @@ afterAll(() => cleanup(dir));
 
 // real e-mails; `source` is the folder, so batches carry different dictionaries
 const folders = ['easy-ham-1', 'spam-1', 'hard-ham-1', 'spam-2'];
-const docs = folders.flatMap((folder) => emails(40, folder).map((m, i) => ({ id: `${folder}/${m.name}`, text: m.text, url: i % 4 === 0 ? null : `mailto:${i}@example.org`, source: folder })));
+const docs = folders.flatMap((folder) =>
+  emails(40, folder).map((m, i) => ({
+    id: `${folder}/${m.name}`,
+    text: m.text,
+    url: i % 4 === 0 ? null : `mailto:${i}@example.org`,
+    source: folder,
+  })),
+);
 const batches = (rows: number): RecordBatch[] => {
   const out: RecordBatch[] = [];
   for (let i = 0; i < docs.length; i += rows) {
     const part = docs.slice(i, i + rows);
-    out.push(batchFromColumns(docSchema(), { id: part.map((d) => d.id), text: part.map((d) => d.text), url: part.map((d) => d.url), source: part.map((d) => d.source) }));
+    out.push(
+      batchFromColumns(docSchema(), {
+        id: part.map((d) => d.id),
+        text: part.map((d) => d.text),
+        url: part.map((d) => d.url),
+        source: part.map((d) => d.source),
+      }),
+    );
   }
   return out;
 };
-const write = (path: string, format: 'file' | 'stream', rows = 25) => lastValueFrom(from(batches(rows)).pipe(writeIpc({ path, format })));
+const write = (path: string, format: 'file' | 'stream', rows = 25) =>
+  lastValueFrom(from(batches(rows)).pipe(writeIpc({ path, format })));
 
 describe('io/write-ipc and ingest/read-ipc', () => {
   for (const format of ['file', 'stream'] as const) {
     it(`${format} format round trip keeps rows and the dictionary column`, async () => {
       const path = join(dir, `docs.${format}.arrow`);
-      expect(await write(path, format)).toMatchObject({ rows: docs.length, batches: Math.ceil(docs.length / 25), files: [path] });
+      expect(await write(path, format)).toMatchObject({
+        rows: docs.length,
+        batches: Math.ceil(docs.length / 25),
+        files: [path],
+      });
       const back = await drain(readIpc, { paths: [path] });
       expect(back.error).toBeUndefined();
       expect(back.rows).toEqual(docs);
       expect(back.batches.map((b) => b.numRows)).toEqual(batches(25).map((b) => b.numRows));
-      expect(formatSchema(readIpc.def.output(readIpc.def.config.parse({ paths: [path] })))).toBe('{ id: Utf8, text: Utf8, url: Utf8?, source: Dictionary<Utf8> }');
+      expect(formatSchema(readIpc.def.output(readIpc.def.config.parse({ paths: [path] })))).toBe(
+        '{ id: Utf8, text: Utf8, url: Utf8?, source: Dictionary<Utf8> }',
+      );
       // Arrow's own reader agrees
-      expect(tableFromIPC(readFileSync(path)).toArray().map((r) => r.toJSON())).toEqual(docs);
+      expect(
+        tableFromIPC(readFileSync(path))
+          .toArray()
+          .map((r) => r.toJSON()),
+      ).toEqual(docs);
     });
   }
 
@@ -58,7 +83,11 @@ describe('io/write-ipc and ingest/read-ipc', () => {
     expect(r.ctx.stats.dropReasons.get('truncated IPC data')).toBe(1);
     expect(r.log[0]).toContain(cut);
     expect(r.log[0]).toContain(`batch ${kept / 20}, row ${kept}`);
-    expect(JSON.parse(readFileSync(join(dir, 'rejects.jsonl'), 'utf8'))).toMatchObject({ file: cut, batch: kept / 20, row: kept });
+    expect(JSON.parse(readFileSync(join(dir, 'rejects.jsonl'), 'utf8'))).toMatchObject({
+      file: cut,
+      batch: kept / 20,
+      row: kept,
+    });
   });
 
   it('a cut stream: onError "fail" names the file and the batch; the batches before it were emitted', async () => {
@@ -79,6 +108,8 @@ describe('io/write-ipc and ingest/read-ipc', () => {
   it('a file that is not Arrow IPC fails at validation with its name', () => {
     const path = join(dir, 'not.arrow');
     writeFileSync(path, docs[0]!.text);
-    expect(() => readIpc.def.output(readIpc.def.config.parse({ paths: [path] }))).toThrow(/not\.arrow.*not a readable Arrow IPC/);
+    expect(() => readIpc.def.output(readIpc.def.config.parse({ paths: [path] }))).toThrow(
+      /not\.arrow.*not a readable Arrow IPC/,
+    );
   });
 });

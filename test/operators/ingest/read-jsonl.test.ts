@@ -26,7 +26,14 @@ describe('ingest/read-jsonl', () => {
     writeFileSync(`${file}.gz`, gzipSync(readFileSync(file)));
     const r = await drain(readJsonl, { paths: [file], ...config, source: 'spam-assassin', batchRows: 16 });
     expect(r.error).toBeUndefined();
-    expect(r.rows).toEqual(mails.map((m, i) => ({ id: `mail-${i}`, text: m.text, url: `https://spamassassin.example/${m.name}`, source: 'spam-assassin' })));
+    expect(r.rows).toEqual(
+      mails.map((m, i) => ({
+        id: `mail-${i}`,
+        text: m.text,
+        url: `https://spamassassin.example/${m.name}`,
+        source: 'spam-assassin',
+      })),
+    );
     expect(r.batches.map((b) => b.numRows)).toEqual([16, 16, 16, 12]);
     const gz = await drain(readJsonl, { paths: [`${file}.gz`], ...config, source: 'spam-assassin' });
     expect(gz.rows).toEqual(r.rows);
@@ -41,7 +48,13 @@ describe('ingest/read-jsonl', () => {
     const lines = mails.slice(0, 30).map((m, i) => Buffer.from(line(m, i)));
     const bad = new Map<number, [string, Buffer]>([
       [5, ['malformed JSON', Buffer.from(line(mails[5]!, 5).slice(0, 200))]], // cut mid-object
-      [12, ['invalid UTF-8', Buffer.concat([lines[12]!.subarray(0, 40), Buffer.from([0xc3, 0x28]), lines[12]!.subarray(40)])]],
+      [
+        12,
+        [
+          'invalid UTF-8',
+          Buffer.concat([lines[12]!.subarray(0, 40), Buffer.from([0xc3, 0x28]), lines[12]!.subarray(40)]),
+        ],
+      ],
       [20, ['no text field', Buffer.from(JSON.stringify({ key: 'mail-20', body: mails[20]!.text }))]],
     ]);
     const file = join(dir, 'bad.jsonl');
@@ -51,14 +64,24 @@ describe('ingest/read-jsonl', () => {
 
     const r = await drain(readJsonl, { paths: [file], ...config, rejects });
     expect(r.error).toBeUndefined();
-    const good = mails.slice(0, 30).map((_, i) => i).filter((i) => !bad.has(i));
+    const good = mails
+      .slice(0, 30)
+      .map((_, i) => i)
+      .filter((i) => !bad.has(i));
     expect(r.rows.map((x) => x.id)).toEqual(good.map((i) => `mail-${i}`));
     expect(r.rows.map((x) => x.text)).toEqual(good.map((i) => mails[i]!.text));
-    expect(Object.fromEntries(r.ctx.stats.dropReasons)).toEqual({ 'malformed JSON': 1, 'invalid UTF-8': 1, 'no text field': 1 });
+    expect(Object.fromEntries(r.ctx.stats.dropReasons)).toEqual({
+      'malformed JSON': 1,
+      'invalid UTF-8': 1,
+      'no text field': 1,
+    });
     expect(r.log.slice(0, 3).map((l) => /line (\d+)/.exec(l)?.[1])).toEqual(['6', '13', '21']);
     expect(r.log.every((l) => l.includes(file))).toBe(true);
 
-    const rejected = readFileSync(rejects, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rejected = readFileSync(rejects, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rejected.map((x) => [x.reason, x.line, x.file])).toEqual([...bad].map(([i, [why]]) => [why, i + 1, file]));
     const lineStart = (i: number) => content.slice(0, i).reduce((n, l) => n + l.length + 1, 0);
     expect(rejected[1]!.offset).toBe(lineStart(12) + 40); // the byte where the invalid sequence starts
@@ -73,11 +96,27 @@ describe('ingest/read-jsonl', () => {
 
   it('runs in a pipeline: drop counts reach the run result, the output has every good line', async () => {
     const file = join(dir, 'pipe.jsonl');
-    writeFileSync(file, [...mails.slice(0, 10).map(line), '{"oops"', ...mails.slice(10, 20).map((m, i) => line(m, i + 10))].join('\n'));
+    writeFileSync(
+      file,
+      [...mails.slice(0, 10).map(line), '{"oops"', ...mails.slice(10, 20).map((m, i) => line(m, i + 10))].join('\n'),
+    );
     const out = join(dir, 'out', 'docs.jsonl');
-    const r = await runPipeline({ steps: [{ id: 'read', op: 'ingest/read-jsonl', config: { paths: [file], ...config } }, { id: 'write', op: writeJsonl, config: { path: out } }] }, { log: () => undefined });
+    const r = await runPipeline(
+      {
+        steps: [
+          { id: 'read', op: 'ingest/read-jsonl', config: { paths: [file], ...config } },
+          { id: 'write', op: writeJsonl, config: { path: out } },
+        ],
+      },
+      { log: () => undefined },
+    );
     expect(r.ok).toBe(true);
     expect(r.nodes.read!.dropReasons).toEqual({ 'malformed JSON': 1 });
-    expect(readFileSync(out, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { id: string }).id)).toEqual(mails.slice(0, 20).map((_, i) => `mail-${i}`));
+    expect(
+      readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    ).toEqual(mails.slice(0, 20).map((_, i) => `mail-${i}`));
   });
 });

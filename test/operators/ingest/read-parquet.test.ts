@@ -22,9 +22,14 @@ afterAll(() => cleanup(dir));
 let docs: { id: string; text: string; url: string | null; source: string }[] = [];
 beforeAll(async () => {
   const files = await mobyFiles();
-  docs = files.flatMap((f, c) => paragraphsOf(readFileSync(f, 'utf8')).map((text, p) => ({
-    id: `ch${c + 1}-p${p}`, text, url: p % 5 === 0 ? null : `https://www.gutenberg.org/moby/${c + 1}#${p}`, source: `moby-${Math.floor(c / 30)}`,
-  })));
+  docs = files.flatMap((f, c) =>
+    paragraphsOf(readFileSync(f, 'utf8')).map((text, p) => ({
+      id: `ch${c + 1}-p${p}`,
+      text,
+      url: p % 5 === 0 ? null : `https://www.gutenberg.org/moby/${c + 1}#${p}`,
+      source: `moby-${Math.floor(c / 30)}`,
+    })),
+  );
 });
 
 /** The docs in batches of `rows`: each batch builds its own dictionary for `source`. */
@@ -32,7 +37,14 @@ const batches = (rows: number, from_ = 0, to = docs.length): RecordBatch[] => {
   const out: RecordBatch[] = [];
   for (let i = from_; i < to; i += rows) {
     const part = docs.slice(i, Math.min(i + rows, to));
-    out.push(batchFromColumns(docSchema(), { id: part.map((d) => d.id), text: part.map((d) => d.text), url: part.map((d) => d.url), source: part.map((d) => d.source) }));
+    out.push(
+      batchFromColumns(docSchema(), {
+        id: part.map((d) => d.id),
+        text: part.map((d) => d.text),
+        url: part.map((d) => d.url),
+        source: part.map((d) => d.source),
+      }),
+    );
   }
   return out;
 };
@@ -49,13 +61,19 @@ describe('io/write-parquet and ingest/read-parquet', () => {
     expect(res).toMatchObject({ rows: docs.length, files: [path], cancelled: false });
 
     const meta = parquetMetadata(readFileSync(path).buffer as ArrayBuffer);
-    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual(Array.from({ length: Math.ceil(docs.length / GROUP) }, (_, g) => Math.min(GROUP, docs.length - g * GROUP)));
+    expect(meta.row_groups.map((g) => Number(g.num_rows))).toEqual(
+      Array.from({ length: Math.ceil(docs.length / GROUP) }, (_, g) => Math.min(GROUP, docs.length - g * GROUP)),
+    );
 
     const back = await drain(readParquet, { paths: [path], batchRows: 1000 });
     expect(back.error).toBeUndefined();
     expect(back.rows).toEqual(docs);
-    expect(formatSchema(back.batches[0]!.schema)).toBe('{ id: Utf8, text: Utf8, url: Utf8?, source: Dictionary<Utf8> }');
-    expect(formatSchema(readParquet.def.output(readParquet.def.config.parse({ paths: [path] })))).toBe(formatSchema(back.batches[0]!.schema));
+    expect(formatSchema(back.batches[0]!.schema)).toBe(
+      '{ id: Utf8, text: Utf8, url: Utf8?, source: Dictionary<Utf8> }',
+    );
+    expect(formatSchema(readParquet.def.output(readParquet.def.config.parse({ paths: [path] })))).toBe(
+      formatSchema(back.batches[0]!.schema),
+    );
 
     const hy = await parquetReadObjects({ file: readFileSync(path).buffer as ArrayBuffer });
     expect(hy).toEqual(docs);
@@ -65,7 +83,12 @@ describe('io/write-parquet and ingest/read-parquet', () => {
     const path = join(dir, 'zstd.parquet');
     // the first batch has null urls, the second none: both must land in one file with one schema
     const noNulls = docs.slice(0, 200).map((d) => ({ ...d, url: d.url ?? 'https://www.gutenberg.org/moby' }));
-    const second = batchFromColumns(docSchema(), { id: noNulls.map((d) => d.id), text: noNulls.map((d) => d.text), url: noNulls.map((d) => d.url), source: noNulls.map((d) => d.source) });
+    const second = batchFromColumns(docSchema(), {
+      id: noNulls.map((d) => d.id),
+      text: noNulls.map((d) => d.text),
+      url: noNulls.map((d) => d.url),
+      source: noNulls.map((d) => d.source),
+    });
     await write(path, [...batches(250, 0, 500), second], { compression: 'zstd' });
     const meta = parquetMetadata(readFileSync(path).buffer as ArrayBuffer);
     expect(meta.row_groups[0]!.columns.every((c) => c.meta_data?.codec === 'ZSTD')).toBe(true);
@@ -77,7 +100,9 @@ describe('io/write-parquet and ingest/read-parquet', () => {
     const path = join(dir, 'good.parquet');
     await write(path, batches(500), { rowGroupRows: GROUP });
     const bytes = readFileSync(path);
-    const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+    const meta = parquetMetadata(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+    );
     const text = meta.row_groups[2]!.columns.find((c) => c.meta_data?.path_in_schema.join('.') === 'text')!.meta_data!;
     const start = Number(text.dictionary_page_offset ?? text.data_page_offset);
     const bad = Buffer.from(bytes);
@@ -108,7 +133,9 @@ describe('io/write-parquet and ingest/read-parquet', () => {
     const bytes = readFileSync(whole);
     const cut = join(dir, 'cut.parquet');
     writeFileSync(cut, bytes.subarray(0, bytes.length - 300));
-    expect(() => readParquet.def.output(readParquet.def.config.parse({ paths: [cut] }))).toThrow(/cut\.parquet.*not a Parquet file.*PAR1/);
+    expect(() => readParquet.def.output(readParquet.def.config.parse({ paths: [cut] }))).toThrow(
+      /cut\.parquet.*not a Parquet file.*PAR1/,
+    );
 
     const r = await drain(readParquet, { paths: [whole, cut] });
     expect(r.error).toBeInstanceOf(FlowError);

@@ -27,11 +27,20 @@ describe('ingest/read-text', () => {
     expect(para.rows.every((r) => r.source === 'text' && r.url === null)).toBe(true);
 
     const lines = await drain(readText, { paths: files, unit: 'line' });
-    expect(texts(lines.rows)).toEqual(contents.flatMap((c) => c.split('\n').map((l) => l.trim()).filter((l) => l.length > 0)));
+    expect(texts(lines.rows)).toEqual(
+      contents.flatMap((c) =>
+        c
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l.length > 0),
+      ),
+    );
     const whole = await drain(readText, { paths: files, unit: 'file', source: 'moby' });
     expect(texts(whole.rows)).toEqual(contents.map((c) => c.trim()));
 
-    files.forEach((f, i) => writeFileSync(join(dir, `ch${String(i).padStart(2, '0')}.txt.gz`), gzipSync(readFileSync(f))));
+    files.forEach((f, i) =>
+      writeFileSync(join(dir, `ch${String(i).padStart(2, '0')}.txt.gz`), gzipSync(readFileSync(f))),
+    );
     const gz = await drain(readText, { paths: [join(dir, 'ch*.txt.gz')], unit: 'paragraph' });
     expect(texts(gz.rows)).toEqual(texts(para.rows));
   });
@@ -40,8 +49,14 @@ describe('ingest/read-text', () => {
     const [chapter] = await mobyFiles();
     const edge: Record<string, string> = {
       bom: `\uFEFF  ${readFileSync(chapter!, 'utf8').slice(0, 3000).replace(/\n/g, '\r\n')}\r\n\r\n`,
-      empty: '', bomonly: '\uFEFF', blank: ' \n\t \n', short: ' ab\n', nofinal: 'no final newline: ünïcödé — “quotes”',
-      nbspend: 'ends in a no-break space\u00a0', widestart: '\u3000starts with an ideographic space\n', emoji: '😀 at the start and the end 😀\n',
+      empty: '',
+      bomonly: '\uFEFF',
+      blank: ' \n\t \n',
+      short: ' ab\n',
+      nofinal: 'no final newline: ünïcödé — “quotes”',
+      nbspend: 'ends in a no-break space\u00a0',
+      widestart: '\u3000starts with an ideographic space\n',
+      emoji: '😀 at the start and the end 😀\n',
     };
     const names = Object.keys(edge).sort();
     for (const n of names) {
@@ -58,7 +73,8 @@ describe('ingest/read-text', () => {
     expect(plain.ctx.stats.dropReasons).toEqual(gz.ctx.stats.dropReasons);
     expect(plain.ctx.stats.dropReasons.get('too short')).toBe(2);
     // ids: path and the offset where the document starts (after a byte order mark)
-    const idOf = (n: string) => stableId(`${relative(process.cwd(), join(dir, `w-${n}.txt`))}:${edge[n]!.startsWith('\uFEFF') ? 3 : 0}`);
+    const idOf = (n: string) =>
+      stableId(`${relative(process.cwd(), join(dir, `w-${n}.txt`))}:${edge[n]!.startsWith('\uFEFF') ? 3 : 0}`);
     expect(plain.rows.map((r) => r.id)).toEqual(names.filter((n) => edge[n]!.trim().length >= 3).map(idOf));
   });
 
@@ -73,12 +89,19 @@ describe('ingest/read-text', () => {
 
     const skip = await drain(readText, { paths: [badFile, second!], unit: 'paragraph', rejects });
     expect(skip.error).toBeUndefined();
-    const expected = [...paragraphs.slice(0, 5), ...paragraphs.slice(6), ...paragraphsOf(readFileSync(second!, 'utf8'))];
+    const expected = [
+      ...paragraphs.slice(0, 5),
+      ...paragraphs.slice(6),
+      ...paragraphsOf(readFileSync(second!, 'utf8')),
+    ];
     expect(texts(skip.rows)).toEqual(expected);
     expect(skip.ctx.stats.dropReasons.get('invalid UTF-8')).toBe(1);
     expect(skip.log[0]).toContain(`${badFile}`);
     expect(skip.log[0]).toContain(`byte ${at}`);
-    const rejected = readFileSync(rejects, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rejected = readFileSync(rejects, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rejected).toHaveLength(1);
     expect(rejected[0]).toMatchObject({ reason: 'invalid UTF-8', file: badFile, offset: at, rows: 1 });
 
@@ -91,7 +114,10 @@ describe('ingest/read-text', () => {
 
   it('truncated .gz: documents completed before the cut are kept, the cut is named, the next file is read', async () => {
     const files = (await mobyFiles()).slice(0, 12);
-    const text = files.slice(0, 11).map((f) => readFileSync(f, 'utf8')).join('\n\n');
+    const text = files
+      .slice(0, 11)
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n\n');
     const gz = gzipSync(Buffer.from(text));
     const cut = gz.subarray(0, Math.floor(gz.length * 0.6));
     const cutFile = join(dir, 'cut.txt.gz');
@@ -116,7 +142,11 @@ describe('ingest/read-text', () => {
     expect(fail.error).toBeInstanceOf(FlowError);
     expect((fail.error as FlowError).location).toMatchObject({ file: cutFile, offset: cut.length });
     expect(fail.error!.message).toMatch(/truncated gzip/);
-    const lines = partial.slice(0, partial.lastIndexOf('\n')).split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    const lines = partial
+      .slice(0, partial.lastIndexOf('\n'))
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0);
     expect(texts(fail.rows)).toEqual(lines); // every complete line before the cut, then the error
   });
 
@@ -131,24 +161,36 @@ describe('ingest/read-text', () => {
   });
 
   it('memory stays bounded on a file of ~400 MB read by a slow consumer', async () => {
-    const corpus = [...await sotuFiles(), ...await mobyFiles()];
+    const corpus = [...(await sotuFiles()), ...(await mobyFiles())];
     const one = Buffer.concat(corpus.map((f) => Buffer.concat([readFileSync(f), Buffer.from('\n\n')])));
     const copies = Math.ceil(400e6 / one.length);
     const big = join(dir, 'big.txt');
-    await pipeline(Readable.from((function* () { for (let i = 0; i < copies; i++) yield one; })()), createWriteStream(big));
+    await pipeline(
+      Readable.from(
+        (function* () {
+          for (let i = 0; i < copies; i++) yield one;
+        })(),
+      ),
+      createWriteStream(big),
+    );
     const size = statSync(big).size;
     const perCopy = paragraphsOf(one.toString('utf8')).length;
 
     const ctx = (await import('../../../src/core/context.ts')).makeContext('read');
     const base = process.memoryUsage().rss;
-    let peak = 0, rows = 0;
-    for await (const b of readText.def.make(readText.def.config.parse({ paths: [big], unit: 'paragraph', batchBytes: 2 << 20 }), ctx)) {
+    let peak = 0,
+      rows = 0;
+    for await (const b of readText.def.make(
+      readText.def.config.parse({ paths: [big], unit: 'paragraph', batchBytes: 2 << 20 }),
+      ctx,
+    )) {
       rows += b.numRows;
       peak = Math.max(peak, process.memoryUsage().rss - base);
       await new Promise((r) => setTimeout(r, 1)); // a slow consumer: the reader must wait, not buffer
     }
     expect(rows).toBe(perCopy * copies);
-    if (process.env.FLOWLM_TEST_VERBOSE) console.log(`read ${(size / 1e6).toFixed(0)} MB, RSS grew at most ${(peak / 1e6).toFixed(0)} MB`);
+    if (process.env.FLOWLM_TEST_VERBOSE)
+      console.log(`read ${(size / 1e6).toFixed(0)} MB, RSS grew at most ${(peak / 1e6).toFixed(0)} MB`);
     expect(peak).toBeLessThan(size / 3);
   });
 });

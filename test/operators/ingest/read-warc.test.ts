@@ -12,18 +12,41 @@ import { cleanup, drain, mobyFiles, tmp } from './helpers.ts';
 const dir = tmp('read-warc');
 afterAll(() => cleanup(dir));
 
-interface Page { url: string; html: string; status: number; contentType: string; body: Uint8Array }
+interface Page {
+  url: string;
+  html: string;
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+}
 let pages: Page[] = [];
 beforeAll(async () => {
   const files = (await mobyFiles()).slice(0, 12);
   pages = files.map((f, i) => {
     const text = readFileSync(f, 'utf8');
-    const html = `<!doctype html><html><head><title>Chapter ${i + 1}</title></head><body>${text.split(/\n\s*\n/).map((p) => `<p>${p}</p>`).join('\n')}</body></html>`;
-    return { url: `https://moby.example/chapter/${i + 1}`, html, status: 200, contentType: 'text/html; charset=utf-8', body: Buffer.from(html) };
+    const html = `<!doctype html><html><head><title>Chapter ${i + 1}</title></head><body>${text
+      .split(/\n\s*\n/)
+      .map((p) => `<p>${p}</p>`)
+      .join('\n')}</body></html>`;
+    return {
+      url: `https://moby.example/chapter/${i + 1}`,
+      html,
+      status: 200,
+      contentType: 'text/html; charset=utf-8',
+      body: Buffer.from(html),
+    };
   });
   // a Latin-1 page: decoded with the charset its Content-Type names
-  const latin = `<html><body><p>Café, déjà vu: ${readFileSync(files[0]!, 'utf8').slice(0, 400).replace(/[^\x20-\x7e]/g, ' ')}</p></body></html>`;
-  pages.push({ url: 'https://moby.example/latin1', html: latin, status: 200, contentType: 'text/html; charset=iso-8859-1', body: Buffer.from(latin, 'latin1') });
+  const latin = `<html><body><p>Café, déjà vu: ${readFileSync(files[0]!, 'utf8')
+    .slice(0, 400)
+    .replace(/[^\x20-\x7e]/g, ' ')}</p></body></html>`;
+  pages.push({
+    url: 'https://moby.example/latin1',
+    html: latin,
+    status: 200,
+    contentType: 'text/html; charset=iso-8859-1',
+    body: Buffer.from(latin, 'latin1'),
+  });
 });
 
 const enc = new TextEncoder();
@@ -35,17 +58,51 @@ async function warc(gzip: boolean): Promise<{ bytes: Buffer; offsets: Map<string
   const add = async (r: WARCRecord, key?: string) => {
     const b = await WARCSerializer.serialize(r, { gzip });
     if (key) offsets.set(key, at);
-    parts.push(b); at += b.length;
+    parts.push(b);
+    at += b.length;
   };
   const date = '2024-05-06T07:08:09Z';
   await add(WARCRecord.createWARCInfo({ filename: 'moby.warc', warcVersion: 'WARC/1.1' }, { software: 'flowlm test' }));
   const response = (url: string, status: string, contentType: string, body: Uint8Array) =>
-    WARCRecord.create({ url, date, type: 'response', warcVersion: 'WARC/1.1', statusline: `HTTP/1.1 ${status}`, httpHeaders: { 'Content-Type': contentType } }, [body]);
+    WARCRecord.create(
+      {
+        url,
+        date,
+        type: 'response',
+        warcVersion: 'WARC/1.1',
+        statusline: `HTTP/1.1 ${status}`,
+        httpHeaders: { 'Content-Type': contentType },
+      },
+      [body],
+    );
   for (const [i, p] of pages.entries()) {
-    await add(WARCRecord.create({ url: p.url, date, type: 'request', warcVersion: 'WARC/1.1', statusline: `GET /chapter/${i + 1} HTTP/1.1`, httpHeaders: { Host: 'moby.example' } }, []));
+    await add(
+      WARCRecord.create(
+        {
+          url: p.url,
+          date,
+          type: 'request',
+          warcVersion: 'WARC/1.1',
+          statusline: `GET /chapter/${i + 1} HTTP/1.1`,
+          httpHeaders: { Host: 'moby.example' },
+        },
+        [],
+      ),
+    );
     await add(response(p.url, '200 OK', p.contentType, p.body), p.url);
-    if (i === 3) await add(response('https://moby.example/missing', '404 Not Found', 'text/html', enc.encode('<html>not here</html>')));
-    if (i === 5) await add(response('https://moby.example/whale.png', '200 OK', 'image/png', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3])));
+    if (i === 3)
+      await add(
+        response('https://moby.example/missing', '404 Not Found', 'text/html', enc.encode('<html>not here</html>')),
+      );
+    if (i === 5)
+      await add(
+        response(
+          'https://moby.example/whale.png',
+          '200 OK',
+          'image/png',
+          new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3]),
+        ),
+      );
   }
   return { bytes: Buffer.concat(parts), offsets };
 }
@@ -57,10 +114,15 @@ describe('ingest/read-warc', () => {
       writeFileSync(path, (await warc(gzip)).bytes);
       const r = await drain(readWarc, { paths: [path], batchRows: 5 });
       expect(r.error).toBeUndefined();
-      expect(r.rows.map((x) => [x.url, x.text, x.http_status, x.content_type, x.warc_date, x.source]))
-        .toEqual(pages.map((p) => [p.url, p.html, 200, p.contentType, '2024-05-06T07:08:09Z', 'warc']));
+      expect(r.rows.map((x) => [x.url, x.text, x.http_status, x.content_type, x.warc_date, x.source])).toEqual(
+        pages.map((p) => [p.url, p.html, 200, p.contentType, '2024-05-06T07:08:09Z', 'warc']),
+      );
       expect(new Set(r.rows.map((x) => x.id)).size).toBe(pages.length);
-      expect(Object.fromEntries(r.ctx.stats.dropReasons)).toEqual({ 'warc record type': 1 + pages.length, 'http status': 1, 'content type': 1 });
+      expect(Object.fromEntries(r.ctx.stats.dropReasons)).toEqual({
+        'warc record type': 1 + pages.length,
+        'http status': 1,
+        'content type': 1,
+      });
     }
   });
 

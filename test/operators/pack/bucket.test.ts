@@ -7,7 +7,18 @@ import { OperatorStats } from '../../../src/core/stats.ts';
 import { pipeline } from '../../../src/graph/spec.ts';
 import { runPipeline } from '../../../src/runtime/run.ts';
 import { bucketByLength } from '../../../operators/pack/bucket.ts';
-import { GPT2_EOS, batchSource, cells, collectSink, inputs, outputs, realDocs, runOp, tokensBatches, type TokenDoc } from './fixtures.ts';
+import {
+  GPT2_EOS,
+  batchSource,
+  cells,
+  collectSink,
+  inputs,
+  outputs,
+  realDocs,
+  runOp,
+  tokensBatches,
+  type TokenDoc,
+} from './fixtures.ts';
 
 const docs = realDocs();
 const PAD = 50257; // outside gpt2's ordinary ids: padding cannot pass for a real token
@@ -23,7 +34,11 @@ function expectedChunks(ds: readonly TokenDoc[], seqLen: number): number[][] {
   });
 }
 
-interface Row { ids: number[]; mask: number[]; real: number[] }
+interface Row {
+  ids: number[];
+  mask: number[];
+  real: number[];
+}
 const rowsOf = (b: RecordBatch): Row[] => {
   const masks = cells(b, 'attention_mask');
   return cells(b, 'input_ids').map((ids, i) => {
@@ -36,12 +51,17 @@ const key = (r: number[]) => r.join(',');
 const sorted = (rs: number[][]) => rs.map(key).sort();
 
 describe('bucketByLength', () => {
-  it('loses and repeats no token: the rows are the documents\' chunks, masks mark exactly the real tokens', async () => {
+  it("loses and repeats no token: the rows are the documents' chunks, masks mark exactly the real tokens", async () => {
     const seqLen = 256;
     const stats = new OperatorStats('bucket');
-    const out = await runOp(tokensBatches(docs, [3, 8]), bucketByLength({ seqLen, rowsPerBatch: 8, windowRows: 64, ...base }, { stats }));
-    expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}`))
-      .toEqual(['input_ids: FixedSizeList[257]<Int32>', 'attention_mask: FixedSizeList[257]<Uint8>']);
+    const out = await runOp(
+      tokensBatches(docs, [3, 8]),
+      bucketByLength({ seqLen, rowsPerBatch: 8, windowRows: 64, ...base }, { stats }),
+    );
+    expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}`)).toEqual([
+      'input_ids: FixedSizeList[257]<Int32>',
+      'attention_mask: FixedSizeList[257]<Uint8>',
+    ]);
     const rows = out.flatMap(rowsOf);
     const want = expectedChunks(docs, seqLen);
     expect(sorted(rows.map((r) => r.real))).toEqual(sorted(want));
@@ -64,22 +84,32 @@ describe('bucketByLength', () => {
 
   it('groups similar lengths: batches of a window are in length order and need far less padding', async () => {
     const seqLen = 512;
-    const run = (windowRows: number) => runOp(tokensBatches(docs, [4]), bucketByLength({ seqLen, rowsPerBatch: 4, windowRows, ...base, width: 'batch' }));
+    const run = (windowRows: number) =>
+      runOp(tokensBatches(docs, [4]), bucketByLength({ seqLen, rowsPerBatch: 4, windowRows, ...base, width: 'batch' }));
     const bucketed = await run(128);
     const arrival = await run(4); // a window of one batch: arrival order
     const lengths = (b: RecordBatch) => rowsOf(b).map((r) => r.real.length);
     for (let w = 0; w < bucketed.length; w += 32) {
       const win = bucketed.slice(w, w + 32);
-      for (let k = 1; k < win.length; k++) expect(Math.max(...lengths(win[k - 1]!))).toBeLessThanOrEqual(Math.min(...lengths(win[k]!)));
+      for (let k = 1; k < win.length; k++)
+        expect(Math.max(...lengths(win[k - 1]!))).toBeLessThanOrEqual(Math.min(...lengths(win[k]!)));
     }
     const padding = (bs: RecordBatch[]) => bs.flatMap(rowsOf).reduce((s, r) => s + r.ids.length - r.real.length, 0);
     expect(padding(bucketed) * 3).toBeLessThan(padding(arrival));
-    expect(sorted(bucketed.flatMap(rowsOf).map((r) => r.real))).toEqual(sorted(arrival.flatMap(rowsOf).map((r) => r.real)));
+    expect(sorted(bucketed.flatMap(rowsOf).map((r) => r.real))).toEqual(
+      sorted(arrival.flatMap(rowsOf).map((r) => r.real)),
+    );
   });
 
   it("width 'batch': List columns, every row of a batch padded to the batch's longest, one Int32Array per batch", async () => {
-    const out = await runOp(tokensBatches(docs, [6]), bucketByLength({ seqLen: 300, rowsPerBatch: 5, windowRows: 40, ...base, width: 'batch' }));
-    expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}`)).toEqual(['input_ids: List<Int32>', 'attention_mask: List<Uint8>']);
+    const out = await runOp(
+      tokensBatches(docs, [6]),
+      bucketByLength({ seqLen: 300, rowsPerBatch: 5, windowRows: 40, ...base, width: 'batch' }),
+    );
+    expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}`)).toEqual([
+      'input_ids: List<Int32>',
+      'attention_mask: List<Uint8>',
+    ]);
     const widths = new Set<number>();
     for (const b of out) {
       const rows = rowsOf(b);
@@ -94,7 +124,12 @@ describe('bucketByLength', () => {
 
   it('is deterministic: the output depends on the rows only, a seed reorders batches reproducibly', async () => {
     const cfg = { seqLen: 256, rowsPerBatch: 4, windowRows: 32, ...base };
-    const ids = (bs: RecordBatch[]) => bs.map((b) => rowsOf(b).map((r) => key(r.ids)).join('|'));
+    const ids = (bs: RecordBatch[]) =>
+      bs.map((b) =>
+        rowsOf(b)
+          .map((r) => key(r.ids))
+          .join('|'),
+      );
     const plain = ids(await runOp(tokensBatches(docs, [1]), bucketByLength(cfg)));
     expect(ids(await runOp(tokensBatches(docs, [9, 2]), bucketByLength(cfg)))).toEqual(plain);
     const s1 = ids(await runOp(tokensBatches(docs, [3]), bucketByLength({ ...cfg, seed: 1 })));
@@ -109,22 +144,28 @@ describe('bucketByLength', () => {
   it('runs in a pipeline with a budget of 2 batches in flight and gives the plain RxJS rows', async () => {
     inputs.set('bucket', tokensBatches(docs, [1]));
     const config = { seqLen: 128, rowsPerBatch: 16, windowRows: 256, ...base };
-    const r = await runPipeline(pipeline({
-      budget: { maxInFlight: 2 },
-      steps: [
-        { id: 'src', op: batchSource, config: { key: 'bucket' } },
-        { id: 'bucket', op: bucketByLength, config },
-        { id: 'out', op: collectSink, config: { key: 'bucket', ms: 1 } },
-      ],
-    }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 2 },
+        steps: [
+          { id: 'src', op: batchSource, config: { key: 'bucket' } },
+          { id: 'bucket', op: bucketByLength, config },
+          { id: 'out', op: collectSink, config: { key: 'bucket', ms: 1 } },
+        ],
+      }),
+    );
     expect(r.error).toBeUndefined();
     expect(r.sources.src!.peakInFlight).toBeLessThanOrEqual(2);
     expect(r.sources.src!.inFlight).toBe(0);
     const plain = await runOp(tokensBatches(docs, [5]), bucketByLength(config));
-    expect(outputs.get('bucket')!.flatMap((b) => cells(b, 'input_ids'))).toEqual(plain.flatMap((b) => cells(b, 'input_ids')));
+    expect(outputs.get('bucket')!.flatMap((b) => cells(b, 'input_ids'))).toEqual(
+      plain.flatMap((b) => cells(b, 'input_ids')),
+    );
   }, 20_000);
 
   it('rejects a window smaller than a batch', () => {
-    expect(() => bucketByLength({ seqLen: 8, rowsPerBatch: 16, windowRows: 8 })).toThrow(/config\.windowRows: windowRows \(8\) must be at least rowsPerBatch \(16\)/);
+    expect(() => bucketByLength({ seqLen: 8, rowsPerBatch: 16, windowRows: 8 })).toThrow(
+      /config\.windowRows: windowRows \(8\) must be at least rowsPerBatch \(16\)/,
+    );
   });
 });

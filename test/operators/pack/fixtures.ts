@@ -12,7 +12,10 @@ import { batchFromColumns, tokensSchema, type Tokens } from '../../../src/schema
 import { mobyDickChapters, sotuTexts } from '../../../operators/ingest/embedded-corpus.ts';
 
 export const GPT2_EOS = 50256;
-export interface TokenDoc { id: string; ids: Int32Array }
+export interface TokenDoc {
+  id: string;
+  ids: Int32Array;
+}
 
 let cached: TokenDoc[] | undefined;
 /** Every 12th address (20) and Moby-Dick chapters 1-40, plus a few paragraphs of chapter 1 (short
@@ -23,15 +26,22 @@ export function realDocs(): TokenDoc[] {
   const sotuDir = dirname(sotuTexts());
   const mobyDir = dirname(mobyDickChapters());
   const texts: Array<[string, string]> = [];
-  const sotu = readdirSync(sotuDir).filter((f) => f.endsWith('.txt')).sort().filter((_, i) => i % 12 === 0);
+  const sotu = readdirSync(sotuDir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort()
+    .filter((_, i) => i % 12 === 0);
   const chapter1 = readFileSync(join(mobyDir, 'chapter_1.txt'), 'utf8');
-  chapter1.split(/\n\s*\n/).slice(0, 6).forEach((p, i) => texts.push([`moby-1-p${i}`, p.trim()]));
+  chapter1
+    .split(/\n\s*\n/)
+    .slice(0, 6)
+    .forEach((p, i) => texts.push([`moby-1-p${i}`, p.trim()]));
   texts.push(['empty', '']);
   sotu.forEach((f, i) => {
     texts.push([f, readFileSync(join(sotuDir, f), 'utf8')]);
     if (i < 40) texts.push([`moby-${i + 1}`, readFileSync(join(mobyDir, `chapter_${i + 1}.txt`), 'utf8')]);
   });
-  for (let i = 20; i < 40; i++) texts.push([`moby-${i + 1}`, readFileSync(join(mobyDir, `chapter_${i + 1}.txt`), 'utf8')]);
+  for (let i = 20; i < 40; i++)
+    texts.push([`moby-${i + 1}`, readFileSync(join(mobyDir, `chapter_${i + 1}.txt`), 'utf8')]);
   texts.push(['one-word', 'Ishmael']);
   cached = texts.map(([id, text]) => ({ id, ids: Int32Array.from(enc.encode(text)) }));
   return cached;
@@ -42,7 +52,11 @@ export function streamOf(docs: readonly TokenDoc[], eos = GPT2_EOS): Int32Array 
   const n = docs.reduce((s, d) => s + d.ids.length + 1, 0);
   const out = new Int32Array(n);
   let at = 0;
-  for (const d of docs) { out.set(d.ids, at); at += d.ids.length; out[at++] = eos; }
+  for (const d of docs) {
+    out.set(d.ids, at);
+    at += d.ids.length;
+    out[at++] = eos;
+  }
   return out;
 }
 
@@ -57,15 +71,22 @@ export function tokensBatches(docs: readonly TokenDoc[], sizes: readonly number[
     const part = docs.slice(i, i + sizes[k % sizes.length]!);
     i += part.length;
     const offsets = new Int32Array(part.length + 1);
-    part.forEach((d, r) => { offsets[r + 1] = offsets[r]! + d.ids.length; });
+    part.forEach((d, r) => {
+      offsets[r + 1] = offsets[r]! + d.ids.length;
+    });
     const values = new Int32Array(offsets[part.length]!);
     part.forEach((d, r) => values.set(d.ids, offsets[r]!));
     const type = tokensSchema().fields.find((f) => f.name === 'tokens')!.type as List<Int32>;
     const child = makeData({ type: new Int32(), length: values.length, nullCount: 0, data: values });
     const tokens = makeVector(makeData({ type, length: part.length, nullCount: 0, valueOffsets: offsets, child }));
-    out.push(batchFromColumns(tokensSchema(), {
-      id: part.map((d) => d.id), url: part.map(() => null), source: part.map((d) => (d.id.startsWith('moby') ? 'moby' : 'sotu')), tokens,
-    }));
+    out.push(
+      batchFromColumns(tokensSchema(), {
+        id: part.map((d) => d.id),
+        url: part.map(() => null),
+        source: part.map((d) => (d.id.startsWith('moby') ? 'moby' : 'sotu')),
+        tokens,
+      }),
+    );
   }
   return out;
 }
@@ -104,7 +125,10 @@ export const collectSink = defineSink({
     const got: RecordBatch[] = [];
     outputs.set(cfg.key, got);
     return {
-      write: async (b) => { if (cfg.ms > 0) await new Promise((r) => setTimeout(r, cfg.ms)); got.push(b); },
+      write: async (b) => {
+        if (cfg.ms > 0) await new Promise((r) => setTimeout(r, cfg.ms));
+        got.push(b);
+      },
       close: () => [],
       abort: () => undefined,
     };

@@ -9,7 +9,17 @@ import { pipeline } from '../../../src/graph/spec.ts';
 import { runPipeline } from '../../../src/runtime/run.ts';
 import { packSequences } from '../../../operators/pack/pack-sequences.ts';
 import {
-  GPT2_EOS, batchSource, cells, collectSink, inputs, outputs, realDocs, runOp, streamOf, tokensBatches, withEos,
+  GPT2_EOS,
+  batchSource,
+  cells,
+  collectSink,
+  inputs,
+  outputs,
+  realDocs,
+  runOp,
+  streamOf,
+  tokensBatches,
+  withEos,
 } from './fixtures.ts';
 
 const docs = realDocs();
@@ -23,7 +33,10 @@ describe('packSequences', () => {
   it('cuts the EOS-joined stream into overlapping rows of seqLen+1 and counts the dropped tail', async () => {
     const seqLen = 128;
     const stats = new OperatorStats('pack');
-    const out = await runOp(tokensBatches(docs, [3, 1, 7, 2]), packSequences({ seqLen, rowsPerBatch: 8, ...eos }, { stats }));
+    const out = await runOp(
+      tokensBatches(docs, [3, 1, 7, 2]),
+      packSequences({ seqLen, rowsPerBatch: 8, ...eos }, { stats }),
+    );
     expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}`)).toEqual(['input_ids: FixedSizeList[129]<Int32>']);
     expect(out.slice(0, -1).every((b) => b.numRows === 8)).toBe(true);
     expect(out.at(-1)!.numRows).toBeGreaterThan(0);
@@ -45,7 +58,10 @@ describe('packSequences', () => {
     // a seqLen whose tail holds at least two tokens (one new label after the overlap)
     const seqLen = [100, 101, 102, 103].find((s) => (stream.length - 1) % s >= 1)!;
     const stats = new OperatorStats('pack');
-    const out = await runOp(tokensBatches(docs, [5]), packSequences({ seqLen, rowsPerBatch: 16, ...eos, dropLast: false, padId: GPT2_EOS }, { stats }));
+    const out = await runOp(
+      tokensBatches(docs, [5]),
+      packSequences({ seqLen, rowsPerBatch: 16, ...eos, dropLast: false, padId: GPT2_EOS }, { stats }),
+    );
     expect(out[0]!.schema.fields.map((f) => f.name)).toEqual(['input_ids', 'attention_mask']);
     const rows = rowsOf(out);
     const masks = rowsOf(out, 'attention_mask');
@@ -58,7 +74,8 @@ describe('packSequences', () => {
       expect(m.slice(ones).every((v) => v === 0)).toBe(true);
       expect(ones === seqLen + 1).toBe(i < rows.length - 1);
     });
-    const last = rows.at(-1)!, lastReal = real.at(-1)!.length;
+    const last = rows.at(-1)!,
+      lastReal = real.at(-1)!.length;
     expect(last.slice(lastReal).every((v) => v === GPT2_EOS)).toBe(true);
     expect(stats.counters.get('pad tokens')).toBe(seqLen + 1 - lastReal);
   });
@@ -72,11 +89,17 @@ describe('packSequences', () => {
 
   it('doc_starts lists the offsets where documents begin, also at the shared last/first position', async () => {
     const starts: number[] = [];
-    docs.reduce((p, d) => { starts.push(p); return p + d.ids.length + 1; }, 0);
+    docs.reduce((p, d) => {
+      starts.push(p);
+      return p + d.ids.length + 1;
+    }, 0);
     // a seqLen that puts document 3's first token exactly on the overlap of rows 0 and 1
     const seqLen = starts[3]!;
     expect(seqLen).toBeGreaterThan(16);
-    const out = await runOp(tokensBatches(docs, [4, 9]), packSequences({ seqLen, rowsPerBatch: 7, ...eos, docStarts: true }));
+    const out = await runOp(
+      tokensBatches(docs, [4, 9]),
+      packSequences({ seqLen, rowsPerBatch: 7, ...eos, docStarts: true }),
+    );
     expect(String(out[0]!.schema.fields[1]!.type)).toBe('List<Int32>');
     const rows = rowsOf(out);
     const ds = rowsOf(out, 'doc_starts');
@@ -101,12 +124,16 @@ describe('packSequences', () => {
       const values = col.data[0]!.children[0]!.values;
       expect(values).toBeInstanceOf(Int32Array);
       expect(values.length).toBe(b.numRows * (seqLen + 1));
-      cells(b, 'input_ids').forEach((row, i) => expect(Array.from(values.subarray(i * (seqLen + 1), (i + 1) * (seqLen + 1)))).toEqual(row));
+      cells(b, 'input_ids').forEach((row, i) =>
+        expect(Array.from(values.subarray(i * (seqLen + 1), (i + 1) * (seqLen + 1)))).toEqual(row),
+      );
     }
   });
 
   it('rejects appendEos without an eosId, naming the field', () => {
-    expect(() => packSequences({ seqLen: 8, appendEos: true })).toThrow(/config\.eosId: appendEos is true but eosId is not set/);
+    expect(() => packSequences({ seqLen: 8, appendEos: true })).toThrow(
+      /config\.eosId: appendEos is true but eosId is not set/,
+    );
   });
 
   it('runs in a pipeline whose budget is smaller than the inputs one output batch needs (credits return)', async () => {
@@ -127,7 +154,10 @@ describe('packSequences', () => {
     expect(r.sources.src!.inFlight).toBe(0);
     expect(r.nodes.pack!.batchesIn).toBe(docs.length);
     const got = outputs.get('small')!;
-    const plain = await runOp(tokensBatches(docs, [1]), packSequences({ seqLen: 256, rowsPerBatch: 64, ...eos, docStarts: true }));
+    const plain = await runOp(
+      tokensBatches(docs, [1]),
+      packSequences({ seqLen: 256, rowsPerBatch: 64, ...eos, docStarts: true }),
+    );
     expect(rowsOf(got)).toEqual(rowsOf(plain));
     expect(rowsOf(got, 'doc_starts')).toEqual(rowsOf(plain, 'doc_starts'));
     expect(unshift(rowsOf(got)).length + r.nodes.pack!.counters!['tail tokens dropped']!).toBe(stream.length);

@@ -8,15 +8,30 @@ import { runPipeline } from '../../../src/runtime/run.ts';
 import { withColumns } from '../../../src/schema/build.ts';
 import { packSequences } from '../../../operators/pack/pack-sequences.ts';
 import { shuffleRows } from '../../../operators/pack/shuffle.ts';
-import { GPT2_EOS, batchSource, cells, collectSink, inputs, outputs, realDocs, runOp, tokensBatches } from './fixtures.ts';
+import {
+  GPT2_EOS,
+  batchSource,
+  cells,
+  collectSink,
+  inputs,
+  outputs,
+  realDocs,
+  runOp,
+  tokensBatches,
+} from './fixtures.ts';
 
 const docs = realDocs();
 
 /** Packed rows (seqLen 64) with a row number column `idx`, re-cut into batches of `rows`. */
 async function numberedRows(rows: number): Promise<{ batches: RecordBatch[]; ids: number[][] }> {
-  const packed = await runOp(tokensBatches(docs, [10]), packSequences({ seqLen: 64, rowsPerBatch: rows, appendEos: true, eosId: GPT2_EOS }));
+  const packed = await runOp(
+    tokensBatches(docs, [10]),
+    packSequences({ seqLen: 64, rowsPerBatch: rows, appendEos: true, eosId: GPT2_EOS }),
+  );
   let n = 0;
-  const batches = packed.map((b) => withColumns(b, { idx: Int32Array.from({ length: b.numRows }, () => n++) }, { idx: new Int32() }));
+  const batches = packed.map((b) =>
+    withColumns(b, { idx: Int32Array.from({ length: b.numRows }, () => n++) }, { idx: new Int32() }),
+  );
   return { batches, ids: packed.flatMap((b) => cells(b, 'input_ids')) };
 }
 const idxOf = (bs: RecordBatch[]) => bs.flatMap((b) => Array.from(b.getChild('idx')!, (v) => v as number));
@@ -83,14 +98,16 @@ describe('shuffleRows', () => {
   it('runs in a pipeline with 2 batches in flight and gives the plain RxJS order', async () => {
     inputs.set('shuffle', tokensBatches(docs, [1]));
     const cfg = { bufferRows: 20, seed: 9, rowsPerBatch: 4 };
-    const r = await runPipeline(pipeline({
-      budget: { maxInFlight: 2 },
-      steps: [
-        { id: 'src', op: batchSource, config: { key: 'shuffle' } },
-        { id: 'shuffle', op: shuffleRows, config: cfg },
-        { id: 'out', op: collectSink, config: { key: 'shuffle', ms: 1 } },
-      ],
-    }));
+    const r = await runPipeline(
+      pipeline({
+        budget: { maxInFlight: 2 },
+        steps: [
+          { id: 'src', op: batchSource, config: { key: 'shuffle' } },
+          { id: 'shuffle', op: shuffleRows, config: cfg },
+          { id: 'out', op: collectSink, config: { key: 'shuffle', ms: 1 } },
+        ],
+      }),
+    );
     expect(r.error).toBeUndefined();
     expect(r.sources.src!.peakInFlight).toBeLessThanOrEqual(2);
     expect(r.sources.src!.inFlight).toBe(0);

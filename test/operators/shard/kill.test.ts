@@ -12,28 +12,63 @@ import { afterAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const JOB = fileURLToPath(new URL('../../fixtures/write-shards-job.ts', import.meta.url));
 const ROUNDS = Number(process.env.FLOWLM_KILL_TEST_ROUNDS ?? 5);
-const DOCS = '30', SEQ = '128', SHARD_ROWS = '24';
+const DOCS = '30',
+  SEQ = '128',
+  SHARD_ROWS = '24';
 
 const root = mkdtempSync(join(tmpdir(), 'flowlm-shard-kill-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs the job; `killWhen(stdout so far)` (polled every few ms) returning true kills it with SIGKILL. */
 function runJob(dir: string, killWhen?: (stdout: string) => boolean): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', JOB, dir, DOCS, SEQ, SHARD_ROWS], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '', stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  const timer = killWhen ? setInterval(() => { if (killWhen(stdout)) { child.kill('SIGKILL'); clearInterval(timer); } }, 2) : undefined;
+  const child = spawn(process.execPath, ['--import', 'tsx', JOB, dir, DOCS, SEQ, SHARD_ROWS], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '',
+    stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  const timer = killWhen
+    ? setInterval(() => {
+        if (killWhen(stdout)) {
+          child.kill('SIGKILL');
+          clearInterval(timer);
+        }
+      }, 2)
+    : undefined;
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', (code, signal) => { if (timer) clearInterval(timer); resolve({ code, signal, stdout, stderr }); });
+    child.on('close', (code, signal) => {
+      if (timer) clearInterval(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
 const batchesOut = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('batch ')).length;
-const snapshot = (dir: string) => Object.fromEntries(readdirSync(dir).sort().map((f) => [f, createHash('sha256').update(readFileSync(join(dir, f))).digest('hex')]));
+const snapshot = (dir: string) =>
+  Object.fromEntries(
+    readdirSync(dir)
+      .sort()
+      .map((f) => [
+        f,
+        createHash('sha256')
+          .update(readFileSync(join(dir, f)))
+          .digest('hex'),
+      ]),
+  );
 
 describe('shard/write-shards under SIGKILL', () => {
   it(`killed at ${ROUNDS} random moments and re-run each time, ends byte-identical to an uninterrupted run`, async () => {
@@ -62,7 +97,9 @@ describe('shard/write-shards under SIGKILL', () => {
       if (run.signal === 'SIGKILL') killed++;
       else expect(run.code, run.stderr).toBe(0); // finished before the moment came
       const temps = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith('.flowlm-tmp-')).length : 0;
-      moments.push(`${target}/${batches}+${jitter.toFixed(0)}ms:${run.signal ?? run.code}${temps > 0 ? `(${temps} temp left)` : ''}`);
+      moments.push(
+        `${target}/${batches}+${jitter.toFixed(0)}ms:${run.signal ?? run.code}${temps > 0 ? `(${temps} temp left)` : ''}`,
+      );
     }
     expect(killed, moments.join(' ')).toBeGreaterThanOrEqual(Math.ceil(ROUNDS / 2));
 

@@ -29,9 +29,17 @@ let N = 0;
 
 beforeAll(async () => {
   // 23 rows per shard: shards and global steps do not line up
-  await lastValueFrom(from([...packDocs(sotuDocs(6), SEQ, 16)]).pipe(writeShards({ dir, shardRows: 23, encoding: 'gpt2' }, { log: () => undefined })));
+  await lastValueFrom(
+    from([...packDocs(sotuDocs(6), SEQ, 16)]).pipe(
+      writeShards({ dir, shardRows: 23, encoding: 'gpt2' }, { log: () => undefined }),
+    ),
+  );
   const m = Manifest.parse(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')));
-  rows = m.shards.flatMap((s) => [...tableFromIPC(readFileSync(join(dir, s.file))).getChild('input_ids')!].map((r) => (r as { toArray(): Int32Array }).toArray().slice()));
+  rows = m.shards.flatMap((s) =>
+    [...tableFromIPC(readFileSync(join(dir, s.file))).getChild('input_ids')!].map((r) =>
+      (r as { toArray(): Int32Array }).toArray().slice(),
+    ),
+  );
   N = m.rows;
 });
 
@@ -41,16 +49,30 @@ const open = (o: Partial<DatasetOptions> = {}, at = dir) => new ShardDataset(at,
 /** Every batch of one rank from `cursor` on (or `limit` batches), with the row ids and the cursors. */
 async function take(ds: ShardDataset, limit = Infinity, cursor?: ReturnType<ShardDataset['cursor']>) {
   const out: { samples: number[]; batch: RecordBatch; cursor: ReturnType<ShardDataset['cursor']> }[] = [];
-  if (limit === 0) { if (cursor) ds.seek(cursor); return out; }
-  for await (const b of ds.iterate(cursor)) { out.push(b); if (out.length >= limit) break; }
+  if (limit === 0) {
+    if (cursor) ds.seek(cursor);
+    return out;
+  }
+  for await (const b of ds.iterate(cursor)) {
+    out.push(b);
+    if (out.length >= limit) break;
+  }
   return out;
 }
 
 /** The global sequence all ranks of a world size read together: rank r's j-th row of step k sits
  * at position k * W * B + r + j * W. Also checks every emitted row is the row its id names. */
-async function union(worldSize: number, batchRows: number, o: Partial<DatasetOptions> = {}, cursor?: ReturnType<ShardDataset['cursor']>, steps = Infinity) {
+async function union(
+  worldSize: number,
+  batchRows: number,
+  o: Partial<DatasetOptions> = {},
+  cursor?: ReturnType<ShardDataset['cursor']>,
+  steps = Infinity,
+) {
   const seq: number[] = [];
-  const ranks = await Promise.all(Array.from({ length: worldSize }, (_, rank) => take(open({ ...o, rank, worldSize, batchRows }), steps, cursor)));
+  const ranks = await Promise.all(
+    Array.from({ length: worldSize }, (_, rank) => take(open({ ...o, rank, worldSize, batchRows }), steps, cursor)),
+  );
   for (let k = 0; k < Math.max(...ranks.map((r) => r.length)); k++) {
     const step: number[] = [];
     ranks.forEach((batches, rank) => {
@@ -72,7 +94,8 @@ async function union(worldSize: number, batchRows: number, o: Partial<DatasetOpt
 describe('shard/read-shards: the streaming dataset', () => {
   it('each epoch is a permutation of every sample, fixed by (seed, epoch) and nothing else', async () => {
     const all = (await take(open({ epochs: 2 }))).flatMap((b) => b.samples);
-    const e0 = all.slice(0, N), e1 = all.slice(N);
+    const e0 = all.slice(0, N),
+      e1 = all.slice(N);
     const ids = Array.from({ length: N }, (_, i) => i);
     expect([...e0].sort((a, b) => a - b)).toEqual(ids);
     expect([...e1].sort((a, b) => a - b)).toEqual(ids);
@@ -98,7 +121,11 @@ describe('shard/read-shards: the streaming dataset', () => {
   it('the union over ranks is the same sequence at every world size', async () => {
     const one = await union(1, 8, { epochs: 2 });
     expect(one.seq.length).toBe(2 * N);
-    for (const [w, batchRows] of [[2, 8], [3, 5], [4, 4]] as const) {
+    for (const [w, batchRows] of [
+      [2, 8],
+      [3, 5],
+      [4, 4],
+    ] as const) {
       const u = await union(w, batchRows, { epochs: 2 });
       expect(u.seq, `worldSize ${w}, batchRows ${batchRows}`).toEqual(one.seq);
       // every rank's cursor after its last batch is the end of the stream
@@ -110,7 +137,12 @@ describe('shard/read-shards: the streaming dataset', () => {
     const o = { epochs: 2 };
     const full = (await union(1, 8, o)).seq;
     const stepsAt = (w: number) => Math.ceil((2 * N) / (w * 8));
-    for (const [from_, to] of [[2, 1], [1, 2], [2, 2], [3, 2]] as const) {
+    for (const [from_, to] of [
+      [2, 1],
+      [1, 2],
+      [2, 2],
+      [3, 2],
+    ] as const) {
       const k = 1 + Math.floor(Math.random() * (stepsAt(from_) - 1)); // stop after k steps, 1 <= k < all
       const first = await union(from_, 8, o, undefined, k);
       expect(new Set(first.cursors.map((c) => JSON.stringify(c))).size, 'all ranks agree on the cursor').toBe(1);
@@ -143,9 +175,16 @@ describe('shard/read-shards: the streaming dataset', () => {
     const bytes = readFileSync(join(bad, victim));
     bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0x01;
     writeFileSync(join(bad, victim), bytes);
-    const err = await take(open({ shuffle: false }, bad)).then(() => undefined, (e: unknown) => e);
+    const err = await take(open({ shuffle: false }, bad)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FlowError);
-    expect((err as FlowError).message).toMatch(new RegExp(`shard ${victim} failed its checksum: sha256 [0-9a-f]{64} .* the manifest says ${m.shards[2]!.sha256}`));
+    expect((err as FlowError).message).toMatch(
+      new RegExp(
+        `shard ${victim} failed its checksum: sha256 [0-9a-f]{64} .* the manifest says ${m.shards[2]!.sha256}`,
+      ),
+    );
     expect((err as FlowError).location.file).toBe(join(bad, victim));
     // shards before it were read: the error comes when the damaged one is about to be used
     const before = await take(open({ shuffle: false, batchRows: 1 }, bad), 2 * 23);
@@ -158,7 +197,9 @@ describe('shard/read-shards: the streaming dataset', () => {
     const direct = await take(open({ rank: 0, worldSize: 2 }));
     expect(all.map((b) => b.numRows)).toEqual(direct.map((b) => b.batch.numRows));
     expect(all.map((b) => batchCursor(b))).toEqual(direct.map((b) => b.cursor));
-    expect(formatSchema(readShards.def.output(readShards.def.config.parse(cfg)))).toBe(`{ input_ids: FixedSizeList<Int32>[${SEQ + 1}], doc_starts: List<Int32>? }`);
+    expect(formatSchema(readShards.def.output(readShards.def.config.parse(cfg)))).toBe(
+      `{ input_ids: FixedSizeList<Int32>[${SEQ + 1}], doc_starts: List<Int32>? }`,
+    );
     const k = 3;
     const rest = await lastValueFrom(readShards({ ...cfg, cursor: batchCursor(all[k - 1]!) }).pipe(toArray()));
     expect(rest.length).toBe(all.length - k);
@@ -167,13 +208,16 @@ describe('shard/read-shards: the streaming dataset', () => {
 
   it('runs in a pipeline by id: read in manifest order and written again, the shards come out byte for byte', async () => {
     const out = join(root, 'rewritten');
-    const r = await runPipeline({
-      name: 'reshard',
-      steps: [
-        { id: 'read', op: 'shard/read-shards', config: { dir, batchRows: 16, shuffle: false } },
-        { id: 'write', op: 'shard/write-shards', config: { dir: out, shardRows: 23, encoding: 'gpt2' } },
-      ],
-    }, { log: () => undefined });
+    const r = await runPipeline(
+      {
+        name: 'reshard',
+        steps: [
+          { id: 'read', op: 'shard/read-shards', config: { dir, batchRows: 16, shuffle: false } },
+          { id: 'write', op: 'shard/write-shards', config: { dir: out, shardRows: 23, encoding: 'gpt2' } },
+        ],
+      },
+      { log: () => undefined },
+    );
     expect(r.error).toBeUndefined();
     const a = Manifest.parse(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')));
     const b = Manifest.parse(JSON.parse(readFileSync(join(out, MANIFEST), 'utf8')));
@@ -182,10 +226,22 @@ describe('shard/read-shards: the streaming dataset', () => {
 
   it('reads Parquet shards of a document table as well, strings and dictionaries included', async () => {
     const paragraphs = mobyParagraphs(1).concat(mobyParagraphs(2));
-    const docs = paragraphs.map((text, i) => ({ id: `p${i}`, text, url: i % 3 === 0 ? null : `https://example.org/${i}`, source: `ch${i % 2}` }));
-    const batch = batchFromColumns(docSchema(), { id: docs.map((d) => d.id), text: docs.map((d) => d.text), url: docs.map((d) => d.url), source: docs.map((d) => d.source) });
+    const docs = paragraphs.map((text, i) => ({
+      id: `p${i}`,
+      text,
+      url: i % 3 === 0 ? null : `https://example.org/${i}`,
+      source: `ch${i % 2}`,
+    }));
+    const batch = batchFromColumns(docSchema(), {
+      id: docs.map((d) => d.id),
+      text: docs.map((d) => d.text),
+      url: docs.map((d) => d.url),
+      source: docs.map((d) => d.source),
+    });
     const pq = join(root, 'docs');
-    await lastValueFrom(from([batch]).pipe(writeShards({ dir: pq, format: 'parquet', shardRows: 10 }, { log: () => undefined })));
+    await lastValueFrom(
+      from([batch]).pipe(writeShards({ dir: pq, format: 'parquet', shardRows: 10 }, { log: () => undefined })),
+    );
     const ds = new ShardDataset(pq, { batchRows: 7, seed: 3 });
     const got = (await take(ds)).flatMap((b) => b.batch.toArray().map((r) => r.toJSON() as Record<string, unknown>));
     const order = Array.from({ length: docs.length }, (_, i) => ds.sampleAt(0, i));

@@ -26,7 +26,13 @@ const SEQ = 96;
 const docs = sotuDocs(8);
 let input: RecordBatch[] = [];
 let rest = 0;
-beforeAll(() => { input = [...packDocs(docs, SEQ, 16, (r) => { rest = r; })]; });
+beforeAll(() => {
+  input = [
+    ...packDocs(docs, SEQ, 16, (r) => {
+      rest = r;
+    }),
+  ];
+});
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const manifestOf = (dir: string) => Manifest.parse(JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')));
@@ -36,7 +42,14 @@ const snapshot = (dir: string) => Object.fromEntries(files(dir).map((f) => [f, s
 async function write(dir: string, batches: RecordBatch[], config: Partial<WriteShardsConfig> = {}) {
   const stats = new OperatorStats('write');
   const log: string[] = [];
-  const result = await lastValueFrom(from(batches).pipe(writeShards({ dir, shardRows: 40, encoding: 'gpt2', meta: { corpus: 'sotu' }, ...config }, { stats, log: (m) => log.push(m) })));
+  const result = await lastValueFrom(
+    from(batches).pipe(
+      writeShards(
+        { dir, shardRows: 40, encoding: 'gpt2', meta: { corpus: 'sotu' }, ...config },
+        { stats, log: (m) => log.push(m) },
+      ),
+    ),
+  );
   return { result, counters: stats.snapshot().counters ?? {}, log };
 }
 
@@ -46,8 +59,20 @@ describe('shard/write-shards', () => {
     const { result } = await write(dir, input);
     const m = manifestOf(dir);
     const totalRows = input.reduce((s, b) => s + b.numRows, 0);
-    expect(m).toMatchObject({ format: 'flowlm-shards', version: 1, kind: 'ipc', encoding: 'gpt2', seqLen: SEQ, tokenColumn: 'input_ids', meta: { corpus: 'sotu' }, rows: totalRows });
-    expect(m.schema!.fields.map((f) => `${f.name}: ${f.type}`)).toEqual([`input_ids: FixedSizeList<Int32>[${SEQ + 1}]`, 'doc_starts: List<Int32>']);
+    expect(m).toMatchObject({
+      format: 'flowlm-shards',
+      version: 1,
+      kind: 'ipc',
+      encoding: 'gpt2',
+      seqLen: SEQ,
+      tokenColumn: 'input_ids',
+      meta: { corpus: 'sotu' },
+      rows: totalRows,
+    });
+    expect(m.schema!.fields.map((f) => `${f.name}: ${f.type}`)).toEqual([
+      `input_ids: FixedSizeList<Int32>[${SEQ + 1}]`,
+      'doc_starts: List<Int32>',
+    ]);
     expect(m.shards.length).toBe(Math.ceil(totalRows / 40));
     expect(m.configHash).toMatch(/^[0-9a-f]{64}$/);
 
@@ -71,12 +96,16 @@ describe('shard/write-shards', () => {
     expect(ids.length).toBe(stream.length - rest);
     expect(ids).toEqual(stream.slice(0, ids.length));
 
-    expect(files(dir)).toEqual([MANIFEST, ...m.shards.flatMap((s) => [s.file.replace('.arrow', '.done.json'), s.file])].sort());
+    expect(files(dir)).toEqual(
+      [MANIFEST, ...m.shards.flatMap((s) => [s.file.replace('.arrow', '.done.json'), s.file])].sort(),
+    );
     expect(result.files).toEqual([...m.shards.map((s) => join(dir, s.file)), join(dir, MANIFEST)]);
   });
 
   it('gives byte-identical shards and manifest for the same input; another config gives another hash', async () => {
-    const a = fresh(), b = fresh(), c = fresh();
+    const a = fresh(),
+      b = fresh(),
+      c = fresh();
     await write(a, input);
     await write(b, input);
     expect(snapshot(b)).toEqual(snapshot(a));
@@ -94,10 +123,20 @@ describe('shard/write-shards', () => {
     const inProgress = () => files(dir).some((f) => f.startsWith('.flowlm-tmp-') && f.endsWith('shard-00002.arrow'));
     for (let i = 0; i < 500 && !inProgress(); i++) await new Promise((r) => setTimeout(r, 10));
     expect(inProgress()).toBe(true); // the third shard, under its temporary name
-    expect(files(dir).filter((f) => !f.startsWith('.'))).toEqual(['shard-00000.arrow', 'shard-00000.done.json', 'shard-00001.arrow', 'shard-00001.done.json']);
+    expect(files(dir).filter((f) => !f.startsWith('.'))).toEqual([
+      'shard-00000.arrow',
+      'shard-00000.done.json',
+      'shard-00001.arrow',
+      'shard-00001.done.json',
+    ]);
     subject.error(new Error('upstream failed'));
     expect(String(await done)).toMatch(/upstream failed/);
-    expect(files(dir)).toEqual(['shard-00000.arrow', 'shard-00000.done.json', 'shard-00001.arrow', 'shard-00001.done.json']);
+    expect(files(dir)).toEqual([
+      'shard-00000.arrow',
+      'shard-00000.done.json',
+      'shard-00001.arrow',
+      'shard-00001.done.json',
+    ]);
 
     await write(dir, input, { shardRows: 40 });
     const m = manifestOf(dir);
@@ -108,7 +147,9 @@ describe('shard/write-shards', () => {
 
     // a run that rewrites shards takes the old manifest away before it changes the first one
     const again = new Subject<RecordBatch>();
-    const second = lastValueFrom(again.pipe(writeShards({ dir, shardRows: 30 }, { log: () => undefined }))).catch((e: unknown) => e);
+    const second = lastValueFrom(again.pipe(writeShards({ dir, shardRows: 30 }, { log: () => undefined }))).catch(
+      (e: unknown) => e,
+    );
     again.next(input[0]!);
     again.next(input[1]!);
     for (let i = 0; i < 200 && existsSync(join(dir, MANIFEST)); i++) await new Promise((r) => setTimeout(r, 10));
@@ -161,9 +202,14 @@ describe('shard/write-shards', () => {
     const dir = fresh();
     await write(dir, input);
     const changed = [...packDocs(sotuDocs(8, 1), SEQ, 16)];
-    const err = await write(dir, changed).then(() => undefined, (e: unknown) => e);
+    const err = await write(dir, changed).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(FlowError);
-    expect((err as FlowError).message).toMatch(/shard-00000\.arrow was completed by an earlier run .* the input changed/);
+    expect((err as FlowError).message).toMatch(
+      /shard-00000\.arrow was completed by an earlier run .* the input changed/,
+    );
     expect(existsSync(join(dir, MANIFEST))).toBe(false);
     await write(dir, changed);
     const want = fresh();
@@ -195,7 +241,10 @@ describe('shard/write-shards', () => {
   });
 
   it('checks seqLen against the rows and records an empty input as an empty dataset', async () => {
-    const err = await write(fresh(), input, { seqLen: 128 }).then(() => undefined, (e: unknown) => e);
+    const err = await write(fresh(), input, { seqLen: 128 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(String(err)).toMatch(/config seqLen is 128 but input_ids rows hold 97 tokens/);
     const dir = fresh();
     await write(dir, []);
@@ -204,13 +253,25 @@ describe('shard/write-shards', () => {
 
   it('writes document and token tables as Parquet that hyparquet reads, identically across dictionary ids', async () => {
     const paragraphs = mobyParagraphs(1).concat(mobyParagraphs(2), mobyParagraphs(3));
-    const docRows = paragraphs.map((text, i) => ({ id: `p${i}`, text, url: i % 4 === 0 ? null : `https://example.org/moby/${i}`, source: `ch${1 + (i % 3)}` }));
+    const docRows = paragraphs.map((text, i) => ({
+      id: `p${i}`,
+      text,
+      url: i % 4 === 0 ? null : `https://example.org/moby/${i}`,
+      source: `ch${1 + (i % 3)}`,
+    }));
     // each call of docSchema() gives the source dictionary a new process-wide id
-    const batches = () => [0, 20, 40].map((at) => {
-      const part = docRows.slice(at, at + 20);
-      return batchFromColumns(docSchema(), { id: part.map((d) => d.id), text: part.map((d) => d.text), url: part.map((d) => d.url), source: part.map((d) => d.source) });
-    });
-    const a = fresh(), b = fresh();
+    const batches = () =>
+      [0, 20, 40].map((at) => {
+        const part = docRows.slice(at, at + 20);
+        return batchFromColumns(docSchema(), {
+          id: part.map((d) => d.id),
+          text: part.map((d) => d.text),
+          url: part.map((d) => d.url),
+          source: part.map((d) => d.source),
+        });
+      });
+    const a = fresh(),
+      b = fresh();
     await write(a, batches(), { format: 'parquet', shardRows: 25, encoding: undefined });
     await write(b, batches(), { format: 'parquet', shardRows: 25, encoding: undefined });
     expect(snapshot(b)).toEqual(snapshot(a));
@@ -229,10 +290,20 @@ describe('shard/write-shards', () => {
     const tdir = fresh();
     const enc = tokenStream(['Call me Ishmael.', 'Some years ago, never mind how long precisely.']);
     const split = enc.indexOf(50256) + 1;
-    const tokens = batchFromColumns(tokensSchema(), { id: ['a', 'b'], url: [null, null], source: ['moby', 'moby'], tokens: [enc.slice(0, split), enc.slice(split)] });
+    const tokens = batchFromColumns(tokensSchema(), {
+      id: ['a', 'b'],
+      url: [null, null],
+      source: ['moby', 'moby'],
+      tokens: [enc.slice(0, split), enc.slice(split)],
+    });
     await write(tdir, [tokens], { format: 'parquet' });
     expect(manifestOf(tdir)).toMatchObject({ tokenColumn: 'tokens', tokens: enc.length, rows: 2 });
-    const back = await parquetReadObjects({ file: new Uint8Array(readFileSync(join(tdir, 'shard-00000.parquet'))).buffer });
-    expect(back.map((r) => (r as { tokens: number[] }).tokens.map(Number))).toEqual([enc.slice(0, split), enc.slice(split)]);
+    const back = await parquetReadObjects({
+      file: new Uint8Array(readFileSync(join(tdir, 'shard-00000.parquet'))).buffer,
+    });
+    expect(back.map((r) => (r as { tokens: number[] }).tokens.map(Number))).toEqual([
+      enc.slice(0, split),
+      enc.slice(split),
+    ]);
   });
 });

@@ -11,7 +11,12 @@ import { MULTILINGUAL, proseSample, spamSample } from './samples.ts';
 function distinctPieces(encoding: EncodingName, docs: string[]): string[] {
   const { pieceEnd } = ENCODING[encoding];
   const seen = new Set<string>();
-  for (const d of docs) for (let i = 0; i < d.length;) { const j = pieceEnd(d, i, d.length); seen.add(d.slice(i, j)); i = j; }
+  for (const d of docs)
+    for (let i = 0; i < d.length; ) {
+      const j = pieceEnd(d, i, d.length);
+      seen.add(d.slice(i, j));
+      i = j;
+    }
   return [...seen];
 }
 
@@ -37,16 +42,32 @@ describe.each(['cl100k', 'o200k'] as const)('%s byte-pair merge', (encoding) => 
 
   it('encodes long runs as tiktoken does', () => {
     let seed = 11;
-    const next = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
-    const letters = Array.from({ length: 30_000 }, () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ'[Math.floor(next() * 36)]).join('');
+    const next = () => {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      return seed / 2 ** 32;
+    };
+    const letters = Array.from(
+      { length: 30_000 },
+      () => 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJ'[Math.floor(next() * 36)],
+    ).join('');
     const wasm = createEngine('tiktoken-wasm', encoding);
     const flowlm = createEngine('flowlm', encoding);
     try {
-      for (const text of [letters, 'a'.repeat(30_000), `x${' '.repeat(5_000)}y`, 'ab'.repeat(10_000), 'é'.repeat(5_000)]) {
-        const want = new IdBuffer(); wasm.encode(text, want);
-        const got = new IdBuffer(); flowlm.encode(text, got);
+      for (const text of [
+        letters,
+        'a'.repeat(30_000),
+        `x${' '.repeat(5_000)}y`,
+        'ab'.repeat(10_000),
+        'é'.repeat(5_000),
+      ]) {
+        const want = new IdBuffer();
+        wasm.encode(text, want);
+        const got = new IdBuffer();
+        flowlm.encode(text, got);
         expect(Array.from(got.view())).toEqual(Array.from(want.view()));
       }
-    } finally { wasm.dispose(); }
+    } finally {
+      wasm.dispose();
+    }
   });
 });

@@ -18,7 +18,9 @@ const encode = (engine: TokenEngine, text: string): Int32Array => {
 const wellFormed = (s: string) => s.replace(/\p{Cs}/gu, '\ufffd');
 
 const engines: TokenEngine[] = [];
-afterAll(() => { for (const e of engines) e.dispose(); });
+afterAll(() => {
+  for (const e of engines) e.dispose();
+});
 
 describe.each(ENCODINGS)('%s', (encoding) => {
   // a different sample per encoding: together they cover more of the corpora
@@ -37,8 +39,10 @@ describe.each(ENCODINGS)('%s', (encoding) => {
         const got = encode(e, doc);
         if (got.length !== want.length || got.some((v, i) => v !== want[i])) {
           const at = got.findIndex((v, i) => v !== want[i]);
-          expect.fail(`${e.engine} differs from js-tiktoken at id ${at} of ${JSON.stringify(doc.slice(0, 60))}...: ` +
-            `${JSON.stringify(Array.from(want.slice(at, at + 5)))} vs ${JSON.stringify(Array.from(got.slice(at, at + 5)))}`);
+          expect.fail(
+            `${e.engine} differs from js-tiktoken at id ${at} of ${JSON.stringify(doc.slice(0, 60))}...: ` +
+              `${JSON.stringify(Array.from(want.slice(at, at + 5)))} vs ${JSON.stringify(Array.from(got.slice(at, at + 5)))}`,
+          );
         }
       }
     }
@@ -47,7 +51,8 @@ describe.each(ENCODINGS)('%s', (encoding) => {
 
   it('decodes its ids back to the text', () => {
     const flowlm = new FlowlmEngine(encoding);
-    for (const doc of [...docs.slice(0, 5), ...MULTILINGUAL, ...CORNER_CASES]) expect(flowlm.decode(encode(flowlm, doc))).toBe(wellFormed(doc));
+    for (const doc of [...docs.slice(0, 5), ...MULTILINGUAL, ...CORNER_CASES])
+      expect(flowlm.decode(encode(flowlm, doc))).toBe(wellFormed(doc));
   });
 
   it('encodes special-token strings in the text as ordinary text', () => {
@@ -66,7 +71,9 @@ describe.each(ENCODINGS)('%s', (encoding) => {
         for (const s of specials) expect(ids, `${name}: ${s}`).not.toContain(specialTokenId(encoding, s));
         expect(e.decode(ids)).toBe(text);
       }
-    } finally { wasm.free(); }
+    } finally {
+      wasm.free();
+    }
   });
 });
 

@@ -7,7 +7,7 @@ import { CORNER_CASES, MULTILINGUAL, proseSample, spamSample } from './samples.t
 /** The scanner's pieces of `s`. */
 function scan(pieceEnd: PieceEnd, s: string): string[] {
   const out: string[] = [];
-  for (let i = 0; i < s.length;) {
+  for (let i = 0; i < s.length; ) {
     const j = pieceEnd(s, i, s.length);
     if (j <= i) throw new Error(`scanner made no progress at ${i} of ${JSON.stringify(s.slice(i, i + 20))}`);
     out.push(s.slice(i, j));
@@ -30,9 +30,24 @@ const families: EncodingName[] = ['gpt2', 'cl100k', 'o200k'];
 // a small seeded generator: the random strings are the same on every run
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; return s / 2 ** 32; };
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
 }
-const TRICKY = [...'aZzé\'sStTrRdDlLmMvVeE 0 9\n\r\t.,/!-_"\u00a0\u0301\u0308\u02b0ǅΑβ١Ⅻ½\u2028\u3000中ſ', '😀', '𝐀', '𝟙', '\ud800', '\udc00', '\u{e0100}', '𐐨', '𐐀', '\ufeff', '\u0085'];
+const TRICKY = [
+  ...'aZzé\'sStTrRdDlLmMvVeE 0 9\n\r\t.,/!-_"\u00a0\u0301\u0308\u02b0ǅΑβ١Ⅻ½\u2028\u3000中ſ',
+  '😀',
+  '𝐀',
+  '𝟙',
+  '\ud800',
+  '\udc00',
+  '\u{e0100}',
+  '𐐨',
+  '𐐀',
+  '\ufeff',
+  '\u0085',
+];
 
 describe.each(families)('%s pre-tokenizer scanner', (encoding) => {
   const { pieceEnd } = ENCODING[encoding];
@@ -64,7 +79,10 @@ describe.each(families)('%s pre-tokenizer scanner', (encoding) => {
       const len = 1 + Math.floor(next() * 14);
       for (let k = 0; k < len; k++) s += TRICKY[Math.floor(next() * TRICKY.length)];
       const d = firstDifference(regex(s), scan(pieceEnd, s));
-      if (d) { differ++; if (examples.length < 3) examples.push(`${JSON.stringify(s)}: ${d}`); }
+      if (d) {
+        differ++;
+        if (examples.length < 3) examples.push(`${JSON.stringify(s)}: ${d}`);
+      }
     }
     expect(examples).toEqual([]);
     expect(differ).toBe(0);

@@ -3,7 +3,13 @@
 // 0 bytes; tiktoken's names work too, and an unknown name is refused (or, for the metric, skipped).
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../../operators/tokenize/engine/engines.ts';
-import { ENCODING, ENCODINGS, rankTable, ranksData, specialTokenId } from '../../../operators/tokenize/engine/encodings.ts';
+import {
+  ENCODING,
+  ENCODINGS,
+  rankTable,
+  ranksData,
+  specialTokenId,
+} from '../../../operators/tokenize/engine/encodings.ts';
 import { IdBuffer } from '../../../operators/tokenize/engine/id-buffer.ts';
 import { tokenByteLengths, tokenBytesFor } from '../../../operators/tokenize/token-bytes.ts';
 import { MULTILINGUAL, proseSample, spamSample } from './samples.ts';
@@ -31,7 +37,9 @@ describe.each(ENCODINGS)('token byte lengths (%s)', (encoding) => {
 
 describe('token byte lengths by name', () => {
   it('refuses an unknown encoding, naming the known ones; tokenBytesFor skips it', () => {
-    expect(() => tokenByteLengths('bert')).toThrow(/unknown encoding "bert"; use one of gpt2, r50k, p50k, cl100k, o200k/);
+    expect(() => tokenByteLengths('bert')).toThrow(
+      /unknown encoding "bert"; use one of gpt2, r50k, p50k, cl100k, o200k/,
+    );
     expect(tokenBytesFor('bert')).toBeUndefined();
     expect(tokenBytesFor('gpt2')).toBe(tokenByteLengths('gpt2'));
   });

@@ -21,13 +21,18 @@ import { MULTILINGUAL, spamSample } from './samples.ts';
 const reference = new Map<EncodingName, TokenEngine>();
 const ref = (encoding: EncodingName, text: string): number[] => {
   let e = reference.get(encoding);
-  if (!e) { e = createEngine('tiktoken-wasm', encoding); reference.set(encoding, e); }
+  if (!e) {
+    e = createEngine('tiktoken-wasm', encoding);
+    reference.set(encoding, e);
+  }
   const out = new IdBuffer();
   e.encode(text, out);
   return Array.from(out.view());
 };
 const tokensOf = (batches: RecordBatch[]) =>
-  batches.flatMap((b) => Array.from(b.getChild('tokens')! as Vector<List<Int32>>, (v) => Array.from(v!.toArray() as Int32Array)));
+  batches.flatMap((b) =>
+    Array.from(b.getChild('tokens')! as Vector<List<Int32>>, (v) => Array.from(v!.toArray() as Int32Array)),
+  );
 const textsOf = (batches: RecordBatch[]) => batches.flatMap((b) => Array.from(b.getChild('text')!, (v) => v as string));
 const run = (batches: RecordBatch[], config: Parameters<typeof tokenize>[0], stats?: OperatorStats) =>
   lastValueFrom(from(batches).pipe(tokenize(config, stats ? { stats } : {}), toArray()));
@@ -35,7 +40,9 @@ const run = (batches: RecordBatch[], config: Parameters<typeof tokenize>[0], sta
 const texts = [...mobyParagraphs(1), ...mobyParagraphs(42).slice(0, 20), ...spamSample(40_000, 1), ...MULTILINGUAL];
 const input = docBatches(texts, 16, 'mixed');
 let pool: WorkerPool;
-beforeAll(() => { pool = new WorkerPool({ size: 2 }); });
+beforeAll(() => {
+  pool = new WorkerPool({ size: 2 });
+});
 afterAll(async () => {
   await pool.close();
   for (const e of reference.values()) e.dispose();
@@ -45,13 +52,19 @@ describe('tokenize', () => {
   it('replaces text with a tokens List<Int32> column: each document then EOS, other columns untouched', async () => {
     const out = await run(input, { encoding: 'cl100k' });
     expect(out.map((b) => b.numRows)).toEqual(input.map((b) => b.numRows));
-    expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}`)).toEqual(['id: Utf8', 'url: Utf8', 'source: Dictionary<Int32, Utf8>', 'tokens: List<Int32>']);
+    expect(out[0]!.schema.fields.map((f) => `${f.name}: ${f.type}`)).toEqual([
+      'id: Utf8',
+      'url: Utf8',
+      'source: Dictionary<Int32, Utf8>',
+      'tokens: List<Int32>',
+    ]);
     const eos = specialTokenId('cl100k', '<|endoftext|>');
     expect(eos).toBe(100257);
     expect(tokensOf(out)).toEqual(texts.map((t) => [...ref('cl100k', t), eos]));
     out.forEach((b, k) => {
       // passthrough columns are the input's own buffers
-      for (const name of ['id', 'url', 'source'] as const) expect(b.getChild(name)!.data[0]).toBe(input[k]!.getChild(name)!.data[0]);
+      for (const name of ['id', 'url', 'source'] as const)
+        expect(b.getChild(name)!.data[0]).toBe(input[k]!.getChild(name)!.data[0]);
       // one values buffer for the batch, rows delimited by offsets
       const list = b.getChild('tokens')!.data;
       expect(list).toHaveLength(1);
@@ -71,7 +84,9 @@ describe('tokenize', () => {
     expect(tokensOf(named)).toEqual(texts.slice(0, 6).map((t) => [100258, ...ref('cl100k', t), 100276]));
     const bare = await run(some, { encoding: 'o200k', eos: false });
     expect(tokensOf(bare)).toEqual(texts.slice(0, 6).map((t) => ref('o200k', t)));
-    expect(() => tokenize({ encoding: 'gpt2', eos: '<|endofprompt|>' })).toThrow(/config\.eos: encoding gpt2 has no special token <\|endofprompt\|> \(it has <\|endoftext\|>\)/);
+    expect(() => tokenize({ encoding: 'gpt2', eos: '<|endofprompt|>' })).toThrow(
+      /config\.eos: encoding gpt2 has no special token <\|endofprompt\|> \(it has <\|endoftext\|>\)/,
+    );
   });
 
   it('encodes special-token strings inside a document as ordinary text', async () => {
@@ -87,62 +102,127 @@ describe('tokenize', () => {
     const batches = docBatches(raw, 2);
     const plain = tokensOf(await run(batches, { encoding: 'cl100k', eos: false }));
     expect(plain).toEqual(raw.map((t) => ref('cl100k', t)));
-    const all = tokensOf(await run(batches, { encoding: 'cl100k', eos: false, form: 'NFKC', whitespace: true, lowercase: true }));
-    expect(all).toEqual([ref('cl100k', 'the first full-width line\n\nnext para'), ref('cl100k', 'café d\u017e 1\u20442')]);
+    const all = tokensOf(
+      await run(batches, { encoding: 'cl100k', eos: false, form: 'NFKC', whitespace: true, lowercase: true }),
+    );
+    expect(all).toEqual([
+      ref('cl100k', 'the first full-width line\n\nnext para'),
+      ref('cl100k', 'café d\u017e 1\u20442'),
+    ]);
     const nfc = tokensOf(await run(batches, { encoding: 'cl100k', eos: false, form: 'NFC' }));
     expect(nfc[1]).toEqual(ref('cl100k', 'Café Ǆ ½'));
     expect(nfc[1]).not.toEqual(plain[1]);
     // control characters out, line separators to LF, as clean/normalize does (a \u0002 sits in the 1890 address)
-    const ctl = tokensOf(await run(docBatches(['4 1\u0002 per\u2028cent\u0085 bonds\r\nx'], 1), { encoding: 'cl100k', eos: false, controls: true }));
+    const ctl = tokensOf(
+      await run(docBatches(['4 1\u0002 per\u2028cent\u0085 bonds\r\nx'], 1), {
+        encoding: 'cl100k',
+        eos: false,
+        controls: true,
+      }),
+    );
     expect(ctl).toEqual([ref('cl100k', '4 1 per\ncent bonds\nx')]);
   });
 
   it('drops rows whose text is null, counting why', async () => {
-    const schema = schemaOf<{ id: Utf8; text: Utf8 }>({ id: { type: new Utf8() }, text: { type: new Utf8(), nullable: true } });
+    const schema = schemaOf<{ id: Utf8; text: Utf8 }>({
+      id: { type: new Utf8() },
+      text: { type: new Utf8(), nullable: true },
+    });
     const batch = batchFromColumns(schema, { id: ['a', 'b', 'c'], text: ['first', null, 'third'] });
     const stats = new OperatorStats('tokenize');
     const out = await run([batch], { encoding: 'cl100k' }, stats);
     expect(Array.from(out[0]!.getChild('id')!)).toEqual(['a', 'c']);
-    expect(tokensOf(out)).toEqual([[...ref('cl100k', 'first'), 100257], [...ref('cl100k', 'third'), 100257]]);
+    expect(tokensOf(out)).toEqual([
+      [...ref('cl100k', 'first'), 100257],
+      [...ref('cl100k', 'third'), 100257],
+    ]);
     expect(stats.dropReasons.get('tokenize.null_text')).toBe(1);
     expect(stats.counters.get('tokens')).toBe(tokensOf(out).flat().length);
   });
 
   it('declares its output schema: Doc minus text plus tokens (text kept with keepText)', async () => {
-    const memory = defineSource({ id: 'test/docs', description: 'test docs', config: z.object({}), output: docSchema, async *make() { /* none */ } });
+    const memory = defineSource({
+      id: 'test/docs',
+      description: 'test docs',
+      config: z.object({}),
+      output: docSchema,
+      async *make() {
+        /* none */
+      },
+    });
     // by id, as a JSON spec names it: the registry finds operators/tokenize/tokenize.ts
-    const spec = (keepText: boolean) => ({ name: 't', steps: [{ id: 'src', op: memory, config: {} }, { id: 'tok', op: 'tokenize/tokenize', config: { keepText } }] });
-    const names = async (keepText: boolean) => (await validatePipeline(spec(keepText))).nodes.get('tok')!.schema!.fields.map((f: Field) => f.name);
+    const spec = (keepText: boolean) => ({
+      name: 't',
+      steps: [
+        { id: 'src', op: memory, config: {} },
+        { id: 'tok', op: 'tokenize/tokenize', config: { keepText } },
+      ],
+    });
+    const names = async (keepText: boolean) =>
+      (await validatePipeline(spec(keepText))).nodes.get('tok')!.schema!.fields.map((f: Field) => f.name);
     expect(await names(false)).toEqual(['id', 'url', 'source', 'tokens']);
     expect(await names(true)).toEqual(['id', 'text', 'url', 'source', 'tokens']);
-    const bad = { name: 't', steps: [{ id: 'src', op: memory, config: {} }, { id: 'tok', op: 'tokenize/tokenize', config: { encoding: 'o200k', bos: '<|fim_prefix|>' } }] };
-    await expect(validatePipeline(bad)).rejects.toThrow(/steps\[1\]\.config\.bos: encoding o200k has no special token <\|fim_prefix\|>/);
+    const bad = {
+      name: 't',
+      steps: [
+        { id: 'src', op: memory, config: {} },
+        { id: 'tok', op: 'tokenize/tokenize', config: { encoding: 'o200k', bos: '<|fim_prefix|>' } },
+      ],
+    };
+    await expect(validatePipeline(bad)).rejects.toThrow(
+      /steps\[1\]\.config\.bos: encoding o200k has no special token <\|fim_prefix\|>/,
+    );
   });
 
   it('gives the same batches in a pipeline on 2 workers as in a plain pipe', async () => {
     const inline = await run(input, { encoding: 'o200k', bos: true });
     const memory = defineSource({
-      id: 'test/memory', description: 'the test batches', config: z.object({}), output: docSchema,
-      async *make() { for (const b of input) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>; },
+      id: 'test/memory',
+      description: 'the test batches',
+      config: z.object({}),
+      output: docSchema,
+      async *make() {
+        for (const b of input) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
+      },
     });
     const got: RecordBatch[] = [];
     const collect = defineOperator({
-      id: 'test/collect', description: 'keeps the batches it sees', config: z.object({}),
-      input: () => schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
-      passthrough: true, output: () => schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
-      make: (_cfg, ctx) => mapBatch((b) => { got.push(b); return b; }, { ctx }),
+      id: 'test/collect',
+      description: 'keeps the batches it sees',
+      config: z.object({}),
+      input: () =>
+        schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
+      passthrough: true,
+      output: () =>
+        schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
+      make: (_cfg, ctx) =>
+        mapBatch(
+          (b) => {
+            got.push(b);
+            return b;
+          },
+          { ctx },
+        ),
     });
-    const r = await runPipeline({ name: 'tokenize-workers', steps: [
-      { id: 'src', op: memory, config: {} },
-      { id: 'tok', op: tokenize, workers: 2, config: { encoding: 'o200k', bos: true } },
-      { id: 'collect', op: collect, config: {} },
-    ] }, { pool });
+    const r = await runPipeline(
+      {
+        name: 'tokenize-workers',
+        steps: [
+          { id: 'src', op: memory, config: {} },
+          { id: 'tok', op: tokenize, workers: 2, config: { encoding: 'o200k', bos: true } },
+          { id: 'collect', op: collect, config: {} },
+        ],
+      },
+      { pool },
+    );
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
     expect(pool.threads).toBe(2);
     expect(got.map((b) => b.schema.names)).toEqual(inline.map((b) => b.schema.names));
     expect(tokensOf(got)).toEqual(tokensOf(inline));
-    expect(got.flatMap((b) => Array.from(b.getChild('id')!))).toEqual(inline.flatMap((b) => Array.from(b.getChild('id')!)));
+    expect(got.flatMap((b) => Array.from(b.getChild('id')!))).toEqual(
+      inline.flatMap((b) => Array.from(b.getChild('id')!)),
+    );
     expect(r.nodes.tok!.counters?.tokens).toBe(tokensOf(inline).flat().length);
     // the workers' ids come back in the shared memory the kernel wrote them to, not copied into the
     // reply's body with the list offsets (the inline kernel's are private)

@@ -14,12 +14,45 @@ import { expandGlobs } from '../../../src/runtime/files.ts';
 function reference(s: string, t: Required<TextTransforms>): string {
   if (t.form !== 'none') s = s.normalize(t.form);
   // eslint-disable-next-line no-control-regex
-  if (t.controls) s = s.replace(/\r\n?|[\u2028\u2029]/g, '\n').replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g, '');
-  if (t.whitespace) s = s.replace(/\r\n?/g, '\n').replace(/[ \t\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+/g, ' ').replace(/ *\n */g, '\n').replace(/\n{3,}/g, '\n\n').trim();
+  if (t.controls)
+    s = s.replace(/\r\n?|[\u2028\u2029]/g, '\n').replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/g, '');
+  if (t.whitespace)
+    s = s
+      .replace(/\r\n?/g, '\n')
+      .replace(/[ \t\u00A0\u1680\u2000-\u200A\u202F\u205F\u3000]+/g, ' ')
+      .replace(/ *\n */g, '\n')
+      .replace(/\n{3,}/g, '\n\n')
+      .trim();
   return t.lowercase ? s.toLowerCase() : s;
 }
 
-const ALPHABET = [' ', ' ', ' ', '\n', '\n', '\r', '\t', 'a', 'B', 'é', 'e\u0301', '\u0301', 'a\u0300', '\u00A0', '\u3000', '\u2028', '\u0002', '\u0085', '\uFEFF', '\u000B', 'ﬁ', '½', '한', '\u1100\u1161', 'Ǆ'];
+const ALPHABET = [
+  ' ',
+  ' ',
+  ' ',
+  '\n',
+  '\n',
+  '\r',
+  '\t',
+  'a',
+  'B',
+  'é',
+  'e\u0301',
+  '\u0301',
+  'a\u0300',
+  '\u00A0',
+  '\u3000',
+  '\u2028',
+  '\u0002',
+  '\u0085',
+  '\uFEFF',
+  '\u000B',
+  'ﬁ',
+  '½',
+  '한',
+  '\u1100\u1161',
+  'Ǆ',
+];
 function randomText(rand: () => number): string {
   const n = Math.floor(rand() * 24);
   let s = '';
@@ -28,12 +61,20 @@ function randomText(rand: () => number): string {
 }
 function rng(seed: number): () => number {
   let x = seed >>> 0;
-  return () => { x = (x + 0x6d2b79f5) >>> 0; let t = x; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32; };
+  return () => {
+    x = (x + 0x6d2b79f5) >>> 0;
+    let t = x;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
 }
 
 const CONFIGS: Array<Required<TextTransforms>> = [];
 for (const form of ['none', 'NFC', 'NFKC'] as const)
-  for (const controls of [false, true]) for (const whitespace of [false, true]) for (const lowercase of [false, true]) CONFIGS.push({ form, controls, whitespace, lowercase });
+  for (const controls of [false, true])
+    for (const whitespace of [false, true])
+      for (const lowercase of [false, true]) CONFIGS.push({ form, controls, whitespace, lowercase });
 
 describe('textTransform', () => {
   it('gives what the rules state, for every combination, on random strings of the characters they concern', () => {

@@ -41,20 +41,35 @@ const TRAINER = { batchSize: 4, steps: STEPS, evalEvery: 3, evalBatches: 2, chec
 const DATA = { holdoutRows: 16, seqLen: 24 };
 
 /** The reference loop's config: what the graph's resources and data node say, as one TrainConfig. */
-const refConfig = (runDir: string, more: Record<string, unknown> = {}): TrainConfig => trainConfig({
-  runDir, model: MODEL, data: { train: shards, ...DATA }, lr: LR, ...TRAINER, ...more,
-});
+const refConfig = (runDir: string, more: Record<string, unknown> = {}): TrainConfig =>
+  trainConfig({
+    runDir,
+    model: MODEL,
+    data: { train: shards, ...DATA },
+    lr: LR,
+    ...TRAINER,
+    ...more,
+  });
 
 /** Each batch passing a probe, with what the run directory held at that moment. */
-interface ProbeEvent { at: string; step: number; metricsStep: number; checkpointStep: number }
+interface ProbeEvent {
+  at: string;
+  step: number;
+  metricsStep: number;
+  checkpointStep: number;
+}
 const probeEvents: ProbeEvent[] = [];
 
 /** The last step with a train/loss row in a run's metrics.jsonl (0: none yet). */
 function lastLoggedStep(runDir: string): number {
   const file = join(runDir, 'metrics.jsonl');
   if (!existsSync(file)) return 0;
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; split: string; name: string })
-    .filter((r) => r.split === 'train' && r.name === 'loss').reduce((m, r) => Math.max(m, r.step), 0);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { step: number; split: string; name: string })
+    .filter((r) => r.split === 'train' && r.name === 'loss')
+    .reduce((m, r) => Math.max(m, r.step), 0);
 }
 const lastCheckpointStep = (runDir: string) => {
   const file = join(runDir, 'latest.json');
@@ -64,15 +79,25 @@ const lastCheckpointStep = (runDir: string) => {
 /** A pass-through test operator that records the step of each batch reaching it. */
 const stepProbe = defineOperator({
   id: 'test/step-probe',
-  description: 'record the step of each batch passing this point of the training chain, and the run directory\'s state then',
+  description:
+    "record the step of each batch passing this point of the training chain, and the run directory's state then",
   config: z.object({ at: z.string(), runDir: z.string() }),
   input: () => new Schema([]),
   passthrough: true,
   output: () => new Schema([]),
-  make: (cfg, ctx) => mapBatch((b) => {
-    probeEvents.push({ at: cfg.at, step: stepMetaOf(b, ctx.nodeId).step, metricsStep: lastLoggedStep(cfg.runDir), checkpointStep: lastCheckpointStep(cfg.runDir) });
-    return b;
-  }, { ctx }),
+  make: (cfg, ctx) =>
+    mapBatch(
+      (b) => {
+        probeEvents.push({
+          at: cfg.at,
+          step: stepMetaOf(b, ctx.nodeId).step,
+          metricsStep: lastLoggedStep(cfg.runDir),
+          checkpointStep: lastCheckpointStep(cfg.runDir),
+        });
+        return b;
+      },
+      { ctx },
+    ),
 });
 
 interface ChainOptions {
@@ -94,7 +119,10 @@ function chainSpec(runDir: string, o: ChainOptions = {}): PipelineSpecInput {
     resources: {
       model: { kind: 'nn/gpt', config: MODEL },
       optimizer: { kind: 'nn/adamw', config: { lr: LR, ...o.optimizer } },
-      trainer: { kind: 'nn/trainer', config: { model: 'model', optimizer: 'optimizer', runDir, ...TRAINER, ...o.trainer } },
+      trainer: {
+        kind: 'nn/trainer',
+        config: { model: 'model', optimizer: 'optimizer', runDir, ...TRAINER, ...o.trainer },
+      },
     },
     steps: [
       { id: 'data', op: 'train/shard-batches', config: { ...t, dir: shards, ...DATA } },
@@ -110,17 +138,36 @@ function chainSpec(runDir: string, o: ChainOptions = {}): PipelineSpecInput {
   };
 }
 
-interface RankOptions { rank?: number; worldSize?: number; group?: Collective; plan?: PhysicalPlan; stop?: AbortSignal; onStep?: (p: StepProgress) => void }
-interface ChainRun { run: RunResult; train: TrainPipelineResult }
+interface RankOptions {
+  rank?: number;
+  worldSize?: number;
+  group?: Collective;
+  plan?: PhysicalPlan;
+  stop?: AbortSignal;
+  onStep?: (p: StepProgress) => void;
+}
+interface ChainRun {
+  run: RunResult;
+  train: TrainPipelineResult;
+}
 
 /** Runs one rank of the graph; the trainer's result is taken before its resources are disposed. */
 async function runChain(spec: PipelineSpecInput, o: RankOptions = {}): Promise<ChainRun> {
   const resolved = await validatePipeline(spec);
   let trained: TrainPipelineResult | undefined;
   const run = await runPipeline(resolved, {
-    plan: o.plan, log: () => undefined,
-    scope: { rank: o.rank ?? 0, worldSize: o.worldSize ?? 1, group: o.group, hooks: { stop: o.stop, onStep: o.onStep as ((p: unknown) => void) | undefined } },
-    onResources: (built) => { const t = built.get('trainer'); if (t instanceof Trainer) trained = t.result(); },
+    plan: o.plan,
+    log: () => undefined,
+    scope: {
+      rank: o.rank ?? 0,
+      worldSize: o.worldSize ?? 1,
+      group: o.group,
+      hooks: { stop: o.stop, onStep: o.onStep as ((p: unknown) => void) | undefined },
+    },
+    onResources: (built) => {
+      const t = built.get('trainer');
+      if (t instanceof Trainer) trained = t.result();
+    },
   });
   // a failed rank would leave its peers waiting in their next collective
   if (!run.ok) o.group?.abort(new Error(`rank ${o.rank ?? 0} failed: ${run.error?.message}`));
@@ -138,7 +185,9 @@ function metricsOf(runDir: string): Record<string, number[]> {
   }
   return out;
 }
-const fileSums = (stepDir: string) => (JSON.parse(readFileSync(join(stepDir, 'state.json'), 'utf8')) as { files: Record<string, { sha256: string }> }).files;
+const fileSums = (stepDir: string) =>
+  (JSON.parse(readFileSync(join(stepDir, 'state.json'), 'utf8')) as { files: Record<string, { sha256: string }> })
+    .files;
 const sinkFiles = (r: RunResult) => r.sinks.flatMap((s) => s.files.map((f) => f.split('/').pop()));
 
 let ref: TrainResult;
@@ -148,7 +197,11 @@ beforeAll(async () => {
   await writeTrainShards(shards, 4, 32, 64);
   const c = refConfig(join(tmp, 'ref'), { gradAccum: 2 });
   const reports: Record<string, number[]> = {};
-  ref = await train(c, shardTrainData(c), { onMetrics: (m) => { for (const [k, v] of Object.entries(m.values)) (reports[`${m.split}/${k}`] ??= []).push(v); } });
+  ref = await train(c, shardTrainData(c), {
+    onMetrics: (m) => {
+      for (const [k, v] of Object.entries(m.values)) (reports[`${m.split}/${k}`] ??= []).push(v);
+    },
+  });
   refMetrics = reports;
   expect(ref.losses).toHaveLength(STEPS);
 }, 120_000);
@@ -171,18 +224,22 @@ describe('training chain as a graph (operators/train)', () => {
     // gpt2 byte lengths of the targets: a few bytes per token, so fewer bits per byte than nats per token
     expect(m['val/bits_per_byte']).toHaveLength(2);
     m['val/bits_per_byte']!.forEach((b, i) => expect(b).toBeLessThan(m['val/loss']![i]! / Math.LN2));
-    for (const step of ['step-000003', 'step-000006']) expect(fileSums(join(dir, step))).toEqual(fileSums(join(tmp, 'ref', step)));
+    for (const step of ['step-000003', 'step-000006'])
+      expect(fileSums(join(dir, step))).toEqual(fileSums(join(tmp, 'ref', step)));
   }, 120_000);
 
-  it('as two ranks over memoryGroup(2), gives world size 1\'s losses with accumulation 2', async () => {
+  it("as two ranks over memoryGroup(2), gives world size 1's losses with accumulation 2", async () => {
     const dir = join(tmp, 'chain-ws2');
     const spec = chainSpec(dir, { trainer: { gradAccum: 1 }, optimizer: { zero: true } });
     // the plan places evaluate and metrics on rank 0 alone, the rest of the chain on both ranks
     const plan = physicalPlan('chain.test', await validatePipeline(spec), {
-      kind: 'cpu', devices: [0, 1].map((index) => ({ kind: 'cpu' as const, index, label: `cpu:${index}` })),
+      kind: 'cpu',
+      devices: [0, 1].map((index) => ({ kind: 'cpu' as const, index, label: `cpu:${index}` })),
     });
     expect(plan.nodes.filter((n) => n.ranks.length === 1).map((n) => n.id)).toEqual(['evaluate', 'metrics']);
-    const runs = await Promise.all(memoryGroup(2).map((group, rank) => runChain(spec, { rank, worldSize: 2, group, plan })));
+    const runs = await Promise.all(
+      memoryGroup(2).map((group, rank) => runChain(spec, { rank, worldSize: 2, group, plan })),
+    );
     const m = metricsOf(dir);
     const diff = Math.max(...m['train/loss']!.map((l, i) => Math.abs(l - ref.losses[i]!)));
     console.log(`training chain at world size 2 (ZeRO-1): max loss diff vs world size 1 with accumulation 2: ${diff}`);
@@ -200,11 +257,16 @@ describe('training chain as a graph (operators/train)', () => {
   it('a stop request ends the run after the current step, with a checkpoint and an evaluation', async () => {
     const dir = join(tmp, 'chain-stop');
     const stop = new AbortController();
-    const { run, train: r } = await runChain(chainSpec(dir, { trainer: { gradAccum: 2, checkpointEvery: 0, evalEvery: 0 } }), {
-      stop: stop.signal,
-      // as SIGINT would, arriving after step 1's stop check: the run stops after step 2
-      onStep: (p) => { if (p.step === 1) stop.abort(); },
-    });
+    const { run, train: r } = await runChain(
+      chainSpec(dir, { trainer: { gradAccum: 2, checkpointEvery: 0, evalEvery: 0 } }),
+      {
+        stop: stop.signal,
+        // as SIGINT would, arriving after step 1's stop check: the run stops after step 2
+        onStep: (p) => {
+          if (p.step === 1) stop.abort();
+        },
+      },
+    );
     expect(run.ok).toBe(true);
     expect(r).toMatchObject({ ok: false, stopped: true, step: 2, startStep: 0 });
     expect(r.losses).toEqual(ref.losses.slice(0, 2));
@@ -220,13 +282,19 @@ describe('training chain as a graph (operators/train)', () => {
   it('the credit ledger paces the chain one step at a time, whatever the pipeline budget', async () => {
     const dir = join(tmp, 'chain-paced');
     probeEvents.length = 0;
-    const { run, train: r } = await runChain(chainSpec(dir, { trainer: { gradAccum: 2, checkpointEvery: 1, evalEvery: 2 }, maxInFlight: 16, probes: true }));
+    const { run, train: r } = await runChain(
+      chainSpec(dir, { trainer: { gradAccum: 2, checkpointEvery: 1, evalEvery: 2 }, maxInFlight: 16, probes: true }),
+    );
     expect(r.step).toBe(STEPS);
     expect(r.losses).toEqual(ref.losses);
     expect(run.sources.data).toMatchObject({ peakInFlight: 1, inFlight: 0 });
     // step k's rows enter forward-backward only after step k - 1 was checkpointed and its metrics written
-    expect(probeEvents.map((e) => `${e.at} ${e.step}`)).toEqual(Array.from({ length: STEPS }, (_, i) => [`rows ${i + 1}`, `checkpointed ${i + 1}`]).flat());
-    for (const e of probeEvents.filter((x) => x.at === 'rows')) expect(e, `step ${e.step}'s rows`).toMatchObject({ metricsStep: e.step - 1, checkpointStep: e.step - 1 });
-    for (const e of probeEvents.filter((x) => x.at === 'checkpointed')) expect(e, `step ${e.step} checkpointed`).toMatchObject({ metricsStep: e.step - 1, checkpointStep: e.step });
+    expect(probeEvents.map((e) => `${e.at} ${e.step}`)).toEqual(
+      Array.from({ length: STEPS }, (_, i) => [`rows ${i + 1}`, `checkpointed ${i + 1}`]).flat(),
+    );
+    for (const e of probeEvents.filter((x) => x.at === 'rows'))
+      expect(e, `step ${e.step}'s rows`).toMatchObject({ metricsStep: e.step - 1, checkpointStep: e.step - 1 });
+    for (const e of probeEvents.filter((x) => x.at === 'checkpointed'))
+      expect(e, `step ${e.step} checkpointed`).toMatchObject({ metricsStep: e.step - 1, checkpointStep: e.step });
   }, 120_000);
 });

@@ -17,12 +17,21 @@ export function rankInput(rank: number, length: number, seed: number, scale = 1)
 
 /** The elementwise sum (or mean) in float64, and the bound a float32 sum of these terms stays within. */
 export function reference(inputs: Float32Array[], op: 'sum' | 'mean'): { value: Float64Array; tol: Float64Array } {
-  const n = inputs[0]!.length, w = inputs.length;
-  const value = new Float64Array(n), tol = new Float64Array(n);
-  for (const a of inputs) for (let i = 0; i < n; i++) { value[i] = value[i]! + a[i]!; tol[i] = tol[i]! + Math.abs(a[i]!); }
+  const n = inputs[0]!.length,
+    w = inputs.length;
+  const value = new Float64Array(n),
+    tol = new Float64Array(n);
+  for (const a of inputs)
+    for (let i = 0; i < n; i++) {
+      value[i] = value[i]! + a[i]!;
+      tol[i] = tol[i]! + Math.abs(a[i]!);
+    }
   for (let i = 0; i < n; i++) {
     tol[i] = tol[i]! * w * 2 ** -23 + 1e-30;
-    if (op === 'mean') { value[i] = value[i]! / w; tol[i] = tol[i]! / w; }
+    if (op === 'mean') {
+      value[i] = value[i]! / w;
+      tol[i] = tol[i]! / w;
+    }
   }
   return { value, tol };
 }
@@ -30,7 +39,8 @@ export function reference(inputs: Float32Array[], op: 'sum' | 'mean'): { value: 
 /** What the ring must produce bit for bit: chunk c is summed in float32 starting at rank c+1, around
  * the ring, ending at rank c, which divides by worldSize for 'mean'. */
 export function ringOrder(inputs: Float32Array[], op: 'sum' | 'mean'): Float32Array {
-  const w = inputs.length, n = inputs[0]!.length;
+  const w = inputs.length,
+    n = inputs[0]!.length;
   const out = new Float32Array(n);
   for (let c = 0; c < w; c++) {
     const [s, e] = shardRange(n, c, w);
@@ -52,14 +62,19 @@ export function firstMismatch(got: Float32Array, want: Float64Array, tol: Float6
 /** FNV-1a over the 32-bit words of the array: equal checksums mean equal bits (with near certainty). */
 export function checksum(a: Float32Array): string {
   const words = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  let h = 0x811c9dc5, h2 = 0;
-  for (let i = 0; i < words.length; i++) { h = Math.imul(h ^ words[i]!, 0x01000193); h2 = (h2 + words[i]!) >>> 0; }
+  let h = 0x811c9dc5,
+    h2 = 0;
+  for (let i = 0; i < words.length; i++) {
+    h = Math.imul(h ^ words[i]!, 0x01000193);
+    h2 = (h2 + words[i]!) >>> 0;
+  }
   return `${(h >>> 0).toString(16)}-${h2.toString(16)}-${a.length}`;
 }
 
 export function bitsEqual(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length),
+    y = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
   return true;
 }

@@ -10,34 +10,40 @@ const LENGTHS = [0, 1, 2, 3, 5, 7, 31, 1001];
 const SEGMENTS = [12, 1 << 20];
 
 describe('ring allReduce / reduceScatter over memoryGroup', () => {
-  for (const w of [1, 2, 3, 4]) for (const op of ['sum', 'mean'] as const) {
-    it(`worldSize ${w}, ${op}: matches the float64 reference, in ring order, identical on every rank`, async () => {
-      for (const segmentBytes of SEGMENTS) for (const n of LENGTHS) {
-        const inputs = rankInputs(w, n, n + 17 * w);
-        const { value, tol } = reference(inputs, op);
-        const exact = ringOrder(inputs, op);
-        const data = inputs.map((a) => a.slice());
-        const group = memoryGroup(w, { segmentBytes });
-        await Promise.all(group.map((c) => c.allReduce(data[c.rank]!, op)));
-        for (let r = 0; r < w; r++) {
-          expect(firstMismatch(data[r]!, value, tol), `rank ${r}, n ${n}, seg ${segmentBytes}`).toBe(-1);
-          expect(bitsEqual(data[r]!, exact), `rank ${r}, n ${n}: not the ring's summation order`).toBe(true);
-        }
-        // reduceScatter: rank r's shard holds exactly what allReduce gives there
-        const scattered = inputs.map((a) => a.slice());
-        await Promise.all(group.map((c) => c.reduceScatter(scattered[c.rank]!, op)));
-        for (let r = 0; r < w; r++) {
-          const [s, e] = shardRange(n, r, w);
-          expect(bitsEqual(scattered[r]!.subarray(s, e), exact.subarray(s, e)), `rank ${r} shard [${s}, ${e}) of ${n}`).toBe(true);
-        }
-        await Promise.all(group.map((c) => c.close()));
-      }
-    });
-  }
+  for (const w of [1, 2, 3, 4])
+    for (const op of ['sum', 'mean'] as const) {
+      it(`worldSize ${w}, ${op}: matches the float64 reference, in ring order, identical on every rank`, async () => {
+        for (const segmentBytes of SEGMENTS)
+          for (const n of LENGTHS) {
+            const inputs = rankInputs(w, n, n + 17 * w);
+            const { value, tol } = reference(inputs, op);
+            const exact = ringOrder(inputs, op);
+            const data = inputs.map((a) => a.slice());
+            const group = memoryGroup(w, { segmentBytes });
+            await Promise.all(group.map((c) => c.allReduce(data[c.rank]!, op)));
+            for (let r = 0; r < w; r++) {
+              expect(firstMismatch(data[r]!, value, tol), `rank ${r}, n ${n}, seg ${segmentBytes}`).toBe(-1);
+              expect(bitsEqual(data[r]!, exact), `rank ${r}, n ${n}: not the ring's summation order`).toBe(true);
+            }
+            // reduceScatter: rank r's shard holds exactly what allReduce gives there
+            const scattered = inputs.map((a) => a.slice());
+            await Promise.all(group.map((c) => c.reduceScatter(scattered[c.rank]!, op)));
+            for (let r = 0; r < w; r++) {
+              const [s, e] = shardRange(n, r, w);
+              expect(
+                bitsEqual(scattered[r]!.subarray(s, e), exact.subarray(s, e)),
+                `rank ${r} shard [${s}, ${e}) of ${n}`,
+              ).toBe(true);
+            }
+            await Promise.all(group.map((c) => c.close()));
+          }
+      });
+    }
 
-  it('really reduces: the result differs from every rank\'s input and the sum is W times the mean', async () => {
+  it("really reduces: the result differs from every rank's input and the sum is W times the mean", async () => {
     const inputs = rankInputs(3, 100, 5);
-    const sums = inputs.map((a) => a.slice()), means = inputs.map((a) => a.slice());
+    const sums = inputs.map((a) => a.slice()),
+      means = inputs.map((a) => a.slice());
     const g = memoryGroup(3);
     await Promise.all(g.map((c) => c.allReduce(sums[c.rank]!, 'sum')));
     await Promise.all(g.map((c) => c.allReduce(means[c.rank]!, 'mean')));
@@ -46,39 +52,51 @@ describe('ring allReduce / reduceScatter over memoryGroup', () => {
   });
 
   it('runs operations in call order when a rank issues several without awaiting', async () => {
-    const w = 3, g = memoryGroup(w, { segmentBytes: 8 });
-    const a = rankInputs(w, 50, 1), b = rankInputs(w, 23, 2);
-    const wantA = ringOrder(a, 'sum'), wantB = ringOrder(b, 'mean');
+    const w = 3,
+      g = memoryGroup(w, { segmentBytes: 8 });
+    const a = rankInputs(w, 50, 1),
+      b = rankInputs(w, 23, 2);
+    const wantA = ringOrder(a, 'sum'),
+      wantB = ringOrder(b, 'mean');
     await Promise.all(g.flatMap((c) => [c.allReduce(a[c.rank]!, 'sum'), c.allReduce(b[c.rank]!, 'mean')]));
-    for (let r = 0; r < w; r++) { expect(bitsEqual(a[r]!, wantA)).toBe(true); expect(bitsEqual(b[r]!, wantB)).toBe(true); }
+    for (let r = 0; r < w; r++) {
+      expect(bitsEqual(a[r]!, wantA)).toBe(true);
+      expect(bitsEqual(b[r]!, wantB)).toBe(true);
+    }
   });
 });
 
 describe('allGather, broadcast, barrier', () => {
-  it('allGather: every rank ends with every owner\'s shard', async () => {
-    for (const w of [1, 2, 3, 4]) for (const n of [0, 2, 5, 9, 1001]) {
-      const full = rankInputs(1, n, 99 + n)[0]!;
-      // each rank holds only its own shard; the rest is garbage it must not send
-      const data = Array.from({ length: w }, (_, r) => {
-        const a = new Float32Array(n).fill(-1e9 - r);
-        const [s, e] = shardRange(n, r, w);
-        a.set(full.subarray(s, e), s);
-        return a;
-      });
-      const g = memoryGroup(w, { segmentBytes: 16 });
-      await Promise.all(g.map((c) => c.allGather(data[c.rank]!)));
-      for (let r = 0; r < w; r++) expect(bitsEqual(data[r]!, full), `w ${w} n ${n} rank ${r}`).toBe(true);
-    }
+  it("allGather: every rank ends with every owner's shard", async () => {
+    for (const w of [1, 2, 3, 4])
+      for (const n of [0, 2, 5, 9, 1001]) {
+        const full = rankInputs(1, n, 99 + n)[0]!;
+        // each rank holds only its own shard; the rest is garbage it must not send
+        const data = Array.from({ length: w }, (_, r) => {
+          const a = new Float32Array(n).fill(-1e9 - r);
+          const [s, e] = shardRange(n, r, w);
+          a.set(full.subarray(s, e), s);
+          return a;
+        });
+        const g = memoryGroup(w, { segmentBytes: 16 });
+        await Promise.all(g.map((c) => c.allGather(data[c.rank]!)));
+        for (let r = 0; r < w; r++) expect(bitsEqual(data[r]!, full), `w ${w} n ${n} rank ${r}`).toBe(true);
+      }
   });
 
-  it('broadcast: every rank ends with the root\'s bytes, for every root', async () => {
-    for (const w of [1, 2, 3, 4]) for (let root = 0; root < w; root++) for (const n of [0, 1, 7, 1000]) {
-      const data = Array.from({ length: w }, (_, r) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + r * 7) & 255));
-      const want = data[root]!.slice();
-      const g = memoryGroup(w, { segmentBytes: 12 });
-      await Promise.all(g.map((c) => c.broadcast(data[c.rank]!, root)));
-      for (let r = 0; r < w; r++) expect(Buffer.from(data[r]!).equals(Buffer.from(want)), `w ${w} root ${root} n ${n} rank ${r}`).toBe(true);
-    }
+  it("broadcast: every rank ends with the root's bytes, for every root", async () => {
+    for (const w of [1, 2, 3, 4])
+      for (let root = 0; root < w; root++)
+        for (const n of [0, 1, 7, 1000]) {
+          const data = Array.from({ length: w }, (_, r) =>
+            Uint8Array.from({ length: n }, (_, i) => (i * 31 + r * 7) & 255),
+          );
+          const want = data[root]!.slice();
+          const g = memoryGroup(w, { segmentBytes: 12 });
+          await Promise.all(g.map((c) => c.broadcast(data[c.rank]!, root)));
+          for (let r = 0; r < w; r++)
+            expect(Buffer.from(data[r]!).equals(Buffer.from(want)), `w ${w} root ${root} n ${n} rank ${r}`).toBe(true);
+        }
   });
 
   it('barrier: no rank passes until every rank has arrived', async () => {
@@ -93,12 +111,15 @@ describe('allGather, broadcast, barrier', () => {
 });
 
 describe('failures', () => {
-  it('abort on one rank rejects the others\' pending and later operations, naming that rank', async () => {
+  it("abort on one rank rejects the others' pending and later operations, naming that rank", async () => {
     const g = memoryGroup(3);
     const pending = [g[0]!.allReduce(new Float32Array(10)), g[1]!.allReduce(new Float32Array(10))];
     g[2]!.abort(new Error('out of memory'));
     for (const p of pending) {
-      const err = await p.then(() => undefined, (e: unknown) => e);
+      const err = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(CollectiveError);
       expect((err as CollectiveError).failedRank).toBe(2);
       expect((err as CollectiveError).message).toMatch(/rank 2 aborted the group \(out of memory\) during allReduce/);
@@ -119,7 +140,9 @@ describe('failures', () => {
       const results = await Promise.allSettled(g.map(call));
       for (const r of results) {
         expect(r.status, what).toBe('rejected');
-        expect(String((r as PromiseRejectedResult).reason), what).toMatch(/are out of step \(.*; here: operation #0, .*\) during (allReduce|allGather|broadcast)$/);
+        expect(String((r as PromiseRejectedResult).reason), what).toMatch(
+          /are out of step \(.*; here: operation #0, .*\) during (allReduce|allGather|broadcast)$/,
+        );
       }
     }
   });

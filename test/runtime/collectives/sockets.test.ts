@@ -11,10 +11,20 @@ import { spawnGroup, type ProcessGroup } from './socket-group.ts';
 
 async function inProcess(worldSize: number, segmentBytes?: number): Promise<Collective[]> {
   let port!: (p: number) => void;
-  const listening = new Promise<number>((r) => { port = r; });
-  const first = socketCollective({ rank: 0, worldSize, master: { host: '127.0.0.1', port: 0 }, onListening: (a) => port(a.port), segmentBytes });
+  const listening = new Promise<number>((r) => {
+    port = r;
+  });
+  const first = socketCollective({
+    rank: 0,
+    worldSize,
+    master: { host: '127.0.0.1', port: 0 },
+    onListening: (a) => port(a.port),
+    segmentBytes,
+  });
   const p = await listening;
-  const rest = Array.from({ length: worldSize - 1 }, (_, i) => socketCollective({ rank: i + 1, worldSize, master: { host: '127.0.0.1', port: p }, segmentBytes }));
+  const rest = Array.from({ length: worldSize - 1 }, (_, i) =>
+    socketCollective({ rank: i + 1, worldSize, master: { host: '127.0.0.1', port: p }, segmentBytes }),
+  );
   return Promise.all([first, ...rest]);
 }
 
@@ -22,13 +32,17 @@ describe('socket transport, ranks in this process', () => {
   for (const w of [2, 3]) {
     it(`${w} ranks: allReduce, reduceScatter, allGather, broadcast and barrier give identical, correct results`, async () => {
       const g = await inProcess(w, 4000);
-      for (const n of [0, 1, 2, 1001, 100_003]) for (const op of ['sum', 'mean'] as const) {
-        const inputs = rankInputs(w, n, n + w);
-        const { value, tol } = reference(inputs, op);
-        const exact = ringOrder(inputs, op);
-        await Promise.all(g.map((c) => c.allReduce(inputs[c.rank]!, op)));
-        for (const a of inputs) { expect(firstMismatch(a, value, tol)).toBe(-1); expect(bitsEqual(a, exact)).toBe(true); }
-      }
+      for (const n of [0, 1, 2, 1001, 100_003])
+        for (const op of ['sum', 'mean'] as const) {
+          const inputs = rankInputs(w, n, n + w);
+          const { value, tol } = reference(inputs, op);
+          const exact = ringOrder(inputs, op);
+          await Promise.all(g.map((c) => c.allReduce(inputs[c.rank]!, op)));
+          for (const a of inputs) {
+            expect(firstMismatch(a, value, tol)).toBe(-1);
+            expect(bitsEqual(a, exact)).toBe(true);
+          }
+        }
       const bytes = g.map((c) => new Uint8Array(10_001).fill(c.rank + 1));
       await Promise.all(g.map((c) => c.broadcast(bytes[c.rank]!, w - 1)));
       for (const b of bytes) expect(b.every((x) => x === w)).toBe(true);
@@ -42,18 +56,41 @@ describe('socket transport, ranks in this process', () => {
     await Promise.all(g.map((c) => c.allReduce(new Float32Array(10))));
     await g[1]!.close();
     await new Promise((r) => setTimeout(r, 200));
-    const err = await g[0]!.allReduce(new Float32Array(10)).then(() => undefined, (e: unknown) => e);
+    const err = await g[0]!.allReduce(new Float32Array(10)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect((err as Error).message).toBe('rank 1 has closed its collective during allReduce');
     await g[0]!.close();
   });
 
   it('a rank that never comes makes the rendezvous fail with a clear error after timeoutMs', async () => {
     let port!: (p: number) => void;
-    const listening = new Promise<number>((r) => { port = r; });
+    const listening = new Promise<number>((r) => {
+      port = r;
+    });
     const t0 = Date.now();
-    const lonely = socketCollective({ rank: 0, worldSize: 3, master: { host: '127.0.0.1', port: 0 }, timeoutMs: 1500, onListening: (a) => port(a.port) });
-    const one = socketCollective({ rank: 1, worldSize: 3, master: { host: '127.0.0.1', port: await listening }, timeoutMs: 1500 });
-    const [e0, e1] = await Promise.all([lonely, one].map((p) => p.then(() => undefined, (e: unknown) => e)));
+    const lonely = socketCollective({
+      rank: 0,
+      worldSize: 3,
+      master: { host: '127.0.0.1', port: 0 },
+      timeoutMs: 1500,
+      onListening: (a) => port(a.port),
+    });
+    const one = socketCollective({
+      rank: 1,
+      worldSize: 3,
+      master: { host: '127.0.0.1', port: await listening },
+      timeoutMs: 1500,
+    });
+    const [e0, e1] = await Promise.all(
+      [lonely, one].map((p) =>
+        p.then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      ),
+    );
     expect(e0).toBeInstanceOf(CollectiveError);
     expect(String((e0 as Error).message)).toMatch(/rendezvous of rank 0 of 3 .* timed out: rank 2 did not register/);
     expect(e1).toBeInstanceOf(CollectiveError);
@@ -62,27 +99,49 @@ describe('socket transport, ranks in this process', () => {
 
   it('a rank lost during the rendezvous fails it at once, naming the rank', async () => {
     let port!: (p: number) => void;
-    const listening = new Promise<number>((r) => { port = r; });
+    const listening = new Promise<number>((r) => {
+      port = r;
+    });
     const t0 = Date.now();
-    const master = socketCollective({ rank: 0, worldSize: 3, master: { host: '127.0.0.1', port: 0 }, timeoutMs: 20_000, onListening: (a) => port(a.port) });
+    const master = socketCollective({
+      rank: 0,
+      worldSize: 3,
+      master: { host: '127.0.0.1', port: 0 },
+      timeoutMs: 20_000,
+      onListening: (a) => port(a.port),
+    });
     // registers as rank 2 the way a rank does, then goes away
     const sock = connect({ host: '127.0.0.1', port: await listening });
-    sock.on('connect', () => { sock.write(controlFrame({ t: 'hello', kind: 'control', rank: 2, worldSize: 3, host: '127.0.0.1', port: 1 })); setTimeout(() => sock.destroy(), 100); });
-    const err = await master.then(() => undefined, (e: unknown) => e);
+    sock.on('connect', () => {
+      sock.write(controlFrame({ t: 'hello', kind: 'control', rank: 2, worldSize: 3, host: '127.0.0.1', port: 1 }));
+      setTimeout(() => sock.destroy(), 100);
+    });
+    const err = await master.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CollectiveError);
     expect((err as CollectiveError).failedRank).toBe(2);
-    expect((err as Error).message).toMatch(/rendezvous of rank 0 of 3 .* failed after \d+ ms: rank 2 was lost \(connection closed\)$/);
+    expect((err as Error).message).toMatch(
+      /rendezvous of rank 0 of 3 .* failed after \d+ ms: rank 2 was lost \(connection closed\)$/,
+    );
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
   it('a worker without a master gives up after timeoutMs naming the address', async () => {
-    await expect(socketCollective({ rank: 1, worldSize: 2, master: { host: '127.0.0.1', port: 9 }, timeoutMs: 600 }))
-      .rejects.toThrow(/could not connect to 127\.0\.0\.1:9: ECONNREFUSED/);
+    await expect(
+      socketCollective({ rank: 1, worldSize: 2, master: { host: '127.0.0.1', port: 9 }, timeoutMs: 600 }),
+    ).rejects.toThrow(/could not connect to 127\.0\.0\.1:9: ECONNREFUSED/);
   });
 
   it('abort on one rank reaches the others (also through rank 0), naming it', async () => {
     const g = await inProcess(4);
-    const pending = [0, 1, 3].map((r) => g[r]!.allReduce(new Float32Array(1000)).then(() => undefined, (e: unknown) => e));
+    const pending = [0, 1, 3].map((r) =>
+      g[r]!.allReduce(new Float32Array(1000)).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     g[2]!.abort(new Error('gradient was NaN'));
     for (const err of await Promise.all(pending)) {
       expect(err).toBeInstanceOf(CollectiveError);
@@ -95,11 +154,15 @@ describe('socket transport, ranks in this process', () => {
 
 describe('socket transport, ranks as processes', () => {
   let group: ProcessGroup | undefined;
-  afterEach(() => { group?.kill(); group = undefined; });
+  afterEach(() => {
+    group?.kill();
+    group = undefined;
+  });
 
   for (const w of [2, 3]) {
     it(`${w} processes all-reduce 2M floats to identical bits, equal to the reference`, async () => {
-      const n = 2_000_000, op = 'mean' as const;
+      const n = 2_000_000,
+        op = 'mean' as const;
       group = await spawnGroup(w, { length: n, seed: 70 + w, op, rounds: 1 });
       const inputs = rankInputs(w, n, 70 + w);
       const { value, tol } = reference(inputs, op);
@@ -112,7 +175,10 @@ describe('socket transport, ranks as processes', () => {
     });
   }
 
-  for (const [w, victim] of [[3, 1], [4, 2]] as const) {
+  for (const [w, victim] of [
+    [3, 1],
+    [4, 2],
+  ] as const) {
     it(`SIGKILL of rank ${victim} of ${w} mid-operation: every other rank fails within seconds naming it`, async () => {
       group = await spawnGroup(w, { length: 1_000_000, seed: 5, op: 'sum', rounds: 100_000 });
       await group.until(victim, (l) => l.kind === 'round' && l.round >= 1);
@@ -124,7 +190,11 @@ describe('socket transport, ranks as processes', () => {
         expect(l.kind, group.stderr(r)).toBe('failed');
         if (l.kind !== 'failed') continue;
         expect(l.failedRank).toBe(victim);
-        expect(l.message).toMatch(new RegExp(`^rank ${victim} was lost \\(connection (closed|reset: ECONNRESET|failed: EPIPE)\\) during (allReduce|barrier)$`));
+        expect(l.message).toMatch(
+          new RegExp(
+            `^rank ${victim} was lost \\(connection (closed|reset: ECONNRESET|failed: EPIPE)\\) during (allReduce|barrier)$`,
+          ),
+        );
         expect(l.at - killedAt).toBeLessThan(3000);
       }
       // a failed group does not keep a process alive: the survivors exit on their own, without close()

@@ -16,14 +16,24 @@ function spawnRanks(worldSize: number, data: Omit<ThreadRankData, 'handle'>, vic
   const group = createThreadGroup(worldSize);
   const exits: { rank: number; code: number; at: number }[] = [];
   const workers: Worker[] = [];
-  const replies = Promise.all(group.handles.map((handle, rank) => new Promise<ThreadRankReply | undefined>((resolve, reject) => {
-    const w = tsWorker(ENTRY, { workerData: { ...data, handle, exitMidOperation: rank === victim } satisfies ThreadRankData });
-    workers.push(w);
-    group.watch(w, rank);
-    w.once('message', (m: ThreadRankReply) => resolve(m));
-    w.once('error', reject);
-    w.once('exit', (code) => { exits.push({ rank, code, at: Date.now() }); resolve(undefined); });
-  })));
+  const replies = Promise.all(
+    group.handles.map(
+      (handle, rank) =>
+        new Promise<ThreadRankReply | undefined>((resolve, reject) => {
+          const w = tsWorker(ENTRY, {
+            workerData: { ...data, handle, exitMidOperation: rank === victim } satisfies ThreadRankData,
+          });
+          workers.push(w);
+          group.watch(w, rank);
+          w.once('message', (m: ThreadRankReply) => resolve(m));
+          w.once('error', reject);
+          w.once('exit', (code) => {
+            exits.push({ rank, code, at: Date.now() });
+            resolve(undefined);
+          });
+        }),
+    ),
+  );
   return { group, replies, exits, workers };
 }
 
@@ -54,7 +64,9 @@ describe('thread transport', () => {
       expect(m?.kind, JSON.stringify(m)).toBe('failed');
       if (m?.kind !== 'failed') continue;
       expect(m.failedRank).toBe(1);
-      expect(m.message).toMatch(/rank 1 was lost \(its thread exited with code 7 before closing the collective\) during allReduce/);
+      expect(m.message).toMatch(
+        /rank 1 was lost \(its thread exited with code 7 before closing the collective\) during allReduce/,
+      );
       expect(m.at - victimExit!.at).toBeLessThan(3000);
     }
   });
@@ -81,7 +93,12 @@ describe('thread transport', () => {
   it('abort on one rank wakes the others, naming it', async () => {
     const group = createThreadGroup(3);
     const cs = group.handles.map((h) => threadCollective(h));
-    const pending = [0, 1].map((r) => cs[r]!.allReduce(new Float32Array(100)).then(() => undefined, (e: unknown) => e));
+    const pending = [0, 1].map((r) =>
+      cs[r]!.allReduce(new Float32Array(100)).then(
+        () => undefined,
+        (e: unknown) => e,
+      ),
+    );
     cs[2]!.abort(new Error('loss is NaN'));
     for (const err of await Promise.all(pending)) {
       expect(err).toBeInstanceOf(CollectiveError);
@@ -96,7 +113,10 @@ describe('thread transport', () => {
     const pending = c.allReduce(new Float32Array(1000));
     const t0 = Date.now();
     setTimeout(() => group.abort(new CollectiveError(1, 'rank 1 failed: out of memory')), 50);
-    const err = await pending.then(() => undefined, (e: unknown) => e);
+    const err = await pending.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CollectiveError);
     expect((err as CollectiveError).failedRank).toBe(1);
     expect((err as CollectiveError).message).toBe('rank 1 failed: out of memory during allReduce');
