@@ -5,9 +5,9 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { gradBucketBatch, stepGradsOf, stepMetaOf } from '../../src/nn/train/step-batches.ts';
+import { gradBucketBatch, stepGradsOf } from '../../src/nn/train/step-batches.ts';
 import { gradBucketSchema, type GradBucket } from '../../src/schema/columns.ts';
-import { trainerField, trainerOf } from './trainer-field.ts';
+import { stageOf, trainerField } from './trainer-field.ts';
 
 export const allReduce = defineOperator({
   id: 'train/all-reduce',
@@ -18,11 +18,10 @@ export const allReduce = defineOperator({
   passthrough: false,
   output: () => gradBucketSchema(),
   make: (cfg, ctx) => {
-    const trainer = trainerOf(ctx, cfg.trainer);
+    const stage = stageOf(ctx, cfg.trainer);
     return mapBatch(
       async (batch: RecordBatch<GradBucket>) => {
-        const replica = await (await trainer).replica();
-        const meta = stepMetaOf(batch, ctx.nodeId);
+        const { replica, meta } = await stage(batch);
         if (replica.dist.worldSize === 1) return batch;
         const g = await replica.allReduce(stepGradsOf(batch, ctx.nodeId));
         return gradBucketBatch(g.flat, { ...meta, loss: g.loss, tokens: g.tokens });

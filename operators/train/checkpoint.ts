@@ -5,9 +5,9 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { stepMetaOf, withMeta } from '../../src/nn/train/step-batches.ts';
+import { withMeta } from '../../src/nn/train/step-batches.ts';
 import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
-import { dueAt, trainerField, trainerOf } from './trainer-field.ts';
+import { dueAt, stageOf, trainerField } from './trainer-field.ts';
 
 /** Schema-metadata key of the checkpoint directory written after a step (rank 0), JSON. */
 export const CHECKPOINT_KEY = 'flowlm.checkpoint';
@@ -30,12 +30,10 @@ export const checkpoint = defineOperator({
   passthrough: true,
   output: () => metricsSchema(),
   make: (cfg, ctx) => {
-    const trainerP = trainerOf(ctx, cfg.trainer);
+    const stage = stageOf(ctx, cfg.trainer);
     return mapBatch(
       async (batch: RecordBatch<Metrics>) => {
-        const trainer = await trainerP;
-        const replica = await trainer.replica();
-        const meta = stepMetaOf(batch, ctx.nodeId);
+        const { trainer, replica, meta } = await stage(batch);
         const every = cfg.every ?? replica.cfg.checkpointEvery;
         const dir = dueAt(every, meta.step, meta.last) ? await replica.checkpoint() : undefined;
         if (dir && trainer.tally) trainer.tally.checkpoint = dir;

@@ -5,10 +5,10 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { STEP_KEY, stepMetaOf, withMeta } from '../../src/nn/train/step-batches.ts';
+import { STEP_KEY, withMeta } from '../../src/nn/train/step-batches.ts';
 import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
 import { metricRows, metricsFromRows } from '../../src/schema/metrics.ts';
-import { dueAt, trainerField, trainerOf } from './trainer-field.ts';
+import { dueAt, stageOf, trainerField } from './trainer-field.ts';
 import { tokenBytesFor } from '../tokenize/token-bytes.ts';
 
 export const evaluateStep = defineOperator({
@@ -29,12 +29,10 @@ export const evaluateStep = defineOperator({
   passthrough: false,
   output: () => metricsSchema(),
   make: (cfg, ctx) => {
-    const trainerP = trainerOf(ctx, cfg.trainer);
+    const stage = stageOf(ctx, cfg.trainer);
     return mapBatch(
       async (batch: RecordBatch<Metrics>) => {
-        const trainer = await trainerP;
-        const replica = await trainer.replica();
-        const meta = stepMetaOf(batch, ctx.nodeId);
+        const { trainer, replica, meta } = await stage(batch);
         const every = cfg.every ?? replica.cfg.evalEvery;
         const val = trainer.val;
         // bits per byte: the encoding's byte table, built at the first evaluation and kept (token-bytes.ts)

@@ -6,10 +6,10 @@ import { Schema, type RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { CURSOR_KEY, gradBucketBatch, metaOf, packedOf, stepMetaOf } from '../../src/nn/train/step-batches.ts';
+import { CURSOR_KEY, gradBucketBatch, metaOf, packedOf } from '../../src/nn/train/step-batches.ts';
 import { splitRows } from '../../src/nn/train/step-rows.ts';
 import { gradBucketSchema, type GradBucket, type Packed } from '../../src/schema/columns.ts';
-import { trainerField, trainerOf } from './trainer-field.ts';
+import { stageOf, trainerField } from './trainer-field.ts';
 
 export const forwardBackward = defineOperator({
   id: 'train/forward-backward',
@@ -21,11 +21,10 @@ export const forwardBackward = defineOperator({
   passthrough: false,
   output: () => gradBucketSchema(),
   make: (cfg, ctx) => {
-    const trainer = trainerOf(ctx, cfg.trainer);
+    const stage = stageOf(ctx, cfg.trainer);
     return mapBatch(
       async (batch: RecordBatch<Packed>): Promise<RecordBatch<GradBucket>> => {
-        const replica = await (await trainer).replica();
-        const meta = stepMetaOf(batch, ctx.nodeId);
+        const { replica, meta } = await stage(batch);
         if (meta.step !== replica.step + 1)
           throw new Error(
             `rows of step ${meta.step} arrived when the replica is at step ${replica.step}; feed the chain from train/shard-batches or train/stream-batches`,

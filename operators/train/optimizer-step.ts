@@ -6,10 +6,10 @@ import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { STEP_KEY, stepGradsOf, stepMetaOf, withMeta, type StepMeta } from '../../src/nn/train/step-batches.ts';
+import { STEP_KEY, stepGradsOf, withMeta, type StepMeta } from '../../src/nn/train/step-batches.ts';
 import { gradBucketSchema, metricsSchema, type GradBucket, type Metrics } from '../../src/schema/columns.ts';
 import { metricsBatch } from '../../src/schema/metrics.ts';
-import { trainerField, trainerOf } from './trainer-field.ts';
+import { stageOf, trainerField } from './trainer-field.ts';
 
 export const optimizerStep = defineOperator({
   id: 'train/optimizer-step',
@@ -20,12 +20,10 @@ export const optimizerStep = defineOperator({
   passthrough: false,
   output: () => metricsSchema(),
   make: (cfg, ctx) => {
-    const trainerP = trainerOf(ctx, cfg.trainer);
+    const stage = stageOf(ctx, cfg.trainer);
     return mapBatch(
       async (batch: RecordBatch<GradBucket>): Promise<RecordBatch<Metrics>> => {
-        const trainer = await trainerP;
-        const replica = await trainer.replica();
-        const meta = stepMetaOf(batch, ctx.nodeId);
+        const { trainer, replica, meta } = await stage(batch);
         if (meta.step !== replica.step + 1)
           throw new Error(`gradient of step ${meta.step} arrived when the replica is at step ${replica.step}`);
         const r = await replica.optimizerStep(stepGradsOf(batch, ctx.nodeId), meta.cursor ?? null);
