@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# pretest: the crawler and HTML-cleaning tests serve Debian's real HTML documentation on 127.0.0.1.
+# pretest: the crawler and HTML-cleaning tests serve Debian's real HTML documentation on 127.0.0.1;
+# the evaluation tasks read WordNet.
 # Install the packages when they are missing (a fresh Debian machine), quietly when they are present.
 set -euo pipefail
 need=()
 [ -d /usr/share/doc/postgresql-doc-15/html ] || need+=(postgresql-doc-15)
 [ -d /usr/share/doc/linux-doc-6.1/html ] || need+=(linux-doc-6.1)
+# the word-definition eval task (operators/eval/tasks) reads WordNet's dictionary files
+[ -f /usr/share/wordnet/data.noun ] || need+=(wordnet-base)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "pretest: installing Debian packages the tests serve: ${need[*]}" >&2
 SUDO=""
