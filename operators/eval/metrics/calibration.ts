@@ -76,9 +76,9 @@ export function calibration(
       throw new RangeError(`calibration: confidence[${i}] is ${String(c)}; confidences are probabilities in [0, 1]`);
     const y = asCorrect(correct[i], i, 'calibration');
     const b = binIndex(c, bins);
-    count[b]++;
-    confSum[b] += c;
-    hits[b] += y;
+    count[b] = (count[b] as number) + 1;
+    confSum[b] = (confSum[b] as number) + c;
+    hits[b] = (hits[b] as number) + y;
     brierSum += (c - y) ** 2;
   }
   let ece = 0;
