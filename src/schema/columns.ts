@@ -28,6 +28,16 @@ export type Metrics = {
   value: Float64;
   time: TimestampMillisecond;
 };
+/** DESIGN.md §10: one row per (task, metric); stderr NaN where none is computed; config_hash names the
+ * task settings and eval options the value came from (src/eval/run-tasks.ts). */
+export type EvalResults = {
+  task: Dictionary<Utf8, Int32>;
+  metric: Dictionary<Utf8, Int32>;
+  value: Float64;
+  stderr: Float64;
+  n: Int64;
+  config_hash: Utf8;
+};
 
 /** A field list keyed by column name, typed by the TypeMap it describes. */
 export type Columns<T extends TypeMap> = { [K in keyof T & string]: { type: T[K]; nullable?: boolean } };
@@ -79,4 +89,14 @@ export const metricsSchema = (): Schema<Metrics> =>
     name: { type: dictUtf8() },
     value: { type: new Float64() },
     time: { type: new TimestampMillisecond() },
+  });
+
+export const evalResultsSchema = (): Schema<EvalResults> =>
+  schemaOf<EvalResults>({
+    task: { type: dictUtf8() },
+    metric: { type: dictUtf8() },
+    value: { type: new Float64() },
+    stderr: { type: new Float64() },
+    n: { type: new Int64() },
+    config_hash: { type: new Utf8() },
   });

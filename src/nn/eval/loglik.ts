@@ -1,0 +1,144 @@
+// Log-likelihood of token continuations under the GPT, the harness's one kernel. A request is context +
+// continuation ids; the model reads (context + continuation)[-(L+1):][:-1] (L: its context length, as
+// lm-evaluation-harness cuts long inputs from the left) and the last |continuation| positions predict
+// the continuation. Requests run in batches padded on the right: attention is causal, so padding after a
+// row's last token cannot change its scores, and every row's numbers are computed by the same per-row
+// operations whatever else is in the batch (test/eval/harness.test.ts checks batch sizes 1, 3 and 8
+// give identical scores). Only the scored positions go through the output head: that is where most of a
+// forward pass's time goes at GPT-2's vocabulary.
+import * as tf from '@tensorflow/tfjs';
+import type { Gpt } from '../model/gpt.ts';
+
+export interface TokenRequest {
+  /** at least one token (an empty context is the end-of-text token: harness.ts) */
+  context: readonly number[];
+  continuation: readonly number[];
+}
+
+export interface TokenScore {
+  /** sum over the continuation of log p(token | everything before it), natural log */
+  loglik: number;
+  /** every continuation token was the model's most likely next token */
+  greedy: boolean;
+  tokens: number;
+  /** per continuation token: the probability of the model's most likely token, and whether it was right */
+  confidence: Float64Array;
+  correct: Uint8Array;
+}
+
+export interface ScoreOptions {
+  /** requests per forward pass (default 8); the numbers do not depend on it */
+  batchSize?: number;
+}
+
+/** The model's input row and how many of its last positions are scored. */
+function inputOf(r: TokenRequest, L: number, i: number): { ids: number[]; scored: number } {
+  if (r.continuation.length === 0) throw new Error(`loglikelihood: request ${i} has an empty continuation`);
+  if (r.context.length === 0)
+    throw new Error(`loglikelihood: request ${i} has an empty context (start it with the end-of-text token)`);
+  if (r.continuation.length > L)
+    throw new Error(
+      `loglikelihood: request ${i}'s continuation has ${r.continuation.length} tokens, more than the model's context ${L}; score long texts with loglikelihood_rolling`,
+    );
+  const full = [...r.context, ...r.continuation];
+  return { ids: full.slice(-(L + 1), -1), scored: r.continuation.length };
+}
+
+/** Scores of every request, in the order given. */
+export function scoreTokens(model: Gpt, requests: readonly TokenRequest[], o: ScoreOptions = {}): TokenScore[] {
+  const batchSize = o.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`loglikelihood: batchSize ${batchSize} < 1`);
+  const L = model.config.contextLength;
+  const inputs = requests.map((r, i) => inputOf(r, L, i));
+  // longest first (as lm-evaluation-harness orders them): rows of a batch have similar lengths, less padding
+  const order = inputs.map((_, i) => i).sort((a, b) => inputs[b]!.ids.length - inputs[a]!.ids.length || a - b);
+  const out = new Array<TokenScore>(requests.length);
+  for (let s = 0; s < order.length; s += batchSize) {
+    const part = order.slice(s, s + batchSize);
+    const scores = scoreBatch(
+      model,
+      part.map((i) => inputs[i]!),
+      part.map((i) => requests[i]!.continuation),
+    );
+    part.forEach((i, k) => {
+      out[i] = scores[k]!;
+    });
+  }
+  return out;
+}
+
+function scoreBatch(
+  model: Gpt,
+  rows: readonly { ids: number[]; scored: number }[],
+  targets: readonly (readonly number[])[],
+): TokenScore[] {
+  const T = Math.max(...rows.map((r) => r.ids.length));
+  const B = rows.length;
+  const ids = new Int32Array(B * T); // padding: token 0, after each row's end
+  const picks: number[] = []; // flat positions whose next token is scored
+  const want: number[] = []; // that next token
+  rows.forEach((r, b) => {
+    ids.set(r.ids, b * T);
+    const first = r.ids.length - r.scored;
+    for (let k = 0; k < r.scored; k++) {
+      picks.push(b * T + first + k);
+      want.push(targets[b]![k]!);
+    }
+  });
+  const [lse, best, bestLogit, target] = tf.tidy(() => {
+    const h = model.hidden({ ids, batch: B, seqLen: T });
+    const hp = tf.gather(h, tf.tensor1d(picks, 'int32'));
+    const logits = tf.matMul(hp, model.headMatrix(), false, true); // [n, V]
+    const n = picks.length;
+    const V = logits.shape[1];
+    const flat = want.map((t, k) => k * V + t);
+    return [
+      tf.logSumExp(logits, 1),
+      tf.argMax(logits, 1),
+      tf.max(logits, 1),
+      tf.gather(logits.reshape([n * V]), tf.tensor1d(flat, 'int32')),
+    ];
+  });
+  const lseV = lse.dataSync() as Float32Array;
+  const bestV = best.dataSync() as Int32Array;
+  const maxV = bestLogit.dataSync() as Float32Array;
+  const tV = target.dataSync() as Float32Array;
+  tf.dispose([lse, best, bestLogit, target]);
+  let k = 0;
+  return rows.map((r) => {
+    const confidence = new Float64Array(r.scored);
+    const correct = new Uint8Array(r.scored);
+    let loglik = 0;
+    let greedy = true;
+    for (let j = 0; j < r.scored; j++, k++) {
+      // in float64 from the float32 logits: sums over many tokens keep their precision
+      loglik += tV[k]! - lseV[k]!;
+      // ties: the target counts as greedy when its logit equals the maximum (argmax picks the first)
+      const right = bestV[k] === want[k] || tV[k] === maxV[k];
+      correct[j] = right ? 1 : 0;
+      if (!right) greedy = false;
+      confidence[j] = Math.exp(maxV[k]! - lseV[k]!);
+    }
+    return { loglik, greedy, tokens: r.scored, confidence, correct };
+  });
+}
+
+/** lm-evaluation-harness's rolling windows for a text longer than the context: the first window
+ * predicts the first min(L, n) tokens from the prefix token; each later window predicts the next up to
+ * L tokens with as much preceding text as fits. Every token is predicted exactly once. */
+export function rollingWindows(tokens: readonly number[], prefix: number, L: number): TokenRequest[] {
+  const out: TokenRequest[] = [];
+  if (tokens.length === 0) return out;
+  const first = Math.min(L, tokens.length);
+  out.push({ context: [prefix], continuation: tokens.slice(0, first) });
+  let predicted = first;
+  while (predicted < tokens.length) {
+    const n = Math.min(tokens.length - predicted, L);
+    const end = predicted + n;
+    // the window's input is tokens[end-L-1 .. end-1); its first (L+1-n) tokens are context
+    const start = Math.max(0, end - L - 1);
+    out.push({ context: tokens.slice(start, predicted), continuation: tokens.slice(predicted, end) });
+    predicted = end;
+  }
+  return out;
+}
