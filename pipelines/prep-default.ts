@@ -7,6 +7,7 @@ import type { PrepOptions } from '../src/cli/prep-contract.ts';
 import { pipeline, type PipelineSpecInput } from '../src/graph/spec.ts';
 import { readText } from '../operators/ingest/read-text.ts';
 import { exactDedup } from '../operators/dedup/exact.ts';
+import { decontaminate } from '../operators/eval/decontaminate.ts';
 import { tokenize } from '../operators/tokenize/tokenize.ts';
 import { packSequences } from '../operators/pack/pack-sequences.ts';
 import { writeShards } from '../operators/shard/write-shards.ts';
@@ -45,6 +46,22 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
   // 2. exact duplicates out before they cost tokenizing (compared lower-cased, whitespace collapsed)
   const dedup: Step[] = o.dedup ? [{ id: 'dedup', op: exactDedup, config: {} }] : [];
 
+  // 2b. training documents sharing a word 13-gram with the named eval tasks: dropped (or flagged)
+  //     before they cost tokenizing; on the main thread (one index, one report)
+  const decontam: Step[] = o.decontaminate?.length
+    ? [
+        {
+          id: 'decontaminate',
+          op: decontaminate,
+          config: {
+            tasks: o.decontaminate,
+            mode: o.decontaminateMode ?? 'drop',
+            ...(o.decontaminateReport ? { report: o.decontaminateReport } : {}),
+          },
+        },
+      ]
+    : [];
+
   // 3. tokens, on the worker threads: tokenizing is the bottleneck. Normalising (NFC, control
   //    characters, whitespace: what clean/normalize does) is the tokenizer's pre-tokenisation step here,
   //    run on each worker on the text it decodes anyway; as a pass of its own it cost a decode, an encode
@@ -75,7 +92,11 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
         ]
       : [{ id: 'write', op: writeShards, config: shards }];
 
-  return pipeline({ name: 'prep', budget: { maxInFlight: 8 }, steps: [...read, ...dedup, tokens, ...write] });
+  return pipeline({
+    name: 'prep',
+    budget: { maxInFlight: 8 },
+    steps: [...read, ...dedup, ...decontam, tokens, ...write],
+  });
 }
 
 export default prepSpec();

@@ -24,6 +24,9 @@ export const BUILD_OPTIONS = {
   format: { type: 'string' },
   'no-dedup': { type: 'boolean' },
   'shard-bytes': { type: 'string' },
+  decontaminate: { type: 'string' },
+  'decontaminate-mode': { type: 'string' },
+  'decontaminate-report': { type: 'string' },
 } as const;
 
 export const PREP_OPTIONS = { ...RUN_OPTIONS, ...BUILD_OPTIONS } as const;
@@ -37,6 +40,9 @@ interface BuildValues {
   format?: string;
   'no-dedup'?: boolean;
   'shard-bytes'?: string;
+  decontaminate?: string;
+  'decontaminate-mode'?: string;
+  'decontaminate-report'?: string;
 }
 
 function buildOptions(v: BuildValues): PrepOptions {
@@ -61,7 +67,30 @@ function buildOptions(v: BuildValues): PrepOptions {
   }
   if (v['no-dedup']) o.dedup = false;
   if (v['shard-bytes'] !== undefined) o.shardBytes = parseCount('shard-bytes', v['shard-bytes'], true);
+  decontaminateOptions(v, o);
   return o;
+}
+
+/** --decontaminate TASKS (comma-separated names or task files) and its mode and report. */
+function decontaminateOptions(v: BuildValues, o: PrepOptions): void {
+  if (v.decontaminate !== undefined) {
+    const tasks = v.decontaminate
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t) => t.length > 0);
+    if (tasks.length === 0)
+      throw new UsageError('--decontaminate expects eval task names, comma-separated (flowlm eval --list)', 'prep');
+    o.decontaminate = tasks;
+  }
+  const mode = v['decontaminate-mode'];
+  if (mode !== undefined) {
+    if (mode !== 'drop' && mode !== 'flag')
+      throw new UsageError(`--decontaminate-mode expects drop or flag, got "${mode}"`, 'prep');
+    o.decontaminateMode = mode;
+  }
+  if (v['decontaminate-report'] !== undefined) o.decontaminateReport = v['decontaminate-report'];
+  if ((o.decontaminateMode || o.decontaminateReport) && !o.decontaminate)
+    throw new UsageError('--decontaminate-mode and --decontaminate-report need --decontaminate TASKS', 'prep');
 }
 
 /** The spec the command line asks for, not yet validated. */

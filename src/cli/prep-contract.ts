@@ -23,6 +23,12 @@ export interface PrepOptions {
   dedup?: boolean;
   /** target shard size in bytes */
   shardBytes?: number;
+  /** eval tasks (names or task files) whose word 13-grams must not be in the training documents */
+  decontaminate?: string[];
+  /** drop (default): contaminated documents are removed; flag: kept, counted and reported */
+  decontaminateMode?: 'drop' | 'flag';
+  /** JSON report of the decontamination (contaminated eval items, training documents that hit them) */
+  decontaminateReport?: string;
 }
 
 export type PrepBuilder = (options: PrepOptions) => PipelineSpecInput;

@@ -2,7 +2,8 @@
 import { RUN_OPTIONS_HELP } from './help.ts';
 
 export const PREP_USAGE = `flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E] [--seq-len N]
-             [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [--set node.key=value ...] [--json]`;
+             [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [--decontaminate TASKS]
+             [--decontaminate-mode drop|flag] [--decontaminate-report FILE] [--set node.key=value ...] [--json]`;
 
 export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline):
   -i, --input X                a file, a quoted glob ('data/*.jsonl.gz') or an http(s) URL; repeatable (one kind
@@ -21,8 +22,16 @@ export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline)
                                parquet: one row of token ids per document, no packing
       --no-dedup               keep exact duplicates (default: dropped before tokenizing)
       --shard-bytes N          target shard size; k, M, G = KiB, MiB, GiB (default 64M)
+      --decontaminate TASKS    eval tasks, comma-separated (names as flowlm eval --list shows, or task files):
+                               training documents sharing a word 13-gram with one of their items (lower-cased,
+                               punctuation as spaces; items under 13 words matched whole) are dropped after
+                               dedup, before tokenizing (node decontaminate, operator eval/decontaminate)
+      --decontaminate-mode M   drop (default) or flag: keep contaminated documents, only count and report them
+      --decontaminate-report F JSON report: per task the contaminated items (document indices) and the training
+                               documents that hit them
   With a pipeline file these flags go to its prepSpec(options) export; a file without one takes --set only.
-  --set applies to the built pipeline's nodes: read, dedup, tokenize, pack, write (flowlm ops describes them).`;
+  --set applies to the built pipeline's nodes: read, dedup, decontaminate (with --decontaminate), tokenize, pack,
+  write (flowlm ops describes them).`;
 
 export function prepHelp(): string {
   return `Usage: ${PREP_USAGE}
@@ -38,7 +47,8 @@ ${RUN_OPTIONS_HELP.replace('Options of flowlm run:', 'Options shared with flowlm
 
 Output: progress on stderr; on stdout the per-node table and a summary, or with --json one object as the last
 line: {"ok","pipeline","durationMs","documents","tokens","shards","rows","tokensStored","mb","mbPerS",
-"tokensPerS","peakRssMb","manifest","nodes":{...},"sinks":[...]} (nodes and sinks as in flowlm run --help).
+"tokensPerS","peakRssMb","manifest","decontamination"?,"nodes":{...},"sinks":[...]} (nodes and sinks as in flowlm
+run --help; decontamination: {"contaminated","dropped"} training documents, with --decontaminate).
 Exit codes as flowlm run: 0 done, 1 failed, 2 bad usage or invalid pipeline, 130/143 cancelled.
 
 Examples:
@@ -46,5 +56,6 @@ Examples:
   flowlm prep --input 'data/*.jsonl.gz' --out out/web --encoding o200k --seq-len 2048 --json
   flowlm prep --input corpus.parquet --format parquet --set read.columns='["id","text"]'
   flowlm prep pipelines/prep-default.ts --seq-len 256 --workers 4
-  flowlm prep my-prep.ts --set write.dir=out/mine`;
+  flowlm prep my-prep.ts --set write.dir=out/mine
+  flowlm prep --decontaminate lambada-moby-sotu,heldout-perplexity --json`;
 }

@@ -11,6 +11,7 @@ import { peakRssMb } from '../runtime/peak-rss.ts';
 
 const TOKENIZE = 'tokenize/tokenize';
 const WRITE_SHARDS = 'shard/write-shards';
+const DECONTAMINATE = 'eval/decontaminate';
 
 export interface PrepFigures {
   documents: number;
@@ -27,6 +28,9 @@ export interface PrepFigures {
   /** the process's peak resident set (all threads), MiB */
   peakRssMb: number;
   manifest: string | null;
+  /** with --decontaminate: training documents found sharing an n-gram with the eval tasks, and those
+   * dropped (all of them in drop mode, none in flag mode) */
+  decontamination?: { contaminated: number; dropped: number };
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -61,6 +65,11 @@ export function prepFigures(p: ResolvedPipeline, r: RunResult): PrepFigures {
   const tokens =
     tokenizers.length > 0 ? tokenizers.reduce((sum, s) => sum + (s.counters?.tokens ?? 0), 0) : facts.tokens;
   const documents = tokenizers.length > 0 ? tokenizers.reduce((sum, s) => sum + s.rowsOut, 0) : facts.rows;
+  const decontaminators = idsOf(DECONTAMINATE)
+    .map((id) => r.nodes[id])
+    .filter((s) => s !== undefined);
+  const dropped = decontaminators.reduce((sum, s) => sum + (s.dropReasons['eval_contamination'] ?? 0), 0);
+  const flagged = decontaminators.reduce((sum, s) => sum + (s.counters?.contaminated ?? 0), 0);
   return {
     documents,
     tokens,
@@ -72,6 +81,7 @@ export function prepFigures(p: ResolvedPipeline, r: RunResult): PrepFigures {
     tokensPerS: Math.round(tokens / seconds),
     peakRssMb: round(peakRssMb(), 1),
     manifest,
+    ...(decontaminators.length > 0 ? { decontamination: { contaminated: dropped + flagged, dropped } } : {}),
   };
 }
 
@@ -82,7 +92,10 @@ export const prepReport: RunReport = {
     const where = f.manifest ? ` in ${dirname(f.manifest)}` : '';
     return (
       `prepared ${count(f.documents)} documents, ${count(f.tokens)} tokens: ${count(f.shards)} shard${f.shards === 1 ? '' : 's'} of ${count(f.rows)} rows${where}\n` +
-      `${bytes(f.mb * 1e6)} read at ${f.mbPerS} MB/s, ${count(f.tokensPerS)} tokens/s, peak RSS ${f.peakRssMb} MiB`
+      `${bytes(f.mb * 1e6)} read at ${f.mbPerS} MB/s, ${count(f.tokensPerS)} tokens/s, peak RSS ${f.peakRssMb} MiB` +
+      (f.decontamination
+        ? `\n${count(f.decontamination.contaminated)} documents share an n-gram with the eval tasks, ${count(f.decontamination.dropped)} dropped`
+        : '')
     );
   },
 };
