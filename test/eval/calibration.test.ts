@@ -199,6 +199,17 @@ describe('aggregates over {confidence, correct} items', () => {
     expect(mceAggregate(items)).toBeCloseTo(0.45, 12);
   });
 
+  it('take per-token items (arrays, as LoglikelihoodResult carries them) and flatten them', () => {
+    // the same five predictions split over two documents' tokens
+    const items = [
+      { confidence: new Float64Array([0.25, 0.25]), correct: new Uint8Array([0, 0]) },
+      { confidence: [0.55, 0.75, 0.75], correct: [true, true, true] },
+    ];
+    expect(eceAggregate(items)).toBeCloseTo(0.29, 4);
+    expect(brierAggregate(items)).toBeCloseTo(0.0905, 12);
+    expect(() => eceAggregate([{ confidence: [0.5, 0.6], correct: [1] }])).toThrow(/item 0 .*equal-length arrays/);
+  });
+
   it('name a malformed item', () => {
     expect(() => eceAggregate([{ confidence: 0.5, correct: true }, 0.7])).toThrow(/ece: item 1 is 0.7/);
     expect(() => eceAggregate([{ confidence: 0.5, correct: 'yes' }])).toThrow(/correct\[0\] is yes/);

@@ -159,22 +159,37 @@ export function mcCalibrationItems(
   return { confidence: probs[best] as number, correct: best === gold, probs };
 }
 
-function itemsToArrays(items: readonly unknown[], where: string): [Float64Array, Uint8Array] {
-  const conf = new Float64Array(items.length);
-  const ok = new Uint8Array(items.length);
+const isArrayLike = (x: unknown): x is ArrayLike<unknown> =>
+  typeof x === 'object' && x !== null && typeof (x as ArrayLike<unknown>).length === 'number';
+
+/** Flattens items: one prediction {confidence: number, correct}, or one per token {confidence: number[],
+ * correct: (0|1|boolean)[]} as LoglikelihoodResult carries them (typed arrays too). */
+function itemsToArrays(items: readonly unknown[], where: string): [number[], (number | boolean)[]] {
+  const conf: number[] = [];
+  const ok: (number | boolean)[] = [];
   items.forEach((it, i) => {
-    const o = it as Partial<CalibrationItem> | null;
-    if (typeof o !== 'object' || o === null || typeof o.confidence !== 'number')
+    const o = it as { confidence?: unknown; correct?: unknown } | null;
+    const c = typeof o === 'object' && o !== null ? o.confidence : undefined;
+    if (typeof c === 'number') {
+      conf.push(c);
+      ok.push(asCorrect(o?.correct, i, where));
+    } else if (isArrayLike(c) && isArrayLike(o?.correct) && o.correct.length === c.length) {
+      for (let k = 0; k < c.length; k++) {
+        conf.push(c[k] as number);
+        ok.push(asCorrect(o.correct[k], i, where));
+      }
+    } else {
+      const shown = JSON.stringify(it) ?? String(it);
       throw new TypeError(
-        `${where}: item ${i} is ${JSON.stringify(it)}; items are {confidence, correct} (see mcCalibrationItems)`,
+        `${where}: item ${i} is ${shown}; items are {confidence, correct} of numbers or of equal-length arrays (see mcCalibrationItems)`,
       );
-    conf[i] = o.confidence;
-    ok[i] = asCorrect(o.correct, i, where);
+    }
   });
   return [conf, ok];
 }
 
-/** MetricSpec aggregates over {confidence, correct} items (15 bins, the usual choice). */
+/** MetricSpec aggregates over {confidence, correct} items, per document or per token (15 bins, the usual
+ * choice). */
 export const eceAggregate = (items: readonly unknown[]): number => calibration(...itemsToArrays(items, 'ece')).ece;
 export const mceAggregate = (items: readonly unknown[]): number => calibration(...itemsToArrays(items, 'mce')).mce;
 export const brierAggregate = (items: readonly unknown[]): number =>
