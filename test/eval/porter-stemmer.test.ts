@@ -1,5 +1,5 @@
 // NLTK's PorterStemmer, every mode, against stems NLTK itself produced (test/fixtures/eval/rouge/
-// stems.json, written by make-stems.py: Moby-Dick chapters 1-15, rouge-score's testdata words and
+// stems.tsv, written by make-stems.py: Moby-Dick chapters 1-15, rouge-score's testdata words and
 // words that reach every rule branch).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,13 +7,23 @@ import { describe, expect, it } from 'vitest';
 import { type PorterMode, PorterStemmer } from '../../operators/eval/metrics/porter-stemmer.ts';
 
 const fixtureDir = join(import.meta.dirname, '..', 'fixtures', 'eval', 'rouge');
-const fixture = JSON.parse(readFileSync(join(fixtureDir, 'stems.json'), 'utf8')) as {
-  source: string;
-  words: string[];
-  stems: Record<PorterMode, string[]>;
-};
 const MODES: PorterMode[] = ['NLTK_EXTENSIONS', 'MARTIN_EXTENSIONS', 'ORIGINAL_ALGORITHM'];
 
+// stems.tsv: a '#' source line, a header (word + the three modes), then one word per line.
+function readStems(): { words: string[]; stems: Record<PorterMode, string[]> } {
+  const lines = readFileSync(join(fixtureDir, 'stems.tsv'), 'utf8').split('\n');
+  const [, header, ...rows] = lines.filter((l) => l.length > 0);
+  expect(header?.split('\t')).toEqual(['word', ...MODES]);
+  const words: string[] = [];
+  const stems = { NLTK_EXTENSIONS: [], MARTIN_EXTENSIONS: [], ORIGINAL_ALGORITHM: [] } as Record<PorterMode, string[]>;
+  for (const row of rows) {
+    const [word, ...byMode] = row.split('\t');
+    words.push(word as string);
+    MODES.forEach((m, i) => stems[m].push(byMode[i] as string));
+  }
+  return { words, stems };
+}
+const fixture = readStems();
 describe('PorterStemmer against NLTK', () => {
   it('has a fixture of thousands of words whose stems differ by mode', () => {
     expect(fixture.words.length).toBeGreaterThan(3000);
