@@ -6,6 +6,7 @@ import { type BleuResult, computeBleu, MAX_NGRAM_ORDER, SMOOTH_DEFAULTS, type Sm
 import { allWordNgrams, type Counts } from './ngrams.ts';
 import { pyFixed, pyRstrip } from './python-text.ts';
 import { countRefs, formatSignature, type SignatureContext } from './signature.ts';
+import { segmentRefs } from './segment-refs.ts';
 import { type BleuTokenizerName, bleuTokenizer } from './tokenize-13a.ts';
 
 export { computeBleu, MAX_NGRAM_ORDER, SMOOTH_DEFAULTS, type BleuResult, type SmoothMethod };
@@ -66,30 +67,6 @@ function closestRefLen(hypLen: number, refLens: readonly number[]): number {
     }
   }
   return closestLen;
-}
-
-/** Check the streams line up and return each segment's present references (nulls dropped, as sacrebleu). */
-export function segmentRefs(
-  where: string,
-  hypotheses: readonly string[],
-  references: ReadonlyArray<ReadonlyArray<string | null>>,
-): string[][] {
-  if (hypotheses.length === 0) throw new Error(`${where}: no hypotheses; pass at least one segment`);
-  if (references.length === 0) throw new Error(`${where}: no reference streams; pass references[k][i]`);
-  references.forEach((stream, k) => {
-    if (stream.length !== hypotheses.length) {
-      throw new Error(
-        `${where}: reference stream ${k} has ${stream.length} segments but there are ${hypotheses.length} hypotheses; ` +
-          'references[k][i] is the k-th reference of the i-th segment',
-      );
-    }
-  });
-  return hypotheses.map((_, i) => {
-    const present = references.map((stream) => stream[i]).filter((r): r is string => r !== null && r !== undefined);
-    if (present.length === 0)
-      throw new Error(`${where}: segment ${i} has no reference (all null); give it at least one`);
-    return present;
-  });
 }
 
 /** sacrebleu's BLEU.corpus_score; references[k][i] is the k-th reference of segment i (null: absent). */

@@ -4,9 +4,9 @@
 // of per-order F scores with eps smoothing or (default) F of the averaged precision and recall over the
 // orders that had n-grams on both sides (sacreBLEU < 2.0 "effective order").
 
-import { segmentRefs } from './bleu.ts';
 import { allCharNgrams, type Counts, wordNgrams } from './ngrams.ts';
 import { codePoints, pyFixed, pySplit } from './python-text.ts';
+import { segmentRefs } from './segment-refs.ts';
 import { countRefs, formatSignature, type SignatureContext } from './signature.ts';
 
 export interface ChrfOptions {
