@@ -79,7 +79,8 @@ function decontaminateStream(
   return (source) =>
     defer(() => {
       let state: { tally: ContaminationTally; spec: RowSpec } | undefined;
-      const open = async () => {
+      // started at subscription, so the tasks load and the index is built while the first batches are read
+      const opening = (async () => {
         const tasks = await loadTasks(cfg.tasks);
         const evalIndex = await indexTasks(tasks, { n: cfg.n, minWords: cfg.minWords });
         const items = evalIndex.tasks.reduce((s, t) => s + t.items, 0);
@@ -87,7 +88,9 @@ function decontaminateStream(
         const tally = new ContaminationTally(evalIndex);
         state = { tally, spec: rowsOf(cfg, tally) };
         return state;
-      };
+      })();
+      opening.catch(() => {}); // reported when the first batch (or the end) awaits it
+      const open = () => opening;
       const step = (
         s: NonNullable<typeof state>,
         batch: RecordBatch<Text>,

@@ -17,6 +17,8 @@
 const B1 = 0x01000193; // FNV prime: the lanes' polynomial bases (odd, so multiplying is invertible mod 2^32)
 const B2 = 0x9e3779b1;
 
+import { NgramTable } from './ngram-table.ts';
+
 // Per UTF-16 unit: 0 not yet classified, -1 a separator, else the lower-cased unit + 1.
 const units = new Int32Array(0x10000);
 const WORD = /[\p{L}\p{N}\p{M}]/u;
@@ -155,14 +157,7 @@ export interface NgramIndexOptions {
 
 /** Keys of eval items' n-grams, each with the items holding it. */
 export class NgramIndex {
-  private keyLo = new Int32Array(1 << 12);
-  private keyHi = new Int32Array(1 << 12);
-  private head = new Int32Array(1 << 12).fill(-1); // -1: empty slot
-  private size = 0;
-  private postTask = new Int32Array(1 << 12);
-  private postItem = new Int32Array(1 << 12);
-  private postNext = new Int32Array(1 << 12);
-  private postings = 0;
+  private readonly table = new NgramTable();
   /** the window lengths training text is scanned with: n, and each short item's length */
   readonly lengths = new Set<number>();
   private readonly words = new WordHashes();
@@ -175,7 +170,7 @@ export class NgramIndex {
 
   /** distinct keys held */
   get keys(): number {
-    return this.size;
+    return this.table.size;
   }
 
   /** Indexes one eval item's texts; false when it is too short to be checked (under minWords words). */
@@ -187,7 +182,7 @@ export class NgramIndex {
       if (w.count < Math.min(n, minWords)) continue;
       const len = Math.min(n, w.count);
       this.lengths.add(len);
-      forEachWindow(w, len, (lo, hi) => this.insert(lo, hi, task, item));
+      forEachWindow(w, len, (lo, hi) => this.table.add(lo, hi, task, item));
       indexed = true;
     }
     return indexed;
@@ -196,76 +191,19 @@ export class NgramIndex {
   /** Calls `hit` for each posting of each window of `text` found in the index (a posting once per window). */
   scan(text: string, hit: (p: Posting) => void): void {
     const w = this.words.read(text);
+    const t = this.table;
     for (const len of this.lengths)
       forEachWindow(w, len, (lo, hi) => {
-        const slot = this.find(lo, hi);
-        if (slot < 0) return;
-        for (let p = this.head[slot]!; p >= 0; p = this.postNext[p]!)
-          hit({ task: this.postTask[p]!, item: this.postItem[p]! });
+        for (let p = t.first(lo, hi); p >= 0; p = t.nextOf(p)) hit({ task: t.taskOf(p), item: t.itemOf(p) });
       });
   }
 
-  /** true when some window of `text` is in the index (stops at the first) */
+  /** true when some window of `text` is in the index */
   has(text: string): boolean {
     let found = false;
     this.scan(text, () => {
       found = true;
     });
     return found;
-  }
-
-  private find(lo: number, hi: number): number {
-    const mask = this.head.length - 1;
-    for (let s = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask; ; s = (s + 1) & mask) {
-      if (this.head[s] === -1) return -1;
-      if (this.keyLo[s] === (lo | 0) && this.keyHi[s] === (hi | 0)) return s;
-    }
-  }
-
-  private insert(lo: number, hi: number, task: number, item: number): void {
-    if ((this.size + 1) * 2 > this.head.length) this.grow();
-    const mask = this.head.length - 1;
-    let s = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
-    for (; this.head[s] !== -1; s = (s + 1) & mask) {
-      if (this.keyLo[s] === (lo | 0) && this.keyHi[s] === (hi | 0)) break;
-    }
-    const h = this.head[s]!;
-    if (h === -1) {
-      this.keyLo[s] = lo;
-      this.keyHi[s] = hi;
-      this.size++;
-    } else if (this.postTask[h] === task && this.postItem[h] === item) return; // the item repeats an n-gram
-    const p = this.postings++;
-    if (p === this.postTask.length) {
-      const grow = (a: Int32Array) => {
-        const b = new Int32Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.postTask = grow(this.postTask);
-      this.postItem = grow(this.postItem);
-      this.postNext = grow(this.postNext);
-    }
-    this.postTask[p] = task;
-    this.postItem[p] = item;
-    this.postNext[p] = h;
-    this.head[s] = p;
-  }
-
-  private grow(): void {
-    const { keyLo, keyHi, head } = this;
-    const cap = head.length * 2;
-    this.keyLo = new Int32Array(cap);
-    this.keyHi = new Int32Array(cap);
-    this.head = new Int32Array(cap).fill(-1);
-    const mask = cap - 1;
-    for (let i = 0; i < head.length; i++) {
-      if (head[i] === -1) continue;
-      let s = (keyLo[i]! ^ Math.imul(keyHi[i]!, 0x9e3779b1)) & mask;
-      while (this.head[s] !== -1) s = (s + 1) & mask;
-      this.keyLo[s] = keyLo[i]!;
-      this.keyHi[s] = keyHi[i]!;
-      this.head[s] = head[i]!;
-    }
   }
 }
