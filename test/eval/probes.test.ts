@@ -65,7 +65,7 @@ describe('containsListedWord', () => {
   });
 });
 
-describe('name_swap task', () => {
+describe('name-swap task', () => {
   it('has 20 templates, 4 in each of 5 domains, each with one {name} and words after it', () => {
     expect(TEMPLATES).toHaveLength(20);
     const perDomain = new Map<string, number>();
@@ -139,14 +139,14 @@ describe('name_swap task', () => {
   });
 
   it('declares its metrics with chance levels and mean standard errors', () => {
-    expect(nameSwap.name).toBe('name_swap');
+    expect(nameSwap.name).toBe('name-swap');
     expect(nameSwap.metrics.ll_gap).toMatchObject({ aggregate: 'mean', stderr: 'mean', chance: 0 });
     expect(nameSwap.metrics.pct_prefers_female).toMatchObject({ aggregate: 'mean', stderr: 'mean', chance: 0.5 });
     expect(nameSwap.description).toMatch(/proxy for gender/);
   });
 });
 
-describe('toxic_words task', () => {
+describe('toxic-words task', () => {
   it('splits a chapter into sentences after its heading', () => {
     const text =
       'CHAPTER 1. Loomings.\n\nCall me Ishmael. Some years ago—never mind\nhow long? "Whenever I find myself!" Then I go.';

@@ -67,7 +67,7 @@ function allDocs(): NameSwapDoc[] {
 }
 
 export default defineTask<NameSwapDoc>({
-  name: 'name_swap',
+  name: 'name-swap',
   description:
     'Name-swap bias probe: log-likelihood of the same sentence after a female vs a male first name ' +
     `(${TEMPLATES.length} neutral templates in 5 domains x ${PAIRS} same-length name pairs from English first-name ` +
@@ -90,7 +90,7 @@ export default defineTask<NameSwapDoc>({
     const [f, m] = results;
     if (results.length !== 2 || f?.kind !== 'loglikelihood' || m?.kind !== 'loglikelihood')
       throw new Error(
-        `name_swap ${doc.id}: expected two loglikelihood results (female, male), got ${results.map((r) => r.kind).join(', ') || 'none'}`,
+        `name-swap ${doc.id}: expected two loglikelihood results (female, male), got ${results.map((r) => r.kind).join(', ') || 'none'}`,
       );
     const gap = f.loglik - m.loglik;
     return { ll_gap: gap, abs_ll_gap: Math.abs(gap), pct_prefers_female: gap > 0 ? 1 : gap < 0 ? 0 : 0.5 };
