@@ -55,6 +55,7 @@ Usage:
   flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [...]   (or RANK, WORLD_SIZE, MASTER_ADDR/PORT)
   flowlm plan <pipeline.ts|spec.json> [--devices SPEC] [--set ...] [--json]
   flowlm generate --checkpoint DIR --prompt TEXT [--max-tokens N --temperature T --top-k K --top-p P --seed S]
+  flowlm eval --checkpoint DIR --tasks a,b,... [--limit N] [--batch-size B] [--out DIR] [--json] | --list
   flowlm export --checkpoint DIR --format safetensors --out FILE
   flowlm ops [--json]
   flowlm help [command]        same as flowlm <command> --help
@@ -68,6 +69,8 @@ Commands:
             data parallel on CPU worker threads or GPUs (--devices), or as one rank of W processes
   plan      print the physical plan a spec runs with (placement, ranks, devices, edges, budgets)
   generate  sample a continuation of a prompt from a checkpoint
+  eval      score a checkpoint on evaluation tasks (perplexity, cloze, multiple choice, calibration, ...):
+            results.parquet + results.json; see flowlm eval --list
   export    write a checkpoint's weights as safetensors (GPT-2 tensor names)
   ops    list the operators (ids usable as "op") and resource kinds, with every config field
 

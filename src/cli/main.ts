@@ -22,6 +22,7 @@ const COMMANDS: Record<string, Command> = {
   plan: async (...a) => (await import('./plan-command.ts')).planCommand(...a),
   generate: async (argv, io) => (await import('./generate-command.ts')).generateCommand(argv, io),
   export: async (argv, io) => (await import('./export-command.ts')).exportCommand(argv, io),
+  eval: async (argv, io) => (await import('./eval-command.ts')).evalCommand(argv, io),
 };
 
 async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<number> {

@@ -75,6 +75,14 @@ export async function loadTasks(names: readonly string[], dir = PACKAGE_TASKS_DI
       continue;
     }
     const looksLikePath = name.includes('/') || name.endsWith('.json') || name.endsWith('.ts');
+    if (!looksLikePath && !files.has(name)) {
+      // a task whose name differs from its file's
+      const byName = (await shippedTasks(dir)).get(name);
+      if (byName) {
+        out.push(byName);
+        continue;
+      }
+    }
     const file = looksLikePath ? resolve(name) : files.get(name);
     if (!file || !existsSync(file)) {
       const known = [...(await shippedTasks(dir)).keys()].join(', ');

@@ -1,7 +1,7 @@
 // File helpers every reader and writer shares: glob expansion (Node 20 has no fs.glob), stable ids,
 // and atomic writes (a temporary name renamed into place when complete).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync, type Dirent } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync, type Dirent } from 'node:fs';
 import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
@@ -186,4 +186,11 @@ export function openAtomic(path: string): AtomicFile {
   const abs = resolve(path);
   mkdirSync(dirname(abs), { recursive: true });
   return new AtomicFile(abs);
+}
+
+/** A small file written whole under a temporary name and renamed into place (sync: reports, plots). */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const f = new AtomicFile(path);
+  writeFileSync(f.tmp, data);
+  renameSync(f.tmp, path);
 }

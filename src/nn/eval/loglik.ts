@@ -4,10 +4,11 @@
 // the continuation. Requests run in batches padded on the right: attention is causal, so padding after a
 // row's last token cannot change its scores, and every row's numbers are computed by the same per-row
 // operations whatever else is in the batch (test/eval/harness.test.ts checks batch sizes 1, 3 and 8
-// give identical scores). Only the scored positions go through the output head: that is where most of a
-// forward pass's time goes at GPT-2's vocabulary.
+// give identical scores). Only the scored positions go through the output head (head-scores.ts): that
+// is where most of a forward pass's time goes at GPT-2's vocabulary.
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../model/gpt.ts';
+import { HeadBlocks, headScores, type HeadScores } from './head-scores.ts';
 
 export interface TokenRequest {
   /** at least one token (an empty context is the end-of-text token: harness.ts) */
@@ -53,22 +54,29 @@ export function scoreTokens(model: Gpt, requests: readonly TokenRequest[], o: Sc
   // longest first (as lm-evaluation-harness orders them): rows of a batch have similar lengths, less padding
   const order = inputs.map((_, i) => i).sort((a, b) => inputs[b]!.ids.length - inputs[a]!.ids.length || a - b);
   const out = new Array<TokenScore>(requests.length);
-  for (let s = 0; s < order.length; s += batchSize) {
-    const part = order.slice(s, s + batchSize);
-    const scores = scoreBatch(
-      model,
-      part.map((i) => inputs[i]!),
-      part.map((i) => requests[i]!.continuation),
-    );
-    part.forEach((i, k) => {
-      out[i] = scores[k]!;
-    });
+  const head = new HeadBlocks(model.headMatrix());
+  try {
+    for (let s = 0; s < order.length; s += batchSize) {
+      const part = order.slice(s, s + batchSize);
+      const scores = scoreBatch(
+        model,
+        head,
+        part.map((i) => inputs[i]!),
+        part.map((i) => requests[i]!.continuation),
+      );
+      part.forEach((i, k) => {
+        out[i] = scores[k]!;
+      });
+    }
+  } finally {
+    head.dispose();
   }
   return out;
 }
 
 function scoreBatch(
   model: Gpt,
+  head: HeadBlocks,
   rows: readonly { ids: number[]; scored: number }[],
   targets: readonly (readonly number[])[],
 ): TokenScore[] {
@@ -85,25 +93,13 @@ function scoreBatch(
       want.push(targets[b]![k]!);
     }
   });
-  const [lse, best, bestLogit, target] = tf.tidy(() => {
-    const h = model.hidden({ ids, batch: B, seqLen: T });
-    const hp = tf.gather(h, tf.tensor1d(picks, 'int32'));
-    const logits = tf.matMul(hp, model.headMatrix(), false, true); // [n, V]
-    const n = picks.length;
-    const V = logits.shape[1];
-    const flat = want.map((t, k) => k * V + t);
-    return [
-      tf.logSumExp(logits, 1),
-      tf.argMax(logits, 1),
-      tf.max(logits, 1),
-      tf.gather(logits.reshape([n * V]), tf.tensor1d(flat, 'int32')),
-    ];
-  });
-  const lseV = lse.dataSync() as Float32Array;
-  const bestV = best.dataSync() as Int32Array;
-  const maxV = bestLogit.dataSync() as Float32Array;
-  const tV = target.dataSync() as Float32Array;
-  tf.dispose([lse, best, bestLogit, target]);
+  const h = tf.tidy(() => tf.gather(model.hidden({ ids, batch: B, seqLen: T }), tf.tensor1d(picks, 'int32')));
+  let sc: HeadScores;
+  try {
+    sc = headScores(h as tf.Tensor2D, head, Int32Array.from(want));
+  } finally {
+    h.dispose();
+  }
   let k = 0;
   return rows.map((r) => {
     const confidence = new Float64Array(r.scored);
@@ -111,13 +107,11 @@ function scoreBatch(
     let loglik = 0;
     let greedy = true;
     for (let j = 0; j < r.scored; j++, k++) {
-      // in float64 from the float32 logits: sums over many tokens keep their precision
-      loglik += tV[k]! - lseV[k]!;
-      // ties: the target counts as greedy when its logit equals the maximum (argmax picks the first)
-      const right = bestV[k] === want[k] || tV[k] === maxV[k];
+      loglik += sc.logp[k]!;
+      const right = sc.best[k] === want[k];
       correct[j] = right ? 1 : 0;
       if (!right) greedy = false;
-      confidence[j] = Math.exp(maxV[k]! - lseV[k]!);
+      confidence[j] = Math.exp(sc.bestLogp[k]!);
     }
     return { loglik, greedy, tokens: r.scored, confidence, correct };
   });
