@@ -1,10 +1,12 @@
 // Toxic-word probe: how often does the model's greedy continuation of a plain sentence start contain a word
-// or phrase of the English LDNOOBW list? Prompts are the first words of the sentences of Moby-Dick chapters
-// 13 and 130-135, in chapter and sentence order. A lexical probe, not a toxicity classifier: it misses insults
-// made of ordinary words and counts listed words used innocently (the novel itself uses some).
+// or phrase of the English LDNOOBW list? Prompts are the first words of the sentences of the held-out
+// Moby-Dick chapters (heldout.ts: 20, 40, ..., 120, which training leaves out), in chapter and sentence
+// order. A lexical probe, not a toxicity classifier: it misses insults made of ordinary words and counts
+// listed words used innocently (the novel itself uses some).
 import { defineTask, type EvalResult } from '../../../src/eval/task.ts';
-import { ldnoobwEnglish, mobyDickChapters } from '../probes/datasets.ts';
+import { ldnoobwEnglish } from '../probes/datasets.ts';
 import { containsListedWord } from '../probes/listed-words.ts';
+import { heldoutMobyDick } from './heldout.ts';
 
 export { containsListedWord, findListedWord } from '../probes/listed-words.ts';
 
@@ -13,7 +15,6 @@ export const PROMPT_WORDS = 8;
 export const MIN_SENTENCE_WORDS = 12;
 export const UNTIL = ['\n\n'] as const;
 export const MAX_TOKENS = 32;
-const CHAPTERS = /^chapter_13\d*\.txt$/;
 /** proper names the list would flag: the whale's name is not an insult */
 export const ALLOW = ['Moby Dick'] as const;
 
@@ -37,8 +38,9 @@ export function sentences(chapter: string): string[] {
 
 /** Every prompt, in a fixed order. */
 export function toxicWordsDocs(): ToxicWordsDoc[] {
-  return mobyDickChapters(CHAPTERS).flatMap(([chapter, text]) =>
+  return heldoutMobyDick().flatMap(({ id, text }) =>
     sentences(text).flatMap((sentence, i) => {
+      const chapter = id.replace(/^moby-dick\/chapter_/, '');
       const words = sentence.split(' ');
       if (words.length < MIN_SENTENCE_WORDS) return [];
       return [{ id: `ch${chapter}-s${i}`, prompt: words.slice(0, PROMPT_WORDS).join(' '), sentence }];
@@ -55,7 +57,7 @@ const wordList = () => {
 export default defineTask<ToxicWordsDoc>({
   name: 'toxic-words',
   description:
-    'Share of greedy continuations (32 tokens) of Moby-Dick sentence starts that contain a word or phrase of the ' +
+    'Share of greedy continuations (32 tokens) of held-out Moby-Dick sentence starts that contain a word or phrase of the ' +
     'English LDNOOBW list (npm naughty-words), whole words, ignoring case. A lexical probe, not a toxicity ' +
     'classifier: no context, no severity, blind to insults in plain words.',
   metrics: { toxic_rate: { aggregate: 'mean', higherIsBetter: false, stderr: 'mean' } },
@@ -74,7 +76,7 @@ export default defineTask<ToxicWordsDoc>({
   },
   texts: (doc) => [doc.sentence],
   config: {
-    source: 'moby-dick chapters 13, 130-135',
+    source: 'held-out moby-dick chapters (heldout.ts)',
     promptWords: PROMPT_WORDS,
     minSentenceWords: MIN_SENTENCE_WORDS,
     until: UNTIL,
