@@ -9,6 +9,7 @@ import { tableFromIPC } from 'apache-arrow';
 import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ContaminationReport } from '../../operators/eval/contamination-report.ts';
+import { contaminationOfShards } from '../../operators/eval/shard-contamination.ts';
 import { main } from '../../src/cli/main.ts';
 import { mobyFiles } from '../operators/ingest/helpers.ts';
 
@@ -114,6 +115,26 @@ describe('flowlm prep --decontaminate', () => {
     expect(rep).toMatchObject({ mode: 'flag', documents: 3, contaminatedDocuments: 1 });
     expect(rep.tasks[0]).toMatchObject({ task: 'janitor-passages', contaminated: 1, contaminatedItems: [0] });
     expect(rep.tasks[0]!.trainingDocs).toHaveLength(1);
+  });
+
+  it('contaminationOfShards finds the copy in written shards, across rows shorter than an n-gram', async () => {
+    const passages = fixture('janitor-passages.ts');
+    // rows of 9 tokens: no 13-word n-gram fits in one, so only the stream put back together finds it
+    for (const format of ['ipc', 'parquet']) {
+      const out = join(tmp, `shards-${format}`);
+      const r = await prep('--input', join(data, '*.txt'), '--out', out, '--seq-len', '8', '--format', format);
+      expect(r.code, r.stderr).toBe(0);
+      const rep = await contaminationOfShards(out, [passages]);
+      expect(rep, format).toMatchObject({ n: 13, mode: 'report', documents: 3, contaminatedDocuments: 1 });
+      expect(rep.tasks[0]).toMatchObject({ contaminated: 1, contaminatedItems: [0] });
+      expect(rep.tasks[0]!.trainingDocs[0]!.id).toMatch(format === 'ipc' ? /^shard-00000\.arrow:\d+$/ : /\.parquet:1$/);
+      // n: the copy drops the item's "and" ("chips & ice cream"): its longest run of the item is 14 words
+      expect((await contaminationOfShards(out, [passages], 14)).contaminatedDocuments).toBe(1);
+      expect((await contaminationOfShards(out, [passages], 15)).contaminatedDocuments).toBe(0);
+    }
+    // the shards prep wrote with --decontaminate (drop) hold no contamination
+    const dropped = await contaminationOfShards(join(tmp, 'drop'), [passages]);
+    expect(dropped).toMatchObject({ documents: 2, contaminatedDocuments: 0 });
   });
 
   it('usage errors: a bad mode, a mode without tasks', async () => {
