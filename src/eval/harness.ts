@@ -75,8 +75,8 @@ function firstStop(text: string, until: readonly string[]): number {
   return cut;
 }
 
-/** The result of every request, in order. Log-likelihood requests (rolling windows included) are
- * scored together in batches; generation runs one request at a time. */
+/** The result of every request, in order. Log-likelihood requests are scored together in batches, and
+ * so are the windows of rolling requests; generation runs one request at a time. */
 export function answer(
   model: Gpt,
   tok: Tokenizer,
@@ -84,23 +84,30 @@ export function answer(
   o: HarnessOptions = {},
 ): EvalResult[] {
   const L = model.config.contextLength;
-  const tokenRequests: TokenRequest[] = [];
+  // log-likelihood requests need greedy flags and confidences; rolling windows only their sums
+  const pairs: TokenRequest[] = [];
+  const windows: TokenRequest[] = [];
   const spans: { first: number; count: number }[] = [];
   for (const r of requests) {
-    const first = tokenRequests.length;
-    if (r.kind === 'loglikelihood') tokenRequests.push(encodePair(tok, r.context, r.continuation));
-    else if (r.kind === 'loglikelihood_rolling') tokenRequests.push(...rollingWindows(tok.encode(r.text), tok.eot, L));
-    spans.push({ first, count: tokenRequests.length - first });
+    if (r.kind === 'loglikelihood') {
+      spans.push({ first: pairs.length, count: 1 });
+      pairs.push(encodePair(tok, r.context, r.continuation));
+    } else if (r.kind === 'loglikelihood_rolling') {
+      const w = rollingWindows(tok.encode(r.text), tok.eot, L);
+      spans.push({ first: windows.length, count: w.length });
+      windows.push(...w);
+    } else spans.push({ first: 0, count: 0 });
   }
-  const scores = scoreTokens(model, tokenRequests, { batchSize: o.batchSize });
+  const pairScores = scoreTokens(model, pairs, { batchSize: o.batchSize });
+  const windowScores = scoreTokens(model, windows, { batchSize: o.batchSize, details: false });
   return requests.map((r, i): EvalResult => {
     const { first, count } = spans[i]!;
     if (r.kind === 'loglikelihood') {
-      const s = scores[first]!;
+      const s = pairScores[first]!;
       return {
         kind: 'loglikelihood',
         loglik: s.loglik,
-        greedy: s.greedy,
+        greedy: s.greedy!,
         tokens: s.tokens,
         confidence: s.confidence,
         correct: s.correct,
@@ -110,8 +117,8 @@ export function answer(
       let loglik = 0;
       let tokens = 0;
       for (let k = first; k < first + count; k++) {
-        loglik += scores[k]!.loglik;
-        tokens += scores[k]!.tokens;
+        loglik += windowScores[k]!.loglik;
+        tokens += windowScores[k]!.tokens;
       }
       return { kind: 'loglikelihood_rolling', loglik, tokens };
     }

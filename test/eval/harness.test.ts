@@ -126,6 +126,11 @@ describe('eval harness: rolling log-likelihood', () => {
     const s1 = scoreTokens(model, windows, { batchSize: 1 });
     const s8 = scoreTokens(model, windows, { batchSize: 8 });
     expect(s8).toEqual(s1);
+    // the fast path (sums only, the training head's fused pass) gives the same sums, whatever the batch
+    const f1 = scoreTokens(model, windows, { batchSize: 1, details: false });
+    const f3 = scoreTokens(model, windows, { batchSize: 3, details: false });
+    expect(f3).toEqual(f1);
+    f1.forEach((f, i) => expect(Math.abs(f.loglik - s1[i]!.loglik)).toBeLessThan(1e-5));
   });
 });
 

@@ -8,6 +8,7 @@
 // is where most of a forward pass's time goes at GPT-2's vocabulary.
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../model/gpt.ts';
+import { headRowLosses } from '../head/head-loss.ts';
 import { HeadBlocks, headScores, type HeadScores } from './head-scores.ts';
 
 export interface TokenRequest {
@@ -19,17 +20,22 @@ export interface TokenRequest {
 export interface TokenScore {
   /** sum over the continuation of log p(token | everything before it), natural log */
   loglik: number;
-  /** every continuation token was the model's most likely next token */
-  greedy: boolean;
   tokens: number;
-  /** per continuation token: the probability of the model's most likely token, and whether it was right */
-  confidence: Float64Array;
-  correct: Uint8Array;
+  /** with `details`: every continuation token was the model's most likely next token */
+  greedy?: boolean;
+  /** with `details`, per continuation token: the probability of the model's most likely token, and
+   * whether it was right */
+  confidence?: Float64Array;
+  correct?: Uint8Array;
 }
 
 export interface ScoreOptions {
   /** requests per forward pass (default 8); the numbers do not depend on it */
   batchSize?: number;
+  /** greedy flags and per-token confidence (default true). Without them the scored rows go through the
+   * training head's fused pass (head-loss.ts headRowLosses: the helper thread shares it), the fast path
+   * for rolling log-likelihood where every position is scored. */
+  details?: boolean;
 }
 
 /** The model's input row and how many of its last positions are scored. */
@@ -54,7 +60,7 @@ export function scoreTokens(model: Gpt, requests: readonly TokenRequest[], o: Sc
   // longest first (as lm-evaluation-harness orders them): rows of a batch have similar lengths, less padding
   const order = inputs.map((_, i) => i).sort((a, b) => inputs[b]!.ids.length - inputs[a]!.ids.length || a - b);
   const out = new Array<TokenScore>(requests.length);
-  const head = new HeadBlocks(model.headMatrix());
+  const head = o.details === false ? undefined : new HeadBlocks(model.headMatrix());
   try {
     for (let s = 0; s < order.length; s += batchSize) {
       const part = order.slice(s, s + batchSize);
@@ -69,14 +75,14 @@ export function scoreTokens(model: Gpt, requests: readonly TokenRequest[], o: Sc
       });
     }
   } finally {
-    head.dispose();
+    head?.dispose();
   }
   return out;
 }
 
 function scoreBatch(
   model: Gpt,
-  head: HeadBlocks,
+  head: HeadBlocks | undefined,
   rows: readonly { ids: number[]; scored: number }[],
   targets: readonly (readonly number[])[],
 ): TokenScore[] {
@@ -94,17 +100,23 @@ function scoreBatch(
     }
   });
   const h = tf.tidy(() => tf.gather(model.hidden({ ids, batch: B, seqLen: T }), tf.tensor1d(picks, 'int32')));
-  let sc: HeadScores;
+  let sc: HeadScores | undefined;
+  let losses: Float64Array | undefined;
   try {
-    sc = headScores(h as tf.Tensor2D, head, Int32Array.from(want));
+    if (head) sc = headScores(h as tf.Tensor2D, head, Int32Array.from(want));
+    else losses = headRowLosses(h as tf.Tensor2D, model.headMatrix(), Int32Array.from(want));
   } finally {
     h.dispose();
   }
   let k = 0;
-  return rows.map((r) => {
+  return rows.map((r): TokenScore => {
+    let loglik = 0;
+    if (!sc) {
+      for (let j = 0; j < r.scored; j++, k++) loglik -= losses![k]!;
+      return { loglik, tokens: r.scored };
+    }
     const confidence = new Float64Array(r.scored);
     const correct = new Uint8Array(r.scored);
-    let loglik = 0;
     let greedy = true;
     for (let j = 0; j < r.scored; j++, k++) {
       loglik += sc.logp[k]!;

@@ -30,6 +30,8 @@ export interface HeadLossOptions extends HeadTuning {
 
 interface HeadPass {
   loss: number;
+  /** each row's weighted loss s_r loss_r (the loss of row r itself when unscaled) */
+  rows: Float64Array;
   dh?: tf.Tensor2D;
   dw?: tf.Tensor2D;
 }
@@ -63,7 +65,7 @@ export const headChunkCount = (n: number, v: number, o: HeadTuning = {}): number
 const MAX_SHARED_CHUNKS = 8;
 
 /** Loss (and, with `grad`, dL/dh and dL/dW) of rows h [n, d] against the head W [V, d]. */
-function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: boolean): HeadPass {
+function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: boolean, unscaled = false): HeadPass {
   check(h, w, o);
   const [n, d] = h.shape;
   const v = w.shape[0];
@@ -71,7 +73,9 @@ function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: bool
   const weights = o.weights ?? new Float32Array(n).fill(1);
   let weightSum = 0;
   for (let i = 0; i < n; i++) weightSum += weights[i]!;
-  const scale = Float32Array.from(weights, (x) => (weightSum > 0 ? x / weightSum : 0));
+  const scale = unscaled
+    ? new Float32Array(n).fill(1)
+    : Float32Array.from(weights, (x) => (weightSum > 0 ? x / weightSum : 0));
   const rowsPerChunk = rowsPerChunkFor(n, v, o);
   const chunks = Math.ceil(n / rowsPerChunk);
   const vocabBlock = o.vocabBlock ?? VOCAB_BLOCK;
@@ -108,7 +112,7 @@ function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: bool
   }
   let loss = 0;
   for (let i = 0; i < n; i++) loss += out.loss[i]!;
-  if (!out.dh || !out.dwT) return { loss };
+  if (!out.dh || !out.dwT) return { loss, rows: out.loss };
   const hv = readF32(h);
   const smooth = new Float64Array(d); // eps / V sum_r s_r h_r
   for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) smooth[c]! += (eps / v) * scale[i]! * hv[i * d + c]!;
@@ -129,12 +133,23 @@ function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: bool
     const row = o.targets[i]! * d;
     for (let c = 0; c < d; c++) dw[row + c]! -= f * hv[i * d + c]!;
   }
-  return { loss, dh: fromF32<tf.Rank.R2>(out.dh, [n, d]), dw: fromF32<tf.Rank.R2>(dw, [v, d]) };
+  return { loss, rows: out.loss, dh: fromF32<tf.Rank.R2>(out.dh, [n, d]), dw: fromF32<tf.Rank.R2>(dw, [v, d]) };
 }
 
 /** Mean cross-entropy of the head over the rows, without gradients (evaluation). */
 export function headLossValue(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions): number {
   return headPass(h, w, o, false).loss;
+}
+
+/** Each row's own cross-entropy -log p(target) (no weights, no smoothing): the evaluation harness's
+ * rolling log-likelihood, through the same fused pass (and helper thread) as training's head. */
+export function headRowLosses(
+  h: tf.Tensor2D,
+  w: tf.Tensor2D,
+  targets: Int32Array,
+  tuning: HeadTuning = {},
+): Float64Array {
+  return headPass(h, w, { ...tuning, targets }, false, true).rows;
 }
 
 /** The same loss as a scalar tensor that backpropagates to h and W (gradients formed eagerly). */
