@@ -79,7 +79,14 @@ export async function runTask(model: Gpt, tok: Tokenizer, task: Task, o: RunTask
   });
   let tokens = 0;
   for (const r of results) if (r.kind !== 'generate_until') tokens += r.tokens;
-  return { rows, items, docs: docs.length, requests: requests.length, tokens, seconds: (performance.now() - t0) / 1000 };
+  return {
+    rows,
+    items,
+    docs: docs.length,
+    requests: requests.length,
+    tokens,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }
 
 /** Every task in order; the rows of all. */
