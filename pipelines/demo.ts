@@ -1,9 +1,11 @@
 // `npm run demo`: the whole job on the embedded corpus (State of the Union addresses and Moby-Dick),
 // on CPU, in under 10 minutes on 2 cores: prepare GPT-2-tokenized shards of 128-token rows, train a
 // small GPT for a few minutes (pipelines/train-tiny.ts with a smaller model), evaluate its validation
-// perplexity against the unigram baseline of the corpus, and print a sample.
+// perplexity against the unigram baseline of the corpus, print a sample, and score the model with
+// flowlm eval on held-out text that prep kept out of the training data (--decontaminate).
 // Training uses every core by default (--devices auto: one data-parallel replica per core, or per GPU).
 //   node --import tsx pipelines/demo.ts [--minutes M] [--steps N] [--out DIR] [--devices auto|cpu:N|gpu:all]
+//                                       [--eval-limit N]
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -29,11 +31,17 @@ const { values: opt } = parseArgs({
     steps: { type: 'string' },
     out: { type: 'string' },
     devices: { type: 'string' },
+    'eval-limit': { type: 'string' },
   },
 });
 const OUT = resolve(opt.out ?? 'out/demo');
 const STEPS = Number(opt.steps ?? 600);
-const TRAIN_MINUTES = Number(opt.minutes ?? 7); // training stops here at the latest (with a checkpoint)
+const TRAIN_MINUTES = Number(opt.minutes ?? 6); // training stops here at the latest (with a checkpoint)
+// evaluation: held-out text the training data must not contain (prep drops documents sharing a word
+// 13-gram with it), then scored on the trained model; EVAL_LIMIT documents per task
+const HELDOUT_TASKS = ['heldout-perplexity'];
+const EVAL_TASKS = ['heldout-perplexity', 'lambada-moby-sotu', 'next-token-calibration'];
+const EVAL_LIMIT = Number(opt['eval-limit'] ?? 40);
 const PROMPTS = ['The President said that', 'Call me Ishmael. Some years ago'];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const t0 = performance.now();
@@ -45,7 +53,21 @@ log(`[demo] prep -> ${prep}`);
 const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 execFileSync(
   process.execPath,
-  [bin, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'],
+  [
+    bin,
+    'prep',
+    '--out',
+    prep,
+    '--encoding',
+    'gpt2',
+    '--seq-len',
+    '128',
+    '--decontaminate',
+    HELDOUT_TASKS.join(','),
+    '--progress',
+    'none',
+    '--json',
+  ],
   { stdio: ['ignore', 'ignore', 'inherit'] },
 );
 
@@ -116,6 +138,47 @@ const samples = PROMPTS.map(
 model.dispose();
 for (const s of samples) process.stdout.write(`\n--- sample ---\n${s}\n`);
 
+// -- 6. evaluate: flowlm eval on the checkpoint (held-out perplexity, last-word cloze, calibration)
+log(`[demo] ${elapsed()}: flowlm eval --tasks ${EVAL_TASKS.join(',')} --limit ${EVAL_LIMIT}`);
+const evalOut = join(OUT, 'eval');
+const evalJson = execFileSync(
+  process.execPath,
+  [
+    bin,
+    'eval',
+    '--checkpoint',
+    runDir,
+    '--tasks',
+    EVAL_TASKS.join(','),
+    '--limit',
+    String(EVAL_LIMIT),
+    '--out',
+    evalOut,
+    '--json',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' },
+);
+type Cell = { value: number | null; stderr: number | null; n: number; chance?: number };
+const evaluation = JSON.parse(evalJson.trim().split('\n').at(-1)!) as { tasks: Record<string, Record<string, Cell>> };
+const cell = (task: string, metric: string) => evaluation.tasks[task]?.[metric];
+const shown: [string, string, string][] = [
+  ['held-out perplexity (per word)', 'heldout-perplexity', 'word_perplexity'],
+  ['held-out bits per byte', 'heldout-perplexity', 'bits_per_byte'],
+  ['last-word cloze accuracy', 'lambada-moby-sotu', 'acc'],
+  ['next-token accuracy', 'next-token-calibration', 'token_accuracy'],
+  ['next-token ECE (15 bins)', 'next-token-calibration', 'ece'],
+];
+const table = shown
+  .filter(([, t, m]) => cell(t, m))
+  .map(([label, t, m]) => {
+    const c = cell(t, m)!;
+    const v = c.value === null ? '-' : c.value.toPrecision(4);
+    const err = c.stderr === null ? '' : ` ± ${c.stderr.toPrecision(2)}`;
+    const chance = c.chance === undefined ? '' : `  (chance ${c.chance})`;
+    return `  ${label.padEnd(32)} ${(v + err).padEnd(20)} n=${c.n}${chance}`;
+  });
+process.stdout.write(`\n--- evaluation (${evalOut}) ---\n${table.join('\n')}\n`);
+
 const summary = {
   ok: val.perplexity < unigram.perplexity,
   steps: result.step,
@@ -130,6 +193,7 @@ const summary = {
   valPerplexity: val.perplexity,
   unigramLoss: unigram.loss,
   unigramPerplexity: unigram.perplexity,
+  eval: evaluation.tasks,
   totalSeconds: (performance.now() - t0) / 1000,
   runDir,
 };

@@ -1,0 +1,68 @@
+// `npm run demo` in small (3 steps on one core): prep drops the documents that share a word 13-gram with
+// the held-out evaluation text (so the shards it trains on hold none: checked by decoding them), the
+// run trains, samples and prints the evaluation table from `flowlm eval`; then `flowlm eval` on the
+// demo's checkpoint runs every shipped task (--limit 2) and reports every declared metric.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { contaminationOfShards } from '../../operators/eval/shard-contamination.ts';
+import { shippedTasks } from '../../src/eval/registry.ts';
+import { flowlm, lastJson, ROOT } from '../cli/spawn.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'flowlm-demo-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+const run = promisify(execFile);
+
+type Cell = { value: number | null; stderr: number | null; n: number; chance?: number };
+
+describe('the demo with evaluation', () => {
+  it('trains on decontaminated shards, prints the eval table; flowlm eval runs every shipped task on its checkpoint', async () => {
+    const out = join(tmp, 'demo');
+    const demo = await run(
+      process.execPath,
+      ['--import', 'tsx', 'pipelines/demo.ts', '--steps', '3', '--devices', 'cpu:1', '--eval-limit', '3', '--out', out],
+      { cwd: ROOT, maxBuffer: 64 << 20, env: { ...process.env, FLOWLM_DEBUG: '' } },
+    );
+    const summary = lastJson(demo.stdout) as { steps: number; eval: Record<string, Record<string, Cell>> };
+    expect(summary.steps).toBe(3);
+    expect(demo.stdout).toContain('--- evaluation');
+    expect(demo.stdout).toMatch(/held-out bits per byte\s+\d/);
+    expect(demo.stdout).toMatch(/last-word cloze accuracy\s+\S+.*n=3\s+\(chance 0\)/);
+    expect(summary.eval['heldout-perplexity']!.bits_per_byte!.value).toBeGreaterThan(0);
+
+    // the shards it trained on share no 13-gram with the held-out documents
+    const report = await contaminationOfShards(join(out, 'prep'), ['heldout-perplexity']);
+    expect(report.documents).toBeGreaterThan(300);
+    expect(report.contaminatedDocuments).toBe(0);
+    expect(report.tasks[0]!.contaminated).toBe(0);
+
+    // every shipped task on the demo's checkpoint
+    const r = await flowlm([
+      'eval',
+      '--checkpoint',
+      join(out, 'run'),
+      '--tasks',
+      'all',
+      '--limit',
+      '2',
+      '--out',
+      join(tmp, 'eval'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const all = lastJson(r.stdout) as { tasks: Record<string, Record<string, Cell>> };
+    const shipped = await shippedTasks();
+    expect(shipped.size).toBeGreaterThanOrEqual(8);
+    for (const [name, task] of shipped) {
+      expect(Object.keys(all.tasks[name] ?? {}).sort(), name).toEqual(Object.keys(task.metrics).sort());
+      for (const [metric, c] of Object.entries(all.tasks[name]!)) {
+        expect(c.n, `${name}/${metric}`).toBeGreaterThan(0);
+        expect(c.value, `${name}/${metric}`).not.toBeNull();
+      }
+    }
+    expect(JSON.parse(readFileSync(join(tmp, 'eval', 'results.json'), 'utf8')).tasks).toEqual(all.tasks);
+  }, 900_000);
+});
