@@ -214,6 +214,31 @@ describe('docsFile', () => {
   });
 });
 
+describe('every kind', () => {
+  const two: Record<string, unknown[]> = {
+    multiple_choice: mcDocs,
+    cloze: [
+      { context: 'a', target: 'b' },
+      { context: 'c', target: 'd' },
+    ],
+    perplexity: [{ text: 'a' }, { text: 'b' }],
+    generation: [
+      { context: 'a', reference: 'b' },
+      { context: 'c', reference: 'd' },
+    ],
+  };
+  for (const [kind, docs] of Object.entries(two)) {
+    it(`${kind}: name, description, docs and limit`, async () => {
+      const t = jsonTask({ name: `k-${kind}`, description: `About ${kind}.`, kind, docs }, FILE);
+      expect(t.name).toBe(`k-${kind}`);
+      expect(t.description.startsWith(`About ${kind}.`)).toBe(true);
+      expect(await t.docs()).toEqual(docs);
+      expect(await t.docs(1)).toEqual([docs[0]]);
+      for (const d of await t.docs()) expect(t.texts(d).every((x) => x.length > 0)).toBe(true);
+    });
+  }
+});
+
 describe('validation', () => {
   const bad = (data: unknown) => () => jsonTask(data, FILE);
   const ok = { name: 'v', description: 'd', kind: 'cloze', docs: [{ context: 'a', target: 'b' }] };
