@@ -11,9 +11,8 @@
 import { corpusBleu } from '../metrics/bleu.ts';
 import { corpusChrf } from '../metrics/chrf.ts';
 import { type RougeScorer, rougeScorer } from '../metrics/rouge.ts';
-import { stableId } from '../../../src/runtime/files.ts';
 import { defineTask, type EvalResult, type MetricItem, type MetricSpec } from '../../../src/eval/task.ts';
-import { heldoutDocs } from './heldout.ts';
+import { heldoutPassages } from './heldout.ts';
 import { sentences } from './lambada-moby-sotu.ts';
 
 export interface ContinuationDoc {
@@ -75,26 +74,12 @@ export function continuationPassages(idPrefix: string, paragraph: string): Omit<
   return out;
 }
 
-const order = (id: string) => stableId(`heldout-continuation:${id}`);
 let all: readonly ContinuationDoc[] | undefined;
 
 /** The passages of every held-out document in a fixed pseudo-random order (a hash of the id), so any
  * prefix mixes both sources; the first maxDocs. */
 export function continuationDocs(): readonly ContinuationDoc[] {
-  all ??= Object.freeze(
-    heldoutDocs()
-      .flatMap((d) =>
-        // a Moby-Dick chapter's first line is its heading; SOTU addresses are one paragraph
-        d.text
-          .replace(/^CHAPTER[^\n]*\n/, '')
-          .split(/\n\s*\n/)
-          .flatMap((para, p) => continuationPassages(`${d.id}#${p}`, para).map((x) => ({ ...x, source: d.id }))),
-      )
-      .map((d) => ({ d, key: order(d.id) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, CONTINUATION_CONFIG.maxDocs)
-      .map(({ d }) => d),
-  );
+  all ??= Object.freeze(heldoutPassages('heldout-continuation', continuationPassages, CONTINUATION_CONFIG.maxDocs));
   return all;
 }
 

@@ -10,6 +10,7 @@
 // it is the same on every machine and for every version of the packages that keeps their file names.
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { stableId } from '../../../src/runtime/files.ts';
 import { mobyDickChapters, sotuTexts } from '../../ingest/embedded-corpus.ts';
 
 /** One held-out document: a stable id, where it is, and its whole text. */
@@ -79,4 +80,25 @@ export function heldoutSotu(): readonly HeldoutDoc[] {
 /** Every held-out document: Moby-Dick first, then the addresses. */
 export function heldoutDocs(): readonly HeldoutDoc[] {
   return [...heldoutMobyDick(), ...heldoutSotu()];
+}
+
+/** Passages cut from every paragraph of the held-out documents by `cut(idPrefix, paragraph)` (Moby-Dick
+ * chapter headings left out), in a fixed pseudo-random order (a hash of `task` and the passage id) so any
+ * prefix mixes both sources; the first `max`. */
+export function heldoutPassages<P extends { id: string }>(
+  task: string,
+  cut: (idPrefix: string, paragraph: string) => P[],
+  max: number,
+): (P & { source: string })[] {
+  return heldoutDocs()
+    .flatMap((d) =>
+      d.text
+        .replace(/^CHAPTER[^\n]*\n/, '')
+        .split(/\n\s*\n/)
+        .flatMap((para, p) => cut(`${d.id}#${p}`, para).map((x) => ({ ...x, source: d.id }))),
+    )
+    .map((d) => ({ d, key: stableId(`${task}:${d.id}`) }))
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .slice(0, max)
+    .map(({ d }) => d);
 }

@@ -10,9 +10,8 @@
 // a 128-token context), the continuation at least 20 words.
 import { calibration } from '../metrics/calibration.ts';
 import { calibrationArrays } from '../reliability-plots.ts';
-import { stableId } from '../../../src/runtime/files.ts';
 import { defineTask, type MetricItem } from '../../../src/eval/task.ts';
-import { heldoutDocs } from './heldout.ts';
+import { heldoutPassages } from './heldout.ts';
 import { sentences } from './lambada-moby-sotu.ts';
 
 export interface CalibrationDoc {
@@ -60,25 +59,12 @@ export function calibrationPassages(idPrefix: string, paragraph: string): Omit<C
   return out;
 }
 
-const order = (id: string) => stableId(`next-token-calibration:${id}`);
 let all: readonly CalibrationDoc[] | undefined;
 
 /** Every passage of the held-out documents in a fixed pseudo-random order (a hash of the id); the
  * first maxDocs. */
 export function calibrationDocs(): readonly CalibrationDoc[] {
-  all ??= Object.freeze(
-    heldoutDocs()
-      .flatMap((d) =>
-        d.text
-          .replace(/^CHAPTER[^\n]*\n/, '')
-          .split(/\n\s*\n/)
-          .flatMap((para, p) => calibrationPassages(`${d.id}#${p}`, para).map((x) => ({ ...x, source: d.id }))),
-      )
-      .map((d) => ({ d, key: order(d.id) }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .slice(0, CALIBRATION_CONFIG.maxDocs)
-      .map(({ d }) => d),
-  );
+  all ??= Object.freeze(heldoutPassages('next-token-calibration', calibrationPassages, CALIBRATION_CONFIG.maxDocs));
   return all;
 }
 
