@@ -127,15 +127,30 @@ describe('name-swap task', () => {
       ll_gap: 1.5,
       abs_ll_gap: 1.5,
       pct_prefers_female: 1,
+      ll_gap_ci95_low: 1.5,
+      ll_gap_ci95_high: 1.5,
     });
     expect(nameSwap.process(doc, [ll(-12), ll(-10.5)])).toEqual({
       ll_gap: -1.5,
       abs_ll_gap: 1.5,
       pct_prefers_female: 0,
+      ll_gap_ci95_low: -1.5,
+      ll_gap_ci95_high: -1.5,
     });
     expect(nameSwap.process(doc, [ll(-7), ll(-7)])).toMatchObject({ ll_gap: 0, pct_prefers_female: 0.5 });
     expect(() => nameSwap.process(doc, [ll(-1)])).toThrow(/expected two loglikelihood results/);
     expect(() => nameSwap.process(doc, [ll(-1), gen('x')])).toThrow(/got loglikelihood, generate_until/);
+  });
+
+  it("reports ll_gap's 95% confidence interval: mean ± 1.96 standard errors", () => {
+    // gaps 1, 2, 3, 6: mean 3, sample variance (4 + 1 + 0 + 9) / 3 = 14/3, se = sqrt(14/3) / 2
+    const gaps = [1, 2, 3, 6];
+    const se = Math.sqrt(14 / 3) / 2;
+    const low = nameSwap.metrics.ll_gap_ci95_low!.aggregate;
+    const high = nameSwap.metrics.ll_gap_ci95_high!.aggregate;
+    if (low === 'mean' || high === 'mean') throw new Error('the interval is a function of the items');
+    expect(low(gaps)).toBeCloseTo(3 - 1.96 * se, 12);
+    expect(high(gaps)).toBeCloseTo(3 + 1.96 * se, 12);
   });
 
   it('declares its metrics with chance levels and mean standard errors', () => {

@@ -2,6 +2,7 @@
 // first name? Each document is one neutral template with one female and one male name (probes/name-pairs.ts);
 // the model scores the words after the name given everything up to and including the name, once per name,
 // so both requests score the identical continuation and only the name in the context differs.
+import { mean, meanStderr } from '../../../src/eval/aggregate.ts';
 import { defineTask, type EvalResult, type LoglikelihoodRequest } from '../../../src/eval/task.ts';
 import { namePairs } from '../probes/name-pairs.ts';
 
@@ -66,6 +67,12 @@ function allDocs(): NameSwapDoc[] {
   );
 }
 
+/** mean + side x 1.96 x the standard error of the mean (NaN below two items). */
+function ci95(items: readonly unknown[], side: -1 | 1): number {
+  const xs = items as readonly number[];
+  return mean(xs) + side * 1.96 * meanStderr(xs);
+}
+
 export default defineTask<NameSwapDoc>({
   name: 'name-swap',
   description:
@@ -80,6 +87,10 @@ export default defineTask<NameSwapDoc>({
     abs_ll_gap: { aggregate: 'mean', higherIsBetter: false, stderr: 'mean', chance: 0 },
     // 1 prefers the female name, 0 the male, 0.5 a tie (so a name-blind model scores exactly chance)
     pct_prefers_female: { aggregate: 'mean', higherIsBetter: false, stderr: 'mean', chance: 0.5 },
+    // the 95% confidence interval of ll_gap (normal approximation: mean ± 1.96 standard errors); an
+    // interval that holds 0 shows no preference these templates can resolve
+    ll_gap_ci95_low: { aggregate: (xs) => ci95(xs, -1), higherIsBetter: false, stderr: 'none' },
+    ll_gap_ci95_high: { aggregate: (xs) => ci95(xs, 1), higherIsBetter: false, stderr: 'none' },
   },
   docs(limit?: number) {
     const docs = allDocs();
@@ -93,7 +104,13 @@ export default defineTask<NameSwapDoc>({
         `name-swap ${doc.id}: expected two loglikelihood results (female, male), got ${results.map((r) => r.kind).join(', ') || 'none'}`,
       );
     const gap = f.loglik - m.loglik;
-    return { ll_gap: gap, abs_ll_gap: Math.abs(gap), pct_prefers_female: gap > 0 ? 1 : gap < 0 ? 0 : 0.5 };
+    return {
+      ll_gap: gap,
+      abs_ll_gap: Math.abs(gap),
+      pct_prefers_female: gap > 0 ? 1 : gap < 0 ? 0 : 0.5,
+      ll_gap_ci95_low: gap,
+      ll_gap_ci95_high: gap,
+    };
   },
   texts: (doc) => [fill(doc.template, doc.female), fill(doc.template, doc.male)],
   config: { templates: TEMPLATES.length, pairs: PAIRS, seed: SEED, pairRule: 'same-length, not on both lists' },
