@@ -29,7 +29,8 @@ Scores a checkpoint (a step-NNNNNN directory, or a run directory: its latest) on
 
 const count = (name: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${name} expects a whole number >= 1, got "${v}"`, 'eval');
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new UsageError(`--${name} expects a whole number >= 1, got "${v}"`, 'eval');
   return Number(v);
 };
 
@@ -91,9 +92,13 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
     }
     return 0;
   }
-  if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required (a run directory or a step directory)', 'eval');
+  if (!values.checkpoint)
+    throw new UsageError('--checkpoint DIR is required (a run directory or a step directory)', 'eval');
   if (!values.tasks) throw new UsageError('--tasks a,b,... is required (flowlm eval --list shows them)', 'eval');
-  const names = values.tasks.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = values.tasks
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   let tasks;
   try {
     tasks = await loadTasks(names);

@@ -25,7 +25,8 @@ export type EvalBuilder = (options: EvalOptions) => PipelineSpecInput;
 export const EVAL_PIPELINE = fileURLToPath(new URL('../../pipelines/eval-default.ts', import.meta.url));
 
 export async function loadEvalBuilder(file = EVAL_PIPELINE): Promise<EvalBuilder> {
-  if (!existsSync(file)) throw new Error(`the eval pipeline ${file} is missing: the package is incomplete (reinstall it)`);
+  if (!existsSync(file))
+    throw new Error(`the eval pipeline ${file} is missing: the package is incomplete (reinstall it)`);
   const mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   if (typeof mod.evalSpec !== 'function') throw new Error(`${file} exports no evalSpec(options) function`);
   return mod.evalSpec as EvalBuilder;
