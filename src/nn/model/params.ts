@@ -12,7 +12,9 @@ export interface ParamSpec {
   name: string;
   shape: number[];
   kind: ParamKind;
-  init: { normal: number } | 'zeros' | 'ones';
+  init: { normal: number } | 'zeros' | 'ones' | { uniform: number };
+  /** Set on parameters an adapter adds (src/nn/adapters); with an adapter configured only these train. */
+  adapter?: 'lora' | 'prefix' | 'ptuning' | 'value_head' | 'reward_head';
 }
 
 export const sizeOf = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -71,15 +73,22 @@ export function fillNormal(rng: Rng, out: Float32Array, std: number): void {
   }
 }
 
+/** Fills `out` with U(-bound, bound) draws (LoRA's Kaiming-uniform A). */
+export function fillUniform(rng: Rng, out: Float32Array, bound: number): void {
+  for (let i = 0; i < out.length; i++) out[i] = bound * (2 * rng.next() - 1);
+}
+
 /** GPT-2 initial values for every parameter, deterministic in `seed`. */
 export function initialValues(cfg: GptConfig, seed: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
   const values = new Map<string, Float32Array>();
   for (const p of paramSpecs(cfg)) {
     const v = new Float32Array(sizeOf(p.shape));
-    if (p.init === 'ones') v.fill(1);
-    else if (p.init !== 'zeros') fillNormal(rng, v, p.init.normal);
     values.set(p.name, v);
+    if (p.init === 'ones') v.fill(1);
+    else if (p.init === 'zeros') continue;
+    else if ('uniform' in p.init) fillUniform(rng, v, p.init.uniform);
+    else fillNormal(rng, v, p.init.normal);
   }
   return values;
 }
