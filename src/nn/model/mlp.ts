@@ -3,16 +3,14 @@
 // SiLU of a second projection, the gate: c_proj(c_fc(x) * silu(c_gate(x))), silu(g) = g sigmoid(g).
 // The hidden width stays mlpRatio * d for every activation (config.ts says what that costs swiglu).
 import * as tf from '@tensorflow/tfjs';
-import type { ParamLookup } from './attention.ts';
+import { project, type ParamLookup } from './attention.ts';
 import type { GptConfig } from './config.ts';
 import { gelu } from './gelu.ts';
-import { linear } from '../backend/matmul.ts';
 
 export type Activation = GptConfig['activation'];
 
 export function mlp(x: tf.Tensor2D, p: ParamLookup, prefix: string, activation: Activation, js: boolean): tf.Tensor2D {
-  const dense = (t: tf.Tensor2D, name: string) =>
-    linear(t, p(`${prefix}.${name}.weight`) as tf.Tensor2D, p(`${prefix}.${name}.bias`) as tf.Tensor1D);
+  const dense = (t: tf.Tensor2D, name: string) => project(t, p, `${prefix}.${name}`);
   const hidden = dense(x, 'c_fc');
   return dense(activate(hidden, x, activation, js, dense), 'c_proj');
 }
