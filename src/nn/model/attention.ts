@@ -5,7 +5,17 @@ import { attentionCore } from './attention-core.ts';
 import type { AttentionDrop } from './attention-dropout.ts';
 import { linear } from '../backend/matmul.ts';
 
-export type ParamLookup = (name: string) => tf.Tensor;
+/** Parameters by name; `project`, when set, computes a named projection with its adapters (LoRA,
+ * src/nn/adapters/lora.ts) in place of the plain `x W + b`. */
+export type ParamLookup = ((name: string) => tf.Tensor) & {
+  project?: (x: tf.Tensor2D, name: string) => tf.Tensor2D;
+};
+
+/** The projection `name` (e.g. h.0.attn.c_attn) of x: x W + b, plus any adapter on it. */
+export function project(x: tf.Tensor2D, p: ParamLookup, name: string): tf.Tensor2D {
+  if (p.project) return p.project(x, name);
+  return linear(x, p(`${name}.weight`) as tf.Tensor2D, p(`${name}.bias`) as tf.Tensor1D);
+}
 
 /** `drop`: dropout on the attention probabilities (training only). */
 export function attention(
@@ -17,7 +27,7 @@ export function attention(
   js: boolean,
   drop?: AttentionDrop,
 ): tf.Tensor2D {
-  const qkv = linear(x, p(`${prefix}.c_attn.weight`) as tf.Tensor2D, p(`${prefix}.c_attn.bias`) as tf.Tensor1D);
+  const qkv = project(x, p, `${prefix}.c_attn`);
   const heads = attentionCore(qkv, spans, nHead, js, drop);
-  return linear(heads, p(`${prefix}.c_proj.weight`) as tf.Tensor2D, p(`${prefix}.c_proj.bias`) as tf.Tensor1D);
+  return project(heads, p, `${prefix}.c_proj`);
 }

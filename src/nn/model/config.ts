@@ -1,5 +1,6 @@
 // The GPT's shape and regularisers as one zod-validated object; presets name the benchmark configs.
 import { z } from 'zod';
+import { loraConfigSchema } from '../adapters/lora-config.ts';
 
 export const gptConfigSchema = z
   .object({
@@ -77,6 +78,9 @@ export const gptConfigSchema = z
       .describe(
         'standard deviation of the normal initialisation of weights and embeddings (GPT-2 divides it by sqrt(2 * nLayer) for projections into the residual stream)',
       ),
+    lora: loraConfigSchema
+      .optional()
+      .describe('LoRA adapters on chosen projections (src/nn/adapters/lora.ts); the base is then frozen'),
   })
   .superRefine((c, ctx) => {
     if (c.dModel % c.nHead !== 0)

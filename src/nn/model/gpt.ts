@@ -4,6 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../runtime/rng.ts';
 import { attentionSpans } from './attention-mask.ts';
+import type { ParamLookup } from './attention.ts';
+import { loraProjection } from '../adapters/lora.ts';
 import { jsKernelsPreferred } from '../backend/backend.ts';
 import { block } from './block.ts';
 import { gptConfig, type GptConfig, type GptConfigInput } from './config.ts';
@@ -33,6 +35,8 @@ export class Gpt {
   readonly config: GptConfig;
   readonly specs: ParamSpec[];
   readonly params: Map<string, tf.Variable>;
+  /** the LoRA update is in the base weights (src/nn/adapters/merge.ts): the forward skips the adapters */
+  loraMerged = false;
   /** 'js' runs layer norm, GELU and the attention core as JS kernels (wasm, cpu); 'tf' as tf ops */
   kernels: 'js' | 'tf';
 
@@ -106,7 +110,11 @@ export class Gpt {
     const js = this.kernels === 'js';
     const docs = cfg.docMasking ? input.docStarts : undefined;
     const spans = attentionSpans(batch, seqLen, cfg.causal, docs);
-    const p = (name: string) => this.param(name);
+    const lookup = (name: string) => this.param(name);
+    // adapters on the projections (LoRA) come in through the lookup, so blocks need not know of them
+    const p: ParamLookup = Object.assign(lookup, {
+      project: loraProjection(cfg, lookup, opts.rng, this.loraMerged),
+    });
     const tok = tf.gather(this.param('wte.weight'), tf.tensor1d(ids, 'int32'));
     // under document masking positions restart at each document (positions.ts), so a packed document
     // is computed as it would be alone; otherwise every row uses positions 0..seqLen-1

@@ -4,6 +4,7 @@
 // seeded generator in the fixed order of `paramSpecs`.
 import { Rng } from '../../runtime/rng.ts';
 import { mlpWidth, type GptConfig } from './config.ts';
+import { loraSpecs } from '../adapters/lora.ts';
 
 /** What a parameter is, for weight-decay exclusion rules. */
 export type ParamKind = 'weight' | 'bias' | 'norm' | 'embedding';
@@ -59,6 +60,8 @@ export function paramSpecs(cfg: GptConfig): ParamSpec[] {
   if (cfg.norm === 'pre') specs.push(...norm('ln_f'));
   if (!cfg.tiedHead)
     specs.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, d], kind: 'weight', init: { normal: std } });
+  // adapters last, so a base model's initial values are the same draws with or without them
+  specs.push(...loraSpecs(cfg));
   return specs;
 }
 
@@ -78,6 +81,14 @@ export function fillUniform(rng: Rng, out: Float32Array, bound: number): void {
   for (let i = 0; i < out.length; i++) out[i] = bound * (2 * rng.next() - 1);
 }
 
+/** Fills `out` as `init` says, drawing from `rng` for the random ones. */
+export function fillInit(rng: Rng, out: Float32Array, init: ParamSpec['init']): void {
+  if (init === 'ones') out.fill(1);
+  else if (init === 'zeros') out.fill(0);
+  else if ('uniform' in init) fillUniform(rng, out, init.uniform);
+  else fillNormal(rng, out, init.normal);
+}
+
 /** GPT-2 initial values for every parameter, deterministic in `seed`. */
 export function initialValues(cfg: GptConfig, seed: number): Map<string, Float32Array> {
   const rng = new Rng(seed);
@@ -85,10 +96,7 @@ export function initialValues(cfg: GptConfig, seed: number): Map<string, Float32
   for (const p of paramSpecs(cfg)) {
     const v = new Float32Array(sizeOf(p.shape));
     values.set(p.name, v);
-    if (p.init === 'ones') v.fill(1);
-    else if (p.init === 'zeros') continue;
-    else if ('uniform' in p.init) fillUniform(rng, v, p.init.uniform);
-    else fillNormal(rng, v, p.init.normal);
+    fillInit(rng, v, p.init);
   }
   return values;
 }
