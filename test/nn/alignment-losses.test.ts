@@ -74,6 +74,10 @@ describe('reward model: pairwise logistic loss', () => {
       1e-6,
     );
     expect(loss).toBeCloseTo(rewardLossValue(c, r, m).loss, 6);
+    // far out the tf path neither overflows nor loses the gradient: d = -100 gives 100 and slope -1
+    const far = gradsOf((a, b) => rewardLoss(a, b), [[-100], [0]]);
+    expect(far.loss).toBeCloseTo(100, 4);
+    expect(far.grads[0]![0]).toBeCloseTo(-1, 6);
   });
 
   it.each(['plain', 'with_margin'] as const)('PyTorch golden (%s): loss and gradients', (key) => {
@@ -187,5 +191,135 @@ describe('DPO', () => {
   it('rejects a bad beta or smoothing', () => {
     expect(() => dpoStats(same, { beta: 0 })).toThrow(/beta 0 must be > 0/);
     expect(() => dpoStats(same, { beta: 0.1, labelSmoothing: 0.5 })).toThrow(/labelSmoothing 0.5/);
+  });
+});
+
+describe('PPO: reward shaping, GAE, whitening', () => {
+  const p = g.ppo;
+
+  it('per-token rewards: -kl_coef (logp - ref) with the score added at the last response token (hand and golden)', () => {
+    // logp - ref = [0.5, -1, (padding)]: rewards [-0.1, 0.2 + 3, 0]
+    const r = ppoRewards([3], [-1, -2, -9], [-1.5, -1, 0], [1, 1, 0], 1, 3, 0.2);
+    expectClose(r.rewards, [-0.1, 3.2, 0], 1e-12);
+    expectClose(r.kl, [0.5, -1, 0], 1e-12);
+    expect(sequenceKl(r.kl, 1, 3)).toBeCloseTo(-0.5, 12);
+    expect(klEstimate(-1, -1.5, 'abs')).toBe(0.5);
+    expect(klEstimate(-2, -1, 'mse')).toBe(0.5);
+    const gr = ppoRewards(p.scores, p.logprobs, p.ref_logprobs, p.mask, p.B, p.T, p.kl_coef);
+    expectClose(gr.rewards, p.rewards, 1e-12);
+    expectClose(gr.nonScore, p.non_score, 1e-12);
+  });
+
+  it('GAE equals the recursion unrolled by hand, and padding after the last token is ignored', () => {
+    // gamma 0.9, lambda 0.8, r = [1, 0, 2], V = [0.5, 0.2, 0.1]:
+    // A2 = 2 - 0.1 = 1.9; A1 = (0.9 * 0.1 - 0.2) + 0.72 * 1.9 = 1.258; A0 = (1 + 0.9 * 0.2 - 0.5) + 0.72 * 1.258 = 1.58576
+    const o = { gamma: 0.9, lambda: 0.8, whiten: false };
+    const a = gae([1, 0, 2], [0.5, 0.2, 0.1], [1, 1, 1], 1, 3, o);
+    expectClose(a.advantages, [1.58576, 1.258, 1.9], 1e-12);
+    expectClose(a.returns, [2.08576, 1.458, 2.0], 1e-12);
+    // row ends after two tokens: V after it is 0, so A1 = 0 - 0.2 = -0.2, A0 = 0.68 + 0.72 * -0.2 = 0.536
+    const b = gae([1, 0, 7], [0.5, 0.2, 5], [1, 1, 0], 1, 3, o);
+    expectClose(b.advantages.subarray(0, 2), [0.536, -0.2], 1e-12);
+    expectClose(b.returns.subarray(0, 2), [1.036, 0], 1e-12);
+  });
+
+  it('GAE, returns and whitened advantages equal the PyTorch golden (TRL compute_advantages)', () => {
+    const raw = gae(p.rewards, p.values, p.mask, p.B, p.T, { gamma: p.gamma, lambda: p.lambda, whiten: false });
+    expectClose(raw.advantages, p.advantages, 1e-12);
+    expectClose(raw.returns, p.returns, 1e-12);
+    const w = gae(p.rewards, p.values, p.mask, p.B, p.T, { gamma: p.gamma, lambda: p.lambda });
+    expectClose(w.advantages, p.whitened, 1e-9);
+    expectClose(maskedWhiten(raw.advantages, p.mask, false), p.whitened_no_shift, 1e-9);
+  });
+
+  it('whitening: mean 0 and (unbiased) variance 1 over the mask; shiftMean false keeps the mean', () => {
+    // hand: x = [1, 2, 3, (100 masked)]: mean 2, unbiased var (1 + 0 + 1) / 2 = 1, biased 2/3
+    expect(maskedMean([1, 2, 3, 100], [1, 1, 1, 0])).toBe(2);
+    expect(maskedVar([1, 2, 3, 100], [1, 1, 1, 0])).toBe(1);
+    expect(maskedVar([1, 2, 3, 100], [1, 1, 1, 0], false)).toBeCloseTo(2 / 3, 15);
+    const x = p.advantages as number[];
+    const w = maskedWhiten(x, p.mask);
+    expect(Math.abs(maskedMean(w, p.mask))).toBeLessThan(1e-12);
+    expect(maskedVar(w, p.mask)).toBeCloseTo(1, 7);
+    expect(maskedMean(maskedWhiten(x, p.mask, false), p.mask)).toBeCloseTo(maskedMean(x, p.mask), 12);
+    expect(() => maskedVar([1, 2], [1, 0])).toThrow(/at least 2 tokens/);
+  });
+
+  it('adaptive KL coefficient: value *= 1 + clip(kl / target - 1, +-0.2) n / horizon (golden steps)', () => {
+    const k = p.kl_controller;
+    const c = new KlController(k.init, { target: k.target, horizon: k.horizon });
+    for (const s of k.steps) expect(c.update(s.current, s.n_steps)).toBeCloseTo(s.value, 15);
+    expect(new KlController(0.05).update(100, 8)).toBe(0.05);
+  });
+});
+
+describe('PPO: clipped losses', () => {
+  const o = { cliprange: 0.2, cliprangeValue: 0.2, vfCoef: 0.1 };
+  const one = (adv: number, ret = 0): PpoTargets => ({
+    oldLogprobs: [0],
+    oldValues: [0],
+    advantages: [adv],
+    returns: [ret],
+    mask: [1],
+  });
+  const run = (logp: number, v: number, t: PpoTargets) =>
+    tf.tidy(() => {
+      const lp = tf.scalar(logp);
+      const vp = tf.scalar(v);
+      const [gl, gv] = tf.grads((a: tf.Tensor, b: tf.Tensor) => ppoLoss(a, b, t, { ...o, vfCoef: 1 }).loss)([lp, vp]);
+      return { pg: ppoLoss(lp, vp, t, o).pgLoss.dataSync()[0]!, gl: gl!.dataSync()[0]!, gv: gv!.dataSync()[0]! };
+    });
+
+  it.each([
+    // [advantage, log ratio, pg loss, d pg / d logp, clipped?]: the larger (pessimistic) of -A r and -A clip(r)
+    [1, 0.5, -1.2, 0, 1], // r = 1.6487 > 1.2 with A > 0: clipped at -1.2, no gradient
+    [1, -0.5, -Math.exp(-0.5), -Math.exp(-0.5), 0], // r = 0.6065 < 0.8 with A > 0: unclipped -A r
+    [-1, 0.5, Math.exp(0.5), Math.exp(0.5), 0], // r above the range with A < 0: unclipped
+    [-1, -0.5, 0.8, 0, 1], // r below the range with A < 0: clipped at 0.8
+  ])('policy: A %d, log ratio %d -> loss %d, gradient %d, clip fraction %d', (adv, lr, loss, grad, clip) => {
+    const r = run(lr, 0, one(adv));
+    expect(r.pg).toBeCloseTo(loss, 6);
+    expect(r.gl).toBeCloseTo(grad, 6);
+    expect(ppoStats([lr], [0], one(adv), o).pgClipfrac).toBe(clip);
+  });
+
+  it.each([
+    // old V 0, return 1, range 0.2: V = 0.5 clips to 0.2, (0.2 - 1)^2 = 0.64 > 0.25: the clipped term, no gradient
+    [0.5, 0.32, 0, 1],
+    // V = -0.5 clips to -0.2: (-0.5 - 1)^2 = 2.25 > 1.44: unclipped, gradient 0.5 * 2 * (-1.5) = -1.5
+    [-0.5, 1.125, -1.5, 0],
+  ])('value: prediction %d -> loss %d, gradient %d, clip fraction %d', (v, loss, grad, clip) => {
+    const t = one(0, 1);
+    expect(run(0, v, t).gv).toBeCloseTo(grad, 6);
+    const s = ppoStats([0], [v], t, o);
+    expect(s.vfLoss).toBeCloseTo(loss, 12);
+    expect(s.vfClipfrac).toBe(clip);
+  });
+
+  it('PyTorch golden (TRL PPOTrainer.loss): losses, clip fractions, KLs, ratio, gradients, entropy', () => {
+    const p = g.ppo;
+    const t: PpoTargets = {
+      oldLogprobs: p.logprobs,
+      oldValues: p.values,
+      advantages: p.whitened,
+      returns: p.returns,
+      mask: p.mask,
+    };
+    const po = { cliprange: p.cliprange, cliprangeValue: p.cliprange_value, vfCoef: p.vf_coef };
+    const s = ppoStats(p.new_logprobs, p.vpreds, t, po, p.entropy);
+    expect(s.loss).toBeCloseTo(p.loss, 12);
+    expect(s.pgLoss).toBeCloseTo(p.pg_loss, 12);
+    expect(s.vfLoss).toBeCloseTo(p.vf_loss, 12);
+    expect(s.pgClipfrac).toBeCloseTo(p.pg_clipfrac, 15);
+    expect(s.vfClipfrac).toBeCloseTo(p.vf_clipfrac, 15);
+    expect(s.approxKl).toBeCloseTo(p.approx_kl, 12);
+    expect(s.policyKl).toBeCloseTo(p.policy_kl, 12);
+    expect(s.ratio).toBeCloseTo(p.ratio, 12);
+    const { loss, grads } = gradsOf((lp, v) => ppoLoss(lp, v, t, po).loss, [p.new_logprobs, p.vpreds]);
+    expect(loss).toBeCloseTo(p.loss, 5);
+    expectClose(grads[0]!, p.grad_logprobs, 1e-6);
+    expectClose(grads[1]!, p.grad_vpreds, 1e-6);
+    const ent = tf.tidy(() => entropyFromLogits(tf.tensor2d(p.entropy_logits, [p.B * p.T, 7])).dataSync());
+    expectClose(ent, p.entropy, 1e-5);
   });
 });
