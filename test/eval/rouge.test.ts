@@ -89,6 +89,66 @@ describe('rougeScorer: rouge-score published cases', () => {
   }
 });
 
+// rouge-score's large testdata (README.md there: google-research rouge/testdata, byte for byte), 1000 lines
+// each; the Python tests read the whole files (f.read()) or their lines (f.readlines()).
+describe('rouge-score published cases on target_large.txt / prediction_large.txt', () => {
+  const target = readFixture('target_large.txt');
+  const prediction = readFixture('prediction_large.txt');
+  const pairs = () => {
+    const targets = readLines('target_large.txt');
+    const predictions = readLines('prediction_large.txt');
+    return targets.map((t, i) => [t, predictions[i] as string] as const);
+  };
+
+  it('the fixtures are the stored files: lengths and line counts as published', () => {
+    expect([target.length, prediction.length]).toEqual([142172, 89485]);
+    expect([readLines('target_large.txt').length, readLines('prediction_large.txt').length]).toEqual([1000, 1000]);
+  });
+
+  // rouge_scorer_test.testRougeLsumLarge: assertAlmostEqual(0.533, fmeasure, places=3). The summary-level
+  // LCS over 1000 x 1000 sentences is slow (tens of seconds here, as in Python).
+  it('testRougeLsumLarge', () => {
+    const result = rougeScorer(['rougeLsum']).score(target, prediction);
+    expectAlmost(result.rougeLsum.fmeasure, 0.533, 3, 'rougeLsum.fmeasure');
+  }, 240_000);
+
+  // scoring_test.testMultipleRougeTypes: aggregating the first five line pairs keeps exactly the scored types.
+  it('testMultipleRougeTypes', () => {
+    const scorer = rougeScorer(['rouge1', 'rougeL']);
+    const mean = meanScores(
+      pairs()
+        .slice(0, 5)
+        .map(([t, p]) => scorer.score(t, p)),
+    );
+    expect(Object.keys(mean).sort()).toEqual(['rouge1', 'rougeL']);
+  });
+
+  // scoring_test.testConfidenceIntervalsAgainstRouge155[WithStemming]: line-by-line scores, aggregated; the
+  // Python test asserts the bootstrap (low, mid, high) against ROUGE-1.5.5 with delta 0.002. Only the mid is
+  // checked here, against the plain mean: low/high need the bootstrap resampling.
+  const rouge155Mid: { stem: boolean; type: 'rouge1' | 'rougeL'; mid: RougeScore }[] = [
+    { stem: false, type: 'rouge1', mid: { precision: 0.49879, recall: 0.3195, fmeasure: 0.38554 } },
+    { stem: true, type: 'rouge1', mid: { precision: 0.52434, recall: 0.3358, fmeasure: 0.40524 } },
+    { stem: true, type: 'rougeL', mid: { precision: 0.52104, recall: 0.33377, fmeasure: 0.40275 } },
+  ];
+  for (const stem of [false, true]) {
+    const name = `testConfidenceIntervalsAgainstRouge155${stem ? 'WithStemming' : ''}: mean = ROUGE-1.5.5 mid ± 0.002`;
+    it(name, () => {
+      const cases = rouge155Mid.filter((c) => c.stem === stem);
+      const scorer = rougeScorer(
+        cases.map((c) => c.type),
+        { useStemmer: stem },
+      );
+      const mean = meanScores(pairs().map(([t, p]) => scorer.score(t, p)));
+      for (const { type, mid } of cases) {
+        for (const field of ['precision', 'recall', 'fmeasure'] as const) {
+          expect(Math.abs(mean[type][field] - mid[field]), `${type}.${field}`).toBeLessThanOrEqual(0.002);
+        }
+      }
+    });
+  }
+});
+
 describe('LCS helpers: rouge-score published cases', () => {
   it('testLcsTable', () => {
     const ref = [1, 2, 3, 4, 5];
