@@ -44,7 +44,11 @@ function expected(prompt: string, response: string, enc = gpt2, eos: number | nu
   return { tokens: [...p, ...r], mask: [...p.map(() => 0), ...r.map(() => 1)] };
 }
 
-const run = async (config: Parameters<typeof sftTokenize>[0], rows = mails, stats = new OperatorStats('t')) => {
+const run = async (
+  config: Parameters<typeof sftTokenize>[0],
+  rows: { prompt: string | null; response: string | null }[] = mails,
+  stats = new OperatorStats('t'),
+) => {
   const out = await runOp([records(rows)], sftTokenize(config, { stats }));
   return {
     names: out[0]!.schema.names,
