@@ -9,15 +9,25 @@ import * as tf from '@tensorflow/tfjs';
 import { attentionDropMask, type AttentionDrop } from './attention-dropout.ts';
 import { spanBias, type AttentionSpans } from './attention-mask.ts';
 import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
+import { prefixAttention, prefixDropMask, type PastKV } from '../adapters/prefix.ts';
 
-/** `drop`: attention dropout (training); none or rate 0 leaves the probabilities as they are. */
+/** `drop`: attention dropout (training); none or rate 0 leaves the probabilities as they are. `past`:
+ * prefix keys and values every query sees before the row's own. */
 export function attentionCore(
   qkv: tf.Tensor2D,
   spans: AttentionSpans,
   nHead: number,
   js: boolean,
   drop?: AttentionDrop,
+  past?: PastKV,
 ): tf.Tensor2D {
+  // prefix keys/values (prefix tuning) go through tf ops on every backend: the JS kernel's spans cover
+  // the row's own keys only
+  if (past) {
+    const n = past.k.shape[1];
+    const mask = drop && drop.rate > 0 ? prefixDropMask(spans, nHead, n, drop.rate, drop.rng) : undefined;
+    return prefixAttention(qkv, spans, nHead, past, mask);
+  }
   const keep = drop && drop.rate > 0 ? attentionDropMask(spans, nHead, drop.rate, drop.rng) : undefined;
   return js ? attentionJs(qkv, spans, nHead, keep) : attentionTf(qkv, spans, nHead, keep);
 }

@@ -4,11 +4,14 @@ import type { AttentionSpans } from './attention-mask.ts';
 import { attentionCore } from './attention-core.ts';
 import type { AttentionDrop } from './attention-dropout.ts';
 import { linear } from '../backend/matmul.ts';
+import type { PastKV } from '../adapters/prefix.ts';
 
 /** Parameters by name; `project`, when set, computes a named projection with its adapters (LoRA,
  * src/nn/adapters/lora.ts) in place of the plain `x W + b`. */
 export type ParamLookup = ((name: string) => tf.Tensor) & {
   project?: (x: tf.Tensor2D, name: string) => tf.Tensor2D;
+  /** prefix keys/values (src/nn/adapters/prefix.ts) for the attention named e.g. h.0.attn, if any */
+  past?: (name: string) => PastKV | undefined;
 };
 
 /** The projection `name` (e.g. h.0.attn.c_attn) of x: x W + b, plus any adapter on it. */
@@ -28,6 +31,6 @@ export function attention(
   drop?: AttentionDrop,
 ): tf.Tensor2D {
   const qkv = project(x, p, `${prefix}.c_attn`);
-  const heads = attentionCore(qkv, spans, nHead, js, drop);
+  const heads = attentionCore(qkv, spans, nHead, js, drop, p.past?.(prefix));
   return project(heads, p, `${prefix}.c_proj`);
 }

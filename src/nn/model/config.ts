@@ -1,6 +1,8 @@
 // The GPT's shape and regularisers as one zod-validated object; presets name the benchmark configs.
 import { z } from 'zod';
 import { loraConfigSchema } from '../adapters/lora-config.ts';
+import { prefixConfigSchema } from '../adapters/prefix-config.ts';
+import { ptuningConfigSchema } from '../adapters/ptuning-config.ts';
 
 export const gptConfigSchema = z
   .object({
@@ -81,6 +83,16 @@ export const gptConfigSchema = z
     lora: loraConfigSchema
       .optional()
       .describe('LoRA adapters on chosen projections (src/nn/adapters/lora.ts); the base is then frozen'),
+    prefix: prefixConfigSchema
+      .optional()
+      .describe(
+        "prefix tuning: trainable keys/values before every layer's own (src/nn/adapters/prefix.ts); the base is then frozen",
+      ),
+    ptuning: ptuningConfigSchema
+      .optional()
+      .describe(
+        'P-tuning: v1 prompt-encoder virtual tokens, v2 deep prompts (src/nn/adapters/ptuning.ts); the base is then frozen',
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.dModel % c.nHead !== 0)
@@ -94,6 +106,20 @@ export const gptConfigSchema = z
         code: 'custom',
         path: ['mlpRatio'],
         message: `mlpRatio * dModel must be an integer, got ${c.mlpRatio * c.dModel}`,
+      });
+    if (c.prefix && c.ptuning)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ptuning'],
+        message: 'give prefix or ptuning, not both (P-tuning v2 is a prefix already)',
+      });
+    // a packed row would need virtual tokens before each document; prefixes handle packing (gpt.ts)
+    if (c.ptuning?.version !== 'v2' && c.ptuning && c.docMasking)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ptuning'],
+        message:
+          'P-tuning v1 does not support docMasking (packed documents); set docMasking: false or use prefix tuning',
       });
     if (c.positions === 'sinusoidal' && c.dModel % 2 !== 0)
       ctx.addIssue({ code: 'custom', path: ['dModel'], message: 'sinusoidal positions need an even dModel' });

@@ -6,6 +6,8 @@ import type { Rng } from '../../runtime/rng.ts';
 import { attentionSpans } from './attention-mask.ts';
 import type { ParamLookup } from './attention.ts';
 import { loraProjection } from '../adapters/lora.ts';
+import { prefixKeyValues, prefixLength } from '../adapters/prefix.ts';
+import { virtualTokenCount, virtualTokenEmbeddings } from '../adapters/ptuning.ts';
 import { jsKernelsPreferred } from '../backend/backend.ts';
 import { block } from './block.ts';
 import { gptConfig, type GptConfig, type GptConfigInput } from './config.ts';
@@ -96,9 +98,12 @@ export class Gpt {
     const d = cfg.dModel;
     if (ids.length !== batch * seqLen)
       throw new Error(`Gpt: ${ids.length} token ids for batch ${batch} x seqLen ${seqLen}`);
-    if (seqLen > cfg.contextLength)
+    // P-tuning v1's virtual tokens come before each row; a prefix takes the positions before the row's tokens
+    const nv = virtualTokenCount(cfg);
+    const np = prefixLength(cfg);
+    if (seqLen > this.maxSeqLen())
       throw new Error(
-        `Gpt: sequence length ${seqLen} exceeds the context length ${cfg.contextLength}; cut rows to at most ${cfg.contextLength}`,
+        `Gpt: sequence length ${seqLen}${nv + np ? ` plus ${nv + np} virtual tokens (prefix/P-tuning)` : ''} exceeds the context length ${cfg.contextLength}; cut rows to at most ${this.maxSeqLen()}`,
       );
     for (let i = 0; i < ids.length; i++) {
       const t = ids[i]!;
@@ -109,25 +114,48 @@ export class Gpt {
     }
     const js = this.kernels === 'js';
     const docs = cfg.docMasking ? input.docStarts : undefined;
-    const spans = attentionSpans(batch, seqLen, cfg.causal, docs);
+    const rows = nv + seqLen; // the sequence the blocks see
+    const spans = attentionSpans(batch, rows, cfg.causal, docs);
     const lookup = (name: string) => this.param(name);
     // adapters on the projections (LoRA) come in through the lookup, so blocks need not know of them
+    const past = new Map(prefixKeyValues(cfg, lookup).map((kv, l) => [`h.${l}.attn`, kv]));
     const p: ParamLookup = Object.assign(lookup, {
       project: loraProjection(cfg, lookup, opts.rng, this.loraMerged),
+      past: past.size > 0 ? (name: string) => past.get(name) : undefined,
     });
-    const tok = tf.gather(this.param('wte.weight'), tf.tensor1d(ids, 'int32'));
+    let tok = tf.gather(this.param('wte.weight'), tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
+    const prompts = virtualTokenEmbeddings(cfg, lookup);
+    if (prompts)
+      tok = tf
+        .concat([tf.tile(prompts.expandDims(0), [batch, 1, 1]), tok.reshape([batch, seqLen, d])], 1)
+        .reshape([batch * rows, d]);
     // under document masking positions restart at each document (positions.ts), so a packed document
     // is computed as it would be alone; otherwise every row uses positions 0..seqLen-1
     const wpe = cfg.positions === 'learned' ? (this.param('wpe.weight') as tf.Tensor2D) : undefined;
-    const pos = positionEmbeddings(cfg.positions, wpe, seqLen, d, docs ? documentPositions(spans) : undefined);
+    // with a prefix the row's positions start after it, as Hugging Face GPT-2 counts on from a past
+    let positions = docs ? documentPositions(spans) : undefined;
+    if (np > 0)
+      positions = (positions ?? Int32Array.from({ length: batch * rows }, (_, i) => i % rows)).map((q) => q + np);
+    const pos = positionEmbeddings(cfg.positions, wpe, np + rows, d, positions);
     let x = (
-      docs ? tf.add(tok, pos) : tf.add(tok.reshape([batch, seqLen, d]), pos).reshape([batch * seqLen, d])
+      positions ? tf.add(tok, pos) : tf.add(tok.reshape([batch, rows, d]), pos).reshape([batch * rows, d])
     ) as tf.Tensor2D;
     x = dropout(x, cfg.dropout, opts.rng);
     for (let l = 0; l < cfg.nLayer; l++) x = block(x, l, { cfg, p, spans, rng: opts.rng, js });
+    // only the real tokens' states go on: the loss and the next-token logits are on them alone
+    if (nv > 0)
+      x = x
+        .reshape([batch, rows, d])
+        .slice([0, nv, 0], [batch, seqLen, d])
+        .reshape([batch * seqLen, d]);
     if (cfg.norm === 'pre')
       x = layerNorm(x, p('ln_f.weight') as tf.Tensor1D, p('ln_f.bias') as tf.Tensor1D, cfg.layerNormEps, js);
     return x;
+  }
+
+  /** Longest row hidden() takes: the context less the virtual tokens a prefix or P-tuning puts first. */
+  maxSeqLen(): number {
+    return this.config.contextLength - virtualTokenCount(this.config) - prefixLength(this.config);
   }
 
   /** Logits [batch, vocab] for the token after each row's last position (sampling). No KV cache:

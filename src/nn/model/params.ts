@@ -5,6 +5,8 @@
 import { Rng } from '../../runtime/rng.ts';
 import { mlpWidth, type GptConfig } from './config.ts';
 import { loraSpecs } from '../adapters/lora.ts';
+import { prefixSpecs } from '../adapters/prefix.ts';
+import { ptuningSpecs } from '../adapters/ptuning.ts';
 
 /** What a parameter is, for weight-decay exclusion rules. */
 export type ParamKind = 'weight' | 'bias' | 'norm' | 'embedding';
@@ -62,6 +64,7 @@ export function paramSpecs(cfg: GptConfig): ParamSpec[] {
     specs.push({ name: 'lm_head.weight', shape: [cfg.vocabSize, d], kind: 'weight', init: { normal: std } });
   // adapters last, so a base model's initial values are the same draws with or without them
   specs.push(...loraSpecs(cfg));
+  specs.push(...prefixSpecs(cfg), ...ptuningSpecs(cfg));
   return specs;
 }
 

@@ -51,7 +51,7 @@ export interface GenerateOptions extends SampleOptions {
 export function generateTokens(model: Gpt, prompt: readonly number[], o: GenerateOptions, rng: Rng): number[] {
   if (prompt.length === 0)
     throw new Error('generate: the prompt has no tokens; give some text (or start from the end-of-text token)');
-  const ctx = model.config.contextLength;
+  const ctx = model.maxSeqLen(); // the context less any prefix/P-tuning virtual tokens
   const ids = [...prompt];
   const out: number[] = [];
   for (let n = 0; n < o.maxTokens; n++) {
