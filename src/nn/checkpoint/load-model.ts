@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { loadCheckpoint } from './index.ts';
 import { matchParams } from './match-params.ts';
+import { adapterOnlyRef, adapterOnlyValues } from './adapter-only.ts';
 import { gptConfig, gptConfigSchema } from '../model/config.ts';
 import { Gpt } from '../model/gpt.ts';
 import { paramSpecs } from '../model/params.ts';
@@ -24,8 +25,13 @@ export async function loadModel(checkpoint: string): Promise<LoadedModel> {
     throw new Error(
       `${ck.dir}: state.json's config has no usable modelConfig (${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}); was it written by flowlm train?`,
     );
-  // every parameter of the recorded model (c_gate with swiglu, lm_head untied), no more, no less
-  const values = matchParams(paramSpecs(gptConfig(r.data.modelConfig)), ck.params, ck.dir);
+  // every parameter of the recorded model (c_gate with swiglu, lm_head untied), no more, no less; an
+  // adapter-only checkpoint holds the adapters, its base comes from where the run got it
+  const cfg = gptConfig(r.data.modelConfig);
+  const ref = adapterOnlyRef(ck.state);
+  const values = ref
+    ? await adapterOnlyValues(ck, ref, paramSpecs(cfg), cfg)
+    : matchParams(paramSpecs(cfg), ck.params, ck.dir);
   const model = Gpt.create(r.data.modelConfig, { values });
   return { model, encoding: r.data.encoding, step: ck.step, dir: ck.dir };
 }

@@ -6,6 +6,9 @@
 //   optimizerStep    clip by global norm, update (AdamW, or ZeRO-1 sharded AdamW; collective)
 //   evaluate         validation loss on rank 0
 //   checkpoint       the full optimizer state gathered on every rank, written by rank 0
+// With a frozen base (an adapter configured: src/nn/adapters/trainable.ts) gradients, optimizer state,
+// all-reduce and checkpoints cover only the trainable parameters; checkpoints then hold those alone
+// and name the base (src/nn/checkpoint/adapter-only.ts).
 // A checkpoint holds everything the next step depends on: parameters, AdamW moments and step, and
 // the data cursor after the last step (dropout masks derive from the seed, step and micro-batch).
 import { createHash } from 'node:crypto';
@@ -34,6 +37,16 @@ import { maskingOf, objectiveOf } from './objective.ts';
 import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
 import { ZeroAdamW } from '../optim/zero-adamw.ts';
+import { baseFrozen, paramCount, trainableSpecs } from '../adapters/trainable.ts';
+import {
+  adapterOnlyRef,
+  adapterOnlyValues,
+  frozenSpecs,
+  valuesSha256,
+  type AdapterOnlyRef,
+} from '../checkpoint/adapter-only.ts';
+import { resolveCheckpointDir } from '../checkpoint/load.ts';
+import { paramSpecs, type ParamSpec } from '../model/params.ts';
 
 export interface ReplicaOptions {
   dist?: Dist;
@@ -65,6 +78,9 @@ export interface StepReport {
 }
 
 export class TrainReplica {
+  /** the parameters this run trains: all, or only the adapters' when the base is frozen */
+  readonly trainable: ParamSpec[];
+  /** gradients and all-reduce buckets: the trainable parameters, flat */
   readonly layout: FlatLayout;
   /** output-head threading: the head helper thread only when this process trains alone */
   readonly head: HeadTuning | undefined;
@@ -85,8 +101,11 @@ export class TrainReplica {
     readonly startStep: number,
     cursor: unknown,
     private readonly log: (line: string) => void,
+    /** set when the base is frozen: what adapter-only checkpoints record about it */
+    readonly adapterRef?: AdapterOnlyRef,
   ) {
-    this.layout = new FlatLayout(model.specs);
+    this.trainable = trainableSpecs(model.specs, model.config);
+    this.layout = new FlatLayout(this.trainable);
     this.head = dist.worldSize > 1 ? { threads: 1 } : undefined;
     this.step = startStep;
     this.cursor = cursor;
@@ -103,7 +122,13 @@ export class TrainReplica {
     const modelCfg = modelConfigOf(cfg);
     const optimizerFor = (m: Gpt): Optimizer => {
       const ao = { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay };
-      return cfg.zero ? new ZeroAdamW(m.specs, ao, dist.collective) : new AdamWOptimizer(m.specs, ao);
+      // no moments for a frozen base
+      const specs = trainableSpecs(m.specs, m.config);
+      return cfg.zero ? new ZeroAdamW(specs, ao, dist.collective) : new AdamWOptimizer(specs, ao);
+    };
+    const report = (m: Gpt) => {
+      const n = paramCount(trainableSpecs(m.specs, m.config));
+      log(`trainable parameters: ${n} of ${m.numParams()} (${((100 * n) / m.numParams()).toFixed(3)}%)`);
     };
     const latest = await findLatest(cfg.runDir);
     if (latest && !o.resume)
@@ -113,7 +138,15 @@ export class TrainReplica {
     if (!latest) {
       // from the seed, or another run's weights (init.from) with this run's fresh optimizer and step 0
       const model = await initialModel(cfg, modelCfg, log);
-      return new TrainReplica(cfg, dist, model, optimizerFor(model), hash, 0, null, log);
+      report(model);
+      let ref: AdapterOnlyRef | undefined;
+      if (baseFrozen(modelCfg, model.specs)) {
+        // the step directory itself: a run directory's latest may move on before this run resumes
+        const base = cfg.init.from === undefined ? null : await resolveCheckpointDir(cfg.init.from);
+        const names = frozenSpecs(model.specs, modelCfg).map((s) => s.name);
+        ref = { base, seed: cfg.seed, baseSha256: valuesSha256(model.getParams(), names) };
+      }
+      return new TrainReplica(cfg, dist, model, optimizerFor(model), hash, 0, null, log, ref);
     }
     const ck = await loadCheckpoint(latest.dir);
     if (ck.state.configHash !== hash) {
@@ -124,11 +157,19 @@ export class TrainReplica {
     }
     const step = ck.optimizer.step;
     if (typeof step !== 'number') throw new Error(`train: ${latest.dir} has no optimizer step count`);
-    const model = Gpt.create(modelCfg, { values: valuesOf(ck.params) });
+    const ref = adapterOnlyRef(ck.state);
+    const values = ref ? await adapterOnlyValues(ck, ref, paramSpecs(modelCfg), modelCfg) : valuesOf(ck.params);
+    const model = Gpt.create(modelCfg, { values });
+    report(model);
     const optimizer = optimizerFor(model);
     optimizer.setState({ step, m: valuesOf(ck.optimizer.m), v: valuesOf(ck.optimizer.v) });
     log(`resumed from ${latest.dir} (step ${ck.step})`);
-    return new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log);
+    return new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log, ref);
+  }
+
+  /** elements of the trainable parameters */
+  get trainableParams(): number {
+    return paramCount(this.trainable);
   }
 
   get lead(): boolean {
@@ -235,13 +276,16 @@ export class TrainReplica {
     const st = await this.optimizer.fullState();
     if (!this.lead) return undefined;
     const shapes = new Map(this.model.specs.map((s) => [s.name, s.shape]));
+    const params = this.model.getParams();
+    // adapter-only: the trained parameters alone; the base is named by adapterRef
+    if (this.adapterRef) for (const s of frozenSpecs(this.model.specs, this.model.config)) params.delete(s.name);
     const tensors = (m: Map<string, Float32Array>): NamedTensors => withShapes(m, shapes);
     const cfg = this.cfg;
     const saved = await saveCheckpoint(
       cfg.runDir,
       {
         step: this.step,
-        params: tensors(this.model.getParams()),
+        params: tensors(params),
         optimizer: { m: tensors(st.m), v: tensors(st.v), step: st.step },
         state: {
           rng: { derivedFrom: 'seed/step/micro-batch', seed: cfg.seed },
@@ -252,6 +296,7 @@ export class TrainReplica {
             worldSize: this.dist.worldSize,
             zero: cfg.zero,
             globalBatch: cfg.batchSize * cfg.gradAccum * this.dist.worldSize,
+            ...(this.adapterRef ? { adapterOnly: this.adapterRef } : {}),
           },
         },
       },

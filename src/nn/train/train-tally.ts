@@ -50,6 +50,7 @@ export class StepTally {
       durationMs,
       tokensPerS: this.tokens / (durationMs / 1000),
       params: rep.model.numParams(),
+      trainableParams: rep.trainableParams,
       backend,
       checkpoint: this.checkpoint,
       configHash: rep.hash,

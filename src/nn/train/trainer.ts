@@ -66,6 +66,8 @@ export interface TrainResult {
   durationMs: number;
   tokensPerS: number;
   params: number;
+  /** parameters the run trains: params, or only the adapters' when the base is frozen */
+  trainableParams?: number;
   backend: string;
   checkpoint?: string;
   configHash: string;
