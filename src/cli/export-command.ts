@@ -1,16 +1,25 @@
 // `flowlm export --checkpoint <dir> --format safetensors --out FILE`: a checkpoint's weights under
 // GPT-2's tensor names (the model's own names), which PyTorch's safetensors loader reads; the training
-// config goes into the file's metadata.
+// config goes into the file's metadata. `--format peft` writes a LoRA run's adapter as Hugging Face PEFT
+// saves one (src/nn/adapters/peft-export.ts): a directory with adapter_model.safetensors and adapter_config.json.
 import { parseArgs } from 'node:util';
 import { loadCheckpoint } from '../nn/checkpoint/index.ts';
 import { writeSafetensors } from '../nn/checkpoint/safetensors.ts';
 import { UsageError, type CliIO } from './io.ts';
+import { z } from 'zod';
+import { writePeftAdapter } from '../nn/adapters/peft-export.ts';
+import { adapterOnlyRef } from '../nn/checkpoint/adapter-only.ts';
+import { gptConfig, gptConfigSchema } from '../nn/model/config.ts';
+import type { LoadedCheckpoint } from '../nn/checkpoint/index.ts';
 
-export const EXPORT_HELP = `Usage: flowlm export --checkpoint DIR --format safetensors --out FILE [--json]
+export const EXPORT_HELP = `Usage: flowlm export --checkpoint DIR --format safetensors|peft --out FILE|DIR [--json]
 
-Writes a checkpoint's weights (a step-NNNNNN directory, or a run directory: its latest) as one file.
-  --format safetensors   GPT-2 tensor names (wte.weight, h.0.attn.c_attn.weight, ...), float32; metadata:
+Writes a checkpoint's weights (a step-NNNNNN directory, or a run directory: its latest).
+  --format safetensors   one file: GPT-2 tensor names (wte.weight, h.0.attn.c_attn.weight, ...), float32; metadata:
                          format=pt, flowlm_step, flowlm_config (the training config as JSON)
+  --format peft          a LoRA run's adapter as the directory PEFT's save_pretrained writes:
+                         adapter_model.safetensors (base_model.model.transformer.h.N.attn.c_attn.lora_A.weight, ...)
+                         and adapter_config.json (r, lora_alpha, target_modules, fan_in_fan_out true, ...)
   --json                 one JSON object {path, bytes, tensors, step} on stdout`;
 
 export async function exportCommand(argv: string[], io: CliIO): Promise<number> {
@@ -32,8 +41,10 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
   if (!values.checkpoint) throw new UsageError('--checkpoint DIR is required', 'export');
   if (!values.out) throw new UsageError('--out FILE is required', 'export');
   const format = values.format ?? 'safetensors';
-  if (format !== 'safetensors') throw new UsageError(`--format ${format} is not supported; use safetensors`, 'export');
+  if (format !== 'safetensors' && format !== 'peft')
+    throw new UsageError(`--format ${format} is not supported; use safetensors or peft`, 'export');
   const ck = await loadCheckpoint(values.checkpoint);
+  if (format === 'peft') return exportPeft(ck, values.out, values.json === true, io);
   const written = await writeSafetensors(values.out, ck.params, {
     metadata: { format: 'pt', flowlm_step: String(ck.step), flowlm_config: JSON.stringify(ck.state.config) },
   });
@@ -43,5 +54,27 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
     io.out(
       `wrote ${written.names.length} tensors (${(written.bytes / 1e6).toFixed(1)} MB) of ${ck.dir} to ${written.path}`,
     );
+  return 0;
+}
+
+const Recorded = z.object({ modelConfig: gptConfigSchema });
+
+async function exportPeft(ck: LoadedCheckpoint, out: string, json: boolean, io: CliIO): Promise<number> {
+  const r = Recorded.safeParse(ck.state.config);
+  if (!r.success)
+    throw new Error(`${ck.dir}: state.json's config has no usable modelConfig; was it written by flowlm train?`);
+  const cfg = gptConfig(r.data.modelConfig);
+  if (!cfg.lora)
+    throw new UsageError(
+      `${ck.dir} is not a LoRA run (its modelConfig has no lora); use --format safetensors`,
+      'export',
+    );
+  const written = await writePeftAdapter(out, cfg, ck.params, {
+    baseModel: adapterOnlyRef(ck.state)?.base ?? null,
+    metadata: { flowlm_step: String(ck.step) },
+  });
+  if (json)
+    io.out(JSON.stringify({ dir: written.dir, bytes: written.bytes, tensors: written.names.length, step: ck.step }));
+  else io.out(`wrote a PEFT LoRA adapter (${written.names.length} tensors) of ${ck.dir} to ${written.dir}`);
   return 0;
 }

@@ -24,6 +24,8 @@ import { TrainReplica } from '../../src/nn/train/replica.ts';
 import { trainConfig, type TrainConfigInput } from '../../src/nn/train/train-config.ts';
 import type { TrainData, TrainHooks, TrainResult } from '../../src/nn/train/trainer.ts';
 import { train } from './reference-trainer.ts';
+import { exportCommand } from '../../src/cli/export-command.ts';
+import { readSafetensors } from '../../src/nn/checkpoint/safetensors.ts';
 
 interface LoraCase {
   name: string;
@@ -305,4 +307,43 @@ describe('LoRA fine-tuning', () => {
       expect(r1.paramsSha256).toBe(r0.paramsSha256);
     }, 60_000);
   }
+
+  it('exports the adapter as PEFT does: adapter_model.safetensors with PEFT names and shapes, adapter_config.json', async () => {
+    const out = join(tmp, 'peft');
+    const lines: string[] = [];
+    const io = { out: (t: string) => lines.push(t), err: () => undefined, stderr: process.stderr };
+    expect(await exportCommand(['--checkpoint', ref.checkpoint!, '--format', 'peft', '--out', out, '--json'], io)).toBe(
+      0,
+    );
+    expect(JSON.parse(lines[0]!)).toMatchObject({ dir: out, tensors: 16, step: 8 });
+    const file = readSafetensors(readFileSync(join(out, 'adapter_model.safetensors')));
+    const ck = await loadCheckpoint(ref.checkpoint!);
+    expect([...file.tensors.keys()].sort()).toEqual(
+      [...ck.params.keys()].map((n) => `base_model.model.transformer.${n}`).sort(),
+    );
+    // lora_A [r, in], lora_B [out, r], values bit for bit
+    expect(file.tensors.get('base_model.model.transformer.h.1.attn.c_attn.lora_A.weight')!.shape).toEqual([4, 16]);
+    expect(file.tensors.get('base_model.model.transformer.h.1.attn.c_attn.lora_B.weight')!.shape).toEqual([48, 4]);
+    expect(file.tensors.get('base_model.model.transformer.h.0.mlp.c_proj.lora_A.weight')!.shape).toEqual([4, 64]);
+    for (const [name, t] of ck.params)
+      expect(file.tensors.get(`base_model.model.transformer.${name}`)!.values).toEqual(t.values);
+    expect(file.metadata.format).toBe('pt');
+    const config = JSON.parse(readFileSync(join(out, 'adapter_config.json'), 'utf8'));
+    expect(config).toMatchObject({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 4,
+      lora_alpha: 8,
+      lora_dropout: 0.1,
+      target_modules: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+      fan_in_fan_out: true,
+      bias: 'none',
+      use_rslora: false,
+      base_model_name_or_path: baseDir,
+    });
+    // a run without LoRA has no adapter to export
+    await expect(
+      exportCommand(['--checkpoint', baseDir, '--format', 'peft', '--out', join(tmp, 'x')], io),
+    ).rejects.toThrow(/not a LoRA run/);
+  });
 });
