@@ -1,11 +1,19 @@
 // Prefix tuning and P-tuning (src/nn/adapters/prefix.ts, ptuning.ts) against an independent PyTorch
 // implementation of Hugging Face PEFT's PrefixEncoder / PromptEncoder on GPT-2
 // (test/nn/golden/make_prefix_golden.py, float64): logits, loss and every parameter's gradient, on both
-// kernel paths; plus the config rules, PEFT's initialisation, trainable specs and greedy generation.
-import { readFileSync } from 'node:fs';
-import { beforeAll, describe, expect, it } from 'vitest';
+// kernel paths; plus the config rules, PEFT's initialisation, trainable specs, greedy generation and
+// `flowlm generate --adapter` on a base checkpoint plus an adapter-only one.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getEncoding } from 'js-tiktoken';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
+import { generateCommand } from '../../src/cli/generate-command.ts';
+import type { CliIO } from '../../src/cli/io.ts';
 import { initBackend } from '../../src/nn/backend/backend.ts';
+import { frozenSpecs, valuesSha256 } from '../../src/nn/checkpoint/adapter-only.ts';
+import { saveCheckpoint, withShapes } from '../../src/nn/checkpoint/index.ts';
 import { trainableSpecs } from '../../src/nn/adapters/trainable.ts';
 import { gptConfig, type GptConfigInput } from '../../src/nn/model/config.ts';
 import { Gpt } from '../../src/nn/model/gpt.ts';
@@ -186,4 +194,75 @@ describe('generation', () => {
       model.dispose();
     }
   });
+});
+
+describe('flowlm generate --adapter', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'flowlm-prefix-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const baseCfg = gptConfig({ vocabSize: 50257, contextLength: 32, nLayer: 1, nHead: 2, dModel: 16 });
+  const adaptedCfg = gptConfig({ ...baseCfg, prefix: { numVirtualTokens: 4, projection: true } });
+  const PROMPT = 'Call me Ishmael.';
+
+  async function save(dir: string, model: Gpt, names: string[], config: unknown, extra?: unknown) {
+    const shapes = new Map(model.specs.map((s) => [s.name, s.shape]));
+    const all = model.getParams();
+    const params = new Map(names.map((n) => [n, all.get(n)!]));
+    const zeros = new Map(names.map((n) => [n, new Float32Array(all.get(n)!.length)]));
+    const t = (m: Map<string, Float32Array>) => withShapes(m, shapes);
+    await saveCheckpoint(dir, {
+      step: 2,
+      params: t(params),
+      optimizer: { m: t(zeros), v: t(zeros), step: 2 },
+      state: { rng: null, dataCursor: null, configHash: 'test', config, extra },
+    });
+  }
+  async function generate(...args: string[]): Promise<{ tokens: number[]; adapter?: string }> {
+    const out: string[] = [];
+    const io: CliIO = { out: (t) => out.push(t), err: () => {}, stderr: process.stderr };
+    const argv = ['--prompt', PROMPT, '--temperature', '0', '--max-tokens', '5', '--json', ...args];
+    expect(await generateCommand(argv, io)).toBe(0);
+    return JSON.parse(out.at(-1)!) as { tokens: number[]; adapter?: string };
+  }
+
+  it('loads the base from --checkpoint and the prefix from --adapter; refuses another base or no adapter', async () => {
+    const base = Gpt.create(baseCfg, { seed: 7 });
+    const other = Gpt.create(baseCfg, { seed: 8 });
+    const adapted = Gpt.create(adaptedCfg, { seed: 3, values: base.getParams() });
+    try {
+      const baseDir = join(tmp, 'base');
+      const otherDir = join(tmp, 'other');
+      const adapterDir = join(tmp, 'prefix');
+      const names = (m: Gpt) => m.specs.map((s) => s.name);
+      await save(baseDir, base, names(base), { encoding: 'gpt2', modelConfig: baseCfg });
+      await save(otherDir, other, names(other), { encoding: 'gpt2', modelConfig: baseCfg });
+      const frozen = frozenSpecs(adapted.specs, adaptedCfg).map((s) => s.name);
+      const ref = { base: baseDir, seed: 3, baseSha256: valuesSha256(adapted.getParams(), frozen) };
+      const adapterNames = adapted.specs.filter((s) => s.adapter).map((s) => s.name);
+      await save(
+        adapterDir,
+        adapted,
+        adapterNames,
+        { encoding: 'gpt2', modelConfig: adaptedCfg },
+        { adapterOnly: ref },
+      );
+
+      const ids = getEncoding('gpt2').encode(PROMPT);
+      const expected = generateTokens(adapted, ids, { maxTokens: 5, temperature: 0 }, new Rng(0));
+      const plain = generateTokens(base, ids, { maxTokens: 5, temperature: 0 }, new Rng(0));
+      expect(expected).not.toEqual(plain); // the prefix changes the continuation
+      const r = await generate('--checkpoint', baseDir, '--adapter', adapterDir);
+      expect(r.tokens).toEqual(expected);
+      expect(r.adapter).toMatch(/prefix[\\/]step-0*2$/);
+      expect((await generate('--checkpoint', baseDir)).tokens).toEqual(plain);
+
+      await expect(generate('--checkpoint', otherDir, '--adapter', adapterDir)).rejects.toThrow(
+        /trained on other base weights .* give the step directory the adapter's run started from/,
+      );
+      await expect(generate('--checkpoint', baseDir, '--adapter', otherDir)).rejects.toThrow(/names no adapter/);
+    } finally {
+      base.dispose();
+      other.dispose();
+      adapted.dispose();
+    }
+  }, 60_000);
 });
