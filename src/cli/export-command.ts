@@ -3,12 +3,14 @@
 // config goes into the file's metadata. `--format peft` writes a LoRA run's adapter as Hugging Face PEFT
 // saves one (src/nn/adapters/peft-export.ts): a directory with adapter_model.safetensors and adapter_config.json.
 import { parseArgs } from 'node:util';
-import { loadCheckpoint } from '../nn/checkpoint/index.ts';
+import { loadCheckpoint, valuesOf, withShapes, type NamedTensors } from '../nn/checkpoint/index.ts';
 import { writeSafetensors } from '../nn/checkpoint/safetensors.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { z } from 'zod';
 import { writePeftAdapter } from '../nn/adapters/peft-export.ts';
-import { adapterOnlyRef } from '../nn/checkpoint/adapter-only.ts';
+import { adapterOnlyRef, adapterOnlyValues } from '../nn/checkpoint/adapter-only.ts';
+import { mergedValues } from '../nn/adapters/merge.ts';
+import { paramSpecs } from '../nn/model/params.ts';
 import { gptConfig, gptConfigSchema } from '../nn/model/config.ts';
 import type { LoadedCheckpoint } from '../nn/checkpoint/index.ts';
 
@@ -16,7 +18,8 @@ export const EXPORT_HELP = `Usage: flowlm export --checkpoint DIR --format safet
 
 Writes a checkpoint's weights (a step-NNNNNN directory, or a run directory: its latest).
   --format safetensors   one file: GPT-2 tensor names (wte.weight, h.0.attn.c_attn.weight, ...), float32; metadata:
-                         format=pt, flowlm_step, flowlm_config (the training config as JSON)
+                         format=pt, flowlm_step, flowlm_config (the training config as JSON). A LoRA run's
+                         adapters are merged into the weights (W + scale (B A)^T): a plain GPT-2
   --format peft          a LoRA run's adapter as the directory PEFT's save_pretrained writes:
                          adapter_model.safetensors (base_model.model.transformer.h.N.attn.c_attn.lora_A.weight, ...)
                          and adapter_config.json (r, lora_alpha, target_modules, fan_in_fan_out true, ...)
@@ -45,7 +48,7 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
     throw new UsageError(`--format ${format} is not supported; use safetensors or peft`, 'export');
   const ck = await loadCheckpoint(values.checkpoint);
   if (format === 'peft') return exportPeft(ck, values.out, values.json === true, io);
-  const written = await writeSafetensors(values.out, ck.params, {
+  const written = await writeSafetensors(values.out, await weightsOf(ck), {
     metadata: { format: 'pt', flowlm_step: String(ck.step), flowlm_config: JSON.stringify(ck.state.config) },
   });
   if (values.json)
@@ -58,6 +61,19 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
 }
 
 const Recorded = z.object({ modelConfig: gptConfigSchema });
+
+/** The checkpoint's weights as a plain GPT-2's: a LoRA run's with the adapters merged into them (PEFT's
+ * merge_and_unload; an adapter-only checkpoint's base comes from where the run got it). */
+async function weightsOf(ck: LoadedCheckpoint): Promise<NamedTensors> {
+  const r = Recorded.safeParse(ck.state.config);
+  const cfg = r.success ? gptConfig(r.data.modelConfig) : undefined;
+  if (!cfg?.lora) return ck.params;
+  const ref = adapterOnlyRef(ck.state);
+  const values = ref ? await adapterOnlyValues(ck, ref, paramSpecs(cfg), cfg) : valuesOf(ck.params);
+  const merged = mergedValues(cfg, values);
+  const shapes = new Map(paramSpecs(cfg).map((s) => [s.name, s.shape]));
+  return withShapes(merged, shapes);
+}
 
 async function exportPeft(ck: LoadedCheckpoint, out: string, json: boolean, io: CliIO): Promise<number> {
   const r = Recorded.safeParse(ck.state.config);

@@ -24,6 +24,7 @@ import { TrainReplica } from '../../src/nn/train/replica.ts';
 import { trainConfig, type TrainConfigInput } from '../../src/nn/train/train-config.ts';
 import type { TrainData, TrainHooks, TrainResult } from '../../src/nn/train/trainer.ts';
 import { train } from './reference-trainer.ts';
+import { Rng } from '../../src/runtime/rng.ts';
 import { exportCommand } from '../../src/cli/export-command.ts';
 import { readSafetensors } from '../../src/nn/checkpoint/safetensors.ts';
 
@@ -345,5 +346,51 @@ describe('LoRA fine-tuning', () => {
     await expect(
       exportCommand(['--checkpoint', baseDir, '--format', 'peft', '--out', join(tmp, 'x')], io),
     ).rejects.toThrow(/not a LoRA run/);
+  });
+
+  it('exports as safetensors a plain GPT-2 with the adapters merged in (merge_and_unload)', async () => {
+    const file = join(tmp, 'merged.safetensors');
+    const io = { out: () => undefined, err: () => undefined, stderr: process.stderr };
+    expect(await exportCommand(['--checkpoint', ref.checkpoint!, '--format', 'safetensors', '--out', file], io)).toBe(
+      0,
+    );
+    const tensors = readSafetensors(readFileSync(file)).tensors;
+    expect([...tensors.keys()].sort()).toEqual(
+      paramSpecs(gptConfig(MODEL))
+        .map((s) => s.name)
+        .sort(),
+    );
+    const { model } = await loadModel(ref.checkpoint!);
+    const plain = Gpt.create(MODEL, { values: new Map([...tensors].map(([n, t]) => [n, t.values])) });
+    const input = inputOf(rowsOf(2, 9, 4));
+    const err = relErr(logitsOf(plain, input), logitsOf(model, input));
+    expect(err).toBeLessThan(1e-6);
+    // and the adapters really change the model: the base alone differs
+    const base = (await loadModel(baseDir)).model;
+    expect(relErr(logitsOf(base, input), logitsOf(model, input))).toBeGreaterThan(1e-3);
+    for (const m of [model, plain, base]) m.dispose();
+  });
+});
+
+describe('LoRA dropout', () => {
+  it('drops adapter inputs only, in training, reproducibly from the rng', () => {
+    const cfg = { ...tiny, lora: { r: 2, dropout: 0.5, targets: ['attn.c_attn' as const] } };
+    const model = Gpt.create(cfg, { seed: 5 });
+    const input = inputOf(rowsOf(2, 9, 2));
+    const run = (seed?: number) =>
+      tf.tidy(
+        () => model.hidden(input, { rng: seed === undefined ? undefined : new Rng(seed) }).dataSync() as Float32Array,
+      );
+    try {
+      // B zero: the adapter adds nothing, so masks on its input leave the output exactly the base's
+      expect(run(1)).toEqual(run());
+      const b = new Float32Array(48 * 2).map((_, i) => Math.sin(i));
+      model.setParams({ 'h.0.attn.c_attn.lora_B.weight': b, 'h.1.attn.c_attn.lora_B.weight': b });
+      expect(relErr(run(1), run())).toBeGreaterThan(1e-3); // training: masks drawn
+      expect(run(1)).toEqual(run(1)); // the same generator state gives the same masks
+      expect(run(2)).not.toEqual(run(1));
+    } finally {
+      model.dispose();
+    }
   });
 });
