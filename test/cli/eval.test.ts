@@ -80,6 +80,33 @@ describe('flowlm eval', () => {
     expect(svg).toContain('ECE');
   }, 300_000);
 
+  it('runs as a spec: flowlm run pipelines/eval-default.ts executes the plan flowlm plan prints, same numbers', async () => {
+    const args = [
+      '--set',
+      `params.checkpoint=${run}`,
+      '--set',
+      'params.tasks=["spam-zero-shot"]',
+      '--set',
+      'params.limit=4',
+      '--set',
+      `params.out=${join(tmp, 'spec.parquet')}`,
+    ];
+    const plan = await flowlm(['plan', 'pipelines/eval-default.ts', ...args, '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const r = await flowlm(['run', 'pipelines/eval-default.ts', ...args, '--json', '--progress', 'none']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(r.stdout).plan).toEqual(JSON.parse(plan.stdout));
+    const rows = tableFromIPC(pw.readParquet(readFileSync(join(tmp, 'spec.parquet'))).intoIPCStream()).batches.flatMap(
+      (x) => evalResultRows(x),
+    );
+    const cli = await evaluate(join(tmp, 'spec-cli'), '--limit', '4');
+    for (const row of rows) expect(row.value).toBe(cli.tasks[row.task]![row.metric]!.value ?? Number.NaN);
+    expect(rows.map((x) => x.metric).sort()).toEqual(['acc', 'acc_norm', 'ece']);
+    const missing = await flowlm(['run', 'pipelines/eval-default.ts', '--set', 'params.limit=4']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('params.checkpoint');
+  }, 300_000);
+
   it('prints a table without --json', async () => {
     const r = await flowlm([
       'eval',

