@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { GptConfig } from '../model/config.ts';
 import { initialValues, type ParamSpec } from '../model/params.ts';
-import { trainableSpecs } from '../adapters/trainable.ts';
-import { loadCheckpoint } from './load.ts';
+import { baseFrozen, trainableSpecs } from '../adapters/trainable.ts';
+import { loadCheckpoint, resolveCheckpointDir } from './load.ts';
+import type { Gpt } from '../model/gpt.ts';
 import { matchParams } from './match-params.ts';
 import type { LoadedCheckpoint, TrainingState } from './types.ts';
 
@@ -80,4 +81,17 @@ export async function adapterOnlyValues(
     );
   const trained = matchParams(trainableSpecs(specs, cfg), ck.params, `${ck.dir} (adapter-only)`);
   return new Map([...base, ...trained]);
+}
+
+/** What a fresh run's adapter-only checkpoints will record (undefined when the base trains too): the
+ * init.from step directory itself, as a run directory's latest may move on before this run resumes. */
+export async function freshAdapterRef(
+  model: Gpt,
+  initFrom: string | undefined,
+  seed: number,
+): Promise<AdapterOnlyRef | undefined> {
+  if (!baseFrozen(model.config, model.specs)) return undefined;
+  const base = initFrom === undefined ? null : await resolveCheckpointDir(initFrom);
+  const names = frozenSpecs(model.specs, model.config).map((s) => s.name);
+  return { base, seed, baseSha256: valuesSha256(model.getParams(), names) };
 }

@@ -37,15 +37,14 @@ import { maskingOf, objectiveOf } from './objective.ts';
 import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
 import { ZeroAdamW } from '../optim/zero-adamw.ts';
-import { baseFrozen, paramCount, trainableSpecs } from '../adapters/trainable.ts';
+import { paramCount, trainableSpecs } from '../adapters/trainable.ts';
 import {
   adapterOnlyRef,
   adapterOnlyValues,
+  freshAdapterRef,
   frozenSpecs,
-  valuesSha256,
   type AdapterOnlyRef,
 } from '../checkpoint/adapter-only.ts';
-import { resolveCheckpointDir } from '../checkpoint/load.ts';
 import { paramSpecs, type ParamSpec } from '../model/params.ts';
 
 export interface ReplicaOptions {
@@ -139,13 +138,7 @@ export class TrainReplica {
       // from the seed, or another run's weights (init.from) with this run's fresh optimizer and step 0
       const model = await initialModel(cfg, modelCfg, log);
       report(model);
-      let ref: AdapterOnlyRef | undefined;
-      if (baseFrozen(modelCfg, model.specs)) {
-        // the step directory itself: a run directory's latest may move on before this run resumes
-        const base = cfg.init.from === undefined ? null : await resolveCheckpointDir(cfg.init.from);
-        const names = frozenSpecs(model.specs, modelCfg).map((s) => s.name);
-        ref = { base, seed: cfg.seed, baseSha256: valuesSha256(model.getParams(), names) };
-      }
+      const ref = await freshAdapterRef(model, cfg.init.from, cfg.seed);
       return new TrainReplica(cfg, dist, model, optimizerFor(model), hash, 0, null, log, ref);
     }
     const ck = await loadCheckpoint(latest.dir);
