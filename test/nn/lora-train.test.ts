@@ -97,6 +97,11 @@ describe('LoRA fine-tuning', () => {
     const rep = await TrainReplica.open(cfg);
     try {
       const before = rep.model.getParams();
+      // at step 0 the adapted model computes exactly what the base it starts from computes
+      const base = (await loadModel(baseDir)).model;
+      const probe: GptInput = { ids: Int32Array.from(rowAt(5).slice(0, SEQ)), batch: 1, seqLen: SEQ };
+      expect(logitsOf(rep.model, probe)).toEqual(logitsOf(base, probe));
+      base.dispose();
       const lora = trainableSpecs(rep.model.specs, rep.model.config).map((s) => s.name);
       expect(lora.every((n) => n.includes('.lora_'))).toBe(true);
       expect(rep.layout.entries.map((e) => e.name)).toEqual(lora);
