@@ -54,9 +54,9 @@ Usage:
   flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices auto|cpu:N|gpu:all|gpu:0,1] [--json]
   flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [...]   (or RANK, WORLD_SIZE, MASTER_ADDR/PORT)
   flowlm plan <pipeline.ts|spec.json> [--devices SPEC] [--set ...] [--json]
-  flowlm generate --checkpoint DIR --prompt TEXT [--max-tokens N --temperature T --top-k K --top-p P --seed S]
+  flowlm generate --checkpoint DIR --prompt TEXT [--adapter DIR] [--max-tokens N --temperature T --top-k K --top-p P --seed S]
   flowlm eval --checkpoint DIR --tasks a,b,... [--limit N] [--batch-size B] [--out DIR] [--json] | --list
-  flowlm export --checkpoint DIR --format safetensors --out FILE
+  flowlm export --checkpoint DIR --format safetensors --out FILE   (--format peft --out DIR: a LoRA run's adapter)
   flowlm ops [--json]
   flowlm help [command]        same as flowlm <command> --help
   flowlm --version
