@@ -27,6 +27,7 @@ const cases: Record<string, () => string[]> = {
   'pipelines/demo-data.ts': () => ['--set', `read.paths=["${SOTU}"]`, '--set', `write.path=${join(tmp, 'demo.jsonl')}`],
   'pipelines/prep-default.ts': () => ['--set', `read.paths=["${SOTU}"]`, '--set', `write.dir=${join(tmp, 'prep')}`],
   'pipelines/sft-prep.ts': () => ['--set', 'read.limit=40', '--set', `write.dir=${join(tmp, 'sft')}`],
+  'pipelines/pair-prep.ts': () => ['--set', 'read.limit=20', '--set', `write.dir=${join(tmp, 'pairs')}`],
   'pipelines/crawl-clean.ts': () => [
     '--set',
     `crawl.seeds=["${site.origin}/index.html"]`,
