@@ -19,10 +19,28 @@ export function sampleToken(logits: Float32Array, o: SampleOptions, rng: Rng): n
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
   if (t === 0) return best;
-  // candidates by descending logit; softmax over them at temperature t
-  let idx = Array.from({ length: logits.length }, (_, i) => i).sort((a, b) => logits[b]! - logits[a]!);
-  if (o.topK && o.topK > 0 && o.topK < idx.length) idx = idx.slice(0, o.topK);
   const max = logits[best]!;
+  if (!(o.topK && o.topK > 0 && o.topK < logits.length) && (o.topP === undefined || o.topP >= 1)) {
+    // the whole vocabulary: no order needed, one pass of weights and one draw (sorting 50k ids per
+    // token cost more than the model's forward for small models)
+    const w = new Float64Array(logits.length);
+    let total = 0;
+    for (let i = 0; i < logits.length; i++) total += w[i] = Math.exp((logits[i]! - max) / t);
+    let u = rng.next() * total;
+    for (let i = 0; i < w.length; i++) {
+      u -= w[i]!;
+      if (u < 0) return i;
+    }
+    return best;
+  }
+  // candidates by descending logit; softmax over them at temperature t
+  const k = o.topK && o.topK > 0 && o.topK < logits.length ? o.topK : logits.length;
+  // only ids at or above the k-th largest logit need ordering (a native sort of the values finds it)
+  const floor = k < logits.length ? Float32Array.from(logits).sort()[logits.length - k]! : -Infinity;
+  let idx: number[] = [];
+  for (let i = 0; i < logits.length; i++) if (logits[i]! >= floor) idx.push(i);
+  idx.sort((a, b) => logits[b]! - logits[a]! || a - b);
+  idx = idx.slice(0, k);
   const w = idx.map((i) => Math.exp((logits[i]! - max) / t));
   let total = w.reduce((a, b) => a + b, 0);
   if (o.topP !== undefined && o.topP < 1) {
