@@ -12,6 +12,7 @@ import { runTasks } from '../../src/eval/run-tasks.ts';
 import type { Task } from '../../src/eval/task.ts';
 import { tokenizerFor } from '../../src/eval/tokenizer.ts';
 import { STEP_KEY, withMeta } from '../../src/nn/train/step-batches.ts';
+import { isPreferenceResult } from '../../src/nn/eval/preference-eval.ts';
 import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
 import { metricRows, metricsFromRows, type MetricRow } from '../../src/schema/metrics.ts';
 import { dueAt, stageOf, trainerField } from './trainer-field.ts';
@@ -20,7 +21,7 @@ import { tokenBytesFor } from '../tokenize/token-bytes.ts';
 export const evaluateStep = defineOperator({
   id: 'train/evaluate',
   description:
-    "validation loss and perplexity every N steps and at the last step (rank 0), and evaluation tasks, added to the step's metrics",
+    "validation loss and perplexity (pair objectives: loss, reward accuracy and margin) every N steps and at the last step (rank 0), and evaluation tasks, added to the step's metrics",
   config: z.object({
     trainer: trainerField,
     every: z
@@ -67,11 +68,15 @@ export const evaluateStep = defineOperator({
         const time = Date.now();
         const added: MetricRow[] = [];
         if (r) {
-          const values: Record<string, number | undefined> = {
-            loss: r.loss,
-            perplexity: r.perplexity,
-            bits_per_byte: r.bitsPerByte,
-          };
+          // the pair objectives (reward model, DPO) report their loss, accuracy and margin, no perplexity
+          const values: Record<string, number | undefined> = isPreferenceResult(r)
+            ? {
+                loss: r.loss,
+                [`${r.objective}_loss`]: r.loss,
+                reward_accuracy: r.accuracy,
+                reward_margin: r.margin,
+              }
+            : { loss: r.loss, perplexity: r.perplexity, bits_per_byte: r.bitsPerByte };
           for (const [name, value] of Object.entries(values))
             if (value !== undefined) added.push({ step: meta.step, split: 'val', name, value, time });
         }

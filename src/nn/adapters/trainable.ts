@@ -15,8 +15,9 @@ const adapterKeys = ['lora', 'prefix', 'ptuning'] as const;
 /** True when the config names an adapter that keeps the base frozen. */
 export function baseFrozen(cfg: AdapterFields, specs: readonly ParamSpec[] = []): boolean {
   const configured = adapterKeys.map((k) => cfg[k]).filter((a) => a !== undefined);
-  // heads (value_head, reward_head) are specs without a config field of their own: they freeze the base too
-  const heads = specs.some((s) => s.adapter === 'value_head' || s.adapter === 'reward_head');
+  // a value head is a spec without a config field of its own: it freezes the base too. A reward head
+  // does not: a reward model trains whole (TRL's RewardTrainer), or with LoRA the adapters and the head
+  const heads = specs.some((s) => s.adapter === 'value_head');
   if (configured.length === 0 && !heads) return false;
   return !configured.some((a) => a.freezeBase === false);
 }

@@ -93,6 +93,13 @@ export const gptConfigSchema = z
       .describe(
         'P-tuning: v1 prompt-encoder virtual tokens, v2 deep prompts (src/nn/adapters/ptuning.ts); the base is then frozen',
       ),
+    rewardHead: z
+      .boolean()
+      .optional()
+      .describe(
+        "a reward model's scalar head score.weight [dModel, 1], score.bias [1] (src/nn/model/scalar-head.ts), for objective 'reward'; " +
+          'it trains with the whole model, or with the adapters when one is configured',
+      ),
   })
   .superRefine((c, ctx) => {
     if (c.dModel % c.nHead !== 0)

@@ -7,6 +7,7 @@ import { mlpWidth, type GptConfig } from './config.ts';
 import { loraSpecs } from '../adapters/lora.ts';
 import { prefixSpecs } from '../adapters/prefix.ts';
 import { ptuningSpecs } from '../adapters/ptuning.ts';
+import { scalarHeadSpecs } from './scalar-head.ts';
 
 /** What a parameter is, for weight-decay exclusion rules. */
 export type ParamKind = 'weight' | 'bias' | 'norm' | 'embedding';
@@ -65,6 +66,8 @@ export function paramSpecs(cfg: GptConfig): ParamSpec[] {
   // adapters last, so a base model's initial values are the same draws with or without them
   specs.push(...loraSpecs(cfg));
   specs.push(...prefixSpecs(cfg), ...ptuningSpecs(cfg));
+  // a reward model's head after them (objective 'reward'): score.* as Hugging Face's sequence classifiers
+  if (cfg.rewardHead) specs.push(...scalarHeadSpecs(d, 'reward_head'));
   return specs;
 }
 

@@ -1,6 +1,8 @@
 // The objective a training config asks for, in the form train-step.ts computes it: next-token
-// prediction, or masked LM with the config's masking (the mask token defaulting to the model's last id).
+// prediction, masked LM with the config's masking (the mask token defaulting to the model's last id),
+// or a pair objective (reward model, DPO: pair-objective.ts).
 import type { GptConfig } from '../model/config.ts';
+import type { Gpt } from '../model/gpt.ts';
 import type { MaskingOptions } from '../objective/mask-tokens.ts';
 import type { TrainConfig } from './train-config.ts';
 import type { Objective } from './train-step.ts';
@@ -22,8 +24,14 @@ export function maskingOf(cfg: TrainConfig, model: GptConfig): MaskingOptions {
   };
 }
 
-export function objectiveOf(cfg: TrainConfig, model: GptConfig): Objective {
+/** The objective of `cfg`; DPO's frozen reference model is the replica's (reference-model.ts). */
+export function objectiveOf(cfg: TrainConfig, model: GptConfig, reference?: Gpt): Objective {
   const labelSmoothing = cfg.labelSmoothing || undefined;
   if (cfg.objective === 'causal') return { kind: 'autoregressive', labelSmoothing };
+  if (cfg.objective === 'reward') return { kind: 'reward', margin: cfg.reward.margin };
+  if (cfg.objective === 'dpo') {
+    if (!reference) throw new Error("objectiveOf: objective 'dpo' needs the frozen reference model");
+    return { kind: 'dpo', beta: cfg.dpo.beta, labelSmoothing: cfg.dpo.labelSmoothing, reference };
+  }
   return { kind: 'masked-lm', labelSmoothing, ...maskingOf(cfg, model) };
 }

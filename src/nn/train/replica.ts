@@ -25,6 +25,9 @@ import {
 import { singleRank, type Dist } from './dist.ts';
 import { evaluate, type EvalOptions, type EvalResult } from '../eval/evaluate.ts';
 import { evaluateMasked } from '../eval/masked-eval.ts';
+import { evaluatePairs } from '../eval/preference-eval.ts';
+import type { PairObjective } from './pair-objective.ts';
+import { referenceDir, referenceModel } from './reference-model.ts';
 import { FlatLayout } from '../optim/flat-layout.ts';
 import { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
@@ -89,6 +92,8 @@ export class TrainReplica {
   cursor: unknown;
   /** the run is over: the config's last step is done, or the ranks agreed to stop */
   finished = false;
+  /** DPO's frozen reference model (reference-model.ts); loaded by open() */
+  reference?: Gpt;
   private readonly schedule;
 
   private constructor(
@@ -115,6 +120,19 @@ export class TrainReplica {
   /** A fresh replica, or exactly where the run directory's latest checkpoint left off (every rank
    * loads it; the state there is unsharded, so any world size with the same global batch resumes). */
   static async open(cfg: TrainConfig, o: ReplicaOptions = {}): Promise<TrainReplica> {
+    if (cfg.objective === 'dpo') referenceDir(cfg); // refused before any work when there is none
+    const rep = await TrainReplica.openModel(cfg, o);
+    try {
+      if (cfg.objective === 'dpo')
+        rep.reference = await referenceModel(cfg, rep.model.config, o.log ?? (() => undefined));
+    } catch (err) {
+      rep.dispose();
+      throw err;
+    }
+    return rep;
+  }
+
+  private static async openModel(cfg: TrainConfig, o: ReplicaOptions): Promise<TrainReplica> {
     const dist = o.dist ?? singleRank();
     const log = o.log ?? (() => undefined);
     const hash = configHash(cfg, dist.worldSize);
@@ -186,7 +204,7 @@ export class TrainReplica {
   forwardBackward(micro: readonly PackedBatch[]): StepGrads {
     if (micro.length === 0) throw new Error('forwardBackward: no micro-batches');
     const flat = new Float32Array(this.layout.total);
-    const objective = objectiveOf(this.cfg, this.model.config);
+    const objective = objectiveOf(this.cfg, this.model.config, this.reference);
     const first = this.dist.rank * this.cfg.gradAccum; // global index of this rank's first micro-batch
     let loss = 0;
     let tokens = 0;
@@ -239,6 +257,15 @@ export class TrainReplica {
    * NLL per target token whatever the training label smoothing; bits per byte with `tokenBytes`. */
   async evaluate(val: AsyncIterable<PackedBatch>, o: EvalOptions = {}): Promise<EvalResult | undefined> {
     if (!this.lead) return undefined;
+    if (this.cfg.objective === 'reward' || this.cfg.objective === 'dpo') {
+      // held-out pairs: the objective's loss, accuracy and margin (preference-eval.ts)
+      const objective = objectiveOf(this.cfg, this.model.config, this.reference) as PairObjective;
+      const p = await evaluatePairs(this.model, val, this.cfg.evalBatches, objective);
+      this.log(
+        `step ${this.step}: val ${p.objective} loss ${p.loss.toFixed(4)}, accuracy ${p.accuracy.toFixed(4)}, margin ${p.margin.toFixed(4)} (${p.pairs} pairs)`,
+      );
+      return p;
+    }
     // masked LM: the masked-token loss under masks fixed per validation batch (masked-eval.ts)
     const r =
       this.cfg.objective === 'masked'
@@ -308,5 +335,6 @@ export class TrainReplica {
 
   dispose(): void {
     this.model.dispose();
+    this.reference?.dispose();
   }
 }

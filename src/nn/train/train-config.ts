@@ -101,12 +101,43 @@ export const trainConfigSchema = z.object({
       "label smoothing of the cross-entropy loss: the share of each target's probability spread over the vocabulary; 0: none",
     ),
   objective: z
-    .enum(['causal', 'masked'])
+    .enum(['causal', 'masked', 'reward', 'dpo'])
     .default('causal')
     .describe(
       "what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by masking are hidden, " +
-        'the loss is on them); masked needs bidirectional attention: it sets model.causal false unless given, and refuses model.causal true',
+        'the loss is on them); masked needs bidirectional attention: it sets model.causal false unless given, and refuses model.causal true. ' +
+        "'reward' (a reward model: needs model.rewardHead) and 'dpo' (against a frozen reference) read preference pairs, " +
+        'one row of 2 x (L + 1) tokens per pair: the chosen row, then the rejected one (attention_mask 1 on response targets)',
     ),
+  reward: z
+    .object({
+      margin: z
+        .number()
+        .min(0)
+        .default(0)
+        .describe('subtracted from each chosen - rejected score gap in the pairwise loss (Llama 2); 0: none'),
+    })
+    .default({ margin: 0 })
+    .describe(
+      "the reward model's pairwise logistic loss -log sigmoid(r_chosen - r_rejected - margin); only for objective 'reward'",
+    ),
+  dpo: z
+    .object({
+      beta: z.number().positive().default(0.1).describe('temperature of the implicit reward beta (log pi - log ref)'),
+      labelSmoothing: z
+        .number()
+        .min(0)
+        .lt(0.5)
+        .default(0)
+        .describe("conservative DPO: the assumed chance a pair's preference is flipped; 0: plain DPO"),
+      reference: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('checkpoint (step or run directory) of the frozen reference model; default: init.from'),
+    })
+    .default({ beta: 0.1, labelSmoothing: 0 })
+    .describe("Direct Preference Optimization's sigmoid loss (src/nn/objective/dpo.ts); only for objective 'dpo'"),
   masking: z
     .object({
       maskProb: z.number().gt(0).max(1).default(0.15).describe('share of positions chosen for the loss'),
@@ -196,6 +227,7 @@ export function modelConfigOf(c: TrainConfig): GptConfig {
   }
   const implied: Partial<GptConfigInput> = c.objective === 'masked' ? { causal: false } : {};
   const m = gptConfig({ ...base, ...implied, ...c.model } as GptConfigInput);
+  checkPairObjective(c, m);
   const token = c.masking.maskToken;
   if (c.objective === 'masked' && token !== undefined && token >= m.vocabSize) {
     throw new Error(
@@ -203,6 +235,23 @@ export function modelConfigOf(c: TrainConfig): GptConfig {
     );
   }
   return m;
+}
+
+/** The pair objectives' requirements on the model and the data (the rows' even width is checked on
+ * the first batch, pair-rows.ts). */
+function checkPairObjective(c: TrainConfig, m: GptConfig): void {
+  if (c.objective === 'reward' && !m.rewardHead)
+    throw new Error(
+      "train config: objective 'reward' trains a reward model, but the model has no reward head; set model.rewardHead: true",
+    );
+  if (c.objective === 'dpo' && m.rewardHead)
+    throw new Error(
+      "train config: objective 'dpo' trains a language model (a policy), but model.rewardHead is true; remove model.rewardHead",
+    );
+  if ((c.objective === 'reward' || c.objective === 'dpo') && c.data.seqLen !== undefined)
+    throw new Error(
+      `train config: objective '${c.objective}' reads whole pair rows (chosen then rejected), which data.seqLen ${c.data.seqLen} would crop apart; remove data.seqLen and pack the pairs to the length wanted`,
+    );
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
@@ -236,6 +285,8 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
     data,
     objective,
     masking,
+    reward,
+    dpo,
     init,
     ...rest
   } = c;
@@ -253,7 +304,8 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
       ...(attnDropout === 0 ? {} : { attnDropout }),
     },
     data: { holdoutRows: data.holdoutRows, seqLen: data.seqLen, shuffle: data.shuffle },
-    ...(objective === 'causal' ? {} : { objective, masking }),
+    ...(objective === 'causal' ? {} : objective === 'masked' ? { objective, masking } : {}),
+    ...(objective === 'reward' ? { objective, reward } : objective === 'dpo' ? { objective, dpo } : {}),
     ...(init.from === undefined ? {} : { init: { from: init.from } }),
   };
   return createHash('sha256').update(canonical(shaping)).digest('hex').slice(0, 16);

@@ -9,10 +9,12 @@ import type { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
 import { autoregressiveLoss, maskedLmLoss, type PackedBatch } from '../objective/loss.ts';
 import { maskedBatchOf, type MaskingOptions } from '../objective/mask-tokens.ts';
+import { isPairObjective, pairLossFn, type PairObjective } from './pair-objective.ts';
 
 export type Objective =
   | { kind: 'autoregressive'; labelSmoothing?: number }
-  | ({ kind: 'masked-lm'; labelSmoothing?: number } & MaskingOptions);
+  | ({ kind: 'masked-lm'; labelSmoothing?: number } & MaskingOptions)
+  | PairObjective;
 
 export interface GradOptions {
   objective: Objective;
@@ -31,6 +33,8 @@ export interface Grads {
 /** Loss and gradients of one micro-batch. Leaves no tensors behind. */
 export function computeGrads(model: Gpt, batch: PackedBatch, o: GradOptions): Grads {
   const obj = o.objective;
+  // reward model and DPO on pair rows (pair-objective.ts)
+  if (isPairObjective(obj)) return gradsOf(model, pairLossFn(model, batch, obj, o.rng));
   const lo = { labelSmoothing: obj.labelSmoothing, rng: o.rng, head: o.head };
   if (obj.kind === 'autoregressive') return gradsOf(model, () => autoregressiveLoss(model, batch, lo));
   if (!o.rng) throw new Error('computeGrads: the masked-LM objective needs an rng to draw its masks');
@@ -69,13 +73,15 @@ export function gradsInto(
   accumulate: boolean,
 ): number {
   const obj = o.objective;
-  const lo = { labelSmoothing: obj.labelSmoothing, rng: o.rng, head: o.head };
   let lossFn: () => tf.Scalar;
-  if (obj.kind === 'autoregressive') lossFn = () => autoregressiveLoss(model, batch, lo);
-  else {
+  if (isPairObjective(obj)) lossFn = pairLossFn(model, batch, obj, o.rng);
+  else if (obj.kind === 'autoregressive') {
+    const lo = { labelSmoothing: obj.labelSmoothing, rng: o.rng, head: o.head };
+    lossFn = () => autoregressiveLoss(model, batch, lo);
+  } else {
     if (!o.rng) throw new Error('gradsInto: the masked-LM objective needs an rng to draw its masks');
     const masked = maskedBatchOf(batch, o.rng, obj);
-    lossFn = () => maskedLmLoss(model, masked, lo);
+    lossFn = () => maskedLmLoss(model, masked, { labelSmoothing: obj.labelSmoothing, rng: o.rng, head: o.head });
   }
   if (flat.length !== layout.total)
     throw new Error(`gradsInto: flat gradient has ${flat.length} elements, the model ${layout.total}`);
