@@ -7,9 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getEncoding } from 'js-tiktoken';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spamDocs } from '../../operators/eval/tasks/spam-zero-shot.ts';
 import { trainableSpecs } from '../../src/nn/adapters/trainable.ts';
 import { loadCheckpoint } from '../../src/nn/checkpoint/index.ts';
 import type { PreferenceEvalResult } from '../../src/nn/eval/preference-eval.ts';
@@ -21,49 +19,13 @@ import { modelConfigOf, trainConfig, type TrainConfigInput } from '../../src/nn/
 import type { TrainData, TrainHooks, TrainResult } from '../../src/nn/train/trainer.ts';
 import { memoryGroup } from '../../src/runtime/collectives/memory-transport.ts';
 import { train } from './reference-trainer.ts';
+import { batchOf, docs, half, L, PAIRS, pairs, V } from './spam-pairs.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-reward-dpo-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-// ---- pairs from real text: the same prompt, a ham body chosen over a spam body ----
-const L = 24; // each half: L + 1 tokens
-const PAIRS = 40; // the first 32 train, the last 8 are held out
-const TRAIN = 32;
+const TRAIN = 32; // the first 32 pairs train, the last 8 are held out
 const BATCH = 4;
-const gpt2 = getEncoding('gpt2');
-const EOS = 50256;
-const PROMPT = gpt2.encode('Write an email.\n');
-const docs = spamDocs(); // ham and spam alternating
-// the gpt2 ids that occur, renumbered densely (0 is padding): real tokens, a small output head
-const dense = new Map<number, number>([[-1, 0]]);
-const idOf = (t: number) => {
-  if (!dense.has(t)) dense.set(t, dense.size);
-  return dense.get(t)!;
-};
-/** One half: prompt, then the body cut to fit and EOS; attention_mask 1 on the response targets. */
-function half(body: string): { ids: number[]; mask: number[] } {
-  const response = [...gpt2.encode(` ${body}`).slice(0, L - PROMPT.length), EOS];
-  const ids = [...PROMPT, ...response].map(idOf);
-  const mask = ids.map((_, j) => (j >= PROMPT.length ? 1 : 0));
-  while (ids.length < L + 1) {
-    ids.push(0);
-    mask.push(0);
-  }
-  return { ids, mask };
-}
-const pairs = Array.from({ length: PAIRS }, (_, i) => {
-  const c = half(docs[2 * i]!.body);
-  const r = half(docs[2 * i + 1]!.body);
-  expect([docs[2 * i]!.label, docs[2 * i + 1]!.label]).toEqual(['ham', 'spam']);
-  return { ids: [...c.ids, ...r.ids], mask: [...c.mask, ...r.mask] };
-});
-const V = dense.size;
-const batchOf = (rs: number[]): PackedBatch => ({
-  inputIds: Int32Array.from(rs.flatMap((r) => pairs[r]!.ids)),
-  attentionMask: Uint8Array.from(rs.flatMap((r) => pairs[r]!.mask)),
-  batch: rs.length,
-  seqLen: 2 * (L + 1) - 1,
-});
 /** As in ddp.test.ts: a global step takes worldSize * accum * BATCH training pairs, rank r its micro-batches. */
 const dataFor = (rank: number, worldSize: number, accum: number, rows = TRAIN): TrainData => ({
   async *train(cursor) {
@@ -142,6 +104,19 @@ describe('pair rows', () => {
       seqLen: 24,
     };
     expect(() => splitPairRows(odd)).toThrow(/rows hold 25 tokens .*one row per pair/);
+    // an SFT row of even width: its second half starts inside the response
+    const sft = half(docs[0]!.body + docs[2]!.body);
+    const row = [...sft.ids, 0];
+    const mask = [...sft.mask, 0];
+    const even: PackedBatch = {
+      inputIds: Int32Array.from(row),
+      attentionMask: Uint8Array.from(mask),
+      batch: 1,
+      seqLen: L + 1,
+    };
+    expect(() => splitPairRows(even)).toThrow(
+      /row 0 is not a pair row: its rejected half .* starts with a target token/,
+    );
   });
 });
 

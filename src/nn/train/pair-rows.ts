@@ -33,6 +33,22 @@ export function splitPairRows(batch: PackedBatch): PairBatches {
     );
   // doc_starts, if any, are not needed: each half becomes a row of its own
   const n = batch.batch;
+  // rows of another layout (an SFT row, or a pair as two rows) of even width would otherwise be cut in
+  // two silently: a half's first token is never a target (nothing before it predicts it), and each half
+  // holds a response
+  for (let r = 0; r < n; r++)
+    for (const [offset, name] of [
+      [0, 'chosen'],
+      [half, 'rejected'],
+    ] as const) {
+      const from = r * width + offset;
+      const m = mask.subarray(from, from + half);
+      if (m[0] !== 0 || !m.some((v, j) => j > 0 && v !== 0))
+        throw new Error(
+          `pair rows: row ${r} is not a pair row: its ${name} half (tokens ${offset}..${offset + half - 1}) ${m[0] !== 0 ? 'starts with a target token' : 'has no response token'}; ` +
+            "the 'reward' and 'dpo' objectives read one row per pair, [chosen row of L + 1 | rejected row of L + 1], each with attention_mask 1 only on its response tokens",
+        );
+    }
   const cut = (offset: number): PackedBatch => {
     const ids = new Int32Array(n * half);
     const m = new Uint8Array(n * half);
