@@ -8,4 +8,5 @@ export const BUILTIN_RESOURCES: Record<string, Loader> = {
   'nn/gpt': async () => (await import('../nn/resources/gpt-resource.ts')).gptResource,
   'nn/adamw': async () => (await import('../nn/resources/adamw-resource.ts')).adamwResource,
   'nn/trainer': async () => (await import('../nn/resources/trainer-resource.ts')).trainerResource,
+  'posttrain/ppo': async () => (await import('../nn/ppo/ppo-resource.ts')).ppoResource,
 };

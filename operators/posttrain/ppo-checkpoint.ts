@@ -1,0 +1,45 @@
+// Checkpoints a PPO run every N iterations and at its last one (also after a stop request): policy,
+// value head, AdamW moments, KL controller, Rng and prompt cursor, one atomic step directory
+// (src/nn/ppo/ppo-state.ts). The metrics batches pass through. Single replica (rank 0).
+import type { RecordBatch } from 'apache-arrow';
+import { z } from 'zod';
+import { mapBatch } from '../../src/core/map-batch.ts';
+import { defineOperator } from '../../src/core/operator.ts';
+import { withMeta } from '../../src/nn/train/step-batches.ts';
+import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
+import { CHECKPOINT_KEY } from '../train/checkpoint.ts';
+import { ppoField, ppoMetaOf, ppoRunOf } from './ppo-field.ts';
+
+export const ppoCheckpoint = defineOperator({
+  id: 'posttrain/ppo-checkpoint',
+  description: 'checkpoint the PPO run every N iterations and at the last (atomic; exact resume); rank 0 only',
+  config: z.object({
+    ppo: ppoField,
+    every: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("iterations between checkpoints (default: the run's checkpointEvery; 0: only the last)"),
+  }),
+  placement: 'rank0',
+  input: () => metricsSchema(),
+  passthrough: true,
+  output: () => metricsSchema(),
+  make: (cfg, ctx) => {
+    const run = ppoRunOf(ctx, cfg.ppo);
+    run.catch(() => undefined);
+    return mapBatch(
+      async (batch: RecordBatch<Metrics>) => {
+        const state = await (await run).state();
+        const meta = ppoMetaOf(batch, ctx.nodeId);
+        const every = cfg.every ?? state.cfg.checkpointEvery;
+        const due = meta.last === true || (every > 0 && meta.iteration % every === 0);
+        const dir = due ? await state.checkpoint() : undefined;
+        if (dir) ctx.log(`iteration ${meta.iteration}: checkpoint ${dir}`);
+        return dir ? withMeta(batch, { [CHECKPOINT_KEY]: dir }) : batch;
+      },
+      { ctx },
+    );
+  },
+});
