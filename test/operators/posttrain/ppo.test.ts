@@ -20,12 +20,13 @@ import { ppoPrompts } from '../../../operators/posttrain/ppo-prompts.ts';
 import { ppoRollout } from '../../../operators/posttrain/ppo-rollout.ts';
 import { ppoScore } from '../../../operators/posttrain/ppo-score.ts';
 import { ppoUpdateOp } from '../../../operators/posttrain/ppo-update.ts';
+import ppoPipeline from '../../../pipelines/ppo.ts';
 import { loadRewardModel, saveRewardHead } from '../../../operators/posttrain/reward-model-file.ts';
 import { mapBatch } from '../../../src/core/map-batch.ts';
 import { defineOperator } from '../../../src/core/operator.ts';
 import type { PipelineSpecInput } from '../../../src/graph/spec.ts';
 import { initBackend } from '../../../src/nn/backend/backend.ts';
-import { saveCheckpoint, withShapes } from '../../../src/nn/checkpoint/index.ts';
+import { loadCheckpoint, saveCheckpoint, withShapes } from '../../../src/nn/checkpoint/index.ts';
 import { loadModel } from '../../../src/nn/checkpoint/load-model.ts';
 import { gptConfig } from '../../../src/nn/model/config.ts';
 import { Gpt } from '../../../src/nn/model/gpt.ts';
@@ -48,6 +49,8 @@ const gpt2 = getEncoding('gpt2');
 const EOT = 50256;
 const P = join(tmp, 'policy');
 const R = join(tmp, 'reward');
+const REF = join(tmp, 'reference');
+const EOS_POLICY = join(tmp, 'eos-policy');
 const PROMPTS = ['Subject: meeting moved\n', 'Subject: cheap meds\n', 'Hello', 'Dear friend, I'];
 
 async function save(dir: string, model: Gpt): Promise<void> {
@@ -65,7 +68,20 @@ beforeAll(async () => {
   await initBackend({ announce: false });
   const policy = Gpt.create(cfg, { seed: 1 });
   const rm = Gpt.create(cfg, { seed: 3 });
-  await Promise.all([save(P, policy), save(R, rm)]);
+  const ref = Gpt.create(cfg, { seed: 2 });
+  // a policy that always draws end-of-text: ln_f gives every position the hidden state u (weight 0,
+  // bias u), and end-of-text's (tied) embedding row is 100 u, so its logit 100 |u|^2 dominates
+  const eos = Gpt.create(cfg, { seed: 1 });
+  const u = Float32Array.from({ length: 16 }, (_, i) => (i % 2 ? 1 : -1));
+  const wte = eos.getParams().get('wte.weight')!;
+  wte.set(
+    u.map((x) => 100 * x),
+    EOT * 16,
+  );
+  eos.setParams({ 'ln_f.weight': new Float32Array(16), 'ln_f.bias': u, 'wte.weight': wte });
+  await Promise.all([save(P, policy), save(R, rm), save(REF, ref), save(EOS_POLICY, eos)]);
+  ref.dispose();
+  eos.dispose();
   // std 1: scores of order 1, so the advantages are not all KL
   await saveRewardHead(R, new ScalarHead(16, { kind: 'reward_head', seed: 4, std: 1 }));
   policy.dispose();
@@ -186,6 +202,21 @@ describe('posttrain/ppo', () => {
     expect(maxDiff).toBe(0);
   });
 
+  it('pipelines/ppo.ts runs as a spec (its models and sizes replaced)', async () => {
+    const dir = dirFor('pipeline');
+    const resources = structuredClone(ppoPipeline.resources) as {
+      ppo: { kind: string; config: Record<string, unknown> };
+    };
+    Object.assign(resources.ppo.config, {
+      ...{ policy: P, reward: R, runDir: dir },
+      ...{ iterations: 2, maxTokens: 4, batchSize: 2, miniBatchSize: 1, ppoEpochs: 1 },
+    });
+    const r = await run({ ...ppoPipeline, resources } as PipelineSpecInput);
+    expect(r.ok, r.error?.message).toBe(true);
+    expect(metricsOf(dir).order).toEqual([1, 2]);
+    expect(existsSync(join(dir, 'step-000002'))).toBe(true);
+  });
+
   it('runs iterations through the graph; a crash or a stop request then --resume gives the same metrics', async () => {
     // 3 of the 4 prompts per iteration: each iteration starts elsewhere in the list (the cursor matters)
     const more = { iterations: 4, checkpointEvery: 2, batchSize: 3, klTarget: 0.01, klHorizon: 10 };
@@ -283,6 +314,76 @@ describe('posttrain/ppo', () => {
       expect(m[1]!.score).not.toBe(base[1]!.score);
       // with 2 of the 4 prompts per iteration, iteration 2 scores the other two
       expect(m[2]!.score).not.toBe(m[1]!.score);
+    });
+
+    // each option against the base run's first iteration: the metrics it must move
+    const cases: Array<[string, Partial<PpoConfigInput>, string[]]> = [
+      ['temperature', { temperature: 0.5 }, ['score', 'entropy']],
+      ['topK', { topK: 3 }, ['score']],
+      ['maxTokens', { maxTokens: 3 }, ['response_length', 'score']],
+      ['vfCoef', { vfCoef: 1 }, ['policy_loss', 'value_loss']],
+      ['cliprangeValue', { cliprangeValue: 0.01 }, ['vf_clipfrac', 'value_loss']],
+      ['whiten', { whiten: false }, ['policy_loss']],
+      ['miniBatchSize', { miniBatchSize: 4 }, ['policy_loss', 'value_loss']],
+      ['lr', { lr: 1e-4 }, ['approx_kl', 'clipfrac']],
+      ['scoreEos', { scoreEos: false }, ['score']],
+      ['clipNorm', { clipNorm: 0.01 }, ['approx_kl', 'value_loss']],
+      ['seed', { seed: 8 }, ['score', 'value_loss']],
+    ];
+    for (const [name, more, keys] of cases)
+      it(`${name}: changes ${keys.join(', ')}`, async () => {
+        const m = await metricsFor({ iterations: 1, ...more });
+        for (const k of keys) expect(m[1]![k], k).not.toBe(base[1]![k]);
+      });
+
+    it('weightDecay: decays the weights (against the same lr without it)', async () => {
+      const m = await metricsFor({ iterations: 1, weightDecay: 0.5, lr: 3e-2 });
+      const plain = await metricsFor({ iterations: 1, lr: 3e-2 });
+      expect(m[1]!.approx_kl).not.toBe(plain[1]!.approx_kl);
+    });
+
+    it('klPenalty: another KL estimate of the same rollouts', async () => {
+      const m = await metricsFor({ iterations: 2, klPenalty: 'mse' });
+      expect(m[2]!.kl).not.toBe(base[2]!.kl);
+      // 0.5 d^2 summed: non-negative
+      expect(m[2]!.kl).toBeGreaterThan(0);
+    });
+
+    it('reference: another frozen model, KL from the first iteration', async () => {
+      const m = await metricsFor({ iterations: 1, reference: REF });
+      expect(base[1]!.kl).toBe(0);
+      expect(m[1]!.kl).not.toBe(0);
+      expect(m[1]!.score).toBe(base[1]!.score);
+    });
+
+    it('stopAtEos: a response ends at end-of-text, kept as its last token', async () => {
+      const stops = await metricsFor({ iterations: 1, policy: EOS_POLICY, reference: P });
+      const runs = await metricsFor({ iterations: 1, policy: EOS_POLICY, reference: P, stopAtEos: false });
+      expect(stops[1]!.response_length).toBe(1);
+      expect(runs[1]!.response_length).toBe(BASE.maxTokens);
+    });
+
+    it('lora: only the adapters and the value head train; the base stays as it was', async () => {
+      const dir = dirFor('lora');
+      const r = await run(spec(dir, { iterations: 1, lora: { r: 2, targets: ['attn.c_attn'] } }));
+      expect(r.ok, r.error?.message).toBe(true);
+      const ck = await loadCheckpoint(dir);
+      expect([...ck.optimizer.m.keys()].sort()).toEqual(
+        [
+          'h.0.attn.c_attn.lora_A.weight',
+          'h.0.attn.c_attn.lora_B.weight',
+          'value_head.bias',
+          'value_head.weight',
+        ].sort(),
+      );
+      const start = (await loadModel(P)).model.getParams();
+      const trained = (await loadModel(dir)).model;
+      expect(trained.config.lora?.r).toBe(2);
+      const after = trained.getParams();
+      for (const name of ['h.0.attn.c_attn.weight', 'wte.weight', 'ln_f.weight'])
+        expect(Buffer.from(after.get(name)!.buffer).equals(Buffer.from(start.get(name)!.buffer)), name).toBe(true);
+      // B starts at zero (PEFT): trained, it is not
+      expect(after.get('h.0.attn.c_attn.lora_B.weight')!.some((x) => x !== 0)).toBe(true);
     });
   });
 });
