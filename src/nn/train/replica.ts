@@ -4,11 +4,13 @@
 //   forwardBackward  this rank's micro-batches -> their mean gradient, flat in model.specs order
 //   allReduce        the mean over ranks of gradient and loss (identity at world size 1)
 //   optimizerStep    clip by global norm, update (AdamW, or ZeRO-1 sharded AdamW; collective)
-//   evaluate         validation loss on rank 0
+//   evaluate         validation loss on rank 0 (pair objectives: loss, accuracy, margin on held-out pairs)
 //   checkpoint       the full optimizer state gathered on every rank, written by rank 0
 // With a frozen base (an adapter configured: src/nn/adapters/trainable.ts) gradients, optimizer state,
 // all-reduce and checkpoints cover only the trainable parameters; checkpoints then hold those alone
 // and name the base (src/nn/checkpoint/adapter-only.ts).
+// DPO's frozen reference model is loaded by every replica from its checkpoint (reference-model.ts);
+// it has no gradients, optimizer state or place in checkpoints.
 // A checkpoint holds everything the next step depends on: parameters, AdamW moments and step, and
 // the data cursor after the last step (dropout masks derive from the seed, step and micro-batch).
 import { createHash } from 'node:crypto';
