@@ -3,13 +3,14 @@
 // library functions on the same seeds (ppo-hand-run.ts); pipelines/ppo.ts runs; several iterations run
 // through runPipeline, and a crash or a stop request then --resume gives the uninterrupted run's
 // metrics exactly (prompt cursor, adaptive KL coefficient, Rng, weights and moments restored).
-import { existsSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import ppoPipeline from '../../../pipelines/ppo.ts';
 import type { PipelineSpecInput } from '../../../src/graph/spec.ts';
 import { loadModel } from '../../../src/nn/checkpoint/load-model.ts';
-import { crashAt, dirFor, metricsOf, onIteration, P, R, run, spec } from './ppo-fixtures.ts';
+import { BASE, crashAt, dirFor, metricsOf, onIteration, P, PROMPTS, R, run, spec } from './ppo-fixtures.ts';
 import { handRun } from './ppo-hand-run.ts';
 
 describe('posttrain/ppo', () => {
@@ -50,6 +51,40 @@ describe('posttrain/ppo', () => {
     expect(metricsOf(dir).order).toEqual([1, 2]);
     expect(existsSync(join(dir, 'step-000002'))).toBe(true);
   });
+
+  it('SIGKILL in the middle of a run, then --resume: the same metrics as the uninterrupted run', async () => {
+    const more = { iterations: 6, checkpointEvery: 2, batchSize: 3, klTarget: 0.01, klHorizon: 10 };
+    const full = dirFor('kill-ref');
+    expect((await run(spec(full, more))).ok).toBe(true);
+    const dir = dirFor('kill');
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/fixtures/ppo-run.ts',
+        JSON.stringify({ ...BASE, ...more, runDir: dir }),
+        JSON.stringify(PROMPTS),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let err = '';
+    child.stderr.on('data', (d) => (err += String(d)));
+    const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
+    // killed as soon as its first checkpoint is complete: somewhere inside the next iterations
+    const latest = join(dir, 'latest.json');
+    for (let i = 0; i < 1200 && !existsSync(latest); i++) await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGKILL');
+    expect(await exited, err).toBe('SIGKILL');
+    const at = (JSON.parse(readFileSync(latest, 'utf8')) as { step: number }).step;
+    expect(at).toBeGreaterThanOrEqual(2);
+    expect(at).toBeLessThan(6);
+    const resumed = await run(spec(dir, more), { resume: true });
+    expect(resumed.ok, resumed.error?.message).toBe(true);
+    const got = metricsOf(dir);
+    expect(got.order).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(got.by).toEqual(metricsOf(full).by);
+  }, 120_000);
 
   it('runs iterations through the graph; a crash or a stop request then --resume gives the same metrics', async () => {
     // 3 of the 4 prompts per iteration: each iteration starts elsewhere in the list (the cursor matters)
