@@ -1,8 +1,8 @@
 // Preference pairs as one streaming job, for a reward model or DPO: pairs (by default the SpamAssassin
 // corpus's, posttrain/spam-preference-pairs: a ham subject as the prompt, a ham body excerpt chosen over
-// a spam one) -> two rows of seqLen+1 per pair through the SFT template, chosen at row 2i and rejected
-// at 2i+1, attention_mask 1 on the response tokens (posttrain/pair-pack) -> shards and a manifest the
-// trainer reads as it reads pretraining shards (keep its batch size even so a pair stays in one batch).
+// a spam one) -> one row of 2 x (seqLen+1) tokens per pair through the SFT template, [chosen | rejected],
+// attention_mask 1 on the response tokens (posttrain/pair-pack) -> shards and a manifest the trainer
+// reads with objective 'reward' or 'dpo' (the model's context is seqLen; each half is one example).
 //   flowlm run pipelines/pair-prep.ts [--set read.split=heldout --set write.dir=out/pairs-heldout]
 import { pipeline, type PipelineSpecInput } from '../src/graph/spec.ts';
 import { pairPack } from '../operators/posttrain/pair-pack.ts';

@@ -1,9 +1,9 @@
 // Preference pairs into training rows for a reward model or DPO: each pair's prompt and its two
 // responses go through the SFT template (sft-template.ts; prompt and response tokenized apart and
-// joined, EOS after the response) and become two rows of seqLen+1, the chosen at row 2i and the
-// rejected at row 2i+1 of a batch, so a pair never straddles two batches (a batch holds 2*pairsPerBatch
-// rows). One example per row, right-padded, so a row's sequence log-prob and its last-token reward are
-// its example's alone. attention_mask is the loss mask as sft-pack writes it: 1 exactly at the response
+// joined, EOS after the response) and become one row of 2 x (seqLen + 1) tokens: the chosen example's
+// row of seqLen + 1, then the rejected one's, so the trainer's seeded shuffle keeps a pair together
+// (src/nn/train/pair-rows.ts cuts the halves apart). One example per half, right-padded, so a half's
+// sequence log-prob and its last-token reward are its example's alone. attention_mask is the loss mask as sft-pack writes it: 1 exactly at the response
 // tokens (and EOS), 0 at the prompt, at the row's first token (nothing predicts it) and at padding; the
 // last 1 of a row is where a reward model reads its score (lastRealIndex of the mask).
 import { defer, type Observable } from 'rxjs';
@@ -36,7 +36,7 @@ const Config = z
       .int()
       .min(1)
       .max(1 << 20)
-      .describe('input tokens per row; a row holds seqLen+1 tokens'),
+      .describe('input tokens of each example; a pair is one row of 2 x (seqLen+1) tokens, chosen then rejected'),
     template: sftTemplateSchema.prefault({}).describe('how the prompt and each response become the texts tokenized'),
     encoding: z.enum(ENCODINGS).default('gpt2').describe("tiktoken encoding of the ids (the model's)"),
     pairsPerBatch: z
@@ -118,16 +118,21 @@ class PairPacker {
     if (this.row === 2 * this.cfg.pairsPerBatch) this.emit();
   }
 
-  /** The rows so far as a batch (each row's doc_starts is [0]: one example per row). */
+  /** The pairs so far as a batch: the two rows of a pair are adjacent in the buffer, so a pair is one
+   * row of 2 x (seqLen + 1) tokens, [chosen | rejected] (what the trainer's pair objectives read:
+   * src/nn/train/pair-rows.ts); its doc_starts are [0, seqLen + 1]: two examples. */
   emit(): void {
-    const rows = this.row;
+    const rows = this.row / 2;
     if (rows === 0) return;
     const W = this.width;
-    const full = rows === 2 * this.cfg.pairsPerBatch;
-    const docStarts = { offsets: Int32Array.from({ length: rows + 1 }, (_, i) => i), values: new Int32Array(rows) };
-    const ids = full ? this.ids : this.ids.slice(0, rows * W);
-    const mask = full ? this.mask : this.mask.slice(0, rows * W);
-    this.ready.push(packedBatch(this.schema, { rows, width: W, ids, mask, docStarts }));
+    const full = rows === this.cfg.pairsPerBatch;
+    const docStarts = {
+      offsets: Int32Array.from({ length: rows + 1 }, (_, i) => 2 * i),
+      values: Int32Array.from({ length: 2 * rows }, (_, i) => (i % 2) * W),
+    };
+    const ids = full ? this.ids : this.ids.slice(0, 2 * rows * W);
+    const mask = full ? this.mask : this.mask.slice(0, 2 * rows * W);
+    this.ready.push(packedBatch(this.schema, { rows, width: 2 * W, ids, mask, docStarts }));
     this.fresh();
     this.row = 0;
   }
@@ -162,14 +167,14 @@ export const pairPack = defineOperator({
   config: Config,
   input: pairTextSchema,
   passthrough: false,
-  output: (cfg) => packedOutputSchema(cfg.seqLen, { docStarts: true, mask: true }),
+  output: (cfg) => packedOutputSchema(2 * cfg.seqLen + 1, { docStarts: true, mask: true }),
   module: import.meta.url,
   make: (cfg, ctx) => (source: Observable<RecordBatch<PairText>>) =>
     defer(() => {
       const engine = createEngine('flowlm', cfg.encoding);
       const eos = cfg.template.eos ? [specialTokenId(cfg.encoding, '<|endoftext|>')] : [];
       const response = (text: string) => Int32Array.from([...encode(engine, text), ...eos]);
-      const packer = new PairPacker(cfg, packedOutputSchema(cfg.seqLen, { docStarts: true, mask: true }), ctx);
+      const packer = new PairPacker(cfg, packedOutputSchema(2 * cfg.seqLen + 1, { docStarts: true, mask: true }), ctx);
       const drain = (emit: (b: RecordBatch<Packed>) => void) => {
         for (const b of packer.ready.splice(0)) emit(b);
       };

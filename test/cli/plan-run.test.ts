@@ -1,8 +1,9 @@
 // Plan = run for the data pipelines in pipelines/: the physical plan `flowlm plan --json` prints is the
 // plan `flowlm run --json` executes and records in its summary. (The training pipelines are checked by
 // test/pipelines/train-tiny-twin.e2e.test.ts and end-to-end.e2e.test.ts; pipelines/demo.ts is a script
-// that runs flowlm prep and the train-tiny graph, not a spec; pipelines/eval-default.ts needs a checkpoint and
-// is checked by test/cli/eval.test.ts.)
+// that runs flowlm prep and the train-tiny graph, not a spec, and so is pipelines/post-train-demo.ts;
+// pipelines/eval-default.ts and pipelines/ppo.ts need checkpoints and are run by test/cli/eval.test.ts and
+// test/operators/posttrain/ppo.test.ts.)
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +42,11 @@ const cases: Record<string, () => string[]> = {
 describe('plan = run', () => {
   it('covers every data pipeline in pipelines/', () => {
     const specs = readdirSync('pipelines')
-      .filter((f) => f.endsWith('.ts') && !['demo.ts', 'end-to-end.ts', 'train-tiny.ts', 'eval-default.ts'].includes(f))
+      .filter(
+        (f) =>
+          f.endsWith('.ts') &&
+          !['demo.ts', 'end-to-end.ts', 'train-tiny.ts', 'eval-default.ts', 'post-train-demo.ts', 'ppo.ts'].includes(f),
+      )
       .map((f) => `pipelines/${f}`);
     expect(specs.sort()).toEqual(Object.keys(cases).sort());
   });

@@ -3,7 +3,7 @@
 // names, and against the spam-zero-shot task's parse of the email), no email the task holds out, each
 // email in one pair at most, train and held-out splits disjoint with every k-th pair held out, the same
 // pairs for the same seed; every config field changes the output.
-// posttrain/pair-pack: each pair as two rows (chosen at 2i, rejected at 2i+1) of prompt + response +
+// posttrain/pair-pack: each pair as one row of two halves (chosen, then rejected) of prompt + response +
 // EOS ids, checked against js-tiktoken's encoding of the rendered texts, attention_mask 1 exactly on the
 // response tokens; every config field changes the output.
 import { readFileSync } from 'node:fs';
@@ -153,10 +153,12 @@ async function pack(
 ) {
   const stats = new OperatorStats('p');
   const out = await runOp([pairBatch(rows.slice(0, 2)), pairBatch(rows.slice(2))], pairPack(config, { stats }));
+  // a pair is one row [chosen | rejected]: its halves as rows 2i and 2i+1
+  const halves = (row: number[]) => [row.slice(0, row.length / 2), row.slice(row.length / 2)];
   return {
     out,
-    ids: out.flatMap((b) => cells(b, 'input_ids')),
-    mask: out.flatMap((b) => cells(b, 'attention_mask')),
+    ids: out.flatMap((b) => cells(b, 'input_ids')).flatMap(halves),
+    mask: out.flatMap((b) => cells(b, 'attention_mask')).flatMap(halves),
     starts: out.flatMap((b) => [...b.getChild('doc_starts')!].map((v) => Array.from(v as Iterable<number>))),
     stats,
   };
@@ -174,9 +176,15 @@ function expectedRow(prompt: string, response: string, width: number, o: { eos?:
 }
 
 describe('posttrain/pair-pack', () => {
-  it('chosen at row 2i, rejected at 2i+1; the mask covers exactly the response tokens', async () => {
+  it('a pair is one row, chosen half then rejected half; the mask covers exactly the response tokens', async () => {
     const r = await pack({ seqLen: 39, template: { prompt: '{prompt}' } });
-    expect(r.out.map((b) => b.numRows)).toEqual([6]);
+    // one row per pair: [chosen | rejected], 2 x 40 tokens, each half one example (doc_starts [0, 40])
+    expect(r.out.map((b) => b.numRows)).toEqual([3]);
+    expect(r.starts).toEqual([
+      [0, 40],
+      [0, 40],
+      [0, 40],
+    ]);
     expect(r.ids.every((row) => row.length === 40)).toBe(true);
     PAIRS.forEach(([p, c, j], i) => {
       const [ec, ej] = [expectedRow(p, c, 40), expectedRow(p, j, 40)];
@@ -189,7 +197,6 @@ describe('posttrain/pair-pack', () => {
       expect(gpt2.decode(sel(2 * i))).toBe(`${c}<|endoftext|>`);
       expect(gpt2.decode(sel(2 * i + 1))).toBe(`${j}<|endoftext|>`);
     });
-    expect(r.starts).toEqual(Array(6).fill([0]));
     expect(r.stats.counters.get('pairs')).toBe(3);
   });
 
@@ -206,7 +213,7 @@ describe('posttrain/pair-pack', () => {
     const want = [...cl100k.encode(p, [], []), ...cl100k.encode(c, [], []), 100257];
     expect(cl.ids[0]!.slice(0, want.length)).toEqual(want);
     const small = await pack({ seqLen: 39, template: { prompt: '{prompt}' }, pairsPerBatch: 1 });
-    expect(small.out.map((b) => b.numRows)).toEqual([2, 2, 2]);
+    expect(small.out.map((b) => b.numRows)).toEqual([1, 1, 1]);
   });
 
   it('overflow: truncate cuts the responses, drop drops the pair; nulls drop the pair', async () => {
