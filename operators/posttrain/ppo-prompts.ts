@@ -1,10 +1,9 @@
-// The head of the PPO chain: each iteration's prompts (batchSize of them), in the list's order from the
+// The head of the PPO chain: each iteration's prompts (batchSize of them; ppo-prompt-list.ts), in order from the
 // run's data cursor (its checkpoint's when resumed: exact resume), cycling when the list is used up;
 // tokenized with the policy's encoding, an empty prompt as end-of-text, a long one keeping its last
 // tokens so prompt + response fits the context. It opens the run (posttrain/ppo). Its credits allow one
 // iteration in flight: iteration k's prompts leave only when iteration k - 1 has reached the end of
 // the graph (updated, checkpointed, logged). Single replica (rank 0).
-import { readFile } from 'node:fs/promises';
 import { Field, Schema, Utf8, type Int32, type List } from 'apache-arrow';
 import { getEncoding } from 'js-tiktoken';
 import { z } from 'zod';
@@ -14,6 +13,7 @@ import { withMeta } from '../../src/nn/train/step-batches.ts';
 import { batchFromColumns } from '../../src/schema/index.ts';
 import { intList } from './ppo-columns.ts';
 import { PPO_KEY, ppoField, ppoRunOf, type PpoMeta } from './ppo-field.ts';
+import { oneSource, promptList, promptSourceFields } from './ppo-prompt-list.ts';
 import { loadRewardModel } from './reward-model-file.ts';
 
 export type PpoPrompt = { prompt: Utf8; prompt_ids: List<Int32> };
@@ -22,36 +22,13 @@ export const ppoPromptSchema = () =>
   new Schema<PpoPrompt>([new Field('prompt', new Utf8(), false), new Field('prompt_ids', intList(), false)]);
 
 const Config = z
-  .object({
-    ppo: ppoField,
-    prompts: z.array(z.string()).min(1).optional().describe('the prompts, in order'),
-    file: z
-      .string()
-      .min(1)
-      .optional()
-      .describe('a file of prompts: JSONL with a "prompt" field per line (.jsonl), else one prompt per line'),
-  })
-  .refine((c) => (c.prompts === undefined) !== (c.file === undefined), {
-    message: 'give exactly one of prompts (a list) or file',
-    path: ['prompts'],
-  });
-
-async function promptList(cfg: z.output<typeof Config>): Promise<string[]> {
-  if (cfg.prompts) return cfg.prompts;
-  const text = await readFile(cfg.file!, 'utf8');
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  if (!cfg.file!.endsWith('.jsonl')) return lines;
-  return lines.map((l, i) => {
-    const p = (JSON.parse(l) as { prompt?: unknown }).prompt;
-    if (typeof p !== 'string') throw new Error(`${cfg.file} line ${i + 1}: no string "prompt" field`);
-    return p;
-  });
-}
+  .object({ ppo: ppoField, ...promptSourceFields })
+  .refine(oneSource, { message: 'give exactly one of prompts (a list), file or dir', path: ['prompts'] });
 
 export const ppoPrompts = defineSource({
   id: 'posttrain/ppo-prompts',
   description:
-    "each PPO iteration's prompts from a list or file, in order from the run's data cursor (exact resume); opens the posttrain/ppo run; rank 0 only",
+    "each PPO iteration's prompts from a list, file or shard directory, in order from the run's data cursor (exact resume); opens the posttrain/ppo run; rank 0 only",
   config: Config,
   placement: 'rank0',
   credits: { maxInFlight: 1 },
@@ -59,7 +36,7 @@ export const ppoPrompts = defineSource({
   make: async function* (cfg, ctx) {
     const run = await ppoRunOf(ctx, cfg.ppo);
     const state = await run.open(loadRewardModel);
-    const list = await promptList(cfg);
+    const list = await promptList(cfg, ctx.nodeId);
     const enc = getEncoding(tiktokenName(state.encoding));
     const eot = enc.encode('<|endoftext|>', 'all')[0]!;
     const room = state.policy.config.contextLength + 1 - state.cfg.maxTokens;

@@ -121,9 +121,16 @@ export const onIteration = (iteration: number, fn: () => void) =>
 
 export type Step = NonNullable<PipelineSpecInput['steps']>[number];
 
-export function spec(runDir: string, more: Partial<PpoConfigInput> = {}, extra: { after: string; step: Step }[] = []) {
+/** The PPO graph over the base config with `more`; `extra` steps inserted after the named ones; the
+ * prompts from `source` (default: the PROMPTS list). */
+export function spec(
+  runDir: string,
+  more: Partial<PpoConfigInput> = {},
+  extra: { after: string; step: Step }[] = [],
+  source: Record<string, unknown> = { prompts: PROMPTS },
+) {
   const steps: Step[] = [
-    { id: 'prompts', op: ppoPrompts, config: { ppo: 'ppo', prompts: PROMPTS } },
+    { id: 'prompts', op: ppoPrompts, config: { ppo: 'ppo', ...source } },
     { id: 'rollout', op: ppoRollout, config: { ppo: 'ppo' } },
     { id: 'score', op: ppoScore, config: { ppo: 'ppo' } },
     { id: 'advantages', op: ppoAdvantagesOp, config: { ppo: 'ppo' } },

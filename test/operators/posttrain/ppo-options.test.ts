@@ -1,11 +1,17 @@
 // Every option of the posttrain/ppo resource changes the run: each against the base config's metrics
 // (ppo-fixtures.ts), in the metrics the option must move; LoRA trains only the adapters and the value
 // head; stopAtEos ends a response at end-of-text (a policy that always draws it).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Field, Int32, Schema, Utf8 } from 'apache-arrow';
+import { from, lastValueFrom } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { writeShards } from '../../../operators/shard/write-shards.ts';
 import { loadCheckpoint } from '../../../src/nn/checkpoint/index.ts';
 import { loadModel } from '../../../src/nn/checkpoint/load-model.ts';
 import type { PpoConfigInput } from '../../../src/nn/ppo/ppo-config.ts';
-import { BASE, dirFor, EOS_POLICY, metricsFor, P, REF, run, spec } from './ppo-fixtures.ts';
+import { BASE, dirFor, EOS_POLICY, metricsFor, metricsOf, P, PROMPTS, REF, run, spec } from './ppo-fixtures.ts';
+import { batchFromColumns } from '../../../src/schema/index.ts';
 
 describe('every option changes the run', () => {
   let base: Record<number, Record<string, number>>;
@@ -117,4 +123,32 @@ describe('every option changes the run', () => {
     // B starts at zero (PEFT): trained, it is not
     expect(after.get('h.0.attn.c_attn.lora_B.weight')!.some((x) => x !== 0)).toBe(true);
   });
+});
+
+it('prompts from a text file, a JSONL file or a shard directory: the same run as from the list', async () => {
+  const more = { iterations: 2, batchSize: 3 };
+  const metrics = async (source?: Record<string, unknown>) => {
+    const dir = dirFor('source');
+    const r = await run(spec(dir, more, [], source));
+    expect(r.ok, r.error?.message).toBe(true);
+    return metricsOf(dir).by;
+  };
+  const want = await metrics();
+  const txt = join(dirFor('txt'), 'prompts.txt');
+  const jsonl = join(dirFor('jsonl'), 'prompts.jsonl');
+  const shards = dirFor('shards');
+  for (const f of [txt, jsonl]) mkdirSync(dirname(f), { recursive: true });
+  writeFileSync(jsonl, PROMPTS.map((p) => JSON.stringify({ prompt: p, other: 1 })).join('\n'));
+  const schema = new Schema([new Field('id', new Int32(), false), new Field('prompt', new Utf8(), false)]);
+  const batch = batchFromColumns(schema, { id: Int32Array.from(PROMPTS, (_, i) => i), prompt: PROMPTS });
+  await lastValueFrom(from([batch]).pipe(writeShards({ dir: shards, shardRows: 3 }, { log: () => undefined })));
+  expect(await metrics({ file: jsonl })).toEqual(want);
+  expect(await metrics({ dir: shards })).toEqual(want);
+  // a text file has one prompt per line: the prompts lose their trailing newline, compared with such a list
+  const oneLine = PROMPTS.map((p) => p.replace(/\n$/, ''));
+  writeFileSync(txt, oneLine.join('\n'));
+  const fromTxt = await metrics({ file: txt });
+  const listNoNewline = await metrics({ prompts: oneLine });
+  expect(fromTxt).toEqual(listNoNewline);
+  expect(fromTxt[1]!.score).not.toBe(want[1]!.score);
 });
