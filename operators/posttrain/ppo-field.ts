@@ -1,8 +1,10 @@
 // What the PPO operators share: the config field naming the spec's `posttrain/ppo` resource, the
 // iteration facts each batch carries in its schema metadata, and how a stage finds the run's state.
 import type { RecordBatch } from 'apache-arrow';
+import { getEncoding } from 'js-tiktoken';
 import type { OperatorContext } from '../../src/core/context.ts';
 import { resourceRef } from '../../src/core/resource.ts';
+import { tiktokenName } from '../../src/nn/checkpoint/load-model.ts';
 import type { PpoRun } from '../../src/nn/ppo/ppo-resource.ts';
 import { metaOf } from '../../src/nn/train/step-batches.ts';
 
@@ -60,4 +62,16 @@ export function ppoStage(ctx: OperatorContext, name: string) {
       );
     return { run: r, state, meta };
   };
+}
+
+const eosIds = new Map<string, number>();
+
+/** The end-of-text id of an encoding (building a tokenizer costs tens of milliseconds: once each). */
+export function eosOf(encoding: string): number {
+  let id = eosIds.get(encoding);
+  if (id === undefined) {
+    id = getEncoding(tiktokenName(encoding)).encode('<|endoftext|>', 'all')[0]!;
+    eosIds.set(encoding, id);
+  }
+  return id;
 }

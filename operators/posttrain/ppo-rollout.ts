@@ -4,15 +4,13 @@
 // prompt + response rows: per response token the old log-prob, the reference log-prob and the value.
 // Single replica (rank 0).
 import { Field, Schema, type RecordBatch, type Float32, type Int32, type List } from 'apache-arrow';
-import { getEncoding } from 'js-tiktoken';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { tiktokenName } from '../../src/nn/checkpoint/load-model.ts';
 import { responseValues, rolloutLayout, rowOf, sampleResponses } from '../../src/nn/ppo/ppo-rollout.ts';
 import { withColumns } from '../../src/schema/index.ts';
 import { f32List, idRows, intList } from './ppo-columns.ts';
-import { ppoField, ppoStage } from './ppo-field.ts';
+import { eosOf, ppoField, ppoStage } from './ppo-field.ts';
 import type { PpoPrompt } from './ppo-prompts.ts';
 
 export type PpoRollout = {
@@ -44,9 +42,7 @@ export const ppoRollout = defineOperator({
         const { state } = await stage(batch);
         const c = state.cfg;
         const prompts = idRows(batch, 'prompt_ids', ctx.nodeId);
-        const eos = c.stopAtEos
-          ? getEncoding(tiktokenName(state.encoding)).encode('<|endoftext|>', 'all')[0]
-          : undefined;
+        const eos = c.stopAtEos ? eosOf(state.encoding) : undefined;
         const responses = sampleResponses(state.policy, prompts, { ...c, eos }, state.rng);
         const layout = rolloutLayout(prompts, responses, state.policy.config.contextLength);
         const pol = responseValues(state.policy, layout, { head: state.valueHead });

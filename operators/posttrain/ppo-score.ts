@@ -3,14 +3,12 @@
 // pass over the iteration's rows (rejection-sample.ts scoreRows). Single replica (rank 0).
 import { Field, Float32, Schema, type Int32, type List, type RecordBatch } from 'apache-arrow';
 import * as tf from '@tensorflow/tfjs';
-import { getEncoding } from 'js-tiktoken';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
-import { tiktokenName } from '../../src/nn/checkpoint/load-model.ts';
 import { withColumns } from '../../src/schema/index.ts';
 import { idRows } from './ppo-columns.ts';
-import { ppoField, ppoStage } from './ppo-field.ts';
+import { eosOf, ppoField, ppoStage } from './ppo-field.ts';
 import { scoreRows } from './rejection-sample.ts';
 
 type In = { prompt_ids: List<Int32>; response_ids: List<Int32> };
@@ -37,9 +35,7 @@ export const ppoScore = defineOperator({
     return mapBatch(
       async (batch: RecordBatch<In>) => {
         const { state } = await stage(batch);
-        const eos = state.cfg.scoreEos
-          ? getEncoding(tiktokenName(state.encoding)).encode('<|endoftext|>', 'all')[0]
-          : undefined;
+        const eos = state.cfg.scoreEos ? eosOf(state.encoding) : undefined;
         const rows = scoredRows(
           idRows(batch, 'prompt_ids', ctx.nodeId),
           idRows(batch, 'response_ids', ctx.nodeId),
