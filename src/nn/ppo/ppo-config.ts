@@ -56,7 +56,11 @@ export const ppoConfigSchema = z
     checkpointEvery: z.number().int().min(0).default(10).describe('iterations between checkpoints (0: only the last)'),
     keepLast: z.number().int().min(1).default(3).describe('checkpoints kept'),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.miniBatchSize <= c.batchSize, {
+    message: 'miniBatchSize must be at most batchSize (the rollouts of an iteration)',
+    path: ['miniBatchSize'],
+  });
 
 export type PpoConfigInput = z.input<typeof ppoConfigSchema>;
 export type PpoConfig = z.output<typeof ppoConfigSchema>;

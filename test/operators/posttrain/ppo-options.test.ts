@@ -152,3 +152,12 @@ it('prompts from a text file, a JSONL file or a shard directory: the same run as
   expect(fromTxt).toEqual(listNoNewline);
   expect(fromTxt[1]!.score).not.toBe(want[1]!.score);
 });
+
+it('refuses a minibatch larger than the batch, and two prompt sources at once', async () => {
+  await expect(run(spec(dirFor('bad'), { miniBatchSize: 5 }))).rejects.toThrow(
+    /miniBatchSize must be at most batchSize/,
+  );
+  await expect(run(spec(dirFor('bad'), {}, [], { prompts: PROMPTS, file: 'p.txt' }))).rejects.toThrow(
+    /exactly one of prompts/,
+  );
+});
