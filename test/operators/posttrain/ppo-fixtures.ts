@@ -38,6 +38,8 @@ export const P = join(tmp, 'policy');
 export const R = join(tmp, 'reward');
 export const REF = join(tmp, 'reference');
 export const EOS_POLICY = join(tmp, 'eos-policy');
+/** A reward model whose score is a function of the last token alone (see beforeAll). */
+export const LAST_TOKEN_RM = join(tmp, 'last-token-rm');
 export const PROMPTS = ['Subject: meeting moved\n', 'Subject: cheap meds\n', 'Hello', 'Dear friend, I'];
 
 async function save(dir: string, model: Gpt): Promise<void> {
@@ -71,6 +73,14 @@ beforeAll(async () => {
   eos.dispose();
   // std 1: scores of order 1, so the advantages are not all KL
   await saveRewardHead(R, new ScalarHead(16, { kind: 'reward_head', seed: 4, std: 1 }));
+  // blocks that add nothing (output projections 0, biases 0 at init): the last position's hidden state
+  // is ln_f(wte[token] + wpe[position]), so the score depends on the scored row's last token alone
+  const last = Gpt.create(cfg, { seed: 3 });
+  const zero = (n: string) => [n, new Float32Array(last.param(n).size)] as const;
+  last.setParams(new Map([zero('h.0.attn.c_proj.weight'), zero('h.0.mlp.c_proj.weight')]));
+  await save(LAST_TOKEN_RM, last);
+  await saveRewardHead(LAST_TOKEN_RM, new ScalarHead(16, { kind: 'reward_head', seed: 4, std: 1 }));
+  last.dispose();
   policy.dispose();
   rm.dispose();
 });

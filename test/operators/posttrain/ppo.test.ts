@@ -10,7 +10,19 @@ import { describe, expect, it } from 'vitest';
 import ppoPipeline from '../../../pipelines/ppo.ts';
 import type { PipelineSpecInput } from '../../../src/graph/spec.ts';
 import { loadModel } from '../../../src/nn/checkpoint/load-model.ts';
-import { BASE, crashAt, dirFor, metricsOf, onIteration, P, PROMPTS, R, run, spec } from './ppo-fixtures.ts';
+import {
+  BASE,
+  crashAt,
+  dirFor,
+  LAST_TOKEN_RM,
+  metricsOf,
+  onIteration,
+  P,
+  PROMPTS,
+  R,
+  run,
+  spec,
+} from './ppo-fixtures.ts';
 import { handRun } from './ppo-hand-run.ts';
 
 describe('posttrain/ppo', () => {
@@ -84,6 +96,19 @@ describe('posttrain/ppo', () => {
     const got = metricsOf(dir);
     expect(got.order).toEqual([1, 2, 3, 4, 5, 6]);
     expect(got.by).toEqual(metricsOf(full).by);
+  }, 120_000);
+
+  it('raises the reward: a one-token response scored by its token, no KL penalty', async () => {
+    const dir = dirFor('learn');
+    const more = { iterations: 40, maxTokens: 1, topK: 8, lr: 3e-2, klCoef: 0, miniBatchSize: 2, scoreEos: false };
+    const r = await run(spec(dir, { ...more, reward: LAST_TOKEN_RM }));
+    expect(r.ok, r.error?.message).toBe(true);
+    const scores = Object.values(metricsOf(dir).by).map((m) => m.score!);
+    const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+    // the policy moves its mass onto the best-scored of its likely tokens: the last ten iterations
+    // score well above the first ten, and the policy has drifted from the reference
+    expect(mean(scores.slice(-10))).toBeGreaterThan(mean(scores.slice(0, 10)) + 2);
+    expect(metricsOf(dir).by[40]!.kl).toBeGreaterThan(0.5);
   }, 120_000);
 
   it('runs iterations through the graph; a crash or a stop request then --resume gives the same metrics', async () => {
