@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { GPT_PRESETS, gptConfig, type GptConfig, type GptConfigInput } from '../model/config.ts';
+import { checkPairObjective, dpoConfigSchema, rewardConfigSchema } from './pair-config.ts';
 
 export const trainConfigSchema = z.object({
   runDir: z
@@ -109,35 +110,8 @@ export const trainConfigSchema = z.object({
         "'reward' (a reward model: needs model.rewardHead) and 'dpo' (against a frozen reference) read preference pairs, " +
         'one row of 2 x (L + 1) tokens per pair: the chosen row, then the rejected one (attention_mask 1 on response targets)',
     ),
-  reward: z
-    .object({
-      margin: z
-        .number()
-        .min(0)
-        .default(0)
-        .describe('subtracted from each chosen - rejected score gap in the pairwise loss (Llama 2); 0: none'),
-    })
-    .default({ margin: 0 })
-    .describe(
-      "the reward model's pairwise logistic loss -log sigmoid(r_chosen - r_rejected - margin); only for objective 'reward'",
-    ),
-  dpo: z
-    .object({
-      beta: z.number().positive().default(0.1).describe('temperature of the implicit reward beta (log pi - log ref)'),
-      labelSmoothing: z
-        .number()
-        .min(0)
-        .lt(0.5)
-        .default(0)
-        .describe("conservative DPO: the assumed chance a pair's preference is flipped; 0: plain DPO"),
-      reference: z
-        .string()
-        .min(1)
-        .optional()
-        .describe('checkpoint (step or run directory) of the frozen reference model; default: init.from'),
-    })
-    .default({ beta: 0.1, labelSmoothing: 0 })
-    .describe("Direct Preference Optimization's sigmoid loss (src/nn/objective/dpo.ts); only for objective 'dpo'"),
+  reward: rewardConfigSchema,
+  dpo: dpoConfigSchema,
   masking: z
     .object({
       maskProb: z.number().gt(0).max(1).default(0.15).describe('share of positions chosen for the loss'),
@@ -235,23 +209,6 @@ export function modelConfigOf(c: TrainConfig): GptConfig {
     );
   }
   return m;
-}
-
-/** The pair objectives' requirements on the model and the data (the rows' even width is checked on
- * the first batch, pair-rows.ts). */
-function checkPairObjective(c: TrainConfig, m: GptConfig): void {
-  if (c.objective === 'reward' && !m.rewardHead)
-    throw new Error(
-      "train config: objective 'reward' trains a reward model, but the model has no reward head; set model.rewardHead: true",
-    );
-  if (c.objective === 'dpo' && m.rewardHead)
-    throw new Error(
-      "train config: objective 'dpo' trains a language model (a policy), but model.rewardHead is true; remove model.rewardHead",
-    );
-  if ((c.objective === 'reward' || c.objective === 'dpo') && c.data.seqLen !== undefined)
-    throw new Error(
-      `train config: objective '${c.objective}' reads whole pair rows (chosen then rejected), which data.seqLen ${c.data.seqLen} would crop apart; remove data.seqLen and pack the pairs to the length wanted`,
-    );
 }
 
 /** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
