@@ -7,6 +7,7 @@ import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
 import { withMeta } from '../../src/nn/train/step-batches.ts';
 import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
+import { metricRows } from '../../src/schema/metrics.ts';
 import { CHECKPOINT_KEY } from '../train/checkpoint.ts';
 import { ppoField, ppoMetaOf, ppoRunOf } from './ppo-field.ts';
 
@@ -35,7 +36,7 @@ export const ppoCheckpoint = defineOperator({
         const meta = ppoMetaOf(batch, ctx.nodeId);
         const every = cfg.every ?? state.cfg.checkpointEvery;
         const due = meta.last === true || (every > 0 && meta.iteration % every === 0);
-        const dir = due ? await state.checkpoint() : undefined;
+        const dir = due ? await state.checkpoint(metricRows(batch)) : undefined;
         if (dir) ctx.log(`iteration ${meta.iteration}: checkpoint ${dir}`);
         return dir ? withMeta(batch, { [CHECKPOINT_KEY]: dir }) : batch;
       },

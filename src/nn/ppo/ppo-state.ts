@@ -5,6 +5,7 @@
 // the policy alone (so loadModel, generate and best-of-n read it as any checkpoint), the value head
 // travels as an extra optimizer slot, and state.json holds the KL coefficient, Rng and cursor: resuming
 // continues the identical sequence of iterations.
+import type { MetricRow } from '../../schema/metrics.ts';
 import * as tf from '@tensorflow/tfjs';
 import { trainableSpecs } from '../adapters/trainable.ts';
 import { findLatest, loadCheckpoint, saveCheckpoint, valuesOf, withShapes } from '../checkpoint/index.ts';
@@ -26,12 +27,14 @@ export type RewardLoader = (dir: string) => Promise<{ model: Gpt; head: ScalarHe
 const HEAD_SLOT = 'value_head';
 
 interface Extra {
-  ppo: { kl: KlControllerState; cursor: number };
+  ppo: { kl: KlControllerState; cursor: number; metrics?: MetricRow[] };
 }
 
 export class PpoState {
   /** iterations completed (the checkpoint's step) */
   iteration = 0;
+  /** resumed: the metric rows of the checkpoint's iteration, as the checkpoint recorded them */
+  checkpointMetrics: MetricRow[] = [];
   /** the iteration this process started after (0 fresh, k resumed from checkpoint k) */
   startIteration = 0;
   /** prompts consumed so far (the data cursor) */
@@ -124,13 +127,16 @@ export class PpoState {
     const extra = ck.state.extra as Extra;
     this.kl.restore(extra.ppo.kl);
     this.cursor = extra.ppo.cursor;
+    this.checkpointMetrics = extra.ppo.metrics ?? [];
     this.rng = Rng.restore(ck.state.rng as RngState);
     this.iteration = this.startIteration = ck.step;
     log(`posttrain/ppo: resumed at iteration ${ck.step} from ${ck.dir}`);
   }
 
-  /** Writes the checkpoint of the iterations done so far; returns its directory. */
-  async checkpoint(): Promise<string> {
+  /** Writes the checkpoint of the iterations done so far, with the last iteration's metric rows (a
+   * process killed after the checkpoint and before its metrics reached the log loses none: the
+   * resumed run's metrics sink writes them back); returns its directory. */
+  async checkpoint(metrics: MetricRow[] = []): Promise<string> {
     const shapes = new Map<string, readonly number[]>(
       [...this.policy.specs, ...this.valueHead.specs].map((s) => [s.name, s.shape]),
     );
@@ -148,7 +154,7 @@ export class PpoState {
           configHash: ppoConfigHash(this.cfg),
           // what loadModel reads: the policy is usable as any checkpoint
           config: { encoding: this.encoding, modelConfig: this.policy.config, ppo: this.cfg },
-          extra: { ppo: { kl: this.kl.state(), cursor: this.cursor } } satisfies Extra,
+          extra: { ppo: { kl: this.kl.state(), cursor: this.cursor, metrics } } satisfies Extra,
         },
       },
       { keepLast: this.cfg.keepLast },

@@ -4,7 +4,7 @@
 // through runPipeline, and a crash or a stop request then --resume gives the uninterrupted run's
 // metrics exactly (prompt cursor, adaptive KL coefficient, Rng, weights and moments restored).
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import ppoPipeline from '../../../pipelines/ppo.ts';
@@ -63,6 +63,24 @@ describe('posttrain/ppo', () => {
     expect(metricsOf(dir).order).toEqual([1, 2]);
     expect(existsSync(join(dir, 'step-000002'))).toBe(true);
   });
+
+  it("a kill between a checkpoint and its metrics line: the resumed run puts the checkpoint's rows back", async () => {
+    const more = { iterations: 4, checkpointEvery: 2, batchSize: 3, klTarget: 0.01, klHorizon: 10 };
+    const full = dirFor('window-ref');
+    expect((await run(spec(full, more))).ok).toBe(true);
+    const dir = dirFor('window');
+    expect((await run(spec(dir, { ...more, iterations: 2 }))).ok).toBe(true);
+    // the log as a kill right after the checkpoint of iteration 2 leaves it: without iteration 2's rows
+    const log = join(dir, 'metrics.jsonl');
+    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(log, `${lines.filter((l) => (JSON.parse(l) as { step: number }).step !== 2).join('\n')}\n`);
+    expect(metricsOf(dir).order).toEqual([1]);
+    const resumed = await run(spec(dir, more), { resume: true });
+    expect(resumed.ok, resumed.error?.message).toBe(true);
+    const got = metricsOf(dir);
+    expect(got.order).toEqual([1, 2, 3, 4]);
+    expect(got.by).toEqual(metricsOf(full).by);
+  }, 120_000);
 
   it('SIGKILL in the middle of a run, then --resume: the same metrics as the uninterrupted run', async () => {
     const more = { iterations: 6, checkpointEvery: 2, batchSize: 3, klTarget: 0.01, klHorizon: 10 };
