@@ -4,7 +4,7 @@
 //   forwardBackward  this rank's micro-batches -> their mean gradient, flat in model.specs order
 //   allReduce        the mean over ranks of gradient and loss (identity at world size 1)
 //   optimizerStep    clip by global norm, update (AdamW, or ZeRO-1 sharded AdamW; collective)
-//   evaluate         validation loss on rank 0 (pair objectives: loss, accuracy, margin on held-out pairs)
+//   evaluate         validation on rank 0 (validate.ts)
 //   checkpoint       the full optimizer state gathered on every rank, written by rank 0
 // With a frozen base (an adapter configured: src/nn/adapters/trainable.ts) gradients, optimizer state,
 // all-reduce and checkpoints cover only the trainable parameters; checkpoints then hold those alone
@@ -25,11 +25,9 @@ import {
   type NamedTensors,
 } from '../checkpoint/index.ts';
 import { singleRank, type Dist } from './dist.ts';
-import { evaluate, type EvalOptions, type EvalResult } from '../eval/evaluate.ts';
-import { evaluateMasked } from '../eval/masked-eval.ts';
-import { evaluatePairs } from '../eval/preference-eval.ts';
-import type { PairObjective } from './pair-objective.ts';
 import { referenceDir, referenceModel } from './reference-model.ts';
+import type { EvalOptions, EvalResult } from '../eval/evaluate.ts';
+import { validate } from './validate.ts';
 import { FlatLayout } from '../optim/flat-layout.ts';
 import { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
@@ -38,7 +36,7 @@ import type { Optimizer } from '../optim/optimizer.ts';
 import { allReduceMean, anyRank, gatherNumbers } from './replica-reduce.ts';
 import { cosineLr } from '../optim/schedule.ts';
 import { initialModel } from './init-from.ts';
-import { maskingOf, objectiveOf } from './objective.ts';
+import { objectiveOf } from './objective.ts';
 import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
 import { ZeroAdamW } from '../optim/zero-adamw.ts';
@@ -164,8 +162,10 @@ export class TrainReplica {
     const ck = await loadCheckpoint(latest.dir);
     if (ck.state.configHash !== hash) {
       throw new Error(
-        `train: ${latest.dir} was written by a run with config hash ${ck.state.configHash}, this config (at world size ${dist.worldSize}) hashes to ${hash}; ` +
-          'resume with the same settings (the same global batch: batchSize x gradAccum x world size), or use a new runDir',
+        `train: ${latest.dir} was written by a run with config hash ${ck.state.configHash}, this config (at world ` +
+          `size ${dist.worldSize}) hashes to ${hash}; ` +
+          'resume with the same settings (the same global batch: batchSize x gradAccum x world size), or use a new ' +
+          'runDir',
       );
     }
     const step = ck.optimizer.step;
@@ -259,29 +259,7 @@ export class TrainReplica {
    * NLL per target token whatever the training label smoothing; bits per byte with `tokenBytes`. */
   async evaluate(val: AsyncIterable<PackedBatch>, o: EvalOptions = {}): Promise<EvalResult | undefined> {
     if (!this.lead) return undefined;
-    if (this.cfg.objective === 'reward' || this.cfg.objective === 'dpo') {
-      // held-out pairs: the objective's loss, accuracy and margin (preference-eval.ts)
-      const objective = objectiveOf(this.cfg, this.model.config, this.reference) as PairObjective;
-      const p = await evaluatePairs(this.model, val, this.cfg.evalBatches, objective);
-      this.log(
-        `step ${this.step}: val ${p.objective} loss ${p.loss.toFixed(4)}, accuracy ${p.accuracy.toFixed(4)}, margin ${p.margin.toFixed(4)} (${p.pairs} pairs)`,
-      );
-      return p;
-    }
-    // masked LM: the masked-token loss under masks fixed per validation batch (masked-eval.ts)
-    const r =
-      this.cfg.objective === 'masked'
-        ? await evaluateMasked(
-            this.model,
-            val,
-            this.cfg.evalBatches,
-            maskingOf(this.cfg, this.model.config),
-            this.cfg.seed,
-          )
-        : await evaluate(this.model, val, this.cfg.evalBatches, o);
-    const bpb = r.bitsPerByte === undefined ? '' : `, ${r.bitsPerByte.toFixed(4)} bits/byte`;
-    this.log(`step ${this.step}: val loss ${r.loss.toFixed(4)}, perplexity ${r.perplexity.toFixed(2)}${bpb}`);
-    return r;
+    return validate(this.cfg, this.model, this.reference, val, o, (m) => this.log(`step ${this.step}: ${m}`));
   }
 
   /** After a step (collective): whether any rank was asked to stop, so all ranks stop after the same
