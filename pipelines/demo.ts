@@ -103,7 +103,8 @@ const counts = new UnigramCounts(50257);
 for await (const b of data.trainOnce()) counts.add(b);
 const unigram = await unigramPerplexity(counts, data.val!());
 log(
-  `[demo] ${elapsed()}: unigram baseline on ${unigram.tokens} held-out tokens: loss ${unigram.loss.toFixed(4)}, perplexity ${unigram.perplexity.toFixed(1)}`,
+  `[demo] ${elapsed()}: unigram baseline on ${unigram.tokens} held-out tokens: loss ${unigram.loss.toFixed(4)}, ` +
+    `perplexity ${unigram.perplexity.toFixed(1)}`,
 );
 
 // -- 4. train on every core (at most TRAIN_MINUTES; the final evaluation covers every held-out row)
@@ -124,7 +125,8 @@ const result = await trainOnDevices(devices, {
 });
 const val = result.val!;
 log(
-  `[demo] ${elapsed()}: ${result.step} steps, ${Math.round(result.tokensPerS)} tok/s; val loss ${val.loss.toFixed(4)}, perplexity ${val.perplexity.toFixed(1)} (unigram ${unigram.perplexity.toFixed(1)})`,
+  `[demo] ${elapsed()}: ${result.step} steps, ${Math.round(result.tokensPerS)} tok/s; val loss ` +
+    `${val.loss.toFixed(4)}, perplexity ${val.perplexity.toFixed(1)} (unigram ${unigram.perplexity.toFixed(1)})`,
 );
 
 // -- 5. sample

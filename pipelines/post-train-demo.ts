@@ -154,7 +154,8 @@ if (opt['pretrain-steps'] !== undefined) {
   ]);
 } else if (!existsSync(base)) {
   throw new Error(
-    `post-train-demo: no pretrained model at ${base}; run \`npm run demo\` first (it writes out/demo/run), give --base DIR, or --pretrain-steps N to pretrain here`,
+    `post-train-demo: no pretrained model at ${base}; run \`npm run demo\` first (it writes out/demo/run), give ` +
+      `--base DIR, or --pretrain-steps N to pretrain here`,
   );
 }
 
@@ -268,7 +269,8 @@ const lines = [
     const r = n === 'full' ? full : lora;
     return `  ${(n === 'full' ? 'full FT' : 'LoRA r=8').padEnd(10)} ${fmt(r.wordPerplexity).padStart(10)} ${fmt(r.bitsPerByte, 4).padStart(10)} ${fmt(r.improvement).padStart(10)} ${String(r.trainableParams).padStart(10)} ${fmt(r.trainablePercentOfFull, 3).padStart(10)} ${fmt(r.tokensPerS, 0).padStart(8)} ${r.peakRssMb === null ? '-'.padStart(10) : `${fmt(r.peakRssMb, 0)} MB`.padStart(10)}`;
   }),
-  `  LoRA recovers ${fmt(100 * loraShare)}% of full fine-tuning's word-perplexity gain (${fmt((100 * lora.improvementBitsPerByte) / full.improvementBitsPerByte)}% in bits per byte)`,
+  `  LoRA recovers ${fmt(100 * loraShare)}% of full fine-tuning's word-perplexity gain ` +
+    `(${fmt((100 * lora.improvementBitsPerByte) / full.improvementBitsPerByte)}% in bits per byte)`,
 ];
 process.stdout.write(
   `\n--- held-out ham (${before.docs} emails), ${STEPS} fine-tuning steps ---\n${lines.join('\n')}\n`,

@@ -18,7 +18,8 @@ const Config = z.object({
     .enum(['none', 'column', 'prepend'])
     .default('none')
     .describe(
-      "the page title: left out ('none'), a nullable title column ('column'), or the first paragraph of the text ('prepend')",
+      "the page title: left out ('none'), a nullable title column ('column'), or the first paragraph of the text " +
+        "('prepend')",
     ),
   /** pages whose extracted text is shorter than this (characters) are dropped */
   minChars: z
@@ -53,7 +54,8 @@ const Config = z.object({
     .min(1)
     .default(256)
     .describe(
-      'pages nesting elements deeper than this skip Readability and get the fallback text (Readability slows steeply with depth)',
+      'pages nesting elements deeper than this skip Readability and get the fallback text (Readability slows ' +
+        'steeply with depth)',
     ),
   /** Readability sometimes elects one dense block (a big table or list) and drops the rest of the page:
    * alone it keeps 91.3% of the PostgreSQL manual's main paragraphs (98.7% of the kernel docs'). When
@@ -66,14 +68,16 @@ const Config = z.object({
     .max(1)
     .default(0.5)
     .describe(
-      "when Readability's article is shorter than this fraction of the fallback text, the fallback is used; 0: always Readability's article",
+      "when Readability's article is shorter than this fraction of the fallback text, the fallback is used; 0: " +
+        "always Readability's article",
     ),
   /** 'readability' then fallback (default), or the fallback alone (faster, keeps more boilerplate) */
   method: z
     .enum(['readability', 'body'])
     .default('readability')
     .describe(
-      "'readability': Readability's article, else the fallback (the page's text without scripts, styles and navigation); 'body': the fallback alone (faster, keeps more boilerplate)",
+      "'readability': Readability's article, else the fallback (the page's text without scripts, styles and " +
+        "navigation); 'body': the fallback alone (faster, keeps more boilerplate)",
     ),
   /** input that has no HTML tag at all: dropped ('drop') or passed through as text ('keep') */
   nonHtml: z

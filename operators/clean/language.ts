@@ -26,7 +26,8 @@ const langCode = z
   .regex(/^[a-z]{2,3}$/, 'expected an ISO 639-1 or 639-3 code like "en" or "eng"')
   .refine(isKnownLanguage, {
     error: (iss) =>
-      `"${String(iss.input)}" is not a language franc identifies; use an ISO 639-1 code like "en" or a 639-3 code like "eng" (the codes: operators/clean/language/iso639.ts and franc's README)`,
+      `"${String(iss.input)}" is not a language franc identifies; use an ISO 639-1 code like "en" or a 639-3 code ` +
+      `like "eng" (the codes: operators/clean/language/iso639.ts and franc's README)`,
   });
 
 const Config = z.object({
@@ -34,7 +35,8 @@ const Config = z.object({
     .enum(['drop', 'annotate'])
     .default('drop')
     .describe(
-      "'drop' removes rows failing a check, with its reason; 'annotate' keeps every row with lang and lang_score, counting would_drop.<reason>",
+      "'drop' removes rows failing a check, with its reason; 'annotate' keeps every row with lang and lang_score, " +
+        'counting would_drop.<reason>',
     ),
   /** languages to keep (ISO 639-1 like "en" or 639-3 like "eng"); empty keeps every language */
   allowed: z
@@ -48,7 +50,8 @@ const Config = z.object({
     .max(1)
     .default(0.5)
     .describe(
-      'rows whose lang_score (confidence in [0, 1): 0.5 is about 3.5 trigrams of evidence over the runner-up) is below this are dropped',
+      'rows whose lang_score (confidence in [0, 1): 0.5 is about 3.5 trigrams of evidence over the runner-up) is ' +
+        'below this are dropped',
     ),
   /** shorter texts (characters, after trimming) are dropped as too short to tell */
   minChars: z
@@ -62,7 +65,8 @@ const Config = z.object({
     .array(langCode)
     .default([])
     .describe(
-      'restrict franc to these candidate languages (ISO 639-1 or 639-3): fewer confusions and faster; empty: every language',
+      'restrict franc to these candidate languages (ISO 639-1 or 639-3): fewer confusions and faster; empty: every ' +
+        'language',
     ),
   /** never answer these: Scots' profile is so close to English that franc picks it for short
    * English text ("I think that this is a good idea" -> sco); pass [] to allow it */
@@ -70,7 +74,8 @@ const Config = z.object({
     .array(langCode)
     .default(['sco'])
     .describe(
-      'languages never answered (default Scots, whose profile is so close to English that franc picks it for short English text); [] allows all',
+      'languages never answered (default Scots, whose profile is so close to English that franc picks it for short ' +
+        'English text); [] allows all',
     ),
   /** characters of each text franc reads (from the start; franc's own limit is 2048). Its time is
    * about linear in this: at 1024 it took a third less time and still found English in every address */

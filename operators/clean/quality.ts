@@ -37,14 +37,16 @@ const Config = z.object({
     .enum(['drop', 'annotate'])
     .default('drop')
     .describe(
-      "'drop' removes failing documents (and C4's failing lines); 'annotate' keeps every row and adds the quality_* signal columns and quality_reason, the rule that would drop it",
+      "'drop' removes failing documents (and C4's failing lines); 'annotate' keeps every row and adds the quality_* " +
+        'signal columns and quality_reason, the rule that would drop it',
     ),
   /** rule names to switch off; a trailing * matches a prefix ("c4.*", "gopher.dup_*") */
   disable: z
     .array(z.string().refine(knownRule, { message: `unknown rule; known rules: ${QUALITY_RULES.join(', ')}` }))
     .default([])
     .describe(
-      'rule names to switch off (each is also its drop reason, e.g. "gopher.word_count"); a trailing * matches a prefix ("c4.*", "gopher.dup_*")',
+      'rule names to switch off (each is also its drop reason, e.g. "gopher.word_count"); a trailing * matches a ' +
+        'prefix ("c4.*", "gopher.dup_*")',
     ),
   gopher: GopherConfig.prefault({}).describe('thresholds of the Gopher quality rules (Rae et al. 2021)'),
   repetition: RepetitionConfig.prefault({}).describe('thresholds of the Gopher repetition rules (fractions in [0, 1])'),

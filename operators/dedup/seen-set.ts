@@ -54,7 +54,8 @@ export class SeenSet {
       if (this.onFull === 'fail') {
         throw new IndexFullError(
           `exact-dedup index is full: maxEntries ${this.maxEntries} distinct texts recorded ` +
-            `(~${Math.round(this.boundBytes / 2 ** 20)} MiB). Raise maxEntries, or set onFull: 'evict' to forget the oldest half`,
+            `(~${Math.round(this.boundBytes / 2 ** 20)} MiB). Raise maxEntries, or set onFull: 'evict' to forget ` +
+            `the oldest half`,
         );
       }
       const older = this.gens.length > 1 ? this.gens[0]! : undefined;
@@ -72,7 +73,8 @@ export class SeenSet {
 
   describe(): string {
     return (
-      `${this.size} distinct texts held (${this.recorded} recorded, ${this.evicted} evicted), bound ${this.maxEntries} ` +
+      `${this.size} distinct texts held (${this.recorded} recorded, ${this.evicted} evicted), bound ` +
+      `${this.maxEntries} ` +
       `(~${Math.round(this.boundBytes / 2 ** 20)} MiB)`
     );
   }

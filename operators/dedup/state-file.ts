@@ -78,7 +78,8 @@ export async function loadState(
     got = JSON.stringify(header.fingerprint);
   if (want !== got)
     fail(
-      `was saved with different settings ${got}; this operator has ${want}. Use the same settings or delete the file to start a fresh index`,
+      `was saved with different settings ${got}; this operator has ${want}. Use the same settings or delete the ` +
+        `file to start a fresh index`,
     );
   const arrays = new Map<string, Typed>();
   let at = MAGIC.length + 4 + headLen;
@@ -101,7 +102,8 @@ export function arrayOf<K extends Kind>(state: LoadedState, name: string, type: 
   const a = state.arrays.get(name);
   if (!a || kindOf(a) !== type)
     throw new Error(
-      `dedup state (${state.kind}): array "${name}" missing or not ${type}; the file is from another version, delete it`,
+      `dedup state (${state.kind}): array "${name}" missing or not ${type}; the file is from another version, ` +
+        `delete it`,
     );
   return a as InstanceType<(typeof CTORS)[K]>;
 }

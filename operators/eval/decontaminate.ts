@@ -48,7 +48,8 @@ const Config = z.object({
     .min(1)
     .optional()
     .describe(
-      'JSON report written when the input ends (temp file + rename): per task the contaminated items and the training documents that hit them',
+      'JSON report written when the input ends (temp file + rename): per task the contaminated items and the ' +
+        'training documents that hit them',
     ),
 });
 export type DecontaminateConfig = z.output<typeof Config>;

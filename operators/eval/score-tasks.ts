@@ -59,7 +59,8 @@ export const scoreTasks = defineSource({
         if (ctx.signal.aborted) return;
         const r = await runTask(model, tok, task, { limit: cfg.limit, batchSize: cfg.batchSize, encoding });
         ctx.log(
-          `${task.name}: ${r.docs} documents, ${r.requests} requests, ${r.tokens} tokens scored in ${r.seconds.toFixed(1)} s`,
+          `${task.name}: ${r.docs} documents, ${r.requests} requests, ${r.tokens} tokens scored in ` +
+            `${r.seconds.toFixed(1)} s`,
         );
         if (cfg.plots) {
           mkdirSync(cfg.plots, { recursive: true });

@@ -28,8 +28,10 @@ const Config = z.object({
     .array(z.string().min(1))
     .min(1)
     .describe(
-      'files or glob patterns; each file is read by the reader of its kind: .jsonl/.ndjson(.gz) JSON Lines, .parquet, ' +
-        '.arrow/.arrows/.ipc/.feather Arrow IPC, .warc(.gz) WARC (HTML extracted), anything else plain text (one document per file)',
+      'files or glob patterns; each file is read by the reader of its kind: .jsonl/.ndjson(.gz) JSON Lines, ' +
+        '.parquet, ' +
+        '.arrow/.arrows/.ipc/.feather Arrow IPC, .warc(.gz) WARC (HTML extracted), anything else plain text (one ' +
+        'document per file)',
     ),
   batchBytes: z
     .number()
@@ -41,7 +43,8 @@ const Config = z.object({
     .string()
     .optional()
     .describe(
-      "value of the source column for every document (default: each reader's own, 'text', 'jsonl', 'warc'; for Parquet and IPC files without one, 'parquet' or 'arrow')",
+      "value of the source column for every document (default: each reader's own, 'text', 'jsonl', 'warc'; for " +
+        "Parquet and IPC files without one, 'parquet' or 'arrow')",
     ),
   onError: badRecordConfig.onError,
 });
@@ -100,7 +103,8 @@ async function* warc(files: string[], cfg: Cfg, ctx: OperatorContext): AsyncGene
   if (!existsSync(EXTRACT_HTML))
     throw new FlowError(
       ctx.nodeId,
-      'WARC records are HTML and need the clean/extract-html operator, which this installation lacks; leave the WARC files out of the input',
+      'WARC records are HTML and need the clean/extract-html operator, which this installation lacks; leave the ' +
+        'WARC files out of the input',
       { file: shownPath(files[0]!) },
     );
   const mod = (await import(EXTRACT_HTML.href)) as Record<string, unknown>;
@@ -111,7 +115,8 @@ async function* warc(files: string[], cfg: Cfg, ctx: OperatorContext): AsyncGene
   if (!def || def.kind === 'source' || def.kind === 'sink' || !def.kernel)
     throw new FlowError(
       ctx.nodeId,
-      `${EXTRACT_HTML.pathname} exports no clean/extract-html operator with a kernel: the package is incomplete (reinstall it)`,
+      `${EXTRACT_HTML.pathname} exports no clean/extract-html operator with a kernel: the package is incomplete ` +
+        `(reinstall it)`,
     );
   const extract = def.kernel(parseConfig(def, {}, ctx.nodeId));
   for await (const b of read(
@@ -152,7 +157,8 @@ function documents(
 export const readFiles = defineSource({
   id: 'ingest/read-files',
   description:
-    'read files of several kinds (a glob over mixed files), each with the reader of its kind, as documents in file order',
+    'read files of several kinds (a glob over mixed files), each with the reader of its kind, as documents in file ' +
+    'order',
   config: Config,
   output: () => docSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<Doc>> {

@@ -130,7 +130,9 @@ async function* sequential(
   if (footerMissing)
     await bad.report({
       reason: 'truncated IPC data',
-      detail: `the IPC file has no footer (it was cut short); ${batches} complete batches (${rows} rows) before the cut were read`,
+      detail:
+        `the IPC file has no footer (it was cut short); ${batches} complete batches (${rows} rows) before the ` +
+        `cut were read`,
       where: { file: name, batch: batches, row: rows },
     });
 }

@@ -139,7 +139,9 @@ export const readJsonl = defineSource({
           if (!(err instanceof CompressedInputError)) throw err;
           await bad.report({
             reason: err.truncated ? 'truncated gzip' : 'corrupt gzip',
-            detail: `${err.message} at compressed byte ${err.compressedOffset} (decompressed byte ${err.offset}); lines before it were kept`,
+            detail:
+              `${err.message} at compressed byte ${err.compressedOffset} (decompressed byte ${err.offset}); ` +
+              `lines before it were kept`,
             where: { file: name, offset: err.compressedOffset },
           });
         }

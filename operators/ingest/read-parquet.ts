@@ -104,7 +104,9 @@ async function* readFiles(
       return {
         reason: 'corrupt row group',
         rows: rows - emitted,
-        detail: `row group ${group} of ${groupRows.length} (rows ${first}-${first + rows - 1}) cannot be decoded (parquet-wasm: ${why}); ${emitted} of its rows were read before the error`,
+        detail:
+          `row group ${group} of ${groupRows.length} (rows ${first}-${first + rows - 1}) cannot be decoded ` +
+          `(parquet-wasm: ${why}); ${emitted} of its rows were read before the error`,
         where: { file: shownPath(files[file]!), row: first + emitted },
       };
     };

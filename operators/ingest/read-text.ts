@@ -159,7 +159,9 @@ export const readText = defineSource({
           unit = undefined;
           await bad.report({
             reason: err.truncated ? 'truncated gzip' : 'corrupt gzip',
-            detail: `${err.message} at compressed byte ${err.compressedOffset} (decompressed byte ${err.offset}); documents before it were kept`,
+            detail:
+              `${err.message} at compressed byte ${err.compressedOffset} (decompressed byte ${err.offset}); ` +
+              `documents before it were kept`,
             where: { file: name, offset: err.compressedOffset },
           });
         }

@@ -58,7 +58,9 @@ export function readerSteps(inputs: readonly string[], batchBytes: number): Step
         throw new SpecError([
           {
             path: 'input',
-            message: `give one URL to crawl from (got ${paths.length}); more seeds: --set read.seeds='["https://a/","https://b/"]'`,
+            message:
+              `give one URL to crawl from (got ${paths.length}); more seeds: --set ` +
+              `read.seeds='["https://a/","https://b/"]'`,
           },
         ]);
       return [{ id: 'read', op: crawl, config: { seeds: paths } }, ...html()];

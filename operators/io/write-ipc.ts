@@ -17,7 +17,8 @@ const Config = z.object({
     .enum(['file', 'stream'])
     .default('file')
     .describe(
-      '"file": Arrow IPC file (footer, random access; dictionary columns keep one growing dictionary each, so their distinct ' +
+      '"file": Arrow IPC file (footer, random access; dictionary columns keep one growing dictionary each, so their ' +
+        'distinct ' +
         'values stay in memory); "stream": Arrow IPC stream (each batch may replace dictionaries)',
     ),
 });

@@ -135,7 +135,8 @@ class Bucketer {
 export const bucketByLength = defineOperator({
   id: 'pack/bucket',
   description:
-    'one document (or seqLen+1 chunk) per row; rows of similar length batched together within a bounded window and padded, with attention_mask',
+    'one document (or seqLen+1 chunk) per row; rows of similar length batched together within a bounded window and ' +
+    'padded, with attention_mask',
   config: Config,
   input: tokensInput,
   passthrough: false,

@@ -50,7 +50,9 @@ const Config = z
       ctx.addIssue({
         code: 'custom',
         path: ['rowsPerBatch'],
-        message: `rowsPerBatch*(seqLen+1) = ${c.rowsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per batch); use fewer rows per batch`,
+        message:
+          `rowsPerBatch*(seqLen+1) = ${c.rowsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per batch); ` +
+          `use fewer rows per batch`,
       });
   });
 type Cfg = z.output<typeof Config>;
@@ -156,7 +158,9 @@ class SequencePacker {
 export const packSequences = defineOperator({
   id: 'pack/pack-sequences',
   description:
-    'concatenate documents (EOS between) and cut into rows of seqLen+1 tokens (inputs and labels share a row, consecutive rows overlap by one token); optional doc_starts; last partial row dropped or padded with attention_mask',
+    'concatenate documents (EOS between) and cut into rows of seqLen+1 tokens (inputs and labels share a row, ' +
+    'consecutive rows overlap by one token); optional doc_starts; last partial row dropped or padded with ' +
+    'attention_mask',
   config: Config,
   input: tokensInput,
   passthrough: false,

@@ -50,7 +50,8 @@ const Config = z
       .enum(['truncate', 'drop'])
       .default('truncate')
       .describe(
-        'a response that does not fit after the prompt: "truncate" cuts its end (the pair is dropped when the prompt leaves no room), "drop" drops the pair',
+        'a response that does not fit after the prompt: "truncate" cuts its end (the pair is dropped when the ' +
+          'prompt leaves no room), "drop" drops the pair',
       ),
     padId: z.number().int().min(0).default(0).describe("id written after a row's example (never a target)"),
   })
@@ -59,7 +60,9 @@ const Config = z
       ctx.addIssue({
         code: 'custom',
         path: ['pairsPerBatch'],
-        message: `2*pairsPerBatch*(seqLen+1) = ${2 * c.pairsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per batch); use fewer pairs per batch`,
+        message:
+          `2*pairsPerBatch*(seqLen+1) = ${2 * c.pairsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per ` +
+          `batch); use fewer pairs per batch`,
       });
   });
 type Cfg = z.output<typeof Config>;
@@ -163,7 +166,8 @@ function eachPair(
 export const pairPack = defineOperator({
   id: 'posttrain/pair-pack',
   description:
-    'preference pairs to rows of seqLen+1 through the SFT template: chosen at row 2i, rejected at 2i+1, one example per row, attention_mask 1 on the response tokens only',
+    'preference pairs to rows of seqLen+1 through the SFT template: chosen at row 2i, rejected at 2i+1, one example ' +
+    'per row, attention_mask 1 on the response tokens only',
   config: Config,
   input: pairTextSchema,
   passthrough: false,

@@ -33,7 +33,8 @@ export function ppoRunOf(ctx: OperatorContext, name: string): Promise<PpoRun> {
   if (!ctx.resources)
     return Promise.reject(
       new Error(
-        `${ctx.nodeId}: the PPO run "${name}" is a resource of a flowlm run; run this operator in a spec that declares it (resources: { ${name}: { kind: 'posttrain/ppo', ... } })`,
+        `${ctx.nodeId}: the PPO run "${name}" is a resource of a flowlm run; run this operator in a spec that ` +
+          `declares it (resources: { ${name}: { kind: 'posttrain/ppo', ... } })`,
       ),
     );
   return ctx.resources.get<PpoRun>(name, 'posttrain/ppo');
@@ -43,7 +44,8 @@ export function ppoMetaOf(batch: RecordBatch, where: string): PpoMeta {
   const m = metaOf(batch, PPO_KEY) as PpoMeta | undefined;
   if (!m || !Number.isInteger(m.iteration))
     throw new Error(
-      `${where}: batch has no ${PPO_KEY} metadata with an iteration; it must come from the PPO chain (posttrain/ppo-prompts)`,
+      `${where}: batch has no ${PPO_KEY} metadata with an iteration; it must come from the PPO chain ` +
+        `(posttrain/ppo-prompts)`,
     );
   return m;
 }
@@ -58,7 +60,8 @@ export function ppoStage(ctx: OperatorContext, name: string) {
     const meta = ppoMetaOf(batch, ctx.nodeId);
     if (meta.iteration !== state.iteration + 1)
       throw new Error(
-        `${ctx.nodeId}: a batch of iteration ${meta.iteration} arrived when the run is at iteration ${state.iteration}; feed the chain from posttrain/ppo-prompts`,
+        `${ctx.nodeId}: a batch of iteration ${meta.iteration} arrived when the run is at iteration ` +
+          `${state.iteration}; feed the chain from posttrain/ppo-prompts`,
       );
     return { run: r, state, meta };
   };

@@ -28,7 +28,8 @@ const Config = z
 export const ppoPrompts = defineSource({
   id: 'posttrain/ppo-prompts',
   description:
-    "each PPO iteration's prompts from a list, file or shard directory, in order from the run's data cursor (exact resume); opens the posttrain/ppo run; rank 0 only",
+    "each PPO iteration's prompts from a list, file or shard directory, in order from the run's data cursor (exact " +
+    'resume); opens the posttrain/ppo run; rank 0 only',
   config: Config,
   placement: 'rank0',
   credits: { maxInFlight: 1 },
@@ -42,7 +43,8 @@ export const ppoPrompts = defineSource({
     const room = state.policy.config.contextLength + 1 - state.cfg.maxTokens;
     if (room < 1)
       throw new Error(
-        `${ctx.nodeId}: maxTokens ${state.cfg.maxTokens} leaves no room for a prompt in the context of ${state.policy.config.contextLength}`,
+        `${ctx.nodeId}: maxTokens ${state.cfg.maxTokens} leaves no room for a prompt in the context of ` +
+          `${state.policy.config.contextLength}`,
       );
     const ids = list.map((p) => (p === '' ? [eot] : enc.encode(p, [], [])).slice(-room));
     const schema = ppoPromptSchema();

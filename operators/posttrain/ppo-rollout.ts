@@ -25,7 +25,8 @@ type In = Pick<PpoPrompt, 'prompt_ids'>;
 export const ppoRollout = defineOperator({
   id: 'posttrain/ppo-rollout',
   description:
-    "sample each prompt's response from the policy (seeded by the run's Rng); old log-probs, reference log-probs and values per response token; rank 0 only",
+    "sample each prompt's response from the policy (seeded by the run's Rng); old log-probs, reference log-probs " +
+    'and values per response token; rank 0 only',
   config: z.object({ ppo: ppoField }),
   placement: 'rank0',
   input: () => new Schema<In>([]),

@@ -30,7 +30,8 @@ type In = {
 export const ppoUpdateOp = defineOperator({
   id: 'posttrain/ppo-update',
   description:
-    "PPO epochs x minibatches of clipped policy + value loss, grad clipping and AdamW on each iteration's rollouts; emits the iteration's metrics; rank 0 only",
+    "PPO epochs x minibatches of clipped policy + value loss, grad clipping and AdamW on each iteration's rollouts; " +
+    "emits the iteration's metrics; rank 0 only",
   config: z.object({ ppo: ppoField }),
   placement: 'rank0',
   input: () => new Schema<In>([]),

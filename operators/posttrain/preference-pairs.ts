@@ -115,7 +115,8 @@ function* usable(
 export const spamPreferencePairs = defineSource({
   id: 'posttrain/spam-preference-pairs',
   description:
-    'SpamAssassin preference pairs: prompt an email opening (a ham subject), chosen a ham body excerpt, rejected a spam body excerpt; seeded pairing, spam-zero-shot emails left out, every k-th pair held out',
+    'SpamAssassin preference pairs: prompt an email opening (a ham subject), chosen a ham body excerpt, rejected a ' +
+    'spam body excerpt; seeded pairing, spam-zero-shot emails left out, every k-th pair held out',
   config: Config,
   output: () => preferencePairSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<PreferencePair>> {

@@ -91,7 +91,8 @@ async function openModels(cfg: Cfg, log: (line: string) => void): Promise<Models
     reward.model.dispose();
     reward.head.dispose();
     throw new Error(
-      `posttrain/best-of-n: the policy (${policy.dir}) uses encoding ${policy.encoding} but the reward model (${reward.dir}) ${reward.encoding}; give models of one tokenizer`,
+      `posttrain/best-of-n: the policy (${policy.dir}) uses encoding ${policy.encoding} but the reward model ` +
+        `(${reward.dir}) ${reward.encoding}; give models of one tokenizer`,
     );
   }
   log(`policy ${policy.dir} (step ${policy.step}), reward model ${reward.dir} (step ${reward.step})`);
@@ -101,7 +102,8 @@ async function openModels(cfg: Cfg, log: (line: string) => void): Promise<Models
 export const bestOfN = defineOperator({
   id: 'posttrain/best-of-n',
   description:
-    'rejection sampling: n seeded samples per prompt from the policy, scored by a reward model; the best kept (with all n rewards), prompts under minReward dropped',
+    'rejection sampling: n seeded samples per prompt from the policy, scored by a reward model; the best kept (with ' +
+    'all n rewards), prompts under minReward dropped',
   config: Config,
   input: () => new Schema<PromptIn>([new Field('prompt', new Utf8(), true)]),
   passthrough: false,

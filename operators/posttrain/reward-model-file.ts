@@ -51,7 +51,8 @@ export async function loadRewardModel(dir: string): Promise<LoadedRewardModel> {
   const path = join(step, REWARD_HEAD_FILE);
   if (!existsSync(path))
     throw new Error(
-      `loadRewardModel: ${step} has no ${REWARD_HEAD_FILE}; a reward model is a Gpt checkpoint plus its score head (write it with saveRewardHead)`,
+      `loadRewardModel: ${step} has no ${REWARD_HEAD_FILE}; a reward model is a Gpt checkpoint plus its score head ` +
+        `(write it with saveRewardHead)`,
     );
   const tensors = new Map(readTensorTable(await readFile(path), path));
   const loaded = await loadModel(step);

@@ -39,7 +39,8 @@ const Config = z
       .enum(['truncate', 'drop'])
       .default('truncate')
       .describe(
-        'an example longer than a row: "truncate" drops prompt tokens from its left until it fits (dropped when even its response does not), "drop" drops it',
+        'an example longer than a row: "truncate" drops prompt tokens from its left until it fits (dropped when ' +
+          'even its response does not), "drop" drops it',
       ),
     padId: z.number().int().min(0).default(0).describe("id written after a row's last example (never a target)"),
   })
@@ -48,7 +49,9 @@ const Config = z
       ctx.addIssue({
         code: 'custom',
         path: ['rowsPerBatch'],
-        message: `rowsPerBatch*(seqLen+1) = ${c.rowsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per batch); use fewer rows per batch`,
+        message:
+          `rowsPerBatch*(seqLen+1) = ${c.rowsPerBatch * (c.seqLen + 1)} ids is over 2^28 (1 GiB per batch); ` +
+          `use fewer rows per batch`,
       });
   });
 type Cfg = z.output<typeof Config>;
@@ -158,7 +161,8 @@ function eachExample(batch: RecordBatch, each: (ids: Int32Array, mask: Uint8Arra
       const [ma, mb] = [m.valueOffsets[r]!, m.valueOffsets[r + 1]!];
       if (b - a !== mb - ma)
         throw new Error(
-          `posttrain/sft-pack: row ${r} has ${b - a} tokens but ${mb - ma} loss_mask values; they must match token for token`,
+          `posttrain/sft-pack: row ${r} has ${b - a} tokens but ${mb - ma} loss_mask values; they must match token ` +
+            `for token`,
         );
       if (b > a) each(values.subarray(a, b), bits.subarray(ma, mb));
     }
@@ -168,7 +172,8 @@ function eachExample(batch: RecordBatch, each: (ids: Int32Array, mask: Uint8Arra
 export const sftPack = defineOperator({
   id: 'posttrain/sft-pack',
   description:
-    'SFT examples into rows of seqLen+1 (whole examples only, doc_starts at each) with the loss mask as attention_mask: only response tokens are targets',
+    'SFT examples into rows of seqLen+1 (whole examples only, doc_starts at each) with the loss mask as ' +
+    'attention_mask: only response tokens are targets',
   config: Config,
   input: sftTokensSchema,
   passthrough: false,

@@ -97,7 +97,8 @@ function rows(cfg: Cfg): RowSpec<Columns> {
 export const sftTokenize = defineRowOperator({
   id: 'posttrain/sft-tokenize',
   description:
-    'prompt/response records through a template to tokens (prompt, response, EOS) and a loss_mask: 1 on the response tokens only',
+    'prompt/response records through a template to tokens (prompt, response, EOS) and a loss_mask: 1 on the ' +
+    'response tokens only',
   module: import.meta.url,
   config: Config,
   input: sftTextSchema,

@@ -78,7 +78,8 @@ export const heldOutHamIds = (): Set<string> =>
 export const spamSft = defineSource({
   id: 'posttrain/spam-sft',
   description:
-    'SpamAssassin ham emails as fine-tuning records: prompt "Subject: ...", response the start of the body; the spam-zero-shot held-out emails left out',
+    'SpamAssassin ham emails as fine-tuning records: prompt "Subject: ...", response the start of the body; the ' +
+    'spam-zero-shot held-out emails left out',
   config: Config,
   output: () => sftRecordSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<SftRecord>> {

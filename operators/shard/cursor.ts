@@ -12,7 +12,8 @@ export const DatasetCursor = z.object({
     .int()
     .min(0)
     .describe(
-      'next global sample position within the epoch: samples consumed by all ranks together (0 <= index <= rows per epoch)',
+      'next global sample position within the epoch: samples consumed by all ranks together (0 <= index <= rows per ' +
+        'epoch)',
     ),
   /** the order it refers to; checked on restore when present */
   seed: z.number().int().optional().describe('seed of the order it refers to; checked on restore when present'),

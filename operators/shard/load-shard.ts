@@ -51,7 +51,8 @@ export async function loadShard(
   } catch (err) {
     throw new FlowError(
       operator,
-      `shard ${entry.file} listed in the manifest cannot be read (${(err as Error).message}); re-run the job that wrote ${dir}`,
+      `shard ${entry.file} listed in the manifest cannot be read (${(err as Error).message}); re-run the job that ` +
+        `wrote ${dir}`,
       { file: path },
     );
   }
@@ -60,8 +61,10 @@ export async function loadShard(
     if (bytes.length !== entry.bytes || sha !== entry.sha256)
       throw new FlowError(
         operator,
-        `shard ${entry.file} failed its checksum: sha256 ${sha} (${bytes.length} bytes), the manifest says ${entry.sha256} (${entry.bytes} bytes). ` +
-          'The file was changed or damaged after it was written; re-run the job that wrote it (it rewrites shards that do not verify).',
+        `shard ${entry.file} failed its checksum: sha256 ${sha} (${bytes.length} bytes), the manifest says ` +
+          `${entry.sha256} (${entry.bytes} bytes). ` +
+          'The file was changed or damaged after it was written; re-run the job that wrote it (it rewrites shards ' +
+          'that do not verify).',
         { file: path },
       );
   }

@@ -19,7 +19,8 @@ export const WriteShardsConfigSchema = z.object({
     .min(1)
     .optional()
     .describe(
-      `target shard size in bytes, estimated from the input's in-memory size (default ${DEFAULT_SHARD_BYTES} when shardRows is not given; with both, whichever is reached first). It bounds the memory readShards needs.`,
+      `target shard size in bytes, estimated from the input's in-memory size (default ${DEFAULT_SHARD_BYTES} when ` +
+        `shardRows is not given; with both, whichever is reached first). It bounds the memory readShards needs.`,
     ),
   prefix: z
     .string()
@@ -33,7 +34,8 @@ export const WriteShardsConfigSchema = z.object({
     .min(1)
     .optional()
     .describe(
-      'packed sequence length (input_ids rows hold seqLen+1 tokens); checked against the input, taken from it when not given',
+      'packed sequence length (input_ids rows hold seqLen+1 tokens); checked against the input, taken from it when ' +
+        'not given',
     ),
   tokenColumn: z
     .string()

@@ -46,7 +46,8 @@ interface Plan {
 export const writeShards = defineSink({
   id: ID,
   description:
-    'write rows to shard files of a target size plus manifest.json (atomic, deterministic, re-runs skip complete shards)',
+    'write rows to shard files of a target size plus manifest.json (atomic, deterministic, re-runs skip complete ' +
+    'shards)',
   config: Config,
   input: () => new Schema<TypeMap>([]),
   make: (cfg, ctx) => {
@@ -84,7 +85,8 @@ export const writeShards = defineSink({
       if (cfg.seqLen !== undefined && seqLen !== cfg.seqLen)
         throw new FlowError(
           ctx.nodeId,
-          `config seqLen is ${cfg.seqLen} but input_ids rows hold ${ids!.listSize} tokens (seqLen ${seqLen}); fix seqLen or the packing`,
+          `config seqLen is ${cfg.seqLen} but input_ids rows hold ${ids!.listSize} tokens (seqLen ${seqLen}); fix ` +
+            `seqLen or the packing`,
           { field: 'input_ids' },
         );
       const manifest = head(describeSchema(schema), seqLen, tokenColumn);
@@ -153,7 +155,8 @@ export const writeShards = defineSink({
           throw new FlowError(
             ctx.nodeId,
             `${file} was completed by an earlier run with this configuration, but this run's input gives ` +
-              `different bytes for it (sha256 ${sha256.slice(0, 12)}… vs ${old.sha256.slice(0, 12)}…): the input changed since. ` +
+              `different bytes for it (sha256 ${sha256.slice(0, 12)}… vs ${old.sha256.slice(0, 12)}…): the input ` +
+              `changed since. ` +
               `Removed ${removed.length} file(s) from ${file} on; run again to rewrite them.`,
             { file: join(dir, file), row: out.firstRow },
           );

@@ -45,7 +45,8 @@ const Config = z
       .boolean()
       .default(false)
       .describe(
-        'normalise whitespace before encoding (CR LF to LF, runs of spaces to one, at most two newlines in a row, trimmed)',
+        'normalise whitespace before encoding (CR LF to LF, runs of spaces to one, at most two newlines in a row, ' +
+          'trimmed)',
       ),
     lowercase: z.boolean().default(false).describe('lower-case before encoding'),
     keepText: z.boolean().default(false).describe('keep the text column next to the tokens'),
@@ -132,7 +133,8 @@ function rows(cfg: Cfg): RowSpec<Out> {
 export const tokenize = defineRowOperator({
   id: 'tokenize/tokenize',
   description:
-    'BPE tokenization (gpt2, r50k, p50k, cl100k, o200k) of the text column into tokens List<Int32>, EOS after each document',
+    'BPE tokenization (gpt2, r50k, p50k, cl100k, o200k) of the text column into tokens List<Int32>, EOS after each ' +
+    'document',
   module: import.meta.url,
   config: Config,
   input: textSchema,

@@ -21,7 +21,8 @@ import { tokenBytesFor } from '../tokenize/token-bytes.ts';
 export const evaluateStep = defineOperator({
   id: 'train/evaluate',
   description:
-    "validation loss and perplexity (pair objectives: loss, reward accuracy and margin) every N steps and at the last step (rank 0), and evaluation tasks, added to the step's metrics",
+    'validation loss and perplexity (pair objectives: loss, reward accuracy and margin) every N steps and at the ' +
+    "last step (rank 0), and evaluation tasks, added to the step's metrics",
   config: z.object({
     trainer: trainerField,
     every: z

@@ -27,13 +27,15 @@ export const forwardBackward = defineOperator({
         const { replica, meta } = await stage(batch);
         if (meta.step !== replica.step + 1)
           throw new Error(
-            `rows of step ${meta.step} arrived when the replica is at step ${replica.step}; feed the chain from train/shard-batches or train/stream-batches`,
+            `rows of step ${meta.step} arrived when the replica is at step ${replica.step}; feed the chain from ` +
+              `train/shard-batches or train/stream-batches`,
           );
         const rows = packedOf(batch);
         const micro = splitRows(rows, replica.cfg.batchSize);
         if (micro.length !== replica.cfg.gradAccum)
           throw new Error(
-            `step ${meta.step} has ${rows.batch} rows: ${replica.cfg.gradAccum} micro-batches of ${replica.cfg.batchSize} expected`,
+            `step ${meta.step} has ${rows.batch} rows: ${replica.cfg.gradAccum} micro-batches of ` +
+              `${replica.cfg.batchSize} expected`,
           );
         const g = replica.forwardBackward(micro);
         return gradBucketBatch(g.flat, {

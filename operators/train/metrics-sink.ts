@@ -21,7 +21,8 @@ const Config = z.object({
   trainer: trainerField
     .optional()
     .describe(
-      'the nn/trainer resource whose run this logs: dir defaults to its runDir, and a resumed run keeps the log up to its checkpoint',
+      'the nn/trainer resource whose run this logs: dir defaults to its runDir, and a resumed run keeps the log up ' +
+        'to its checkpoint',
     ),
   dir: z.string().min(1).optional().describe("the run directory (default: the trainer's runDir)"),
   name: z

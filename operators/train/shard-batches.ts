@@ -38,7 +38,8 @@ const Config = z.object({
 export const shardBatches = defineSource({
   id: 'train/shard-batches',
   description:
-    "this rank's rows of each optimizer step from verified shards, one Packed batch per step, from the replica's data position (exact resume)",
+    "this rank's rows of each optimizer step from verified shards, one Packed batch per step, from the replica's " +
+    'data position (exact resume)',
   config: Config,
   placement: 'replica',
   credits: { maxInFlight: 1 },

@@ -53,7 +53,8 @@ export function shardTrainData(cfg: TrainConfig, dist?: Pick<Dist, 'rank' | 'wor
   if (encoding && encoding !== cfg.encoding)
     throw new FlowError(
       OP,
-      `${cfg.data.train} was tokenized with ${encoding}, the config says encoding ${cfg.encoding}; set encoding (and model.vocabSize) to match`,
+      `${cfg.data.train} was tokenized with ${encoding}, the config says encoding ${cfg.encoding}; set encoding ` +
+        `(and model.vocabSize) to match`,
     );
   if (shardSeqLen === null)
     throw new FlowError(

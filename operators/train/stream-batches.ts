@@ -61,7 +61,8 @@ const own = (r: PackedBatch): PackedBatch => ({
 export const streamBatches = defineOperator({
   id: 'train/stream-batches',
   description:
-    'packed rows from the data pipeline into training through a bounded shuffle buffer, one optimizer step in flight (stream mode)',
+    'packed rows from the data pipeline into training through a bounded shuffle buffer, one optimizer step in ' +
+    'flight (stream mode)',
   config: Config,
   placement: 'replica',
   credits: { maxInFlight: 1 },
@@ -103,7 +104,8 @@ export const streamBatches = defineOperator({
         const trainer = await trainerOf(ctx, cfg.trainer);
         if (trainer.scope.resume)
           throw new Error(
-            "stream mode cannot resume (a stream cannot be replayed to a checkpoint's position); use train/shard-batches over shards for exact resume, or start a new runDir",
+            "stream mode cannot resume (a stream cannot be replayed to a checkpoint's position); use " +
+              'train/shard-batches over shards for exact resume, or start a new runDir',
           );
         const rep = await trainer.open({
           train: `stream:${ctx.nodeId}`,

@@ -16,7 +16,8 @@ export function trainerOf(ctx: OperatorContext, name: string): Promise<Trainer> 
   if (!ctx.resources)
     return Promise.reject(
       new Error(
-        `${ctx.nodeId}: the trainer "${name}" is a resource of a flowlm run; run this operator in a spec that declares it (resources: { ${name}: { kind: 'nn/trainer', ... } })`,
+        `${ctx.nodeId}: the trainer "${name}" is a resource of a flowlm run; run this operator in a spec that ` +
+          `declares it (resources: { ${name}: { kind: 'nn/trainer', ... } })`,
       ),
     );
   return ctx.resources.get<Trainer>(name, 'nn/trainer');

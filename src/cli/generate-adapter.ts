@@ -44,7 +44,8 @@ export async function loadWithAdapter(baseDir: string, adapterDir: string): Prom
   const { encoding, cfg } = recorded(ad.state.config, ad.dir, '--adapter');
   if (!cfg.lora && !cfg.prefix && !cfg.ptuning)
     throw new Error(
-      `--adapter ${ad.dir}: its run's model config names no adapter (lora, prefix or ptuning); generate from it with --checkpoint alone`,
+      `--adapter ${ad.dir}: its run's model config names no adapter (lora, prefix or ptuning); generate from it ` +
+        `with --checkpoint alone`,
     );
   const base = await loadCheckpoint(baseDir);
   const baseCfg = recorded(base.state.config, base.dir, '--checkpoint').cfg;
@@ -59,7 +60,8 @@ export async function loadWithAdapter(baseDir: string, adapterDir: string): Prom
   const extra = [...ad.params.keys()].filter((n) => baseSpecs.some((s) => s.name === n));
   if (extra.length > 0)
     throw new Error(
-      `--adapter ${ad.dir} holds base parameters too (${extra[0]}, ...: a full checkpoint, e.g. freezeBase: false); generate from it with --checkpoint alone`,
+      `--adapter ${ad.dir} holds base parameters too (${extra[0]}, ...: a full checkpoint, e.g. freezeBase: false); ` +
+        `generate from it with --checkpoint alone`,
     );
   const baseValues = matchParams(baseSpecs, onlyNames(base.params, baseSpecs), `--checkpoint ${base.dir}`);
   const ref = adapterOnlyRef(ad.state);

@@ -76,9 +76,12 @@ export async function opsCommand(argv: string[], io: CliIO, registry: Registry):
   }
   if (values.help) {
     io.out(
-      'Usage: flowlm ops [--json]\n\nLists the operators a spec can use by id ("op": "clean/normalize") with kind, placement and description,\n' +
-        'each config field (name, type, default, description; "?" marks optional ones), and the resource kinds a spec\'s\n' +
-        '"resources" can declare ("kind": "nn/gpt"). --json prints one JSON array [{"id","kind","placement","description","fields"}].',
+      'Usage: flowlm ops [--json]\n\nLists the operators a spec can use by id ("op": "clean/normalize") with kind, ' +
+        'placement and description,\n' +
+        'each config field (name, type, default, description; "?" marks optional ones), and the resource kinds a ' +
+        "spec's\n" +
+        '"resources" can declare ("kind": "nn/gpt"). --json prints one JSON array ' +
+        '[{"id","kind","placement","description","fields"}].',
     );
     return 0;
   }

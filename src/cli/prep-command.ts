@@ -55,7 +55,8 @@ function buildOptions(v: BuildValues): PrepOptions {
     // 0 is allowed: everything on the main thread
     if (!/^\d+$/.test(v.workers))
       throw new UsageError(
-        `--workers expects a number of threads (0 or more, this machine has ${availableParallelism()} cores), got "${v.workers}"`,
+        `--workers expects a number of threads (0 or more, this machine has ${availableParallelism()} cores), got ` +
+          `"${v.workers}"`,
         'prep',
       );
     o.workers = Number(v.workers);

@@ -94,7 +94,8 @@ export const prepReport: RunReport = {
       `prepared ${count(f.documents)} documents, ${count(f.tokens)} tokens: ${count(f.shards)} shard${f.shards === 1 ? '' : 's'} of ${count(f.rows)} rows${where}\n` +
       `${bytes(f.mb * 1e6)} read at ${f.mbPerS} MB/s, ${count(f.tokensPerS)} tokens/s, peak RSS ${f.peakRssMb} MiB` +
       (f.decontamination
-        ? `\n${count(f.decontamination.contaminated)} documents share an n-gram with the eval tasks, ${count(f.decontamination.dropped)} dropped`
+        ? `\n${count(f.decontamination.contaminated)} documents share an n-gram with the eval tasks, ` +
+          `${count(f.decontamination.dropped)} dropped`
         : '')
     );
   },

@@ -124,7 +124,8 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   if (resolved && isReplicated(resolved)) {
     if (budget.maxInFlight !== undefined || budget.maxInFlightBytes !== undefined)
       throw new UsageError(
-        "--max-in-flight/--max-in-flight-bytes: a training graph's budget is set in its spec (its data source keeps one step in flight)",
+        "--max-in-flight/--max-in-flight-bytes: a training graph's budget is set in its spec (its data source keeps " +
+          'one step in flight)',
         'run',
       );
     const argv2 = [

@@ -56,7 +56,8 @@ export function humanSummary(p: ResolvedPipeline, r: RunResult): string {
       .map(([why, n]) => `${why}: ${count(n)}`)
       .join(', ');
     lines.push(
-      `  ${pad(id, idW)}  ${pad(p.nodes.get(id)!.def.id, opW)}  ${padLeft(count(s.rowsIn), 12)}  ${padLeft(count(s.rowsOut), 12)}  ` +
+      `  ${pad(id, idW)}  ${pad(p.nodes.get(id)!.def.id, opW)}  ${padLeft(count(s.rowsIn), 12)}  ` +
+        `${padLeft(count(s.rowsOut), 12)}  ` +
         `${padLeft(count(Math.max(s.batchesIn, s.batchesOut)), 8)}  ${count(s.dropped)}${reasons ? ` (${reasons})` : ''}`,
     );
   }

@@ -69,7 +69,10 @@ const fmtEta = (s: number) =>
         : `${Math.round(s)}s`;
 
 export function progressLine(p: StepProgress): string {
-  return `step ${p.step}/${p.steps} | loss ${p.loss.toFixed(4)} | lr ${p.lr.toExponential(2)} | grad-norm ${p.gradNorm.toFixed(3)} | ${Math.round(p.tokensPerS)} tok/s | ETA ${fmtEta(p.etaS)}`;
+  return (
+    `step ${p.step}/${p.steps} | loss ${p.loss.toFixed(4)} | lr ${p.lr.toExponential(2)} | grad-norm ` +
+    `${p.gradNorm.toFixed(3)} | ${Math.round(p.tokensPerS)} tok/s | ETA ${fmtEta(p.etaS)}`
+  );
 }
 
 const TRAIN_OPTIONS = {
@@ -194,7 +197,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     if (values.json) io.out(JSON.stringify(summary));
     else
       io.out(
-        `trained ${result.startStep} -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ${Math.round(result.tokensPerS)} tok/s` +
+        `trained ${result.startStep} -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ` +
+          `${Math.round(result.tokensPerS)} tok/s` +
           ` on ${worldSize === 1 ? devices[0] : `${worldSize} ranks (${devices.join(', ')})`}` +
           `${result.val ? `; val loss ${result.val.loss.toFixed(4)}, perplexity ${result.val.perplexity.toFixed(2)}` : ''}; run: ${result.runDir}`,
       );
@@ -224,7 +228,8 @@ async function planOf(file: string, sets: string[], d: ResolvedDevices): Promise
   const resolved = await resolveSpecFile(file, { sets });
   if (!isReplicated(resolved))
     throw new UsageError(
-      `${file} has no training chain (no operator placed on every replica, such as train/forward-backward); run it with flowlm run`,
+      `${file} has no training chain (no operator placed on every replica, such as train/forward-backward); run it ` +
+        `with flowlm run`,
       'train',
     );
   return physicalPlan(file, resolved, d);

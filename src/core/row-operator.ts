@@ -42,7 +42,8 @@ export const rowRejectsConfig = {
     .min(1)
     .optional()
     .describe(
-      'JSON Lines file receiving one object per dropped row {reason, batch, row, id?, record?} (record: the text it read, cut ' +
+      'JSON Lines file receiving one object per dropped row {reason, batch, row, id?, record?} (record: the text it ' +
+        'read, cut ' +
         'to 4 KiB); written to a temporary name and renamed into place when the operator finishes',
     ),
 };

@@ -13,10 +13,14 @@ export const badRecordConfig = {
     .enum(['skip', 'fail'])
     .default('skip')
     .describe(
-      'a bad record (malformed line, invalid UTF-8, oversized record, truncated or corrupt tail of a .gz/WARC file, corrupt ' +
-        'Parquet row group or IPC batch): "skip" counts it as a drop with its reason, logs the first few with file and position, ' +
-        'writes it to `rejects` if set, and keeps every good record before and after it; "fail" stops the run with an error naming ' +
-        'the file and position. Problems with a whole file (missing, not in the expected format, unreadable footer or schema, ' +
+      'a bad record (malformed line, invalid UTF-8, oversized record, truncated or corrupt tail of a .gz/WARC file, ' +
+        'corrupt ' +
+        'Parquet row group or IPC batch): "skip" counts it as a drop with its reason, logs the first few with file ' +
+        'and position, ' +
+        'writes it to `rejects` if set, and keeps every good record before and after it; "fail" stops the run with ' +
+        'an error naming ' +
+        'the file and position. Problems with a whole file (missing, not in the expected format, unreadable footer ' +
+        'or schema, ' +
         'schema different from the first file) always fail.',
     ),
   rejects: z
@@ -24,7 +28,8 @@ export const badRecordConfig = {
     .min(1)
     .optional()
     .describe(
-      'JSON Lines file receiving one object per skipped record {reason, detail, file, line?, offset?, row?, rows, record?}; ' +
+      'JSON Lines file receiving one object per skipped record {reason, detail, file, line?, offset?, row?, rows, ' +
+        'record?}; ' +
         'written to a temporary name and renamed into place when the reader finishes',
     ),
 };
@@ -66,7 +71,8 @@ export class BadRecords {
     if (this.policy === 'fail') {
       throw new FlowError(
         this.ctx.nodeId,
-        `${bad.reason}: ${bad.detail}; repair or remove the input, or set onError: "skip" to count and skip bad records`,
+        `${bad.reason}: ${bad.detail}; repair or remove the input, or set onError: "skip" to count and skip bad ` +
+          `records`,
         bad.where,
       );
     }

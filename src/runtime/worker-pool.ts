@@ -214,7 +214,8 @@ export class WorkerPool {
       } catch (err) {
         task.reject(
           new WorkerTaskError(
-            `cannot send the task to a worker (operator configs must be structured-cloneable): ${err instanceof Error ? err.message : String(err)}`,
+            `cannot send the task to a worker (operator configs must be structured-cloneable): ` +
+              `${err instanceof Error ? err.message : String(err)}`,
           ),
         );
         continue;

@@ -110,7 +110,8 @@ export function physicalPlan(file: string, p: ResolvedPipeline, placed?: Resolve
       `${W} ranks (${labels.join(', ')}) each run the graph; gradients meet in all-reduce (${transport === 'thread' ? 'ring over SharedArrayBuffer between worker threads' : 'ring over TCP between processes'})`,
     );
   notes.push(
-    'a credit scope emits a batch only while it holds credit: at most maxInFlight batches and maxInFlightBytes bytes between it and the sinks',
+    'a credit scope emits a batch only while it holds credit: at most maxInFlight batches and maxInFlightBytes ' +
+      'bytes between it and the sinks',
   );
   if (workerThreads > 0) notes.push('batches move to worker threads as transferable Arrow IPC buffers');
   return {

@@ -23,7 +23,8 @@ function trainLines(b: TrainBudgets, worldSize: number): string[] {
       ['    micro-batch', `${b.microBatchRows} rows x ${b.seqLen} tokens`],
       [
         '    global batch',
-        `${b.globalBatchRows} rows (${worldSize} ranks x ${b.gradAccum} accumulation x ${b.microBatchRows}), ${count(b.tokensPerStep)} tokens per step`,
+        `${b.globalBatchRows} rows (${worldSize} ranks x ${b.gradAccum} accumulation x ${b.microBatchRows}), ` +
+          `${count(b.tokensPerStep)} tokens per step`,
       ],
       ['    parameters', count(b.params)],
       [

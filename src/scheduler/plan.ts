@@ -52,7 +52,8 @@ export async function devicesOf(
   if (!isReplicated(p)) {
     if (devices !== undefined)
       throw new PlanError(
-        `--devices applies to graphs with a replicated training chain; ${file} has none (its parallelism is each node's "workers")`,
+        `--devices applies to graphs with a replicated training chain; ${file} has none (its parallelism is each ` +
+          `node's "workers")`,
       );
     return undefined;
   }

@@ -98,7 +98,8 @@ export function batchFromColumns<T extends TypeMap>(
   for (const [i, v] of vectors.entries())
     if (v.length !== length)
       throw new Error(
-        `batchFromColumns: column "${schema.fields[i]!.name}" has ${v.length} rows, "${schema.fields[0]!.name}" has ${length}`,
+        `batchFromColumns: column "${schema.fields[i]!.name}" has ${v.length} rows, "${schema.fields[0]!.name}" has ` +
+          `${length}`,
       );
   return batchFromVectors(schema, vectors, length);
 }

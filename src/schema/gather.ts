@@ -160,7 +160,8 @@ export function gatherRows<T extends TypeMap>(
     const b = sources[picks.from[k]!];
     if (!b || picks.rows[k]! < 0 || picks.rows[k]! >= b.numRows)
       throw new RangeError(
-        `gatherRows: pick ${k} (batch ${picks.from[k]}, row ${picks.rows[k]}) is outside the ${sources.length} source batches`,
+        `gatherRows: pick ${k} (batch ${picks.from[k]}, row ${picks.rows[k]}) is outside the ${sources.length} ` +
+          `source batches`,
       );
   }
   const children = schema.fields.map((f, c) => {

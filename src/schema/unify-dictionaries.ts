@@ -73,7 +73,8 @@ export class DictionaryUnifier {
     const max = 2 ** (type.indices.bitWidth - (type.indices.isSigned ? 1 : 0)) - 1;
     if (col.values.length - 1 > max)
       throw new Error(
-        `dictionary column ${c} has ${col.values.length} distinct values, more than its ${type.indices} indices can address`,
+        `dictionary column ${c} has ${col.values.length} distinct values, more than its ${type.indices} indices can ` +
+          `address`,
       );
     const indices = new Ctor(data.length);
     let nullBitmap: Uint8Array | undefined;

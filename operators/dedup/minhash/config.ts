@@ -26,7 +26,8 @@ export const lshFields = {
     .boolean()
     .default(true)
     .describe(
-      'drop only when the Jaccard estimated from the two signatures reaches the threshold; LSH then only proposes candidates',
+      'drop only when the Jaccard estimated from the two signatures reaches the threshold; LSH then only proposes ' +
+        'candidates',
     ),
   maxDocs: z.number().int().min(1).default(1_000_000).describe('documents the index holds (memory bound; see lsh.ts)'),
   onFull: z

@@ -69,7 +69,10 @@ export class LshIndex {
   }
 
   describe(): string {
-    return `${this.size} documents held (${this.next} recorded), bound ${this.p.maxDocs} (~${Math.round(this.boundBytes / 2 ** 20)} MiB)`;
+    return (
+      `${this.size} documents held (${this.next} recorded), bound ${this.p.maxDocs} ` +
+      `(~${Math.round(this.boundBytes / 2 ** 20)} MiB)`
+    );
   }
 
   /** Decides for one signature (`sig[off .. off+numPerm)`) and records it. `idHash` is a nonzero hash of
@@ -148,7 +151,8 @@ export class LshIndex {
     if (this.next - this.genStart[this.genStart.length - 1]! >= this.perGen) {
       if (this.p.onFull === 'fail') {
         throw new IndexFullError(
-          `MinHash index is full: maxDocs ${this.p.maxDocs} documents recorded (~${Math.round(this.boundBytes / 2 ** 20)} MiB). ` +
+          `MinHash index is full: maxDocs ${this.p.maxDocs} documents recorded ` +
+            `(~${Math.round(this.boundBytes / 2 ** 20)} MiB). ` +
             `Raise maxDocs, or set onFull: 'evict' to forget the oldest half`,
         );
       }

@@ -181,7 +181,8 @@ function itemsToArrays(items: readonly unknown[], where: string): [number[], (nu
     } else {
       const shown = JSON.stringify(it) ?? String(it);
       throw new TypeError(
-        `${where}: item ${i} is ${shown}; items are {confidence, correct} of numbers or of equal-length arrays (see mcCalibrationItems)`,
+        `${where}: item ${i} is ${shown}; items are {confidence, correct} of numbers or of equal-length arrays (see ` +
+          `mcCalibrationItems)`,
       );
     }
   });

@@ -83,7 +83,8 @@ export class PorterStemmer {
   constructor(mode: PorterMode = 'NLTK_EXTENSIONS') {
     if (mode !== 'NLTK_EXTENSIONS' && mode !== 'MARTIN_EXTENSIONS' && mode !== 'ORIGINAL_ALGORITHM') {
       throw new Error(
-        `PorterStemmer: unknown mode ${JSON.stringify(mode)}; use NLTK_EXTENSIONS, MARTIN_EXTENSIONS or ORIGINAL_ALGORITHM`,
+        `PorterStemmer: unknown mode ${JSON.stringify(mode)}; use NLTK_EXTENSIONS, MARTIN_EXTENSIONS or ` +
+          `ORIGINAL_ALGORITHM`,
       );
     }
     this.mode = mode;

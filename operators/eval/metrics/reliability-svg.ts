@@ -32,7 +32,8 @@ export function escapeXml(s: string): string {
 }
 
 function rect(cls: string, x0: number, y0: number, x1: number, y1: number, attrs: string, tip?: string): string {
-  const open = `<rect class="${cls}" x="${px(x0)}" y="${px(y0)}" width="${px(x1 - x0)}" height="${px(y1 - y0)}" ${attrs}`;
+  const open =
+    `<rect class="${cls}" x="${px(x0)}" y="${px(y0)}" width="${px(x1 - x0)}" height="${px(y1 - y0)}" ` + `${attrs}`;
   return tip === undefined ? `${open}/>` : `${open}><title>${escapeXml(tip)}</title></rect>`;
 }
 
@@ -57,7 +58,8 @@ function axes(): string[] {
   out.push(`<text class="axis-name" x="${px(xOf(0.5))}" y="${px(bottom + 38)}" text-anchor="middle">confidence</text>`);
   const ay = yOf(0.5);
   out.push(
-    `<text class="axis-name" x="${px(LEFT - 40)}" y="${px(ay)}" text-anchor="middle" transform="rotate(-90 ${px(LEFT - 40)} ${px(ay)})">accuracy</text>`,
+    `<text class="axis-name" x="${px(LEFT - 40)}" y="${px(ay)}" text-anchor="middle" transform="rotate(-90 ` +
+      `${px(LEFT - 40)} ${px(ay)})">accuracy</text>`,
   );
   return out;
 }
@@ -69,12 +71,15 @@ export function reliabilitySvg(result: Calibration, { title }: ReliabilitySvgOpt
   const body: string[] = [];
   body.push(`<title>${escapeXml(heading)}</title>`);
   body.push(
-    `<text class="heading" x="${px(WIDTH / 2)}" y="24" text-anchor="middle" font-size="14">${escapeXml(heading)}</text>`,
+    `<text class="heading" x="${px(WIDTH / 2)}" y="24" text-anchor="middle" ` +
+      `font-size="14">${escapeXml(heading)}</text>`,
   );
   body.push(rect('frame', xOf(0), yOf(1), xOf(1), yOf(0), 'fill="none" stroke="#ccc"'));
   result.bins.forEach((b, i) => {
     if (b.count === 0) return; // an empty bin has no accuracy to draw
-    const tip = `bin ${i}: [${b.lower.toFixed(3)}, ${b.upper.toFixed(3)}), n = ${b.count}, accuracy ${b.accuracy.toFixed(3)}, mean confidence ${b.confidence.toFixed(3)}`;
+    const tip =
+      `bin ${i}: [${b.lower.toFixed(3)}, ${b.upper.toFixed(3)}), n = ${b.count}, accuracy ` +
+      `${b.accuracy.toFixed(3)}, mean confidence ${b.confidence.toFixed(3)}`;
     body.push(rect('bar', xOf(b.lower), yOf(b.accuracy), xOf(b.upper), yOf(0), 'fill="#4c78a8" stroke="#fff"', tip));
   });
   // gaps after bars so they shade over them where confidence is below accuracy
@@ -85,11 +90,13 @@ export function reliabilitySvg(result: Calibration, { title }: ReliabilitySvgOpt
     body.push(rect('gap', xOf(b.lower), yOf(hi), xOf(b.upper), yOf(lo), 'fill="#e45756" fill-opacity="0.4"'));
   });
   body.push(
-    `<line class="diagonal" x1="${px(xOf(0))}" y1="${px(yOf(0))}" x2="${px(xOf(1))}" y2="${px(yOf(1))}" stroke="#555" stroke-dasharray="4 4"/>`,
+    `<line class="diagonal" x1="${px(xOf(0))}" y1="${px(yOf(0))}" x2="${px(xOf(1))}" y2="${px(yOf(1))}" ` +
+      `stroke="#555" stroke-dasharray="4 4"/>`,
   );
   body.push(...axes());
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+      `font-family="sans-serif" font-size="12">`,
     ...body.map((l) => `  ${l}`),
     '</svg>',
     '',

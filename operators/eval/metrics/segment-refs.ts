@@ -13,7 +13,8 @@ export function segmentRefs(
   references.forEach((stream, k) => {
     if (stream.length !== hypotheses.length) {
       throw new Error(
-        `${where}: reference stream ${k} has ${stream.length} segments but there are ${hypotheses.length} hypotheses; ` +
+        `${where}: reference stream ${k} has ${stream.length} segments but there are ${hypotheses.length} ` +
+          `hypotheses; ` +
           'references[k][i] is the k-th reference of the i-th segment',
       );
     }

@@ -88,7 +88,8 @@ export function multipleChoiceTask<D>(spec: MultipleChoiceSpec<D>): Task<D> {
       const choices = checked(doc);
       if (results.length !== choices.length)
         throw new Error(
-          `task ${spec.name}: ${results.length} results for ${choices.length} choices; the harness must answer every request`,
+          `task ${spec.name}: ${results.length} results for ${choices.length} choices; the harness must answer ` +
+            `every request`,
         );
       const lls = results.map((r, i) => {
         if (r.kind !== 'loglikelihood')

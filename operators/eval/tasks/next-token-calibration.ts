@@ -101,7 +101,8 @@ export default defineTask<CalibrationDoc>({
       throw new Error(`next-token-calibration ${doc.id}: expected one loglikelihood result, got ${results.length}`);
     if (!r.confidence || !r.correct || r.confidence.length !== r.correct.length || r.correct.length !== r.tokens)
       throw new Error(
-        `next-token-calibration ${doc.id}: the result lacks per-token confidence and correct arrays of its ${r.tokens} tokens; answer it with src/eval/harness.ts`,
+        `next-token-calibration ${doc.id}: the result lacks per-token confidence and correct arrays of its ` +
+          `${r.tokens} tokens; answer it with src/eval/harness.ts`,
       );
     const item = { confidence: r.confidence, correct: r.correct };
     return { ece: item, mce: item, brier: item, token_accuracy: item };

@@ -36,7 +36,8 @@ export const CrawlConfig = z.object({
     .array(hostPattern)
     .optional()
     .describe(
-      'hosts the crawl may visit: "example.com", "example.com:8080" (that port only) or "*.example.com"; default: the seeds\' hosts',
+      'hosts the crawl may visit: "example.com", "example.com:8080" (that port only) or "*.example.com"; default: ' +
+        "the seeds' hosts",
     ),
   scope: z
     .array(httpUrl)
@@ -57,7 +58,8 @@ export const CrawlConfig = z.object({
     .min(0)
     .optional()
     .describe(
-      'most page visits (each an HTTP request; redirect hops count, robots.txt does not) in this run; the rest stays in the frontier',
+      'most page visits (each an HTTP request; redirect hops count, robots.txt does not) in this run; the rest ' +
+        'stays in the frontier',
     ),
   maxDepth: z
     .number()
@@ -123,7 +125,8 @@ export const CrawlConfig = z.object({
     .array(z.string().min(1))
     .default(['text/html', 'application/xhtml+xml'])
     .describe(
-      'media types kept from 2xx responses; others are reported as "content-type" without reading the body; [] keeps all',
+      'media types kept from 2xx responses; others are reported as "content-type" without reading the body; [] ' +
+        'keeps all',
     ),
   query: z.enum(['keep', 'sort', 'drop']).default('keep').describe('URL normalisation of the query string'),
 
@@ -135,7 +138,8 @@ export const CrawlConfig = z.object({
     .boolean()
     .default(true)
     .describe(
-      'refuse private, loopback, link-local, multicast and reserved addresses (checked on the resolved IP before connecting)',
+      'refuse private, loopback, link-local, multicast and reserved addresses (checked on the resolved IP before ' +
+        'connecting)',
     ),
 
   emitErrors: z

@@ -15,7 +15,8 @@ export const prefixConfigSchema = z
       .boolean()
       .default(false)
       .describe(
-        "PEFT's prefix_projection: the prefixes come from an embedding [numVirtualTokens, dModel] through Linear-tanh-Linear; false: the embedding [numVirtualTokens, nLayer*2*dModel] is the prefixes",
+        "PEFT's prefix_projection: the prefixes come from an embedding [numVirtualTokens, dModel] through " +
+          'Linear-tanh-Linear; false: the embedding [numVirtualTokens, nLayer*2*dModel] is the prefixes',
       ),
     encoderHiddenSize: z
       .number()
@@ -27,7 +28,8 @@ export const prefixConfigSchema = z
       .enum(['random', 'zero'])
       .default('random')
       .describe(
-        "PEFT's init_weights: random (embedding N(0, 1), linears torch's U(+-1/sqrt(fan_in))) or zero (the prefix embedding, or the projection's last linear, starts at 0)",
+        "PEFT's init_weights: random (embedding N(0, 1), linears torch's U(+-1/sqrt(fan_in))) or zero (the prefix " +
+          "embedding, or the projection's last linear, starts at 0)",
       ),
     freezeBase: z.boolean().default(true).describe('false trains the base weights along with the prefix'),
   })

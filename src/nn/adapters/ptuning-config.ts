@@ -18,7 +18,8 @@ export const ptuningConfigSchema = z
       .enum(['mlp', 'lstm'])
       .default('mlp')
       .describe(
-        "v1's prompt encoder (PEFT's encoder_reparameterization_type): mlp = Linear-ReLU-Linear-ReLU-Linear; lstm = bidirectional LSTM then Linear-ReLU-Linear",
+        "v1's prompt encoder (PEFT's encoder_reparameterization_type): mlp = Linear-ReLU-Linear-ReLU-Linear; lstm = " +
+          'bidirectional LSTM then Linear-ReLU-Linear',
       ),
     encoderHiddenSize: z
       .number()

@@ -77,7 +77,8 @@ export async function adapterOnlyValues(
   if (sha !== ref.baseSha256)
     throw new Error(
       `${ck.dir}: adapter-only checkpoint's base (${ref.base ?? `seed ${ref.seed}`}) has sha256 ${sha}, the run trained on ${ref.baseSha256}; ` +
-        'point init.from at the exact step directory the run started from (a run directory resolves to its latest step)',
+        'point init.from at the exact step directory the run started from (a run directory resolves to its latest ' +
+        'step)',
     );
   const trained = matchParams(trainableSpecs(specs, cfg), ck.params, `${ck.dir} (adapter-only)`);
   return new Map([...base, ...trained]);

@@ -19,7 +19,8 @@ export async function resolveCheckpointDir(path: string): Promise<string> {
   const latest = await findLatest(abs);
   if (!latest)
     throw new Error(
-      `loadCheckpoint: ${abs} holds no checkpoint (a step-NNNNNN directory with ${STATE_FILE}); pass a checkpoint directory or a run directory that has one`,
+      `loadCheckpoint: ${abs} holds no checkpoint (a step-NNNNNN directory with ${STATE_FILE}); pass a checkpoint ` +
+        `directory or a run directory that has one`,
     );
   return latest.dir;
 }
@@ -55,14 +56,16 @@ async function verifiedBytes(dir: string, file: string, entry: FileEntry | undef
     bytes = await readFile(path);
   } catch (err) {
     throw new Error(
-      `loadCheckpoint: ${path} is missing or unreadable (${(err as NodeJS.ErrnoException).code ?? String(err)}); use an earlier checkpoint`,
+      `loadCheckpoint: ${path} is missing or unreadable (${(err as NodeJS.ErrnoException).code ?? String(err)}); ` +
+        `use an earlier checkpoint`,
       { cause: err },
     );
   }
   const sha = createHash('sha256').update(bytes).digest('hex');
   if (sha !== entry.sha256 || bytes.length !== entry.bytes)
     throw new Error(
-      `loadCheckpoint: checksum mismatch in ${path}: sha256 ${sha} (${bytes.length} bytes), state.json records ${entry.sha256} (${entry.bytes} bytes). ` +
+      `loadCheckpoint: checksum mismatch in ${path}: sha256 ${sha} (${bytes.length} bytes), state.json records ` +
+        `${entry.sha256} (${entry.bytes} bytes). ` +
         'The file is corrupt or was changed after it was written; use an earlier checkpoint of the run.',
     );
   return bytes;

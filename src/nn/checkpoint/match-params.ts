@@ -15,7 +15,8 @@ export function matchParams(
   where: string,
 ): Map<string, Float32Array> {
   const fix =
-    "use a checkpoint of a model of this shape, or set the model config to the checkpoint's (its state.json records modelConfig)";
+    "use a checkpoint of a model of this shape, or set the model config to the checkpoint's (its state.json records " +
+    'modelConfig)';
   const values = new Map<string, Float32Array>();
   for (const s of specs) {
     const t = tensors.get(s.name);
@@ -23,7 +24,8 @@ export function matchParams(
     const same = t.shape.length === s.shape.length && t.shape.every((d, i) => d === s.shape[i]);
     if (!same)
       throw new Error(
-        `${where}: parameter ${s.name} has shape ${shapeText(t.shape)} in the checkpoint, ${shapeText(s.shape)} in this model; ${fix}`,
+        `${where}: parameter ${s.name} has shape ${shapeText(t.shape)} in the checkpoint, ${shapeText(s.shape)} in ` +
+          `this model; ${fix}`,
       );
     values.set(s.name, t.values);
   }

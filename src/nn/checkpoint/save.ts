@@ -30,7 +30,8 @@ export function splitOptimizer(optimizer: OptimizerState): {
     if (value instanceof Map) {
       if (key.includes('/') || key === '')
         throw new RangeError(
-          `saveCheckpoint: optimizer slot name "${key}" must be non-empty and contain no '/' (rows are named <slot>/<tensor>)`,
+          `saveCheckpoint: optimizer slot name "${key}" must be non-empty and contain no '/' (rows are named ` +
+            `<slot>/<tensor>)`,
         );
       slots.push([key, value]);
     } else scalars[key] = value;

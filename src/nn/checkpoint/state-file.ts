@@ -55,7 +55,8 @@ function checkJson(value: unknown, path: string): void {
   else if (value !== null && typeof value === 'object') {
     if (ArrayBuffer.isView(value) || value instanceof Map || value instanceof Set)
       throw new TypeError(
-        `checkpoint state: ${path} is a ${value.constructor.name}, which JSON does not round-trip (use a plain array or object)`,
+        `checkpoint state: ${path} is a ${value.constructor.name}, which JSON does not round-trip (use a plain ` +
+          `array or object)`,
       );
     for (const [k, v] of Object.entries(value)) checkJson(v, `${path}.${k}`);
   }

@@ -31,7 +31,8 @@ function byteLength(tokenBytes: TokenBytes, id: number): number {
   if (typeof tokenBytes === 'function') return tokenBytes(id);
   if (id >= tokenBytes.length)
     throw new Error(
-      `evaluate: token id ${id} has no byte length (the table covers ids 0..${tokenBytes.length - 1}); the validation data was tokenized with another encoding than the table's`,
+      `evaluate: token id ${id} has no byte length (the table covers ids 0..${tokenBytes.length - 1}); the ` +
+        `validation data was tokenized with another encoding than the table's`,
     );
   return tokenBytes[id]!;
 }
@@ -79,7 +80,8 @@ export async function evaluate(
     throw new Error('evaluate: the validation data yielded no batches; give data.val or a larger data.holdoutRows');
   if (tokens === 0)
     throw new Error(
-      `evaluate: the ${n} validation batches hold no target tokens (all padding); check the attention_mask of the validation data`,
+      `evaluate: the ${n} validation batches hold no target tokens (all padding); check the attention_mask of the ` +
+        `validation data`,
     );
   const loss = nll / tokens;
   const r: EvalResult = { loss, perplexity: Math.exp(loss), batches: n, tokens };

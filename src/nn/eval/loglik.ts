@@ -45,7 +45,8 @@ function inputOf(r: TokenRequest, L: number, i: number): { ids: number[]; scored
     throw new Error(`loglikelihood: request ${i} has an empty context (start it with the end-of-text token)`);
   if (r.continuation.length > L)
     throw new Error(
-      `loglikelihood: request ${i}'s continuation has ${r.continuation.length} tokens, more than the model's context ${L}; score long texts with loglikelihood_rolling`,
+      `loglikelihood: request ${i}'s continuation has ${r.continuation.length} tokens, more than the model's ` +
+        `context ${L}; score long texts with loglikelihood_rolling`,
     );
   const full = [...r.context, ...r.continuation];
   return { ids: full.slice(-(L + 1), -1), scored: r.continuation.length };

@@ -136,7 +136,8 @@ export class HeadHelper {
       if (Atomics.wait(b.ctrl, STATE, RUNNING, 1000) === 'timed-out' && Date.now() > deadline) {
         this.retire();
         throw new Error(
-          'head helper thread: no answer in 60 s; it is stopped and the head runs on one thread from now on (FLOWLM_HEAD_THREAD=0 skips it)',
+          'head helper thread: no answer in 60 s; it is stopped and the head runs on one thread from now on ' +
+            '(FLOWLM_HEAD_THREAD=0 skips it)',
         );
       }
     }
@@ -183,7 +184,8 @@ export function startHeadHelper(): Promise<HeadHelper | undefined> {
     (h) => (helper = h),
     (err: unknown) => {
       process.stderr.write(
-        `flowlm: head helper thread not started (${err instanceof Error ? err.message : String(err)}); the head runs on one thread\n`,
+        `flowlm: head helper thread not started (${err instanceof Error ? err.message : String(err)}); the head ` +
+          `runs on one thread\n`,
       );
       return undefined;
     },

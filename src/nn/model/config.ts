@@ -24,7 +24,8 @@ export const gptConfigSchema = z
       .positive()
       .default(4)
       .describe(
-        "MLP hidden width = mlpRatio * dModel (for swiglu too: its two input projections then hold 1.5x the weights of a gelu MLP's one; " +
+        'MLP hidden width = mlpRatio * dModel (for swiglu too: its two input projections then hold 1.5x the weights ' +
+          "of a gelu MLP's one; " +
           "mlpRatio 8/3 matches the gelu MLP's parameter count)",
       ),
     activation: z
@@ -60,7 +61,8 @@ export const gptConfigSchema = z
       .lt(1)
       .optional()
       .describe(
-        "dropout rate on the attention probabilities (GPT-2's attn_pdrop); unset: the same as dropout, as nanoGPT uses one rate for both",
+        "dropout rate on the attention probabilities (GPT-2's attn_pdrop); unset: the same as dropout, as nanoGPT " +
+          'uses one rate for both',
       ),
     dropPath: z
       .number()
@@ -78,7 +80,8 @@ export const gptConfigSchema = z
       .positive()
       .default(0.02)
       .describe(
-        'standard deviation of the normal initialisation of weights and embeddings (GPT-2 divides it by sqrt(2 * nLayer) for projections into the residual stream)',
+        'standard deviation of the normal initialisation of weights and embeddings (GPT-2 divides it by sqrt(2 * ' +
+          'nLayer) for projections into the residual stream)',
       ),
     lora: loraConfigSchema
       .optional()
@@ -86,18 +89,21 @@ export const gptConfigSchema = z
     prefix: prefixConfigSchema
       .optional()
       .describe(
-        "prefix tuning: trainable keys/values before every layer's own (src/nn/adapters/prefix.ts); the base is then frozen",
+        "prefix tuning: trainable keys/values before every layer's own (src/nn/adapters/prefix.ts); the base is " +
+          'then frozen',
       ),
     ptuning: ptuningConfigSchema
       .optional()
       .describe(
-        'P-tuning: v1 prompt-encoder virtual tokens, v2 deep prompts (src/nn/adapters/ptuning.ts); the base is then frozen',
+        'P-tuning: v1 prompt-encoder virtual tokens, v2 deep prompts (src/nn/adapters/ptuning.ts); the base is then ' +
+          'frozen',
       ),
     rewardHead: z
       .boolean()
       .optional()
       .describe(
-        "a reward model's scalar head score.weight [dModel, 1], score.bias [1] (src/nn/model/scalar-head.ts), for objective 'reward'; " +
+        "a reward model's scalar head score.weight [dModel, 1], score.bias [1] (src/nn/model/scalar-head.ts), for " +
+          "objective 'reward'; " +
           'it trains with the whole model, or with the adapters when one is configured',
       ),
   })

@@ -109,7 +109,8 @@ export class Gpt {
       const t = ids[i]!;
       if (!(t >= 0 && t < cfg.vocabSize))
         throw new Error(
-          `Gpt: token id ${t} at row ${Math.floor(i / seqLen)}, position ${i % seqLen} is outside the vocabulary [0, ${cfg.vocabSize})`,
+          `Gpt: token id ${t} at row ${Math.floor(i / seqLen)}, position ${i % seqLen} is outside the vocabulary ` +
+            `[0, ${cfg.vocabSize})`,
         );
     }
     const js = this.kernels === 'js';

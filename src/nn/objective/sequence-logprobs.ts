@@ -45,7 +45,8 @@ export function responsePositions(rows: PackedBatch, responseMask: ArrayLike<num
   const width = seqLen + 1;
   if (responseMask.length !== batch * width)
     throw new Error(
-      `sequenceLogprobs: response mask has ${responseMask.length} values, expected batch ${batch} x (seqLen ${seqLen} + 1), aligned with input_ids`,
+      `sequenceLogprobs: response mask has ${responseMask.length} values, expected batch ${batch} x (seqLen ` +
+        `${seqLen} + 1), aligned with input_ids`,
     );
   const pos: number[] = [];
   const tgt: number[] = [];

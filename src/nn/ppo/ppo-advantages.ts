@@ -34,7 +34,8 @@ export function ppoAdvantages(r: AdvantageRows, o: AdvantageOptions): Advantages
   const lens = r.logprobs.map((x, b) => {
     if (r.refLogprobs[b]?.length !== x.length || r.values[b]?.length !== x.length)
       throw new Error(
-        `ppoAdvantages: row ${b} has ${x.length} log-probs, ${r.refLogprobs[b]?.length} reference log-probs and ${r.values[b]?.length} values; they must match`,
+        `ppoAdvantages: row ${b} has ${x.length} log-probs, ${r.refLogprobs[b]?.length} reference log-probs and ` +
+          `${r.values[b]?.length} values; they must match`,
       );
     return x.length;
   });

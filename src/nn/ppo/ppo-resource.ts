@@ -50,10 +50,12 @@ export class PpoRun {
 export const ppoResource = defineResource({
   kind: 'posttrain/ppo',
   description:
-    'a PPO run: policy (trained, whole or LoRA) with a value head, frozen reference and reward models, AdamW, KL controller, seeded sampling, checkpoints and exact resume',
+    'a PPO run: policy (trained, whole or LoRA) with a value head, frozen reference and reward models, AdamW, KL ' +
+    'controller, seeded sampling, checkpoints and exact resume',
   config: ppoConfigSchema,
   open: (c, scope) => new PpoRun(c, scope),
   dispose: (r) => r.dispose(),
   describe: (c) =>
-    `${c.iterations} iterations of ${c.batchSize} rollouts (${c.ppoEpochs} epochs of minibatches of ${c.miniBatchSize}); run directory ${c.runDir}`,
+    `${c.iterations} iterations of ${c.batchSize} rollouts (${c.ppoEpochs} epochs of minibatches of ` +
+    `${c.miniBatchSize}); run directory ${c.runDir}`,
 });

@@ -53,7 +53,8 @@ export function rolloutLayout(
   const width = Math.max(...prompts.map((p, b) => p.length + responses[b]!.length));
   if (width - 1 > context)
     throw new Error(
-      `rolloutLayout: a prompt + response of ${width} tokens exceeds the model's context ${context} + 1; shorten prompts or maxTokens`,
+      `rolloutLayout: a prompt + response of ${width} tokens exceeds the model's context ${context} + 1; shorten ` +
+        `prompts or maxTokens`,
     );
   const t = Math.max(...responses.map((r) => r.length));
   const inputIds = new Int32Array(batch * width);

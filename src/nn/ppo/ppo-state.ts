@@ -2,7 +2,7 @@
 // reference and reward models, AdamW over the trainable specs (the whole policy, or its LoRA adapters,
 // plus the value head), the KL controller, the Rng (sampling and minibatch order), the prompt cursor and
 // the iteration count. A checkpoint is one atomic step directory (src/nn/checkpoint): params.arrow is
-// the policy alone (so loadModel, generate and best-of-n read it as any checkpoint), the value head
+// the policy alone (so loadModel, generate and best-of-n read it like every other checkpoint), the value head
 // travels as an extra optimizer slot, and state.json holds the KL coefficient, Rng and cursor: resuming
 // continues the identical sequence of iterations.
 import type { MetricRow } from '../../schema/metrics.ts';
@@ -86,7 +86,8 @@ export class PpoState {
       opened.push(rm.model, rm.head);
       if (rm.encoding !== start.encoding)
         throw new Error(
-          `posttrain/ppo: the policy (${cfg.policy}) uses encoding ${start.encoding} but the reward model (${cfg.reward}) ${rm.encoding}; give models of one tokenizer`,
+          `posttrain/ppo: the policy (${cfg.policy}) uses encoding ${start.encoding} but the reward model ` +
+            `(${cfg.reward}) ${rm.encoding}; give models of one tokenizer`,
         );
       if (reference.config.vocabSize !== policy.config.vocabSize)
         throw new Error(`posttrain/ppo: the reference model's vocabulary differs from the policy's (${cfg.reference})`);
@@ -110,12 +111,14 @@ export class PpoState {
     }
     if (!resume)
       throw new Error(
-        `posttrain/ppo: ${this.cfg.runDir} already holds checkpoints (latest iteration ${latest.step}); resume with --resume or choose another runDir`,
+        `posttrain/ppo: ${this.cfg.runDir} already holds checkpoints (latest iteration ${latest.step}); resume with ` +
+          `--resume or choose another runDir`,
       );
     const ck = await loadCheckpoint(latest.dir);
     if (ck.state.configHash !== ppoConfigHash(this.cfg))
       throw new Error(
-        `posttrain/ppo: ${ck.dir} was written under another configuration; resume with the run's settings (only iterations, checkpointEvery and keepLast may change)`,
+        `posttrain/ppo: ${ck.dir} was written under another configuration; resume with the run's settings (only ` +
+          `iterations, checkpointEvery and keepLast may change)`,
       );
     this.policy.setParams(valuesOf(ck.params));
     const head = ck.optimizer[HEAD_SLOT];
@@ -152,7 +155,7 @@ export class PpoState {
           rng: this.rng.save(),
           dataCursor: { next: this.cursor },
           configHash: ppoConfigHash(this.cfg),
-          // what loadModel reads: the policy is usable as any checkpoint
+          // what loadModel reads: the policy reads like every other checkpoint
           config: { encoding: this.encoding, modelConfig: this.policy.config, ppo: this.cfg },
           extra: { ppo: { kl: this.kl.state(), cursor: this.cursor, metrics } } satisfies Extra,
         },

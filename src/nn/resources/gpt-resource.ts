@@ -24,7 +24,8 @@ const Config = z
       .enum(Object.keys(GPT_PRESETS) as [keyof typeof GPT_PRESETS, ...(keyof typeof GPT_PRESETS)[]])
       .optional()
       .describe(
-        'a named shape (tiny: vocab 50257, context 128, 4 layers x 4 heads, d 128; micro: vocab 4096, 2 x 4, d 64) the other fields are laid over',
+        'a named shape (tiny: vocab 50257, context 128, 4 layers x 4 heads, d 128; micro: vocab 4096, 2 x 4, d 64) ' +
+          'the other fields are laid over',
       ),
     ...fields,
   })
@@ -53,7 +54,8 @@ export interface GptResource {
 export const gptResource = defineResource({
   kind: 'nn/gpt',
   description:
-    'a GPT: a preset shape and/or every GPT config field (vocabSize, contextLength, nLayer, nHead, dModel, dropout, docMasking, ...)',
+    'a GPT: a preset shape and/or every GPT config field (vocabSize, contextLength, nLayer, nHead, dModel, dropout, ' +
+    'docMasking, ...)',
   config: Config,
   open: (c): GptResource => {
     const { preset, ...rest } = c;

@@ -33,7 +33,8 @@ export type TrainerResourceConfig = z.output<typeof Config>;
 export const trainerResource = defineResource({
   kind: 'nn/trainer',
   description:
-    'one data-parallel replica of a training run: model, optimizer, steps and batches, evaluation, checkpoints, run directory',
+    'one data-parallel replica of a training run: model, optimizer, steps and batches, evaluation, checkpoints, run ' +
+    'directory',
   config: Config,
   open: async (c, scope: ResourceScope) => {
     const model = await scope.get<GptResource>(c.model, 'nn/gpt');

@@ -78,7 +78,8 @@ export function packedOf(batch: RecordBatch<Packed>, seqLen?: number): PackedBat
   const width = (data.type as FixedSizeList).listSize;
   if (width === undefined)
     throw new Error(
-      `packedOf: input_ids is ${data.type}, expected FixedSizeList rows of seqLen + 1 ids (pack/bucket with width 'seqLen')`,
+      `packedOf: input_ids is ${data.type}, expected FixedSizeList rows of seqLen + 1 ids (pack/bucket with width ` +
+        `'seqLen')`,
     );
   const rows = batch.numRows;
   const all = (data.children[0]!.values as Int32Array).subarray(0, rows * width);

@@ -13,7 +13,8 @@ export const rewardConfigSchema = z
   })
   .default({ margin: 0 })
   .describe(
-    "the reward model's pairwise logistic loss -log sigmoid(r_chosen - r_rejected - margin); only for objective 'reward'",
+    "the reward model's pairwise logistic loss -log sigmoid(r_chosen - r_rejected - margin); only for objective " +
+      "'reward'",
   );
 
 export const dpoConfigSchema = z
@@ -39,14 +40,17 @@ export const dpoConfigSchema = z
 export function checkPairObjective(c: { objective: string; data: { seqLen?: number } }, m: GptConfig): void {
   if (c.objective === 'reward' && !m.rewardHead)
     throw new Error(
-      "train config: objective 'reward' trains a reward model, but the model has no reward head; set model.rewardHead: true",
+      "train config: objective 'reward' trains a reward model, but the model has no reward head; set " +
+        'model.rewardHead: true',
     );
   if (c.objective === 'dpo' && m.rewardHead)
     throw new Error(
-      "train config: objective 'dpo' trains a language model (a policy), but model.rewardHead is true; remove model.rewardHead",
+      "train config: objective 'dpo' trains a language model (a policy), but model.rewardHead is true; remove " +
+        'model.rewardHead',
     );
   if ((c.objective === 'reward' || c.objective === 'dpo') && c.data.seqLen !== undefined)
     throw new Error(
-      `train config: objective '${c.objective}' reads whole pair rows (chosen then rejected), which data.seqLen ${c.data.seqLen} would crop apart; remove data.seqLen and pack the pairs to the length wanted`,
+      `train config: objective '${c.objective}' reads whole pair rows (chosen then rejected), which data.seqLen ` +
+        `${c.data.seqLen} would crop apart; remove data.seqLen and pack the pairs to the length wanted`,
     );
 }

@@ -15,8 +15,10 @@ export interface PairBatches {
 export function pairHalfWidth(width: number, where = 'pair rows'): number {
   if (width % 2 !== 0 || width < 4)
     throw new Error(
-      `${where}: the 'reward' and 'dpo' objectives read rows of 2 x (L + 1) tokens (the chosen row, then the rejected one), ` +
-        `but the data's rows hold ${width} tokens (seqLen ${width - 1}), an odd width; prepare the pairs as one row per pair ` +
+      `${where}: the 'reward' and 'dpo' objectives read rows of 2 x (L + 1) tokens (the chosen row, then the ` +
+        `rejected one), ` +
+        `but the data's rows hold ${width} tokens (seqLen ${width - 1}), an odd width; prepare the pairs as one row ` +
+        `per pair ` +
         '(the pair packer), and leave data.seqLen unset so rows are not cropped',
     );
   return width / 2;
@@ -29,7 +31,8 @@ export function splitPairRows(batch: PackedBatch): PairBatches {
   const mask = batch.attentionMask;
   if (!mask)
     throw new Error(
-      "pair rows: no attention_mask; the 'reward' and 'dpo' objectives need it to mark the response tokens of each half",
+      "pair rows: no attention_mask; the 'reward' and 'dpo' objectives need it to mark the response tokens of each " +
+        'half',
     );
   // doc_starts, if any, are not needed: each half becomes a row of its own
   const n = batch.batch;
@@ -46,7 +49,8 @@ export function splitPairRows(batch: PackedBatch): PairBatches {
       if (m[0] !== 0 || !m.some((v, j) => j > 0 && v !== 0))
         throw new Error(
           `pair rows: row ${r} is not a pair row: its ${name} half (tokens ${offset}..${offset + half - 1}) ${m[0] !== 0 ? 'starts with a target token' : 'has no response token'}; ` +
-            "the 'reward' and 'dpo' objectives read one row per pair, [chosen row of L + 1 | rejected row of L + 1], each with attention_mask 1 only on its response tokens",
+            "the 'reward' and 'dpo' objectives read one row per pair, [chosen row of L + 1 | rejected row of L + " +
+            '1], each with attention_mask 1 only on its response tokens',
         );
     }
   const cut = (offset: number): PackedBatch => {
@@ -87,7 +91,8 @@ export function lastResponseIndex(rows: PackedBatch, where = 'pair rows'): Int32
     for (let j = 1; j < width; j++) if (mask[b * width + j]) last = j;
     if (last < 0)
       throw new Error(
-        `${where}: row ${b} has no response token (its attention_mask is 0 throughout); every half of a pair needs a response`,
+        `${where}: row ${b} has no response token (its attention_mask is 0 throughout); every half of a pair needs ` +
+          `a response`,
       );
     out[b] = Math.min(last, seqLen - 1);
   }

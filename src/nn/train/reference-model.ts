@@ -11,7 +11,8 @@ export function referenceDir(cfg: TrainConfig): string {
   const dir = cfg.dpo.reference ?? cfg.init.from;
   if (dir === undefined)
     throw new Error(
-      "train config: objective 'dpo' needs a frozen reference model: set init.from (the SFT checkpoint the policy starts from, " +
+      "train config: objective 'dpo' needs a frozen reference model: set init.from (the SFT checkpoint the policy " +
+        'starts from, ' +
         'which is also the default reference) or dpo.reference',
     );
   return dir;

@@ -67,7 +67,8 @@ export function stepMetaOf(batch: RecordBatch, where: string): StepMeta {
   const m = metaOf(batch, STEP_KEY) as StepMeta | undefined;
   if (!m || !Number.isInteger(m.step))
     throw new Error(
-      `${where}: batch has no ${STEP_KEY} metadata with a step number; it must come from the training chain (train/forward-backward)`,
+      `${where}: batch has no ${STEP_KEY} metadata with a step number; it must come from the training chain ` +
+        `(train/forward-backward)`,
     );
   return m;
 }

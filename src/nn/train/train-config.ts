@@ -62,7 +62,8 @@ export const trainConfigSchema = z.object({
     .boolean()
     .default(false)
     .describe(
-      'ZeRO-1: shard the AdamW moments across the data-parallel ranks (src/nn/optim/zero-adamw.ts); same result, less memory per rank',
+      'ZeRO-1: shard the AdamW moments across the data-parallel ranks (src/nn/optim/zero-adamw.ts); same result, ' +
+        'less memory per rank',
     ),
   steps: z.number().int().min(1).describe('optimizer steps in the whole run'),
   lr: z
@@ -78,7 +79,8 @@ export const trainConfigSchema = z.object({
     .min(0)
     .default(0.1)
     .describe(
-      'decoupled AdamW weight decay: each step multiplies the weights by 1 - lr * weightDecay (biases and norms excluded); 0: none',
+      'decoupled AdamW weight decay: each step multiplies the weights by 1 - lr * weightDecay (biases and norms ' +
+        'excluded); 0: none',
     ),
   beta1: z
     .number()
@@ -99,16 +101,21 @@ export const trainConfigSchema = z.object({
     .lt(1)
     .default(0)
     .describe(
-      "label smoothing of the cross-entropy loss: the share of each target's probability spread over the vocabulary; 0: none",
+      "label smoothing of the cross-entropy loss: the share of each target's probability spread over the " +
+        'vocabulary; 0: none',
     ),
   objective: z
     .enum(['causal', 'masked', 'reward', 'dpo'])
     .default('causal')
     .describe(
-      "what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by masking are hidden, " +
-        'the loss is on them); masked needs bidirectional attention: it sets model.causal false unless given, and refuses model.causal true. ' +
-        "'reward' (a reward model: needs model.rewardHead) and 'dpo' (against a frozen reference) read preference pairs, " +
-        'one row of 2 x (L + 1) tokens per pair: the chosen row, then the rejected one (attention_mask 1 on response targets)',
+      "what the model learns: 'causal' next-token prediction, or 'masked' LM (BERT: tokens chosen by masking are " +
+        'hidden, ' +
+        'the loss is on them); masked needs bidirectional attention: it sets model.causal false unless given, and ' +
+        'refuses model.causal true. ' +
+        "'reward' (a reward model: needs model.rewardHead) and 'dpo' (against a frozen reference) read preference " +
+        'pairs, ' +
+        'one row of 2 x (L + 1) tokens per pair: the chosen row, then the rejected one (attention_mask 1 on ' +
+        'response targets)',
     ),
   reward: rewardConfigSchema,
   dpo: dpoConfigSchema,
@@ -121,8 +128,10 @@ export const trainConfigSchema = z.object({
         .min(0)
         .optional()
         .describe(
-          "the id a chosen token becomes; default: the model's last id, vocabSize - 1. Give the model one id more than the tokenizer " +
-            "(e.g. model.vocabSize 50258 with gpt2) so no text uses it; at the tokenizer's own size the last id is a real token (gpt2's <|endoftext|>)",
+          "the id a chosen token becomes; default: the model's last id, vocabSize - 1. Give the model one id more " +
+            'than the tokenizer ' +
+            "(e.g. model.vocabSize 50258 with gpt2) so no text uses it; at the tokenizer's own size the last id is " +
+            "a real token (gpt2's <|endoftext|>)",
         ),
       replaceMask: z
         .number()
@@ -136,7 +145,8 @@ export const trainConfigSchema = z.object({
         .max(1)
         .default(0.1)
         .describe(
-          'share of the chosen tokens replaced by a random token (the rest stay as they are); replaceMask + replaceRandom <= 1',
+          'share of the chosen tokens replaced by a random token (the rest stay as they are); replaceMask + ' +
+            'replaceRandom <= 1',
         ),
     })
     .refine((m) => m.replaceMask + m.replaceRandom <= 1, {
@@ -157,7 +167,8 @@ export const trainConfigSchema = z.object({
     })
     .default({})
     .describe(
-      "start from another run's weights (fine-tuning): only the parameters are taken; the optimizer, the schedule and the data " +
+      "start from another run's weights (fine-tuning): only the parameters are taken; the optimizer, the schedule " +
+        'and the data ' +
         'start fresh at step 0. A resumed run continues from its own checkpoints instead',
     ),
   evalEvery: z
@@ -196,7 +207,8 @@ export function modelConfigOf(c: TrainConfig): GptConfig {
   const base: Partial<GptConfigInput> = c.preset ? GPT_PRESETS[c.preset] : {};
   if (c.objective === 'masked' && c.model.causal === true) {
     throw new Error(
-      "train config: objective 'masked' needs bidirectional attention, but model.causal is true; remove model.causal (masked sets it false) or set it false",
+      "train config: objective 'masked' needs bidirectional attention, but model.causal is true; remove " +
+        'model.causal (masked sets it false) or set it false',
     );
   }
   const implied: Partial<GptConfigInput> = c.objective === 'masked' ? { causal: false } : {};
@@ -205,7 +217,8 @@ export function modelConfigOf(c: TrainConfig): GptConfig {
   const token = c.masking.maskToken;
   if (c.objective === 'masked' && token !== undefined && token >= m.vocabSize) {
     throw new Error(
-      `train config: masking.maskToken ${token} is outside the model's vocabulary [0, ${m.vocabSize}); raise model.vocabSize or pick a smaller id`,
+      `train config: masking.maskToken ${token} is outside the model's vocabulary [0, ${m.vocabSize}); raise ` +
+        `model.vocabSize or pick a smaller id`,
     );
   }
   return m;

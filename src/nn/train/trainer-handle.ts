@@ -74,7 +74,8 @@ export class Trainer {
     if (!this.opening)
       return Promise.reject(
         new Error(
-          'nn/trainer: no data source has opened this trainer; put train/shard-batches or train/stream-batches at the head of the training chain',
+          'nn/trainer: no data source has opened this trainer; put train/shard-batches or train/stream-batches at ' +
+            'the head of the training chain',
         ),
       );
     return this.opening;

@@ -205,7 +205,8 @@ class RingCollective implements Collective {
     throw new CollectiveError(
       this.rank,
       `rank ${this.rank} and rank ${left} are out of step (every rank must call the same ` +
-        `collectives in the same order, with the same lengths, reduce op and root; here: ${this.current.what}${size}) during ${this.current.op}`,
+        `collectives in the same order, with the same lengths, reduce op and root; here: ` +
+        `${this.current.what}${size}) during ${this.current.op}`,
     );
   }
 

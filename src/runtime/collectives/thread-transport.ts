@@ -233,7 +233,8 @@ export function threadCollective(handle: ThreadHandle, opts: RingOptions = {}): 
     handle.mailboxes.length !== handle.worldSize
   )
     throw new Error(
-      'threadCollective: not a ThreadHandle from createThreadGroup (pass handles[rank] to the thread unchanged, e.g. in workerData)',
+      'threadCollective: not a ThreadHandle from createThreadGroup (pass handles[rank] to the thread unchanged, ' +
+        'e.g. in workerData)',
     );
   return ringCollective(new ThreadTransport(handle), opts);
 }
