@@ -41,7 +41,8 @@ const Config = z.object({
 });
 type Cfg = z.output<typeof Config>;
 
-const get = (obj: unknown, path: string): unknown => {
+/** The value at a dotted path ("meta.body") of a parsed JSON line; undefined where the path ends. */
+export const fieldAt = (obj: unknown, path: string): unknown => {
   let v: unknown = obj;
   for (const k of path.split('.')) {
     if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
@@ -86,7 +87,7 @@ export function parseLine(
       bad: { reason: 'malformed JSON', detail: err instanceof Error ? err.message : String(err), record: raw },
     };
   }
-  const text = get(obj, cfg.textField);
+  const text = fieldAt(obj, cfg.textField);
   if (typeof text !== 'string') {
     const what =
       text === undefined
@@ -101,8 +102,8 @@ export function parseLine(
       },
     };
   }
-  const url = get(obj, cfg.urlField);
-  return { ok: true, id: asId(get(obj, cfg.idField)), text, url: typeof url === 'string' ? url : null };
+  const url = fieldAt(obj, cfg.urlField);
+  return { ok: true, id: asId(fieldAt(obj, cfg.idField)), text, url: typeof url === 'string' ? url : null };
 }
 
 export const readJsonl = defineSource({

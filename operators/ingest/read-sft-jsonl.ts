@@ -3,6 +3,7 @@
 // response columns sft-tokenize reads. A line that is not valid UTF-8 or JSON, or lacks either field as
 // a string, is a bad record: counted as a drop with its file and line (and written to `rejects`), or
 // fatal under onError: "fail".
+import { fieldAt } from './read-jsonl.ts';
 import { isUtf8 } from 'node:buffer';
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
@@ -31,14 +32,6 @@ const Config = z.object({
   ...badRecordConfig,
 });
 
-const get = (obj: unknown, path: string): unknown => {
-  let v: unknown = obj;
-  for (const k of path.split('.')) {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-    v = (v as Record<string, unknown>)[k];
-  }
-  return v;
-};
 const kind = (v: unknown) =>
   v === undefined ? 'missing' : `a ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}, not a string`;
 
@@ -85,8 +78,8 @@ export const readSftJsonl = defineSource({
                 await bad.report({ reason: 'malformed JSON', detail, record: raw, where });
                 continue;
               }
-              const prompt = get(obj, cfg.promptField);
-              const response = get(obj, cfg.responseField);
+              const prompt = fieldAt(obj, cfg.promptField);
+              const response = fieldAt(obj, cfg.responseField);
               if (typeof prompt !== 'string' || typeof response !== 'string') {
                 const [f, v] = typeof prompt !== 'string' ? [cfg.promptField, prompt] : [cfg.responseField, response];
                 const which = f === cfg.promptField ? 'promptField' : 'responseField';
@@ -98,7 +91,7 @@ export const readSftJsonl = defineSource({
                 });
                 continue;
               }
-              const id = get(obj, cfg.idField);
+              const id = fieldAt(obj, cfg.idField);
               rows.push({
                 id: typeof id === 'string' || typeof id === 'number' ? String(id) : stableId(`${key}:${l.line}`),
                 prompt,

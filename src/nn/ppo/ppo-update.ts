@@ -3,6 +3,7 @@
 // minibatch one forward of the policy (log-probs, entropy) with the value head on the same hidden
 // states, the clipped policy loss + vfCoef * clipped value loss (ppo-loss.ts), gradients of the
 // trainable specs, global-norm clipping, one AdamW step. Reports are minibatch means of ppoStats.
+import { clipGlobalNorm, globalNorm } from '../train/train-step.ts';
 import * as tf from '@tensorflow/tfjs';
 import type { ParamSpec } from '../model/params.ts';
 import type { ScalarHead } from '../model/scalar-head.ts';
@@ -41,17 +42,6 @@ export interface UpdateModels {
 
 export type UpdateReport = Required<PpoStats> & { gradNorm: number; minibatches: number };
 
-/** Scales gradients in place to a global norm of at most maxNorm (PyTorch's clip_grad_norm_, as
- * train-step.ts clipGlobalNorm); returns the norm before. */
-function clipNorm(grads: Map<string, Float32Array>, maxNorm: number): number {
-  let s = 0;
-  for (const g of grads.values()) for (let i = 0; i < g.length; i++) s += g[i]! * g[i]!;
-  const norm = Math.sqrt(s);
-  const f = maxNorm / (norm + 1e-6);
-  if (maxNorm > 0 && f < 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= f;
-  return norm;
-}
-
 /** One minibatch's gradient step; returns its stats and the gradient norm before clipping. */
 function minibatchStep(m: UpdateModels, rows: UpdateRows, pick: readonly number[], o: UpdateOptions) {
   const prompts = pick.map((i) => rows.prompts[i]!);
@@ -81,7 +71,8 @@ function minibatchStep(m: UpdateModels, rows: UpdateRows, pick: readonly number[
   for (const [varName, g] of Object.entries(grads)) flat.set(byVar.get(varName)!, Float32Array.from(g.dataSync()));
   const [lp, v, ent] = kept.map((x) => Float32Array.from(x.dataSync())) as [Float32Array, Float32Array, Float32Array];
   tf.dispose([value, ...Object.values(grads), ...kept]);
-  const gradNorm = clipNorm(flat, o.clipNorm);
+  // 0: no clipping, the norm still reported
+  const gradNorm = o.clipNorm > 0 ? clipGlobalNorm(flat, o.clipNorm) : globalNorm(flat);
   m.optimizer.apply(m.host, flat, o.lr);
   return { stats: ppoStats(lp, v, targets, o, ent), gradNorm };
 }
