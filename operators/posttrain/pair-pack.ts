@@ -45,7 +45,7 @@ const Config = z
       .min(1)
       .max(32_768)
       .default(32)
-      .describe('pairs per output batch (two rows each; the last batch may have fewer)'),
+      .describe('pairs per output batch (one row of two examples each; the last batch may have fewer)'),
     overflow: z
       .enum(['truncate', 'drop'])
       .default('truncate')
@@ -166,8 +166,8 @@ function eachPair(
 export const pairPack = defineOperator({
   id: 'posttrain/pair-pack',
   description:
-    'preference pairs to rows of seqLen+1 through the SFT template: chosen at row 2i, rejected at 2i+1, one example ' +
-    'per row, attention_mask 1 on the response tokens only',
+    'preference pairs through the SFT template to one row of 2 x (seqLen+1) tokens each, [chosen | rejected], ' +
+    'attention_mask 1 on the response tokens only',
   config: Config,
   input: pairTextSchema,
   passthrough: false,
