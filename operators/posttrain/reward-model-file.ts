@@ -3,7 +3,9 @@
 // Arrow IPC tensor table (src/nn/checkpoint/tensor-table.ts) holding the ScalarHead's `score.weight`
 // [d, 1] and `score.bias` [1]. The head is written to a temporary name, synced and renamed, then the
 // directory synced, so a reader sees the whole head or none. Loading resolves a run directory to its
-// latest checkpoint as loadModel does, and checks the head's shapes against the model's width.
+// latest checkpoint as loadModel does, and checks the head's shapes against the model's width. A model
+// trained by the trainer with a reward head (model.rewardHead) carries score.* among its own weights: that
+// head is read from there when the directory has no score.arrow.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, rename, rm } from 'node:fs/promises';
@@ -45,15 +47,30 @@ export async function saveRewardHead(dir: string, head: ScalarHead): Promise<str
   return path;
 }
 
-/** The Gpt of the checkpoint `dir` and its reward head from score.arrow. The caller disposes both. */
+/** The Gpt of the checkpoint `dir` and its reward head: from score.arrow, or, for a model trained with
+ * `flowlm train` (objective 'reward', model.rewardHead), from the score.* parameters in its own weights.
+ * The caller disposes both. */
 export async function loadRewardModel(dir: string): Promise<LoadedRewardModel> {
   const step = await resolveCheckpointDir(dir);
   const path = join(step, REWARD_HEAD_FILE);
-  if (!existsSync(path))
-    throw new Error(
-      `loadRewardModel: ${step} has no ${REWARD_HEAD_FILE}; a reward model is a Gpt checkpoint plus its score head ` +
-        `(write it with saveRewardHead)`,
-    );
+  if (!existsSync(path)) {
+    const loaded = await loadModel(step);
+    const w = loaded.model.params.get('score.weight');
+    const b = loaded.model.params.get('score.bias');
+    if (!w || !b) {
+      loaded.model.dispose();
+      throw new Error(
+        `loadRewardModel: ${step} has no ${REWARD_HEAD_FILE} and its model has no reward head (score.*); a reward ` +
+          'model is a Gpt checkpoint plus its score head (train one with objective "reward" and model.rewardHead, ' +
+          'or write the head with saveRewardHead)',
+      );
+    }
+    const values = new Map([
+      ['score.weight', Float32Array.from(w.dataSync() as Float32Array)],
+      ['score.bias', Float32Array.from(b.dataSync() as Float32Array)],
+    ]);
+    return { ...loaded, head: new ScalarHead(loaded.model.config.dModel, { kind: 'reward_head', values }) };
+  }
   const tensors = new Map(readTensorTable(await readFile(path), path));
   const loaded = await loadModel(step);
   const d = loaded.model.config.dModel;

@@ -30,14 +30,14 @@ const cfg = gptConfig({ vocabSize: 50257, contextLength: 32, nLayer: 1, nHead: 2
 const gpt2 = getEncoding('gpt2');
 const EOT = 50256;
 
-async function save(dir: string, model: Gpt): Promise<void> {
+async function save(dir: string, model: Gpt, modelConfig = cfg): Promise<void> {
   const shapes = new Map(model.specs.map((s) => [s.name, s.shape]));
   const zeros = new Map(model.specs.map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1))]));
   await saveCheckpoint(dir, {
     step: 1,
     params: withShapes(model.getParams(), shapes),
     optimizer: { m: withShapes(zeros, shapes), v: withShapes(zeros, shapes), step: 1 },
-    state: { rng: null, dataCursor: null, configHash: 'test', config: { encoding: 'gpt2', modelConfig: cfg } },
+    state: { rng: null, dataCursor: null, configHash: 'test', config: { encoding: 'gpt2', modelConfig } },
   });
 }
 
@@ -218,5 +218,20 @@ describe('reward-model-file', () => {
       /score\.weight has shape \[8, 1\], the model \(dModel 16\) needs \[16, 1\]/,
     );
     await expect(saveRewardHead(wide, new ScalarHead(16, { kind: 'value_head' }))).rejects.toThrow(/reward_head/);
+  });
+
+  it('a model trained with a reward head (model.rewardHead) gives its own score.* as the head', async () => {
+    const withHead = gptConfig({ ...cfg, rewardHead: true });
+    const trained = Gpt.create(withHead, { seed: 6 });
+    const dir = join(tmp, 'trained-rm');
+    await save(dir, trained, withHead);
+    const loaded = await loadRewardModel(dir);
+    const own = trained.getParams();
+    const got = loaded.head.getParams();
+    expect([...got.keys()].sort()).toEqual(['score.bias', 'score.weight']);
+    for (const [name, v] of got) expect(Buffer.from(v.buffer)).toEqual(Buffer.from(own.get(name)!.buffer));
+    loaded.model.dispose();
+    loaded.head.dispose();
+    trained.dispose();
   });
 });
