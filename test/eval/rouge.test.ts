@@ -183,6 +183,26 @@ describe('LCS helpers: rouge-score published cases', () => {
     ).toEqual([1, 2, 3, 5]);
   });
 
+  // unionLcs runs on integer ids in one reused buffer, skipping candidates with no shared token; the union
+  // of lcsIndices (one fresh table per pair, rouge_scorer's _union_lcs step by step) must come out the same.
+  it('unionLcs equals the union of per-candidate lcsIndices on random sentences', () => {
+    let seed = 12345;
+    const next = (k: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % k;
+    };
+    const sentence = (vocab: number) => Array.from({ length: next(12) }, () => `w${next(vocab)}`);
+    for (let trial = 0; trial < 300; trial++) {
+      const vocab = 2 + next(10);
+      const ref = sentence(vocab);
+      const candidates = Array.from({ length: 1 + next(5) }, () => sentence(vocab + 3));
+      const expected = findUnion(candidates.map((c) => lcsIndices(ref, c))).map((i) => ref[i]);
+      expect(unionLcs(ref, candidates), JSON.stringify({ ref, candidates })).toEqual(expected);
+    }
+    // === semantics: NaN never matches, even itself.
+    expect(unionLcs([Number.NaN, 1], [[Number.NaN, 1]])).toEqual([1]);
+  });
+
   it('testSummaryLevelLcs', () => {
     const score = summaryLevelLcs(
       [[1, 2, 3, 4, 5]],

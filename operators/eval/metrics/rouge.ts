@@ -4,7 +4,7 @@
 // Empty or token-less inputs score 0, never NaN. Numbers match the Python to the last bit: the same
 // integer counts go through the same divisions in the same order.
 
-import { lcsLength, unionLcs } from './rouge-lcs.ts';
+import { lcsLength, tokenIds, unionLcsIds } from './rouge-lcs.ts';
 import { splitSentences } from './rouge-sentences.ts';
 import { defaultRougeTokenizer, type RougeTokenizer } from './rouge-tokenize.ts';
 
@@ -106,9 +106,14 @@ export function summaryLevelLcs<T>(
   if (m === 0 || n === 0) return { ...ZERO };
   const refCounts = countTokens(refSents);
   const canCounts = countTokens(canSents);
+  // Ids once for all sentences, not once per reference sentence.
+  const ids = new Map<T, number>();
+  const refIds = tokenIds(refSents, ids);
+  const canIds = tokenIds(canSents, ids);
   let hits = 0;
-  for (const r of refSents) {
-    for (const t of unionLcs(r, canSents)) {
+  for (const [k, r] of refSents.entries()) {
+    for (const i of unionLcsIds(refIds[k] as Int32Array, canIds)) {
+      const t = r[i] as T;
       const c = canCounts.get(t) ?? 0;
       const rc = refCounts.get(t) ?? 0;
       if (c > 0 && rc > 0) {
