@@ -1,13 +1,16 @@
 // `flowlm export --checkpoint <dir> --format safetensors --out FILE`: a checkpoint's weights under
 // GPT-2's tensor names (the model's own names), which PyTorch's safetensors loader reads; the training
-// config goes into the file's metadata. `--format peft` writes a LoRA run's adapter as Hugging Face PEFT
-// saves one (src/nn/adapters/peft-export.ts): a directory with adapter_model.safetensors and adapter_config.json.
+// config goes into the file's metadata. `--format peft` writes a LoRA, prefix tuning or P-tuning run's
+// adapter as Hugging Face PEFT saves one (src/nn/adapters/peft-export.ts, peft-export-prompt.ts): a
+// directory with adapter_model.safetensors and adapter_config.json.
 import { parseArgs } from 'node:util';
 import { loadCheckpoint, valuesOf, withShapes, type NamedTensors } from '../nn/checkpoint/index.ts';
 import { writeSafetensors } from '../nn/checkpoint/safetensors.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { z } from 'zod';
 import { writePeftAdapter } from '../nn/adapters/peft-export.ts';
+import { peftPromptType } from '../nn/adapters/peft-export-prompt.ts';
+import { initBackend } from '../nn/backend/backend.ts';
 import { adapterOnlyRef, adapterOnlyValues } from '../nn/checkpoint/adapter-only.ts';
 import { mergedValues } from '../nn/adapters/merge.ts';
 import { paramSpecs } from '../nn/model/params.ts';
@@ -20,9 +23,13 @@ Writes a checkpoint's weights (a step-NNNNNN directory, or a run directory: its 
   --format safetensors   one file: GPT-2 tensor names (wte.weight, h.0.attn.c_attn.weight, ...), float32; metadata:
                          format=pt, flowlm_step, flowlm_config (the training config as JSON). A LoRA run's
                          adapters are merged into the weights (W + scale (B A)^T): a plain GPT-2
-  --format peft          a LoRA run's adapter as the directory PEFT's save_pretrained writes:
-                         adapter_model.safetensors (base_model.model.transformer.h.N.attn.c_attn.lora_A.weight, ...)
-                         and adapter_config.json (r, lora_alpha, target_modules, fan_in_fan_out true, ...)
+  --format peft          a LoRA, prefix tuning or P-tuning run's adapter as the directory PEFT's save_pretrained
+                         writes: adapter_model.safetensors and adapter_config.json. LoRA: PEFT's tensor names
+                         (base_model.model.transformer.h.N.attn.c_attn.lora_A.weight, ...), r, lora_alpha,
+                         target_modules, fan_in_fan_out true. Prefix (and P-tuning v2, PEFT's PREFIX_TUNING
+                         without projection): prompt_embeddings [n, layers*2*dModel], the key/value prefixes
+                         after the projection MLP; P-tuning v1 (P_TUNING): prompt_embeddings [n, dModel], the
+                         prompt encoder's output. Both for inference (inference_mode true, as PEFT saves them)
   --json                 one JSON object {path, bytes, tensors, step} on stdout`;
 
 export async function exportCommand(argv: string[], io: CliIO): Promise<number> {
@@ -80,10 +87,20 @@ async function exportPeft(ck: LoadedCheckpoint, out: string, json: boolean, io: 
   if (!r.success)
     throw new Error(`${ck.dir}: state.json's config has no usable modelConfig; was it written by flowlm train?`);
   const cfg = gptConfig(r.data.modelConfig);
-  if (!cfg.lora)
+  const prompt = peftPromptType(cfg);
+  if (!cfg.lora && !prompt)
     throw new UsageError(
-      `${ck.dir} is not a LoRA run (its modelConfig has no lora); use --format safetensors`,
+      `${ck.dir} is not a LoRA run, nor a prefix or P-tuning one (its modelConfig has none of lora, prefix, ` +
+        'ptuning); use --format safetensors',
       'export',
+    );
+  // the prompt encoders run (tfjs) to give PEFT's saved prompt_embeddings
+  if (prompt) await initBackend({ announce: (l) => io.err(l) });
+  // PEFT's config has no word for a trained base: say which base the prompts belong to
+  if (prompt && (cfg.prefix?.freezeBase === false || cfg.ptuning?.freezeBase === false))
+    io.err(
+      `note: ${ck.dir}'s run trained its base too (freezeBase: false): the prompts reproduce it only on this ` +
+        "checkpoint's own weights (--format safetensors), not on the base it started from",
     );
   const written = await writePeftAdapter(out, cfg, ck.params, {
     baseModel: adapterOnlyRef(ck.state)?.base ?? null,
@@ -91,6 +108,9 @@ async function exportPeft(ck: LoadedCheckpoint, out: string, json: boolean, io: 
   });
   if (json)
     io.out(JSON.stringify({ dir: written.dir, bytes: written.bytes, tensors: written.names.length, step: ck.step }));
-  else io.out(`wrote a PEFT LoRA adapter (${written.names.length} tensors) of ${ck.dir} to ${written.dir}`);
+  else {
+    const kind = cfg.lora ? 'LoRA' : prompt;
+    io.out(`wrote a PEFT ${kind} adapter (${written.names.length} tensors) of ${ck.dir} to ${written.dir}`);
+  }
   return 0;
 }

@@ -2,13 +2,15 @@
 // adapter tensors under PEFT's names for a GPT2LMHeadModel (base_model.model.transformer.h.N.<module>.
 // lora_A.weight [r, in], lora_B.weight [out, r]; the adapter name "default" is not in saved names) and
 // adapter_config.json (LoraConfig's fields; fan_in_fan_out true: GPT-2's Conv1D stores W as [in, out]).
-// PeftModel.from_pretrained(GPT2LMHeadModel(...), dir) then loads it.
+// PeftModel.from_pretrained(GPT2LMHeadModel(...), dir) then loads it. Prefix tuning and P-tuning export
+// as PEFT's prompt-learning adapters (peft-export-prompt.ts); writePeftAdapter picks by the config.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NamedTensors } from '../checkpoint/types.ts';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import type { GptConfig } from '../model/config.ts';
 import { loraSpecs } from './lora.ts';
+import { peftPromptType, writePeftPromptAdapter } from './peft-export-prompt.ts';
 
 /** Where PEFT puts a GPT-2 transformer's tensors inside a PeftModelForCausalLM. */
 export const PEFT_GPT2_PREFIX = 'base_model.model.transformer.';
@@ -18,7 +20,8 @@ export const peftName = (name: string): string => `${PEFT_GPT2_PREFIX}${name}`;
 /** adapter_config.json for `cfg.lora`, as peft's LoraConfig serialises it (the fields flowlm has). */
 export function peftAdapterConfig(cfg: GptConfig, baseModel: string | null): Record<string, unknown> {
   const lora = cfg.lora;
-  if (!lora) throw new Error('peft export: the model config has no lora field; only LoRA adapters export as PEFT');
+  if (!lora)
+    throw new Error('peft export: the model config has no lora field (peftPromptConfig serves prefix and P-tuning)');
   return {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -49,16 +52,26 @@ export interface PeftWritten {
 }
 
 /** Writes `outDir`/adapter_model.safetensors and adapter_config.json from a checkpoint's tensors
- * (all of the model's, or an adapter-only checkpoint's); every LoRA tensor of `cfg` must be there. */
+ * (all of the model's, or an adapter-only checkpoint's) for `cfg`'s adapter: LoRA, or a prefix / P-tuning
+ * one (writePeftPromptAdapter); every tensor of the adapter must be there. */
 export async function writePeftAdapter(
   outDir: string,
   cfg: GptConfig,
   params: NamedTensors,
   o: { baseModel?: string | null; metadata?: Record<string, string> } = {},
 ): Promise<PeftWritten> {
+  const prompt = peftPromptType(cfg);
+  // a PeftModel holds one method; PeftMixedModel combines LoRA-like tuners only, not prompt learning
+  if (cfg.lora && prompt)
+    throw new Error(
+      `peft export: the model has both LoRA and ${cfg.prefix ? 'prefix' : 'ptuning'} adapters, which no single PEFT ` +
+        'adapter directory holds (PeftMixedModel mixes LoRA-like tuners only, not prompt learning); export a run ' +
+        'with one adapter, or use --format safetensors',
+    );
+  if (prompt) return writePeftPromptAdapter(outDir, cfg, params, o);
   const specs = loraSpecs(cfg);
   if (specs.length === 0)
-    throw new Error('peft export: the model config has no lora field; only LoRA adapters export as PEFT');
+    throw new Error('peft export: the model config has no lora, prefix or ptuning field: no adapter to export');
   const tensors: NamedTensors = new Map();
   for (const s of specs) {
     const t = params.get(s.name);
