@@ -10,6 +10,8 @@ export const RUN_OPTIONS_HELP = `Options of flowlm run:
                                ["a","b"], {"x":1}), otherwise a string (out/x.jsonl). Unknown nodes are
                                spec errors. params.key=value: a parameter of a spec module whose default
                                export is a function (pipelines/end-to-end.ts: params.data=shards).
+                               --set ~node.key removes the key, so its default applies (or another
+                               source field can be given: --set ~prompts.prompts --set prompts.file=F).
       --json                   print one JSON summary object as the last stdout line
       --progress MODE          auto (default): bars on a terminal, plain lines otherwise;
                                bars | plain (a line every 2 s and one at the end) | none. Always on stderr.

@@ -80,6 +80,8 @@ export interface Override {
   path: string[];
   value: unknown;
   text: string;
+  /** `~node.key` (Hydra's syntax): the key is removed, so the config's default applies */
+  remove?: true;
 }
 
 /** `params.key=value` overrides are the spec module's parameters, not a node's config: split them off. */
@@ -108,8 +110,15 @@ export function splitParams(sets: readonly string[]): {
   return { params, rest, issues };
 }
 
-/** Parses `node.key=value` or `resource.key=value` (nested `node.a.b=value`); the value is JSON when it parses, else a string. */
+/** Parses `node.key=value` or `resource.key=value` (nested `node.a.b=value`); the value is JSON when it
+ * parses, else a string. `~node.key` removes the key (e.g. to give a source its file instead of its list). */
 export function parseOverride(text: string): Override | SpecIssue {
+  if (text.startsWith('~')) {
+    const [node, ...path] = text.slice(1).split('.');
+    if (!node || path.length === 0 || path.some((p) => p === '' || p.includes('=')))
+      return { path: `--set ${text}`, message: 'expected ~node.key to remove a key (e.g. ~prompts.prompts)' };
+    return { node, path, value: undefined, text, remove: true };
+  }
   const eq = text.indexOf('=');
   const lhs = eq < 0 ? text : text.slice(0, eq);
   const [node, ...path] = lhs.split('.');
@@ -164,14 +173,20 @@ function setIn(
   path: readonly (string | number)[],
   value: unknown,
   label: string,
+  remove = false,
 ): { ok: true; value: unknown } | { ok: false; message: string } {
   if (path.length === 0) return { ok: true, value };
   const [head, ...rest] = path as [string | number, ...(string | number)[]];
+  if (remove && rest.length === 0 && !Array.isArray(container)) {
+    if (!isObj(container) || !(head in container)) return { ok: false, message: `${label} has no key "${head}"` };
+    const { [head]: _gone, ...kept } = container;
+    return { ok: true, value: kept };
+  }
   if (Array.isArray(container)) {
     const i = Number(head);
     if (!Number.isInteger(i) || i < 0 || i > container.length)
       return { ok: false, message: `${label} is a list; "${head}" is not an index from 0 to ${container.length}` };
-    const r = setIn(container[i], rest, value, `${label}.${i}`);
+    const r = setIn(container[i], rest, value, `${label}.${i}`, remove);
     if (!r.ok) return r;
     const copy = [...container];
     copy[i] = r.value;
@@ -183,7 +198,7 @@ function setIn(
       message: `${label} is ${JSON.stringify(container)}, not an object; cannot set "${head}" in it`,
     };
   const obj: Obj = container ?? {};
-  const r = setIn(obj[head], rest, value, `${label}.${head}`);
+  const r = setIn(obj[head], rest, value, `${label}.${head}`, remove);
   return r.ok ? { ok: true, value: { ...obj, [head]: r.value } } : r;
 }
 
@@ -210,7 +225,7 @@ export function applyOverrides(spec: unknown, sets: readonly string[]): { spec: 
       });
       continue;
     }
-    const r = setIn(found.node.config, o.path, o.value, o.node);
+    const r = setIn(found.node.config, o.path, o.value, o.node, o.remove === true);
     if (!r.ok) {
       issues.push({ path: `--set ${text}`, message: r.message });
       continue;

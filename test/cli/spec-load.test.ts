@@ -52,6 +52,22 @@ describe('parseOverride', () => {
   });
 });
 
+describe('removing a key (~node.key)', () => {
+  it('removes the key from a copy, so the schema default applies; bad forms and missing keys are issues', () => {
+    const original = steps();
+    const { spec: s, issues } = applyOverrides(original, ['~read.unit', 'write.path=x.jsonl']);
+    expect(issues).toEqual([]);
+    const read = (s as { steps: { id: string; config: Record<string, unknown> }[] }).steps[0]!.config;
+    expect(read).toEqual({ paths: ['a.txt', 'b.txt'] });
+    expect('unit' in read).toBe(false);
+    expect(original.steps[0]!.config).toEqual({ paths: ['a.txt', 'b.txt'], unit: 'paragraph' });
+    expect(parseOverride('~read.unit')).toMatchObject({ node: 'read', path: ['unit'], remove: true });
+    for (const bad of ['~read', '~read.unit=1', '~.x'])
+      expect(parseOverride(bad)).toMatchObject({ message: expect.stringContaining('expected ~node.key') });
+    expect(applyOverrides(original, ['~read.nothing']).issues[0]!.message).toMatch(/read has no key "nothing"/);
+  });
+});
+
 describe('applyOverrides', () => {
   it('sets config keys in steps and nodes forms, nested and in lists, without touching the original', () => {
     const original = steps();
