@@ -4,8 +4,13 @@
 // AdamW -> checkpoint -> metrics. One iteration is in flight at a time (the source's credits), so every
 // rollout comes from the policy the previous update left. The policy and reward model are checkpoints:
 // e.g. an SFT run's and a reward-model run's (with score.arrow, reward-model-file.ts).
-//   flowlm run pipelines/ppo.ts --set ppo.policy=out/sft --set ppo.reward=out/rm [--resume]
-// Single replica: every stage runs on rank 0.
+//   flowlm run pipelines/ppo.ts --set ppo.policy=out/sft --set ppo.reward=out/rm [--resume] [--devices cpu:2]
+// Data parallel on --devices (default auto, as flowlm train): each rank rolls out, scores and updates
+// on its share of an iteration's prompts (batchSize a multiple of the devices), gradients and the
+// whitening statistics summed over ranks: any world size gives world 1's numbers. Rank 0 checkpoints
+// and logs. The `train` export is how a launcher's rank runs this spec (operators/posttrain/ppo-ranks.ts).
+import { fileURLToPath } from 'node:url';
+import { ppoRanks } from '../operators/posttrain/ppo-ranks.ts';
 import { pipeline } from '../src/graph/spec.ts';
 import { ppoAdvantagesOp } from '../operators/posttrain/ppo-advantages.ts';
 import { ppoCheckpoint } from '../operators/posttrain/ppo-checkpoint.ts';
@@ -56,3 +61,6 @@ export default pipeline({
     { id: 'metrics', op: ppoMetrics, config: { ppo: 'ppo' } }, // metrics.jsonl and metrics.parquet in runDir
   ],
 });
+
+/** One rank of the run (flowlm run/train start one per device). */
+export const train = ppoRanks(fileURLToPath(import.meta.url));

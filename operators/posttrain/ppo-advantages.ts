@@ -1,7 +1,8 @@
 // PPO's advantages for an iteration's rollouts: per-token rewards (-klCoef * KL to the reference, the
 // score added at the last response token), GAE (gamma, lambda) with the rollout values, whitened over
 // the iteration (src/nn/ppo/ppo-advantages.ts). The KL coefficient is the run's current one (fixed or
-// adaptive); it and the rollouts' mean KL travel on in the batch's metadata. Single replica (rank 0).
+// adaptive); it and the rollouts' mean KL travel on in the batch's metadata. Data parallel: each rank's
+// own rollouts, whitened with the mean and variance over all ranks' tokens (and the mean KL over all).
 import { Field, Schema, type Float32, type Float64, type List, type RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
@@ -22,9 +23,11 @@ export type PpoAdvantageCols = {
 
 export const ppoAdvantagesOp = defineOperator({
   id: 'posttrain/ppo-advantages',
-  description: 'KL-penalised per-token rewards, GAE advantages (whitened) and returns of each rollout; rank 0 only',
+  description:
+    "KL-penalised per-token rewards, GAE advantages (whitened over the iteration's tokens on all ranks) and " +
+    'returns of each rollout',
   config: z.object({ ppo: ppoField }),
-  placement: 'rank0',
+  placement: 'replica',
   input: () => new Schema<In>([]),
   passthrough: true,
   output: () =>
@@ -36,7 +39,7 @@ export const ppoAdvantagesOp = defineOperator({
         const { state, meta } = await stage(batch);
         const c = state.cfg;
         const klCoef = state.kl.value;
-        const a = ppoAdvantages(
+        const a = await ppoAdvantages(
           {
             scores: floatColumn(batch, 'score', ctx.nodeId),
             logprobs: listRows(batch, 'logprobs', ctx.nodeId),
@@ -44,6 +47,7 @@ export const ppoAdvantagesOp = defineOperator({
             values: listRows(batch, 'values', ctx.nodeId),
           },
           { klCoef, klPenalty: c.klPenalty, gamma: c.gamma, lambda: c.lambda, whiten: c.whiten },
+          { collective: state.dist.collective, batchSize: c.batchSize },
         );
         const out = withColumns(
           batch,

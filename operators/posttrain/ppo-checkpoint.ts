@@ -1,6 +1,7 @@
 // Checkpoints a PPO run every N iterations and at its last one (also after a stop request): policy,
 // value head, AdamW moments, KL controller, Rng and prompt cursor, one atomic step directory
-// (src/nn/ppo/ppo-state.ts). The metrics batches pass through. Single replica (rank 0).
+// (src/nn/ppo/ppo-state.ts). The metrics batches pass through. Rank 0 alone writes (every rank holds
+// the same state); placed rank0, and on another rank it passes batches on even when run there.
 import type { RecordBatch } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
@@ -33,6 +34,7 @@ export const ppoCheckpoint = defineOperator({
     return mapBatch(
       async (batch: RecordBatch<Metrics>) => {
         const state = await (await run).state();
+        if (state.dist.rank !== 0) return batch;
         const meta = ppoMetaOf(batch, ctx.nodeId);
         const every = cfg.every ?? state.cfg.checkpointEvery;
         const due = meta.last === true || (every > 0 && meta.iteration % every === 0);

@@ -1,7 +1,8 @@
 // A PPO run's metrics into its run directory, as the training chain's are (train/metrics-writer.ts):
 // metrics.jsonl appended live, metrics.parquet when the run ends; a resumed run keeps the log up to
 // its checkpoint's iteration (restoring that iteration's rows from the checkpoint when a kill came
-// between the checkpoint and the log) and appends. Rank 0.
+// between the checkpoint and the log) and appends. Rank 0 (the metrics are the whole iteration's on
+// every rank); another rank that runs it writes nothing.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordBatch } from 'apache-arrow';
@@ -26,10 +27,11 @@ export const ppoMetrics = defineSink({
   placement: 'rank0',
   input: () => metricsSchema(),
   make: (cfg, ctx) => {
-    let writer: Promise<MetricsWriter> | undefined;
+    let writer: Promise<MetricsWriter | undefined> | undefined;
     const open = () =>
       (writer ??= (async () => {
         const state = await (await ppoRunOf(ctx, cfg.ppo)).state();
+        if (state.dist.rank !== 0) return undefined;
         const at = state.startIteration;
         // killed after the checkpoint of iteration `at` and before its rows reached the log: the rows the
         // checkpoint recorded go back in (the writer first cuts the log back to `at`)
@@ -41,9 +43,9 @@ export const ppoMetrics = defineSink({
       })());
     return {
       // a new batch object over the same data: the credit ticket stays with this sink's batch
-      write: async (batch) => (await open()).writeBatch(new RecordBatch(batch.schema, batch.data)),
+      write: async (batch) => (await open())?.writeBatch(new RecordBatch(batch.schema, batch.data)),
       close: async () => {
-        if (writer) await (await writer).close();
+        if (writer) await (await writer)?.close();
       },
       abort: async () => {
         if (writer) await (await writer.catch(() => undefined))?.close();

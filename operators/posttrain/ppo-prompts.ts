@@ -3,7 +3,9 @@
 // tokenized with the policy's encoding, an empty prompt as end-of-text, a long one keeping its last
 // tokens so prompt + response fits the context. It opens the run (posttrain/ppo). Its credits allow one
 // iteration in flight: iteration k's prompts leave only when iteration k - 1 has reached the end of
-// the graph (updated, checkpointed, logged). Single replica (rank 0).
+// the graph (updated, checkpointed, logged). Data parallel: every rank runs it and emits its share of
+// each iteration's prompts (rank r of W: rows [r B/W, (r + 1) B/W) of the iteration's B); the cursor
+// stays the global one.
 import { Field, Schema, Utf8, type Int32, type List } from 'apache-arrow';
 import { getEncoding } from 'js-tiktoken';
 import { z } from 'zod';
@@ -29,9 +31,9 @@ export const ppoPrompts = defineSource({
   id: 'posttrain/ppo-prompts',
   description:
     "each PPO iteration's prompts from a list, file or shard directory, in order from the run's data cursor (exact " +
-    'resume); opens the posttrain/ppo run; rank 0 only',
+    'resume); opens the posttrain/ppo run; each rank emits its share of an iteration',
   config: Config,
-  placement: 'rank0',
+  placement: 'replica',
   credits: { maxInFlight: 1 },
   output: () => ppoPromptSchema(),
   make: async function* (cfg, ctx) {
@@ -49,13 +51,17 @@ export const ppoPrompts = defineSource({
     const ids = list.map((p) => (p === '' ? [eot] : enc.encode(p, [], [])).slice(-room));
     const schema = ppoPromptSchema();
     const n = state.cfg.batchSize;
+    const share = state.share;
     let cursor = state.cursor;
-    ctx.log(`${list.length} prompts, ${n} per iteration, from prompt ${cursor}`);
+    if (state.dist.rank === 0)
+      ctx.log(
+        `${list.length} prompts, ${n} per iteration${state.dist.worldSize > 1 ? ` (${share.count} on each of ${state.dist.worldSize} ranks)` : ''}, from prompt ${cursor}`,
+      );
     for (let it = state.iteration + 1; it <= state.cfg.iterations; it++) {
       // a turn of the event loop per iteration: a stop request is seen before the next one starts
       await new Promise((res) => setImmediate(res));
       if (state.finished || ctx.signal.aborted) return;
-      const pick = Array.from({ length: n }, (_, i) => (cursor + i) % list.length);
+      const pick = Array.from({ length: share.count }, (_, i) => (cursor + share.start + i) % list.length);
       cursor += n;
       const batch = batchFromColumns(schema, {
         prompt: pick.map((i) => list[i]!),

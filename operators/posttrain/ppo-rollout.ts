@@ -1,13 +1,16 @@
 // PPO rollouts: each prompt's response sampled from the policy (temperature, top-k, maxTokens, ending
-// at end-of-text when stopAtEos), drawn in row order from the run's Rng so a resumed run draws the same;
+// at end-of-text when stopAtEos), each from its own generator seeded by (seed, iteration, the rollout's
+// index in the iteration's batch): a resumed run draws the same, and so does any rank that draws it;
 // then one forward of the policy with its value head and one of the frozen reference over the
 // prompt + response rows: per response token the old log-prob, the reference log-prob and the value.
-// Single replica (rank 0).
+// Data parallel: each rank rolls out its share of the iteration's prompts.
 import { Field, Schema, type RecordBatch, type Float32, type Int32, type List } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
+import { rolloutSeed } from '../../src/nn/ppo/ppo-dist.ts';
 import { responseValues, rolloutLayout, rowOf, sampleResponses } from '../../src/nn/ppo/ppo-rollout.ts';
+import { Rng } from '../../src/runtime/rng.ts';
 import { withColumns } from '../../src/schema/index.ts';
 import { f32List, idRows, intList } from './ppo-columns.ts';
 import { eosOf, ppoField, ppoStage } from './ppo-field.ts';
@@ -25,10 +28,10 @@ type In = Pick<PpoPrompt, 'prompt_ids'>;
 export const ppoRollout = defineOperator({
   id: 'posttrain/ppo-rollout',
   description:
-    "sample each prompt's response from the policy (seeded by the run's Rng); old log-probs, reference log-probs " +
-    'and values per response token; rank 0 only',
+    "sample each prompt's response from the policy (seeded per rollout); old log-probs, reference log-probs " +
+    "and values per response token; each rank its share of the iteration's prompts",
   config: z.object({ ppo: ppoField }),
-  placement: 'rank0',
+  placement: 'replica',
   input: () => new Schema<In>([]),
   passthrough: true,
   output: () =>
@@ -40,11 +43,17 @@ export const ppoRollout = defineOperator({
     const stage = ppoStage(ctx, cfg.ppo);
     return mapBatch(
       async (batch: RecordBatch<In>) => {
-        const { state } = await stage(batch);
+        const { state, meta } = await stage(batch);
         const c = state.cfg;
         const prompts = idRows(batch, 'prompt_ids', ctx.nodeId);
         const eos = c.stopAtEos ? eosOf(state.encoding) : undefined;
-        const responses = sampleResponses(state.policy, prompts, { ...c, eos }, state.rng);
+        const first = state.share.start;
+        const responses = sampleResponses(
+          state.policy,
+          prompts,
+          { ...c, eos },
+          (i) => new Rng(rolloutSeed(c.seed, meta.iteration, first + i)),
+        );
         const layout = rolloutLayout(prompts, responses, state.policy.config.contextLength);
         const pol = responseValues(state.policy, layout, { head: state.valueHead });
         const ref = responseValues(state.reference, layout);

@@ -1,6 +1,6 @@
 // PPO's reward: the reward model's score of each prompt + response row at its last token (with
 // scoreEos, ending with end-of-text as the rows the reward model was trained on end), one forward
-// pass over the iteration's rows (rejection-sample.ts scoreRows). Single replica (rank 0).
+// pass over the rank's rows (rejection-sample.ts scoreRows). Data parallel: each rank scores its own.
 import { Field, Float32, Schema, type Int32, type List, type RecordBatch } from 'apache-arrow';
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -24,9 +24,9 @@ export function scoredRows(prompts: number[][], responses: number[][], eos: numb
 
 export const ppoScore = defineOperator({
   id: 'posttrain/ppo-score',
-  description: "the reward model's score of each prompt + response as a score column; rank 0 only",
+  description: "the reward model's score of each prompt + response as a score column; each rank its own rows",
   config: z.object({ ppo: ppoField }),
-  placement: 'rank0',
+  placement: 'replica',
   input: () => new Schema<In>([]),
   passthrough: true,
   output: () => new Schema<PpoScore>([new Field('score', new Float32(), false)]),

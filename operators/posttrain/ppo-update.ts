@@ -4,13 +4,16 @@
 // and the run's iteration and cursor. Out comes the iteration's Metrics batch: mean score, KL to the
 // reference, kl_coef (the one the rewards used), entropy, clip fractions, value and policy losses,
 // approx KL; its metadata says whether the run ends here (last iteration or a stop request).
-// Single replica (rank 0).
+// Data parallel: each rank updates on its rollouts with gradients summed over ranks; the metrics are
+// the whole iteration's (sums over ranks), the same on every rank, and so is the decision to stop.
 import type { Float32, Float64, Int32, List, RecordBatch } from 'apache-arrow';
 import { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import { mapBatch } from '../../src/core/map-batch.ts';
 import { defineOperator } from '../../src/core/operator.ts';
+import { sumOverRanks } from '../../src/nn/ppo/ppo-dist.ts';
 import { ppoUpdate } from '../../src/nn/ppo/ppo-update.ts';
+import { anyRank } from '../../src/nn/train/replica-reduce.ts';
 import { withMeta } from '../../src/nn/train/step-batches.ts';
 import { metricsSchema, type Metrics } from '../../src/schema/columns.ts';
 import { metricsBatch } from '../../src/schema/metrics.ts';
@@ -31,9 +34,9 @@ export const ppoUpdateOp = defineOperator({
   id: 'posttrain/ppo-update',
   description:
     "PPO epochs x minibatches of clipped policy + value loss, grad clipping and AdamW on each iteration's rollouts; " +
-    "emits the iteration's metrics; rank 0 only",
+    "emits the iteration's metrics; gradients summed over ranks",
   config: z.object({ ppo: ppoField }),
-  placement: 'rank0',
+  placement: 'replica',
   input: () => new Schema<In>([]),
   passthrough: false,
   output: () => metricsSchema(),
@@ -47,7 +50,8 @@ export const ppoUpdateOp = defineOperator({
         const c = state.cfg;
         const where = ctx.nodeId;
         const responses = idRows(batch, 'response_ids', where);
-        const r = ppoUpdate(
+        const dist = state.dist;
+        const r = await ppoUpdate(
           {
             policy: state.policy,
             valueHead: state.valueHead,
@@ -65,18 +69,26 @@ export const ppoUpdateOp = defineOperator({
           },
           c,
           state.rng,
+          { collective: dist.collective, offset: state.share.start, total: c.batchSize },
         );
-        state.kl.update(meta.meanKl, batch.numRows);
+        state.kl.update(meta.meanKl, c.batchSize);
         state.iteration = meta.iteration;
         state.cursor = meta.cursor;
-        const last = meta.iteration >= c.iterations || run.stopRequested;
+        // a stop request may reach one rank: all end after the same iteration
+        const stop = await anyRank(dist.collective, run.stopRequested);
+        const last = meta.iteration >= c.iterations || stop;
         state.finished = last;
         const scores = floatColumn(batch, 'score', where);
+        const [scoreSum, tokens] = await sumOverRanks(dist.collective, [
+          scores.reduce((a, b) => a + b, 0),
+          responses.reduce((a, x) => a + x.length, 0),
+        ]);
+        run.iterationDone(state, { loss: r.loss, gradNorm: r.gradNorm, tokens: tokens! });
         const out = metricsBatch({
           step: meta.iteration,
           split: 'train',
           values: {
-            score: scores.reduce((a, b) => a + b, 0) / scores.length,
+            score: scoreSum! / c.batchSize,
             kl: meta.meanKl,
             kl_coef: meta.klCoef,
             entropy: r.entropy,
@@ -87,7 +99,7 @@ export const ppoUpdateOp = defineOperator({
             loss: r.loss,
             approx_kl: r.approxKl,
             grad_norm: r.gradNorm,
-            response_length: responses.reduce((a, x) => a + x.length, 0) / responses.length,
+            response_length: tokens! / c.batchSize,
           },
         });
         return withMeta(out, { [PPO_KEY]: { ...meta, last } satisfies PpoMeta });

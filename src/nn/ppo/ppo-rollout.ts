@@ -20,10 +20,16 @@ export interface SampleSettings {
   eos?: number;
 }
 
-/** One response per prompt, drawn in order from `rng`; never empty (a drawn end-of-text is kept). */
-export function sampleResponses(policy: Gpt, prompts: readonly number[][], o: SampleSettings, rng: Rng): number[][] {
-  return prompts.map((p) => {
-    const r = generateTokens(policy, p, { ...o, stopToken: o.eos }, rng);
+/** One response per prompt, prompt i's drawn from `rngOf(i)` (its own generator: a response does not
+ * depend on which rank or batch draws it); never empty (a drawn end-of-text is kept). */
+export function sampleResponses(
+  policy: Gpt,
+  prompts: readonly number[][],
+  o: SampleSettings,
+  rngOf: (i: number) => Rng,
+): number[][] {
+  return prompts.map((p, i) => {
+    const r = generateTokens(policy, p, { ...o, stopToken: o.eos }, rngOf(i));
     // fewer tokens than asked: generation stopped at end-of-text
     if (o.eos !== undefined && r.length < o.maxTokens) r.push(o.eos);
     return r;

@@ -4,7 +4,10 @@
 // the iteration count. A checkpoint is one atomic step directory (src/nn/checkpoint): params.arrow is
 // the policy alone (so loadModel, generate and best-of-n read it like every other checkpoint), the value head
 // travels as an extra optimizer slot, and state.json holds the KL coefficient, Rng and cursor: resuming
-// continues the identical sequence of iterations.
+// continues the identical sequence of iterations. Data parallel, every rank holds the same state (the
+// same seeds, the same summed gradients) and rank 0 alone writes checkpoints; any world size resumes
+// any checkpoint.
+import { createHash } from 'node:crypto';
 import type { MetricRow } from '../../schema/metrics.ts';
 import * as tf from '@tensorflow/tfjs';
 import { trainableSpecs } from '../adapters/trainable.ts';
@@ -18,6 +21,7 @@ import { KlController, type KlControllerState } from '../objective/ppo.ts';
 import { AdamW } from '../optim/adamw.ts';
 import { Rng, type RngState } from '../../runtime/rng.ts';
 import { ppoConfigHash, type PpoConfig } from './ppo-config.ts';
+import { rolloutShare, soloDist, type PpoDist } from './ppo-dist.ts';
 
 /** What loads the reward model (operators/posttrain/reward-model-file.ts loadRewardModel): src/ cannot
  * import operators/, so the graph's source passes it in. */
@@ -41,12 +45,16 @@ export class PpoState {
   cursor = 0;
   /** the run ends after the current iteration (the last one, or a stop request) */
   finished = false;
+  /** what this process ran, for the command's summary: each iteration's loss, response tokens, the
+   * last checkpoint written */
+  readonly tally: { losses: number[]; tokens: number; checkpoint?: string } = { losses: [], tokens: 0 };
   readonly trainable: ParamSpec[];
   readonly optimizer: AdamW;
   readonly kl: KlController;
   rng: Rng;
 
   private constructor(
+    readonly dist: PpoDist,
     readonly cfg: PpoConfig,
     readonly encoding: string,
     readonly policy: Gpt,
@@ -69,7 +77,13 @@ export class PpoState {
   }
 
   /** The models from their checkpoints, then the run's latest checkpoint when resuming. */
-  static async open(cfg: PpoConfig, loadReward: RewardLoader, o: { resume: boolean; log?: (m: string) => void }) {
+  static async open(
+    cfg: PpoConfig,
+    loadReward: RewardLoader,
+    o: { resume: boolean; log?: (m: string) => void; dist?: PpoDist },
+  ) {
+    const dist = o.dist ?? soloDist();
+    rolloutShare(cfg.batchSize, dist); // a batch that does not split fails before any model loads
     const start = await loadModel(cfg.policy);
     const opened: Array<{ dispose(): void }> = [start.model];
     try {
@@ -94,7 +108,7 @@ export class PpoState {
       const head = new ScalarHead(policy.config.dModel, { kind: 'value_head', seed: cfg.seed });
       opened.push(head);
       if (policy !== start.model) start.model.dispose();
-      const s = new PpoState(cfg, start.encoding, policy, head, reference, rm.model, rm.head);
+      const s = new PpoState(dist, cfg, start.encoding, policy, head, reference, rm.model, rm.head);
       await s.resumeIfAsked(o.resume, o.log ?? (() => undefined));
       return s;
     } catch (err) {
@@ -140,6 +154,8 @@ export class PpoState {
    * process killed after the checkpoint and before its metrics reached the log loses none: the
    * resumed run's metrics sink writes them back); returns its directory. */
   async checkpoint(metrics: MetricRow[] = []): Promise<string> {
+    if (this.dist.rank !== 0)
+      throw new Error(`posttrain/ppo: rank ${this.dist.rank} asked to checkpoint; rank 0 alone writes checkpoints`);
     const shapes = new Map<string, readonly number[]>(
       [...this.policy.specs, ...this.valueHead.specs].map((s) => [s.name, s.shape]),
     );
@@ -162,7 +178,22 @@ export class PpoState {
       },
       { keepLast: this.cfg.keepLast },
     );
+    this.tally.checkpoint = saved.dir;
     return saved.dir;
+  }
+
+  /** sha256 of the policy's and value head's parameters (float32 bytes in spec order): the same on
+   * every rank. */
+  paramsSha256(): string {
+    const h = createHash('sha256');
+    for (const [, v] of [...this.policy.getParams(), ...this.valueHead.getParams()])
+      h.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    return h.digest('hex');
+  }
+
+  /** This rank's rollouts of each iteration: global indices [start, start + count). */
+  get share(): { start: number; count: number } {
+    return rolloutShare(this.cfg.batchSize, this.dist);
   }
 
   /** AdamW.apply looks parameters up by name on a Gpt; this one finds the value head's too. */

@@ -13,6 +13,7 @@ import { gae, ppoLoss, ppoRewards, ppoStats, sequenceKl } from '../../../src/nn/
 import { rewardScores } from '../../../src/nn/objective/reward.ts';
 import { logprobsFromHidden } from '../../../src/nn/objective/sequence-logprobs.ts';
 import { AdamW } from '../../../src/nn/optim/adamw.ts';
+import { rolloutSeed } from '../../../src/nn/ppo/ppo-dist.ts';
 import { Rng } from '../../../src/runtime/rng.ts';
 import { BASE, EOT, gpt2, P, PROMPTS, R } from './ppo-fixtures.ts';
 
@@ -22,10 +23,12 @@ export async function handRun() {
   const reference = (await loadModel(P)).model;
   const rm = await loadRewardModel(R);
   const head = new ScalarHead(16, { kind: 'value_head', seed: BASE.seed });
+  // the run's Rng orders the minibatches; each rollout samples from its own, seeded by (seed, iteration 1, index)
   const rng = new Rng(BASE.seed);
   const prompts = PROMPTS.map((p) => gpt2.encode(p, [], []));
-  const responses = prompts.map((p) => {
-    const r = generateTokens(policy, p, { maxTokens: BASE.maxTokens, temperature: 1, stopToken: EOT }, rng);
+  const responses = prompts.map((p, i) => {
+    const own = new Rng(rolloutSeed(BASE.seed, 1, i));
+    const r = generateTokens(policy, p, { maxTokens: BASE.maxTokens, temperature: 1, stopToken: EOT }, own);
     return r.length < BASE.maxTokens ? [...r, EOT] : r;
   });
   const B = prompts.length;
