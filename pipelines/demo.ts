@@ -5,7 +5,9 @@
 // flowlm eval on held-out text that prep kept out of the training data (--decontaminate).
 // Training uses every core by default (--devices auto: one data-parallel replica per core, or per GPU).
 //   node --import tsx pipelines/demo.ts [--minutes M] [--steps N] [--out DIR] [--devices auto|cpu:N|gpu:all]
-//                                       [--eval-limit N]
+//                                       [--eval-limit N] [--val-rows N]
+// --val-rows: held-out rows of 128 tokens for validation and the unigram baseline (default 256); fewer
+// make a quick run (the tests) quicker, since the final validation then scores fewer tokens.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -32,6 +34,7 @@ const { values: opt } = parseArgs({
     out: { type: 'string' },
     devices: { type: 'string' },
     'eval-limit': { type: 'string' },
+    'val-rows': { type: 'string' },
   },
 });
 const OUT = resolve(opt.out ?? 'out/demo');
@@ -42,6 +45,10 @@ const TRAIN_MINUTES = Number(opt.minutes ?? 6); // training stops here at the la
 const HELDOUT_TASKS = ['heldout-perplexity'];
 const EVAL_TASKS = ['heldout-perplexity', 'lambada-moby-sotu', 'next-token-calibration'];
 const EVAL_LIMIT = Number(opt['eval-limit'] ?? 40);
+const VAL_ROWS = Number(opt['val-rows'] ?? 256);
+if (!Number.isInteger(VAL_ROWS) || VAL_ROWS < 1)
+  throw new Error(`demo: --val-rows ${opt['val-rows']} is not a positive whole number of rows; use e.g. --val-rows 64`);
+const BATCH = 4;
 const PROMPTS = ['The President said that', 'Call me Ishmael. Some years ago'];
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const t0 = performance.now();
@@ -84,13 +91,13 @@ const sets = [
   'model.nLayer=2',
   // small batches: early in training, more updates per token learn faster
   `trainer.steps=${STEPS}`,
-  'trainer.batchSize=4',
+  `trainer.batchSize=${BATCH}`,
   'optimizer.lr.max=3e-3',
   'optimizer.lr.min=3e-4',
   'optimizer.lr.warmupSteps=20',
   'trainer.evalEvery=0',
-  'data.holdoutRows=256',
-  'trainer.evalBatches=64',
+  `data.holdoutRows=${VAL_ROWS}`,
+  `trainer.evalBatches=${Math.ceil(VAL_ROWS / BATCH)}`, // every held-out row
   `trainer.checkpointEvery=${STEPS}`,
   'trainer.keepLast=1',
 ];
@@ -193,8 +200,10 @@ const summary = {
   finalTrainLoss: result.losses.at(-1),
   valLoss: val.loss,
   valPerplexity: val.perplexity,
+  valTokens: val.tokens,
   unigramLoss: unigram.loss,
   unigramPerplexity: unigram.perplexity,
+  unigramTokens: unigram.tokens,
   eval: evaluation.tasks,
   totalSeconds: (performance.now() - t0) / 1000,
   runDir,

@@ -1,4 +1,4 @@
-// `npm run demo` in small (3 steps on one core): prep drops the documents that share a word 13-gram with
+// `npm run demo` in small (3 steps on one core, 8 held-out rows): prep drops the documents that share a word 13-gram with
 // the held-out evaluation text (so the shards it trains on hold none: checked by decoding them), the
 // run trains, samples and prints the evaluation table from `flowlm eval`; then `flowlm eval` on the
 // demo's checkpoint runs every shipped task (--limit 2) and reports every declared metric.
@@ -23,24 +23,39 @@ describe('the demo with evaluation', () => {
     const out = join(tmp, 'demo');
     const demo = await run(
       process.execPath,
-      ['--import', 'tsx', 'pipelines/demo.ts', '--steps', '3', '--devices', 'cpu:1', '--eval-limit', '3', '--out', out],
+      [
+        '--import',
+        'tsx',
+        'pipelines/demo.ts',
+        '--steps',
+        '3',
+        '--devices',
+        'cpu:1',
+        '--eval-limit',
+        '3',
+        '--val-rows',
+        '8',
+        '--out',
+        out,
+      ],
       { cwd: ROOT, maxBuffer: 64 << 20, env: { ...process.env, FLOWLM_DEBUG: '' } },
     );
-    const summary = lastJson(demo.stdout) as { steps: number; eval: Record<string, Record<string, Cell>> };
+    const summary = lastJson(demo.stdout) as {
+      steps: number;
+      valTokens: number;
+      unigramTokens: number;
+      eval: Record<string, Record<string, Cell>>;
+    };
     expect(summary.steps).toBe(3);
+    // --val-rows 8: validation and the unigram baseline score every target token of 8 rows of 128, no more
+    expect([summary.valTokens, summary.unigramTokens]).toEqual([8 * 128, 8 * 128]);
     expect(demo.stdout).toContain('--- evaluation');
     expect(demo.stdout).toMatch(/held-out bits per byte\s+\d/);
     expect(demo.stdout).toMatch(/last-word cloze accuracy\s+\S+.*n=3\s+\(chance 0\)/);
     expect(summary.eval['heldout-perplexity']!.bits_per_byte!.value).toBeGreaterThan(0);
 
-    // the shards it trained on share no 13-gram with the held-out documents
-    const report = await contaminationOfShards(join(out, 'prep'), ['heldout-perplexity']);
-    expect(report.documents).toBeGreaterThan(300);
-    expect(report.contaminatedDocuments).toBe(0);
-    expect(report.tasks[0]!.contaminated).toBe(0);
-
-    // every shipped task on the demo's checkpoint
-    const r = await flowlm([
+    // every shipped task on the demo's checkpoint (a child process, so it runs while the shards are checked)
+    const evalAll = flowlm([
       'eval',
       '--checkpoint',
       join(out, 'run'),
@@ -52,6 +67,14 @@ describe('the demo with evaluation', () => {
       join(tmp, 'eval'),
       '--json',
     ]);
+
+    // the shards it trained on share no 13-gram with the held-out documents
+    const report = await contaminationOfShards(join(out, 'prep'), ['heldout-perplexity']);
+    expect(report.documents).toBeGreaterThan(300);
+    expect(report.contaminatedDocuments).toBe(0);
+    expect(report.tasks[0]!.contaminated).toBe(0);
+
+    const r = await evalAll;
     expect(r.code, r.stderr).toBe(0);
     const all = lastJson(r.stdout) as { tasks: Record<string, Record<string, Cell>> };
     const shipped = await shippedTasks();
