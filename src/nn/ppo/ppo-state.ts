@@ -1,6 +1,7 @@
 // Everything a PPO run holds between iterations: the policy (trained), its value head, the frozen
 // reference and reward models, AdamW over the trainable specs (the whole policy, or its LoRA adapters,
-// plus the value head), the KL controller, the Rng (sampling and minibatch order), the prompt cursor and
+// plus the value head), the KL controller, the Rng (minibatch order; each rollout samples from its own,
+// ppo-dist.ts rolloutSeed), the prompt cursor and
 // the iteration count. A checkpoint is one atomic step directory (src/nn/checkpoint): params.arrow is
 // the policy alone (so loadModel, generate and best-of-n read it like every other checkpoint), the value head
 // travels as an extra optimizer slot, and state.json holds the KL coefficient, Rng and cursor: resuming
