@@ -1,10 +1,9 @@
 // Everything a PPO run holds between iterations: the policy (trained), its value head, the frozen
 // reference and reward models, AdamW over the trainable specs (the whole policy, or its LoRA adapters,
 // plus the value head), the KL controller, the Rng (minibatch order; each rollout samples from its own,
-// ppo-dist.ts rolloutSeed), the prompt cursor and
-// the iteration count. A checkpoint is one atomic step directory (src/nn/checkpoint): params.arrow is
-// the policy alone (so loadModel, generate and best-of-n read it like every other checkpoint), the value head
-// travels as an extra optimizer slot, and state.json holds the KL coefficient, Rng and cursor: resuming
+// ppo-dist.ts rolloutSeed), the prompt cursor and the iteration count. A checkpoint is one atomic step
+// directory (src/nn/checkpoint): params.arrow is the policy alone (so loadModel, generate and best-of-n
+// read it like every other checkpoint), the value head travels as an extra optimizer slot, and state.json holds the KL coefficient, Rng and cursor: resuming
 // continues the identical sequence of iterations. Data parallel, every rank holds the same state (the
 // same seeds, the same summed gradients) and rank 0 alone writes checkpoints; any world size resumes
 // any checkpoint.
