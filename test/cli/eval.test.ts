@@ -91,18 +91,21 @@ describe('flowlm eval', () => {
       '--set',
       `params.out=${join(tmp, 'spec.parquet')}`,
     ];
-    const plan = await flowlm(['plan', 'pipelines/eval-default.ts', ...args, '--json']);
+    // independent child processes, run side by side
+    const [plan, r, cli, missing] = await Promise.all([
+      flowlm(['plan', 'pipelines/eval-default.ts', ...args, '--json']),
+      flowlm(['run', 'pipelines/eval-default.ts', ...args, '--json', '--progress', 'none']),
+      evaluate(join(tmp, 'spec-cli'), '--limit', '4'),
+      flowlm(['run', 'pipelines/eval-default.ts', '--set', 'params.limit=4']),
+    ]);
     expect(plan.code, plan.stderr).toBe(0);
-    const r = await flowlm(['run', 'pipelines/eval-default.ts', ...args, '--json', '--progress', 'none']);
     expect(r.code, r.stderr).toBe(0);
     expect(lastJson(r.stdout).plan).toEqual(JSON.parse(plan.stdout));
     const rows = tableFromIPC(pw.readParquet(readFileSync(join(tmp, 'spec.parquet'))).intoIPCStream()).batches.flatMap(
       (x) => evalResultRows(x),
     );
-    const cli = await evaluate(join(tmp, 'spec-cli'), '--limit', '4');
     for (const row of rows) expect(row.value).toBe(cli.tasks[row.task]![row.metric]!.value ?? Number.NaN);
     expect(rows.map((x) => x.metric).sort()).toEqual(['acc', 'acc_norm', 'ece']);
-    const missing = await flowlm(['run', 'pipelines/eval-default.ts', '--set', 'params.limit=4']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('params.checkpoint');
   }, 300_000);
@@ -133,14 +136,16 @@ describe('flowlm eval', () => {
   }, 120_000);
 
   it('refuses unknown tasks and bad flags with exit 2 and the reason', async () => {
-    const unknown = await flowlm(['eval', '--checkpoint', run, '--tasks', 'no-such-task']);
+    const [unknown, limit, none] = await Promise.all([
+      flowlm(['eval', '--checkpoint', run, '--tasks', 'no-such-task']),
+      flowlm(['eval', '--checkpoint', run, '--tasks', 'spam-zero-shot', '--limit', '0']),
+      flowlm(['eval', '--tasks', 'spam-zero-shot']),
+    ]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown task "no-such-task"');
     expect(unknown.stderr).toContain('lambada-moby-sotu');
-    const limit = await flowlm(['eval', '--checkpoint', run, '--tasks', 'spam-zero-shot', '--limit', '0']);
     expect(limit.code).toBe(2);
     expect(limit.stderr).toContain('--limit');
-    const none = await flowlm(['eval', '--tasks', 'spam-zero-shot']);
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('--checkpoint');
     expect(existsSync(join(run, 'eval'))).toBe(false);
