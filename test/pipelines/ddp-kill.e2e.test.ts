@@ -16,7 +16,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'flowlm-ddp-kill-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const prep = join(tmp, 'prep');
 
-const STEPS = 16;
+const STEPS = 8;
 const SETS = [
   'model.preset="micro"',
   'model.vocabSize=50257',
@@ -28,11 +28,11 @@ const SETS = [
   'data.holdoutRows=16',
   'trainer.batchSize=4',
   `trainer.steps=${STEPS}`,
-  'trainer.checkpointEvery=4',
+  'trainer.checkpointEvery=2',
   'trainer.evalEvery=0',
   'trainer.evalBatches=2',
   'trainer.keepLast=5',
-  'optimizer.lr.warmupSteps=4',
+  'optimizer.lr.warmupSteps=2',
   'optimizer.lr.max=3e-3',
 ];
 const args = (runDir: string, ...more: string[]) => [
@@ -71,8 +71,8 @@ describe('multi-process training', () => {
     const master = `127.0.0.1:${await freePort()}`;
     const r0 = start(args(cut, '--rank', '0', '--world-size', '2', '--master', master));
     const r1 = start(args(cut, '--rank', '1', '--world-size', '2', '--master', master));
-    // after the step-4 checkpoint, a step or two into the next stretch: rank 1 is in the middle of work
-    await r0.until(() => /checkpoint \S*step-000004/.test(r0.stderr()) && /^step 6\//m.test(r0.stderr()), 90_000);
+    // after the step-2 checkpoint, a step or two into the next stretch: rank 1 is in the middle of work
+    await r0.until(() => /checkpoint \S*step-000002/.test(r0.stderr()) && /^step 3\//m.test(r0.stderr()), 90_000);
     const killedAt = performance.now();
     r1.child.kill('SIGKILL');
     expect((await r1.done).signal).toBe('SIGKILL');
@@ -85,7 +85,7 @@ describe('multi-process training', () => {
       `rank 0 exited ${Math.round(stopMs)} ms after rank 1 was killed: ${d0.stderr.trim().split('\n').at(-1)}`,
     );
     const checkpointed = latestStep(cut);
-    expect(checkpointed).toBeGreaterThanOrEqual(4);
+    expect(checkpointed).toBeGreaterThanOrEqual(2);
     expect(checkpointed).toBeLessThan(STEPS);
 
     const c = await flowlm(args(cut, '--devices', 'cpu:2', '--resume', '--json'));
