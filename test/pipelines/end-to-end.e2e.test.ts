@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowlm, lastJson, spec, start } from '../cli/spawn.ts';
 import { serveSite, type StaticSite } from '../fixtures/static-site.ts';
+import { expandGlobs } from '../../src/runtime/files.ts';
+import { SUBSET_INPUTS } from './prep-subset.ts';
 
 const DOCS = '/usr/share/doc/postgresql-doc-15/html';
 let site: StaticSite;
@@ -35,7 +37,10 @@ type Summary = {
   sources: Record<string, { peakInFlight: number }>;
 };
 
+// batches of 2 rows: what these tests check does not depend on the batch size, and a step costs a quarter
 const small = [
+  '--set',
+  'trainer.batchSize=2',
   '--set',
   'trainer.steps=4',
   '--set',
@@ -69,8 +74,7 @@ describe('pipelines/end-to-end.ts', () => {
       'crawl.maxPages=60',
       ...small,
     ];
-    const plan = await planOf(args);
-    const r = await flowlm(['run', ...args, '--json']);
+    const [plan, r] = await Promise.all([planOf(args), flowlm(['run', ...args, '--json'])]);
     expect(r.code, r.stderr).toBe(0);
     const s = lastJson(r.stdout) as unknown as Summary;
     expect(s.ok).toBe(true);
@@ -94,6 +98,7 @@ describe('pipelines/end-to-end.ts', () => {
     expect(again.stderr).toMatch(/stream mode cannot resume/);
   }, 300_000);
 
+  // a slice of the embedded corpus (~420 kB of its ~23 MB): shards of every packed row, a few seconds to write
   it('shards mode on the embedded corpus: shards written first, training reads them; stopped, --resume continues', async () => {
     const out = join(tmp, 'shards');
     const args = [
@@ -105,6 +110,10 @@ describe('pipelines/end-to-end.ts', () => {
       '--set',
       'params.data=shards',
       '--set',
+      `read.paths=${JSON.stringify(SUBSET_INPUTS)}`,
+      '--set',
+      'trainer.batchSize=2',
+      '--set',
       'trainer.steps=6',
       '--set',
       'trainer.evalEvery=3',
@@ -113,12 +122,12 @@ describe('pipelines/end-to-end.ts', () => {
       '--set',
       'trainer.evalBatches=2',
     ];
-    const plan = await planOf(args);
     // stopped by SIGTERM during step 3 or later: the ranks stop after a step, with a checkpoint
     const run = start(['run', ...args, '--json']);
+    const planned = planOf(args);
     await run.until(() => /step 3\/6/.test(run.stderr()), 240_000);
     run.child.kill('SIGTERM');
-    const r = await run.done;
+    const [r, plan] = await Promise.all([run.done, planned]);
     expect(r.code, r.stderr).toBe(143);
     const s = lastJson(r.stdout) as unknown as Summary & { stopped: boolean };
     expect(s.plan).toEqual(plan);
@@ -128,6 +137,7 @@ describe('pipelines/end-to-end.ts', () => {
     const manifest = JSON.parse(readFileSync(join(out, 'shards', 'manifest.json'), 'utf8')) as { rows: number };
     expect(manifest.rows).toBe(s.nodes.pack!.rowsOut);
     expect(s.nodes.shards!.rowsIn).toBe(manifest.rows);
+    expect(s.nodes.read!.rowsOut).toBe((await expandGlobs(SUBSET_INPUTS)).length); // one row per file read
     const resumed = await flowlm(['run', ...args, '--resume', '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
     const s2 = lastJson(resumed.stdout) as unknown as Summary;
