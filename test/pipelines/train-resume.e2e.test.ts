@@ -15,11 +15,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'flowlm-train-resume-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const prep = join(tmp, 'prep');
 
-// micro shape (d_model 32) with GPT-2's vocabulary, short rows: a step takes well under a second
+// micro shape (d_model 16) with GPT-2's vocabulary, short rows: a step takes well under a second
 const SETS = [
   'model.preset="micro"',
   'model.vocabSize=50257',
-  'model.dModel=32',
+  'model.dModel=16',
   'model.nHead=2',
   'model.dropout=0.1',
   `data.dir=${prep}`,

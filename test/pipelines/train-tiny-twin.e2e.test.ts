@@ -21,7 +21,7 @@ const sets = (runDir: string) =>
   [
     'model.preset="micro"',
     'model.vocabSize=50257',
-    'model.dModel=32',
+    'model.dModel=16',
     'model.nHead=2',
     `data.dir=${shards}`,
     'data.seqLen=32',
