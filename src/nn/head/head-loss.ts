@@ -65,7 +65,13 @@ export const headChunkCount = (n: number, v: number, o: HeadTuning = {}): number
 const MAX_SHARED_CHUNKS = 8;
 
 /** Loss (and, with `grad`, dL/dh and dL/dW) of rows h [n, d] against the head W [V, d]. */
-function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: boolean, unscaled = false): HeadPass {
+function headPass(
+  h: tf.Tensor2D,
+  w: tf.Tensor2D,
+  o: HeadLossOptions,
+  grad: boolean,
+  unscaled: boolean | Float32Array = false,
+): HeadPass {
   check(h, w, o);
   const [n, d] = h.shape;
   const v = w.shape[0];
@@ -73,9 +79,13 @@ function headPass(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions, grad: bool
   const weights = o.weights ?? new Float32Array(n).fill(1);
   let weightSum = 0;
   for (let i = 0; i < n; i++) weightSum += weights[i]!;
-  const scale = unscaled
-    ? new Float32Array(n).fill(1)
-    : Float32Array.from(weights, (x) => (weightSum > 0 ? x / weightSum : 0));
+  // unscaled: each row's own loss; a Float32Array: each row's scale as given
+  const scale =
+    unscaled instanceof Float32Array
+      ? unscaled
+      : unscaled
+        ? new Float32Array(n).fill(1)
+        : Float32Array.from(weights, (x) => (weightSum > 0 ? x / weightSum : 0));
   const rowsPerChunk = rowsPerChunkFor(n, v, o);
   const chunks = Math.ceil(n / rowsPerChunk);
   const vocabBlock = o.vocabBlock ?? VOCAB_BLOCK;
@@ -150,6 +160,19 @@ export function headRowLosses(
   tuning: HeadTuning = {},
 ): Float64Array {
   return headPass(h, w, { ...tuning, targets }, false, true).rows;
+}
+
+/** dL/dh and dL/dW of L = sum_r scale_r * (-log p(target_r)), each row's scale given as is (any sign,
+ * not normalised): the backward pass of a function of per-row log-probs (head-logprob-sums.ts). */
+export function headScaledGrads(
+  h: tf.Tensor2D,
+  w: tf.Tensor2D,
+  targets: Int32Array,
+  scale: Float32Array,
+  tuning: HeadTuning = {},
+): { dh: tf.Tensor2D; dw: tf.Tensor2D } {
+  const r = headPass(h, w, { ...tuning, targets }, true, scale);
+  return { dh: r.dh!, dw: r.dw! };
 }
 
 /** The same loss as a scalar tensor that backpropagates to h and W (gradients formed eagerly). */

@@ -9,7 +9,7 @@ import type { Gpt } from '../model/gpt.ts';
 import { dpoLoss } from '../objective/dpo.ts';
 import { inputsOf, type PackedBatch } from '../objective/loss.ts';
 import { rewardLoss } from '../objective/reward.ts';
-import { sequenceLogprobs, sequenceLogprobsValue } from '../objective/sequence-logprobs.ts';
+import { sequenceLogprobSums } from '../objective/sequence-logprobs.ts';
 import { lastResponseIndex, splitPairRows, stackPairs } from './pair-rows.ts';
 
 export type PairObjective =
@@ -51,12 +51,12 @@ export function pairLossFn(model: Gpt, batch: PackedBatch, obj: PairObjective, r
   }
   // the reference's sums as the policy's tensor path forms them (float32 tf.sum), so a policy equal to
   // the reference gives z = 0 exactly (loss ln 2), not a float64-vs-float32 rounding difference
-  const refSums = tf.tidy(() => sequenceLogprobs(obj.reference, both, both.attentionMask!).sums);
+  const refSums = tf.tidy(() => sequenceLogprobSums(obj.reference, both, both.attentionMask!));
   const ref = Float64Array.from(refSums.dataSync());
   refSums.dispose();
   const o = { beta: obj.beta, labelSmoothing: obj.labelSmoothing };
   return () => {
-    const s = sequenceLogprobs(model, both, both.attentionMask!, { rng }).sums;
+    const s = sequenceLogprobSums(model, both, both.attentionMask!, { rng });
     const x = { policyChosen: s.slice(0, n), policyRejected: s.slice(n, n) };
     return dpoLoss({ ...x, refChosen: ref.subarray(0, n), refRejected: ref.subarray(n) }, o);
   };
@@ -87,7 +87,13 @@ export function pairValues(model: Gpt, batch: PackedBatch, obj: PairObjective): 
     t.dispose();
     return { chosen: s.slice(0, n), rejected: s.slice(n), tokens };
   }
-  const p = sequenceLogprobsValue(model, both, both.attentionMask!).sums;
-  const r = sequenceLogprobsValue(obj.reference, both, both.attentionMask!).sums;
+  const sums = (m: Gpt) => {
+    const t = tf.tidy(() => sequenceLogprobSums(m, both, both.attentionMask!));
+    const v = Float64Array.from(t.dataSync());
+    t.dispose();
+    return v;
+  };
+  const p = sums(model);
+  const r = sums(obj.reference);
   return { chosen: p.slice(0, n), rejected: p.slice(n), refChosen: r.slice(0, n), refRejected: r.slice(n), tokens };
 }
