@@ -5,9 +5,11 @@
 // flowlm eval on held-out text that prep kept out of the training data (--decontaminate).
 // Training uses every core by default (--devices auto: one data-parallel replica per core, or per GPU).
 //   node --import tsx pipelines/demo.ts [--minutes M] [--steps N] [--out DIR] [--devices auto|cpu:N|gpu:all]
-//                                       [--eval-limit N] [--val-rows N]
+//                                       [--eval-limit N] [--val-rows N] [--input GLOB ...]
 // --val-rows: held-out rows of 128 tokens for validation and the unigram baseline (default 256); fewer
 // make a quick run (the tests) quicker, since the final validation then scores fewer tokens.
+// --input: what prep reads instead of the whole embedded corpus (repeatable; flowlm prep --input), e.g.
+// a slice of it for a quick run; decontamination still drops the held-out documents among them.
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,6 +37,7 @@ const { values: opt } = parseArgs({
     devices: { type: 'string' },
     'eval-limit': { type: 'string' },
     'val-rows': { type: 'string' },
+    input: { type: 'string', multiple: true },
   },
 });
 const OUT = resolve(opt.out ?? 'out/demo');
@@ -71,6 +74,7 @@ execFileSync(
     '128',
     '--decontaminate',
     HELDOUT_TASKS.join(','),
+    ...(opt.input ?? []).flatMap((i) => ['--input', i]),
     '--progress',
     'none',
     '--json',
