@@ -3,29 +3,25 @@
 // text (so the shards it trains on hold none: checked by decoding them), the run trains, samples and
 // prints the evaluation table from `flowlm eval`; then `flowlm eval` on the demo's checkpoint runs every
 // shipped task (--limit 2) and reports every declared metric.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contaminationOfShards } from '../../operators/eval/shard-contamination.ts';
 import { shippedTasks } from '../../src/eval/registry.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
-import { flowlm, lastJson, ROOT } from '../cli/spawn.ts';
+import { flowlm, lastJson, start } from '../cli/spawn.ts';
 import { SUBSET_INPUTS } from './prep-subset.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-demo-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-const run = promisify(execFile);
 
 type Cell = { value: number | null; stderr: number | null; n: number; chance?: number };
 
 describe('the demo with evaluation', () => {
   it('trains on decontaminated shards, prints the eval table; flowlm eval runs every shipped task on its checkpoint', async () => {
     const out = join(tmp, 'demo');
-    const demo = await run(
-      process.execPath,
+    const demoRun = start(
       [
         '--import',
         'tsx',
@@ -42,8 +38,25 @@ describe('the demo with evaluation', () => {
         '--out',
         out,
       ],
-      { cwd: ROOT, maxBuffer: 64 << 20, env: { ...process.env, FLOWLM_DEBUG: '' } },
+      { command: process.execPath },
     );
+    // every shipped task on the demo's checkpoint, started once training has written it (the demo goes on
+    // sampling and evaluating meanwhile)
+    await demoRun.until(() => /\[demo\] \d+ s: 3 steps/.test(demoRun.stderr()), 600_000);
+    const evalAll = flowlm([
+      'eval',
+      '--checkpoint',
+      join(out, 'run'),
+      '--tasks',
+      'all',
+      '--limit',
+      '2',
+      '--out',
+      join(tmp, 'eval'),
+      '--json',
+    ]);
+    const demo = await demoRun.done;
+    expect(demo.code, demo.stderr).toBe(0);
     const summary = lastJson(demo.stdout) as {
       steps: number;
       valTokens: number;
@@ -57,20 +70,6 @@ describe('the demo with evaluation', () => {
     expect(demo.stdout).toMatch(/held-out bits per byte\s+\d/);
     expect(demo.stdout).toMatch(/last-word cloze accuracy\s+\S+.*n=3\s+\(chance 0\)/);
     expect(summary.eval['heldout-perplexity']!.bits_per_byte!.value).toBeGreaterThan(0);
-
-    // every shipped task on the demo's checkpoint (a child process, so it runs while the shards are checked)
-    const evalAll = flowlm([
-      'eval',
-      '--checkpoint',
-      join(out, 'run'),
-      '--tasks',
-      'all',
-      '--limit',
-      '2',
-      '--out',
-      join(tmp, 'eval'),
-      '--json',
-    ]);
 
     // the shards it trained on share no 13-gram with the held-out documents
     const report = await contaminationOfShards(join(out, 'prep'), ['heldout-perplexity']);
