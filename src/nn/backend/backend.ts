@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { headHelperWanted, startHeadHelper } from '../head/head-helper.ts';
+import { registerNativeMatmul } from './native/native-matmul.ts';
 import { registerWasmKernels } from './wasm-kernels.ts';
 
 export const BACKENDS = ['node-gpu', 'node', 'wasm', 'cpu'] as const;
@@ -56,10 +57,13 @@ async function tryBackend(name: BackendName): Promise<{ tfName: string; detail: 
     });
     if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm did not initialise');
     registerWasmKernels();
+    // the optional native addon (native/): OpenBLAS sgemm on the wasm heap for every matmul
+    const native = registerNativeMatmul();
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     // tfjs-backend-wasm turns threads off under Node (its worker bootstrap needs blob: URLs)
     const threads = wasm.getThreadsCount();
-    return { tfName: 'wasm', detail: `${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}` };
+    const detail = `${simd ? 'simd' : 'no simd'}, ${threads} thread${threads === 1 ? '' : 's'}`;
+    return { tfName: 'wasm', detail: native ? `${detail}, ${native}` : detail };
   }
   if (!(await tf.setBackend('cpu'))) throw new Error('tfjs cpu backend did not initialise');
   return { tfName: 'cpu', detail: 'plain JS' };

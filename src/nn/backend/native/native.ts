@@ -1,0 +1,70 @@
+// Loads flowlm's optional native kernel pack (binding.gyp, gemm.c): a Node addon over the system
+// OpenBLAS, built at install time where libopenblas-dev and a compiler exist. Where it is missing or
+// fails to load, loadNative() returns undefined and nativeSkipReason() says why in one line; wasm
+// then runs every kernel, as before. FLOWLM_NATIVE=0 turns it off; FLOWLM_BLAS_THREADS sets OpenBLAS's
+// threads per process (default 1: each rank is its own process or thread, so more would oversubscribe).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  /** For i < batch: C_i = op(A_i) op(B_i) (+ bias), row-major, op(A) [m, k], op(B) [k, n]; offsets holds
+   * three element offsets (a_i, b_i, c_i) per product, null for one product at offset 0. */
+  gemm(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    bias: Float32Array | null,
+    offsets: Int32Array | null,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
+  setThreads(n: number): void;
+  info(): { config: string; threads: number };
+}
+
+export const ADDON_PATH = join(dirname(fileURLToPath(import.meta.url)), 'build', 'Release', 'flowlm_native.node');
+
+let loaded: { addon?: NativeAddon; reason?: string } | undefined;
+
+/** The thread count OpenBLAS gets: $FLOWLM_BLAS_THREADS, else 1. */
+export function blasThreads(): number {
+  const v = process.env.FLOWLM_BLAS_THREADS;
+  if (v === undefined || v === '') return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`FLOWLM_BLAS_THREADS=${v} is not a thread count; use a whole number >= 1 or unset it (1)`);
+  return n;
+}
+
+function load(): { addon?: NativeAddon; reason?: string } {
+  if (process.env.FLOWLM_NATIVE === '0') return { reason: 'disabled by FLOWLM_NATIVE=0' };
+  if (!existsSync(ADDON_PATH)) return { reason: 'native kernels not built (npm run build:native)' };
+  const threads = blasThreads();
+  // OpenBLAS sizes its thread pool when the library loads: set the count before the addon pulls it in
+  process.env.OPENBLAS_NUM_THREADS ??= String(threads);
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    addon.setThreads(threads);
+    return { addon };
+  } catch (err) {
+    return { reason: `native kernels failed to load (${err instanceof Error ? err.message.split('\n')[0] : err})` };
+  }
+}
+
+/** The addon, or undefined when it is not built, fails to load or is disabled. */
+export function loadNative(): NativeAddon | undefined {
+  loaded ??= load();
+  return loaded.addon;
+}
+
+/** Why loadNative() returned undefined; undefined when it loaded. */
+export function nativeSkipReason(): string | undefined {
+  loaded ??= load();
+  return loaded.reason;
+}
