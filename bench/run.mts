@@ -7,14 +7,14 @@ import { join } from 'node:path';
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const name = process.argv[2];
 const known = readdirSync(dir)
-  .filter((f) => f.endsWith('.ts') && f !== 'run.mts' && !f.startsWith('_'))
-  .map((f) => f.slice(0, -3));
+  .filter((f) => (f.endsWith('.ts') || f.endsWith('.mts')) && f !== 'run.mts' && !f.startsWith('_'))
+  .map((f) => f.replace(/\.m?ts$/, ''));
 if (!name || !known.includes(name)) {
   console.error(`usage: npm run bench -- NAME [args]\nbenchmarks: ${known.join(', ')}`);
   process.exit(2);
 }
-const file = join(dir, `${name}.ts`);
-if (!existsSync(file)) process.exit(2);
+const file = [join(dir, `${name}.ts`), join(dir, `${name}.mts`)].find((f) => existsSync(f));
+if (!file) process.exit(2);
 const mod = (await import(pathToFileURL(file).href)) as {
   default: (args: string[]) => Promise<Record<string, unknown>>;
 };
