@@ -2,15 +2,18 @@
 // held-out emails): it prints the table and the JSON line; LoRA's trainable parameters are exactly the
 // adapters of r 8 on the four projections of both blocks, under 2% of full fine-tuning's; the LoRA run's
 // model (its adapter-only checkpoint loaded whole) has the base's weights bit for bit and trained
-// adapters, while full fine-tuning changed the base's weights.
+// adapters, while full fine-tuning changed the base's weights. Then the alignment half in small: a reward
+// model (2 steps) scored on 8 of the 175 held-out pairs, PPO (2 iterations), DPO (3 steps), and the judges'
+// figures of 2 held-out generations per policy.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/nn/backend/backend.ts';
 import { loadModel } from '../../src/nn/checkpoint/load-model.ts';
+import type { AlignFigures } from '../../pipelines/post-train-align.ts';
 import { lastJson, ROOT } from '../cli/spawn.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-post-train-'));
@@ -48,6 +51,8 @@ describe('the post-training demo (full fine-tuning and LoRA)', () => {
         'cpu:1',
         '--eval-limit',
         '4',
+        ...['--rm-steps', '2', '--ppo-iterations', '2', '--ppo-batch', '4', '--dpo-steps', '3', '--kl-target', '5'],
+        ...['--eval-prompts', '2', '--samples', '1', '--val-pairs', '8'],
         '--out',
         out,
       ],
@@ -67,11 +72,10 @@ describe('the post-training demo (full fine-tuning and LoRA)', () => {
       full: RunRow;
       lora: RunRow & { config: { r: number; alpha: number; targets: string[] } };
       loraShare: number;
-      pending: string[];
+      align: AlignFigures;
     };
     expect(s.steps).toBe(2);
     expect(s.evalDocs).toBe(4);
-    expect(s.pending).toContain('PPO');
     for (const row of [s.full, s.lora]) {
       expect(row.wordPerplexity).toBeGreaterThan(1);
       expect(row.bitsPerByte).toBeGreaterThan(0);
@@ -117,5 +121,38 @@ describe('the post-training demo (full fine-tuning and LoRA)', () => {
     );
     expect(changed.length).toBeGreaterThan(0);
     for (const m of [base, lora, full]) m.dispose();
-  }, 180_000);
+
+    // alignment from the full fine-tuned model, each stage as asked
+    expect(r.stdout).toMatch(/--- alignment from the full fine-tuned model ---/);
+    expect(r.stdout).toMatch(/reward model: held-out pair accuracy \d\.\d{3} on 8 pairs/);
+    expect(r.stdout).toMatch(/^ {2}PPO\s+-?\d+\.\d{3}\s+-?\d+\.\d{3}\s+\d\.\d{3}/m);
+    const a = s.align;
+    expect(a.rewardModel).toMatchObject({ steps: 2, heldoutPairs: 8 }); // --val-pairs 8 of the 175
+    expect(a.rewardModel.heldoutAccuracy).toBeGreaterThanOrEqual(0);
+    expect(a.rewardModel.checkpoint).toMatch(/rm[/\\]step-000002$/);
+    expect(a.ppo.iterations).toBe(2);
+    // --ppo-batch 4: the run's own record (its checkpoint's config)
+    const ppoState = JSON.parse(readFileSync(join(a.ppo.runDir, 'step-000002', 'state.json'), 'utf8')) as {
+      config: { ppo: { batchSize: number; miniBatchSize: number } };
+    };
+    expect(ppoState.config.ppo).toMatchObject({ batchSize: 4, miniBatchSize: 2 });
+    expect(a.ppo.score).toHaveLength(2);
+    expect(a.ppo.kl).toHaveLength(2);
+    expect(a.ppo.kl[0]).toBe(0); // the first rollouts come from the reference itself
+    expect(a.ppo.klTarget).toBe(5);
+    expect(a.ppo.rewardRise).toBeCloseTo(a.ppo.score[1]! - a.ppo.score[0]!, 9);
+    expect(a.dpo.steps).toBe(3);
+    expect(a.dpo.checkpoint).toMatch(/dpo[/\\]step-000003$/);
+    for (const p of [a.judged.sft, a.judged.ppo, a.judged.dpo]) {
+      expect(p.generations).toBe(2); // 2 prompts x 1 sample
+      expect(Number.isFinite(p.reward)).toBe(true);
+      expect(p.pHam).toBeGreaterThanOrEqual(0);
+      expect(p.pHam).toBeLessThanOrEqual(1);
+      expect(p.meanTokens).toBeGreaterThan(0);
+    }
+    expect(a.judged.sft.kl).toBe(0); // the SFT model against itself
+    // PPO and DPO moved the policy: a KL to the SFT model that is not exactly zero
+    expect(a.judged.ppo.kl).not.toBe(0);
+    expect(a.judged.dpo.kl).not.toBe(0);
+  }, 300_000);
 });
