@@ -1,9 +1,11 @@
 // The demos' way of running flowlm steps: each `flowlm ...` command a child process of its own (its
 // summary's peak RSS is its own, and a step fails the way a user's command would), stderr passed
-// through, the JSON summary (`--json`, the last stdout line) parsed with the fields a demo reads.
+// through, the JSON summary (`--json`, the last stdout line) parsed with the fields a demo reads; and
+// what a run started from a checkpoint must restate of it (its model config, encoding, context).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { loadCheckpoint } from '../src/nn/checkpoint/index.ts';
 
 const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 export const trainSpecFile = fileURLToPath(new URL('./train-tiny.ts', import.meta.url));
@@ -47,4 +49,18 @@ export async function trainTiny(sets: string[], devices: string, where = 'demo')
   const args = ['train', trainSpecFile, '--devices', devices, '--json', '--every', '10'];
   const stdout = await flowlm([...args, ...sets.flatMap((s) => ['--set', s])], where);
   return TrainSummary.parse(JSON.parse(stdout.trim().split('\n').at(-1)!));
+}
+
+/** What a run from checkpoint `dir` must restate: its model config (as --set model.K=V), encoding, context. */
+export async function recordedSettings(dir: string) {
+  const ck = await loadCheckpoint(dir);
+  const Recorded = z.object({ modelConfig: z.record(z.string(), z.unknown()), encoding: z.string().default('gpt2') });
+  const r = Recorded.parse(ck.state.config);
+  return {
+    dir: ck.dir,
+    step: ck.step,
+    encoding: r.encoding,
+    seqLen: Number(r.modelConfig.contextLength),
+    modelSets: Object.entries(r.modelConfig).map(([k, v]) => `model.${k}=${JSON.stringify(v)}`),
+  };
 }

@@ -12,12 +12,10 @@
 //      classifier trained on emails disjoint from the reward model's pairs (operators/eval/ham-classifier.ts):
 //      a reward rise the classifier does not share would be reward hacking
 // Small and short on 2 CPU cores: the figures show the mechanics, not what alignment reaches at scale.
-//   node --import tsx pipelines/post-train-align.ts --sft DIR [--out DIR] [--devices SPEC] [--rm-steps N]
-//        [--ppo-iterations N] [--ppo-batch N] [--dpo-steps N] [--kl-target X] [--eval-prompts N] [--samples N] [--val-pairs N]
+// Run by pipelines/post-train-demo.ts (its --rm-steps, --ppo-iterations, ... options), after its fine-tuning.
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { lastValueFrom, toArray } from 'rxjs';
 import { z } from 'zod';
 import { trainHamClassifier } from '../operators/eval/ham-classifier.ts';
@@ -25,9 +23,8 @@ import { meanOf, policyReport, type Generation } from '../operators/posttrain/po
 import { spamPreferencePairs } from '../operators/posttrain/preference-pairs.ts';
 import { loadRewardModel } from '../operators/posttrain/reward-model-file.ts';
 import { initBackend } from '../src/nn/backend/backend.ts';
-import { loadCheckpoint } from '../src/nn/checkpoint/index.ts';
 import { loadModel } from '../src/nn/checkpoint/load-model.ts';
-import { flowlm, trainTiny, type TrainSummary } from './flowlm-child.ts';
+import { flowlm, recordedSettings, trainTiny, type TrainSummary } from './flowlm-child.ts';
 
 export interface AlignOptions {
   /** the fine-tuned (SFT) checkpoint: the start of every run and the reference */
@@ -258,59 +255,4 @@ export function alignTable(f: AlignFigures): string[] {
     row('PPO', f.judged.ppo),
     row('DPO', f.judged.dpo),
   ];
-}
-
-/** What a run from checkpoint `dir` must restate: its model config (as --set model.K=V), encoding, context. */
-export async function recordedSettings(dir: string) {
-  const ck = await loadCheckpoint(dir);
-  const Recorded = z.object({ modelConfig: z.record(z.string(), z.unknown()), encoding: z.string().default('gpt2') });
-  const r = Recorded.parse(ck.state.config);
-  return {
-    dir: ck.dir,
-    step: ck.step,
-    encoding: r.encoding,
-    seqLen: Number(r.modelConfig.contextLength),
-    modelSets: Object.entries(r.modelConfig).map(([k, v]) => `model.${k}=${JSON.stringify(v)}`),
-  };
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values: v } = parseArgs({
-    options: {
-      sft: { type: 'string' },
-      out: { type: 'string' },
-      devices: { type: 'string' },
-      'rm-steps': { type: 'string' },
-      'dpo-steps': { type: 'string' },
-      'ppo-iterations': { type: 'string' },
-      'ppo-batch': { type: 'string' },
-      'kl-target': { type: 'string' },
-      'eval-prompts': { type: 'string' },
-      'val-pairs': { type: 'string' },
-      samples: { type: 'string' },
-    },
-  });
-  if (!v.sft)
-    throw new Error('post-train-align: give --sft DIR (a fine-tuned checkpoint, e.g. out/post-train-demo/full)');
-  const sft = await recordedSettings(resolve(v.sft));
-  const num = (s: string | undefined, d: number) => (s === undefined ? d : Number(s));
-  const f = await align({
-    sft: sft.dir,
-    out: resolve(v.out ?? 'out/post-train-demo/align'),
-    devices: v.devices ?? 'auto',
-    encoding: sft.encoding,
-    seqLen: sft.seqLen,
-    modelSets: sft.modelSets,
-    rmSteps: num(v['rm-steps'], ALIGN_DEFAULTS.rmSteps),
-    dpoSteps: num(v['dpo-steps'], ALIGN_DEFAULTS.dpoSteps),
-    ppoIterations: num(v['ppo-iterations'], ALIGN_DEFAULTS.ppoIterations),
-    ppoBatch: num(v['ppo-batch'], ALIGN_DEFAULTS.ppoBatch),
-    klTarget: num(v['kl-target'], ALIGN_DEFAULTS.klTarget),
-    evalPrompts: num(v['eval-prompts'], ALIGN_DEFAULTS.evalPrompts),
-    valPairs: v['val-pairs'] === undefined ? undefined : Number(v['val-pairs']),
-    samples: num(v.samples, ALIGN_DEFAULTS.samples),
-    maxTokens: ALIGN_DEFAULTS.maxTokens,
-    log: (l) => process.stderr.write(`${l}\n`),
-  });
-  process.stdout.write(`${alignTable(f).join('\n')}\n${JSON.stringify(f)}\n`);
 }

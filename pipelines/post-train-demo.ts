@@ -35,8 +35,8 @@ import { loadModel } from '../src/nn/checkpoint/load-model.ts';
 import { runTask } from '../src/eval/run-tasks.ts';
 import { tokenizerFor } from '../src/eval/tokenizer.ts';
 import heldoutHam from '../operators/eval/tasks/heldout-ham.ts';
-import { flowlm, trainTiny, type TrainSummary } from './flowlm-child.ts';
-import { align, ALIGN_DEFAULTS, alignTable, recordedSettings } from './post-train-align.ts';
+import { flowlm, recordedSettings, trainTiny, type TrainSummary } from './flowlm-child.ts';
+import { align, ALIGN_DEFAULTS, alignTable } from './post-train-align.ts';
 
 const { values: opt } = parseArgs({
   options: {
