@@ -24,8 +24,25 @@ function rootOf(err: unknown): unknown {
 const cpuDevices = (n: number): Device[] =>
   Array.from({ length: n }, (_, i) => ({ kind: 'cpu', index: i, label: `cpu:${i}` }));
 
-/** `plan`: the launcher's; without it (a torchrun-style rank) the rank makes the same one. */
-export function graphTrainPipeline(file: string, plan?: PhysicalPlan): TrainPipeline {
+/** What a rank's run returns, read from its built resources before they are disposed (the trainer's
+ * result; a PPO run's summary), and what to say when no resource of that kind ran. */
+export interface RankResult {
+  pick: (built: ReadonlyMap<string, unknown>) => TrainPipelineResult | undefined;
+  missing: string;
+}
+
+const trainerResult: RankResult = {
+  pick: (built) => [...built.values()].find((v): v is Trainer => v instanceof Trainer)?.result(),
+  missing: 'the graph ran no training step (no nn/trainer resource was opened by a data source)',
+};
+
+/** `plan`: the launcher's; without it (a torchrun-style rank) the rank makes the same one. `result`: how
+ * the rank's result is read (default: the nn/trainer resource's). */
+export function graphTrainPipeline(
+  file: string,
+  plan?: PhysicalPlan,
+  result: RankResult = trainerResult,
+): TrainPipeline {
   return async (o: TrainPipelineOptions): Promise<TrainPipelineResult> => {
     const dist = o.dist ?? singleRank();
     const lead = dist.rank === 0;
@@ -35,7 +52,7 @@ export function graphTrainPipeline(file: string, plan?: PhysicalPlan): TrainPipe
       throw new Error(`the plan has ${p.worldSize} ranks, this run ${dist.worldSize}`);
     let r: TrainPipelineResult | undefined;
     const log = lead && o.hooks.log ? o.hooks.log : undefined;
-    const result = await runPipeline(resolved, {
+    const ran = await runPipeline(resolved, {
       plan: p,
       source: file,
       scope: {
@@ -55,18 +72,16 @@ export function graphTrainPipeline(file: string, plan?: PhysicalPlan): TrainPipe
           : undefined,
       // before the resources are disposed: the result hashes the final parameters
       onResources: (built) => {
-        r = [...built.values()].find((v): v is Trainer => v instanceof Trainer)?.result();
+        r = result.pick(built);
       },
     });
-    if (!result.ok) {
-      const err =
-        rootOf(result.thrown) ?? new FlowError(result.error?.operator ?? 'run', result.error?.message ?? 'failed');
+    if (!ran.ok) {
+      const err = rootOf(ran.thrown) ?? new FlowError(ran.error?.operator ?? 'run', ran.error?.message ?? 'failed');
       // the other ranks would wait for this one in their next collective
       if (dist.worldSize > 1) dist.collective.abort(err instanceof Error ? err : new Error(String(err)));
       throw err;
     }
-    if (!r)
-      throw new Error(`${file}: the graph ran no training step (no nn/trainer resource was opened by a data source)`);
-    return { ...r, plan: p, nodes: result.nodes, sources: result.sources };
+    if (!r) throw new Error(`${file}: ${result.missing}`);
+    return { ...r, plan: p, nodes: ran.nodes, sources: ran.sources };
   };
 }
