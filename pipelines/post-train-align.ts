@@ -13,6 +13,7 @@
 //      a reward rise the classifier does not share would be reward hacking
 // Small and short on 2 CPU cores: the figures show the mechanics, not what alignment reaches at scale.
 // Run by pipelines/post-train-demo.ts (its --rm-steps, --ppo-iterations, ... options), after its fine-tuning.
+import { rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,8 @@ export interface PolicyFigures {
 export async function align(o: AlignOptions) {
   const t0 = performance.now();
   const at = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
+  // a fresh run each time: the trainer refuses a run directory that holds another run's checkpoints
+  for (const d of ['rm', 'ppo', 'dpo']) rmSync(join(o.out, d), { recursive: true, force: true });
   // -- 1. pairs and prompts
   const pairs = { train: join(o.out, 'pairs'), heldout: join(o.out, 'pairs-heldout') };
   for (const split of ['train', 'heldout'] as const) {
