@@ -55,7 +55,16 @@ async function tryBackend(name: BackendName): Promise<{ tfName: string; detail: 
       'tfjs-backend-wasm-simd.wasm': join(dist, 'tfjs-backend-wasm-simd.wasm'),
       'tfjs-backend-wasm-threaded-simd.wasm': join(dist, 'tfjs-backend-wasm-threaded-simd.wasm'),
     });
-    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs-backend-wasm did not initialise');
+    // Emscripten's Node glue adds process listeners that rethrow any uncaught error or unhandled rejection
+    // from inside its minified module, so a failed run ended with a screen of that source; Node's own
+    // handling (the error and its stack) is kept instead
+    const before = { ex: process.listeners('uncaughtException'), rej: process.listeners('unhandledRejection') };
+    const ok = await tf.setBackend('wasm');
+    for (const l of process.listeners('uncaughtException'))
+      if (!before.ex.includes(l)) process.off('uncaughtException', l);
+    for (const l of process.listeners('unhandledRejection'))
+      if (!before.rej.includes(l)) process.off('unhandledRejection', l);
+    if (!ok) throw new Error('tfjs-backend-wasm did not initialise');
     registerWasmKernels();
     // the optional native addon (native/): OpenBLAS sgemm on the wasm heap for every matmul
     const native = registerNativeMatmul();
