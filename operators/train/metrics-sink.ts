@@ -2,7 +2,8 @@
 // batch by batch so it can be followed live and survives a kill, and `metrics.parquet`, converted from
 // that log when the stream ends, however it ends (completed, cancelled or failed: the rows written so
 // far are a record of what happened). The Parquet file appears atomically. With `resumeStep`, a resumed
-// run keeps the log's rows up to that step and appends; otherwise the log starts empty.
+// run keeps the log's rows up to that step and appends (the step's own rows from its checkpoint when a
+// kill came between the checkpoint and the log); otherwise the log starts empty.
 import { mkdirSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -45,18 +46,27 @@ const Config = z.object({
 
 const BATCH_ROWS = 8192; // rows per batch handed to the Parquet writer when converting the log
 
-/** Opens the log for appending: emptied for a new run, cut back to `resumeStep` for a resumed one. */
-async function openLog(path: string, resumeStep: number | undefined): Promise<FileHandle> {
-  if (resumeStep === undefined) return open(path, 'w');
+/** Opens the log for appending: emptied for a new run, cut back to `resumeStep` for a resumed one (and
+ * whether it holds rows of that step). */
+async function openLog(
+  path: string,
+  resumeStep: number | undefined,
+): Promise<{ fh: FileHandle; hasResumeStep: boolean }> {
+  if (resumeStep === undefined) return { fh: await open(path, 'w'), hasResumeStep: false };
   const kept = new AtomicFile(path);
+  let hasResumeStep = false;
   try {
-    for await (const r of readMetricLines(path)) if (r.step <= resumeStep) await kept.write(metricLine(r));
+    for await (const r of readMetricLines(path)) {
+      if (r.step > resumeStep) continue;
+      hasResumeStep ||= r.step === resumeStep;
+      await kept.write(metricLine(r));
+    }
     await kept.commit();
   } catch (err) {
     await kept.abort();
     throw err;
   }
-  return open(path, 'a');
+  return { fh: await open(path, 'a'), hasResumeStep };
 }
 
 /** The whole log as a Parquet file (zero rows gives a file with the schema and no rows). */
@@ -108,7 +118,7 @@ export const writeMetrics = defineSink({
     let finished: Promise<string[]> | undefined;
     let batches = 0;
     // the run directory and resume point: the config's, or the trainer's once its replica is open
-    let placed: Promise<{ dir: string; resumeStep?: number }> | undefined;
+    let placed: Promise<{ dir: string; resumeStep?: number; recorded?: readonly MetricRow[] }> | undefined;
     const place = () =>
       (placed ??= (async () => {
         if (!cfg.trainer) return { dir: resolve(cfg.dir!), resumeStep: cfg.resumeStep };
@@ -116,6 +126,7 @@ export const writeMetrics = defineSink({
         return {
           dir: resolve(cfg.dir ?? rep.cfg.runDir),
           resumeStep: cfg.resumeStep ?? (rep.startStep > 0 ? rep.startStep : undefined),
+          recorded: rep.checkpointMetrics,
         };
       })());
     const paths = async () => {
@@ -124,9 +135,14 @@ export const writeMetrics = defineSink({
     };
     const handle = () =>
       (log ??= (async () => {
-        const { dir, resumeStep } = await place();
+        const { dir, resumeStep, recorded } = await place();
         mkdirSync(dir, { recursive: true });
-        return openLog((await paths()).jsonl, resumeStep);
+        const { fh, hasResumeStep } = await openLog((await paths()).jsonl, resumeStep);
+        // killed after the checkpoint of the resume step and before its rows reached the log: the rows
+        // the checkpoint recorded go back in
+        if (resumeStep !== undefined && !hasResumeStep && recorded?.length)
+          await fh.appendFile(recorded.map(metricLine).join(''));
+        return fh;
       })());
     const finish = () =>
       (finished ??= (async () => {

@@ -13,6 +13,7 @@
 // it has no gradients, optimizer state or place in checkpoints.
 // A checkpoint holds everything the next step depends on: parameters, AdamW moments and step, and
 // the data cursor after the last step (dropout masks derive from the seed, step and micro-batch).
+import type { MetricRow } from '../../schema/metrics.ts';
 import { createHash } from 'node:crypto';
 import { Rng } from '../../runtime/rng.ts';
 import { AdamWOptimizer } from '../optim/adamw-optimizer.ts';
@@ -92,6 +93,9 @@ export class TrainReplica {
   cursor: unknown;
   /** the run is over: the config's last step is done, or the ranks agreed to stop */
   finished = false;
+  /** resumed: the metric rows of the checkpoint's step, which it records (a kill between the checkpoint
+   * and the metrics log would otherwise lose them) */
+  checkpointMetrics: MetricRow[] = [];
   /** DPO's frozen reference model (reference-model.ts); loaded by open() */
   reference?: Gpt;
   private readonly schedule;
@@ -177,7 +181,10 @@ export class TrainReplica {
     const optimizer = optimizerFor(model);
     optimizer.setState({ step, m: valuesOf(ck.optimizer.m), v: valuesOf(ck.optimizer.v) });
     log(`resumed from ${latest.dir} (step ${ck.step})`);
-    return new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log, ref);
+    const rep = new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log, ref);
+    const recorded = (ck.state.extra as { metrics?: unknown } | undefined)?.metrics;
+    if (Array.isArray(recorded)) rep.checkpointMetrics = recorded as MetricRow[];
+    return rep;
   }
 
   /** elements of the trainable parameters */
@@ -271,8 +278,8 @@ export class TrainReplica {
   }
 
   /** Every rank calls it (the sharded optimizer state is gathered); rank 0 writes the checkpoint,
-   * unsharded, and returns its directory. */
-  async checkpoint(): Promise<string | undefined> {
+   * unsharded, with the step's metric rows, and returns its directory. */
+  async checkpoint(metrics: readonly MetricRow[] = []): Promise<string | undefined> {
     const st = await this.optimizer.fullState();
     if (!this.lead) return undefined;
     const shapes = new Map(this.model.specs.map((s) => [s.name, s.shape]));
@@ -297,6 +304,8 @@ export class TrainReplica {
             zero: cfg.zero,
             globalBatch: cfg.batchSize * cfg.gradAccum * this.dist.worldSize,
             ...(this.adapterRef ? { adapterOnly: this.adapterRef } : {}),
+            // the step's metric rows: a resumed run puts them in the log if a kill came before they got there
+            metrics,
           },
         },
       },

@@ -5,7 +5,7 @@
 // parameters), also as two ranks joined by memoryGroup(2) against world size 1 with accumulation; a
 // stop request ends the run after the current step with a checkpoint and an evaluation; and the credit
 // ledger paces the chain one optimizer step at a time.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Schema } from 'apache-arrow';
@@ -145,6 +145,7 @@ interface RankOptions {
   plan?: PhysicalPlan;
   stop?: AbortSignal;
   onStep?: (p: StepProgress) => void;
+  resume?: boolean;
 }
 interface ChainRun {
   run: RunResult;
@@ -162,6 +163,7 @@ async function runChain(spec: PipelineSpecInput, o: RankOptions = {}): Promise<C
       rank: o.rank ?? 0,
       worldSize: o.worldSize ?? 1,
       group: o.group,
+      resume: o.resume,
       hooks: { stop: o.stop, onStep: o.onStep as ((p: unknown) => void) | undefined },
     },
     onResources: (built) => {
@@ -277,6 +279,26 @@ describe('training chain as a graph (operators/train)', () => {
     expect(r.checkpoint).toMatch(/step-000002$/);
     // the source read no rows past the stopped step
     expect(run.nodes.data!.batchesOut).toBe(2);
+  }, 120_000);
+
+  it("a kill between a checkpoint and its metrics line: the resumed run puts the checkpoint's rows back", async () => {
+    const dir = join(tmp, 'chain-window');
+    const spec = chainSpec(dir, { trainer: { gradAccum: 2 } });
+    const stop = new AbortController();
+    // stopped after step 3, which is checkpointed (checkpointEvery 3)
+    await runChain(spec, { stop: stop.signal, onStep: (p) => p.step === 2 && stop.abort() });
+    expect((await findLatest(dir))?.step).toBe(3);
+    // the log as a kill right after the checkpoint of step 3 leaves it: without step 3's rows
+    const log = join(dir, 'metrics.jsonl');
+    const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    writeFileSync(log, `${lines.filter((l) => (JSON.parse(l) as { step: number }).step !== 3).join('\n')}\n`);
+    expect(metricsOf(dir)['train/loss']).toEqual(ref.losses.slice(0, 2));
+    const { train: r } = await runChain(spec, { resume: true });
+    expect(r).toMatchObject({ step: STEPS, startStep: 3 });
+    const m = metricsOf(dir);
+    expect(m['train/loss']).toEqual(ref.losses);
+    expect(m['train/grad_norm']).toEqual(refMetrics['train/grad_norm']);
+    expect(m['val/loss']).toEqual(refMetrics['val/loss']);
   }, 120_000);
 
   it('the credit ledger paces the chain one step at a time, whatever the pipeline budget', async () => {
