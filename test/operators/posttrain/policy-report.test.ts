@@ -61,7 +61,12 @@ describe('policyReport', () => {
         const s = generateTokens(policy, ids, { ...O, stopToken: EOT }, rng);
         expect(mine[k]!.response).toBe(gpt2.decode(s));
         const row = [...ids, ...s, EOT];
-        const r = rewardScores(rm, head, { ids: Int32Array.from(row), batch: 1, seqLen: row.length }, [row.length - 1]);
+        const r = rewardScores(
+          rm,
+          head,
+          { ids: Int32Array.from(row), batch: 1, seqLen: row.length },
+          Int32Array.of(row.length - 1),
+        );
         expect(mine[k]!.reward).toBeCloseTo(r.dataSync()[0]!, 4);
         r.dispose();
         const drawn = s.length < O.maxTokens ? [...s, EOT] : s;
