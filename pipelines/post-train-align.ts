@@ -244,16 +244,18 @@ export type { TrainSummary };
 /** The alignment figures as table lines. */
 export function alignTable(f: AlignFigures): string[] {
   const n = (x: number | null, d = 3) => (x === null ? '-' : x.toFixed(d));
-  const row = (name: string, p: PolicyFigures) =>
-    `  ${name.padEnd(8)} ${n(p.reward).padStart(10)} ${n(p.kl).padStart(10)} ${n(p.pHam).padStart(12)} ${n(p.meanTokens, 1).padStart(8)}`;
+  const WIDTHS = [8, 10, 10, 12, 8];
+  const cells = (xs: string[]) =>
+    `  ${xs.map((x, i) => (i === 0 ? x.padEnd(WIDTHS[0]!) : x.padStart(WIDTHS[i]!))).join(' ')}`;
+  const row = (name: string, p: PolicyFigures) => cells([name, n(p.reward), n(p.kl), n(p.pHam), n(p.meanTokens, 1)]);
   return [
-    `  reward model: held-out pair accuracy ${n(f.rewardModel.heldoutAccuracy)} on ${f.rewardModel.heldoutPairs ?? '-'} ` +
-      'pairs (chance 0.5)',
+    `  reward model: held-out pair accuracy ${n(f.rewardModel.heldoutAccuracy)} on ` +
+      `${f.rewardModel.heldoutPairs ?? '-'} pairs (chance 0.5)`,
     `  PPO: mean reward ${n(f.ppo.rewardFirstQuarter)} in the first quarter of ${f.ppo.iterations} iterations, ` +
       `${n(f.ppo.rewardLastQuarter)} in the last (rise ${n(f.ppo.rewardRise)}); KL at most ${n(f.ppo.klMax)} ` +
       `(target ${f.ppo.klTarget})`,
     `  DPO: held-out implicit-reward accuracy ${n(f.dpo.heldoutAccuracy)}`,
-    `  ${'policy'.padEnd(8)} ${'reward'.padStart(10)} ${'KL to SFT'.padStart(10)} ${'P(ham) (NB)'.padStart(12)} ${'tokens'.padStart(8)}`,
+    cells(['policy', 'reward', 'KL to SFT', 'P(ham) (NB)', 'tokens']),
     row('SFT', f.judged.sft),
     row('PPO', f.judged.ppo),
     row('DPO', f.judged.dpo),
