@@ -11,7 +11,7 @@
 export type HalfDtype = 'bf16' | 'f16';
 
 /** Float32 values of `src` rounded to bfloat16 bit patterns (into `out` if given). */
-export function f32ToBf16(src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {
+export function f32ToBf16(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   checkLength(src.length, out.length, 'f32ToBf16');
   const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < u.length; i++) {
@@ -24,7 +24,7 @@ export function f32ToBf16(src: Float32Array, out = new Uint16Array(src.length)):
 }
 
 /** Bfloat16 bit patterns back to float32 (exact: bfloat16 is float32's upper half). */
-export function bf16ToF32(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+export function bf16ToF32(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   checkLength(src.length, out.length, 'bf16ToF32');
   const u = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < src.length; i++) u[i] = src[i]! << 16;
@@ -32,7 +32,7 @@ export function bf16ToF32(src: Uint16Array, out = new Float32Array(src.length)):
 }
 
 /** Float32 values of `src` rounded to IEEE binary16 bit patterns (into `out` if given). */
-export function f32ToF16(src: Float32Array, out = new Uint16Array(src.length)): Uint16Array {
+export function f32ToF16(src: Float32Array, out: Uint16Array = new Uint16Array(src.length)): Uint16Array {
   checkLength(src.length, out.length, 'f32ToF16');
   const u = new Uint32Array(src.buffer, src.byteOffset, src.length);
   for (let i = 0; i < u.length; i++) {
@@ -66,7 +66,7 @@ export function f32ToF16(src: Float32Array, out = new Uint16Array(src.length)): 
 const F16_SUBNORMAL = 2 ** -24;
 
 /** IEEE binary16 bit patterns back to float32 (exact). */
-export function f16ToF32(src: Uint16Array, out = new Float32Array(src.length)): Float32Array {
+export function f16ToF32(src: Uint16Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
   checkLength(src.length, out.length, 'f16ToF32');
   const u = new Uint32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < src.length; i++) {
