@@ -1,11 +1,12 @@
 // `flowlm export --checkpoint <dir> --format safetensors --out FILE`: a checkpoint's weights under
 // GPT-2's tensor names (the model's own names), which PyTorch's safetensors loader reads; the training
-// config goes into the file's metadata. `--format peft` writes a LoRA, prefix tuning or P-tuning run's
+// config goes into the file's metadata; `--dtype bf16|f16` stores it in 2 bytes a value (rounded to nearest
+// even, as PyTorch's `.to(dtype)`). `--format peft` writes a LoRA, prefix tuning or P-tuning run's
 // adapter as Hugging Face PEFT saves one (src/nn/adapters/peft-export.ts, peft-export-prompt.ts): a
 // directory with adapter_model.safetensors and adapter_config.json.
 import { parseArgs } from 'node:util';
 import { loadCheckpoint, valuesOf, withShapes, type NamedTensors } from '../nn/checkpoint/index.ts';
-import { writeSafetensors } from '../nn/checkpoint/safetensors.ts';
+import { writeSafetensors, type SafetensorsDtype } from '../nn/checkpoint/safetensors.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { z } from 'zod';
 import { writePeftAdapter } from '../nn/adapters/peft-export.ts';
@@ -17,7 +18,8 @@ import { paramSpecs } from '../nn/model/params.ts';
 import { gptConfig, gptConfigSchema } from '../nn/model/config.ts';
 import type { LoadedCheckpoint } from '../nn/checkpoint/index.ts';
 
-export const EXPORT_HELP = `Usage: flowlm export --checkpoint DIR --format safetensors|peft --out FILE|DIR [--json]
+export const EXPORT_HELP = `Usage: flowlm export --checkpoint DIR --format safetensors|peft --out FILE|DIR
+       [--dtype f32|bf16|f16] [--json]
 
 Writes a checkpoint's weights (a step-NNNNNN directory, or a run directory: its latest).
   --format safetensors   one file: GPT-2 tensor names (wte.weight, h.0.attn.c_attn.weight, ...), float32; metadata:
@@ -30,7 +32,12 @@ Writes a checkpoint's weights (a step-NNNNNN directory, or a run directory: its 
                          without projection): prompt_embeddings [n, layers*2*dModel], the key/value prefixes
                          after the projection MLP; P-tuning v1 (P_TUNING): prompt_embeddings [n, dModel], the
                          prompt encoder's output. Both for inference (inference_mode true, as PEFT saves them)
-  --json                 one JSON object {path, bytes, tensors, step} on stdout`;
+  --dtype f32|bf16|f16   safetensors element type (default f32, the weights exactly): bf16 or f16 halve the file,
+                         rounded to nearest even as PyTorch's .to(torch.bfloat16) / .half(); f16 turns |w| >= 65520
+                         into inf and |w| < 2^-24 into 0, bf16 keeps float32's range with 8 significant bits
+  --json                 one JSON object {path, bytes, tensors, step, dtype} on stdout`;
+
+const DTYPES: Record<string, SafetensorsDtype> = { f32: 'F32', bf16: 'BF16', f16: 'F16' };
 
 export async function exportCommand(argv: string[], io: CliIO): Promise<number> {
   const { values } = parseArgs({
@@ -40,6 +47,7 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
       checkpoint: { type: 'string' },
       format: { type: 'string' },
       out: { type: 'string', short: 'o' },
+      dtype: { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -53,16 +61,34 @@ export async function exportCommand(argv: string[], io: CliIO): Promise<number> 
   const format = values.format ?? 'safetensors';
   if (format !== 'safetensors' && format !== 'peft')
     throw new UsageError(`--format ${format} is not supported; use safetensors or peft`, 'export');
+  const dtypeFlag = values.dtype ?? 'f32';
+  const dtype = Object.hasOwn(DTYPES, dtypeFlag) ? DTYPES[dtypeFlag]! : undefined;
+  if (!dtype) throw new UsageError(`--dtype ${dtypeFlag} is not supported; use f32, bf16 or f16`, 'export');
+  if (format === 'peft' && dtype !== 'F32')
+    throw new UsageError(
+      `--dtype ${dtypeFlag} applies to --format safetensors; PEFT adapters are written as f32`,
+      'export',
+    );
   const ck = await loadCheckpoint(values.checkpoint);
   if (format === 'peft') return exportPeft(ck, values.out, values.json === true, io);
   const written = await writeSafetensors(values.out, await weightsOf(ck), {
     metadata: { format: 'pt', flowlm_step: String(ck.step), flowlm_config: JSON.stringify(ck.state.config) },
+    dtype,
   });
   if (values.json)
-    io.out(JSON.stringify({ path: written.path, bytes: written.bytes, tensors: written.names.length, step: ck.step }));
+    io.out(
+      JSON.stringify({
+        path: written.path,
+        bytes: written.bytes,
+        tensors: written.names.length,
+        step: ck.step,
+        dtype: dtypeFlag,
+      }),
+    );
   else
     io.out(
-      `wrote ${written.names.length} tensors (${(written.bytes / 1e6).toFixed(1)} MB) of ${ck.dir} to ${written.path}`,
+      `wrote ${written.names.length} ${dtypeFlag} tensors (${(written.bytes / 1e6).toFixed(1)} MB) of ${ck.dir} ` +
+        `to ${written.path}`,
     );
   return 0;
 }

@@ -73,7 +73,7 @@ Commands:
   generate  sample a continuation of a prompt from a checkpoint
   eval      score a checkpoint on evaluation tasks (perplexity, cloze, multiple choice, calibration, ...):
             results.parquet + results.json; see flowlm eval --list
-  export    write a checkpoint's weights as safetensors (GPT-2 tensor names)
+  export    write a checkpoint's weights as safetensors (GPT-2 tensor names; f32, or bf16/f16 with --dtype)
   ops    list the operators (ids usable as "op") and resource kinds, with every config field
 
 ${RUN_OPTIONS_HELP}
