@@ -83,6 +83,13 @@ export const gptConfigSchema = z
         'standard deviation of the normal initialisation of weights and embeddings (GPT-2 divides it by sqrt(2 * ' +
           'nLayer) for projections into the residual stream)',
       ),
+    activationCheckpointing: z
+      .boolean()
+      .default(false)
+      .describe(
+        "recompute each block's forward pass in the backward pass instead of keeping its activations (less memory, " +
+          'about one more forward pass of time); the dropout masks are replayed, so the numbers are identical',
+      ),
     lora: loraConfigSchema
       .optional()
       .describe('LoRA adapters on chosen projections (src/nn/adapters/lora.ts); the base is then frozen'),

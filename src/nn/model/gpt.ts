@@ -6,10 +6,11 @@ import type { Rng } from '../../runtime/rng.ts';
 import { attentionSpans } from './attention-mask.ts';
 import type { ParamLookup } from './attention.ts';
 import { loraProjection } from '../adapters/lora.ts';
-import { prefixKeyValues, prefixLength } from '../adapters/prefix.ts';
+import { prefixKeyValues, prefixLength, type PastKV } from '../adapters/prefix.ts';
 import { virtualTokenCount, virtualTokenEmbeddings } from '../adapters/ptuning.ts';
 import { jsKernelsPreferred } from '../backend/backend.ts';
 import { block } from './block.ts';
+import { checkpointedBlock } from './block-checkpoint.ts';
 import { gptConfig, type GptConfig, type GptConfigInput } from './config.ts';
 import { layerNorm } from './layer-norm.ts';
 import { initialValues, paramSpecs, sizeOf, type ParamSpec } from './params.ts';
@@ -118,12 +119,15 @@ export class Gpt {
     const rows = nv + seqLen; // the sequence the blocks see
     const spans = attentionSpans(batch, rows, cfg.causal, docs);
     const lookup = (name: string) => this.param(name);
-    // adapters on the projections (LoRA) come in through the lookup, so blocks need not know of them
+    // adapters on the projections (LoRA) come in through the lookup, so blocks need not know of them;
+    // a checkpointed block makes its own for the replayed generator (block-checkpoint.ts)
     const past = new Map(prefixKeyValues(cfg, lookup).map((kv, l) => [`h.${l}.attn`, kv]));
-    const p: ParamLookup = Object.assign(lookup, {
-      project: loraProjection(cfg, lookup, opts.rng, this.loraMerged),
-      past: past.size > 0 ? (name: string) => past.get(name) : undefined,
-    });
+    const lookupFor = (rng: Rng | undefined, kvs: ReadonlyMap<string, PastKV>): ParamLookup =>
+      Object.assign((name: string) => this.param(name), {
+        project: loraProjection(cfg, lookup, rng, this.loraMerged),
+        past: kvs.size > 0 ? (name: string) => kvs.get(name) : undefined,
+      });
+    const p = lookupFor(opts.rng, past);
     let tok = tf.gather(this.param('wte.weight'), tf.tensor1d(ids, 'int32')) as tf.Tensor2D;
     const prompts = virtualTokenEmbeddings(cfg, lookup);
     if (prompts)
@@ -142,7 +146,15 @@ export class Gpt {
       positions ? tf.add(tok, pos) : tf.add(tok.reshape([batch, rows, d]), pos).reshape([batch * rows, d])
     ) as tf.Tensor2D;
     x = dropout(x, cfg.dropout, opts.rng);
-    for (let l = 0; l < cfg.nLayer; l++) x = block(x, l, { cfg, p, spans, rng: opts.rng, js });
+    for (let l = 0; l < cfg.nLayer; l++) {
+      if (!cfg.activationCheckpointing) {
+        x = block(x, l, { cfg, p, spans, rng: opts.rng, js });
+        continue;
+      }
+      const params = [...this.params].filter(([name]) => name.startsWith(`h.${l}.`)).map(([, v]) => v);
+      const kv = past.get(`h.${l}.attn`);
+      x = checkpointedBlock(x, l, { cfg, spans, rng: opts.rng, js, lookupFor, params, past: kv });
+    }
     // only the real tokens' states go on: the loss and the next-token logits are on them alone
     if (nv > 0)
       x = x

@@ -264,7 +264,9 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
   // config that leaves them at the old behaviour keeps its hash (and its checkpoints resume).
   // init.from enters as written: a resumed run never reads it again, and the run it names may
   // have moved on since (a run directory's latest checkpoint).
-  const { activation, attnDropout, ...model } = modelConfigOf(c);
+  // activationCheckpointing never enters: it changes memory and time, not one number of the run, so a
+  // run may resume with it switched either way
+  const { activation, attnDropout, activationCheckpointing: _ac, ...model } = modelConfigOf(c);
   const shaping = {
     ...rest,
     gradAccum: c.gradAccum * worldSize,
