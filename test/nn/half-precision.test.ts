@@ -128,30 +128,4 @@ describe('half precision (golden: PyTorch 1.13)', () => {
     expect([...f32ToF16(view)]).toEqual([0x3c00, 0xc000, 0x3800]);
     expect(() => f32ToF16(view, new Uint16Array(2))).toThrow(/output holds 2 values, the input 3/);
   });
-
-  it('converts at speed (prints M values/s)', () => {
-    const n = 1 << 22;
-    const x = new Float32Array(n).map((_, i) => Math.sin(i) * 3);
-    const h = new Uint16Array(n);
-    const back = new Float32Array(n);
-    const rate = (f: () => void) => {
-      f();
-      const t0 = performance.now();
-      for (let r = 0; r < 3; r++) f();
-      return (3 * n) / ((performance.now() - t0) * 1e3);
-    };
-    const speeds = {
-      f32ToBf16: rate(() => f32ToBf16(x, h)),
-      bf16ToF32: rate(() => bf16ToF32(h, back)),
-      f32ToF16: rate(() => f32ToF16(x, h)),
-      f16ToF32: rate(() => f16ToF32(h, back)),
-    };
-    console.log(
-      `half-precision conversion, M values/s: ${Object.entries(speeds)
-        .map(([k, v]) => `${k} ${v.toFixed(0)}`)
-        .join(', ')}`,
-    );
-    // generous floor: an allocating or per-element-object implementation would be far below it
-    for (const v of Object.values(speeds)) expect(v).toBeGreaterThan(20);
-  });
 });
