@@ -5,10 +5,13 @@ import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { DeviceError } from '../scheduler/devices.ts';
 import { planFile, PlanError } from '../scheduler/plan.ts';
 import { planText } from '../scheduler/plan-table.ts';
+import type { MemoryPlan, MemoryTerms } from '../scheduler/memory-plan.ts';
+import { bytes } from './format.ts';
 import { UsageError, type CliIO } from './io.ts';
 import { parseCount } from './run-command.ts';
 
-export const PLAN_USAGE = 'flowlm plan <pipeline.ts|spec.json> [--devices SPEC] [--set key=value ...] [--json]';
+export const PLAN_USAGE =
+  'flowlm plan <pipeline.ts|spec.json> [--devices SPEC] [--set key=value ...] [--memory] [--json]';
 
 export function planHelp(): string {
   return `Usage: ${PLAN_USAGE}
@@ -28,6 +31,9 @@ Options:
                                module's parameters (params.data=shards)
       --max-in-flight N        batches each source may have in flight (replaces the spec's budget)
       --max-in-flight-bytes N  bytes each source may have in flight (k, M, G suffixes)
+      --memory                 a training graph: each device's predicted peak memory, term by term
+                               (parameters, gradients, AdamW moments, activations, head chunk), with
+                               and without activation checkpointing (--json: under a memory key)
       --json                   the plan as one JSON object on stdout
   -h, --help                   show help
 
@@ -38,6 +44,7 @@ const OPTIONS = {
   devices: { type: 'string' },
   set: { type: 'string', multiple: true, short: 's' },
   json: { type: 'boolean' },
+  memory: { type: 'boolean' },
   'max-in-flight': { type: 'string' },
   'max-in-flight-bytes': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -77,6 +84,45 @@ export async function planCommand(argv: string[], io: CliIO, registry: Registry 
     if (err instanceof DeviceError || err instanceof PlanError) throw new UsageError(err.message, 'plan');
     throw err;
   }
+  if (values.memory) {
+    const memory = (plan.budgets.train as { memory?: MemoryPlan } | undefined)?.memory;
+    if (!memory)
+      throw new UsageError(
+        `--memory: ${positionals[0]} has no training chain (no nn/trainer resource), so there is no step to ` +
+          'plan memory for; drop --memory, or plan a training spec such as pipelines/train-tiny.ts',
+        'plan',
+      );
+    io.out(values.json ? JSON.stringify({ ...plan, memory }) : memoryText(memory, plan.worldSize));
+    return 0;
+  }
   io.out(values.json ? JSON.stringify(plan) : planText(plan));
   return 0;
+}
+
+const ROWS: Array<[keyof MemoryTerms, string]> = [
+  ['params', 'parameters (tensors)'],
+  ['grads', 'gradients (tensors)'],
+  ['headGradHeld', 'head gradient of the tied embedding, held'],
+  ['activations', 'activations kept for the backward (tensors)'],
+  ['tensorPeak', '= tensor peak'],
+  ['flatGrads', 'flat gradient buffer (JS)'],
+  ['moments', 'AdamW moments (JS)'],
+  ['kernelState', "JS kernels' saved arrays"],
+  ['headChunk', 'output head chunk (JS)'],
+  ['jsPeak', '= JS peak'],
+  ['total', 'predicted peak'],
+];
+
+/** The planner's terms per device, without and with activation checkpointing, side by side. */
+export function memoryText(m: MemoryPlan, worldSize: number): string {
+  const w = Math.max(...ROWS.map((r) => r[1].length));
+  return [
+    `memory per device (${worldSize} device${worldSize === 1 ? '' : 's'}, ${m.params} parameters):`,
+    `  ${'TERM'.padEnd(w)}  ${'PLAIN'.padStart(10)}  ${'CHECKPOINTED'.padStart(12)}`,
+    ...ROWS.map(
+      ([k, label]) =>
+        `  ${label.padEnd(w)}  ${bytes(m.plain[k]).padStart(10)}  ${bytes(m.checkpointed[k]).padStart(12)}`,
+    ),
+    `  head rows per chunk: ${m.plain.headRowsPerChunk}`,
+  ].join('\n');
 }

@@ -3,11 +3,11 @@
 // shards' row length from their manifest.json when it is there) — without opening anything.
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { mlpWidth } from '../nn/model/config.ts';
 import { paramSpecs, sizeOf } from '../nn/model/params.ts';
 import { modelConfigOf, trainConfigSchema, type TrainConfig } from '../nn/train/train-config.ts';
 import type { ResolvedPipeline } from '../graph/validate.ts';
 import type { TrainBudgets } from './plan-types.ts';
+import { memoryPlan, type MemoryPlan } from './memory-plan.ts';
 
 const F32 = 4;
 
@@ -20,16 +20,6 @@ function shardSeqLen(dir: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Float32 values a replica keeps alive for the backward pass of one micro-batch (an estimate). */
-function activationFloats(cfg: TrainConfig, rows: number, seqLen: number): number {
-  const m = modelConfigOf(cfg);
-  // swiglu keeps the gate's pre-activation and output too; attention dropout keeps its mask
-  const mlp = (m.activation === 'swiglu' ? 4 : 2) * mlpWidth(m);
-  const attn = (m.attnDropout > 0 ? 3 : 2) * m.nHead * seqLen;
-  const perLayerPerToken = 10 * m.dModel + mlp + attn;
-  return rows * seqLen * (m.nLayer * perLayerPerToken + 3 * m.dModel);
 }
 
 type Obj = Record<string, unknown>;
@@ -76,7 +66,7 @@ export function trainBudgets(
   dataDir: string | undefined,
   worldSize: number,
   notes: string[],
-): TrainBudgets {
+): TrainBudgets & { memory: MemoryPlan } {
   const model = modelConfigOf(cfg);
   const manifestLen = dataDir ? shardSeqLen(dataDir) : undefined;
   const seqLen = cfg.data.seqLen ?? manifestLen ?? model.contextLength;
@@ -92,17 +82,19 @@ export function trainBudgets(
     B = cfg.batchSize,
     W = worldSize;
   const gradientBytes = params * F32;
-  const momentsPerRank = zero ? Math.ceil(params / W) : params;
+  // the memory planner (memory-plan.ts): the terms at the step's peak, as this run is configured
+  const memory = memoryPlan(model, { rows: B, seqLen, worldSize: W, zero }, params);
+  const m = model.activationCheckpointing ? memory.checkpointed : memory.plain;
   const perReplica = {
-    params: params * F32,
-    grads: gradientBytes,
-    moments: 2 * momentsPerRank * F32,
-    activations: activationFloats(cfg, B, seqLen) * F32,
+    params: m.params,
+    grads: m.grads + m.flatGrads,
+    moments: m.moments,
+    activations: m.activations + m.kernelState + m.headChunk,
     total: 0,
   };
   perReplica.total = perReplica.params + perReplica.grads + perReplica.moments + perReplica.activations;
   notes.push(
-    'activations: an estimate for one micro-batch (the output head is computed in row chunks and is not included)',
+    "memory per replica: the planner's peak of one step (flowlm plan --memory shows its terms, with and without checkpointing)",
   );
   return {
     trainer,
@@ -115,6 +107,7 @@ export function trainBudgets(
     gradientBytesPerStep: gradientBytes,
     ringBytesSentPerRank: Math.round(((2 * (W - 1)) / W) * gradientBytes),
     perReplica,
+    memory,
     zero,
     runDir: cfg.runDir,
   };
