@@ -1,12 +1,15 @@
 // The memory planner: what one replica holds at the peak of a training step, term by term, counted
 // from what the code keeps rather than fitted. Two places hold it: tfjs tensors (the parameters, the
-// gradients the backward pass forms, the tensors the forward pass saves for it: the inputs and weight
-// handles of every linear, nn/backend/matmul.ts, and the output head's eagerly formed gradients,
-// nn/head/head-loss.ts) and plain JS arrays (the flat gradient the all-reduce and the optimizer use,
+// gradients the backward pass forms, the tensors the forward pass saves for it — on wasm the tape's
+// copy of every saved input is a real copy, the embedding's gather keeps one of wte — and the head
+// pass's vocabulary blocks, chunk of [rows, V] probabilities and per-block products, nn/head/head-rows.ts,
+// where the step peaks) and plain JS arrays (the flat gradient the all-reduce and the optimizer use,
 // nn/train/replica.ts; AdamW's moments, nn/optim/adamw.ts, sharded by ZeRO-1; the JS kernels' saved
-// state — layer norm, GELU, attention probabilities; the head's chunk of [rows, V] probabilities).
-// tf.profile sees the first kind only, which is what bench/memory-plan.mts measures.
+// state — layer norm, GELU, attention probabilities; the head's copies of W and dW). tf.profile sees
+// the first kind only: bench/memory-plan.mts measures it within 12% for three sizes; the JS side is
+// predicted only.
 import { headChunkCount } from '../nn/head/head-loss.ts';
+import { VOCAB_BLOCK } from '../nn/head/head-rows.ts';
 import { mlpWidth, type GptConfig } from '../nn/model/config.ts';
 import { paramSpecs, sizeOf } from '../nn/model/params.ts';
 
@@ -40,9 +43,16 @@ export interface MemoryTerms {
   /** the JS kernels' saved arrays: layer-norm x-hat, GELU input and sigmoid, attention q|k|v and
    * probabilities (with checkpointing: one block's worth plus the final layer norm) */
   kernelState: number;
-  /** the head pass's JS arrays: a chunk of [rows, V] probabilities, a copy of W and its gradient */
+  /** the head pass's tensors: W's vocabulary blocks and their transposes, a chunk of [rows, V]
+   * probabilities and the chunk's per-block products (its JS arrays, W, dW^T, dW, are in jsPeak) */
   headChunk: number;
-  /** most tensor bytes alive at once: the larger of the backward pass's start and its end */
+  /** the head pass's JS arrays: W's values, dW^T, dW (3 V d) and dh (predicted only) */
+  headArrays: number;
+  /** the tensors held at the head pass's peak: params + activations + headChunk */
+  atHead: number;
+  /** the tensors held when the backward pass ends: 2 params + headGradHeld + activations - V d */
+  atEnd: number;
+  /** most tensor bytes alive at once: the larger of the head pass's peak and the backward pass's end */
   tensorPeak: number;
   /** the JS arrays alive at once (outside tf.profile's count) */
   jsPeak: number;
@@ -58,20 +68,20 @@ export interface MemoryPlan {
   checkpointed: MemoryTerms;
 }
 
-/** Floats one block saves as tensors: each linear's input [n, in] and a handle on its weight [in, out]. */
+/** Floats one block keeps as tensors until the backward pass, as tf.profile counts them on wasm (where
+ * the tape's copy of every saved input is a real copy, an Identity kernel): per linear its input, the
+ * tape's copy of it and of its weight, and its output; the layer norms' and attention's outputs; the
+ * residual sums (3 n d each). Counted from one gelu block's kernels, bench/memory-plan.mts. */
 function blockTensorFloats(cfg: GptConfig, n: number): number {
   const d = cfg.dModel;
   const f = mlpWidth(cfg);
   const swiglu = cfg.activation === 'swiglu';
-  // c_attn (d -> 3d), attn.c_proj (d -> d), c_fc (d -> f), [c_gate (d -> f)], mlp.c_proj (f -> d)
-  const inputs = n * (3 * d + f + (swiglu ? d : 0));
+  // ln1 out + copy, qkv, attention out + copy, c_proj out, residual; ln2 out + copy, c_fc out,
+  // activation out + copy, c_proj out, residual
+  const attn = 2 * d + 3 * d + 2 * d + d + 3 * d;
+  const mlp = 2 * d + f + 2 * f + d + 3 * d + (swiglu ? 4 * f : 0);
   const weights = 3 * d * d + d * d + d * f + (swiglu ? d * f : 0) + f * d;
-  // swiglu's tf ops keep hidden, silu(gate), gate and sigmoid(gate)
-  const gate = swiglu ? 4 * n * f : 0;
-  // relu and the tf-path kernels keep their inputs as tensors too; gelu/layer norm/attention on the
-  // JS path keep theirs in JS (kernelFloats)
-  const relu = cfg.activation === 'relu' ? n * f : 0;
-  return inputs + weights + gate + relu;
+  return n * (attn + mlp) + weights;
 }
 
 /** Floats one block's JS kernels keep: x-hat of two layer norms, GELU's input and sigmoid, the
@@ -89,20 +99,27 @@ function terms(cfg: GptConfig, s: MemoryShape, P: number, checkpointing: boolean
   const d = cfg.dModel;
   const V = cfg.vocabSize;
   const L = cfg.nLayer;
-  const block = blockTensorFloats(cfg, n);
   const kernel = blockKernelFloats(cfg, s.rows, s.seqLen);
-  // the head saves its gradients for h [n, d] and W [V, d]
-  const head = n * d + V * d;
-  const activations = checkpointing ? L * n * d + block + head : L * block + head;
+  // embedding: the tape's copy of wte for the gather (V d), the token and position sums and copies
+  const embed = V * d + 7 * n * d + 2 * s.seqLen * d;
+  // with checkpointing each block keeps its input and the tape's copy of it; + ln_f's output
+  const activations = embed + (checkpointing ? L * 2 * n * d : L * blockTensorFloats(cfg, n)) + n * d;
   const kernelState = (checkpointing ? kernel : L * kernel) + n * d; // + ln_f
   const rowsPerChunk = Math.ceil(n / headChunkCount(n, V));
-  const headChunk = rowsPerChunk * V + 2 * V * d + n * d;
-  const headGradHeld = cfg.tiedHead ? 2 * V * d : 0;
+  const vocabBlocks = Math.ceil(V / VOCAB_BLOCK);
+  // the head pass (head-rows.ts), all tensors: W in vocabulary blocks and each block transposed
+  // (2 V d), a chunk's probabilities [rows, V], and until the chunk's tidy ends every block's
+  // (c s h)^T p [d, block] and p W [rows, d] products and the hs rows and their transpose
+  const headChunk = 2 * V * d + rowsPerChunk * V + d * V + 3 * vocabBlocks * rowsPerChunk * d + 2 * rowsPerChunk * d;
+  // backward's end: every gradient; the head's dW kept by the custom op, its copy handed to the tape,
+  // the gather's segment sum and its transpose, and their sum (tied)
+  const headGradHeld = cfg.tiedHead ? 4 * V * d : V * d;
   const moments = 2 * (s.zero && s.worldSize > 1 ? Math.ceil(P / s.worldSize) : P);
-  const atStart = P + activations;
-  const atEnd = P + P + headGradHeld;
-  const tensorPeak = Math.max(atStart, atEnd);
-  const jsPeak = P + moments + Math.max(kernelState + headChunk, kernelState);
+  const atHead = P + activations + headChunk;
+  const atEnd = P + P + headGradHeld + activations - V * d;
+  const tensorPeak = Math.max(atHead, atEnd);
+  const headArrays = 3 * V * d + n * d;
+  const jsPeak = P + moments + kernelState + headArrays;
   const b = (x: number) => x * F32;
   return {
     params: b(P),
@@ -113,6 +130,9 @@ function terms(cfg: GptConfig, s: MemoryShape, P: number, checkpointing: boolean
     moments: b(moments),
     kernelState: b(kernelState),
     headChunk: b(headChunk),
+    headArrays: b(headArrays),
+    atHead: b(atHead),
+    atEnd: b(atEnd),
     tensorPeak: b(tensorPeak),
     jsPeak: b(jsPeak),
     total: b(tensorPeak + jsPeak),

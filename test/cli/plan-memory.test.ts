@@ -22,8 +22,9 @@ const D = 128;
 const TINY_PARAMS = 50257 * D + 128 * D + 4 * (12 * D * D + 13 * D) + 2 * D;
 
 const sums = (t: MemoryTerms) => {
-  expect(t.tensorPeak).toBe(Math.max(t.params + t.activations, t.params + t.grads + t.headGradHeld));
-  expect(t.jsPeak).toBe(t.flatGrads + t.moments + t.kernelState + t.headChunk);
+  expect(t.atHead).toBe(t.params + t.activations + t.headChunk);
+  expect(t.tensorPeak).toBe(Math.max(t.atHead, t.atEnd));
+  expect(t.jsPeak).toBe(t.flatGrads + t.moments + t.kernelState + t.headArrays);
   expect(t.total).toBe(t.tensorPeak + t.jsPeak);
 };
 
@@ -74,4 +75,37 @@ describe('flowlm plan --memory', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/--memory: .*no training chain/);
   });
+});
+
+describe('the planner against a real training step', () => {
+  it('micro, checkpointing off and on: tf.profile peak tensor bytes within 20% of the tensor peak', async () => {
+    const tf = await import('@tensorflow/tfjs');
+    const { initBackend } = await import('../../src/nn/backend/backend.ts');
+    const { gptConfig } = await import('../../src/nn/model/config.ts');
+    const { Gpt } = await import('../../src/nn/model/gpt.ts');
+    const { memoryPlan } = await import('../../src/scheduler/memory-plan.ts');
+    const { SIZES, measureStep, randomBatch } = await import('../../bench/memory-plan.mts');
+    await initBackend({ announce: false });
+    const cfg = { ...SIZES.micro, dropout: 0 };
+    for (const on of [false, true]) {
+      // tensors alive before the model (earlier tests') are in peakBytes too
+      const base = tf.memory().numBytes;
+      const model = Gpt.create({ ...cfg, activationCheckpointing: on }, { seed: 1 });
+      try {
+        const m = await measureStep(model, randomBatch(cfg.vocabSize, 8, 128));
+        const plan = memoryPlan(gptConfig({ ...cfg, activationCheckpointing: on }), {
+          rows: 8,
+          seqLen: 128,
+          worldSize: 1,
+          zero: false,
+        });
+        const t = on ? plan.checkpointed : plan.plain;
+        const ratio = (m.peakBytes - base) / t.tensorPeak;
+        expect(ratio, `checkpointing ${on}: measured ${m.peakBytes} predicted ${t.tensorPeak}`).toBeGreaterThan(0.8);
+        expect(ratio).toBeLessThan(1.2);
+      } finally {
+        model.dispose();
+      }
+    }
+  }, 60_000);
 });
