@@ -13,18 +13,12 @@
 // it has no gradients, optimizer state or place in checkpoints.
 // A checkpoint holds everything the next step depends on: parameters, AdamW moments and step, and
 // the data cursor after the last step (dropout masks derive from the seed, step and micro-batch).
-import type { MetricRow } from '../../schema/metrics.ts';
 import { createHash } from 'node:crypto';
+import type { MetricRow } from '../../schema/metrics.ts';
 import { Rng } from '../../runtime/rng.ts';
 import { AdamWOptimizer } from '../optim/adamw-optimizer.ts';
-import {
-  findLatest,
-  loadCheckpoint,
-  saveCheckpoint,
-  valuesOf,
-  withShapes,
-  type NamedTensors,
-} from '../checkpoint/index.ts';
+import { findLatest, loadCheckpoint, valuesOf } from '../checkpoint/index.ts';
+import { recordedMetrics, writeReplicaCheckpoint } from './replica-checkpoint.ts';
 import { singleRank, type Dist } from './dist.ts';
 import { referenceDir, referenceModel } from './reference-model.ts';
 import type { EvalOptions, EvalResult } from '../eval/evaluate.ts';
@@ -42,13 +36,7 @@ import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
 import { ZeroAdamW } from '../optim/zero-adamw.ts';
 import { paramCount, trainableSpecs } from '../adapters/trainable.ts';
-import {
-  adapterOnlyRef,
-  adapterOnlyValues,
-  freshAdapterRef,
-  frozenSpecs,
-  type AdapterOnlyRef,
-} from '../checkpoint/adapter-only.ts';
+import { adapterOnlyRef, adapterOnlyValues, freshAdapterRef, type AdapterOnlyRef } from '../checkpoint/adapter-only.ts';
 import { paramSpecs, type ParamSpec } from '../model/params.ts';
 
 export interface ReplicaOptions {
@@ -182,8 +170,7 @@ export class TrainReplica {
     optimizer.setState({ step, m: valuesOf(ck.optimizer.m), v: valuesOf(ck.optimizer.v) });
     log(`resumed from ${latest.dir} (step ${ck.step})`);
     const rep = new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log, ref);
-    const recorded = (ck.state.extra as { metrics?: unknown } | undefined)?.metrics;
-    if (Array.isArray(recorded)) rep.checkpointMetrics = recorded as MetricRow[];
+    rep.checkpointMetrics = recordedMetrics(ck.state);
     return rep;
   }
 
@@ -282,37 +269,19 @@ export class TrainReplica {
   async checkpoint(metrics: readonly MetricRow[] = []): Promise<string | undefined> {
     const st = await this.optimizer.fullState();
     if (!this.lead) return undefined;
-    const shapes = new Map(this.model.specs.map((s) => [s.name, s.shape]));
-    const params = this.model.getParams();
-    // adapter-only: the trained parameters alone; the base is named by adapterRef
-    if (this.adapterRef) for (const s of frozenSpecs(this.model.specs, this.model.config)) params.delete(s.name);
-    const tensors = (m: Map<string, Float32Array>): NamedTensors => withShapes(m, shapes);
-    const cfg = this.cfg;
-    const saved = await saveCheckpoint(
-      cfg.runDir,
-      {
-        step: this.step,
-        params: tensors(params),
-        optimizer: { m: tensors(st.m), v: tensors(st.v), step: st.step },
-        state: {
-          rng: { derivedFrom: 'seed/step/micro-batch', seed: cfg.seed },
-          dataCursor: this.cursor as never,
-          configHash: this.hash,
-          config: { ...cfg, modelConfig: modelConfigOf(cfg) } as never,
-          extra: {
-            worldSize: this.dist.worldSize,
-            zero: cfg.zero,
-            globalBatch: cfg.batchSize * cfg.gradAccum * this.dist.worldSize,
-            ...(this.adapterRef ? { adapterOnly: this.adapterRef } : {}),
-            // the step's metric rows: a resumed run puts them in the log if a kill came before they got there
-            metrics,
-          },
-        },
-      },
-      { keepLast: cfg.keepLast },
-    );
-    this.log(`checkpoint ${saved.dir}`);
-    return saved.dir;
+    const dir = await writeReplicaCheckpoint({
+      cfg: this.cfg,
+      model: this.model,
+      optimizer: st,
+      step: this.step,
+      cursor: this.cursor,
+      hash: this.hash,
+      worldSize: this.dist.worldSize,
+      adapterRef: this.adapterRef,
+      metrics,
+    });
+    this.log(`checkpoint ${dir}`);
+    return dir;
   }
 
   /** sha256 of the parameters (float32 bytes in model.specs order): equal on every rank after a step */
