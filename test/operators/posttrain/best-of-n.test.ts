@@ -14,7 +14,6 @@ import { bestOfN, promptSeed } from '../../../operators/posttrain/rejection-samp
 import { loadRewardModel, saveRewardHead } from '../../../operators/posttrain/reward-model-file.ts';
 import { OperatorStats } from '../../../src/core/stats.ts';
 import { initBackend } from '../../../src/nn/backend/backend.ts';
-import { saveCheckpoint, withShapes } from '../../../src/nn/checkpoint/index.ts';
 import { gptConfig } from '../../../src/nn/model/config.ts';
 import { Gpt } from '../../../src/nn/model/gpt.ts';
 import { generateTokens } from '../../../src/nn/model/sample.ts';
@@ -23,6 +22,7 @@ import { rewardScores } from '../../../src/nn/objective/reward.ts';
 import { Rng } from '../../../src/runtime/rng.ts';
 import { batchFromColumns } from '../../../src/schema/index.ts';
 import { runOp } from '../pack/fixtures.ts';
+import { saveGpt } from '../../fixtures/save-gpt.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-best-of-n-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,16 +30,7 @@ const cfg = gptConfig({ vocabSize: 50257, contextLength: 32, nLayer: 1, nHead: 2
 const gpt2 = getEncoding('gpt2');
 const EOT = 50256;
 
-async function save(dir: string, model: Gpt, modelConfig = cfg): Promise<void> {
-  const shapes = new Map(model.specs.map((s) => [s.name, s.shape]));
-  const zeros = new Map(model.specs.map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1))]));
-  await saveCheckpoint(dir, {
-    step: 1,
-    params: withShapes(model.getParams(), shapes),
-    optimizer: { m: withShapes(zeros, shapes), v: withShapes(zeros, shapes), step: 1 },
-    state: { rng: null, dataCursor: null, configHash: 'test', config: { encoding: 'gpt2', modelConfig } },
-  });
-}
+const save = (dir: string, model: Gpt, modelConfig = cfg) => saveGpt(dir, model, modelConfig);
 
 let policy: Gpt, policy2: Gpt, rm: Gpt, head: ScalarHead, head2: ScalarHead;
 const [P, P2, R, R2] = ['policy', 'policy2', 'reward', 'reward2'].map((d) => join(tmp, d)) as [

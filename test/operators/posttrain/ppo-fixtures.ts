@@ -21,13 +21,13 @@ import { mapBatch } from '../../../src/core/map-batch.ts';
 import { defineOperator } from '../../../src/core/operator.ts';
 import type { PipelineSpecInput } from '../../../src/graph/spec.ts';
 import { initBackend } from '../../../src/nn/backend/backend.ts';
-import { saveCheckpoint, withShapes } from '../../../src/nn/checkpoint/index.ts';
 import { gptConfig } from '../../../src/nn/model/config.ts';
 import { Gpt } from '../../../src/nn/model/gpt.ts';
 import { ScalarHead } from '../../../src/nn/model/scalar-head.ts';
 import type { PpoConfigInput } from '../../../src/nn/ppo/ppo-config.ts';
 import { runPipeline } from '../../../src/runtime/run.ts';
 import { metricsSchema } from '../../../src/schema/columns.ts';
+import { saveGpt } from '../../fixtures/save-gpt.ts';
 
 export const tmp = mkdtempSync(join(tmpdir(), 'flowlm-ppo-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -42,16 +42,7 @@ export const EOS_POLICY = join(tmp, 'eos-policy');
 export const LAST_TOKEN_RM = join(tmp, 'last-token-rm');
 export const PROMPTS = ['Subject: meeting moved\n', 'Subject: cheap meds\n', 'Hello', 'Dear friend, I'];
 
-async function save(dir: string, model: Gpt): Promise<void> {
-  const shapes = new Map(model.specs.map((s) => [s.name, s.shape]));
-  const zeros = new Map(model.specs.map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1))]));
-  await saveCheckpoint(dir, {
-    step: 1,
-    params: withShapes(model.getParams(), shapes),
-    optimizer: { m: withShapes(zeros, shapes), v: withShapes(zeros, shapes), step: 1 },
-    state: { rng: null, dataCursor: null, configHash: 'test', config: { encoding: 'gpt2', modelConfig: cfg } },
-  });
-}
+const save = (dir: string, model: Gpt) => saveGpt(dir, model, cfg);
 
 beforeAll(async () => {
   await initBackend({ announce: false });
