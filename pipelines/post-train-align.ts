@@ -115,11 +115,10 @@ export async function align(o: AlignOptions) {
   }
   const promptFile = join(o.out, 'prompts-train.jsonl');
   await writePrompts('train', promptFile);
-  const heldoutPrompts = (await writePrompts('heldout', join(o.out, 'prompts-heldout.jsonl'))).slice(0, o.evalPrompts);
-  const heldoutPairs = (await lastValueFrom(spamPreferencePairs({ split: 'heldout' }).pipe(toArray()))).reduce(
-    (n, b) => n + b.numRows,
-    0,
-  );
+  // one prompt per pair: the held-out prompts count the held-out pairs
+  const allHeldout = await writePrompts('heldout', join(o.out, 'prompts-heldout.jsonl'));
+  const heldoutPrompts = allHeldout.slice(0, o.evalPrompts);
+  const heldoutPairs = allHeldout.length;
 
   // -- 2. reward model from the SFT model; validation over every held-out pair
   const common = (runDir: string, steps: number, lr: number) => [
