@@ -4,16 +4,19 @@
 // bit-identical on every rank: each element is reduced once, in a fixed order, by the rank that owns
 // its chunk, and the bytes are then copied to the others (ring all-reduce = reduce-scatter + all-gather).
 
+import type { CollectiveOptions } from './bf16-wire.ts';
+
 export type ReduceOp = 'sum' | 'mean';
 
 export interface Collective {
   readonly rank: number;
   readonly worldSize: number;
-  /** In place: afterwards every rank holds the elementwise sum (or mean) of all ranks' `data`. */
-  allReduce(data: Float32Array, op?: ReduceOp): Promise<void>;
+  /** In place: afterwards every rank holds the elementwise sum (or mean) of all ranks' `data`.
+   * `opts.wire` 'bf16' sends half the bytes and rounds (bf16-wire.ts); results stay bit-identical. */
+  allReduce(data: Float32Array, op?: ReduceOp, opts?: CollectiveOptions): Promise<void>;
   /** In place: afterwards rank r's shard (`shardRange(data.length, r, worldSize)`) holds the reduced
    * values; the rest of `data` is unspecified. */
-  reduceScatter(data: Float32Array, op?: ReduceOp): Promise<void>;
+  reduceScatter(data: Float32Array, op?: ReduceOp, opts?: CollectiveOptions): Promise<void>;
   /** In place: each rank contributes its own shard of `data`; afterwards every rank holds all shards. */
   allGather(data: Float32Array): Promise<void>;
   /** In place: afterwards every rank holds `root`'s bytes. */

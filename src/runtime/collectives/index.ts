@@ -4,6 +4,7 @@
 //   createThreadGroup(W) + threadCollective(handles[r])   worker threads, SharedArrayBuffer mailboxes
 //   await socketCollective({ rank, worldSize, master })   processes, TCP (rank 0 listens on master)
 export { CollectiveError, localCollective, shardRange, type Collective, type ReduceOp } from './collective.ts';
+export { type CollectiveOptions, type WireDtype } from './bf16-wire.ts';
 export { ringCollective, DEFAULT_SEGMENT_BYTES, type RingOptions } from './ring.ts';
 export type { Transport } from './transport.ts';
 export { memoryGroup } from './memory-transport.ts';

@@ -5,6 +5,9 @@
 // around the ring, so every rank holds bit-identical results. Chunks move in segments of at most
 // `segmentBytes`, each rank sending one segment while receiving the next, so a 30 MB gradient
 // array needs only a few segments of buffering per link and all links stay busy.
+// With `{ wire: 'bf16' }` all-reduce and reduce-scatter send bf16 (half the bytes) and still add in
+// float32 (bf16-wire.ts says what is rounded where).
+import { Bf16Codec, roundToBf16, wireOf, type CollectiveOptions, type WireDtype } from './bf16-wire.ts';
 import { CollectiveError, shardRange, type Collective, type ReduceOp } from './collective.ts';
 import { abortFailure, duringOperation, type Transport } from './transport.ts';
 
@@ -38,6 +41,7 @@ class RingCollective implements Collective {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private scratch = new Float32Array(0);
+  private readonly bf16 = new Bf16Codec();
   private current = { op: '', what: '' };
   private seq = 0;
   private tag = 0;
@@ -56,14 +60,33 @@ class RingCollective implements Collective {
     this.segBytes = seg - (seg % 4); // a whole number of float32s per segment
   }
 
-  allReduce(data: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
-    return this.run('allReduce', `${op} of ${data.length} floats`, async () => {
-      await this.reduceScatterRing(data, op);
-      await this.allGatherRing(data);
-    });
+  allReduce(data: Float32Array, op: ReduceOp = 'sum', opts?: CollectiveOptions): Promise<void> {
+    let wire: WireDtype;
+    try {
+      wire = wireOf(opts, 'allReduce');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // the wire is part of the tag: ranks that disagree on it are told so instead of misreading bytes
+    return this.run(
+      'allReduce',
+      `${op} of ${data.length} floats${wire === 'f32' ? '' : `, ${wire} wire`}`,
+      async () => {
+        await this.reduceScatterRing(data, op, wire);
+        await this.allGatherRing(data, wire);
+      },
+    );
   }
-  reduceScatter(data: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
-    return this.run('reduceScatter', `${op} of ${data.length} floats`, () => this.reduceScatterRing(data, op));
+  /** With the bf16 wire the owner's shard is the float32 sum (not rounded: nothing is sent after it). */
+  reduceScatter(data: Float32Array, op: ReduceOp = 'sum', opts?: CollectiveOptions): Promise<void> {
+    let wire: WireDtype;
+    try {
+      wire = wireOf(opts, 'reduceScatter');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const detail = `${op} of ${data.length} floats${wire === 'f32' ? '' : `, ${wire} wire`}`;
+    return this.run('reduceScatter', detail, () => this.reduceScatterRing(data, op, wire));
   }
   allGather(data: Float32Array): Promise<void> {
     return this.run('allGather', `of ${data.length} floats`, () => this.allGatherRing(data));
@@ -116,30 +139,52 @@ class RingCollective implements Collective {
     return result;
   }
 
-  private async reduceScatterRing(data: Float32Array, op: ReduceOp): Promise<void> {
+  private async reduceScatterRing(data: Float32Array, op: ReduceOp, wire: WireDtype = 'f32'): Promise<void> {
     const { rank: r, worldSize: w } = this;
     const n = data.length;
+    const half = wire === 'bf16';
+    const width = half ? 2 : 4; // bytes per value on the wire
     for (let s = 0; s < w - 1; s++) {
       const [os, oe] = shardRange(n, mod(r - s - 1, w), w);
       const [is, ie] = shardRange(n, mod(r - s - 2, w), w);
       const last = s === w - 2 && op === 'mean';
-      await this.step(bytesOf(data, os, oe), (ie - is) * 4, (off, bytes) => {
-        const src = this.floats(bytes);
-        const dst = data.subarray(is + off / 4, is + off / 4 + src.length);
+      // bf16: this hop's float32 partial sums rounded for the trip; the receiver adds in float32
+      const out = half ? this.bf16.encode(data.subarray(os, oe)) : bytesOf(data, os, oe);
+      await this.step(out, (ie - is) * width, (off, bytes) => {
+        const src = half ? this.bf16.decode(bytes) : this.floats(bytes);
+        const at = is + off / width;
+        const dst = data.subarray(at, at + src.length);
         if (last) for (let i = 0; i < src.length; i++) dst[i] = Math.fround(dst[i]! + src[i]!) / w;
         else for (let i = 0; i < src.length; i++) dst[i] = dst[i]! + src[i]!;
       });
     }
   }
 
-  private async allGatherRing(data: Float32Array): Promise<void> {
+  private async allGatherRing(data: Float32Array, wire: WireDtype = 'f32'): Promise<void> {
     const { rank: r, worldSize: w } = this;
     const n = data.length;
+    if (wire === 'bf16') return this.allGatherBf16(data);
     for (let s = 0; s < w - 1; s++) {
       const [os, oe] = shardRange(n, mod(r - s, w), w);
       const [is, ie] = shardRange(n, mod(r - s - 1, w), w);
       const into = bytesOf(data, is, ie);
       await this.step(bytesOf(data, os, oe), into.byteLength, (off, bytes) => into.set(bytes, off));
+    }
+  }
+
+  /** All-gather of bf16 values: the owner rounds its chunk in place first, so what it keeps is what
+   * the others receive (bf16 values are float32 values: every copy after that is exact). */
+  private async allGatherBf16(data: Float32Array): Promise<void> {
+    const { rank: r, worldSize: w } = this;
+    const n = data.length;
+    const [ms, me] = shardRange(n, r, w);
+    roundToBf16(data.subarray(ms, me));
+    for (let s = 0; s < w - 1; s++) {
+      const [os, oe] = shardRange(n, mod(r - s, w), w);
+      const [is, ie] = shardRange(n, mod(r - s - 1, w), w);
+      await this.step(this.bf16.encode(data.subarray(os, oe)), (ie - is) * 2, (off, bytes) =>
+        data.set(this.bf16.decode(bytes), is + off / 2),
+      );
     }
   }
 
