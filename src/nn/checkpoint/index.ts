@@ -9,6 +9,7 @@ export type {
   LoadedCheckpoint,
   SaveOptions,
   SavedCheckpoint,
+  StorageDtype,
 } from './types.ts';
 export { saveCheckpoint } from './save.ts';
 export { loadCheckpoint, resolveCheckpointDir } from './load.ts';

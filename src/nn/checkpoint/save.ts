@@ -56,6 +56,9 @@ function validate(ck: Checkpoint, slots: [string, NamedTensors][], keepLast: num
 
 export async function saveCheckpoint(runDir: string, ck: Checkpoint, opts: SaveOptions = {}): Promise<SavedCheckpoint> {
   const keepLast = opts.keepLast ?? 3;
+  const paramsDtype = opts.paramsDtype ?? 'f32';
+  if (paramsDtype !== 'f32' && paramsDtype !== 'bf16' && paramsDtype !== 'f16')
+    throw new RangeError(`saveCheckpoint: paramsDtype must be f32, bf16 or f16, got ${String(paramsDtype)}`);
   const { slots, scalars } = splitOptimizer(ck.optimizer);
   validate(ck, slots, keepLast);
   const { rng, dataCursor, configHash, config, extra } = ck.state;
@@ -83,7 +86,7 @@ export async function saveCheckpoint(runDir: string, ck: Checkpoint, opts: SaveO
   await mkdir(tmp);
   try {
     const files: Record<string, FileEntry> = {
-      [PARAMS_FILE]: await writeTensorTable(join(tmp, PARAMS_FILE), ck.params),
+      [PARAMS_FILE]: await writeTensorTable(join(tmp, PARAMS_FILE), ck.params, paramsDtype),
       [OPTIMIZER_FILE]: await writeTensorTable(join(tmp, OPTIMIZER_FILE), slotRows(slots)),
     };
     await writeDurable(join(tmp, STATE_FILE), state(files));

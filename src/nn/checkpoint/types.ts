@@ -50,9 +50,16 @@ export interface LoadedCheckpoint extends Checkpoint {
   dir: string;
 }
 
+/** How tensor values are stored: float32, or rounded to bfloat16 / float16 (read back as float32). */
+export type StorageDtype = 'f32' | 'bf16' | 'f16';
+
 export interface SaveOptions {
   /** how many complete checkpoints to keep, the new one included (default 3) */
   keepLast?: number;
+  /** how params.arrow stores the parameters (default f32, exact). bf16 / f16 halve the file; the
+   * optimizer's tensors (AdamW's moments) stay float32 whatever this says: v (squared gradients,
+   * often below 1e-10) would flush to zero in f16 and keep only 8 significant bits in bf16 */
+  paramsDtype?: StorageDtype;
 }
 
 export interface SavedCheckpoint {
