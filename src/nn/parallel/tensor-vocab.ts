@@ -48,7 +48,8 @@ export async function vocabParallelCrossEntropy(
   }
   const start = tp.rank * vl;
   const real = Math.max(0, Math.min(vl, o.vocabSize - start)); // this rank's columns that are real tokens
-  const zt = tf.tidy(() => tf.matMul(h, w, false, true));
+  // explicit transposes: a transposed operand sends wasm's product to a slow naive loop (matmul.ts)
+  const zt = tf.tidy(() => tf.matMul(h, w.transpose()));
   const z = Float32Array.from(zt.dataSync() as Float32Array);
   zt.dispose();
 
@@ -89,7 +90,7 @@ export async function vocabParallelCrossEntropy(
   }
   const [dhPart, dw] = tf.tidy(() => {
     const g = tf.tensor2d(dz, [n, vl]);
-    return [tf.matMul(g, w), tf.matMul(g, h, true, false)] as [tf.Tensor2D, tf.Tensor2D];
+    return [tf.matMul(g, w), tf.matMul(g.transpose(), h)] as [tf.Tensor2D, tf.Tensor2D];
   });
   const dh = Float32Array.from(dhPart.dataSync() as Float32Array);
   dhPart.dispose();
