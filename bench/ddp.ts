@@ -8,11 +8,9 @@
 //  - equivalence: 20 steps of the `micro` config (with the GPT-2 vocabulary of the shards) at world size 2 (micro-batch 4, no accumulation),
 //    with and without ZeRO-1, against world size 1 with 2 accumulation steps of 4: max |loss diff|.
 // Args: rounds=2 steps=6 equiv_steps=20
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { flowlmTrain, prepShards, tokensPerSecond } from './_flowlm-train-run.ts';
 
 const arg = (args: string[], name: string, dflt: string) =>
   args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
@@ -29,81 +27,6 @@ const median = (xs: number[]) => {
 };
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
-const PIPELINE = fileURLToPath(new URL('../pipelines/train-tiny.ts', import.meta.url));
-
-interface MetricRow {
-  step: number;
-  split: string;
-  name: string;
-  value: number;
-  time?: string | number;
-}
-
-/** The train split's per-step values of `name` in a run directory's metrics.jsonl. */
-function trainSeries(runDir: string): Map<number, Record<string, number>> {
-  const out = new Map<number, Record<string, number>>();
-  for (const line of readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').split('\n')) {
-    if (!line.trim()) continue;
-    const r = JSON.parse(line) as MetricRow | { step: number; split: string; [k: string]: unknown };
-    if (r.split !== 'train') continue;
-    const row = out.get(r.step) ?? {};
-    if ('name' in r && typeof r.name === 'string' && typeof r.value === 'number') row[r.name] = r.value;
-    else for (const [k, v] of Object.entries(r)) if (typeof v === 'number') row[k] = v;
-    out.set(r.step, row);
-  }
-  return out;
-}
-
-interface RunFigures {
-  summary: Record<string, unknown>;
-  losses: number[];
-  wallMs: number;
-  stepTimes: number[];
-}
-
-/** One `flowlm train` run; its JSON summary, per-step losses and the wall time of each step's end. */
-async function train(devices: string, sets: string[], env: NodeJS.ProcessEnv = {}): Promise<RunFigures> {
-  const runDir = mkdtempSync(join(tmpdir(), 'flowlm-ddp-'));
-  const args = [
-    BIN,
-    'train',
-    PIPELINE,
-    '--devices',
-    devices,
-    '--json',
-    '--set',
-    `trainer.runDir=${runDir}`,
-    ...sets.flatMap((s) => ['--set', s]),
-  ];
-  const t0 = performance.now();
-  const stepTimes: number[] = [];
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    const text = d.toString();
-    err += text;
-    // one progress line per step (--every 1): its arrival time marks the step's end
-    for (const line of text.split('\n')) if (/^step \d+\//.test(line)) stepTimes.push(performance.now());
-  });
-  const code = await new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
-  const wallMs = performance.now() - t0;
-  try {
-    if (code !== 0)
-      throw new Error(`bench ddp: flowlm train --devices ${devices} exited ${code}:\n${err.slice(-2000)}`);
-    const summary = JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, unknown>;
-    const series = trainSeries(runDir);
-    const losses = [...series.keys()].sort((a, b) => a - b).map((s) => series.get(s)!.loss!);
-    return { summary, losses, wallMs, stepTimes };
-  } finally {
-    rmSync(runDir, { recursive: true, force: true });
-  }
-}
-
 const maxDiff = (a: number[], b: number[]) => {
   if (a.length !== b.length || a.length === 0)
     throw new Error(`bench ddp: loss series of ${a.length} and ${b.length} steps`);
@@ -115,11 +38,7 @@ export default async function ddpBench(args: string[]): Promise<Record<string, u
   const steps = int(args, 'steps', 6);
   const equivSteps = int(args, 'equiv_steps', 20);
   const prep = resolve(arg(args, 'prep', 'out/bench/prep-gpt2-128'));
-  execFileSync(
-    process.execPath,
-    [BIN, 'prep', '--out', prep, '--encoding', 'gpt2', '--seq-len', '128', '--progress', 'none', '--json'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  prepShards(prep);
   const data = [
     `data.dir=${prep}`,
     'data.holdoutRows=64',
@@ -142,11 +61,8 @@ export default async function ddpBench(args: string[]): Promise<Record<string, u
   const cpuOne = { FLOWLM_HEAD_THREAD: '0' };
   for (let r = 0; r < rounds; r++) {
     for (const n of (r % 2 ? [2, 1] : [1, 2]) as Array<1 | 2>) {
-      const f = await train(`cpu:${n}`, tiny, n === 1 ? cpuOne : {});
-      if (f.stepTimes.length < 2)
-        throw new Error(`bench ddp: cpu:${n} printed ${f.stepTimes.length} progress lines; need steps >= 2`);
-      const tokensPerStep = n * 8 * 128;
-      const perS = (tokensPerStep * (f.stepTimes.length - 1)) / ((f.stepTimes.at(-1)! - f.stepTimes[0]!) / 1000);
+      const f = await flowlmTrain('ddp', `cpu:${n}`, tiny, n === 1 ? cpuOne : {});
+      const perS = tokensPerSecond('ddp', f, n * 8 * 128);
       tokPerS[n].push(perS);
       console.log(
         `round ${r + 1}, cpu:${n}: ${perS.toFixed(1)} tokens/s over steps 2-${f.stepTimes.length} (run ${(f.wallMs / 1000).toFixed(1)} s, backend ${String(f.summary.backend)})`,
@@ -163,9 +79,9 @@ export default async function ddpBench(args: string[]): Promise<Record<string, u
     `trainer.steps=${equivSteps}`,
     'model.dropout=0',
   ];
-  const ref = await train('cpu:1', [...micro, 'trainer.gradAccum=2'], cpuOne);
-  const ddp = await train('cpu:2', [...micro, 'trainer.gradAccum=1']);
-  const zero = await train('cpu:2', [...micro, 'trainer.gradAccum=1', 'optimizer.zero=true']);
+  const ref = await flowlmTrain('ddp', 'cpu:1', [...micro, 'trainer.gradAccum=2'], cpuOne);
+  const ddp = await flowlmTrain('ddp', 'cpu:2', [...micro, 'trainer.gradAccum=1']);
+  const zero = await flowlmTrain('ddp', 'cpu:2', [...micro, 'trainer.gradAccum=1', 'optimizer.zero=true']);
   const diff = maxDiff(ref.losses, ddp.losses);
   const diffZero = maxDiff(ref.losses, zero.losses);
   console.log(

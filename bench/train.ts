@@ -5,7 +5,9 @@
 // (`flops_utilization` is the model's FLOP rate over it, so a loaded machine shows up in both), and,
 // when the head helper thread runs, steps with the head on one thread, alternating with the default
 // (`head_thread_speedup`). cpu_share: process CPU time per wall second (1.0 = a whole core).
-// Args: config=micro,tiny steps=5 warmup=1 batch=8
+// `vs_torch`: tokens/s of `flowlm train --devices cpu:2` and of the PyTorch reference in the same run,
+// for `tiny` and the demo's model (bench/_train-vs-torch.ts); absent when /usr/bin/python3 has no torch.
+// Args: config=micro,tiny steps=5 warmup=1 batch=8 torch=tiny,demo (or none) torch_rounds=2 torch_steps=6
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { AdamW } from '../src/nn/optim/adamw.ts';
@@ -17,6 +19,9 @@ import { headChunkCount } from '../src/nn/head/head-loss.ts';
 import type { PackedBatch } from '../src/nn/objective/loss.ts';
 import { trainStep } from '../src/nn/train/train-step.ts';
 import { Rng } from '../src/runtime/rng.ts';
+import { flowlmTokensPerS, SHAPES, torchTokensPerS, torchVersion } from './_train-vs-torch.ts';
+import { prepShards } from './_flowlm-train-run.ts';
+import { resolve } from 'node:path';
 import { peakRssMb as peakRss } from '../src/runtime/peak-rss.ts';
 const peakRssMb = () => Math.round(peakRss());
 
@@ -147,6 +152,61 @@ async function benchConfig(
   return r;
 }
 
+/** flowlm on cpu:2 against PyTorch (best of 1 and 2 threads), rounds alternating the order. */
+async function vsTorch(names: string[], rounds: number, steps: number): Promise<Record<string, unknown>> {
+  const torch = torchVersion();
+  if (torch.absent) {
+    console.log(`PyTorch reference absent: ${torch.absent}`);
+    return { torch: 'absent', reason: torch.absent };
+  }
+  const prep = resolve('out/bench/prep-gpt2-128');
+  prepShards(prep);
+  const out: Record<string, unknown> = { torch: torch.version };
+  for (const name of names) {
+    const shape = SHAPES[name];
+    if (!shape) throw new Error(`bench train: torch=${name} is not one of ${Object.keys(SHAPES).join(', ')}`);
+    const fl: number[] = [];
+    const t1: number[] = [];
+    const t2: number[] = [];
+    let backend = '';
+    const flowlm = async () => {
+      const r = await flowlmTokensPerS(shape, 'cpu:2', prep, steps);
+      fl.push(r.tokensPerS);
+      backend = r.backend;
+    };
+    // PyTorch's batch is both replicas' rows: the same tokens per optimizer step
+    const torchRuns = () => {
+      t1.push(torchTokensPerS(shape, 2 * shape.batchPerReplica, 1, steps));
+      t2.push(torchTokensPerS(shape, 2 * shape.batchPerReplica, 2, steps));
+    };
+    for (let r = 0; r < rounds; r++) {
+      if (r % 2) {
+        torchRuns();
+        await flowlm();
+      } else {
+        await flowlm();
+        torchRuns();
+      }
+    }
+    const f = median(fl);
+    const best = Math.max(median(t1), median(t2));
+    const fig = {
+      flowlm_cpu2_tokens_per_s: Math.round(f),
+      torch_1_thread_tokens_per_s: Math.round(median(t1)),
+      torch_2_threads_tokens_per_s: Math.round(median(t2)),
+      ratio_vs_torch: Math.round((f / best) * 100) / 100,
+      backend,
+    };
+    console.log(
+      `${name} vs PyTorch ${torch.version}: flowlm cpu:2 ${fig.flowlm_cpu2_tokens_per_s} tokens/s, PyTorch ` +
+        `${fig.torch_1_thread_tokens_per_s} (1 thread) / ${fig.torch_2_threads_tokens_per_s} (2 threads): ` +
+        `${fig.ratio_vs_torch}x`,
+    );
+    out[name] = fig;
+  }
+  return out;
+}
+
 export default async function trainBench(args: string[]): Promise<Record<string, unknown>> {
   const configs = arg(args, 'config', 'micro,tiny').split(',') as PresetName[];
   for (const c of configs)
@@ -155,6 +215,9 @@ export default async function trainBench(args: string[]): Promise<Record<string,
   const steps = int(args, 'steps', 5);
   const warmup = int(args, 'warmup', 1);
   const batch = int(args, 'batch', 8);
+  const torchNames = arg(args, 'torch', 'tiny,demo');
+  const torchRounds = int(args, 'torch_rounds', 2);
+  const torchSteps = int(args, 'torch_steps', 6);
   const backend = await initBackend();
   const baseline = matmulGflops();
   console.log(
@@ -167,6 +230,7 @@ export default async function trainBench(args: string[]): Promise<Record<string,
   for (const r of Object.values(results))
     r.flops_utilization = Math.round((Number(r.model_gflops) / baseline) * 100) / 100;
   const main = results.tiny ?? Object.values(results)[0]!;
+  const versus = torchNames === 'none' ? undefined : await vsTorch(torchNames.split(','), torchRounds, torchSteps);
   return {
     backend: backend.name,
     backend_detail: backend.detail,
@@ -176,5 +240,6 @@ export default async function trainBench(args: string[]): Promise<Record<string,
     matmul_gflops: Math.round(baseline * 10) / 10,
     load_average: Math.round(loadavg()[0]! * 100) / 100,
     configs: results,
+    ...(versus ? { vs_torch: versus } : {}),
   };
 }

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { attentionDropMask, type AttentionDrop } from './attention-dropout.ts';
 import { spanBias, type AttentionSpans } from './attention-mask.ts';
 import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
+import { loadNative } from '../backend/native/native.ts';
 import { prefixAttention, prefixDropMask, type PastKV } from '../adapters/prefix.ts';
 
 /** `drop`: attention dropout (training); none or rate 0 leaves the probabilities as they are. `past`:
@@ -61,6 +62,22 @@ function attentionJs(
   const row = qkvT.shape[1];
   const op = customOp<tf.Tensor2D>(([qkvIn]) => {
     const qkv = readF32(qkvIn!);
+    const native = loadNative();
+    if (native) {
+      // the same algorithm compiled (src/nn/backend/native/attention.c)
+      const { lo, hi } = spans;
+      const out = new Float32Array(batch * t * (row / 3));
+      const probs = new Float32Array(batch * nHead * t * t);
+      native.attentionForward(qkv, batch, t, nHead, lo, hi, keep ?? null, out, probs);
+      return {
+        value: fromF32(out, [batch * t, row / 3]),
+        grad: (dy) => {
+          const dqkv = new Float32Array(batch * t * row);
+          native.attentionBackward(readF32(dy), qkv, probs, batch, t, nHead, lo, hi, keep ?? null, dqkv);
+          return [fromF32(dqkv, [batch * t, row])];
+        },
+      };
+    }
     const { out, probs } = attentionJsForward(qkv, spans, nHead, keep);
     return {
       value: fromF32(out, [batch * t, row / 3]),
@@ -104,8 +121,8 @@ function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number
   return s0 + s1 + s2 + s3;
 }
 
-/** `probs` holds the softmax before dropout; `keep` (same layout) the dropout factors, if any. */
-function attentionJsForward(
+/** The JS kernel (exported for the native kernel's test). `probs` holds the softmax before dropout; `keep` (same layout) the dropout factors, if any. */
+export function attentionJsForward(
   qkv: Float32Array,
   spans: AttentionSpans,
   nHead: number,
@@ -164,7 +181,7 @@ function attentionJsForward(
 
 // With dropout factors m: O_i = sum_j P_ij m_ij V_j, so dV_j gets P_ij m_ij dO_i and the softmax sees
 // dP_ij = m_ij (dO_i . V_j); with m = 1 every product below is exact, the same as without dropout.
-function attentionJsBackward(
+export function attentionJsBackward(
   dO: Float32Array,
   qkv: Float32Array,
   probs: Float32Array,

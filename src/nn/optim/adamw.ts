@@ -3,10 +3,11 @@
 //   p *= 1 - lr wd;  m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // State is plain named Float32Arrays (checkpoints store them as Arrow tables), updated by one JS loop
-// per parameter rather than a dozen tfjs passes.
+// per parameter (adamw-update.ts, native when the addon is built) rather than a dozen tfjs passes.
 import * as tf from '@tensorflow/tfjs';
 import type { Gpt } from '../model/gpt.ts';
 import { sizeOf, type ParamKind, type ParamSpec } from '../model/params.ts';
+import { adamwUpdate } from './adamw-update.ts';
 
 export interface AdamWOptions {
   beta1?: number;
@@ -69,16 +70,7 @@ export class AdamW {
       if (g.length !== p.length)
         throw new Error(`AdamW: gradient of ${spec.name} has ${g.length} values, the parameter ${p.length}`);
       const decay = this.decays(spec) ? 1 - lr * this.weightDecay : 1;
-      const eps = this.eps;
-      for (let i = 0; i < p.length; i++) {
-        const gi = g[i]!;
-        const mi = b1 * m[i]! + (1 - b1) * gi;
-        const vi = b2 * v[i]! + (1 - b2) * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        // m and v are read back as stored (float32), as PyTorch's update does
-        p[i] = p[i]! * decay - (stepSize * m[i]!) / (Math.sqrt(v[i]!) / bc2Sqrt + eps);
-      }
+      adamwUpdate(p, p, g, m, v, { b1, b2, stepSize, bc2Sqrt, decay, eps: this.eps });
       tf.tidy(() => param.assign(tf.tensor(p, param.shape, 'float32')));
     }
     this.state.step = t;

@@ -7,6 +7,7 @@
 // same order.
 import { shardRange, type Collective } from '../../runtime/collectives/collective.ts';
 import { AdamW, type AdamWOptions, type AdamWState } from './adamw.ts';
+import { adamwUpdate } from './adamw-update.ts';
 import { FlatLayout } from './flat-layout.ts';
 import type { Gpt } from '../model/gpt.ts';
 import type { Optimizer } from './optimizer.ts';
@@ -83,18 +84,17 @@ export class ZeroAdamW implements Optimizer {
       const g = grads.get(entry.name)!;
       const p = model.param(entry.name).dataSync() as Float32Array; // read only
       const decay = this.rule.decays(entry.spec) ? 1 - lr * this.rule.weightDecay : 1;
-      const base = entry.offset - start; // moments index of parameter element 0
-      const out = entry.offset;
-      for (let i = from; i < to; i++) {
-        const j = base + i;
-        const gi = g[i]!;
-        const mi = b1 * m[j]! + (1 - b1) * gi;
-        const vi = b2 * v[j]! + (1 - b2) * gi * gi;
-        m[j] = mi;
-        v[j] = vi;
-        // m and v read back as stored (float32), as AdamW (and PyTorch) do
-        flat[out + i] = p[i]! * decay - (stepSize * m[j]!) / (Math.sqrt(v[j]!) / bc2Sqrt + eps);
-      }
+      const j0 = entry.offset - start + from; // moments index of parameter element `from`
+      const o = entry.offset;
+      const sc = { b1, b2, stepSize, bc2Sqrt, decay, eps };
+      adamwUpdate(
+        p.subarray(from, to),
+        flat.subarray(o + from, o + to),
+        g.subarray(from, to),
+        m.subarray(j0, j0 + to - from),
+        v.subarray(j0, j0 + to - from),
+        sc,
+      );
     }
     await this.collective.allGather(flat);
     model.setParams(this.layout.unflatten(flat));

@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "flowlm_native",
-      "sources": ["gemm.c"],
+      "sources": ["module.c", "gemm.c", "attention.c", "adamw.c"],
       "include_dirs": ["/usr/include/openblas"],
       "libraries": ["-lopenblas"],
-      "cflags": ["-O2", "-std=c11", "-Wall", "-Wextra"]
+      "cflags": ["-O3", "-std=c11", "-ffp-contract=off", "-Wall", "-Wextra"]
     }
   ]
 }

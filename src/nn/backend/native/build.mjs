@@ -4,7 +4,7 @@
 // build log and fails with it; `--if-missing` does nothing when the addon is newer than its sources.
 // Plain JavaScript: it runs before tsx is usable.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,7 +36,7 @@ function nodeGyp() {
 if (process.env.FLOWLM_NATIVE === '0') skip('FLOWLM_NATIVE=0');
 if (ifMissing && existsSync(addon)) {
   const built = statSync(addon).mtimeMs;
-  if (['gemm.c', 'binding.gyp'].every((f) => statSync(join(here, f)).mtimeMs <= built)) process.exit(0);
+  if (readdirSync(here).filter((f) => /\.(c|h|gyp)$/.test(f)).every((f) => statSync(join(here, f)).mtimeMs <= built)) process.exit(0);
 }
 const cblas = [
   '/usr/include/x86_64-linux-gnu/cblas.h',

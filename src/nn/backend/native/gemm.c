@@ -3,7 +3,7 @@
 // JS (native-matmul.ts) works out shapes, transposes and batch broadcasting; this file checks
 // every bound it is given (a bad offset throws instead of writing outside the arrays).
 #include <cblas.h>
-#include <node_api.h>
+#include "napi-args.h"
 #include <stdint.h>
 #include <string.h>
 
@@ -12,52 +12,10 @@ extern void openblas_set_num_threads(int num_threads);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 
-#define CHECK(env, call)                                                   \
-  do {                                                                     \
-    if ((call) != napi_ok) {                                               \
-      napi_throw_error((env), NULL, "flowlm native: N-API call failed: " #call); \
-      return NULL;                                                         \
-    }                                                                      \
-  } while (0)
-
-static napi_value fail(napi_env env, const char *msg) {
-  napi_throw_error(env, NULL, msg);
-  return NULL;
-}
-
-// The float32 (or int32) elements of a typed array argument; NULL data with length 0 for null.
-static int typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *len) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return 0;
-  if (t == napi_null || t == napi_undefined) {
-    *data = NULL;
-    *len = 0;
-    return 1;
-  }
-  bool is;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
-  napi_typedarray_type type;
-  napi_value buf;
-  size_t off;
-  if (napi_get_typedarray_info(env, v, &type, len, data, &buf, &off) != napi_ok) return 0;
-  return type == want;
-}
-
-static int int_arg(napi_env env, napi_value v, int64_t *out) {
-  return napi_get_value_int64(env, v, out) == napi_ok;
-}
-
-static int flag_arg(napi_env env, napi_value v, int64_t *out) {
-  bool b;
-  if (napi_get_value_bool(env, v, &b) != napi_ok) return 0;
-  *out = b;
-  return 1;
-}
-
 // gemm(a, b, c, bias | null, offsets | null, batch, m, n, k, transA, transB): for each i < batch,
 // C_i[m, n] = op(A_i) op(B_i) (+ bias[n]); offsets holds a_i, b_i, c_i element offsets (3 per batch),
 // null meaning one product at offset 0. Row-major; op(A) is [m, k], op(B) is [k, n].
-static napi_value gemm(napi_env env, napi_callback_info info) {
+napi_value gemm(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value argv[11];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -103,7 +61,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value set_threads(napi_env env, napi_callback_info info) {
+napi_value set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -114,7 +72,7 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value blas_info(napi_env env, napi_callback_info info) {
+napi_value blas_info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value obj, config, threads;
   CHECK(env, napi_create_object(env, &obj));
@@ -123,16 +81,4 @@ static napi_value blas_info(napi_env env, napi_callback_info info) {
   CHECK(env, napi_set_named_property(env, obj, "config", config));
   CHECK(env, napi_set_named_property(env, obj, "threads", threads));
   return obj;
-}
-
-NAPI_MODULE_INIT() {
-  napi_value fn;
-  if (napi_create_function(env, "gemm", NAPI_AUTO_LENGTH, gemm, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "gemm", fn) != napi_ok ||
-      napi_create_function(env, "setThreads", NAPI_AUTO_LENGTH, set_threads, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "setThreads", fn) != napi_ok ||
-      napi_create_function(env, "info", NAPI_AUTO_LENGTH, blas_info, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "info", fn) != napi_ok)
-    return NULL;
-  return exports;
 }

@@ -156,10 +156,11 @@ export function setNativeMatmul(on: boolean): void {
 /** True while the native kernels are registered. */
 export const nativeMatmulActive = (): boolean => active;
 
-/** Registers the native matmul when the addon loads; returns the words for the backend line
- * ('native matmul (OpenBLAS)'), or undefined when wasm keeps its own kernels. */
+/** Registers the native matmul when the addon loads; returns the words for the backend line naming
+ * every native kernel in use (matmul here; attention and AdamW call the addon directly), or undefined
+ * when wasm keeps its own kernels. */
 export function registerNativeMatmul(): string | undefined {
   if (!loadNative()) return undefined;
   setNativeMatmul(true);
-  return 'native matmul (OpenBLAS)';
+  return 'native kernels: matmul (OpenBLAS), attention, AdamW';
 }

@@ -24,6 +24,46 @@ export interface NativeAddon {
     transA: boolean,
     transB: boolean,
   ): void;
+  /** Attention over packed q|k|v rows [batch*t, 3d] (attention-core.ts's JS kernel, compiled): writes
+   * out [batch*t, d] and the softmax probs [batch, heads, t, t]; keep: dropout factors or null. */
+  attentionForward(
+    qkv: Float32Array,
+    batch: number,
+    t: number,
+    heads: number,
+    lo: Int32Array,
+    hi: Int32Array,
+    keep: Float32Array | null,
+    out: Float32Array,
+    probs: Float32Array,
+  ): void;
+  /** Its backward pass: writes dqkv [batch*t, 3d] from dO [batch*t, d]. */
+  attentionBackward(
+    dO: Float32Array,
+    qkv: Float32Array,
+    probs: Float32Array,
+    batch: number,
+    t: number,
+    heads: number,
+    lo: Int32Array,
+    hi: Int32Array,
+    keep: Float32Array | null,
+    dqkv: Float32Array,
+  ): void;
+  /** One AdamW update (src/nn/optim/adamw-update.ts): m, v in place, new parameters into out. */
+  adamwUpdate(
+    p: Float32Array,
+    out: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    b1: number,
+    b2: number,
+    stepSize: number,
+    bc2Sqrt: number,
+    decay: number,
+    eps: number,
+  ): void;
   setThreads(n: number): void;
   info(): { config: string; threads: number };
 }

@@ -1,0 +1,102 @@
+// The native attention and AdamW kernels (src/nn/backend/native/attention.c, adamw.c) against the JS
+// kernels they replace: attention within float rounding (the only difference is libm's exp against
+// V8's, in the last bit), on causal, bidirectional and document-masked spans and with dropout factors; AdamW bit
+// for bit (the same float64 operations in the same order). Runs where the addon is built (pretest
+// builds it); elsewhere the suite is skipped with the loader's reason.
+import { describe, expect, it } from 'vitest';
+import { loadNative, nativeSkipReason } from '../../src/nn/backend/native/native.ts';
+import { attentionJsBackward, attentionJsForward } from '../../src/nn/model/attention-core.ts';
+import { attentionSpans } from '../../src/nn/model/attention-mask.ts';
+import { adamwUpdateJs } from '../../src/nn/optim/adamw-update.ts';
+import { Rng } from '../../src/runtime/rng.ts';
+
+const addon = loadNative();
+const title = addon ? 'native attention and AdamW kernels' : `native kernels skipped: ${nativeSkipReason()}`;
+const rng = new Rng(5);
+const uniform = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rng.next() * 2 - 1) * scale);
+
+/** max |a - b| / max(max |b|, 1e-30) */
+function relErr(a: Float32Array, b: Float32Array): number {
+  let err = 0;
+  let mag = 1e-30;
+  for (let i = 0; i < b.length; i++) {
+    err = Math.max(err, Math.abs(a[i]! - b[i]!));
+    mag = Math.max(mag, Math.abs(b[i]!));
+  }
+  return err / mag;
+}
+
+describe.skipIf(!addon)(title, () => {
+  const batch = 3;
+  const t = 17; // odd: the kernels' 4-way unrolled loops meet a remainder
+  const heads = 3;
+  const hd = 6;
+  const d = heads * hd;
+  const cases = [
+    { name: 'causal', spans: attentionSpans(batch, t, true), keep: undefined },
+    { name: 'bidirectional', spans: attentionSpans(batch, t, false), keep: undefined },
+    { name: 'documents', spans: attentionSpans(batch, t, true, [[0, 5], [0], [0, 3, 9, 16]]), keep: undefined },
+    {
+      name: 'dropout factors',
+      spans: attentionSpans(batch, t, true),
+      keep: Float32Array.from({ length: batch * heads * t * t }, () => (rng.next() < 0.1 ? 0 : 1 / 0.9)),
+    },
+  ];
+  for (const c of cases)
+    it(`attention forward and backward equal the JS kernel (${c.name})`, () => {
+      const qkv = uniform(batch * t * 3 * d, 2);
+      const dO = uniform(batch * t * d);
+      const js = attentionJsForward(qkv, c.spans, heads, c.keep);
+      const out = new Float32Array(batch * t * d);
+      const probs = new Float32Array(batch * heads * t * t);
+      addon!.attentionForward(qkv, batch, t, heads, c.spans.lo, c.spans.hi, c.keep ?? null, out, probs);
+      expect(relErr(out, js.out)).toBeLessThan(1e-6);
+      expect(relErr(probs, js.probs)).toBeLessThan(1e-6);
+      const dJs = attentionJsBackward(dO, qkv, js.probs, c.spans, heads, c.keep);
+      const dqkv = new Float32Array(batch * t * 3 * d);
+      addon!.attentionBackward(dO, qkv, js.probs, batch, t, heads, c.spans.lo, c.spans.hi, c.keep ?? null, dqkv);
+      expect(relErr(dqkv, dJs)).toBeLessThan(1e-6);
+      // the gradient is not trivially zero
+      expect(Math.max(...dqkv.map(Math.abs))).toBeGreaterThan(1e-3);
+    });
+
+  it('attention rejects spans outside the sequence and short arrays with an error', () => {
+    const spans = attentionSpans(1, 4, true);
+    const qkv = uniform(4 * 3 * 6);
+    const hi = Int32Array.from(spans.hi);
+    hi[2] = 4; // past the last position
+    expect(() =>
+      addon!.attentionForward(qkv, 1, 4, 2, spans.lo, hi, null, new Float32Array(24), new Float32Array(32)),
+    ).toThrow(/outside the sequence/);
+    expect(() =>
+      addon!.attentionForward(qkv, 1, 4, 2, spans.lo, spans.hi, null, new Float32Array(23), new Float32Array(32)),
+    ).toThrow(/too short/);
+  });
+
+  it('AdamW gives the JS update bit for bit, decayed and not, in place and into another array', () => {
+    const n = 1003;
+    const p = uniform(n);
+    const g = uniform(n, 0.1);
+    const m0 = uniform(n, 0.01);
+    const v0 = Float32Array.from(uniform(n, 0.001), Math.abs);
+    for (const decay of [1, 1 - 3e-4 * 0.1]) {
+      const s = {
+        b1: 0.9,
+        b2: 0.95,
+        stepSize: 3e-4 / (1 - 0.9 ** 3),
+        bc2Sqrt: Math.sqrt(1 - 0.95 ** 3),
+        decay,
+        eps: 1e-8,
+      };
+      const [mJ, vJ, mN, vN] = [m0.slice(), v0.slice(), m0.slice(), v0.slice()];
+      const outJ = new Float32Array(n);
+      adamwUpdateJs(p, outJ, g, mJ, vJ, s);
+      const pN = p.slice();
+      addon!.adamwUpdate(pN, pN, g, mN, vN, s.b1, s.b2, s.stepSize, s.bc2Sqrt, s.decay, s.eps);
+      expect(pN).toEqual(outJ);
+      expect(mN).toEqual(mJ);
+      expect(vN).toEqual(vJ);
+      expect(pN).not.toEqual(p);
+    }
+  });
+});
