@@ -48,7 +48,8 @@ export async function writeReplicaCheckpoint(c: ReplicaCheckpoint): Promise<stri
         },
       },
     },
-    { keepLast: cfg.keepLast },
+    // the weights as the config asks (checkpointDtype); the moments always float32
+    { keepLast: cfg.keepLast, paramsDtype: cfg.checkpointDtype },
   );
   return saved.dir;
 }

@@ -2,6 +2,9 @@
 // gradient, in buckets (a ring all-reduce per bucket, so a transport can start on one while the next
 // is prepared), and numbers every rank must agree on exactly (losses, token counts), gathered as
 // float64 bits rather than summed in float32, so the global loss is the float64 mean of the ranks'.
+// The gradient may travel as bf16 (trainer.allReduceDtype; src/runtime/collectives/bf16-wire.ts): half
+// the bytes, sums still float32, every rank still bit-identical.
+import type { WireDtype } from '../../runtime/collectives/bf16-wire.ts';
 import { shardRange, type Collective } from '../../runtime/collectives/collective.ts';
 
 /** flat gradient elements per all-reduce bucket (4 MiB of float32) */
@@ -14,10 +17,15 @@ export function buckets(total: number, bucketElems = BUCKET_ELEMS): Array<[numbe
   return out;
 }
 
-/** In place: every rank ends with the elementwise mean over ranks, bucket by bucket. */
-export async function allReduceMean(c: Collective, flat: Float32Array, bucketElems = BUCKET_ELEMS): Promise<void> {
+/** In place: every rank ends with the elementwise mean over ranks, bucket by bucket, sent as `wire`. */
+export async function allReduceMean(
+  c: Collective,
+  flat: Float32Array,
+  bucketElems = BUCKET_ELEMS,
+  wire: WireDtype = 'f32',
+): Promise<void> {
   if (c.worldSize === 1) return;
-  for (const [s, e] of buckets(flat.length, bucketElems)) await c.allReduce(flat.subarray(s, e), 'mean');
+  for (const [s, e] of buckets(flat.length, bucketElems)) await c.allReduce(flat.subarray(s, e), 'mean', { wire });
 }
 
 const WORDS = 4; // a float64 as four 16-bit integers, each exact in float32

@@ -225,7 +225,7 @@ export class TrainReplica {
   async allReduce(g: StepGrads): Promise<StepGrads> {
     const c = this.dist.collective;
     if (c.worldSize === 1) return g;
-    await allReduceMean(c, g.flat);
+    await allReduceMean(c, g.flat, undefined, this.cfg.allReduceDtype);
     const all = await gatherNumbers(c, [g.loss, g.tokens]);
     let loss = 0;
     let tokens = 0;

@@ -190,6 +190,23 @@ export const trainConfigSchema = z.object({
     .min(1)
     .default(3)
     .describe('checkpoints kept in the run directory; older ones are deleted after each save'),
+  checkpointDtype: z
+    .enum(['f32', 'bf16', 'f16'])
+    .default('f32')
+    .describe(
+      "how checkpoints store the model's weights: 'f32' exactly, or rounded to 'bf16' / 'f16' (half the bytes " +
+        "of params.arrow; every reader gets float32 back). AdamW's moments stay float32. A run resumed from a " +
+        'bf16/f16 checkpoint continues from the rounded weights, so it is close to, not identical with, the ' +
+        "uninterrupted run: use it for eval and export snapshots, keep 'f32' where resume must be exact",
+    ),
+  allReduceDtype: z
+    .enum(['f32', 'bf16'])
+    .default('f32')
+    .describe(
+      "what the data-parallel gradient all-reduce sends between ranks: 'f32', or 'bf16' (half the bytes; sums " +
+        'still float32, every rank still bit-identical; the mean gradient rounded to 8 significant bits). Pays ' +
+        'when the all-reduce is bandwidth-bound (processes over TCP); no loss scaling needed (float32 exponent range)',
+    ),
   seed: z.number().int().default(1337).describe('model initialisation, data order and dropout all derive from it'),
 });
 
@@ -252,6 +269,8 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
     checkpointEvery: _c,
     keepLast: _k,
     zero: _z,
+    checkpointDtype: _cd,
+    allReduceDtype,
     data,
     objective,
     masking,
@@ -264,6 +283,9 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
   // config that leaves them at the old behaviour keeps its hash (and its checkpoints resume).
   // init.from enters as written: a resumed run never reads it again, and the run it names may
   // have moved on since (a run directory's latest checkpoint).
+  // checkpointDtype never enters: an uninterrupted run is the same whatever its checkpoints store (a
+  // resume from rounded weights is approximate by choice; see its description). allReduceDtype bf16
+  // changes every gradient, so it enters, and 'f32' keeps the hash it had before the option existed.
   // activationCheckpointing never enters: it changes memory and time, not one number of the run, so a
   // run may resume with it switched either way
   const { activation, attnDropout, activationCheckpointing: _ac, ...model } = modelConfigOf(c);
@@ -279,6 +301,7 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
     ...(objective === 'causal' ? {} : objective === 'masked' ? { objective, masking } : {}),
     ...(objective === 'reward' ? { objective, reward } : objective === 'dpo' ? { objective, dpo } : {}),
     ...(init.from === undefined ? {} : { init: { from: init.from } }),
+    ...(allReduceDtype === 'f32' ? {} : { allReduceDtype }),
   };
   return createHash('sha256').update(canonical(shaping)).digest('hex').slice(0, 16);
 }
