@@ -53,7 +53,7 @@ describe('tensor-parallel sharding', () => {
         [0, 0],
         [5, 31],
         [63, 17],
-      ])
+      ] as const)
         for (let g = 0; g < 3; g++) expect(qkv[i * 96 + g * 32 + j]).toBe(fq[i * 3 * d + g * d + r * 32 + j]);
       const qb = s.get('h.0.attn.c_attn.bias')!;
       expect(qb.length).toBe(96);
