@@ -64,14 +64,19 @@ export async function vocabParallelCrossEntropy(
   const mx = new Float32Array(n).fill(-Infinity);
   for (let r = 0; r < tp.worldSize; r++) for (let i = 0; i < n; i++) mx[i] = Math.max(mx[i]!, maxes[r * n + i]!);
 
-  // [sum of exp(z - max) over this rank's columns | the target's logit where this rank owns it]
+  // [sum of exp(z - max) over this rank's columns | the target's logit where this rank owns it];
+  // z keeps the exponentials afterwards, for the gradient
   const sums = new Float32Array(2 * n);
   for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < real; j++) s += Math.exp(z[i * vl + j]! - mx[i]!);
-    sums[i] = s;
     const t = o.targets[i]! - start;
     if (t >= 0 && t < real) sums[n + i] = z[i * vl + t]!;
+    let s = 0;
+    for (let j = i * vl; j < i * vl + real; j++) {
+      const e = Math.exp(z[j]! - mx[i]!);
+      z[j] = e;
+      s += e;
+    }
+    sums[i] = s;
   }
   await tp.allReduce(sums, 'sum');
 
@@ -84,7 +89,7 @@ export async function vocabParallelCrossEntropy(
     const scale = weightSum > 0 ? weights[i]! / weightSum : 0;
     const sum = sums[i]!;
     loss += scale * (Math.log(sum) + mx[i]! - sums[n + i]!);
-    for (let j = 0; j < real; j++) dz[i * vl + j] = (scale * Math.exp(z[i * vl + j]! - mx[i]!)) / sum;
+    for (let j = i * vl; j < i * vl + real; j++) dz[j] = (scale * z[j]!) / sum;
     const t = o.targets[i]! - start;
     if (t >= 0 && t < real) dz[i * vl + t]! -= scale;
   }

@@ -1,6 +1,7 @@
 // Each rank's gradients are the slices of the single-device gradients (computeGrads on the whole Gpt,
-// cut by shardParams) within 1e-6 of each tensor's largest value, for GPT-2's layout and for SwiGLU with an untied head and sinusoidal positions;
-// a step leaves no tensors behind. All ranks in one thread (memory transport).
+// cut by shardParams) within 1e-6 of each tensor's largest value, for GPT-2's layout and for SwiGLU
+// with an untied head and sinusoidal positions; a step leaves no tensors behind. All ranks in one
+// thread (memory transport).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/nn/backend/backend.ts';
