@@ -7,14 +7,17 @@
 // are float32 values, so the copies every rank receives are exact and all ranks end bit-identical.
 // Error: each rounding is at most relative 2^-8 (8 significant bits: 7 stored and the implicit one), W - 1
 // of them in reduce-scatter on partial sums and one in all-gather, so |result - exact sum| <=
-// W * 2^-8 * sum_r |x_r| (plus float32's own W * 2^-24): 2 to 3 significant decimal digits, versus 7.
+// W * 2^-8 * sum_r |x_r| (plus float32's own W * 2^-23): 2 to 3 significant decimal digits, versus 7.
 //
-// When it pays: when the all-reduce is bandwidth-bound (TCP between processes or machines; the
-// bench bench/bf16-allreduce.mts), not between threads sharing memory, where the conversions cost as
-// much as the copies they save. Why no loss scaling: bf16 has float32's 8 exponent bits, so gradients
-// as small as 1e-38 stay representable and only precision is lost; float16's 5 exponent bits flush
-// values below 6e-8 (2^-24) to zero, which is why fp16 training scales the loss (Micikevicius et al.,
-// "Mixed Precision Training", 2018) and why this wire offers no f16. The optimizer still sees float32
+// When it pays: when the all-reduce is bandwidth-bound, i.e. the link is slower than the conversions
+// (processes on different machines over TCP). Each rank of two encodes and decodes n values per
+// all-reduce to send 2n bytes fewer; bench/bf16-allreduce.mts measures the break-even link speed
+// (about 150 MB/s on a loaded 2-core machine, about 1 GbE) and TCP loopback far above it: there bf16
+// takes 1.2x the f32 time (threads sharing memory are faster still). Why no loss scaling: bf16 has
+// float32's 8 exponent bits, so gradients as small as 1e-38 stay representable and only precision is
+// lost; float16's 5 exponent bits flush values below 6e-8 (2^-24) to zero, which is why fp16 training
+// scales the loss (Micikevicius et al., "Mixed Precision Training", 2018) and why this wire offers no
+// f16. The optimizer still sees float32
 // gradients (each the mean rounded to bf16), and AdamW's moments and the weights stay float32.
 
 import { bf16ToF32, f32ToBf16 } from '../../nn/checkpoint/half-precision.ts';
@@ -33,11 +36,6 @@ export function wireOf(opts: CollectiveOptions | undefined, where: string): Wire
   if (wire !== 'f32' && wire !== 'bf16')
     throw new RangeError(`${where}: wire must be f32 or bf16, got ${String(wire)}`);
   return wire;
-}
-
-/** Rounds `a` to bf16 values in place (still float32 values). */
-export function roundToBf16(a: Float32Array): void {
-  bf16ToF32(f32ToBf16(a), a);
 }
 
 /** Conversions with reused scratch buffers: one encoded chunk and one decoded segment at a time. */

@@ -7,7 +7,8 @@
 // array needs only a few segments of buffering per link and all links stay busy.
 // With `{ wire: 'bf16' }` all-reduce and reduce-scatter send bf16 (half the bytes) and still add in
 // float32 (bf16-wire.ts says what is rounded where).
-import { Bf16Codec, roundToBf16, wireOf, type CollectiveOptions, type WireDtype } from './bf16-wire.ts';
+import { bf16ToF32 } from '../../nn/checkpoint/half-precision.ts';
+import { Bf16Codec, wireOf, type CollectiveOptions, type WireDtype } from './bf16-wire.ts';
 import { CollectiveError, shardRange, type Collective, type ReduceOp } from './collective.ts';
 import { abortFailure, duringOperation, type Transport } from './transport.ts';
 
@@ -172,19 +173,17 @@ class RingCollective implements Collective {
     }
   }
 
-  /** All-gather of bf16 values: the owner rounds its chunk in place first, so what it keeps is what
-   * the others receive (bf16 values are float32 values: every copy after that is exact). */
+  /** All-gather of bf16 values: the owner keeps the rounded values it sends (bf16 values are float32
+   * values: every copy after that is exact), so every rank ends with the same bits. */
   private async allGatherBf16(data: Float32Array): Promise<void> {
     const { rank: r, worldSize: w } = this;
     const n = data.length;
-    const [ms, me] = shardRange(n, r, w);
-    roundToBf16(data.subarray(ms, me));
     for (let s = 0; s < w - 1; s++) {
       const [os, oe] = shardRange(n, mod(r - s, w), w);
       const [is, ie] = shardRange(n, mod(r - s - 1, w), w);
-      await this.step(this.bf16.encode(data.subarray(os, oe)), (ie - is) * 2, (off, bytes) =>
-        data.set(this.bf16.decode(bytes), is + off / 2),
-      );
+      const out = this.bf16.encode(data.subarray(os, oe));
+      if (s === 0) bf16ToF32(new Uint16Array(out.buffer, out.byteOffset, oe - os), data.subarray(os, oe));
+      await this.step(out, (ie - is) * 2, (off, bytes) => data.set(this.bf16.decode(bytes), is + off / 2));
     }
   }
 
