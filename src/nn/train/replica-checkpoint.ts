@@ -2,6 +2,14 @@
 // (adapter-only when the base is frozen: the base is named, not stored), the unsharded AdamW moments
 // and step, the data cursor, the config and its hash, and the step's metric rows, which a resumed run
 // puts back into its metrics log when a kill came between the checkpoint and the log.
+// checkpointDtype bf16 / f16 rounds the weights in params.arrow (half its bytes) and keeps no float32
+// master copy: with one the checkpoint would outgrow the f32 one (2 + 4 + 8 bytes per parameter
+// against 4 + 8), so a resume continues from the rounded weights, close to the uninterrupted run but
+// not identical (test/nn/train/checkpoint-dtype.test.ts); f32, the default, resumes exactly. AdamW's
+// moments stay float32 whatever the setting: v (squared gradients, 1e-10 and less) flushes to zero in
+// f16 (smallest subnormal 6e-8) and its square root divides every update, so 16 bits would change the
+// steps themselves; mixed-precision training keeps optimizer state (and master weights) in float32
+// for this reason (Micikevicius et al., "Mixed Precision Training", 2018; DeepSpeed and Megatron-LM).
 import { saveCheckpoint, withShapes, type NamedTensors } from '../checkpoint/index.ts';
 import { frozenSpecs, type AdapterOnlyRef } from '../checkpoint/adapter-only.ts';
 import type { Gpt } from '../model/gpt.ts';
