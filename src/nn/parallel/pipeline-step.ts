@@ -56,6 +56,10 @@ function pending(p: Promise<void>): Promise<void> {
   return p;
 }
 
+/** Lets a send just queued reach its transport before the next (synchronous) compute: without it
+ * the bytes would wait for this stage's next await, and its neighbour with them. */
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 async function runSchedule(
   st: PipelineStage,
   comms: PipelineComms,
@@ -97,6 +101,7 @@ async function runSchedule(
       const out = (y.dataSync() as Float32Array).slice();
       y.dispose();
       sends.push(pending(comms.toNext!.send(out)));
+      await flush();
       continue;
     }
     const inputs = kept.get(a.micro)!;
@@ -124,6 +129,7 @@ async function runSchedule(
     } finally {
       tf.dispose([dy, ...inputs, ...g.inputs, ...g.params]);
     }
+    if (!plan.isFirst) await flush();
   }
   await waitFor(Promise.all(sends).then(() => undefined));
   const total = performance.now() - t0;

@@ -115,6 +115,14 @@ describe('pipeline step, all ranks in one thread', () => {
     ]);
     const names = plans.map((p) => p.specs.map((s) => s.name).filter((n) => !n.startsWith('h.')));
     expect(names).toEqual([['wte.weight', 'wpe.weight'], [], ['wte.weight', 'ln_f.weight', 'ln_f.bias']]);
+    // a stage's model holds its own parameters only, initialised as the whole model's
+    const last = createPipelineStage(CONFIG, 2, 1, { seed: SEED });
+    const whole = Gpt.create(CONFIG, { seed: SEED });
+    expect([...last.model.params.keys()]).toEqual(last.plan.specs.map((s) => s.name));
+    for (const name of ['wte.weight', 'h.3.mlp.c_fc.weight'])
+      expect(last.model.param(name).dataSync()).toEqual(whole.param(name).dataSync());
+    last.model.dispose();
+    whole.dispose();
     expect(() => stagePlan(gptConfig({ ...CONFIG, dropout: 0.1 }), 2, 0)).toThrow(/dropout.*turn them off/);
     expect(() => stagePlan(gptConfig({ ...CONFIG, docMasking: true }), 2, 0)).toThrow(/docMasking/);
     expect(() => stagePlan(gptConfig({ ...CONFIG, lora: { r: 2 } }), 2, 0)).toThrow(/adapters/);
