@@ -21,6 +21,8 @@ export interface SharedHeadJob {
   rowsPerChunk: number;
   vocabBlock: number;
   grad: boolean;
+  /** dW slots in [V, d] by the native kernel (head-rows.ts HeadRowsOut.vocabMajor) */
+  vocabMajor: boolean;
 }
 
 /** The helper's share: the chunks it did, with their rows of per-row loss and dh (its dW^T went
@@ -120,6 +122,7 @@ export class HeadHelper {
       rowsPerChunk: job.rowsPerChunk,
       vocabBlock: job.vocabBlock,
       grad: job.grad,
+      vocabMajor: job.vocabMajor,
       bufs: b,
     });
     let localError: unknown;

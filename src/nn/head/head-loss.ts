@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { headHelper, type HelperShare } from './head-helper.ts';
 import { disposeBlocks, headBlocks, headRows, VOCAB_BLOCK, type HeadRowsOut } from './head-rows.ts';
 import { customOp, fromF32, readF32, takeF32 } from '../backend/js-kernel.ts';
+import { loadNative } from '../backend/native/native.ts';
 
 /** How the head pass is cut up; the defaults suit a 50k vocabulary. Results agree to float rounding. */
 export interface HeadTuning {
@@ -91,16 +92,32 @@ function headPass(
   const vocabBlock = o.vocabBlock ?? VOCAB_BLOCK;
   const wMean = eps > 0 ? takeF32(tf.mean(w, 0)) : undefined;
   const helper = o.threads !== 1 && chunks > 1 && chunks <= MAX_SHARED_CHUNKS ? headHelper() : undefined;
-  const out: HeadRowsOut = { loss: new Float64Array(n) };
+  // with the native kernels every chunk goes through head.c, which sums dW in W's own [V, d] layout
+  const vocabMajor = loadNative() !== undefined;
+  const out: HeadRowsOut = { loss: new Float64Array(n), vocabMajor };
   if (grad) out.dh = new Float32Array(n * d);
   let share: HelperShare | undefined;
   const wv = readF32(w);
-  const blocks = headBlocks(w, vocabBlock, wv);
+  const blocks = vocabMajor ? [] : headBlocks(w, vocabBlock, wv);
   try {
-    const job = { h, w, blocks, targets: o.targets, scale, eps, wMean, rowsPerChunk };
+    const job = { h, w, blocks, targets: o.targets, scale, eps, wMean, rowsPerChunk, wValues: wv };
     if (helper) {
       share = helper.run(
-        { n, d, v, h: readF32(h), w: wv, targets: o.targets, scale, eps, wMean, rowsPerChunk, vocabBlock, grad },
+        {
+          n,
+          d,
+          v,
+          h: readF32(h),
+          w: wv,
+          targets: o.targets,
+          scale,
+          eps,
+          wMean,
+          rowsPerChunk,
+          vocabBlock,
+          grad,
+          vocabMajor,
+        },
         (slots, nextChunk) =>
           headRows({ ...job, nextChunk }, Object.assign(out, grad ? { dwT: slots, dwTSlots: true } : {})),
       );
@@ -128,22 +145,40 @@ function headPass(
   for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) smooth[c]! += (eps / v) * scale[i]! * hv[i * d + c]!;
   // dW = (dW^T)^T (chunks summed in order, rounded to float32 after each sum as a float32 running sum
   // would be) - the smoothing term on every row - (1 - eps) s_r h_r at each target row
-  const dw = new Float32Array(v * d);
   const a = out.dwT;
-  const slotLen = d * v;
-  for (let t = 0; t < v; t++) {
-    for (let c = 0; c < d; c++) {
-      let x = a[c * v + t]!;
-      if (share) for (let k = 1; k < chunks; k++) x = Math.fround(x + a[k * slotLen + c * v + t]!);
-      dw[t * d + c] = x - smooth[c]!;
-    }
-  }
+  const dw = vocabMajor ? vocabMajorSum(a, chunks, share !== undefined, v * d) : transposedSum(a, chunks, share, v, d);
+  if (eps > 0) for (let t = 0; t < v; t++) for (let c = 0; c < d; c++) dw[t * d + c] = dw[t * d + c]! - smooth[c]!;
   for (let i = 0; i < n; i++) {
     const f = (1 - eps) * scale[i]!;
     const row = o.targets[i]! * d;
     for (let c = 0; c < d; c++) dw[row + c]! -= f * hv[i * d + c]!;
   }
   return { loss, rows: out.loss, dh: fromF32<tf.Rank.R2>(out.dh, [n, d]), dw: fromF32<tf.Rank.R2>(dw, [v, d]) };
+}
+
+/** The chunks' [d, V] sums, in order, as [V, d]. */
+function transposedSum(a: Float32Array, chunks: number, share: HelperShare | undefined, v: number, d: number) {
+  const dw = new Float32Array(v * d);
+  const slotLen = d * v;
+  for (let t = 0; t < v; t++) {
+    for (let c = 0; c < d; c++) {
+      let x = a[c * v + t]!;
+      if (share) for (let k = 1; k < chunks; k++) x = Math.fround(x + a[k * slotLen + c * v + t]!);
+      dw[t * d + c] = x;
+    }
+  }
+  return dw;
+}
+
+/** The chunks' [V, d] sums, in order (one array already holds the sum when no helper took part). */
+function vocabMajorSum(a: Float32Array, chunks: number, slots: boolean, len: number): Float32Array {
+  if (!slots) return a;
+  const dw = a.slice(0, len);
+  for (let k = 1; k < chunks; k++) {
+    const s = a.subarray(k * len, (k + 1) * len);
+    for (let i = 0; i < len; i++) dw[i] = dw[i]! + s[i]!;
+  }
+  return dw;
 }
 
 /** Mean cross-entropy of the head over the rows, without gradients (evaluation). */

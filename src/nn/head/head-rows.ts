@@ -12,6 +12,7 @@
 // rank-one corrections the caller applies once (head-loss.ts).
 import * as tf from '@tensorflow/tfjs';
 import { fromF32, peekF32, readF32, takeF32 } from '../backend/js-kernel.ts';
+import { loadNative, type NativeAddon } from '../backend/native/native.ts';
 
 /** Vocabulary block: [rows, 4096] probabilities and a [4096, d] block of W fit in L2/L3 cache. */
 export const VOCAB_BLOCK = 4096;
@@ -56,6 +57,8 @@ export interface HeadRowsJob {
   rowsPerChunk: number;
   /** the next chunk to do, or a number >= the chunk count when none is left */
   nextChunk: () => number;
+  /** W's values, when the caller has them (the native kernel reads them) */
+  wValues?: Float32Array;
 }
 
 export interface HeadRowsOut {
@@ -68,10 +71,19 @@ export interface HeadRowsOut {
    * in a fixed order whichever thread did them (bit-for-bit reproducible steps) */
   dwT?: Float32Array;
   dwTSlots?: boolean;
+  /** the same sums in W's layout, [V, d] per slot (the native kernel writes them so; headPass asks
+   * for it with `vocabMajor` when the addon is loaded) */
+  vocabMajor?: boolean;
 }
 
-/** Runs chunks until `nextChunk` runs out; gradients are written into `out` when it has them. */
+/** Runs chunks until `nextChunk` runs out; gradients are written into `out` when it has them; with
+ * `out.vocabMajor`, by the native kernel. */
 export function headRows(job: HeadRowsJob, out: HeadRowsOut): void {
+  const native = loadNative();
+  if (out.vocabMajor) {
+    if (!native) throw new Error('headRows: the [V, d] gradient layout needs the native kernels, which are not loaded');
+    return headRowsNative(native, job, out);
+  }
   const { h, w, blocks, targets, scale, eps, wMean } = job;
   const [n, d] = h.shape;
   const v = w.shape[0];
@@ -140,4 +152,32 @@ export function headRows(job: HeadRowsJob, out: HeadRowsOut): void {
     });
   }
   wMeanT?.dispose();
+}
+
+/** The same chunks through the native kernel (src/nn/backend/native/head.c): one [rows, V] product,
+ * softmax and the two gradient products per chunk in BLAS (blocked over the vocabulary in C). */
+function headRowsNative(native: NativeAddon, job: HeadRowsJob, out: HeadRowsOut): void {
+  const [n, d] = job.h.shape;
+  const v = job.w.shape[0];
+  const hv = readF32(job.h);
+  const wv = job.wValues ?? readF32(job.w);
+  const chunks = Math.ceil(n / job.rowsPerChunk);
+  for (let k = job.nextChunk(); k < chunks; k = job.nextChunk()) {
+    const r0 = k * job.rowsPerChunk;
+    const r1 = Math.min(n, r0 + job.rowsPerChunk);
+    const grad = out.dh !== undefined && out.dwT !== undefined;
+    const dw = !grad ? null : out.dwTSlots ? out.dwT!.subarray(k * d * v, (k + 1) * d * v) : out.dwT!;
+    native.headChunk(
+      hv.subarray(r0 * d, r1 * d),
+      wv,
+      job.targets.subarray(r0, r1),
+      job.scale.subarray(r0, r1),
+      job.eps,
+      job.wMean ?? null,
+      out.loss.subarray(r0, r1),
+      grad ? out.dh!.subarray(r0 * d, r1 * d) : null,
+      dw,
+      !out.dwTSlots,
+    );
+  }
 }

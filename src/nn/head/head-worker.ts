@@ -16,6 +16,7 @@ interface JobMessage {
   rowsPerChunk: number;
   vocabBlock: number;
   grad: boolean;
+  vocabMajor: boolean;
   bufs: HeadBuffers;
 }
 
@@ -29,8 +30,10 @@ function runJob(m: JobMessage): void {
   tf.tidy(() => {
     const h = tf.tensor2d(b.h.subarray(0, n * d), [n, d]);
     const w = tf.tensor2d(b.w.subarray(0, v * d), [v, d]);
-    const blocks = headBlocks(w, m.vocabBlock, b.w.subarray(0, v * d));
-    const out = m.grad ? { loss: b.loss, dh: b.dh, dwT: b.dwT, dwTSlots: true } : { loss: b.loss };
+    const blocks = m.vocabMajor ? [] : headBlocks(w, m.vocabBlock, b.w.subarray(0, v * d));
+    const out = m.grad
+      ? { loss: b.loss, dh: b.dh, dwT: b.dwT, dwTSlots: true, vocabMajor: m.vocabMajor }
+      : { loss: b.loss, vocabMajor: m.vocabMajor };
     headRows(
       {
         h,
@@ -41,6 +44,7 @@ function runJob(m: JobMessage): void {
         eps: m.eps,
         wMean: m.hasWMean ? b.wMean.subarray(0, d) : undefined,
         rowsPerChunk: m.rowsPerChunk,
+        wValues: b.w.subarray(0, v * d),
         nextChunk: () => {
           const k = pending >= 0 ? pending : Atomics.add(b.ctrl, COUNTER, 1);
           pending = -1;

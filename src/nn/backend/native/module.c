@@ -13,7 +13,7 @@ NAPI_MODULE_INIT() {
       !export_fn(env, exports, "info", blas_info) ||
       !export_fn(env, exports, "attentionForward", attention_forward) ||
       !export_fn(env, exports, "attentionBackward", attention_backward) ||
-      !export_fn(env, exports, "adamwUpdate", adamw_update))
+      !export_fn(env, exports, "adamwUpdate", adamw_update) || !export_fn(env, exports, "headChunk", head_chunk))
     return NULL;
   return exports;
 }

@@ -57,5 +57,6 @@ napi_value blas_info(napi_env env, napi_callback_info info);
 napi_value attention_forward(napi_env env, napi_callback_info info);
 napi_value attention_backward(napi_env env, napi_callback_info info);
 napi_value adamw_update(napi_env env, napi_callback_info info);
+napi_value head_chunk(napi_env env, napi_callback_info info);
 
 #endif

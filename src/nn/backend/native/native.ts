@@ -64,6 +64,21 @@ export interface NativeAddon {
     decay: number,
     eps: number,
   ): void;
+  /** The fused head + cross-entropy over one chunk of rows (head.c; head-rows.ts's contract): loss gets
+   * s_r loss_r; with dh and dw, dh the rows' gradient and dw [V, d] softmax^T diag(s) h, added
+   * (accumulate) or written. */
+  headChunk(
+    h: Float32Array,
+    w: Float32Array,
+    targets: Int32Array,
+    scale: Float32Array,
+    eps: number,
+    wMean: Float32Array | null,
+    loss: Float64Array,
+    dh: Float32Array | null,
+    dw: Float32Array | null,
+    accumulate: boolean,
+  ): void;
   setThreads(n: number): void;
   info(): { config: string; threads: number };
 }
@@ -97,10 +112,24 @@ function load(): { addon?: NativeAddon; reason?: string } {
   }
 }
 
+let suspended = false;
+
 /** The addon, or undefined when it is not built, fails to load or is disabled. */
 export function loadNative(): NativeAddon | undefined {
   loaded ??= load();
-  return loaded.addon;
+  return suspended ? undefined : loaded.addon;
+}
+
+/** Runs `fn` with every native kernel off (wasm and JS kernels only): benches compare the two in one
+ * process. Tensors made inside are ordinary tensors. */
+export function withoutNative<T>(fn: () => T): T {
+  const was = suspended;
+  suspended = true;
+  try {
+    return fn();
+  } finally {
+    suspended = was;
+  }
 }
 
 /** Why loadNative() returned undefined; undefined when it loaded. */
