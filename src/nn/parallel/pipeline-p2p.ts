@@ -107,10 +107,20 @@ export function pipelineComms(
   return comms;
 }
 
-/** Closes every collective of `comms` (each once). */
-export async function closePipelineComms(comms: PipelineComms): Promise<void> {
+/** Every collective of `comms`, each once. */
+function collectivesOf(comms: PipelineComms): Collective[] {
   const all = new Set<Collective>([comms.pipe, comms.dpGroup]);
   if (comms.embedding) all.add(comms.embedding);
   for (const ch of [comms.toNext, comms.fromNext, comms.fromPrev, comms.toPrev]) if (ch) all.add(ch.group);
-  await Promise.all([...all].map((c) => c.close()));
+  return [...all];
+}
+
+/** Closes every collective of `comms`. */
+export async function closePipelineComms(comms: PipelineComms): Promise<void> {
+  await Promise.all(collectivesOf(comms).map((c) => c.close()));
+}
+
+/** Fails every collective of `comms` with `reason`, waking the other ranks blocked on this one. */
+export function abortPipelineComms(comms: PipelineComms, reason: Error): void {
+  for (const c of collectivesOf(comms)) c.abort(reason);
 }

@@ -10,11 +10,11 @@ import type { PackedBatch } from '../objective/loss.ts';
 import type { AdamW } from '../optim/adamw.ts';
 import { sizeOf } from '../model/params.ts';
 import { gatherFloat64 } from './pipeline-gather.ts';
-import type { PipelineComms } from './pipeline-p2p.ts';
+import { abortPipelineComms, type PipelineComms } from './pipeline-p2p.ts';
 import { bubbleFraction, stageSchedule } from './pipeline-schedule.ts';
 import { activationShape, stageFn } from './pipeline-stage-fn.ts';
 import type { PipelineStage } from './pipeline-stages.ts';
-import { segmentBackward, segmentForward } from './segment.ts';
+import { segmentBackward, segmentForward, type SegmentGrads } from './segment.ts';
 
 export interface PipelineStepOptions {
   lr: number;
@@ -84,54 +84,60 @@ async function runSchedule(
   };
   // the loss is recorded when the last stage's piece runs under the tape (its forward is skipped)
   const fns = micro.map((b) => stageFn(model, plan, b, { ...o, onLoss: (l) => (lossSum += l) }));
-  for (const a of stageSchedule(plan.stages, micro.length, plan.stage)) {
-    const shape = activationShape(micro[a.micro]!, d);
-    const fn = fns[a.micro]!;
-    if (a.kind === 'F') {
-      const inputs: tf.Tensor[] = [];
-      if (!plan.isFirst) {
+  try {
+    for (const a of stageSchedule(plan.stages, micro.length, plan.stage)) {
+      const shape = activationShape(micro[a.micro]!, d);
+      const fn = fns[a.micro]!;
+      if (a.kind === 'F') {
+        const inputs: tf.Tensor[] = [];
+        if (!plan.isFirst) {
+          const buf = new Float32Array(shape[0] * shape[1]);
+          await waitFor(comms.fromPrev!.recv(buf));
+          inputs.push(tf.tensor2d(buf, shape));
+        }
+        kept.set(a.micro, inputs);
+        // the last stage's output is the loss, which its backward computes anyway
+        if (plan.isLast) continue;
+        const y = segmentForward(fn, inputs);
+        const out = (y.dataSync() as Float32Array).slice();
+        y.dispose();
+        sends.push(pending(comms.toNext!.send(out)));
+        await flush();
+        continue;
+      }
+      const inputs = kept.get(a.micro)!;
+      kept.delete(a.micro);
+      let dy: tf.Tensor;
+      if (plan.isLast) dy = tf.scalar(1);
+      else {
         const buf = new Float32Array(shape[0] * shape[1]);
-        await waitFor(comms.fromPrev!.recv(buf));
-        inputs.push(tf.tensor2d(buf, shape));
+        await waitFor(comms.fromNext!.recv(buf));
+        dy = tf.tensor2d(buf, shape);
       }
-      kept.set(a.micro, inputs);
-      // the last stage's output is the loss, which its backward computes anyway
-      if (plan.isLast) continue;
-      const y = segmentForward(fn, inputs);
-      const out = (y.dataSync() as Float32Array).slice();
-      y.dispose();
-      sends.push(pending(comms.toNext!.send(out)));
-      await flush();
-      continue;
-    }
-    const inputs = kept.get(a.micro)!;
-    kept.delete(a.micro);
-    let dy: tf.Tensor;
-    if (plan.isLast) dy = tf.scalar(1);
-    else {
-      const buf = new Float32Array(shape[0] * shape[1]);
-      await waitFor(comms.fromNext!.recv(buf));
-      dy = tf.tensor2d(buf, shape);
-    }
-    const g = segmentBackward(fn, inputs, vars, dy);
-    try {
-      // summed in micro-batch order, as train-step.ts's accumulateGrads does
-      let off = 0;
-      for (let i = 0; i < vars.length; i++) {
-        const src = g.params[i]!.dataSync() as Float32Array;
-        const dst = grads.subarray(off, off + sizes[i]!);
-        if (backwards === 0) dst.set(src);
-        else for (let j = 0; j < src.length; j++) dst[j]! += src[j]!;
-        off += sizes[i]!;
+      let g: SegmentGrads | undefined;
+      try {
+        g = segmentBackward(fn, inputs, vars, dy);
+        // summed in micro-batch order, as train-step.ts's accumulateGrads does
+        let off = 0;
+        for (let i = 0; i < vars.length; i++) {
+          const src = g.params[i]!.dataSync() as Float32Array;
+          const dst = grads.subarray(off, off + sizes[i]!);
+          if (backwards === 0) dst.set(src);
+          else for (let j = 0; j < src.length; j++) dst[j]! += src[j]!;
+          off += sizes[i]!;
+        }
+        backwards++;
+        if (!plan.isFirst) sends.push(pending(comms.toPrev!.send((g.inputs[0]!.dataSync() as Float32Array).slice())));
+      } finally {
+        tf.dispose([dy, ...inputs, ...(g ? [...g.inputs, ...g.params] : [])]);
       }
-      backwards++;
-      if (!plan.isFirst) sends.push(pending(comms.toPrev!.send((g.inputs[0]!.dataSync() as Float32Array).slice())));
-    } finally {
-      tf.dispose([dy, ...inputs, ...g.inputs, ...g.params]);
+      if (!plan.isFirst) await flush();
     }
-    if (!plan.isFirst) await flush();
+    await waitFor(Promise.all(sends).then(() => undefined));
+  } finally {
+    // a failed step leaves no stage inputs behind
+    for (const ts of kept.values()) tf.dispose(ts);
   }
-  await waitFor(Promise.all(sends).then(() => undefined));
   const total = performance.now() - t0;
   return { grads, lossSum, idleFraction: total > 0 ? idle / total : 0 };
 }
@@ -149,8 +155,24 @@ function viewOf(st: PipelineStage, grads: Float32Array, name: string): Float32Ar
 
 /** One optimizer step of this rank's stage; every rank of the grid calls it with its replica's
  * micro-batches (the same list on every stage of a pipeline). `opt` covers the stage's parameters:
- * new AdamW(stage.plan.specs, ...). */
+ * new AdamW(stage.plan.specs, ...). A failure aborts every group of `comms`, so the other ranks
+ * fail too instead of waiting for this one. */
 export async function pipelineTrainStep(
+  st: PipelineStage,
+  opt: AdamW,
+  comms: PipelineComms,
+  micro: PackedBatch[],
+  o: PipelineStepOptions,
+): Promise<PipelineStepResult> {
+  try {
+    return await stepOnce(st, opt, comms, micro, o);
+  } catch (err) {
+    abortPipelineComms(comms, err instanceof Error ? err : new Error(String(err)));
+    throw err;
+  }
+}
+
+async function stepOnce(
   st: PipelineStage,
   opt: AdamW,
   comms: PipelineComms,

@@ -28,8 +28,8 @@ function reference(config: GptConfigInput, steps: number, m: number): StepResult
   return out;
 }
 
-/** Every rank of a stages x dp grid in this thread; replica d takes micro-batches d*m .. d*m+m-1. */
-async function grid(config: GptConfigInput, stages: number, dp: number, steps: number, m: number) {
+/** Every rank of a stages x dp grid in this thread, by grid rank. */
+function makeRanks(config: GptConfigInput, stages: number, dp: number) {
   const byRank = new Map<number, Map<string, Collective>>();
   for (const g of pipelineGroups(stages, dp)) {
     const cs = memoryGroup(g.members.length);
@@ -38,13 +38,18 @@ async function grid(config: GptConfigInput, stages: number, dp: number, steps: n
       byRank.get(r)!.set(g.name, cs[i]!);
     });
   }
-  const ranks = Array.from({ length: stages * dp }, (_, r) => {
+  return Array.from({ length: stages * dp }, (_, r) => {
     const stage = r % stages;
     const dpRank = Math.floor(r / stages);
     const st = createPipelineStage(config, stages, stage, { seed: SEED });
     const comms = pipelineComms({ stages, dp, stage, dpRank, tiedHead: config.tiedHead !== false }, byRank.get(r)!);
     return { st, comms, opt: new AdamW(st.plan.specs, ADAMW), dpRank };
   });
+}
+
+/** The grid's step results; replica d takes micro-batches d*m .. d*m+m-1. */
+async function grid(config: GptConfigInput, stages: number, dp: number, steps: number, m: number) {
+  const ranks = makeRanks(config, stages, dp);
   const results: PipelineStepResult[][] = [];
   for (let s = 0; s < steps; s++)
     results.push(
@@ -103,6 +108,31 @@ describe('pipeline step, all ranks in one thread', () => {
     const got = await grid(config, 2, 1, 20, 4);
     // no summed copies: every gradient is formed in one device's order, so the losses are its bits
     for (let s = 0; s < 20; s++) expect(got[s]![0]!.loss, `step ${s}`).toBe(want[s]!.loss);
+  });
+
+  it('P=1 (one stage, no sends) is one device bit for bit, the tied wte included', async () => {
+    const want = reference(CONFIG, 3, 4);
+    const got = await grid(CONFIG, 1, 1, 3, 4);
+    for (let s = 0; s < 3; s++) expect(got[s]![0]!.loss, `step ${s}`).toBe(want[s]!.loss);
+    expect(got[0]![0]!.bubble.theoretical).toBe(0);
+  });
+
+  it("a stage that fails (micro-batches of another shape than its neighbour's) fails the other too", async () => {
+    const before = tf.memory().numTensors;
+    const [first, second] = makeRanks(CONFIG, 2, 1);
+    const short = microBatches(0, 0, 4).map((b) => ({ ...b, seqLen: 16, inputIds: b.inputIds.slice(0, 2 * 17) }));
+    const runs = await Promise.allSettled([
+      pipelineTrainStep(first!.st, first!.opt, first!.comms, microBatches(0, 0, 4), STEP),
+      pipelineTrainStep(second!.st, second!.opt, second!.comms, short, STEP),
+    ]);
+    for (const r of runs) {
+      expect(r.status).toBe('rejected');
+      if (r.status === 'rejected')
+        expect(String(r.reason)).toMatch(/rank 1 and rank 0 are out of step.* during broadcast/);
+    }
+    for (const k of [first!, second!]) k.st.model.dispose();
+    // the inputs kept for backward passes that never came are disposed
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('splits blocks contiguously, embeddings first, ln_f and the head last, and refuses what it cannot run', () => {
