@@ -14,6 +14,7 @@ import { abortPipelineComms, type PipelineComms } from './pipeline-p2p.ts';
 import { bubbleFraction, stageSchedule } from './pipeline-schedule.ts';
 import { activationShape, stageFn } from './pipeline-stage-fn.ts';
 import type { PipelineStage } from './pipeline-stages.ts';
+import { TiedGradSum } from './pipeline-tied.ts';
 import { segmentBackward, segmentForward, type SegmentGrads } from './segment.ts';
 
 export interface PipelineStepOptions {
@@ -22,6 +23,10 @@ export interface PipelineStepOptions {
   clipNorm?: number;
   labelSmoothing?: number;
   head?: HeadTuning;
+  /** tied head, P > 1: 'step' sums the two wte copies' gradients once per step (Megatron's embedding
+   * group; default); 'micro-batch' per micro-batch on the last stage, one device's float order
+   * exactly (pipeline-tied.ts), at the cost of keeping about P head gradients of wte there */
+  tiedSum?: 'step' | 'micro-batch';
 }
 
 export interface PipelineStepResult {
@@ -48,6 +53,8 @@ interface ScheduleOut {
   /** sum of the micro-batches' losses (last stage; 0 elsewhere) */
   lossSum: number;
   idleFraction: number;
+  /** set when the tied gradient is summed per micro-batch */
+  tiedSum?: TiedGradSum;
 }
 
 /** Sends run while the stage computes; their failures surface when they are awaited at the end. */
@@ -76,6 +83,11 @@ async function runSchedule(
   let lossSum = 0;
   let idle = 0;
   let backwards = 0;
+  const wteIndex = plan.specs.findIndex((s) => s.name === 'wte.weight');
+  const tiedSum =
+    o.tiedSum === 'micro-batch' && comms.embedding
+      ? new TiedGradSum(comms, micro, d, viewOf(st, grads, 'wte.weight'))
+      : undefined;
   const t0 = performance.now();
   const waitFor = async (p: Promise<void>) => {
     const t = performance.now();
@@ -122,9 +134,14 @@ async function runSchedule(
         for (let i = 0; i < vars.length; i++) {
           const src = g.params[i]!.dataSync() as Float32Array;
           const dst = grads.subarray(off, off + sizes[i]!);
+          off += sizes[i]!;
+          if (tiedSum && i === wteIndex) {
+            if (plan.isFirst) sends.push(pending(tiedSum.sendRows(a.micro, src)));
+            else tiedSum.addHead(a.micro, src.slice());
+            continue;
+          }
           if (backwards === 0) dst.set(src);
           else for (let j = 0; j < src.length; j++) dst[j]! += src[j]!;
-          off += sizes[i]!;
         }
         backwards++;
         if (!plan.isFirst) sends.push(pending(comms.toPrev!.send((g.inputs[0]!.dataSync() as Float32Array).slice())));
@@ -134,12 +151,13 @@ async function runSchedule(
       if (!plan.isFirst) await flush();
     }
     await waitFor(Promise.all(sends).then(() => undefined));
+    if (tiedSum && plan.isLast) await waitFor(tiedSum.settled());
   } finally {
     // a failed step leaves no stage inputs behind
     for (const ts of kept.values()) tf.dispose(ts);
   }
   const total = performance.now() - t0;
-  return { grads, lossSum, idleFraction: total > 0 ? idle / total : 0 };
+  return { grads, lossSum, idleFraction: total > 0 ? idle / total : 0, tiedSum };
 }
 
 /** The gradient of `name` within the flat array laid out in plan.specs order. */
@@ -185,13 +203,14 @@ async function stepOnce(
     throw new Error(
       `pipelineTrainStep: comms are for stage ${comms.stage} of ${comms.stages}, the model for ${plan.stage} of ${plan.stages}`,
     );
-  const { grads, lossSum, idleFraction } = await runSchedule(st, comms, micro, o);
+  const { grads, lossSum, idleFraction, tiedSum } = await runSchedule(st, comms, micro, o);
   const k = 1 / micro.length;
   if (micro.length > 1) for (let i = 0; i < grads.length; i++) grads[i]! *= k;
   let loss = lossSum * k;
   const tied = comms.embedding !== undefined;
   // both copies of wte then hold the sum of the embedding's and the head's gradient
-  if (tied) await comms.embedding!.allReduce(viewOf(st, grads, 'wte.weight'), 'sum');
+  if (tiedSum) await tiedSum.share(viewOf(st, grads, 'wte.weight'), plan.isLast);
+  else if (tied) await comms.embedding!.allReduce(viewOf(st, grads, 'wte.weight'), 'sum');
   if (comms.dp > 1) {
     await comms.dpGroup.allReduce(grads, 'mean');
     if (plan.isLast) loss = (await gatherFloat64(comms.dpGroup, [loss])).reduce((s, v) => s + v[0]!, 0) / comms.dp;

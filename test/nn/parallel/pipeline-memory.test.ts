@@ -12,18 +12,22 @@ import { Gpt } from '../../../src/nn/model/gpt.ts';
 import { AdamW } from '../../../src/nn/optim/adamw.ts';
 import { closePipelineComms, pipelineComms, pipelineGroups } from '../../../src/nn/parallel/pipeline-p2p.ts';
 import { createPipelineStage, stagePlan } from '../../../src/nn/parallel/pipeline-stages.ts';
-import { pipelineTrainStep, type PipelineStepResult } from '../../../src/nn/parallel/pipeline-step.ts';
+import {
+  pipelineTrainStep,
+  type PipelineStepOptions,
+  type PipelineStepResult,
+} from '../../../src/nn/parallel/pipeline-step.ts';
 import { trainStep, type StepResult } from '../../../src/nn/train/train-step.ts';
 import type { Collective } from '../../../src/runtime/collectives/collective.ts';
 import { memoryGroup } from '../../../src/runtime/collectives/memory-transport.ts';
 import { ADAMW, CONFIG, microBatches, SEED, STEP } from './fixtures/pipeline-data.ts';
 
-function reference(config: GptConfigInput, steps: number, m: number): StepResult[] {
+function reference(config: GptConfigInput, steps: number, m: number, step = STEP): StepResult[] {
   const model = Gpt.create(config, { seed: SEED });
   const opt = new AdamW(model.specs, ADAMW);
   const out: StepResult[] = [];
   for (let s = 0; s < steps; s++)
-    out.push(trainStep(model, opt, microBatches(s, 0, m), { objective: { kind: 'autoregressive' }, ...STEP }));
+    out.push(trainStep(model, opt, microBatches(s, 0, m), { objective: { kind: 'autoregressive' }, ...step }));
   model.dispose();
   return out;
 }
@@ -48,13 +52,20 @@ function makeRanks(config: GptConfigInput, stages: number, dp: number) {
 }
 
 /** The grid's step results; replica d takes micro-batches d*m .. d*m+m-1. */
-async function grid(config: GptConfigInput, stages: number, dp: number, steps: number, m: number) {
+async function grid(
+  config: GptConfigInput,
+  stages: number,
+  dp: number,
+  steps: number,
+  m: number,
+  step: PipelineStepOptions = STEP,
+) {
   const ranks = makeRanks(config, stages, dp);
   const results: PipelineStepResult[][] = [];
   for (let s = 0; s < steps; s++)
     results.push(
       await Promise.all(
-        ranks.map((k) => pipelineTrainStep(k.st, k.opt, k.comms, microBatches(s, k.dpRank * m, m), STEP)),
+        ranks.map((k) => pipelineTrainStep(k.st, k.opt, k.comms, microBatches(s, k.dpRank * m, m), step)),
       ),
     );
   for (const k of ranks) {
@@ -108,6 +119,16 @@ describe('pipeline step, all ranks in one thread', () => {
     const got = await grid(config, 2, 1, 20, 4);
     // no summed copies: every gradient is formed in one device's order, so the losses are its bits
     for (let s = 0; s < 20; s++) expect(got[s]![0]!.loss, `step ${s}`).toBe(want[s]!.loss);
+  });
+
+  it("tiedSum 'micro-batch' (wte summed in one device's order): P=2 and P=4 are one device bit for bit", async () => {
+    // a learning rate at which the per-step sum drifts past 1e-6 by step 17 (3.5e-6): the order is all
+    const step = { ...STEP, lr: 3e-3 };
+    const want = reference(CONFIG, 20, 4, step);
+    const p2 = await grid(CONFIG, 2, 1, 20, 4, { ...step, tiedSum: 'micro-batch' });
+    for (let s = 0; s < 20; s++) expect(p2[s]![0]!.loss, `P=2 step ${s}`).toBe(want[s]!.loss);
+    const p4 = await grid(CONFIG, 4, 1, 3, 4, { ...step, tiedSum: 'micro-batch' });
+    for (let s = 0; s < 3; s++) expect(p4[s]![3]!.loss, `P=4 step ${s}`).toBe(want[s]!.loss);
   });
 
   it('P=1 (one stage, no sends) is one device bit for bit, the tied wte included', async () => {
