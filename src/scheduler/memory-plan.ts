@@ -5,11 +5,13 @@
 // pass's vocabulary blocks, chunk of [rows, V] probabilities and per-block products, nn/head/head-rows.ts,
 // where the step peaks) and plain JS arrays (the flat gradient the all-reduce and the optimizer use,
 // nn/train/replica.ts; AdamW's moments, nn/optim/adamw.ts, sharded by ZeRO-1; the JS kernels' saved
-// state — layer norm, GELU, attention probabilities; the head's copies of W and dW). tf.profile sees
+// state — layer norm, GELU, attention probabilities; the head's copies of W and dW; the native head's
+// [rows, V] chunk when the native kernels run it, which leaves the head no tensors). tf.profile sees
 // the first kind only: bench/memory-plan.mts measures it within 12% for three sizes; the JS side is
 // predicted only.
 import { headChunkCount } from '../nn/head/head-loss.ts';
 import { VOCAB_BLOCK } from '../nn/head/head-rows.ts';
+import { loadNative } from '../nn/backend/native/native.ts';
 import { mlpWidth, type GptConfig } from '../nn/model/config.ts';
 import { paramSpecs, sizeOf } from '../nn/model/params.ts';
 
@@ -22,6 +24,9 @@ export interface MemoryShape {
   worldSize: number;
   /** ZeRO-1: AdamW's moments sharded over the ranks */
   zero: boolean;
+  /** the native kernel pack runs the head (its [rows, V] chunk in native memory, no tensor blocks);
+   * default: whether it loads in this process */
+  nativeKernels?: boolean;
 }
 
 /** Bytes of each term at the step's peak, for one replica. */
@@ -46,7 +51,8 @@ export interface MemoryTerms {
   /** the head pass's tensors: W's vocabulary blocks and their transposes, a chunk of [rows, V]
    * probabilities and the chunk's per-block products (its JS arrays, W, dW^T, dW, are in jsPeak) */
   headChunk: number;
-  /** the head pass's JS arrays: W's values, dW^T, dW (3 V d) and dh (predicted only) */
+  /** the head pass's JS arrays: W's values, dW^T, dW (3 V d) and dh; with the native kernels W's
+   * values, dW, dh and the native [rows, V] chunk (predicted only) */
   headArrays: number;
   /** the tensors held at the head pass's peak: params + activations + headChunk */
   atHead: number;
@@ -110,7 +116,12 @@ function terms(cfg: GptConfig, s: MemoryShape, P: number, checkpointing: boolean
   // the head pass (head-rows.ts), all tensors: W in vocabulary blocks and each block transposed
   // (2 V d), a chunk's probabilities [rows, V], and until the chunk's tidy ends every block's
   // (c s h)^T p [d, block] and p W [rows, d] products and the hs rows and their transpose
-  const headChunk = 2 * V * d + rowsPerChunk * V + d * V + 3 * vocabBlocks * rowsPerChunk * d + 2 * rowsPerChunk * d;
+  // with the native kernels (src/nn/backend/native/head.c) none of these are tensors: the chunk's
+  // [rows, V] buffer is native memory, counted with the JS arrays
+  const native = s.nativeKernels ?? loadNative() !== undefined;
+  const headChunk = native
+    ? 0
+    : 2 * V * d + rowsPerChunk * V + d * V + 3 * vocabBlocks * rowsPerChunk * d + 2 * rowsPerChunk * d;
   // backward's end: every gradient; the head's dW kept by the custom op, its copy handed to the tape,
   // the gather's segment sum and its transpose, and their sum (tied)
   const headGradHeld = cfg.tiedHead ? 4 * V * d : V * d;
@@ -118,7 +129,8 @@ function terms(cfg: GptConfig, s: MemoryShape, P: number, checkpointing: boolean
   const atHead = P + activations + headChunk;
   const atEnd = P + P + headGradHeld + activations - V * d;
   const tensorPeak = Math.max(atHead, atEnd);
-  const headArrays = 3 * V * d + n * d;
+  // W's values, dW (and, on the JS path, dW^T), dh; natively also the chunk's [rows, V] buffer
+  const headArrays = native ? 2 * V * d + n * d + rowsPerChunk * V : 3 * V * d + n * d;
   const jsPeak = P + moments + kernelState + headArrays;
   const b = (x: number) => x * F32;
   return {

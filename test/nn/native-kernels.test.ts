@@ -1,5 +1,5 @@
-// The native attention and AdamW kernels (src/nn/backend/native/attention.c, adamw.c) against the JS
-// kernels they replace: attention within float rounding (the only difference is libm's exp against
+// The native attention, head and AdamW kernels (src/nn/backend/native/attention.c, head.c, adamw.c)
+// against the JS kernels they replace and float64 references: attention within float rounding (the only difference is libm's exp against
 // V8's, in the last bit), on causal, bidirectional and document-masked spans and with dropout factors; AdamW bit
 // for bit (the same float64 operations in the same order). Runs where the addon is built (pretest
 // builds it); elsewhere the suite is skipped with the loader's reason.
@@ -71,6 +71,58 @@ describe.skipIf(!addon)(title, () => {
     expect(() =>
       addon!.attentionForward(qkv, 1, 4, 2, spans.lo, spans.hi, null, new Float32Array(23), new Float32Array(32)),
     ).toThrow(/too short/);
+  });
+
+  it('the head chunk gives the float64 loss, dh and dW, with label smoothing, row scales, accumulation', () => {
+    const r = 5;
+    const dd = 8;
+    const v = 4099; // three vocabulary blocks of the kernel (2048), the last one short
+    const h = uniform(r * dd);
+    const w = uniform(v * dd, 0.5);
+    const targets = Int32Array.from([0, 2047, 2048, 4098, 77]);
+    const scale = Float32Array.from([0.1, 0.3, 0, 0.2, 0.4]);
+    const eps = 0.1;
+    const wMean = new Float32Array(dd);
+    for (let j = 0; j < v; j++) for (let c = 0; c < dd; c++) wMean[c] += w[j * dd + c]! / v;
+    const loss = new Float64Array(r);
+    const dh = new Float32Array(r * dd);
+    const start = uniform(v * dd, 1e-3); // accumulate: added to what is there
+    const dw = start.slice();
+    addon!.headChunk(h, w, targets, scale, eps, wMean, loss, dh, dw, true);
+    // float64 reference: loss_r = s_r ((1 - eps)(lse - x_y) + eps (lse - mean x)); dh = s_r (P W - (1 - eps) W_y -
+    // eps mean W); dW (the kernel's part) = sum_r s_r p_r h_r
+    const refDw = Float64Array.from(start);
+    for (let i = 0; i < r; i++) {
+      const x = new Float64Array(v);
+      for (let j = 0; j < v; j++) for (let c = 0; c < dd; c++) x[j]! += h[i * dd + c]! * w[j * dd + c]!;
+      const mx = Math.max(...x);
+      let sum = 0;
+      for (const t of x) sum += Math.exp(t - mx);
+      const lse = mx + Math.log(sum);
+      const mean = x.reduce((a, b) => a + b, 0) / v;
+      const s = scale[i]!;
+      expect(loss[i]!).toBeCloseTo(s * ((1 - eps) * (lse - x[targets[i]!]!) + eps * (lse - mean)), 5);
+      for (let c = 0; c < dd; c++) {
+        let g = 0;
+        for (let j = 0; j < v; j++) g += Math.exp(x[j]! - lse) * w[j * dd + c]!;
+        const want = s * (g - (1 - eps) * w[targets[i]! * dd + c]! - eps * wMean[c]!);
+        expect(Math.abs(dh[i * dd + c]! - want)).toBeLessThan(1e-6);
+      }
+      for (let j = 0; j < v; j++)
+        for (let c = 0; c < dd; c++) refDw[j * dd + c]! += s * Math.exp(x[j]! - lse) * h[i * dd + c]!;
+    }
+    expect(relErr(dw, Float32Array.from(refDw))).toBeLessThan(1e-5);
+    // without accumulation the array is overwritten, and without gradients only the loss is written
+    const dw2 = uniform(v * dd);
+    addon!.headChunk(h, w, targets, scale, eps, wMean, new Float64Array(r), new Float32Array(r * dd), dw2, false);
+    for (let k = 0; k < dw2.length; k++) dw2[k] = dw2[k]! + start[k]!;
+    expect(relErr(dw2, Float32Array.from(refDw))).toBeLessThan(1e-5);
+    const lossOnly = new Float64Array(r);
+    addon!.headChunk(h, w, targets, scale, eps, wMean, lossOnly, null, null, false);
+    expect(lossOnly).toEqual(loss);
+    expect(() =>
+      addon!.headChunk(h, w, Int32Array.from([0, 1, 2, 3, v]), scale, 0, null, loss, null, null, false),
+    ).toThrow(/outside the vocabulary/);
   });
 
   it('AdamW gives the JS update bit for bit, decayed and not, in place and into another array', () => {

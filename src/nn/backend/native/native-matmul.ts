@@ -157,10 +157,10 @@ export function setNativeMatmul(on: boolean): void {
 export const nativeMatmulActive = (): boolean => active;
 
 /** Registers the native matmul when the addon loads; returns the words for the backend line naming
- * every native kernel in use (matmul here; attention and AdamW call the addon directly), or undefined
+ * every native kernel in use (matmul here; attention, the head and AdamW call the addon directly), or undefined
  * when wasm keeps its own kernels. */
 export function registerNativeMatmul(): string | undefined {
   if (!loadNative()) return undefined;
   setNativeMatmul(true);
-  return 'native kernels: matmul (OpenBLAS), attention, AdamW';
+  return 'native kernels: matmul (OpenBLAS), attention, head + cross-entropy, AdamW';
 }
