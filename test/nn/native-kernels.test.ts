@@ -83,7 +83,7 @@ describe.skipIf(!addon)(title, () => {
     const scale = Float32Array.from([0.1, 0.3, 0, 0.2, 0.4]);
     const eps = 0.1;
     const wMean = new Float32Array(dd);
-    for (let j = 0; j < v; j++) for (let c = 0; c < dd; c++) wMean[c] += w[j * dd + c]! / v;
+    for (let j = 0; j < v; j++) for (let c = 0; c < dd; c++) wMean[c] = wMean[c]! + w[j * dd + c]! / v;
     const loss = new Float64Array(r);
     const dh = new Float32Array(r * dd);
     const start = uniform(v * dd, 1e-3); // accumulate: added to what is there
