@@ -17,12 +17,15 @@ import type { PhysicalPlan } from '../scheduler/plan-types.ts';
 import { rankSpec, RankSpecError, type RankSpec } from '../scheduler/rank-env.ts';
 import { runAsRank } from '../scheduler/run-rank.ts';
 import { trainOnDevices } from '../scheduler/train-on-devices.ts';
+import { ModelParallelError, type ParallelKind } from '../scheduler/model-parallel-config.ts';
+import { ModelParallelRunError, trainModelParallel } from '../scheduler/model-parallel-train.ts';
 import { peakRssMb } from '../runtime/peak-rss.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 export const TRAIN_USAGE =
   'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices SPEC] [--json] [--every N]\n' +
-  '       flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [same options]';
+  '       flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [same options]\n' +
+  '       flowlm train <pipeline.ts> --tp N | --pp N [--micro-batches M] [--devices cpu:K] [--set ...] [--json]';
 
 export function trainHelp(): string {
   return `Usage: ${TRAIN_USAGE}
@@ -49,6 +52,16 @@ Options:
       --master ADDR:PORT  ... meeting at rank 0, which listens there. Without the flags the torchrun
                           variables RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT (LOCAL_RANK) are read.
                           Rank 0 prints progress and writes the run; other ranks print only errors.
+      --tp N              tensor parallelism (Megatron): each layer split over N worker threads; with
+                          --devices cpu:K (K a multiple of N, default cpu:N) a tp N x dp K/N grid. Needs
+                          nHead and the MLP width divisible by N, no dropout, pre-LN, labelSmoothing 0
+      --pp N              pipeline parallelism (1F1B): the blocks in N stages, one thread each; with
+                          --devices cpu:K a pp N x dp K/N grid. Needs N <= nLayer and no dropout
+      --micro-batches M   --pp: the step's gradAccum x batchSize rows in M micro-batches (default
+                          gradAccum; more: a smaller bubble (N-1)/(M+N-1), the same global batch)
+                          --tp/--pp read the rows a data-parallel run of the same global batch reads and
+                          write metrics.jsonl and one unsharded checkpoint at the end; no --resume, no
+                          stop checkpoint, no --rank processes, CPU threads only
       --json              one JSON summary object as the last stdout line (with devices, worldSize)
       --every N           a progress line every N steps (default 1)
   -h, --help              show help
@@ -84,6 +97,9 @@ const TRAIN_OPTIONS = {
   rank: { type: 'string' },
   'world-size': { type: 'string' },
   master: { type: 'string' },
+  tp: { type: 'string' },
+  pp: { type: 'string' },
+  'micro-batches': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -129,6 +145,8 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const every = values.every === undefined ? 1 : Number(values.every);
   if (!Number.isInteger(every) || every < 1)
     throw new UsageError(`--every expects a whole number of steps >= 1, got "${values.every}"`, 'train');
+  if (values.tp !== undefined || values.pp !== undefined || values['micro-batches'] !== undefined)
+    return modelParallel(file, values, every, io);
   const place = await placement(values);
   const sets = values.set ?? [];
   const resume = values.resume === true;
@@ -241,5 +259,96 @@ async function loadRun(file: string) {
   } catch (err) {
     if (err instanceof NotATrainPipeline) throw new UsageError(err.message, 'train');
     throw err;
+  }
+}
+
+/** A whole number >= 1 from a flag, or a usage error naming the flag. */
+function wholeFlag(flag: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < 1)
+    throw new UsageError(`${flag} expects a whole number >= 1, got "${text}"`, 'train');
+  return n;
+}
+
+/** --tp / --pp: the run on a model-parallel grid of CPU worker threads (src/scheduler/model-parallel-train.ts). */
+async function modelParallel(
+  file: string,
+  values: {
+    tp?: string;
+    pp?: string;
+    'micro-batches'?: string;
+    devices?: string;
+    resume?: boolean;
+    set?: string[];
+    json?: boolean;
+    rank?: string;
+    'world-size'?: string;
+    master?: string;
+  },
+  every: number,
+  io: CliIO,
+): Promise<number> {
+  if (values.tp !== undefined && values.pp !== undefined)
+    throw new UsageError('--tp and --pp together are not supported: choose one', 'train');
+  if (values.tp === undefined && values.pp === undefined)
+    throw new UsageError('--micro-batches applies to --pp only: add --pp N', 'train');
+  const kind: ParallelKind = values.tp !== undefined ? 'tp' : 'pp';
+  const flag = `--${kind}`;
+  const size = wholeFlag(flag, (kind === 'tp' ? values.tp : values.pp)!);
+  const micro =
+    values['micro-batches'] === undefined ? undefined : wholeFlag('--micro-batches', values['micro-batches']);
+  if (values.resume)
+    throw new UsageError(`--resume is not supported with ${flag}: a ${flag} run starts fresh in a new runDir`, 'train');
+  if (values.rank !== undefined || values['world-size'] !== undefined || values.master !== undefined)
+    throw new UsageError(`${flag} runs on worker threads of this process: drop --rank/--world-size/--master`, 'train');
+  let devices;
+  try {
+    devices = await devicesFor(values.devices ?? `cpu:${size}`);
+  } catch (err) {
+    if (err instanceof DeviceError) throw new UsageError(err.message, 'train');
+    throw err;
+  }
+  if (devices.kind !== 'cpu')
+    throw new UsageError(`${flag} runs on CPU worker threads: give --devices cpu:K (K a multiple of ${size})`, 'train');
+  const n = devices.devices.length;
+  io.err(`flowlm train: ${kind} ${size} x dp ${n / size} on ${n} CPU thread${n === 1 ? '' : 's'}`);
+  try {
+    const result = await trainModelParallel({
+      file,
+      sets: values.set ?? [],
+      kind,
+      size,
+      devices: n,
+      micro,
+      hooks: {
+        log: (line) => io.err(`flowlm train: ${line}`),
+        onStep: (p) => {
+          if (p.step % every === 0 || p.step === p.steps) io.err(progressLine(p));
+        },
+      },
+    });
+    const { losses, grid, ...rest } = result;
+    const summary = {
+      ...rest,
+      firstLoss: losses[0] ?? null,
+      finalLoss: losses.at(-1) ?? null,
+      stepsRun: losses.length,
+      devices: devices.devices.map((d) => d.label),
+      worldSize: n,
+      ...grid,
+      peakRssMb: peakRssMb(),
+    };
+    if (values.json) io.out(JSON.stringify(summary));
+    else
+      io.out(
+        `trained 0 -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ` +
+          `${Math.round(result.tokensPerS)} tok/s on tp ${grid.tp} x pp ${grid.pp} x dp ${grid.dp}; run: ${result.runDir}`,
+      );
+    return 0;
+  } catch (err) {
+    if (err instanceof ModelParallelError) throw new UsageError(err.message, 'train');
+    if (!(err instanceof ModelParallelRunError || err instanceof FlowError)) throw err;
+    io.err(`flowlm train: ${err.message}`);
+    return 1;
   }
 }
