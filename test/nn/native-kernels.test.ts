@@ -1,15 +1,21 @@
-// The native attention, head and AdamW kernels (src/nn/backend/native/attention.c, head.c, adamw.c)
-// against the JS kernels they replace and float64 references: attention within float rounding (the only difference is libm's exp against
-// V8's, in the last bit), on causal, bidirectional and document-masked spans and with dropout factors; AdamW bit
-// for bit (the same float64 operations in the same order). Runs where the addon is built (pretest
-// builds it); elsewhere the suite is skipped with the loader's reason.
+// The native kernels (src/nn/backend/native: attention.c, head.c, elementwise.c, adamw.c) against the
+// JS kernels they replace and float64 references: attention, GELU and layer norm within float rounding
+// (libm's exp against V8's, in the last bit), attention on causal, bidirectional and document-masked
+// spans and with dropout factors; the head against float64; AdamW bit for bit (the same float64
+// operations in the same order). Runs where the addon is built (pretest builds it); elsewhere the suite
+// is skipped with the loader's reason.
+import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { loadNative, nativeSkipReason } from '../../src/nn/backend/native/native.ts';
+import { initBackend } from '../../src/nn/backend/backend.ts';
+import { loadNative, nativeSkipReason, withoutNative } from '../../src/nn/backend/native/native.ts';
+import { gelu } from '../../src/nn/model/gelu.ts';
+import { layerNorm } from '../../src/nn/model/layer-norm.ts';
 import { attentionJsBackward, attentionJsForward } from '../../src/nn/model/attention-core.ts';
 import { attentionSpans } from '../../src/nn/model/attention-mask.ts';
 import { adamwUpdateJs } from '../../src/nn/optim/adamw-update.ts';
 import { Rng } from '../../src/runtime/rng.ts';
 
+await initBackend({ announce: false });
 const addon = loadNative();
 const title = addon ? 'native attention and AdamW kernels' : `native kernels skipped: ${nativeSkipReason()}`;
 const rng = new Rng(5);
@@ -123,6 +129,29 @@ describe.skipIf(!addon)(title, () => {
     expect(() =>
       addon!.headChunk(h, w, Int32Array.from([0, 1, 2, 3, v]), scale, 0, null, loss, null, null, false),
     ).toThrow(/outside the vocabulary/);
+  });
+
+  it('GELU and layer norm, forward and backward, equal their JS kernels', () => {
+    const n = 7;
+    const dd = 13;
+    const x = tf.tensor2d(uniform(n * dd, 4), [n, dd]);
+    const gamma = tf.tensor1d(uniform(dd, 2));
+    const beta = tf.tensor1d(uniform(dd));
+    const dy = tf.tensor2d(uniform(n * dd), [n, dd]);
+    const run = () =>
+      tf.tidy(() => {
+        const [gx] = tf.grads((a: tf.Tensor) => gelu(a as tf.Tensor2D, true))([x], dy);
+        const lnGrads = tf.grads((a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+          layerNorm(a as tf.Tensor2D, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5, true),
+        )([x, gamma, beta], dy);
+        const outs = [gelu(x, true), gx!, layerNorm(x, gamma, beta, 1e-5, true), ...lnGrads];
+        return outs.map((t) => t.dataSync() as Float32Array);
+      });
+    const native = run();
+    const js = withoutNative(run);
+    expect(native.length).toBe(6);
+    native.forEach((a, i) => expect(relErr(a, js[i]!), `output ${i}`).toBeLessThan(1e-6));
+    tf.dispose([x, gamma, beta, dy]);
   });
 
   it('AdamW gives the JS update bit for bit, decayed and not, in place and into another array', () => {

@@ -188,7 +188,7 @@ describe('backend selection', () => {
     const { choice, stderr } = run(undefined);
     expect(choice.name).toBe('wasm');
     expect(stderr).toMatch(
-      /^flowlm: tfjs backend wasm \((simd|no simd), \d+ threads?(, native kernels: matmul \(OpenBLAS\), attention, head \+ cross-entropy, AdamW)?( \+ 1 head thread)?\) — tfjs-node-gpu not installed, tfjs-node not installed$/m,
+      /^flowlm: tfjs backend wasm \((simd|no simd), \d+ threads?(, native kernels: matmul \(OpenBLAS\), attention, head \+ cross-entropy, GELU, layer norm, AdamW)?( \+ 1 head thread)?\) — tfjs-node-gpu not installed, tfjs-node not installed$/m,
     );
   });
 

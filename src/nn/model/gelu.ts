@@ -3,6 +3,7 @@
 // per element, and a fused derivative; the tf path is plain ops with autodiff.
 import * as tf from '@tensorflow/tfjs';
 import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
+import { loadNative } from '../backend/native/native.ts';
 
 const K = Math.sqrt(2 / Math.PI);
 const C = 0.044715;
@@ -24,6 +25,19 @@ const geluJs = customOp<tf.Tensor2D>(([xt]) => {
   const n = xv.length;
   const s = new Float32Array(n); // sigmoid(2u), kept for the derivative
   const y = new Float32Array(n);
+  const native = loadNative();
+  if (native) {
+    // the same loops compiled (src/nn/backend/native/elementwise.c)
+    native.geluForward(xv, y, s);
+    return {
+      value: fromF32(y, xt.shape),
+      grad: (dy) => {
+        const dx = new Float32Array(n);
+        native.geluBackward(xv, s, readF32(dy), dx);
+        return [fromF32(dx, xt.shape)];
+      },
+    };
+  }
   for (let i = 0; i < n; i++) {
     const x = xv[i]!;
     const sg = 1 / (1 + Math.exp(-2 * K * (x + C * x * x * x)));

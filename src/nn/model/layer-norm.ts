@@ -2,6 +2,7 @@
 // biased variance as PyTorch. A fused JS kernel where tensors are local, tf ops (autodiff) elsewhere.
 import * as tf from '@tensorflow/tfjs';
 import { customOp, fromF32, readF32 } from '../backend/js-kernel.ts';
+import { loadNative } from '../backend/native/native.ts';
 
 export function layerNorm(
   x: tf.Tensor2D,
@@ -28,6 +29,21 @@ function layerNormJs(x: tf.Tensor2D, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps:
     const xhat = new Float32Array(n * d);
     const rstd = new Float64Array(n);
     const y = new Float32Array(n * d);
+    const native = loadNative();
+    if (native) {
+      // the same loops compiled (src/nn/backend/native/elementwise.c)
+      native.layerNormForward(xv, g, b, eps, y, xhat, rstd);
+      return {
+        value: fromF32(y, [n, d]),
+        grad: (dy) => {
+          const dx = new Float32Array(n * d);
+          const dg = new Float64Array(d);
+          const db = new Float64Array(d);
+          native.layerNormBackward(readF32(dy), g, xhat, rstd, dx, dg, db);
+          return [fromF32(dx, [n, d]), fromF32(Float32Array.from(dg), [d]), fromF32(Float32Array.from(db), [d])];
+        },
+      };
+    }
     for (let r = 0; r < n; r++) {
       const o = r * d;
       let mean = 0;

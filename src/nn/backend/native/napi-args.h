@@ -58,5 +58,9 @@ napi_value attention_forward(napi_env env, napi_callback_info info);
 napi_value attention_backward(napi_env env, napi_callback_info info);
 napi_value adamw_update(napi_env env, napi_callback_info info);
 napi_value head_chunk(napi_env env, napi_callback_info info);
+napi_value gelu_forward(napi_env env, napi_callback_info info);
+napi_value gelu_backward(napi_env env, napi_callback_info info);
+napi_value layer_norm_forward(napi_env env, napi_callback_info info);
+napi_value layer_norm_backward(napi_env env, napi_callback_info info);
 
 #endif

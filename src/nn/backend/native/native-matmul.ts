@@ -162,5 +162,5 @@ export const nativeMatmulActive = (): boolean => active;
 export function registerNativeMatmul(): string | undefined {
   if (!loadNative()) return undefined;
   setNativeMatmul(true);
-  return 'native kernels: matmul (OpenBLAS), attention, head + cross-entropy, AdamW';
+  return 'native kernels: matmul (OpenBLAS), attention, head + cross-entropy, GELU, layer norm, AdamW';
 }

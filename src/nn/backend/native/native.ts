@@ -79,6 +79,29 @@ export interface NativeAddon {
     dw: Float32Array | null,
     accumulate: boolean,
   ): void;
+  /** GELU (gelu.ts's JS kernel compiled): y and the kept sigmoid s from x; dx from x, s, dy. */
+  geluForward(x: Float32Array, y: Float32Array, s: Float32Array): void;
+  geluBackward(x: Float32Array, s: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** Layer norm over rows of gamma.length (layer-norm.ts's JS kernel compiled); the backward adds
+   * into dgamma and dbeta (float64). */
+  layerNormForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    y: Float32Array,
+    xhat: Float32Array,
+    rstd: Float64Array,
+  ): void;
+  layerNormBackward(
+    dy: Float32Array,
+    gamma: Float32Array,
+    xhat: Float32Array,
+    rstd: Float64Array,
+    dx: Float32Array,
+    dgamma: Float64Array,
+    dbeta: Float64Array,
+  ): void;
   setThreads(n: number): void;
   info(): { config: string; threads: number };
 }
