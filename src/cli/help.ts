@@ -55,6 +55,7 @@ Usage:
              [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [run options]
   flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices auto|cpu:N|gpu:all|gpu:0,1] [--json]
   flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [...]   (or RANK, WORLD_SIZE, MASTER_ADDR/PORT)
+  flowlm train <pipeline.ts> --tp N | --pp N [--micro-batches M] [--devices cpu:K] [--set ...] [--json]   (no --resume)
   flowlm plan <pipeline.ts|spec.json> [--devices SPEC] [--set ...] [--json]
   flowlm generate --checkpoint DIR --prompt TEXT [--adapter DIR] [--max-tokens N --temperature T --top-k K --top-p P --seed S]
   flowlm eval --checkpoint DIR --tasks a,b,... [--limit N] [--batch-size B] [--out DIR] [--json] | --list
@@ -69,6 +70,7 @@ Commands:
          and manifest.json (no input: the embedded public-domain corpus); see flowlm prep --help
   train     run a spec with a training chain (pipelines/train-tiny.ts): checkpoints, metrics, resume;
             data parallel on CPU worker threads or GPUs (--devices), or as one rank of W processes
+            (--tp/--pp: tensor or pipeline parallel x data parallel on CPU worker threads)
   plan      print the physical plan a spec runs with (placement, ranks, devices, edges, budgets)
   generate  sample a continuation of a prompt from a checkpoint
   eval      score a checkpoint on evaluation tasks (perplexity, cloze, multiple choice, calibration, ...):

@@ -17,7 +17,8 @@ import type { PhysicalPlan } from '../scheduler/plan-types.ts';
 import { rankSpec, RankSpecError, type RankSpec } from '../scheduler/rank-env.ts';
 import { runAsRank } from '../scheduler/run-rank.ts';
 import { trainOnDevices } from '../scheduler/train-on-devices.ts';
-import { ModelParallelError, type ParallelKind } from '../scheduler/model-parallel-config.ts';
+import { ModelParallelError } from '../scheduler/model-parallel-config.ts';
+import { modelParallelChoice, wantsModelParallel, type ModelParallelFlags } from '../scheduler/model-parallel-flags.ts';
 import { ModelParallelRunError, trainModelParallel } from '../scheduler/model-parallel-train.ts';
 import { peakRssMb } from '../runtime/peak-rss.ts';
 import { UsageError, type CliIO } from './io.ts';
@@ -145,8 +146,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const every = values.every === undefined ? 1 : Number(values.every);
   if (!Number.isInteger(every) || every < 1)
     throw new UsageError(`--every expects a whole number of steps >= 1, got "${values.every}"`, 'train');
-  if (values.tp !== undefined || values.pp !== undefined || values['micro-batches'] !== undefined)
-    return modelParallel(file, values, every, io);
+  if (wantsModelParallel(values)) return modelParallel(file, values, every, io);
   const place = await placement(values);
   const sets = values.set ?? [];
   const resume = values.resume === true;
@@ -262,64 +262,30 @@ async function loadRun(file: string) {
   }
 }
 
-/** A whole number >= 1 from a flag, or a usage error naming the flag. */
-function wholeFlag(flag: string, text: string): number {
-  const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isInteger(n) || n < 1)
-    throw new UsageError(`${flag} expects a whole number >= 1, got "${text}"`, 'train');
-  return n;
-}
-
 /** --tp / --pp: the run on a model-parallel grid of CPU worker threads (src/scheduler/model-parallel-train.ts). */
 async function modelParallel(
   file: string,
-  values: {
-    tp?: string;
-    pp?: string;
-    'micro-batches'?: string;
-    devices?: string;
-    resume?: boolean;
-    set?: string[];
-    json?: boolean;
-    rank?: string;
-    'world-size'?: string;
-    master?: string;
-  },
+  values: ModelParallelFlags & { set?: string[]; json?: boolean },
   every: number,
   io: CliIO,
 ): Promise<number> {
-  if (values.tp !== undefined && values.pp !== undefined)
-    throw new UsageError('--tp and --pp together are not supported: choose one', 'train');
-  if (values.tp === undefined && values.pp === undefined)
-    throw new UsageError('--micro-batches applies to --pp only: add --pp N', 'train');
-  const kind: ParallelKind = values.tp !== undefined ? 'tp' : 'pp';
-  const flag = `--${kind}`;
-  const size = wholeFlag(flag, (kind === 'tp' ? values.tp : values.pp)!);
-  const micro =
-    values['micro-batches'] === undefined ? undefined : wholeFlag('--micro-batches', values['micro-batches']);
-  if (values.resume)
-    throw new UsageError(`--resume is not supported with ${flag}: a ${flag} run starts fresh in a new runDir`, 'train');
-  if (values.rank !== undefined || values['world-size'] !== undefined || values.master !== undefined)
-    throw new UsageError(`${flag} runs on worker threads of this process: drop --rank/--world-size/--master`, 'train');
+  let choice;
   let devices;
   try {
-    devices = await devicesFor(values.devices ?? `cpu:${size}`);
+    choice = modelParallelChoice(values);
+    devices = await devicesFor(choice.devices);
   } catch (err) {
-    if (err instanceof DeviceError) throw new UsageError(err.message, 'train');
+    if (err instanceof ModelParallelError || err instanceof DeviceError) throw new UsageError(err.message, 'train');
     throw err;
   }
-  if (devices.kind !== 'cpu')
-    throw new UsageError(`${flag} runs on CPU worker threads: give --devices cpu:K (K a multiple of ${size})`, 'train');
   const n = devices.devices.length;
-  io.err(`flowlm train: ${kind} ${size} x dp ${n / size} on ${n} CPU thread${n === 1 ? '' : 's'}`);
+  io.err(`flowlm train: ${choice.kind} ${choice.size} x dp ${n / choice.size} on ${n} CPU thread${n === 1 ? '' : 's'}`);
   try {
     const result = await trainModelParallel({
+      ...choice,
       file,
       sets: values.set ?? [],
-      kind,
-      size,
       devices: n,
-      micro,
       hooks: {
         log: (line) => io.err(`flowlm train: ${line}`),
         onStep: (p) => {
@@ -328,17 +294,15 @@ async function modelParallel(
       },
     });
     const { losses, grid, ...rest } = result;
+    const labels = devices.devices.map((d) => d.label);
     const summary = {
       ...rest,
       firstLoss: losses[0] ?? null,
       finalLoss: losses.at(-1) ?? null,
       stepsRun: losses.length,
-      devices: devices.devices.map((d) => d.label),
-      worldSize: n,
-      ...grid,
-      peakRssMb: peakRssMb(),
     };
-    if (values.json) io.out(JSON.stringify(summary));
+    if (values.json)
+      io.out(JSON.stringify({ ...summary, devices: labels, worldSize: n, ...grid, peakRssMb: peakRssMb() }));
     else
       io.out(
         `trained 0 -> ${result.step} steps in ${(result.durationMs / 1000).toFixed(1)} s, ` +

@@ -15,7 +15,9 @@ import { createGridThreadGroups } from '../nn/parallel/tensor-grid.ts';
 import { modelConfigOf, configHash } from '../nn/train/train-config.ts';
 import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
 import { tsWorker } from '../runtime/thread-boot.ts';
-import type { MetricRow } from '../schema/metrics.ts';
+import { AtomicFile } from '../runtime/files.ts';
+import { ParquetWriter } from '../runtime/parquet-writer.ts';
+import { metricsFromRows, type MetricRow } from '../schema/metrics.ts';
 import {
   gridShape,
   modelParallelConfig,
@@ -93,6 +95,21 @@ function runGrid(
   });
 }
 
+/** The run's metric rows as metrics.parquet, as the data-parallel metrics sink converts its log at the end. */
+async function writeParquet(path: string, rows: MetricRow[]): Promise<void> {
+  const file = new AtomicFile(path);
+  const writer = new ParquetWriter(file, { compression: 'snappy', rowGroupRows: 65_536 });
+  try {
+    await writer.write(metricsFromRows(rows));
+    await writer.finish();
+    await file.commit();
+  } catch (err) {
+    await writer.abort(err);
+    await file.abort();
+    throw err;
+  }
+}
+
 /** A rank of the grid failed (the run's outcome: exit 1, not bad usage). */
 export class ModelParallelRunError extends Error {
   override readonly name = 'ModelParallelRunError';
@@ -115,6 +132,7 @@ export async function trainModelParallel(o: ModelParallelOptions): Promise<Model
   let tokens = 0;
   const losses: number[] = [];
   let lastRows: MetricRow[] = [];
+  const allRows: MetricRow[] = [];
   let writing = Promise.resolve();
   const onStep = (m: Extract<ModelParallelToMain, { type: 'step' }>) => {
     const r = m.report;
@@ -126,6 +144,7 @@ export async function trainModelParallel(o: ModelParallelOptions): Promise<Model
     const values: Record<string, number> = { loss: r.loss, lr: m.lr, grad_norm: r.gradNorm, tokens_per_s: tokensPerS };
     if (r.bubble) Object.assign(values, { bubble: r.bubble.measured, bubble_theoretical: r.bubble.theoretical });
     lastRows = Object.entries(values).map(([name, value]) => ({ step: m.step, split: 'train', name, value, time }));
+    allRows.push(...lastRows);
     const text = lastRows.map(metricLine).join('');
     writing = writing.then(async () => {
       await log.write(text);
@@ -172,6 +191,7 @@ export async function trainModelParallel(o: ModelParallelOptions): Promise<Model
     metrics: lastRows,
   });
   o.hooks.log?.(`checkpoint ${ck.dir}`);
+  await writeParquet(join(runDir, 'metrics.parquet'), allRows);
   return {
     ok: true,
     step: cfg.steps,

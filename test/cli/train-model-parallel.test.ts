@@ -5,7 +5,7 @@
 // `--devices cpu:1` run of the same spec and settings: no stored numbers.
 // Global batch: a data-parallel step reads dp x gradAccum x batchSize rows; tp 2 x dp 2 at gradAccum 1
 // therefore reads the rows cpu:1 reads at gradAccum 2 (replica k takes micro-batch k of the step).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,6 +117,7 @@ describe('flowlm train --tp / --pp', () => {
     expect(run.stderr).toMatch(new RegExp(`step ${STEPS}/${STEPS} \\| loss \\d`));
     expect(lastJson(run.stdout)).toMatchObject({ ok: true, step: STEPS, tp: 2, pp: 1, dp: 1, worldSize: 2 });
     expect(Object.keys(metrics(run.runDir)).sort()).toEqual(['grad_norm', 'loss', 'lr', 'tokens_per_s']);
+    expect(existsSync(join(run.runDir, 'metrics.parquet'))).toBe(true);
     // the same lr schedule and gradient norms as the data-parallel trainer
     const [m, r] = [metrics(run.runDir), metrics((await ref1).runDir)];
     expect(m.lr).toEqual(r.lr);
@@ -146,7 +147,7 @@ describe('flowlm train --tp / --pp', () => {
     expect(lastJson(run.stdout)).toMatchObject({ dp: 2, tp: 2, configHash: ref.configHash, tokens: ref.tokens });
   }, 60_000);
 
-  it('refuses bad combinations with exit 2 and a message naming the flag', async () => {
+  it('refuses bad combinations with exit 2 and a message naming the flag; a failing rank: exit 1', async () => {
     const cases: [string[], RegExp][] = [
       [['--tp', '2', '--devices', 'cpu:3'], /--tp 2 needs a multiple of 2 devices/],
       [['--tp', '3', '--devices', 'cpu:3'], /--tp 3: tensor parallelism \(tp 3\): nHead 2 must be divisible by tp/],
@@ -154,10 +155,16 @@ describe('flowlm train --tp / --pp', () => {
       [['--pp', '2', '--micro-batches', '3'], /--micro-batches 3 must divide the 4 rows/],
       [['--tp', '2', '--resume'], /--resume is not supported with --tp/],
     ];
-    const results = await Promise.all(cases.map(([flags]) => train(flags)));
+    // and a rank that fails once the grid runs (its data) fails the run, exit 1, naming the rank
+    const [failed, ...results] = await Promise.all([
+      train(['--pp', '2'], ['data.seqLen=64', 'model.contextLength=64']),
+      ...cases.map(([flags]) => train(flags)),
+    ]);
     results.forEach((r, i) => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(cases[i]![1]);
     });
+    expect(failed!.code, failed!.stderr).toBe(1);
+    expect(failed!.stderr).toMatch(/training rank \d of 2 failed: .*data\.seqLen 64 is longer than the shards' rows/);
   }, 60_000);
 });
