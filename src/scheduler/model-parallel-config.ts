@@ -8,6 +8,7 @@ import { checkPipelineConfig, stagePlan } from '../nn/parallel/pipeline-stages.t
 import { tensorShardSpecs } from '../nn/parallel/tensor-shard.ts';
 import type { GptResource } from '../nn/resources/gpt-resource.ts';
 import { modelConfigOf, trainConfigSchema, type TrainConfig } from '../nn/train/train-config.ts';
+import { trainModuleKind } from './load-train-pipeline.ts';
 import { resolveSpecFile } from './plan.ts';
 
 export type ParallelKind = 'tp' | 'pp';
@@ -31,6 +32,10 @@ const DATA_SOURCE = 'train/shard-batches';
 
 /** The training config of the spec file with its overrides, as the data-parallel trainer would build it. */
 export async function modelParallelConfig(file: string, sets: string[]): Promise<TrainConfig> {
+  if ((await trainModuleKind(file)) === 'function')
+    throw new ModelParallelError(
+      `${file} exports a TrainPipeline function; --tp/--pp read a spec's resources (e.g. pipelines/train-tiny.ts)`,
+    );
   const spec = await resolveSpecFile(file, { sets });
   const trainers = [...spec.resources.values()].filter((r) => r.kind === 'nn/trainer');
   if (trainers.length !== 1)

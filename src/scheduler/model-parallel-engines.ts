@@ -135,7 +135,9 @@ async function accumulatedStep(
     const f = o.clipNorm / (gradNorm + 1e-6); // as clipGlobalNorm
     if (f < 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= f;
   }
-  opt.apply(m as unknown as Gpt, grads, o.lr);
+  // AdamW reads nothing of the model but param(name), which the shard has under the same names
+  const host: Pick<Gpt, 'param'> = m;
+  opt.apply(host as Gpt, grads, o.lr);
   const tokens = micro.reduce((n, b) => n + b.batch * b.seqLen, 0) * o.dp.worldSize;
   return { loss: o.dp.worldSize > 1 ? flat[total]! : loss * k, gradNorm, tokens };
 }
