@@ -1,13 +1,15 @@
 // Native matmul (src/nn/backend/native: OpenBLAS sgemm on the wasm heap) against tfjs-backend-wasm's
 // own kernels, in the same process, alternating: GFLOP/s on the products of the `tiny` GPT's
 // training step (its linears forward and backward, the attention shape, the head's vocabulary
-// blocks) and tokens/s of whole training steps (head on the main thread only, so that both modes
-// run every matmul in this thread). Figures are medians over `rounds` rounds.
+// blocks), and tokens/s of whole training steps with the whole native kernel pack (matmul, attention,
+// head + cross-entropy, GELU, layer norm, AdamW) against none of it (withoutNative: wasm and the JS
+// kernels), head on the main thread only. Figures are medians over `rounds` rounds.
 // Args: rounds=3 steps=2 (training steps per mode and round) train=1 (0 skips the training steps)
 import * as tf from '@tensorflow/tfjs';
 import { loadavg } from 'node:os';
 import { initBackend } from '../src/nn/backend/backend.ts';
 import { setNativeMatmul } from '../src/nn/backend/native/native-matmul.ts';
+import { withoutNative } from '../src/nn/backend/native/native.ts';
 import { loadNative, nativeSkipReason } from '../src/nn/backend/native/native.ts';
 import { GPT_PRESETS, gptConfig } from '../src/nn/model/config.ts';
 import { Gpt } from '../src/nn/model/gpt.ts';
@@ -122,7 +124,8 @@ export default async function nativeMatmulBench(args: string[]): Promise<Record<
         const ms: number[] = [];
         for (let i = 0; i < steps; i++) {
           const t0 = performance.now();
-          step();
+          if (mode === 'native') step();
+          else withoutNative(step);
           ms.push(performance.now() - t0);
         }
         tps[mode].push((batch * seqLen) / (median(ms) / 1000));

@@ -36,7 +36,12 @@ function nodeGyp() {
 if (process.env.FLOWLM_NATIVE === '0') skip('FLOWLM_NATIVE=0');
 if (ifMissing && existsSync(addon)) {
   const built = statSync(addon).mtimeMs;
-  if (readdirSync(here).filter((f) => /\.(c|h|gyp)$/.test(f)).every((f) => statSync(join(here, f)).mtimeMs <= built)) process.exit(0);
+  if (
+    readdirSync(here)
+      .filter((f) => /\.(c|h|gyp)$/.test(f))
+      .every((f) => statSync(join(here, f)).mtimeMs <= built)
+  )
+    process.exit(0);
 }
 const cblas = [
   '/usr/include/x86_64-linux-gnu/cblas.h',
