@@ -29,6 +29,8 @@ import type { HeadTuning } from '../head/head-loss.ts';
 import type { PackedBatch } from '../objective/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
 import { allReduceMean, anyRank, gatherNumbers } from './replica-reduce.ts';
+import type { OverlapEvent } from './overlap-reduce.ts';
+import { overlappedForwardBackward } from './overlap-step.ts';
 import { cosineLr } from '../optim/schedule.ts';
 import { initialModel } from './init-from.ts';
 import { objectiveOf } from './objective.ts';
@@ -199,6 +201,11 @@ export class TrainReplica {
    * gradients (each micro-batch weighs the same, as each rank does in the all-reduce). */
   forwardBackward(micro: readonly PackedBatch[]): StepGrads {
     if (micro.length === 0) throw new Error('forwardBackward: no micro-batches');
+    if (this.cfg.overlapComm)
+      throw new Error(
+        'trainer overlapComm: forwardBackward is one synchronous backward and cannot overlap the all-reduce; ' +
+          'call forwardBackwardReduce (forward, backward and all-reduce in one), or set overlapComm false',
+      );
     const flat = new Float32Array(this.layout.total);
     const objective = objectiveOf(this.cfg, this.model.config, this.reference);
     const first = this.dist.rank * this.cfg.gradAccum; // global index of this rank's first micro-batch
@@ -226,6 +233,31 @@ export class TrainReplica {
     const c = this.dist.collective;
     if (c.worldSize === 1) return g;
     await allReduceMean(c, g.flat, undefined, this.cfg.allReduceDtype);
+    return this.reduceNumbers(g);
+  }
+
+  /** forwardBackward then allReduce in one call; with trainer overlapComm each gradient bucket's
+   * all-reduce starts while the backward still runs (overlap-step.ts), with the same result. */
+  async forwardBackwardReduce(
+    micro: readonly PackedBatch[],
+    o: { bucketElems?: number; trace?: (e: OverlapEvent) => void } = {},
+  ): Promise<StepGrads> {
+    if (!this.cfg.overlapComm) return this.allReduce(this.forwardBackward(micro));
+    const first = this.dist.rank * this.cfg.gradAccum;
+    const g = await overlappedForwardBackward(this.model, this.layout, this.dist.collective, micro, {
+      objective: objectiveOf(this.cfg, this.model.config, this.reference),
+      rngOf: (k) => this.microRng(this.step, first + k),
+      head: this.head,
+      wire: this.cfg.allReduceDtype,
+      ...o,
+    });
+    return this.reduceNumbers(g);
+  }
+
+  /** The float64 mean of the ranks' losses and the global token count (collective). */
+  private async reduceNumbers(g: StepGrads): Promise<StepGrads> {
+    const c = this.dist.collective;
+    if (c.worldSize === 1) return g;
     const all = await gatherNumbers(c, [g.loss, g.tokens]);
     let loss = 0;
     let tokens = 0;

@@ -207,6 +207,19 @@ export const trainConfigSchema = z.object({
         'still float32, every rank still bit-identical; the mean gradient rounded to 8 significant bits). Pays ' +
         'when the all-reduce is bandwidth-bound (processes over TCP); no loss scaling needed (float32 exponent range)',
     ),
+  overlapComm: z
+    .boolean()
+    .default(false)
+    .describe(
+      'data parallel: all-reduce each 4 MiB gradient bucket as soon as the backward pass has finished its ' +
+        'parameters, while the rest of the backward runs (as PyTorch DDP does), instead of after the whole backward. ' +
+        'The backward of the last micro-batch then runs piece by piece (head, each block from the last, embeddings; ' +
+        "src/nn/train/overlap-step.ts), yielding to the collective between pieces, which recomputes each block's " +
+        'forward pass unless model.activationCheckpointing is on (then it costs nothing extra). Gradients are bit for ' +
+        'bit the same. Pays when the all-reduce takes a good part of a step (processes over TCP, big models) and ' +
+        'there are cores to spare for it; causal objective, pre-LN, no adapters or docMasking only. Used by ' +
+        'TrainReplica.forwardBackwardReduce',
+    ),
   seed: z.number().int().default(1337).describe('model initialisation, data order and dropout all derive from it'),
 });
 
@@ -271,6 +284,7 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
     zero: _z,
     checkpointDtype: _cd,
     allReduceDtype,
+    overlapComm: _oc,
     data,
     objective,
     masking,
@@ -286,6 +300,7 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
   // checkpointDtype never enters: an uninterrupted run is the same whatever its checkpoints store (a
   // resume from rounded weights is approximate by choice; see its description). allReduceDtype bf16
   // changes every gradient, so it enters, and 'f32' keeps the hash it had before the option existed.
+  // overlapComm never enters: the gradients are bit for bit those without it.
   // activationCheckpointing never enters: it changes memory and time, not one number of the run, so a
   // run may resume with it switched either way
   const { activation, attnDropout, activationCheckpointing: _ac, ...model } = modelConfigOf(c);

@@ -1,0 +1,93 @@
+// The gradient all-reduce started bucket by bucket while the backward pass still runs (issue 15, item
+// 2; PyTorch DDP's bucketed overlap). The buckets are replica-reduce.ts's own cut of the flat array
+// (so each element is reduced exactly as allReduceMean reduces it, at any world size), started in
+// the order they become ready rather than by offset: a bucket is ready when every parameter it
+// overlaps has its final gradient, which the piecewise backward (overlap-grads.ts) reports from the
+// head to the embeddings. The bucket holding the tied embedding is ready last, since the embedding
+// lookup's part of its gradient comes at the very end. Every rank readies the buckets in the same
+// order, so the collective sees the same sequence of calls on every rank.
+import type { WireDtype } from '../../runtime/collectives/bf16-wire.ts';
+import type { Collective } from '../../runtime/collectives/collective.ts';
+import type { FlatLayout } from '../optim/flat-layout.ts';
+import { BUCKET_ELEMS, buckets } from './replica-reduce.ts';
+
+/** What happened when, for tests and the bench: a piece of the backward finished, a bucket's
+ * all-reduce was handed to the collective, or it completed. */
+export interface OverlapEvent {
+  kind: 'piece' | 'reduce-start' | 'reduce-end';
+  /** the piece ('head', 'h.3', 'embeddings'), or the bucket's [start, end) */
+  what: string;
+  /** performance.now() */
+  t: number;
+}
+
+export interface BucketReducerOptions {
+  bucketElems?: number;
+  wire?: WireDtype;
+  /** each element is multiplied by it just before its bucket goes (the 1 / micro-batches mean) */
+  scale?: number;
+  trace?: (e: OverlapEvent) => void;
+}
+
+/** Starts each bucket's all-reduce (mean over ranks, in place in `flat`) once its parameters are final. */
+export class BucketReducer {
+  private readonly ranges: Array<[number, number]>;
+  /** per bucket: parameters overlapping it whose gradient is not final yet */
+  private readonly pending: number[];
+  /** per parameter: the buckets it overlaps */
+  private readonly bucketsOf = new Map<string, number[]>();
+  private readonly finals = new Set<string>();
+  private readonly inFlight: Array<Promise<void>> = [];
+
+  constructor(
+    private readonly c: Collective,
+    private readonly layout: FlatLayout,
+    private readonly flat: Float32Array,
+    private readonly o: BucketReducerOptions = {},
+  ) {
+    if (flat.length !== layout.total)
+      throw new Error(`BucketReducer: flat gradient has ${flat.length} elements, the layout ${layout.total}`);
+    this.ranges = buckets(layout.total, o.bucketElems ?? BUCKET_ELEMS);
+    this.pending = this.ranges.map(([s, e]) => layout.segments(s, e).length);
+    this.ranges.forEach(([s, e], b) => {
+      for (const seg of layout.segments(s, e)) {
+        const list = this.bucketsOf.get(seg.entry.name) ?? [];
+        list.push(b);
+        this.bucketsOf.set(seg.entry.name, list);
+      }
+    });
+  }
+
+  /** The gradients of `names` are final: start every bucket this completes. */
+  markFinal(names: readonly string[]): void {
+    for (const name of names) {
+      if (this.finals.has(name)) throw new Error(`BucketReducer: parameter ${name} was reported final twice`);
+      this.finals.add(name);
+      for (const b of this.bucketsOf.get(name) ?? []) if (--this.pending[b]! === 0) this.start(b);
+    }
+  }
+
+  private start(b: number): void {
+    const [s, e] = this.ranges[b]!;
+    const scale = this.o.scale ?? 1;
+    if (scale !== 1) for (let i = s; i < e; i++) this.flat[i]! *= scale;
+    const what = `[${s}, ${e})`;
+    this.o.trace?.({ kind: 'reduce-start', what, t: performance.now() });
+    // the collective runs its operations one at a time in call order: no chaining needed here
+    const p = this.c.allReduce(this.flat.subarray(s, e), 'mean', { wire: this.o.wire ?? 'f32' });
+    this.inFlight.push(p.then(() => this.o.trace?.({ kind: 'reduce-end', what, t: performance.now() })));
+  }
+
+  /** Waits for every bucket; all of them must have started (every parameter reported final). */
+  async done(): Promise<void> {
+    const missing = this.layout.entries.filter((e) => !this.finals.has(e.name)).map((e) => e.name);
+    // still wait for the started ones, so no all-reduce is left running against a peer
+    const settled = await Promise.allSettled(this.inFlight);
+    if (missing.length > 0)
+      throw new Error(
+        `BucketReducer: the backward never reported the gradients of ${missing.slice(0, 4).join(', ')}` +
+          `${missing.length > 4 ? ` and ${missing.length - 4} more` : ''} final; their buckets were not reduced`,
+      );
+    for (const r of settled) if (r.status === 'rejected') throw r.reason;
+  }
+}
