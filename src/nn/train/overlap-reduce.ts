@@ -38,6 +38,8 @@ export class BucketReducer {
   private readonly bucketsOf = new Map<string, number[]>();
   private readonly finals = new Set<string>();
   private readonly inFlight: Array<Promise<void>> = [];
+  /** started and not yet completed */
+  private running = 0;
 
   constructor(
     private readonly c: Collective,
@@ -75,7 +77,27 @@ export class BucketReducer {
     this.o.trace?.({ kind: 'reduce-start', what, t: performance.now() });
     // the collective runs its operations one at a time in call order: no chaining needed here
     const p = this.c.allReduce(this.flat.subarray(s, e), 'mean', { wire: this.o.wire ?? 'f32' });
-    this.inFlight.push(p.then(() => this.o.trace?.({ kind: 'reduce-end', what, t: performance.now() })));
+    this.running++;
+    this.inFlight.push(
+      p.then(
+        () => {
+          this.running--;
+          this.o.trace?.({ kind: 'reduce-end', what, t: performance.now() });
+        },
+        (err: unknown) => {
+          this.running--;
+          throw err;
+        },
+      ),
+    );
+  }
+
+  /** Gives the started all-reduces turns of the event loop (each turn moves a message or so) until
+   * they are all done or `budgetMs` has passed; at least one turn. */
+  async drain(budgetMs: number): Promise<void> {
+    const until = performance.now() + budgetMs;
+    do await new Promise<void>((res) => setImmediate(res));
+    while (this.running > 0 && performance.now() < until);
   }
 
   /** Waits for every bucket; all of them must have started (every parameter reported final). */

@@ -23,10 +23,15 @@ export interface OverlapStepOptions {
   head?: HeadTuning;
   wire?: WireDtype;
   bucketElems?: number;
+  /** after each piece, at most this long giving the started all-reduces turns (default DRAIN_MS) */
+  drainMs?: number;
   trace?: (e: OverlapEvent) => void;
 }
 
-const turn = () => new Promise<void>((res) => setImmediate(res));
+/** The collectives move only while the thread yields, a message or so per turn: after each piece
+ * the thread keeps yielding while buckets are in flight, up to this long (the peers reach the same
+ * piece at about the same time, so their messages are near). */
+export const DRAIN_MS = 5;
 
 /** Why overlapComm cannot run this model and objective (undefined: it can). */
 export function overlapRefusal(model: Gpt, objective: Objective): string | undefined {
@@ -75,7 +80,7 @@ export async function overlappedForwardBackward(
       onFinal: async (names, piece) => {
         o.trace?.({ kind: 'piece', what: piece, t: performance.now() });
         reducer.markFinal(names);
-        if (c.worldSize > 1) await turn();
+        if (c.worldSize > 1) await reducer.drain(o.drainMs ?? DRAIN_MS);
       },
     },
     layout,

@@ -240,7 +240,7 @@ export class TrainReplica {
    * all-reduce starts while the backward still runs (overlap-step.ts), with the same result. */
   async forwardBackwardReduce(
     micro: readonly PackedBatch[],
-    o: { bucketElems?: number; trace?: (e: OverlapEvent) => void } = {},
+    o: { bucketElems?: number; drainMs?: number; trace?: (e: OverlapEvent) => void } = {},
   ): Promise<StepGrads> {
     if (!this.cfg.overlapComm) return this.allReduce(this.forwardBackward(micro));
     const first = this.dist.rank * this.cfg.gradAccum;
