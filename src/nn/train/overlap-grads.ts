@@ -42,6 +42,16 @@ export function piecewiseRefusal(cfg: GptConfig): string | undefined {
   return undefined;
 }
 
+/** The index of the piece whose end makes `name`'s gradient final, in the order the pieces run: 0 off
+ * the loss's path, 1 the head (ln_f, an untied head), then the blocks from the last, then the
+ * embeddings (the tied head's matrix too: its lookup part comes last). */
+export function pieceIndex(cfg: GptConfig, name: string): number {
+  if (name === 'wte.weight' || name === 'wpe.weight') return cfg.nLayer + 2;
+  if (name.startsWith('ln_f.') || name === 'lm_head.weight') return 1;
+  const m = /^h\.(\d+)\./.exec(name);
+  return m ? 2 + (cfg.nLayer - 1 - Number(m[1])) : 0;
+}
+
 const blockParams = (model: Gpt, l: number): tf.Variable[] =>
   [...model.params].filter(([name]) => name.startsWith(`h.${l}.`)).map(([, v]) => v);
 

@@ -1,15 +1,55 @@
 // The gradient all-reduce started bucket by bucket while the backward pass still runs (issue 15, item
-// 2; PyTorch DDP's bucketed overlap). The buckets are replica-reduce.ts's own cut of the flat array
-// (so each element is reduced exactly as allReduceMean reduces it, at any world size), started in
-// the order they become ready rather than by offset: a bucket is ready when every parameter it
-// overlaps has its final gradient, which the piecewise backward (overlap-grads.ts) reports from the
-// head to the embeddings. The bucket holding the tied embedding is ready last, since the embedding
-// lookup's part of its gradient comes at the very end. Every rank readies the buckets in the same
-// order, so the collective sees the same sequence of calls on every rank.
+// 2; PyTorch DDP's bucketed overlap). Buckets are cut as DDP cuts them, from the last parameter to
+// the first at parameter boundaries (a parameter bigger than a bucket is cut into bucket-sized
+// ranges), so the blocks' gradients, final early, do not share a bucket with the embedding, final
+// last; each bucket is still a contiguous range of the flat array. A bucket starts when every
+// parameter it overlaps has its final gradient, as the piecewise backward (overlap-grads.ts) reports
+// them from the head to the embeddings: in the same order on every rank, so the collective sees the
+// same sequence of calls everywhere. Exactness: at world size 2 each element's mean is one sum of two
+// values whatever the cut, so the result is allReduceMean's bit for bit; from world size 3 the
+// ring's order of summation follows the cut, so it agrees to float rounding (every rank still holds
+// identical bits).
 import type { WireDtype } from '../../runtime/collectives/bf16-wire.ts';
 import type { Collective } from '../../runtime/collectives/collective.ts';
 import type { FlatLayout } from '../optim/flat-layout.ts';
-import { BUCKET_ELEMS, buckets } from './replica-reduce.ts';
+import { BUCKET_ELEMS } from './replica-reduce.ts';
+
+/** DDP's cut: whole parameters from the last to the first while a bucket has room for them; one too big
+ * for a bucket is cut from its end into bucket-sized ranges. With `pieceOf` (the backward piece that
+ * finishes a parameter) a bucket never spans two pieces, so none waits for a later piece's parameter
+ * (the position table next to the embedding, say). [start, end) ranges, last first. */
+export function reverseBuckets(
+  layout: FlatLayout,
+  bucketElems = BUCKET_ELEMS,
+  pieceOf: (name: string) => number = () => 0,
+): Array<[number, number]> {
+  if (!(Number.isInteger(bucketElems) && bucketElems >= 1))
+    throw new Error(`reverseBuckets: bucketElems must be an integer >= 1, got ${bucketElems}`);
+  const out: Array<[number, number]> = [];
+  let end = layout.total; // the open bucket is [start, end)
+  let start = end;
+  let piece = Number.NaN; // of the open bucket's parameters
+  const close = () => {
+    if (start < end) out.push([start, end]);
+    end = start;
+  };
+  for (let i = layout.entries.length - 1; i >= 0; i--) {
+    const e = layout.entries[i]!;
+    const p = pieceOf(e.name);
+    if (e.size > bucketElems) {
+      close();
+      for (let hi = e.offset + e.size; hi > e.offset; hi -= bucketElems)
+        out.push([Math.max(e.offset, hi - bucketElems), hi]);
+      start = end = e.offset;
+      continue;
+    }
+    if (end - e.offset > bucketElems || (start < end && p !== piece)) close();
+    start = e.offset;
+    piece = p;
+  }
+  close();
+  return out;
+}
 
 /** What happened when, for tests and the bench: a piece of the backward finished, a bucket's
  * all-reduce was handed to the collective, or it completed. */
@@ -23,6 +63,8 @@ export interface OverlapEvent {
 
 export interface BucketReducerOptions {
   bucketElems?: number;
+  /** the backward piece that finishes a parameter, in the order they run (reverseBuckets) */
+  pieceOf?: (name: string) => number;
   wire?: WireDtype;
   /** each element is multiplied by it just before its bucket goes (the 1 / micro-batches mean) */
   scale?: number;
@@ -49,7 +91,7 @@ export class BucketReducer {
   ) {
     if (flat.length !== layout.total)
       throw new Error(`BucketReducer: flat gradient has ${flat.length} elements, the layout ${layout.total}`);
-    this.ranges = buckets(layout.total, o.bucketElems ?? BUCKET_ELEMS);
+    this.ranges = reverseBuckets(layout, o.bucketElems ?? BUCKET_ELEMS, o.pieceOf);
     this.pending = this.ranges.map(([s, e]) => layout.segments(s, e).length);
     this.ranges.forEach(([s, e], b) => {
       for (const seg of layout.segments(s, e)) {

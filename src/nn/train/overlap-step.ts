@@ -4,7 +4,8 @@
 // (overlap-grads.ts), and each bucket of the flat gradient goes to the collective as soon as its
 // parameters are final (overlap-reduce.ts). Between pieces the thread yields, which is when the
 // collective (and, in one thread, the other ranks) make progress. The numbers are those of
-// forwardBackward then allReduceMean: the same arithmetic per element, the same buckets.
+// forwardBackward then allReduceMean: the same arithmetic per element; the buckets are cut otherwise,
+// which is bit for bit the same up to world size 2 (overlap-reduce.ts says why).
 import type { WireDtype } from '../../runtime/collectives/bf16-wire.ts';
 import type { Collective } from '../../runtime/collectives/collective.ts';
 import type { Rng } from '../../runtime/rng.ts';
@@ -12,7 +13,7 @@ import type { HeadTuning } from '../head/head-loss.ts';
 import type { Gpt } from '../model/gpt.ts';
 import type { PackedBatch } from '../objective/loss.ts';
 import type { FlatLayout } from '../optim/flat-layout.ts';
-import { piecewiseGradsInto, piecewiseRefusal } from './overlap-grads.ts';
+import { pieceIndex, piecewiseGradsInto, piecewiseRefusal } from './overlap-grads.ts';
 import { BucketReducer, type OverlapEvent } from './overlap-reduce.ts';
 import { gradsInto, type Objective } from './train-step.ts';
 
@@ -63,6 +64,7 @@ export async function overlappedForwardBackward(
   }
   const reducer = new BucketReducer(c, layout, flat, {
     bucketElems: o.bucketElems,
+    pieceOf: (name) => pieceIndex(model.config, name),
     wire: o.wire,
     scale: micro.length > 1 ? 1 / micro.length : 1,
     trace: o.trace,

@@ -216,9 +216,11 @@ export const trainConfigSchema = z.object({
         'The backward of the last micro-batch then runs piece by piece (head, each block from the last, embeddings; ' +
         "src/nn/train/overlap-step.ts), yielding to the collective between pieces, which recomputes each block's " +
         'forward pass unless model.activationCheckpointing is on (then it costs nothing extra). Gradients are bit for ' +
-        'bit the same. Pays when the all-reduce takes a good part of a step (processes over TCP, big models) and ' +
-        'there are cores to spare for it; causal objective, pre-LN, no adapters or docMasking only. Used by ' +
-        'TrainReplica.forwardBackwardReduce',
+        'bit the same up to 2 ranks, the same to float rounding from 3 (buckets are cut at parameter boundaries, so ' +
+        'the ring sums in another order). Pays when the all-reduce takes a good part of a step (processes over TCP, big models) and ' +
+        'there are cores to spare for it; causal objective, pre-LN, no adapters or docMasking only. It takes ' +
+        'TrainReplica.forwardBackwardReduce (forward, backward and all-reduce in one call); the synchronous ' +
+        'forwardBackward, which the train/forward-backward operator calls, refuses it',
     ),
   seed: z.number().int().default(1337).describe('model initialisation, data order and dropout all derive from it'),
 });
@@ -300,7 +302,8 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
   // checkpointDtype never enters: an uninterrupted run is the same whatever its checkpoints store (a
   // resume from rounded weights is approximate by choice; see its description). allReduceDtype bf16
   // changes every gradient, so it enters, and 'f32' keeps the hash it had before the option existed.
-  // overlapComm never enters: the gradients are bit for bit those without it.
+  // overlapComm never enters: the gradients are those without it (bit for bit up to 2 ranks, to float
+  // rounding from 3), so a run may resume with it switched either way.
   // activationCheckpointing never enters: it changes memory and time, not one number of the run, so a
   // run may resume with it switched either way
   const { activation, attnDropout, activationCheckpointing: _ac, ...model } = modelConfigOf(c);

@@ -16,8 +16,8 @@ import { initBackend } from '../../../src/nn/backend/backend.ts';
 import { Gpt } from '../../../src/nn/model/gpt.ts';
 import type { PackedBatch } from '../../../src/nn/objective/loss.ts';
 import { FlatLayout } from '../../../src/nn/optim/flat-layout.ts';
-import { piecewiseGradsInto } from '../../../src/nn/train/overlap-grads.ts';
-import type { OverlapEvent } from '../../../src/nn/train/overlap-reduce.ts';
+import { pieceIndex, piecewiseGradsInto } from '../../../src/nn/train/overlap-grads.ts';
+import { reverseBuckets, type OverlapEvent } from '../../../src/nn/train/overlap-reduce.ts';
 import { TrainReplica } from '../../../src/nn/train/replica.ts';
 import { trainConfig, type TrainConfigInput } from '../../../src/nn/train/train-config.ts';
 import { gradsInto } from '../../../src/nn/train/train-step.ts';
@@ -65,6 +65,7 @@ describe('piecewiseGradsInto', () => {
       const ref = new Float32Array(layout.total);
       const got = new Float32Array(layout.total);
       const pieces: string[] = [];
+      const pieceOfName = new Map<string, number>();
       for (const [k, b] of [batchAt(0), batchAt(4)].entries()) {
         const rngA = new Rng(100 + k);
         const rngB = new Rng(100 + k);
@@ -73,7 +74,15 @@ describe('piecewiseGradsInto', () => {
         const l1 = await piecewiseGradsInto(
           model,
           b,
-          { labelSmoothing: 0.1, rng: rngB, head, onFinal: (_, piece) => void pieces.push(piece) },
+          {
+            labelSmoothing: 0.1,
+            rng: rngB,
+            head,
+            onFinal: (names, piece) => {
+              for (const n of names) pieceOfName.set(n, pieces.length % 6);
+              pieces.push(piece);
+            },
+          },
           layout,
           got,
           k > 0,
@@ -85,8 +94,36 @@ describe('piecewiseGradsInto', () => {
       expect(same(got, ref)).toBe(true);
       expect(ref.some((x) => x !== 0)).toBe(true);
       expect(pieces.slice(0, 6)).toEqual(['start', 'head', 'h.2', 'h.1', 'h.0', 'embeddings']);
+      // every parameter reported final once per micro-batch, by the piece pieceIndex names
+      expect([...pieceOfName.keys()].sort()).toEqual(layout.entries.map((e) => e.name).sort());
+      for (const [n, k] of pieceOfName) expect([n, pieceIndex(model.config, n)]).toEqual([n, k]);
       model.dispose();
     });
+});
+
+describe('reverseBuckets', () => {
+  it('cuts as DDP does: whole parameters from the last, a parameter bigger than a bucket in pieces from its end', () => {
+    const specs = [10, 2, 3, 4, 1].map((n, i) => ({
+      name: `p${i}`,
+      shape: [n],
+      kind: 'weight' as const,
+      init: 'zeros' as const,
+    }));
+    // by hand, cap 5: p4+p3 [15, 20); p2+p1 [10, 15); p0 (10 > 5) as [5, 10) and [0, 5)
+    expect(reverseBuckets(new FlatLayout(specs), 5)).toEqual([
+      [15, 20],
+      [10, 15],
+      [5, 10],
+      [0, 5],
+    ]);
+    // one bucket for all when it has room
+    expect(reverseBuckets(new FlatLayout(specs), 20)).toEqual([[0, 20]]);
+    // never across pieces: p0 and p1 finish last, p2..p4 first
+    expect(reverseBuckets(new FlatLayout(specs), 20, (n) => (n === 'p0' || n === 'p1' ? 2 : 1))).toEqual([
+      [12, 20],
+      [0, 12],
+    ]);
+  });
 });
 
 interface RunResult {
@@ -110,8 +147,7 @@ const cfg = (runDir: string, more: Partial<TrainConfigInput>) =>
   });
 
 /** `steps` steps of a global batch of 2 micro-batches: world size 1 with 2 accumulation steps, or 2 with 1. */
-async function run(worldSize: 1 | 2, overlapComm: boolean, tag: string): Promise<RunResult[]> {
-  const accum = 2 / worldSize;
+async function run(worldSize: 1 | 2, overlapComm: boolean, tag: string, accum = 2 / worldSize): Promise<RunResult[]> {
   const c = cfg(join(tmp, `${tag}-${worldSize}-${overlapComm}`), { gradAccum: accum, overlapComm });
   const group = worldSize === 1 ? [undefined] : memoryGroup(2);
   return Promise.all(
@@ -120,7 +156,9 @@ async function run(worldSize: 1 | 2, overlapComm: boolean, tag: string): Promise
       const out: RunResult = { losses: [], norms: [], sha: [], events: [] };
       try {
         for (let s = 0; s < c.steps; s++) {
-          const micro = Array.from({ length: accum }, (_, k) => batchAt((s * 2 + rank * accum + k) * BATCH));
+          const micro = Array.from({ length: accum }, (_, k) =>
+            batchAt((s * worldSize * accum + rank * accum + k) * BATCH),
+          );
           const g = await rep.forwardBackwardReduce(micro, {
             bucketElems: BUCKET,
             trace: (e) => void (s === 0 && out.events.push(e)),
@@ -174,6 +212,16 @@ describe('TrainReplica.forwardBackwardReduce with overlapComm', () => {
       const first = r.events.findIndex((e) => e.kind === 'reduce-start' && e.what === `[0, ${BUCKET})`);
       expect(first).toBeGreaterThan(r.events.findIndex((e) => e.kind === 'piece' && e.what === 'embeddings'));
     }
+  });
+
+  it('world size 2 with 2 accumulation steps: bit for bit the path without it', async () => {
+    const plain = await run(2, false, 'd', 2);
+    const over = await run(2, true, 'e', 2);
+    for (const r of over) {
+      expect(r.losses).toEqual(plain[0]!.losses);
+      expect(r.sha).toEqual(plain[0]!.sha);
+    }
+    expect(plain[1]!.sha).toEqual(plain[0]!.sha);
   });
 
   it('refuses what the piecewise backward does not cover, naming the option', async () => {
