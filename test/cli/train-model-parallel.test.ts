@@ -17,7 +17,7 @@ import { flowlm, lastJson, type CliResult } from './spawn.ts';
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-train-mp-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const shards = join(tmp, 'shards');
-const STEPS = 6;
+const STEPS = 4;
 // micro preset shrunk: 2 layers (pp 2), 2 heads (tp 2), GPT-2's vocabulary (the shards' tokens), dropout 0
 const SETS = [
   'model.preset="micro"',
