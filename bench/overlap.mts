@@ -1,16 +1,18 @@
 // Gradient all-reduce overlapping the backward pass (trainer overlapComm, issue 15 item 2) against the
 // all-reduce after the whole backward: two processes on TCP loopback (socketCollective), the `tiny`
-// preset (vocabulary 50257, context 128, 4 layers, d 128; 7.2M parameters, 29 MB of gradient, 7
-// buckets of 4 MiB), batch 8 x 128 of GPT-2 tokens of the embedded corpus, dropout 0,
-// activationCheckpointing on in both modes (so the piecewise backward recomputes nothing extra).
-// Each rank keeps one replica per mode, from the same initialisation; rounds alternate which mode
-// goes first, each step starts after a barrier, and a step's time is the slower rank's.
-// Per mode: the median step time (forward, backward, all-reduce, AdamW), and the median time a step
-// waits for the all-reduce after its backward has ended (without overlap: all of allReduce; with it:
-// from the end of the embeddings' piece to the last bucket and the loss exchange). The losses of the
-// two modes are checked equal bit for bit, step by step.
+// preset (vocabulary 50257, context 128, 4 layers, d 128; 7.2M parameters, 29 MB of gradient) with its
+// head tied (the embedding, 89% of the gradient, is final only at the end of the backward) and untied
+// (lm_head, as big, is final after the head's piece), batch 8 x 128 of GPT-2 tokens of the embedded
+// corpus, dropout 0, activationCheckpointing on in both modes (so the piecewise backward recomputes
+// nothing extra). Each rank keeps one replica per mode, from the same initialisation; rounds
+// alternate which mode goes first, each step starts after a barrier, and a step's time is the slower
+// rank's. Per mode: the median step time (forward, backward, all-reduce, AdamW), and the median time a
+// step waits for the all-reduce after its backward has ended (without overlap: all of allReduce; with
+// it: from the end of the embeddings' piece to the last bucket and the loss exchange); with overlap,
+// how many buckets were done before the backward ended. The losses of the two modes are checked equal
+// bit for bit, step by step.
 // Args: rounds=5 warmup=1 head=tied,untied drain_ms=DRAIN_MS (overlap-step.ts) segment_mb=1
-// (the ring's message size: a bucket takes about one ring step per yield of the backward)
+// (the ring's message size: a bucket moves about one ring step per yield of the backward)
 // This file is also the ranks' program: spawned with FLOWLM_OVERLAP_BENCH_RANK set, it runs one rank.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
