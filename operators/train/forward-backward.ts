@@ -37,7 +37,9 @@ export const forwardBackward = defineOperator({
             `step ${meta.step} has ${rows.batch} rows: ${replica.cfg.gradAccum} micro-batches of ` +
               `${replica.cfg.batchSize} expected`,
           );
-        const g = replica.forwardBackward(micro);
+        // trainer overlapComm: each gradient bucket is all-reduced while the backward runs, here; the
+        // train/all-reduce node then passes the step on
+        const g = replica.cfg.overlapComm ? await replica.forwardBackwardReduce(micro) : replica.forwardBackward(micro);
         return gradBucketBatch(g.flat, {
           step: meta.step,
           loss: g.loss,
