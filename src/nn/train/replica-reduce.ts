@@ -52,6 +52,20 @@ export async function gatherNumbers(c: Collective, values: readonly number[]): P
   );
 }
 
+/** The float64 mean of the ranks' losses and the global token count (collective), with `g`'s flat
+ * gradient as it is. */
+export async function meanLossAndTokens<G extends { loss: number; tokens: number }>(c: Collective, g: G): Promise<G> {
+  if (c.worldSize === 1) return g;
+  const all = await gatherNumbers(c, [g.loss, g.tokens]);
+  let loss = 0;
+  let tokens = 0;
+  for (const [l, t] of all) {
+    loss += l!;
+    tokens += t!;
+  }
+  return { ...g, loss: loss / c.worldSize, tokens };
+}
+
 /** Whether any rank says yes (a stop request reaches one rank; all must stop after the same step). */
 export async function anyRank(c: Collective, flag: boolean): Promise<boolean> {
   if (c.worldSize === 1) return flag;

@@ -28,7 +28,7 @@ import { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
 import type { PackedBatch } from '../objective/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { allReduceMean, anyRank, gatherNumbers } from './replica-reduce.ts';
+import { allReduceMean, anyRank, meanLossAndTokens } from './replica-reduce.ts';
 import type { OverlapEvent } from './overlap-reduce.ts';
 import { overlappedForwardBackward } from './overlap-step.ts';
 import { cosineLr } from '../optim/schedule.ts';
@@ -233,7 +233,7 @@ export class TrainReplica {
     const c = this.dist.collective;
     if (c.worldSize === 1) return g;
     await allReduceMean(c, g.flat, undefined, this.cfg.allReduceDtype);
-    return this.reduceNumbers(g);
+    return meanLossAndTokens(this.dist.collective, g);
   }
 
   /** forwardBackward then allReduce in one call; with trainer overlapComm each gradient bucket's
@@ -251,21 +251,7 @@ export class TrainReplica {
       wire: this.cfg.allReduceDtype,
       ...o,
     });
-    return this.reduceNumbers(g);
-  }
-
-  /** The float64 mean of the ranks' losses and the global token count (collective). */
-  private async reduceNumbers(g: StepGrads): Promise<StepGrads> {
-    const c = this.dist.collective;
-    if (c.worldSize === 1) return g;
-    const all = await gatherNumbers(c, [g.loss, g.tokens]);
-    let loss = 0;
-    let tokens = 0;
-    for (const [l, t] of all) {
-      loss += l!;
-      tokens += t!;
-    }
-    return { loss: loss / c.worldSize, tokens, flat: g.flat };
+    return meanLossAndTokens(this.dist.collective, g);
   }
 
   /** Clips the (global) gradient by its global norm and updates the parameters; `cursor` is the data

@@ -1,7 +1,6 @@
 // A training run as one zod-validated object: model, batch, schedule, evaluation, checkpoints, data
 // and where it all goes. The hash of the fields that shape the trajectory goes into every checkpoint,
 // so a resume under a different config is refused instead of silently continuing another run.
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { GPT_PRESETS, gptConfig, type GptConfig, type GptConfigInput } from '../model/config.ts';
 import { checkPairObjective, dpoConfigSchema, rewardConfigSchema } from './pair-config.ts';
@@ -256,73 +255,7 @@ export function modelConfigOf(c: TrainConfig): GptConfig {
   return m;
 }
 
-/** JSON with object keys sorted, so equal configs hash equally whatever their key order. */
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-/** Hash of what shapes the trajectory: not where files go, nor how often they are written or the
- * model evaluated, nor how the optimizer state is laid out (`zero`), none of which changes a single
- * loss. Data parallelism is elastic: world size W with accumulation A is the run of world size 1 with
- * accumulation W*A, so `gradAccum` enters as the micro-batches of one global step (W*A) and a
- * checkpoint resumes at any world size that keeps it (at W = 1 the hash is what it always was). */
-export function configHash(c: TrainConfig, worldSize = 1): string {
-  if (!Number.isInteger(worldSize) || worldSize < 1)
-    throw new RangeError(`configHash: worldSize must be an integer >= 1, got ${worldSize}`);
-  const {
-    runDir: _r,
-    evalEvery: _e,
-    evalBatches: _b,
-    checkpointEvery: _c,
-    keepLast: _k,
-    zero: _z,
-    checkpointDtype: _cd,
-    allReduceDtype,
-    overlapComm: _oc,
-    data,
-    objective,
-    masking,
-    reward,
-    dpo,
-    init,
-    ...rest
-  } = c;
-  // Fields added after checkpoints were first written enter only when they change the run, so a
-  // config that leaves them at the old behaviour keeps its hash (and its checkpoints resume).
-  // init.from enters as written: a resumed run never reads it again, and the run it names may
-  // have moved on since (a run directory's latest checkpoint).
-  // checkpointDtype never enters: an uninterrupted run is the same whatever its checkpoints store (a
-  // resume from rounded weights is approximate by choice; see its description). allReduceDtype bf16
-  // changes every gradient, so it enters, and 'f32' keeps the hash it had before the option existed.
-  // overlapComm never enters: the gradients are those without it (bit for bit up to 2 ranks, to float
-  // rounding from 3), so a run may resume with it switched either way.
-  // activationCheckpointing never enters: it changes memory and time, not one number of the run, so a
-  // run may resume with it switched either way
-  const { activation, attnDropout, activationCheckpointing: _ac, ...model } = modelConfigOf(c);
-  const shaping = {
-    ...rest,
-    gradAccum: c.gradAccum * worldSize,
-    model: {
-      ...model,
-      ...(activation === 'gelu' ? {} : { activation }),
-      ...(attnDropout === 0 ? {} : { attnDropout }),
-    },
-    data: { holdoutRows: data.holdoutRows, seqLen: data.seqLen, shuffle: data.shuffle },
-    ...(objective === 'causal' ? {} : objective === 'masked' ? { objective, masking } : {}),
-    ...(objective === 'reward' ? { objective, reward } : objective === 'dpo' ? { objective, dpo } : {}),
-    ...(init.from === undefined ? {} : { init: { from: init.from } }),
-    ...(allReduceDtype === 'f32' ? {} : { allReduceDtype }),
-  };
-  return createHash('sha256').update(canonical(shaping)).digest('hex').slice(0, 16);
-}
+export { configHash } from './config-hash.ts';
 
 /** Applies `key=value` overrides (dotted paths, values parsed as JSON when they parse) to a config. */
 export function applyOverrides(c: TrainConfigInput, sets: readonly string[]): TrainConfigInput {
