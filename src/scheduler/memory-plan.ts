@@ -12,6 +12,7 @@
 import { headChunkCount } from '../nn/head/head-loss.ts';
 import { VOCAB_BLOCK } from '../nn/head/head-rows.ts';
 import { loadNative } from '../nn/backend/native/native.ts';
+import { CHUNK as OFFLOAD_CHUNK } from '../nn/optim/disk-offload-adamw.ts';
 import { mlpWidth, type GptConfig } from '../nn/model/config.ts';
 import { paramSpecs, sizeOf } from '../nn/model/params.ts';
 
@@ -24,6 +25,8 @@ export interface MemoryShape {
   worldSize: number;
   /** ZeRO-1: AdamW's moments sharded over the ranks */
   zero: boolean;
+  /** trainer offload 'disk': the moments in a file, one chunk of them in memory at a time */
+  offloadDisk?: boolean;
   /** the native kernel pack runs the head (its [rows, V] chunk in native memory, no tensor blocks);
    * default: whether it loads in this process */
   nativeKernels?: boolean;
@@ -125,7 +128,10 @@ function terms(cfg: GptConfig, s: MemoryShape, P: number, checkpointing: boolean
   // backward's end: every gradient; the head's dW kept by the custom op, its copy handed to the tape,
   // the gather's segment sum and its transpose, and their sum (tied)
   const headGradHeld = cfg.tiedHead ? 4 * V * d : V * d;
-  const moments = 2 * (s.zero && s.worldSize > 1 ? Math.ceil(P / s.worldSize) : P);
+  const largest = Math.max(...paramSpecs(cfg).map((p) => sizeOf(p.shape)));
+  const moments = s.offloadDisk
+    ? 2 * Math.min(largest, OFFLOAD_CHUNK)
+    : 2 * (s.zero && s.worldSize > 1 ? Math.ceil(P / s.worldSize) : P);
   const atHead = P + activations + headChunk;
   const atEnd = P + P + headGradHeld + activations - V * d;
   const tensorPeak = Math.max(atHead, atEnd);

@@ -83,7 +83,10 @@ export function trainBudgets(
     W = worldSize;
   const gradientBytes = params * F32;
   // the memory planner (memory-plan.ts): the terms at the step's peak, as this run is configured
-  const memory = memoryPlan(model, { rows: B, seqLen, worldSize: W, zero }, params);
+  const offloadDisk = cfg.offload === 'disk';
+  if (offloadDisk)
+    notes.push(`offload disk: AdamW's moments (${((8 * params) / 2 ** 20).toFixed(1)} MiB) in a file, not in memory`);
+  const memory = memoryPlan(model, { rows: B, seqLen, worldSize: W, zero, offloadDisk }, params);
   const m = model.activationCheckpointing ? memory.checkpointed : memory.plain;
   const perReplica = {
     params: m.params,

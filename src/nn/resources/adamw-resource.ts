@@ -12,6 +12,8 @@ const Config = trainConfigSchema.pick({
   beta2: true,
   clipNorm: true,
   zero: true,
+  offload: true,
+  offloadDir: true,
 });
 
 export type AdamwResource = z.output<typeof Config>;
@@ -23,5 +25,5 @@ export const adamwResource = defineResource({
   config: Config,
   open: (c): AdamwResource => c,
   describe: (c) =>
-    `AdamW lr ${c.lr.max} -> ${c.lr.min} (warm-up ${c.lr.warmupSteps}), weight decay ${c.weightDecay}, clip ${c.clipNorm || 'off'}${c.zero ? ', ZeRO-1' : ''}`,
+    `AdamW lr ${c.lr.max} -> ${c.lr.min} (warm-up ${c.lr.warmupSteps}), weight decay ${c.weightDecay}, clip ${c.clipNorm || 'off'}${c.zero ? ', ZeRO-1' : ''}${c.offload === 'disk' ? ', moments on disk' : ''}`,
 });

@@ -22,6 +22,8 @@ const Config = trainConfigSchema
     beta2: true,
     clipNorm: true,
     zero: true,
+    offload: true,
+    offloadDir: true,
   })
   .extend({
     model: resourceRef('nn/gpt', 'the model: an nn/gpt resource'),

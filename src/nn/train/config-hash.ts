@@ -34,6 +34,8 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
     checkpointDtype: _cd,
     allReduceDtype,
     overlapComm: _oc,
+    offload: _of,
+    offloadDir: _od,
     data,
     objective,
     masking,
@@ -49,6 +51,7 @@ export function configHash(c: TrainConfig, worldSize = 1): string {
   // checkpointDtype never enters: an uninterrupted run is the same whatever its checkpoints store (a
   // resume from rounded weights is approximate by choice; see its description). allReduceDtype bf16
   // changes every gradient, so it enters, and 'f32' keeps the hash it had before the option existed.
+  // offload never enters: the moments are the same numbers wherever they are kept.
   // overlapComm never enters: the gradients are those without it (bit for bit up to 2 ranks, to float
   // rounding from 3), so a run may resume with it switched either way.
   // activationCheckpointing never enters: it changes memory and time, not one number of the run, so a

@@ -37,6 +37,7 @@ import { objectiveOf } from './objective.ts';
 import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
 import { ZeroAdamW } from '../optim/zero-adamw.ts';
+import { DiskOffloadAdamW } from '../optim/disk-offload-adamw.ts';
 import { paramCount, trainableSpecs } from '../adapters/trainable.ts';
 import { adapterOnlyRef, adapterOnlyValues, freshAdapterRef, type AdapterOnlyRef } from '../checkpoint/adapter-only.ts';
 import { paramSpecs, type ParamSpec } from '../model/params.ts';
@@ -135,6 +136,13 @@ export class TrainReplica {
       const ao = { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay };
       // no moments for a frozen base
       const specs = trainableSpecs(m.specs, m.config);
+      if (cfg.offload === 'disk') {
+        if (cfg.zero)
+          throw new Error(
+            "trainer offload 'disk' keeps every moment on this rank's disk; it does not combine with zero",
+          );
+        return new DiskOffloadAdamW(specs, ao, cfg.offloadDir);
+      }
       return cfg.zero ? new ZeroAdamW(specs, ao, dist.collective) : new AdamWOptimizer(specs, ao);
     };
     const report = (m: Gpt) => {
@@ -312,5 +320,6 @@ export class TrainReplica {
   dispose(): void {
     this.model.dispose();
     this.reference?.dispose();
+    if (this.optimizer instanceof DiskOffloadAdamW) this.optimizer.close();
   }
 }

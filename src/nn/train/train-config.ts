@@ -217,10 +217,23 @@ export const trainConfigSchema = z.object({
         'forward pass unless model.activationCheckpointing is on (then it costs nothing extra). Gradients are bit for ' +
         'bit the same up to 2 ranks, the same to float rounding from 3 (buckets are cut at parameter boundaries, so ' +
         'the ring sums in another order). Pays when the all-reduce takes a good part of a step (processes over TCP, big models) and ' +
-        'there are cores to spare for it; causal objective, pre-LN, no adapters or docMasking only. It takes ' +
-        'TrainReplica.forwardBackwardReduce (forward, backward and all-reduce in one call); the synchronous ' +
-        'forwardBackward, which the train/forward-backward operator calls, refuses it',
+        'there are cores to spare for it; causal objective, pre-LN, no adapters or docMasking only. The ' +
+        'train/forward-backward operator then all-reduces (TrainReplica.forwardBackwardReduce) and ' +
+        'train/all-reduce passes the step on',
     ),
+  offload: z
+    .enum(['none', 'disk'])
+    .default('none')
+    .describe(
+      "where AdamW's moments live between steps: 'none' in memory (plain host arrays, whatever the backend), " +
+        "'disk' in a file (offloadDir, unlinked at once, so nothing is left behind), read and written back one " +
+        'parameter at a time: 8 bytes per parameter leave RAM for two file passes per step. The same update bit ' +
+        'for bit; not with zero (ZeRO-1 already divides the moments by the world size)',
+    ),
+  offloadDir: z
+    .string()
+    .optional()
+    .describe("the directory of offload: 'disk''s moments file (default the system temporary directory)"),
   seed: z.number().int().default(1337).describe('model initialisation, data order and dropout all derive from it'),
 });
 
