@@ -12,13 +12,11 @@
 //    and bf16.
 // Args: rounds=7 warmup=2
 // This file is also the ranks' program: spawned with FLOWLM_BF16_BENCH_RANK set, it runs one rank.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { rankArgs, say, twoTcpRanks } from './_tcp-ranks.ts';
 import { saveCheckpoint, type NamedTensors } from '../src/nn/checkpoint/index.ts';
 import { bf16ToF32, f32ToBf16 } from '../src/nn/checkpoint/half-precision.ts';
 import { GPT_PRESETS, gptConfig } from '../src/nn/model/config.ts';
@@ -37,10 +35,7 @@ interface RankArgs {
   floats: number;
   rounds: number;
 }
-type Line =
-  | { kind: 'listening'; port: number }
-  | { kind: 'done'; rank: number; ms: Record<string, number[]>; sha: Record<string, string> }
-  | { kind: 'failed'; rank: number; message: string };
+type Done = { ms: Record<string, number[]>; sha: Record<string, string> };
 
 const tiny = gptConfig(GPT_PRESETS.tiny);
 const specs = paramSpecs(tiny).map((s) => ({ ...s, size: s.shape.reduce((a, b) => a * b, 1) }));
@@ -52,14 +47,13 @@ const randomFill = (n: number, seed: number, scale: number) => {
 };
 
 async function rankMain(a: RankArgs): Promise<void> {
-  const say = (l: Line) => process.stdout.write(`${JSON.stringify(l)}\n`);
   try {
     const c = await socketCollective({
       rank: a.rank,
       worldSize: 2,
       master: { host: '127.0.0.1', port: a.port },
       timeoutMs: 60_000,
-      onListening: (addr) => say({ kind: 'listening', port: addr.port }),
+      onListening: (addr) => say<Done>({ kind: 'listening', port: addr.port }),
     });
     const input = randomFill(a.floats, 100 + a.rank, 1e-3); // gradient-sized values
     const data = new Float32Array(a.floats);
@@ -75,44 +69,20 @@ async function rankMain(a: RankArgs): Promise<void> {
         sha[wire] = createHash('sha256').update(new Uint8Array(data.buffer)).digest('hex');
       }
     await c.close();
-    say({ kind: 'done', rank: a.rank, ms, sha });
+    say<Done>({ kind: 'done', rank: a.rank, ms, sha });
   } catch (err) {
-    say({ kind: 'failed', rank: a.rank, message: err instanceof Error ? err.message : String(err) });
+    say<Done>({ kind: 'failed', rank: a.rank, message: err instanceof Error ? err.message : String(err) });
     process.exitCode = 1;
   }
 }
 
-function spawnRank(args: RankArgs, onLine: (l: Line) => void): ChildProcess {
-  const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, [ENV]: JSON.stringify(args) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  createInterface({ input: p.stdout! }).on('line', (l) => {
-    try {
-      onLine(JSON.parse(l) as Line);
-    } catch {
-      process.stderr.write(`${l}\n`);
-    }
-  });
-  return p;
-}
-
 async function overTcp(floats: number, rounds: number) {
-  const done: Extract<Line, { kind: 'done' }>[] = [];
-  const procs: ChildProcess[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const onLine = (l: Line) => {
-        if (l.kind === 'listening') procs.push(spawnRank({ rank: 1, port: l.port, floats, rounds }, onLine));
-        else if (l.kind === 'failed') reject(new Error(`bench bf16-allreduce: rank ${l.rank}: ${l.message}`));
-        else if (done.push(l) === 2) resolve();
-      };
-      procs.push(spawnRank({ rank: 0, port: 0, floats, rounds }, onLine));
-      for (const p of procs) p.once('exit', (code) => code && reject(new Error(`a rank exited with ${code}`)));
-    });
-  } finally {
-    for (const p of procs) if (p.exitCode === null) p.kill();
-  }
+  const done = await twoTcpRanks<Done>('bf16-allreduce', import.meta.url, ENV, (rank, port) => ({
+    rank,
+    port,
+    floats,
+    rounds,
+  }));
   for (const w of WIRES)
     if (done[0]!.sha[w] !== done[1]!.sha[w]) throw new Error(`bench bf16-allreduce: ranks differ with the ${w} wire`);
   return done;
@@ -188,5 +158,5 @@ export default async function bf16Allreduce(args: string[]): Promise<Record<stri
   return out;
 }
 
-const rankEnv = process.env[ENV];
-if (rankEnv) await rankMain(JSON.parse(rankEnv) as RankArgs);
+const mine = rankArgs<RankArgs>(ENV);
+if (mine) await rankMain(mine);

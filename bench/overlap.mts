@@ -14,12 +14,10 @@
 // Args: rounds=5 warmup=1 head=tied,untied drain_ms=DRAIN_MS (overlap-step.ts) segment_mb=1
 // (the ring's message size: a bucket moves about one ring step per yield of the backward)
 // This file is also the ranks' program: spawned with FLOWLM_OVERLAP_BENCH_RANK set, it runs one rank.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { rankArgs, say, twoTcpRanks, type RankLine } from './_tcp-ranks.ts';
 import { getEncoding } from 'js-tiktoken';
 import { mobyDickChapters } from '../operators/ingest/embedded-corpus.ts';
 import { initBackend } from '../src/nn/backend/backend.ts';
@@ -53,10 +51,8 @@ interface Timing {
   early?: number;
   buckets?: number;
 }
-type Line =
-  | { kind: 'listening'; port: number }
-  | { kind: 'done'; rank: number; t: Record<Mode, Timing[]> }
-  | { kind: 'failed'; rank: number; message: string };
+type Done = { t: Record<Mode, Timing[]> };
+type Line = RankLine<Done>;
 
 /** Rank `rank`'s rows of global step `s`: 8 rows of 129 GPT-2 tokens, cycling through the chapter. */
 function batchesOf(rank: number): (s: number) => PackedBatch {
@@ -75,7 +71,6 @@ function batchesOf(rank: number): (s: number) => PackedBatch {
 }
 
 async function rankMain(a: RankArgs): Promise<void> {
-  const say = (l: Line) => process.stdout.write(`${JSON.stringify(l)}\n`);
   try {
     await initBackend({ announce: false });
     const c = await socketCollective({
@@ -84,7 +79,7 @@ async function rankMain(a: RankArgs): Promise<void> {
       master: { host: '127.0.0.1', port: a.port },
       timeoutMs: 120_000,
       segmentBytes: a.segmentMb << 20,
-      onListening: (addr) => say({ kind: 'listening', port: addr.port }),
+      onListening: (addr) => say<Done>({ kind: 'listening', port: addr.port }),
     });
     const dist = { rank: a.rank, worldSize: 2, collective: c };
     const cfgOf = (mode: Mode) =>
@@ -136,26 +131,11 @@ async function rankMain(a: RankArgs): Promise<void> {
       }
     for (const rep of Object.values(reps)) rep.dispose();
     await c.close();
-    say({ kind: 'done', rank: a.rank, t });
+    say<Done>({ kind: 'done', rank: a.rank, t });
   } catch (err) {
-    say({ kind: 'failed', rank: a.rank, message: err instanceof Error ? err.message : String(err) });
+    say<Done>({ kind: 'failed', rank: a.rank, message: err instanceof Error ? err.message : String(err) });
     process.exitCode = 1;
   }
-}
-
-function spawnRank(args: RankArgs, onLine: (l: Line) => void): ChildProcess {
-  const p = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url)], {
-    env: { ...process.env, [ENV]: JSON.stringify(args) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  createInterface({ input: p.stdout! }).on('line', (l) => {
-    try {
-      onLine(JSON.parse(l) as Line);
-    } catch {
-      process.stderr.write(`${l}\n`);
-    }
-  });
-  return p;
 }
 
 async function overTcp(
@@ -165,23 +145,15 @@ async function overTcp(
   drainMs: number,
   segmentMb: number,
 ): Promise<Array<Extract<Line, { kind: 'done' }>>> {
-  const done: Array<Extract<Line, { kind: 'done' }>> = [];
-  const procs: ChildProcess[] = [];
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const onLine = (l: Line) => {
-        if (l.kind === 'listening')
-          procs.push(spawnRank({ rank: 1, port: l.port, steps, dir, tied, drainMs, segmentMb }, onLine));
-        else if (l.kind === 'failed') reject(new Error(`bench overlap: rank ${l.rank}: ${l.message}`));
-        else if (done.push(l) === 2) resolve();
-      };
-      procs.push(spawnRank({ rank: 0, port: 0, steps, dir, tied, drainMs, segmentMb }, onLine));
-      for (const p of procs) p.once('exit', (code) => code && reject(new Error(`a rank exited with ${code}`)));
-    });
-  } finally {
-    for (const p of procs) if (p.exitCode === null) p.kill();
-  }
-  return done.sort((x, y) => x.rank - y.rank);
+  return twoTcpRanks<Done>('overlap', import.meta.url, ENV, (rank, port) => ({
+    rank,
+    port,
+    steps,
+    dir,
+    tied,
+    drainMs,
+    segmentMb,
+  }));
 }
 
 const median = (xs: number[]) => {
@@ -240,5 +212,5 @@ export default async function overlapBench(args: string[]): Promise<Record<strin
   }
 }
 
-const rankEnv = process.env[ENV];
-if (rankEnv) await rankMain(JSON.parse(rankEnv) as RankArgs);
+const mine = rankArgs<RankArgs>(ENV);
+if (mine) await rankMain(mine);
