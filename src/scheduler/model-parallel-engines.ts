@@ -12,12 +12,10 @@ import {
 } from '../nn/parallel/pipeline-threads.ts';
 import { gridPosition, gridThreadCollectives, type GridThreadHandles } from '../nn/parallel/tensor-grid.ts';
 import { TensorShardModel } from '../nn/parallel/tensor-model.ts';
-import { tensorGlobalNorm, tensorParallelGrads, tensorParallelStep } from '../nn/parallel/tensor-step.ts';
+import { tensorParallelStep } from '../nn/parallel/tensor-step.ts';
 import type { GptConfig } from '../nn/model/config.ts';
 import { joinRows, splitRows } from '../nn/train/step-rows.ts';
 import type { TrainConfig } from '../nn/train/train-config.ts';
-import type { Gpt } from '../nn/model/gpt.ts';
-import type { Collective } from '../runtime/collectives/collective.ts';
 
 export interface RankStep {
   loss: number;
@@ -71,11 +69,8 @@ export function tensorEngine(
   return {
     dpRank: pos.dpRank,
     async step(micro, lr) {
-      if (micro.length === 1) {
-        const r = await tensorParallelStep(m, opt, micro[0]!, { ...o, lr });
-        return { loss: r.loss, gradNorm: r.gradNorm, tokens: r.tokens };
-      }
-      return accumulatedStep(m, opt, micro, { ...o, lr });
+      const r = await tensorParallelStep(m, opt, micro, { ...o, lr });
+      return { loss: r.loss, gradNorm: r.gradNorm, tokens: r.tokens };
     },
     state: () => stateOf(m.getParams(), opt),
     close: async () => {
@@ -83,63 +78,6 @@ export function tensorEngine(
     },
     dispose: () => m.dispose(),
   };
-}
-
-/** tensorParallelStep over several micro-batches (gradAccum > 1): their gradients summed in order and
- * scaled by 1/k as train-step.ts accumulates them, then the step's DP mean, global norm, clip and AdamW.
- * (tensorParallelStep takes one micro-batch; with a list it would make this unnecessary.) */
-async function accumulatedStep(
-  m: TensorShardModel,
-  opt: AdamW,
-  micro: PackedBatch[],
-  o: {
-    tp: Collective;
-    dp: Collective;
-    clipNorm: number;
-    lr: number;
-  },
-): Promise<RankStep> {
-  let sum: Map<string, Float32Array> | undefined;
-  let loss = 0;
-  for (const b of micro) {
-    const g = await tensorParallelGrads(m, b, o.tp);
-    loss += g.loss;
-    if (!sum) sum = g.grads;
-    else
-      for (const [name, v] of g.grads) {
-        const acc = sum.get(name)!;
-        for (let i = 0; i < v.length; i++) acc[i]! += v[i]!;
-      }
-  }
-  const k = 1 / micro.length;
-  const total = m.specs.reduce((n, s) => n + sum!.get(s.name)!.length, 0);
-  // one buffer for the DP mean: every gradient (scaled), then the loss
-  const flat = new Float32Array(total + 1);
-  let at = 0;
-  for (const s of m.specs) {
-    const g = sum!.get(s.name)!;
-    for (let i = 0; i < g.length; i++) flat[at + i] = g[i]! * k;
-    at += g.length;
-  }
-  flat[total] = loss * k;
-  if (o.dp.worldSize > 1) await o.dp.allReduce(flat, 'mean');
-  const grads = new Map<string, Float32Array>();
-  at = 0;
-  for (const s of m.specs) {
-    const n = sum!.get(s.name)!.length;
-    grads.set(s.name, flat.subarray(at, at + n));
-    at += n;
-  }
-  const gradNorm = await tensorGlobalNorm(m, grads, o.tp);
-  if (o.clipNorm) {
-    const f = o.clipNorm / (gradNorm + 1e-6); // as clipGlobalNorm
-    if (f < 1) for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= f;
-  }
-  // AdamW reads nothing of the model but param(name), which the shard has under the same names
-  const host: Pick<Gpt, 'param'> = m;
-  opt.apply(host as Gpt, grads, o.lr);
-  const tokens = micro.reduce((n, b) => n + b.batch * b.seqLen, 0) * o.dp.worldSize;
-  return { loss: o.dp.worldSize > 1 ? flat[total]! : loss * k, gradNorm, tokens };
 }
 
 /** A pipeline stage: grid rank = dpRank * stages + stage; the step's rows split into `micro` micro-batches. */

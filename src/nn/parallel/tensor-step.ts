@@ -165,15 +165,31 @@ export interface TensorStepOptions {
 }
 
 /** Forward, backward, DP average, clip and AdamW on the shard: one optimizer step of the whole
- * model. `opt` is an AdamW over `m.specs`. Every rank of the grid calls it with its own micro-batch
- * (the same one across a TP group). */
+ * model. `opt` is an AdamW over `m.specs`. Every rank of the grid calls it with its own micro-batch,
+ * or its micro-batches (gradient accumulation: summed in order and scaled by 1/k, as train-step.ts
+ * does), the same across a TP group. */
 export async function tensorParallelStep(
   m: TensorShardModel,
   opt: AdamW,
-  b: PackedBatch,
+  batches: PackedBatch | readonly PackedBatch[],
   o: TensorStepOptions,
 ): Promise<StepResult> {
-  let { loss, grads } = await tensorParallelGrads(m, b, o.tp);
+  const micro = Array.isArray(batches) ? batches : [batches as PackedBatch];
+  if (micro.length === 0) throw new Error('tensorParallelStep: no micro-batches');
+  let { loss, grads } = await tensorParallelGrads(m, micro[0]!, o.tp);
+  for (const b of micro.slice(1)) {
+    const g = await tensorParallelGrads(m, b, o.tp);
+    loss += g.loss;
+    for (const [name, v] of g.grads) {
+      const acc = grads.get(name)!;
+      for (let i = 0; i < v.length; i++) acc[i]! += v[i]!;
+    }
+  }
+  if (micro.length > 1) {
+    const k = 1 / micro.length;
+    loss *= k;
+    for (const g of grads.values()) for (let i = 0; i < g.length; i++) g[i]! *= k;
+  }
   const dpSize = o.dp?.worldSize ?? 1;
   if (o.dp && dpSize > 1) {
     // one buffer: every gradient, then the loss
@@ -202,5 +218,5 @@ export async function tensorParallelStep(
   // AdamW reads nothing of the model but param(name), which the shard has under the same names
   const host: Pick<Gpt, 'param'> = m;
   opt.apply(host as Gpt, grads, o.lr);
-  return { loss, gradNorm, lr: o.lr, tokens: b.batch * b.seqLen * dpSize };
+  return { loss, gradNorm, lr: o.lr, tokens: micro.reduce((n, b) => n + b.batch * b.seqLen, 0) * dpSize };
 }
