@@ -13,4 +13,6 @@ export interface Optimizer {
   fullState(): Promise<AdamWState>;
   /** takes the whole state (a sharded optimizer keeps its shard of it) */
   setState(s: AdamWState): void;
+  /** releases what it holds outside the JS heap (the disk optimizer's file), if anything */
+  close?(): void;
 }

@@ -16,7 +16,6 @@
 import { createHash } from 'node:crypto';
 import type { MetricRow } from '../../schema/metrics.ts';
 import { Rng } from '../../runtime/rng.ts';
-import { AdamWOptimizer } from '../optim/adamw-optimizer.ts';
 import { findLatest, loadCheckpoint, valuesOf } from '../checkpoint/index.ts';
 import { recordedMetrics, writeReplicaCheckpoint } from './replica-checkpoint.ts';
 import { singleRank, type Dist } from './dist.ts';
@@ -28,6 +27,7 @@ import { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
 import type { PackedBatch } from '../objective/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
+import { optimizerOf } from './replica-optimizer.ts';
 import { allReduceMean, anyRank, meanLossAndTokens } from './replica-reduce.ts';
 import type { OverlapEvent } from './overlap-reduce.ts';
 import { overlappedForwardBackward } from './overlap-step.ts';
@@ -36,8 +36,6 @@ import { initialModel } from './init-from.ts';
 import { objectiveOf } from './objective.ts';
 import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
-import { ZeroAdamW } from '../optim/zero-adamw.ts';
-import { DiskOffloadAdamW } from '../optim/disk-offload-adamw.ts';
 import { paramCount, trainableSpecs } from '../adapters/trainable.ts';
 import { adapterOnlyRef, adapterOnlyValues, freshAdapterRef, type AdapterOnlyRef } from '../checkpoint/adapter-only.ts';
 import { paramSpecs, type ParamSpec } from '../model/params.ts';
@@ -132,19 +130,7 @@ export class TrainReplica {
     const log = o.log ?? (() => undefined);
     const hash = configHash(cfg, dist.worldSize);
     const modelCfg = modelConfigOf(cfg);
-    const optimizerFor = (m: Gpt): Optimizer => {
-      const ao = { beta1: cfg.beta1, beta2: cfg.beta2, weightDecay: cfg.weightDecay };
-      // no moments for a frozen base
-      const specs = trainableSpecs(m.specs, m.config);
-      if (cfg.offload === 'disk') {
-        if (cfg.zero)
-          throw new Error(
-            "trainer offload 'disk' keeps every moment on this rank's disk; it does not combine with zero",
-          );
-        return new DiskOffloadAdamW(specs, ao, cfg.offloadDir);
-      }
-      return cfg.zero ? new ZeroAdamW(specs, ao, dist.collective) : new AdamWOptimizer(specs, ao);
-    };
+    const optimizerFor = (m: Gpt): Optimizer => optimizerOf(cfg, m, dist.collective);
     const report = (m: Gpt) => {
       const n = paramCount(trainableSpecs(m.specs, m.config));
       log(`trainable parameters: ${n} of ${m.numParams()} (${((100 * n) / m.numParams()).toFixed(3)}%)`);
@@ -320,6 +306,6 @@ export class TrainReplica {
   dispose(): void {
     this.model.dispose();
     this.reference?.dispose();
-    if (this.optimizer instanceof DiskOffloadAdamW) this.optimizer.close();
+    this.optimizer.close?.();
   }
 }
