@@ -17,6 +17,7 @@ import { conformBatch } from '../../src/schema/conform.ts';
 import { metricRows, metricsFromRows, type MetricRow } from '../../src/schema/metrics.ts';
 import { metricLine, readMetricLines } from './metrics-jsonl.ts';
 import { trainerField, trainerOf } from './trainer-field.ts';
+import { withCurrentRun } from '../../src/runs/current-run.ts';
 
 const Config = z.object({
   trainer: trainerField
@@ -117,6 +118,11 @@ export const writeMetrics = defineSink({
     let log: Promise<FileHandle> | undefined;
     let finished: Promise<string[]> | undefined;
     let batches = 0;
+    let warned = false;
+    const warnOnce = (m: string) => {
+      if (!warned) ctx.log(m);
+      warned = true;
+    };
     // the run directory and resume point: the config's, or the trainer's once its replica is open
     let placed: Promise<{ dir: string; resumeStep?: number; recorded?: readonly MetricRow[] }> | undefined;
     const place = () =>
@@ -137,11 +143,14 @@ export const writeMetrics = defineSink({
       (log ??= (async () => {
         const { dir, resumeStep, recorded } = await place();
         mkdirSync(dir, { recursive: true });
+        withCurrentRun((r) => r.setRunDir(dir), warnOnce);
         const { fh, hasResumeStep } = await openLog((await paths()).jsonl, resumeStep);
         // killed after the checkpoint of the resume step and before its rows reached the log: the rows
         // the checkpoint recorded go back in
-        if (resumeStep !== undefined && !hasResumeStep && recorded?.length)
+        if (resumeStep !== undefined && !hasResumeStep && recorded?.length) {
           await fh.appendFile(recorded.map(metricLine).join(''));
+          withCurrentRun((r) => r.logMetricRows(recorded), warnOnce);
+        }
         return fh;
       })());
     const finish = () =>
@@ -176,7 +185,10 @@ export const writeMetrics = defineSink({
         if (typeof same === 'string')
           throw new FlowError(ctx.nodeId, `batch ${batches} is not a Metrics batch: ${same}`, { batch: batches });
         // one write per batch, no buffering of ours: the rows are in the file when it returns
-        await (await handle()).appendFile(metricRows(same).map(metricLine).join(''));
+        const rows = metricRows(same);
+        await (await handle()).appendFile(rows.map(metricLine).join(''));
+        // and into the run store when this is a recorded run (src/runs/current-run.ts)
+        withCurrentRun((r) => r.logMetricRows(rows), warnOnce);
         batches++;
       },
       close: () => finish(),

@@ -5,6 +5,7 @@ import { SpecError } from '../core/errors.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { mainHelp, runHelp } from './help.ts';
 import { processIO, UsageError, type CliIO } from './io.ts';
+import { RECORDED_COMMANDS, recordCommand } from '../runs/record-command.ts';
 
 const version = (): string => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
@@ -54,6 +55,7 @@ async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<
   }
   const command = COMMANDS[cmd];
   if (!command) throw new UsageError(`unknown command "${cmd}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  if (RECORDED_COMMANDS.has(cmd)) return recordCommand(cmd, rest, io, (argv, tee) => command(argv, tee, registry));
   return command(rest, io, registry);
 }
 

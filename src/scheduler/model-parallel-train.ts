@@ -4,6 +4,7 @@
 // data-parallel chain does (loss, lr, grad_norm, tokens_per_s per step; pipelines add bubble and
 // bubble_theoretical), and at the end writes one unsharded checkpoint. No resume, stop-with-checkpoint
 // or processes: a failing rank aborts the grid, and the run fails naming it.
+import { withCurrentRun } from '../runs/current-run.ts';
 import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -128,6 +129,7 @@ export async function trainModelParallel(o: ModelParallelOptions): Promise<Model
   const runDir = resolve(cfg.runDir);
   mkdirSync(runDir, { recursive: true });
   const log = await open(join(runDir, 'metrics.jsonl'), 'w');
+  withCurrentRun((run) => run.setRunDir(runDir), o.hooks.log);
   const t0 = performance.now();
   let tokens = 0;
   const losses: number[] = [];
@@ -146,8 +148,10 @@ export async function trainModelParallel(o: ModelParallelOptions): Promise<Model
     lastRows = Object.entries(values).map(([name, value]) => ({ step: m.step, split: 'train', name, value, time }));
     allRows.push(...lastRows);
     const text = lastRows.map(metricLine).join('');
+    const rows = lastRows;
     writing = writing.then(async () => {
       await log.write(text);
+      withCurrentRun((run) => run.logMetricRows(rows), o.hooks.log);
     });
     const etaS = (elapsed / m.step) * (cfg.steps - m.step);
     o.hooks.onStep?.({

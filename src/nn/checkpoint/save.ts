@@ -1,6 +1,7 @@
 // saveCheckpoint: one directory per step, written under a temporary name and renamed into place when
 // every file in it is written and synced, so a crash leaves either no new checkpoint or a complete one.
 // Only then is latest.json moved to it and are older checkpoints beyond `keepLast` deleted.
+import { withCurrentRun } from '../../runs/current-run.ts';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -105,6 +106,10 @@ export async function saveCheckpoint(runDir: string, ck: Checkpoint, opts: SaveO
     }
     await writeLatest(root, ck.step);
     const removed = await pruneCheckpoints(root, ck.step, keepLast);
+    withCurrentRun((r) => {
+      r.logArtifact(final, 'checkpoint');
+      for (const dir of removed) r.forgetArtifact(dir);
+    });
     return {
       step: ck.step,
       dir: final,

@@ -13,6 +13,7 @@
 // it has no gradients, optimizer state or place in checkpoints.
 // A checkpoint holds everything the next step depends on: parameters, AdamW moments and step, and
 // the data cursor after the last step (dropout masks derive from the seed, step and micro-batch).
+import { withCurrentRun } from '../../runs/current-run.ts';
 import { createHash } from 'node:crypto';
 import type { MetricRow } from '../../schema/metrics.ts';
 import { Rng } from '../../runtime/rng.ts';
@@ -129,6 +130,8 @@ export class TrainReplica {
     const dist = o.dist ?? singleRank();
     const log = o.log ?? (() => undefined);
     const hash = configHash(cfg, dist.worldSize);
+    // a recorded run (src/runs) keeps the resolved config and its hash; rank 0 speaks for the run
+    if (dist.rank === 0) withCurrentRun((r) => r.setConfig(cfg, hash), log);
     const modelCfg = modelConfigOf(cfg);
     const optimizerFor = (m: Gpt): Optimizer => optimizerOf(cfg, m, dist.collective);
     const report = (m: Gpt) => {
