@@ -45,6 +45,7 @@ const TRAIN_OPTIONS = {
   set: { type: 'string', multiple: true, short: 's' },
   json: { type: 'boolean' },
   every: { type: 'string' },
+  'time-limit': { type: 'string' },
   devices: { type: 'string' },
   rank: { type: 'string' },
   'world-size': { type: 'string' },
@@ -97,7 +98,13 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
   const every = values.every === undefined ? 1 : Number(values.every);
   if (!Number.isInteger(every) || every < 1)
     throw new UsageError(`--every expects a whole number of steps >= 1, got "${values.every}"`, 'train');
-  if (wantsModelParallel(values)) return modelParallel(file, values, every, io);
+  const timeLimit = values['time-limit'] === undefined ? undefined : Number(values['time-limit']);
+  if (timeLimit !== undefined && !(timeLimit > 0))
+    throw new UsageError(`--time-limit expects seconds > 0, got "${values['time-limit']}"`, 'train');
+  if (wantsModelParallel(values)) {
+    if (timeLimit !== undefined) throw new UsageError('--time-limit does not combine with --tp/--pp', 'train');
+    return modelParallel(file, values, every, io);
+  }
   const place = await placement(values);
   const sets = values.set ?? [];
   const resume = values.resume === true;
@@ -118,6 +125,18 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       if (p.step % every === 0 || p.step === p.steps) io.err(progressLine(p));
     },
   };
+  // the budget stops the run the way a signal does, with exit code 0
+  let timeUp = false;
+  const budget =
+    timeLimit === undefined
+      ? undefined
+      : setTimeout(() => {
+          timeUp = true;
+          if (place.kind !== 'rank' || place.rank.rank === 0)
+            io.err(`flowlm train: --time-limit ${timeLimit} s reached: stopping after this step`);
+          stop.abort();
+        }, timeLimit * 1000);
+  budget?.unref();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
@@ -141,7 +160,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
         stop,
         hooks: rank.rank === 0 ? hooks : { signal: stop.signal },
       });
-      if (rank.rank > 0) return out.stopped ? signalCode || 130 : 0; // other ranks print only errors
+      if (rank.rank > 0) return out.stopped && !timeUp ? signalCode || 130 : 0; // other ranks print only errors
       result = out;
     } else {
       const d = place.devices;
@@ -171,7 +190,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
           ` on ${worldSize === 1 ? devices[0] : `${worldSize} ranks (${devices.join(', ')})`}` +
           `${result.val ? `; val loss ${result.val.loss.toFixed(4)}, perplexity ${result.val.perplexity.toFixed(2)}` : ''}; run: ${result.runDir}`,
       );
-    return result.stopped ? signalCode || 130 : 0;
+    return result.stopped && !timeUp ? signalCode || 130 : 0;
   } catch (err) {
     // a failed rank is the run's outcome, not an internal error: say which rank and why
     const rankPrefix = place.kind === 'rank' ? `rank ${place.rank.rank} of ${place.rank.worldSize} failed: ` : '';
@@ -185,6 +204,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
     if (process.env.FLOWLM_DEBUG === '1' && e.stack) io.err(e.stack);
     return 1;
   } finally {
+    clearTimeout(budget);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }

@@ -1,6 +1,7 @@
 // `flowlm train --help`: the usage line and the options, data-parallel and model-parallel.
 export const TRAIN_USAGE =
   'flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices SPEC] [--json] [--every N]\n' +
+  '                    [--time-limit S]\n' +
   '       flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [same options]\n' +
   '       flowlm train <pipeline.ts> --tp N | --pp N [--micro-batches M] [--devices cpu:K] [--set ...] [--json]';
 
@@ -41,6 +42,9 @@ Options:
                           stop checkpoint, no --rank processes, CPU threads only
       --json              one JSON summary object as the last stdout line (with devices, worldSize)
       --every N           a progress line every N steps (default 1)
+      --time-limit S      a training-time budget: after S seconds every rank stops after the current step,
+                          checkpoints and runs the final evaluation, as on SIGTERM, but exits 0 (a budget
+                          reached is a normal end: flowlm tune's equal-time trials use it)
   -h, --help              show help
 
 Progress (stderr): step, loss, lr, grad-norm, tokens/s, ETA. SIGINT/SIGTERM: every rank stops after the

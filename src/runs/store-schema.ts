@@ -18,7 +18,7 @@ CREATE TABLE IF NOT EXISTS runs (
   command TEXT NOT NULL,
   argv TEXT NOT NULL,            -- JSON array
   study_id TEXT REFERENCES studies(id) ON DELETE CASCADE,
-  trial INTEGER,                 -- trial number within the study
+  trial INTEGER,                 -- trial number within the study (a re-run after a crash: the latest counts)
   status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'killed', 'pruned')),
   started_at INTEGER NOT NULL,
   ended_at INTEGER,
@@ -31,9 +31,9 @@ CREATE TABLE IF NOT EXISTS runs (
   config_hash TEXT,
   env TEXT NOT NULL,             -- JSON: node, platform, backend, devices, versions
   run_dir TEXT,
-  error TEXT,
-  UNIQUE (study_id, trial)
+  error TEXT
 );
+CREATE INDEX IF NOT EXISTS runs_trial ON runs (study_id, trial);
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started_at);
 CREATE TABLE IF NOT EXISTS params (
   run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,

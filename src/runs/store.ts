@@ -99,6 +99,8 @@ export class StoreError extends Error {
 /** how long a run on another host may go without a heartbeat before it counts as dead */
 export const STALE_MS = 60_000;
 export const HEARTBEAT_MS = 10_000;
+/** how the error of a run found dead by reapStale starts */
+export const REAPED = 'interrupted';
 
 const newId = () => randomBytes(8).toString('hex');
 const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
@@ -316,8 +318,8 @@ export class RunStore {
     for (const r of dead) {
       const why =
         r.host === here
-          ? `process ${r.pid} ended without finishing the run (killed or crashed)`
-          : `no heartbeat from ${r.host} pid ${r.pid} for ${Math.round((now - r.heartbeat_at) / 1000)} s`;
+          ? `${REAPED} (process ${r.pid} ended without finishing the run: killed or crashed)`
+          : `${REAPED} (no heartbeat from ${r.host} pid ${r.pid} for ${Math.round((now - r.heartbeat_at) / 1000)} s)`;
       this.finishRun(r.id, 'failed', why);
     }
     return dead.map((r) => r.id);
