@@ -156,15 +156,22 @@ export class RunStore {
     }
     // many writers: wait for the lock instead of failing with SQLITE_BUSY
     this.db.pragma('busy_timeout = 60000');
+    // a newer flowlm's store is refused before anything is written to it (read-only too: its tables
+    // may mean something else)
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > STORE_VERSION) {
+      this.db.close();
+      throw new StoreError(
+        `${path} is a run store of version ${version}; this flowlm reads up to ${STORE_VERSION} ` +
+          '(update flowlm, or give another store with --store or FLOWLM_STORE)',
+      );
+    }
     if (readonly_) return;
     this.db.pragma('journal_mode = WAL');
     // WAL + NORMAL: a transaction is durable against a process kill (the WAL is in the OS), and a power
     // loss can only drop the last transactions, never corrupt the file
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
-    const version = this.db.pragma('user_version', { simple: true }) as number;
-    if (version > STORE_VERSION)
-      throw new StoreError(`${path} is a run store of version ${version}; this flowlm reads up to ${STORE_VERSION}`);
     if (version < STORE_VERSION)
       this.db
         .transaction(() => {
@@ -329,9 +336,11 @@ export class RunStore {
   run(idOrPrefix: string): RunRow | undefined {
     const exact = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(idOrPrefix) as RawRun | undefined;
     if (exact) return runRow(exact);
+    if (idOrPrefix === '') return undefined;
+    // a plain prefix compare: LIKE would read % and _ in it as wildcards
     const rows = this.db
-      .prepare("SELECT * FROM runs WHERE id LIKE ? || '%' LIMIT 2")
-      .all(idOrPrefix.replace(/[%_]/g, '')) as RawRun[];
+      .prepare('SELECT * FROM runs WHERE substr(id, 1, ?) = ? LIMIT 2')
+      .all(idOrPrefix.length, idOrPrefix) as RawRun[];
     if (rows.length > 1)
       throw new StoreError(`run id prefix "${idOrPrefix}" matches more than one run; give more of it`);
     return rows[0] ? runRow(rows[0]) : undefined;
@@ -358,10 +367,14 @@ export class RunStore {
       args.push(filter.studyId);
     }
     for (const [k, v] of Object.entries(filter.params ?? {})) {
-      where.push(
-        'EXISTS (SELECT 1 FROM params p WHERE p.run_id = runs.id AND p.key = ? AND (p.value = ? OR p.value = ?))',
-      );
-      args.push(k, v, JSON.stringify(v));
+      // the JSON text as given ("0.001", "\"micro\""), the plain string (micro) or the value the text
+      // reads as (1e-3 is the 0.001 stored)
+      let asJson = JSON.stringify(v);
+      try {
+        asJson = JSON.stringify(JSON.parse(v));
+      } catch {}
+      where.push('EXISTS (SELECT 1 FROM params p WHERE p.run_id = runs.id AND p.key = ? AND p.value IN (?, ?, ?))');
+      args.push(k, v, JSON.stringify(v), asJson);
     }
     const sql =
       `SELECT * FROM runs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id` +
