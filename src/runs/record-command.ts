@@ -8,7 +8,7 @@
 import { basename, extname, resolve } from 'node:path';
 import { arch, cpus, platform } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { HEARTBEAT_MS, RunStore } from './store.ts';
+import { HEARTBEAT_MS, RunStore, type RunStatus } from './store.ts';
 import { gitState } from './git-state.ts';
 import { storePath, takeStoreFlag } from './store-path.ts';
 
@@ -52,6 +52,12 @@ const firstPositional = (argv: readonly string[]) =>
       !a.startsWith('-') && !/^(--set|-s|--devices|--every|--out|--trials|--parallel|--space)$/.test(argv[i - 1] ?? ''),
   );
 
+const ERROR_CHARS = 4000;
+const errorText = (err: unknown): string => {
+  const text = (err instanceof Error ? err.message : String(err)).trim();
+  return text.length > ERROR_CHARS ? `${text.slice(0, ERROR_CHARS)}…` : text;
+};
+
 export function exitStatus(code: number): 'finished' | 'killed' | 'failed' {
   return code === 0 ? 'finished' : code === 130 || code === 143 ? 'killed' : 'failed';
 }
@@ -70,21 +76,39 @@ export async function recordCommand<IO extends ErrSink>(
   const inherited = prior.run !== undefined && prior.store !== undefined && resolve(prior.store) === path;
   if (inherited && prior.own !== '1') return fn(argv, io); // a rank of its launcher's run
 
-  const store = RunStore.open(path);
   const file = firstPositional(argv);
+  let store: RunStore | undefined;
   let runId: string;
-  if (inherited) {
-    runId = prior.run!;
-    store.claim(runId);
-  } else {
-    runId = store.createRun({
-      name: `${command}${file ? ` ${basename(file, extname(file))}` : ''}`,
-      command,
-      argv,
-      git: gitState(),
-      env: { node: process.version, platform: platform(), arch: arch(), cpus: cpus().length, flowlm: flowlmVersion() },
-      params: { ...(file ? { file } : {}), ...setParams(argv) },
-    }).id;
+  try {
+    store = RunStore.open(path);
+    if (inherited) {
+      runId = prior.run!;
+      store.claim(runId);
+    } else {
+      runId = store.createRun({
+        name: `${command}${file ? ` ${basename(file, extname(file))}` : ''}`,
+        command,
+        argv,
+        git: gitState(),
+        env: {
+          node: process.version,
+          platform: platform(),
+          arch: arch(),
+          cpus: cpus().length,
+          flowlm: flowlmVersion(),
+        },
+        params: { ...(file ? { file } : {}), ...setParams(argv) },
+      }).id;
+    }
+  } catch (err) {
+    // the run directory keeps its own record: a store that cannot be opened (unwritable place, a newer
+    // flowlm's store) must not stop the command
+    store?.close();
+    io.err(
+      `flowlm: run store ${path}: ${err instanceof Error ? err.message : String(err)}; this ${command} is not recorded ` +
+        '(give a writable store with --store PATH or FLOWLM_STORE)',
+    );
+    return fn(argv, io);
   }
   process.env.FLOWLM_STORE = path;
   process.env.FLOWLM_RUN_ID = runId;
@@ -99,17 +123,27 @@ export async function recordCommand<IO extends ErrSink>(
   const tee: IO = {
     ...io,
     err: (line: string) => {
-      if (line.trim() !== '') lastErr = line.trim().split('\n').at(-1);
+      // the last message whole: an invalid spec's first line says so, the lines below it say why
+      if (line.trim() !== '') lastErr = errorText(line);
       io.err(line);
     },
+  };
+  // a store that fails at the end (locked past its timeout, disk full) costs the record, not the outcome
+  const finish = (status: Exclude<RunStatus, 'running'>, error?: string) => {
+    try {
+      store.finishRun(runId, status, error);
+    } catch (err) {
+      io.err(`flowlm: run store ${path}: run ${runId} not marked ${status}: ${errorText(err)}`);
+    }
   };
   try {
     const code = await fn(argv, tee);
     const status = exitStatus(code);
-    store.finishRun(runId, status, status === 'failed' ? (lastErr ?? `exit code ${code}`) : undefined);
+    finish(status, status === 'failed' ? (lastErr ?? `exit code ${code}`) : undefined);
     return code;
   } catch (err) {
-    store.finishRun(runId, 'failed', err instanceof Error ? err.message.split('\n')[0] : String(err));
+    // the whole message (an invalid spec lists its problems below its first line), within reason
+    finish('failed', errorText(err));
     throw err;
   } finally {
     clearInterval(beat);

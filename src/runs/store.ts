@@ -145,8 +145,8 @@ export class RunStore {
 
   private constructor(path: string, readonly_: boolean) {
     this.path = path;
-    if (!readonly_) mkdirSync(dirname(path), { recursive: true });
     try {
+      if (!readonly_) mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { readonly: readonly_, fileMustExist: readonly_ });
     } catch (err) {
       throw new StoreError(
