@@ -8,6 +8,8 @@ need=()
 [ -d /usr/share/doc/linux-doc-6.1/html ] || need+=(linux-doc-6.1)
 # the word-definition eval task (operators/eval/tasks) reads WordNet's dictionary files
 [ -f /usr/share/wordnet/data.noun ] || need+=(wordnet-base)
+# the dashboard and report tests (test/ui) drive Debian's chromium through playwright-core (never a downloaded one)
+command -v chromium >/dev/null || need+=(chromium)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev) # the native matmul (src/nn/backend/native) links it
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "pretest: installing Debian packages the tests serve: ${need[*]}" >&2
