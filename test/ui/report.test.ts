@@ -81,17 +81,19 @@ describe('flowlm report', () => {
       const base = join(out, key.replace('/', '-'));
       const svgText = readFileSync(`${base}.svg`, 'utf8');
       await page.goto(pathToFileURL(`${base}.svg`).href);
-      const parsed = await page.evaluate(() => ({
-        root: document.documentElement.tagName,
-        errors: document.getElementsByTagName('parsererror').length,
-        paths: document.querySelectorAll('path').length,
-        // vertices of each line mark's path: "M x,y L x,y ..." (one per point)
-        lines: [...document.querySelectorAll('.mark-line path')].map(
-          (p) => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length ?? 0,
-        ),
-        width: Number(document.documentElement.getAttribute('width')),
-        height: Number(document.documentElement.getAttribute('height')),
-      }));
+      // (run in the page: a string, since the tests compile without the DOM's types)
+      const parsed = (await page.evaluate(`(() => {
+        const svg = document.documentElement;
+        return {
+          root: svg.tagName,
+          errors: document.getElementsByTagName('parsererror').length,
+          paths: document.querySelectorAll('path').length,
+          // vertices of each line mark's path: "M x,y L x,y ..." (one per point)
+          lines: [...document.querySelectorAll('.mark-line path')].map((p) => (p.getAttribute('d') ?? '').match(/[ML]/g)?.length ?? 0),
+          width: Number(svg.getAttribute('width')),
+          height: Number(svg.getAttribute('height')),
+        };
+      })()`)) as { root: string; errors: number; paths: number; lines: number[]; width: number; height: number };
       expect(parsed.root, key).toBe('svg');
       expect(parsed.errors, key).toBe(0);
       expect(parsed.paths, key).toBeGreaterThan(0);
