@@ -62,6 +62,7 @@ Usage:
   flowlm export --checkpoint DIR --format safetensors --out FILE   (--format peft --out DIR: a LoRA run's adapter)
   flowlm ui [--store PATH] [--port N] [--host ADDR]
   flowlm report RUN... [--out DIR] [--store PATH]
+  flowlm runs ls|show|compare|export|rm [...] [--store PATH]   (flowlm runs --help)
   flowlm ops [--json]
   flowlm help [command]        same as flowlm <command> --help
   flowlm --version
@@ -80,6 +81,7 @@ Commands:
   export    write a checkpoint's weights as safetensors (GPT-2 tensor names; f32, or bf16/f16 with --dtype)
   ui        a dashboard of the run store in the browser: runs, their params, metrics charted and compared, live
   report    a self-contained HTML report of runs (summary, charts; SVG and PNG of each chart) to keep or share
+  runs      the recorded runs: ls (filter by name, status, params), show, compare, export (CSV, Parquet), rm
   ops    list the operators (ids usable as "op") and resource kinds, with every config field
 
 ${RUN_OPTIONS_HELP}

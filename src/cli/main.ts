@@ -24,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   generate: async (argv, io) => (await import('./generate-command.ts')).generateCommand(argv, io),
   export: async (argv, io) => (await import('./export-command.ts')).exportCommand(argv, io),
   eval: async (argv, io) => (await import('./eval-command.ts')).evalCommand(argv, io),
+  runs: async (argv, io) => (await import('./runs-command.ts')).runsCommand(argv, io),
   ui: async (argv, io) => (await import('./ui-command.ts')).uiCommand(argv, io),
   report: async (argv, io) => (await import('./report-command.ts')).reportCommand(argv, io),
 };
