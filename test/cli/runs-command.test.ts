@@ -6,10 +6,12 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { parquetReadObjects } from 'hyparquet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIO } from '../../src/cli/io.ts';
 import { main } from '../../src/cli/main.ts';
+import { runsCommand } from '../../src/cli/runs-command.ts';
 import { RunStore } from '../../src/runs/store.ts';
 import { writeTrainShards } from '../fixtures/train-shards.ts';
 import { flowlm } from './spawn.ts';
@@ -311,6 +313,42 @@ describe('flowlm runs rm and the store', () => {
     expect(mixed.code).toBe(1);
     expect(mixed.err).toContain('no run "ffff"');
     expect((await cli(['ls'])).out).toContain('aaaa2222');
+  });
+
+  it('asks on a terminal, and deletes only on yes', async () => {
+    const s = RunStore.open(storeFile);
+    s.createRun({ id: 'dddd5555c0ffee00', name: 'to ask about', command: 'train' });
+    s.close();
+    const ask = async (answer: string) => {
+      const stdin = Object.assign(new PassThrough(), { isTTY: true }) as unknown as NodeJS.ReadStream;
+      const prompt = new PassThrough();
+      let asked = '';
+      prompt.setEncoding('utf8').on('data', (d: string) => {
+        asked += d;
+        if (asked.includes('[y/N]')) stdin.write(`${answer}\n`);
+      });
+      let out = '';
+      const io: CliIO = {
+        out: (t) => {
+          out += t;
+        },
+        err: (t) => {
+          out += t;
+        },
+        stderr: prompt as unknown as NodeJS.WriteStream,
+      };
+      const code = await runsCommand(['rm', 'dddd', '--store', storeFile], io, stdin);
+      return { code, asked, out };
+    };
+    const no = await ask('n');
+    expect(no.asked).toContain('delete 1 run?\n  dddd5555 to ask about (running)\n[y/N]');
+    expect(no.code).toBe(1);
+    expect(no.out).toContain('nothing deleted');
+    expect((await cli(['ls'])).out).toContain('dddd5555');
+    const yes = await ask('y');
+    expect(yes.code).toBe(0);
+    expect(yes.out).toContain('still running');
+    expect((await cli(['ls'])).out).not.toContain('dddd5555');
   });
 
   it('says where it looked for a missing store, and creates none', async () => {
