@@ -3,6 +3,8 @@
 // small GPT for a few minutes (pipelines/train-tiny.ts with a smaller model), evaluate its validation
 // perplexity against the unigram baseline of the corpus, print a sample, and score the model with
 // flowlm eval on held-out text that prep kept out of the training data (--decontaminate).
+// The training is a run of the run store (as `flowlm train` records one); the demo ends by writing its
+// report (flowlm report: OUT/report/report.html with the charts as SVG and PNG) and printing its path.
 // Training uses every core by default (--devices auto: one data-parallel replica per core, or per GPU).
 //   node --import tsx pipelines/demo.ts [--minutes M] [--steps N] [--out DIR] [--devices auto|cpu:N|gpu:all]
 //                                       [--eval-limit N] [--val-rows N] [--input GLOB ...]
@@ -28,6 +30,10 @@ import { physicalPlan } from '../src/scheduler/physical-plan.ts';
 import { resolveSpecFile } from '../src/scheduler/plan.ts';
 import { trainConfigOf } from '../src/scheduler/train-budgets.ts';
 import { shardTrainData } from '../operators/train/shard-data.ts';
+import { recordCommand } from '../src/runs/record-command.ts';
+import { RunStore } from '../src/runs/store.ts';
+import { storePath } from '../src/runs/store-path.ts';
+import { writeReport } from '../src/ui/report.ts';
 
 const { values: opt } = parseArgs({
   options: {
@@ -121,19 +127,28 @@ log(
 // -- 4. train on every core (at most TRAIN_MINUTES; the final evaluation covers every held-out row)
 const devices = await devicesFor(opt.devices ?? 'auto');
 log(`[demo] devices: ${devices.devices.map((d) => d.label).join(', ')}${devices.note ? ` (${devices.note})` : ''}`);
-const result = await trainOnDevices(devices, {
-  file: spec,
-  sets,
-  resume: false,
-  plan: physicalPlan(spec, graph, devices),
-  hooks: {
-    log: (l) => log(`[demo] ${l}`),
-    signal: AbortSignal.timeout(TRAIN_MINUTES * 60_000),
-    onStep: (p) => {
-      if (p.step % 10 === 0) log(progressLine(p));
+// recorded as a run of the store, as `flowlm train` records itself: its metrics and checkpoints go into
+// it (the trainer writes into the current run), and the report at the end is drawn from it
+let trainRunId = '';
+let trained: Awaited<ReturnType<typeof trainOnDevices>> | undefined;
+await recordCommand('train', [spec, ...sets.flatMap((s) => ['--set', s])], { err: log }, async () => {
+  trainRunId = process.env.FLOWLM_RUN_ID!;
+  trained = await trainOnDevices(devices, {
+    file: spec,
+    sets,
+    resume: false,
+    plan: physicalPlan(spec, graph, devices),
+    hooks: {
+      log: (l) => log(`[demo] ${l}`),
+      signal: AbortSignal.timeout(TRAIN_MINUTES * 60_000),
+      onStep: (p) => {
+        if (p.step % 10 === 0) log(progressLine(p));
+      },
     },
-  },
+  });
+  return 0;
 });
+const result = trained!;
 const val = result.val!;
 log(
   `[demo] ${elapsed()}: ${result.step} steps, ${Math.round(result.tokensPerS)} tok/s; val loss ` +
@@ -192,6 +207,12 @@ const table = shown
   });
 process.stdout.write(`\n--- evaluation (${evalOut}) ---\n${table.join('\n')}\n`);
 
+// -- 7. the report of the training run: summary and charts from the run store (flowlm report)
+const store = RunStore.open(storePath());
+const report = await writeReport({ store, runs: [trainRunId], outDir: join(OUT, 'report') });
+store.close();
+process.stdout.write(`\n--- report ---\n${report.html}\n`);
+
 const summary = {
   ok: val.perplexity < unigram.perplexity,
   steps: result.step,
@@ -211,5 +232,7 @@ const summary = {
   eval: evaluation.tasks,
   totalSeconds: (performance.now() - t0) / 1000,
   runDir,
+  runId: trainRunId,
+  report: report.html,
 };
 process.stdout.write(`${JSON.stringify(summary)}\n`);

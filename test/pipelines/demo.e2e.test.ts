@@ -3,13 +3,14 @@
 // text (so the shards it trains on hold none: checked by decoding them), the run trains, samples and
 // prints the evaluation table from `flowlm eval`; then `flowlm eval` on the demo's checkpoint runs every
 // shipped task (--limit 2) and reports every declared metric.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contaminationOfShards } from '../../operators/eval/shard-contamination.ts';
 import { shippedTasks } from '../../src/eval/registry.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
+import { RunStore } from '../../src/runs/store.ts';
 import { flowlm, lastJson, start } from '../cli/spawn.ts';
 import { SUBSET_INPUTS } from './prep-subset.ts';
 
@@ -62,8 +63,22 @@ describe('the demo with evaluation', () => {
       valTokens: number;
       unigramTokens: number;
       eval: Record<string, Record<string, Cell>>;
+      runId: string;
+      report: string;
     };
     expect(summary.steps).toBe(3);
+    // the training is a run of the store (FLOWLM_STORE of this test run) with its 3 steps, and the demo
+    // ends with its report, recorded as the run's artifact
+    expect(summary.report).toBe(join(out, 'report', 'report.html'));
+    expect(existsSync(summary.report)).toBe(true);
+    expect(existsSync(join(out, 'report', 'train-loss.png'))).toBe(true);
+    expect(demo.stdout).toContain(`--- report ---\n${summary.report}\n`);
+    const store = RunStore.open(process.env.FLOWLM_STORE!, { reap: false });
+    expect(store.metrics(summary.runId, 'train/loss').map((p) => p.step)).toEqual([1, 2, 3]);
+    expect(store.artifacts(summary.runId)).toContainEqual(
+      expect.objectContaining({ path: summary.report, kind: 'report' }),
+    );
+    store.close();
     // --val-rows 8: validation and the unigram baseline score every target token of 8 rows of 128, no more
     expect([summary.valTokens, summary.unigramTokens]).toEqual([8 * 128, 8 * 128]);
     expect(demo.stdout).toContain('--- evaluation');

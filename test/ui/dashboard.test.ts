@@ -68,6 +68,14 @@ describe('flowlm ui in chromium', () => {
     expect(await pointCount(page, 'val/loss', other.id)).toBe(1);
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-two-runs.png'), fullPage: true });
 
+    // a run's name opens its details (/api/runs/:id): its command line and its checkpoint artifact
+    await page.locator(`tr[data-run="${other.id}"] a`).click();
+    await expect.poll(() => page.locator('#details-body').textContent()).toContain(`trainer.steps=${other.steps}`);
+    expect(await page.locator('#details-body').textContent()).toMatch(
+      new RegExp(`checkpoint\\t\\S*run-${other.steps}/step-0*${other.steps}\\b`),
+    );
+    await page.locator('#details-close').click();
+
     // the slider: the chart's smoothed values are the debiased EMA of the stored losses, from its definition
     await page.locator('#smoothing').fill('0.5');
     const w = 0.5;

@@ -72,7 +72,11 @@ function renderTable() {
         'tr',
         { 'data-run': r.id, class: state.selected.has(r.id) ? 'selected' : '' },
         el('td', {}, box),
-        el('td', {}, r.name),
+        el(
+          'td',
+          {},
+          el('a', { href: '#', title: 'details', onclick: (ev) => (ev.preventDefault(), void showRun(r.id)) }, r.name),
+        ),
         el('td', { class: 'muted' }, r.id.slice(0, 8)),
         el('td', { class: `status-${r.status}`, title: r.error ?? '' }, r.status),
         el('td', {}, fmtTime(r.startedAt)),
@@ -84,6 +88,31 @@ function renderTable() {
   );
   $('#empty').hidden = state.runs.length > 0;
 }
+
+/** The run's details (/api/runs/:id): command line, config, environment, artifacts. */
+async function showRun(id) {
+  const run = await getJson(`/api/runs/${encodeURIComponent(id)}`);
+  const artifacts = run.artifacts.map((a) => `${a.kind}\t${a.path}${a.bytes === null ? '' : `  (${a.bytes} bytes)`}`);
+  $('#details-title').textContent = `${run.label}: ${run.status}${run.error ? ` (${run.error})` : ''}`;
+  $('#details-body').textContent = [
+    `flowlm ${run.command} ${run.argv.join(' ')}`,
+    `host ${run.host}, pid ${run.pid}, git ${run.git.commit ?? '-'}${run.git.dirty ? ' (dirty)' : ''}`,
+    `run directory ${run.runDir ?? '-'}`,
+    '',
+    'artifacts:',
+    ...(artifacts.length ? artifacts : ['  (none)']),
+    '',
+    'environment:',
+    JSON.stringify(run.env, null, 2),
+    '',
+    'config:',
+    JSON.stringify(run.config, null, 2),
+  ].join('\n');
+  $('#details').hidden = false;
+}
+$('#details-close').addEventListener('click', () => {
+  $('#details').hidden = true;
+});
 
 /** Fetches what is missing of the selected runs' points; true when anything new arrived. */
 async function fetchPoints() {
