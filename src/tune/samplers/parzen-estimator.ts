@@ -151,7 +151,9 @@ function numericalEstimator(
 function bandwidths(xs: readonly number[], low: number, high: number, opts: ParzenOptions): number[] {
   // Optuna sorts the observations together with the prior's mean, so it sits among the neighbours
   const withPrior = [...xs, 0.5 * (low + high)];
-  const order = withPrior.map((_, i) => i).sort((i, j) => withPrior[i]! - withPrior[j]!);
+  // a stable order: numpy's argsort leaves ties in an unspecified, CPU-dependent order (SIMD sorts),
+  // which matters only with equal observations under unequal weights (more than 25 observations)
+  const order = withPrior.map((_, i) => i).sort((i, j) => withPrior[i]! - withPrior[j]! || i - j);
   const sorted = [low, ...order.map((i) => withPrior[i]!), high];
   const m = withPrior.length;
   const s = new Array<number>(m);

@@ -64,6 +64,47 @@ function internal(v: ParamValue | undefined, d: Distribution): number | undefine
   return v;
 }
 
+/** TPE's two groups: the best gamma(n) of the n complete or pruned trials and the rest, each in
+ * trial order; undefined while n < nStartup (TPE then samples at random). */
+export function splitTrials(
+  trials: readonly TrialRecord[],
+  direction: Direction,
+  gamma: (n: number) => number = defaultGamma,
+  nStartup = 0,
+): { below: TrialRecord[]; above: TrialRecord[] } | undefined {
+  const sign = direction === 'maximize' ? -1 : 1;
+  const observed = trials
+    .map((t) => ({ t, key: rankKey(t, sign) }))
+    .filter((o): o is { t: TrialRecord; key: [number, number] } => o.key !== null)
+    .sort((x, y) => x.t.number - y.t.number);
+  const n = observed.length;
+  if (n < nStartup) return undefined;
+  // stable sort by (step key, value): ties keep trial order, as numpy's stable argsort does
+  const ranked = observed
+    .map((_, i) => i)
+    .sort((i, j) => {
+      const a = observed[i]!.key;
+      const b = observed[j]!.key;
+      return a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] !== b[1] ? (a[1] < b[1] ? -1 : 1) : i - j;
+    });
+  const isBelow = new Array<boolean>(n).fill(false);
+  for (const i of ranked.slice(0, gamma(n))) isBelow[i] = true;
+  return {
+    below: observed.filter((_, i) => isBelow[i]).map((o) => o.t),
+    above: observed.filter((_, i) => !isBelow[i]).map((o) => o.t),
+  };
+}
+
+/** The trials' values of param `name`, internal form, skipping trials without a usable value. */
+function observations(trials: readonly TrialRecord[], name: string, d: Distribution): number[] {
+  const out: number[] = [];
+  for (const t of trials) {
+    const x = internal(t.params[name], d);
+    if (x !== undefined) out.push(x);
+  }
+  return out;
+}
+
 export function tpeSampler(opts: TpeOptions): Sampler {
   const { seed, direction } = opts;
   const nStartup = opts.nStartupTrials ?? 10;
@@ -78,42 +119,17 @@ export function tpeSampler(opts: TpeOptions): Sampler {
   if (!(Number.isInteger(nCandidates) && nCandidates >= 1))
     throw new RangeError(`tpeSampler: nEiCandidates must be an integer >= 1, got ${nCandidates}`);
   if (!(parzen.priorWeight > 0)) throw new RangeError(`tpeSampler: priorWeight must be > 0, got ${parzen.priorWeight}`);
-  const sign = direction === 'maximize' ? -1 : 1;
-
   return {
     sample(space: SearchSpace, trials: readonly TrialRecord[], number: number) {
-      // observations in trial order, which the weights' ramp relies on
-      const observed = trials
-        .map((t) => ({ t, key: rankKey(t, sign) }))
-        .filter((o): o is { t: TrialRecord; key: [number, number] } => o.key !== null)
-        .sort((x, y) => x.t.number - y.t.number);
-      const n = observed.length;
+      const split = splitTrials(trials, direction, gamma, nStartup);
       const params: Record<string, ParamValue> = {};
-      if (n < nStartup) {
+      if (split === undefined) {
         for (const [name, d] of Object.entries(space)) params[name] = sampleUniformly(d, trialRng(seed, number, name));
         return params;
       }
-      // stable sort by (step key, value): ties keep trial order, as numpy's stable argsort does
-      const ranked = observed
-        .map((_, i) => i)
-        .sort((i, j) => {
-          const a = observed[i]!.key;
-          const b = observed[j]!.key;
-          return a[0] !== b[0] ? (a[0] < b[0] ? -1 : 1) : a[1] !== b[1] ? (a[1] < b[1] ? -1 : 1) : i - j;
-        });
-      const nBelow = gamma(n);
-      const isBelow = new Array<boolean>(n).fill(false);
-      for (const i of ranked.slice(0, nBelow)) isBelow[i] = true;
-
       for (const [name, d] of Object.entries(space)) {
-        const below: number[] = [];
-        const above: number[] = [];
-        observed.forEach((o, i) => {
-          const x = internal(o.t.params[name], d);
-          if (x !== undefined) (isBelow[i] ? below : above).push(x);
-        });
-        const l = parzenEstimator(below, d, parzen);
-        const g = parzenEstimator(above, d, parzen);
+        const l = parzenEstimator(observations(split.below, name, d), d, parzen);
+        const g = parzenEstimator(observations(split.above, name, d), d, parzen);
         const candidates = l.sample(trialRng(seed, number, `tpe:${name}`), nCandidates);
         const ll = l.logPdf(candidates);
         const lg = g.logPdf(candidates);

@@ -5,6 +5,8 @@
 writes, next to this script:
   median-pruner.json   MedianPruner's decision at every report of fixed curves, several settings
   asha-pruner.json     the same for SuccessiveHalvingPruner
+  tpe-parts.json       Optuna's truncated normal, Parzen estimator densities and below/above split on
+                       fixed inputs (deterministic, so compared to ~1e-12)
   tpe-benchmark.json   best value after a fixed budget on Branin and Hartmann6, TPESampler and
                        RandomSampler, 20 seeds each
 
@@ -165,6 +167,107 @@ def tpe_goldens(n_seeds=20):
     return {"optuna": optuna.__version__, "seeds": n_seeds, "problems": out}
 
 
+def truncnorm_goldens():
+    from optuna.samplers._tpe import _truncnorm as tn
+
+    xs = [-40.0, -21.0, -12.0, -5.0, -1.5, -0.3, 0.0, 0.4, 2.0, 6.5, 9.0, 30.0]
+    pairs = [(-40.0, -30.0), (-8.0, -2.0), (-3.0, 0.5), (-1.0, 1.0), (-0.2, 0.1), (0.5, 3.0), (2.0, 9.0), (25.0, 38.0)]
+    qs = [1e-9, 0.01, 0.3, 0.5, 0.77, 0.999]
+    return {
+        "logNdtr": [[x, float(tn._log_ndtr(np.array([x]))[0])] for x in xs],
+        "logGaussMass": [[a, b, float(tn._log_gauss_mass(np.array([a]), np.array([b]))[0])] for a, b in pairs],
+        "ppf": [[q, a, b, float(tn.ppf(np.array([q]), a, b)[0])] for a, b in pairs for q in qs],
+    }
+
+
+def parzen_goldens():
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+    from optuna.samplers._tpe.parzen_estimator import _ParzenEstimator, _ParzenEstimatorParameters
+    from optuna.samplers._tpe.sampler import default_weights
+
+    rng = np.random.RandomState(7)
+    spaces = [
+        ({"type": "uniform", "low": -5.0, "high": 10.0}, FloatDistribution(-5.0, 10.0)),
+        ({"type": "log-uniform", "low": 1e-4, "high": 1e-1}, FloatDistribution(1e-4, 1e-1, log=True)),
+        ({"type": "int", "low": 2, "high": 200, "step": 2}, IntDistribution(2, 200, step=2)),
+        ({"type": "int", "low": 1, "high": 1024, "log": True}, IntDistribution(1, 1024, log=True)),
+        ({"type": "categorical", "choices": ["adam", "sgd", "lion", "adamw"]},
+         CategoricalDistribution(["adam", "sgd", "lion", "adamw"])),
+    ]
+    settings = [
+        {"priorWeight": 1.0, "considerMagicClip": True, "considerEndpoints": False},
+        {"priorWeight": 2.5, "considerMagicClip": False, "considerEndpoints": True},
+    ]
+    cases = []
+    for ours, dist in spaces:
+        for n in (0, 1, 3, 30):
+            for st in settings:
+                if ours["type"] == "categorical":
+                    obs = rng.randint(0, 4, size=n).astype(float)
+                    points = np.arange(4)
+                else:
+                    # observations and points drawn uniformly in the (log) range, ints on their grid
+                    def draw(k):
+                        u = rng.uniform(0, 1, size=k)
+                        if dist.log:
+                            lo, hi = math.log(dist.low), math.log(dist.high)
+                            v = np.exp(lo + u * (hi - lo))
+                        else:
+                            v = dist.low + u * (dist.high - dist.low)
+                        if isinstance(dist, IntDistribution):
+                            v = np.clip(np.round((v - dist.low) / dist.step) * dist.step + dist.low, dist.low, dist.high)
+                        return v
+                    obs = draw(n)
+                    while len(np.unique(obs)) < n:  # distinct: numpy's argsort orders ties by CPU (SIMD)
+                        obs = np.unique(np.concatenate([np.unique(obs), draw(n - len(np.unique(obs)))]))
+                    rng.shuffle(obs)
+                    points = draw(7)
+                params = _ParzenEstimatorParameters(
+                    True, st["priorWeight"], st["considerMagicClip"], st["considerEndpoints"], default_weights, False
+                )
+                pe = _ParzenEstimator({"p": np.asarray(obs, dtype=float)}, {"p": dist}, params)
+                lp = pe.log_pdf({"p": np.asarray(points)})
+                cases.append({"distribution": ours, "options": st, "observations": [float(x) for x in obs],
+                              "points": [float(x) for x in points], "logPdf": [float(x) for x in lp]})
+    return cases
+
+
+def split_goldens():
+    """Which trials TPE puts in its "below" group, with complete, pruned (at various steps, NaN,
+    without reports) and failed trials."""
+    from optuna.samplers._tpe.sampler import _get_observation_pairs, _split_observation_pairs
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import TrialState, create_trial
+
+    rng = np.random.RandomState(3)
+    out = []
+    for direction in ("minimize", "maximize"):
+        study = optuna.create_study(direction=direction)
+        trials = []
+        for i in range(30):
+            kind = ["complete", "complete", "pruned", "complete", "failed", "pruned"][i % 6]
+            x = float(rng.uniform(0, 1))
+            inter = {}
+            if kind == "pruned" and i % 5 != 0:
+                for s in range(int(rng.randint(1, 6))):
+                    inter[s] = float("nan") if i % 7 == 1 and s > 0 else round(float(rng.uniform(0, 2)), 4)
+            value = round(float(rng.uniform(0, 2)), 4) if kind == "complete" else None
+            if kind == "complete" and i % 9 == 0:
+                value = 1.0  # ties, ordered by trial number
+            state = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}[kind]
+            study.add_trial(create_trial(state=state, value=value, params={"x": x},
+                                         distributions={"x": FloatDistribution(0, 1)}, intermediate_values=inter))
+            trials.append({"number": i, "state": kind, "value": value, "x": x,
+                           "intermediate": [[s, None if math.isnan(v) else v] for s, v in inter.items()]})
+        values, scores, _ = _get_observation_pairs(study, ["x"])
+        for n_below in (1, 4, 9):
+            below, _ = _split_observation_pairs(scores, n_below, None)
+            xs = np.asarray(values["x"])[below]
+            below_numbers = [t["number"] for t in trials if t["state"] != "failed" and t["x"] in set(xs.tolist())]
+            out.append({"direction": direction, "nBelow": n_below, "trials": trials, "below": below_numbers})
+    return out
+
+
 def write(name, data):
     with open(os.path.join(HERE, name), "w") as f:
         json.dump({"optuna": optuna.__version__, **data} if "optuna" not in data else data, f)
@@ -172,6 +275,10 @@ def write(name, data):
 
 
 if __name__ == "__main__":
+    if os.environ.get("ONLY_PARTS"):
+        write("tpe-parts.json", {"truncnorm": truncnorm_goldens(), "parzen": parzen_goldens(), "split": split_goldens()})
+        raise SystemExit
     write("median-pruner.json", {"cases": median_goldens()})
     write("asha-pruner.json", {"cases": asha_goldens()})
+    write("tpe-parts.json", {"truncnorm": truncnorm_goldens(), "parzen": parzen_goldens(), "split": split_goldens()})
     write("tpe-benchmark.json", tpe_goldens())
