@@ -190,6 +190,8 @@ function ls(store: RunStore, argv: string[], io: CliIO): number {
     return 0;
   }
   const shown = keyParams(rows.map((r) => r.params));
+  // a loss column when some run listed logged it (data prep runs have none)
+  const losses = FINAL_KEYS.filter((k) => rows.some((r) => r.final[k] !== undefined));
   const body = rows.map(({ run, params, final }) => [
     shortId(run.id),
     clip(run.name, 32),
@@ -203,10 +205,9 @@ function ls(store: RunStore, argv: string[], io: CliIO): number {
         .join(' '),
       60,
     ),
-    fmtValue(final['train/loss']),
-    fmtValue(final['val/loss']),
+    ...losses.map((k) => fmtValue(final[k])),
   ]);
-  io.out(table(['id', 'name', 'status', 'started', 'duration', 'params', 'train/loss', 'val/loss'], body));
+  io.out(table(['id', 'name', 'status', 'started', 'duration', 'params', ...losses], body));
   return 0;
 }
 

@@ -119,6 +119,10 @@ describe('flowlm runs ls', () => {
     expect(await ls('--limit', '2')).toEqual(['cccc4444', 'bbbb3333']);
     expect(await ls('--name', 'tiny', '--status', 'finished')).toEqual(['aaaa1111']);
     expect((await cli(['ls', '--name', 'nothing'])).out).toContain('no runs match');
+    // no loss columns for runs without losses
+    expect((await cli(['ls', '--status', 'running'])).out.split('\n')[0]).toMatch(
+      /^id\s+name\s+status\s+started\s+duration\s+params$/,
+    );
   });
 
   it('gives JSON with params and final losses (NaN as a string)', async () => {
