@@ -2,7 +2,7 @@
 // served until SIGINT/SIGTERM; it reads the run store only (src/ui/server.ts).
 import { parseArgs } from 'node:util';
 import { storePath } from '../runs/store-path.ts';
-import { startUiServer } from '../ui/server.ts';
+import { ListenError, startUiServer, type UiServer } from '../ui/server.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 export const UI_HELP = `Usage: flowlm ui [--store PATH] [--port N] [--host ADDR]
@@ -38,7 +38,14 @@ export async function uiCommand(argv: string[], io: CliIO): Promise<number> {
   const port = values.port === undefined ? DEFAULT_UI_PORT : Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new UsageError(`--port ${values.port} is not a port number (0..65535; 0 picks a free one)`, 'ui');
-  const server = await startUiServer({ store: storePath(values.store), port, host: values.host ?? '127.0.0.1' });
+  let server: UiServer;
+  try {
+    server = await startUiServer({ store: storePath(values.store), port, host: values.host ?? '127.0.0.1' });
+  } catch (err) {
+    if (!(err instanceof ListenError)) throw err;
+    io.err(err.message);
+    return 1;
+  }
   io.out(`flowlm ui: ${server.url}`);
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);

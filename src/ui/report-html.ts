@@ -102,7 +102,7 @@ ${summaryTable(p.runs)}
 <p><label>smoothing <input id="smoothing" type="range" min="0" max="0.99" step="0.01" value="${p.smoothing}">
 <output id="smoothing-value">${p.smoothing.toFixed(2)}</output></label></p>
 <section id="charts">
-${charts}
+${charts || '<p class="muted">No metrics were recorded for these runs.</p>'}
 </section>
 <script type="application/json" id="flowlm-data">${inlineJson(data)}</script>
 <script>${inlineScript(PAGE_JS)}</script>

@@ -36,6 +36,11 @@ const appFile = (name: string) => readFileSync(fileURLToPath(new URL(`./app/${na
 // a dashboard left open notices a run whose process died (it is marked failed, as on any store open)
 const REAP_EVERY_MS = 10_000;
 
+/** The server cannot listen (the port is taken, the address is not this machine's). */
+export class ListenError extends Error {
+  override name = 'ListenError';
+}
+
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -124,14 +129,15 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   // an open page polls with keep-alive: close() must not wait for its sockets to time out
   server.keepAliveTimeout = 2_000;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      store.close();
       reject(
-        new Error(
+        new ListenError(
           `flowlm ui: cannot listen on ${opts.host ?? '127.0.0.1'}:${opts.port ?? 0}: ${err.message}` +
             (err.code === 'EADDRINUSE' ? ' (choose another --port, or --port 0 for a free one)' : ''),
         ),
-      ),
-    );
+      );
+    });
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', resolve);
   });
   const { port } = server.address() as AddressInfo;
