@@ -87,7 +87,8 @@ export function ashaPruner(opts: AshaOptions): Pruner {
   };
 
   // rung values of trials other than the one being checked, kept while their reports are unchanged
-  const memo = new Map<number, { size: number; m: number | undefined; rungs: number[] }>();
+  // (one pruner serves one study: entries are keyed by trial number)
+  const memo = new Map<number, { size: number; last: number | undefined; m: number | undefined; rungs: number[] }>();
 
   return {
     shouldPrune(trial, _step, trials) {
@@ -114,8 +115,9 @@ export function ashaPruner(opts: AshaOptions): Pruner {
       for (const t of sorted) {
         const mt = t.number >= firstRecording ? m : undefined;
         let cached = memo.get(t.number);
-        if (cached === undefined || cached.size !== t.intermediate.size || cached.m !== mt) {
-          cached = { size: t.intermediate.size, m: mt, rungs: replay(t, mt, history).rungs };
+        const last = lastStep(t);
+        if (cached === undefined || cached.size !== t.intermediate.size || cached.last !== last || cached.m !== mt) {
+          cached = { size: t.intermediate.size, last, m: mt, rungs: replay(t, mt, history).rungs };
           memo.set(t.number, cached);
         }
         history.push(cached.rungs);
