@@ -59,6 +59,12 @@ describe('flowlm ui in chromium', () => {
     expect(await box(other.id).isChecked()).toBe(false);
     await until('train/loss', newest.id, newest.steps);
     expect(await pointCount(page, 'train/loss', other.id)).toBe(0);
+    // its row: status and the final losses, as stored
+    const lastLoss = s.metrics(newest.id, 'train/loss').at(-1)!.value;
+    const row = await page.locator(`tr[data-run="${newest.id}"]`).textContent();
+    expect(row).toContain('finished');
+    expect(row).toContain(`train/loss ${lastLoss.toPrecision(5)}`);
+    expect(row).toContain(`trainer.steps=${newest.steps}`);
 
     // both selected: two series in every chart, each with its own number of points
     await box(other.id).check();
@@ -141,6 +147,17 @@ describe('flowlm ui in chromium', () => {
     const vega = await fetch(new URL('vendor/vega.min.js', url[0]));
     expect(vega.status).toBe(200);
     expect((await vega.text()).length).toBeGreaterThan(100_000);
+    // an incremental fetch: the points after a step, as stored
+    const [a] = runs;
+    const inc = (await (await fetch(new URL(`api/metrics?runs=${a.id}&after=3`, url[0]))).json()) as {
+      runs: Record<string, Record<string, [number, number][]>>;
+    };
+    const s = RunStore.open(store, { reap: false });
+    const stored = s.metrics(a.id, 'train/loss', 3).map((p) => [p.step, p.value]);
+    s.close();
+    expect(stored.map((p) => p[0])).toEqual([4, 5, 6]);
+    expect(inc.runs[a.id]!['train/loss']).toEqual(stored);
+    expect(inc.runs[a.id]!['val/loss']).toEqual([[6, expect.any(Number)]]);
     const missing = await fetch(new URL(`api/runs/ffffffffffff`, url[0]));
     expect(missing.status).toBe(404);
     ui.child.kill('SIGTERM');

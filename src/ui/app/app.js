@@ -48,8 +48,22 @@ function el(tag, attrs = {}, ...children) {
   return e;
 }
 
+/** The params that tell runs of one command apart: differing values, or given to some runs only
+ * (all of them when a command has one run). */
+function varyingParams(runs) {
+  const out = new Set();
+  for (const command of new Set(runs.map((r) => r.command))) {
+    const same = runs.filter((r) => r.command === command);
+    for (const k of new Set(same.flatMap((r) => Object.keys(r.params))))
+      if (same.length < 2 || new Set(same.map((r) => JSON.stringify(r.params[k]))).size > 1)
+        out.add(`${command}\0${k}`);
+  }
+  return out;
+}
+
 function renderTable() {
   const body = $('#runs tbody');
+  const varying = varyingParams(state.runs);
   body.replaceChildren(
     ...state.runs.map((r) => {
       const box = el('input', {
@@ -62,7 +76,10 @@ function renderTable() {
         },
       });
       box.checked = state.selected.has(r.id);
+      // the params that tell the runs apart are shown; every param is in the cell's tooltip
+      const all = Object.entries(r.params).map(([k, v]) => `${k}=${text(v)}`);
       const params = Object.entries(r.params)
+        .filter(([k]) => varying.has(`${r.command}\0${k}`))
         .map(([k, v]) => `${k}=${text(v)}`)
         .join(' ');
       const finals = Object.entries(r.final)
@@ -81,7 +98,7 @@ function renderTable() {
         el('td', { class: `status-${r.status}`, title: r.error ?? '' }, r.status),
         el('td', {}, fmtTime(r.startedAt)),
         el('td', { class: 'num' }, fmtDuration(r.durationMs)),
-        el('td', { class: 'params', title: params }, params.length > 160 ? `${params.slice(0, 160)}…` : params),
+        el('td', { class: 'params', title: all.join('\n') }, params.length > 240 ? `${params.slice(0, 240)}…` : params),
         el('td', { class: 'num' }, finals),
       );
     }),
