@@ -73,6 +73,12 @@ describe('flowlm report', () => {
     }
     expect(await page.locator('.chart').count()).toBe(keys.length);
     await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    // the slider works offline too: at 0 the smoothed line is the stored values
+    await page.locator('#smoothing').fill('0');
+    await page.waitForSelector('body[data-rendered="0"]', { timeout: 10_000 });
+    const shown = (await page.evaluate(`window.__flowlmViews['train/loss'].data('points')
+      .filter((r) => r.run === ${JSON.stringify(a.id)}).map((r) => r.smoothed)`)) as number[];
+    expect(shown).toEqual(s.metrics(a.id, 'train/loss').map((p) => p.value));
     expect(blocked).toEqual([]);
     expect(errors).toEqual([]);
 
