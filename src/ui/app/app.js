@@ -217,7 +217,9 @@ async function update({ relayout = false } = {}) {
     const { store, runs } = await getJson('/api/runs');
     $('#store').textContent = store;
     state.runs = runs;
-    if (state.firstLoad && runs.length > 0) state.selected.add(runs[0].id); // the newest run
+    // on load, the newest run with metrics (a prep or eval run may have none)
+    const first = runs.find((r) => r.keys.length > 0) ?? runs[0];
+    if (state.firstLoad && first) state.selected.add(first.id);
     state.firstLoad = false;
     for (const id of state.selected) if (!runs.some((r) => r.id === id)) state.selected.delete(id);
     renderTable();
