@@ -25,6 +25,7 @@ const COMMANDS: Record<string, Command> = {
   export: async (argv, io) => (await import('./export-command.ts')).exportCommand(argv, io),
   eval: async (argv, io) => (await import('./eval-command.ts')).evalCommand(argv, io),
   runs: async (argv, io) => (await import('./runs-command.ts')).runsCommand(argv, io),
+  tune: async (argv, io) => (await import('./tune-command.ts')).tuneCommand(argv, io),
   ui: async (argv, io) => (await import('./ui-command.ts')).uiCommand(argv, io),
   report: async (argv, io) => (await import('./report-command.ts')).reportCommand(argv, io),
 };

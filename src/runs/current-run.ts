@@ -13,6 +13,7 @@ export interface RunRecorder {
   logMetricRows(rows: readonly MetricRow[]): void;
   logMetrics(points: readonly MetricPoint[]): void;
   logArtifact(path: string, kind: string): void;
+  logParams(params: Record<string, unknown>): void;
   /** an artifact deleted since (a checkpoint pruned by keepLast) */
   forgetArtifact(path: string): void;
   setConfig(config: unknown, hash?: string): void;
@@ -42,6 +43,7 @@ export function recorderFor(store: RunStore, runId: string): RunRecorder {
       } catch {}
       store.logArtifact(runId, { path, kind, bytes });
     },
+    logParams: (params) => store.logParams(runId, params),
     forgetArtifact: (path) => store.forgetArtifact(runId, path),
     setConfig: (config, hash) => store.setConfig(runId, config, hash),
     setRunDir: (dir) => store.setRunDir(runId, dir),

@@ -52,6 +52,23 @@ const firstPositional = (argv: readonly string[]) =>
       !a.startsWith('-') && !/^(--set|-s|--devices|--every|--out|--trials|--parallel|--space)$/.test(argv[i - 1] ?? ''),
   );
 
+/** A trial of `flowlm tune` stops (as on SIGTERM: after the step, with a checkpoint) when its tuner is gone. */
+function tunerWatchdog(): NodeJS.Timeout | undefined {
+  const tuner = Number(process.env.FLOWLM_TUNER_PID);
+  if (!Number.isInteger(tuner) || tuner <= 0) return undefined;
+  delete process.env.FLOWLM_TUNER_PID;
+  const t = setInterval(() => {
+    try {
+      process.kill(tuner, 0);
+    } catch {
+      clearInterval(t);
+      process.kill(process.pid, 'SIGTERM');
+    }
+  }, 1000);
+  t.unref();
+  return t;
+}
+
 const ERROR_CHARS = 4000;
 const errorText = (err: unknown): string => {
   const text = (err instanceof Error ? err.message : String(err)).trim();
@@ -113,6 +130,7 @@ export async function recordCommand<IO extends ErrSink>(
   process.env.FLOWLM_STORE = path;
   process.env.FLOWLM_RUN_ID = runId;
   delete process.env.FLOWLM_RUN_OWN; // the command's own children are ranks, not owners
+  const watchdog = tunerWatchdog();
   const beat = setInterval(() => {
     try {
       store.heartbeat(runId);
@@ -147,6 +165,7 @@ export async function recordCommand<IO extends ErrSink>(
     throw err;
   } finally {
     clearInterval(beat);
+    if (watchdog) clearInterval(watchdog);
     store.close();
     for (const [k, v] of [
       ['FLOWLM_STORE', prior.store],
