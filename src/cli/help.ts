@@ -60,6 +60,8 @@ Usage:
   flowlm generate --checkpoint DIR --prompt TEXT [--adapter DIR] [--max-tokens N --temperature T --top-k K --top-p P --seed S]
   flowlm eval --checkpoint DIR --tasks a,b,... [--limit N] [--batch-size B] [--out DIR] [--json] | --list
   flowlm export --checkpoint DIR --format safetensors --out FILE   (--format peft --out DIR: a LoRA run's adapter)
+  flowlm tune <pipeline.ts> --space FILE --trials N [--parallel K] [--sampler tpe|random|grid] [--pruner median|asha|none]
+              [--metric KEY] [--study NAME] [--time-limit S] [--set ...] [--json]   (flowlm tune --help)
   flowlm ui [--store PATH] [--port N] [--host ADDR]
   flowlm report RUN... [--out DIR] [--store PATH]
   flowlm runs ls|show|compare|export|rm [...] [--store PATH]   (flowlm runs --help)
@@ -79,6 +81,8 @@ Commands:
   eval      score a checkpoint on evaluation tasks (perplexity, cloze, multiple choice, calibration, ...):
             results.parquet + results.json; see flowlm eval --list
   export    write a checkpoint's weights as safetensors (GPT-2 tensor names; f32, or bf16/f16 with --dtype)
+  tune      hyperparameter search: trials as recorded runs of a study, TPE/random/grid, median/ASHA pruning,
+            resumable (--study NAME); the trials table and the best trial
   ui        a dashboard of the run store in the browser: runs, their params, metrics charted and compared, live
   report    a self-contained HTML report of runs (summary, charts; SVG and PNG of each chart) to keep or share
   runs      the recorded runs: ls (filter by name, status, params), show, compare, export (CSV, Parquet), rm
