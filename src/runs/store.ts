@@ -11,7 +11,6 @@ import Database from 'better-sqlite3';
 import { STORE_DDL, STORE_VERSION } from './store-schema.ts';
 
 import {
-  HEARTBEAT_MS,
   json,
   newId,
   parse,
