@@ -10,6 +10,22 @@ import { loadCheckpoint } from '../src/nn/checkpoint/index.ts';
 const bin = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 export const trainSpecFile = fileURLToPath(new URL('./train-tiny.ts', import.meta.url));
 
+/** `flowlm prep` of the demos' data: the embedded corpus in GPT-2 tokens, rows of 128, the held-out
+ * evaluation text's documents left out (pipelines/demo.ts's step 1). */
+export const demoPrepArgs = (out: string): string[] => [
+  'prep',
+  '--out',
+  out,
+  '--encoding',
+  'gpt2',
+  '--seq-len',
+  '128',
+  '--decontaminate',
+  'heldout-perplexity',
+  '--progress',
+  'none',
+];
+
 /** flowlm with these arguments as a child process (stderr passed through); its stdout. */
 export function flowlm(args: string[], where = 'demo'): Promise<string> {
   return new Promise((done, fail) => {

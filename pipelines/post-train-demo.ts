@@ -35,7 +35,7 @@ import { loadModel } from '../src/nn/checkpoint/load-model.ts';
 import { runTask } from '../src/eval/run-tasks.ts';
 import { tokenizerFor } from '../src/eval/tokenizer.ts';
 import heldoutHam from '../operators/eval/tasks/heldout-ham.ts';
-import { flowlm, recordedSettings, trainTiny, type TrainSummary } from './flowlm-child.ts';
+import { demoPrepArgs, flowlm, recordedSettings, trainTiny, type TrainSummary } from './flowlm-child.ts';
 import { align, ALIGN_DEFAULTS, alignTable } from './post-train-align.ts';
 
 const { values: opt } = parseArgs({
@@ -86,19 +86,7 @@ if (opt['pretrain-steps'] !== undefined) {
   const prep = join(OUT, 'pretrain', 'prep');
   base = join(OUT, 'pretrain', 'run');
   log(`[post-train] ${elapsed()}: pretraining the demo's model for ${n} steps -> ${base}`);
-  await flowlm([
-    'prep',
-    '--out',
-    prep,
-    '--encoding',
-    'gpt2',
-    '--seq-len',
-    '128',
-    '--decontaminate',
-    'heldout-perplexity',
-    '--progress',
-    'none',
-  ]);
+  await flowlm(demoPrepArgs(prep));
   rmSync(base, { recursive: true, force: true });
   await train([
     `trainer.runDir=${base}`,

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { flowlm } from './flowlm-child.ts';
+import { demoPrepArgs, flowlm } from './flowlm-child.ts';
 import { RunStore } from '../src/runs/store.ts';
 import { storePath } from '../src/runs/store-path.ts';
 import { writeReport } from '../src/ui/report.ts';
@@ -36,23 +36,7 @@ const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const prep = resolve('out/demo/prep');
 if (!existsSync(join(prep, 'manifest.json'))) {
   log(`[tune-demo] prep -> ${prep}`);
-  await flowlm(
-    [
-      'prep',
-      '--out',
-      prep,
-      '--encoding',
-      'gpt2',
-      '--seq-len',
-      '128',
-      '--decontaminate',
-      'heldout-perplexity',
-      '--progress',
-      'none',
-      '--json',
-    ],
-    'tune-demo',
-  );
+  await flowlm([...demoPrepArgs(prep), '--json'], 'tune-demo');
 }
 
 // -- 2. the search: the demo's model and batch; what varies is the space

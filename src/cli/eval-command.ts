@@ -2,6 +2,7 @@
 // tasks through the eval pipeline (pipelines/eval-default.ts: eval/score-tasks -> io/write-parquet),
 // then reads the Parquet table back and writes a JSON summary beside it. Prints a table, or with --json
 // the summary.
+import { withCurrentRun } from '../runs/current-run.ts';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -142,6 +143,18 @@ export async function evalCommand(argv: string[], io: CliIO): Promise<number> {
     ...summarize(rows, chance),
   };
   writeFileAtomic(join(out, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  // a recorded run (src/runs) keeps the scores as metrics eval/<task>/<metric> at the checkpoint's step
+  // and the tables as artifacts
+  withCurrentRun(
+    (r) => {
+      const step = Number(/step-(\d+)\/?$/.exec(values.checkpoint!)?.[1] ?? 0);
+      const time = Date.now();
+      r.logMetrics(rows.map((x) => ({ key: `eval/${x.task}/${x.metric}`, step, value: x.value, time })));
+      r.logArtifact(o.results, 'eval-table');
+      r.logArtifact(join(out, 'results.json'), 'eval-summary');
+    },
+    (m) => io.err(`flowlm eval: ${m}`),
+  );
   if (values.json) io.out(JSON.stringify(summary));
   else io.out(formatEvalTable(rows, chance));
   return 0;

@@ -1,6 +1,7 @@
 // `flowlm run <spec>`: load a spec, apply --set overrides, validate, run with live progress on stderr,
 // report on stdout (a table, or with --json one JSON object as the last line). Exit codes: 0 done,
 // 1 the run failed, 2 bad usage or invalid spec, 130/143 cancelled by SIGINT/SIGTERM.
+import { recordPipelineRun } from './record-pipeline.ts';
 import { parseArgs } from 'node:util';
 import { SpecError, type SpecIssue } from '../core/errors.ts';
 import { applyOverrides, withBudget } from '../graph/load.ts';
@@ -205,6 +206,7 @@ export async function executePipeline(
       ...(live.intervalMs > 0 ? { onProgress: (p) => live.update(p), progressMs: live.intervalMs } : {}),
     });
     live.finish();
+    recordPipelineRun(resolved, result, (m) => io.err(`flowlm: ${m}`));
     const sig = trap.received;
     if (opts.json) {
       const { ok, pipeline, durationMs, ...rest } = jsonSummary(resolved, result, sig);

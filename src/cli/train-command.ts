@@ -5,6 +5,7 @@
 // Where it runs (src/scheduler/): one rank in this process (cpu:1), N rank threads (cpu:N), one process
 // per GPU (gpu:*), or, with --rank/--world-size/--master (or torchrun's variables), this process as one
 // rank of a multi-process run.
+import { withCurrentRun } from '../runs/current-run.ts';
 import { parseArgs } from 'node:util';
 import type { StepProgress, TrainPipelineResult } from '../nn/train/trainer.ts';
 import { FlowError } from '../core/errors.ts';
@@ -172,6 +173,7 @@ export async function trainCommand(argv: string[], io: CliIO): Promise<number> {
       result = await trainOnDevices(d, { file, sets, resume, hooks, every, plan });
     }
     const { losses, ...rest } = result;
+    withCurrentRun((r) => r.mergeEnv({ backend: result!.backend, devices, worldSize }));
     // peak RSS of this process (with rank threads, all of them; GPU ranks are processes of their own)
     const summary = {
       ...rest,

@@ -14,6 +14,7 @@ import { gptConfig } from '../../src/nn/model/config.ts';
 import { Gpt } from '../../src/nn/model/gpt.ts';
 import { evalResultRows } from '../../src/schema/eval-results.ts';
 import { flowlm, lastJson } from './spawn.ts';
+import { RunStore } from '../../src/runs/store.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-eval-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -50,6 +51,42 @@ const evaluate = async (out: string, ...more: string[]) => {
 };
 
 describe('flowlm eval', () => {
+  it('records the scores in the run store (eval/<task>/<metric> at the checkpoint step) and the tables', async () => {
+    const store = join(tmp, 'runs.sqlite');
+    const out = join(tmp, 'recorded');
+    const r = await flowlm([
+      'eval',
+      '--checkpoint',
+      join(run, 'step-000005'),
+      '--tasks',
+      'spam-zero-shot',
+      '--limit',
+      '4',
+      '--out',
+      out,
+      '--json',
+      '--store',
+      store,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = lastJson(r.stdout) as unknown as Summary;
+    const db = RunStore.open(store);
+    try {
+      const [rec] = db.runs({ command: 'eval' });
+      expect(rec!.status).toBe('finished');
+      const acc = db.metrics(rec!.id, 'eval/spam-zero-shot/acc');
+      expect(acc.map((p) => [p.step, p.value])).toEqual([[5, s.tasks['spam-zero-shot']!.acc!.value]]);
+      expect(
+        db
+          .artifacts(rec!.id)
+          .map((a) => a.kind)
+          .sort(),
+      ).toEqual(['eval-summary', 'eval-table']);
+    } finally {
+      db.close();
+    }
+  });
+
   it('writes the results table and a summary with the same numbers; --limit, --batch-size', async () => {
     const [a, b, c] = await Promise.all([
       evaluate(join(tmp, 'a'), '--limit', '4', '--batch-size', '1'),

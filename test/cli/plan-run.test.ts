@@ -54,6 +54,7 @@ describe('plan = run', () => {
             'post-train-align.ts', // the demo's second half, a module of it
             'flowlm-child.ts', // the demos' child-process helpers
             'ppo.ts',
+            'tune-demo.ts', // a script running flowlm tune
           ].includes(f),
       )
       .map((f) => `pipelines/${f}`);

@@ -9,6 +9,7 @@ import { mobyDickChapters } from '../../operators/ingest/embedded-corpus.ts';
 import { main } from '../../src/cli/main.ts';
 import { BUILD_OPTIONS } from '../../src/cli/prep-command.ts';
 import { flowlm, lastJson, spec } from './spawn.ts';
+import { RunStore } from '../../src/runs/store.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-cli-prep-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -116,6 +117,8 @@ describe('flowlm prep inputs', () => {
       '--json',
       '--progress',
       'none',
+      '--store',
+      join(tmp, 'runs.sqlite'),
     ]);
     expect(r.code, r.stderr).toBe(0);
     const j = lastJson(r.stdout) as {
@@ -126,6 +129,18 @@ describe('flowlm prep inputs', () => {
     };
     expect(j.nodes.read!.op).toBe('ingest/read-jsonl');
     expect(j.nodes.read!.rowsOut).toBe(texts.length);
+    // the recorded run: each node's figures as metrics, the nodes' configs, the completed files
+    const db = RunStore.open(join(tmp, 'runs.sqlite'));
+    try {
+      const [run] = db.runs({ command: 'prep' });
+      expect(run!.status).toBe('finished');
+      expect(db.metrics(run!.id, 'pipeline/read/rows_out')[0]!.value).toBe(texts.length);
+      expect((run!.config as { nodes: Record<string, { op: string }> }).nodes.read!.op).toBe('ingest/read-jsonl');
+      expect(run!.configHash).toMatch(/^[0-9a-f]{16}$/);
+      expect(db.artifacts(run!.id).map((a) => a.path)).toContain(join(out, 'manifest.json'));
+    } finally {
+      db.close();
+    }
     expect(j.documents).toBe(texts.length);
     expect(j.rows).toBe(Math.floor((j.tokens - 1) / 64));
 

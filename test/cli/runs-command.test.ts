@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { A, B, C, checkpointDir, fillStore, ids, lossA, lossB, runsCli } from '../fixtures/runs-store.ts';
 import { writeTrainShards } from '../fixtures/train-shards.ts';
 import { flowlm } from './spawn.ts';
+import { microTrainSets } from '../fixtures/micro-train-sets.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-runs-cmd-'));
 const storeFile = join(tmp, 'runs.sqlite');
@@ -164,18 +165,7 @@ describe('flowlm runs on a real training', () => {
     const shards = join(tmp, 'shards');
     const runDir = join(tmp, 'train-run');
     await writeTrainShards(shards, 4, 32, 64);
-    const sets = [
-      'model.preset="micro"',
-      'model.vocabSize=50257',
-      'model.contextLength=32',
-      'model.dModel=32',
-      `data.dir=${shards}`,
-      'data.seqLen=16',
-      'data.holdoutRows=16',
-      'trainer.steps=3',
-      'trainer.evalEvery=0',
-      `trainer.runDir=${runDir}`,
-    ];
+    const sets = [...microTrainSets(shards), 'trainer.steps=3', 'trainer.evalEvery=0', `trainer.runDir=${runDir}`];
     const train = await flowlm(
       ['train', 'pipelines/train-tiny.ts', '--devices', 'cpu:1', ...sets.flatMap((s) => ['--set', s])],
       { env: { FLOWLM_STORE: store } },

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { RunStore } from '../../src/runs/store.ts';
 import { writeTrainShards } from '../fixtures/train-shards.ts';
 import { flowlm, lastJson } from './spawn.ts';
+import { microTrainSets } from '../fixtures/micro-train-sets.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-time-limit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,13 +30,7 @@ describe('flowlm train --time-limit', () => {
       '--store',
       store,
       ...[
-        'model.preset="micro"',
-        'model.vocabSize=50257',
-        'model.contextLength=32',
-        'model.dModel=32',
-        `data.dir=${shards}`,
-        'data.seqLen=16',
-        'data.holdoutRows=16',
+        ...microTrainSets(shards),
         'trainer.steps=1000000',
         'trainer.evalEvery=0',
         'trainer.evalBatches=1',

@@ -13,6 +13,7 @@ import { storePath, takeStoreFlag } from '../../src/runs/store-path.ts';
 import { RunStore } from '../../src/runs/store.ts';
 import { writeTrainShards } from '../fixtures/train-shards.ts';
 import { flowlm, ROOT, spec, start } from '../cli/spawn.ts';
+import { microTrainSets } from '../fixtures/micro-train-sets.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-record-'));
 const shards = join(tmp, 'shards');
@@ -20,13 +21,7 @@ beforeAll(() => writeTrainShards(shards, 4, 32, 64));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const trainSets = (runDir: string, steps: number) => [
-  'model.preset="micro"',
-  'model.vocabSize=50257',
-  'model.contextLength=32',
-  'model.dModel=32',
-  `data.dir=${shards}`,
-  'data.seqLen=16',
-  'data.holdoutRows=16',
+  ...microTrainSets(shards),
   `trainer.steps=${steps}`,
   'trainer.evalEvery=0',
   'trainer.checkpointEvery=2',

@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { RunStore } from '../../src/runs/store.ts';
 import { flowlm } from '../cli/spawn.ts';
 import { writeTrainShards } from '../fixtures/train-shards.ts';
+import { microTrainSets } from '../fixtures/micro-train-sets.ts';
 
 export interface TrainedRun {
   id: string;
@@ -27,13 +28,7 @@ export async function trainedStore(dir: string): Promise<{ store: string; runs: 
       '--devices',
       'cpu:1',
       ...[
-        'model.preset="micro"',
-        'model.vocabSize=50257',
-        'model.contextLength=32',
-        'model.dModel=32',
-        `data.dir=${shards}`,
-        'data.seqLen=16',
-        'data.holdoutRows=16',
+        ...microTrainSets(shards),
         `trainer.steps=${steps}`,
         'trainer.evalEvery=0',
         `optimizer.lr.max=${lr}`,
