@@ -120,18 +120,16 @@ describe('flowlm tune', () => {
       '--space',
       space,
       '--trials',
-      '3',
+      '2',
       '--pruner',
       'median',
       '--pruner-option',
       'nStartupTrials=1',
-      // a good trial, then one that cannot learn (lr 1e-4 with a long warm-up), then a good one
+      // a good trial, then one that cannot learn (lr 1e-4 with a long warm-up)
       '--enqueue',
       'optimizer.lr.max=0.01,optimizer.lr.warmupSteps=0',
       '--enqueue',
       'optimizer.lr.max=0.0001,optimizer.lr.warmupSteps=4',
-      '--enqueue',
-      'optimizer.lr.max=0.02,optimizer.lr.warmupSteps=0',
       '--study',
       'p',
       '--out',
@@ -143,12 +141,12 @@ describe('flowlm tune', () => {
     ]);
     expect(r.code, r.stderr).toBe(0);
     const s = lastJson(r.stdout) as unknown as Summary;
-    expect(s.trials.map((t) => t.state)).toEqual(['complete', 'pruned', 'complete']);
+    expect(s.trials.map((t) => t.state)).toEqual(['complete', 'pruned']);
     expect(r.stderr).toMatch(/trial 1 pruned at step \d+/);
     const db = RunStore.open(store);
     try {
       const runs = db.trials(db.study('p')!.id);
-      expect(runs.map((x) => x.status)).toEqual(['finished', 'pruned', 'finished']);
+      expect(runs.map((x) => x.status)).toEqual(['finished', 'pruned']);
       // stopped early: fewer val/loss reports than the complete trials
       expect(db.metrics(runs[1]!.id, 'val/loss').length).toBeLessThan(db.metrics(runs[0]!.id, 'val/loss').length);
     } finally {
@@ -164,7 +162,7 @@ describe('flowlm tune', () => {
       '--space',
       space,
       '--trials',
-      '3',
+      '2',
       '--sampler',
       'random',
       '--pruner',
@@ -175,7 +173,7 @@ describe('flowlm tune', () => {
       join(tmp, 'r'),
       '--store',
       store,
-      ...base(16),
+      ...base(10),
     ];
     const first = start(args);
     await first.until(() => /trial 1 started/.test(first.stderr()), 60_000);
@@ -185,7 +183,7 @@ describe('flowlm tune', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('resuming study "r"');
     const s = lastJson(again.stdout) as unknown as Summary;
-    expect(s.trials.map((t) => t.state)).toEqual(['complete', 'complete', 'complete']);
+    expect(s.trials.map((t) => t.state)).toEqual(['complete', 'complete']);
     const db = RunStore.open(store);
     try {
       const runs = db.trials(db.study('r')!.id);
