@@ -46,11 +46,9 @@ function flowlmVersion(): string {
   }
 }
 
-const firstPositional = (argv: readonly string[]) =>
-  argv.find(
-    (a, i) =>
-      !a.startsWith('-') && !/^(--set|-s|--devices|--every|--out|--trials|--parallel|--space)$/.test(argv[i - 1] ?? ''),
-  );
+/** The spec the command runs: its first argument naming a module or spec file (not a flag's value). */
+const specFile = (argv: readonly string[]) =>
+  argv.find((a, i) => /\.(m?[jt]s|json)$/.test(a) && !/^(--set|-s)$/.test(argv[i - 1] ?? ''));
 
 /** A trial of `flowlm tune` stops (as on SIGTERM: after the step, with a checkpoint) when its tuner is gone. */
 function tunerWatchdog(): NodeJS.Timeout | undefined {
@@ -93,7 +91,7 @@ export async function recordCommand<IO extends ErrSink>(
   const inherited = prior.run !== undefined && prior.store !== undefined && resolve(prior.store) === path;
   if (inherited && prior.own !== '1') return fn(argv, io); // a rank of its launcher's run
 
-  const file = firstPositional(argv);
+  const file = specFile(argv);
   let store: RunStore | undefined;
   let runId: string;
   try {

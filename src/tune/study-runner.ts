@@ -8,7 +8,7 @@
 // and goes on; finished, pruned and failed trials are kept.
 import { join } from 'node:path';
 import type { RunStore, StudyRow } from '../runs/store.ts';
-import { storedTrials, type StoredTrial } from './trial-records.ts';
+import { storedTrial, storedTrials, type StoredTrial } from './trial-records.ts';
 import { launchTrial, type TrialProcess } from './trial-process.ts';
 import type { Direction, ParamValue, Pruner, Sampler, SearchSpace, TrialRecord } from './types.ts';
 
@@ -156,7 +156,7 @@ export async function runStudy(
     freeSlots.add(l.slot);
     const run = store.run(l.runId);
     if (run?.status === 'running') store.finishRun(l.runId, 'failed', `trial process exited without ending its run`);
-    const rec = storedTrials(store, study.id, plan.space, plan.metric).find((t) => t.run.id === l.runId)!.record;
+    const rec = storedTrial(store, store.run(l.runId)!, plan.space, plan.metric).record;
     done.set(n, rec);
     emit({ type: 'ended', trial: rec, log: l.proc.log });
   };

@@ -39,28 +39,29 @@ export function trialParams(store: RunStore, run: RunRow, space: SearchSpace): R
   return out;
 }
 
+/** One run of a study as the trial it records. */
+export function storedTrial(store: RunStore, run: RunRow, space: SearchSpace, metric: string): StoredTrial {
+  const points = store.metrics(run.id, metric);
+  const intermediate = new Map(points.map((p) => [p.step, p.value]));
+  let state = trialState(run);
+  const last = points.at(-1)?.value;
+  // a finished run that never reported the metric has no objective: it counts as failed
+  if (state === 'complete' && (last === undefined || Number.isNaN(last))) state = 'failed';
+  return {
+    run,
+    interrupted: wasInterrupted(run),
+    record: {
+      number: run.trial!,
+      params: trialParams(store, run, space),
+      state,
+      value: state === 'complete' ? last : undefined,
+      intermediate,
+    },
+  };
+}
+
 export function storedTrials(store: RunStore, studyId: string, space: SearchSpace, metric: string): StoredTrial[] {
   const latest = new Map<number, RunRow>();
   for (const run of store.trials(studyId)) if (run.trial !== null) latest.set(run.trial, run); // in start order
-  return [...latest.values()]
-    .sort((a, b) => a.trial! - b.trial!)
-    .map((run) => {
-      const points = store.metrics(run.id, metric);
-      const intermediate = new Map(points.map((p) => [p.step, p.value]));
-      let state = trialState(run);
-      const last = points.at(-1)?.value;
-      // a finished run that never reported the metric has no objective: it counts as failed
-      if (state === 'complete' && (last === undefined || Number.isNaN(last))) state = 'failed';
-      return {
-        run,
-        interrupted: wasInterrupted(run),
-        record: {
-          number: run.trial!,
-          params: trialParams(store, run, space),
-          state,
-          value: state === 'complete' ? last : undefined,
-          intermediate,
-        },
-      };
-    });
+  return [...latest.values()].sort((a, b) => a.trial! - b.trial!).map((run) => storedTrial(store, run, space, metric));
 }
