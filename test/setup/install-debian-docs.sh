@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # pretest: the crawler and HTML-cleaning tests serve Debian's real HTML documentation on 127.0.0.1;
-# the evaluation tasks read WordNet.
+# the evaluation tasks read WordNet; benches compare with SentencePiece and read translated manual pages.
 # Install the packages when they are missing (a fresh Debian machine), quietly when they are present.
 set -euo pipefail
 need=()
@@ -11,6 +11,12 @@ need=()
 # the dashboard and report tests (test/ui) drive Debian's chromium through playwright-core (never a downloaded one)
 command -v chromium >/dev/null || need+=(chromium)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev) # the native matmul (src/nn/backend/native) links it
+# tokenizer training and loading are compared with SentencePiece's own spm_train/spm_encode (bench, fixture scripts)
+command -v spm_train >/dev/null || need+=(sentencepiece)
+# language identification is checked on Debian's translated manual pages (bench clean, bench language)
+for l in de fr ja es it pl ru pt-br nl ro cs uk sv fi da hu tr ko; do
+  dpkg -s "manpages-$l" >/dev/null 2>&1 || need+=("manpages-$l")
+done
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "pretest: installing Debian packages the tests serve: ${need[*]}" >&2
 SUDO=""
