@@ -1,0 +1,146 @@
+// franc's script detection in one pass. franc runs one global regex per script (30 of them, from
+// franc/expressions.js) over the sample and takes the script with the most matches, the first in
+// declaration order on a tie. Here those regexes' sources are parsed once into a table from code point
+// to "class" (the set of scripts whose regex matches it: Han is in both `cmn` and `jpn`), so a sample
+// is read once, counting classes. The regexes have no `u` flag: an astral character matches as a
+// (high, low) surrogate pair, and a lone surrogate matches nothing, which is what reading code points
+// from the sample gives. test/operators/clean/language/scripts.test.ts checks the table against the
+// regexes on every code point.
+import { expressions } from 'franc/expressions.js';
+
+/** franc's script names, in its order (a tie goes to the earlier one) */
+export const SCRIPT_NAMES: readonly string[] = Object.keys(expressions);
+
+/** Code point sets of one regex source: a `|` of sequences of one or two atoms ([class] or a char). */
+function parseSource(source: string, where: string): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  let i = 0;
+  const char = (): number => {
+    if (source.startsWith('\\u', i)) {
+      const v = Number.parseInt(source.slice(i + 2, i + 6), 16);
+      i += 6;
+      return v;
+    }
+    if (source[i] === '\\') throw new Error(`scripts: unsupported escape at ${i} in franc's ${where} expression`);
+    return source.charCodeAt(i++);
+  };
+  const atom = (): Array<[number, number]> => {
+    if (source[i] !== '[') {
+      const c = char();
+      return [[c, c]];
+    }
+    i++;
+    const out: Array<[number, number]> = [];
+    while (source[i] !== ']') {
+      const lo = char();
+      if (source[i] === '-' && source[i + 1] !== ']') {
+        i++;
+        out.push([lo, char()]);
+      } else out.push([lo, lo]);
+    }
+    i++;
+    return out;
+  };
+  while (i < source.length) {
+    const first = atom();
+    if (i < source.length && source[i] !== '|') {
+      // a surrogate pair: every (high, low) combination is one astral code point
+      const second = atom();
+      for (const [h0, h1] of first)
+        for (let h = h0; h <= h1; h++)
+          for (const [l0, l1] of second)
+            ranges.push([
+              0x10000 + ((h - 0xd800) << 10) + (l0 - 0xdc00),
+              0x10000 + ((h - 0xd800) << 10) + (l1 - 0xdc00),
+            ]);
+    } else ranges.push(...first);
+    if (source[i] === '|') i++;
+    else if (i < source.length) throw new Error(`scripts: unexpected "${source[i]}" at ${i} in franc's ${where}`);
+  }
+  return ranges;
+}
+
+interface Table {
+  /** class of each BMP code unit (0: no script) */
+  bmp: Uint8Array;
+  /** class of astral code points that have one */
+  astral: Map<number, number>;
+  /** scripts (indices into SCRIPT_NAMES) of each class */
+  classes: number[][];
+}
+
+let table: Table | undefined;
+
+function build(): Table {
+  // a code point's script set as a bit mask (30 scripts fit in 32 bits), then masks numbered as classes
+  const bmpMask = new Uint32Array(0x10000);
+  const astralMask = new Map<number, number>();
+  SCRIPT_NAMES.forEach((name, s) => {
+    for (const [lo, hi] of parseSource(expressions[name]!.source, name))
+      for (let c = lo; c <= hi; c++) {
+        if (c < 0x10000) bmpMask[c]! |= 1 << s;
+        else astralMask.set(c, (astralMask.get(c) ?? 0) | (1 << s));
+      }
+  });
+  const classOf = new Map<number, number>([[0, 0]]);
+  const classes: number[][] = [[]];
+  const cls = (mask: number) => {
+    let k = classOf.get(mask);
+    if (k === undefined) {
+      k = classes.length;
+      classOf.set(mask, k);
+      classes.push(SCRIPT_NAMES.map((_, s) => s).filter((s) => (mask >>> s) & 1));
+    }
+    return k;
+  };
+  const bmp = new Uint8Array(0x10000);
+  for (let c = 0; c < 0x10000; c++) bmp[c] = cls(bmpMask[c]!);
+  const astral = new Map<number, number>();
+  for (const [c, mask] of astralMask) astral.set(c, cls(mask));
+  if (classes.length > 255) throw new Error('scripts: more than 255 script combinations; widen the class table');
+  return { bmp, astral, classes };
+}
+
+/** The table (built on first use: about 30 ms). */
+export const scriptTable = (): Table => {
+  table ??= build();
+  return table;
+};
+
+let perClassBuf: Int32Array | undefined;
+
+/** Matches of each script's regex in `value` (indexed like SCRIPT_NAMES), counted in one pass. */
+export function scriptCounts(value: string, out = new Int32Array(SCRIPT_NAMES.length)): Int32Array {
+  const { bmp, astral, classes } = scriptTable();
+  perClassBuf ??= new Int32Array(classes.length);
+  const perClass = perClassBuf.fill(0);
+  const n = value.length;
+  for (let i = 0; i < n; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
+      const d = value.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        const k = astral.get(0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00));
+        if (k !== undefined) perClass[k]!++;
+        i++;
+        continue;
+      }
+    }
+    perClass[bmp[c]!]!++;
+  }
+  out.fill(0);
+  for (let k = 1; k < classes.length; k++) {
+    const m = perClass[k]!;
+    if (m > 0) for (const s of classes[k]!) out[s]! += m;
+  }
+  return out;
+}
+
+/** franc's getTopScript: the script with the most matches (the first on a tie, so with no match at all
+ * the first script, with count 0) and its count. */
+export function topScript(value: string): { script: number; count: number } {
+  const counts = scriptCounts(value);
+  let script = 0;
+  for (let s = 1; s < counts.length; s++) if (counts[s]! > counts[script]!) script = s;
+  return { script, count: counts[script]! };
+}
