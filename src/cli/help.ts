@@ -65,6 +65,7 @@ Usage:
   flowlm ui [--store PATH] [--port N] [--host ADDR]
   flowlm report RUN... [--out DIR] [--store PATH]
   flowlm runs ls|show|compare|export|rm [...] [--store PATH]   (flowlm runs --help)
+  flowlm tokenizer train --type bpe|wordpiece|unigram --vocab N --out FILE [--input FILES ...] [--tiktoken FILE]
   flowlm ops [--json]
   flowlm help [command]        same as flowlm <command> --help
   flowlm --version
@@ -86,6 +87,7 @@ Commands:
   ui        a dashboard of the run store in the browser: runs, their params, metrics charted and compared, live
   report    a self-contained HTML report of runs (summary, charts; SVG and PNG of each chart) to keep or share
   runs      the recorded runs: ls (filter by name, status, params), show, compare, export (CSV, Parquet), rm
+  tokenizer train a BPE/WordPiece/Unigram tokenizer on a corpus: tokenizer.json (+ tiktoken ranks); flowlm tokenizer --help
   ops    list the operators (ids usable as "op") and resource kinds, with every config field
 
 ${RUN_OPTIONS_HELP}

@@ -28,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   tune: async (argv, io) => (await import('./tune-command.ts')).tuneCommand(argv, io),
   ui: async (argv, io) => (await import('./ui-command.ts')).uiCommand(argv, io),
   report: async (argv, io) => (await import('./report-command.ts')).reportCommand(argv, io),
+  tokenizer: async (...a) => (await import('./tokenizer-command.ts')).tokenizerCommand(...a),
 };
 
 async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<number> {

@@ -1,0 +1,84 @@
+// Counting pre-tokenized pieces over a corpus of any size in bounded memory. Pieces are counted in a
+// Map; the map's size is estimated as it grows (ENTRY_OVERHEAD bytes per entry plus 2 bytes per UTF-16
+// unit of its key) and when the estimate passes maxBytes the map is written to disk as a sorted run
+// and emptied. At the end the runs (and what is left in the map) are merged: the counts are exact,
+// whatever the bound. Memory while counting: the bound plus one text; while merging, 1 MiB per run.
+// The trainers then hold the distinct pieces, which grow with the vocabulary of the corpus, not its size.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mergeRuns, writeRun } from './count-runs.ts';
+
+/** Estimated bytes of one Map entry besides its key's characters: hash table slot, entry, string header. */
+export const ENTRY_OVERHEAD = 80;
+
+export interface PieceCounterOptions {
+  /** the estimated size of the map that triggers a spill to disk */
+  maxBytes: number;
+  /** where spill runs go (default: a new directory under the OS temp dir) */
+  tmpDir?: string;
+}
+
+export class PieceCounter {
+  private map = new Map<string, number>();
+  private bytes = 0;
+  private dir?: string;
+  private readonly runs: string[] = [];
+  /** pieces added (with multiplicity) */
+  total = 0;
+
+  constructor(readonly opts: PieceCounterOptions) {
+    if (!(opts.maxBytes > 0)) throw new Error(`piece counter: maxBytes must be > 0 (got ${opts.maxBytes})`);
+  }
+
+  /** Spills so far. */
+  get spills(): number {
+    return this.runs.length;
+  }
+
+  add(piece: string, n = 1): void {
+    this.total += n;
+    const v = this.map.get(piece);
+    if (v !== undefined) {
+      this.map.set(piece, v + n);
+      return;
+    }
+    // a key sliced from a long text would keep the whole text alive: long keys are copied flat (V8
+    // copies slices under 13 units itself)
+    this.map.set(piece.length >= 13 ? piece.split('').join('') : piece, n);
+    this.bytes += ENTRY_OVERHEAD + 2 * piece.length;
+    if (this.bytes > this.opts.maxBytes) this.spill();
+  }
+
+  private spill(): void {
+    this.dir ??= mkdtempSync(join(this.opts.tmpDir ?? tmpdir(), 'flowlm-count-'));
+    const file = join(this.dir, `run-${this.runs.length}.txt`);
+    writeRun(file, this.map);
+    this.runs.push(file);
+    this.map = new Map();
+    this.bytes = 0;
+  }
+
+  /** Every distinct piece with its exact count (in piece order when anything was spilled, else in
+   * order of first appearance); call once, after the last add. The spill files are removed when the
+   * iteration ends. */
+  *entries(): Generator<[string, number]> {
+    if (this.runs.length === 0) {
+      yield* this.map.entries();
+      return;
+    }
+    if (this.map.size > 0) this.spill();
+    try {
+      yield* mergeRuns(this.runs);
+    } finally {
+      this.dispose();
+    }
+  }
+
+  /** Removes the spill files (also after an error). */
+  dispose(): void {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+    this.runs.length = 0;
+  }
+}
