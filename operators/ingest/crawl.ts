@@ -64,14 +64,20 @@ export const crawl = defineSource({
       since = performance.now();
       return b;
     };
-    for await (const item of new Crawler(cfg, ctx).run()) {
-      if (item === 'idle') {
-        if (rows.length > 0 && performance.now() - since >= FLUSH_MS) yield flush();
-        continue;
+    try {
+      for await (const item of new Crawler(cfg, ctx).run()) {
+        if (item === 'idle') {
+          if (rows.length > 0 && performance.now() - since >= FLUSH_MS) yield flush();
+          continue;
+        }
+        if (rows.length === 0) since = performance.now();
+        rows.push(item);
+        if (rows.length >= cfg.batchRows) yield flush();
       }
-      if (rows.length === 0) since = performance.now();
-      rows.push(item);
-      if (rows.length >= cfg.batchRows) yield flush();
+    } catch (err) {
+      // the pages fetched before a fatal error still reach the consumer, then the error does
+      if (rows.length > 0) yield flush();
+      throw err;
     }
     if (rows.length > 0) yield flush();
   },

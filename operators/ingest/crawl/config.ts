@@ -152,10 +152,38 @@ export const CrawlConfig = z.object({
     .min(1)
     .default(1_000_000)
     .describe('most URLs waiting in the frontier; further new URLs are dropped'),
+  seenMemoryMB: z
+    .number()
+    .min(1)
+    .max(512)
+    .default(64)
+    .describe(
+      'memory bound of the set of URLs met (admitted, dropped or too deep): exact 64-bit hashes while they fit in a ' +
+        'quarter of it, then a Bloom filter of the rest; when the filter holds its capacity at seenFalsePositive, new ' +
+        'URLs are dropped as "seen set full" (64 MB: exact to 1.05M URLs, then 14M at 1e-6)',
+    ),
+  seenFalsePositive: z
+    .number()
+    .gt(0)
+    .max(0.1)
+    .default(1e-6)
+    .describe(
+      "the seen set's Bloom filter rate: the probability that a URL never met is taken as seen (and so not fetched)",
+    ),
+  maxLinksPerPage: z
+    .number()
+    .int()
+    .min(0)
+    .default(10_000)
+    .describe(
+      'distinct links taken from one page; the rest are dropped as "page link limit" (counted per link occurrence)',
+    ),
   statePath: z
     .string()
     .optional()
-    .describe('JSON file of the frontier (pending and seen URLs), written atomically; an existing file is resumed'),
+    .describe(
+      'JSON file of the frontier (pending URLs and the seen set), written atomically; an existing file is resumed',
+    ),
   stateEveryPages: z
     .number()
     .int()

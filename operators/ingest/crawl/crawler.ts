@@ -5,6 +5,15 @@
 // Every distinct URL discovered meets exactly one fate: an output row (a page), a drop with a reason
 // (ctx.stats: "http 404", "timeout", "robots", "off-site", "redirect", ...; with emitErrors the visited
 // ones also appear as error rows), or it stays pending in the frontier when a limit ends the run.
+// Exceptions: links past maxLinksPerPage on a page and URLs met once the seen set is full are dropped
+// without being remembered, so they are counted per occurrence.
+//
+// Memory: the seen set has the stated bound seenMemoryMB (seen-set.ts); pending URLs are capped by
+// maxFrontier and fetched pages by concurrency.
+//
+// A fatal error (one that is no URL's fate: a state file that cannot be written, a bug) ends the run:
+// it is logged as "crawl failed" with its causes, the WARC file keeps the exchanges completed before
+// it, the state file is saved when it can be, and the error goes on to the consumer.
 import http from 'node:http';
 import https from 'node:https';
 import type { OperatorContext } from '../../../src/core/context.ts';
@@ -14,6 +23,7 @@ import { fetchPage, type FetchOptions } from './fetch-page.ts';
 import { Frontier, loadState, saveState, type Entry, type Host } from './frontier.ts';
 import { CrawlReport } from './report.ts';
 import { ROBOTS_MAX_BYTES, RobotsCache } from './robots.ts';
+import { SeenSet } from './seen-set.ts';
 import { linkFilter, normalizeUrl, originOf, type LinkFilter } from './url.ts';
 import { visit, type Outcome, type VisitEnv } from './visit.ts';
 import { WarcWriter } from './warc.ts';
@@ -32,7 +42,7 @@ export interface CrawlRow {
 export type CrawlItem = CrawlRow | 'idle';
 
 export class Crawler {
-  private readonly frontier = new Frontier((u) => originOf(new URL(u)));
+  private readonly frontier: Frontier;
   private readonly policy: AddressPolicy;
   private readonly robots: RobotsCache;
   private readonly filter: LinkFilter;
@@ -41,7 +51,9 @@ export class Crawler {
   private readonly env: VisitEnv;
   private readonly inFlight = new Map<Entry, Promise<void>>();
   private readonly done: Outcome[] = [];
-  private readonly tooDeep = new Set<string>();
+  /** URLs met only deeper than maxDepth, and those of them later admitted at a lower depth */
+  private deepMarked = 0;
+  private deepAdmitted = 0;
   private readonly report: CrawlReport;
   private readonly warc?: WarcWriter;
   private readonly preparing = new Set<Promise<void>>();
@@ -57,6 +69,10 @@ export class Crawler {
     private readonly cfg: CrawlCfg,
     private readonly ctx: OperatorContext,
   ) {
+    this.frontier = new Frontier(
+      (u) => originOf(new URL(u)),
+      new SeenSet(cfg.seenMemoryMB * 2 ** 20, cfg.seenFalsePositive),
+    );
     this.policy = new AddressPolicy(cfg.allowAddresses, cfg.refusePrivate, cfg.connectTimeoutMs);
     this.filter = linkFilter(cfg.allowedHosts ?? cfg.seeds.map((s) => new URL(s).host), cfg.scope);
     this.report = new CrawlReport(ctx);
@@ -76,6 +92,7 @@ export class Crawler {
       agents: this.agents,
       signal: this.stopper.signal,
       query: cfg.query,
+      maxLinks: cfg.maxLinksPerPage,
       warc: this.warc,
     };
     this.robots = new RobotsCache({
@@ -101,10 +118,10 @@ export class Crawler {
   }
 
   async *run(): AsyncGenerator<CrawlItem> {
-    await this.open();
-    let failed = false;
+    let failed: { error: unknown } | undefined;
     let idle = false;
     try {
+      await this.open();
       for (;;) {
         this.launch();
         const o = this.done.shift();
@@ -125,9 +142,9 @@ export class Crawler {
         idle = false;
         await this.sleep(this.inFlight.size === 0 ? this.untilNextReady() : undefined);
       }
-    } catch (err) {
-      failed = true;
-      throw err;
+    } catch (error) {
+      failed = { error };
+      throw error;
     } finally {
       await this.close(failed);
     }
@@ -139,7 +156,7 @@ export class Crawler {
       const s = await loadState(cfg.statePath);
       if (s) {
         this.frontier.restore(s);
-        ctx.log(`resumed ${cfg.statePath}: ${s.pending.length} pending, ${s.seen.length} seen`);
+        ctx.log(`resumed ${cfg.statePath}: ${s.pending.length} pending, ${this.frontier.seen.size} seen`);
       }
     }
     for (const s of cfg.seeds) this.admit(normalizeUrl(s, undefined, cfg.query)!, 0, null);
@@ -243,22 +260,33 @@ export class Crawler {
     this.wake();
   }
 
-  /** Admit a discovered URL: filters, depth and frontier bound, then dedup. */
+  /** Admit a discovered URL: dedup, filters and frontier bound, depth, then the seen set's room. */
   private admit(u: URL, depth: number, referrer: string | null): void {
     const href = u.href;
-    if (this.frontier.seen.has(href)) return;
-    const why = this.filter(u) ?? (this.frontier.pending >= this.cfg.maxFrontier ? 'frontier full' : undefined);
-    if (why) {
-      this.frontier.claim(href);
-      this.ctx.stats.drop(why);
+    const f = this.frontier;
+    if (f.known(href)) return;
+    const why = this.filter(u) ?? (f.pending >= this.cfg.maxFrontier ? 'frontier full' : undefined);
+    if (!why && depth > this.cfg.maxDepth) {
+      // marked apart: it may still come at a lower depth; counted as too deep at the end if it does not
+      const r = f.claimDeep(href);
+      if (r === 'new') this.deepMarked++;
+      else if (r === 'full') this.ctx.stats.drop('seen set full');
       return;
     }
-    if (depth > this.cfg.maxDepth) {
-      this.tooDeep.add(href);
-      return;
-    } // may still come at a lower depth
-    this.frontier.claim(href);
-    this.frontier.enqueue({ url: href, depth, referrer });
+    if (!this.claim(href)) return;
+    if (why) this.ctx.stats.drop(why);
+    else f.enqueue({ url: href, depth, referrer });
+  }
+
+  /** Mark a URL met; false (counted as "seen set full") when the seen set has no room for it. */
+  private claim(href: string): boolean {
+    const r = this.frontier.claim(href);
+    if (r === 'full') {
+      this.ctx.stats.drop('seen set full');
+      return false;
+    }
+    if (r === 'new' && this.deepMarked > this.deepAdmitted && this.frontier.knownDeep(href)) this.deepAdmitted++;
+    return r === 'new';
   }
 
   private settle(o: Outcome): CrawlRow | undefined {
@@ -270,6 +298,7 @@ export class Crawler {
     const row = { url: entry.url, depth: entry.depth, referrer: entry.referrer };
     if (o.kind === 'page') {
       for (const u of o.links) this.admit(u, entry.depth + 1, entry.url);
+      if (o.linksOver > 0) this.ctx.stats.drop('page link limit', o.linksOver);
       this.report.page();
       return {
         ...row,
@@ -318,9 +347,11 @@ export class Crawler {
       return { reason: 'redirect limit', detail: `more than ${this.cfg.maxRedirects} redirects: ${path}` };
     const why = this.filter(target);
     if (why) return { reason: why, detail: `redirect to ${target.href}` };
-    if (this.frontier.claim(target.href))
-      this.frontier.enqueue({ url: target.href, depth: entry.depth, referrer: entry.referrer, chain }, true);
-    return undefined; // an already known target has its own fate
+    if (this.frontier.known(target.href)) return undefined; // an already known target has its own fate
+    if (this.frontier.claim(target.href) === 'full')
+      return { reason: 'seen set full', detail: `redirect to ${target.href}` };
+    this.frontier.enqueue({ url: target.href, depth: entry.depth, referrer: entry.referrer, chain }, true);
+    return undefined;
   }
 
   private untilNextReady(): number | undefined {
@@ -349,34 +380,45 @@ export class Crawler {
     return saveState(this.cfg.statePath!, this.frontier.state(open));
   }
 
-  private async close(failed: boolean): Promise<void> {
+  private async close(failed: { error: unknown } | undefined): Promise<void> {
     clearTimeout(this.deadline);
     this.ctx.signal.removeEventListener('abort', this.onCancel);
     const unfinished = this.inFlight.size > 0 || this.done.length > 0 || this.frontier.pending > 0;
-    const reason =
+    let reason =
       !unfinished && (this.stopReason ?? 'page limit') === 'page limit'
         ? 'complete'
         : (this.stopReason ?? 'stopped by consumer');
     this.stopper.abort(); // in-flight visits of a consumer that stopped early go back to the frontier
     await Promise.all([...this.inFlight.values(), ...this.preparing]);
     for (const o of this.done.splice(0)) this.frontier.enqueue(o.entry, true);
-    let deep = 0;
-    for (const u of this.tooDeep) if (!this.frontier.seen.has(u)) deep++;
+    const deep = Math.max(0, this.deepMarked - this.deepAdmitted);
     this.ctx.stats.drop('too deep', deep);
-    try {
-      if (this.cfg.statePath) await this.save();
-      if (this.warc) {
-        if (failed) await this.warc.abort();
-        else await this.warc.commit();
+    // what was completed is kept even after a fatal error: the WARC records are whole exchanges
+    let closing: { error: unknown } | undefined;
+    const keep = async (what: () => Promise<unknown>) => {
+      try {
+        await what();
+      } catch (error) {
+        closing ??= { error };
       }
-    } finally {
-      for (const a of Object.values(this.agents)) a.destroy();
-      this.report.summary(reason, {
-        requests: this.requests,
-        bytes: this.bytes,
-        pending: this.frontier.pending,
-        tooDeep: deep,
+    };
+    if (this.cfg.statePath) await keep(() => this.save());
+    let warcKept: { records: number; path: string } | undefined;
+    if (this.warc)
+      await keep(async () => {
+        warcKept = { path: await this.warc!.commit(), records: this.warc!.records };
       });
-    }
+    for (const a of Object.values(this.agents)) a.destroy();
+    const fatal = failed ?? closing;
+    if (fatal) reason = 'failed';
+    this.report.summary(reason, {
+      requests: this.requests,
+      bytes: this.bytes,
+      pending: this.frontier.pending,
+      tooDeep: deep,
+      seen: this.frontier.seen.info(),
+    });
+    if (fatal) this.report.fatal(fatal.error, warcKept);
+    if (!failed && closing) throw closing.error;
   }
 }

@@ -1,10 +1,13 @@
 // The frontier: URLs waiting to be visited, one FIFO per origin (breadth-first within an origin,
-// round-robin across origins), and the set of every URL ever admitted, so that each URL is fetched at
-// most once. Its state (pending and seen) can be saved to JSON and resumed.
+// round-robin across origins), and the set of every URL ever met (seen-set.ts: hashes in a stated
+// memory bound), so that each URL is fetched at most once. Its state (pending and the seen set) can be
+// saved to JSON and resumed; a version 1 file (seen as a list of URLs) is still read.
 import { existsSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { AtomicFile } from '../../../src/runtime/files.ts';
+import { SeenSet, type SeenSetSaved } from './seen-set.ts';
+import { hashUrl, variantOf, type Hash64 } from './url-hash.ts';
 
 export interface Entry {
   url: string;
@@ -54,27 +57,51 @@ export class Host {
 }
 
 export interface FrontierState {
-  version: 1;
+  version: 2;
   /** URLs admitted but not visited yet (including those in flight when saved) */
   pending: Entry[];
   /** every URL admitted or given a fate (pending ones included) */
+  seen: SeenSetSaved;
+}
+
+/** The first format: seen URLs listed as strings. */
+interface FrontierStateV1 {
+  version: 1;
+  pending: Entry[];
   seen: string[];
 }
 
 export class Frontier {
-  readonly seen = new Set<string>();
   readonly hosts = new Map<string, Host>();
   private order: Host[] = [];
   private rr = 0;
+  private readonly h: Hash64 = { hi: 0, lo: 0 };
+  private readonly v: Hash64 = { hi: 0, lo: 0 };
   pending = 0;
 
-  constructor(private readonly originOf: (url: string) => string) {}
+  constructor(
+    private readonly originOf: (url: string) => string,
+    readonly seen: SeenSet = new SeenSet(64 * 2 ** 20, 1e-6),
+  ) {}
 
-  /** Mark a URL known; false when it already was. */
-  claim(url: string): boolean {
-    if (this.seen.has(url)) return false;
-    this.seen.add(url);
-    return true;
+  /** Was the URL met (admitted or given a fate)? */
+  known(url: string): boolean {
+    return this.seen.has(hashUrl(url, this.h));
+  }
+
+  /** Mark a URL met: 'new', 'known' (already was), or 'full' (the seen set holds no more; not marked). */
+  claim(url: string): 'new' | 'known' | 'full' {
+    return this.seen.add(hashUrl(url, this.h));
+  }
+
+  /** Mark a URL met only deeper than the depth limit (it may still come at a lower depth). */
+  claimDeep(url: string): 'new' | 'known' | 'full' {
+    return this.seen.add(variantOf(hashUrl(url, this.h), this.v));
+  }
+
+  /** Was the URL marked by claimDeep? */
+  knownDeep(url: string): boolean {
+    return this.seen.has(variantOf(hashUrl(url, this.h), this.v));
   }
 
   host(origin: string): Host {
@@ -122,28 +149,33 @@ export class Frontier {
   state(inFlight: Iterable<Entry>): FrontierState {
     const pending = [...inFlight];
     for (const h of this.order) pending.push(...h.entries());
-    return { version: 1, pending, seen: [...this.seen] };
+    return { version: 2, pending, seen: this.seen.save() };
   }
 
-  restore(s: FrontierState): void {
-    for (const u of s.seen) this.seen.add(u);
+  restore(s: FrontierState | FrontierStateV1): void {
+    if (s.version === 1) for (const u of s.seen) this.claim(u);
+    else this.seen.restore(s.seen);
     for (const e of s.pending) {
-      this.seen.add(e.url);
+      this.claim(e.url);
       this.enqueue(e);
     }
   }
 }
 
-export async function loadState(path: string): Promise<FrontierState | undefined> {
+export async function loadState(path: string): Promise<FrontierState | FrontierStateV1 | undefined> {
   if (!existsSync(path)) return undefined;
   const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-  const s = parsed as Partial<FrontierState> | null;
-  if (!s || s.version !== 1 || !Array.isArray(s.pending) || !Array.isArray(s.seen)) {
+  const s = parsed as Partial<FrontierState> | Partial<FrontierStateV1> | null;
+  const seenOk =
+    s?.version === 1
+      ? Array.isArray(s.seen)
+      : s?.version === 2 && typeof s.seen === 'object' && s.seen !== null && typeof s.seen.data === 'string';
+  if (!s || !seenOk || !Array.isArray(s.pending)) {
     throw new Error(
-      `${path}: not a flowlm crawl state (version 1 with pending and seen); delete it or point statePath elsewhere`,
+      `${path}: not a flowlm crawl state (version 1 or 2 with pending and seen); delete it or point statePath elsewhere`,
     );
   }
-  return s as FrontierState;
+  return s as FrontierState | FrontierStateV1;
 }
 
 export async function saveState(path: string, s: FrontierState): Promise<void> {

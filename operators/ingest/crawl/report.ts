@@ -2,6 +2,7 @@
 // page that linked them, so a site's owner can fix them. Counting for stats happens in ctx.stats.
 import type { OperatorContext } from '../../../src/core/context.ts';
 import type { Entry } from './frontier.ts';
+import type { SeenSetInfo } from './seen-set.ts';
 
 const LISTED = 20;
 
@@ -34,13 +35,24 @@ export class CrawlReport {
     }
   }
 
-  summary(stop: string, f: { requests: number; bytes: number; pending: number; tooDeep: number }): void {
+  summary(
+    stop: string,
+    f: { requests: number; bytes: number; pending: number; tooDeep: number; seen: SeenSetInfo },
+  ): void {
     const secs = (performance.now() - this.t0) / 1000;
     const reasons = [...this.failures].map(([r, n]) => `${r} ${n}`).join(', ') || 'none';
     this.ctx.log(
       `crawl ${stop} after ${secs.toFixed(1)} s: ${this.pages} pages, ${f.requests} requests, ` +
         `${(f.bytes / 1e6).toFixed(2)} MB; failed: ${reasons}; ${f.pending} pending; ${f.tooDeep} links too deep`,
     );
+    const { seen } = f;
+    this.ctx.log(
+      `seen set: ${seen.n} URLs in ${mb(seen.bytes)} MB (bound ${mb(seen.bound)} MB, ${seen.mode}); estimated ` +
+        `false-positive rate ${seen.falsePositiveRate.toExponential(2)} (stated ${seen.statedRate}, at most ` +
+        `${seen.capacity} URLs)`,
+    );
+    this.ctx.stats.count('seen set urls', seen.n);
+    this.ctx.stats.count('seen set bytes', seen.bytes);
     if (this.brokenCount > 0) {
       const more = this.brokenCount > this.broken.length ? ` (first ${this.broken.length} listed)` : '';
       this.ctx.log(
@@ -49,4 +61,19 @@ export class CrawlReport {
       );
     }
   }
+
+  /** A fatal error: what it was, with its chain of causes, and what was kept. */
+  fatal(error: unknown, warc: { records: number; path: string } | undefined): void {
+    const chain: string[] = [];
+    for (let e: unknown = error, i = 0; e !== undefined && i < 8; i++) {
+      chain.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+      e = e instanceof Error ? e.cause : undefined;
+    }
+    this.ctx.log(
+      `crawl failed with a fatal error: ${chain.join('; caused by ')}` +
+        (warc ? `; the WARC file keeps the ${warc.records} records written before it (${warc.path})` : ''),
+    );
+  }
 }
+
+const mb = (n: number) => (n / 2 ** 20).toFixed(2);

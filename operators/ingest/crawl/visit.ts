@@ -15,7 +15,8 @@ interface Common {
   fetchedAt: Date | null;
 }
 export type Outcome =
-  | (Common & { kind: 'page'; text: string; links: URL[] })
+  /** links: the page's distinct links up to maxLinks; linksOver: hrefs left after that */
+  | (Common & { kind: 'page'; text: string; links: URL[]; linksOver: number })
   | (Common & { kind: 'redirect'; location: string | undefined })
   | (Common & { kind: 'failed'; reason: string; detail: string })
   /** stopped by the crawl itself (limit or cancellation): the entry goes back to the frontier */
@@ -27,6 +28,8 @@ export interface VisitEnv {
   agents: { http: http.Agent; https: http.Agent };
   signal: AbortSignal;
   query: QueryMode;
+  /** distinct links taken from one page */
+  maxLinks: number;
   warc?: WarcWriter;
 }
 
@@ -54,10 +57,16 @@ export async function visit(entry: Entry, env: VisitEnv): Promise<Outcome> {
   const text = decodeBody(r.body, r.charset);
   const found = extractLinks(text);
   const base = (found.base !== undefined ? normalizeUrl(found.base, url, 'keep') : undefined) ?? url;
+  // a link flood (hundreds of thousands of hrefs) costs a URL object each only up to the cap
   const links: URL[] = [];
-  for (const href of found.hrefs) {
-    const u = normalizeUrl(href, base, env.query);
-    if (u) links.push(u);
+  const distinct = new Set<string>();
+  let i = 0;
+  for (; i < found.hrefs.length && distinct.size < env.maxLinks; i++) {
+    const u = normalizeUrl(found.hrefs[i]!, base, env.query);
+    if (u && !distinct.has(u.href)) {
+      distinct.add(u.href);
+      links.push(u);
+    }
   }
-  return { ...common, kind: 'page', text, links };
+  return { ...common, kind: 'page', text, links, linksOver: found.hrefs.length - i };
 }

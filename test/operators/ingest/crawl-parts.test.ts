@@ -109,7 +109,7 @@ describe('crawl: body decoding and frontier', () => {
   it('admits each URL once, serves origins round-robin, and round-trips its state', () => {
     const f = new Frontier((u) => new URL(u).origin);
     for (const u of ['http://a/1', 'http://a/2', 'http://b/1', 'http://a/1'])
-      if (f.claim(u)) f.enqueue({ url: u, depth: 0, referrer: null });
+      if (f.claim(u) === 'new') f.enqueue({ url: u, depth: 0, referrer: null });
     expect(f.pending).toBe(3);
     const order = [f.take(() => true)!, f.take(() => true)!].map((t) => t.entry.url);
     expect(order).toEqual(['http://a/1', 'http://b/1']);
@@ -117,6 +117,7 @@ describe('crawl: body decoding and frontier', () => {
     const g = new Frontier((u) => new URL(u).origin);
     g.restore(JSON.parse(JSON.stringify(s)) as typeof s);
     expect(g.pending).toBe(2);
-    expect(g.claim('http://b/1')).toBe(false);
+    expect(g.claim('http://b/1')).toBe('known');
+    expect(g.claim('http://c/1')).toBe('new');
   });
 });
