@@ -2,8 +2,17 @@
 // recounts every pair over every word before each merge, and an encoder that applies a merge list in
 // order (lowest-ranked adjacent pair first, leftmost among equal ones).
 import { BYTE_ID, compareBytes, BYTE_ORDER } from '../../../../operators/tokenize/train/byte-alphabet.ts';
+import { gpt2Pieces } from '../../../../operators/tokenize/train/count-split.ts';
+import { proseSample } from '../samples.ts';
 
 const utf8 = new TextEncoder();
+
+/** GPT-2 pre-tokenizer pieces of a sample of the real corpora, with their counts. */
+export function realWords(maxChars: number, offset = 0): Array<[string, number]> {
+  const m = new Map<string, number>();
+  for (const d of proseSample(maxChars, offset)) gpt2Pieces(d, (p) => m.set(p, (m.get(p) ?? 0) + 1));
+  return [...m];
+}
 
 /** Merges as [left bytes, right bytes] byte strings (latin1), in order. */
 export function referenceBpe(words: Array<[string, number]>, vocabSize: number, minFrequency = 2): string[][] {
