@@ -14,6 +14,12 @@ export interface FlowlmEngineOptions {
   cacheEntries?: number;
 }
 
+/** A scanner and rank table of its own, for a tokenizer loaded from a file (load/, hf/). */
+export interface EngineParts {
+  pieceEnd: PieceEnd;
+  table: RankTable;
+}
+
 export class FlowlmEngine {
   readonly engine = 'flowlm' as const;
   readonly cache: PieceCache;
@@ -24,9 +30,10 @@ export class FlowlmEngine {
   constructor(
     readonly encoding: EncodingName,
     opts: FlowlmEngineOptions = {},
+    parts?: EngineParts,
   ) {
-    this.pieceEnd = ENCODING[encoding].pieceEnd;
-    this.table = rankTable(encoding);
+    this.pieceEnd = parts?.pieceEnd ?? ENCODING[encoding].pieceEnd;
+    this.table = parts?.table ?? rankTable(encoding);
     this.bpe = new BytePairEncoder(this.table);
     this.cache = new PieceCache(opts.cacheEntries ?? 1 << 16);
   }
