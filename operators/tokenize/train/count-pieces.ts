@@ -31,10 +31,8 @@ export class PieceCounter {
     if (!(opts.maxBytes > 0)) throw new Error(`piece counter: maxBytes must be > 0 (got ${opts.maxBytes})`);
   }
 
-  /** Spills so far. */
-  get spills(): number {
-    return this.runs.length;
-  }
+  /** runs spilled to disk so far */
+  spills = 0;
 
   add(piece: string, n = 1): void {
     this.total += n;
@@ -55,6 +53,7 @@ export class PieceCounter {
     const file = join(this.dir, `run-${this.runs.length}.txt`);
     writeRun(file, this.map);
     this.runs.push(file);
+    this.spills++;
     this.map = new Map();
     this.bytes = 0;
   }
