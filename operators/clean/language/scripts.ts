@@ -109,6 +109,13 @@ export const scriptTable = (): Table => {
 
 let perClassBuf: Int32Array | undefined;
 
+/** The scripts (indices into SCRIPT_NAMES) whose franc regex matches code point `cp`. */
+export function scriptsOf(cp: number): readonly number[] {
+  const { bmp, astral, classes } = scriptTable();
+  if (cp >= 0xd800 && cp <= 0xdfff) return classes[0]!;
+  return classes[cp < 0x10000 ? bmp[cp]! : (astral.get(cp) ?? 0)]!;
+}
+
 /** Matches of each script's regex in `value` (indexed like SCRIPT_NAMES), counted in one pass. */
 export function scriptCounts(value: string, out = new Int32Array(SCRIPT_NAMES.length)): Int32Array {
   const { bmp, astral, classes } = scriptTable();
