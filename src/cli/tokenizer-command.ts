@@ -50,6 +50,15 @@ export function trainFigures(r: RunResult) {
   };
 }
 
+/** A positive integer flag, its error pointing at this command's help. */
+function count(flag: string, text: string): number {
+  try {
+    return parseCount(flag, text);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err), 'tokenizer');
+  }
+}
+
 export async function tokenizerCommand(
   argv: string[],
   io: CliIO,
@@ -79,13 +88,13 @@ export async function tokenizerCommand(
     throw new UsageError('--out FILE is required (the tokenizer.json to write)', 'tokenizer');
   if (values.tiktoken !== undefined && type !== 'bpe')
     throw new UsageError(`--tiktoken writes BPE ranks: it needs --type bpe (got ${type})`, 'tokenizer');
-  const o: TokenizerTrainOptions = { type, vocabSize: parseCount('vocab', values.vocab), out: values.out };
+  const o: TokenizerTrainOptions = { type, vocabSize: count('vocab', values.vocab), out: values.out };
   if (values.input?.length) o.inputs = values.input;
   if (values.tiktoken !== undefined) o.tiktoken = values.tiktoken;
-  if (values['max-memory-mb'] !== undefined) o.maxMemoryMB = parseCount('max-memory-mb', values['max-memory-mb']);
+  if (values['max-memory-mb'] !== undefined) o.maxMemoryMB = count('max-memory-mb', values['max-memory-mb']);
   if (values.special?.length) o.specials = values.special;
   if (values['no-lowercase']) o.lowercase = false;
-  if (values['min-frequency'] !== undefined) o.minFrequency = parseCount('min-frequency', values['min-frequency']);
+  if (values['min-frequency'] !== undefined) o.minFrequency = count('min-frequency', values['min-frequency']);
 
   const { mode, budget } = runSettings(values, 'tokenizer');
   const load = async () =>
@@ -102,7 +111,6 @@ export async function tokenizerCommand(
           `trained ${type}: vocab ${f.vocab}${type === 'unigram' ? '' : `, ${f.merges} merges`} from ${f.megabytes} MB ` +
             `(${f.distinctPieces} distinct pieces${f.spills ? `, ${f.spills} count spills` : ''})`,
           `${f.mbPerSecond} MB/s: ${f.seconds} s in all, counting ${(f.countMs / 1000).toFixed(2)} s, training ${(f.trainMs / 1000).toFixed(2)} s`,
-          `wrote ${r.sinks.flatMap((s) => s.files).join(', ')}`,
         ].join('\n');
       },
     },
