@@ -29,13 +29,13 @@ function expected(html: string) {
 const sample = pgPages().filter((_, i) => i % 5 === 0);
 
 describe('clean/extract-html on the PostgreSQL manual', () => {
-  for (const method of ['readability', 'body'] as const) {
-    it(`${method}: keeps the real paragraphs and leaves the navigation out`, () => {
+  for (const mode of ['fast', 'readability', 'body'] as const) {
+    it(`${mode}: keeps the real paragraphs and leaves the navigation out`, () => {
       let total = 0,
         found = 0,
         pagesWithNav = 0;
       for (const page of sample) {
-        const x = extractMainText(page.html, cfg({ method }));
+        const x = extractMainText(page.html, cfg({ mode }));
         if ('drop' in x) throw new Error(`${page.name} dropped: ${x.drop}`);
         const text = squash(x.text);
         const e = expected(page.html);
@@ -50,6 +50,7 @@ describe('clean/extract-html on the PostgreSQL manual', () => {
       expect(total).toBeGreaterThan(2000);
       expect(pagesWithNav).toBeGreaterThan(400);
       // measured: 0.97 with Readability (and the coverage fallback), 1.0 with the body fallback alone
+      // and with the fast extractor
       expect(found / total).toBeGreaterThanOrEqual(0.95);
     });
   }
@@ -80,11 +81,15 @@ describe('clean/extract-html fallback and drops', () => {
     // SpamAssassin spam-1/00059: a bare <HTML><P><FONT> page, no article structure at all
     const mail = emails('spam-1').find((e) => e.name.startsWith('00059.'))!;
     const html = mail.text.slice(mail.text.search(/<html/i));
-    const { rows, stats } = await runOp(extractHtml, {}, [textBatch([html])]);
+    const { rows, stats } = await runOp(extractHtml, { mode: 'readability' }, [textBatch([html])]);
     expect(rows).toHaveLength(1);
     expect(rows[0]!.text).toContain('Do you have too much debt?');
     expect(rows[0]!.text).toContain('Would you like to lower your monthly payments');
     expect(stats.counters?.['extract.fallback']).toBe(1);
+    // the fast extractor has no fallback: the same text, nothing counted
+    const fast = await runOp(extractHtml, {}, [textBatch([html])]);
+    expect(fast.rows[0]!.text).toBe(rows[0]!.text);
+    expect(fast.stats.counters?.['extract.fallback']).toBeUndefined();
   });
 
   it('counts unusable rows by reason instead of failing, and keeps the good ones in order', async () => {
@@ -101,7 +106,7 @@ describe('clean/extract-html fallback and drops', () => {
       '<html><body><p>Hi.</p></body></html>',
       good!.html,
     ];
-    const { rows, stats } = await runOp(extractHtml, { minChars: 10 }, [textBatch(texts)]);
+    const { rows, stats } = await runOp(extractHtml, { minChars: 10, mode: 'readability' }, [textBatch(texts)]);
     expect(rows.map((r) => r.n)).toEqual(['0', '7']);
     expect(stats.dropReasons).toEqual({
       'extract.parse_error': 1,
@@ -112,6 +117,19 @@ describe('clean/extract-html fallback and drops', () => {
       'extract.too_short': 1,
     });
     expect(stats.rowsIn - stats.rowsOut).toBe(stats.dropped);
+    // fast mode needs no tag limit (it is linear): the deep page is read, its 4 characters too short
+    const fast = await runOp(extractHtml, { minChars: 10 }, [textBatch(texts)]);
+    expect(fast.rows.map((r) => r.n)).toEqual(['0', '7']);
+    expect(fast.stats.dropReasons).toEqual({
+      'extract.parse_error': 1,
+      'extract.not_html': 1,
+      'extract.binary': 1,
+      'extract.empty': 1,
+      'extract.too_short': 2,
+    });
+    expect(fast.stats.counters?.['extract.depth_capped']).toBe(1);
+    const body = await runOp(extractHtml, { minChars: 10, mode: 'body' }, [textBatch(texts)]);
+    expect(fast.rows.map((r) => squash(r.text as string))).toEqual(body.rows.map((r) => squash(r.text as string)));
   });
 
   it('passes text without markup through when told to', async () => {
@@ -121,8 +139,9 @@ describe('clean/extract-html fallback and drops', () => {
 
   it('takes the fallback quickly on deeply nested markup Readability would crawl through', () => {
     const t0 = performance.now();
-    const x = extractMainText('<html><body>' + '<div>'.repeat(20_000) + 'deep text</body></html>', cfg());
-    expect(x).toEqual({ text: 'deep text', title: null, via: 'body' });
+    const html = '<html><body>' + '<div>'.repeat(20_000) + 'deep text</body></html>';
+    const x = extractMainText(html, cfg({ mode: 'readability' }));
+    expect(x).toEqual({ text: 'deep text', title: null, lang: null, via: 'body' });
     // Readability itself takes over a minute here; generous bound for a loaded machine
     expect(performance.now() - t0).toBeLessThan(15_000);
   });

@@ -1,0 +1,93 @@
+// Tag classes for the fast extractor's tree model: how elements break text, which are never text,
+// which have no end tag, and the HTML standard's implied end tags (a block start closes an open <p>,
+// <li> closes the previous <li>, a row or cell closes the previous one) with the scopes that bound them.
+
+const set = (s: string) => new Set(s.split(' '));
+
+/** a blank line before and after */
+export const PARAGRAPH = set(
+  'p div section article main h1 h2 h3 h4 h5 h6 pre blockquote table ul ol dl figure form address fieldset ' +
+    'details header footer aside nav hr center menu dir listing hgroup search dialog',
+);
+/** a line of its own */
+export const LINE = set('li tr dt dd caption figcaption summary option legend tbody thead tfoot');
+export const CELL = set('td th');
+/** never text: code, styling, embedded objects, form widgets, the head */
+export const NEVER_TEXT = set(
+  'script style noscript template svg math iframe object embed canvas head title select button textarea datalist',
+);
+/** no end tag, no content */
+export const VOID = set(
+  'area base br col embed hr img input link meta param source track wbr keygen frame basefont bgsound image',
+);
+/** what may stay inside <head>; anything else starts the body */
+export const HEAD_OK = set('meta link title style script base noscript template basefont bgsound');
+/** starting one of these closes an open <p> */
+export const CLOSES_P = set(
+  'address article aside blockquote center details dialog dir div dl fieldset figcaption figure footer form ' +
+    'h1 h2 h3 h4 h5 h6 header hgroup hr main menu nav ol p pre section summary table ul li dd dt listing search',
+);
+export const HEADINGS = set('h1 h2 h3 h4 h5 h6');
+/** the standard's scope boundaries: an end tag searching for its element stops at these */
+export const SCOPE = set('html table td th caption template object marquee applet button');
+/** blocks checked for link density when they close */
+export const LINK_BLOCKS = set('div ul ol table section menu');
+/** foreign content: a self-closing tag inside ends itself */
+export const FOREIGN = set('svg math');
+/** phrasing elements: never navigation by their class or id (only blocks are checked) */
+export const INLINE = set(
+  'a span code em strong b i u tt kbd var samp abbr acronym sub sup small big cite q dfn mark s strike font time ' +
+    'label img br wbr',
+);
+
+// Tag names interned to small ids with their classes as bit flags: one Map lookup per tag instead of
+// a Set lookup per class. Names past MAX_TAGS (a page inventing tags by the thousand) share id 0.
+export const F = {
+  PARAGRAPH: 1,
+  LINE: 2,
+  CELL: 4,
+  NEVER_TEXT: 8,
+  VOID: 16,
+  HEAD_OK: 32,
+  CLOSES_P: 64,
+  HEADING: 128,
+  SCOPE: 256,
+  LINK_BLOCK: 512,
+  FOREIGN: 1024,
+  INLINE: 2048,
+  PRE: 4096,
+} as const;
+const MAX_TAGS = 4096;
+const ids = new Map<string, number>([['', 0]]);
+/** flags by id */
+export const FLAGS: number[] = [0];
+
+function flagsOf(name: string): number {
+  const has = (s: Set<string>, f: number) => (s.has(name) ? f : 0);
+  return (
+    has(PARAGRAPH, F.PARAGRAPH) |
+    has(LINE, F.LINE) |
+    has(CELL, F.CELL) |
+    has(NEVER_TEXT, F.NEVER_TEXT) |
+    has(VOID, F.VOID) |
+    has(HEAD_OK, F.HEAD_OK) |
+    has(CLOSES_P, F.CLOSES_P) |
+    has(HEADINGS, F.HEADING) |
+    has(SCOPE, F.SCOPE) |
+    has(LINK_BLOCKS, F.LINK_BLOCK) |
+    has(FOREIGN, F.FOREIGN) |
+    has(INLINE, F.INLINE) |
+    (name === 'pre' || name === 'listing' ? F.PRE : 0)
+  );
+}
+
+export function tagId(name: string): number {
+  let id = ids.get(name);
+  if (id === undefined) {
+    if (ids.size >= MAX_TAGS) return 0;
+    id = FLAGS.length;
+    ids.set(name, id);
+    FLAGS.push(flagsOf(name));
+  }
+  return id;
+}
