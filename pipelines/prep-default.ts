@@ -72,7 +72,8 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
     id: 'tokenize',
     op: tokenize,
     workers: o.workers,
-    config: { encoding: o.encoding, ...normalise },
+    // a tokenizer file (--tokenizer) replaces the encoding; its own end token ends each document
+    config: { ...(o.tokenizer ? { tokenizer: o.tokenizer } : { encoding: o.encoding }), ...normalise },
   };
 
   // 4. rows and shards: Arrow IPC packed rows of seqLen+1 tokens (readShards streams them), or Parquet
@@ -80,7 +81,7 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
   const shards = {
     dir: o.out,
     format: o.format,
-    encoding: o.encoding,
+    encoding: o.tokenizer ?? o.encoding,
     meta: { pipeline: 'prep-default', tokenizer: normalise },
     ...(o.shardBytes ? { shardBytes: o.shardBytes } : {}),
   };

@@ -3,6 +3,8 @@
 // so `workers: N` runs it on the worker pool. Text is encoded as ordinary text: a special-token
 // string inside a document (say "<|endoftext|>") is tokenized like any other text, never as the
 // special token, as tiktoken's encode_ordinary does, so documents cannot forge document boundaries.
+// `tokenizer: FILE` encodes with a loaded tokenizer instead of a tiktoken encoding: a Hugging Face
+// tokenizer.json, a SentencePiece .model or a .tiktoken ranks file (load/load-tokenizer.ts).
 import { Utf8 as Utf8Type, type Int32, type List, type Utf8 } from 'apache-arrow';
 import { isMainThread } from 'node:worker_threads';
 import { z } from 'zod';
@@ -13,15 +15,26 @@ import { schemaOf } from '../../src/schema/index.ts';
 import { ENCODINGS, ranksData, specialTokenId, type EncodingName } from './engine/encodings.ts';
 import { createEngine, ENGINES } from './engine/engines.ts';
 import { IdBuffer } from './engine/id-buffer.ts';
+import { loadTokenizer } from './load/load-tokenizer.ts';
+import type { LoadedTokenizer } from './load/loaded-tokenizer.ts';
 import { textTransform } from './transforms.ts';
 import { tokensField, tokensVector } from './tokens-column.ts';
 
 type Text = { text: Utf8 };
 type Out = { tokens: List<Int32> };
 
-const special = z.union([z.boolean(), z.string().regex(/^<\|.+\|>$/, 'a special token such as "<|endoftext|>"')]);
+// a special token's name: "<|endoftext|>" in a tiktoken encoding, "</s>" or "[SEP]" in a loaded file
+const special = z.union([z.boolean(), z.string().min(1)]);
 const Config = z
   .object({
+    tokenizer: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'a tokenizer file to encode with instead of `encoding`: a Hugging Face tokenizer.json, a SentencePiece ' +
+          '.model or a .tiktoken ranks file',
+      ),
     encoding: z
       .enum(ENCODINGS)
       .default('cl100k')
@@ -32,10 +45,16 @@ const Config = z
       .describe('flowlm (fast default), js-tiktoken (reference) or tiktoken-wasm; all give the same ids'),
     eos: special
       .default(true)
-      .describe('token after each document: true for <|endoftext|>, a special token name, or false for none'),
+      .describe(
+        "token after each document: true for <|endoftext|> (a loaded tokenizer's end token: its template's, " +
+          'or </s>, <|endoftext|>, [SEP]...), a special token name, or false for none',
+      ),
     bos: special
-      .default(false)
-      .describe('token before each document: true for <|endoftext|>, a special token name, or false for none'),
+      .optional()
+      .describe(
+        "token before each document: true for <|endoftext|> (a loaded tokenizer's begin token), a special token " +
+          "name, or false for none; unset: none, or the loaded tokenizer's template's (Llama's <s>)",
+      ),
     form: z.enum(['none', 'NFC', 'NFKC']).default('none').describe('Unicode normalisation before encoding'),
     controls: z
       .boolean()
@@ -59,6 +78,16 @@ const Config = z
     ...rowRejectsConfig,
   })
   .superRefine((c, ctx) => {
+    if (c.tokenizer !== undefined) {
+      // the file must load and have the special tokens asked for (checked here so specs fail validation)
+      try {
+        const t = loadTokenizer(c.tokenizer, { cacheEntries: c.cacheEntries });
+        specialsOf(c, t);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', path: ['tokenizer'], message: (e as Error).message });
+      }
+      return;
+    }
     // a named special token must exist in the chosen encoding (checked here so specs fail validation)
     for (const key of ['bos', 'eos'] as const) {
       const v = c[key];
@@ -76,18 +105,44 @@ type Cfg = z.output<typeof Config>;
 const textSchema = () => schemaOf<Text>({ text: { type: new Utf8Type() } });
 
 /** The id of a configured special token, or -1 for none. */
-function specialOf(encoding: EncodingName, v: boolean | string): number {
-  if (v === false) return -1;
+function specialOf(encoding: EncodingName, v: boolean | string | undefined): number {
+  if (v === false || v === undefined) return -1;
   return specialTokenId(encoding, v === true ? '<|endoftext|>' : v);
+}
+
+/** The begin and end ids (-1: none) of a loaded tokenizer; throws naming what the file lacks. */
+function specialsOf(c: Cfg, t: LoadedTokenizer): { bos: number; eos: number } {
+  const id = (key: 'bos' | 'eos', v: boolean | string | undefined, configured: string | undefined) => {
+    if (v === false || (v === undefined && (key === 'eos' || configured === undefined))) return -1;
+    const name = typeof v === 'string' ? v : configured;
+    const have = [...t.specials.keys()].join(', ') || 'none';
+    if (name === undefined)
+      throw new Error(
+        `${t.source} configures no ${key === 'eos' ? 'end-of-text' : 'begin'} token; set ${key}: false or name one ` +
+          `of its special tokens (${have})`,
+      );
+    const got = t.specials.get(name);
+    if (got === undefined) throw new Error(`${t.source} has no special token ${name} (it has ${have})`);
+    return got;
+  };
+  return { bos: id('bos', c.bos, t.bos), eos: id('eos', c.eos, t.eos) };
+}
+
+/** The encoder, begin and end ids of a config: a loaded tokenizer's or a tiktoken encoding's. */
+function encoderOf(cfg: Cfg): { engine: { encode(text: string, out: IdBuffer): void }; bos: number; eos: number } {
+  if (cfg.tokenizer !== undefined) {
+    const t = loadTokenizer(cfg.tokenizer, { cacheEntries: cfg.cacheEntries });
+    return { engine: t, ...specialsOf(cfg, t) };
+  }
+  const engine = createEngine(cfg.engine, cfg.encoding, { cacheEntries: cfg.cacheEntries });
+  return { engine, bos: specialOf(cfg.encoding, cfg.bos), eos: specialOf(cfg.encoding, cfg.eos) };
 }
 
 // One engine per kernel, so per worker thread: its piece cache warms up over the batches the thread
 // sees. (A tiktoken-wasm engine's memory is freed with the thread.) The batch-level fast path: every
 // kept row's ids go into one buffer, and the tokens column is made from it once, after the last row.
 function rows(cfg: Cfg): RowSpec<Out> {
-  const engine = createEngine(cfg.engine, cfg.encoding, { cacheEntries: cfg.cacheEntries });
-  const bos = specialOf(cfg.encoding, cfg.bos);
-  const eos = specialOf(cfg.encoding, cfg.eos);
+  const { engine, bos, eos } = encoderOf(cfg);
   const transform = textTransform(cfg);
   return {
     nulls: { drop: 'tokenize.null_text' },

@@ -4,6 +4,7 @@
 // No input: the embedded default corpus. Progress, exit codes and --json as in `flowlm run`, plus the
 // prep figures (documents, tokens, shards, MB/s, tokens/s, peak RSS).
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SpecError } from '../core/errors.ts';
 import { loadSpecFile } from '../graph/load.ts';
@@ -19,6 +20,7 @@ export const BUILD_OPTIONS = {
   input: { type: 'string', multiple: true, short: 'i' },
   out: { type: 'string', short: 'o' },
   encoding: { type: 'string' },
+  tokenizer: { type: 'string' },
   'seq-len': { type: 'string' },
   workers: { type: 'string' },
   format: { type: 'string' },
@@ -35,6 +37,7 @@ interface BuildValues {
   input?: string[];
   out?: string;
   encoding?: string;
+  tokenizer?: string;
   'seq-len'?: string;
   workers?: string;
   format?: string;
@@ -50,6 +53,11 @@ function buildOptions(v: BuildValues): PrepOptions {
   if (v.input) o.inputs = v.input;
   if (v.out !== undefined) o.out = v.out;
   if (v.encoding !== undefined) o.encoding = v.encoding;
+  if (v.tokenizer !== undefined) {
+    if (v.encoding !== undefined) throw new UsageError('--tokenizer and --encoding: give one of them', 'prep');
+    // resolved here: the tokenize kernels load it on worker threads, and the manifest records it
+    o.tokenizer = resolve(v.tokenizer);
+  }
   if (v['seq-len'] !== undefined) o.seqLen = parseCount('seq-len', v['seq-len']);
   if (v.workers !== undefined) {
     // 0 is allowed: everything on the main thread

@@ -14,6 +14,8 @@ export interface PrepOptions {
   /** output directory of shards and manifest.json */
   out?: string;
   encoding?: string;
+  /** a tokenizer file (tokenizer.json, SentencePiece .model, .tiktoken) used instead of `encoding` */
+  tokenizer?: string;
   seqLen?: number;
   /** worker threads for the parallel stages (tokenize) */
   workers?: number;

@@ -1,7 +1,7 @@
 // `flowlm prep --help`: how the flags build the pipeline, what each input kind reads, what is written.
 import { RUN_OPTIONS_HELP } from './help.ts';
 
-export const PREP_USAGE = `flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E] [--seq-len N]
+export const PREP_USAGE = `flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E | --tokenizer FILE] [--seq-len N]
              [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [--decontaminate TASKS]
              [--decontaminate-mode drop|flag] [--decontaminate-report FILE] [--set node.key=value ...] [--json]`;
 
@@ -16,6 +16,8 @@ export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline)
                                ~12 MB, public domain)
   -o, --out DIR                shards, their .done.json records and manifest.json (default out/prep)
       --encoding E             gpt2, r50k, p50k, cl100k (default) or o200k
+      --tokenizer FILE         encode with a tokenizer file instead: a Hugging Face tokenizer.json, a
+                               SentencePiece .model or a .tiktoken ranks file (its end token ends documents)
       --seq-len N              tokens per training row; rows hold N+1 (inputs and shifted labels; default 1024)
       --workers N              tokenizer threads (default: the cores of this machine; 0: main thread only)
       --format F               ipc (default): packed rows as Arrow IPC, streamed by readShards;
