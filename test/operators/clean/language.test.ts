@@ -1,8 +1,10 @@
 // Language identification: English addresses and chapters, hand-written sentences in other languages
 // and scripts, and short or ambiguous text that must fall below the confidence threshold.
 import { Dictionary, Float32 } from 'apache-arrow';
+import { franc } from 'franc';
 import { describe, expect, it } from 'vitest';
 import { identifyLanguage, language } from '../../../operators/clean/language.ts';
+import { toIso6391 } from '../../../operators/clean/language/iso639.ts';
 import { mobyDick, runOp, sotu, textBatch } from './real-data.ts';
 
 // one news-style sentence pair per language, written for this test
@@ -84,5 +86,38 @@ describe('clean/language', () => {
     // Scots is ignored by default; allowed back, franc prefers it for this short English line
     expect(identifyLanguage('I think that this is a good idea and we should do it.').lang).toBe('en');
     expect(identifyLanguage('I think that this is a good idea and we should do it.', { ignore: [] }).lang).toBe('sco');
+  });
+
+  it('minConfidence sets the threshold: at 0 text with no evidence is kept, at 0.999 two-sentence texts drop', async () => {
+    const texts = ['Hello world', 'OK thanks', SENTENCES.fr!, SENTENCES.de!];
+    const lenient = await runOp(language, { minConfidence: 0, minChars: 5 }, [textBatch(texts)]);
+    expect(lenient.rows).toHaveLength(4);
+    expect(lenient.stats.dropReasons).toEqual({});
+    const strict = await runOp(language, { minConfidence: 0.999 }, [textBatch([...texts, sotu()[0]!.text])]);
+    expect(strict.rows.map((r) => r.lang)).toEqual(['en']);
+    expect(strict.stats.dropReasons['language.low_confidence']).toBeGreaterThanOrEqual(2);
+  });
+
+  it('names short texts by script where the script has one language (as franc does), others are too short', async () => {
+    // under minChars (20): Greek, Hangul, kana, Thai, Georgian and Armenian each name one language;
+    // Hebrew script is shared by Hebrew and Yiddish, Latin by many, so those stay too short to tell
+    const byScript = [
+      'Γειά σου κόσμε',
+      '안녕하세요 여러분',
+      'ありがとうございます',
+      'สวัสดีครับ',
+      'გამარჯობა',
+      'Բարև ձեզ',
+    ];
+    const tooShort = ['שלום עולם', 'Bonjour à tous', 'Guten Tag'];
+    const { rows, stats } = await runOp(language, {}, [textBatch([...byScript, ...tooShort])]);
+    expect(rows.map((r) => r.lang)).toEqual(byScript.map((t) => toIso6391(franc(t, { minLength: 1 }))));
+    expect(rows.map((r) => r.lang)).toEqual(['el', 'ko', 'ja', 'th', 'ka', 'hy']);
+    expect(stats.dropReasons).toEqual({ 'language.too_short': 3 });
+    // two Greek letters name Greek too, but are too little evidence for the default threshold (0.5)
+    expect(identifyLanguage('Να')).toMatchObject({ lang: 'el', byScript: true });
+    const two = await runOp(language, {}, [textBatch(['Να', 'Καλά'])]);
+    expect(two.rows.map((r) => r.lang)).toEqual(['el']);
+    expect(two.stats.dropReasons).toEqual({ 'language.low_confidence': 1 });
   });
 });
