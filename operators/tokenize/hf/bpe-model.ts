@@ -19,9 +19,10 @@ export function bpeModel(o: Json, vocab: Map<string, number>, where: string): En
   const mergedId: number[] = [];
   list(o, 'merges', where).forEach((m, rank) => {
     const [a, b] = typeof m === 'string' ? splitMerge(m) : Array.isArray(m) ? (m as string[]) : [];
+    // the merged token drops the right part's continuing prefix, as HF's BpeBuilder does
     const ia = vocab.get(a ?? ''),
       ib = vocab.get(b ?? ''),
-      im = vocab.get(`${a}${b}`);
+      im = vocab.get(`${a}${(b ?? '').slice(prefix.length)}`);
     if (ia === undefined || ib === undefined || im === undefined)
       throw new Error(`${where}.merges[${rank}]: ${JSON.stringify(m)} names a token not in the vocabulary`);
     const key = ia * 0x200000 + ib;

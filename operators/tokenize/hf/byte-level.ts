@@ -17,8 +17,13 @@ const utf8 = new TextEncoder();
 
 /** The byte-level form of s: one alphabet character per UTF-8 byte. */
 export function byteLevel(s: string): string {
+  return byteLevelOf(utf8.encode(s));
+}
+
+/** The byte-level form of raw bytes. */
+export function byteLevelOf(bytes: Uint8Array): string {
   let out = '';
-  for (const b of utf8.encode(s)) out += BYTE_CHAR[b];
+  for (const b of bytes) out += BYTE_CHAR[b];
   return out;
 }
 
