@@ -1,6 +1,6 @@
 // Viterbi encoding with a Unigram model, as spm_encode does it: text normalized (spmNormalize), a
-// code-point trie over the normal pieces, the best-scoring segmentation with single-precision sums
-// (where two paths tie, the piece that starts earliest wins), a character no piece covers becomes the
+// code-point trie over the normal pieces, the best-scoring segmentation with spm's mix of single and
+// double precision (where two paths tie, the piece that starts earliest wins), a character no piece covers becomes the
 // unknown piece at the lowest score - 10, and consecutive unknown characters become one unknown token.
 import { spmNormalize } from './spm-normalize.ts';
 import type { UnigramPiece } from './unigram.ts';
@@ -60,8 +60,7 @@ function encodeNormalized(trie: Trie, normalized: string): number[] {
   const set = new Uint8Array(n + 1);
   const back = new Int32Array(n + 1);
   const backId = new Int32Array(n + 1);
-  const offer = (from: number, to: number, id: number, score: number) => {
-    const cand = Math.fround(best[from]! + score);
+  const offer = (from: number, to: number, id: number, cand: number) => {
     if (!set[to] || cand > best[to]!) {
       best[to] = cand;
       set[to] = 1;
@@ -79,9 +78,12 @@ function encodeNormalized(trie: Trie, normalized: string): number[] {
       const id = trie.id[node]!;
       if (id < 0) continue;
       if (j === i) single = true;
-      offer(i, j + 1, id, trie.score[id]!);
+      // spm's optimized encoder adds a piece's score in double precision and compares the sum with the
+      // stored single-precision best: that decides between the same pieces in another order (55 5, 5 55)
+      offer(i, j + 1, id, best[i]! + trie.score[id]!);
     }
-    if (!single) offer(i, i + 1, trie.unk, trie.unkScore);
+    // ... and the unknown piece's in single precision
+    if (!single) offer(i, i + 1, trie.unk, Math.fround(best[i]! + trie.unkScore));
   }
   const ids: number[] = [];
   for (let t = n; t > 0; t = back[t]!) {

@@ -156,6 +156,11 @@ export function expectedCounts(
   }
 }
 
+let best = new Float32Array(64);
+let set = new Uint8Array(64);
+let back = new Int32Array(64);
+let backPiece = new Int32Array(64);
+
 /**
  * The best segmentation of string w (single precision sums, earliest start wins ties, as spm), without
  * edge `skip` (or -1): its piece ids, unknown nodes as `unkPiece`, in `out`; returns its score.
@@ -172,30 +177,41 @@ export function viterbi(
   const n = lat.length[w]!;
   const e0 = lat.edgeStart[w]!;
   const e1 = lat.edgeStart[w + 1]!;
-  const best = new Float32Array(n + 1);
-  const set = new Uint8Array(n + 1);
-  const back = new Int32Array(n + 1);
-  const backPiece = new Int32Array(n + 1);
+  if (best.length <= n) {
+    best = new Float32Array(2 * n + 2);
+    set = new Uint8Array(2 * n + 2);
+    back = new Int32Array(2 * n + 2);
+    backPiece = new Int32Array(2 * n + 2);
+  }
+  set.fill(0, 0, n + 1);
+  best[0] = 0;
   set[0] = 1;
   let e = e0;
-  const offer = (i: number, t: number, s: number, p: number) => {
-    const cand = Math.fround(best[i]! + s);
-    if (!set[t] || cand > best[t]!) {
-      best[t] = cand;
-      set[t] = 1;
-      back[t] = i;
-      backPiece[t] = p;
-    }
-  };
   for (let i = 0; i < n; i++) {
     let single = false;
+    const b = best[i]!;
     for (; e < e1 && lat.from[e] === i; e++) {
       if (e === skip) continue;
       const t = lat.to[e]!;
+      const p = lat.piece[e]!;
       if (t === i + 1) single = true;
-      offer(i, t, score[lat.piece[e]!]!, lat.piece[e]!);
+      const cand = f(b + score[p]!);
+      if (!set[t] || cand > best[t]!) {
+        best[t] = cand;
+        set[t] = 1;
+        back[t] = i;
+        backPiece[t] = p;
+      }
     }
-    if (!single) offer(i, i + 1, unkScore, unkPiece);
+    if (!single) {
+      const cand = f(b + unkScore);
+      if (!set[i + 1] || cand > best[i + 1]!) {
+        best[i + 1] = cand;
+        set[i + 1] = 1;
+        back[i + 1] = i;
+        backPiece[i + 1] = unkPiece;
+      }
+    }
   }
   out.length = 0;
   for (let t = n; t > 0; t = back[t]!) out.push(backPiece[t]!);

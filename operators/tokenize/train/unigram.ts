@@ -78,7 +78,9 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
     );
   }
   const counted = replaceRare(raw, required);
+  const progress = opts.onProgress ?? (() => {});
   const seeds = seedPieces(counted, maxLen, opts.seedSentencepieceSize ?? 1_000_000);
+  progress('seeds', seeds.pieces.length);
   const n = seeds.pieces.length;
   const index = new Map(seeds.pieces.map((p, i) => [p, i]));
   const cps = seeds.pieces.map((p) => Int32Array.from(Array.from(p, (c) => c.codePointAt(0)!)));
@@ -87,10 +89,10 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
   const alive = new Uint8Array(n).fill(1);
   let order = Array.from({ length: n }, (_, i) => i);
   let lat = buildLattices(counted, index, maxLen);
+  progress('lattices', lat.piece.length);
   let pieceLat: ReturnType<typeof buildLattices> | undefined;
   const rowOf = new Int32Array(n).fill(-1);
   const desired = Math.floor(vocabSize * 1.1);
-  const progress = opts.onProgress ?? (() => {});
   for (;;) {
     for (let iter = 0; iter < (opts.numSubIterations ?? 2); iter++) {
       const expected = Array.from({ length: opts.numThreads ?? 16 }, () => new Float32Array(n));
