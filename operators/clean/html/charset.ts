@@ -2,7 +2,10 @@
 // <meta http-equiv="Content-Type" content="...; charset=..."> in the first 1024 bytes (the HTML
 // standard's prescan window), else UTF-8. A label TextDecoder does not know, or a UTF-16 label in a
 // <meta> (which the standard reads as UTF-8, the bytes being ASCII-compatible), falls back to UTF-8;
-// bytes invalid in the chosen encoding become U+FFFD. Never throws.
+// bytes invalid in the chosen encoding become U+FFFD. Never throws. Node 20's TextDecoder reads
+// windows-1252 (the WHATWG name for latin1, iso-8859-1 and ascii too) as ISO-8859-1, 0x80-0x9F as C1
+// controls: those are mapped to the characters Windows-1252 has there (curly quotes, dashes, euro).
+import { C1 } from './entities.ts';
 
 export interface Decoded {
   text: string;
@@ -21,6 +24,17 @@ function bom(b: Uint8Array): string | null {
   if (b[0] === 0xfe && b[1] === 0xff) return 'utf-16be';
   if (b[0] === 0xff && b[1] === 0xfe) return 'utf-16le';
   return null;
+}
+
+const C1_RANGE = /[\x80-\x9f]/g;
+function decode(d: InstanceType<typeof TextDecoder>, b: Uint8Array): string {
+  const text = d.decode(b);
+  if (d.encoding !== 'windows-1252' || !C1_RANGE.test(text)) return text;
+  C1_RANGE.lastIndex = 0;
+  return text.replace(C1_RANGE, (c) => {
+    const m = C1[c.charCodeAt(0) - 0x80]!;
+    return m ? String.fromCharCode(m) : c;
+  });
 }
 
 function decoder(label: string): InstanceType<typeof TextDecoder> | null {
@@ -44,7 +58,7 @@ export function decodeHtmlBytes(b: Uint8Array): Decoded {
   if (label) {
     const d = decoder(label);
     if (d && !d.encoding.startsWith('utf-16'))
-      return { text: d.decode(b), encoding: d.encoding, source: 'meta', badLabel: null };
+      return { text: decode(d, b), encoding: d.encoding, source: 'meta', badLabel: null };
     return { text: new TextDecoder().decode(b), encoding: 'utf-8', source: 'default', badLabel: label };
   }
   return { text: new TextDecoder().decode(b), encoding: 'utf-8', source: 'default', badLabel: null };
