@@ -43,7 +43,6 @@ function corpus(): string[] {
 
 async function trainFlowlm(docs: string[], vocab: number): Promise<TrainedTokenizer> {
   const t = new TokenizerTrainer({ type: 'bpe', vocabSize: vocab });
-  await t.ready();
   for (const d of docs) t.addText(d);
   return t.finish();
 }

@@ -32,8 +32,7 @@ export const trainTokenizer = defineSink({
       throw new Error(`tiktoken ranks exist for type bpe only (this is ${train.type}): drop the tiktoken option`);
     const trainer = new TokenizerTrainer(train);
     return {
-      write: async (batch: RecordBatch<In>) => {
-        await trainer.ready();
+      write: (batch: RecordBatch<In>) => {
         const col = batch.getChild('text');
         if (!col) throw new Error(`column "text" missing (batch has ${batch.schema.names.join(', ')})`);
         for (let r = 0; r < batch.numRows; r++) {
@@ -46,7 +45,6 @@ export const trainTokenizer = defineSink({
           trainer.dispose();
           return [];
         }
-        await trainer.ready();
         const t = await trainer.finish();
         const s = t.stats;
         for (const [k, v] of Object.entries({ ...s, vocab: t.vocabSize, merges: t.merges }))

@@ -69,7 +69,7 @@ describe('flowlm tokenizer train', () => {
       .split('\n')
       .map((l) => Buffer.from(l.split(' ')[0]!, 'base64'));
     expect(bytes).toHaveLength(1199); // <|endoftext|> is not a rank
-    expect(Buffer.concat(ids.map((id) => bytes[id]!)).toString('utf8')).toBe(text);
+    expect(Buffer.concat(ids.map((id: number) => bytes[id]!)).toString('utf8')).toBe(text);
   });
 
   it('trains WordPiece and reports the vocabulary and MB/s', async () => {

@@ -1,9 +1,11 @@
 // The pre-tokenizer each trainer counts pieces with:
 //   bpe        GPT-2's pattern (the engine's scanner): merges never cross these pieces, as in GPT-2
 //   wordpiece  BERT's normalizer (optional lower case, accents stripped) and whitespace+punctuation split
-//   unigram    SentencePiece's words: whitespace runs collapsed, each word prefixed by '▁' (U+2581)
+//   unigram    SentencePiece's words of each line: spm's normalization (nmt_nfkc, spm-normalize.ts), each
+//              word prefixed by '▁' (U+2581)
 import { pieceEndGpt2 } from '../engine/pretokenize-gpt2.ts';
 import { bertNormalize, bertWords } from './bert-normalize.ts';
+import { spmNormalize, spmWords } from './spm-normalize.ts';
 
 export type TokenizerType = 'bpe' | 'wordpiece' | 'unigram';
 export type Splitter = (text: string, emit: (piece: string) => void) => void;
@@ -11,8 +13,6 @@ export type Splitter = (text: string, emit: (piece: string) => void) => void;
 export interface SplitOptions {
   /** wordpiece: lower-case (and strip accents) before splitting */
   lowercase?: boolean;
-  /** unigram: a function of the Unigram trainer that turns a line into its words */
-  unigramWords?: (text: string) => Iterable<string>;
 }
 
 export const gpt2Pieces: Splitter = (text, emit) => {
@@ -24,12 +24,15 @@ export const gpt2Pieces: Splitter = (text, emit) => {
   }
 };
 
-const SPACES = /\s+/u;
-
-/** SentencePiece-style words when the Unigram trainer gives no splitter of its own. */
-export const spaceWords: Splitter = (text, emit) => {
-  for (const w of text.split(SPACES)) if (w) emit(`\u2581${w}`);
-};
+/** SentencePiece's words of each line of `text` (spm_train reads lines); `lineEnd` gets the last word
+ * of each line that has one. */
+export function spmLineWords(text: string, emit: (word: string) => void, lineEnd?: (word: string) => void): void {
+  for (const line of text.split('\n')) {
+    const words = spmWords(spmNormalize(line));
+    for (const w of words) emit(w);
+    if (lineEnd && words.length > 0) lineEnd(words[words.length - 1]!);
+  }
+}
 
 export function splitterFor(type: TokenizerType, opts: SplitOptions = {}): Splitter {
   switch (type) {
@@ -39,12 +42,7 @@ export function splitterFor(type: TokenizerType, opts: SplitOptions = {}): Split
       const lowercase = opts.lowercase ?? true;
       return (text, emit) => bertWords(bertNormalize(text, { lowercase }), emit);
     }
-    case 'unigram': {
-      const words = opts.unigramWords;
-      if (!words) return spaceWords;
-      return (text, emit) => {
-        for (const w of words(text)) emit(w);
-      };
-    }
+    case 'unigram':
+      return (text, emit) => spmLineWords(text, emit);
   }
 }

@@ -1,11 +1,12 @@
 // One tokenizer training run: texts in (any number, any size: pieces are counted in bounded memory,
-// count-pieces.ts), then the trainer of the chosen type over the exact counts, then the files. The
-// Unigram trainer (unigram.ts, SentencePiece's algorithm) is loaded when a Unigram model is trained.
+// count-pieces.ts), then the trainer of the chosen type over the exact counts, then the files.
+// Unigram (unigram.ts, SentencePiece's algorithm) counts SentencePiece's words line by line, as
+// spm_train reads its input, and also the words that end a line (its seed search sees line ends).
 import { z } from 'zod';
 import { trainBpe, type BpeModel } from './bpe.ts';
 import { PieceCounter } from './count-pieces.ts';
-import { splitterFor, type Splitter, type TokenizerType } from './count-split.ts';
-import { loadUnigram } from './unigram-loader.ts';
+import { spmLineWords, splitterFor, type Splitter, type TokenizerType } from './count-split.ts';
+import { trainUnigram } from './unigram.ts';
 import { trainWordPiece, WORDPIECE_SPECIALS } from './wordpiece.ts';
 import { bpeTokenizerJson, unigramTokenizerJson, wordPieceTokenizerJson, writeTokenizerJson } from './write-hf.ts';
 import { tiktokenRanks, writeTiktoken } from './write-tiktoken.ts';
@@ -53,8 +54,9 @@ export interface TrainedTokenizer {
 export class TokenizerTrainer {
   readonly cfg: TrainConfigOut;
   private readonly counter: PieceCounter;
-  private split?: Splitter;
-  private splitReady?: Promise<Splitter>;
+  /** unigram: the words that end a line */
+  private readonly lineEnds?: PieceCounter;
+  private readonly split: Splitter;
   private bytes = 0;
   private texts = 0;
   private countMs = 0;
@@ -63,18 +65,15 @@ export class TokenizerTrainer {
     this.cfg = TrainConfig.parse(config);
     this.counter = new PieceCounter({ maxBytes: this.cfg.maxMemoryMB * 2 ** 20, tmpDir: this.cfg.tmpDir });
     if (this.cfg.type !== 'unigram') this.split = splitterFor(this.cfg.type, { lowercase: this.cfg.lowercase });
-  }
-
-  /** Loads what the type needs before the first text (the Unigram trainer's word splitter). */
-  async ready(): Promise<void> {
-    if (this.split) return;
-    this.splitReady ??= loadUnigram().then((u) => splitterFor('unigram', { unigramWords: u.words }));
-    this.split = await this.splitReady;
+    else {
+      const ends = new PieceCounter({ maxBytes: this.cfg.maxMemoryMB * 2 ** 20, tmpDir: this.cfg.tmpDir });
+      this.lineEnds = ends;
+      this.split = (text, emit) => spmLineWords(text, emit, (w) => ends.add(w));
+    }
   }
 
   addText(text: string): void {
     const split = this.split;
-    if (!split) throw new Error('tokenizer trainer: await ready() before adding texts');
     const t0 = performance.now();
     this.bytes += Buffer.byteLength(text);
     this.texts++;
@@ -128,14 +127,18 @@ export class TokenizerTrainer {
         merges: wp.merged,
       });
     }
-    const unigram = await loadUnigram();
-    const { pieces } = unigram.train(words, { vocabSize: cfg.vocabSize });
+    const { pieces } = trainUnigram(words, {
+      vocabSize: cfg.vocabSize,
+      lineEnds: this.lineEnds!.entries(),
+      ...(cfg.specials ? { control: cfg.specials } : {}),
+    });
     return done({ json: unigramTokenizerJson(pieces), vocabSize: pieces.length, merges: 0 });
   }
 
   /** Removes spill files (after an error or cancellation). */
   dispose(): void {
     this.counter.dispose();
+    this.lineEnds?.dispose();
   }
 }
 

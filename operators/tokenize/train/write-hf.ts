@@ -9,13 +9,10 @@ import { dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../../../src/runtime/files.ts';
 import { byteLevelString } from './byte-alphabet.ts';
 import type { BpeModel } from './bpe.ts';
+import type { UnigramPiece } from './unigram.ts';
 import type { WordPieceModel } from './wordpiece.ts';
 
-export interface UnigramPiece {
-  piece: string;
-  score: number;
-  kind: 'normal' | 'unknown' | 'control' | 'byte';
-}
+export type { UnigramPiece };
 
 const addedToken = (id: number, content: string) => ({
   id,
@@ -99,10 +96,25 @@ export function unigramTokenizerJson(pieces: readonly UnigramPiece[]): object {
   );
   return {
     ...frame(added),
-    // SentencePiece's default normalization (nmt_nfkc): NFKC, whitespace runs as one space
+    // SentencePiece's default normalization (nmt_nfkc, as spm-normalize.ts applies it): control
+    // characters removed, line breaks, tabs and other invisible spaces made spaces, NFKC, runs of spaces
+    // made one, spaces at the ends dropped
     normalizer: {
       type: 'Sequence',
-      normalizers: [{ type: 'NFKC' }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }],
+      normalizers: [
+        { type: 'Replace', pattern: { Regex: '[\\x01-\\x08\\x0b\\x0e-\\x1f\\x7f\\x8f\\x9f]' }, content: '' },
+        {
+          type: 'Replace',
+          pattern: {
+            Regex:
+              '[\\t\\n\\f\\r\\x{1680}\\x{200b}\\x{200c}\\x{200e}\\x{200f}\\x{2028}\\x{2029}\\x{2581}\\x{feff}\\x{fffd}]',
+          },
+          content: ' ',
+        },
+        { type: 'NFKC' },
+        { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' },
+        { type: 'Strip', strip_left: true, strip_right: true },
+      ],
     },
     pre_tokenizer: metaspace,
     post_processor: null,

@@ -76,7 +76,7 @@ describe('PieceCounter', () => {
     splitterFor('wordpiece', { lowercase: false })('Héllo, WORLD!', (w) => cased.push(w));
     expect(cased).toEqual(['Héllo', ',', 'WORLD', '!']);
     const uni: string[] = [];
-    splitterFor('unigram')('  Hello   world\n', (w) => uni.push(w));
-    expect(uni).toEqual(['\u2581Hello', '\u2581world']);
+    splitterFor('unigram')('  Hello   world\nＡＢＣ\tdef\n', (w) => uni.push(w));
+    expect(uni).toEqual(['\u2581Hello', '\u2581world', '\u2581ABC', '\u2581def']); // NFKC, as spm normalizes
   });
 });

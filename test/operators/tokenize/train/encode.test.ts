@@ -63,7 +63,7 @@ describe('a trained byte-level BPE', () => {
     for (const text of heldOut.slice(0, 12)) {
       const ids = hf.encode(text).ids;
       expect(ids).toEqual(fastEncode(text));
-      if (text.isWellFormed()) expect(hf.decode(ids)).toBe(text);
+      if (Buffer.from(text).toString() === text) expect(hf.decode(ids)).toBe(text);
     }
     expect(hf.encode('<|endoftext|>').ids).toEqual([model.tokens.length]);
   });
