@@ -105,10 +105,8 @@ export function unigramTokenizerJson(pieces: readonly UnigramPiece[]): object {
         { type: 'Replace', pattern: { Regex: '[\\x01-\\x08\\x0b\\x0e-\\x1f\\x7f\\x8f\\x9f]' }, content: '' },
         {
           type: 'Replace',
-          pattern: {
-            Regex:
-              '[\\t\\n\\f\\r\\x{1680}\\x{200b}\\x{200c}\\x{200e}\\x{200f}\\x{2028}\\x{2029}\\x{2581}\\x{feff}\\x{fffd}]',
-          },
+          // the characters themselves, not \x{...}: Oniguruma and JavaScript (tokenizers.js) both read them
+          pattern: { Regex: '[\\t\\n\\f\\r\u1680\u200b\u200c\u200e\u200f\u2028\u2029\u2581\ufeff\ufffd]' },
           content: ' ',
         },
         { type: 'NFKC' },
