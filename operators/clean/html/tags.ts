@@ -91,3 +91,9 @@ export function tagId(name: string): number {
   }
   return id;
 }
+
+// every name with a class gets its id now, so that a page inventing thousands of tags (which then
+// share id 0) cannot take the ids of elements met later
+for (const s of [PARAGRAPH, LINE, CELL, NEVER_TEXT, VOID, HEAD_OK, CLOSES_P, SCOPE, LINK_BLOCKS, FOREIGN, INLINE])
+  for (const name of s) tagId(name);
+for (const name of 'pre listing html head body optgroup dl ul ol'.split(' ')) tagId(name);

@@ -132,6 +132,18 @@ describe('clean/extract-html fallback and drops', () => {
     expect(fast.rows.map((r) => squash(r.text as string))).toEqual(body.rows.map((r) => squash(r.text as string)));
   });
 
+  it("minCoverage: Readability's article (a table it elected alone) is kept or replaced by the body text", () => {
+    // datatype.html: Readability keeps only the table of types, not the prose around it
+    const [page] = pgPages(['datatype.html']);
+    const trust = extractMainText(page!.html, cfg({ mode: 'readability', minCoverage: 0 }));
+    const cover = extractMainText(page!.html, cfg({ mode: 'readability', minCoverage: 1 }));
+    const body = extractMainText(page!.html, cfg({ mode: 'body' }));
+    if ('drop' in trust || 'drop' in cover || 'drop' in body) throw new Error('dropped');
+    expect(trust.via).toBe('readability');
+    expect(trust.text.length).toBeLessThan(body.text.length);
+    expect(cover).toEqual(body);
+  });
+
   it('passes text without markup through when told to', async () => {
     const { rows } = await runOp(extractHtml, { nonHtml: 'keep' }, [textBatch(['  plain text with no markup '])]);
     expect(rows[0]!.text).toBe('plain text with no markup');

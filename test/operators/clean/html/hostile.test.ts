@@ -55,6 +55,21 @@ describe('deep nesting', () => {
   });
 });
 
+describe('invented tags', () => {
+  it('10k distinct tag names (past the interning table) change nothing for the pages after them', () => {
+    const invented = Array.from({ length: 10_000 }, (_, i) => `<x-t${i}>w${i}</x-t${i}>`).join('');
+    const x = fastExtract(`<p>${invented}</p>`, { maxDepth: 256, linkDensity: 0.5 });
+    expect(x.text).toBe(Array.from({ length: 10_000 }, (_, i) => `w${i}`).join(''));
+    expect(fastExtract(html, { maxDepth: 256, linkDensity: 0.5 }).text).toBe(text);
+    // a block element no page here has used before the flood still breaks lines
+    expect(fastExtract('<center>a</center><center>b</center>', { maxDepth: 256, linkDensity: 0.5 }).text).toBe(
+      'a\n\nb',
+    );
+    const nested = `${Array.from({ length: 300 }, (_, i) => `<y-${i}>`).join('')}deep</y-5>after`;
+    expect(fastExtract(nested, { maxDepth: 256, linkDensity: 0.5 }).text).toBe('deepafter');
+  });
+});
+
 describe('50 MB pages', () => {
   const copies = Math.ceil(50e6 / html.length);
   const big = html.repeat(copies);
