@@ -24,6 +24,15 @@ export interface AgreementOptions {
   minChars?: number;
   /** timing rounds per engine (default 3) */
   rounds?: number;
+  /** documents already read by manpageDocs (the options above that choose pages are then unused) */
+  docs?: ManDoc[];
+}
+
+export interface ManDoc {
+  /** the language directory, like 'de' or 'pt_BR' */
+  dir: string;
+  path: string;
+  text: string;
 }
 
 export interface LangAgreement {
@@ -45,15 +54,18 @@ export interface Agreement {
   mb: number;
   fast_mb_per_s: number;
   franc_mb_per_s: number;
+  /** per CPU second of this thread's process (steadier than wall time on a busy machine) */
+  fast_mb_per_cpu_s: number;
+  franc_mb_per_cpu_s: number;
   by_lang: Record<string, LangAgreement>;
 }
 
 /** The documents: [directory language, plain text] of each page over minChars characters. */
-export function manpageDocs(opts: AgreementOptions = {}): Array<{ dir: string; path: string; text: string }> {
+export function manpageDocs(opts: AgreementOptions = {}): ManDoc[] {
   const root = opts.root ?? MAN_ROOT;
   if (!existsSync(root)) throw new Error(`language agreement: ${root} is missing; install manpages-de, manpages-fr...`);
   const langs = opts.langs ?? readdirSync(root).filter((d) => !/^man\d/.test(d));
-  const docs: Array<{ dir: string; path: string; text: string }> = [];
+  const docs: ManDoc[] = [];
   for (const dir of [...langs].sort()) {
     const base = join(root, dir);
     if (!existsSync(base)) continue;
@@ -82,23 +94,26 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4;
 
 export async function languageAgreement(opts: AgreementOptions = {}): Promise<Agreement> {
-  const docs = manpageDocs(opts);
+  const docs = opts.docs ?? manpageDocs(opts);
   if (docs.length === 0) throw new Error('language agreement: no manual page over the length limit was found');
   const bytes = docs.reduce((a, d) => a + Buffer.byteLength(d.text), 0);
   const label = (engine: IdentifyOptions['engine']) => docs.map((d) => identifyLanguage(d.text, { engine }));
-  const time = (engine: IdentifyOptions['engine']) => {
-    const t0 = performance.now();
+  const ms = { fast: [] as number[], franc: [] as number[] },
+    cpuMs = { fast: [] as number[], franc: [] as number[] };
+  const time = (engine: 'fast' | 'franc') => {
+    const t0 = performance.now(),
+      c0 = process.cpuUsage();
     label(engine);
-    return performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    ms[engine].push(performance.now() - t0);
+    cpuMs[engine].push((c.user + c.system) / 1000);
   };
   const fast = label('fast'),
     franc = label('franc');
-  const fastMs: number[] = [],
-    francMs: number[] = [];
   for (let r = 0; r < (opts.rounds ?? 3); r++) {
     // alternate which engine runs first so neither always meets a warmer or cooler machine
-    if (r % 2) fastMs.push(time('fast')), francMs.push(time('franc'));
-    else francMs.push(time('franc')), fastMs.push(time('fast'));
+    if (r % 2) time('fast'), time('franc');
+    else time('franc'), time('fast');
   }
   const byLang: Record<string, LangAgreement> = {};
   let agree = 0,
@@ -126,8 +141,10 @@ export async function languageAgreement(opts: AgreementOptions = {}): Promise<Ag
     agreement: round4(agree / docs.length),
     same_score: sameScore,
     mb: Math.round(mb * 100) / 100,
-    fast_mb_per_s: Math.round((mb / median(fastMs)) * 1e5) / 100,
-    franc_mb_per_s: Math.round((mb / median(francMs)) * 1e5) / 100,
+    fast_mb_per_s: Math.round((mb / median(ms.fast)) * 1e5) / 100,
+    franc_mb_per_s: Math.round((mb / median(ms.franc)) * 1e5) / 100,
+    fast_mb_per_cpu_s: Math.round((mb / median(cpuMs.fast)) * 1e5) / 100,
+    franc_mb_per_cpu_s: Math.round((mb / median(cpuMs.franc)) * 1e5) / 100,
     by_lang: byLang,
   };
 }
