@@ -4,6 +4,7 @@
 // (unigram-prune.ts) until the vocabulary is within 10% of its target, then the required characters
 // plus the best-scoring pieces. Words are ▁-prefixed as spmWords makes them; their counts may come from
 // any corpus size (the memory is in the distinct words and the seed pieces).
+import { z } from 'zod';
 import { UNK_CP } from './spm-script.ts';
 import { buildLattices, dropDead, expectedCounts } from './unigram-lattice.ts';
 import { prunePieces } from './unigram-prune.ts';
@@ -36,11 +37,19 @@ export interface UnigramOptions {
    * with these the seed pieces are spm's exactly; without, a handful differ (see unigram-seed.ts)
    */
   lineEnds?: Iterable<[string, number]>;
-  /** spm's threads (16): the E step sums in the same groups, so counts round the same way */
-  numThreads?: number;
   /** called after each EM step and pruning round, for progress */
   onProgress?: (step: string, size: number) => void;
 }
+
+/** The numeric options with spm_train's defaults and ranges (for callers' configs too). */
+export const unigramSettings = z.object({
+  vocabSize: z.number().int().min(4),
+  characterCoverage: z.number().gt(0).max(1).default(0.9995),
+  maxPieceLength: z.number().int().min(1).max(512).default(16),
+  shrinkingFactor: z.number().gt(0).lt(1).default(0.75),
+  numSubIterations: z.number().int().min(1).default(2),
+  seedSentencepieceSize: z.number().int().min(1).default(1_000_000),
+});
 
 /** Digamma by recurrence up to 7 and the asymptotic series, as spm computes it. */
 function digamma(x: number): number {
@@ -54,11 +63,19 @@ function digamma(x: number): number {
 }
 
 const f = Math.fround;
+/** spm_train's default threads: the E step sums in the same groups, so its counts round the same way */
+const SPM_THREADS = 16;
 const minScore = (order: number[], score: Float32Array) => order.reduce((m, id) => Math.min(m, score[id]!), Infinity);
 
 export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOptions): { pieces: UnigramPiece[] } {
-  const vocabSize = opts.vocabSize;
-  const maxLen = opts.maxPieceLength ?? 16;
+  const parsed = unigramSettings.safeParse(opts);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`trainUnigram: option ${issue.path.join('.')}: ${issue.message}`);
+  }
+  const settings = parsed.data;
+  const vocabSize = settings.vocabSize;
+  const maxLen = settings.maxPieceLength;
   const control = opts.control ?? ['<s>', '</s>'];
   const meta = 1 + control.length;
   if (!Number.isInteger(vocabSize) || vocabSize <= meta) {
@@ -71,7 +88,7 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
   const raw = [...merged].map(
     ([w, n]) => [Array.from(w, (c) => c.codePointAt(0)!), n, ends.get(w) ?? 0] as [number[], number, number],
   );
-  const required = requiredChars(raw, opts.characterCoverage ?? 0.9995);
+  const required = requiredChars(raw, settings.characterCoverage);
   if (required.size + meta > vocabSize) {
     throw new Error(
       `trainUnigram: vocabSize ${vocabSize} is below the ${required.size} required characters + ${meta} special pieces; raise vocabSize or lower characterCoverage`,
@@ -79,7 +96,7 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
   }
   const counted = replaceRare(raw, required);
   const progress = opts.onProgress ?? (() => {});
-  const seeds = seedPieces(counted, maxLen, opts.seedSentencepieceSize ?? 1_000_000);
+  const seeds = seedPieces(counted, maxLen, settings.seedSentencepieceSize);
   progress('seeds', seeds.pieces.length);
   const n = seeds.pieces.length;
   const index = new Map(seeds.pieces.map((p, i) => [p, i]));
@@ -94,8 +111,8 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
   const rowOf = new Int32Array(n).fill(-1);
   const desired = Math.floor(vocabSize * 1.1);
   for (;;) {
-    for (let iter = 0; iter < (opts.numSubIterations ?? 2); iter++) {
-      const expected = Array.from({ length: opts.numThreads ?? 16 }, () => new Float32Array(n));
+    for (let iter = 0; iter < settings.numSubIterations; iter++) {
+      const expected = Array.from({ length: SPM_THREADS }, () => new Float32Array(n));
       expectedCounts(lat, score, order[0]!, f(minScore(order, score) - 10), expected);
       const counts = expected[0]!;
       let sum = 0;
@@ -135,7 +152,7 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
       unkScore: f(minScore(order, score) - 10),
       pieceLength,
       targetSize: desired,
-      shrinkingFactor: opts.shrinkingFactor ?? 0.75,
+      shrinkingFactor: settings.shrinkingFactor,
     });
     alive.fill(0);
     for (const id of kept) alive[id] = 1;
