@@ -20,10 +20,10 @@ vi.mock('franc', async (importOriginal) => {
 
 const texts = () => [
   ...sotu()
-    .filter((_, i) => i % 20 === 0)
+    .filter((_, i) => i % 40 === 0)
     .map((d) => d.text),
   ...mobyDick()
-    .filter((_, i) => i % 30 === 0)
+    .filter((_, i) => i % 60 === 0)
     .map((d) => d.text),
   ...Object.values(excerpts()).flatMap((l) => l.map((e) => e.text)),
   ...Object.values(excerpts()).map((l) => l[0]!.text.slice(0, 25)),

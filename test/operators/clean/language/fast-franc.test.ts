@@ -19,7 +19,7 @@ const same = (texts: string[], opts?: FrancOptions) => {
 const slices = (texts: string[], step: number) =>
   texts
     .filter((_, i) => i % step === 0)
-    .flatMap((t) => [t.slice(0, 9), t.slice(40, 100), t.slice(200, 500), t.slice(1000, 4000), t]);
+    .flatMap((t) => [t.slice(0, 9), t.slice(40, 100), t.slice(200, 500), t.slice(1000, 1600), t]);
 
 describe('fast franc', () => {
   it('equals francAll on State of the Union addresses, Moby-Dick chapters and SpamAssassin e-mails', () => {
@@ -37,7 +37,7 @@ describe('fast franc', () => {
     );
     same(
       slices(
-        [...emails('easy-ham-1', 20), ...emails('spam-2', 20)].map((d) => d.text),
+        [...emails('easy-ham-1', 15), ...emails('spam-2', 15)].map((d) => d.text),
         1,
       ),
     );
