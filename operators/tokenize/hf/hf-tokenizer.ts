@@ -53,9 +53,10 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
   const pre = preTokenizer(root.pre_tokenizer, `${source}: pre_tokenizer`);
   // a piece splits before each "▁" that follows another character when no token has one there: no
   // token then spans the split, and words repeat, so they are cached (Llama's files have no
-  // pre-tokenizer: the whole text would be one piece)
+  // pre-tokenizer: the whole text would be one piece). Not WordPiece: its greedy match and "##" would
+  // see other words; and "▁" must be a token, or unknown runs around it would fuse differently.
   const inner = /[^\u2581]\u2581/;
-  const splittable = ![...vocab.keys()].some((t) => inner.test(t));
+  const splittable = type !== 'WordPiece' && vocab.has(META) && ![...vocab.keys()].some((t) => inner.test(t));
   const cache = new WordCache();
   const word = (w: string, out: IdBuffer) => {
     let ids = cache.get(w);

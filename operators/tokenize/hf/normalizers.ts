@@ -3,7 +3,7 @@
 // the tokenize operator needs ids only.
 import { SpmNormalizer } from '../spm/normalizer.ts';
 import { type Json, bool, list, obj, pattern, str, unsupported } from './json.ts';
-import { CONTROL, WHITESPACE, isCjk, lowercase, stripMarks } from './unicode.ts';
+import { CONTROL, WHITESPACE, isCjk, lowercase, stripMarks, stripNonspacing } from './unicode.ts';
 
 export type Normalize = (s: string) => string;
 
@@ -92,7 +92,7 @@ function bert(o: Json): Normalize {
       }
       t = out;
     }
-    if (accents) t = stripMarks(t.normalize('NFD'));
+    if (accents) t = stripNonspacing(t.normalize('NFD'));
     if (lower) t = lowercase(t);
     return t;
   };

@@ -27,7 +27,13 @@ export function preTokenizer(json: unknown, where: string): PreTokenize | undefi
       const fs = steps.filter((f): f is PreTokenize => f !== undefined);
       return (piece, first) => {
         let pieces = [piece];
-        for (const f of fs) pieces = pieces.flatMap((p, k) => f(p, first && k === 0));
+        // a piece is "first" while it starts where the text does (Metaspace's prepend_scheme "first")
+        let head = first;
+        for (const f of fs) {
+          const start = pieces[0] ?? '';
+          pieces = pieces.flatMap((p, k) => f(p, head && k === 0));
+          head = head && pieces.length > 0 && start.startsWith(pieces[0]!);
+        }
         return pieces;
       };
     }

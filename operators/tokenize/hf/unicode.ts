@@ -29,7 +29,12 @@ export function lowercase(s: string): string {
   return out;
 }
 
-/** Removes combining marks (Mn), as Hugging Face's StripAccents does after NFD. */
+/** Removes combining marks (General_Category Mark: Mn, Mc, Me), as StripAccents does (after NFD). */
 export function stripMarks(s: string): string {
+  return s.replace(/\p{M}/gu, '');
+}
+
+/** Removes non-spacing marks (Mn), as BertNormalizer's strip_accents does after NFD. */
+export function stripNonspacing(s: string): string {
   return s.replace(/\p{Mn}/gu, '');
 }
