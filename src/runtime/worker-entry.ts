@@ -1,12 +1,14 @@
 // The worker thread side of the pool: import an operator's module, build its kernel from the config
 // once per thread, and apply it to each batch that arrives packed (ipc.ts). Tasks run one at a time,
-// in the order they arrive (the pool may send the next while one runs).
-import { parentPort } from 'node:worker_threads';
+// in the order they arrive (the pool may send the next while one runs). A task with a claim cell runs
+// only if this thread claims it first: the pool may take a task back before it starts (claims.ts).
+import { parentPort, workerData } from 'node:worker_threads';
 import { RecordBatch } from 'apache-arrow';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
 import type { InputLocation } from '../core/errors.ts';
 import { diffBatch, packedBytes, transferList, unpackBatch, type BatchDelta, type PackedBatch } from './ipc.ts';
 import { CollectionPacer } from './collect.ts';
+import { claim } from './claims.ts';
 
 /** Which kernel to run: the operator `id` exported by `module` (a file URL), with its config. */
 export interface KernelSpec {
@@ -24,11 +26,15 @@ export interface TaskMessage {
   /** sent the first time a thread sees `key` */
   spec?: KernelSpec;
   batch: PackedBatch;
+  /** the task's cell in the pool's claims (-1: none), see claims.ts */
+  cell: number;
 }
 
 export type ReplyMessage =
   | ({ kind: 'done'; id: number; kernelMs: number } & BatchDelta)
-  | { kind: 'fail'; id: number; message: string; reason: string; location?: InputLocation };
+  | { kind: 'fail'; id: number; message: string; reason: string; location?: InputLocation }
+  /** the pool took the task back before it started: its cell is free again */
+  | { kind: 'skipped'; id: number; cell: number };
 
 type Kernel = (batch: RecordBatch) => RecordBatch;
 
@@ -59,8 +65,7 @@ const MAX_KERNELS = 8;
 const kernels = new Map<string, Promise<Kernel>>();
 const specs = new Map<string, KernelSpec>();
 
-function kernelFor(key: string, spec: KernelSpec | undefined): Promise<Kernel> {
-  if (spec) specs.set(key, spec);
+function kernelFor(key: string): Promise<Kernel> {
   let kernel = kernels.get(key);
   if (kernel) {
     kernels.delete(key);
@@ -85,9 +90,17 @@ function failure(id: number, err: unknown): ReplyMessage {
   return { kind: 'fail', id, message, reason: message };
 }
 
+const claims = (workerData as { claims?: Int32Array } | undefined)?.claims;
+
 async function handle(m: TaskMessage): Promise<void> {
+  // the spec comes with the first task of its key this thread is sent, even one taken back
+  if (m.spec) specs.set(m.key, m.spec);
   try {
-    const fn = await kernelFor(m.key, m.spec);
+    const fn = await kernelFor(m.key);
+    if (claims && m.cell >= 0 && !claim(claims, m.cell)) {
+      port.postMessage({ kind: 'skipped', id: m.id, cell: m.cell } satisfies ReplyMessage);
+      return;
+    }
     const input = unpackBatch(m.batch);
     const t0 = performance.now();
     const output = fn(input);

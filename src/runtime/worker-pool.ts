@@ -1,77 +1,32 @@
 // A pool of worker threads that run operator kernels on record batches. Threads start lazily (the
 // first task); batches travel packed into transferred buffers (ipc.ts). Each thread is sent up to
 // `depth` tasks ahead (it runs them one at a time, in order), so it starts its next batch the moment
-// one is done instead of idling while the main thread reads the reply and sends more. Idle threads do
-// not keep the process alive. A thread that dies fails the task it was running; the tasks queued behind
-// it go to another thread.
+// one is done instead of idling while the main thread reads the reply and sends more. When a thread has
+// nothing to do while another has a batch waiting behind its running one (the end of a stream), that
+// batch is taken back (claims.ts) and runs on the idle thread. Idle threads do not keep the process
+// alive. A thread that dies fails the task it was running; the tasks queued behind it go to another thread.
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import type { RecordBatch } from 'apache-arrow';
 import type { OperatorFunction } from 'rxjs';
 import { makeContext, type OperatorContext } from '../core/context.ts';
-import type { InputLocation } from '../core/errors.ts';
 import { defOf, parseConfig, type AnyFactory } from '../core/operator.ts';
-import { applyDelta, packBatch, packedSharedBytes, transferList, type PackedBatch } from './ipc.ts';
+import { applyDelta, packBatch, packedSharedBytes, transferList } from './ipc.ts';
 import { receivedShared } from './shared-memory.ts';
+import { Claims } from './claims.ts';
 import { workerMap } from './parallel.ts';
 import { tsWorker } from './thread-boot.ts';
 import type { KernelSpec, ReplyMessage, TaskMessage } from './worker-entry.ts';
+import {
+  WorkerTaskError,
+  type RunOptions,
+  type Slot,
+  type Task,
+  type TaskResult,
+  type WorkerPoolOptions,
+} from './worker-task.ts';
 
 export type { KernelSpec } from './worker-entry.ts';
-
-/** A task that failed in a worker: the kernel threw (`reason`, `location` as the kernel gave them),
- * or the thread died (`crashed`), or the pool closed first. */
-export class WorkerTaskError extends Error {
-  override readonly name = 'WorkerTaskError';
-  constructor(
-    readonly reason: string,
-    readonly location: InputLocation = {},
-    readonly crashed = false,
-  ) {
-    super(reason);
-  }
-}
-
-export interface WorkerPoolOptions {
-  /** most threads the pool starts (default: os.availableParallelism()) */
-  size?: number;
-  /** how long close() waits for running tasks before terminating their threads (default 10 s) */
-  closeTimeoutMs?: number;
-  /** tasks sent to a thread ahead of its results (default 2: one running, one waiting) */
-  depth?: number;
-}
-
-export interface RunOptions {
-  /** most threads this kernel (module, operator, config) may occupy at once (default: the pool size) */
-  threads?: number;
-}
-
-export interface TaskResult {
-  batch: RecordBatch;
-  kernelMs: number;
-}
-
-interface Task {
-  id: number;
-  key: string;
-  spec: KernelSpec;
-  input: RecordBatch;
-  threads: number;
-  /** the input packed for the thread, made when the task is sent (again if a dead thread had it queued) */
-  packed?: PackedBatch;
-  resolve(r: TaskResult): void;
-  reject(e: WorkerTaskError): void;
-  settled: Promise<void>;
-}
-
-/** A thread and the tasks sent to it, in the order it runs them (the first is running). */
-interface Slot {
-  worker: Worker;
-  tasks: Task[];
-  loaded: Set<string>;
-  lastError?: string;
-  closing?: boolean;
-}
+export { WorkerTaskError, type RunOptions, type TaskResult, type WorkerPoolOptions } from './worker-task.ts';
 
 const ENTRY = new URL('./worker-entry.ts', import.meta.url).href;
 
@@ -83,6 +38,7 @@ export class WorkerPool {
   private queue: Task[] = [];
   private nextId = 0;
   private closed?: Promise<void>;
+  private claims?: Claims;
 
   constructor(opts: WorkerPoolOptions = {}) {
     this.size = opts.size ?? availableParallelism();
@@ -125,7 +81,7 @@ export class WorkerPool {
       };
     });
     const threads = Math.max(1, Math.min(this.size, opts.threads ?? this.size));
-    this.queue.push({ id: this.nextId++, key, spec, input: batch, threads, resolve, reject, settled });
+    this.queue.push({ id: this.nextId++, key, spec, input: batch, threads, resolve, reject, settled, cell: -1 });
     this.dispatch();
     return result;
   }
@@ -181,8 +137,14 @@ export class WorkerPool {
     return this.closed;
   }
 
-  /** Sends waiting tasks to threads, in queue order, as long as some thread can take one. */
+  /** Sends waiting tasks to threads, in queue order, as long as some thread can take one; then, while
+   * a thread is idle, gives it a task taken back from another. */
   private dispatch(): void {
+    do this.send();
+    while (this.queue.length === 0 && !this.closed && this.takeBack());
+  }
+
+  private send(): void {
     for (let i = 0; i < this.queue.length && !this.closed; ) {
       const task = this.queue[i]!;
       let slot: Slot | undefined;
@@ -204,14 +166,18 @@ export class WorkerPool {
       let msg: TaskMessage;
       try {
         task.packed ??= packBatch(task.input);
+        // a task queued behind another may be taken back (a running one never is)
+        task.cell = slot.tasks.length > 0 ? this.claims!.open() : -1;
         msg = {
           id: task.id,
           key: task.key,
           batch: task.packed,
+          cell: task.cell,
           ...(slot.loaded.has(task.key) ? {} : { spec: task.spec }),
         };
         slot.worker.postMessage(msg, transferList(task.packed));
       } catch (err) {
+        this.claims!.close(task.cell);
         task.reject(
           new WorkerTaskError(
             `cannot send the task to a worker (operator configs must be structured-cloneable): ` +
@@ -225,6 +191,23 @@ export class WorkerPool {
       slot.loaded.add(task.key);
       slot.worker.ref();
     }
+  }
+
+  /** Takes back the last task waiting behind another on some thread, for a thread with none (a kernel
+   * stays on at most its `threads`). False when there is no such idle thread or task. */
+  private takeBack(): boolean {
+    if (!this.slots.some((s) => s.tasks.length === 0 && !s.closing)) return false;
+    for (const s of this.slots) {
+      const task = s.tasks.length > 1 ? s.tasks[s.tasks.length - 1]! : undefined;
+      if (!task || this.slots.filter((o) => o.tasks.some((t) => t.key === task.key)).length >= task.threads) continue;
+      if (!this.claims!.take(task.cell)) continue; // started meanwhile (or not takeable)
+      s.tasks.pop();
+      s.taken.add(task.cell);
+      task.cell = -1;
+      this.queue.unshift(task); // packed again for its new thread (its buffers went to the old one)
+      return true;
+    }
+    return false;
   }
 
   /** The thread `task` goes to: an idle one if any, else a new one, else the least loaded with room;
@@ -242,9 +225,11 @@ export class WorkerPool {
   }
 
   private spawn(): Slot {
-    const worker = tsWorker(ENTRY);
+    // cells for the tasks sent ahead (depth - 1 per thread) and those taken back but not yet skipped
+    this.claims ??= new Claims(2 * this.size * this.depth);
+    const worker = tsWorker(ENTRY, { workerData: { claims: this.claims.cells } });
     worker.unref();
-    const slot: Slot = { worker, tasks: [], loaded: new Set() };
+    const slot: Slot = { worker, tasks: [], loaded: new Set(), taken: new Set() };
     this.slots.push(slot);
     worker.on('message', (m: ReplyMessage) => this.onReply(slot, m));
     worker.on('error', (err) => {
@@ -255,9 +240,17 @@ export class WorkerPool {
   }
 
   private onReply(slot: Slot, m: ReplyMessage): void {
+    if (m.kind === 'skipped') {
+      // a task taken back: it runs elsewhere, and its cell may be used again
+      slot.taken.delete(m.cell);
+      this.claims!.close(m.cell);
+      return;
+    }
     const at = slot.tasks.findIndex((t) => t.id === m.id);
     if (at < 0) return;
     const task = slot.tasks.splice(at, 1)[0]!;
+    this.claims!.close(task.cell);
+    task.cell = -1;
     if (slot.tasks.length === 0) slot.worker.unref();
     if (m.kind === 'fail') task.reject(new WorkerTaskError(m.reason, m.location));
     else {
@@ -278,6 +271,11 @@ export class WorkerPool {
     if (at >= 0) this.slots.splice(at, 1);
     const [task, ...queued] = slot.tasks;
     slot.tasks = [];
+    for (const t of [...(task ? [task] : []), ...queued]) {
+      this.claims?.close(t.cell);
+      t.cell = -1;
+    }
+    for (const c of slot.taken) this.claims?.close(c);
     if (task) {
       task.reject(
         slot.closing

@@ -92,6 +92,20 @@ describe('WorkerPool', () => {
     expect(peak).toBe(pool.depth); // a batch waited in the thread behind the running one
   });
 
+  it('gives a batch waiting behind a long one to a thread that ran out of work', async () => {
+    // batches 0 and 2 go to the first thread (2 behind 0), 1 and 3 to the second; the second is done
+    // with both long before batch 0, and no batch is left to send: batch 2 is taken back and runs there
+    await lastValueFrom(from(delayed([50, 50])).pipe(pool.map(sleepy, {}, { concurrency: 2 }), toArray())); // both threads up
+    const out = await lastValueFrom(
+      from(delayed([400, 5, 5, 5])).pipe(pool.map(sleepy, {}, { concurrency: 2 }), toArray()),
+    );
+    const rows = rowsOf(out).filter((_, i) => i % 2 === 0);
+    expect(rows.map((r) => r.seq)).toEqual([0, 1, 2, 3]);
+    expect(rows[1]!.thread).not.toBe(rows[0]!.thread);
+    expect(rows[2]!.thread).toBe(rows[1]!.thread);
+    expect(rows[2]!.finished_at as number).toBeLessThan(rows[0]!.finished_at as number);
+  });
+
   it('gives the same result as the inline kernel on the sotu corpus', async () => {
     const batches = await readSotu();
     const inline = rowsOf(await lastValueFrom(from(batches).pipe(normalize({ form: 'NFKC' }), toArray())));
