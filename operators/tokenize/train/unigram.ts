@@ -37,6 +37,8 @@ export interface UnigramOptions {
    * with these the seed pieces are spm's exactly; without, a handful differ (see unigram-seed.ts)
    */
   lineEnds?: Iterable<[string, number]>;
+  /** spm_train's --num_threads to reproduce, for its summation order (16, spm's default) */
+  spmThreads?: number;
   /** called after each EM step and pruning round, for progress */
   onProgress?: (step: string, size: number) => void;
 }
@@ -49,6 +51,11 @@ export const unigramSettings = z.object({
   shrinkingFactor: z.number().gt(0).lt(1).default(0.75),
   numSubIterations: z.number().int().min(1).default(2),
   seedSentencepieceSize: z.number().int().min(1).default(1_000_000),
+  /**
+   * spm_train's --num_threads (16): the E step sums expected counts in as many single-precision groups
+   * (string i in group i % n), so counts round as in that spm run; results differ in the last bits
+   */
+  spmThreads: z.number().int().min(1).max(1024).default(16),
 });
 
 /** Digamma by recurrence up to 7 and the asymptotic series, as spm computes it. */
@@ -63,8 +70,6 @@ function digamma(x: number): number {
 }
 
 const f = Math.fround;
-/** spm_train's default threads: the E step sums in the same groups, so its counts round the same way */
-const SPM_THREADS = 16;
 const minScore = (order: number[], score: Float32Array) => order.reduce((m, id) => Math.min(m, score[id]!), Infinity);
 
 export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOptions): { pieces: UnigramPiece[] } {
@@ -112,7 +117,7 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
   const desired = Math.floor(vocabSize * 1.1);
   for (;;) {
     for (let iter = 0; iter < settings.numSubIterations; iter++) {
-      const expected = Array.from({ length: SPM_THREADS }, () => new Float32Array(n));
+      const expected = Array.from({ length: settings.spmThreads }, () => new Float32Array(n));
       expectedCounts(lat, score, order[0]!, f(minScore(order, score) - 10), expected);
       const counts = expected[0]!;
       let sum = 0;

@@ -78,6 +78,12 @@ describe('Unigram training vs spm_train', () => {
     expect(agreement(spmModel)).toBe(1);
   });
 
+  it('spmThreads: reproduces spm_train --num_threads=1 too (its single-precision sums group otherwise)', () => {
+    const one = trainUnigram(words, { vocabSize: fixture.vocabSize, lineEnds, spmThreads: 1 });
+    expect(fixture.vocabOneThread).not.toEqual(fixture.vocab);
+    expect(one.pieces.map((p) => [p.piece, p.score, p.kind])).toEqual(fixture.vocabOneThread);
+  });
+
   it('normalizes as spm does (NFKC, whitespace, controls, ▁)', () => {
     const lines = fixture.heldOut.slice(-fixture.normalized.length);
     expect(lines.map(spmNormalize)).toEqual(fixture.normalized);
