@@ -7,8 +7,10 @@
 // Vocabulary overlap: flowlm's byte-level tokens that are whole UTF-8 strings, with space written '▁'
 // as SentencePiece writes it, against spm's BPE pieces (<unk>, <s>, </s> left out). Compression:
 // tokens per byte on the held-out lines of test/fixtures/tokenizers (partly in the training corpus).
+// Wall and CPU seconds of both (spm_train's CPU from GNU time): CPU time is less disturbed by other
+// work on a shared machine. flowlm's figures are medians of its rounds, which run around spm_train's.
 // Args: vocab=8000 rounds=3 (flowlm rounds; spm_train runs once per model type)
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -47,9 +49,13 @@ async function trainFlowlm(docs: string[], vocab: number): Promise<TrainedTokeni
   return t.finish();
 }
 
-function spmTrain(text: string, dir: string, type: 'bpe' | 'unigram', vocab: number): number {
+/** spm_train's wall and CPU seconds (user + system, from GNU time). */
+function spmTrain(text: string, dir: string, type: 'bpe' | 'unigram', vocab: number): { wall: number; cpu: number } {
   const t0 = performance.now();
-  execFileSync(SPM_TRAIN, [
+  const r = spawnSync('/usr/bin/time', [
+    '-f',
+    'cpu %U %S',
+    SPM_TRAIN,
     `--input=${text}`,
     `--model_prefix=${join(dir, type)}`,
     `--model_type=${type}`,
@@ -57,8 +63,17 @@ function spmTrain(text: string, dir: string, type: 'bpe' | 'unigram', vocab: num
     '--num_threads=1',
     '--minloglevel=2',
   ]);
-  return (performance.now() - t0) / 1000;
+  const wall = (performance.now() - t0) / 1000;
+  const m = /cpu ([\d.]+) ([\d.]+)/.exec(r.stderr.toString());
+  if (r.status !== 0 || !m)
+    throw new Error(`spm_train --model_type=${type} failed: ${r.stderr.toString().slice(-500)}`);
+  return { wall, cpu: Number(m[1]) + Number(m[2]) };
 }
+
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
+};
 
 function spmPieces(dir: string, type: string): string[] {
   return readFileSync(join(dir, `${type}.vocab`), 'utf8')
@@ -78,20 +93,30 @@ export default async function bench(args: string[]): Promise<Record<string, unkn
     const text = join(dir, 'corpus.txt');
     writeFileSync(text, docs.flatMap((d) => d.split(/(?<=[.!?])\s+|\n+/).filter((s) => s.trim())).join('\n'));
 
+    // flowlm's rounds around spm_train's runs, so a busy spell of the machine falls on both
     const secs: number[] = [];
+    const cpus: number[] = [];
     let model: TrainedTokenizer | undefined;
+    let spmBpe = { wall: 0, cpu: 0 },
+      spmUnigram = { wall: 0, cpu: 0 };
     for (let r = 0; r < rounds; r++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       model = await trainFlowlm(docs, vocab);
       secs.push((performance.now() - t0) / 1000);
+      cpus.push(cpuSeconds(c0));
       console.log(
-        `flowlm bpe round ${r + 1}: ${round(secs[r]!)} s (count ${round(model.stats.countMs / 1000)} s, train ${round(model.stats.trainMs / 1000)} s), ${model.merges} merges`,
+        `flowlm bpe round ${r + 1}: ${round(secs[r]!)} s, cpu ${round(cpus[r]!)} s (count ${round(model.stats.countMs / 1000)} s, train ${round(model.stats.trainMs / 1000)} s), ${model.merges} merges`,
       );
+      if (r === 0) {
+        spmBpe = spmTrain(text, dir, 'bpe', vocab);
+        console.log(`spm_train bpe: ${round(spmBpe.wall)} s, cpu ${round(spmBpe.cpu)} s`);
+      }
+      if (r === 1 || rounds === 1) {
+        spmUnigram = spmTrain(text, dir, 'unigram', vocab);
+        console.log(`spm_train unigram: ${round(spmUnigram.wall)} s, cpu ${round(spmUnigram.cpu)} s`);
+      }
     }
-    const spmBpe = spmTrain(text, dir, 'bpe', vocab);
-    console.log(`spm_train bpe: ${round(spmBpe)} s`);
-    const spmUnigram = spmTrain(text, dir, 'unigram', vocab);
-    console.log(`spm_train unigram: ${round(spmUnigram)} s`);
 
     // vocabulary overlap with spm's BPE
     const bpe = model!.bpe!;
@@ -125,20 +150,25 @@ export default async function bench(args: string[]): Promise<Record<string, unkn
     const heldBytes = Buffer.byteLength(held);
 
     const flowSec = median(secs);
+    const flowCpu = median(cpus);
     const result = {
       bench: 'tokenizer-train',
       corpus_mb: round(mb),
       vocab,
       flowlm_bpe_s: round(flowSec),
       flowlm_bpe_mb_s: round(mb / flowSec),
+      flowlm_bpe_cpu_s: round(flowCpu),
       flowlm_count_s: round(model!.stats.countMs / 1000),
       flowlm_train_s: round(model!.stats.trainMs / 1000),
       flowlm_merges: bpe.merges.length,
-      spm_bpe_s: round(spmBpe),
-      spm_bpe_mb_s: round(mb / spmBpe),
-      spm_unigram_s: round(spmUnigram),
-      spm_unigram_mb_s: round(mb / spmUnigram),
-      speedup_vs_spm_bpe: round(spmBpe / flowSec),
+      spm_bpe_s: round(spmBpe.wall),
+      spm_bpe_cpu_s: round(spmBpe.cpu),
+      spm_bpe_mb_s: round(mb / spmBpe.wall),
+      spm_unigram_s: round(spmUnigram.wall),
+      spm_unigram_cpu_s: round(spmUnigram.cpu),
+      spm_unigram_mb_s: round(mb / spmUnigram.wall),
+      speedup_vs_spm_bpe: round(spmBpe.wall / flowSec),
+      cpu_ratio_vs_spm_bpe: round(spmBpe.cpu / flowCpu),
       bpe_shared_pieces: shared,
       bpe_shared_of_spm: round(shared / theirs.length, 3),
       held_out_bytes_per_token_flowlm: round(heldBytes / n),

@@ -3,7 +3,7 @@
 // which counts pre-tokenized pieces in bounded memory and writes tokenizer.json (and tiktoken ranks
 // for byte-level BPE) when the stream ends.
 // Run: flowlm tokenizer train --type bpe --vocab 8000 --out out/tokenizer.json, or flowlm run on this file.
-import type { TokenizerTrainOptions } from '../src/cli/tokenizer-contract.ts';
+import { TOKENIZER_TRAIN_NODE, type TokenizerTrainOptions } from '../src/cli/tokenizer-contract.ts';
 import { pipeline, type PipelineSpecInput } from '../src/graph/spec.ts';
 import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 import { readText } from '../operators/ingest/read-text.ts';
@@ -37,7 +37,10 @@ export function tokenizerTrainSpec(o: TokenizerTrainOptions): PipelineSpecInput 
     ...(o.lowercase !== undefined ? { lowercase: o.lowercase } : {}),
     ...(o.minFrequency !== undefined ? { minFrequency: o.minFrequency } : {}),
   };
-  return pipeline({ name: `tokenizer-train-${o.type}`, steps: [...read, { id: 'train', op: trainTokenizer, config }] });
+  return pipeline({
+    name: `tokenizer-train-${o.type}`,
+    steps: [...read, { id: TOKENIZER_TRAIN_NODE, op: trainTokenizer, config }],
+  });
 }
 
 export default tokenizerTrainSpec({ type: 'bpe', vocabSize: 8000, out: 'out/tokenizer/tokenizer.json' });
