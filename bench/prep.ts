@@ -5,7 +5,8 @@
 // pre-tokenisation transforms, end-of-text token), on the same workers over the same documents (read and
 // deduplicated beforehand, in memory): "tokenizing" is all the tokenize step does. Every round builds fresh tokenizer kernels (empty piece
 // caches), as a new `flowlm prep` process has. ratio_vs_tokenize = prep MB/s over tokenize-only MB/s;
-// the CPU time of each (all threads) shows what the rest costs when other processes share the cores.
+// the CPU time of each (all threads) shows what the rest costs when other processes share the cores
+// (measured up to the run's end: deleting each round's output afterwards is not counted).
 // Peak RSS: `flowlm prep --no-dedup` in a fresh child process on the corpus and on four copies of it
 // (dedup off, or the copies would be dropped rather than prepared). Figures are medians.
 // Args: rounds=9 warmup=8 rss_rounds=3 workers=<cores>
@@ -145,11 +146,12 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       const out = join(tmp, `round-${k}`);
       const c0 = cpuMs();
       const r = await runPipeline(specOf(out), { pool, log: () => undefined });
+      const cpu = cpuMs() - c0; // the bench's own clean-up below is not prep's (unlinking ~10 MB: ~8 ms)
       rmSync(out, { recursive: true, force: true });
       if (!r.ok) throw new Error(`bench prep: the prep pipeline failed: ${r.error?.message}`);
       return {
         ms: r.durationMs,
-        cpu: cpuMs() - c0,
+        cpu,
         tokens: r.nodes.tokenize?.counters?.tokens ?? 0,
         busy: Object.fromEntries(Object.entries(r.nodes).map(([id, s]) => [id, s.busyMs])),
       };
