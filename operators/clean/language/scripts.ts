@@ -63,8 +63,11 @@ function parseSource(source: string, where: string): Array<[number, number]> {
 interface Table {
   /** class of each BMP code unit (0: no script) */
   bmp: Uint8Array;
-  /** class of astral code points that have one */
-  astral: Map<number, number>;
+  /** astral code points with a class, as sorted disjoint ranges [astralLo[i], astralHi[i]] of class
+   * astralClass[i] (astral letters are rare in text; a binary search is cheap and the table small) */
+  astralLo: Int32Array;
+  astralHi: Int32Array;
+  astralClass: Uint8Array;
   /** scripts (indices into SCRIPT_NAMES) of each class */
   classes: number[][];
 }
@@ -74,13 +77,12 @@ let table: Table | undefined;
 function build(): Table {
   // a code point's script set as a bit mask (30 scripts fit in 32 bits), then masks numbered as classes
   const bmpMask = new Uint32Array(0x10000);
-  const astralMask = new Map<number, number>();
+  const astralRanges: Array<[number, number, number]> = [];
   SCRIPT_NAMES.forEach((name, s) => {
-    for (const [lo, hi] of parseSource(expressions[name]!.source, name))
-      for (let c = lo; c <= hi; c++) {
-        if (c < 0x10000) bmpMask[c]! |= 1 << s;
-        else astralMask.set(c, (astralMask.get(c) ?? 0) | (1 << s));
-      }
+    for (const [lo, hi] of parseSource(expressions[name]!.source, name)) {
+      if (lo >= 0x10000) astralRanges.push([lo, hi, 1 << s]);
+      else for (let c = lo; c <= hi; c++) bmpMask[c]! |= 1 << s;
+    }
   });
   const classOf = new Map<number, number>([[0, 0]]);
   const classes: number[][] = [[]];
@@ -94,14 +96,50 @@ function build(): Table {
     return k;
   };
   const bmp = new Uint8Array(0x10000);
-  for (let c = 0; c < 0x10000; c++) bmp[c] = cls(bmpMask[c]!);
-  const astral = new Map<number, number>();
-  for (const [c, mask] of astralMask) astral.set(c, cls(mask));
+  // runs of one mask are long (whole blocks): look a class up only where the mask changes
+  for (let c = 0, prev = -1, k = 0; c < 0x10000; c++) {
+    if (bmpMask[c] !== prev) (prev = bmpMask[c]!), (k = cls(prev));
+    bmp[c] = k;
+  }
+  // elementary intervals between the ranges' boundaries, each with the mask of the ranges covering it
+  const cuts = [...new Set(astralRanges.flatMap(([lo, hi]) => [lo, hi + 1]))].sort((x, y) => x - y);
+  const lo: number[] = [],
+    hi: number[] = [],
+    k: number[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const a = cuts[i]!,
+      b = cuts[i + 1]! - 1;
+    let mask = 0;
+    for (const [rl, rh, bit] of astralRanges) if (rl <= a && b <= rh) mask |= bit;
+    if (mask === 0) continue;
+    const c = cls(mask);
+    if (lo.length > 0 && hi[hi.length - 1] === a - 1 && k[k.length - 1] === c) hi[hi.length - 1] = b;
+    else lo.push(a), hi.push(b), k.push(c);
+  }
   if (classes.length > 255) throw new Error('scripts: more than 255 script combinations; widen the class table');
-  return { bmp, astral, classes };
+  return {
+    bmp,
+    astralLo: Int32Array.from(lo),
+    astralHi: Int32Array.from(hi),
+    astralClass: Uint8Array.from(k),
+    classes,
+  };
 }
 
-/** The table (built on first use: about 30 ms). */
+/** The class of an astral code point (0: none). */
+function astralClassOf(t: Table, cp: number): number {
+  let l = 0,
+    h = t.astralLo.length - 1;
+  while (l <= h) {
+    const m = (l + h) >> 1;
+    if (cp < t.astralLo[m]!) h = m - 1;
+    else if (cp > t.astralHi[m]!) l = m + 1;
+    else return t.astralClass[m]!;
+  }
+  return 0;
+}
+
+/** The table (built on first use, once per thread). */
 export const scriptTable = (): Table => {
   table ??= build();
   return table;
@@ -111,14 +149,15 @@ let perClassBuf: Int32Array | undefined;
 
 /** The scripts (indices into SCRIPT_NAMES) whose franc regex matches code point `cp`. */
 export function scriptsOf(cp: number): readonly number[] {
-  const { bmp, astral, classes } = scriptTable();
-  if (cp >= 0xd800 && cp <= 0xdfff) return classes[0]!;
-  return classes[cp < 0x10000 ? bmp[cp]! : (astral.get(cp) ?? 0)]!;
+  const t = scriptTable();
+  if (cp >= 0xd800 && cp <= 0xdfff) return t.classes[0]!;
+  return t.classes[cp < 0x10000 ? t.bmp[cp]! : astralClassOf(t, cp)]!;
 }
 
 /** Matches of each script's regex in `value` (indexed like SCRIPT_NAMES), counted in one pass. */
 export function scriptCounts(value: string, out = new Int32Array(SCRIPT_NAMES.length)): Int32Array {
-  const { bmp, astral, classes } = scriptTable();
+  const t = scriptTable();
+  const { bmp, classes } = t;
   perClassBuf ??= new Int32Array(classes.length);
   const perClass = perClassBuf.fill(0);
   const n = value.length;
@@ -127,8 +166,7 @@ export function scriptCounts(value: string, out = new Int32Array(SCRIPT_NAMES.le
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
       const d = value.charCodeAt(i + 1);
       if (d >= 0xdc00 && d <= 0xdfff) {
-        const k = astral.get(0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00));
-        if (k !== undefined) perClass[k]!++;
+        perClass[astralClassOf(t, 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00))]!++;
         i++;
         continue;
       }
