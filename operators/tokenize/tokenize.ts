@@ -53,7 +53,7 @@ const Config = z
       .optional()
       .describe(
         "token before each document: true for <|endoftext|> (a loaded tokenizer's begin token), a special token " +
-          "name, or false for none; unset: none, or the loaded tokenizer's template's (Llama's <s>)",
+          "name, or false for none; unset: none, or what a loaded tokenizer.json's template adds (Llama's <s>)",
       ),
     form: z.enum(['none', 'NFC', 'NFKC']).default('none').describe('Unicode normalisation before encoding'),
     controls: z
@@ -113,7 +113,8 @@ function specialOf(encoding: EncodingName, v: boolean | string | undefined): num
 /** The begin and end ids (-1: none) of a loaded tokenizer; throws naming what the file lacks. */
 function specialsOf(c: Cfg, t: LoadedTokenizer): { bos: number; eos: number } {
   const id = (key: 'bos' | 'eos', v: boolean | string | undefined, configured: string | undefined) => {
-    if (v === false || (v === undefined && (key === 'eos' || configured === undefined))) return -1;
+    // unset bos: the file's own habit (a tokenizer.json template's "<s> $A"; none for spm and tiktoken)
+    if (v === false || (v === undefined && (key === 'eos' || !t.addsBos))) return -1;
     const name = typeof v === 'string' ? v : configured;
     const have = [...t.specials.keys()].join(', ') || 'none';
     if (name === undefined)

@@ -42,6 +42,7 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
           specials,
           bos,
           eos,
+          addsBos: bos !== undefined,
           encode: (text, out) => fast.encode(text, out),
         };
       encodeWord = bpeModel(model, vocab, `${source}: model`);
@@ -72,6 +73,7 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
     specials,
     bos,
     eos,
+    addsBos: bos !== undefined,
     encode: (text, out) => {
       const t = normalize ? normalize(text) : text;
       if (t.length === 0) return;

@@ -14,6 +14,8 @@ export interface LoadedTokenizer {
   readonly specials: ReadonlyMap<string, number>;
   /** the begin token the file configures (a template's first token, SentencePiece's bos_id), if any */
   readonly bos?: string;
+  /** whether the file adds `bos` to every text (a tokenizer.json template does; spm_encode does not) */
+  readonly addsBos: boolean;
   /** the end-of-text token the file configures, if any */
   readonly eos?: string;
 }

@@ -32,6 +32,7 @@ export function tiktokenFile(text: string, source: string, opts: { cacheEntries?
     kind: `tiktoken ranks (${encoding} pre-tokenizer)`,
     specials: new Map([['<|endoftext|>', size]]),
     eos: '<|endoftext|>',
+    addsBos: false,
     encode: (t, out) => engine.encode(t, out),
   };
 }

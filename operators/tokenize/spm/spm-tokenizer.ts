@@ -25,6 +25,7 @@ class SpmTokenizer implements LoadedTokenizer {
   readonly specials = new Map<string, number>();
   readonly bos?: string;
   readonly eos?: string;
+  readonly addsBos = false;
   private readonly normalizer: SpmNormalizer;
   private readonly segment: Segment;
   private readonly unkId: number;
