@@ -205,7 +205,9 @@ const rows = (cfg: Cfg) => {
 
 export const language = defineRowOperator({
   id: 'clean/language',
-  description: 'language identification (franc): adds lang and lang_score, drops unclear or unwanted languages',
+  description:
+    "language identification (franc's trigram model; its own fast engine by default): adds lang and lang_score, drops " +
+    'unclear or unwanted languages',
   module: import.meta.url,
   config: Config,
   input: () => schemaOf<Text>({ text: { type: new Utf8Type() } }),
