@@ -132,8 +132,7 @@ class Extractor implements ScanSink {
     this.out.brk(2);
   }
 
-  open(name: string, selfClosing: boolean): void {
-    const id = tagId(name);
+  open(id: number, name: string, selfClosing: boolean): void {
     const flags = T.FLAGS[id]!;
     if (id === HTML) {
       if (this.lang === null) this.lang = this.scanner.attr('lang') ?? this.scanner.attr('xml:lang');
@@ -180,8 +179,7 @@ class Extractor implements ScanSink {
     if (this.o.linkDensity < 1 && flags & T.F.LINK_BLOCK) f.mark = this.out.mark();
   }
 
-  close(name: string): void {
-    const id = tagId(name);
+  close(id: number, name: string): void {
     if (id === BR) {
       if (this.skipping === 0) this.out.brk(1);
       return;

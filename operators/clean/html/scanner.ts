@@ -5,28 +5,18 @@
 // one tag. Broken markup follows the HTML standard's tokenizer: an unterminated comment, tag or quoted
 // attribute value runs to the end of the input, and the scan reports that it was cut short.
 
+import { F, FLAGS, NAMES, tagIdAt } from './tags.ts';
+
 export interface ScanSink {
   text(s: string, start: number, end: number): void;
-  /** `name` is lower case; attributes through `Scanner.attr` during the call */
-  open(name: string, selfClosing: boolean): void;
-  close(name: string): void;
+  /** `id` from tags.ts (0: a name past its table), `name` lower case; attributes through
+   * `Scanner.attr` during the call */
+  open(id: number, name: string, selfClosing: boolean): void;
+  close(id: number, name: string): void;
   /** content of a raw-text or RCDATA element (its start tag was not given to `open`) */
   raw(name: string, start: number, end: number): void;
 }
 
-/** Elements whose content is not markup: the scanner finds their end tag by name. */
-export const RAW_TEXT = new Set([
-  'script',
-  'style',
-  'title',
-  'textarea',
-  'xmp',
-  'iframe',
-  'noembed',
-  'noframes',
-  'noscript',
-  'plaintext',
-]);
 /** attributes kept per tag; further ones are skipped (they are rarely the ones read) */
 const MAX_ATTRS = 32;
 
@@ -83,17 +73,18 @@ export class Scanner {
           const d = s.charCodeAt(j);
           if (isSpace(d) || d === 47 || d === 62) break;
         }
-        const name = s.slice(lt + 1, j).toLowerCase();
+        const id = tagIdAt(s, lt + 1, j);
+        const name = id === 0 ? s.slice(lt + 1, j).toLowerCase() : NAMES[id]!;
         const end = this.attributes(j);
         if (end < 0) return this.cut();
         const selfClosing = s.charCodeAt(end - 1) === 47 && end - 1 >= j;
         pos = end + 1;
-        if (RAW_TEXT.has(name)) {
+        if (FLAGS[id]! & F.RAW) {
           const close = name === 'plaintext' ? n : this.rawEnd(name, pos);
           sink.raw(name, pos, close);
           if (close >= n) return name === 'plaintext' ? undefined : this.cut();
           pos = close; // the end tag is read as one next
-        } else sink.open(name, selfClosing);
+        } else sink.open(id, name, selfClosing);
       } else if (c === 47 /* / */) {
         if (isLetter(s.charCodeAt(lt + 2))) {
           let j = lt + 3;
@@ -101,10 +92,10 @@ export class Scanner {
             const d = s.charCodeAt(j);
             if (isSpace(d) || d === 47 || d === 62) break;
           }
-          const name = s.slice(lt + 2, j).toLowerCase();
+          const id = tagIdAt(s, lt + 2, j);
           const end = this.attributes(j);
           if (end < 0) return this.cut();
-          sink.close(name);
+          sink.close(id, id === 0 ? s.slice(lt + 2, j).toLowerCase() : NAMES[id]!);
           pos = end + 1;
         } else pos = this.skipTo('>', lt + 2, 1); // "</>" or "</ 3": a bogus comment
       } else if (c === 33 /* ! */) {

@@ -56,11 +56,17 @@ export const F = {
   FOREIGN: 1024,
   INLINE: 2048,
   PRE: 4096,
+  /** content is raw text or RCDATA: the scanner finds the end tag by name */
+  RAW: 8192,
 } as const;
+/** elements whose content is not markup */
+export const RAW_TEXT = set('script style title textarea xmp iframe noembed noframes noscript plaintext');
 const MAX_TAGS = 4096;
 const ids = new Map<string, number>([['', 0]]);
 /** flags by id */
 export const FLAGS: number[] = [0];
+/** names by id ('' for the shared id 0) */
+export const NAMES: string[] = [''];
 
 function flagsOf(name: string): number {
   const has = (s: Set<string>, f: number) => (s.has(name) ? f : 0);
@@ -77,6 +83,7 @@ function flagsOf(name: string): number {
     has(LINK_BLOCKS, F.LINK_BLOCK) |
     has(FOREIGN, F.FOREIGN) |
     has(INLINE, F.INLINE) |
+    has(RAW_TEXT, F.RAW) |
     (name === 'pre' || name === 'listing' ? F.PRE : 0)
   );
 }
@@ -88,12 +95,54 @@ export function tagId(name: string): number {
     id = FLAGS.length;
     ids.set(name, id);
     FLAGS.push(flagsOf(name));
+    NAMES.push(name);
   }
+  return id;
+}
+
+// An open-addressed table from the hash of a name's lower-cased characters to its id: the scanner
+// finds a tag's id in the input itself, with no slice, no lower-casing and no Map hashing.
+const SLOTS = 8192; // twice MAX_TAGS: probes stay short
+const slots = new Int32Array(SLOTS); // id + 1; 0: empty
+const lower = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
+
+/** The id of the tag name s[start, end), compared without case. */
+export function tagIdAt(s: string, start: number, end: number): number {
+  let h = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) return tagId(s.slice(start, end).toLowerCase()); // rare: not cached
+    h = (Math.imul(h, 31) + lower(c)) | 0;
+  }
+  const len = end - start;
+  let k = h & (SLOTS - 1);
+  for (let e = slots[k]!; e !== 0; k = (k + 1) & (SLOTS - 1), e = slots[k]!) {
+    const name = NAMES[e - 1]!;
+    if (name.length !== len) continue;
+    let i = 0;
+    while (i < len && lower(s.charCodeAt(start + i)) === name.charCodeAt(i)) i++;
+    if (i === len) return e - 1;
+  }
+  const id = tagId(s.slice(start, end).toLowerCase());
+  if (id !== 0) slots[k] = id + 1; // k: the empty slot the probe ended on
   return id;
 }
 
 // every name with a class gets its id now, so that a page inventing thousands of tags (which then
 // share id 0) cannot take the ids of elements met later
-for (const s of [PARAGRAPH, LINE, CELL, NEVER_TEXT, VOID, HEAD_OK, CLOSES_P, SCOPE, LINK_BLOCKS, FOREIGN, INLINE])
+for (const s of [
+  PARAGRAPH,
+  LINE,
+  CELL,
+  NEVER_TEXT,
+  VOID,
+  HEAD_OK,
+  CLOSES_P,
+  SCOPE,
+  LINK_BLOCKS,
+  FOREIGN,
+  INLINE,
+  RAW_TEXT,
+])
   for (const name of s) tagId(name);
 for (const name of 'pre listing html head body optgroup dl ul ol'.split(' ')) tagId(name);

@@ -36,16 +36,20 @@ export class TextOut {
     let i = start;
     // leading whitespace: one space, unless a space or break is already there
     while (i < end && isSpace(s.charCodeAt(i))) i++;
+    const lead = i > start && !this.lastSpace && this.pending === 0 && this.parts.length > 0;
     if (i >= end) {
-      if (i > start && !this.lastSpace && this.pending === 0 && this.parts.length > 0) this.put(' ', false);
+      if (lead) this.put(' ', false);
       return true;
     }
     let out = '';
     let from = i;
-    if (amp) for (let k = i; k < end; k++) if (s.charCodeAt(k) === 38) return false;
-    if (i > start && !this.lastSpace && this.pending === 0 && this.parts.length > 0) this.put(' ', false);
     while (i < end) {
       const c = s.charCodeAt(i);
+      if (c > 32) {
+        if (c === 38 && amp) return false;
+        i++;
+        continue;
+      }
       if (!isSpace(c)) {
         i++;
         continue;
@@ -60,6 +64,7 @@ export class TextOut {
       i = j;
     }
     out += s.slice(from, end);
+    if (lead) this.put(' ', false);
     this.put(out, inLink);
     this.lastSpace = isSpace(out.charCodeAt(out.length - 1));
     return true;

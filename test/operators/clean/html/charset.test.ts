@@ -3,11 +3,11 @@
 // accents, dashes, quotes) encoded here as Windows-1252, UTF-16 and UTF-8, each must give the text the
 // string path gives; wrong and unknown declarations give text (or a counted drop), never a throw.
 import { execFileSync } from 'node:child_process';
-import { Binary, makeVector, RecordBatch, vectorFromArray } from 'apache-arrow';
+import { Binary, RecordBatch, vectorFromArray } from 'apache-arrow';
 import { describe, expect, it } from 'vitest';
 import { extractHtml } from '../../../../operators/clean/extract-html.ts';
 import { decodeHtmlBytes } from '../../../../operators/clean/html/charset.ts';
-import { pgPages, runOp } from '../real-data.ts';
+import { pgPages, runOp, textBatch } from '../real-data.ts';
 
 const [release] = pgPages(['release-15.html']);
 const html = release!.html;
@@ -18,8 +18,7 @@ const cp1252 = (s: string) => iconv(s, 'windows-1252');
 const utf16le = (s: string) => Uint8Array.from([0xff, 0xfe, ...iconv(s, 'utf-16le')]);
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const withMeta = (s: string, meta: string) => s.replace('<head>', `<head>${meta}`);
-const bytesBatch = (rows: Uint8Array[]) =>
-  new RecordBatch({ text: makeVector(vectorFromArray(rows, new Binary())) }) as unknown as RecordBatch;
+const bytesBatch = (rows: Uint8Array[]) => new RecordBatch({ text: vectorFromArray(rows, new Binary()).data[0]! });
 
 // the page with its characters outside Windows-1252 replaced (it keeps é, ö, –, —, “, ”, ...)
 const latin = html.replace(/[^\x00-\xff\u2013\u2014\u2018\u2019\u201c\u201d\u2026\u20ac]/g, '?');
@@ -36,11 +35,10 @@ describe('HTML bytes', () => {
       utf8(latin),
     ];
     const { rows } = await runOp(extractHtml, { title: 'column' }, [bytesBatch(inputs)]);
-    const strings = await runOp(extractHtml, { title: 'column' }, [
-      new RecordBatch({ text: vectorFromArray([latin]) }) as unknown as RecordBatch,
-    ]);
+    const strings = await runOp(extractHtml, { title: 'column' }, [textBatch([latin])]);
     expect(rows).toHaveLength(inputs.length);
-    for (const r of rows) expect(r).toEqual(strings.rows[0]);
+    const { text, title } = strings.rows[0]!;
+    for (const r of rows) expect(r).toEqual({ text, title });
     expect(decodeHtmlBytes(inputs[0]!).source).toBe('meta');
     expect(decodeHtmlBytes(inputs[2]!)).toMatchObject({ source: 'bom', encoding: 'utf-16le' });
   });
@@ -53,9 +51,7 @@ describe('HTML bytes', () => {
       cp1252(withMeta(latin, '<meta charset="shift_jis">')), // declared wrong: Windows-1252 bytes
     ];
     const { rows, stats } = await runOp(extractHtml, {}, [bytesBatch(inputs)]);
-    const strings = await runOp(extractHtml, {}, [
-      new RecordBatch({ text: vectorFromArray([latin]) }) as unknown as RecordBatch,
-    ]);
+    const strings = await runOp(extractHtml, {}, [textBatch([latin])]);
     expect(stats.counters?.['extract.bad_charset']).toBe(2);
     expect(rows.slice(0, 2).map((r) => r.text)).toEqual([strings.rows[0]!.text, strings.rows[0]!.text]);
     expect(rows).toHaveLength(4);
