@@ -18,13 +18,14 @@ import http from 'node:http';
 import https from 'node:https';
 import type { OperatorContext } from '../../../src/core/context.ts';
 import { AddressPolicy } from './address-policy.ts';
+import { Admission } from './admission.ts';
 import type { CrawlCfg } from './config.ts';
 import { fetchPage, type FetchOptions } from './fetch-page.ts';
 import { Frontier, loadState, saveState, type Entry, type Host } from './frontier.ts';
 import { CrawlReport } from './report.ts';
 import { ROBOTS_MAX_BYTES, RobotsCache } from './robots.ts';
 import { SeenSet } from './seen-set.ts';
-import { linkFilter, normalizeUrl, originOf, type LinkFilter } from './url.ts';
+import { linkFilter, normalizeUrl, originOf } from './url.ts';
 import { visit, type Outcome, type VisitEnv } from './visit.ts';
 import { WarcWriter } from './warc.ts';
 
@@ -45,15 +46,12 @@ export class Crawler {
   private readonly frontier: Frontier;
   private readonly policy: AddressPolicy;
   private readonly robots: RobotsCache;
-  private readonly filter: LinkFilter;
   private readonly stopper = new AbortController();
   private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
   private readonly env: VisitEnv;
   private readonly inFlight = new Map<Entry, Promise<void>>();
   private readonly done: Outcome[] = [];
-  /** URLs met only deeper than maxDepth, and those of them later admitted at a lower depth */
-  private deepMarked = 0;
-  private deepAdmitted = 0;
+  private readonly admission: Admission;
   private readonly report: CrawlReport;
   private readonly warc?: WarcWriter;
   private readonly preparing = new Set<Promise<void>>();
@@ -74,7 +72,8 @@ export class Crawler {
       new SeenSet(cfg.seenMemoryMB * 2 ** 20, cfg.seenFalsePositive),
     );
     this.policy = new AddressPolicy(cfg.allowAddresses, cfg.refusePrivate, cfg.connectTimeoutMs);
-    this.filter = linkFilter(cfg.allowedHosts ?? cfg.seeds.map((s) => new URL(s).host), cfg.scope);
+    const filter = linkFilter(cfg.allowedHosts ?? cfg.seeds.map((s) => new URL(s).host), cfg.scope);
+    this.admission = new Admission(this.frontier, filter, cfg, ctx.stats);
     this.report = new CrawlReport(ctx);
     for (const a of Object.values(this.agents)) a.maxSockets = cfg.perHostConcurrency + 1;
     if (cfg.warcPath) this.warc = new WarcWriter(cfg.warcPath, cfg.warcGzip, cfg.userAgent);
@@ -159,7 +158,7 @@ export class Crawler {
         ctx.log(`resumed ${cfg.statePath}: ${s.pending.length} pending, ${this.frontier.seen.size} seen`);
       }
     }
-    for (const s of cfg.seeds) this.admit(normalizeUrl(s, undefined, cfg.query)!, 0, null);
+    for (const s of cfg.seeds) this.admission.admit(normalizeUrl(s, undefined, cfg.query)!, 0, null);
     if (cfg.maxTimeMs !== undefined) this.deadline = setTimeout(() => this.stop('time limit'), cfg.maxTimeMs);
     ctx.signal.addEventListener('abort', this.onCancel, { once: true });
     if (ctx.signal.aborted) this.stop('cancelled');
@@ -260,35 +259,6 @@ export class Crawler {
     this.wake();
   }
 
-  /** Admit a discovered URL: dedup, filters and frontier bound, depth, then the seen set's room. */
-  private admit(u: URL, depth: number, referrer: string | null): void {
-    const href = u.href;
-    const f = this.frontier;
-    if (f.known(href)) return;
-    const why = this.filter(u) ?? (f.pending >= this.cfg.maxFrontier ? 'frontier full' : undefined);
-    if (!why && depth > this.cfg.maxDepth) {
-      // marked apart: it may still come at a lower depth; counted as too deep at the end if it does not
-      const r = f.claimDeep(href);
-      if (r === 'new') this.deepMarked++;
-      else if (r === 'full') this.ctx.stats.drop('seen set full');
-      return;
-    }
-    if (!this.claim(href)) return;
-    if (why) this.ctx.stats.drop(why);
-    else f.enqueue({ url: href, depth, referrer });
-  }
-
-  /** Mark a URL met; false (counted as "seen set full") when the seen set has no room for it. */
-  private claim(href: string): boolean {
-    const r = this.frontier.claim(href);
-    if (r === 'full') {
-      this.ctx.stats.drop('seen set full');
-      return false;
-    }
-    if (r === 'new' && this.deepMarked > this.deepAdmitted && this.frontier.knownDeep(href)) this.deepAdmitted++;
-    return r === 'new';
-  }
-
   private settle(o: Outcome): CrawlRow | undefined {
     const { entry } = o;
     if (o.kind === 'aborted') {
@@ -297,7 +267,7 @@ export class Crawler {
     }
     const row = { url: entry.url, depth: entry.depth, referrer: entry.referrer };
     if (o.kind === 'page') {
-      for (const u of o.links) this.admit(u, entry.depth + 1, entry.url);
+      for (const u of o.links) this.admission.admit(u, entry.depth + 1, entry.url);
       if (o.linksOver > 0) this.ctx.stats.drop('page link limit', o.linksOver);
       this.report.page();
       return {
@@ -311,7 +281,7 @@ export class Crawler {
     }
     let failure: Outcome = o;
     if (o.kind === 'redirect') {
-      const failed = this.follow(entry, o.location);
+      const failed = this.admission.follow(entry, o.location);
       if (!failed) {
         this.ctx.stats.drop('redirect');
         return undefined;
@@ -330,28 +300,6 @@ export class Crawler {
       fetchedAt: failure.fetchedAt,
       error: `${failure.reason}: ${failure.detail}`,
     };
-  }
-
-  /** Queue a redirect's target (first in its origin's queue); a reason when the redirect is not followed. */
-  private follow(entry: Entry, location: string | undefined): { reason: string; detail: string } | undefined {
-    const target = location === undefined ? undefined : normalizeUrl(location, entry.url, this.cfg.query);
-    if (!target)
-      return {
-        reason: 'bad redirect',
-        detail: `Location ${location === undefined ? 'missing' : `"${location}" invalid`}`,
-      };
-    const chain = [...(entry.chain ?? []), entry.url];
-    const path = `${chain.join(' -> ')} -> ${target.href}`;
-    if (chain.includes(target.href)) return { reason: 'redirect loop', detail: path };
-    if (chain.length > this.cfg.maxRedirects)
-      return { reason: 'redirect limit', detail: `more than ${this.cfg.maxRedirects} redirects: ${path}` };
-    const why = this.filter(target);
-    if (why) return { reason: why, detail: `redirect to ${target.href}` };
-    if (this.frontier.known(target.href)) return undefined; // an already known target has its own fate
-    if (this.frontier.claim(target.href) === 'full')
-      return { reason: 'seen set full', detail: `redirect to ${target.href}` };
-    this.frontier.enqueue({ url: target.href, depth: entry.depth, referrer: entry.referrer, chain }, true);
-    return undefined;
   }
 
   private untilNextReady(): number | undefined {
@@ -391,7 +339,7 @@ export class Crawler {
     this.stopper.abort(); // in-flight visits of a consumer that stopped early go back to the frontier
     await Promise.all([...this.inFlight.values(), ...this.preparing]);
     for (const o of this.done.splice(0)) this.frontier.enqueue(o.entry, true);
-    const deep = Math.max(0, this.deepMarked - this.deepAdmitted);
+    const deep = this.admission.tooDeep;
     this.ctx.stats.drop('too deep', deep);
     // what was completed is kept even after a fatal error: the WARC records are whole exchanges
     let closing: { error: unknown } | undefined;

@@ -55,6 +55,13 @@ beforeAll(async () => {
         const links = Array.from({ length: 1000 }, (_, j) => `<a href="/gen/${id}-${j}">x</a>`).join('');
         return realPage(id.length).replace('</body>', `${links}</body>`);
       }),
+      // depth accounting: /d/t is met too deep (from /d/a) before a redirect admits it at depth 1
+      '/d/s': page(() => '<a href="/d/a">a</a><a href="/d/r">r</a>'),
+      '/d/a': page(() => '<a href="/d/t">t</a><a href="/d/u">u</a><a href="/d/v">v</a><a href="/d/u">u</a>'),
+      '/d/r': (_q, res) => {
+        res.writeHead(302, { Location: '/d/t' }).end();
+      },
+      '/d/t': page(() => '<p>t</p>'),
     },
   });
   o = site.origin;
@@ -129,6 +136,26 @@ describe('crawl: link floods stay within the seen-set bound', () => {
     const exact = await runCrawl({ ...local, seeds: [`${o}/gen/0`], seenMemoryMB: 8, maxPages: 25 });
     expect(exact.logs.some((l) => l.includes('(bound 8.00 MB, exact)'))).toBe(true);
     expect(exact.stats.counters!['seen set urls']).toBeGreaterThanOrEqual(c['seen set urls']!);
+    // the stated rate sizes the filter: 1e-2 holds three times the URLs of 1e-6 in the same bound
+    const cap = (p: number) => new SeenSet(MiB, p).info().capacity;
+    expect(run.logs.some((l) => l.includes(`(stated 0.000001, at most ${cap(1e-6)} URLs)`))).toBe(true);
+    const loose = await runCrawl({
+      ...local,
+      seeds: [`${o}/gen/0`],
+      seenMemoryMB: 1,
+      seenFalsePositive: 0.01,
+      maxPages: 2,
+    });
+    expect(loose.logs.some((l) => l.includes(`(stated 0.01, at most ${cap(0.01)} URLs)`))).toBe(true);
+  });
+});
+
+describe('crawl: depth accounting in the seen set', () => {
+  it('counts a URL met only too deep once, and not when it is admitted later at a lower depth', async () => {
+    const run = await runCrawl({ ...local, concurrency: 1, seeds: [`${o}/d/s`], maxDepth: 1 });
+    expect(run.rows.map((r) => r.url.slice(o.length)).sort()).toEqual(['/d/a', '/d/s', '/d/t']);
+    expect(run.stats.dropReasons['too deep']).toBe(2); // /d/u (twice on the page) and /d/v
+    expect(run.stats.dropReasons.redirect).toBe(1);
   });
 });
 
