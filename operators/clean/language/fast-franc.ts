@@ -73,15 +73,16 @@ function distances(p: ScriptProfiles, out: Int32Array): void {
     }
   }
   out.fill(0);
-  const { start, postLang, postRank } = p;
+  const { start, post } = p;
   for (let j = 0; j < distinct; j++) {
     const s = used[j]!,
       id = slotId[s]!;
     if (id < 0) continue;
     const count = slotCount[s]!;
     for (let q = start[id]!, e = start[id + 1]!; q < e; q++) {
-      const diff = count - postRank[q]!;
-      out[postLang[q]!]! += MAX_DIFFERENCE - (diff < 0 ? -diff : diff);
+      const v = post[q]!;
+      const diff = count - (v >> 8);
+      out[v & 0xff]! += MAX_DIFFERENCE - (diff < 0 ? -diff : diff);
     }
   }
   const base = MAX_DIFFERENCE * distinct;

@@ -1,7 +1,7 @@
 // franc's trigram profiles (franc/data.js: per script, per language, 300 trigrams most frequent first)
 // compiled once into integer tables. A trigram is three UTF-16 code units, keyed as (hi = first unit,
 // lo = second << 16 | third); an open-addressing table maps keys to trigram ids, and each id has a
-// run of postings (language index, rank + 1). Scoring a sample then walks the postings of its distinct
+// run of postings (rank + 1, language index) packed in one integer. Scoring a sample then walks the postings of its distinct
 // trigrams only, instead of looking every trigram up in every language's dictionary.
 import { data } from 'franc/data.js';
 
@@ -13,11 +13,10 @@ export interface ScriptProfiles {
   keyHi: Uint16Array;
   keyLo: Uint32Array;
   mask: number;
-  /** postings of trigram id g: [start[g], start[g + 1]) in postLang/postRank */
+  /** postings of trigram id g: [start[g], start[g + 1]) in post, each (rank << 8) | language index,
+   * rank being franc's weight (position in the profile) + 1, so that a distance term is |count - rank| */
   start: Int32Array;
-  postLang: Uint16Array;
-  /** franc's weight (position in the profile) + 1, so that a distance term is |count - postRank| */
-  postRank: Int32Array;
+  post: Int32Array;
 }
 
 /** A slot for (hi, lo) in a table of capacity mask + 1. */
@@ -52,8 +51,8 @@ function compile(languages: Record<string, string>): ScriptProfiles {
   const start = new Int32Array(byKey.size + 1);
   let total = 0;
   for (const list of byKey.values()) total += list.length;
-  const postLang = new Uint16Array(total);
-  const postRank = new Int32Array(total);
+  if (langs.length > 256) throw new Error(`profiles: ${langs.length} languages in one script do not fit 8 bits`);
+  const post = new Int32Array(total);
   let id = 0,
     p = 0;
   for (const [k, list] of byKey) {
@@ -65,14 +64,11 @@ function compile(languages: Record<string, string>): ScriptProfiles {
     while (slots[s] !== -1) s = (s + 1) & mask;
     slots[s] = id;
     start[id] = p;
-    for (const [l, r] of list) {
-      postLang[p] = l;
-      postRank[p++] = r;
-    }
+    for (const [l, r] of list) post[p++] = (r << 8) | l;
     id++;
   }
   start[id] = p;
-  return { langs, slots, keyHi, keyLo, mask, start, postLang, postRank };
+  return { langs, slots, keyHi, keyLo, mask, start, post };
 }
 
 let compiled: Map<string, ScriptProfiles> | undefined;
