@@ -6,6 +6,7 @@
 // position, an unknown node (score: lowest score - 10) covers that character, as in spm; like spm's
 // trainer, its counts go to the model's first piece.
 import { validPieceEnd } from './spm-script.ts';
+import type { CodeTrie } from './unigram-trie.ts';
 
 export interface Lattices {
   /** per string: its first edge (edgeStart[s]..edgeStart[s+1]) */
@@ -20,12 +21,14 @@ export interface Lattices {
 
 export function buildLattices(
   strings: ReadonlyArray<{ cps: Int32Array; count: number }>,
-  pieceIndex: ReadonlyMap<string, number>,
+  trie: CodeTrie,
+  nodePiece: Int32Array,
   maxPieceLength: number,
 ): Lattices {
-  const from: number[] = [];
-  const to: number[] = [];
-  const piece: number[] = [];
+  let from = new Int32Array(1 << 16);
+  let to = new Int32Array(1 << 16);
+  let piece = new Int32Array(1 << 16);
+  let m = 0;
   const edgeStart = new Int32Array(strings.length + 1);
   const length = new Int32Array(strings.length);
   const weight = new Float64Array(strings.length);
@@ -33,29 +36,33 @@ export function buildLattices(
     const n = cps.length;
     length[w] = n;
     weight[w] = count;
-    const text = String.fromCodePoint(...cps);
-    const offsets = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + (cps[i]! > 0xffff ? 2 : 1);
     for (let i = 0; i < n; i++) {
       const end = validPieceEnd(cps, i, n, maxPieceLength);
+      let node = 0;
       for (let j = i + 1; j <= end; j++) {
-        const id = pieceIndex.get(text.slice(offsets[i], offsets[j]));
-        if (id === undefined) continue;
-        from.push(i);
-        to.push(j);
-        piece.push(id);
+        node = trie.child(node, cps[j - 1]!);
+        if (node < 0) break;
+        const id = nodePiece[node]!;
+        if (id < 0) continue;
+        if (m === from.length) {
+          from = grow(from);
+          to = grow(to);
+          piece = grow(piece);
+        }
+        from[m] = i;
+        to[m] = j;
+        piece[m++] = id;
       }
     }
-    edgeStart[w + 1] = from.length;
+    edgeStart[w + 1] = m;
   });
-  return {
-    edgeStart,
-    length,
-    weight,
-    from: Int32Array.from(from),
-    to: Int32Array.from(to),
-    piece: Int32Array.from(piece),
-  };
+  return { edgeStart, length, weight, from: from.slice(0, m), to: to.slice(0, m), piece: piece.slice(0, m) };
+}
+
+function grow(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** The same lattices without edges of dead pieces. */

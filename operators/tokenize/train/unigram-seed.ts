@@ -12,6 +12,7 @@
 // takes because it also ends a line is missed (a few in 50,000 on Moby-Dick). Ties in score are broken by the piece's code points (spm: suffix array
 // node order).
 import { UNK_CP, validPieceEnd } from './spm-script.ts';
+import { CodeTrie } from './unigram-trie.ts';
 
 export interface CountedWord {
   /** code points, characters outside the alphabet replaced by UNK_CP */
@@ -71,54 +72,59 @@ export interface Seeds {
   pieces: string[];
   /** log probabilities: each piece's score (count, or frequency x length) over the sum of scores */
   scores: Float64Array;
+  /** every counted substring, and which piece (or -1) each trie node is */
+  trie: CodeTrie;
+  nodePiece: Int32Array;
 }
 
 /** The seed pieces: characters (by count) then substrings (by frequency x length), seedSize in all. */
 export function seedPieces(words: readonly CountedWord[], maxPieceLength: number, seedSize: number): Seeds {
   const chars = new Map<number, number>();
-  const index = new Map<string, number>();
-  const freq: number[] = [];
-  const length: number[] = [];
-  // follower code point; -1 (BOTH) once two different followers were seen
-  const follower: number[] = [];
+  const trie = new CodeTrie();
+  // per trie node: frequency, and the code point that follows it, BOTH once two different ones were seen
+  const freq: number[] = [0];
+  const follower: number[] = [0];
+  const depth: number[] = [0];
   const BOTH = -1;
   for (const { cps, count, lineEnds = 0 } of words) {
+    const n = cps.length;
     // what follows the word: ▁ (the next word), 0 (spm's line boundary), or both
     const after = lineEnds === 0 ? 0x2581 : lineEnds >= count ? 0 : BOTH;
-    const n = cps.length;
-    for (let i = 0; i < n; i++) if (cps[i] !== UNK_CP) chars.set(cps[i]!, (chars.get(cps[i]!) ?? 0) + count);
-    const text = String.fromCodePoint(...cps);
-    const offsets = new Int32Array(n + 1);
-    for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + (cps[i]! > 0xffff ? 2 : 1);
     for (let i = 0; i < n; i++) {
+      if (cps[i] !== UNK_CP) chars.set(cps[i]!, (chars.get(cps[i]!) ?? 0) + count);
       const end = validPieceEnd(cps, i, n, maxPieceLength);
-      for (let j = i + 2; j <= end; j++) {
-        const key = text.slice(offsets[i], offsets[j]);
+      let node = 0;
+      for (let j = i + 1; j <= end; j++) {
+        const k = trie.add(node, cps[j - 1]!);
+        node = k;
         const next = j < n ? cps[j]! : after;
-        const k = index.get(key);
-        if (k === undefined) {
-          index.set(key, freq.length);
+        if (k === freq.length) {
           freq.push(count);
-          length.push(j - i);
           follower.push(next);
+          depth.push(j - i);
         } else {
           freq[k]! += count;
-          if (follower[k] !== -1 && follower[k] !== next) follower[k] = -1;
+          if (follower[k] !== BOTH && follower[k] !== next) follower[k] = BOTH;
         }
       }
     }
   }
   const pieces: string[] = [];
   const raw: number[] = [];
+  const nodePiece = new Int32Array(trie.size).fill(-1);
   for (const [c, n] of [...chars].sort((a, b) => b[1] - a[1] || a[0] - b[0])) {
+    nodePiece[trie.child(0, c)] = pieces.length;
     pieces.push(String.fromCodePoint(c));
     raw.push(n);
   }
-  const subs: Array<[string, number]> = [];
-  for (const [key, k] of index) if (follower[k] === -1) subs.push([key, freq[k]! * length[k]!]);
+  const subs: Array<[string, number, number]> = [];
+  for (let k = 1; k < freq.length; k++) {
+    if (depth[k]! >= 2 && follower[k] === BOTH) subs.push([trie.spell(k), freq[k]! * depth[k]!, k]);
+  }
   subs.sort((a, b) => b[1] - a[1] || suffixTreeOrder(a[0], b[0]));
-  for (const [key, score] of subs) {
+  for (const [key, score, k] of subs) {
     if (pieces.length >= seedSize) break;
+    nodePiece[k] = pieces.length;
     pieces.push(key);
     raw.push(score);
   }
@@ -128,5 +134,5 @@ export function seedPieces(words: readonly CountedWord[], maxPieceLength: number
   const logSum = Math.fround(Math.log(sum));
   const scores = new Float64Array(raw.length);
   for (let i = 0; i < raw.length; i++) scores[i] = Math.log(raw[i]!) - logSum;
-  return { pieces, scores };
+  return { pieces, scores, trie, nodePiece };
 }

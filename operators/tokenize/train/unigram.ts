@@ -104,13 +104,12 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
   const seeds = seedPieces(counted, maxLen, settings.seedSentencepieceSize);
   progress('seeds', seeds.pieces.length);
   const n = seeds.pieces.length;
-  const index = new Map(seeds.pieces.map((p, i) => [p, i]));
   const cps = seeds.pieces.map((p) => Int32Array.from(Array.from(p, (c) => c.codePointAt(0)!)));
   const pieceLength = Int32Array.from(cps, (c) => c.length);
   const score = Float32Array.from(seeds.scores);
   const alive = new Uint8Array(n).fill(1);
   let order = Array.from({ length: n }, (_, i) => i);
-  let lat = buildLattices(counted, index, maxLen);
+  let lat = buildLattices(counted, seeds.trie, seeds.nodePiece, maxLen);
   progress('lattices', lat.piece.length);
   let pieceLat: ReturnType<typeof buildLattices> | undefined;
   const rowOf = new Int32Array(n).fill(-1);
@@ -143,7 +142,8 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
       });
       pieceLat = buildLattices(
         rows.map((id) => ({ cps: cps[id]!, count: 1 })),
-        index,
+        seeds.trie,
+        seeds.nodePiece,
         maxLen,
       );
     }
