@@ -86,8 +86,11 @@ export default async function clean(args: string[]): Promise<Record<string, unkn
     runs.push(await chainOnce(batches));
     console.log(`  round ${r + 1}: chain ${(runs[r]!.ms / 1000).toFixed(2)} s`);
   }
-  const kernel = fastSpeed(htmls, Math.max(3, rounds));
-  console.log(`  fast extraction alone: ${kernel.wall.toFixed(1)} MB/s, ${kernel.cpu.toFixed(1)} MB per CPU second`);
+  const kernel = fastSpeed(htmls, batches, Math.max(3, rounds));
+  console.log(
+    `  fast extraction alone: ${kernel.wall.toFixed(1)} MB/s, ${kernel.cpu.toFixed(1)} MB per CPU second; ` +
+      `as the operator's batch kernel: ${kernel.opWall.toFixed(1)} MB/s, ${kernel.opCpu.toFixed(1)} MB per CPU second`,
+  );
   const every = Math.max(1, Number(values['readability-every']));
   const pg = versusReadability(files.map((name, i) => ({ name, html: htmls[i]! })).filter((_, i) => i % every === 0));
   console.log(
@@ -123,6 +126,8 @@ export default async function clean(args: string[]): Promise<Record<string, unkn
     ...stage,
     extract_kernel_mb_per_s: round2(kernel.wall),
     extract_kernel_mb_per_cpu_s: round2(kernel.cpu),
+    extract_op_mb_per_s: round2(kernel.opWall),
+    extract_op_mb_per_cpu_s: round2(kernel.opCpu),
     extract_sample_pages: pg.pages,
     extract_sample_fast_mb_per_s: round2(pg.fast_mb_per_s),
     extract_sample_readability_mb_per_s: round2(pg.readability_mb_per_s),
