@@ -49,7 +49,15 @@ export class PieceCounter {
   }
 
   private spill(): void {
-    this.dir ??= mkdtempSync(join(this.opts.tmpDir ?? tmpdir(), 'flowlm-count-'));
+    const parent = this.opts.tmpDir ?? tmpdir();
+    try {
+      this.dir ??= mkdtempSync(join(parent, 'flowlm-count-'));
+    } catch (err) {
+      throw new Error(
+        `piece counter: cannot make a spill directory in ${parent} (${(err as Error).message}); the counts outgrew ` +
+          'maxMemoryMB: give tmpDir (--max-memory-mb to raise the bound) an existing, writable directory',
+      );
+    }
     const file = join(this.dir, `run-${this.runs.length}.txt`);
     writeRun(file, this.map);
     this.runs.push(file);

@@ -57,6 +57,12 @@ describe('tokenize/train-tokenizer', () => {
     expect(big.counters.spills ?? 0).toBe(0);
     expect(readFileSync(join(tmp, 'a.json'), 'utf8')).toBe(readFileSync(join(tmp, 'b.json'), 'utf8'));
     expect(readdirSync(tmp).filter((f) => f.startsWith('flowlm-count-'))).toEqual([]);
+    // the runs go to tmpDir: one that does not exist fails the first spill, naming it
+    const missing = join(tmp, 'no-such-dir');
+    await expect(
+      train({ type: 'bpe', vocabSize: 400, out: join(tmp, 'c.json'), maxMemoryMB: 0.05, tmpDir: missing }),
+    ).rejects.toThrow(missing);
+    expect(existsSync(join(tmp, 'c.json'))).toBe(false);
   });
 
   it('minFrequency bounds the merges', async () => {
