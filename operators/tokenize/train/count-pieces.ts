@@ -55,7 +55,7 @@ export class PieceCounter {
     } catch (err) {
       throw new Error(
         `piece counter: cannot make a spill directory in ${parent} (${(err as Error).message}); the counts outgrew ` +
-          'maxMemoryMB: give tmpDir (--max-memory-mb to raise the bound) an existing, writable directory',
+          'maxMemoryMB: give tmpDir an existing, writable directory, or raise maxMemoryMB (--max-memory-mb)',
       );
     }
     const file = join(this.dir, `run-${this.runs.length}.txt`);
