@@ -78,7 +78,7 @@ describe('flowlm tokenizer train', () => {
       'tokenizer',
       'train',
       '--input',
-      sotuTexts().replace('*.txt', '190*.txt'),
+      sotuTexts().replace('*.txt', '{1900,1901,1902}*.txt'),
       '--type',
       'wordpiece',
       '--vocab',
@@ -98,6 +98,34 @@ describe('flowlm tokenizer train', () => {
     const json = JSON.parse(readFileSync(out, 'utf8')) as { model: { vocab: Record<string, number> } };
     expect([json.model.vocab['[UNK]'], json.model.vocab['[SEP]']]).toEqual([0, 1]);
     expect(json.model.vocab).not.toHaveProperty('[CLS]');
+  });
+
+  it('trains Unigram with control pieces from --special', async () => {
+    const out = join(tmp, 'uni.json');
+    const r = await call([
+      'tokenizer',
+      'train',
+      '--input',
+      sotuTexts().replace('*.txt', '179*.txt'),
+      '--type',
+      'unigram',
+      '--vocab',
+      '400',
+      '--out',
+      out,
+      '--progress',
+      'none',
+      '--special',
+      '<bos>',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/trained unigram: vocab 400 from/);
+    const json = JSON.parse(readFileSync(out, 'utf8')) as {
+      model: { type: string; unk_id: number; vocab: string[][] };
+    };
+    expect(json.model.type).toBe('Unigram');
+    expect(json.model.vocab.slice(0, 2).map((p) => p[0])).toEqual(['<unk>', '<bos>']);
+    expect(json.model.unk_id).toBe(0);
   });
 
   it('rejects bad usage with exit 2 and a pointer to the help', async () => {
