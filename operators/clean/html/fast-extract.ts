@@ -38,9 +38,11 @@ interface Frame {
   mark: Mark | null;
 }
 
-// class/id values repeat across a site's pages: their verdict is remembered (bounded)
+// class/id values repeat across a site's pages: their verdict is remembered (bounded in entries and
+// in the length of the values kept)
 const navNames = new Map<string, boolean>();
 function navByNames(v: string): boolean {
+  if (v.length > 200) return namesNavigation(v);
   let r = navNames.get(v);
   if (r === undefined) {
     if (navNames.size > 20_000) navNames.clear();

@@ -62,6 +62,8 @@ export const F = {
 /** elements whose content is not markup */
 export const RAW_TEXT = set('script style title textarea xmp iframe noembed noframes noscript plaintext');
 const MAX_TAGS = 4096;
+/** longer names are not interned (they share id 0): the table's memory stays a few hundred KB */
+const MAX_NAME = 64;
 const ids = new Map<string, number>([['', 0]]);
 /** flags by id */
 export const FLAGS: number[] = [0];
@@ -91,7 +93,7 @@ function flagsOf(name: string): number {
 export function tagId(name: string): number {
   let id = ids.get(name);
   if (id === undefined) {
-    if (ids.size >= MAX_TAGS) return 0;
+    if (ids.size >= MAX_TAGS || name.length > MAX_NAME) return 0;
     id = FLAGS.length;
     ids.set(name, id);
     FLAGS.push(flagsOf(name));
@@ -108,6 +110,7 @@ const lower = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
 
 /** The id of the tag name s[start, end), compared without case. */
 export function tagIdAt(s: string, start: number, end: number): number {
+  if (end - start > MAX_NAME) return 0;
   let h = 0;
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractHtml, extractMainText } from '../../../../operators/clean/extract-html.ts';
 import { fastExtract } from '../../../../operators/clean/html/fast-extract.ts';
+import { NAMES } from '../../../../operators/clean/html/tags.ts';
 import { pgPages, runOp, textBatch } from '../real-data.ts';
 
 type Cfg = Parameters<typeof extractMainText>[1];
@@ -56,6 +57,15 @@ describe('deep nesting', () => {
 });
 
 describe('invented tags', () => {
+  // (before the flood below fills the table)
+  it('2,000 distinct 1,000-character tag names: read, and not kept (memory does not grow with them)', () => {
+    const before = NAMES.length;
+    expect(before).toBeLessThan(1000);
+    const long = Array.from({ length: 2000 }, (_, i) => `<${'z'.repeat(1000)}${i}>w</${'z'.repeat(1000)}${i}>`);
+    expect(fastExtract(long.join(''), { maxDepth: 256, linkDensity: 0.5 }).text).toBe('w'.repeat(2000));
+    expect(NAMES.length).toBe(before);
+  });
+
   it('10k distinct tag names (past the interning table) change nothing for the pages after them', () => {
     const invented = Array.from({ length: 10_000 }, (_, i) => `<x-t${i}>w${i}</x-t${i}>`).join('');
     const x = fastExtract(`<p>${invented}</p>`, { maxDepth: 256, linkDensity: 0.5 });
