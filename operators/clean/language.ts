@@ -28,6 +28,7 @@ import type { RowSpec } from '../../src/core/row-kernel.ts';
 import { defineRowOperator, rowRejectsConfig } from '../../src/core/row-operator.ts';
 import { dictUtf8, schemaOf, type Columns } from '../../src/schema/index.ts';
 import { rank, top2 } from './language/fast-franc.ts';
+import { leadingText } from './language/leading-text.ts';
 import { francCodesFor, isKnownLanguage, toIso6391 } from './language/iso639.ts';
 
 // checked against franc's languages at validation: an unknown code (a typo) would match no document,
@@ -190,15 +191,30 @@ const rows = (cfg: Cfg) => {
     if (allowed.size > 0 && !allowed.has(id.lang3)) return { id, drop: 'language.not_allowed' };
     return { id, drop: null };
   };
+  // characters a row's text is decoded for: the sample, and enough to tell whether it reaches minChars
+  const chars = Math.max(cfg.sampleChars, cfg.minChars);
   return {
+    // the row function decodes only the start of each text from the column's UTF-8 (leading-text.ts)
+    read: 'none',
     nulls: cfg.mode === 'drop' ? { drop: 'language.null' } : 'row',
     columns: { lang: dictUtf8(), lang_score: new Float32() },
     rejects: cfg.rejects,
-    batch: (_batch, t) => (text: string | null) => {
-      const { id, drop } = verdict(text);
-      if (drop && cfg.mode === 'drop') return drop;
-      if (drop) t.count(`would_drop.${drop}`);
-      return { lang: id.lang, lang_score: id.score };
+    batch: (batch, t) => {
+      const col = batch.getChild('text');
+      if (!col) throw new Error(`column "text" missing (batch has ${batch.schema.names.join(', ')})`);
+      const data = col.data[0]!;
+      const offsets = data.valueOffsets as unknown;
+      const bytes = data.values as Uint8Array;
+      const text = (r: number): string =>
+        offsets instanceof Int32Array
+          ? leadingText(bytes, offsets[r]!, offsets[r + 1]!, chars)
+          : (col.get(r) as string); // (64-bit offsets: decoded whole)
+      return (value: null | undefined, r: number) => {
+        const { id, drop } = verdict(value === null ? null : text(r));
+        if (drop && cfg.mode === 'drop') return drop;
+        if (drop) t.count(`would_drop.${drop}`);
+        return { lang: id.lang, lang_score: id.score };
+      };
     },
   } satisfies RowSpec<{ lang: ReturnType<typeof dictUtf8>; lang_score: Float32 }>;
 };
