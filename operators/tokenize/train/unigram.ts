@@ -37,6 +37,8 @@ export interface UnigramOptions {
    * with these the seed pieces are spm's exactly; without, a handful differ (see unigram-seed.ts)
    */
   lineEnds?: Iterable<[string, number]>;
+  /** fail when the text cannot give vocabSize pieces (true, as spm); false returns fewer */
+  hardVocabLimit?: boolean;
   /** spm_train's --num_threads to reproduce, for its summation order (16, spm's default) */
   spmThreads?: number;
   /** called after each EM step and pruning round, for progress */
@@ -56,6 +58,8 @@ export const unigramSettings = z.object({
    * (string i in group i % n), so counts round as in that spm run; results differ in the last bits
    */
   spmThreads: z.number().int().min(1).max(1024).default(16),
+  /** fail when the text cannot give vocabSize pieces (spm's --hard_vocab_limit); false: fewer pieces */
+  hardVocabLimit: z.boolean().default(true),
 });
 
 /** Digamma by recurrence up to 7 and the asymptotic series, as spm computes it. */
@@ -165,7 +169,13 @@ export function trainUnigram(words: Iterable<[string, number]>, opts: UnigramOpt
     lat = dropDead(lat, alive);
     progress('prune', order.length);
   }
-  return { pieces: finalPieces(opts.unk ?? '<unk>', control, required, order, seeds.pieces, score, vocabSize - meta) };
+  const pieces = finalPieces(opts.unk ?? '<unk>', control, required, order, seeds.pieces, score, vocabSize - meta);
+  if (settings.hardVocabLimit && pieces.length < vocabSize) {
+    throw new Error(
+      `trainUnigram: vocabulary size too high (${vocabSize}) for this text: set it to a value <= ${pieces.length}, or hardVocabLimit: false`,
+    );
+  }
+  return { pieces };
 }
 
 /**

@@ -17,7 +17,7 @@ const spmModel = {
 };
 
 /** Word counts and line-final word counts of lines, as a caller of trainUnigram makes them. */
-export function countWords(lines: readonly string[]) {
+function countWords(lines: readonly string[]) {
   const words = new Map<string, number>();
   const lineEnds = new Map<string, number>();
   for (const line of lines) {

@@ -86,6 +86,17 @@ describe('trainUnigram options', () => {
     expect(seeds(run({ lineEnds: ends }))).toBeGreaterThan(seeds(base));
   });
 
+  it('hardVocabLimit: too large a vocabulary fails, or gives what the text has', () => {
+    const tiny = new Map([
+      ['▁whale', 3],
+      ['▁whaling', 2],
+    ]);
+    expect(() => trainUnigram(tiny, { vocabSize: 100 })).toThrow(/vocabulary size too high \(100\).*<= \d+/);
+    const soft = trainUnigram(tiny, { vocabSize: 100, hardVocabLimit: false });
+    expect(soft.pieces.length).toBeLessThan(100);
+    expect(soft.pieces.map((p) => p.piece)).toContain('▁whal');
+  });
+
   it('rejects options out of range, naming them', () => {
     expect(() => run({ shrinkingFactor: 1.5 })).toThrow(/shrinkingFactor/);
     expect(() => run({ vocabSize: 40 })).toThrow(/required characters/);
