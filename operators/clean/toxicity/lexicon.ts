@@ -9,7 +9,7 @@
 // words (Han, Hiragana, Katakana, Thai) and pictographs (🖕) match as substrings instead; entries with
 // no letter at all ("13.") are left out: as words they would match every "13".
 import { createRequire } from 'node:module';
-import { NO_SPACE_CHAR, WORD } from './scan-chars.ts';
+import { hashRange, NO_SPACE_CHAR, PREFILTER_BITS, WORD } from './scan-chars.ts';
 
 const require = createRequire(import.meta.url);
 const RAW = require('naughty-words') as Record<string, string[]>;
@@ -40,6 +40,8 @@ export interface Lexicon {
   substrings: Map<number, Array<{ s: string; mask: number }>>;
   /** entries left out (no letters, or shorter substrings than minSubstringChars) */
   skipped: number;
+  /** bit hashRange(word) set for every single word and phrase's first word (most words skip the maps) */
+  prefilter: Uint32Array;
 }
 
 /**
@@ -50,7 +52,14 @@ export interface Lexicon {
 export function compileLexicon(codes: readonly string[], minSubstringChars: number): Lexicon {
   const use = codes.length > 0 ? [...codes] : [...TOXICITY_LISTS];
   if (use.length > 31) throw new Error('toxicity lexicon: at most 31 lists (one bit each)');
-  const lex: Lexicon = { codes: use, words: new Map(), phrases: new Map(), substrings: new Map(), skipped: 0 };
+  const lex: Lexicon = {
+    codes: use,
+    words: new Map(),
+    phrases: new Map(),
+    substrings: new Map(),
+    skipped: 0,
+    prefilter: new Uint32Array(2 ** PREFILTER_BITS / 32),
+  };
   const phraseMasks = new Map<string, Phrase & { first: string }>();
   const subMasks = new Map<string, number>();
   use.forEach((code, bit) => {
@@ -85,6 +94,10 @@ export function compileLexicon(codes: readonly string[], minSubstringChars: numb
     lex.phrases.set(first, list);
   }
   for (const list of lex.phrases.values()) list.sort((a, b) => b.rest.length - a.rest.length);
+  for (const w of [...lex.words.keys(), ...lex.phrases.keys()]) {
+    const h = hashRange(w, 0, w.length);
+    lex.prefilter[h >>> 5]! |= 1 << (h & 31);
+  }
   for (const [s, mask] of subMasks) {
     const k = s.charCodeAt(0);
     const list = lex.substrings.get(k) ?? [];

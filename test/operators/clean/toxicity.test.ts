@@ -180,6 +180,15 @@ describe('clean/toxicity on real text', () => {
     // (the strict matches are themselves false positives: 挿入 "insert", グロ inside グローバル "global")
     expect(total(loose) - total(strict)).toBeGreaterThanOrEqual(0.9 * want);
     expect(toxicityScorer({ languages: ['zh'] })('这是肛交的例子').terms).toEqual(['肛交']);
+    // words: letter runs outside Han/kana/Thai, plus one per Han/kana/Thai character (regex reference)
+    const noSpace = '\\p{sc=Han}\\p{sc=Hiragana}\\p{sc=Katakana}\\p{sc=Thai}';
+    const runs = new RegExp(`[[\\p{L}\\p{M}\\p{N}]--[${noSpace}]]+`, 'gv');
+    const chars = new RegExp(`[${noSpace}]`, 'gv');
+    const score = toxicityScorer(cfg);
+    for (const t of [...ja.slice(0, 30), 'Ǆemal 𝐀𝐁𝐂 𠀋𠀌 naïve 🖕 x'])
+      expect(score(t).words).toBe((t.toLowerCase().match(runs) ?? []).length + (t.match(chars) ?? []).length);
+    expect(score('a 🖕 b').terms).toEqual([]); // the pictograph is on the English list only
+    expect(toxicityScorer()('a 🖕 b').terms).toEqual(['🖕']);
     // German manual pages against the German list: hardly a match (no cross-language noise)
     const de = manPages('de', 40);
     const g = await runOp(toxicity, {}, [
