@@ -20,7 +20,10 @@ export interface PieceCounterOptions {
 }
 
 export class PieceCounter {
+  // piece -> slot in `counts`: a repeated piece (nearly all of them) costs one hash lookup, not a get
+  // and a set
   private map = new Map<string, number>();
+  private counts: number[] = [];
   private bytes = 0;
   private dir?: string;
   private readonly runs: string[] = [];
@@ -36,14 +39,15 @@ export class PieceCounter {
 
   add(piece: string, n = 1): void {
     this.total += n;
-    const v = this.map.get(piece);
-    if (v !== undefined) {
-      this.map.set(piece, v + n);
+    const slot = this.map.get(piece);
+    if (slot !== undefined) {
+      this.counts[slot]! += n;
       return;
     }
     // a key sliced from a long text would keep the whole text alive: long keys are copied flat (V8
     // copies slices under 13 units itself)
-    this.map.set(piece.length >= 13 ? piece.split('').join('') : piece, n);
+    this.map.set(piece.length >= 13 ? piece.split('').join('') : piece, this.counts.length);
+    this.counts.push(n);
     this.bytes += ENTRY_OVERHEAD + 2 * piece.length;
     if (this.bytes > this.opts.maxBytes) this.spill();
   }
@@ -59,10 +63,11 @@ export class PieceCounter {
       );
     }
     const file = join(this.dir, `run-${this.runs.length}.txt`);
-    writeRun(file, this.map);
+    writeRun(file, this.current());
     this.runs.push(file);
     this.spills++;
     this.map = new Map();
+    this.counts = [];
     this.bytes = 0;
   }
 
@@ -71,7 +76,7 @@ export class PieceCounter {
    * iteration ends. */
   *entries(): Generator<[string, number]> {
     if (this.runs.length === 0) {
-      yield* this.map.entries();
+      yield* this.current();
       return;
     }
     if (this.map.size > 0) this.spill();
@@ -80,6 +85,12 @@ export class PieceCounter {
     } finally {
       this.dispose();
     }
+  }
+
+  /** The entries in memory. */
+  private *current(): Generator<[string, number]> {
+    const counts = this.counts;
+    for (const [piece, slot] of this.map) yield [piece, counts[slot]!];
   }
 
   /** Removes the spill files (also after an error). */

@@ -8,14 +8,14 @@ import { StringDecoder } from 'node:string_decoder';
 /** Code-unit order of strings: the order runs are sorted and merged in. */
 export const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Writes the entries of `map`, sorted by piece, to `file`. */
-export function writeRun(file: string, map: Map<string, number>): void {
-  const keys = [...map.keys()].sort(byKey);
+/** Writes `entries` (distinct pieces), sorted by piece, to `file`. */
+export function writeRun(file: string, entries: Iterable<[string, number]>): void {
+  const sorted = [...entries].sort((a, b) => byKey(a[0], b[0]));
   const fd = openSync(file, 'w');
   try {
     let chunk = '';
-    for (const k of keys) {
-      chunk += `${JSON.stringify(k)}\t${map.get(k)}\n`;
+    for (const [k, n] of sorted) {
+      chunk += `${JSON.stringify(k)}\t${n}\n`;
       if (chunk.length >= 1 << 20) {
         writeSync(fd, chunk);
         chunk = '';
