@@ -1,5 +1,5 @@
 // Main text of HTML pages. Three modes: 'fast' (default), a single-pass scanner of our own
-// (html/fast-extract.ts, ~50x Readability's speed) that leaves out navigation, hidden and link-dense
+// (html/fast-extract.ts, about 100x Readability's speed in the clean bench) that leaves out navigation, hidden and link-dense
 // blocks; 'readability', Mozilla's Readability on a linkedom DOM with the body text as its fallback;
 // 'body', that fallback alone. Text keeps paragraph breaks. HTML arriving as bytes (a Binary `text`
 // column) is decoded by its BOM or <meta charset> first. A pure kernel: it runs on the worker pool.
@@ -21,7 +21,7 @@ const Config = z.object({
     .describe(
       "'fast': a single-pass scanner that leaves out navigation, hidden and link-dense blocks; 'readability': " +
         "Mozilla Readability's article, else the page's text without scripts, styles and navigation; 'body': that " +
-        'text alone (both DOM modes are ~50x slower than fast)',
+        'text alone (both DOM modes are about 100x slower than fast)',
     ),
   /** 'column' adds a nullable `title` column; 'prepend' puts the title as the first paragraph */
   title: z
