@@ -1,7 +1,7 @@
 // Main text of HTML pages. Three modes: 'fast' (default), a single-pass scanner of our own
-// (html/fast-extract.ts, about 100x Readability's speed in the clean bench) that leaves out navigation, hidden and link-dense
-// blocks; 'readability', Mozilla's Readability on a linkedom DOM with the body text as its fallback;
-// 'body', that fallback alone. Text keeps paragraph breaks. HTML arriving as bytes (a Binary `text`
+// (html/fast-extract.ts, about 100x Readability's speed in the clean bench) that leaves out
+// navigation, hidden and link-dense blocks; 'readability', Mozilla's Readability on a linkedom DOM
+// with the body text as its fallback; 'body', that fallback alone. Text keeps paragraph breaks. HTML arriving as bytes (a Binary `text`
 // column) is decoded by its BOM or <meta charset> first. A pure kernel: it runs on the worker pool.
 // Rows it cannot use are dropped with a counted reason; hostile markup is bounded and counted.
 import type { DataType, Schema, Utf8 } from 'apache-arrow';
