@@ -96,6 +96,8 @@ export default async function bench(args: string[]): Promise<Record<string, unkn
     // flowlm's rounds around spm_train's runs, so a busy spell of the machine falls on both
     const secs: number[] = [];
     const cpus: number[] = [];
+    const counts: number[] = [];
+    const trains: number[] = [];
     let model: TrainedTokenizer | undefined;
     let spmBpe = { wall: 0, cpu: 0 },
       spmUnigram = { wall: 0, cpu: 0 };
@@ -105,6 +107,8 @@ export default async function bench(args: string[]): Promise<Record<string, unkn
       model = await trainFlowlm(docs, vocab);
       secs.push((performance.now() - t0) / 1000);
       cpus.push(cpuSeconds(c0));
+      counts.push(model.stats.countMs / 1000);
+      trains.push(model.stats.trainMs / 1000);
       console.log(
         `flowlm bpe round ${r + 1}: ${round(secs[r]!)} s, cpu ${round(cpus[r]!)} s (count ${round(model.stats.countMs / 1000)} s, train ${round(model.stats.trainMs / 1000)} s), ${model.merges} merges`,
       );
@@ -158,8 +162,8 @@ export default async function bench(args: string[]): Promise<Record<string, unkn
       flowlm_bpe_s: round(flowSec),
       flowlm_bpe_mb_s: round(mb / flowSec),
       flowlm_bpe_cpu_s: round(flowCpu),
-      flowlm_count_s: round(model!.stats.countMs / 1000),
-      flowlm_train_s: round(model!.stats.trainMs / 1000),
+      flowlm_count_s: round(median(counts)),
+      flowlm_train_s: round(median(trains)),
       flowlm_merges: bpe.merges.length,
       spm_bpe_s: round(spmBpe.wall),
       spm_bpe_cpu_s: round(spmBpe.cpu),
