@@ -95,12 +95,13 @@ const claims = (workerData as { claims?: Int32Array } | undefined)?.claims;
 async function handle(m: TaskMessage): Promise<void> {
   // the spec comes with the first task of its key this thread is sent, even one taken back
   if (m.spec) specs.set(m.key, m.spec);
+  // taken back by the pool: skipped before anything (its kernel not even loaded), so its cell is freed
+  if (claims && m.cell >= 0 && !claim(claims, m.cell)) {
+    port.postMessage({ kind: 'skipped', id: m.id, cell: m.cell } satisfies ReplyMessage);
+    return;
+  }
   try {
     const fn = await kernelFor(m.key);
-    if (claims && m.cell >= 0 && !claim(claims, m.cell)) {
-      port.postMessage({ kind: 'skipped', id: m.id, cell: m.cell } satisfies ReplyMessage);
-      return;
-    }
     const input = unpackBatch(m.batch);
     const t0 = performance.now();
     const output = fn(input);
