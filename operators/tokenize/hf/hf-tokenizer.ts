@@ -54,12 +54,18 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
   const pre = preTokenizer(root.pre_tokenizer, `${source}: pre_tokenizer`);
   // a piece splits before each "▁" that follows another character when no token has one there: no
   // token then spans the split, and words repeat, so they are cached (Llama's files have no
-  // pre-tokenizer: the whole text would be one piece). Not WordPiece: its greedy match and "##" would
-  // see other words; and "▁" must be a token, or unknown runs around it would fuse differently.
+  // pre-tokenizer: the whole text would be one piece). BPE only: WordPiece's greedy match and "##"
+  // would see other words, and a Unigram path score's rounding depends on where it starts (near-ties
+  // flip); and "▁" must be a token, or unknown runs around it would fuse differently.
   const inner = /[^\u2581]\u2581/;
-  const splittable = type !== 'WordPiece' && vocab.has(META) && ![...vocab.keys()].some((t) => inner.test(t));
+  const splittable = type === 'BPE' && vocab.has(META) && ![...vocab.keys()].some((t) => inner.test(t));
   const cache = new WordCache();
   const word = (w: string, out: IdBuffer) => {
+    // words are cached; a long piece (a line with no pre-tokenizer) is not worth the memory
+    if (w.length > 64) {
+      out.pushAll(encodeWord(w));
+      return;
+    }
     let ids = cache.get(w);
     if (!ids) {
       ids = Int32Array.from(encodeWord(w));

@@ -17,7 +17,7 @@ export function unigramModel(
 } {
   const entries = list(o, 'vocab', where);
   const vocab = new Map<string, number>();
-  const scores = new Float32Array(entries.length);
+  const scores = new Float64Array(entries.length);
   const trie = new PieceTrie();
   let minScore = Number.POSITIVE_INFINITY;
   entries.forEach((e, id) => {
@@ -41,7 +41,7 @@ export function unigramModel(
       ids = new Int32Array(2 * word.length);
       ends = new Int32Array(2 * word.length);
     }
-    const count = viterbi({ trie, scores, unkId, minScore }, word, 0, word.length, ids, ends);
+    const count = viterbi({ trie, scores, unkId, minScore, arithmetic: 'hf' }, word, 0, word.length, ids, ends);
     const out: number[] = [];
     let start = 0;
     for (let k = 0; k < count; k++) {

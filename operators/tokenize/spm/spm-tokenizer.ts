@@ -1,7 +1,7 @@
 // A SentencePiece .model as an encoder: the ids `spm_encode --output_format=id` writes (tests compare
-// every held-out line). Normalize (normalizer.ts), split before each "▁" (no piece spans one, checked
-// below; then segmenting words alone gives the segmentation of the whole line) and cache per word,
-// segment (unigram.ts or bpe.ts), then a piece that is no token becomes its UTF-8 bytes' <0xXX>
+// every held-out line). Normalize (normalizer.ts), for BPE split before each "▁" (no piece spans one,
+// checked below; then segmenting words alone gives the segmentation of the whole line) and cache per
+// word, segment (unigram.ts over the whole line, or bpe.ts), then a piece that is no token becomes its UTF-8 bytes' <0xXX>
 // tokens (byte_fallback) or the unknown id, one for a run of unknown pieces, as spm does.
 import type { IdBuffer } from '../engine/id-buffer.ts';
 import { byteTokenIds, type LoadedTokenizer, WordCache } from '../load/loaded-tokenizer.ts';
@@ -69,10 +69,15 @@ class SpmTokenizer implements LoadedTokenizer {
       throw new Error(`${source}: byte_fallback is set but <0x00>..<0xFF> are missing`);
     this.bos = t.bosId >= 0 ? model.pieces[t.bosId]?.piece : undefined;
     this.eos = t.eosId >= 0 ? model.pieces[t.eosId]?.piece : undefined;
-    this.splitWords = !inner && model.normalizer.escapeWhitespaces && !t.treatWhitespaceAsSuffix;
+    // BPE only: a unigram path score runs over the whole line, and where it starts shifts float
+    // rounding enough to flip near-ties (a "000" as "0"+"00" or "00"+"0": 6 of 80,439 lines of the
+    // embedded corpus differed from spm_encode when words were segmented alone)
+    this.splitWords =
+      t.modelType === 'bpe' && !inner && model.normalizer.escapeWhitespaces && !t.treatWhitespaceAsSuffix;
     this.segment =
       t.modelType === 'unigram'
-        ? (s, i, j, ids, ends) => viterbi({ trie, scores, unkId: t.unkId, minScore }, s, i, j, ids, ends)
+        ? (s, i, j, ids, ends) =>
+            viterbi({ trie, scores, unkId: t.unkId, minScore, arithmetic: 'spm' }, s, i, j, ids, ends)
         : (s, i, j, ids, ends) => spmBpe(pieces, scores, s, i, j, ids, ends);
   }
 
@@ -84,10 +89,12 @@ class SpmTokenizer implements LoadedTokenizer {
       let j = this.splitWords ? s.indexOf(META, i + 1) : -1;
       if (j < 0) j = n;
       const word = s.slice(i, j);
-      let ids = this.cache.get(word);
+      // words are cached; a whole line (unigram) or a long run is not worth the memory
+      const cached = word.length <= 64;
+      let ids = cached ? this.cache.get(word) : undefined;
       if (!ids) {
         ids = this.encodeWord(word);
-        this.cache.set(word, ids);
+        if (cached) this.cache.set(word, ids);
       }
       // a run of unknown pieces is one unknown id, across words too
       const first = prevUnk && ids.length > 0 && ids[0] === this.unkId && !this.bytes ? 1 : 0;

@@ -1,19 +1,23 @@
 // Unigram segmentation: the Viterbi best path over the pieces of a text, as SentencePiece's
-// Model::EncodeOptimized (unigram_model.cc) computes it and Hugging Face's Unigram model ports it:
-// scores are float32 and summed in float32, a character no single piece covers gets an unknown node
-// scored min_score - 10, ties keep the first candidate found. Used by the .model and tokenizer.json
-// loaders alike.
+// Model::EncodeOptimized (unigram_model.cc) computes it and Hugging Face's Unigram model ports it: a
+// character no single piece covers gets an unknown node scored min_score - 10, ties keep the first
+// candidate found. The arithmetic differs and decides near-ties (a run like "000" as "0"+"00" or
+// "00"+"0"), so each is reproduced: spm keeps path scores as float32 but adds a piece's score to
+// one in double (its user-defined branch makes the piece score a double) and compares that double
+// with the stored float32, while the unknown node's sum is float32; HF keeps everything in double.
 import type { PieceTrie } from './piece-trie.ts';
 
 const UNK_PENALTY = 10;
 
 export interface UnigramVocab {
   trie: PieceTrie;
-  /** float32 score of each id */
-  scores: Float32Array;
+  /** score of each id */
+  scores: Float32Array | Float64Array;
   unkId: number;
   /** the lowest score of a normal piece */
   minScore: number;
+  /** SentencePiece's mixed float32/double arithmetic, or Hugging Face's double */
+  arithmetic: 'spm' | 'hf';
 }
 
 /**
@@ -25,7 +29,8 @@ export function viterbi(v: UnigramVocab, s: string, i: number, j: number, ids: I
   const score = new Float64Array(n + 1);
   const from = new Int32Array(n + 1).fill(-1);
   const best = new Int32Array(n + 1).fill(-1);
-  const unkScore = Math.fround(v.minScore - UNK_PENALTY);
+  const spm = v.arithmetic === 'spm';
+  const unkScore = spm ? Math.fround(v.minScore - UNK_PENALTY) : v.minScore - UNK_PENALTY;
   const trie = v.trie,
     scores = v.scores;
   for (let at = 0; at < n; ) {
@@ -40,9 +45,9 @@ export function viterbi(v: UnigramVocab, s: string, i: number, j: number, ids: I
       const id = trie.idAt(node);
       if (id < 0) continue;
       const end = k + 1;
-      const cand = Math.fround(scores[id]! + here);
+      const cand = scores[id]! + here;
       if (from[end] === -1 || cand > score[end]!) {
-        score[end] = cand;
+        score[end] = spm ? Math.fround(cand) : cand;
         from[end] = at;
         best[end] = id;
       }
@@ -50,7 +55,7 @@ export function viterbi(v: UnigramVocab, s: string, i: number, j: number, ids: I
     }
     if (!single) {
       const end = at + char;
-      const cand = Math.fround(unkScore + here);
+      const cand = spm ? Math.fround(unkScore + here) : unkScore + here;
       if (from[end] === -1 || cand > score[end]!) {
         score[end] = cand;
         from[end] = at;
