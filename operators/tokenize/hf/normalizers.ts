@@ -69,6 +69,8 @@ function strip(s: string, left: boolean, right: boolean): string {
   return cps.slice(a, b).join('');
 }
 
+const PLAIN = /^[\x20-\x7e\t\n\r]*$/;
+
 /** BertNormalizer: clean_text, handle_chinese_chars, strip_accents (default: as lowercase), lowercase. */
 function bert(o: Json): Normalize {
   const clean = bool(o, 'clean_text', true);
@@ -76,6 +78,11 @@ function bert(o: Json): Normalize {
   const lower = bool(o, 'lowercase', true);
   const accents = typeof o.strip_accents === 'boolean' ? o.strip_accents : lower;
   return (s) => {
+    // printable ASCII with tabs and line breaks (most text): no controls, CJK, accents or Σ
+    if (PLAIN.test(s)) {
+      const t = clean ? s.replace(/[\t\n\r]/g, ' ') : s;
+      return lower ? t.toLowerCase() : t;
+    }
     let t = s;
     if (clean || chinese) {
       let out = '';

@@ -17,6 +17,8 @@ export const GPT2_PATTERN = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{
 const WORD = '\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}';
 const WHITESPACE_RE = new RegExp(`[${WORD}]+|[^${WORD}\\p{White_Space}]+`, 'gu');
 const SPACES = /\p{White_Space}+/gu;
+const BERT_PUNCT = '\\p{P}\\u0021-\\u002F\\u003A-\\u0040\\u005B-\\u0060\\u007B-\\u007E';
+const BERT = new RegExp(`[^\\p{White_Space}${BERT_PUNCT}]+|[${BERT_PUNCT}]`, 'gu');
 
 export function preTokenizer(json: unknown, where: string): PreTokenize | undefined {
   if (json === null || json === undefined) return undefined;
@@ -61,8 +63,8 @@ export function preTokenizer(json: unknown, where: string): PreTokenize | undefi
       };
     }
     case 'BertPreTokenizer':
-      return (piece) =>
-        splitBy(piece, SPACES, 'Removed').flatMap((w) => splitChars(w, (c) => PUNCT.test(c), 'Isolated'));
+      // whitespace removed, each punctuation character a piece of its own: one regex pass
+      return (piece) => piece.match(BERT) ?? [];
     case 'Whitespace':
       return (piece) => splitBy(piece, WHITESPACE_RE, 'Removed', true);
     case 'WhitespaceSplit':
