@@ -5,7 +5,10 @@
 // (default mode 'fast'): the kernel's MB/s alone (wall, and per CPU second: the per-core figure on a
 // shared machine), and on every Nth page the Readability mode in the same process as the baseline,
 // with the token F1 of the fast text against Readability's (median, worst 5 pages); the same F1 on a
-// sample of the Linux kernel's Sphinx HTML (linux-doc-6.1).
+// sample of the Linux kernel's Sphinx HTML (linux-doc-6.1). The whole chain again as a pipeline on the
+// worker pool (`--workers N`, default 2): its MB/s of HTML. Language ID: the fast engine's labels against
+// franc's on Debian's translated manual pages over 200 characters (bench/_language-agreement.ts; every
+// page with `--man-per-lang 0`), with both engines' MB/s in the same run.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -19,7 +22,9 @@ import { language } from '../operators/clean/language.ts';
 import { normalize } from '../operators/clean/normalize.ts';
 import { pii } from '../operators/clean/pii.ts';
 import { quality } from '../operators/clean/quality.ts';
+import { cleanOnWorkers } from './_clean-workers.ts';
 import { fastSpeed, htmlPages, versusReadability } from './_extract-quality.ts';
+import { languageAgreement, MAN_ROOT, manpageDocs } from './_language-agreement.ts';
 
 const PG_HTML = '/usr/share/doc/postgresql-doc-15/html';
 const KERNEL_HTML = '/usr/share/doc/linux-doc-6.1/html';
@@ -64,6 +69,8 @@ export default async function clean(args: string[]): Promise<Record<string, unkn
       pages: { type: 'string' },
       'readability-every': { type: 'string', default: '4' },
       'kernel-every': { type: 'string', default: '40' },
+      workers: { type: 'string', default: '2' },
+      'man-per-lang': { type: 'string', default: '0' },
     },
   });
   const rounds = Math.max(1, Number(values.rounds));
@@ -104,6 +111,21 @@ export default async function clean(args: string[]): Promise<Record<string, unkn
     console.log(
       `  linux-doc, every ${kernelEvery}th page (${kdoc.pages}): F1 median ${kdoc.f1_median}, worst ${JSON.stringify(kdoc.f1_worst5)}`,
     );
+  const workers = Math.max(1, Number(values.workers));
+  const pooled = await cleanOnWorkers(batches, workers, rounds);
+  console.log(
+    `  the chain on ${workers} worker threads: ${(bytes / 1e6 / (pooled.ms / 1000)).toFixed(1)} MB/s ` +
+      `(${(pooled.ms / 1000).toFixed(2)} s, CPU ${(pooled.cpuMs / 1000).toFixed(2)} s), ${pooled.rowsOut} rows out`,
+  );
+  const perLang = Number(values['man-per-lang']);
+  const lang = existsSync(join(MAN_ROOT, 'de'))
+    ? await languageAgreement({ rounds, docs: manpageDocs(perLang > 0 ? { maxPerLang: perLang } : {}) })
+    : null;
+  if (lang)
+    console.log(
+      `  language ID on ${lang.docs} translated manual pages (${lang.mb} MB): agreement with franc ${lang.agreement}; ` +
+        `fast ${lang.fast_mb_per_s} MB/s, franc ${lang.franc_mb_per_s} MB/s`,
+    );
   const chainMs = median(runs.map((r) => r.ms));
   const stage: Record<string, number> = {};
   STAGES.forEach((s, i) => {
@@ -140,6 +162,18 @@ export default async function clean(args: string[]): Promise<Record<string, unkn
           kernel_doc_pages: kdoc.pages,
           kernel_doc_f1_median: kdoc.f1_median,
           kernel_doc_f1_worst5: kdoc.f1_worst5,
+        }
+      : {}),
+    workers,
+    workers_mb_per_s: round2(bytes / 1e6 / (pooled.ms / 1000)),
+    workers_cpu_s: round2(pooled.cpuMs / 1000),
+    ...(lang
+      ? {
+          lang_docs: lang.docs,
+          lang_agreement: lang.agreement,
+          lang_fast_mb_per_s: lang.fast_mb_per_s,
+          lang_franc_mb_per_s: lang.franc_mb_per_s,
+          lang_fast_mb_per_cpu_s: lang.fast_mb_per_cpu_s,
         }
       : {}),
     docs_in: htmls.length,
