@@ -62,16 +62,18 @@ export class SpmNormalizer {
     // a start of spaces (after the rules map it) goes
     if (o.removeExtraWhitespaces)
       while (i < len) {
-        const [s, e, used] = this.prefix(b, i, len);
-        if (e - s !== 1 || this.src[s] !== SPACE) break;
+        const used = this.prefix(b, i, len);
+        if (this.pe - this.ps !== 1 || this.src[this.ps] !== SPACE) break;
         i += used;
       }
     if (i >= len) return this.out.subarray(0, 0);
     if (!o.treatWhitespaceAsSuffix && o.addDummyPrefix) this.space();
     let prevSpace = o.removeExtraWhitespaces;
     while (i < len) {
-      let [s, e, used] = this.prefix(b, i, len);
+      const used = this.prefix(b, i, len);
       const src = this.src;
+      let s = this.ps;
+      const e = this.pe;
       while (prevSpace && s < e && src[s] === SPACE) s++;
       if (s < e) {
         if (this.n + 3 * (e - s) + 6 > this.out.length) this.grow(3 * (e - s) + 6);
@@ -92,20 +94,33 @@ export class SpmNormalizer {
     return this.out.subarray(0, this.n);
   }
 
-  // what prefix() read from: the input itself, or the charsmap's replacement strings
+  // what prefix() found: its normalized form is src[ps, pe) (the input itself, or a replacement)
   private src: Uint8Array = this.input;
+  private ps = 0;
+  private pe = 0;
+  private readonly replacements = new Map<number, Uint8Array>();
 
-  /** The normalized form of the prefix at b[i]: [start, end) in this.src, and the input bytes used. */
-  private prefix(b: Uint8Array, i: number, len: number): [number, number, number] {
+  /** Normalizes the prefix at b[i] into src[ps, pe); returns the input bytes it used. */
+  private prefix(b: Uint8Array, i: number, len: number): number {
     const used = this.map ? this.map.longest(b, i, len, this.at) : 0;
     if (used > 0) {
-      this.src = this.map!.replacement(this.at[0]!);
-      return [0, this.src.length, used];
+      const at = this.at[0]!;
+      let r = this.replacements.get(at);
+      if (!r) {
+        r = this.map!.replacement(at);
+        this.replacements.set(at, r);
+      }
+      this.src = r;
+      this.ps = 0;
+      this.pe = r.length;
+      return used;
     }
     const c = b[i]!;
-    const n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    const n = Math.min(c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4, len - i);
     this.src = b;
-    return [i, Math.min(i + n, len), Math.min(n, len - i)];
+    this.ps = i;
+    this.pe = i + n;
+    return n;
   }
 
   private grow(extra: number): void {
