@@ -17,6 +17,7 @@ command -v spm_train >/dev/null || need+=(sentencepiece)
 for l in de fr ja es it pl ru pt-br nl ro cs uk sv fi da hu tr ko; do
   dpkg -s "manpages-$l" >/dev/null 2>&1 || need+=("manpages-$l")
 done
+command -v groff >/dev/null || need+=(groff-base) # the roff-to-text test compares with groff's own rendering
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "pretest: installing Debian packages the tests serve: ${need[*]}" >&2
 SUDO=""
