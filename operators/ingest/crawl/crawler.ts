@@ -13,47 +13,32 @@
 //
 // A fatal error (one that is no URL's fate: a state file that cannot be written, a bug) ends the run:
 // it is logged as "crawl failed" with its causes, the WARC file keeps the exchanges completed before
-// it, the state file is saved when it can be, and the error goes on to the consumer.
-import http from 'node:http';
-import https from 'node:https';
+// it, the state file is saved when it can be, and the error goes on to the consumer (finish.ts).
+//
+// Elsewhere: the network side (network.ts), a visit's fate (settle.ts), admission of links (admission.ts).
 import type { OperatorContext } from '../../../src/core/context.ts';
-import { AddressPolicy } from './address-policy.ts';
 import { Admission } from './admission.ts';
 import type { CrawlCfg } from './config.ts';
-import { fetchPage, type FetchOptions } from './fetch-page.ts';
+import { endReason, finish } from './finish.ts';
 import { Frontier, loadState, saveState, type Entry, type Host } from './frontier.ts';
+import { openNetwork, type Network } from './network.ts';
 import { CrawlReport } from './report.ts';
-import { ROBOTS_MAX_BYTES, RobotsCache } from './robots.ts';
 import { SeenSet } from './seen-set.ts';
+import { settle, type CrawlItem, type Settling } from './settle.ts';
 import { linkFilter, normalizeUrl, originOf } from './url.ts';
-import { visit, type Outcome, type VisitEnv } from './visit.ts';
-import { WarcWriter } from './warc.ts';
+import { visit, type Outcome } from './visit.ts';
 
-export interface CrawlRow {
-  url: string;
-  text: string;
-  status: number | null;
-  contentType: string | null;
-  depth: number;
-  referrer: string | null;
-  fetchedAt: Date | null;
-  error: string | null;
-}
-/** 'idle': the crawler is about to wait for the network (the operator may flush a partial batch). */
-export type CrawlItem = CrawlRow | 'idle';
+export type { CrawlItem, CrawlRow } from './settle.ts';
 
 export class Crawler {
   private readonly frontier: Frontier;
-  private readonly policy: AddressPolicy;
-  private readonly robots: RobotsCache;
   private readonly stopper = new AbortController();
-  private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
-  private readonly env: VisitEnv;
+  private readonly net: Network;
   private readonly inFlight = new Map<Entry, Promise<void>>();
   private readonly done: Outcome[] = [];
   private readonly admission: Admission;
   private readonly report: CrawlReport;
-  private readonly warc?: WarcWriter;
+  private readonly settling: Settling;
   private readonly preparing = new Set<Promise<void>>();
   private readonly onCancel = () => this.stop('cancelled');
   private deadline?: NodeJS.Timeout;
@@ -71,49 +56,17 @@ export class Crawler {
       (u) => originOf(new URL(u)),
       new SeenSet(cfg.seenMemoryMB * 2 ** 20, cfg.seenFalsePositive),
     );
-    this.policy = new AddressPolicy(cfg.allowAddresses, cfg.refusePrivate, cfg.connectTimeoutMs);
+    this.net = openNetwork(cfg, (n) => this.take(n), this.stopper.signal);
     const filter = linkFilter(cfg.allowedHosts ?? cfg.seeds.map((s) => new URL(s).host), cfg.scope);
     this.admission = new Admission(this.frontier, filter, cfg, ctx.stats);
     this.report = new CrawlReport(ctx);
-    for (const a of Object.values(this.agents)) a.maxSockets = cfg.perHostConcurrency + 1;
-    if (cfg.warcPath) this.warc = new WarcWriter(cfg.warcPath, cfg.warcGzip, cfg.userAgent);
-    const base: Omit<FetchOptions, 'addresses' | 'agent' | 'signal'> = {
-      userAgent: cfg.userAgent,
-      connectTimeoutMs: cfg.connectTimeoutMs,
-      timeoutMs: cfg.timeoutMs,
-      maxBodyBytes: cfg.maxBodyBytes,
-      contentTypes: cfg.contentTypes,
-      take: (n) => this.take(n),
+    this.settling = {
+      frontier: this.frontier,
+      admission: this.admission,
+      report: this.report,
+      stats: ctx.stats,
+      emitErrors: cfg.emitErrors,
     };
-    this.env = {
-      policy: this.policy,
-      fetch: base,
-      agents: this.agents,
-      signal: this.stopper.signal,
-      query: cfg.query,
-      maxLinks: cfg.maxLinksPerPage,
-      warc: this.warc,
-    };
-    this.robots = new RobotsCache({
-      agent: cfg.robotsAgent ?? cfg.userAgent.split('/')[0]!.trim(),
-      unavailable: cfg.robotsUnavailable,
-      get: async (url) => {
-        const addresses = await this.policy.resolve(url.hostname);
-        const r = await fetchPage(url, {
-          ...base,
-          timeoutMs: cfg.robotsTimeoutMs,
-          maxBodyBytes: ROBOTS_MAX_BYTES,
-          contentTypes: [],
-          truncate: true,
-          take: undefined,
-          addresses,
-          agent: url.protocol === 'https:' ? this.agents.https : this.agents.http,
-          signal: this.stopper.signal,
-        });
-        this.warc?.add(r);
-        return r;
-      },
-    });
   }
 
   async *run(): AsyncGenerator<CrawlItem> {
@@ -126,10 +79,10 @@ export class Crawler {
         const o = this.done.shift();
         if (o) {
           idle = false;
-          const row = this.settle(o);
+          const row = settle(o, this.settling);
           if (row) yield row;
           if (++this.settled % this.cfg.stateEveryPages === 0 && this.cfg.statePath) await this.save();
-          if (this.warc && this.warc.backlog > 64) await this.warc.drain();
+          if (this.net.warc && this.net.warc.backlog > 64) await this.net.warc.drain();
           continue;
         }
         if (this.inFlight.size === 0 && (this.stopReason !== undefined || this.frontier.pending === 0)) break;
@@ -192,7 +145,7 @@ export class Crawler {
       const got = this.frontier.take((h) => this.hostReady(h, now));
       if (!got) return;
       const { entry, host } = got;
-      if (this.robots.peek(host.origin)?.allowed(new URL(entry.url)) === false) {
+      if (this.net.robots.peek(host.origin)?.allowed(new URL(entry.url)) === false) {
         this.done.push({
           kind: 'failed',
           entry,
@@ -207,7 +160,7 @@ export class Crawler {
       host.active++;
       host.nextAt = now + host.delayMs;
       this.requests++;
-      const p = visit(entry, this.env)
+      const p = visit(entry, this.net.env)
         .catch(
           (err: unknown): Outcome => ({
             kind: 'failed',
@@ -243,9 +196,9 @@ export class Crawler {
   private async prepare(h: Host): Promise<void> {
     let crawlDelayMs = 0;
     try {
-      await this.policy.resolve(new URL(h.origin).hostname);
+      await this.net.policy.resolve(new URL(h.origin).hostname);
       if (this.cfg.robots) {
-        const rules = await this.robots.load(h.origin);
+        const rules = await this.net.robots.load(h.origin);
         crawlDelayMs = Math.min(rules.crawlDelayMs ?? 0, this.cfg.maxCrawlDelayMs);
         this.ctx.log(
           `robots.txt of ${h.origin}: ${rules.origin}${rules.crawlDelayMs ? `, Crawl-delay ${rules.crawlDelayMs} ms` : ''}`,
@@ -257,49 +210,6 @@ export class Crawler {
     h.delayMs = this.cfg.politeness ? Math.max(this.cfg.delayMs, crawlDelayMs) : 0;
     h.robots = 'ready';
     this.wake();
-  }
-
-  private settle(o: Outcome): CrawlRow | undefined {
-    const { entry } = o;
-    if (o.kind === 'aborted') {
-      this.frontier.enqueue(entry, true);
-      return undefined;
-    }
-    const row = { url: entry.url, depth: entry.depth, referrer: entry.referrer };
-    if (o.kind === 'page') {
-      for (const u of o.links) this.admission.admit(u, entry.depth + 1, entry.url);
-      if (o.linksOver > 0) this.ctx.stats.drop('page link limit', o.linksOver);
-      this.report.page();
-      return {
-        ...row,
-        text: o.text,
-        status: o.status,
-        contentType: o.contentType,
-        fetchedAt: o.fetchedAt,
-        error: null,
-      };
-    }
-    let failure: Outcome = o;
-    if (o.kind === 'redirect') {
-      const failed = this.admission.follow(entry, o.location);
-      if (!failed) {
-        this.ctx.stats.drop('redirect');
-        return undefined;
-      }
-      failure = { ...o, kind: 'failed', ...failed };
-    }
-    if (failure.kind !== 'failed') return undefined;
-    this.ctx.stats.drop(failure.reason);
-    this.report.failure(entry, failure.reason, failure.detail, failure.status);
-    if (!this.cfg.emitErrors) return undefined;
-    return {
-      ...row,
-      text: '',
-      status: failure.status,
-      contentType: failure.contentType,
-      fetchedAt: failure.fetchedAt,
-      error: `${failure.reason}: ${failure.detail}`,
-    };
   }
 
   private untilNextReady(): number | undefined {
@@ -332,41 +242,12 @@ export class Crawler {
     clearTimeout(this.deadline);
     this.ctx.signal.removeEventListener('abort', this.onCancel);
     const unfinished = this.inFlight.size > 0 || this.done.length > 0 || this.frontier.pending > 0;
-    let reason =
-      !unfinished && (this.stopReason ?? 'page limit') === 'page limit'
-        ? 'complete'
-        : (this.stopReason ?? 'stopped by consumer');
+    const reason = endReason(this.stopReason, unfinished);
     this.stopper.abort(); // in-flight visits of a consumer that stopped early go back to the frontier
     await Promise.all([...this.inFlight.values(), ...this.preparing]);
     for (const o of this.done.splice(0)) this.frontier.enqueue(o.entry, true);
-    const deep = this.admission.tooDeep;
-    this.ctx.stats.drop('too deep', deep);
-    // what was completed is kept even after a fatal error: the WARC records are whole exchanges
-    let closing: { error: unknown } | undefined;
-    const keep = async (what: () => Promise<unknown>) => {
-      try {
-        await what();
-      } catch (error) {
-        closing ??= { error };
-      }
-    };
-    if (this.cfg.statePath) await keep(() => this.save());
-    let warcKept: { records: number; path: string } | undefined;
-    if (this.warc)
-      await keep(async () => {
-        warcKept = { path: await this.warc!.commit(), records: this.warc!.records };
-      });
-    for (const a of Object.values(this.agents)) a.destroy();
-    const fatal = failed ?? closing;
-    if (fatal) reason = 'failed';
-    this.report.summary(reason, {
-      requests: this.requests,
-      bytes: this.bytes,
-      pending: this.frontier.pending,
-      tooDeep: deep,
-      seen: this.frontier.seen.info(),
-    });
-    if (fatal) this.report.fatal(fatal.error, warcKept);
-    if (!failed && closing) throw closing.error;
+    const { ctx, frontier, admission, report, net, requests, bytes } = this;
+    const save = this.cfg.statePath ? () => this.save() : undefined;
+    await finish({ ctx, frontier, admission, report, net, save, requests, bytes }, reason, failed);
   }
 }
