@@ -5,6 +5,7 @@
 // flowlm engine (fast-path.ts).
 import type { IdBuffer } from '../engine/id-buffer.ts';
 import { type LoadedTokenizer, WordCache } from '../load/loaded-tokenizer.ts';
+import { addedTokenSplitters } from './added-tokens.ts';
 import { bpeModel, type EncodeWord } from './bpe-model.ts';
 import { byteLevelFastPath } from './fast-path.ts';
 import { type Json, list, obj } from './json.ts';
@@ -26,6 +27,7 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
     if (a.special === true && typeof a.content === 'string' && typeof a.id === 'number') specials.set(a.content, a.id);
   });
   const skip = new Set(specials.keys());
+  const splitAdded = addedTokenSplitters(added, `${source}: added_tokens`);
   const type = model.type ?? (model.merges ? 'BPE' : Array.isArray(model.vocab) ? 'Unigram' : 'WordPiece');
   let encodeWord: EncodeWord;
   let vocab: Map<string, number>;
@@ -33,7 +35,8 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
   else {
     vocab = new Map(Object.entries(obj(model.vocab, `${source}: model.vocab`)) as [string, number][]);
     if (type === 'BPE') {
-      const fast = byteLevelFastPath(root, model, vocab, skip, opts.cacheEntries);
+      const plain = !splitAdded.raw && !splitAdded.normalized;
+      const fast = plain ? byteLevelFastPath(root, model, vocab, skip, opts.cacheEntries) : undefined;
       const { bos, eos } = templateSpecials(root, specials, source);
       if (fast)
         return {
@@ -73,6 +76,21 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
     }
     out.pushAll(ids);
   };
+  const encodeSection = (t: string, first: boolean, out: IdBuffer) => {
+    const pieces = pre ? pre(t, first) : [t];
+    for (const p of pieces) {
+      if (!splittable) {
+        word(p, out);
+        continue;
+      }
+      for (let i = 0; i < p.length; ) {
+        let j = i + 1;
+        while (j < p.length && !(p.charCodeAt(j) === 0x2581 && p.charCodeAt(j - 1) !== 0x2581)) j++;
+        word(p.slice(i, j), out);
+        i = j;
+      }
+    }
+  };
   return {
     source,
     kind: `tokenizer.json ${type}`,
@@ -81,21 +99,21 @@ export function hfTokenizer(json: unknown, source: string, opts: { cacheEntries?
     eos,
     addsBos: bos !== undefined,
     encode: (text, out) => {
-      const t = normalize ? normalize(text) : text;
-      if (t.length === 0) return;
-      const pieces = pre ? pre(t, true) : [t];
-      for (const p of pieces) {
-        if (!splittable) {
-          word(p, out);
-          continue;
+      // non-special added tokens split the text first (raw ones), then each normalized section
+      const raws = splitAdded.raw ? splitAdded.raw(text) : [{ text, id: -1 }];
+      raws.forEach((raw, k) => {
+        if (raw.id >= 0) {
+          out.push(raw.id);
+          return;
         }
-        for (let i = 0; i < p.length; ) {
-          let j = i + 1;
-          while (j < p.length && !(p.charCodeAt(j) === 0x2581 && p.charCodeAt(j - 1) !== 0x2581)) j++;
-          word(p.slice(i, j), out);
-          i = j;
-        }
-      }
+        const t = normalize ? normalize(raw.text) : raw.text;
+        const secs = splitAdded.normalized ? splitAdded.normalized(t) : [{ text: t, id: -1 }];
+        // a section is "first" (Metaspace's prepend_scheme) where the text starts
+        secs.forEach((sec, m) => {
+          if (sec.id >= 0) out.push(sec.id);
+          else if (sec.text.length > 0) encodeSection(sec.text, k === 0 && m === 0, out);
+        });
+      });
     },
   };
 }

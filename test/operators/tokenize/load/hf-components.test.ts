@@ -209,4 +209,43 @@ describe('tokenizer.json components', () => {
       '13 11 14',
     );
   });
+
+  it('non-special added tokens: split out of the raw or the normalized text; single_word, lstrip, rstrip', () => {
+    const token = (id: number, content: string, more: Json = {}) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: false,
+      ...more,
+    });
+    const withAdded = (json: Json, added: object[]) => ({
+      ...json,
+      added_tokens: [...(json.added_tokens as object[]), ...added],
+    });
+    // lower-case text: the reference matches raw tokens in normalized text (so "Whale" too)
+    const text = [...lines, 'the whale and the whale, whales; whale-ship', 'a  whale  b', 'xwhalex whale_ whale'].map(
+      (l) => l.toLowerCase(),
+    );
+    const raw = withAdded(base, [token(30522, 'whale')]);
+    const norm = withAdded(bert, [token(30522, 'whale', { normalized: true })]);
+    for (const json of [raw, norm]) {
+      const t = hfTokenizer(json, 'added');
+      expect(differing(text, (l) => ids(t, l), reference(json))).toEqual([]);
+      expect(ids(t, 'a whale')).toContain('30522');
+    }
+    // a raw token is matched before normalization (HF's split on the raw text), a normalized one after
+    expect(ids(hfTokenizer(raw, 'raw'), 'Whale')).not.toContain('30522');
+    expect(ids(hfTokenizer(norm, 'norm'), 'Whale')).toBe('30522');
+    // worked by hand from HF's rules (the reference ignores single_word and the strips)
+    const single = hfTokenizer(
+      withAdded(base, [token(30522, 'whale', { single_word: true, lstrip: true, rstrip: true })]),
+      'single',
+    );
+    const plainIds = (s: string) => ids(hfTokenizer(base, 'plain'), s);
+    expect(ids(single, 'whalemen')).toBe(plainIds('whalemen'));
+    expect(ids(single, 'a  whale  b')).toBe(`${plainIds('a')} 30522 ${plainIds('b')}`);
+  });
 });
