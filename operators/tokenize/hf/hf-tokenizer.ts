@@ -1,7 +1,7 @@
 // A Hugging Face tokenizer.json as an encoder: normalizer, pre-tokenizer, model (BPE, WordPiece,
-// Unigram), with the ids HF's tokenizers give for ordinary text (tests compare line by line). Added
-// tokens are not matched in document text (tokenize.ts: documents cannot forge special tokens); the
-// post-processor's template gives the begin and end tokens. GPT-2-style byte-level BPE runs on the
+// Unigram), with the ids HF's tokenizers give for ordinary text (tests compare line by line). Special
+// added tokens are not matched in document text (tokenize.ts: documents cannot forge special tokens),
+// other added tokens are (added-tokens.ts); the post-processor's template gives the begin and end tokens. GPT-2-style byte-level BPE runs on the
 // flowlm engine (fast-path.ts).
 import type { IdBuffer } from '../engine/id-buffer.ts';
 import { type LoadedTokenizer, WordCache } from '../load/loaded-tokenizer.ts';
