@@ -31,12 +31,24 @@ export function pattern(o: Json, where: string): RegExp {
   if (typeof p.String === 'string') return new RegExp(p.String.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gu');
   if (typeof p.Regex === 'string') {
     try {
-      return new RegExp(p.Regex, 'gu');
+      return new RegExp(caseless(p.Regex), 'gu');
     } catch (e) {
       throw new Error(`${where}.pattern.Regex ${JSON.stringify(p.Regex)} is not a JavaScript RegExp: ${String(e)}`);
     }
   }
   throw new Error(`${where}.pattern: expected {"String": ...} or {"Regex": ...}`);
+}
+
+/**
+ * Oniguruma's inline case-insensitive groups, "(?i:'s|'t|'re|...)" in Llama 3's and GPT-4o's patterns,
+ * as Node 20's RegExp lacks them: each ASCII letter inside becomes a class of both cases. Groups with
+ * escapes, classes or nested groups are left as they are (the RegExp then says it cannot compile).
+ */
+export function caseless(re: string): string {
+  return re.replace(
+    /\(\?i:([^()[\]\\]*)\)/g,
+    (_, body: string) => `(?:${body.replace(/[a-zA-Z]/g, (c) => `[${c.toLowerCase()}${c.toUpperCase()}]`)})`,
+  );
 }
 
 export const unsupported = (where: string, type: unknown, known: string) =>

@@ -6,6 +6,7 @@ import { Tiktoken } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
 import { ranksData } from '../../../../operators/tokenize/engine/encodings.ts';
 import { hfTokenizer } from '../../../../operators/tokenize/hf/hf-tokenizer.ts';
+import { preTokenizer } from '../../../../operators/tokenize/hf/pre-tokenizers.ts';
 import { differing, gpt2Json, ids, realLines, reference } from './references.ts';
 
 const lines = realLines(12_000);
@@ -37,5 +38,25 @@ describe('byte-level BPE tokenizer.json', () => {
         (l) => ids(fast, l.normalize('NFC')),
       ),
     ).toEqual([]);
+  });
+
+  it("takes Llama 3's Split pattern, (?i:...) groups and all, before a ByteLevel without regex", () => {
+    const llama3 =
+      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    const json = {
+      ...(gpt2Json() as Record<string, unknown>),
+      pre_tokenizer: {
+        type: 'Sequence',
+        pretokenizers: [
+          { type: 'Split', pattern: { Regex: llama3 }, behavior: 'Isolated', invert: false },
+          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+        ],
+      },
+    };
+    const t = hfTokenizer(json, 'llama3-pattern');
+    const text = [...lines.filter((l) => !l.includes('<|endoftext|>')), "DON'T you're I'M 12345"];
+    expect(differing(text, (l) => ids(t, l), reference(json))).toEqual([]);
+    // the contraction is one piece whatever its case, as (?i:) makes it
+    expect(preTokenizer(json.pre_tokenizer, 'llama3')!("DON'T", true)).toEqual(['DON', "'T"]);
   });
 });
