@@ -1,10 +1,14 @@
 // A GPT-2-style byte-level BPE tokenizer.json (ByteLevel pre-tokenizer with GPT-2's pattern and no
-// prefix space, no normalizer, BPE over the 256-byte alphabet) is the flowlm engine's case: tiktoken
+// prefix space, or a Split with cl100k's or o200k's pattern as Llama 3's and GPT-4o's files have; no
+// normalizer; BPE over the 256-byte alphabet) is the flowlm engine's case: tiktoken
 // merges the adjacent pair whose concatenation has the lowest rank, Hugging Face the pair whose merge
 // rule comes first; the two agree when the rank of a merge's result is its merge's position, so ids
 // that grow with merge order serve as ranks. Files where they do not grow (or a merge result has two
 // rules, or a token is no merge's result) take the general path.
+import type { PieceEnd } from '../engine/encodings.ts';
+import { pieceEndCl100k } from '../engine/pretokenize-cl100k.ts';
 import { pieceEndGpt2 } from '../engine/pretokenize-gpt2.ts';
+import { pieceEndO200k } from '../engine/pretokenize-o200k.ts';
 import { FlowlmEngine } from '../engine/flowlm-engine.ts';
 import { RankTable } from '../engine/rank-table.ts';
 import { BYTE_ALPHABET, tokenBytes } from './byte-level.ts';
@@ -18,10 +22,8 @@ export function byteLevelFastPath(
   cacheEntries?: number,
 ): FlowlmEngine | undefined {
   if (root.normalizer !== null && root.normalizer !== undefined) return undefined;
-  let pre = root.pre_tokenizer as Json | null | undefined;
-  if (pre?.type === 'Sequence' && Array.isArray(pre.pretokenizers) && pre.pretokenizers.length === 1)
-    pre = pre.pretokenizers[0] as Json;
-  if (pre?.type !== 'ByteLevel' || pre.add_prefix_space !== false || pre.use_regex === false) return undefined;
+  const pieceEnd = scannerOf(root.pre_tokenizer as Json | null | undefined);
+  if (!pieceEnd) return undefined;
   if (model.continuing_subword_prefix || model.end_of_word_suffix || model.byte_fallback) return undefined;
   if (!BYTE_ALPHABET.every((c) => vocab.has(c))) return undefined;
   const merges = model.merges as unknown[];
@@ -45,5 +47,30 @@ export function byteLevelFastPath(
   }
   const table = new RankTable(lines.join('\n'));
   // the encoding name only labels the engine; its scanner and ranks are these
-  return new FlowlmEngine('gpt2', { cacheEntries }, { pieceEnd: pieceEndGpt2, table });
+  return new FlowlmEngine('gpt2', { cacheEntries }, { pieceEnd, table });
+}
+
+// the Split patterns of byte-level files whose pieces the cl100k and o200k scanners cut exactly
+// (Llama 3's is cl100k's, GPT-4o's is o200k's), as tokenizer.json files spell them
+const CONTRACTION = "(?i:'s|'t|'re|'ve|'m|'ll|'d)";
+const UPPER = '[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]';
+const LOWER = '[\\p{Ll}\\p{Lm}\\p{Lo}\\p{M}]';
+const TAIL = '\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n%s]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+';
+export const CL100K_SPLIT = `${CONTRACTION}|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|${TAIL.replace('%s', '')}`;
+export const O200K_SPLIT =
+  `[^\\r\\n\\p{L}\\p{N}]?${UPPER}*${LOWER}+${CONTRACTION}?|` +
+  `[^\\r\\n\\p{L}\\p{N}]?${UPPER}+${LOWER}*${CONTRACTION}?|${TAIL.replace('%s', '/')}`;
+
+/** The scanner that cuts the pieces `pre` cuts, if there is one: GPT-2's ByteLevel regex, or a Split
+ * with cl100k's or o200k's pattern before a ByteLevel that only maps bytes. */
+function scannerOf(pre: Json | null | undefined): PieceEnd | undefined {
+  const steps = pre?.type === 'Sequence' && Array.isArray(pre.pretokenizers) ? (pre.pretokenizers as Json[]) : [pre];
+  const byteLevel = steps[steps.length - 1];
+  if (byteLevel?.type !== 'ByteLevel' || byteLevel.add_prefix_space !== false) return undefined;
+  if (steps.length === 1) return byteLevel.use_regex === false ? undefined : pieceEndGpt2;
+  const split = steps[0];
+  if (steps.length !== 2 || byteLevel.use_regex !== false || split?.type !== 'Split') return undefined;
+  if (split.behavior !== 'Isolated' || split.invert === true) return undefined;
+  const regex = (split.pattern as Json | undefined)?.Regex;
+  return regex === CL100K_SPLIT ? pieceEndCl100k : regex === O200K_SPLIT ? pieceEndO200k : undefined;
 }

@@ -5,6 +5,7 @@
 import { Tiktoken } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
 import { ranksData } from '../../../../operators/tokenize/engine/encodings.ts';
+import { CL100K_SPLIT, O200K_SPLIT } from '../../../../operators/tokenize/hf/fast-path.ts';
 import { hfTokenizer } from '../../../../operators/tokenize/hf/hf-tokenizer.ts';
 import { preTokenizer } from '../../../../operators/tokenize/hf/pre-tokenizers.ts';
 import { differing, gpt2Json, ids, realLines, reference } from './references.ts';
@@ -40,23 +41,36 @@ describe('byte-level BPE tokenizer.json', () => {
     ).toEqual([]);
   });
 
-  it("takes Llama 3's Split pattern, (?i:...) groups and all, before a ByteLevel without regex", () => {
-    const llama3 =
-      "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    const json = {
-      ...(gpt2Json() as Record<string, unknown>),
-      pre_tokenizer: {
-        type: 'Sequence',
-        pretokenizers: [
-          { type: 'Split', pattern: { Regex: llama3 }, behavior: 'Isolated', invert: false },
-          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
-        ],
-      },
-    };
-    const t = hfTokenizer(json, 'llama3-pattern');
-    const text = [...lines.filter((l) => !l.includes('<|endoftext|>')), "DON'T you're I'M 12345"];
-    expect(differing(text, (l) => ids(t, l), reference(json))).toEqual([]);
-    // the contraction is one piece whatever its case, as (?i:) makes it
-    expect(preTokenizer(json.pre_tokenizer, 'llama3')!("DON'T", true)).toEqual(['DON', "'T"]);
-  });
+  for (const [name, pattern, dont] of [
+    ["Llama 3's (cl100k's)", CL100K_SPLIT, ['DON', "'T"]],
+    ["GPT-4o's (o200k's)", O200K_SPLIT, ["DON'T"]],
+  ] as const)
+    it(`takes ${name} Split pattern, (?i:...) groups and all, on the flowlm engine and on the general path`, () => {
+      const json = {
+        ...(gpt2Json() as Record<string, unknown>),
+        pre_tokenizer: {
+          type: 'Sequence',
+          pretokenizers: [
+            { type: 'Split', pattern: { Regex: pattern }, behavior: 'Isolated', invert: false },
+            { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+          ],
+        },
+      };
+      const fast = hfTokenizer(json, 'split-fast');
+      expect(fast.kind).toBe('tokenizer.json BPE byte-level (flowlm engine)');
+      // an empty normalizer Sequence changes nothing but leaves the fast path: the regex runs
+      const general = hfTokenizer({ ...json, normalizer: { type: 'Sequence', normalizers: [] } }, 'split-general');
+      expect(general.kind).toBe('tokenizer.json BPE');
+      const text = [...lines.filter((l) => !l.includes('<|endoftext|>')), "DON'T you're I'M 12345 CamelCase/path\r\n"];
+      expect(differing(text, (l) => ids(fast, l), reference(json))).toEqual([]);
+      expect(
+        differing(
+          text,
+          (l) => ids(general, l),
+          (l) => ids(fast, l),
+        ),
+      ).toEqual([]);
+      // the contraction is matched whatever its case, as (?i:) makes it (o200k keeps it on the word)
+      expect(preTokenizer(json.pre_tokenizer, 'split')!("DON'T", true)).toEqual(dont);
+    });
 });
