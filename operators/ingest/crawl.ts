@@ -1,6 +1,7 @@
 // A polite, bounded HTTP crawler as a pull source: Doc rows (id = hash of the normalised URL, text = the
 // raw HTML body) plus what the fetch saw. Pieces live in ./crawl/: url normalisation, address policy,
-// robots.txt, fetching, frontier (+ saved state), WARC output, the loop, and the log report.
+// robots.txt, fetching, frontier and seen set, saved state (JSON + a binary seen-set side file), WARC
+// output, the loop, and the log report.
 //
 // Failures (broken links, timeouts, caps, refused addresses, robots, ...) are counted in ctx.stats drop
 // reasons and summarised in ctx.log (broken links with the page that links them); with

@@ -182,7 +182,8 @@ export const CrawlConfig = z.object({
     .string()
     .optional()
     .describe(
-      'JSON file of the frontier (pending URLs and the seen set), written atomically; an existing file is resumed',
+      'JSON file of the frontier (pending URLs; the seen set as raw bytes in a side file next to it, <name>.seen-a.bin ' +
+        'or -b.bin, named in the JSON with its sha256), written atomically; an existing file is resumed',
     ),
   stateEveryPages: z
     .number()

@@ -20,11 +20,12 @@ import type { OperatorContext } from '../../../src/core/context.ts';
 import { Admission } from './admission.ts';
 import type { CrawlCfg } from './config.ts';
 import { endReason, finish } from './finish.ts';
-import { Frontier, loadState, saveState, type Entry, type Host } from './frontier.ts';
+import { Frontier, type Entry, type Host } from './frontier.ts';
 import { openNetwork, type Network } from './network.ts';
 import { CrawlReport } from './report.ts';
 import { SeenSet } from './seen-set.ts';
 import { settle, type CrawlItem, type Settling } from './settle.ts';
+import { StateFile } from './state-file.ts';
 import { linkFilter, normalizeUrl, originOf } from './url.ts';
 import { visit, type Outcome } from './visit.ts';
 
@@ -39,6 +40,7 @@ export class Crawler {
   private readonly admission: Admission;
   private readonly report: CrawlReport;
   private readonly settling: Settling;
+  private readonly state?: StateFile;
   private readonly preparing = new Set<Promise<void>>();
   private readonly onCancel = () => this.stop('cancelled');
   private deadline?: NodeJS.Timeout;
@@ -56,6 +58,7 @@ export class Crawler {
       (u) => originOf(new URL(u)),
       new SeenSet(cfg.seenMemoryMB * 2 ** 20, cfg.seenFalsePositive),
     );
+    if (cfg.statePath) this.state = new StateFile(cfg.statePath);
     this.net = openNetwork(cfg, (n) => this.take(n), this.stopper.signal);
     const filter = linkFilter(cfg.allowedHosts ?? cfg.seeds.map((s) => new URL(s).host), cfg.scope);
     this.admission = new Admission(this.frontier, filter, cfg, ctx.stats);
@@ -81,7 +84,7 @@ export class Crawler {
           idle = false;
           const row = settle(o, this.settling);
           if (row) yield row;
-          if (++this.settled % this.cfg.stateEveryPages === 0 && this.cfg.statePath) await this.save();
+          if (++this.settled % this.cfg.stateEveryPages === 0 && this.state) await this.save();
           if (this.net.warc && this.net.warc.backlog > 64) await this.net.warc.drain();
           continue;
         }
@@ -104,8 +107,8 @@ export class Crawler {
 
   private async open(): Promise<void> {
     const { cfg, ctx } = this;
-    if (cfg.statePath) {
-      const s = await loadState(cfg.statePath);
+    if (this.state) {
+      const s = await this.state.load();
       if (s) {
         this.frontier.restore(s);
         ctx.log(`resumed ${cfg.statePath}: ${s.pending.length} pending, ${this.frontier.seen.size} seen`);
@@ -235,7 +238,7 @@ export class Crawler {
 
   private save(): Promise<void> {
     const open = [...this.inFlight.keys(), ...this.done.map((o) => o.entry)];
-    return saveState(this.cfg.statePath!, this.frontier.state(open));
+    return this.state!.save(this.frontier.state(open));
   }
 
   private async close(failed: { error: unknown } | undefined): Promise<void> {
@@ -247,7 +250,8 @@ export class Crawler {
     await Promise.all([...this.inFlight.values(), ...this.preparing]);
     for (const o of this.done.splice(0)) this.frontier.enqueue(o.entry, true);
     const { ctx, frontier, admission, report, net, requests, bytes } = this;
-    const save = this.cfg.statePath ? () => this.save() : undefined;
+    // a state file that could not be read is left as it is, not replaced by this run's few seeds
+    const save = this.state?.loaded ? () => this.save() : undefined;
     await finish({ ctx, frontier, admission, report, net, save, requests, bytes }, reason, failed);
   }
 }

@@ -1,12 +1,8 @@
 // The frontier: URLs waiting to be visited, one FIFO per origin (breadth-first within an origin,
 // round-robin across origins), and the set of every URL ever met (seen-set.ts: hashes in a stated
-// memory bound), so that each URL is fetched at most once. Its state (pending and the seen set) can be
-// saved to JSON and resumed; a version 1 file (seen as a list of URLs) is still read.
-import { existsSync, mkdirSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { AtomicFile } from '../../../src/runtime/files.ts';
-import { SeenSet, type SeenSetSaved } from './seen-set.ts';
+// memory bound), so that each URL is fetched at most once. Its state (pending and the seen set) is
+// saved and resumed by state-file.ts.
+import { SeenSet, type SeenSnapshot } from './seen-set.ts';
 import { hashUrl, variantOf, type Hash64 } from './url-hash.ts';
 
 export interface Entry {
@@ -57,18 +53,10 @@ export class Host {
 }
 
 export interface FrontierState {
-  version: 2;
   /** URLs admitted but not visited yet (including those in flight when saved) */
   pending: Entry[];
-  /** every URL admitted or given a fate (pending ones included) */
-  seen: SeenSetSaved;
-}
-
-/** The first format: seen URLs listed as strings. */
-interface FrontierStateV1 {
-  version: 1;
-  pending: Entry[];
-  seen: string[];
+  /** every URL admitted or given a fate (pending ones included); a list of URLs in the first format */
+  seen: SeenSnapshot | string[];
 }
 
 export class Frontier {
@@ -146,46 +134,19 @@ export class Frontier {
     return t;
   }
 
-  state(inFlight: Iterable<Entry>): FrontierState {
+  /** Pending entries (those given first: in flight) and the seen set, to be saved. */
+  state(inFlight: Iterable<Entry>): FrontierState & { seen: SeenSnapshot } {
     const pending = [...inFlight];
     for (const h of this.order) pending.push(...h.entries());
-    return { version: 2, pending, seen: this.seen.save() };
+    return { pending, seen: this.seen.snapshot() };
   }
 
-  restore(s: FrontierState | FrontierStateV1): void {
-    if (s.version === 1) for (const u of s.seen) this.claim(u);
+  restore(s: FrontierState): void {
+    if (Array.isArray(s.seen)) for (const u of s.seen) this.claim(u);
     else this.seen.restore(s.seen);
     for (const e of s.pending) {
       this.claim(e.url);
       this.enqueue(e);
     }
-  }
-}
-
-export async function loadState(path: string): Promise<FrontierState | FrontierStateV1 | undefined> {
-  if (!existsSync(path)) return undefined;
-  const parsed: unknown = JSON.parse(await readFile(path, 'utf8'));
-  const s = parsed as Partial<FrontierState> | Partial<FrontierStateV1> | null;
-  const seenOk =
-    s?.version === 1
-      ? Array.isArray(s.seen)
-      : s?.version === 2 && typeof s.seen === 'object' && s.seen !== null && typeof s.seen.data === 'string';
-  if (!s || !seenOk || !Array.isArray(s.pending)) {
-    throw new Error(
-      `${path}: not a flowlm crawl state (version 1 or 2 with pending and seen); delete it or point statePath elsewhere`,
-    );
-  }
-  return s as FrontierState | FrontierStateV1;
-}
-
-export async function saveState(path: string, s: FrontierState): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
-  const f = new AtomicFile(path);
-  try {
-    await f.write(JSON.stringify(s));
-    await f.commit();
-  } catch (err) {
-    await f.abort();
-    throw err;
   }
 }

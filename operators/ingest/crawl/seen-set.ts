@@ -12,10 +12,11 @@ import type { Hash64 } from './url-hash.ts';
 
 const FIRST_SLOTS = 1024;
 
-export interface SeenSetSaved {
+/** What a seen set holds, to be saved (state-file.ts) and restored. */
+export interface SeenSnapshot {
   mode: 'exact' | 'bloom';
-  /** exact: the hashes, hi and lo of each (base64 of a Uint32Array); bloom: the filter's bits */
-  data: string;
+  /** exact: the hashes, hi and lo of each; bloom: the filter's bits */
+  words: Uint32Array;
   n: number;
   p: number;
 }
@@ -143,8 +144,12 @@ export class SeenSet {
     };
   }
 
-  save(): SeenSetSaved {
-    if (this.bloom) return { mode: 'bloom', data: b64(this.bloom.bits), n: this.bloom.n, p: this.bloom.p };
+  /**
+   * Its contents. A filter's words are its own bits, not a copy (48 MB at the default bound): write
+   * them out before the set takes more URLs.
+   */
+  snapshot(): SeenSnapshot {
+    if (this.bloom) return { mode: 'bloom', words: this.bloom.bits, n: this.bloom.n, p: this.bloom.p };
     const t = this.table!;
     const packed = new Uint32Array(this.count * 2);
     let j = 0;
@@ -153,12 +158,12 @@ export class SeenSet {
         packed[j++] = t[i]!;
         packed[j++] = t[i + 1]!;
       }
-    return { mode: 'exact', data: b64(packed), n: this.count, p: this.p };
+    return { mode: 'exact', words: packed, n: this.count, p: this.p };
   }
 
   /** Add what a saved set held (a resumed crawl). A saved filter replaces this set's contents. */
-  restore(s: SeenSetSaved): void {
-    const words = fromB64(s.data);
+  restore(s: SeenSnapshot): void {
+    const { words } = s;
     if (s.mode === 'exact') {
       const h = { hi: 0, lo: 0 };
       for (let i = 0; i < words.length; i += 2) {
@@ -183,10 +188,3 @@ export class SeenSet {
 }
 
 const mb = (n: number) => (n / 2 ** 20).toFixed(1);
-const b64 = (a: Uint32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
-function fromB64(s: string): Uint32Array {
-  const buf = Buffer.from(s, 'base64');
-  const out = new Uint32Array(buf.byteLength / 4);
-  new Uint8Array(out.buffer).set(buf);
-  return out;
-}
