@@ -3,8 +3,10 @@
 // normalizer; BPE over the 256-byte alphabet) is the flowlm engine's case: tiktoken
 // merges the adjacent pair whose concatenation has the lowest rank, Hugging Face the pair whose merge
 // rule comes first; the two agree when the rank of a merge's result is its merge's position, so ids
-// that grow with merge order serve as ranks. Files where they do not grow (or a merge result has two
-// rules, or a token is no merge's result) take the general path.
+// that grow with merge order serve as ranks. Files where they do not grow (or a token is no merge's
+// result) take the general path. A token with several rules (Llama 3's file lists every split of a
+// token, in a row) is merged where tiktoken merges it, the leftmost place; HF could take a later
+// place when two of its rules overlap in one piece, which the tests have not met.
 import type { PieceEnd } from '../engine/encodings.ts';
 import { pieceEndCl100k } from '../engine/pretokenize-cl100k.ts';
 import { pieceEndGpt2 } from '../engine/pretokenize-gpt2.ts';
@@ -33,7 +35,9 @@ export function byteLevelFastPath(
     const [a, b] =
       typeof m === 'string' ? [m.slice(0, m.indexOf(' ', 1)), m.slice(m.indexOf(' ', 1) + 1)] : (m as string[]);
     const id = vocab.get(`${a}${b}`);
-    if (id === undefined || id <= last || made.has(id)) return undefined;
+    // a token may have several rules (every split of it, as converters from tiktoken write them), listed
+    // together: its id may repeat, never go back
+    if (id === undefined || id < last || (id !== last && made.has(id))) return undefined;
     made.add(id);
     last = id;
   }
@@ -70,7 +74,10 @@ function scannerOf(pre: Json | null | undefined): PieceEnd | undefined {
   if (steps.length === 1) return byteLevel.use_regex === false ? undefined : pieceEndGpt2;
   const split = steps[0];
   if (steps.length !== 2 || byteLevel.use_regex !== false || split?.type !== 'Split') return undefined;
-  if (split.behavior !== 'Isolated' || split.invert === true) return undefined;
+  // these patterns match every character, so keeping the matches (Removed, inverted: GPT-4o's file)
+  // is isolating them
+  const isolated = split.invert === true ? split.behavior === 'Removed' : split.behavior === 'Isolated';
+  if (!isolated) return undefined;
   const regex = (split.pattern as Json | undefined)?.Regex;
   return regex === CL100K_SPLIT ? pieceEndCl100k : regex === O200K_SPLIT ? pieceEndO200k : undefined;
 }

@@ -70,7 +70,33 @@ describe('byte-level BPE tokenizer.json', () => {
           (l) => ids(fast, l),
         ),
       ).toEqual([]);
+      // keeping the matches (Removed, inverted: GPT-4o's file) is isolating them for these patterns
+      const [split, bytes] = json.pre_tokenizer.pretokenizers;
+      const kept = {
+        ...json,
+        pre_tokenizer: { type: 'Sequence', pretokenizers: [{ ...split, behavior: 'Removed', invert: true }, bytes] },
+      };
+      const keptFast = hfTokenizer(kept, 'split-kept');
+      expect(keptFast.kind).toBe(fast.kind);
+      expect(differing(text, (l) => ids(keptFast, l), reference(kept))).toEqual([]);
       // the contraction is matched whatever its case, as (?i:) makes it (o200k keeps it on the word)
       expect(preTokenizer(json.pre_tokenizer, 'split')!("DON'T", true)).toEqual(dont);
     });
+
+  it("keeps the fast path for merges listing every split of a token (as Llama 3's file does)", () => {
+    const json = gpt2Json() as { model: { vocab: Record<string, number>; merges: string[] } };
+    const vocab = json.model.vocab;
+    const tokens = Object.keys(vocab).sort((a, b) => vocab[a]! - vocab[b]!);
+    const merges: string[] = [];
+    for (const t of tokens)
+      for (let k = 1; k < t.length; k++)
+        if (vocab[t.slice(0, k)] !== undefined && vocab[t.slice(k)] !== undefined && t !== '<|endoftext|>')
+          merges.push(`${t.slice(0, k)} ${t.slice(k)}`);
+    expect(merges.length).toBeGreaterThan(json.model.merges.length);
+    const all = { ...json, model: { ...json.model, merges, ignore_merges: true } };
+    const t = hfTokenizer(all, 'all-splits');
+    expect(t.kind).toBe('tokenizer.json BPE byte-level (flowlm engine)');
+    const text = lines.filter((l) => !l.includes('<|endoftext|>'));
+    expect(differing(text, (l) => ids(t, l), reference(all))).toEqual([]);
+  });
 });
