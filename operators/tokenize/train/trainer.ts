@@ -17,7 +17,9 @@ export const TrainConfig = z.object({
   specials: z
     .array(z.string().min(1))
     .optional()
-    .describe('special tokens (default: <|endoftext|> for bpe, [PAD] [UNK] [CLS] [SEP] [MASK] for wordpiece, <s> </s> for unigram (after <unk>))'),
+    .describe(
+      'special tokens (default: <|endoftext|> for bpe, [PAD] [UNK] [CLS] [SEP] [MASK] for wordpiece, <s> </s> for unigram (after <unk>))',
+    ),
   maxMemoryMB: z
     .number()
     .positive()
