@@ -1,0 +1,70 @@
+// What `flowlm prep --cluster` and `flowlm worker` ask of the data side. src/ never imports pipelines/,
+// so the module that plans, runs and merges work items (pipelines/prep-cluster.ts) is loaded by path at
+// run time, as prep-contract.ts loads the prep builder; this file is the contract both sides compile against.
+//
+// The split that makes a clustered run byte-identical to a single-process one: a work item is one input
+// file (in the order single-process prep reads them); a worker turns it into an item output (per
+// document, in order: the exact-dedup key and the token ids), written atomically under a deterministic
+// name; the coordinator's merge reads the item outputs in item order, drops exact duplicates (first
+// occurrence wins, as in one process), packs and writes the shards with the same operators as prep.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PrepOptions } from './prep-contract.ts';
+
+/** One unit of work: an input file of the job, with the job's prep options. */
+export interface WorkItem {
+  job: string;
+  /** position in the job's ordered item list (0-based): the merge's order */
+  index: number;
+  /** items in the job */
+  count: number;
+  /** the input file (absolute path, on storage every worker sees) */
+  path: string;
+  /** the job's prep options; `out` is the job's output directory, shared by every worker */
+  options: PrepOptions;
+}
+
+/** A completed item's output, as written and verified. */
+export interface ItemResult {
+  index: number;
+  /** the item output file (under options.out) */
+  file: string;
+  sha256: string;
+  /** documents in the item output, before global dedup */
+  docs: number;
+  /** bytes of input text read */
+  bytesIn: number;
+  tokens: number;
+}
+
+export interface MergeFigures {
+  docs: number;
+  duplicates: number;
+  tokens: number;
+  rows: number;
+  shards: number;
+  /** the manifest written (options.out/manifest.json) */
+  manifest: string;
+}
+
+export interface PrepClusterModule {
+  /** the job's work items' input files, in the order single-process prep reads them */
+  planItems(options: PrepOptions): Promise<string[]>;
+  /** the item's output when it exists and verifies (sha256, completion record); else null */
+  verifyItem(item: WorkItem): Promise<ItemResult | null>;
+  /** runs the item (skipping it when verifyItem finds it done); the output is durable when it resolves */
+  runItem(item: WorkItem, signal?: AbortSignal): Promise<ItemResult>;
+  /** merges the verified item outputs (every index 0..count-1) into shards and manifest.json */
+  mergeItems(options: PrepOptions, items: ItemResult[]): Promise<MergeFigures>;
+}
+
+export const PREP_CLUSTER_MODULE = fileURLToPath(new URL('../../pipelines/prep-cluster.ts', import.meta.url));
+
+export async function loadPrepCluster(file = PREP_CLUSTER_MODULE): Promise<PrepClusterModule> {
+  if (!existsSync(file))
+    throw new Error(`the clustered prep module ${file} is missing: the package is incomplete (reinstall it)`);
+  const mod = (await import(pathToFileURL(file).href)) as Partial<PrepClusterModule>;
+  for (const name of ['planItems', 'verifyItem', 'runItem', 'mergeItems'] as const)
+    if (typeof mod[name] !== 'function') throw new Error(`${file} exports no ${name} function`);
+  return mod as PrepClusterModule;
+}
