@@ -18,6 +18,8 @@ for l in de fr ja es it pl ru pt-br nl ro cs uk sv fi da hu tr ko; do
   dpkg -s "manpages-$l" >/dev/null 2>&1 || need+=("manpages-$l")
 done
 command -v groff >/dev/null || need+=(groff-base) # the roff-to-text test compares with groff's own rendering
+# the cluster tests (test/cluster) start a real JetStream server on 127.0.0.1; Debian puts it in /usr/sbin
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || need+=(nats-server)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "pretest: installing Debian packages the tests serve: ${need[*]}" >&2
 SUDO=""

@@ -1,0 +1,188 @@
+// The coordinator of `flowlm prep --cluster`: plans the job's work items (one input file each),
+// publishes the ones not already done to the work-queue stream under message ids `<job>:<index>` (a
+// restarted coordinator republishes and the server drops the duplicates), waits until every item is done
+// (each done record verified against the output on disk) or parked, then merges the item outputs in
+// item order into the shards and manifest, as single-process prep would write them.
+import { resolve } from 'node:path';
+import {
+  loadPrepCluster,
+  type MergeFigures,
+  type PrepClusterModule,
+  type WorkItem,
+} from '../cli/prep-cluster-contract.ts';
+import type { PrepOptions } from '../cli/prep-contract.ts';
+import { connectCluster, type Cluster } from './connect.ts';
+import { ResultReader } from './results.ts';
+import { retry } from './retry.ts';
+import {
+  checkJobName,
+  consumerName,
+  defaultJobName,
+  ensureJobConsumer,
+  ensureStreams,
+  itemSubject,
+  ITEMS_STREAM,
+  type JobSettings,
+  type JobSpec,
+} from './streams.ts';
+import { JobTracker } from './tracker.ts';
+
+export interface CoordinateOptions {
+  url: string;
+  options: PrepOptions;
+  job?: string;
+  settings: JobSettings;
+  /** a progress line (stderr) */
+  progress(line: string): void;
+  progressMs?: number;
+  module?: PrepClusterModule;
+  /** how long requests are retried while the server is away */
+  serverWaitMs?: number;
+}
+
+export interface CoordinateOutcome {
+  job: string;
+  items: number;
+  /** items found complete on disk before publishing (a resumed job) */
+  skipped: number;
+  parked: Array<{ index: number; path: string; error: string }>;
+  merge: MergeFigures | null;
+  bytesIn: number;
+  durationMs: number;
+  workers: Array<{ worker: string; items: number; mbPerS: number }>;
+  duplicates: number;
+  failures: number;
+}
+
+const PREP_OUT_DEFAULT = 'out/prep';
+// consumer checks with nothing pending or out before the remaining items count as parked (their last
+// delivery ended without a result: the worker died on it, or the last failure record was lost)
+const STALL_CHECKS = 3;
+
+async function publishItems(cluster: Cluster, items: WorkItem[], todo: number[], waitMs: number): Promise<void> {
+  const enc = new TextEncoder();
+  // a bounded window of publishes in flight: fast, and the server's dedup makes retries harmless
+  const WINDOW = 64;
+  for (let s = 0; s < todo.length; s += WINDOW) {
+    await Promise.all(
+      todo.slice(s, s + WINDOW).map((i) =>
+        retry(
+          () =>
+            cluster.js.publish(itemSubject(items[i]!.job), enc.encode(JSON.stringify(items[i])), {
+              msgID: `${items[i]!.job}:${i}`,
+            }),
+          waitMs,
+          `publishing item ${i} (${items[i]!.path})`,
+        ),
+      ),
+    );
+  }
+}
+
+async function putSpec(cluster: Cluster, spec: JobSpec, waitMs: number): Promise<void> {
+  await retry(
+    () => cluster.jobs.put(spec.job, new TextEncoder().encode(JSON.stringify(spec))),
+    waitMs,
+    `recording job ${spec.job} in the jobs bucket`,
+  );
+}
+
+/** Nothing pending nor out with a worker: the remaining items will not be delivered again. */
+async function exhausted(cluster: Cluster, job: string): Promise<boolean> {
+  try {
+    const info = await cluster.jsm.consumers.info(ITEMS_STREAM, consumerName(job));
+    return info.num_pending === 0 && info.num_ack_pending === 0;
+  } catch {
+    return false;
+  }
+}
+
+export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcome> {
+  const t0 = performance.now();
+  const waitMs = o.serverWaitMs ?? 60_000;
+  const mod = o.module ?? (await loadPrepCluster());
+  // every worker reads the same paths: the output directory is absolute, on shared storage
+  const options: PrepOptions = { ...o.options, out: resolve(o.options.out ?? PREP_OUT_DEFAULT) };
+  const paths = await mod.planItems(options);
+  if (paths.length === 0) throw new Error('prep --cluster: the inputs name no files (nothing to distribute)');
+  const job = checkJobName(o.job ?? defaultJobName(options, paths));
+  const items: WorkItem[] = paths.map((path, index) => ({ job, index, count: paths.length, path, options }));
+  const tracker = new JobTracker(items, mod);
+  const todo: number[] = [];
+  for (const item of items) {
+    const done = await mod.verifyItem(item);
+    if (done) tracker.done.set(item.index, done);
+    else todo.push(item.index);
+  }
+  const skipped = items.length - todo.length;
+  const cluster = await connectCluster(o.url, `flowlm-coordinator-${job}`, waitMs);
+  const reader = new ResultReader(cluster, job);
+  const spec: JobSpec = {
+    job,
+    count: items.length,
+    options,
+    ...o.settings,
+    state: 'running',
+    created: new Date().toISOString(),
+  };
+  try {
+    await retry(() => ensureStreams(cluster.jsm), waitMs, 'creating the JetStream streams');
+    await retry(() => ensureJobConsumer(cluster.jsm, job, o.settings), waitMs, `creating the consumer of ${job}`);
+    // the job's record goes in after its items: a worker that finds the job running and nothing to
+    // deliver knows the job is drained
+    await publishItems(cluster, items, todo, waitMs);
+    await putSpec(cluster, spec, waitMs);
+    o.progress(
+      `cluster: job ${job}: ${items.length} items, ${todo.length} published` +
+        (skipped ? `, ${skipped} already done` : '') +
+        ` (workers: flowlm worker --cluster ${o.url} --job ${job})`,
+    );
+    let lastProgress = performance.now();
+    let idle = 0;
+    while (!tracker.settled) {
+      const records = await reader.poll(1000);
+      for (const r of records) await tracker.apply(r);
+      if (performance.now() - lastProgress >= (o.progressMs ?? 2000)) {
+        o.progress(tracker.progressLine());
+        lastProgress = performance.now();
+      }
+      if (records.length > 0 || tracker.settled) {
+        idle = 0;
+        continue;
+      }
+      idle = (await exhausted(cluster, job)) ? idle + 1 : 0;
+      if (idle >= STALL_CHECKS)
+        for (const i of tracker.pending())
+          tracker.parked.set(
+            i,
+            tracker.errors.get(i) ??
+              `delivered ${o.settings.maxDeliver} times without a result (each worker died or timed out on it)`,
+          );
+    }
+    o.progress(tracker.progressLine());
+    const parked = [...tracker.parked]
+      .sort((a, b) => a[0] - b[0])
+      .map(([index, error]) => ({ index, path: items[index]!.path, error }));
+    let merge: MergeFigures | null = null;
+    if (parked.length === 0) {
+      const results = items.map((it) => tracker.done.get(it.index)!);
+      merge = await mod.mergeItems(options, results);
+    }
+    await putSpec(cluster, { ...spec, state: parked.length ? 'failed' : 'complete' }, waitMs);
+    return {
+      job,
+      items: items.length,
+      skipped,
+      parked,
+      merge,
+      bytesIn: [...tracker.done.values()].reduce((s, r) => s + r.bytesIn, 0),
+      durationMs: performance.now() - t0,
+      workers: tracker.rates(),
+      duplicates: tracker.duplicates,
+      failures: tracker.failures,
+    };
+  } finally {
+    await reader.close();
+    await cluster.close();
+  }
+}

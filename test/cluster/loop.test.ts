@@ -1,0 +1,105 @@
+// The NATS loop in process, against a real nats-server and a stand-in data module: every item is run
+// and merged in order; a restarted coordinator republishes nothing new (server dedup plus items
+// verified on disk); an item whose input vanished is parked after max_deliver with its error.
+import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { coordinate } from '../../src/cluster/coordinator.ts';
+import { connectCluster } from '../../src/cluster/connect.ts';
+import { jobStatus, listJobs } from '../../src/cluster/status.ts';
+import { runWorker } from '../../src/cluster/worker.ts';
+import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
+import { fakeModule } from './fake-module.ts';
+
+let nats: NatsServer;
+const tmp = mkdtempSync(join(tmpdir(), 'flowlm-cluster-loop-'));
+beforeAll(async () => {
+  nats = await startNatsServer();
+});
+afterAll(async () => {
+  await nats?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+function inputs(dir: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const p = join(tmp, `${dir}-${i}.txt`);
+    writeFileSync(p, `document ${i} of ${dir}\n`);
+    return p;
+  });
+}
+
+const settings = { ackWaitMs: 1000, maxDeliver: 3, maxAckPending: 4 };
+const quiet = () => {};
+
+describe('cluster loop (in process)', () => {
+  it('runs every item once per delivery, merges in item order, and a second coordinator finds all done', async () => {
+    const paths = inputs('a', 9);
+    const runs: number[] = [];
+    const mod = fakeModule(paths, runs);
+    const out = join(tmp, 'out-a');
+    const lines: string[] = [];
+    const coord = coordinate({
+      url: nats.url,
+      job: 'loop-a',
+      options: { out },
+      settings,
+      progress: (l) => lines.push(l),
+      module: mod,
+      progressMs: 100,
+    });
+    const workers = [0, 1].map((n) =>
+      runWorker({ url: nats.url, job: 'loop-a', slots: 2, id: `w${n}`, log: quiet, module: mod }),
+    );
+    const r = await coord;
+    const w = await Promise.all(workers);
+    expect(r.parked).toEqual([]);
+    expect(r.items).toBe(9);
+    const manifest = JSON.parse(readFileSync(r.merge!.manifest, 'utf8')) as { text: string };
+    expect(manifest.text).toBe(paths.map((p) => readFileSync(p, 'utf8').toUpperCase()).join(''));
+    expect(w[0]!.items + w[1]!.items).toBe(9);
+    expect(lines[0]).toMatch(/job loop-a: 9 items, 9 published/);
+    expect(lines.at(-1)).toMatch(/9\/9 items done, 0 pending, 0 failures, 0 parked/);
+    // again: nothing to publish, nothing runs
+    const again = await coordinate({
+      url: nats.url,
+      job: 'loop-a',
+      options: { out },
+      settings,
+      progress: quiet,
+      module: mod,
+    });
+    expect(again.skipped).toBe(9);
+    expect(runs.length).toBe(9);
+    const c = await connectCluster(nats.url, 'test');
+    const spec = (await listJobs(c)).find((j) => j.job === 'loop-a')!;
+    expect(spec.state).toBe('complete');
+    const st = await jobStatus(c, spec);
+    await c.close();
+    expect(st).toMatchObject({ total: 9, done: 9, pending: 0, ackPending: 0, parked: [] });
+  });
+
+  it('parks an item that fails on every delivery, with its error, and merges nothing', async () => {
+    const paths = inputs('b', 4);
+    const mod = fakeModule(paths);
+    const out = join(tmp, 'out-b');
+    const lines: string[] = [];
+    const coord = coordinate({
+      url: nats.url,
+      job: 'loop-b',
+      options: { out },
+      settings,
+      progress: (l) => lines.push(l),
+      module: mod,
+    });
+    while (!lines.some((l) => l.includes('published'))) await new Promise((r) => setTimeout(r, 20));
+    unlinkSync(paths[2]!); // the input vanishes before any worker reads it
+    const w = await runWorker({ url: nats.url, job: 'loop-b', slots: 1, id: 'w', log: quiet, module: mod });
+    const r = await coord;
+    expect(r.merge).toBeNull();
+    expect(r.parked).toEqual([{ index: 2, path: paths[2], error: expect.stringMatching(/ENOENT.*b-2\.txt/) }]);
+    expect(w.failures).toBe(settings.maxDeliver);
+    expect(r.failures).toBe(settings.maxDeliver - 1);
+  });
+});
