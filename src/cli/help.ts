@@ -66,6 +66,9 @@ Usage:
   flowlm report RUN... [--out DIR] [--store PATH]
   flowlm runs ls|show|compare|export|rm [...] [--store PATH]   (flowlm runs --help)
   flowlm tokenizer train --type bpe|wordpiece|unigram --vocab N --out FILE [--input FILES ...] [--tiktoken FILE]
+  flowlm prep [...] --cluster nats://HOST:PORT [--job NAME]   (coordinates; items run by flowlm worker)
+  flowlm worker --cluster nats://HOST:PORT [--job NAME] [--workers N] [--idle-exit S] [--max-items N]
+  flowlm cluster status --cluster nats://HOST:PORT [--job NAME] [--json]
   flowlm ops [--json]
   flowlm help [command]        same as flowlm <command> --help
   flowlm --version
@@ -88,6 +91,8 @@ Commands:
   report    a self-contained HTML report of runs (summary, charts; SVG and PNG of each chart) to keep or share
   runs      the recorded runs: ls (filter by name, status, params), show, compare, export (CSV, Parquet), rm
   tokenizer train a BPE/WordPiece/Unigram tokenizer on a corpus: tokenizer.json (+ tiktoken ranks); flowlm tokenizer --help
+  worker    run work items of clustered data preparation (prep --cluster) pulled from NATS JetStream
+  cluster   status of clustered prep jobs: items done, pending, out with workers, parked; MB/s per worker
   ops    list the operators (ids usable as "op") and resource kinds, with every config field
 
 ${RUN_OPTIONS_HELP}

@@ -29,6 +29,8 @@ const COMMANDS: Record<string, Command> = {
   ui: async (argv, io) => (await import('./ui-command.ts')).uiCommand(argv, io),
   report: async (argv, io) => (await import('./report-command.ts')).reportCommand(argv, io),
   tokenizer: async (...a) => (await import('./tokenizer-command.ts')).tokenizerCommand(...a),
+  worker: async (argv, io) => (await import('./worker-command.ts')).workerCommand(argv, io),
+  cluster: async (argv, io) => (await import('./cluster-command.ts')).clusterCommand(argv, io),
 };
 
 async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<number> {

@@ -14,6 +14,7 @@ import { loadPrepBuilder, PREP_PIPELINE, type PrepOptions } from './prep-contrac
 import { prepReport } from './prep-summary.ts';
 import { executePipeline, parseCount, resolveSpec, RUN_OPTIONS, runSettings } from './run-command.ts';
 import { UsageError, type CliIO } from './io.ts';
+import { PREP_CLUSTER_OPTIONS } from './cluster-help.ts';
 
 /** Flags that build the pipeline (they need a builder: the default pipeline or a file exporting prepSpec). */
 export const BUILD_OPTIONS = {
@@ -31,7 +32,7 @@ export const BUILD_OPTIONS = {
   'decontaminate-report': { type: 'string' },
 } as const;
 
-export const PREP_OPTIONS = { ...RUN_OPTIONS, ...BUILD_OPTIONS } as const;
+export const PREP_OPTIONS = { ...RUN_OPTIONS, ...BUILD_OPTIONS, ...PREP_CLUSTER_OPTIONS } as const;
 
 interface BuildValues {
   input?: string[];
@@ -145,6 +146,10 @@ export async function prepCommand(argv: string[], io: CliIO, registry: Registry 
   const options = buildOptions(values);
   const building = Object.keys(BUILD_OPTIONS).some((k) => values[k as keyof BuildValues] !== undefined);
   const file = positionals[0];
+  if (values.cluster === undefined && Object.keys(PREP_CLUSTER_OPTIONS).some((k) => k in values))
+    throw new UsageError('--job, --ack-wait, --max-deliver and --max-ack-pending need --cluster URL', 'prep');
+  if (values.cluster !== undefined)
+    return (await import('./cluster-command.ts')).prepClusterCommand(values, options, file, io);
   const source = file ?? 'pipelines/prep-default.ts';
   const load = async () =>
     resolveSpec(await specFor(file, options, building), values.set ?? [], budget, registry, source);

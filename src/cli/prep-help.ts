@@ -1,9 +1,11 @@
 // `flowlm prep --help`: how the flags build the pipeline, what each input kind reads, what is written.
 import { RUN_OPTIONS_HELP } from './help.ts';
+import { PREP_CLUSTER_HELP } from './cluster-help.ts';
 
 export const PREP_USAGE = `flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E | --tokenizer FILE] [--seq-len N]
              [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [--decontaminate TASKS]
-             [--decontaminate-mode drop|flag] [--decontaminate-report FILE] [--set node.key=value ...] [--json]`;
+             [--decontaminate-mode drop|flag] [--decontaminate-report FILE] [--set node.key=value ...] [--json]
+             [--cluster nats://HOST:PORT [--job NAME] [--ack-wait S] [--max-deliver N] [--max-ack-pending N]]`;
 
 export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline):
   -i, --input X                a file, a quoted glob ('data/*.jsonl.gz') or an http(s) URL; repeatable (one kind
@@ -47,6 +49,8 @@ ${PREP_OPTIONS_HELP}
 
 ${RUN_OPTIONS_HELP.replace('Options of flowlm run:', 'Options shared with flowlm run:')}
 
+${PREP_CLUSTER_HELP}
+
 Output: progress on stderr; on stdout the per-node table and a summary, or with --json one object as the last
 line: {"ok","pipeline","durationMs","documents","tokens","shards","rows","tokensStored","mb","mbPerS",
 "tokensPerS","peakRssMb","manifest","decontamination"?,"nodes":{...},"sinks":[...]} (nodes and sinks as in flowlm
@@ -58,6 +62,7 @@ Examples:
   flowlm prep --input 'data/*.jsonl.gz' --out out/web --encoding o200k --seq-len 2048 --json
   flowlm prep --input corpus.parquet --format parquet --set read.columns='["id","text"]'
   flowlm prep pipelines/prep-default.ts --seq-len 256 --workers 4
+  flowlm prep --input '/shared/corpus/*.txt' --out /shared/out --cluster nats://10.0.0.5:4222   (+ flowlm worker)
   flowlm prep my-prep.ts --set write.dir=out/mine
   flowlm prep --decontaminate lambada-moby-sotu,heldout-perplexity --json`;
 }

@@ -1,0 +1,162 @@
+// `flowlm prep --cluster URL` (the coordinator: src/cluster/coordinator.ts) and `flowlm cluster status`.
+import { parseArgs } from 'node:util';
+import { connectCluster, parseClusterUrl } from '../cluster/connect.ts';
+import { coordinate, type CoordinateOutcome } from '../cluster/coordinator.ts';
+import { jobStatus, listJobs, type JobStatus } from '../cluster/status.ts';
+import { checkJobName, DEFAULT_SETTINGS, type JobSettings } from '../cluster/streams.ts';
+import { clusterHelp } from './cluster-help.ts';
+import { bytes, count } from './format.ts';
+import type { PrepOptions } from './prep-contract.ts';
+import { peakRssMb } from '../runtime/peak-rss.ts';
+import { parseCount } from './run-command.ts';
+import { UsageError, type CliIO } from './io.ts';
+
+export interface PrepClusterValues {
+  cluster?: string;
+  job?: string;
+  'ack-wait'?: string;
+  'max-deliver'?: string;
+  'max-ack-pending'?: string;
+  json?: boolean;
+  set?: string[];
+}
+
+function settingsOf(v: PrepClusterValues): JobSettings {
+  const s = { ...DEFAULT_SETTINGS };
+  if (v['ack-wait'] !== undefined) {
+    if (!/^\d+(\.\d+)?$/.test(v['ack-wait']) || Number(v['ack-wait']) < 0.1)
+      throw new UsageError(`--ack-wait expects seconds (0.1 or more), got "${v['ack-wait']}"`, 'prep');
+    s.ackWaitMs = Math.round(Number(v['ack-wait']) * 1000);
+  }
+  if (v['max-deliver'] !== undefined) s.maxDeliver = parseCount('max-deliver', v['max-deliver']);
+  if (v['max-ack-pending'] !== undefined) s.maxAckPending = parseCount('max-ack-pending', v['max-ack-pending']);
+  return s;
+}
+
+const round = (x: number, d: number) => Math.round(x * 10 ** d) / 10 ** d;
+
+function summary(r: CoordinateOutcome): Record<string, unknown> {
+  const m = r.merge;
+  const seconds = Math.max(r.durationMs, 1) / 1000;
+  return {
+    ok: r.parked.length === 0,
+    job: r.job,
+    items: r.items,
+    skipped: r.skipped,
+    durationMs: Math.round(r.durationMs),
+    documents: m?.docs ?? 0,
+    duplicates: m?.duplicates ?? 0,
+    tokens: m?.tokens ?? 0,
+    shards: m?.shards ?? 0,
+    rows: m?.rows ?? 0,
+    mb: round(r.bytesIn / 1e6, 3),
+    mbPerS: round(r.bytesIn / 1e6 / seconds, 2),
+    tokensPerS: Math.round((m?.tokens ?? 0) / seconds),
+    peakRssMb: round(peakRssMb(), 1),
+    manifest: m?.manifest ?? null,
+    failures: r.failures,
+    duplicateResults: r.duplicates,
+    workers: r.workers,
+    parked: r.parked,
+  };
+}
+
+/** `flowlm prep --cluster URL ...`: coordinate the job, then print the prep summary. */
+export async function prepClusterCommand(
+  values: PrepClusterValues,
+  options: PrepOptions,
+  file: string | undefined,
+  io: CliIO,
+): Promise<number> {
+  if (file !== undefined || (values.set ?? []).length > 0)
+    throw new UsageError('--cluster runs the default prep pipeline from flags: no pipeline file nor --set', 'prep');
+  const url = values.cluster!;
+  try {
+    parseClusterUrl(url);
+    if (values.job !== undefined) checkJobName(values.job);
+  } catch (err) {
+    throw new UsageError((err as Error).message, 'prep');
+  }
+  const r = await coordinate({
+    url,
+    options,
+    job: values.job,
+    settings: settingsOf(values),
+    progress: (line) => io.err(line),
+  });
+  const s = summary(r);
+  for (const p of r.parked) io.err(`flowlm: item ${p.index} (${p.path}) is parked: ${p.error}`);
+  if (values.json) io.out(JSON.stringify(s));
+  else if (r.merge) {
+    io.out(
+      `prepared ${count(r.merge.docs)} documents (${count(r.merge.duplicates)} duplicates dropped), ${count(r.merge.tokens)} tokens: ` +
+        `${count(r.merge.shards)} shard${r.merge.shards === 1 ? '' : 's'} of ${count(r.merge.rows)} rows, ${r.merge.manifest}\n` +
+        `${bytes(r.bytesIn)} read at ${s.mbPerS} MB/s by ${r.workers.length} workers (job ${r.job}, ${r.items} items` +
+        `${r.skipped ? `, ${r.skipped} already done` : ''})`,
+    );
+  }
+  if (r.parked.length > 0) {
+    io.err(
+      `flowlm: job ${r.job}: ${r.parked.length} item${r.parked.length === 1 ? '' : 's'} parked, nothing merged; ` +
+        'fix the inputs named above, then run the same command with a new --job',
+    );
+    return 1;
+  }
+  return 0;
+}
+
+const STATUS_OPTIONS = {
+  cluster: { type: 'string' },
+  job: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function statusLines(s: JobStatus): string {
+  const w = s.workers.map((x) => `  worker ${x.worker}: ${x.items} items, ${x.mbPerS} MB/s`).join('\n');
+  const p = s.parked.map((x) => `  parked item ${x.index}: ${x.error}`).join('\n');
+  return (
+    `job ${s.job} (${s.state}): ${s.total} items, ${s.done} done, ${s.pending} pending, ${s.ackPending} out with ` +
+    `workers, ${s.redelivered} redelivered, ${s.failures} failures, ${s.parked.length} parked` +
+    (w ? `\n${w}` : '') +
+    (p ? `\n${p}` : '')
+  );
+}
+
+/** `flowlm cluster status --cluster URL [--job NAME] [--json]` */
+export async function clusterCommand(argv: string[], io: CliIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: STATUS_OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err), 'cluster');
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.out(clusterHelp());
+    return 0;
+  }
+  if (positionals[0] !== 'status' || positionals.length > 1)
+    throw new UsageError(`expected flowlm cluster status, got "${positionals.join(' ')}"`, 'cluster');
+  if (!values.cluster) throw new UsageError('flowlm cluster status needs --cluster nats://HOST:PORT', 'cluster');
+  try {
+    parseClusterUrl(values.cluster);
+  } catch (err) {
+    throw new UsageError((err as Error).message, 'cluster');
+  }
+  const cluster = await connectCluster(values.cluster, 'flowlm-status', 5000);
+  try {
+    const specs = (await listJobs(cluster)).filter((j) => values.job === undefined || j.job === values.job);
+    if (values.job !== undefined && specs.length === 0) {
+      io.err(`flowlm: no job "${values.job}" at ${values.cluster} (flowlm cluster status lists the jobs)`);
+      return 1;
+    }
+    const jobs: JobStatus[] = [];
+    for (const spec of specs) jobs.push(await jobStatus(cluster, spec));
+    if (values.json) io.out(JSON.stringify({ jobs }));
+    else io.out(jobs.length ? jobs.map(statusLines).join('\n') : `no jobs at ${values.cluster}`);
+    return 0;
+  } finally {
+    await cluster.close();
+  }
+}
