@@ -29,6 +29,14 @@ const cases: Record<string, () => string[]> = {
   'pipelines/prep-default.ts': () => ['--set', `read.paths=["${SOTU}"]`, '--set', `write.dir=${join(tmp, 'prep')}`],
   'pipelines/sft-prep.ts': () => ['--set', 'read.limit=40', '--set', `write.dir=${join(tmp, 'sft')}`],
   'pipelines/pair-prep.ts': () => ['--set', 'read.limit=20', '--set', `write.dir=${join(tmp, 'pairs')}`],
+  'pipelines/tokenizer-train.ts': () => [
+    '--set',
+    `read.paths=["${SOTU}"]`,
+    '--set',
+    'train.vocabSize=400',
+    '--set',
+    `train.out=${join(tmp, 'tokenizer.json')}`,
+  ],
   'pipelines/crawl-clean.ts': () => [
     '--set',
     `crawl.seeds=["${site.origin}/index.html"]`,
@@ -45,6 +53,7 @@ describe('plan = run', () => {
       .filter(
         (f) =>
           f.endsWith('.ts') &&
+          !f.startsWith('prep-cluster') && // the work items of flowlm prep --cluster (test/cluster, test/pipelines)
           ![
             'demo.ts',
             'end-to-end.ts',
