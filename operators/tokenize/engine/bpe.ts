@@ -5,6 +5,7 @@
 // sequence) a heap of candidate pairs and a linked list of parts, O(m log m): the quadratic loop
 // took 0.25 s for 20 kB of letters and would take minutes for a megabyte.
 import type { RankTable } from './rank-table.ts';
+import { heapPop, heapPush } from './number-heap.ts';
 
 export class BytePairEncoder {
   private bytes = new Uint8Array(1024);
@@ -117,36 +118,6 @@ function mergeLong(table: RankTable, b: Uint8Array, m: number, out: Int32Array, 
     out[pos++] = r;
   }
   return pos;
-}
-
-function heapPush(h: number[], v: number): void {
-  let i = h.length;
-  h.push(v);
-  while (i > 0) {
-    const up = (i - 1) >> 1;
-    if (h[up]! <= v) break;
-    h[i] = h[up]!;
-    i = up;
-  }
-  h[i] = v;
-}
-
-function heapPop(h: number[]): number {
-  const top = h[0]!;
-  const last = h.pop()!;
-  const n = h.length;
-  if (n === 0) return top;
-  let i = 0;
-  for (;;) {
-    let c = 2 * i + 1;
-    if (c >= n) break;
-    if (c + 1 < n && h[c + 1]! < h[c]!) c++;
-    if (h[c]! >= last) break;
-    h[i] = h[c]!;
-    i = c;
-  }
-  h[i] = last;
-  return top;
 }
 
 /** Writes the UTF-8 bytes of s[i, j) to out (room for 3 per unit); returns the byte count. */

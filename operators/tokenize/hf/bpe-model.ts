@@ -3,6 +3,7 @@
 // tokens (byte_fallback) or the unknown token (consecutive ones fused with fuse_unk), then merges
 // applied lowest rank first, leftmost among equal ranks, as Word::merge_all does.
 import { byteTokenIds } from '../load/loaded-tokenizer.ts';
+import { heapPop, heapPush } from '../engine/number-heap.ts';
 import { type Json, bool, list } from './json.ts';
 
 export type EncodeWord = (word: string) => number[];
@@ -90,15 +91,15 @@ function mergeLong(ids: number[], merges: Map<number, number>, mergedId: number[
   const id = Int32Array.from(ids);
   const next = new Int32Array(m).map((_, k) => (k + 1 < m ? k + 1 : -1));
   const prev = new Int32Array(m).map((_, k) => k - 1);
-  const heap = new MinHeap();
+  const heap: number[] = [];
   const span = 0x200000; // positions < 2^21
   const rankAt = (k: number) => (next[k]! < 0 ? undefined : merges.get(id[k]! * 0x200000 + id[next[k]!]!));
   for (let k = 0; k + 1 < m; k++) {
     const r = rankAt(k);
-    if (r !== undefined) heap.push(r * span + k);
+    if (r !== undefined) heapPush(heap, r * span + k);
   }
-  while (heap.size > 0) {
-    const key = heap.pop();
+  while (heap.length > 0) {
+    const key = heapPop(heap);
     const k = key % span;
     const r = (key - k) / span;
     if (id[k]! < 0 || rankAt(k) !== r) continue; // stale
@@ -108,51 +109,14 @@ function mergeLong(ids: number[], merges: Map<number, number>, mergedId: number[
     next[k] = next[gone]!;
     if (next[k]! >= 0) prev[next[k]!] = k;
     const after = rankAt(k);
-    if (after !== undefined) heap.push(after * span + k);
+    if (after !== undefined) heapPush(heap, after * span + k);
     const p = prev[k]!;
     if (p >= 0) {
       const before = rankAt(p);
-      if (before !== undefined) heap.push(before * span + p);
+      if (before !== undefined) heapPush(heap, before * span + p);
     }
   }
   const out: number[] = [];
   for (let k = 0; k >= 0; k = next[k]!) out.push(id[k]!);
   return out;
-}
-
-class MinHeap {
-  private h: number[] = [];
-  get size(): number {
-    return this.h.length;
-  }
-  push(v: number): void {
-    const h = this.h;
-    let i = h.length;
-    h.push(v);
-    while (i > 0) {
-      const up = (i - 1) >> 1;
-      if (h[up]! <= v) break;
-      h[i] = h[up]!;
-      i = up;
-    }
-    h[i] = v;
-  }
-  pop(): number {
-    const h = this.h;
-    const top = h[0]!;
-    const last = h.pop()!;
-    const n = h.length;
-    if (n === 0) return top;
-    let i = 0;
-    for (;;) {
-      let c = 2 * i + 1;
-      if (c >= n) break;
-      if (c + 1 < n && h[c + 1]! < h[c]!) c++;
-      if (h[c]! >= last) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = last;
-    return top;
-  }
 }
