@@ -107,6 +107,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
 
   const run = async (h: JobHandle, msg: JsMsg): Promise<void> => {
     const item = JSON.parse(new TextDecoder().decode(msg.data)) as WorkItem;
+    o.log(`worker ${id}: item ${item.index} (${item.path}), delivery ${msg.info.deliveryCount}`);
     const beat = setInterval(
       () => {
         try {

@@ -1,0 +1,137 @@
+// `flowlm prep --cluster` end to end: a real nats-server, the coordinator and 3 `flowlm worker`
+// processes; the manifest and every shard equal single-process `flowlm prep` bytes (duplicates that span
+// workers' items dropped as one process drops them), `flowlm cluster status` counts the items, and an
+// item whose input vanished is parked after max_deliver with its error, the coordinator exiting 1.
+import { mkdtempSync, rmSync, unlinkSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowlm, lastJson, start } from '../cli/spawn.ts';
+import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
+import { expectSameOutput, PREP_FLAGS, sotuInputs } from './corpus.ts';
+
+let nats: NatsServer;
+const tmp = mkdtempSync(join(tmpdir(), 'flowlm-prep-cluster-'));
+const ref = join(tmp, 'ref');
+let input = '';
+let refJson: Record<string, unknown> = {};
+const FAST = ['--ack-wait', '1', '--max-deliver', '2'];
+
+beforeAll(async () => {
+  input = sotuInputs(join(tmp, 'in'));
+  const [server, single] = await Promise.all([
+    startNatsServer(),
+    flowlm(['prep', '--input', input, '--out', ref, ...PREP_FLAGS, '--json', '--progress', 'none']),
+  ]);
+  nats = server;
+  expect(single.code, single.stderr).toBe(0);
+  refJson = lastJson(single.stdout);
+}, 60_000);
+afterAll(async () => {
+  await nats?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('flowlm prep --cluster', () => {
+  it('3 workers give the single-process bytes; cluster status counts the items', async () => {
+    const out = join(tmp, 'out');
+    const coord = start([
+      'prep',
+      '--cluster',
+      nats.url,
+      '--job',
+      'plain',
+      '--input',
+      input,
+      '--out',
+      out,
+      ...PREP_FLAGS,
+      ...FAST,
+      '--json',
+    ]);
+    const workers = [0, 1, 2].map(() => start(['worker', '--cluster', nats.url, '--job', 'plain', '--json']));
+    const r = await coord.done;
+    expect(r.code, r.stderr).toBe(0);
+    const s = lastJson(r.stdout);
+    expect(s).toMatchObject({ ok: true, job: 'plain', items: 17, skipped: 0, parked: [] });
+    // the same documents, duplicates, tokens and rows as one process
+    expect(s.documents).toBe(refJson.documents);
+    expect(s.duplicates).toBe(3);
+    expect(s.rows).toBe(refJson.rows);
+    expectSameOutput(ref, out);
+    const ws = await Promise.all(workers.map((w) => w.done));
+    const items = ws.map((w) => {
+      expect(w.code, w.stderr).toBe(0);
+      return lastJson(w.stdout).items as number;
+    });
+    expect(items.reduce((a, b) => a + b, 0)).toBe(17);
+    expect(r.stderr).toMatch(/cluster: 17\/17 items done, 0 pending, 0 failures, 0 parked \(.*MB\/s/);
+
+    const st = await flowlm(['cluster', 'status', '--cluster', nats.url, '--job', 'plain', '--json']);
+    expect(st.code, st.stderr).toBe(0);
+    const [job] = (lastJson(st.stdout) as { jobs: Array<Record<string, unknown>> }).jobs;
+    expect(job).toMatchObject({
+      job: 'plain',
+      state: 'complete',
+      total: 17,
+      done: 17,
+      pending: 0,
+      ackPending: 0,
+      parked: [],
+    });
+    expect((job!.workers as unknown[]).length).toBe(ws.filter((_, i) => items[i]! > 0).length);
+
+    // the same command again resumes the finished job: every item verifies on disk, nothing runs
+    const again = await flowlm([
+      'prep',
+      '--cluster',
+      nats.url,
+      '--job',
+      'plain',
+      '--input',
+      input,
+      '--out',
+      out,
+      ...PREP_FLAGS,
+      '--json',
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(lastJson(again.stdout)).toMatchObject({ ok: true, skipped: 17 });
+    expectSameOutput(ref, out);
+  }, 90_000);
+
+  it('parks an item whose input vanished after max_deliver, names it and exits 1', async () => {
+    const dir = join(tmp, 'poison-in');
+    const glob = sotuInputs(dir);
+    const victim = readdirSync(dir).sort()[5]!;
+    const out = join(tmp, 'poison-out');
+    const coord = start([
+      'prep',
+      '--cluster',
+      nats.url,
+      '--job',
+      'poison',
+      '--input',
+      glob,
+      '--out',
+      out,
+      ...PREP_FLAGS,
+      ...FAST,
+    ]);
+    await coord.until(() => coord.stderr().includes('17 published'));
+    unlinkSync(join(dir, victim));
+    const worker = start(['worker', '--cluster', nats.url, '--job', 'poison', '--workers', '2']);
+    const r = await coord.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`item 5 (${join(dir, victim)}) is parked:`);
+    expect(r.stderr).toMatch(/ENOENT|no such file/);
+    expect(r.stderr).toMatch(/job poison: 1 item parked, nothing merged/);
+    expect(readdirSync(out)).not.toContain('manifest.json');
+    expect((await worker.done).stderr).toMatch(new RegExp(`item 5 .*delivery 2`));
+    const st = await flowlm(['cluster', 'status', '--cluster', nats.url, '--job', 'poison']);
+    expect(st.stdout).toMatch(
+      /job poison \(failed\): 17 items, 16 done, 0 pending, 0 out with workers, \d+ redelivered, 1 failures, 1 parked\n/,
+    );
+    expect(st.stdout).toMatch(/parked item 5: .*(ENOENT|no such file)/);
+  }, 90_000);
+});
