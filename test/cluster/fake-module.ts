@@ -5,7 +5,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import type { ItemResult, PrepClusterModule, WorkItem } from '../../src/cli/prep-cluster-contract.ts';
 
-export function fakeModule(paths: string[], runs: number[] = []): PrepClusterModule {
+/** `runs` collects the index of every runItem call; each run takes at least `delayMs`. */
+export function fakeModule(paths: string[], runs: number[] = [], delayMs = 0): PrepClusterModule {
   const file = (item: WorkItem) => join(item.options.out!, `item-${item.index}.txt`);
   const verifyItem = async (item: WorkItem): Promise<ItemResult | null> => {
     const f = file(item);
@@ -25,6 +26,7 @@ export function fakeModule(paths: string[], runs: number[] = []): PrepClusterMod
     verifyItem,
     async runItem(item) {
       runs.push(item.index);
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       const done = await verifyItem(item);
       if (done) return done;
       const text = readFileSync(item.path, 'utf8').toUpperCase();

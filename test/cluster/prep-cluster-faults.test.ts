@@ -97,4 +97,33 @@ describe('flowlm prep --cluster under failures', () => {
     // 18 done records for 17 items: the late one is not counted twice
     expect(s).toMatchObject({ total: 17, done: 17, parked: [], state: 'complete' });
   }, 90_000);
+
+  it('the coordinator SIGKILLed mid-job and started again: republished items deduplicated, same bytes', async () => {
+    const { coord, workers, out } = job('coordinator');
+    await Promise.race(workers.map((w) => w.until(tookItem(w), 30_000)));
+    coord.child.kill('SIGKILL');
+    expect((await coord.done).signal).toBe('SIGKILL');
+    const again = await flowlm([
+      'prep',
+      '--cluster',
+      nats.url,
+      '--job',
+      'coordinator',
+      '--input',
+      input,
+      '--out',
+      out,
+      ...PREP_FLAGS,
+      '--ack-wait',
+      '1',
+      '--json',
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(lastJson(again.stdout)).toMatchObject({ ok: true, items: 17, parked: [] });
+    expectSameOutput(ref, out);
+    const ws = await Promise.all(workers.map((w) => w.done));
+    for (const w of ws) expect(w.code, w.stderr).toBe(0);
+    // no item ran twice for the republish: every item's first delivery is the only one
+    expect(ws.map((w) => w.stderr).join('')).not.toMatch(/delivery 2/);
+  }, 90_000);
 });
