@@ -1,0 +1,87 @@
+// A work item's output in a clustered prep (src/cli/prep-cluster-contract.ts): one input file's
+// documents, in order, as an Arrow IPC file of their exact-dedup keys, the reader's batch weight, the
+// Doc columns that pass tokenizing (id, url, source) and the token ids. Written under a temporary name,
+// synced and renamed (ShardOutput, as shards are), then a completion record with the file's sha256 is
+// written the same way: an output without a record that verifies is not complete. The bytes depend only
+// on the input and the config (no timestamps, no dictionaries), so two workers running one item write
+// the same file and either rename may win.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Field, Int32, List, Schema, Uint32, Uint8, Utf8 } from 'apache-arrow';
+import { z } from 'zod';
+import { AtomicFile } from '../../src/runtime/files.ts';
+import { sha256File } from './manifest.ts';
+
+/** Item file columns. `weight`: what the document counted against the reader's batchBytes (readers
+ * whose batches span files: text, JSON Lines), or -1 for readers whose batches end with each file
+ * (Parquet, IPC): then `cut` marks the documents that ended a reader batch. With both the merge cuts
+ * the batches one process would have made. */
+export const itemSchema = () =>
+  new Schema([
+    new Field('key_lo', new Uint32(), false),
+    new Field('key_hi', new Uint32(), false),
+    new Field('weight', new Int32(), false),
+    new Field('cut', new Uint8(), false),
+    new Field('id', new Utf8(), false),
+    new Field('url', new Utf8(), true),
+    new Field('source', new Utf8(), false),
+    new Field('tokens', new List(new Field('item', new Int32(), false)), false),
+  ]);
+
+export const ItemRecord = z.object({
+  index: z.number().int().min(0),
+  /** the item file, relative to the record's directory */
+  file: z.string().min(1),
+  /** the input file it was made from */
+  input: z.string().min(1),
+  /** hash of the settings that shape the item's bytes (reader, tokenizer, dedup key) */
+  configHash: z.string(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  bytes: z.number().int().min(0),
+  docs: z.number().int().min(0),
+  bytesIn: z.number().int().min(0),
+  tokens: z.number().int().min(0),
+});
+export type ItemRecord = z.infer<typeof ItemRecord>;
+
+const pad = (index: number) => String(index).padStart(6, '0');
+export const itemDir = (out: string, job: string) => join(out, '.items', job);
+export const itemFile = (index: number) => `item-${pad(index)}.arrow`;
+export const itemRecordFile = (index: number) => `item-${pad(index)}.done.json`;
+
+/** The record of a complete item output in `dir`, or why there is none (a string). */
+export async function checkItem(
+  dir: string,
+  expect: { index: number; input: string; configHash: string },
+): Promise<ItemRecord | string> {
+  const recordPath = join(dir, itemRecordFile(expect.index));
+  if (!existsSync(recordPath)) return 'no completion record';
+  let rec: ItemRecord;
+  try {
+    const r = ItemRecord.safeParse(JSON.parse(readFileSync(recordPath, 'utf8')));
+    if (!r.success) return `completion record invalid: ${r.error.issues[0]?.message}`;
+    rec = r.data;
+  } catch (err) {
+    return `completion record unreadable (${(err as Error).message})`;
+  }
+  if (rec.index !== expect.index) return `record is of item ${rec.index}`;
+  if (rec.input !== expect.input) return `record is of input ${rec.input}, not ${expect.input}`;
+  if (rec.configHash !== expect.configHash) return 'made with other settings';
+  const file = join(dir, rec.file);
+  if (!existsSync(file)) return `${rec.file} missing`;
+  const sha = await sha256File(file);
+  if (sha !== rec.sha256) return `${rec.file} does not match its record (sha256 ${sha.slice(0, 12)}…)`;
+  return rec;
+}
+
+/** The completion record written atomically (synced, renamed): after the data file is in place. */
+export async function writeItemRecord(dir: string, rec: ItemRecord): Promise<void> {
+  const f = new AtomicFile(join(dir, itemRecordFile(rec.index)));
+  try {
+    await f.write(`${JSON.stringify(rec, null, 2)}\n`);
+    await f.commit();
+  } catch (err) {
+    await f.abort();
+    throw err;
+  }
+}

@@ -1,0 +1,59 @@
+// The reader side of a clustered prep's work items: which files the job reads (expanded by the very
+// function every reader expands its paths with, so in the same order), and what each document of one
+// file weighs against its reader's batchBytes, so the merge can cut the batches one process would have
+// cut (shard boundaries depend on them). Weights are known for readers whose batches run across files:
+// plain text (one document per file: the whole-file rule) and JSON Lines (each record's line, decided
+// by the reader's own parseLine); other readers end their batches with each file, and the item output
+// records where (write-item.ts).
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import type { PipelineSpecInput } from '../src/graph/spec.ts';
+import { parseConfig } from '../src/core/operator.ts';
+import { expandGlobs } from '../src/runtime/files.ts';
+import { readLines } from '../src/runtime/lines.ts';
+import { inputKind } from '../operators/ingest/input-kind.ts';
+import { readFiles } from '../operators/ingest/read-files.ts';
+import { parseLine, readJsonl } from '../operators/ingest/read-jsonl.ts';
+import { readText } from '../operators/ingest/read-text.ts';
+
+export type Step = NonNullable<PipelineSpecInput['steps']>[number];
+
+/** The job's input files, in the order its reader reads them. */
+export async function itemFiles(read: Step): Promise<string[]> {
+  const paths = (read.config as { paths?: string[] } | undefined)?.paths;
+  if (!paths?.length) throw new Error(`prep --cluster: the reader step ${read.id} names no input files`);
+  return expandGlobs(paths);
+}
+
+/** A plain text file's weight as one document (whole-file.ts: each line's bytes + 1, BOM excluded). */
+function textWeight(file: string): number {
+  const raw = readFileSync(file);
+  const b = file.endsWith('.gz') ? gunzipSync(raw) : raw;
+  const size = b.length;
+  const offset = size >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+  return size === offset ? 0 : size - offset + (b[size - 1] === 10 ? 0 : 1);
+}
+
+/** Each record's line bytes, for the lines read-jsonl makes a document of. */
+async function jsonlWeights(file: string, config: Record<string, unknown>): Promise<number[]> {
+  const cfg = parseConfig(readJsonl.def, { ...config, paths: [file] });
+  const out: number[] = [];
+  for await (const lines of readLines(file, { maxLineBytes: cfg.maxLineBytes }))
+    for (const l of lines) if (parseLine(l, cfg)?.ok) out.push(l.bytes.length);
+  return out;
+}
+
+/** The weights of `file`'s documents under the job's reader step, or undefined when its batches end
+ * with each file. */
+export async function weightsOf(read: Step, file: string): Promise<number[] | undefined> {
+  const config = (read.config ?? {}) as Record<string, unknown>;
+  const kind = read.op === readFiles ? inputKind(file) : undefined;
+  if (read.op === readText || kind === 'text') {
+    const unit = read.op === readText ? parseConfig(readText.def, { ...config, paths: [file] }).unit : 'file';
+    if (unit !== 'file') return undefined;
+    return [textWeight(file)];
+  }
+  if (read.op === readJsonl) return jsonlWeights(file, config);
+  if (kind === 'jsonl') return jsonlWeights(file, {});
+  return undefined;
+}

@@ -1,0 +1,202 @@
+// The data side of `flowlm prep --cluster` (src/cli/prep-cluster-contract.ts): single-process prep
+// (prep-default.ts) cut into work items, one input file each, that any process can run in any order,
+// and a merge that gives the same shards and manifest, byte for byte. Every step is taken from
+// prepSpec(options) itself, so reader, tokenizer, packing and writer configs cannot drift apart:
+//   item:  that spec's reader on one file -> its tokenize (text kept) -> shard/write-item (per document
+//          the exact-dedup key, the reader's batch weight, id, url, source, tokens; atomic, verified)
+//   merge: shard/read-items (item order, exact dedup across all items, first occurrence wins, the
+//          reader's batches replayed) -> that spec's pack and write steps.
+// Decontamination keeps one index over all documents on one thread: not split here.
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import type { ItemResult, MergeFigures, PrepClusterModule, WorkItem } from '../src/cli/prep-cluster-contract.ts';
+import type { PrepOptions } from '../src/cli/prep-contract.ts';
+import { defOf, parseConfig, type AnyFactory } from '../src/core/operator.ts';
+import { runPipeline } from '../src/runtime/run.ts';
+import { WorkerPool } from '../src/runtime/worker-pool.ts';
+import { exactDedup } from '../operators/dedup/exact.ts';
+import { crawl } from '../operators/ingest/crawl.ts';
+import { checkItem, itemDir, itemFile } from '../operators/shard/item-output.ts';
+import { canonicalJson, MANIFEST, readManifest, sha256Hex } from '../operators/shard/manifest.ts';
+import { readItems } from '../operators/shard/read-items.ts';
+import { writeItem } from '../operators/shard/write-item.ts';
+import { PREP_DEFAULTS, prepSpec } from './prep-default.ts';
+import { itemFiles, weightsOf, type Step } from './prep-cluster-read.ts';
+
+/** The job's prep spec cut at its stages: reader steps, tokenize, pack and write. */
+function stages(options: PrepOptions) {
+  if (options.decontaminate?.length)
+    throw new Error(
+      'prep --cluster cannot decontaminate (its n-gram index sees every document on one thread): run `flowlm prep ' +
+        '--decontaminate` in one process, or decontaminate the shards afterwards',
+    );
+  const steps = (prepSpec(options).steps ?? []) as Step[];
+  const at = (id: string) => steps.findIndex((s) => s.id === id);
+  const tok = at('tokenize');
+  const dedup = at('dedup');
+  const read = steps.slice(0, dedup >= 0 ? dedup : tok);
+  if (read[0]?.op === crawl)
+    throw new Error('prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first');
+  const dedupCfg = parseConfig(exactDedup.def, dedup >= 0 ? steps[dedup]!.config : {});
+  return { read, tokenize: steps[tok]!, dedup: dedup >= 0, dedupCfg, write: steps.slice(tok + 1) };
+}
+
+const opId = (op: Step['op']) => (typeof op === 'string' ? op : defOf(op as AnyFactory).id);
+
+/** What shapes an item's bytes: its reader and tokenizer configs (paths aside) and the dedup key. */
+function configHash(s: ReturnType<typeof stages>): string {
+  const { lowercase, whitespace, punctuation, seed } = s.dedupCfg;
+  const { paths: _paths, ...readCfg } = (s.read[0]!.config ?? {}) as Record<string, unknown>;
+  return sha256Hex(
+    canonicalJson({
+      item: 1,
+      read: [{ op: opId(s.read[0]!.op), config: readCfg }, ...s.read.slice(1).map((r) => opId(r.op))],
+      tokenize: s.tokenize.config,
+      key: { lowercase, whitespace, punctuation, seed },
+    }),
+  );
+}
+
+const outDir = (options: PrepOptions) => resolve(options.out ?? PREP_DEFAULTS.out);
+
+export async function planItems(options: PrepOptions): Promise<string[]> {
+  return itemFiles(stages(options).read[0]!);
+}
+
+const resultOf = (dir: string, rec: { index: number; sha256: string; docs: number; bytesIn: number; tokens: number }) =>
+  ({
+    index: rec.index,
+    file: resolve(dir, itemFile(rec.index)),
+    sha256: rec.sha256,
+    docs: rec.docs,
+    bytesIn: rec.bytesIn,
+    tokens: rec.tokens,
+  }) satisfies ItemResult;
+
+export async function verifyItem(item: WorkItem): Promise<ItemResult | null> {
+  const s = stages(item.options);
+  const dir = itemDir(outDir(item.options), item.job);
+  const rec = await checkItem(dir, { index: item.index, input: item.path, configHash: configHash(s) });
+  return typeof rec === 'string' ? null : resultOf(dir, rec);
+}
+
+// One worker pool for every item this process runs: a pool per item started threads and loaded the
+// tokenizer in each for every file. Idle threads do not keep the process alive.
+let pool: WorkerPool | undefined;
+const poolFor = (options: PrepOptions): WorkerPool => {
+  const size = Math.max(1, options.workers ?? availableParallelism());
+  if (pool?.size !== size) {
+    void pool?.close();
+    pool = new WorkerPool({ size });
+  }
+  return pool;
+};
+
+export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
+  const done = await verifyItem(item);
+  if (done) return done;
+  const s = stages(item.options);
+  const dir = itemDir(outDir(item.options), item.job);
+  const [first, ...rest] = s.read;
+  const read: Step[] = [{ ...first!, config: { ...(first!.config as object), paths: [item.path] } }, ...rest];
+  const weights = await weightsOf(first!, item.path);
+  const r = await runPipeline(
+    {
+      name: `prep-item-${item.index}`,
+      budget: { maxInFlight: 8 },
+      steps: [
+        ...read,
+        { ...s.tokenize, config: { ...(s.tokenize.config as object), keepText: true } },
+        {
+          id: 'item',
+          op: writeItem,
+          config: {
+            dir,
+            index: item.index,
+            input: item.path,
+            configHash: configHash(s),
+            ...(weights ? { weights } : {}),
+            ...pick(s.dedupCfg),
+          },
+        },
+      ],
+    },
+    { pool: poolFor(item.options), ...(signal ? { signal } : {}) },
+  );
+  if (!r.ok)
+    throw new Error(
+      `work item ${item.index} (${item.path}) failed${r.error?.operator ? ` in ${r.error.operator}` : ''}: ` +
+        `${r.error?.message ?? (r.cancelled ? 'cancelled' : 'unknown error')}`,
+    );
+  const rec = await checkItem(dir, { index: item.index, input: item.path, configHash: configHash(s) });
+  if (typeof rec === 'string')
+    throw new Error(`work item ${item.index} (${item.path}): output does not verify: ${rec}`);
+  return resultOf(dir, rec);
+}
+
+const pick = ({ lowercase, whitespace, punctuation, seed }: ReturnType<typeof stages>['dedupCfg']) => ({
+  lowercase,
+  whitespace,
+  punctuation,
+  seed,
+});
+
+export async function mergeItems(options: PrepOptions, items: ItemResult[]): Promise<MergeFigures> {
+  const s = stages(options);
+  const byIndex = new Map(items.map((i) => [i.index, i]));
+  const count = Math.max(0, ...items.map((i) => i.index + 1));
+  const inputs = await itemFiles(s.read[0]!);
+  if (count > inputs.length)
+    throw new Error(`merge: item ${count - 1} given but the job has ${inputs.length} input files`);
+  // every item of the job, each complete and verifying now (not only when it was reported)
+  const bad: string[] = [];
+  for (let index = 0; index < inputs.length; index++) {
+    const given = byIndex.get(index);
+    if (!given) {
+      bad.push(`${index} (not given)`);
+      continue;
+    }
+    const rec = await checkItem(dirname(given.file), { index, input: inputs[index]!, configHash: configHash(s) });
+    if (typeof rec === 'string') bad.push(`${index} (${rec})`);
+    else if (rec.sha256 !== given.sha256) bad.push(`${index} (rewritten since it was reported)`);
+  }
+  if (bad.length > 0)
+    throw new Error(
+      `cannot merge: ${bad.length} of ${inputs.length} work item(s) missing or incomplete: ${bad.slice(0, 20).join(', ')}` +
+        `${bad.length > 20 ? ', ...' : ''}; run them (again) first`,
+    );
+  const readCfg = s.read[0]!.config as { batchBytes?: number; batchRows?: number };
+  const files = inputs.map((_, i) => byIndex.get(i)!.file);
+  const r = await runPipeline({
+    name: 'prep-merge',
+    budget: { maxInFlight: 8 },
+    steps: [
+      {
+        id: 'read',
+        op: readItems,
+        config: {
+          files,
+          dedup: s.dedup,
+          maxEntries: s.dedupCfg.maxEntries,
+          onFull: s.dedupCfg.onFull,
+          ...(readCfg.batchBytes ? { batchBytes: readCfg.batchBytes } : {}),
+          ...(readCfg.batchRows ? { batchRows: readCfg.batchRows } : {}),
+        },
+      },
+      ...s.write,
+    ],
+  });
+  if (!r.ok) throw new Error(`merge failed${r.error?.operator ? ` in ${r.error.operator}` : ''}: ${r.error?.message}`);
+  const manifest = resolve(outDir(options), MANIFEST);
+  const m = readManifest(outDir(options), 'prep-merge');
+  return {
+    docs: items.reduce((n, i) => n + i.docs, 0),
+    duplicates: r.nodes.read?.dropReasons.exact_duplicate ?? 0,
+    tokens: m.tokens,
+    rows: m.rows,
+    shards: m.shards.length,
+    manifest,
+  };
+}
+
+export default { planItems, verifyItem, runItem, mergeItems } satisfies PrepClusterModule;
