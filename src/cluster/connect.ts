@@ -44,8 +44,10 @@ export async function connectCluster(url: string, name: string, waitMs = 30_000)
     waitMs,
     `cannot reach the NATS server at ${url} (is nats-server -js running there?)`,
   );
-  const js = jetstream(nc, { timeout: 5000 });
-  const jsm = await retry(() => jetstreamManager(nc, { timeout: 5000 }), waitMs, `JetStream at ${url}`);
+  // a request lost with a restarting server fails after this and is retried (retry.ts): short, so a
+  // restart costs about this much, not more
+  const js = jetstream(nc, { timeout: 2000 });
+  const jsm = await retry(() => jetstreamManager(nc, { timeout: 2000 }), waitMs, `JetStream at ${url}`);
   const jobs = await retry(() => new Kvm(js).create(JOBS_BUCKET, { history: 1 }), waitMs, `the ${JOBS_BUCKET} bucket`);
   return {
     nc,

@@ -121,7 +121,11 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
       const result = await mod.runItem(item, o.signal);
       const rec: DoneRecord = { index: item.index, result, worker: id, ms: Math.round(performance.now() - t) };
       await retry(
-        () => cluster.js.publish(doneSubject(item.job), enc.encode(JSON.stringify(rec))),
+        // the message id makes a retried publish (its ack lost in a server restart) a no-op
+        () =>
+          cluster.js.publish(doneSubject(item.job), enc.encode(JSON.stringify(rec)), {
+            msgID: `${item.job}:${item.index}:done:${id}:${msg.info.deliveryCount}`,
+          }),
         waitMs,
         `reporting item ${item.index} done`,
       );
