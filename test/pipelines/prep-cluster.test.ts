@@ -1,0 +1,162 @@
+// Clustered prep (pipelines/prep-cluster.ts) against single-process prep (prepSpec in prep-default.ts)
+// on real text: State of the Union addresses cut into passages (JSON Lines, several documents per
+// file) or kept whole (plain text, one per file), with documents repeated within a file and across
+// files (re-cased and re-spaced, which exact dedup's key ignores). The items run in a shuffled order,
+// some twice, two at once, one after its output was corrupted; the merge must then write every file of
+// the output directory with the bytes one process writes, for both shard formats and with shards small
+// enough that where batches end decides where shards end.
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
+import { mergeItems, planItems, runItem, verifyItem } from '../../pipelines/prep-cluster.ts';
+import { prepSpec } from '../../pipelines/prep-default.ts';
+import type { ItemResult, WorkItem } from '../../src/cli/prep-cluster-contract.ts';
+import type { PrepOptions } from '../../src/cli/prep-contract.ts';
+import { expandGlobs } from '../../src/runtime/files.ts';
+import { Rng } from '../../src/runtime/rng.ts';
+import { runPipeline } from '../../src/runtime/run.ts';
+import { LLAMA2_JSON } from '../operators/tokenize/load/references.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'flowlm-prep-cluster-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const SOTU = dirname(sotuTexts());
+/** addresses 1900-1919 (~1.2 MB): enough for several reader batches (256 documents or 512 kB) */
+const addresses = () =>
+  readdirSync(SOTU)
+    .filter((f) => /^19[01]\d_.*\.txt$/.test(f))
+    .sort()
+    .map((f) => readFileSync(join(SOTU, f), 'utf8'));
+
+/** the same text for exact dedup's key: other case, other spacing */
+const variant = (t: string) => `  ${t.toUpperCase().replace(/ /g, '  \t')}\n`;
+
+/** 20 JSON Lines files of passages (one per record), duplicates within and across files. */
+function jsonlCorpus(): string {
+  const dir = join(root, 'jsonl');
+  mkdirSync(dir, { recursive: true });
+  // the addresses are one line each: a document is up to 8 sentences
+  const paras = addresses().flatMap((a) => {
+    const sentences = a.split(/(?<=[.?!]) +/);
+    return Array.from({ length: Math.ceil(sentences.length / 8) }, (_, k) =>
+      sentences.slice(8 * k, 8 * k + 8).join(' '),
+    );
+  });
+  const files: string[][] = Array.from({ length: 20 }, () => []);
+  paras.forEach((p, i) => files[Math.floor((i * 20) / paras.length)]!.push(p));
+  files[3]!.splice(5, 0, files[3]![1]!); // within a file
+  files[11]!.push(variant(files[2]![7]!), files[0]![0]!); // across files
+  files[19]!.unshift(variant(files[11]![3]!));
+  for (const [i, f] of files.entries())
+    writeFileSync(
+      join(dir, `part-${String(i).padStart(2, '0')}.jsonl`),
+      f.map((text) => JSON.stringify({ text })).join('\n') + '\n',
+      { flag: 'w' },
+    );
+  return join(dir, 'part-*.jsonl');
+}
+
+/** 20 whole addresses as text files, two of them again (one re-cased) under other names. */
+function textCorpus(): string {
+  const dir = join(root, 'text');
+  mkdirSync(dir, { recursive: true });
+  const all = addresses().slice(0, 20);
+  all.forEach((t, i) => writeFileSync(join(dir, `a${String(i).padStart(2, '0')}.txt`), t));
+  writeFileSync(join(dir, 'a05b.txt'), all[2]!);
+  writeFileSync(join(dir, 'a17b.txt'), variant(all[9]!));
+  return join(dir, 'a*.txt');
+}
+
+/** Every file of a prep output directory (the items' work directory aside), by name. */
+function outputFiles(dir: string): Map<string, Buffer> {
+  return new Map(
+    readdirSync(dir)
+      .filter((f) => f !== '.items')
+      .sort()
+      .map((f) => [f, readFileSync(join(dir, f))]),
+  );
+}
+
+async function single(options: PrepOptions): Promise<{ files: Map<string, Buffer>; duplicates: number }> {
+  const r = await runPipeline(prepSpec(options));
+  expect(r.error).toBeUndefined();
+  return { files: outputFiles(options.out!), duplicates: r.nodes.dedup?.dropReasons.exact_duplicate ?? 0 };
+}
+
+/** All items in a shuffled order, the first three twice (two of them at the same time), one corrupted
+ * between its runs, then the merge. */
+async function clustered(options: PrepOptions, seed: number) {
+  const paths = await planItems(options);
+  const items: WorkItem[] = paths.map((path, index) => ({ job: 'j1', index, count: paths.length, path, options }));
+  const rng = new Rng(seed);
+  const order = items.map((it) => ({ it, k: rng.nextU32() })).sort((a, b) => a.k - b.k);
+  const results = new Map<number, ItemResult>();
+  await Promise.all([runItem(order[0]!.it), runItem(order[0]!.it)]);
+  for (const { it } of order) results.set(it.index, await runItem(it));
+  const hit = order[1]!.it;
+  truncateSync(results.get(hit.index)!.file, 100);
+  expect(await verifyItem(hit)).toBeNull();
+  results.set(hit.index, await runItem(hit));
+  results.set(order[2]!.it.index, await runItem(order[2]!.it)); // complete: reused
+  const figures = await mergeItems(options, [...results.values()]);
+  return { paths, items, results, figures, files: outputFiles(options.out!) };
+}
+
+function expectSameFiles(got: Map<string, Buffer>, want: Map<string, Buffer>) {
+  expect([...got.keys()]).toEqual([...want.keys()]);
+  for (const [name, bytes] of want) expect(got.get(name)!.equals(bytes), name).toBe(true);
+}
+
+describe('prep --cluster items and merge', () => {
+  const base = { workers: 1, shardBytes: 120_000 } as const;
+
+  it.each(['ipc', 'parquet'] as const)(
+    'JSON Lines, %s: shards and manifest byte-identical to one process',
+    async (format) => {
+      const inputs = [jsonlCorpus()];
+      const one = await single({ ...base, format, inputs, out: join(root, `one-jsonl-${format}`) });
+      const many = await clustered({ ...base, format, inputs, out: join(root, `many-jsonl-${format}`) }, 7);
+      expect(many.paths).toEqual(await expandGlobs(inputs)); // the reader's order
+      expectSameFiles(many.files, one.files);
+      const manifest = JSON.parse(one.files.get('manifest.json')!.toString()) as { shards: unknown[]; rows: number };
+      expect(manifest.shards.length).toBeGreaterThan(3);
+      expect(one.duplicates).toBe(4);
+      expect(many.figures.duplicates).toBe(one.duplicates);
+      expect(many.figures).toMatchObject({ shards: manifest.shards.length, rows: manifest.rows });
+    },
+  );
+
+  it('plain text with a tokenizer file: byte-identical, duplicates across files dropped', async () => {
+    const inputs = [textCorpus()];
+    const opts = { ...base, format: 'parquet' as const, tokenizer: LLAMA2_JSON, inputs };
+    const one = await single({ ...opts, out: join(root, 'one-text') });
+    const many = await clustered({ ...opts, out: join(root, 'many-text') }, 3);
+    expectSameFiles(many.files, one.files);
+    expect(one.duplicates).toBe(2);
+    expect(many.figures.duplicates).toBe(2);
+    expect(JSON.parse(many.files.get('manifest.json')!.toString()).encoding).toBe(LLAMA2_JSON);
+  });
+
+  it('refuses to merge with items missing or no longer verifying, naming them', async () => {
+    const inputs = [textCorpus()];
+    const options: PrepOptions = { ...base, inputs, out: join(root, 'missing') };
+    const paths = await planItems(options);
+    const results: ItemResult[] = [];
+    for (const [index, path] of paths.entries())
+      if (index !== 4 && index !== 9)
+        results.push(await runItem({ job: 'j', index, count: paths.length, path, options }));
+    await expect(mergeItems(options, results)).rejects.toThrow(/2 of 22 work item\(s\) missing.*: 4 \(not given\), 9/);
+    writeFileSync(results[0]!.file, 'torn');
+    await expect(mergeItems(options, results)).rejects.toThrow(/: 0 \(item-000000\.arrow does not match its record/);
+    expect(readdirSync(options.out!)).toEqual(['.items']); // nothing written
+    expect(basename(results[0]!.file)).toBe('item-000000.arrow');
+  });
+
+  it('refuses decontamination (one index over all documents)', async () => {
+    await expect(planItems({ inputs: [textCorpus()], decontaminate: ['hellaswag'] })).rejects.toThrow(
+      /cannot decontaminate/,
+    );
+  });
+});
