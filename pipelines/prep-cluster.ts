@@ -83,13 +83,14 @@ export async function verifyItem(item: WorkItem): Promise<ItemResult | null> {
 // One worker pool for every item this process runs: a pool per item started threads and loaded the
 // tokenizer in each for every file. Idle threads do not keep the process alive.
 let pool: WorkerPool | undefined;
-const poolFor = (options: PrepOptions): WorkerPool => {
-  const size = Math.max(1, options.workers ?? availableParallelism());
+const poolFor = (options: PrepOptions): { pool?: WorkerPool } => {
+  if (options.workers === 0) return {}; // everything on this thread
+  const size = options.workers ?? availableParallelism();
   if (pool?.size !== size) {
     void pool?.close();
     pool = new WorkerPool({ size });
   }
-  return pool;
+  return { pool };
 };
 
 export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
@@ -121,7 +122,7 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
         },
       ],
     },
-    { pool: poolFor(item.options), ...(signal ? { signal } : {}) },
+    { ...poolFor(item.options), ...(signal ? { signal } : {}) },
   );
   if (!r.ok)
     throw new Error(

@@ -23,10 +23,10 @@ const root = mkdtempSync(join(tmpdir(), 'flowlm-prep-cluster-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const SOTU = dirname(sotuTexts());
-/** addresses 1900-1919 (~1.2 MB): enough for several reader batches (256 documents or 512 kB) */
+/** addresses 1910-1919 (~520 kB): enough for more than one reader batch (256 documents or 512 kB) */
 const addresses = () =>
   readdirSync(SOTU)
-    .filter((f) => /^19[01]\d_.*\.txt$/.test(f))
+    .filter((f) => /^191\d_.*\.txt$/.test(f))
     .sort()
     .map((f) => readFileSync(join(SOTU, f), 'utf8'));
 
@@ -58,11 +58,11 @@ function jsonlCorpus(): string {
   return join(dir, 'part-*.jsonl');
 }
 
-/** 20 whole addresses as text files, two of them again (one re-cased) under other names. */
+/** 10 whole addresses as text files, two of them again (one re-cased) under other names. */
 function textCorpus(): string {
   const dir = join(root, 'text');
   mkdirSync(dir, { recursive: true });
-  const all = addresses().slice(0, 20);
+  const all = addresses();
   all.forEach((t, i) => writeFileSync(join(dir, `a${String(i).padStart(2, '0')}.txt`), t));
   writeFileSync(join(dir, 'a05b.txt'), all[2]!);
   writeFileSync(join(dir, 'a17b.txt'), variant(all[9]!));
@@ -110,7 +110,8 @@ function expectSameFiles(got: Map<string, Buffer>, want: Map<string, Buffer>) {
 }
 
 describe('prep --cluster items and merge', () => {
-  const base = { workers: 1, shardBytes: 120_000 } as const;
+  // tokenizing on this thread: a worker thread's start and tokenizer load cost more than this corpus
+  const base = { workers: 0, shardBytes: 120_000 } as const;
 
   it.each(['ipc', 'parquet'] as const)(
     'JSON Lines, %s: shards and manifest byte-identical to one process',
@@ -121,7 +122,7 @@ describe('prep --cluster items and merge', () => {
       expect(many.paths).toEqual(await expandGlobs(inputs)); // the reader's order
       expectSameFiles(many.files, one.files);
       const manifest = JSON.parse(one.files.get('manifest.json')!.toString()) as { shards: unknown[]; rows: number };
-      expect(manifest.shards.length).toBeGreaterThan(3);
+      expect(manifest.shards.length).toBeGreaterThan(2);
       expect(one.duplicates).toBe(4);
       expect(many.figures.duplicates).toBe(one.duplicates);
       expect(many.figures).toMatchObject({ shards: manifest.shards.length, rows: manifest.rows });
@@ -147,7 +148,7 @@ describe('prep --cluster items and merge', () => {
     for (const [index, path] of paths.entries())
       if (index !== 4 && index !== 9)
         results.push(await runItem({ job: 'j', index, count: paths.length, path, options }));
-    await expect(mergeItems(options, results)).rejects.toThrow(/2 of 22 work item\(s\) missing.*: 4 \(not given\), 9/);
+    await expect(mergeItems(options, results)).rejects.toThrow(/2 of 12 work item\(s\) missing.*: 4 \(not given\), 9/);
     writeFileSync(results[0]!.file, 'torn');
     await expect(mergeItems(options, results)).rejects.toThrow(/: 0 \(item-000000\.arrow does not match its record/);
     expect(readdirSync(options.out!)).toEqual(['.items']); // nothing written
