@@ -8,7 +8,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowlm, lastJson, start } from '../cli/spawn.ts';
 import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
-import { expectSameOutput, PREP_FLAGS, sotuInputs } from './corpus.ts';
+import { expectSameOutput, PREP_FLAGS, referencePrep, sotuInputs } from './corpus.ts';
+import { main } from '../../src/cli/main.ts';
+
+/** A command in this process (status and resumed runs: no CLI start-up to pay). */
+const call = async (argv: string[]) => {
+  let stdout = '',
+    stderr = '';
+  const code = await main(argv, {
+    out: (t) => {
+      stdout += `${t}\n`;
+    },
+    err: (t) => {
+      stderr += `${t}\n`;
+    },
+    stderr: process.stderr,
+  });
+  return { code, stdout, stderr };
+};
 
 let nats: NatsServer;
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-prep-cluster-'));
@@ -19,13 +36,7 @@ const FAST = ['--ack-wait', '1', '--max-deliver', '2'];
 
 beforeAll(async () => {
   input = sotuInputs(join(tmp, 'in'));
-  const [server, single] = await Promise.all([
-    startNatsServer(),
-    flowlm(['prep', '--input', input, '--out', ref, ...PREP_FLAGS, '--json', '--progress', 'none']),
-  ]);
-  nats = server;
-  expect(single.code, single.stderr).toBe(0);
-  refJson = lastJson(single.stdout);
+  [nats, refJson] = await Promise.all([startNatsServer(), referencePrep(input, ref)]);
 }, 60_000);
 afterAll(async () => {
   await nats?.close();
@@ -67,7 +78,7 @@ describe('flowlm prep --cluster', () => {
     expect(items.reduce((a, b) => a + b, 0)).toBe(17);
     expect(r.stderr).toMatch(/cluster: 17\/17 items done, 0 pending, 0 failures, 0 parked \(.*MB\/s/);
 
-    const st = await flowlm(['cluster', 'status', '--cluster', nats.url, '--job', 'plain', '--json']);
+    const st = await call(['cluster', 'status', '--cluster', nats.url, '--job', 'plain', '--json']);
     expect(st.code, st.stderr).toBe(0);
     const [job] = (lastJson(st.stdout) as { jobs: Array<Record<string, unknown>> }).jobs;
     expect(job).toMatchObject({
@@ -128,7 +139,7 @@ describe('flowlm prep --cluster', () => {
     expect(r.stderr).toMatch(/job poison: 1 item parked, nothing merged/);
     expect(readdirSync(out)).not.toContain('manifest.json');
     expect((await worker.done).stderr).toMatch(new RegExp(`item 5 .*delivery 2`));
-    const st = await flowlm(['cluster', 'status', '--cluster', nats.url, '--job', 'poison']);
+    const st = await call(['cluster', 'status', '--cluster', nats.url, '--job', 'poison']);
     expect(st.stdout).toMatch(
       /job poison \(failed\): 17 items, 16 done, 0 pending, 0 out with workers, \d+ redelivered, 1 failures, 1 parked\n/,
     );
