@@ -169,6 +169,8 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
       merge = await mod.mergeItems(options, results);
     }
     await putSpec(cluster, { ...spec, state: parked.length ? 'failed' : 'complete' }, waitMs);
+    // a complete job's consumer holds nothing more: free it (a failed job's keeps its parked items)
+    if (parked.length === 0) await cluster.jsm.consumers.delete(ITEMS_STREAM, consumerName(job)).catch(() => {});
     return {
       job,
       items: items.length,

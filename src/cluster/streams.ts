@@ -83,6 +83,8 @@ export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
       name: RESULTS_STREAM,
       subjects: ['flowlm.results.>'],
       retention: RetentionPolicy.Limits,
+      // a week of records: enough to follow and resume a job (outputs on disk stay the truth after that)
+      max_age: ns(7 * 24 * 3600_000),
       storage: StorageType.File,
     },
   ];
