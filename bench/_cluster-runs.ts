@@ -1,0 +1,106 @@
+// The processes the cluster bench times: `flowlm prep` alone, or `flowlm prep --cluster` (the
+// coordinator) with K `flowlm worker` processes started at the same moment, all as children of the
+// bench. A run's time is wall clock from the first spawn to the coordinator's exit (process start-up,
+// module loading and, for the cluster, the workers' connection and the merge included: what a user
+// waits for); the JSON summary's durationMs (inside the process) is kept too.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+
+interface Child {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[]): Promise<Child> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
+    c.once('error', reject);
+    c.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const lastJson = (what: string, c: Child): Record<string, unknown> => {
+  const line = c.stdout.trim().split('\n').pop() ?? '';
+  if (c.code !== 0 || !line.startsWith('{'))
+    throw new Error(`bench cluster: ${what} exited ${c.code}: ${c.stderr.slice(-2000)}`);
+  return JSON.parse(line) as Record<string, unknown>;
+};
+
+export interface Timed {
+  wallMs: number;
+  durationMs: number;
+  summary: Record<string, unknown>;
+}
+
+/** `flowlm prep` in one process (its default worker threads: every core). */
+export async function single(out: string): Promise<Timed> {
+  const t = performance.now();
+  const c = await run(['prep', '--out', out, '--json', '--progress', 'none']);
+  const wallMs = performance.now() - t;
+  const summary = lastJson('flowlm prep', c);
+  return { wallMs, durationMs: Number(summary.durationMs), summary };
+}
+
+export interface ClusterShape {
+  /** `flowlm worker` processes */
+  processes: number;
+  /** items each worker process runs at once (flowlm worker --workers) */
+  slots: number;
+  /** tokenizer threads per item (flowlm prep --workers, carried to the workers in the job's options;
+   * 0: the worker's main thread) */
+  threads: number;
+}
+
+/** `flowlm prep --cluster` plus `shape.processes` workers, all started together. */
+export async function clustered(url: string, job: string, out: string, shape: ClusterShape): Promise<Timed> {
+  const t = performance.now();
+  const coordinator = run([
+    'prep',
+    '--cluster',
+    url,
+    '--job',
+    job,
+    '--out',
+    out,
+    '--workers',
+    String(shape.threads),
+    '--json',
+    '--progress',
+    'none',
+  ]);
+  const workers = Array.from({ length: shape.processes }, () =>
+    run(['worker', '--cluster', url, '--job', job, '--workers', String(shape.slots), '--json']),
+  );
+  const c = await coordinator;
+  const wallMs = performance.now() - t;
+  const done = await Promise.all(workers);
+  const summary = lastJson('flowlm prep --cluster', c);
+  done.forEach((w, k) => lastJson(`flowlm worker ${k + 1}`, w));
+  return { wallMs, durationMs: Number(summary.durationMs), summary };
+}
+
+/** sha256 of every file under `dir` except the item outputs (.items/), by relative path. */
+export function hashTree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (d === dir && e.name === '.items') continue;
+        walk(p);
+      } else out[relative(dir, p)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(dir);
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}

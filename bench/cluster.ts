@@ -1,0 +1,121 @@
+// Clustered prep (flowlm prep --cluster + flowlm worker, NATS JetStream) against single-process
+// `flowlm prep` on the same input and the same 2 cores, all against a nats-server -js the bench starts
+// on a free port with a temp store (stopped and removed at the end).
+// Input: the embedded corpus (State of the Union + Moby-Dick chapters, ~12 MB, 368 files = 368 items).
+// Configurations, each a fresh set of processes, rounds alternating their order:
+//   single     flowlm prep (default threads: every core)
+//   cluster-1  coordinator + 1 worker process running 2 items at once, 1 tokenizer thread per item
+//   cluster-2  coordinator + 2 worker processes, 1 item at a time each, 1 tokenizer thread per item
+// so each configuration tokenizes on 2 threads at once (shape changeable: slots1=, threads=).
+// Time: wall clock from the first spawn to the coordinator's exit (start-up and merge included); MB =
+// the single run's input text. Every run's manifest and shards (every file outside .items/) are hashed
+// and compared with the first single run's.
+// Messages/s: measured apart (bench/_cluster-messages.ts): 10,000 work-item messages published with
+// message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 threads=1
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBenchNats } from './_cluster-nats.ts';
+import { measureMessages } from './_cluster-messages.ts';
+import { clustered, hashTree, single, type ClusterShape, type Timed } from './_cluster-runs.ts';
+
+const arg = (args: string[], name: string, dflt: number, min = 1) => {
+  const a = args.find((x) => x.startsWith(`${name}=`));
+  const v = a ? Number(a.slice(name.length + 1)) : dflt;
+  if (!Number.isInteger(v) || v < min) throw new Error(`bench cluster: ${name} must be an integer >= ${min}, got ${a}`);
+  return v;
+};
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const r2 = (x: number) => Math.round(x * 100) / 100;
+
+type Config = 'single' | 'cluster-1' | 'cluster-2';
+
+export default async function clusterBench(args: string[]): Promise<Record<string, unknown>> {
+  const rounds = arg(args, 'rounds', 3);
+  const msgs = arg(args, 'msgs', 10_000);
+  const loopMsgs = arg(args, 'loop_msgs', 1000);
+  const threads = arg(args, 'threads', 1, 0);
+  const shapes: Record<Exclude<Config, 'single'>, ClusterShape> = {
+    'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads },
+    'cluster-2': { processes: 2, slots: 1, threads },
+  };
+  const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
+  const nats = await startBenchNats();
+  const load0 = loadavg()[0]!;
+  try {
+    console.log(`nats-server -js at ${nats.url}; shapes ${JSON.stringify(shapes)}; load ${load0.toFixed(2)}`);
+    const times: Record<Config, Timed[]> = { single: [], 'cluster-1': [], 'cluster-2': [] };
+    let reference: Record<string, string> | null = null;
+    let identical = true;
+    let mb = 0;
+    let files = 0;
+    const order: Config[] = ['single', 'cluster-1', 'cluster-2'];
+    for (let r = 0; r < rounds; r++) {
+      // rotate the order so no configuration always runs first (after the machine idled) or last
+      const turn = order.map((_, k) => order[(k + r) % order.length]!);
+      for (const cfg of turn) {
+        const out = join(tmp, `${cfg}-${r}`);
+        const res =
+          cfg === 'single' ? await single(out) : await clustered(nats.url, `bench-${cfg}-${r}`, out, shapes[cfg]);
+        if (cfg === 'single') mb ||= Number(res.summary.mb);
+        const hashes = hashTree(out);
+        reference ??= cfg === 'single' ? hashes : null;
+        const same = reference !== null && JSON.stringify(hashes) === JSON.stringify(reference);
+        if (reference !== null && !same) {
+          identical = false;
+          console.log(`round ${r + 1} ${cfg}: output differs from single: ${JSON.stringify(hashes)}`);
+        }
+        files = Object.keys(hashes).length;
+        rmSync(out, { recursive: true, force: true });
+        times[cfg].push(res);
+        console.log(
+          `round ${r + 1} ${cfg}: wall ${Math.round(res.wallMs)} ms, in-process ${res.durationMs} ms` +
+            (cfg === 'single' ? '' : `, workers ${JSON.stringify(res.summary.workers)}`) +
+            `; load ${loadavg()[0]!.toFixed(2)}`,
+        );
+      }
+    }
+    const wall = (c: Config) => median(times[c].map((t) => t.wallMs));
+    const inner = (c: Config) => median(times[c].map((t) => t.durationMs));
+    const mbs = (ms: number) => r2((mb / ms) * 1000);
+    console.log(`messages: publishing ${msgs}, consuming + acking them, the worker loop over ${loopMsgs}`);
+    const m = await measureMessages(nats.url, msgs, loopMsgs);
+    const result = {
+      bench: 'cluster',
+      input: 'embedded corpus (sotu + moby-dick chapters)',
+      mb: r2(mb),
+      items: Number(times['cluster-2'][0]?.summary.items ?? 0),
+      rounds,
+      shapes,
+      single_threads: availableParallelism(),
+      single_mb_per_s: mbs(wall('single')),
+      cluster_1_worker_mb_per_s: mbs(wall('cluster-1')),
+      cluster_2_workers_mb_per_s: mbs(wall('cluster-2')),
+      ratio_1_worker_vs_single: r2(wall('single') / wall('cluster-1')),
+      ratio_2_workers_vs_single: r2(wall('single') / wall('cluster-2')),
+      // inside the processes (start-up excluded; the cluster's includes waiting for workers to connect)
+      in_process_ratio_1_worker_vs_single: r2(inner('single') / inner('cluster-1')),
+      in_process_ratio_2_workers_vs_single: r2(inner('single') / inner('cluster-2')),
+      byte_identical: identical && reference !== null,
+      files_compared: files,
+      messages: m,
+      cores: availableParallelism(),
+      load_1m_start: r2(load0),
+      load_1m_end: r2(loadavg()[0]!),
+    };
+    console.log(
+      `single ${result.single_mb_per_s} MB/s, 1 worker ${result.cluster_1_worker_mb_per_s} (x${result.ratio_1_worker_vs_single}), ` +
+        `2 workers ${result.cluster_2_workers_mb_per_s} (x${result.ratio_2_workers_vs_single}); byte-identical ${result.byte_identical}; ` +
+        `publish ${m.publish_msgs_per_s} msg/s, consume+ack ${m.consume_ack_msgs_per_s} msg/s, worker loop ${m.worker_loop_items_per_s} items/s`,
+    );
+    return result;
+  } finally {
+    await nats.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
