@@ -57,3 +57,9 @@ export async function weightsOf(read: Step, file: string): Promise<number[] | un
   if (kind === 'jsonl') return jsonlWeights(file, {});
   return undefined;
 }
+
+/** The batcher the job's reader collects `file`'s documents with: DocBatcher (plain text) or RowBatcher
+ * (JSON Lines, WARC; also assumed for Parquet and IPC, whose batches are the files' own). */
+export function layoutOf(op: Step['op'], file: string): 'doc' | 'row' {
+  return op === readText || (op === readFiles && inputKind(file) === 'text') ? 'doc' : 'row';
+}

@@ -16,12 +16,14 @@ import { runPipeline } from '../src/runtime/run.ts';
 import { WorkerPool } from '../src/runtime/worker-pool.ts';
 import { exactDedup } from '../operators/dedup/exact.ts';
 import { crawl } from '../operators/ingest/crawl.ts';
+import { inputKind } from '../operators/ingest/input-kind.ts';
+import { readFiles } from '../operators/ingest/read-files.ts';
 import { checkItem, itemDir, itemFile } from '../operators/shard/item-output.ts';
 import { canonicalJson, MANIFEST, readManifest, sha256Hex } from '../operators/shard/manifest.ts';
 import { readItems } from '../operators/shard/read-items.ts';
 import { writeItem } from '../operators/shard/write-item.ts';
 import { PREP_DEFAULTS, prepSpec } from './prep-default.ts';
-import { itemFiles, weightsOf, type Step } from './prep-cluster-read.ts';
+import { itemFiles, layoutOf, weightsOf, type Step } from './prep-cluster-read.ts';
 
 /** The job's prep spec cut at its stages: reader steps, tokenize, pack and write. */
 function stages(options: PrepOptions) {
@@ -38,7 +40,10 @@ function stages(options: PrepOptions) {
   if (read[0]?.op === crawl)
     throw new Error('prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first');
   const dedupCfg = parseConfig(exactDedup.def, dedup >= 0 ? steps[dedup]!.config : {});
-  return { read, tokenize: steps[tok]!, dedup: dedup >= 0, dedupCfg, write: steps.slice(tok + 1) };
+  // Parquet shards keep each document's id, which names its file relative to the working directory;
+  // packed rows do not, and without ids an item's bytes do not depend on where a worker runs
+  const ids = (options.format ?? PREP_DEFAULTS.format) === 'parquet';
+  return { read, tokenize: steps[tok]!, dedup: dedup >= 0, dedupCfg, ids, write: steps.slice(tok + 1) };
 }
 
 const opId = (op: Step['op']) => (typeof op === 'string' ? op : defOf(op as AnyFactory).id);
@@ -53,6 +58,7 @@ function configHash(s: ReturnType<typeof stages>): string {
       read: [{ op: opId(s.read[0]!.op), config: readCfg }, ...s.read.slice(1).map((r) => opId(r.op))],
       tokenize: s.tokenize.config,
       key: { lowercase, whitespace, punctuation, seed },
+      ids: s.ids ? process.cwd() : null,
     }),
   );
 }
@@ -116,6 +122,7 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
             index: item.index,
             input: item.path,
             configHash: configHash(s),
+            ids: s.ids,
             ...(weights ? { weights } : {}),
             ...pick(s.dedupCfg),
           },
@@ -177,6 +184,12 @@ export async function mergeItems(options: PrepOptions, items: ItemResult[]): Pro
         op: readItems,
         config: {
           files,
+          // read-files gives each run of files of one kind to a reader of its own: batches end with runs
+          runStarts:
+            s.read[0]!.op === readFiles
+              ? inputs.flatMap((f, i) => (i > 0 && inputKind(f) !== inputKind(inputs[i - 1]!) ? [i] : []))
+              : [],
+          layouts: inputs.map((f) => layoutOf(s.read[0]!.op, f)),
           dedup: s.dedup,
           maxEntries: s.dedupCfg.maxEntries,
           onFull: s.dedupCfg.onFull,

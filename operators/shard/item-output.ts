@@ -66,7 +66,11 @@ export async function checkItem(
   }
   if (rec.index !== expect.index) return `record is of item ${rec.index}`;
   if (rec.input !== expect.input) return `record is of input ${rec.input}, not ${expect.input}`;
-  if (rec.configHash !== expect.configHash) return 'made with other settings';
+  if (rec.configHash !== expect.configHash)
+    return (
+      'made with other settings (reader, tokenizer, dedup key; for Parquet shards also the working directory, ' +
+      'since document ids name input files relative to it: run every process in the same directory)'
+    );
   const file = join(dir, rec.file);
   if (!existsSync(file)) return `${rec.file} missing`;
   const sha = await sha256File(file);

@@ -3,33 +3,39 @@
 // same bound, ~16 bytes per distinct text, maxEntries of them), as Tokens batches (id, url, source,
 // tokens) cut where one process's reader would have cut its batches (batchRows documents or
 // batchBytes of weight, duplicates included, since dedup runs after the reader): shard boundaries
-// depend on the batches the writer sees. Memory: one item file, one batch and the key set.
+// depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: one
+// item file, one batch and the key set.
 import { readFileSync } from 'node:fs';
 import {
-  Dictionary,
-  makeData,
-  makeVector,
   RecordBatch,
   Schema,
   tableFromIPC,
-  Utf8,
+  type Data,
   type Int32,
   type List,
   type Uint32,
   type Vector,
-  vectorFromArray,
-  type Data,
 } from 'apache-arrow';
 import { z } from 'zod';
 import { FlowError } from '../../src/core/errors.ts';
 import { defineSource } from '../../src/core/operator.ts';
-import { batchFromColumns } from '../../src/schema/build.ts';
+import { keptBatch } from '../../src/core/row-batch.ts';
+import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { docSchema, type Tokens } from '../../src/schema/columns.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
+import { DocBatcher } from '../ingest/doc-batcher.ts';
 import { tokensField, tokensVector } from '../tokenize/tokens-column.ts';
 
 const Config = z.object({
   files: z.array(z.string().min(1)).describe('item files, in item order'),
+  runStarts: z
+    .array(z.number().int().min(0))
+    .default([])
+    .describe('items a new reader starts at (read-files: a file of another kind), ending the batch before them'),
+  layouts: z
+    .array(z.enum(['doc', 'row']))
+    .default([])
+    .describe("per item, its reader's batcher: doc (DocBatcher: text) or row (RowBatcher: JSON Lines...; the default)"),
   dedup: z.boolean().default(true).describe('drop documents whose key an earlier document had'),
   maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct keys held (as dedup/exact)'),
   onFull: z.enum(['fail', 'evict']).default('fail').describe('at maxEntries: fail or forget the oldest half'),
@@ -49,53 +55,54 @@ export const mergedSchema = (): Schema<Tokens> => {
   return new Schema([f('id'), f('url'), f('source'), tokensField()]) as Schema<Tokens>;
 };
 
-const utf8 = (values: ReadonlyArray<string | null>): Vector<Utf8> => vectorFromArray(values, new Utf8());
+type Layout = 'doc' | 'row';
 
-/** A reader batch being replayed: every document pushed counts; only the kept ones go out. */
+/** A reader batch being replayed: every document pushed counts; the duplicates among them are
+ * dropped as dedup/exact drops them. The batch is built as one process builds it, for the writer
+ * sizes shards by the bytes of the batches' buffers: by the reader's own batcher (DocBatcher for text,
+ * RowBatcher for the record readers), filtered by the row kernel's keptBatch when dedup dropped rows
+ * (a copy), the tokens added by keptBatch as tokenize adds them. */
 class Pending {
   rows = 0;
   weight = 0;
-  ids: string[] = [];
-  urls: Array<string | null> = [];
-  sources: string[] = [];
-  /** every source value pushed, in order of first appearance (the reader's dictionary) */
-  distinct = new Map<string, number>();
-  sourceIdx: number[] = [];
+  docs: Array<{ id: string; url: string | null; source: string }> = [];
+  keep: number[] = [];
   toks: Int32Array[] = [];
 
-  push(source: string, weight: number): void {
+  push(doc: { id: string; url: string | null; source: string }, weight: number, tokens: Int32Array | undefined): void {
     this.rows++;
     if (weight > 0) this.weight += weight;
-    if (!this.distinct.has(source)) this.distinct.set(source, this.distinct.size);
+    if (tokens) {
+      this.keep.push(this.docs.length);
+      this.toks.push(tokens);
+    }
+    this.docs.push(doc);
   }
-  keep(id: string, url: string | null, source: string, tokens: Int32Array): void {
-    this.ids.push(id);
-    this.urls.push(url);
-    this.sourceIdx.push(this.distinct.get(source)!);
-    this.toks.push(tokens);
-  }
-  batch(schema: Schema<Tokens>): RecordBatch<Tokens> {
-    const n = this.ids.length;
+
+  batch(layout: Layout): RecordBatch<Tokens> | undefined {
+    const n = this.keep.length;
+    if (n === 0) return undefined;
+    const schema = docSchema();
+    const unlimited = { batchRows: Number.MAX_SAFE_INTEGER };
+    let b: RecordBatch;
+    if (layout === 'doc') {
+      const d = new DocBatcher(schema, unlimited);
+      for (const doc of this.docs) d.push({ ...doc, text: '' });
+      b = d.flush();
+    } else {
+      const r = new RowBatcher(schema, unlimited);
+      for (const doc of this.docs) r.push({ ...doc, text: '' });
+      b = r.flush();
+    }
+    if (n < this.docs.length) b = keptBatch(b, this.keep, new Map(), []);
     const offsets = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + this.toks[i]!.length;
     const ids = new Int32Array(offsets[n]!);
     this.toks.forEach((t, i) => ids.set(t, offsets[i]!));
-    const type = schema.fields[2]!.type as Dictionary<Utf8, Int32>;
-    const source = makeVector(
-      makeData({
-        type,
-        length: n,
-        nullCount: 0,
-        data: Int32Array.from(this.sourceIdx),
-        dictionary: utf8([...this.distinct.keys()]),
-      }),
-    );
-    return batchFromColumns(schema, {
-      id: utf8(this.ids),
-      url: utf8(this.urls),
-      source,
-      tokens: tokensVector(ids, offsets),
-    }) as RecordBatch<Tokens>;
+    return keptBatch(b, undefined, new Map([['tokens', tokensVector(ids, offsets)]]), [
+      'text',
+      'tokens',
+    ]) as RecordBatch<Tokens>;
   }
 }
 
@@ -107,10 +114,17 @@ export const readItems = defineSource({
   config: Config,
   output: () => mergedSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<Tokens>> {
-    const schema = mergedSchema();
     const seen = cfg.dedup ? new SeenSet(cfg.maxEntries, cfg.onFull, {}) : undefined;
+    const runStarts = new Set(cfg.runStarts);
+    let layout: Layout = 'row';
     let p = new Pending();
-    for (const file of cfg.files) {
+    for (const [i, file] of cfg.files.entries()) {
+      if (runStarts.has(i) && p.rows > 0) {
+        const out = p.batch(layout);
+        if (out) yield out;
+        p = new Pending();
+      }
+      layout = cfg.layouts[i] ?? 'row';
       let table;
       try {
         table = tableFromIPC(readFileSync(file));
@@ -130,25 +144,23 @@ export const readItems = defineSource({
         const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
         const values = toks.children[0]!.values as Int32Array;
         for (let r = 0; r < b.numRows; r++) {
-          const src = String(source.get(r));
           const w = Number(weight.get(r));
-          p.push(src, w);
           const dup = seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
           if (dup) ctx.stats.drop('exact_duplicate');
-          else
-            p.keep(
-              String(id.get(r)),
-              (url.get(r) as string | null) ?? null,
-              src,
-              values.slice(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
-            );
+          p.push(
+            { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },
+            w,
+            dup ? undefined : values.slice(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
+          );
           if (w < 0 ? cut.get(r) === 1 : p.rows >= cfg.batchRows || p.weight >= cfg.batchBytes) {
-            if (p.ids.length > 0) yield p.batch(schema);
+            const out = p.batch(layout);
+            if (out) yield out;
             p = new Pending();
           }
         }
       }
     }
-    if (p.ids.length > 0) yield p.batch(schema);
+    const out = p.batch(layout);
+    if (out) yield out;
   },
 });

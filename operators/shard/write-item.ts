@@ -17,6 +17,10 @@ const Config = z.object({
   index: z.number().int().min(0).describe('the item’s index (names its files)'),
   input: z.string().min(1).describe('the input file the documents come from (recorded)'),
   configHash: z.string().describe('hash of the settings that shape the output (recorded, checked on reuse)'),
+  ids: z
+    .boolean()
+    .default(true)
+    .describe('keep document ids (they name input files relative to the working directory); false: empty ids'),
   weights: z
     .array(z.number().int().min(0))
     .optional()
@@ -66,7 +70,7 @@ export const writeItem = defineSink({
         weight: cfg.weights ? Int32Array.from(cfg.weights.slice(docs, docs + n)) : new Int32Array(n).fill(-1),
         // the batch's last document ended a reader batch (tokenize keeps the reader's batches)
         cut: new Uint8Array(n).fill(0, 0, n - 1).fill(1, n - 1),
-        id: batch.getChild('id')!,
+        id: cfg.ids ? batch.getChild('id')! : new Array<string>(n).fill(''),
         url: batch.getChild('url')!,
         source: Array.from({ length: n }, (_, r) => String(source.get(r))),
         tokens: makeVector(t),

@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
+import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { mergeItems, planItems, runItem, verifyItem } from '../../pipelines/prep-cluster.ts';
 import { prepSpec } from '../../pipelines/prep-default.ts';
 import type { ItemResult, WorkItem } from '../../src/cli/prep-cluster-contract.ts';
@@ -106,6 +106,7 @@ async function clustered(options: PrepOptions, seed: number) {
 
 function expectSameFiles(got: Map<string, Buffer>, want: Map<string, Buffer>) {
   expect([...got.keys()]).toEqual([...want.keys()]);
+  if (process.env.H2DBG) for (const [name, bytes] of want) if (!got.get(name)!.equals(bytes)) console.log(name, bytes.toString().slice(0, 3000), '\n=====\n', got.get(name)!.toString().slice(0, 3000));
   for (const [name, bytes] of want) expect(got.get(name)!.equals(bytes), name).toBe(true);
 }
 
@@ -138,6 +139,41 @@ describe('prep --cluster items and merge', () => {
     expect(one.duplicates).toBe(2);
     expect(many.figures.duplicates).toBe(2);
     expect(JSON.parse(many.files.get('manifest.json')!.toString()).encoding).toBe(LLAMA2_JSON);
+  });
+
+  it('without dedup: every document kept, byte-identical', async () => {
+    const opts = { ...base, inputs: [textCorpus()], dedup: false };
+    const one = await single({ ...opts, out: join(root, 'one-nodedup') });
+    const many = await clustered({ ...opts, out: join(root, 'many-nodedup') }, 5);
+    expectSameFiles(many.files, one.files);
+    expect(many.figures).toMatchObject({ docs: 12, duplicates: 0 });
+  });
+
+  it('a glob over files of several kinds (read-files, a reader per run of one kind): byte-identical', async () => {
+    const dir = join(root, 'mixed');
+    mkdirSync(dir, { recursive: true });
+    const text = dirname(textCorpus()),
+      jsonl = dirname(jsonlCorpus());
+    // in name order: text, JSON Lines, JSON Lines, text, text, JSON Lines
+    const pick: Array<[string, string]> = [
+      [join(text, 'a00.txt'), 'm0.txt'],
+      [join(jsonl, 'part-01.jsonl'), 'm1.jsonl'],
+      [join(jsonl, 'part-11.jsonl'), 'm2.jsonl'],
+      [join(text, 'a02.txt'), 'm3.txt'],
+      [join(text, 'a05b.txt'), 'm4.txt'],
+      [join(jsonl, 'part-02.jsonl'), 'm5.jsonl'],
+    ];
+    for (const [from, to] of pick) writeFileSync(join(dir, to), readFileSync(from));
+    const opts = { ...base, format: 'parquet' as const, shardBytes: 40_000, inputs: [join(dir, 'm*')] };
+    const one = await single({ ...opts, out: join(root, 'one-mixed') });
+    const many = await clustered({ ...opts, out: join(root, 'many-mixed') }, 11);
+    expectSameFiles(many.files, one.files);
+    expect(one.duplicates).toBe(2); // a05b.txt (= a02.txt), and part-02's passage 7 (re-cased in part-11)
+    expect(many.figures.duplicates).toBe(2);
+  });
+
+  it("plans the embedded corpus when given no inputs, in the reader's order", async () => {
+    expect(await planItems({})).toEqual(await expandGlobs([sotuTexts(), mobyDickChapters()]));
   });
 
   it('refuses to merge with items missing or no longer verifying, naming them', async () => {
