@@ -19,7 +19,12 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
                                same command resumes the same job and skips items already done)
       --ack-wait S             seconds an item may go without a heartbeat before it is redelivered (default 30)
       --max-deliver N          deliveries of an item before it is parked with its error (default 5)
-      --max-ack-pending N      items out with workers at once, over all machines (default 64)`;
+      --max-ack-pending N      items out with workers at once, over all machines (default 64)
+  Not with --decontaminate, a URL to crawl, a pipeline file or --set. Progress on stderr every 2 s (items done,
+  pending, failures, parked, MB/s per worker); with --json one line at the end: {"ok","job","items","skipped",
+  "durationMs","documents","duplicates","tokens","shards","rows","mb","mbPerS","tokensPerS","peakRssMb",
+  "manifest","failures","duplicateResults","workers":[{"worker","items","mbPerS"}],"parked":[{"index","path",
+  "error"}]}. Exit 1 when an item is parked (each named on stderr with its error; nothing is merged).`;
 
 export function workerHelp(): string {
   return `Usage: flowlm worker --cluster nats://HOST:PORT [--job NAME] [--workers N] [--idle-exit S] [--max-items N] [--json]
@@ -32,7 +37,8 @@ Options:
       --cluster URL            the NATS server (nats://HOST:PORT; several comma-separated)
       --job NAME               only this job, and exit once it has nothing left to deliver (default: every
                                running job in the jobs bucket, until --idle-exit or --max-items)
-      --workers N              items this process runs at once (default 1)
+      --workers N              items this process runs at once (default 1; each item's tokenizer threads
+                               come from the job: prep --workers)
       --idle-exit S            exit after S seconds without an item
       --max-items N            exit after N items
       --json                   one JSON line at the end: {"worker","items","failures"}
