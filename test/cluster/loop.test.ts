@@ -9,6 +9,7 @@ import { coordinate } from '../../src/cluster/coordinator.ts';
 import { connectCluster } from '../../src/cluster/connect.ts';
 import { jobStatus, listJobs } from '../../src/cluster/status.ts';
 import { runWorker } from '../../src/cluster/worker.ts';
+import { defaultJobName } from '../../src/cluster/streams.ts';
 import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
 import { fakeModule } from './fake-module.ts';
 
@@ -153,5 +154,26 @@ describe('cluster loop (in process)', () => {
       ['capped', 2],
       ['idle', 4],
     ]);
+  });
+
+  it('without --job the job is named by its options and inputs: the same command resumes it', async () => {
+    const paths = inputs('e', 3);
+    const mod = fakeModule(paths);
+    const out = join(tmp, 'out-e');
+    const coord = coordinate({ url: nats.url, options: { out, seqLen: 64 }, settings, progress: quiet, module: mod });
+    const w = runWorker({ url: nats.url, slots: 1, idleExitMs: 1500, id: 'w', log: quiet, module: mod });
+    const first = await coord;
+    await w;
+    expect(first.job).toMatch(/^prep-[0-9a-f]{12}$/);
+    const again = await coordinate({
+      url: nats.url,
+      options: { out, seqLen: 64 },
+      settings,
+      progress: quiet,
+      module: mod,
+    });
+    expect(again).toMatchObject({ job: first.job, skipped: 3 });
+    expect(defaultJobName({ out, seqLen: 128 }, paths)).not.toBe(first.job);
+    expect(defaultJobName({ out, seqLen: 64 }, paths.slice(1))).not.toBe(first.job);
   });
 });
