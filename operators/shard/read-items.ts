@@ -3,13 +3,14 @@
 // same bound, ~16 bytes per distinct text, maxEntries of them), as Tokens batches (id, url, source,
 // tokens) cut where one process's reader would have cut its batches (batchRows documents or
 // batchBytes of weight, duplicates included, since dedup runs after the reader): shard boundaries
-// depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: one
-// item file, one batch and the key set.
-import { readFileSync } from 'node:fs';
+// depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: the
+// key set, one item batch (one reader batch of tokens) and the batch being replayed.
+import { open } from 'node:fs/promises';
 import {
   RecordBatch,
   Schema,
-  tableFromIPC,
+  RecordBatchReader,
+  type AsyncRecordBatchFileReader,
   type Data,
   type Int32,
   type List,
@@ -125,39 +126,47 @@ export const readItems = defineSource({
         p = new Pending();
       }
       layout = cfg.layouts[i] ?? 'row';
-      let table;
+      // batch by batch from the file (the item file's batches are tokenize's: one reader batch each)
+      let reader: AsyncRecordBatchFileReader | undefined;
+      const handle = await open(file, 'r');
       try {
-        table = tableFromIPC(readFileSync(file));
-      } catch (err) {
-        throw new FlowError(ctx.nodeId, `cannot read item output (${(err as Error).message}); run the item again`, {
-          file,
-        });
-      }
-      for (const b of table.batches) {
-        const lo = b.getChild('key_lo') as Vector<Uint32>,
-          hi = b.getChild('key_hi') as Vector<Uint32>;
-        const weight = b.getChild('weight')!,
-          cut = b.getChild('cut')!,
-          id = b.getChild('id')!,
-          url = b.getChild('url')!,
-          source = b.getChild('source')!;
-        const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
-        const values = toks.children[0]!.values as Int32Array;
-        for (let r = 0; r < b.numRows; r++) {
-          const w = Number(weight.get(r));
-          const dup = seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
-          if (dup) ctx.stats.drop('exact_duplicate');
-          p.push(
-            { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },
-            w,
-            dup ? undefined : values.slice(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
-          );
-          if (w < 0 ? cut.get(r) === 1 : p.rows >= cfg.batchRows || p.weight >= cfg.batchBytes) {
-            const out = p.batch(layout);
-            if (out) yield out;
-            p = new Pending();
+        try {
+          reader = (await RecordBatchReader.from(handle)) as AsyncRecordBatchFileReader;
+          await reader.open();
+        } catch (err) {
+          throw new FlowError(ctx.nodeId, `cannot read item output (${(err as Error).message}); run the item again`, {
+            file,
+          });
+        }
+        for await (const b of reader) {
+          const lo = b.getChild('key_lo') as Vector<Uint32>,
+            hi = b.getChild('key_hi') as Vector<Uint32>;
+          const weight = b.getChild('weight')!,
+            cut = b.getChild('cut')!,
+            id = b.getChild('id')!,
+            url = b.getChild('url')!,
+            source = b.getChild('source')!;
+          const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
+          const values = toks.children[0]!.values as Int32Array;
+          for (let r = 0; r < b.numRows; r++) {
+            const w = Number(weight.get(r));
+            const dup = seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
+            if (dup) ctx.stats.drop('exact_duplicate');
+            p.push(
+              { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },
+              w,
+              dup ? undefined : values.slice(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
+            );
+            if (w < 0 ? cut.get(r) === 1 : p.rows >= cfg.batchRows || p.weight >= cfg.batchBytes) {
+              const out = p.batch(layout);
+              if (out) yield out;
+              p = new Pending();
+            }
           }
         }
+      } finally {
+        await reader?.cancel().catch(() => undefined);
+        await handle.close();
       }
     }
     const out = p.batch(layout);
