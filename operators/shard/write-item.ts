@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { defineSink } from '../../src/core/operator.ts';
 import { batchFromColumns } from '../../src/schema/build.ts';
 import { ExactKeys, xxhashApi } from '../dedup/exact-key.ts';
+import { tokensVector } from '../tokenize/tokens-column.ts';
 import { itemFile, itemSchema, writeItemRecord } from './item-output.ts';
 import { ShardOutput } from './shard-output.ts';
 
@@ -93,7 +94,21 @@ export const writeItem = defineSink({
             `internal: ${cfg.weights.length} document weights computed for ${cfg.input} but the reader gave ${docs} ` +
               `documents`,
           );
-        if (!wrote) await out.write(new RecordBatch(schema, undefined), 0, 0);
+        if (!wrote)
+          await out.write(
+            batchFromColumns(schema, {
+              key_lo: new Uint32Array(0),
+              key_hi: new Uint32Array(0),
+              weight: new Int32Array(0),
+              cut: new Uint8Array(0),
+              id: [],
+              url: [],
+              source: [],
+              tokens: tokensVector(new Int32Array(0), new Int32Array(1)),
+            }),
+            0,
+            0,
+          );
         const { sha256, bytes } = await out.finish();
         await out.sync();
         await out.publish();

@@ -106,7 +106,6 @@ async function clustered(options: PrepOptions, seed: number) {
 
 function expectSameFiles(got: Map<string, Buffer>, want: Map<string, Buffer>) {
   expect([...got.keys()]).toEqual([...want.keys()]);
-  if (process.env.H2DBG) for (const [name, bytes] of want) if (!got.get(name)!.equals(bytes)) console.log(name, bytes.toString().slice(0, 3000), '\n=====\n', got.get(name)!.toString().slice(0, 3000));
   for (const [name, bytes] of want) expect(got.get(name)!.equals(bytes), name).toBe(true);
 }
 
@@ -170,6 +169,23 @@ describe('prep --cluster items and merge', () => {
     expectSameFiles(many.files, one.files);
     expect(one.duplicates).toBe(2); // a05b.txt (= a02.txt), and part-02's passage 7 (re-cased in part-11)
     expect(many.figures.duplicates).toBe(2);
+  });
+
+  it('inputs without documents (empty, blank) are items with empty outputs: byte-identical', async () => {
+    const dir = join(root, 'sparse');
+    mkdirSync(dir, { recursive: true });
+    const first = readFileSync(join(dirname(textCorpus()), 'a00.txt'), 'utf8');
+    writeFileSync(join(dir, 'b0.txt'), first.slice(0, 2000));
+    writeFileSync(join(dir, 'b1.txt'), '');
+    writeFileSync(join(dir, 'b2.txt'), ' \n\t\n');
+    writeFileSync(join(dir, 'b3.txt'), first.slice(2000, 4000));
+    for (const format of ['ipc', 'parquet'] as const) {
+      const opts = { ...base, format, seqLen: 64, inputs: [join(dir, 'b*.txt')] };
+      const one = await single({ ...opts, out: join(root, `one-sparse-${format}`) });
+      const many = await clustered({ ...opts, out: join(root, `many-sparse-${format}`) }, 1);
+      expect([...many.results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r.docs)).toEqual([1, 0, 0, 1]);
+      expectSameFiles(many.files, one.files);
+    }
   });
 
   it("plans the embedded corpus when given no inputs, in the reader's order", async () => {
