@@ -171,7 +171,7 @@ describe('prep --cluster items and merge', () => {
     expect(many.figures.duplicates).toBe(2);
   });
 
-  it('inputs without documents (empty, blank) are items with empty outputs: byte-identical', async () => {
+  it('inputs without documents (empty, blank), a worker thread tokenizing: byte-identical', async () => {
     const dir = join(root, 'sparse');
     mkdirSync(dir, { recursive: true });
     const first = readFileSync(join(dirname(textCorpus()), 'a00.txt'), 'utf8');
@@ -180,7 +180,14 @@ describe('prep --cluster items and merge', () => {
     writeFileSync(join(dir, 'b2.txt'), ' \n\t\n');
     writeFileSync(join(dir, 'b3.txt'), first.slice(2000, 4000));
     for (const format of ['ipc', 'parquet'] as const) {
-      const opts = { ...base, format, seqLen: 64, inputs: [join(dir, 'b*.txt')] };
+      // Parquet (shards sized by the batches' buffers) with the batches tokenized on a worker thread
+      const opts = {
+        ...base,
+        workers: format === 'parquet' ? 1 : 0,
+        format,
+        seqLen: 64,
+        inputs: [join(dir, 'b*.txt')],
+      };
       const one = await single({ ...opts, out: join(root, `one-sparse-${format}`) });
       const many = await clustered({ ...opts, out: join(root, `many-sparse-${format}`) }, 1);
       expect([...many.results.entries()].sort(([a], [b]) => a - b).map(([, r]) => r.docs)).toEqual([1, 0, 0, 1]);
