@@ -6,13 +6,14 @@
 //   single     flowlm prep (default threads: every core)
 //   cluster-1  coordinator + 1 worker process running 2 items at once, 1 tokenizer thread per item
 //   cluster-2  coordinator + 2 worker processes, 1 item at a time each, 1 tokenizer thread per item
-// so each configuration tokenizes on 2 threads at once (shape changeable: slots1=, threads=).
+// so each configuration tokenizes on 2 threads at once (shape changeable: slots1=, slots2=, threads=; with
+// threads=0 items tokenize on each worker process's main thread).
 // Time: wall clock from the first spawn to the coordinator's exit (start-up and merge included); MB =
 // the single run's input text. Every run's manifest and shards (every file outside .items/) are hashed
 // and compared with the first single run's.
 // Messages/s: measured apart (bench/_cluster-messages.ts): 10,000 work-item messages published with
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
-// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 threads=1
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +43,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
   const threads = arg(args, 'threads', 1, 0);
   const shapes: Record<Exclude<Config, 'single'>, ClusterShape> = {
     'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads },
-    'cluster-2': { processes: 2, slots: 1, threads },
+    'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
   const nats = await startBenchNats();
