@@ -18,7 +18,8 @@ import { exactDedup } from '../operators/dedup/exact.ts';
 import { crawl } from '../operators/ingest/crawl.ts';
 import { inputKind } from '../operators/ingest/input-kind.ts';
 import { readFiles } from '../operators/ingest/read-files.ts';
-import { checkItem, itemDir, itemFile } from '../operators/shard/item-output.ts';
+import { checkDedupPartition, runDedupPartition as runPartition } from '../operators/shard/dedup-partition.ts';
+import { checkItem, itemDir, itemFile, itemRecordSha } from '../operators/shard/item-output.ts';
 import { canonicalJson, MANIFEST, readManifest, sha256Hex } from '../operators/shard/manifest.ts';
 import { readItems } from '../operators/shard/read-items.ts';
 import { writeItem } from '../operators/shard/write-item.ts';
@@ -149,7 +150,60 @@ const pick = ({ lowercase, whitespace, punctuation, seed }: ReturnType<typeof st
   seed,
 });
 
-export async function mergeItems(options: PrepOptions, items: ItemResult[]): Promise<MergeFigures> {
+/** The item outputs' recorded sha256s of a dedup work item's job (every item must be complete). */
+function itemShas(item: WorkItem): { dir: string; shas: string[] } {
+  if (item.kind !== 'dedup' || item.items === undefined)
+    throw new Error(`work item ${item.index} of ${item.job} is not a dedup partition (kind 'dedup', items)`);
+  const dir = itemDir(outDir(item.options), item.job);
+  const shas: string[] = [];
+  for (let i = 0; i < item.items; i++) {
+    const sha = itemRecordSha(dir, i);
+    if (!sha) throw new Error(`dedup partition ${item.index}: item ${i} of ${item.job} is not complete: run it first`);
+    shas.push(sha);
+  }
+  return { dir, shas };
+}
+
+const partitionResult = (dir: string, rec: { partition: number; file: string; sha256: string; duplicates: number }) =>
+  ({
+    index: rec.partition,
+    file: resolve(dir, rec.file),
+    sha256: rec.sha256,
+    docs: rec.duplicates,
+    bytesIn: 0,
+    tokens: 0,
+  }) satisfies ItemResult;
+
+export async function verifyDedupPartition(item: WorkItem): Promise<ItemResult | null> {
+  let found: { dir: string; shas: string[] };
+  try {
+    found = itemShas(item);
+  } catch {
+    return null;
+  }
+  const rec = await checkDedupPartition(found.dir, { partition: item.index, partitions: item.count, shas: found.shas });
+  return typeof rec === 'string' ? null : partitionResult(found.dir, rec);
+}
+
+export async function runDedupPartition(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
+  signal?.throwIfAborted();
+  const { dir, shas } = itemShas(item);
+  const rec = await runPartition({
+    dir,
+    files: shas.map((_, i) => resolve(dir, itemFile(i))),
+    shas,
+    partition: item.index,
+    partitions: item.count,
+    maxEntries: stages(item.options).dedupCfg.maxEntries,
+  });
+  return partitionResult(dir, rec);
+}
+
+export async function mergeItems(
+  options: PrepOptions,
+  items: ItemResult[],
+  partitions?: ItemResult[],
+): Promise<MergeFigures> {
   const s = stages(options);
   const byIndex = new Map(items.map((i) => [i.index, i]));
   const count = Math.max(0, ...items.map((i) => i.index + 1));
@@ -173,6 +227,18 @@ export async function mergeItems(options: PrepOptions, items: ItemResult[]): Pro
       `cannot merge: ${bad.length} of ${inputs.length} work item(s) missing or incomplete: ${bad.slice(0, 20).join(', ')}` +
         `${bad.length > 20 ? ', ...' : ''}; run them (again) first`,
     );
+  const drops: string[] = [];
+  if (partitions?.length && s.dedup) {
+    const shas = inputs.map((_, i) => byIndex.get(i)!.sha256);
+    const dir = dirname(byIndex.get(0)!.file);
+    const P = partitions.length;
+    for (let p = 0; p < P; p++) {
+      const rec = await checkDedupPartition(dir, { partition: p, partitions: P, shas });
+      if (typeof rec === 'string')
+        throw new Error(`cannot merge: dedup partition ${p} of ${P}: ${rec}; run it (again)`);
+      drops.push(resolve(dir, rec.file));
+    }
+  }
   const readCfg = s.read[0]!.config as { batchBytes?: number; batchRows?: number };
   const files = inputs.map((_, i) => byIndex.get(i)!.file);
   const r = await runPipeline({
@@ -191,6 +257,7 @@ export async function mergeItems(options: PrepOptions, items: ItemResult[]): Pro
               : [],
           layouts: inputs.map((f) => layoutOf(s.read[0]!.op, f)),
           dedup: s.dedup,
+          drops,
           maxEntries: s.dedupCfg.maxEntries,
           onFull: s.dedupCfg.onFull,
           ...(readCfg.batchBytes ? { batchBytes: readCfg.batchBytes } : {}),
@@ -213,4 +280,11 @@ export async function mergeItems(options: PrepOptions, items: ItemResult[]): Pro
   };
 }
 
-export default { planItems, verifyItem, runItem, mergeItems } satisfies PrepClusterModule;
+export default {
+  planItems,
+  verifyItem,
+  runItem,
+  mergeItems,
+  verifyDedupPartition,
+  runDedupPartition,
+} satisfies PrepClusterModule;

@@ -78,6 +78,17 @@ export async function checkItem(
   return rec;
 }
 
+/** The sha256 an item's completion record names, without reading the item file (dedup partitions
+ * record them; the merge verifies the files themselves), or null when there is no valid record. */
+export function itemRecordSha(dir: string, index: number): string | null {
+  try {
+    const r = ItemRecord.safeParse(JSON.parse(readFileSync(join(dir, itemRecordFile(index)), 'utf8')));
+    return r.success && r.data.index === index ? r.data.sha256 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The completion record written atomically (synced, renamed): after the data file is in place. */
 export async function writeItemRecord(dir: string, rec: ItemRecord): Promise<void> {
   const f = new AtomicFile(join(dir, itemRecordFile(rec.index)));

@@ -25,6 +25,7 @@ import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { docSchema, type Tokens } from '../../src/schema/columns.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
 import { DocBatcher } from '../ingest/doc-batcher.ts';
+import { readDrops } from './dedup-partition.ts';
 import { tokensField, tokensVector } from '../tokenize/tokens-column.ts';
 
 const Config = z.object({
@@ -38,6 +39,12 @@ const Config = z.object({
     .default([])
     .describe("per item, its reader's batcher: doc (DocBatcher: text) or row (RowBatcher: JSON Lines...; the default)"),
   dedup: z.boolean().default(true).describe('drop documents whose key an earlier document had'),
+  drops: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      'dedup partition drops files (dedup-partition.ts): when given, drop exactly the documents they name instead of holding every key',
+    ),
   maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct keys held (as dedup/exact)'),
   onFull: z.enum(['fail', 'evict']).default('fail').describe('at maxEntries: fail or forget the oldest half'),
   batchRows: z.number().int().min(1).default(256).describe("the reader's batchRows"),
@@ -115,7 +122,9 @@ export const readItems = defineSource({
   config: Config,
   output: () => mergedSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<Tokens>> {
-    const seen = cfg.dedup ? new SeenSet(cfg.maxEntries, cfg.onFull, {}) : undefined;
+    // partitioned dedup: the documents to drop were found by the partitions (memory: the duplicates)
+    const drops = cfg.dedup && cfg.drops.length > 0 ? await readDrops(cfg.drops) : undefined;
+    const seen = cfg.dedup && !drops ? new SeenSet(cfg.maxEntries, cfg.onFull, {}) : undefined;
     const runStarts = new Set(cfg.runStarts);
     let layout: Layout = 'row';
     let p = new Pending();
@@ -126,6 +135,8 @@ export const readItems = defineSource({
         p = new Pending();
       }
       layout = cfg.layouts[i] ?? 'row';
+      const dropped = drops?.get(i);
+      let pos = 0;
       // batch by batch from the file (the item file's batches are tokenize's: one reader batch each)
       let reader: AsyncRecordBatchFileReader | undefined;
       const handle = await open(file, 'r');
@@ -148,9 +159,11 @@ export const readItems = defineSource({
             source = b.getChild('source')!;
           const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
           const values = toks.children[0]!.values as Int32Array;
-          for (let r = 0; r < b.numRows; r++) {
+          for (let r = 0; r < b.numRows; r++, pos++) {
             const w = Number(weight.get(r));
-            const dup = seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
+            const dup = drops
+              ? dropped?.has(pos) === true
+              : seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
             if (dup) ctx.stats.drop('exact_duplicate');
             p.push(
               { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },

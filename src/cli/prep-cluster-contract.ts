@@ -11,8 +11,14 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PrepOptions } from './prep-contract.ts';
 
-/** One unit of work: an input file of the job, with the job's prep options. */
+/** One unit of work: an input file of the job, with the job's prep options; or (kind 'dedup') one
+ * partition of the job's exact dedup, run after every input item is done: then `index` is the partition,
+ * `count` the partitions, `items` the job's input items and `path` a label. */
 export interface WorkItem {
+  /** absent: an input item (messages of older coordinators) */
+  kind?: 'item' | 'dedup';
+  /** kind 'dedup': the job's input items (their outputs are read in order 0..items-1) */
+  items?: number;
   job: string;
   /** position in the job's ordered item list (0-based): the merge's order */
   index: number;
@@ -54,8 +60,15 @@ export interface PrepClusterModule {
   verifyItem(item: WorkItem): Promise<ItemResult | null>;
   /** runs the item (skipping it when verifyItem finds it done); the output is durable when it resolves */
   runItem(item: WorkItem, signal?: AbortSignal): Promise<ItemResult>;
-  /** merges the verified item outputs (every index 0..count-1) into shards and manifest.json */
-  mergeItems(options: PrepOptions, items: ItemResult[]): Promise<MergeFigures>;
+  /** merges the verified item outputs (every index 0..count-1) into shards and manifest.json; with
+   * `partitions` (every dedup partition's result) the duplicates they found are dropped and no global key
+   * set is held */
+  mergeItems(options: PrepOptions, items: ItemResult[], partitions?: ItemResult[]): Promise<MergeFigures>;
+  /** a dedup partition's drops when they exist and match the item outputs; else null. The result's `file`
+   * is the drops file, `docs` the duplicates found; bytesIn and tokens are 0 */
+  verifyDedupPartition?(item: WorkItem): Promise<ItemResult | null>;
+  /** runs a dedup partition (skipped when verifyDedupPartition finds it done); durable when it resolves */
+  runDedupPartition?(item: WorkItem, signal?: AbortSignal): Promise<ItemResult>;
 }
 
 export const PREP_CLUSTER_MODULE = fileURLToPath(new URL('../../pipelines/prep-cluster.ts', import.meta.url));

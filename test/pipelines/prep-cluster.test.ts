@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
-import { mergeItems, planItems, runItem, verifyItem } from '../../pipelines/prep-cluster.ts';
+import {
+  mergeItems,
+  planItems,
+  runDedupPartition,
+  runItem,
+  verifyDedupPartition,
+  verifyItem,
+} from '../../pipelines/prep-cluster.ts';
 import { prepSpec } from '../../pipelines/prep-default.ts';
 import type { ItemResult, WorkItem } from '../../src/cli/prep-cluster-contract.ts';
 import type { PrepOptions } from '../../src/cli/prep-contract.ts';
@@ -87,7 +94,7 @@ async function single(options: PrepOptions): Promise<{ files: Map<string, Buffer
 
 /** All items in a shuffled order, the first three twice (two of them at the same time), one corrupted
  * between its runs, then the merge. */
-async function clustered(options: PrepOptions, seed: number) {
+async function clustered(options: PrepOptions, seed: number, partitions?: number) {
   const paths = await planItems(options);
   const items: WorkItem[] = paths.map((path, index) => ({ job: 'j1', index, count: paths.length, path, options }));
   const rng = new Rng(seed);
@@ -100,8 +107,32 @@ async function clustered(options: PrepOptions, seed: number) {
   expect(await verifyItem(hit)).toBeNull();
   results.set(hit.index, await runItem(hit));
   results.set(order[2]!.it.index, await runItem(order[2]!.it)); // complete: reused
-  const figures = await mergeItems(options, [...results.values()]);
-  return { paths, items, results, figures, files: outputFiles(options.out!) };
+  const parts = partitions ? await dedupPartitions(items, partitions) : undefined;
+  const figures = await mergeItems(options, [...results.values()], parts);
+  return { paths, items, results, figures, parts, files: outputFiles(options.out!) };
+}
+
+/** Every dedup partition, the last first and run twice at once, partition 0 corrupted and run again:
+ * the files of a repeated or concurrent run are the same bytes. */
+async function dedupPartitions(items: WorkItem[], count: number): Promise<ItemResult[]> {
+  const part = (index: number): WorkItem => ({
+    ...items[0]!,
+    kind: 'dedup',
+    items: items.length,
+    index,
+    count,
+    path: `dedup ${index}/${count}`,
+  });
+  const [a, b] = await Promise.all([runDedupPartition(part(count - 1)), runDedupPartition(part(count - 1))]);
+  expect(b).toEqual(a);
+  const out: ItemResult[] = [];
+  for (let p = 0; p < count; p++) out.push(await runDedupPartition(part(p)));
+  const before = readFileSync(out[0]!.file);
+  writeFileSync(out[0]!.file, Buffer.concat([before, Buffer.alloc(8)]));
+  expect(await verifyDedupPartition(part(0))).toBeNull();
+  expect(await runDedupPartition(part(0))).toEqual(out[0]);
+  expect(readFileSync(out[0]!.file).equals(before)).toBe(true);
+  return out;
 }
 
 function expectSameFiles(got: Map<string, Buffer>, want: Map<string, Buffer>) {
@@ -128,6 +159,28 @@ describe('prep --cluster items and merge', () => {
       expect(many.figures).toMatchObject({ shards: manifest.shards.length, rows: manifest.rows });
     },
   );
+
+  it('dedup partitioned by key hash (3 partitions, and 1): byte-identical, drops spread over items and partitions', async () => {
+    const inputs = [jsonlCorpus()];
+    const opts = { ...base, format: 'ipc' as const, inputs };
+    const one = await single({ ...opts, out: join(root, 'one-part') });
+    for (const P of [3, 1]) {
+      const many = await clustered({ ...opts, out: join(root, `many-part-${P}`) }, 13, P);
+      expectSameFiles(many.files, one.files);
+      expect(many.figures.duplicates).toBe(one.duplicates);
+      const drops = many.parts!.map((r) => readFileSync(r.file));
+      expect(drops.reduce((n, d) => n + d.length / 8, 0)).toBe(one.duplicates);
+      expect(many.parts!.map((r) => r.docs)).toEqual(drops.map((d) => d.length / 8));
+      if (P === 3) {
+        // the duplicates fall in more than one partition and more than one item
+        expect(drops.filter((d) => d.length > 0).length).toBeGreaterThan(1);
+        const dropItems = new Set(
+          drops.flatMap((d) => [...new Uint32Array(new Uint8Array(d).buffer)].filter((_, i) => i % 2 === 0)),
+        );
+        expect(dropItems.size).toBeGreaterThan(1);
+      }
+    }
+  });
 
   it('plain text with a tokenizer file: byte-identical, duplicates across files dropped', async () => {
     const inputs = [textCorpus()];
