@@ -42,10 +42,10 @@ export interface Timed {
   summary: Record<string, unknown>;
 }
 
-/** `flowlm prep` in one process (its default worker threads: every core). */
-export async function single(out: string): Promise<Timed> {
+/** `flowlm prep` in one process (its default worker threads: every core); `input`: prep's input flags. */
+export async function single(out: string, input: string[]): Promise<Timed> {
   const t = performance.now();
-  const c = await run(['prep', '--out', out, '--json', '--progress', 'none']);
+  const c = await run(['prep', ...input, '--out', out, '--json', '--progress', 'none']);
   const wallMs = performance.now() - t;
   const summary = lastJson('flowlm prep', c);
   return { wallMs, durationMs: Number(summary.durationMs), summary };
@@ -62,10 +62,17 @@ export interface ClusterShape {
 }
 
 /** `flowlm prep --cluster` plus `shape.processes` workers, all started together. */
-export async function clustered(url: string, job: string, out: string, shape: ClusterShape): Promise<Timed> {
+export async function clustered(
+  url: string,
+  job: string,
+  out: string,
+  shape: ClusterShape,
+  input: string[],
+): Promise<Timed> {
   const t = performance.now();
   const coordinator = run([
     'prep',
+    ...input,
     '--cluster',
     url,
     '--job',

@@ -13,10 +13,12 @@
 // and compared with the first single run's.
 // Messages/s: measured apart (bench/_cluster-messages.ts): 10,000 work-item messages published with
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
-// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1
+// files=N: the same documents in N JSON Lines files instead (bench/_cluster-input.ts), larger items.
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1 files=0
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchInput } from './_cluster-input.ts';
 import { startBenchNats } from './_cluster-nats.ts';
 import { measureMessages } from './_cluster-messages.ts';
 import { clustered, hashTree, single, type ClusterShape, type Timed } from './_cluster-runs.ts';
@@ -41,15 +43,19 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
   const msgs = arg(args, 'msgs', 10_000);
   const loopMsgs = arg(args, 'loop_msgs', 1000);
   const threads = arg(args, 'threads', 1, 0);
+  const nFiles = arg(args, 'files', 0, 0);
   const shapes: Record<Exclude<Config, 'single'>, ClusterShape> = {
     'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads },
     'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
+  const input = benchInput(join(tmp, 'input'), nFiles);
   const nats = await startBenchNats();
   const load0 = loadavg()[0]!;
   try {
-    console.log(`nats-server -js at ${nats.url}; shapes ${JSON.stringify(shapes)}; load ${load0.toFixed(2)}`);
+    console.log(
+      `input: ${input.label}; nats-server -js at ${nats.url}; shapes ${JSON.stringify(shapes)}; load ${load0.toFixed(2)}`,
+    );
     const times: Record<Config, Timed[]> = { single: [], 'cluster-1': [], 'cluster-2': [] };
     let reference: Record<string, string> | null = null;
     let identical = true;
@@ -62,7 +68,9 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
       for (const cfg of turn) {
         const out = join(tmp, `${cfg}-${r}`);
         const res =
-          cfg === 'single' ? await single(out) : await clustered(nats.url, `bench-${cfg}-${r}`, out, shapes[cfg]);
+          cfg === 'single'
+            ? await single(out, input.flags)
+            : await clustered(nats.url, `bench-${cfg}-${r}`, out, shapes[cfg], input.flags);
         if (cfg === 'single') mb ||= Number(res.summary.mb);
         const hashes = hashTree(out);
         reference ??= cfg === 'single' ? hashes : null;
@@ -88,7 +96,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     const m = await measureMessages(nats.url, msgs, loopMsgs);
     const result = {
       bench: 'cluster',
-      input: 'embedded corpus (sotu + moby-dick chapters)',
+      input: input.label,
       mb: r2(mb),
       items: Number(times['cluster-2'][0]?.summary.items ?? 0),
       rounds,
