@@ -17,6 +17,7 @@ export interface PrepClusterValues {
   'ack-wait'?: string;
   'max-deliver'?: string;
   'max-ack-pending'?: string;
+  'dedup-partitions'?: string;
   json?: boolean;
   set?: string[];
 }
@@ -57,6 +58,7 @@ function summary(r: CoordinateOutcome): Record<string, unknown> {
     manifest: m?.manifest ?? null,
     failures: r.failures,
     duplicateResults: r.duplicates,
+    dedupPartitions: r.dedupPartitions,
     workers: r.workers,
     parked: r.parked,
   };
@@ -83,6 +85,9 @@ export async function prepClusterCommand(
     options,
     job: values.job,
     settings: settingsOf(values),
+    ...(values['dedup-partitions'] !== undefined
+      ? { dedupPartitions: parseCount('dedup-partitions', values['dedup-partitions']) }
+      : {}),
     progress: (line) => io.err(line),
   });
   const s = summary(r);

@@ -8,6 +8,7 @@ export const PREP_CLUSTER_OPTIONS = {
   'ack-wait': { type: 'string' },
   'max-deliver': { type: 'string' },
   'max-ack-pending': { type: 'string' },
+  'dedup-partitions': { type: 'string' },
 } as const;
 
 export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data preparation across processes and machines, NATS JetStream):
@@ -20,10 +21,13 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
       --ack-wait S             seconds an item may go without a heartbeat before it is redelivered (default 30)
       --max-deliver N          deliveries of an item before it is parked with its error (default 5)
       --max-ack-pending N      items out with workers at once, over all machines (default 64)
+      --dedup-partitions P     exact dedup as P work items run after the input items, keys split by hash: each
+                               holds ~16 B per distinct document / P; the merge holds only the duplicates
+                               (default 1: the merge holds every distinct key, ~16 B each). Same bytes either way
   Not with --decontaminate, a URL to crawl, a pipeline file or --set. Progress on stderr every 2 s (items done,
   pending, failures, parked, MB/s per worker); with --json one line at the end: {"ok","job","items","skipped",
   "durationMs","documents","duplicates","tokens","shards","rows","mb","mbPerS","tokensPerS","peakRssMb",
-  "manifest","failures","duplicateResults","workers":[{"worker","items","mbPerS"}],"parked":[{"index","path",
+  "manifest","failures","duplicateResults","dedupPartitions","workers":[{"worker","items","mbPerS"}],"parked":[{"index","path",
   "error"}]}. Exit 1 when an item is parked (each named on stderr with its error; nothing is merged).`;
 
 export function workerHelp(): string {

@@ -147,7 +147,10 @@ export async function prepCommand(argv: string[], io: CliIO, registry: Registry 
   const building = Object.keys(BUILD_OPTIONS).some((k) => values[k as keyof BuildValues] !== undefined);
   const file = positionals[0];
   if (values.cluster === undefined && Object.keys(PREP_CLUSTER_OPTIONS).some((k) => k in values))
-    throw new UsageError('--job, --ack-wait, --max-deliver and --max-ack-pending need --cluster URL', 'prep');
+    throw new UsageError(
+      '--job, --ack-wait, --max-deliver, --max-ack-pending and --dedup-partitions need --cluster URL',
+      'prep',
+    );
   if (values.cluster !== undefined)
     return (await import('./cluster-command.ts')).prepClusterCommand(values, options, file, io);
   const source = file ?? 'pipelines/prep-default.ts';

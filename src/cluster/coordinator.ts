@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import {
   loadPrepCluster,
+  type ItemResult,
   type MergeFigures,
   type PrepClusterModule,
   type WorkItem,
@@ -38,6 +39,9 @@ export interface CoordinateOptions {
   module?: PrepClusterModule;
   /** how long requests are retried while the server is away */
   serverWaitMs?: number;
+  /** exact dedup partitioned by key hash over this many work items run after the input items (each holds
+   * the distinct keys of its partition only); 1 (the default): the merge holds every distinct key */
+  dedupPartitions?: number;
 }
 
 export interface CoordinateOutcome {
@@ -52,6 +56,8 @@ export interface CoordinateOutcome {
   workers: Array<{ worker: string; items: number; mbPerS: number }>;
   duplicates: number;
   failures: number;
+  /** dedup partitions run as work items (0: none, the merge deduplicated) */
+  dedupPartitions: number;
 }
 
 const PREP_OUT_DEFAULT = 'out/prep';
@@ -69,7 +75,7 @@ async function publishItems(cluster: Cluster, items: WorkItem[], todo: number[],
         retry(
           () =>
             cluster.js.publish(itemSubject(items[i]!.job), enc.encode(JSON.stringify(items[i])), {
-              msgID: `${items[i]!.job}:${i}`,
+              msgID: items[i]!.kind === 'dedup' ? `${items[i]!.job}:dedup:${i}` : `${items[i]!.job}:${i}`,
             }),
           waitMs,
           `publishing item ${i} (${items[i]!.path})`,
@@ -115,28 +121,26 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
     else todo.push(item.index);
   }
   const skipped = items.length - todo.length;
+  const P = o.dedupPartitions ?? 1;
+  if (!Number.isInteger(P) || P < 1)
+    throw new Error(`prep --cluster: dedup partitions must be a whole number >= 1, not ${P}`);
+  if (P > 1 && (!mod.runDedupPartition || !mod.verifyDedupPartition))
+    throw new Error('prep --cluster: the clustered prep module cannot run dedup partitions (an older package?)');
   const cluster = await connectCluster(o.url, `flowlm-coordinator-${job}`, waitMs);
   const reader = new ResultReader(cluster, job);
-  const spec: JobSpec = {
+  let spec: JobSpec = {
     job,
     count: items.length,
     options,
     ...o.settings,
     state: 'running',
     created: new Date().toISOString(),
+    ...(P > 1 ? { dedupPartitions: P } : {}),
   };
-  try {
-    await retry(() => ensureStreams(cluster.jsm), waitMs, 'creating the JetStream streams');
-    await retry(() => ensureJobConsumer(cluster.jsm, job, o.settings), waitMs, `creating the consumer of ${job}`);
-    // the job's record goes in after its items: a worker that finds the job running and nothing to
-    // deliver knows the job is drained
-    await publishItems(cluster, items, todo, waitMs);
-    await putSpec(cluster, spec, waitMs);
-    o.progress(
-      `cluster: job ${job}: ${items.length} items, ${todo.length} published` +
-        (skipped ? `, ${skipped} already done` : '') +
-        ` (workers: flowlm worker --cluster ${o.url} --job ${job})`,
-    );
+  let failures = 0;
+  let duplicates = 0;
+  /** Applies result records until every item of the tracker's phase is done or parked. */
+  const settle = async (tracker: JobTracker): Promise<void> => {
     let lastProgress = performance.now();
     let idle = 0;
     while (!tracker.settled) {
@@ -160,13 +164,58 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
           );
     }
     o.progress(tracker.progressLine());
-    const parked = [...tracker.parked]
+  };
+  try {
+    await retry(() => ensureStreams(cluster.jsm), waitMs, 'creating the JetStream streams');
+    await retry(() => ensureJobConsumer(cluster.jsm, job, o.settings), waitMs, `creating the consumer of ${job}`);
+    // the job's record goes in after its items: a worker that finds the job running and nothing to
+    // deliver knows the job is drained
+    await publishItems(cluster, items, todo, waitMs);
+    await putSpec(cluster, spec, waitMs);
+    o.progress(
+      `cluster: job ${job}: ${items.length} items, ${todo.length} published` +
+        (skipped ? `, ${skipped} already done` : '') +
+        ` (workers: flowlm worker --cluster ${o.url} --job ${job})`,
+    );
+    await settle(tracker);
+    let parked = [...tracker.parked]
       .sort((a, b) => a[0] - b[0])
       .map(([index, error]) => ({ index, path: items[index]!.path, error }));
     let merge: MergeFigures | null = null;
+    let partitions: ItemResult[] | undefined;
+    if (parked.length === 0 && P > 1) {
+      // phase 2: the dedup partitions, over the same work queue, once every input item is done
+      const parts: WorkItem[] = Array.from({ length: P }, (_, index) => ({
+        kind: 'dedup',
+        items: items.length,
+        job,
+        index,
+        count: P,
+        path: `dedup partition ${index} of ${P}`,
+        options,
+      }));
+      const dedup = new JobTracker(parts, mod, 'dedup');
+      const partTodo: number[] = [];
+      for (const part of parts) {
+        const done = await mod.verifyDedupPartition!(part);
+        if (done) dedup.done.set(part.index, done);
+        else partTodo.push(part.index);
+      }
+      await publishItems(cluster, parts, partTodo, waitMs);
+      spec = { ...spec, dedupPublished: true };
+      await putSpec(cluster, spec, waitMs);
+      o.progress(`cluster: job ${job}: ${P} dedup partitions, ${partTodo.length} published`);
+      await settle(dedup);
+      parked = [...dedup.parked]
+        .sort((a, b) => a[0] - b[0])
+        .map(([index, error]) => ({ index, path: parts[index]!.path, error }));
+      partitions = parts.map((p) => dedup.done.get(p.index)!);
+      failures += dedup.failures;
+      duplicates += dedup.duplicates;
+    }
     if (parked.length === 0) {
       const results = items.map((it) => tracker.done.get(it.index)!);
-      merge = await mod.mergeItems(options, results);
+      merge = await mod.mergeItems(options, results, partitions);
     }
     await putSpec(cluster, { ...spec, state: parked.length ? 'failed' : 'complete' }, waitMs);
     // a complete job's consumer holds nothing more: free it (a failed job's keeps its parked items)
@@ -180,8 +229,9 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
       bytesIn: [...tracker.done.values()].reduce((s, r) => s + r.bytesIn, 0),
       durationMs: performance.now() - t0,
       workers: tracker.rates(),
-      duplicates: tracker.duplicates,
-      failures: tracker.failures,
+      duplicates: tracker.duplicates + duplicates,
+      failures: tracker.failures + failures,
+      dedupPartitions: P > 1 ? P : 0,
     };
   } finally {
     await reader.close();

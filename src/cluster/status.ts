@@ -31,6 +31,7 @@ export async function jobStatus(cluster: Cluster, spec: JobSpec): Promise<JobSta
       const batch = await reader.poll(1000);
       empty = batch.length === 0 ? empty + 1 : 0;
       for (const r of batch) {
+        if (r.record.phase === 'dedup') continue; // a dedup partition's record: the items are counted
         const i = r.record.index;
         if (r.kind === 'done' && !done.has(i)) {
           done.add(i);

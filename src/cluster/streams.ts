@@ -40,10 +40,16 @@ export interface JobSpec extends JobSettings {
   options: PrepOptions;
   /** running while items are out; complete or failed once the coordinator is done with it */
   state: 'running' | 'complete' | 'failed';
+  /** exact dedup partitions run as work items after the input items (absent or 1: none, the merge dedups) */
+  dedupPartitions?: number;
+  /** the dedup partitions' items are published: once they are drained too, the job has nothing more */
+  dedupPublished?: boolean;
   created: string;
 }
 
 export interface DoneRecord {
+  /** 'dedup': a dedup partition's record (index: the partition); absent: an input item's */
+  phase?: 'dedup';
   index: number;
   result: ItemResult;
   worker: string;
@@ -51,6 +57,7 @@ export interface DoneRecord {
 }
 
 export interface FailedRecord {
+  phase?: 'dedup';
   index: number;
   error: string;
   deliveries: number;

@@ -19,10 +19,18 @@ export class JobTracker {
   failures = 0;
   duplicates = 0;
 
+  /** `phase` 'dedup': the job's dedup partitions (their records carry the phase); else its input items */
   constructor(
     readonly items: WorkItem[],
     private readonly mod: PrepClusterModule,
+    readonly phase: 'item' | 'dedup' = 'item',
   ) {}
+
+  private verify(item: WorkItem): Promise<ItemResult | null> {
+    if (this.phase === 'item') return this.mod.verifyItem(item);
+    if (!this.mod.verifyDedupPartition) throw new Error('the clustered prep module cannot verify dedup partitions');
+    return this.mod.verifyDedupPartition(item);
+  }
 
   get count(): number {
     return this.items.length;
@@ -34,6 +42,7 @@ export class JobTracker {
 
   async apply(rec: ResultRecord): Promise<void> {
     const { index } = rec.record;
+    if ((rec.record.phase ?? 'item') !== this.phase) return; // the other phase's record
     const item = this.items[index];
     if (!item) return; // a record of another plan of this job name: not ours
     if (rec.kind === 'done') {
@@ -42,7 +51,7 @@ export class JobTracker {
         this.duplicates++;
         return;
       }
-      const verified = await this.mod.verifyItem(item);
+      const verified = await this.verify(item);
       if (!verified) return; // a record without its output (removed since?): the item stays pending
       this.done.set(index, verified);
       this.parked.delete(index);
@@ -82,7 +91,7 @@ export class JobTracker {
       .map((r) => `${r.worker} ${r.items} items ${r.mbPerS} MB/s`)
       .join(', ');
     return (
-      `cluster: ${this.done.size}/${this.count} items done, ${this.pending().length} pending, ` +
+      `cluster: ${this.done.size}/${this.count} ${this.phase === 'dedup' ? 'dedup partitions' : 'items'} done, ${this.pending().length} pending, ` +
       `${this.failures} failures, ${this.parked.size} parked${rates ? ` (${rates})` : ''}`
     );
   }

@@ -101,13 +101,19 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     const jobs = await runningJobs(cluster, o.job);
     if (o.job === undefined) return false; // serving every job: only --idle-exit or --max-items end it
     if (jobs.length === 0) return (await readSpec(cluster, o.job)) !== null;
+    // a job with dedup partitions has more items once its input items are done
+    if ((jobs[0]!.dedupPartitions ?? 1) > 1 && !jobs[0]!.dedupPublished) return false;
     const info = await (await handle(jobs[0]!)).consumer.info();
     return info.num_pending === 0 && info.num_ack_pending === 0;
   };
 
   const run = async (h: JobHandle, msg: JsMsg): Promise<void> => {
     const item = JSON.parse(new TextDecoder().decode(msg.data)) as WorkItem;
-    o.log(`worker ${id}: item ${item.index} (${item.path}), delivery ${msg.info.deliveryCount}`);
+    const dedup = item.kind === 'dedup';
+    // a dedup partition's records carry the phase and ids of their own (its index is the partition's)
+    const phase = dedup ? ({ phase: 'dedup' } as const) : {};
+    const tag = dedup ? `dedup:${item.index}` : String(item.index);
+    o.log(`worker ${id}: item ${tag} (${item.path}), delivery ${msg.info.deliveryCount}`);
     const beat = setInterval(
       () => {
         try {
@@ -118,16 +124,23 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     );
     const t = performance.now();
     try {
-      const result = await mod.runItem(item, o.signal);
-      const rec: DoneRecord = { index: item.index, result, worker: id, ms: Math.round(performance.now() - t) };
+      if (dedup && !mod.runDedupPartition) throw new Error("this worker's prep module cannot run dedup partitions");
+      const result = dedup ? await mod.runDedupPartition!(item, o.signal) : await mod.runItem(item, o.signal);
+      const rec: DoneRecord = {
+        ...phase,
+        index: item.index,
+        result,
+        worker: id,
+        ms: Math.round(performance.now() - t),
+      };
       await retry(
         // the message id makes a retried publish (its ack lost in a server restart) a no-op
         () =>
           cluster.js.publish(doneSubject(item.job), enc.encode(JSON.stringify(rec)), {
-            msgID: `${item.job}:${item.index}:done:${id}:${msg.info.deliveryCount}`,
+            msgID: `${item.job}:${tag}:done:${id}:${msg.info.deliveryCount}`,
           }),
         waitMs,
-        `reporting item ${item.index} done`,
+        `reporting item ${tag} done`,
       );
       outcome.items++;
       await msg.ackAck({ timeout: 1000 }).catch(() => false); // refused when redelivered meanwhile: harmless
@@ -136,17 +149,18 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
       outcome.failures++;
       const deliveries = msg.info.deliveryCount;
       const rec: FailedRecord = {
+        ...phase,
         index: item.index,
         error: err instanceof Error ? err.message : String(err),
         deliveries,
         worker: id,
       };
-      o.log(`worker ${id}: item ${item.index} (${item.path}) failed, delivery ${deliveries}: ${rec.error}`);
+      o.log(`worker ${id}: item ${tag} (${item.path}) failed, delivery ${deliveries}: ${rec.error}`);
       const last = deliveries >= h.maxDeliver;
       await retry(
         () => cluster.js.publish((last ? parkedSubject : failedSubject)(item.job), enc.encode(JSON.stringify(rec))),
         waitMs,
-        `reporting item ${item.index} failed`,
+        `reporting item ${tag} failed`,
       ).catch(() => {});
       if (last) msg.term(rec.error);
       else msg.nak(Math.min(250 * 2 ** deliveries, h.ackWaitMs));

@@ -27,7 +27,10 @@ describe('clustered commands usage', () => {
       [['worker', '--cluster', 'nats://x:1', '--job', 'a.b'], /--job expects letters, digits, - and _/],
       [['worker', '--cluster', 'nats://x:1', '--idle-exit', 'soon'], /--idle-exit expects seconds, got "soon"/],
       [['worker', '--cluster', 'nats://x:1', '--max-items', '0'], /--max-items expects a positive integer/],
-      [['prep', '--job', 'a'], /--job, --ack-wait, --max-deliver and --max-ack-pending need --cluster URL/],
+      [
+        ['prep', '--job', 'a'],
+        /--job, --ack-wait, --max-deliver, --max-ack-pending and --dedup-partitions need --cluster URL/,
+      ],
       [['prep', '--cluster', 'nats://x:1', '--ack-wait', '0'], /--ack-wait expects seconds \(0\.1 or more\), got "0"/],
       [['prep', '--cluster', 'nats://x:1', '--max-deliver', 'x'], /--max-deliver expects a positive integer/],
       [['prep', '--cluster', 'nats://x:1', '--set', 'read.x=1'], /--cluster runs the default prep pipeline from flags/],

@@ -1,6 +1,7 @@
 // `flowlm prep --cluster` end to end: a real nats-server, the coordinator and 3 `flowlm worker`
 // processes; the manifest and every shard equal single-process `flowlm prep` bytes (duplicates that span
-// workers' items dropped as one process drops them), `flowlm cluster status` counts the items, and the
+// workers' items dropped as one process drops them, by 3 dedup partitions run as work items after the
+// input items), `flowlm cluster status` counts the items, and the
 // same command again finds every item done.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -58,13 +59,15 @@ describe('flowlm prep --cluster', () => {
       out,
       ...PREP_FLAGS,
       ...FAST,
+      '--dedup-partitions',
+      '3',
       '--json',
     ]);
     const workers = [0, 1, 2].map(() => start(['worker', '--cluster', nats.url, '--job', 'plain', '--json']));
     const r = await coord.done;
     expect(r.code, r.stderr).toBe(0);
     const s = lastJson(r.stdout);
-    expect(s).toMatchObject({ ok: true, job: 'plain', items: 17, skipped: 0, parked: [] });
+    expect(s).toMatchObject({ ok: true, job: 'plain', items: 17, skipped: 0, parked: [], dedupPartitions: 3 });
     // the same documents, duplicates, tokens and rows as one process
     expect(s.documents).toBe(refJson.documents);
     expect(s.duplicates).toBe(3);
@@ -75,8 +78,9 @@ describe('flowlm prep --cluster', () => {
       expect(w.code, w.stderr).toBe(0);
       return lastJson(w.stdout).items as number;
     });
-    expect(items.reduce((a, b) => a + b, 0)).toBe(17);
+    expect(items.reduce((a, b) => a + b, 0)).toBe(17 + 3); // the input items, then the dedup partitions
     expect(r.stderr).toMatch(/cluster: 17\/17 items done, 0 pending, 0 failures, 0 parked \(.*MB\/s/);
+    expect(r.stderr).toMatch(/cluster: 3\/3 dedup partitions done, 0 pending, 0 failures, 0 parked/);
 
     const st = await call(['cluster', 'status', '--cluster', nats.url, '--job', 'plain', '--json']);
     expect(st.code, st.stderr).toBe(0);
@@ -104,10 +108,13 @@ describe('flowlm prep --cluster', () => {
       '--out',
       out,
       ...PREP_FLAGS,
+      '--dedup-partitions',
+      '3',
       '--json',
     ]);
     expect(again.code, again.stderr).toBe(0);
     expect(lastJson(again.stdout)).toMatchObject({ ok: true, skipped: 17 });
+    expect(again.stderr).toMatch(/3 dedup partitions, 0 published/);
     expectSameOutput(ref, out);
   }, 90_000);
 });
