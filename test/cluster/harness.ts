@@ -13,9 +13,10 @@ export interface Harness {
   nats: NatsServer;
   ref: string;
   input: string;
-  /** the coordinator's command line for job `name` */
-  prepArgs(name: string): string[];
-  job(name: string): { coord: Running; workers: Running[]; out: string };
+  /** the coordinator's command line for job `name`; ackWait in seconds (1 by default: the failure tests
+   * want a dead worker's item redelivered soon) */
+  prepArgs(name: string, ackWait?: string): string[];
+  job(name: string, ackWait?: string): { coord: Running; workers: Running[]; out: string };
 }
 
 export function clusterHarness(): Harness {
@@ -29,7 +30,7 @@ export function clusterHarness(): Harness {
     await h.nats?.close();
     rmSync(tmp, { recursive: true, force: true });
   });
-  h.prepArgs = (name) => [
+  h.prepArgs = (name, ackWait = '1') => [
     'prep',
     '--cluster',
     h.nats.url,
@@ -41,11 +42,11 @@ export function clusterHarness(): Harness {
     join(tmp, name),
     ...PREP_FLAGS,
     '--ack-wait',
-    '1',
+    ackWait,
     '--json',
   ];
-  h.job = (name) => {
-    const coord = start(h.prepArgs(name));
+  h.job = (name, ackWait) => {
+    const coord = start(h.prepArgs(name, ackWait));
     const workers = [0, 1, 2].map(() => start(['worker', '--cluster', h.nats.url, '--job', name, '--json']));
     return { coord, workers, out: join(tmp, name) };
   };

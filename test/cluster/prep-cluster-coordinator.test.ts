@@ -6,14 +6,17 @@ import { expectSameOutput } from './corpus.ts';
 import { clusterHarness, tookItem } from './harness.ts';
 
 const h = clusterHarness();
+// no worker dies here: an ack wait long enough that a worker slowed by a loaded machine keeps its item
+// (at 1 s, a late heartbeat under load redelivered one), so any second delivery would be the republish's
+const ACK_WAIT = '20';
 
 describe('flowlm prep --cluster under failures', () => {
   it('the coordinator SIGKILLed mid-job and started again: republished items deduplicated, same bytes', async () => {
-    const { coord, workers, out } = h.job('coordinator');
+    const { coord, workers, out } = h.job('coordinator', ACK_WAIT);
     await Promise.race(workers.map((w) => w.until(tookItem(w), 30_000)));
     coord.child.kill('SIGKILL');
     expect((await coord.done).signal).toBe('SIGKILL');
-    const again = await flowlm(h.prepArgs('coordinator'));
+    const again = await flowlm(h.prepArgs('coordinator', ACK_WAIT));
     expect(again.code, again.stderr).toBe(0);
     expect(lastJson(again.stdout)).toMatchObject({ ok: true, items: 17, parked: [] });
     expectSameOutput(h.ref, out);
