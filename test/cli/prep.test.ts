@@ -6,28 +6,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mobyDickChapters } from '../../operators/ingest/embedded-corpus.ts';
-import { main } from '../../src/cli/main.ts';
+import { callMain as call } from './in-process.ts';
 import { BUILD_OPTIONS } from '../../src/cli/prep-command.ts';
 import { flowlm, lastJson, spec } from './spawn.ts';
 import { RunStore } from '../../src/runs/store.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-cli-prep-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-const call = async (argv: string[]) => {
-  let stdout = '',
-    stderr = '';
-  const code = await main(argv, {
-    out: (t) => {
-      stdout += `${t}\n`;
-    },
-    err: (t) => {
-      stderr += `${t}\n`;
-    },
-    stderr: process.stderr,
-  });
-  return { code, stdout, stderr };
-};
 
 describe('flowlm prep usage', () => {
   it('rejects bad flags and impossible inputs with exit 2, before anything runs', async () => {

@@ -8,6 +8,7 @@ import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-cor
 import { main } from '../../src/cli/main.ts';
 import { parseCount, RUN_OPTIONS } from '../../src/cli/run-command.ts';
 import { BIN, flowlm, lastJson, ROOT, spec } from './spawn.ts';
+import { callMain } from './in-process.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-cli-run-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -225,20 +226,7 @@ describe('flowlm help and usage', () => {
 
   it('rejects bad usage with exit 2 and a pointer to the help', async () => {
     // in-process (the same dispatch bin.js calls): these fail before any spec is loaded
-    const call = async (argv: string[]) => {
-      let stdout = '',
-        stderr = '';
-      const code = await main(argv, {
-        out: (t) => {
-          stdout += `${t}\n`;
-        },
-        err: (t) => {
-          stderr += `${t}\n`;
-        },
-        stderr: process.stderr,
-      });
-      return { code, stdout, stderr };
-    };
+    const call = callMain;
     const unknownCmd = await call(['frobnicate']);
     const badFlag = await call(['run', spec('moby-small.ts'), '--colour']);
     const badCount = await call(['run', spec('moby-small.ts'), '--max-in-flight', '0']);

@@ -7,27 +7,12 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
-import { main } from '../../src/cli/main.ts';
+import { callMain as call } from './in-process.ts';
 import { flowlm, lastJson } from './spawn.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-cli-tok-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const addresses = sotuTexts().replace('*.txt', '190*.txt'); // 1900-1909: ~1.1 MB
-
-const call = async (argv: string[]) => {
-  let stdout = '',
-    stderr = '';
-  const code = await main(argv, {
-    out: (t) => {
-      stdout += `${t}\n`;
-    },
-    err: (t) => {
-      stderr += `${t}\n`;
-    },
-    stderr: process.stderr,
-  });
-  return { code, stdout, stderr };
-};
 
 describe('flowlm tokenizer train', () => {
   it('trains a byte-level BPE on real text and writes valid tokenizer.json and tiktoken ranks', async () => {

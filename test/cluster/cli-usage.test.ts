@@ -1,23 +1,8 @@
 // The clustered commands' command lines, in process: bad usage exits 2 with what to do before anything
 // connects, and the help describes every flag.
 import { describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.ts';
+import { callMain as call } from '../cli/in-process.ts';
 import { PREP_CLUSTER_OPTIONS } from '../../src/cli/cluster-help.ts';
-
-const call = async (argv: string[]) => {
-  let stdout = '',
-    stderr = '';
-  const code = await main(argv, {
-    out: (t) => {
-      stdout += `${t}\n`;
-    },
-    err: (t) => {
-      stderr += `${t}\n`;
-    },
-    stderr: process.stderr,
-  });
-  return { code, stdout, stderr };
-};
 
 describe('clustered commands usage', () => {
   it('rejects bad flags with exit 2 and a pointer to the help', async () => {

@@ -10,23 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowlm, lastJson, start } from '../cli/spawn.ts';
 import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
 import { expectSameOutput, PREP_FLAGS, referencePrep, sotuInputs } from './corpus.ts';
-import { main } from '../../src/cli/main.ts';
+import { callMain as call } from '../cli/in-process.ts';
 
 /** A command in this process (status and resumed runs: no CLI start-up to pay). */
-const call = async (argv: string[]) => {
-  let stdout = '',
-    stderr = '';
-  const code = await main(argv, {
-    out: (t) => {
-      stdout += `${t}\n`;
-    },
-    err: (t) => {
-      stderr += `${t}\n`;
-    },
-    stderr: process.stderr,
-  });
-  return { code, stdout, stderr };
-};
 
 let nats: NatsServer;
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-prep-cluster-'));
