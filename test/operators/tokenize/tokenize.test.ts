@@ -4,11 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Field, Int32, List, RecordBatch, Utf8, type Vector } from 'apache-arrow';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { z } from 'zod';
-import { defineOperator, defineSource } from '../../../src/core/operator.ts';
-import { mapBatch } from '../../../src/core/map-batch.ts';
+import { defineSource } from '../../../src/core/operator.ts';
 import { OperatorStats } from '../../../src/core/stats.ts';
 import { validatePipeline } from '../../../src/graph/validate.ts';
-import { runPipeline } from '../../../src/runtime/run.ts';
 import { WorkerPool } from '../../../src/runtime/worker-pool.ts';
 import { batchFromColumns, docSchema, schemaOf, type Doc } from '../../../src/schema/index.ts';
 import { tokenize } from '../../../operators/tokenize/tokenize.ts';
@@ -16,6 +14,7 @@ import { createEngine, type TokenEngine } from '../../../operators/tokenize/engi
 import { specialTokenId, type EncodingName } from '../../../operators/tokenize/engine/encodings.ts';
 import { IdBuffer } from '../../../operators/tokenize/engine/id-buffer.ts';
 import { docBatches, mobyParagraphs } from '../../fixtures/moby.ts';
+import { tokenizeOnPool } from './on-pool.ts';
 import { MULTILINGUAL, spamSample } from './samples.ts';
 
 const reference = new Map<EncodingName, TokenEngine>();
@@ -176,45 +175,7 @@ describe('tokenize', () => {
 
   it('gives the same batches in a pipeline on 2 workers as in a plain pipe', async () => {
     const inline = await run(input, { encoding: 'o200k', bos: true });
-    const memory = defineSource({
-      id: 'test/memory',
-      description: 'the test batches',
-      config: z.object({}),
-      output: docSchema,
-      async *make() {
-        for (const b of input) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
-      },
-    });
-    const got: RecordBatch[] = [];
-    const collect = defineOperator({
-      id: 'test/collect',
-      description: 'keeps the batches it sees',
-      config: z.object({}),
-      input: () =>
-        schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
-      passthrough: true,
-      output: () =>
-        schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
-      make: (_cfg, ctx) =>
-        mapBatch(
-          (b) => {
-            got.push(b);
-            return b;
-          },
-          { ctx },
-        ),
-    });
-    const r = await runPipeline(
-      {
-        name: 'tokenize-workers',
-        steps: [
-          { id: 'src', op: memory, config: {} },
-          { id: 'tok', op: tokenize, workers: 2, config: { encoding: 'o200k', bos: true } },
-          { id: 'collect', op: collect, config: {} },
-        ],
-      },
-      { pool },
-    );
+    const { r, got } = await tokenizeOnPool(input, { encoding: 'o200k', bos: true }, pool);
     expect(r.error).toBeUndefined();
     expect(r.ok).toBe(true);
     expect(pool.threads).toBe(2);

@@ -5,19 +5,15 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Field, Int32, List, RecordBatch, type Vector } from 'apache-arrow';
-import { z } from 'zod';
+import { Int32, List, RecordBatch, type Vector } from 'apache-arrow';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { rankTable } from '../../../../operators/tokenize/engine/encodings.ts';
 import { loadTokenizer } from '../../../../operators/tokenize/load/load-tokenizer.ts';
 import { tokenize } from '../../../../operators/tokenize/tokenize.ts';
-import { runPipeline } from '../../../../src/runtime/run.ts';
 import { WorkerPool } from '../../../../src/runtime/worker-pool.ts';
-import { defineOperator, defineSource } from '../../../../src/core/operator.ts';
-import { mapBatch } from '../../../../src/core/map-batch.ts';
-import { docSchema, schemaOf, type Doc } from '../../../../src/schema/index.ts';
 import { docBatches, mobyParagraphs } from '../../../fixtures/moby.ts';
+import { tokenizeOnPool } from '../on-pool.ts';
 import { FIXTURES, LLAMA2_JSON, ids } from './references.ts';
 
 const tokensOf = (batches: RecordBatch[]) =>
@@ -79,45 +75,7 @@ describe('tokenize with a tokenizer file', () => {
     const file = `${FIXTURES}spm-unigram.model`;
     const plain = tokensOf(await run(input, { tokenizer: file }));
     pool = new WorkerPool({ size: 2 });
-    const memory = defineSource({
-      id: 'test/memory',
-      description: 'the test batches',
-      config: z.object({}),
-      output: docSchema,
-      async *make() {
-        for (const b of input) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
-      },
-    });
-    const got: RecordBatch[] = [];
-    const collect = defineOperator({
-      id: 'test/collect',
-      description: 'keeps the batches it sees',
-      config: z.object({}),
-      input: () =>
-        schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
-      passthrough: true,
-      output: () =>
-        schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } }),
-      make: (_cfg, ctx) =>
-        mapBatch(
-          (b) => {
-            got.push(b);
-            return b;
-          },
-          { ctx },
-        ),
-    });
-    const r = await runPipeline(
-      {
-        name: 'tokenize-file-workers',
-        steps: [
-          { id: 'src', op: memory, config: {} },
-          { id: 'tok', op: tokenize, workers: 2, config: { tokenizer: file } },
-          { id: 'collect', op: collect, config: {} },
-        ],
-      },
-      { pool },
-    );
+    const { r, got } = await tokenizeOnPool(input, { tokenizer: file }, pool);
     expect(r.error).toBeUndefined();
     expect(pool.threads).toBe(2);
     expect(tokensOf(got)).toEqual(plain);
