@@ -59,8 +59,10 @@ describe('flowlm prep --cluster', () => {
       stderr: process.stderr,
     });
     const st = { code, stdout };
+    // the server may still count the parked item's last delivery as out (ack pending) for a moment after
+    // the coordinator ends on a loaded machine: 0 or 1, never more
     expect(st.stdout).toMatch(
-      /job poison \(failed\): 17 items, 16 done, 0 pending, 0 out with workers, \d+ redelivered, 1 failures, 1 parked\n/,
+      /job poison \(failed\): 17 items, 16 done, 0 pending, [01] out with workers, \d+ redelivered, 1 failures, 1 parked\n/,
     );
     expect(st.stdout).toMatch(/parked item 5: .*(ENOENT|no such file)/);
   }, 90_000);
