@@ -8,7 +8,7 @@ import { clusterHelp } from './cluster-help.ts';
 import { bytes, count } from './format.ts';
 import type { PrepOptions } from './prep-contract.ts';
 import { peakRssMb } from '../runtime/peak-rss.ts';
-import { parseCount } from './run-command.ts';
+import { parseCount } from './count-flag.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 export interface PrepClusterValues {
@@ -18,6 +18,7 @@ export interface PrepClusterValues {
   'max-deliver'?: string;
   'max-ack-pending'?: string;
   'dedup-partitions'?: string;
+  'item-bytes'?: string;
   json?: boolean;
   set?: string[];
 }
@@ -88,6 +89,7 @@ export async function prepClusterCommand(
     ...(values['dedup-partitions'] !== undefined
       ? { dedupPartitions: parseCount('dedup-partitions', values['dedup-partitions']) }
       : {}),
+    ...(values['item-bytes'] !== undefined ? { itemBytes: parseCount('item-bytes', values['item-bytes'], true) } : {}),
     progress: (line) => io.err(line),
   });
   const s = summary(r);

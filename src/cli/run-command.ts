@@ -5,8 +5,6 @@ import { recordPipelineRun } from './record-pipeline.ts';
 import { parseArgs } from 'node:util';
 import { SpecError, type SpecIssue } from '../core/errors.ts';
 import { applyOverrides, withBudget } from '../graph/load.ts';
-import { isReplicated, physicalPlan } from '../scheduler/physical-plan.ts';
-import { resolveSpecFile } from '../scheduler/plan.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { validatePipeline, type ResolvedPipeline } from '../graph/validate.ts';
 import { runPipeline, type RunResult } from '../runtime/run.ts';
@@ -28,18 +26,9 @@ export const RUN_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** A positive integer, or for byte sizes one with a k/M/G suffix (powers of 1024). */
-export function parseCount(flag: string, text: string, sizes = false): number {
-  const m = /^(\d+)([kKmMgG]i?B?)?$/.exec(text.trim());
-  const unit = m?.[2]?.[0]?.toLowerCase();
-  const n = m ? Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || (unit && !sizes)) {
-    throw new UsageError(
-      `--${flag} expects a positive integer${sizes ? ' (optionally with k, M or G: 64M)' : ''}, got "${text}"`,
-    );
-  }
-  return n;
-}
+import { parseCount } from './count-flag.ts';
+
+export { parseCount };
 
 export interface Budget {
   maxInFlight?: number;
@@ -117,6 +106,10 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   const sets = values.set ?? [];
   // a graph with a training chain runs on --devices, one rank each, with training progress: flowlm train's path
   let resolved: ResolvedPipeline | undefined;
+  // the planners load on use: they pull in the model code (tfjs), which prep and the cluster commands
+  // (run-command's helpers) must not pay for at start-up
+  const { resolveSpecFile } = await import('../scheduler/plan.ts');
+  const { isReplicated, physicalPlan } = await import('../scheduler/physical-plan.ts');
   try {
     resolved = await resolveSpecFile(file, { sets, budget, registry });
   } catch {
@@ -199,7 +192,7 @@ export async function executePipeline(
 
     const live = (view = createProgress(opts.mode, nodeInfos(resolved), resolved.name, io.stderr));
     const result = await runPipeline(resolved, {
-      plan: physicalPlan(opts.source, resolved), // what flowlm plan prints for it; the summary records it
+      plan: (await import('../scheduler/physical-plan.ts')).physicalPlan(opts.source, resolved), // what flowlm plan prints for it; the summary records it
       signal: controller.signal,
       source: opts.source,
       log: (node, message) => live.log(`[${node}] ${message}`),

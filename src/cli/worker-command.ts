@@ -5,7 +5,7 @@ import { runWorker } from '../cluster/worker.ts';
 import { checkJobName } from '../cluster/streams.ts';
 import { parseClusterUrl } from '../cluster/connect.ts';
 import { workerHelp } from './cluster-help.ts';
-import { parseCount } from './run-command.ts';
+import { parseCount } from './count-flag.ts';
 import { UsageError, type CliIO } from './io.ts';
 
 const OPTIONS = {
