@@ -1,11 +1,12 @@
 // The reader side of a clustered prep's work items: which files the job reads (expanded by the very
-// function every reader expands its paths with, so in the same order), and what each document of one
+// function every reader expands its paths with, so in the same order), how they are cut into items
+// (consecutive small files grouped up to a size), and what each document of one
 // file weighs against its reader's batchBytes, so the merge can cut the batches one process would have
 // cut (shard boundaries depend on them). Weights are known for readers whose batches run across files:
 // plain text (one document per file: the whole-file rule) and JSON Lines (each record's line, decided
 // by the reader's own parseLine); other readers end their batches with each file, and the item output
 // records where (write-item.ts).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { PipelineSpecInput } from '../src/graph/spec.ts';
 import { parseConfig } from '../src/core/operator.ts';
@@ -25,6 +26,48 @@ export async function itemFiles(read: Step): Promise<string[]> {
   return expandGlobs(paths);
 }
 
+/** Whether `file`'s documents weigh against the reader's batchBytes (weightsOf gives them): such files
+ * may share a work item, since the merge cuts their batches from the weights wherever the item ends.
+ * Files of readers whose batches end with each file stay an item each (the item records those cuts). */
+function groupable(read: Step, file: string): boolean {
+  if (read.op === readText)
+    return parseConfig(readText.def, { ...((read.config ?? {}) as object), paths: [file] }).unit === 'file';
+  if (read.op === readJsonl) return true;
+  if (read.op !== readFiles) return false;
+  const kind = inputKind(file);
+  return kind === 'text' || kind === 'jsonl';
+}
+
+/** Files per item at most: an item's message names them all (NATS's default payload limit is 1 MB). */
+export const MAX_ITEM_FILES = 1000;
+
+/** The job's files cut into work items, in order: consecutive groupable files of one kind while their
+ * sizes on disk add up to at most `itemBytes` (a larger file alone); any other file an item of its own.
+ * Deterministic for the same files and sizes, and a group never spans a change of reader (read-files
+ * gives each run of one kind a reader of its own), so the merge's run starts fall on item boundaries. */
+export function groupItems(read: Step, files: readonly string[], itemBytes: number): string[][] {
+  const groups: string[][] = [];
+  let cur: string[] = [];
+  let bytes = 0;
+  let kind: string | null = null;
+  for (const f of files) {
+    const size = statSync(f).size;
+    const k = groupable(read, f) ? inputKind(f) : null;
+    const joins =
+      cur.length > 0 && k !== null && k === kind && bytes + size <= itemBytes && cur.length < MAX_ITEM_FILES;
+    if (!joins && cur.length > 0) {
+      groups.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(f);
+    bytes += size;
+    kind = k;
+  }
+  if (cur.length > 0) groups.push(cur);
+  return groups;
+}
+
 /** A plain text file's weight as one document (whole-file.ts: each line's bytes + 1, BOM excluded). */
 function textWeight(file: string): number {
   const raw = readFileSync(file);
@@ -40,6 +83,21 @@ async function jsonlWeights(file: string, config: Record<string, unknown>): Prom
   const out: number[] = [];
   for await (const lines of readLines(file, { maxLineBytes: cfg.maxLineBytes }))
     for (const l of lines) if (parseLine(l, cfg)?.ok) out.push(l.bytes.length);
+  return out;
+}
+
+/** The weights of the documents of `files` (in order) under the job's reader step, or undefined when
+ * its batches end with each file (then an item has one file: groupItems). */
+export async function weightsOfAll(read: Step, files: readonly string[]): Promise<number[] | undefined> {
+  const out: number[] = [];
+  for (const f of files) {
+    const w = await weightsOf(read, f);
+    if (!w) {
+      if (files.length > 1) throw new Error(`internal: ${f} has no document weights but shares a work item`);
+      return undefined;
+    }
+    for (const x of w) out.push(x);
+  }
   return out;
 }
 

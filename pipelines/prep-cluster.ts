@@ -1,15 +1,23 @@
 // The data side of `flowlm prep --cluster` (src/cli/prep-cluster-contract.ts): single-process prep
-// (prep-default.ts) cut into work items, one input file each, that any process can run in any order,
+// (prep-default.ts) cut into work items (runs of consecutive input files, small ones grouped up to
+// --item-bytes: prep-cluster-read.ts) that any process can run in any order,
 // and a merge that gives the same shards and manifest, byte for byte. Every step is taken from
 // prepSpec(options) itself, so reader, tokenizer, packing and writer configs cannot drift apart:
-//   item:  that spec's reader on one file -> its tokenize (text kept) -> shard/write-item (per document
+//   item:  that spec's reader on the item's files -> its tokenize (text kept) -> shard/write-item (per document
 //          the exact-dedup key, the reader's batch weight, id, url, source, tokens; atomic, verified)
 //   merge: shard/read-items (item order, exact dedup across all items, first occurrence wins, the
 //          reader's batches replayed) -> that spec's pack and write steps.
 // Decontamination keeps one index over all documents on one thread: not split here.
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import type { ItemResult, MergeFigures, PrepClusterModule, WorkItem } from '../src/cli/prep-cluster-contract.ts';
+import {
+  DEFAULT_ITEM_BYTES,
+  itemPaths,
+  type ItemResult,
+  type MergeFigures,
+  type PrepClusterModule,
+  type WorkItem,
+} from '../src/cli/prep-cluster-contract.ts';
 import type { PrepOptions } from '../src/cli/prep-contract.ts';
 import { defOf, parseConfig, type AnyFactory } from '../src/core/operator.ts';
 import { runPipeline } from '../src/runtime/run.ts';
@@ -24,7 +32,7 @@ import { canonicalJson, MANIFEST, readManifest, sha256Hex } from '../operators/s
 import { readItems } from '../operators/shard/read-items.ts';
 import { writeItem } from '../operators/shard/write-item.ts';
 import { PREP_DEFAULTS, prepSpec } from './prep-default.ts';
-import { itemFiles, layoutOf, weightsOf, type Step } from './prep-cluster-read.ts';
+import { groupItems, itemFiles, layoutOf, weightsOfAll, type Step } from './prep-cluster-read.ts';
 
 /** The job's prep spec cut at its stages: reader steps, tokenize, pack and write. */
 function stages(options: PrepOptions) {
@@ -66,8 +74,11 @@ function configHash(s: ReturnType<typeof stages>): string {
 
 const outDir = (options: PrepOptions) => resolve(options.out ?? PREP_DEFAULTS.out);
 
-export async function planItems(options: PrepOptions): Promise<string[]> {
-  return itemFiles(stages(options).read[0]!);
+export async function planItems(options: PrepOptions, itemBytes = DEFAULT_ITEM_BYTES): Promise<string[][]> {
+  if (!Number.isSafeInteger(itemBytes) || itemBytes < 1)
+    throw new Error(`prep --cluster: the item size must be a whole number of bytes >= 1, not ${itemBytes}`);
+  const read = stages(options).read[0]!;
+  return groupItems(read, await itemFiles(read), itemBytes);
 }
 
 const resultOf = (dir: string, rec: { index: number; sha256: string; docs: number; bytesIn: number; tokens: number }) =>
@@ -83,7 +94,7 @@ const resultOf = (dir: string, rec: { index: number; sha256: string; docs: numbe
 export async function verifyItem(item: WorkItem): Promise<ItemResult | null> {
   const s = stages(item.options);
   const dir = itemDir(outDir(item.options), item.job);
-  const rec = await checkItem(dir, { index: item.index, input: item.path, configHash: configHash(s) });
+  const rec = await checkItem(dir, { index: item.index, inputs: itemPaths(item), configHash: configHash(s) });
   return typeof rec === 'string' ? null : resultOf(dir, rec);
 }
 
@@ -106,8 +117,9 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
   const s = stages(item.options);
   const dir = itemDir(outDir(item.options), item.job);
   const [first, ...rest] = s.read;
-  const read: Step[] = [{ ...first!, config: { ...(first!.config as object), paths: [item.path] } }, ...rest];
-  const weights = await weightsOf(first!, item.path);
+  const paths = itemPaths(item);
+  const read: Step[] = [{ ...first!, config: { ...(first!.config as object), paths } }, ...rest];
+  const weights = await weightsOfAll(first!, paths);
   const r = await runPipeline(
     {
       name: `prep-item-${item.index}`,
@@ -121,7 +133,7 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
           config: {
             dir,
             index: item.index,
-            input: item.path,
+            inputs: paths,
             configHash: configHash(s),
             ids: s.ids,
             ...(weights ? { weights } : {}),
@@ -137,7 +149,7 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
       `work item ${item.index} (${item.path}) failed${r.error?.operator ? ` in ${r.error.operator}` : ''}: ` +
         `${r.error?.message ?? (r.cancelled ? 'cancelled' : 'unknown error')}`,
     );
-  const rec = await checkItem(dir, { index: item.index, input: item.path, configHash: configHash(s) });
+  const rec = await checkItem(dir, { index: item.index, inputs: paths, configHash: configHash(s) });
   if (typeof rec === 'string')
     throw new Error(`work item ${item.index} (${item.path}): output does not verify: ${rec}`);
   return resultOf(dir, rec);
@@ -203,13 +215,14 @@ export async function mergeItems(
   options: PrepOptions,
   items: ItemResult[],
   partitions?: ItemResult[],
+  plan?: string[][],
 ): Promise<MergeFigures> {
   const s = stages(options);
   const byIndex = new Map(items.map((i) => [i.index, i]));
   const count = Math.max(0, ...items.map((i) => i.index + 1));
-  const inputs = await itemFiles(s.read[0]!);
-  if (count > inputs.length)
-    throw new Error(`merge: item ${count - 1} given but the job has ${inputs.length} input files`);
+  // each item's input files: as published, else as planned now with the default item size
+  const inputs = plan ?? (await planItems(options));
+  if (count > inputs.length) throw new Error(`merge: item ${count - 1} given but the job has ${inputs.length} items`);
   // every item of the job, each complete and verifying now (not only when it was reported)
   const bad: string[] = [];
   for (let index = 0; index < inputs.length; index++) {
@@ -218,7 +231,7 @@ export async function mergeItems(
       bad.push(`${index} (not given)`);
       continue;
     }
-    const rec = await checkItem(dirname(given.file), { index, input: inputs[index]!, configHash: configHash(s) });
+    const rec = await checkItem(dirname(given.file), { index, inputs: inputs[index]!, configHash: configHash(s) });
     if (typeof rec === 'string') bad.push(`${index} (${rec})`);
     else if (rec.sha256 !== given.sha256) bad.push(`${index} (rewritten since it was reported)`);
   }
@@ -251,11 +264,12 @@ export async function mergeItems(
         config: {
           files,
           // read-files gives each run of files of one kind to a reader of its own: batches end with runs
+          // (an item's files are of one kind: groupItems)
           runStarts:
             s.read[0]!.op === readFiles
-              ? inputs.flatMap((f, i) => (i > 0 && inputKind(f) !== inputKind(inputs[i - 1]!) ? [i] : []))
+              ? inputs.flatMap((f, i) => (i > 0 && inputKind(f[0]!) !== inputKind(inputs[i - 1]!.at(-1)!) ? [i] : []))
               : [],
-          layouts: inputs.map((f) => layoutOf(s.read[0]!.op, f)),
+          layouts: inputs.map((f) => layoutOf(s.read[0]!.op, f[0]!)),
           dedup: s.dedup,
           drops,
           maxEntries: s.dedupCfg.maxEntries,

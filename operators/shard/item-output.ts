@@ -1,5 +1,5 @@
-// A work item's output in a clustered prep (src/cli/prep-cluster-contract.ts): one input file's
-// documents, in order, as an Arrow IPC file of their exact-dedup keys, the reader's batch weight, the
+// A work item's output in a clustered prep (src/cli/prep-cluster-contract.ts): its input files' documents,
+// in order, as an Arrow IPC file of their exact-dedup keys, the reader's batch weight, the
 // Doc columns that pass tokenizing (id, url, source) and the token ids. Written under a temporary name,
 // synced and renamed (ShardOutput, as shards are), then a completion record with the file's sha256 is
 // written the same way: an output without a record that verifies is not complete. The bytes depend only
@@ -32,8 +32,8 @@ export const ItemRecord = z.object({
   index: z.number().int().min(0),
   /** the item file, relative to the record's directory */
   file: z.string().min(1),
-  /** the input file it was made from */
-  input: z.string().min(1),
+  /** the input files it was made from, in order */
+  inputs: z.array(z.string().min(1)).min(1),
   /** hash of the settings that shape the item's bytes (reader, tokenizer, dedup key) */
   configHash: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -52,7 +52,7 @@ export const itemRecordFile = (index: number) => `item-${pad(index)}.done.json`;
 /** The record of a complete item output in `dir`, or why there is none (a string). */
 export async function checkItem(
   dir: string,
-  expect: { index: number; input: string; configHash: string },
+  expect: { index: number; inputs: readonly string[]; configHash: string },
 ): Promise<ItemRecord | string> {
   const recordPath = join(dir, itemRecordFile(expect.index));
   if (!existsSync(recordPath)) return 'no completion record';
@@ -65,7 +65,8 @@ export async function checkItem(
     return `completion record unreadable (${(err as Error).message})`;
   }
   if (rec.index !== expect.index) return `record is of item ${rec.index}`;
-  if (rec.input !== expect.input) return `record is of input ${rec.input}, not ${expect.input}`;
+  if (rec.inputs.length !== expect.inputs.length || rec.inputs.some((f, i) => f !== expect.inputs[i]))
+    return `record is of other inputs (${rec.inputs.length} files from ${rec.inputs[0]}), not ${expect.inputs.length} from ${expect.inputs[0]}`;
   if (rec.configHash !== expect.configHash)
     return (
       'made with other settings (reader, tokenizer, dedup key; for Parquet shards also the working directory, ' +

@@ -16,7 +16,7 @@ import { ShardOutput } from './shard-output.ts';
 const Config = z.object({
   dir: z.string().min(1).describe('directory of the job’s item outputs'),
   index: z.number().int().min(0).describe('the item’s index (names its files)'),
-  input: z.string().min(1).describe('the input file the documents come from (recorded)'),
+  inputs: z.array(z.string().min(1)).min(1).describe('the input files the documents come from, in order (recorded)'),
   configHash: z.string().describe('hash of the settings that shape the output (recorded, checked on reuse)'),
   ids: z
     .boolean()
@@ -91,7 +91,7 @@ export const writeItem = defineSink({
         // an input without documents still gets an (empty) item file: the merge reads every index
         if (cfg.weights && cfg.weights.length < docs)
           throw new Error(
-            `internal: ${cfg.weights.length} document weights computed for ${cfg.input} but the reader gave ${docs} ` +
+            `internal: ${cfg.weights.length} document weights computed for ${cfg.inputs.join(', ')} but the reader gave ${docs} ` +
               `documents`,
           );
         if (!wrote)
@@ -115,7 +115,7 @@ export const writeItem = defineSink({
         await writeItemRecord(cfg.dir, {
           index: cfg.index,
           file: itemFile(cfg.index),
-          input: cfg.input,
+          inputs: cfg.inputs,
           configHash: cfg.configHash,
           sha256,
           bytes,

@@ -9,11 +9,12 @@ export const PREP_CLUSTER_OPTIONS = {
   'max-deliver': { type: 'string' },
   'max-ack-pending': { type: 'string' },
   'dedup-partitions': { type: 'string' },
+  'item-bytes': { type: 'string' },
 } as const;
 
 export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data preparation across processes and machines, NATS JetStream):
-      --cluster URL            nats://HOST:PORT of a nats-server -js: this process coordinates (plans one work
-                               item per input file, publishes them, waits, merges); flowlm worker processes on
+      --cluster URL            nats://HOST:PORT of a nats-server -js: this process coordinates (plans work
+                               items of input files, publishes them, waits, merges); flowlm worker processes on
                                any machine run the items. Inputs and --out must be on storage every worker sees.
                                The result is byte-identical to flowlm prep without --cluster.
       --job NAME               the job's name (default: a hash of the options and inputs, so re-running the
@@ -24,6 +25,9 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
       --dedup-partitions P     exact dedup as P work items run after the input items, keys split by hash: each
                                holds ~16 B per distinct document / P; the merge holds only the duplicates
                                (default 1: the merge holds every distinct key, ~16 B each). Same bytes either way
+      --item-bytes N           a work item's input size: consecutive small files (plain text, JSON Lines) are
+                               grouped up to N bytes (k, M, G suffixes; default 4M); a larger file, or one of
+                               another format, is an item of its own. Same bytes whatever N
   Not with --decontaminate, a URL to crawl, a pipeline file or --set. Progress on stderr every 2 s (items done,
   pending, failures, parked, MB/s per worker); with --json one line at the end: {"ok","job","items","skipped",
   "durationMs","documents","duplicates","tokens","shards","rows","mb","mbPerS","tokensPerS","peakRssMb",

@@ -148,7 +148,7 @@ export async function prepCommand(argv: string[], io: CliIO, registry: Registry 
   const file = positionals[0];
   if (values.cluster === undefined && Object.keys(PREP_CLUSTER_OPTIONS).some((k) => k in values))
     throw new UsageError(
-      '--job, --ack-wait, --max-deliver, --max-ack-pending and --dedup-partitions need --cluster URL',
+      '--job, --ack-wait, --max-deliver, --max-ack-pending, --dedup-partitions and --item-bytes need --cluster URL',
       'prep',
     );
   if (values.cluster !== undefined)

@@ -1,4 +1,5 @@
-// The coordinator of `flowlm prep --cluster`: plans the job's work items (one input file each),
+// The coordinator of `flowlm prep --cluster`: plans the job's work items (runs of input files, small
+// ones grouped up to itemBytes),
 // publishes the ones not already done to the work-queue stream under message ids `<job>:<index>` (a
 // restarted coordinator republishes and the server drops the duplicates), waits until every item is done
 // (each done record verified against the output on disk) or parked, then merges the item outputs in
@@ -42,6 +43,9 @@ export interface CoordinateOptions {
   /** exact dedup partitioned by key hash over this many work items run after the input items (each holds
    * the distinct keys of its partition only); 1 (the default): the merge holds every distinct key */
   dedupPartitions?: number;
+  /** target input bytes of a work item: consecutive small files are grouped up to it (default
+   * DEFAULT_ITEM_BYTES) */
+  itemBytes?: number;
 }
 
 export interface CoordinateOutcome {
@@ -109,10 +113,17 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
   const mod = o.module ?? (await loadPrepCluster());
   // every worker reads the same paths: the output directory is absolute, on shared storage
   const options: PrepOptions = { ...o.options, out: resolve(o.options.out ?? PREP_OUT_DEFAULT) };
-  const paths = await mod.planItems(options);
-  if (paths.length === 0) throw new Error('prep --cluster: the inputs name no files (nothing to distribute)');
-  const job = checkJobName(o.job ?? defaultJobName(options, paths));
-  const items: WorkItem[] = paths.map((path, index) => ({ job, index, count: paths.length, path, options }));
+  const plan = await mod.planItems(options, o.itemBytes);
+  if (plan.length === 0) throw new Error('prep --cluster: the inputs name no files (nothing to distribute)');
+  const job = checkJobName(o.job ?? defaultJobName(options, plan));
+  const items: WorkItem[] = plan.map((paths, index) => ({
+    job,
+    index,
+    count: plan.length,
+    path: paths[0]!,
+    ...(paths.length > 1 ? { paths } : {}),
+    options,
+  }));
   const tracker = new JobTracker(items, mod);
   const todo: number[] = [];
   for (const item of items) {
@@ -215,7 +226,7 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
     }
     if (parked.length === 0) {
       const results = items.map((it) => tracker.done.get(it.index)!);
-      merge = await mod.mergeItems(options, results, partitions);
+      merge = await mod.mergeItems(options, results, partitions, plan);
     }
     await putSpec(cluster, { ...spec, state: parked.length ? 'failed' : 'complete' }, waitMs);
     // a complete job's consumer holds nothing more: free it (a failed job's keeps its parked items)

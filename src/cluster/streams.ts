@@ -72,8 +72,8 @@ export function checkJobName(job: string): string {
 }
 
 /** The default job name: the same options and inputs name the same job, so re-running resumes it. */
-export function defaultJobName(options: PrepOptions, paths: string[]): string {
-  const h = createHash('sha256').update(JSON.stringify({ options, paths })).digest('hex');
+export function defaultJobName(options: PrepOptions, items: string[][]): string {
+  const h = createHash('sha256').update(JSON.stringify({ options, items })).digest('hex');
   return `prep-${h.slice(0, 12)}`;
 }
 

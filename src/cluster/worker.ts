@@ -113,7 +113,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     // a dedup partition's records carry the phase and ids of their own (its index is the partition's)
     const phase = dedup ? ({ phase: 'dedup' } as const) : {};
     const tag = dedup ? `dedup:${item.index}` : String(item.index);
-    o.log(`worker ${id}: item ${tag} (${item.path}), delivery ${msg.info.deliveryCount}`);
+    const label = item.paths && item.paths.length > 1 ? `${item.path} +${item.paths.length - 1} files` : item.path;
+    o.log(`worker ${id}: item ${tag} (${label}), delivery ${msg.info.deliveryCount}`);
     const beat = setInterval(
       () => {
         try {
@@ -155,7 +156,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
         deliveries,
         worker: id,
       };
-      o.log(`worker ${id}: item ${tag} (${item.path}) failed, delivery ${deliveries}: ${rec.error}`);
+      o.log(`worker ${id}: item ${tag} (${label}) failed, delivery ${deliveries}: ${rec.error}`);
       const last = deliveries >= h.maxDeliver;
       await retry(
         () => cluster.js.publish((last ? parkedSubject : failedSubject)(item.job), enc.encode(JSON.stringify(rec))),

@@ -14,8 +14,14 @@ describe('clustered commands usage', () => {
       [['worker', '--cluster', 'nats://x:1', '--max-items', '0'], /--max-items expects a positive integer/],
       [
         ['prep', '--job', 'a'],
-        /--job, --ack-wait, --max-deliver, --max-ack-pending and --dedup-partitions need --cluster URL/,
+        /--job, --ack-wait, --max-deliver, --max-ack-pending, --dedup-partitions and --item-bytes need --cluster URL/,
       ],
+      [['prep', '--item-bytes', '4M'], /--item-bytes need --cluster URL/],
+      [
+        ['prep', '--cluster', 'nats://x:1', '--item-bytes', '0'],
+        /--item-bytes expects a positive integer \(optionally with k, M/,
+      ],
+      [['prep', '--cluster', 'nats://x:1', '--item-bytes', '4X'], /--item-bytes expects a positive integer/],
       [['prep', '--cluster', 'nats://x:1', '--ack-wait', '0'], /--ack-wait expects seconds \(0\.1 or more\), got "0"/],
       [['prep', '--cluster', 'nats://x:1', '--max-deliver', 'x'], /--max-deliver expects a positive integer/],
       [['prep', '--cluster', 'nats://x:1', '--set', 'read.x=1'], /--cluster runs the default prep pipeline from flags/],

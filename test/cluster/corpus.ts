@@ -28,6 +28,9 @@ export function sotuInputs(dir: string): string {
 /** The flags of both runs: small rows and shards, so the merge writes several shards. */
 export const PREP_FLAGS = ['--seq-len', '128', '--shard-bytes', '48k', '--workers', '0'];
 
+/** The fault tests' item size: a file each (17 items), so items can fail, stall and be killed apart. */
+export const ITEM_PER_FILE = ['--item-bytes', '1'];
+
 /** manifest.json and every shard it lists: same bytes in both directories, and no other shard. */
 export function expectSameOutput(ref: string, out: string): void {
   const manifest = readFileSync(join(ref, 'manifest.json'), 'utf8');

@@ -22,7 +22,7 @@ export function fakeModule(paths: string[], runs: number[] = [], delayMs = 0): P
     };
   };
   return {
-    planItems: async () => paths,
+    planItems: async () => paths.map((p) => [p]),
     verifyItem,
     async runItem(item) {
       runs.push(item.index);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { start, type Running } from '../cli/spawn.ts';
 import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
-import { firstItem, PREP_FLAGS, referencePrep, sotuInputs } from './corpus.ts';
+import { firstItem, ITEM_PER_FILE, PREP_FLAGS, referencePrep, sotuInputs } from './corpus.ts';
 
 export interface Harness {
   nats: NatsServer;
@@ -41,6 +41,7 @@ export function clusterHarness(): Harness {
     '--out',
     join(tmp, name),
     ...PREP_FLAGS,
+    ...ITEM_PER_FILE,
     '--ack-wait',
     ackWait,
     '--json',

@@ -173,7 +173,10 @@ describe('cluster loop (in process)', () => {
       module: mod,
     });
     expect(again).toMatchObject({ job: first.job, skipped: 3 });
-    expect(defaultJobName({ out, seqLen: 128 }, paths)).not.toBe(first.job);
-    expect(defaultJobName({ out, seqLen: 64 }, paths.slice(1))).not.toBe(first.job);
+    const items = paths.map((p) => [p]);
+    expect(defaultJobName({ out, seqLen: 64 }, items)).toBe(first.job);
+    expect(defaultJobName({ out, seqLen: 128 }, items)).not.toBe(first.job);
+    expect(defaultJobName({ out, seqLen: 64 }, items.slice(1))).not.toBe(first.job);
+    expect(defaultJobName({ out, seqLen: 64 }, [paths])).not.toBe(first.job); // grouped otherwise
   });
 });

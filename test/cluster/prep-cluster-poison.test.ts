@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { start } from '../cli/spawn.ts';
 import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
-import { PREP_FLAGS, sotuInputs } from './corpus.ts';
+import { ITEM_PER_FILE, PREP_FLAGS, sotuInputs } from './corpus.ts';
 
 let nats: NatsServer;
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-prep-cluster-poison-'));
@@ -38,6 +38,7 @@ describe('flowlm prep --cluster', () => {
       '--out',
       out,
       ...PREP_FLAGS,
+      ...ITEM_PER_FILE,
       ...FAST,
     ]);
     await coord.until(() => coord.stderr().includes('17 published'));

@@ -45,7 +45,7 @@ async function items(dir: string, key: Record<string, unknown>): Promise<string[
       steps: [
         { id: 'read', op: readText, config: { paths: [file] } },
         { id: 'tokenize', op: tokenize, config: { encoding: 'gpt2', keepText: true } },
-        { id: 'item', op: writeItem, config: { dir, index, input: file, configHash: 'test', ...key } },
+        { id: 'item', op: writeItem, config: { dir, index, inputs: [file], configHash: 'test', ...key } },
       ],
     });
     expect(r.error).toBeUndefined();

@@ -5,7 +5,16 @@
 // some twice, two at once, one after its output was corrupted; the merge must then write every file of
 // the output directory with the bytes one process writes, for both shard formats and with shards small
 // enough that where batches end decides where shards end.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,7 +28,7 @@ import {
   verifyItem,
 } from '../../pipelines/prep-cluster.ts';
 import { prepSpec } from '../../pipelines/prep-default.ts';
-import type { ItemResult, WorkItem } from '../../src/cli/prep-cluster-contract.ts';
+import { DEFAULT_ITEM_BYTES, type ItemResult, type WorkItem } from '../../src/cli/prep-cluster-contract.ts';
 import type { PrepOptions } from '../../src/cli/prep-contract.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
 import { Rng } from '../../src/runtime/rng.ts';
@@ -92,11 +101,19 @@ async function single(options: PrepOptions): Promise<{ files: Map<string, Buffer
   return { files: outputFiles(options.out!), duplicates: r.nodes.dedup?.dropReasons.exact_duplicate ?? 0 };
 }
 
-/** All items in a shuffled order, the first three twice (two of them at the same time), one corrupted
- * between its runs, then the merge. */
-async function clustered(options: PrepOptions, seed: number, partitions?: number) {
-  const paths = await planItems(options);
-  const items: WorkItem[] = paths.map((path, index) => ({ job: 'j1', index, count: paths.length, path, options }));
+/** All items (files grouped up to `itemBytes`; 1: a file each) in a shuffled order, the first three twice
+ * (two of them at the same time), one corrupted between its runs, then the merge. */
+async function clustered(options: PrepOptions, seed: number, partitions?: number, itemBytes = 1) {
+  const plan = await planItems(options, itemBytes);
+  const paths = plan.flat();
+  const items: WorkItem[] = plan.map((files, index) => ({
+    job: 'j1',
+    index,
+    count: plan.length,
+    path: files[0]!,
+    paths: files,
+    options,
+  }));
   const rng = new Rng(seed);
   const order = items.map((it) => ({ it, k: rng.nextU32() })).sort((a, b) => a.k - b.k);
   const results = new Map<number, ItemResult>();
@@ -108,8 +125,8 @@ async function clustered(options: PrepOptions, seed: number, partitions?: number
   results.set(hit.index, await runItem(hit));
   results.set(order[2]!.it.index, await runItem(order[2]!.it)); // complete: reused
   const parts = partitions ? await dedupPartitions(items, partitions) : undefined;
-  const figures = await mergeItems(options, [...results.values()], parts);
-  return { paths, items, results, figures, parts, files: outputFiles(options.out!) };
+  const figures = await mergeItems(options, [...results.values()], parts, plan);
+  return { plan, paths, items, results, figures, parts, files: outputFiles(options.out!) };
 }
 
 /** Every dedup partition, the last first and run twice at once, partition 0 corrupted and run again:
@@ -144,13 +161,28 @@ describe('prep --cluster items and merge', () => {
   // tokenizing on this thread: a worker thread's start and tokenizer load cost more than this corpus
   const base = { workers: 0, shardBytes: 120_000 } as const;
 
-  it.each(['ipc', 'parquet'] as const)(
-    'JSON Lines, %s: shards and manifest byte-identical to one process',
-    async (format) => {
+  it.each([
+    ['ipc', 1],
+    ['parquet', 60_000],
+  ] as const)(
+    'JSON Lines, %s, items of up to %i bytes: shards and manifest byte-identical to one process',
+    async (format, itemBytes) => {
       const inputs = [jsonlCorpus()];
       const one = await single({ ...base, format, inputs, out: join(root, `one-jsonl-${format}`) });
-      const many = await clustered({ ...base, format, inputs, out: join(root, `many-jsonl-${format}`) }, 7);
+      const opts = { ...base, format, inputs, out: join(root, `many-jsonl-${format}`) };
+      const many = await clustered(opts, 7, undefined, itemBytes);
       expect(many.paths).toEqual(await expandGlobs(inputs)); // the reader's order
+      // the item size is honoured: a file each, or files grouped (20 files of ~26 kB: 2 each)
+      const sizes = many.plan.map((g) => g.reduce((n, f) => n + statSync(f).size, 0));
+      if (itemBytes === 1) expect(many.plan.every((g) => g.length === 1)).toBe(true);
+      else {
+        expect(many.plan.length).toBeLessThan(many.paths.length / 1.5);
+        expect(sizes.every((n) => n <= itemBytes)).toBe(true);
+        // each group was closed because the next file did not fit
+        many.plan
+          .slice(0, -1)
+          .forEach((_, i) => expect(sizes[i]! + statSync(many.plan[i + 1]![0]!).size).toBeGreaterThan(itemBytes));
+      }
       expectSameFiles(many.files, one.files);
       const manifest = JSON.parse(one.files.get('manifest.json')!.toString()) as { shards: unknown[]; rows: number };
       expect(manifest.shards.length).toBeGreaterThan(2);
@@ -165,7 +197,8 @@ describe('prep --cluster items and merge', () => {
     const opts = { ...base, format: 'ipc' as const, inputs };
     const one = await single({ ...opts, out: join(root, 'one-part') });
     for (const P of [3, 1]) {
-      const many = await clustered({ ...opts, out: join(root, `many-part-${P}`) }, 13, P);
+      // 3 partitions over items of several files, 1 over items of a file each
+      const many = await clustered({ ...opts, out: join(root, `many-part-${P}`) }, 13, P, P === 3 ? 80_000 : 1);
       expectSameFiles(many.files, one.files);
       expect(many.figures.duplicates).toBe(one.duplicates);
       const drops = many.parts!.map((r) => readFileSync(r.file));
@@ -182,11 +215,13 @@ describe('prep --cluster items and merge', () => {
     }
   });
 
-  it('plain text with a tokenizer file: byte-identical, duplicates across files dropped', async () => {
+  it('plain text with a tokenizer file, files grouped: byte-identical, duplicates across files dropped', async () => {
     const inputs = [textCorpus()];
     const opts = { ...base, format: 'parquet' as const, tokenizer: LLAMA2_JSON, inputs };
     const one = await single({ ...opts, out: join(root, 'one-text') });
-    const many = await clustered({ ...opts, out: join(root, 'many-text') }, 3);
+    const many = await clustered({ ...opts, out: join(root, 'many-text') }, 3, undefined, 150_000);
+    expect(many.plan.length).toBeGreaterThan(1);
+    expect(many.plan.length).toBeLessThan(many.paths.length);
     expectSameFiles(many.files, one.files);
     expect(one.duplicates).toBe(2);
     expect(many.figures.duplicates).toBe(2);
@@ -218,10 +253,19 @@ describe('prep --cluster items and merge', () => {
     for (const [from, to] of pick) writeFileSync(join(dir, to), readFileSync(from));
     const opts = { ...base, format: 'parquet' as const, shardBytes: 40_000, inputs: [join(dir, 'm*')] };
     const one = await single({ ...opts, out: join(root, 'one-mixed') });
-    const many = await clustered({ ...opts, out: join(root, 'many-mixed') }, 11);
-    expectSameFiles(many.files, one.files);
+    for (const itemBytes of [1, 1e9]) {
+      const many = await clustered({ ...opts, out: join(root, `many-mixed-${itemBytes}`) }, 11, undefined, itemBytes);
+      expectSameFiles(many.files, one.files);
+      expect(many.figures.duplicates).toBe(2);
+      if (itemBytes === 1) continue;
+      // however large the items, a group never spans a change of kind (a reader of its own)
+      const names = many.plan.map((g) => g.map((f) => basename(f)));
+      expect(names).toEqual([['m0.txt'], ['m1.jsonl', 'm2.jsonl'], ['m3.txt', 'm4.txt'], ['m5.jsonl']]);
+      // an item's output is of its files: the same index over other files is not reused
+      expect(await verifyItem(many.items[1]!)).not.toBeNull();
+      expect(await verifyItem({ ...many.items[1]!, paths: many.plan[1]!.slice(0, 1) })).toBeNull();
+    }
     expect(one.duplicates).toBe(2); // a05b.txt (= a02.txt), and part-02's passage 7 (re-cased in part-11)
-    expect(many.figures.duplicates).toBe(2);
   });
 
   it('inputs without documents (empty, blank), a worker thread tokenizing: byte-identical', async () => {
@@ -249,20 +293,31 @@ describe('prep --cluster items and merge', () => {
   });
 
   it("plans the embedded corpus when given no inputs, in the reader's order", async () => {
-    expect(await planItems({})).toEqual(await expandGlobs([sotuTexts(), mobyDickChapters()]));
+    const files = await expandGlobs([sotuTexts(), mobyDickChapters()]);
+    expect(await planItems({}, 1)).toEqual(files.map((f) => [f]));
+    // by default, files grouped up to DEFAULT_ITEM_BYTES: 12 MB in a few items, every file once, in order
+    const grouped = await planItems({});
+    expect(grouped.flat()).toEqual(files);
+    const sizes = grouped.map((g) => g.reduce((n, f) => n + statSync(f).size, 0));
+    expect(sizes.every((n) => n <= DEFAULT_ITEM_BYTES)).toBe(true);
+    expect(grouped.length).toBeLessThanOrEqual(Math.ceil((2 * sizes.reduce((a, b) => a + b)) / DEFAULT_ITEM_BYTES));
   });
 
   it('refuses to merge with items missing or no longer verifying, naming them', async () => {
     const inputs = [textCorpus()];
     const options: PrepOptions = { ...base, inputs, out: join(root, 'missing') };
-    const paths = await planItems(options);
+    const plan = await planItems(options, 1);
     const results: ItemResult[] = [];
-    for (const [index, path] of paths.entries())
+    for (const [index, [path]] of plan.entries())
       if (index !== 4 && index !== 9)
-        results.push(await runItem({ job: 'j', index, count: paths.length, path, options }));
-    await expect(mergeItems(options, results)).rejects.toThrow(/2 of 12 work item\(s\) missing.*: 4 \(not given\), 9/);
+        results.push(await runItem({ job: 'j', index, count: plan.length, path: path!, options }));
+    await expect(mergeItems(options, results, undefined, plan)).rejects.toThrow(
+      /2 of 12 work item\(s\) missing.*: 4 \(not given\), 9/,
+    );
     writeFileSync(results[0]!.file, 'torn');
-    await expect(mergeItems(options, results)).rejects.toThrow(/: 0 \(item-000000\.arrow does not match its record/);
+    await expect(mergeItems(options, results, undefined, plan)).rejects.toThrow(
+      /: 0 \(item-000000\.arrow does not match its record/,
+    );
     expect(readdirSync(options.out!)).toEqual(['.items']); // nothing written
     expect(basename(results[0]!.file)).toBe('item-000000.arrow');
   });
