@@ -503,15 +503,18 @@ export class ExactKeys {
     // a leading byte order mark: the string decoder drops it, so the string path decides
     const bom = src.length >= 3 && src[0] === 0xef && src[1] === 0xbb && src[2] === 0xbf;
     if (this.norm && this.mem && !bom) {
-      const need = PAGE + src.length;
+      // at the text's own offset mod 8: a copy out of shared memory is word by word only then
+      // (src/runtime/shared-copy.ts), byte by byte otherwise
+      const at = PAGE + (src.byteOffset & 7);
+      const need = at + src.length;
       if (this.bytes!.length < need) {
         this.mem.grow(Math.ceil((need - this.bytes!.length) / PAGE));
         this.bytes = new Uint8Array(this.mem.buffer);
       }
-      this.bytes!.set(src, PAGE);
-      const n = this.norm(PAGE, src.length, this.flags);
+      this.bytes!.set(src, at);
+      const n = this.norm(at, src.length, this.flags);
       // (wasm's i64 comes back signed; xxhash-wasm's keys are unsigned)
-      if (n >= 0) return BigInt.asUintN(64, this.hash!(PAGE, n, this.seed));
+      if (n >= 0) return BigInt.asUintN(64, this.hash!(at, n, this.seed));
       this.fallbacks++;
     }
     return this.h.h64(normalizeForExact(utf8.decode(src), this.cfg), this.seed);

@@ -6,6 +6,7 @@
 import { Dictionary, makeData, makeVector, Utf8, type Data, type RecordBatch, type Schema } from 'apache-arrow';
 import { batchFromColumns } from '../../src/schema/build.ts';
 import { sharedBytes } from '../../src/runtime/shared-memory.ts';
+import { copyElements, moveWithin } from '../../src/runtime/shared-copy.ts';
 import type { Doc } from '../../src/schema/columns.ts';
 
 const utf8 = new TextEncoder();
@@ -82,8 +83,8 @@ export class DocBatcher {
     } else {
       this.room(t.length);
       const at = t.buffer === this.text.buffer ? t.byteOffset - this.text.byteOffset : -1;
-      if (at < 0) this.text.set(t, this.used);
-      else if (at !== this.used) this.text.copyWithin(this.used, at, at + t.length); // read into reserve(), trimmed at the front
+      if (at < 0) copyElements(this.text, this.used, t);
+      else if (at !== this.used) moveWithin(this.text, this.used, at, at + t.length); // read into reserve(), trimmed at the front
       this.used += t.length;
     }
     this.offsets.push(this.used);

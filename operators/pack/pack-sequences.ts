@@ -13,6 +13,7 @@ import type { OperatorContext } from '../../src/core/context.ts';
 import type { Packed } from '../../src/schema/columns.ts';
 import type { RecordBatch, Schema } from 'apache-arrow';
 import { sharedInt32 } from '../../src/runtime/shared-memory.ts';
+import { copyElements } from '../../src/runtime/shared-copy.ts';
 import { checkEos, eachDocument, eosConfig, tokensInput, type TokensIn } from './documents.ts';
 import { IntList, packedBatch, packedOutputSchema } from './packed-batch.ts';
 
@@ -90,7 +91,7 @@ class SequencePacker {
     const W = this.width;
     for (let k = 0; k < src.length; ) {
       const n = Math.min(W - this.col, src.length - k);
-      this.ids.set(src.subarray(k, k + n), this.row * W + this.col);
+      copyElements(this.ids, this.row * W + this.col, src.subarray(k, k + n)); // rows start at any offset mod 8
       if (this.startPending) {
         this.starts.push(this.col);
         this.startPending = false;
