@@ -1,13 +1,19 @@
-// The cluster bench's input: the embedded corpus as it is (368 plain-text files, one work item each,
-// ~32 kB on average), or the same documents in order in `files` JSON Lines files (one {"text"} record per
-// document), so items are larger, as real corpora's shard files are, and the per-item costs (a pipeline
-// per item, its output synced and renamed, a message round trip) are spread over more text.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// The cluster bench's input: by default the embedded corpus (State of the Union + Moby-Dick chapters,
+// ~12 MB in 368 plain-text files) and the Linux kernel's documentation sources as Debian ships them
+// (linux-doc-6.1: 3,183 reStructuredText files, ~24 MB, installed by test/setup/install-debian-docs.sh):
+// ~36 MB of real text in 3,551 files, most of them small, as a crawl's or a repository's files are.
+// kernel=0: the embedded corpus alone. files=N: the same documents in order in N JSON Lines files (one
+// {"text"} record per document) instead, so files are large, as real corpora's shard files are.
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
+import { expandGlobs } from '../src/runtime/files.ts';
 
-/** The corpus files in the order prep reads them (each glob's matches sorted, as expandGlobs sorts). */
-function corpusFiles(): string[] {
+const KERNEL_DOCS = '/usr/share/doc/linux-doc-6.1/html/_sources';
+const KERNEL_GLOB = `${KERNEL_DOCS}/**/*.rst.txt`;
+
+/** The embedded corpus files in the order prep reads them (each glob's matches sorted, as expandGlobs sorts). */
+function embeddedFiles(): string[] {
   return [sotuTexts(), mobyDickChapters()].flatMap((g) => {
     const re = new RegExp(`^${basename(g).replace(/[.]/g, '\\.').replace('*', '.*')}$`);
     return readdirSync(dirname(g))
@@ -17,10 +23,23 @@ function corpusFiles(): string[] {
   });
 }
 
-/** prep's input flags for the bench: [] (the embedded corpus) or --input DIR/*.jsonl. */
-export function benchInput(dir: string, files: number): { flags: string[]; label: string } {
-  if (files === 0) return { flags: [], label: 'embedded corpus (sotu + moby-dick chapters), 368 text files' };
-  const docs = corpusFiles().map((f) => readFileSync(f, 'utf8'));
+/** prep's input flags for the bench and what they are. */
+export async function benchInput(
+  dir: string,
+  files: number,
+  kernel: boolean,
+): Promise<{ flags: string[]; label: string }> {
+  if (kernel && !existsSync(KERNEL_DOCS))
+    throw new Error(
+      `bench cluster: ${KERNEL_DOCS} is missing: run test/setup/install-debian-docs.sh (linux-doc-6.1), or kernel=0`,
+    );
+  const globs = [sotuTexts(), mobyDickChapters(), ...(kernel ? [KERNEL_GLOB] : [])];
+  const paths = [...embeddedFiles(), ...(kernel ? await expandGlobs([KERNEL_GLOB]) : [])];
+  const what = kernel
+    ? `the embedded corpus (sotu + moby-dick chapters) and linux-doc-6.1's reST sources, ${paths.length} text files`
+    : `the embedded corpus (sotu + moby-dick chapters), ${paths.length} text files`;
+  if (files === 0) return { flags: globs.flatMap((g) => ['--input', g]), label: what };
+  const docs = paths.map((f) => readFileSync(f, 'utf8'));
   mkdirSync(dir, { recursive: true });
   const per = Math.ceil(docs.length / files);
   for (let k = 0; k < files; k++) {
@@ -30,8 +49,5 @@ export function benchInput(dir: string, files: number): { flags: string[]; label
       part.map((text) => `${JSON.stringify({ text })}\n`).join(''),
     );
   }
-  return {
-    flags: ['--input', join(dir, '*.jsonl')],
-    label: `the embedded corpus's ${docs.length} documents in ${files} JSON Lines files`,
-  };
+  return { flags: ['--input', join(dir, '*.jsonl')], label: `${what}, as ${files} JSON Lines files` };
 }

@@ -59,6 +59,8 @@ export interface ClusterShape {
   /** tokenizer threads per item (flowlm prep --workers, carried to the workers in the job's options;
    * 0: the worker's main thread) */
   threads: number;
+  /** prep --item-bytes (0: its default) */
+  itemBytes: number;
 }
 
 /** `flowlm prep --cluster` plus `shape.processes` workers, all started together. */
@@ -81,6 +83,7 @@ export async function clustered(
     out,
     '--workers',
     String(shape.threads),
+    ...(shape.itemBytes > 0 ? ['--item-bytes', String(shape.itemBytes)] : []),
     '--json',
     '--progress',
     'none',

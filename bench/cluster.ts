@@ -1,7 +1,9 @@
 // Clustered prep (flowlm prep --cluster + flowlm worker, NATS JetStream) against single-process
 // `flowlm prep` on the same input and the same 2 cores, all against a nats-server -js the bench starts
 // on a free port with a temp store (stopped and removed at the end).
-// Input: the embedded corpus (State of the Union + Moby-Dick chapters, ~12 MB, 368 files = 368 items).
+// Input (bench/_cluster-input.ts): the embedded corpus (State of the Union + Moby-Dick chapters, ~12 MB,
+// 368 files) and linux-doc-6.1's reStructuredText sources (~24 MB, 3,183 files): ~36 MB of real text in
+// 3,551 files, grouped by the coordinator into work items of --item-bytes (default 4 MiB: ~9 items).
 // Configurations, each a fresh set of processes, rounds alternating their order:
 //   single     flowlm prep (default threads: every core)
 //   cluster-1  coordinator + 1 worker process running 2 items at once, 1 tokenizer thread per item
@@ -13,8 +15,9 @@
 // and compared with the first single run's.
 // Messages/s: measured apart (bench/_cluster-messages.ts): 10,000 work-item messages published with
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
-// files=N: the same documents in N JSON Lines files instead (bench/_cluster-input.ts), larger items.
-// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1 files=0
+// files=N: the same documents in N JSON Lines files instead; kernel=0: the embedded corpus alone;
+// item_bytes=N: prep --item-bytes (0: its default).
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1 files=0 kernel=1 item_bytes=0
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,12 +47,14 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
   const loopMsgs = arg(args, 'loop_msgs', 1000);
   const threads = arg(args, 'threads', 1, 0);
   const nFiles = arg(args, 'files', 0, 0);
+  const kernel = arg(args, 'kernel', 1, 0) > 0;
+  const itemBytes = arg(args, 'item_bytes', 0, 0);
   const shapes: Record<Exclude<Config, 'single'>, ClusterShape> = {
-    'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads },
-    'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads },
+    'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads, itemBytes },
+    'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads, itemBytes },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
-  const input = benchInput(join(tmp, 'input'), nFiles);
+  const input = await benchInput(join(tmp, 'input'), nFiles, kernel);
   const nats = await startBenchNats();
   const load0 = loadavg()[0]!;
   try {
@@ -84,7 +89,9 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
         times[cfg].push(res);
         console.log(
           `round ${r + 1} ${cfg}: wall ${Math.round(res.wallMs)} ms, in-process ${res.durationMs} ms` +
-            (cfg === 'single' ? '' : `, workers ${JSON.stringify(res.summary.workers)}`) +
+            (cfg === 'single'
+              ? ''
+              : `, ${res.summary.items} items, phases ${JSON.stringify(res.summary.phasesMs)}, workers ${JSON.stringify(res.summary.workers)}`) +
             `; load ${loadavg()[0]!.toFixed(2)}`,
         );
       }
@@ -92,6 +99,11 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     const wall = (c: Config) => median(times[c].map((t) => t.wallMs));
     const inner = (c: Config) => median(times[c].map((t) => t.durationMs));
     const mbs = (ms: number) => r2((mb / ms) * 1000);
+    // the coordinator's phases (median of each): plan + publish, input items, dedup partitions, merge
+    const phases = (c: Config) => {
+      const ps = times[c].map((t) => t.summary.phasesMs as Record<string, number>);
+      return Object.fromEntries(Object.keys(ps[0] ?? {}).map((k) => [k, median(ps.map((p) => p[k]!))]));
+    };
     console.log(`messages: publishing ${msgs}, consuming + acking them, the worker loop over ${loopMsgs}`);
     const m = await measureMessages(nats.url, msgs, loopMsgs);
     const result = {
@@ -110,6 +122,11 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
       // inside the processes (start-up excluded; the cluster's includes waiting for workers to connect)
       in_process_ratio_1_worker_vs_single: r2(inner('single') / inner('cluster-1')),
       in_process_ratio_2_workers_vs_single: r2(inner('single') / inner('cluster-2')),
+      single_wall_ms: Math.round(wall('single')),
+      cluster_1_wall_ms: Math.round(wall('cluster-1')),
+      cluster_2_wall_ms: Math.round(wall('cluster-2')),
+      cluster_1_phases_ms: phases('cluster-1'),
+      cluster_2_phases_ms: phases('cluster-2'),
       byte_identical: identical && reference !== null,
       files_compared: files,
       messages: m,

@@ -61,6 +61,7 @@ function summary(r: CoordinateOutcome): Record<string, unknown> {
     duplicateResults: r.duplicates,
     dedupPartitions: r.dedupPartitions,
     workers: r.workers,
+    phasesMs: r.phasesMs,
     parked: r.parked,
   };
 }

@@ -31,8 +31,8 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
   Not with --decontaminate, a URL to crawl, a pipeline file or --set. Progress on stderr every 2 s (items done,
   pending, failures, parked, MB/s per worker); with --json one line at the end: {"ok","job","items","skipped",
   "durationMs","documents","duplicates","tokens","shards","rows","mb","mbPerS","tokensPerS","peakRssMb",
-  "manifest","failures","duplicateResults","dedupPartitions","workers":[{"worker","items","mbPerS"}],"parked":[{"index","path",
-  "error"}]}. Exit 1 when an item is parked (each named on stderr with its error; nothing is merged).`;
+  "manifest","failures","duplicateResults","dedupPartitions","workers":[{"worker","items","mbPerS"}],
+  "phasesMs":{"plan","items","dedup","merge"},"parked":[{"index","path","error"}]}. Exit 1 when an item is parked (each named on stderr with its error; nothing is merged).`;
 
 export function workerHelp(): string {
   return `Usage: flowlm worker --cluster nats://HOST:PORT [--job NAME] [--workers N] [--idle-exit S] [--max-items N] [--json]

@@ -62,6 +62,9 @@ export interface CoordinateOutcome {
   failures: number;
   /** dedup partitions run as work items (0: none, the merge deduplicated) */
   dedupPartitions: number;
+  /** where the time went: planning, checking done items, connecting and publishing; the input items; the
+   * dedup partitions; the merge */
+  phasesMs: { plan: number; items: number; dedup: number; merge: number };
 }
 
 const PREP_OUT_DEFAULT = 'out/prep';
@@ -188,7 +191,9 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
         (skipped ? `, ${skipped} already done` : '') +
         ` (workers: flowlm worker --cluster ${o.url} --job ${job})`,
     );
+    const tPublished = performance.now();
     await settle(tracker);
+    const tItems = performance.now();
     let parked = [...tracker.parked]
       .sort((a, b) => a[0] - b[0])
       .map(([index, error]) => ({ index, path: items[index]!.path, error }));
@@ -224,6 +229,7 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
       failures += dedup.failures;
       duplicates += dedup.duplicates;
     }
+    const tDedup = performance.now();
     if (parked.length === 0) {
       const results = items.map((it) => tracker.done.get(it.index)!);
       merge = await mod.mergeItems(options, results, partitions, plan);
@@ -243,6 +249,12 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
       duplicates: tracker.duplicates + duplicates,
       failures: tracker.failures + failures,
       dedupPartitions: P > 1 ? P : 0,
+      phasesMs: {
+        plan: Math.round(tPublished - t0),
+        items: Math.round(tItems - tPublished),
+        dedup: Math.round(tDedup - tItems),
+        merge: Math.round(performance.now() - tDedup),
+      },
     };
   } finally {
     await reader.close();
