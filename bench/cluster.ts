@@ -2,8 +2,9 @@
 // `flowlm prep` on the same input and the same 2 cores, all against a nats-server -js the bench starts
 // on a free port with a temp store (stopped and removed at the end).
 // Input (bench/_cluster-input.ts): the embedded corpus (State of the Union + Moby-Dick chapters, ~12 MB,
-// 368 files) and linux-doc-6.1's reStructuredText sources (~24 MB, 3,183 files): ~36 MB of real text in
-// 3,551 files, grouped by the coordinator into work items of --item-bytes (default 4 MiB: ~9 items).
+// 368 files), linux-doc-6.1's reStructuredText sources (~24 MB, 3,183 files) and the SpamAssassin mail
+// corpus (~33 MB, 6,046 files): ~69 MB of real text in 9,597 files, grouped by the coordinator into work
+// items of --item-bytes (default 4 MiB: ~18 items).
 // Configurations, each a fresh set of processes, rounds alternating their order:
 //   single     flowlm prep (default threads: every core)
 //   cluster-1  coordinator + 1 worker process running 2 items at once, 1 tokenizer thread per item
@@ -15,9 +16,9 @@
 // and compared with the first single run's.
 // Messages/s: measured apart (bench/_cluster-messages.ts): 10,000 work-item messages published with
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
-// files=N: the same documents in N JSON Lines files instead; kernel=0: the embedded corpus alone;
+// files=N: the same documents in N JSON Lines files instead; extra=0: the embedded corpus alone;
 // item_bytes=N: prep --item-bytes (0: its default).
-// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1 files=0 kernel=1 item_bytes=0
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1 files=0 extra=1 item_bytes=0
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,14 +48,14 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
   const loopMsgs = arg(args, 'loop_msgs', 1000);
   const threads = arg(args, 'threads', 1, 0);
   const nFiles = arg(args, 'files', 0, 0);
-  const kernel = arg(args, 'kernel', 1, 0) > 0;
+  const extra = arg(args, 'extra', 1, 0) > 0;
   const itemBytes = arg(args, 'item_bytes', 0, 0);
   const shapes: Record<Exclude<Config, 'single'>, ClusterShape> = {
     'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads, itemBytes },
     'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads, itemBytes },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
-  const input = await benchInput(join(tmp, 'input'), nFiles, kernel);
+  const input = await benchInput(join(tmp, 'input'), nFiles, extra);
   const nats = await startBenchNats();
   const load0 = loadavg()[0]!;
   try {
