@@ -17,13 +17,17 @@ interface Child {
   stderr: string;
 }
 
-function run(args: string[]): Promise<Child> {
+function run(args: string[], onStderr?: (text: string) => void, kill?: (k: () => void) => void): Promise<Child> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    kill?.(() => c.kill('SIGTERM'));
     let stdout = '';
     let stderr = '';
     c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
+    c.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr = (stderr + d).slice(-8000);
+      onStderr?.(stderr);
+    });
     c.once('error', reject);
     c.once('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -56,21 +60,52 @@ export interface ClusterShape {
   processes: number;
   /** items each worker process runs at once (flowlm worker --workers) */
   slots: number;
-  /** tokenizer threads per item (flowlm prep --workers, carried to the workers in the job's options;
-   * 0: the worker's main thread) */
+  /** tokenizer threads of each worker process, shared by the items it runs (flowlm prep --workers,
+   * carried to the workers in the job's options; 0: the worker's main thread) */
   threads: number;
   /** prep --item-bytes (0: its default) */
   itemBytes: number;
 }
 
-/** `flowlm prep --cluster` plus `shape.processes` workers, all started together. */
+/** `flowlm prep --cluster` plus `shape.processes` workers, all started together; `warm`: the workers
+ * are started first, serving every job (as long-running workers do), and the time is the coordinator's
+ * alone, from its start to its exit (the workers' tokenizer threads still start with the first item). */
 export async function clustered(
   url: string,
   job: string,
   out: string,
   shape: ClusterShape,
   input: string[],
+  warm = false,
 ): Promise<Timed> {
+  const stops: Array<() => void> = [];
+  const workerArgs = warm
+    ? ['worker', '--cluster', url, '--workers', String(shape.slots), '--json']
+    : ['worker', '--cluster', url, '--job', job, '--workers', String(shape.slots), '--json'];
+  let workers: Array<Promise<Child>> = [];
+  if (warm) {
+    // ready once each has logged that it loaded and connected
+    let ready = 0;
+    let onReady = () => {};
+    const all = new Promise<void>((r) => (onReady = r));
+    workers = Array.from({ length: shape.processes }, () => {
+      let seen = false;
+      return run(
+        workerArgs,
+        (err) => {
+          if (!seen && err.includes(': ready at ')) {
+            seen = true;
+            if (++ready === shape.processes) onReady();
+          }
+        },
+        (k) => stops.push(k),
+      );
+    });
+    const early = Promise.race(workers).then((c) => {
+      throw new Error(`bench cluster: a warm worker exited (${c.code}) before the job: ${c.stderr.slice(-2000)}`);
+    });
+    await Promise.race([all, early]);
+  }
   const t = performance.now();
   const coordinator = run([
     'prep',
@@ -88,14 +123,13 @@ export async function clustered(
     '--progress',
     'none',
   ]);
-  const workers = Array.from({ length: shape.processes }, () =>
-    run(['worker', '--cluster', url, '--job', job, '--workers', String(shape.slots), '--json']),
-  );
+  if (!warm) workers = Array.from({ length: shape.processes }, () => run(workerArgs));
   const c = await coordinator;
   const wallMs = performance.now() - t;
+  for (const stop of stops) stop(); // warm workers serve until stopped (exit 130)
   const done = await Promise.all(workers);
   const summary = lastJson('flowlm prep --cluster', c);
-  done.forEach((w, k) => lastJson(`flowlm worker ${k + 1}`, w));
+  if (!warm) done.forEach((w, k) => lastJson(`flowlm worker ${k + 1}`, w));
   return { wallMs, durationMs: Number(summary.durationMs), summary };
 }
 

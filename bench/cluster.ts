@@ -7,18 +7,22 @@
 // items of --item-bytes (default 4 MiB: ~18 items).
 // Configurations, each a fresh set of processes, rounds alternating their order:
 //   single     flowlm prep (default threads: every core)
-//   cluster-1  coordinator + 1 worker process running 2 items at once, 1 tokenizer thread per item
-//   cluster-2  coordinator + 2 worker processes, 1 item at a time each, 1 tokenizer thread per item
-// so each configuration tokenizes on 2 threads at once (shape changeable: slots1=, slots2=, threads=; with
-// threads=0 items tokenize on each worker process's main thread).
-// Time: wall clock from the first spawn to the coordinator's exit (start-up and merge included); MB =
-// the single run's input text. Every run's manifest and shards (every file outside .items/) are hashed
+//   cluster-1  coordinator + 1 worker process running 2 items at once on its 2 tokenizer threads (a
+//              worker process's threads, prep --workers, are shared by the items it runs)
+//   cluster-2  coordinator + 2 worker processes, 1 item at a time each, 1 tokenizer thread each
+//   warm-1/2   the same shapes with the workers started before the job (as long-running workers serving
+//              every job are): timed from the coordinator's start
+// so each configuration tokenizes on 2 threads at once (shape changeable: slots1=, slots2=, threads1=,
+// threads2=; with threads=0 items tokenize on each worker process's main thread; warm=0 drops warm-1/2).
+// Time: wall clock from the first spawn (warm: the coordinator's) to the coordinator's exit (start-up and
+// merge included); MB = the single run's input text. Every run's manifest and shards (every file outside .items/) are hashed
 // and compared with the first single run's.
 // Messages/s: measured apart (bench/_cluster-messages.ts): 10,000 work-item messages published with
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
 // files=N: the same documents in N JSON Lines files instead; extra=0: the embedded corpus alone;
 // item_bytes=N: prep --item-bytes (0: its default).
-// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads=1 files=0 extra=1 item_bytes=0
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads1=2 threads2=1 files=0 extra=1
+// item_bytes=0 warm=1
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,19 +44,22 @@ const median = (xs: number[]) => {
 };
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-type Config = 'single' | 'cluster-1' | 'cluster-2';
+type Config = 'single' | 'cluster-1' | 'cluster-2' | 'warm-1' | 'warm-2';
+type Shaped = 'cluster-1' | 'cluster-2';
+const shapeOf = (c: Exclude<Config, 'single'>): Shaped =>
+  c === 'warm-1' ? 'cluster-1' : c === 'warm-2' ? 'cluster-2' : c;
 
 export default async function clusterBench(args: string[]): Promise<Record<string, unknown>> {
   const rounds = arg(args, 'rounds', 3);
   const msgs = arg(args, 'msgs', 10_000);
   const loopMsgs = arg(args, 'loop_msgs', 1000);
-  const threads = arg(args, 'threads', 1, 0);
   const nFiles = arg(args, 'files', 0, 0);
   const extra = arg(args, 'extra', 1, 0) > 0;
   const itemBytes = arg(args, 'item_bytes', 0, 0);
-  const shapes: Record<Exclude<Config, 'single'>, ClusterShape> = {
-    'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads, itemBytes },
-    'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads, itemBytes },
+  const warm = arg(args, 'warm', 1, 0) > 0;
+  const shapes: Record<Shaped, ClusterShape> = {
+    'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads: arg(args, 'threads1', 2, 0), itemBytes },
+    'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads: arg(args, 'threads2', 1, 0), itemBytes },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
   const input = await benchInput(join(tmp, 'input'), nFiles, extra);
@@ -62,12 +69,12 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     console.log(
       `input: ${input.label}; nats-server -js at ${nats.url}; shapes ${JSON.stringify(shapes)}; load ${load0.toFixed(2)}`,
     );
-    const times: Record<Config, Timed[]> = { single: [], 'cluster-1': [], 'cluster-2': [] };
+    const times: Record<Config, Timed[]> = { single: [], 'cluster-1': [], 'cluster-2': [], 'warm-1': [], 'warm-2': [] };
     let reference: Record<string, string> | null = null;
     let identical = true;
     let mb = 0;
     let files = 0;
-    const order: Config[] = ['single', 'cluster-1', 'cluster-2'];
+    const order: Config[] = ['single', 'cluster-1', 'cluster-2', ...(warm ? (['warm-1', 'warm-2'] as const) : [])];
     for (let r = 0; r < rounds; r++) {
       // rotate the order so no configuration always runs first (after the machine idled) or last
       const turn = order.map((_, k) => order[(k + r) % order.length]!);
@@ -76,7 +83,14 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
         const res =
           cfg === 'single'
             ? await single(out, input.flags)
-            : await clustered(nats.url, `bench-${cfg}-${r}`, out, shapes[cfg], input.flags);
+            : await clustered(
+                nats.url,
+                `bench-${cfg}-${r}`,
+                out,
+                shapes[shapeOf(cfg)],
+                input.flags,
+                cfg.startsWith('warm'),
+              );
         if (cfg === 'single') mb ||= Number(res.summary.mb);
         const hashes = hashTree(out);
         reference ??= cfg === 'single' ? hashes : null;
@@ -128,6 +142,18 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
       cluster_2_wall_ms: Math.round(wall('cluster-2')),
       cluster_1_phases_ms: phases('cluster-1'),
       cluster_2_phases_ms: phases('cluster-2'),
+      // workers already running (started before the job, serving every job): the coordinator's time
+      ...(warm
+        ? {
+            warm_1_worker_mb_per_s: mbs(wall('warm-1')),
+            warm_2_workers_mb_per_s: mbs(wall('warm-2')),
+            ratio_warm_1_worker_vs_single: r2(wall('single') / wall('warm-1')),
+            ratio_warm_2_workers_vs_single: r2(wall('single') / wall('warm-2')),
+            warm_1_wall_ms: Math.round(wall('warm-1')),
+            warm_2_wall_ms: Math.round(wall('warm-2')),
+            warm_2_phases_ms: phases('warm-2'),
+          }
+        : {}),
       byte_identical: identical && reference !== null,
       files_compared: files,
       messages: m,
@@ -137,7 +163,11 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     };
     console.log(
       `single ${result.single_mb_per_s} MB/s, 1 worker ${result.cluster_1_worker_mb_per_s} (x${result.ratio_1_worker_vs_single}), ` +
-        `2 workers ${result.cluster_2_workers_mb_per_s} (x${result.ratio_2_workers_vs_single}); byte-identical ${result.byte_identical}; ` +
+        `2 workers ${result.cluster_2_workers_mb_per_s} (x${result.ratio_2_workers_vs_single})` +
+        (warm
+          ? `; workers already running: 1 x${result.ratio_warm_1_worker_vs_single}, 2 x${result.ratio_warm_2_workers_vs_single}`
+          : '') +
+        `; byte-identical ${result.byte_identical}; ` +
         `publish ${m.publish_msgs_per_s} msg/s, consume+ack ${m.consume_ack_msgs_per_s} msg/s, worker loop ${m.worker_loop_items_per_s} items/s`,
     );
     return result;

@@ -6,7 +6,7 @@
 // plain text (one document per file: the whole-file rule) and JSON Lines (each record's line, decided
 // by the reader's own parseLine); other readers end their batches with each file, and the item output
 // records where (write-item.ts).
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import type { PipelineSpecInput } from '../src/graph/spec.ts';
 import { parseConfig } from '../src/core/operator.ts';
@@ -68,13 +68,28 @@ export function groupItems(read: Step, files: readonly string[], itemBytes: numb
   return groups;
 }
 
-/** A plain text file's weight as one document (whole-file.ts: each line's bytes + 1, BOM excluded). */
+/** A plain text file's weight as one document (whole-file.ts: each line's bytes + 1, BOM excluded):
+ * its size less a BOM, plus 1 unless it ends with a newline. Only its first 3 bytes and last byte are
+ * read (a gzipped file is decompressed). */
 function textWeight(file: string): number {
-  const raw = readFileSync(file);
-  const b = file.endsWith('.gz') ? gunzipSync(raw) : raw;
-  const size = b.length;
-  const offset = size >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
-  return size === offset ? 0 : size - offset + (b[size - 1] === 10 ? 0 : 1);
+  let size: number, head: Uint8Array, last: number | undefined;
+  if (file.endsWith('.gz')) {
+    const b = gunzipSync(readFileSync(file));
+    [size, head, last] = [b.length, b.subarray(0, 3), b[b.length - 1]];
+  } else {
+    const fd = openSync(file, 'r');
+    try {
+      size = fstatSync(fd).size;
+      head = new Uint8Array(Math.min(3, size));
+      readSync(fd, head, 0, head.length, 0);
+      const end = new Uint8Array(1);
+      last = size > 0 && readSync(fd, end, 0, 1, size - 1) === 1 ? end[0] : undefined;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const offset = size >= 3 && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0;
+  return size === offset ? 0 : size - offset + (last === 10 ? 0 : 1);
 }
 
 /** Each record's line bytes, for the lines read-jsonl makes a document of. */

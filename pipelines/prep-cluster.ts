@@ -149,7 +149,8 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
       `work item ${item.index} (${item.path}) failed${r.error?.operator ? ` in ${r.error.operator}` : ''}: ` +
         `${r.error?.message ?? (r.cancelled ? 'cancelled' : 'unknown error')}`,
     );
-  const rec = await checkItem(dir, { index: item.index, inputs: paths, configHash: configHash(s) });
+  // written and hashed just now (write-item): its record and size, not its bytes again
+  const rec = await checkItem(dir, { index: item.index, inputs: paths, configHash: configHash(s) }, { hash: false });
   if (typeof rec === 'string')
     throw new Error(`work item ${item.index} (${item.path}): output does not verify: ${rec}`);
   return resultOf(dir, rec);

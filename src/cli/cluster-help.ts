@@ -45,8 +45,8 @@ Options:
       --cluster URL            the NATS server (nats://HOST:PORT; several comma-separated)
       --job NAME               only this job, and exit once it has nothing left to deliver (default: every
                                running job in the jobs bucket, until --idle-exit or --max-items)
-      --workers N              items this process runs at once (default 1; each item's tokenizer threads
-                               come from the job: prep --workers)
+      --workers N              items this process runs at once (default 1); they share the process's
+                               tokenizer threads, as many as the job's prep --workers
       --idle-exit S            exit after S seconds without an item
       --max-items N            exit after N items
       --json                   one JSON line at the end: {"worker","items","failures"}

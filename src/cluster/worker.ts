@@ -74,6 +74,8 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
   const waitMs = o.serverWaitMs ?? 60_000;
   const mod = o.module ?? (await loadPrepCluster());
   const cluster = await connectCluster(o.url, `flowlm-worker-${id}`, waitMs);
+  // loaded and connected: from here an item starts as soon as it is published
+  o.log(`worker ${id}: ready at ${o.url}, serving ${o.job === undefined ? 'every running job' : `job ${o.job}`}`);
   const handles = new Map<string, JobHandle>();
   const outcome: WorkerOutcome = { id, items: 0, failures: 0 };
   let taken = 0;
@@ -182,7 +184,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
         if (jobs.length > 0) {
           h = await handle(jobs[turn++ % jobs.length]!);
           msg = await h.consumer.next({ expires: 1000 });
-        } else await sleep(500);
+        } else await sleep(200); // no running job yet: look again soon (a job starts when its record is put)
       } catch {
         await sleep(250); // the server is away (restarting): try again
         continue;
