@@ -9,7 +9,9 @@
 //   single     flowlm prep (default threads: every core)
 //   cluster-1  coordinator + 1 worker process running 2 items at once on its 2 tokenizer threads (a
 //              worker process's threads, prep --workers, are shared by the items it runs)
-//   cluster-2  coordinator + 2 worker processes, 1 item at a time each, 1 tokenizer thread each
+//   cluster-2  coordinator + 2 worker processes, 1 item at a time each, tokenizing on its main thread
+//              (prep --workers 0: one process per core; with a tokenizer thread each, threads2=1, every
+//              batch crosses to the thread and back, text included, which costs ~30% here)
 //   warm-1/2   the same shapes with the workers started before the job (as long-running workers serving
 //              every job are): timed from the coordinator's start
 // so each configuration tokenizes on 2 threads at once (shape changeable: slots1=, slots2=, threads1=,
@@ -21,7 +23,7 @@
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
 // files=N: the same documents in N JSON Lines files instead; extra=0: the embedded corpus alone;
 // item_bytes=N: prep --item-bytes (0: its default).
-// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads1=2 threads2=1 files=0 extra=1
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads1=2 threads2=0 files=0 extra=1
 // item_bytes=0 warm=1
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -59,7 +61,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
   const warm = arg(args, 'warm', 1, 0) > 0;
   const shapes: Record<Shaped, ClusterShape> = {
     'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads: arg(args, 'threads1', 2, 0), itemBytes },
-    'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads: arg(args, 'threads2', 1, 0), itemBytes },
+    'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads: arg(args, 'threads2', 0, 0), itemBytes },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
   const input = await benchInput(join(tmp, 'input'), nFiles, extra);

@@ -28,11 +28,15 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
       --item-bytes N           a work item's input size: consecutive small files (plain text, JSON Lines) are
                                grouped up to N bytes (k, M, G suffixes; default 4M); a larger file, or one of
                                another format, is an item of its own. Same bytes whatever N
-  Not with --decontaminate, a URL to crawl, a pipeline file or --set. Progress on stderr every 2 s (items done,
-  pending, failures, parked, MB/s per worker); with --json one line at the end: {"ok","job","items","skipped",
-  "durationMs","documents","duplicates","tokens","shards","rows","mb","mbPerS","tokensPerS","peakRssMb",
-  "manifest","failures","duplicateResults","dedupPartitions","workers":[{"worker","items","mbPerS"}],
-  "phasesMs":{"plan","items","dedup","merge"},"parked":[{"index","path","error"}]}. Exit 1 when an item is parked (each named on stderr with its error; nothing is merged).`;
+  Tokenizer threads per worker process: --workers (default: every core). On a machine of C cores, C worker
+  processes with --workers 0 (each tokenizing on its own main thread) go fastest: no batch crosses to a
+  thread and back. Not with --decontaminate, a URL to crawl, a pipeline file or --set. Progress on stderr
+  every 2 s (items done, pending, failures, parked, MB/s per worker); with --json one line at the end:
+  {"ok","job","items","skipped","durationMs","documents","duplicates","tokens","shards","rows","mb","mbPerS",
+  "tokensPerS","peakRssMb","manifest","failures","duplicateResults","dedupPartitions",
+  "workers":[{"worker","items","mbPerS"}],"phasesMs":{"plan","items","dedup","merge"},
+  "parked":[{"index","path","error"}]}. Exit 1 when an item is parked (each named on stderr with its error;
+  nothing is merged).`;
 
 export function workerHelp(): string {
   return `Usage: flowlm worker --cluster nats://HOST:PORT [--job NAME] [--workers N] [--idle-exit S] [--max-items N] [--json]

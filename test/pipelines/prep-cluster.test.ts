@@ -16,7 +16,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { gzipSync } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
@@ -29,7 +28,6 @@ import {
   verifyItem,
 } from '../../pipelines/prep-cluster.ts';
 import { prepSpec } from '../../pipelines/prep-default.ts';
-import { weightsOf, weightsOfAll } from '../../pipelines/prep-cluster-read.ts';
 import { DEFAULT_ITEM_BYTES, type ItemResult, type WorkItem } from '../../src/cli/prep-cluster-contract.ts';
 import type { PrepOptions } from '../../src/cli/prep-contract.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
@@ -322,36 +320,6 @@ describe('prep --cluster items and merge', () => {
     );
     expect(readdirSync(options.out!)).toEqual(['.items']); // nothing written
     expect(basename(results[0]!.file)).toBe('item-000000.arrow');
-  });
-
-  it("a text file's weight from its ends alone equals the whole-file rule over all its bytes", async () => {
-    const dir = join(root, 'weights');
-    mkdirSync(dir, { recursive: true });
-    const text = readFileSync(join(dirname(textCorpus()), 'a00.txt'), 'utf8').slice(0, 3000);
-    const cases: Record<string, string> = {
-      'bom-open.txt': `\uFEFF${text}`,
-      'bom-nl.txt': `\uFEFF${text}\n`,
-      'nl.txt': `${text}\n`,
-      'open.txt': text,
-      'empty.txt': '',
-      'bom.txt': '\uFEFF',
-      'nl-only.txt': '\n',
-    };
-    // the rule whole-file.ts applies (each line's bytes + 1, BOM excluded), over the file's every byte
-    const rule = (b: Buffer) => {
-      const o = b.length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
-      return b.length === o ? 0 : b.length - o + (b[b.length - 1] === 10 ? 0 : 1);
-    };
-    const step = prepSpec({ inputs: [join(dir, '*.txt')] }).steps![0]!;
-    for (const [name, body] of Object.entries(cases)) {
-      writeFileSync(join(dir, name), body);
-      writeFileSync(join(dir, `${name}.gz`), gzipSync(Buffer.from(body)));
-      const want = rule(Buffer.from(body));
-      expect(await weightsOf(step, join(dir, name)), name).toEqual([want]);
-      expect(await weightsOf(step, join(dir, `${name}.gz`)), `${name}.gz`).toEqual([want]);
-    }
-    const names = Object.keys(cases).map((n) => join(dir, n));
-    expect(await weightsOfAll(step, names)).toEqual(Object.values(cases).map((b) => rule(Buffer.from(b))));
   });
 
   it('refuses decontamination (one index over all documents)', async () => {
