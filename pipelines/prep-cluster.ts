@@ -9,7 +9,8 @@
 //          reader's batches replayed) -> that spec's pack and write steps.
 // Decontamination keeps one index over all documents on one thread: not split here.
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import {
   DEFAULT_ITEM_BYTES,
   itemPaths,
@@ -81,7 +82,11 @@ export async function planItems(options: PrepOptions, itemBytes = DEFAULT_ITEM_B
   return groupItems(read, await itemFiles(read), itemBytes);
 }
 
-const resultOf = (dir: string, rec: { index: number; sha256: string; docs: number; bytesIn: number; tokens: number }) =>
+const resultOf = (
+  dir: string,
+  rec: { index: number; sha256: string; docs: number; bytesIn: number; tokens: number },
+  verifiedMtimeMs?: number,
+) =>
   ({
     index: rec.index,
     file: resolve(dir, itemFile(rec.index)),
@@ -89,13 +94,24 @@ const resultOf = (dir: string, rec: { index: number; sha256: string; docs: numbe
     docs: rec.docs,
     bytesIn: rec.bytesIn,
     tokens: rec.tokens,
+    ...(verifiedMtimeMs !== undefined ? { verifiedMtimeMs } : {}),
   }) satisfies ItemResult;
+
+const mtimeOf = (file: string): number | undefined => {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+};
 
 export async function verifyItem(item: WorkItem): Promise<ItemResult | null> {
   const s = stages(item.options);
   const dir = itemDir(outDir(item.options), item.job);
+  // taken before hashing: a file replaced after it has another mtime, so the merge hashes it again
+  const mtime = mtimeOf(join(dir, itemFile(item.index)));
   const rec = await checkItem(dir, { index: item.index, inputs: itemPaths(item), configHash: configHash(s) });
-  return typeof rec === 'string' ? null : resultOf(dir, rec);
+  return typeof rec === 'string' ? null : resultOf(dir, rec, mtime);
 }
 
 // One worker pool for every item this process runs: a pool per item started threads and loaded the
@@ -232,7 +248,10 @@ export async function mergeItems(
       bad.push(`${index} (not given)`);
       continue;
     }
-    const rec = await checkItem(dirname(given.file), { index, inputs: inputs[index]!, configHash: configHash(s) });
+    // a file hashed when it was reported and not replaced since (same mtime) is checked by record and size
+    const same = given.verifiedMtimeMs !== undefined && mtimeOf(given.file) === given.verifiedMtimeMs;
+    const expect = { index, inputs: inputs[index]!, configHash: configHash(s) };
+    const rec = await checkItem(dirname(given.file), expect, { hash: !same });
     if (typeof rec === 'string') bad.push(`${index} (${rec})`);
     else if (rec.sha256 !== given.sha256) bad.push(`${index} (rewritten since it was reported)`);
   }

@@ -50,6 +50,9 @@ export interface ItemResult {
   /** bytes of input text read */
   bytesIn: number;
   tokens: number;
+  /** the file's mtime when its sha256 was checked (verifyItem): the merge hashes it again only when it has
+   * changed since */
+  verifiedMtimeMs?: number;
 }
 
 export interface MergeFigures {

@@ -307,16 +307,28 @@ describe('prep --cluster items and merge', () => {
     const inputs = [textCorpus()];
     const options: PrepOptions = { ...base, inputs, out: join(root, 'missing') };
     const plan = await planItems(options, 1);
-    const results: ItemResult[] = [];
-    for (const [index, [path]] of plan.entries())
-      if (index !== 4 && index !== 9)
-        results.push(await runItem({ job: 'j', index, count: plan.length, path: path!, options }));
+    const items: WorkItem[] = plan.map(([path], index) => ({
+      job: 'j',
+      index,
+      count: plan.length,
+      path: path!,
+      options,
+    }));
+    const given = items.filter((it) => it.index !== 4 && it.index !== 9);
+    for (const it of given) await runItem(it);
+    // as the coordinator keeps them: hashed when reported, with the file's mtime then
+    const results = (await Promise.all(given.map(verifyItem))).map((r) => r!);
+    expect(results.every((r) => typeof r.verifiedMtimeMs === 'number')).toBe(true);
     await expect(mergeItems(options, results, undefined, plan)).rejects.toThrow(
       /2 of 12 work item\(s\) missing.*: 4 \(not given\), 9/,
     );
     writeFileSync(results[0]!.file, 'torn');
+    // the same size, one byte changed: its new mtime alone sends the merge to hash it again
+    const b = readFileSync(results[1]!.file);
+    b.writeUInt8(b.readUInt8(b.length - 100) ^ 1, b.length - 100);
+    writeFileSync(results[1]!.file, b);
     await expect(mergeItems(options, results, undefined, plan)).rejects.toThrow(
-      /: 0 \(item-000000\.arrow does not match its record/,
+      /: 0 \(item-000000\.arrow does not match its record.*, 1 \(item-000001\.arrow does not match its record/,
     );
     expect(readdirSync(options.out!)).toEqual(['.items']); // nothing written
     expect(basename(results[0]!.file)).toBe('item-000000.arrow');
