@@ -2,7 +2,8 @@
 // (prep-default.ts) cut into work items (runs of consecutive input files, small ones grouped up to
 // --item-bytes: prep-cluster-read.ts) that any process can run in any order,
 // and a merge that gives the same shards and manifest, byte for byte. Every step is taken from
-// prepSpec(options) itself, so reader, tokenizer, packing and writer configs cannot drift apart:
+// prepSpec(options) itself (prep-cluster-stages.ts), so reader, tokenizer, packing and writer configs
+// cannot drift apart (dedup partitions: prep-cluster-dedup.ts):
 //   item:  that spec's reader on the item's files -> its tokenize (text kept) -> shard/write-item (per document
 //          the exact-dedup key, the reader's batch weight, id, url, source, tokens; atomic, verified)
 //   merge: shard/read-items (item order, exact dedup across all items, first occurrence wins, the
@@ -20,60 +21,18 @@ import {
   type WorkItem,
 } from '../src/cli/prep-cluster-contract.ts';
 import type { PrepOptions } from '../src/cli/prep-contract.ts';
-import { defOf, parseConfig, type AnyFactory } from '../src/core/operator.ts';
 import { runPipeline } from '../src/runtime/run.ts';
 import { WorkerPool } from '../src/runtime/worker-pool.ts';
-import { exactDedup } from '../operators/dedup/exact.ts';
-import { crawl } from '../operators/ingest/crawl.ts';
 import { inputKind } from '../operators/ingest/input-kind.ts';
 import { readFiles } from '../operators/ingest/read-files.ts';
-import { checkDedupPartition, runDedupPartition as runPartition } from '../operators/shard/dedup-partition.ts';
-import { checkItem, itemDir, itemFile, itemRecordSha } from '../operators/shard/item-output.ts';
-import { canonicalJson, MANIFEST, readManifest, sha256Hex } from '../operators/shard/manifest.ts';
+import { checkItem, itemDir, itemFile } from '../operators/shard/item-output.ts';
+import { checkDedupPartition } from '../operators/shard/dedup-partition.ts';
+import { MANIFEST, readManifest } from '../operators/shard/manifest.ts';
 import { readItems } from '../operators/shard/read-items.ts';
 import { writeItem } from '../operators/shard/write-item.ts';
-import { PREP_DEFAULTS, prepSpec } from './prep-default.ts';
+import { configHash, outDir, pick, stages } from './prep-cluster-stages.ts';
+import { runDedupPartition, verifyDedupPartition } from './prep-cluster-dedup.ts';
 import { groupItems, itemFiles, layoutOf, weightsOfAll, type Step } from './prep-cluster-read.ts';
-
-/** The job's prep spec cut at its stages: reader steps, tokenize, pack and write. */
-function stages(options: PrepOptions) {
-  if (options.decontaminate?.length)
-    throw new Error(
-      'prep --cluster cannot decontaminate (its n-gram index sees every document on one thread): run `flowlm prep ' +
-        '--decontaminate` in one process, or decontaminate the shards afterwards',
-    );
-  const steps = (prepSpec(options).steps ?? []) as Step[];
-  const at = (id: string) => steps.findIndex((s) => s.id === id);
-  const tok = at('tokenize');
-  const dedup = at('dedup');
-  const read = steps.slice(0, dedup >= 0 ? dedup : tok);
-  if (read[0]?.op === crawl)
-    throw new Error('prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first');
-  const dedupCfg = parseConfig(exactDedup.def, dedup >= 0 ? steps[dedup]!.config : {});
-  // Parquet shards keep each document's id, which names its file relative to the working directory;
-  // packed rows do not, and without ids an item's bytes do not depend on where a worker runs
-  const ids = (options.format ?? PREP_DEFAULTS.format) === 'parquet';
-  return { read, tokenize: steps[tok]!, dedup: dedup >= 0, dedupCfg, ids, write: steps.slice(tok + 1) };
-}
-
-const opId = (op: Step['op']) => (typeof op === 'string' ? op : defOf(op as AnyFactory).id);
-
-/** What shapes an item's bytes: its reader and tokenizer configs (paths aside) and the dedup key. */
-function configHash(s: ReturnType<typeof stages>): string {
-  const { lowercase, whitespace, punctuation, seed } = s.dedupCfg;
-  const { paths: _paths, ...readCfg } = (s.read[0]!.config ?? {}) as Record<string, unknown>;
-  return sha256Hex(
-    canonicalJson({
-      item: 1,
-      read: [{ op: opId(s.read[0]!.op), config: readCfg }, ...s.read.slice(1).map((r) => opId(r.op))],
-      tokenize: s.tokenize.config,
-      key: { lowercase, whitespace, punctuation, seed },
-      ids: s.ids ? process.cwd() : null,
-    }),
-  );
-}
-
-const outDir = (options: PrepOptions) => resolve(options.out ?? PREP_DEFAULTS.out);
 
 export async function planItems(options: PrepOptions, itemBytes = DEFAULT_ITEM_BYTES): Promise<string[][]> {
   if (!Number.isSafeInteger(itemBytes) || itemBytes < 1)
@@ -172,62 +131,6 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
   return resultOf(dir, rec);
 }
 
-const pick = ({ lowercase, whitespace, punctuation, seed }: ReturnType<typeof stages>['dedupCfg']) => ({
-  lowercase,
-  whitespace,
-  punctuation,
-  seed,
-});
-
-/** The item outputs' recorded sha256s of a dedup work item's job (every item must be complete). */
-function itemShas(item: WorkItem): { dir: string; shas: string[] } {
-  if (item.kind !== 'dedup' || item.items === undefined)
-    throw new Error(`work item ${item.index} of ${item.job} is not a dedup partition (kind 'dedup', items)`);
-  const dir = itemDir(outDir(item.options), item.job);
-  const shas: string[] = [];
-  for (let i = 0; i < item.items; i++) {
-    const sha = itemRecordSha(dir, i);
-    if (!sha) throw new Error(`dedup partition ${item.index}: item ${i} of ${item.job} is not complete: run it first`);
-    shas.push(sha);
-  }
-  return { dir, shas };
-}
-
-const partitionResult = (dir: string, rec: { partition: number; file: string; sha256: string; duplicates: number }) =>
-  ({
-    index: rec.partition,
-    file: resolve(dir, rec.file),
-    sha256: rec.sha256,
-    docs: rec.duplicates,
-    bytesIn: 0,
-    tokens: 0,
-  }) satisfies ItemResult;
-
-export async function verifyDedupPartition(item: WorkItem): Promise<ItemResult | null> {
-  let found: { dir: string; shas: string[] };
-  try {
-    found = itemShas(item);
-  } catch {
-    return null;
-  }
-  const rec = await checkDedupPartition(found.dir, { partition: item.index, partitions: item.count, shas: found.shas });
-  return typeof rec === 'string' ? null : partitionResult(found.dir, rec);
-}
-
-export async function runDedupPartition(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
-  signal?.throwIfAborted();
-  const { dir, shas } = itemShas(item);
-  const rec = await runPartition({
-    dir,
-    files: shas.map((_, i) => resolve(dir, itemFile(i))),
-    shas,
-    partition: item.index,
-    partitions: item.count,
-    maxEntries: stages(item.options).dedupCfg.maxEntries,
-  });
-  return partitionResult(dir, rec);
-}
-
 export async function mergeItems(
   options: PrepOptions,
   items: ItemResult[],
@@ -313,6 +216,8 @@ export async function mergeItems(
     manifest,
   };
 }
+
+export { runDedupPartition, verifyDedupPartition };
 
 export default {
   planItems,

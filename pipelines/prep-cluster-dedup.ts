@@ -1,0 +1,56 @@
+// The dedup partitions of a clustered prep job as work items (run after every input item): each finds the
+// duplicates among the item outputs' keys of its hash partition (operators/shard/dedup-partition.ts).
+import { resolve } from 'node:path';
+import type { ItemResult, WorkItem } from '../src/cli/prep-cluster-contract.ts';
+import { checkDedupPartition, runDedupPartition as runPartition } from '../operators/shard/dedup-partition.ts';
+import { itemDir, itemFile, itemRecordSha } from '../operators/shard/item-output.ts';
+import { outDir, stages } from './prep-cluster-stages.ts';
+
+/** The item outputs' recorded sha256s of a dedup work item's job (every item must be complete). */
+function itemShas(item: WorkItem): { dir: string; shas: string[] } {
+  if (item.kind !== 'dedup' || item.items === undefined)
+    throw new Error(`work item ${item.index} of ${item.job} is not a dedup partition (kind 'dedup', items)`);
+  const dir = itemDir(outDir(item.options), item.job);
+  const shas: string[] = [];
+  for (let i = 0; i < item.items; i++) {
+    const sha = itemRecordSha(dir, i);
+    if (!sha) throw new Error(`dedup partition ${item.index}: item ${i} of ${item.job} is not complete: run it first`);
+    shas.push(sha);
+  }
+  return { dir, shas };
+}
+
+const partitionResult = (dir: string, rec: { partition: number; file: string; sha256: string; duplicates: number }) =>
+  ({
+    index: rec.partition,
+    file: resolve(dir, rec.file),
+    sha256: rec.sha256,
+    docs: rec.duplicates,
+    bytesIn: 0,
+    tokens: 0,
+  }) satisfies ItemResult;
+
+export async function verifyDedupPartition(item: WorkItem): Promise<ItemResult | null> {
+  let found: { dir: string; shas: string[] };
+  try {
+    found = itemShas(item);
+  } catch {
+    return null;
+  }
+  const rec = await checkDedupPartition(found.dir, { partition: item.index, partitions: item.count, shas: found.shas });
+  return typeof rec === 'string' ? null : partitionResult(found.dir, rec);
+}
+
+export async function runDedupPartition(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
+  signal?.throwIfAborted();
+  const { dir, shas } = itemShas(item);
+  const rec = await runPartition({
+    dir,
+    files: shas.map((_, i) => resolve(dir, itemFile(i))),
+    shas,
+    partition: item.index,
+    partitions: item.count,
+    maxEntries: stages(item.options).dedupCfg.maxEntries,
+  });
+  return partitionResult(dir, rec);
+}
