@@ -25,7 +25,7 @@ import { runPipeline } from '../src/runtime/run.ts';
 import { WorkerPool } from '../src/runtime/worker-pool.ts';
 import { inputKind } from '../operators/ingest/input-kind.ts';
 import { readFiles } from '../operators/ingest/read-files.ts';
-import { checkItem, itemDir, itemFile } from '../operators/shard/item-output.ts';
+import { checkItem, itemDir, itemFile, readItemRecord } from '../operators/shard/item-output.ts';
 import { checkDedupPartition } from '../operators/shard/dedup-partition.ts';
 import { MANIFEST, readManifest } from '../operators/shard/manifest.ts';
 import { readItems } from '../operators/shard/read-items.ts';
@@ -175,40 +175,79 @@ export async function mergeItems(
       drops.push(resolve(dir, rec.file));
     }
   }
-  const readCfg = s.read[0]!.config as { batchBytes?: number; batchRows?: number };
   const files = inputs.map((_, i) => byIndex.get(i)!.file);
-  const r = await runPipeline({
-    name: 'prep-merge',
-    budget: { maxInFlight: 8 },
-    steps: [
-      {
-        id: 'read',
-        op: readItems,
-        config: {
-          files,
-          // read-files gives each run of files of one kind to a reader of its own: batches end with runs
-          // (an item's files are of one kind: groupItems)
-          runStarts:
-            s.read[0]!.op === readFiles
-              ? inputs.flatMap((f, i) => (i > 0 && inputKind(f[0]!) !== inputKind(inputs[i - 1]!.at(-1)!) ? [i] : []))
-              : [],
-          layouts: inputs.map((f) => layoutOf(s.read[0]!.op, f[0]!)),
-          dedup: s.dedup,
-          drops,
-          maxEntries: s.dedupCfg.maxEntries,
-          onFull: s.dedupCfg.onFull,
-          ...(readCfg.batchBytes ? { batchBytes: readCfg.batchBytes } : {}),
-          ...(readCfg.batchRows ? { batchRows: readCfg.batchRows } : {}),
+  const figures = await merge(options, inputs, files, drops);
+  return { docs: items.reduce((n, i) => n + i.docs, 0), ...figures };
+}
+
+/** The merge run while the items are being made (no dedup partitions): each item is read once its output
+ * is complete and verifies, so at the job's end only the last items are left to merge. `signal` stops it
+ * (an item parked: nothing is merged; complete shards written so far are rewritten by the next merge). */
+export async function mergeFollowing(
+  options: PrepOptions,
+  plan: string[][],
+  job: string,
+  signal: AbortSignal,
+  settled: string,
+): Promise<MergeFigures> {
+  const s = stages(options);
+  const dir = itemDir(outDir(options), job);
+  const files = plan.map((_, i) => join(dir, itemFile(i)));
+  const figures = await merge(options, plan, files, [], { inputs: plan, configHash: configHash(s), settled }, signal);
+  // every item has been read, so complete: its record counts its documents
+  const docs = plan.reduce((n, _, i) => n + (readItemRecord(dir, i)?.docs ?? 0), 0);
+  return { docs, ...figures };
+}
+
+/** Item outputs `files` (of the items' `inputs`) in order -> the job's pack and write steps. */
+async function merge(
+  options: PrepOptions,
+  inputs: string[][],
+  files: string[],
+  drops: string[],
+  follow?: { inputs: string[][]; configHash: string; settled: string },
+  signal?: AbortSignal,
+): Promise<Omit<MergeFigures, 'docs'>> {
+  const s = stages(options);
+  const readCfg = s.read[0]!.config as { batchBytes?: number; batchRows?: number };
+  const r = await runPipeline(
+    {
+      name: 'prep-merge',
+      budget: { maxInFlight: 8 },
+      steps: [
+        {
+          id: 'read',
+          op: readItems,
+          config: {
+            files,
+            // read-files gives each run of files of one kind to a reader of its own: batches end with runs
+            // (an item's files are of one kind: groupItems)
+            runStarts:
+              s.read[0]!.op === readFiles
+                ? inputs.flatMap((f, i) => (i > 0 && inputKind(f[0]!) !== inputKind(inputs[i - 1]!.at(-1)!) ? [i] : []))
+                : [],
+            layouts: inputs.map((f) => layoutOf(s.read[0]!.op, f[0]!)),
+            dedup: s.dedup,
+            drops,
+            maxEntries: s.dedupCfg.maxEntries,
+            onFull: s.dedupCfg.onFull,
+            ...(readCfg.batchBytes ? { batchBytes: readCfg.batchBytes } : {}),
+            ...(readCfg.batchRows ? { batchRows: readCfg.batchRows } : {}),
+            ...(follow ? { follow } : {}),
+          },
         },
-      },
-      ...s.write,
-    ],
-  });
-  if (!r.ok) throw new Error(`merge failed${r.error?.operator ? ` in ${r.error.operator}` : ''}: ${r.error?.message}`);
+        ...s.write,
+      ],
+    },
+    signal ? { signal } : {},
+  );
+  if (!r.ok)
+    throw new Error(
+      `merge ${r.cancelled ? 'cancelled' : 'failed'}${r.error?.operator ? ` in ${r.error.operator}` : ''}: ${r.error?.message ?? ''}`,
+    );
   const manifest = resolve(outDir(options), MANIFEST);
   const m = readManifest(outDir(options), 'prep-merge');
   return {
-    docs: items.reduce((n, i) => n + i.docs, 0),
     duplicates: r.nodes.read?.dropReasons.exact_duplicate ?? 0,
     tokens: m.tokens,
     rows: m.rows,
@@ -224,6 +263,7 @@ export default {
   verifyItem,
   runItem,
   mergeItems,
+  mergeFollowing,
   verifyDedupPartition,
   runDedupPartition,
 } satisfies PrepClusterModule;

@@ -85,9 +85,14 @@ export async function checkItem(
 /** The sha256 an item's completion record names, without reading the item file (dedup partitions
  * record them; the merge verifies the files themselves), or null when there is no valid record. */
 export function itemRecordSha(dir: string, index: number): string | null {
+  return readItemRecord(dir, index)?.sha256 ?? null;
+}
+
+/** Item `index`'s completion record in `dir` as written (not checked against its file), or null. */
+export function readItemRecord(dir: string, index: number): ItemRecord | null {
   try {
     const r = ItemRecord.safeParse(JSON.parse(readFileSync(join(dir, itemRecordFile(index)), 'utf8')));
-    return r.success && r.data.index === index ? r.data.sha256 : null;
+    return r.success && r.data.index === index ? r.data : null;
   } catch {
     return null;
   }

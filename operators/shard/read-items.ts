@@ -5,7 +5,9 @@
 // batchBytes of weight, duplicates included, since dedup runs after the reader): shard boundaries
 // depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: the
 // key set, one item batch (one reader batch of tokens) and the batch being replayed.
+import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   RecordBatch,
   Schema,
@@ -26,6 +28,7 @@ import { docSchema, type Tokens } from '../../src/schema/columns.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
 import { DocBatcher } from '../ingest/doc-batcher.ts';
 import { readDrops } from './dedup-partition.ts';
+import { checkItem } from './item-output.ts';
 import { tokensField, tokensVector } from '../tokenize/tokens-column.ts';
 
 const Config = z.object({
@@ -54,7 +57,48 @@ const Config = z.object({
     .min(1)
     .default(8 << 20)
     .describe("the reader's batchBytes"),
+  follow: z
+    .object({
+      inputs: z.array(z.array(z.string().min(1)).min(1)).describe('per item, its input files (checked in its record)'),
+      configHash: z.string().describe('the settings hash its record must name'),
+      pollMs: z.number().int().min(1).default(25).describe('how often a missing record is looked for'),
+      settled: z
+        .string()
+        .optional()
+        .describe('a file that exists once every item was reported done: from then on a missing item fails the run'),
+    })
+    .optional()
+    .describe(
+      'read while the items are being made: before each item, wait until its completion record names these ' +
+        'inputs and settings, then verify its sha256 (a record that does not verify fails the run)',
+    ),
 });
+
+/** Waits until item `index`'s output is complete and verifies (follow mode); false when cancelled. */
+async function awaitItem(
+  file: string,
+  index: number,
+  follow: NonNullable<z.infer<typeof Config>['follow']>,
+  ctx: { nodeId: string; signal: AbortSignal },
+): Promise<boolean> {
+  const expect = { index, inputs: follow.inputs[index]!, configHash: follow.configHash };
+  for (;;) {
+    if (ctx.signal.aborted) return false;
+    // cheap while the record is missing or of another run; hashed once it is this item's
+    const rec = await checkItem(dirname(file), expect, { hash: false });
+    if (typeof rec !== 'string') {
+      const full = await checkItem(dirname(file), expect);
+      if (typeof full === 'string')
+        throw new FlowError(ctx.nodeId, `item ${index} does not verify: ${full}; run it again`, { file });
+      return true;
+    }
+    if (follow.settled && existsSync(follow.settled))
+      throw new FlowError(ctx.nodeId, `item ${index} is not complete (${rec}) though every item was reported done`, {
+        file,
+      });
+    await new Promise((r) => setTimeout(r, follow.pollMs));
+  }
+}
 
 /** Tokenize's output columns, as one process hands them to the writer. */
 export const mergedSchema = (): Schema<Tokens> => {
@@ -135,6 +179,7 @@ export const readItems = defineSource({
         p = new Pending();
       }
       layout = cfg.layouts[i] ?? 'row';
+      if (cfg.follow && !(await awaitItem(file, i, cfg.follow, ctx))) return;
       const dropped = drops?.get(i);
       let pos = 0;
       // batch by batch from the file (the item file's batches are tokenize's: one reader batch each)

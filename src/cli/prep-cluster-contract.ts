@@ -82,6 +82,16 @@ export interface PrepClusterModule {
     partitions?: ItemResult[],
     plan?: string[][],
   ): Promise<MergeFigures>;
+  /** the merge run while the items are made (a job without dedup partitions): reads item `i` once its
+   * output is complete and verifies; `signal` stops it; once the file `settled` exists (every item reported
+   * done) an item still missing fails it. Same bytes as mergeItems after every item */
+  mergeFollowing?(
+    options: PrepOptions,
+    plan: string[][],
+    job: string,
+    signal: AbortSignal,
+    settled: string,
+  ): Promise<MergeFigures>;
   /** a dedup partition's drops when they exist and match the item outputs; else null. The result's `file`
    * is the drops file, `docs` the duplicates found; bytesIn and tokens are 0 */
   verifyDedupPartition?(item: WorkItem): Promise<ItemResult | null>;

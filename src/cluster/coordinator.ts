@@ -4,7 +4,8 @@
 // restarted coordinator republishes and the server drops the duplicates), waits until every item is done
 // (each done record verified against the output on disk) or parked, then merges the item outputs in
 // item order into the shards and manifest, as single-process prep would write them.
-import { resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import {
   loadPrepCluster,
   type ItemResult,
@@ -153,6 +154,9 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
   };
   let failures = 0;
   let duplicates = 0;
+  let follow: AbortController | undefined;
+  let following: Promise<{ m: MergeFigures } | { e: unknown }> | undefined;
+  const settledFile = join(options.out!, `.settled-${job}-${process.pid}-${Date.now()}`);
   /** Applies result records until every item of the tracker's phase is done or parked. */
   const settle = async (tracker: JobTracker): Promise<void> => {
     let lastProgress = performance.now();
@@ -192,7 +196,19 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
         ` (workers: flowlm worker --cluster ${o.url} --job ${job})`,
     );
     const tPublished = performance.now();
+    // the merge follows the items as they complete (no dedup partitions): at the end only the last are left
+    if (P === 1 && mod.mergeFollowing) {
+      follow = new AbortController();
+      following = mod.mergeFollowing(options, plan, job, follow.signal, settledFile).then(
+        (m) => ({ m }) as const,
+        (e: unknown) => ({ e }) as const,
+      );
+    }
     await settle(tracker);
+    if (following) {
+      mkdirSync(options.out!, { recursive: true });
+      writeFileSync(settledFile, '');
+    }
     const tItems = performance.now();
     let parked = [...tracker.parked]
       .sort((a, b) => a[0] - b[0])
@@ -232,7 +248,9 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
     const tDedup = performance.now();
     if (parked.length === 0) {
       const results = items.map((it) => tracker.done.get(it.index)!);
-      merge = await mod.mergeItems(options, results, partitions, plan);
+      const followed = following ? await following : undefined;
+      // a following merge that failed: the merge after every item says what is wrong, or succeeds
+      merge = followed && 'm' in followed ? followed.m : await mod.mergeItems(options, results, partitions, plan);
     }
     await putSpec(cluster, { ...spec, state: parked.length ? 'failed' : 'complete' }, waitMs);
     // a complete job's consumer holds nothing more: free it (a failed job's keeps its parked items)
@@ -257,6 +275,11 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
       },
     };
   } finally {
+    if (follow && following) {
+      follow.abort(); // parked items, or an error: nothing is merged
+      await following;
+    }
+    rmSync(settledFile, { force: true });
     await reader.close();
     await cluster.close();
   }

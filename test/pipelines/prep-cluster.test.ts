@@ -20,6 +20,7 @@ import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import {
+  mergeFollowing,
   mergeItems,
   planItems,
   runDedupPartition,
@@ -191,6 +192,47 @@ describe('prep --cluster items and merge', () => {
       expect(many.figures).toMatchObject({ shards: manifest.shards.length, rows: manifest.rows });
     },
   );
+
+  it('the merge following the items as they are made (shuffled order): byte-identical; stopped or starved, it fails', async () => {
+    const inputs = [jsonlCorpus()];
+    const opts = { ...base, format: 'ipc' as const, inputs };
+    const one = await single({ ...opts, out: join(root, 'one-follow') });
+    const options: PrepOptions = { ...opts, out: join(root, 'many-follow') };
+    const plan = await planItems(options, 60_000);
+    const items: WorkItem[] = plan.map((files, index) => ({
+      job: 'jf',
+      index,
+      count: plan.length,
+      path: files[0]!,
+      paths: files,
+      options,
+    }));
+    const settled = join(root, 'settled-follow');
+    const following = mergeFollowing(options, plan, 'jf', new AbortController().signal, settled);
+    const rng = new Rng(17);
+    for (const { it } of items.map((it) => ({ it, k: rng.nextU32() })).sort((a, b) => a.k - b.k)) await runItem(it);
+    const figures = await following;
+    expectSameFiles(outputFiles(options.out!), one.files);
+    expect(figures.duplicates).toBe(one.duplicates);
+    expect(figures.docs).toBe(
+      (await mergeItems(options, await Promise.all(items.map(async (it) => (await verifyItem(it))!)), undefined, plan))
+        .docs,
+    );
+
+    // stopped while waiting for an item: cancelled, no manifest written
+    const stopped = { ...options, out: join(root, 'stopped-follow') };
+    const stop = new AbortController();
+    const waiting = mergeFollowing(stopped, plan, 'jf', stop.signal, settled);
+    await runItem({ ...items[0]!, options: stopped });
+    stop.abort();
+    await expect(waiting).rejects.toThrow(/merge cancelled/);
+    expect(readdirSync(stopped.out!)).not.toContain('manifest.json');
+    // every item reported done (the settled file exists) but one is missing: it fails instead of waiting
+    writeFileSync(settled, '');
+    await expect(mergeFollowing(stopped, plan, 'jf', new AbortController().signal, settled)).rejects.toThrow(
+      /item 1 is not complete \(no completion record\) though every item was reported done/,
+    );
+  });
 
   it('dedup partitioned by key hash (3 partitions, and 1): byte-identical, drops spread over items and partitions', async () => {
     const inputs = [jsonlCorpus()];
