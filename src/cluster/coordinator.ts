@@ -1,9 +1,10 @@
 // The coordinator of `flowlm prep --cluster`: plans the job's work items (runs of input files, small
-// ones grouped up to itemBytes),
-// publishes the ones not already done to the work-queue stream under message ids `<job>:<index>` (a
-// restarted coordinator republishes and the server drops the duplicates), waits until every item is done
-// (each done record verified against the output on disk) or parked, then merges the item outputs in
-// item order into the shards and manifest, as single-process prep would write them.
+// ones grouped up to itemBytes), publishes the ones not already done to the work-queue stream under
+// message ids `<job>:<index>` (a restarted coordinator republishes and the server drops the duplicates),
+// waits until every item is done (each done record verified against the output on disk) or parked, and
+// merges the item outputs in item order into the shards and manifest, as single-process prep would write
+// them: without dedup partitions the merge follows the items while they are made (stopped if one is
+// parked), so little is left to merge at the end; with them it runs after the partitions.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
