@@ -9,10 +9,9 @@
 // [rows, V] chunk when the native kernels run it, which leaves the head no tensors). tf.profile sees
 // the first kind only: bench/memory-plan.mts measures it within 12% for three sizes; the JS side is
 // predicted only.
-import { headChunkCount } from '../nn/head/head-loss.ts';
-import { VOCAB_BLOCK } from '../nn/head/head-rows.ts';
+import { headChunkCount, VOCAB_BLOCK } from '../nn/head/head-chunks.ts';
 import { loadNative } from '../nn/backend/native/native.ts';
-import { CHUNK as OFFLOAD_CHUNK } from '../nn/optim/disk-offload-adamw.ts';
+import { CHUNK as OFFLOAD_CHUNK } from '../nn/optim/offload-chunk.ts';
 import { mlpWidth, type GptConfig } from '../nn/model/config.ts';
 import { paramSpecs, sizeOf } from '../nn/model/params.ts';
 

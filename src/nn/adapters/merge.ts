@@ -6,7 +6,7 @@ import type { GptConfig } from '../model/config.ts';
 import type { Gpt } from '../model/gpt.ts';
 import { paramSpecs } from '../model/params.ts';
 import { loraScale } from './lora-config.ts';
-import { loraModules, targetShape } from './lora.ts';
+import { loraModules, targetShape } from './lora-specs.ts';
 
 /** scale * (B A)^T as a Conv1D-layout [in, out] array, float64. */
 export function loraDelta(a: Float32Array, b: Float32Array, r: number, nIn: number, nOut: number, scale: number) {

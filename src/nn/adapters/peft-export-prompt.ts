@@ -20,8 +20,10 @@ import type { NamedTensor, NamedTensors } from '../checkpoint/types.ts';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import type { GptConfig } from '../model/config.ts';
 import type { PeftWritten } from './peft-export.ts';
-import { prefixKeyValues, prefixSettings, prefixSpecs } from './prefix.ts';
-import { ptuningSpecs, virtualTokenEmbeddings } from './ptuning.ts';
+import { prefixKeyValues } from './prefix.ts';
+import { prefixSettings, prefixSpecs } from './prefix-specs.ts';
+import { virtualTokenEmbeddings } from './ptuning.ts';
+import { ptuningSpecs } from './ptuning-specs.ts';
 
 /** The tensor name PEFT saves (and loads) a prompt-learning adapter under. */
 export const PEFT_PROMPT_TENSOR = 'prompt_embeddings';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { NamedTensors } from '../checkpoint/types.ts';
 import { writeSafetensors } from '../checkpoint/safetensors.ts';
 import type { GptConfig } from '../model/config.ts';
-import { loraSpecs } from './lora.ts';
+import { loraSpecs } from './lora-specs.ts';
 import { peftPromptType, writePeftPromptAdapter } from './peft-export-prompt.ts';
 
 /** Where PEFT puts a GPT-2 transformer's tensors inside a PeftModelForCausalLM. */

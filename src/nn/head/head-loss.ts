@@ -7,19 +7,13 @@
 // smoothing terms. For training the loss is a tf scalar with a custom gradient (formed eagerly).
 import * as tf from '@tensorflow/tfjs';
 import { headHelper, type HelperShare } from './head-helper.ts';
-import { disposeBlocks, headBlocks, headRows, VOCAB_BLOCK, type HeadRowsOut } from './head-rows.ts';
+import { disposeBlocks, headBlocks, headRows, type HeadRowsOut } from './head-rows.ts';
+import { rowsPerChunkFor, VOCAB_BLOCK, type HeadTuning } from './head-chunks.ts';
+
+// importers of head-loss.ts keep taking these from here
+export { headChunkCount, type HeadTuning } from './head-chunks.ts';
 import { customOp, fromF32, readF32, takeF32 } from '../backend/js-kernel.ts';
 import { loadNative } from '../backend/native/native.ts';
-
-/** How the head pass is cut up; the defaults suit a 50k vocabulary. Results agree to float rounding. */
-export interface HeadTuning {
-  /** rows of probabilities held at once; default keeps them, [rows, V] float32, under 64 MiB */
-  chunkRows?: number;
-  /** vocabulary block of the products (default VOCAB_BLOCK) */
-  vocabBlock?: number;
-  /** 1 keeps the head on this thread even when the head helper thread runs */
-  threads?: 1 | 2;
-}
 
 export interface HeadLossOptions extends HeadTuning {
   /** target token per row of h */
@@ -49,18 +43,6 @@ function check(h: tf.Tensor2D, w: tf.Tensor2D, o: HeadLossOptions): void {
     if (!(y >= 0 && y < v)) throw new Error(`head loss: target ${y} at row ${i} is outside the vocabulary [0, ${v})`);
   }
 }
-
-/** Rows per chunk: at most `maxRows`, split evenly (a small last chunk runs the products slowly). */
-function chunkSize(n: number, maxRows: number): number {
-  return Math.ceil(n / Math.ceil(n / Math.max(1, Math.min(n, maxRows))));
-}
-
-const rowsPerChunkFor = (n: number, v: number, o: HeadTuning): number =>
-  chunkSize(n, o.chunkRows ?? Math.floor((64 << 20) / (4 * v)));
-
-/** How many chunks of rows a head pass over n rows and a vocabulary of v makes (1: no helper). */
-export const headChunkCount = (n: number, v: number, o: HeadTuning = {}): number =>
-  Math.ceil(n / rowsPerChunkFor(n, v, o));
 
 /** At most this many chunks go through the helper: each keeps a [d, V] slot until the ordered sum. */
 const MAX_SHARED_CHUNKS = 8;

@@ -13,9 +13,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { fromF32, peekF32, readF32, takeF32 } from '../backend/js-kernel.ts';
 import { loadNative, type NativeAddon } from '../backend/native/native.ts';
+import { VOCAB_BLOCK } from './head-chunks.ts';
 
-/** Vocabulary block: [rows, 4096] probabilities and a [4096, d] block of W fit in L2/L3 cache. */
-export const VOCAB_BLOCK = 4096;
+export { VOCAB_BLOCK } from './head-chunks.ts';
 
 /** W in vocabulary blocks, each also transposed (logits as a plain product); made once per pass. */
 export interface HeadBlock {

@@ -4,10 +4,10 @@
 // seeded generator in the fixed order of `paramSpecs`.
 import { Rng } from '../../runtime/rng.ts';
 import { mlpWidth, type GptConfig } from './config.ts';
-import { loraSpecs } from '../adapters/lora.ts';
-import { prefixSpecs } from '../adapters/prefix.ts';
-import { ptuningSpecs } from '../adapters/ptuning.ts';
-import { scalarHeadSpecs } from './scalar-head.ts';
+import { loraSpecs } from '../adapters/lora-specs.ts';
+import { prefixSpecs } from '../adapters/prefix-specs.ts';
+import { ptuningSpecs } from '../adapters/ptuning-specs.ts';
+import { scalarHeadSpecs } from './scalar-head-specs.ts';
 
 /** What a parameter is, for weight-decay exclusion rules. */
 export type ParamKind = 'weight' | 'bias' | 'norm' | 'embedding';

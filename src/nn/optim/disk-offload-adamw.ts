@@ -25,8 +25,9 @@ import { AdamW, type AdamWOptions, type AdamWState } from './adamw.ts';
 import { adamwUpdate } from './adamw-update.ts';
 import type { Optimizer } from './optimizer.ts';
 
-/** elements of m (and of v) in memory at once: 1 MiB each */
-export const CHUNK = 1 << 18;
+import { CHUNK } from './offload-chunk.ts';
+
+export { CHUNK } from './offload-chunk.ts';
 
 export class DiskOffloadAdamW implements Optimizer {
   /** the update's settings (AdamW's own fields and decay rule); its in-memory state stays empty */
