@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { SpecError } from '../core/errors.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
-import { mainHelp, runHelp } from './help.ts';
 import { processIO, UsageError, type CliIO } from './io.ts';
 import { RECORDED_COMMANDS, recordCommand } from '../runs/record-command.ts';
 
@@ -33,14 +32,18 @@ const COMMANDS: Record<string, Command> = {
   cluster: async (argv, io) => (await import('./cluster-command.ts')).clusterCommand(argv, io),
 };
 
+// help.ts lists every operator (ops-command.ts loads them all): ~0.5 s of start-up that only help needs
+const mainHelp = async (v: string) => (await import('./help.ts')).mainHelp(v);
+const runHelp = async (r: Registry) => (await import('./help.ts')).runHelp(r);
+
 async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<number> {
   const [cmd, ...rest] = argv;
   if (cmd === undefined) {
-    io.err(mainHelp(version()));
+    io.err(await mainHelp(version()));
     return 2;
   }
   if (cmd === '--help' || cmd === '-h') {
-    io.out(mainHelp(version()));
+    io.out(await mainHelp(version()));
     return 0;
   }
   if (cmd === '--version' || cmd === '-v') {
@@ -50,7 +53,7 @@ async function dispatch(argv: string[], io: CliIO, registry: Registry): Promise<
   if (cmd === 'help') {
     const topic = rest[0];
     if (topic === undefined) {
-      io.out(mainHelp(version()));
+      io.out(await mainHelp(version()));
       return 0;
     }
     if (topic === 'run') {

@@ -1,5 +1,5 @@
 // `flowlm prep --help`: how the flags build the pipeline, what each input kind reads, what is written.
-import { RUN_OPTIONS_HELP } from './help.ts';
+import { RUN_OPTIONS_HELP } from './run-options-help.ts';
 import { PREP_CLUSTER_HELP } from './cluster-help.ts';
 
 export const PREP_USAGE = `flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E | --tokenizer FILE] [--seq-len N]

@@ -8,7 +8,6 @@ import { applyOverrides, withBudget } from '../graph/load.ts';
 import { defaultRegistry, type Registry } from '../graph/registry.ts';
 import { validatePipeline, type ResolvedPipeline } from '../graph/validate.ts';
 import { runPipeline, type RunResult } from '../runtime/run.ts';
-import { runHelp } from './help.ts';
 import { createProgress, PROGRESS_MODES, type NodeInfo, type ProgressMode, type ProgressView } from './progress.ts';
 import { exitCodeFor, trapSignals } from './signals.ts';
 import { cancelLine, failureLine, humanSummary, jsonSummary } from './summary.ts';
@@ -93,7 +92,7 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   }
   const { values, positionals } = args;
   if (values.help) {
-    io.out(await runHelp(registry));
+    io.out(await (await import('./help.ts')).runHelp(registry)); // help.ts loads every operator
     return 0;
   }
   if (positionals.length !== 1)
