@@ -1,17 +1,15 @@
 // count-tokens: per-document counts read from the list offsets, or totals in the operator's stats,
 // in a plain pipe and on workers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecordBatch, type Int32, type List, type Vector } from 'apache-arrow';
+import type { RecordBatch, Int32, List, Vector } from 'apache-arrow';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { z } from 'zod';
-import { defineSource } from '../../../src/core/operator.ts';
 import { OperatorStats } from '../../../src/core/stats.ts';
 import { runPipeline } from '../../../src/runtime/run.ts';
 import { WorkerPool } from '../../../src/runtime/worker-pool.ts';
-import { docSchema, type Doc } from '../../../src/schema/index.ts';
 import { countTokens } from '../../../operators/tokenize/count-tokens.ts';
 import { tokenize } from '../../../operators/tokenize/tokenize.ts';
 import { docBatches, mobyParagraphs } from '../../fixtures/moby.ts';
+import { memoryDocs } from './on-pool.ts';
 
 const texts = [...mobyParagraphs(3), ...mobyParagraphs(4)];
 const input = docBatches(texts, 8);
@@ -43,15 +41,7 @@ describe('countTokens', () => {
   });
 
   it('counts totals in its stats and passes batches unchanged, also on workers', async () => {
-    const memory = defineSource({
-      id: 'test/memory',
-      description: 'the test batches',
-      config: z.object({}),
-      output: docSchema,
-      async *make() {
-        for (const b of input) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
-      },
-    });
+    const memory = memoryDocs(input);
     const r = await runPipeline(
       {
         name: 'count',

@@ -12,12 +12,9 @@ import { tokenize } from '../../../operators/tokenize/tokenize.ts';
 const tokensSchema = () =>
   schemaOf<{ tokens: List<Int32> }>({ tokens: { type: new List(new Field('item', new Int32(), false)) } });
 
-export async function tokenizeOnPool(
-  input: RecordBatch[],
-  config: Record<string, unknown>,
-  pool: WorkerPool,
-): Promise<{ r: RunResult; got: RecordBatch[] }> {
-  const memory = defineSource({
+/** A source of the given Doc batches (each run yields them again), for a pipeline node on workers. */
+export function memoryDocs(input: RecordBatch[]) {
+  return defineSource({
     id: 'test/memory',
     description: 'the test batches',
     config: z.object({}),
@@ -26,6 +23,14 @@ export async function tokenizeOnPool(
       for (const b of input) yield new RecordBatch(b.schema, b.data) as RecordBatch<Doc>;
     },
   });
+}
+
+export async function tokenizeOnPool(
+  input: RecordBatch[],
+  config: Record<string, unknown>,
+  pool: WorkerPool,
+): Promise<{ r: RunResult; got: RecordBatch[] }> {
+  const memory = memoryDocs(input);
   const got: RecordBatch[] = [];
   const collect = defineOperator({
     id: 'test/collect',
