@@ -3,9 +3,9 @@
 // stop() ends it and removes the store. Killed on exit so an interrupted bench leaves no server behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../src/runtime/free-port.ts';
 
 export interface BenchNats {
   url: string;
@@ -18,16 +18,6 @@ function binary(): string {
   for (const d of dirs) if (existsSync(join(d, 'nats-server'))) return join(d, 'nats-server');
   throw new Error('bench cluster: nats-server is missing: apt-get install nats-server');
 }
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 
 export async function startBenchNats(): Promise<BenchNats> {
   const port = await freePort();

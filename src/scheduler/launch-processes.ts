@@ -4,12 +4,12 @@
 // children print their own progress and errors (stderr is shared); the result and stop requests go
 // over the IPC channel. One child failing stops the others and rejects with an error naming its rank.
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { CollectiveError } from '../runtime/collectives/collective.ts';
 import type { TrainPipelineResult } from '../nn/train/trainer.ts';
 import type { Device } from './devices.ts';
 import type { ChildToLauncher, LauncherToChild } from './rank-ipc.ts';
+import { freePort } from '../runtime/free-port.ts';
 
 export interface LaunchProcessesOptions {
   file: string;
@@ -25,18 +25,8 @@ export interface LaunchProcessesOptions {
 
 const BIN = fileURLToPath(new URL('../cli/bin.js', import.meta.url));
 
-/** A TCP port that was free on 127.0.0.1 a moment ago (rank 0 listens on it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('freePort: no port assigned'))));
-    });
-  });
-}
+// rank 0 listens on a free port
+export { freePort };
 
 export async function launchProcesses(o: LaunchProcessesOptions): Promise<TrainPipelineResult> {
   const worldSize = o.devices.length;

@@ -3,9 +3,10 @@
 // restarted server in production keeps them), and kill on exit so no test leaves a server behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/runtime/free-port.ts';
 
 /** The Debian package installs it in /usr/sbin, which a user's PATH may lack. */
 export function natsServerBinary(): string {
@@ -17,17 +18,7 @@ export function natsServerBinary(): string {
   throw new Error('nats-server is missing: apt-get install nats-server (npm pretest installs it)');
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 const accepts = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
