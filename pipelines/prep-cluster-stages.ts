@@ -4,6 +4,9 @@ import { resolve } from 'node:path';
 import type { PrepOptions } from '../src/cli/prep-contract.ts';
 import { defOf, parseConfig, type AnyFactory } from '../src/core/operator.ts';
 import { exactDedup } from '../operators/dedup/exact.ts';
+import { resolveBanding } from '../operators/dedup/minhash/config.ts';
+import { minhashDedup } from '../operators/dedup/minhash/filter.ts';
+import { minhashSignatures } from '../operators/dedup/minhash/signature.ts';
 import { crawl } from '../operators/ingest/crawl.ts';
 import { canonicalJson, sha256Hex } from '../operators/shard/manifest.ts';
 import { PREP_DEFAULTS, prepSpec } from './prep-default.ts';
@@ -20,14 +23,37 @@ export function stages(options: PrepOptions) {
   const at = (id: string) => steps.findIndex((s) => s.id === id);
   const tok = at('tokenize');
   const dedup = at('dedup');
-  const read = steps.slice(0, dedup >= 0 ? dedup : tok);
+  const sig = at('signature');
+  const read = steps.slice(0, [dedup, sig, tok].find((i) => i >= 0));
   if (read[0]?.op === crawl)
     throw new Error('prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first');
   const dedupCfg = parseConfig(exactDedup.def, dedup >= 0 ? steps[dedup]!.config : {});
   // Parquet shards keep each document's id, which names its file relative to the working directory;
   // packed rows do not, and without ids an item's bytes do not depend on where a worker runs
   const ids = (options.format ?? PREP_DEFAULTS.format) === 'parquet';
-  return { read, tokenize: steps[tok]!, dedup: dedup >= 0, dedupCfg, ids, write: steps.slice(tok + 1) };
+  return {
+    read,
+    tokenize: steps[tok]!,
+    dedup: dedup >= 0,
+    dedupCfg,
+    ids,
+    ...nearOf(steps, sig),
+    write: steps.slice(tok + 1),
+  };
+}
+
+/** Near-dedup split as the item/merge cut needs it: signatures computed in the items (the step itself, on
+ * the worker's threads), the LSH index (the filter's settings, resolved) run by the merge in order. */
+function nearOf(steps: Step[], sig: number) {
+  if (sig < 0) return {};
+  const filter = steps[sig + 1];
+  if (filter?.op !== minhashDedup || steps[sig]!.op !== minhashSignatures)
+    throw new Error('internal: prep near-dedup is a signature step followed by its filter');
+  const sigCfg = parseConfig(minhashSignatures.def, steps[sig]!.config ?? {});
+  const f = parseConfig(minhashDedup.def, { ...sigCfg, ...(filter.config as object) });
+  const { bands, rows } = resolveBanding(f);
+  const lsh = { numPerm: f.numPerm, bands, rows, threshold: f.threshold, verify: f.verify, maxDocs: f.maxDocs };
+  return { signature: steps[sig]!, sigCfg, near: { ...lsh, onFull: f.onFull } };
 }
 
 const opId = (op: Step['op']) => (typeof op === 'string' ? op : defOf(op as AnyFactory).id);
@@ -42,6 +68,7 @@ export function configHash(s: ReturnType<typeof stages>): string {
       read: [{ op: opId(s.read[0]!.op), config: readCfg }, ...s.read.slice(1).map((r) => opId(r.op))],
       tokenize: s.tokenize.config,
       key: { lowercase, whitespace, punctuation, seed },
+      ...(s.sigCfg ? { minhash: s.sigCfg } : {}),
       ids: s.ids ? process.cwd() : null,
     }),
   );

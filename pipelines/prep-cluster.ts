@@ -4,10 +4,12 @@
 // and a merge that gives the same shards and manifest, byte for byte. Every step is taken from
 // prepSpec(options) itself (prep-cluster-stages.ts), so reader, tokenizer, packing and writer configs
 // cannot drift apart (dedup partitions: prep-cluster-dedup.ts):
-//   item:  that spec's reader on the item's files -> its tokenize (text kept) -> shard/write-item (per document
-//          the exact-dedup key, the reader's batch weight, id, url, source, tokens; atomic, verified)
-//   merge: shard/read-items (item order, exact dedup across all items, first occurrence wins, the
-//          reader's batches replayed) -> that spec's pack and write steps.
+//   item:  that spec's reader on the item's files -> (--near-dup: its MinHash signature step) -> its tokenize
+//          (text kept) -> shard/write-item (per document the exact-dedup key, the reader's batch weight, id,
+//          url, source, tokens, the signature; atomic, verified)
+//   merge: shard/read-items (item order, exact dedup across all items, first occurrence wins, then the
+//          near-dedup filter's LSH index over the signatures, the reader's batches replayed) -> that spec's
+//          pack and write steps.
 // Decontamination keeps one index over all documents on one thread: not split here.
 import { availableParallelism } from 'node:os';
 import { statSync } from 'node:fs';
@@ -101,6 +103,7 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
       budget: { maxInFlight: 8 },
       steps: [
         ...read,
+        ...(s.signature ? [s.signature] : []),
         { ...s.tokenize, config: { ...(s.tokenize.config as object), keepText: true } },
         {
           id: 'item',
@@ -113,6 +116,7 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
             ids: s.ids,
             ...(weights ? { weights } : {}),
             ...pick(s.dedupCfg),
+            ...(s.near ? { numPerm: s.near.numPerm } : {}),
           },
         },
       ],
@@ -231,6 +235,7 @@ async function merge(
             drops,
             maxEntries: s.dedupCfg.maxEntries,
             onFull: s.dedupCfg.onFull,
+            ...(s.near ? { near: s.near } : {}),
             ...(readCfg.batchBytes ? { batchBytes: readCfg.batchBytes } : {}),
             ...(readCfg.batchRows ? { batchRows: readCfg.batchRows } : {}),
             ...(follow ? { follow } : {}),
@@ -249,6 +254,7 @@ async function merge(
   const m = readManifest(outDir(options), 'prep-merge');
   return {
     duplicates: r.nodes.read?.dropReasons.exact_duplicate ?? 0,
+    nearDuplicates: r.nodes.read?.dropReasons.near_duplicate ?? 0,
     tokens: m.tokens,
     rows: m.rows,
     shards: m.shards.length,

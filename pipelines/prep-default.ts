@@ -7,6 +7,8 @@ import type { PrepOptions } from '../src/cli/prep-contract.ts';
 import { pipeline, type PipelineSpecInput } from '../src/graph/spec.ts';
 import { readText } from '../operators/ingest/read-text.ts';
 import { exactDedup } from '../operators/dedup/exact.ts';
+import { minhashDedup } from '../operators/dedup/minhash/filter.ts';
+import { minhashSignatures } from '../operators/dedup/minhash/signature.ts';
 import { decontaminate } from '../operators/eval/decontaminate.ts';
 import { tokenize } from '../operators/tokenize/tokenize.ts';
 import { packSequences } from '../operators/pack/pack-sequences.ts';
@@ -45,6 +47,16 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
 
   // 2. exact duplicates out before they cost tokenizing (compared lower-cased, whitespace collapsed)
   const dedup: Step[] = o.dedup ? [{ id: 'dedup', op: exactDedup, config: {} }] : [];
+
+  // 2a. near duplicates (--near-dup THRESHOLD): MinHash signatures on the worker threads, then the LSH
+  //     index on the main thread (first of each cluster kept); the signature column goes once used
+  const near: Step[] =
+    o.nearDup === undefined
+      ? []
+      : [
+          { id: 'signature', op: minhashSignatures, workers: o.workers, config: {} },
+          { id: 'near-dedup', op: minhashDedup, config: { threshold: o.nearDup, keepSignature: false } },
+        ];
 
   // 2b. training documents sharing a word 13-gram with the named eval tasks: dropped (or flagged)
   //     before they cost tokenizing; on the main thread (one index, one report)
@@ -96,7 +108,7 @@ export function prepSpec(options: PrepOptions = {}): PipelineSpecInput {
   return pipeline({
     name: 'prep',
     budget: { maxInFlight: 8 },
-    steps: [...read, ...dedup, ...decontam, tokens, ...write],
+    steps: [...read, ...dedup, ...near, ...decontam, tokens, ...write],
   });
 }
 

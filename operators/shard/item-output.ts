@@ -7,16 +7,16 @@
 // the same file and either rename may win.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { Field, Int32, List, Schema, Uint32, Uint8, Utf8 } from 'apache-arrow';
+import { Field, FixedSizeList, Int32, List, Schema, Uint32, Uint8, Utf8 } from 'apache-arrow';
 import { z } from 'zod';
 import { AtomicFile } from '../../src/runtime/files.ts';
 import { sha256File } from './manifest.ts';
 
-/** Item file columns. `weight`: what the document counted against the reader's batchBytes (readers
+/** Item file columns (`minhash` only in a job with near-dedup). `weight`: what the document counted against the reader's batchBytes (readers
  * whose batches span files: text, JSON Lines), or -1 for readers whose batches end with each file
  * (Parquet, IPC): then `cut` marks the documents that ended a reader batch. With both the merge cuts
  * the batches one process would have made. */
-export const itemSchema = () =>
+export const itemSchema = (numPerm?: number) =>
   new Schema([
     new Field('key_lo', new Uint32(), false),
     new Field('key_hi', new Uint32(), false),
@@ -26,6 +26,11 @@ export const itemSchema = () =>
     new Field('url', new Utf8(), true),
     new Field('source', new Utf8(), false),
     new Field('tokens', new List(new Field('item', new Int32(), false)), false),
+    // a job with near-dedup: each document's MinHash signature (null: too short to shingle), for the merge's
+    // LSH index, so the expensive part (shingling, hashing) runs on the workers
+    ...(numPerm === undefined
+      ? []
+      : [new Field('minhash', new FixedSizeList(numPerm, new Field('item', new Uint32(), false)), true)]),
   ]);
 
 export const ItemRecord = z.object({

@@ -26,6 +26,7 @@ import { keptBatch } from '../../src/core/row-batch.ts';
 import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { docSchema, type Tokens } from '../../src/schema/columns.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
+import { LshIndex } from '../dedup/minhash/lsh.ts';
 import { DocBatcher } from '../ingest/doc-batcher.ts';
 import { readDrops } from './dedup-partition.ts';
 import { checkItem } from './item-output.ts';
@@ -57,6 +58,21 @@ const Config = z.object({
     .min(1)
     .default(8 << 20)
     .describe("the reader's batchBytes"),
+  near: z
+    .object({
+      numPerm: z.number().int().min(1),
+      bands: z.number().int().min(1),
+      rows: z.number().int().min(1),
+      threshold: z.number().gt(0).lt(1),
+      verify: z.boolean(),
+      maxDocs: z.number().int().min(1),
+      onFull: z.enum(['fail', 'evict']),
+    })
+    .optional()
+    .describe(
+      "near-dedup after exact dedup, as dedup/minhash/filter with these (resolved) settings: the items' minhash " +
+        'signatures go through one LSH index in order (first of each cluster kept)',
+    ),
   follow: z
     .object({
       inputs: z.array(z.array(z.string().min(1)).min(1)).describe('per item, its input files (checked in its record)'),
@@ -158,6 +174,23 @@ class Pending {
   }
 }
 
+/** An item batch's minhash signatures (a near-dedup job's items have them). */
+function signaturesOf(b: RecordBatch, K: number, nodeId: string, file: string) {
+  const col = b.getChild('minhash');
+  if (!col || (col.type as { listSize?: number }).listSize !== K)
+    throw new FlowError(nodeId, `item output has no minhash column of ${K} values: it was made without near-dedup`, {
+      file,
+      field: 'minhash',
+    });
+  const d = col.data[0]!,
+    child = d.children[0]!;
+  return {
+    values: child.values as Uint32Array,
+    base: d.offset * K + child.offset,
+    valid: (r: number) => col.isValid(r),
+  };
+}
+
 export const readItems = defineSource({
   id: 'shard/read-items',
   description:
@@ -169,6 +202,7 @@ export const readItems = defineSource({
     // partitioned dedup: the documents to drop were found by the partitions (memory: the duplicates)
     const drops = cfg.dedup && cfg.drops.length > 0 ? await readDrops(cfg.drops) : undefined;
     const seen = cfg.dedup && !drops ? new SeenSet(cfg.maxEntries, cfg.onFull, {}) : undefined;
+    const lsh = cfg.near ? new LshIndex(cfg.near, {}) : undefined;
     const runStarts = new Set(cfg.runStarts);
     let layout: Layout = 'row';
     let p = new Pending();
@@ -204,12 +238,18 @@ export const readItems = defineSource({
             source = b.getChild('source')!;
           const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
           const values = toks.children[0]!.values as Int32Array;
+          const sigs = lsh ? signaturesOf(b, cfg.near!.numPerm, ctx.nodeId, file) : undefined;
           for (let r = 0; r < b.numRows; r++, pos++) {
             const w = Number(weight.get(r));
-            const dup = drops
+            let dup = drops
               ? dropped?.has(pos) === true
               : seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
             if (dup) ctx.stats.drop('exact_duplicate');
+            // what dedup/minhash/filter decides after dedup/exact: a document without shingles passes unindexed
+            else if (sigs?.valid(r)) {
+              lsh!.add(sigs.values, sigs.base + r * cfg.near!.numPerm, 0);
+              if ((dup = lsh!.duplicate)) ctx.stats.drop('near_duplicate');
+            }
             p.push(
               { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },
               w,

@@ -4,7 +4,19 @@
 // batch), renamed into place when complete, then its completion record is written.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeVector, RecordBatch, Schema, type Data, type TypeMap, type Utf8 } from 'apache-arrow';
+import {
+  makeData,
+  makeVector,
+  RecordBatch,
+  Schema,
+  type Data,
+  type FixedSizeList,
+  type TypeMap,
+  type Uint32,
+  type Utf8,
+  type Vector,
+} from 'apache-arrow';
+import { FlowError } from '../../src/core/errors.ts';
 import { z } from 'zod';
 import { defineSink } from '../../src/core/operator.ts';
 import { batchFromColumns } from '../../src/schema/build.ts';
@@ -30,7 +42,38 @@ const Config = z.object({
   whitespace: z.boolean().default(true).describe('dedup key: collapse whitespace (as dedup/exact)'),
   punctuation: z.boolean().default(false).describe('dedup key: remove punctuation (as dedup/exact)'),
   seed: z.number().int().min(0).default(0).describe('dedup key: xxhash64 seed (as dedup/exact)'),
+  numPerm: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('a job with near-dedup: keep each document’s minhash column (signatures of this length)'),
 });
+
+/** The batch's minhash signatures as a fresh column (no offsets, a validity bitmap only with nulls): the
+ * item's bytes depend on the signatures alone, not on how the batch was sliced. */
+function signatureColumn(col: Vector<FixedSizeList<Uint32>>, K: number, type: FixedSizeList<Uint32>) {
+  const n = col.length;
+  const d = col.data[0]!,
+    child = d.children[0]!;
+  const from = child.values as Uint32Array,
+    base = d.offset * K + child.offset;
+  const values = new Uint32Array(n * K);
+  const valid = new Uint8Array((n + 7) >> 3);
+  let nulls = 0;
+  for (let r = 0; r < n; r++) {
+    if (!col.isValid(r)) {
+      nulls++;
+      continue;
+    }
+    values.set(from.subarray(base + r * K, base + (r + 1) * K), r * K);
+    valid[r >> 3]! |= 1 << (r & 7);
+  }
+  const kids = makeData({ type: type.children[0]!.type, length: n * K, data: values });
+  return makeVector(
+    makeData({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, child: kids }),
+  );
+}
 
 export const writeItem = defineSink({
   id: 'shard/write-item',
@@ -38,8 +81,9 @@ export const writeItem = defineSink({
   config: Config,
   // tokenize's output with its text kept (id, text, url, source, tokens); checked when read
   input: () => new Schema<TypeMap>([]),
-  make: (cfg) => {
-    const schema = itemSchema();
+  make: (cfg, ctx) => {
+    const schema = itemSchema(cfg.numPerm);
+    const sigType = schema.fields.find((f) => f.name === 'minhash')?.type as FixedSizeList<Uint32> | undefined;
     mkdirSync(cfg.dir, { recursive: true });
     const path = join(cfg.dir, itemFile(cfg.index));
     const out = new ShardOutput(cfg.index, 0, path, { kind: 'ipc', compression: 'none', rowGroupRows: 1 }, false);
@@ -65,6 +109,13 @@ export const writeItem = defineSink({
       const t = toks.data[0]!;
       const count = t.valueOffsets[n]! - t.valueOffsets[0]!;
       const source = batch.getChild('source')!;
+      const mh = batch.getChild('minhash') as Vector<FixedSizeList<Uint32>> | null;
+      if (sigType && (!mh || mh.type.listSize !== cfg.numPerm))
+        throw new FlowError(
+          ctx.nodeId,
+          `a near-dedup job's item needs a minhash column of ${cfg.numPerm} values per document (dedup/minhash/signature upstream)`,
+          { field: 'minhash' },
+        );
       const item = batchFromColumns(schema, {
         key_lo: lo,
         key_hi: hi,
@@ -75,6 +126,7 @@ export const writeItem = defineSink({
         url: batch.getChild('url')!,
         source: Array.from({ length: n }, (_, r) => String(source.get(r))),
         tokens: makeVector(t),
+        ...(sigType ? { minhash: signatureColumn(mh!, cfg.numPerm!, sigType) } : {}),
       });
       await out.write(item, count, 0);
       wrote = true;
@@ -105,6 +157,18 @@ export const writeItem = defineSink({
               url: [],
               source: [],
               tokens: tokensVector(new Int32Array(0), new Int32Array(1)),
+              ...(sigType
+                ? {
+                    minhash: makeVector(
+                      makeData({
+                        type: sigType,
+                        length: 0,
+                        nullCount: 0,
+                        child: makeData({ type: sigType.children[0]!.type, length: 0, data: new Uint32Array(0) }),
+                      }),
+                    ),
+                  }
+                : {}),
             }),
             0,
             0,

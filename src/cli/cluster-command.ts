@@ -46,9 +46,10 @@ function summary(r: CoordinateOutcome): Record<string, unknown> {
     items: r.items,
     skipped: r.skipped,
     durationMs: Math.round(r.durationMs),
-    // as flowlm prep counts them: the documents through the tokenizer, after exact dedup
-    documents: m ? m.docs - m.duplicates : 0,
+    // as flowlm prep counts them: the documents through the tokenizer, after exact (and near) dedup
+    documents: m ? m.docs - m.duplicates - (m.nearDuplicates ?? 0) : 0,
     duplicates: m?.duplicates ?? 0,
+    nearDuplicates: m?.nearDuplicates ?? 0,
     tokens: m?.tokens ?? 0,
     shards: m?.shards ?? 0,
     rows: m?.rows ?? 0,
@@ -98,7 +99,8 @@ export async function prepClusterCommand(
   if (values.json) io.out(JSON.stringify(s));
   else if (r.merge) {
     io.out(
-      `prepared ${count(r.merge.docs - r.merge.duplicates)} documents (${count(r.merge.duplicates)} duplicates dropped), ${count(r.merge.tokens)} tokens: ` +
+      `prepared ${count(r.merge.docs - r.merge.duplicates - (r.merge.nearDuplicates ?? 0))} documents (${count(r.merge.duplicates)} duplicates` +
+        `${r.merge.nearDuplicates ? `, ${count(r.merge.nearDuplicates)} near duplicates` : ''} dropped), ${count(r.merge.tokens)} tokens: ` +
         `${count(r.merge.shards)} shard${r.merge.shards === 1 ? '' : 's'} of ${count(r.merge.rows)} rows, ${r.merge.manifest}\n` +
         `${bytes(r.bytesIn)} read at ${s.mbPerS} MB/s by ${r.workers.length} workers (job ${r.job}, ${r.items} items` +
         `${r.skipped ? `, ${r.skipped} already done` : ''})`,

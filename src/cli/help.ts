@@ -36,7 +36,7 @@ Usage:
   flowlm run <spec.ts|spec.js|spec.json> [--set node.key=value ...] [--json]
              [--progress auto|bars|plain|none] [--max-in-flight N] [--max-in-flight-bytes N]
   flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E] [--seq-len N]
-             [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [run options]
+             [--workers N] [--format ipc|parquet] [--no-dedup] [--near-dup J] [--shard-bytes N] [run options]
   flowlm train <pipeline.ts> [--resume] [--set key=value ...] [--devices auto|cpu:N|gpu:all|gpu:0,1] [--json]
   flowlm train <pipeline.ts> --rank R --world-size W --master ADDR:PORT [...]   (or RANK, WORLD_SIZE, MASTER_ADDR/PORT)
   flowlm train <pipeline.ts> --tp N | --pp N [--micro-batches M] [--devices cpu:K] [--set ...] [--json]   (no --resume)

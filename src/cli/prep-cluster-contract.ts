@@ -58,6 +58,8 @@ export interface ItemResult {
 export interface MergeFigures {
   docs: number;
   duplicates: number;
+  /** near duplicates dropped (a job with --near-dup) */
+  nearDuplicates?: number;
   tokens: number;
   rows: number;
   shards: number;

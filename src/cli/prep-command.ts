@@ -26,6 +26,7 @@ export const BUILD_OPTIONS = {
   workers: { type: 'string' },
   format: { type: 'string' },
   'no-dedup': { type: 'boolean' },
+  'near-dup': { type: 'string' },
   'shard-bytes': { type: 'string' },
   decontaminate: { type: 'string' },
   'decontaminate-mode': { type: 'string' },
@@ -43,6 +44,7 @@ interface BuildValues {
   workers?: string;
   format?: string;
   'no-dedup'?: boolean;
+  'near-dup'?: string;
   'shard-bytes'?: string;
   decontaminate?: string;
   'decontaminate-mode'?: string;
@@ -76,6 +78,15 @@ function buildOptions(v: BuildValues): PrepOptions {
     o.format = v.format;
   }
   if (v['no-dedup']) o.dedup = false;
+  if (v['near-dup'] !== undefined) {
+    const j = Number(v['near-dup']);
+    if (!/^(0?\.\d+)$/.test(v['near-dup'].trim()) || !(j > 0 && j < 1))
+      throw new UsageError(
+        `--near-dup expects a Jaccard similarity between 0 and 1 (say 0.8), got "${v['near-dup']}"`,
+        'prep',
+      );
+    o.nearDup = j;
+  }
   if (v['shard-bytes'] !== undefined) o.shardBytes = parseCount('shard-bytes', v['shard-bytes'], true);
   decontaminateOptions(v, o);
   return o;

@@ -23,6 +23,9 @@ export interface PrepOptions {
   format?: ShardFormatName;
   /** exact dedup of documents before tokenizing */
   dedup?: boolean;
+  /** near-dedup (MinHash-LSH, after exact dedup): documents whose estimated Jaccard similarity with an
+   * earlier one reaches this threshold (0-1, exclusive) are dropped; absent: no near-dedup */
+  nearDup?: number;
   /** target shard size in bytes */
   shardBytes?: number;
   /** eval tasks (names or task files) whose word 13-grams must not be in the training documents */

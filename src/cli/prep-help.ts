@@ -3,8 +3,9 @@ import { RUN_OPTIONS_HELP } from './run-options-help.ts';
 import { PREP_CLUSTER_HELP } from './cluster-help.ts';
 
 export const PREP_USAGE = `flowlm prep [pipeline.ts] [--input FILES|GLOB|URL ...] [--out DIR] [--encoding E | --tokenizer FILE] [--seq-len N]
-             [--workers N] [--format ipc|parquet] [--no-dedup] [--shard-bytes N] [--decontaminate TASKS]
-             [--decontaminate-mode drop|flag] [--decontaminate-report FILE] [--set node.key=value ...] [--json]
+             [--workers N] [--format ipc|parquet] [--no-dedup] [--near-dup J] [--shard-bytes N]
+             [--decontaminate TASKS] [--decontaminate-mode drop|flag] [--decontaminate-report FILE]
+             [--set node.key=value ...] [--json]
              [--cluster nats://HOST:PORT [--job NAME] [--ack-wait S] [--max-deliver N] [--max-ack-pending N]]`;
 
 export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline):
@@ -25,6 +26,9 @@ export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline)
       --format F               ipc (default): packed rows as Arrow IPC, streamed by readShards;
                                parquet: one row of token ids per document, no packing
       --no-dedup               keep exact duplicates (default: dropped before tokenizing)
+      --near-dup J             also drop near duplicates, after exact dedup: documents whose Jaccard similarity
+                               (word 5-grams, estimated from 128 MinHash values) with an earlier one is >= J,
+                               0 < J < 1 (nodes signature on the worker threads, near-dedup: dedup/minhash/filter)
       --shard-bytes N          target shard size; k, M, G = KiB, MiB, GiB (default 64M)
       --decontaminate TASKS    eval tasks, comma-separated (names as flowlm eval --list shows, or task files):
                                training documents sharing a word 13-gram with one of their items (lower-cased,
@@ -34,8 +38,8 @@ export const PREP_OPTIONS_HELP = `Options of flowlm prep (building the pipeline)
       --decontaminate-report F JSON report: per task the contaminated items (document indices) and the training
                                documents that hit them
   With a pipeline file these flags go to its prepSpec(options) export; a file without one takes --set only.
-  --set applies to the built pipeline's nodes: read, dedup, decontaminate (with --decontaminate), tokenize, pack,
-  write (flowlm ops describes them).`;
+  --set applies to the built pipeline's nodes: read, dedup, signature and near-dedup (with --near-dup),
+  decontaminate (with --decontaminate), tokenize, pack, write (flowlm ops describes them).`;
 
 export function prepHelp(): string {
   return `Usage: ${PREP_USAGE}

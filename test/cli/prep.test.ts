@@ -28,6 +28,11 @@ describe('flowlm prep usage', () => {
       ],
       [['prep', '--seq-len', '0', '--out', out], /--seq-len expects a positive integer, got "0"/],
       [
+        ['prep', '--near-dup', '1.5', '--out', out],
+        /--near-dup expects a Jaccard similarity between 0 and 1 \(say 0.8\), got "1.5"/,
+      ],
+      [['prep', '--near-dup', '0', '--out', out], /--near-dup expects a Jaccard similarity/],
+      [
         ['prep', '--shard-bytes', '1X', '--out', out],
         /--shard-bytes expects a positive integer \(optionally with k, M or G/,
       ],

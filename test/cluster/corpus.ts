@@ -1,7 +1,7 @@
 // Inputs and comparisons of the clustered prep tests: State of the Union addresses (one document per
 // file), a few of them copied under other names so duplicates span the workers' items, and a check that
 // a clustered run's manifest and every shard equal a single-process run's bytes.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { expect } from 'vitest';
 import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
@@ -23,6 +23,22 @@ export function sotuInputs(dir: string): string {
   ] as const)
     copyFileSync(join(src, files[k]!), join(dir, `${String(i * 2 + 1).padStart(2, '0')}-copy-${files[k]}`));
   return join(dir, '*.txt');
+}
+
+/** Near copies (a word changed) of 2 of the inputs, later in file order: what --near-dup drops. */
+export function nearCopies(dir: string): number {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
+  for (const [at, k] of [
+    [files[2]!, 0],
+    [files[11]!, 5],
+  ] as const) {
+    let seen = -1;
+    const text = readFileSync(join(dir, at), 'utf8').replace(/\b[a-z]{7,}\b/g, (w) => (++seen === k ? `${w}s` : w));
+    writeFileSync(join(dir, `99-near-${at}`), text);
+  }
+  return 2;
 }
 
 /** The flags of both runs: small rows and shards, so the merge writes several shards. */
@@ -50,11 +66,16 @@ export function expectSameOutput(ref: string, out: string): void {
 }
 
 /** Single-process `flowlm prep` of `input` into `out`, in this process (no CLI start-up to pay). */
-export async function referencePrep(input: string, out: string): Promise<Record<string, unknown>> {
+export async function referencePrep(
+  input: string,
+  out: string,
+  extra: string[] = [],
+): Promise<Record<string, unknown>> {
   const { main } = await import('../../src/cli/main.ts');
   let stdout = '',
     stderr = '';
-  const code = await main(['prep', '--input', input, '--out', out, ...PREP_FLAGS, '--json', '--progress', 'none'], {
+  const args = ['prep', '--input', input, '--out', out, ...PREP_FLAGS, ...extra, '--json', '--progress', 'none'];
+  const code = await main(args, {
     out: (t) => {
       stdout += `${t}\n`;
     },

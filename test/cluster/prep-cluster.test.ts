@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flowlm, lastJson, start } from '../cli/spawn.ts';
 import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
-import { expectSameOutput, PREP_FLAGS, referencePrep, sotuInputs } from './corpus.ts';
+import { expectSameOutput, nearCopies, PREP_FLAGS, referencePrep, sotuInputs } from './corpus.ts';
 import { callMain as call } from '../cli/in-process.ts';
 import { planItems } from '../../pipelines/prep-cluster.ts';
 
@@ -113,5 +113,39 @@ describe('flowlm prep --cluster', () => {
     expect(lastJson(again.stdout)).toMatchObject({ ok: true, skipped: n });
     expect(again.stderr).toMatch(/3 dedup partitions, 0 published/);
     expectSameOutput(ref, out);
+  }, 90_000);
+
+  it('--near-dup: 2 workers drop the near copies one process drops, same bytes', async () => {
+    const dir = join(tmp, 'near-in');
+    const glob = sotuInputs(dir);
+    const planted = nearCopies(dir);
+    const [one, out] = [join(tmp, 'near-ref'), join(tmp, 'near-out')];
+    const refNear = await referencePrep(glob, one, ['--near-dup', '0.8']);
+    expect(refNear).toMatchObject({ ok: true });
+    const coord = start([
+      'prep',
+      '--cluster',
+      nats.url,
+      '--job',
+      'near',
+      '--input',
+      glob,
+      '--out',
+      out,
+      ...PREP_FLAGS,
+      ...ITEM_BYTES,
+      ...STEADY,
+      '--near-dup',
+      '0.8',
+      '--json',
+    ]);
+    const workers = [0, 1].map(() => start(['worker', '--cluster', nats.url, '--job', 'near', '--json']));
+    const r = await coord.done;
+    expect(r.code, r.stderr).toBe(0);
+    const s = lastJson(r.stdout);
+    expect(s).toMatchObject({ ok: true, duplicates: 3, nearDuplicates: planted, documents: refNear.documents });
+    expect(s.documents).toBe(14);
+    expectSameOutput(one, out);
+    for (const w of await Promise.all(workers.map((w) => w.done))) expect(w.code, w.stderr).toBe(0);
   }, 90_000);
 });

@@ -80,10 +80,16 @@ export function outputFiles(dir: string): Map<string, Buffer> {
   );
 }
 
-export async function single(options: PrepOptions): Promise<{ files: Map<string, Buffer>; duplicates: number }> {
+export async function single(
+  options: PrepOptions,
+): Promise<{ files: Map<string, Buffer>; duplicates: number; nearDuplicates: number }> {
   const r = await runPipeline(prepSpec(options));
   expect(r.error).toBeUndefined();
-  return { files: outputFiles(options.out!), duplicates: r.nodes.dedup?.dropReasons.exact_duplicate ?? 0 };
+  return {
+    files: outputFiles(options.out!),
+    duplicates: r.nodes.dedup?.dropReasons.exact_duplicate ?? 0,
+    nearDuplicates: r.nodes['near-dedup']?.dropReasons.near_duplicate ?? 0,
+  };
 }
 
 /** All items (files grouped up to `itemBytes`; 1: a file each) in a shuffled order, the first three twice
@@ -140,4 +146,35 @@ export async function dedupPartitions(items: WorkItem[], count: number): Promise
 export function expectSameFiles(got: Map<string, Buffer>, want: Map<string, Buffer>) {
   expect([...got.keys()]).toEqual([...want.keys()]);
   for (const [name, bytes] of want) expect(got.get(name)!.equals(bytes), name).toBe(true);
+}
+
+/** One word of `t` replaced (the `k`-th word of 7 letters or more): a near duplicate, not an exact one. */
+export const edited = (t: string, k = 0) => {
+  let seen = -1;
+  return t.replace(/\b[a-z]{7,}\b/g, (w) => (++seen === k ? `${w}s` : w));
+};
+
+/** 12 JSON Lines files of passages with near duplicates (a word changed) within and across files, one of
+ * them also repeated exactly, and exact duplicates: `planted` near copies whose originals come earlier. */
+export function nearCorpus(): { glob: string; planted: number } {
+  const dir = join(root, 'near');
+  mkdirSync(dir, { recursive: true });
+  const paras = addresses().flatMap((a) => {
+    const sentences = a.split(/(?<=[.?!]) +/);
+    return Array.from({ length: Math.ceil(sentences.length / 8) }, (_, k) =>
+      sentences.slice(8 * k, 8 * k + 8).join(' '),
+    );
+  });
+  const files: string[][] = Array.from({ length: 12 }, () => []);
+  paras.forEach((p, i) => files[Math.floor((i * 12) / paras.length)]!.push(p));
+  const near = [edited(files[0]![2]!), edited(files[1]![4]!, 3), edited(files[5]![0]!, 1)];
+  files[0]!.splice(6, 0, near[0]!); // within a file
+  files[7]!.push(near[1]!, variant(files[3]![1]!)); // across files, and an exact duplicate
+  files[10]!.unshift(near[2]!, near[1]!); // the second near copy again: an exact duplicate of it
+  for (const [i, f] of files.entries())
+    writeFileSync(
+      join(dir, `n${String(i).padStart(2, '0')}.jsonl`),
+      f.map((text) => JSON.stringify({ text })).join('\n') + '\n',
+    );
+  return { glob: join(dir, 'n*.jsonl'), planted: near.length };
 }

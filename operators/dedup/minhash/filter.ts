@@ -33,6 +33,10 @@ const Config = z
       .boolean()
       .default(false)
       .describe("add minhash_cluster (Int64: sequence number of the cluster's first document)"),
+    keepSignature: z
+      .boolean()
+      .default(true)
+      .describe('keep an upstream minhash column in the output (false: drop it once used, e.g. before shards)'),
     ...persistConfig,
     ...rowRejectsConfig,
   })
@@ -103,6 +107,7 @@ function minhashRows(cfg: MinhashDedupConfig, index: LshIndex, hasher: MinHasher
     nulls: 'row',
     columns,
     rejects: cfg.rejects,
+    ...(cfg.keepSignature ? {} : { removes: ['minhash'] }),
     batch: (batch) => {
       const sigs = signaturesOf(batch as unknown as RecordBatch<Text>, cfg, hasher, nodeId);
       const ids = (batch as unknown as RecordBatch<{ id: Utf8 }>).getChild('id'); // optional: replay detection
@@ -124,6 +129,7 @@ export const minhashDedup = defineOperator({
   input: () => new Schema<Text>([new Field('text', new Utf8Type(), false)]),
   passthrough: true,
   output: outputSchema,
+  removes: (cfg) => (cfg.keepSignature ? [] : ['minhash']),
   make: (cfg, ctx) => {
     const { bands, rows } = resolveBanding(cfg);
     const { numPerm, threshold, verify, maxDocs, onFull, unit, shingleSize, seed } = cfg;

@@ -44,6 +44,13 @@ describe('dedup/minhash/filter', () => {
     );
     expect(idsOf(split)).toEqual(idsOf(inline));
     expect(columnValues(split, 'minhash_cluster')).toEqual(columnValues(inline, 'minhash_cluster'));
+    // the signature column passes on unless keepSignature is false (prep drops it before its shards)
+    expect(split[0]!.schema.names).toContain('minhash');
+    const dropped = await runOp(docBatches(docs, 40), (s) =>
+      s.pipe(minhashSignatures({}), minhashDedup({ keepSignature: false }, quiet)),
+    );
+    expect(idsOf(dropped)).toEqual(idsOf(inline));
+    expect(dropped.every((b) => !b.schema.names.includes('minhash'))).toBe(true);
     const err = await runOp(docBatches(docs, 40), (s) =>
       s.pipe(minhashSignatures({ shingleSize: 3 }), minhashDedup({}, quiet)),
     ).catch((e: unknown) => e);
