@@ -1,10 +1,33 @@
 // The dedup partitions of a clustered prep job as work items (run after every input item): each finds the
-// duplicates among the item outputs' keys of its hash partition (operators/shard/dedup-partition.ts).
+// duplicates among the item outputs' keys of its hash partition (operators/shard/dedup-partition.ts) and,
+// in a job with near-dedup, the candidate pairs of its share of the LSH band keys (near-partition.ts).
 import { resolve } from 'node:path';
 import type { ItemResult, WorkItem } from '../src/cli/prep-cluster-contract.ts';
 import { checkDedupPartition, runDedupPartition as runPartition } from '../operators/shard/dedup-partition.ts';
 import { itemDir, itemFile, itemRecordSha } from '../operators/shard/item-output.ts';
+import { checkNearPartition, runNearPartition } from '../operators/shard/near-partition.ts';
+import type { PrepOptions } from '../src/cli/prep-contract.ts';
 import { outDir, stages } from './prep-cluster-stages.ts';
+
+/** A near-dedup job's partition settings (undefined without near-dedup). */
+export function nearSettings(options: PrepOptions) {
+  const s = stages(options);
+  if (!s.near) return undefined;
+  const { numPerm, bands, rows, maxDocs } = s.near;
+  return { numPerm, bands, rows, maxDocs, dedup: s.dedup, maxEntries: s.dedupCfg.maxEntries };
+}
+
+/** Partition p's near-dedup pairs file when it verifies, else why not; null: the job has no near-dedup. */
+export async function checkNear(
+  options: PrepOptions,
+  dir: string,
+  p: { partition: number; partitions: number; shas: string[] },
+): Promise<{ file: string } | { why: string } | null> {
+  const near = nearSettings(options);
+  if (!near) return null;
+  const rec = await checkNearPartition(dir, { ...p, ...near });
+  return typeof rec === 'string' ? { why: rec } : { file: resolve(dir, rec.file) };
+}
 
 /** The item outputs' recorded sha256s of a dedup work item's job (every item must be complete). */
 function itemShas(item: WorkItem): { dir: string; shas: string[] } {
@@ -37,20 +60,21 @@ export async function verifyDedupPartition(item: WorkItem): Promise<ItemResult |
   } catch {
     return null;
   }
-  const rec = await checkDedupPartition(found.dir, { partition: item.index, partitions: item.count, shas: found.shas });
-  return typeof rec === 'string' ? null : partitionResult(found.dir, rec);
+  const p = { partition: item.index, partitions: item.count, shas: found.shas };
+  const rec = await checkDedupPartition(found.dir, p);
+  if (typeof rec === 'string') return null;
+  const near = await checkNear(item.options, found.dir, p);
+  return near && 'why' in near ? null : partitionResult(found.dir, rec);
 }
 
 export async function runDedupPartition(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
   signal?.throwIfAborted();
   const { dir, shas } = itemShas(item);
-  const rec = await runPartition({
-    dir,
-    files: shas.map((_, i) => resolve(dir, itemFile(i))),
-    shas,
-    partition: item.index,
-    partitions: item.count,
-    maxEntries: stages(item.options).dedupCfg.maxEntries,
-  });
+  const files = shas.map((_, i) => resolve(dir, itemFile(i)));
+  const p = { dir, files, shas, partition: item.index, partitions: item.count };
+  const rec = await runPartition({ ...p, maxEntries: stages(item.options).dedupCfg.maxEntries });
+  signal?.throwIfAborted();
+  const near = nearSettings(item.options);
+  if (near) await runNearPartition({ ...p, ...near });
   return partitionResult(dir, rec);
 }

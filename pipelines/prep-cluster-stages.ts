@@ -24,7 +24,10 @@ export function stages(options: PrepOptions) {
   const tok = at('tokenize');
   const dedup = at('dedup');
   const sig = at('signature');
-  const read = steps.slice(0, [dedup, sig, tok].find((i) => i >= 0));
+  const read = steps.slice(
+    0,
+    [dedup, sig, tok].find((i) => i >= 0),
+  );
   if (read[0]?.op === crawl)
     throw new Error('prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first');
   const dedupCfg = parseConfig(exactDedup.def, dedup >= 0 ? steps[dedup]!.config : {});

@@ -33,7 +33,7 @@ import { MANIFEST, readManifest } from '../operators/shard/manifest.ts';
 import { readItems } from '../operators/shard/read-items.ts';
 import { writeItem } from '../operators/shard/write-item.ts';
 import { configHash, outDir, pick, stages } from './prep-cluster-stages.ts';
-import { runDedupPartition, verifyDedupPartition } from './prep-cluster-dedup.ts';
+import { checkNear, runDedupPartition, verifyDedupPartition } from './prep-cluster-dedup.ts';
 import { groupItems, itemFiles, layoutOf, weightsOfAll, type Step } from './prep-cluster-read.ts';
 
 export async function planItems(options: PrepOptions, itemBytes = DEFAULT_ITEM_BYTES): Promise<string[][]> {
@@ -168,7 +168,8 @@ export async function mergeItems(
         `${bad.length > 20 ? ', ...' : ''}; run them (again) first`,
     );
   const drops: string[] = [];
-  if (partitions?.length && s.dedup) {
+  const pairs: string[] = [];
+  if (partitions?.length) {
     const shas = inputs.map((_, i) => byIndex.get(i)!.sha256);
     const dir = dirname(byIndex.get(0)!.file);
     const P = partitions.length;
@@ -176,11 +177,17 @@ export async function mergeItems(
       const rec = await checkDedupPartition(dir, { partition: p, partitions: P, shas });
       if (typeof rec === 'string')
         throw new Error(`cannot merge: dedup partition ${p} of ${P}: ${rec}; run it (again)`);
-      drops.push(resolve(dir, rec.file));
+      if (s.dedup) drops.push(resolve(dir, rec.file));
+      const near = await checkNear(options, dir, { partition: p, partitions: P, shas });
+      if (near && 'why' in near)
+        throw new Error(
+          `cannot merge: near-dedup partition ${p} of ${P}: ${near.why}; run dedup partition ${p} (again)`,
+        );
+      if (near) pairs.push(near.file);
     }
   }
   const files = inputs.map((_, i) => byIndex.get(i)!.file);
-  const figures = await merge(options, inputs, files, drops);
+  const figures = await merge(options, inputs, files, drops, pairs);
   return { docs: items.reduce((n, i) => n + i.docs, 0), ...figures };
 }
 
@@ -197,7 +204,15 @@ export async function mergeFollowing(
   const s = stages(options);
   const dir = itemDir(outDir(options), job);
   const files = plan.map((_, i) => join(dir, itemFile(i)));
-  const figures = await merge(options, plan, files, [], { inputs: plan, configHash: configHash(s), settled }, signal);
+  const figures = await merge(
+    options,
+    plan,
+    files,
+    [],
+    [],
+    { inputs: plan, configHash: configHash(s), settled },
+    signal,
+  );
   // every item has been read, so complete: its record counts its documents
   const docs = plan.reduce((n, _, i) => n + (readItemRecord(dir, i)?.docs ?? 0), 0);
   return { docs, ...figures };
@@ -209,6 +224,7 @@ async function merge(
   inputs: string[][],
   files: string[],
   drops: string[],
+  pairs: string[],
   follow?: { inputs: string[][]; configHash: string; settled: string },
   signal?: AbortSignal,
 ): Promise<Omit<MergeFigures, 'docs'>> {
@@ -235,7 +251,7 @@ async function merge(
             drops,
             maxEntries: s.dedupCfg.maxEntries,
             onFull: s.dedupCfg.onFull,
-            ...(s.near ? { near: s.near } : {}),
+            ...(s.near ? { near: s.near, nearPairs: pairs } : {}),
             ...(readCfg.batchBytes ? { batchBytes: readCfg.batchBytes } : {}),
             ...(readCfg.batchRows ? { batchRows: readCfg.batchRows } : {}),
             ...(follow ? { follow } : {}),

@@ -89,7 +89,8 @@ export async function checkDedupPartition(
   return rec;
 }
 
-async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
+/** `data` at `path`, whole or not at all (temp + rename). */
+export async function writeAtomic(path: string, data: Uint8Array | string): Promise<void> {
   const f = new AtomicFile(path);
   try {
     await f.write(data);

@@ -26,9 +26,10 @@ import { keptBatch } from '../../src/core/row-batch.ts';
 import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { docSchema, type Tokens } from '../../src/schema/columns.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
-import { LshIndex } from '../dedup/minhash/lsh.ts';
 import { DocBatcher } from '../ingest/doc-batcher.ts';
 import { readDrops } from './dedup-partition.ts';
+import { NearChecks, readNearPairs } from './near-partition.ts';
+import { LshIndex } from '../dedup/minhash/lsh.ts';
 import { checkItem } from './item-output.ts';
 import { tokensField, tokensVector } from '../tokenize/tokens-column.ts';
 
@@ -72,6 +73,13 @@ const Config = z.object({
     .describe(
       "near-dedup after exact dedup, as dedup/minhash/filter with these (resolved) settings: the items' minhash " +
         'signatures go through one LSH index in order (first of each cluster kept)',
+    ),
+  nearPairs: z
+    .array(z.string().min(1))
+    .default([])
+    .describe(
+      'with near: the candidate pairs files of every dedup partition (near-partition.ts); each document is checked ' +
+        'against its candidates instead of holding the whole LSH index',
     ),
   follow: z
     .object({
@@ -202,7 +210,10 @@ export const readItems = defineSource({
     // partitioned dedup: the documents to drop were found by the partitions (memory: the duplicates)
     const drops = cfg.dedup && cfg.drops.length > 0 ? await readDrops(cfg.drops) : undefined;
     const seen = cfg.dedup && !drops ? new SeenSet(cfg.maxEntries, cfg.onFull, {}) : undefined;
-    const lsh = cfg.near ? new LshIndex(cfg.near, {}) : undefined;
+    const near =
+      cfg.near && cfg.nearPairs.length > 0 ? new NearChecks(cfg.near, await readNearPairs(cfg.nearPairs)) : undefined;
+    const lsh = cfg.near && !near ? new LshIndex(cfg.near, {}) : undefined;
+    let seq = 0; // documents over all items, exact duplicates included: the pairs' numbering
     const runStarts = new Set(cfg.runStarts);
     let layout: Layout = 'row';
     let p = new Pending();
@@ -238,8 +249,8 @@ export const readItems = defineSource({
             source = b.getChild('source')!;
           const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
           const values = toks.children[0]!.values as Int32Array;
-          const sigs = lsh ? signaturesOf(b, cfg.near!.numPerm, ctx.nodeId, file) : undefined;
-          for (let r = 0; r < b.numRows; r++, pos++) {
+          const sigs = cfg.near ? signaturesOf(b, cfg.near.numPerm, ctx.nodeId, file) : undefined;
+          for (let r = 0; r < b.numRows; r++, pos++, seq++) {
             const w = Number(weight.get(r));
             let dup = drops
               ? dropped?.has(pos) === true
@@ -247,8 +258,13 @@ export const readItems = defineSource({
             if (dup) ctx.stats.drop('exact_duplicate');
             // what dedup/minhash/filter decides after dedup/exact: a document without shingles passes unindexed
             else if (sigs?.valid(r)) {
-              lsh!.add(sigs.values, sigs.base + r * cfg.near!.numPerm, 0);
-              if ((dup = lsh!.duplicate)) ctx.stats.drop('near_duplicate');
+              const off = sigs.base + r * cfg.near!.numPerm;
+              if (near) dup = near.check(seq, sigs.values, off);
+              else {
+                lsh!.add(sigs.values, off, 0);
+                dup = lsh!.duplicate;
+              }
+              if (dup) ctx.stats.drop('near_duplicate');
             }
             p.push(
               { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },

@@ -70,9 +70,7 @@ function signatureColumn(col: Vector<FixedSizeList<Uint32>>, K: number, type: Fi
     valid[r >> 3]! |= 1 << (r & 7);
   }
   const kids = makeData({ type: type.children[0]!.type, length: n * K, data: values });
-  return makeVector(
-    makeData({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, child: kids }),
-  );
+  return makeVector(makeData({ type, length: n, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, child: kids }));
 }
 
 export const writeItem = defineSink({

@@ -115,7 +115,7 @@ describe('flowlm prep --cluster', () => {
     expectSameOutput(ref, out);
   }, 90_000);
 
-  it('--near-dup: 2 workers drop the near copies one process drops, same bytes', async () => {
+  it('--near-dup with 2 dedup partitions: 2 workers drop the near copies one process drops, same bytes', async () => {
     const dir = join(tmp, 'near-in');
     const glob = sotuInputs(dir);
     const planted = nearCopies(dir);
@@ -137,13 +137,22 @@ describe('flowlm prep --cluster', () => {
       ...STEADY,
       '--near-dup',
       '0.8',
+      '--dedup-partitions',
+      '2',
       '--json',
     ]);
     const workers = [0, 1].map(() => start(['worker', '--cluster', nats.url, '--job', 'near', '--json']));
     const r = await coord.done;
     expect(r.code, r.stderr).toBe(0);
     const s = lastJson(r.stdout);
-    expect(s).toMatchObject({ ok: true, duplicates: 3, nearDuplicates: planted, documents: refNear.documents });
+    // exact keys and LSH band keys both split over 2 dedup partitions, run by the workers
+    expect(s).toMatchObject({
+      ok: true,
+      duplicates: 3,
+      nearDuplicates: planted,
+      documents: refNear.documents,
+      dedupPartitions: 2,
+    });
     expect(s.documents).toBe(14);
     expectSameOutput(one, out);
     for (const w of await Promise.all(workers.map((w) => w.done))) expect(w.code, w.stderr).toBe(0);

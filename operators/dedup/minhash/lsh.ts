@@ -29,6 +29,37 @@ const KIND = 'dedup/minhash';
 const NONE = 0xffffffff;
 export class IndexFullError extends Error {}
 
+/** The 64-bit key of each band of `rows` signature values (`sig[off ..]`), as two uint32 halves. */
+export function bandKeys(
+  sig: Uint32Array,
+  off: number,
+  bands: number,
+  rows: number,
+  keyLo: Uint32Array,
+  keyHi: Uint32Array,
+): void {
+  for (let b = 0; b < bands; b++) {
+    let h1 = Math.imul(b + 1, 0x9e3779b1),
+      h2 = Math.imul(b + 1, 0x85ebca77) ^ 0x27d4eb2f;
+    for (let r = off + b * rows, end = r + rows; r < end; r++) {
+      const v = sig[r]!;
+      h1 = Math.imul(h1 ^ v, 0x01000193);
+      h2 = Math.imul(((h2 << 5) | (h2 >>> 27)) ^ v, 0x9e3779b1);
+    }
+    keyLo[b] = fmix32(h1 ^ (h2 >>> 7)) >>> 0;
+    keyHi[b] = fmix32(h2) >>> 0;
+  }
+}
+
+/** Jaccard estimated from the 16 low bits of each minimum (`sig[off ..]` against `low16[base ..]`),
+ * corrected for chance agreement. */
+export function estimateJaccard(sig: Uint32Array, off: number, low16: Uint16Array, base: number, K: number): number {
+  let same = 0;
+  for (let i = 0; i < K; i++) if ((sig[off + i]! & 0xffff) === low16[base + i]) same++;
+  const chance = 1 / 65536;
+  return (same / K - chance) / (1 - chance);
+}
+
 export class LshIndex {
   /** set by `add`: whether the last document was a duplicate */
   duplicate = false;
@@ -80,17 +111,7 @@ export class LshIndex {
    * number of its first document); `duplicate` tells whether it joined an earlier one. */
   add(sig: Uint32Array, off: number, idHash: number): number {
     const { bands, rows } = this.p;
-    for (let b = 0; b < bands; b++) {
-      let h1 = Math.imul(b + 1, 0x9e3779b1),
-        h2 = Math.imul(b + 1, 0x85ebca77) ^ 0x27d4eb2f;
-      for (let r = off + b * rows, end = r + rows; r < end; r++) {
-        const v = sig[r]!;
-        h1 = Math.imul(h1 ^ v, 0x01000193);
-        h2 = Math.imul(((h2 << 5) | (h2 >>> 27)) ^ v, 0x9e3779b1);
-      }
-      this.keyLo[b] = fmix32(h1 ^ (h2 >>> 7)) >>> 0;
-      this.keyHi[b] = fmix32(h2) >>> 0;
-    }
+    bandKeys(sig, off, bands, rows, this.keyLo, this.keyHi);
     // candidates: the documents holding any of these keys, oldest first
     let nc = 0,
       fresh = 0;
@@ -133,12 +154,8 @@ export class LshIndex {
 
   /** Jaccard estimated from the 16 low bits of each minimum, corrected for chance agreement. */
   private estimate(sig: Uint32Array, off: number, c: number): number {
-    const K = this.p.numPerm,
-      base = (c % this.ring) * K;
-    let same = 0;
-    for (let i = 0; i < K; i++) if ((sig[off + i]! & 0xffff) === this.low16[base + i]) same++;
-    const chance = 1 / 65536;
-    return (same / K - chance) / (1 - chance);
+    const K = this.p.numPerm;
+    return estimateJaccard(sig, off, this.low16, (c % this.ring) * K, K);
   }
 
   /** per-document slots: every live document has its own (two generations never hold more) */
