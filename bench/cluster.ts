@@ -22,9 +22,9 @@
 // Messages/s: measured apart (bench/_cluster-messages.ts): 10,000 work-item messages published with
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
 // files=N: the same documents in N JSON Lines files instead; extra=0: the embedded corpus alone;
-// item_bytes=N: prep --item-bytes (0: its default).
+// item_bytes=N: prep --item-bytes (0: its default); near=J: prep --near-dup J everywhere.
 // Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads1=2 threads2=0 files=0 extra=1
-// item_bytes=0 warm=1
+// item_bytes=0 warm=1 near=(none)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,7 +64,14 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads: arg(args, 'threads2', 0, 0), itemBytes },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
-  const input = await benchInput(join(tmp, 'input'), nFiles, extra);
+  const base = await benchInput(join(tmp, 'input'), nFiles, extra);
+  // near=J: every configuration also drops near duplicates (prep --near-dup J; in a cluster the items compute
+  // the signatures, the merge runs the LSH index)
+  const nearArg = args.find((a) => a.startsWith('near='));
+  const near = nearArg ? Number(nearArg.slice(5)) : undefined;
+  if (near !== undefined && !(near > 0 && near < 1))
+    throw new Error(`bench cluster: near must be in (0, 1), got ${nearArg}`);
+  const input = near === undefined ? base : { ...base, flags: [...base.flags, '--near-dup', String(near)] };
   const nats = await startBenchNats();
   const load0 = loadavg()[0]!;
   try {
@@ -126,6 +133,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     const result = {
       bench: 'cluster',
       input: input.label,
+      ...(near !== undefined ? { near_dup: near } : {}),
       mb: r2(mb),
       items: Number(times['cluster-2'][0]?.summary.items ?? 0),
       rounds,
