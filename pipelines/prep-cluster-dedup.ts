@@ -7,11 +7,11 @@ import { checkDedupPartition, runDedupPartition as runPartition } from '../opera
 import { itemDir, itemFile, itemRecordSha } from '../operators/shard/item-output.ts';
 import { checkNearPartition, runNearPartition } from '../operators/shard/near-partition.ts';
 import type { PrepOptions } from '../src/cli/prep-contract.ts';
-import { outDir, stages } from './prep-cluster-stages.ts';
+import { stagesOf } from './prep-cluster-stages.ts';
 
 /** A near-dedup job's partition settings (undefined without near-dedup). */
-export function nearSettings(options: PrepOptions) {
-  const s = stages(options);
+export async function nearSettings(options: PrepOptions) {
+  const s = await stagesOf(options);
   if (!s.near) return undefined;
   const { numPerm, bands, rows, maxDocs } = s.near;
   return { numPerm, bands, rows, maxDocs, dedup: s.dedup, maxEntries: s.dedupCfg.maxEntries };
@@ -23,17 +23,17 @@ export async function checkNear(
   dir: string,
   p: { partition: number; partitions: number; shas: string[] },
 ): Promise<{ file: string } | { why: string } | null> {
-  const near = nearSettings(options);
+  const near = await nearSettings(options);
   if (!near) return null;
   const rec = await checkNearPartition(dir, { ...p, ...near });
   return typeof rec === 'string' ? { why: rec } : { file: resolve(dir, rec.file) };
 }
 
 /** The item outputs' recorded sha256s of a dedup work item's job (every item must be complete). */
-function itemShas(item: WorkItem): { dir: string; shas: string[] } {
+async function itemShas(item: WorkItem): Promise<{ dir: string; shas: string[] }> {
   if (item.kind !== 'dedup' || item.items === undefined)
     throw new Error(`work item ${item.index} of ${item.job} is not a dedup partition (kind 'dedup', items)`);
-  const dir = itemDir(outDir(item.options), item.job);
+  const dir = itemDir((await stagesOf(item.options)).out, item.job);
   const shas: string[] = [];
   for (let i = 0; i < item.items; i++) {
     const sha = itemRecordSha(dir, i);
@@ -56,7 +56,7 @@ const partitionResult = (dir: string, rec: { partition: number; file: string; sh
 export async function verifyDedupPartition(item: WorkItem): Promise<ItemResult | null> {
   let found: { dir: string; shas: string[] };
   try {
-    found = itemShas(item);
+    found = await itemShas(item);
   } catch {
     return null;
   }
@@ -69,12 +69,12 @@ export async function verifyDedupPartition(item: WorkItem): Promise<ItemResult |
 
 export async function runDedupPartition(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
   signal?.throwIfAborted();
-  const { dir, shas } = itemShas(item);
+  const { dir, shas } = await itemShas(item);
   const files = shas.map((_, i) => resolve(dir, itemFile(i)));
   const p = { dir, files, shas, partition: item.index, partitions: item.count };
-  const rec = await runPartition({ ...p, maxEntries: stages(item.options).dedupCfg.maxEntries });
+  const rec = await runPartition({ ...p, maxEntries: (await stagesOf(item.options)).dedupCfg.maxEntries });
   signal?.throwIfAborted();
-  const near = nearSettings(item.options);
+  const near = await nearSettings(item.options);
   if (near) await runNearPartition({ ...p, ...near });
   return partitionResult(dir, rec);
 }

@@ -1,7 +1,11 @@
 // The stages of a clustered prep job, cut from prepSpec(options) itself (so reader, tokenizer, packing and
 // writer configs cannot drift apart from single-process prep), and what shapes an item's bytes.
 import { resolve } from 'node:path';
-import type { PrepOptions } from '../src/cli/prep-contract.ts';
+import { loadPrepBuilder, type PrepBuilder, type PrepOptions } from '../src/cli/prep-contract.ts';
+import type { PipelineSpecInput } from '../src/graph/spec.ts';
+import { applyOverrides } from '../src/graph/load.ts';
+import { decontaminate } from '../operators/eval/decontaminate.ts';
+import { writeShards } from '../operators/shard/write-shards.ts';
 import { defOf, parseConfig, type AnyFactory } from '../src/core/operator.ts';
 import { exactDedup } from '../operators/dedup/exact.ts';
 import { resolveBanding } from '../operators/dedup/minhash/config.ts';
@@ -12,14 +16,32 @@ import { canonicalJson, sha256Hex } from '../operators/shard/manifest.ts';
 import { PREP_DEFAULTS, prepSpec } from './prep-default.ts';
 import type { Step } from './prep-cluster-read.ts';
 
+const builders = new Map<string, Promise<PrepBuilder>>();
+
+/** The job's prep spec: its pipeline module's prepSpec(options) (default prep-default.ts's), --set applied. */
+export async function jobSpec(options: PrepOptions): Promise<PipelineSpecInput> {
+  let build: PrepBuilder = prepSpec;
+  if (options.pipeline) {
+    let b = builders.get(options.pipeline);
+    if (!b) builders.set(options.pipeline, (b = loadPrepBuilder(options.pipeline)));
+    build = await b;
+  }
+  const { spec, issues } = applyOverrides(build(options), options.sets ?? []);
+  if (issues.length > 0) throw new Error(`prep --cluster: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  return spec as PipelineSpecInput;
+}
+
 /** The job's prep spec cut at its stages: reader steps, tokenize, pack and write. */
-export function stages(options: PrepOptions) {
-  if (options.decontaminate?.length)
+export async function stagesOf(options: PrepOptions) {
+  return stages(options, (await jobSpec(options)).steps as Step[]);
+}
+
+function stages(options: PrepOptions, steps: Step[]) {
+  if (options.decontaminate?.length || steps.some((s) => s.op === decontaminate))
     throw new Error(
       'prep --cluster cannot decontaminate (its n-gram index sees every document on one thread): run `flowlm prep ' +
         '--decontaminate` in one process, or decontaminate the shards afterwards',
     );
-  const steps = (prepSpec(options).steps ?? []) as Step[];
   const at = (id: string) => steps.findIndex((s) => s.id === id);
   const tok = at('tokenize');
   const dedup = at('dedup');
@@ -31,17 +53,26 @@ export function stages(options: PrepOptions) {
   if (read[0]?.op === crawl)
     throw new Error('prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first');
   const dedupCfg = parseConfig(exactDedup.def, dedup >= 0 ? steps[dedup]!.config : {});
+  const write = steps.slice(tok + 1);
+  const writeCfg = (write.at(-1)?.config ?? {}) as { dir?: string; format?: string };
+  const out = resolve(options.out ?? PREP_DEFAULTS.out);
+  if (write.at(-1)?.op !== writeShards || resolve(writeCfg.dir ?? '') !== out)
+    throw new Error(
+      `prep --cluster: the pipeline must end with shard/write-shards writing to the job's --out directory (${out}); ` +
+        `it ${write.at(-1)?.op === writeShards ? `writes to ${writeCfg.dir}: give that as --out instead of write.dir` : 'has no such step'}`,
+    );
   // Parquet shards keep each document's id, which names its file relative to the working directory;
   // packed rows do not, and without ids an item's bytes do not depend on where a worker runs
-  const ids = (options.format ?? PREP_DEFAULTS.format) === 'parquet';
+  const ids = writeCfg.format === 'parquet';
   return {
+    out,
     read,
     tokenize: steps[tok]!,
     dedup: dedup >= 0,
     dedupCfg,
     ids,
     ...nearOf(steps, sig),
-    write: steps.slice(tok + 1),
+    write,
   };
 }
 
@@ -61,8 +92,10 @@ function nearOf(steps: Step[], sig: number) {
 
 const opId = (op: Step['op']) => (typeof op === 'string' ? op : defOf(op as AnyFactory).id);
 
+export type Stages = ReturnType<typeof stages>;
+
 /** What shapes an item's bytes: its reader and tokenizer configs (paths aside) and the dedup key. */
-export function configHash(s: ReturnType<typeof stages>): string {
+export function configHash(s: Stages): string {
   const { lowercase, whitespace, punctuation, seed } = s.dedupCfg;
   const { paths: _paths, ...readCfg } = (s.read[0]!.config ?? {}) as Record<string, unknown>;
   return sha256Hex(
@@ -77,10 +110,8 @@ export function configHash(s: ReturnType<typeof stages>): string {
   );
 }
 
-export const outDir = (options: PrepOptions) => resolve(options.out ?? PREP_DEFAULTS.out);
-
 /** The dedup key settings write-item takes (as dedup/exact's). */
-export const pick = ({ lowercase, whitespace, punctuation, seed }: ReturnType<typeof stages>['dedupCfg']) => ({
+export const pick = ({ lowercase, whitespace, punctuation, seed }: Stages['dedupCfg']) => ({
   lowercase,
   whitespace,
   punctuation,

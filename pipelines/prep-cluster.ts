@@ -32,14 +32,14 @@ import { checkDedupPartition } from '../operators/shard/dedup-partition.ts';
 import { MANIFEST, readManifest } from '../operators/shard/manifest.ts';
 import { readItems } from '../operators/shard/read-items.ts';
 import { writeItem } from '../operators/shard/write-item.ts';
-import { configHash, outDir, pick, stages } from './prep-cluster-stages.ts';
+import { configHash, pick, stagesOf } from './prep-cluster-stages.ts';
 import { checkNear, runDedupPartition, verifyDedupPartition } from './prep-cluster-dedup.ts';
 import { groupItems, itemFiles, layoutOf, weightsOfAll, type Step } from './prep-cluster-read.ts';
 
 export async function planItems(options: PrepOptions, itemBytes = DEFAULT_ITEM_BYTES): Promise<string[][]> {
   if (!Number.isSafeInteger(itemBytes) || itemBytes < 1)
     throw new Error(`prep --cluster: the item size must be a whole number of bytes >= 1, not ${itemBytes}`);
-  const read = stages(options).read[0]!;
+  const read = (await stagesOf(options)).read[0]!;
   return groupItems(read, await itemFiles(read), itemBytes);
 }
 
@@ -67,8 +67,8 @@ const mtimeOf = (file: string): number | undefined => {
 };
 
 export async function verifyItem(item: WorkItem): Promise<ItemResult | null> {
-  const s = stages(item.options);
-  const dir = itemDir(outDir(item.options), item.job);
+  const s = await stagesOf(item.options);
+  const dir = itemDir(s.out, item.job);
   // taken before hashing: a file replaced after it has another mtime, so the merge hashes it again
   const mtime = mtimeOf(join(dir, itemFile(item.index)));
   const rec = await checkItem(dir, { index: item.index, inputs: itemPaths(item), configHash: configHash(s) });
@@ -91,8 +91,8 @@ const poolFor = (options: PrepOptions): { pool?: WorkerPool } => {
 export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<ItemResult> {
   const done = await verifyItem(item);
   if (done) return done;
-  const s = stages(item.options);
-  const dir = itemDir(outDir(item.options), item.job);
+  const s = await stagesOf(item.options);
+  const dir = itemDir(s.out, item.job);
   const [first, ...rest] = s.read;
   const paths = itemPaths(item);
   const read: Step[] = [{ ...first!, config: { ...(first!.config as object), paths } }, ...rest];
@@ -141,7 +141,7 @@ export async function mergeItems(
   partitions?: ItemResult[],
   plan?: string[][],
 ): Promise<MergeFigures> {
-  const s = stages(options);
+  const s = await stagesOf(options);
   const byIndex = new Map(items.map((i) => [i.index, i]));
   const count = Math.max(0, ...items.map((i) => i.index + 1));
   // each item's input files: as published, else as planned now with the default item size
@@ -201,8 +201,8 @@ export async function mergeFollowing(
   signal: AbortSignal,
   settled: string,
 ): Promise<MergeFigures> {
-  const s = stages(options);
-  const dir = itemDir(outDir(options), job);
+  const s = await stagesOf(options);
+  const dir = itemDir(s.out, job);
   const files = plan.map((_, i) => join(dir, itemFile(i)));
   const figures = await merge(
     options,
@@ -228,7 +228,7 @@ async function merge(
   follow?: { inputs: string[][]; configHash: string; settled: string },
   signal?: AbortSignal,
 ): Promise<Omit<MergeFigures, 'docs'>> {
-  const s = stages(options);
+  const s = await stagesOf(options);
   const readCfg = s.read[0]!.config as { batchBytes?: number; batchRows?: number };
   const r = await runPipeline(
     {
@@ -266,8 +266,8 @@ async function merge(
     throw new Error(
       `merge ${r.cancelled ? 'cancelled' : 'failed'}${r.error?.operator ? ` in ${r.error.operator}` : ''}: ${r.error?.message ?? ''}`,
     );
-  const manifest = resolve(outDir(options), MANIFEST);
-  const m = readManifest(outDir(options), 'prep-merge');
+  const manifest = resolve(s.out, MANIFEST);
+  const m = readManifest(s.out, 'prep-merge');
   return {
     duplicates: r.nodes.read?.dropReasons.exact_duplicate ?? 0,
     nearDuplicates: r.nodes.read?.dropReasons.near_duplicate ?? 0,

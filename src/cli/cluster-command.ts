@@ -6,7 +6,12 @@ import { jobStatus, listJobs, type JobStatus } from '../cluster/status.ts';
 import { checkJobName, DEFAULT_SETTINGS, type JobSettings } from '../cluster/streams.ts';
 import { clusterHelp } from './cluster-help.ts';
 import { bytes, count } from './format.ts';
-import type { PrepOptions } from './prep-contract.ts';
+import { resolve } from 'node:path';
+import { defOf, type AnyFactory } from '../core/operator.ts';
+import { applyOverrides } from '../graph/load.ts';
+import { loadPrepBuilder, PREP_PIPELINE, type PrepOptions } from './prep-contract.ts';
+import { defaultRegistry } from '../graph/registry.ts';
+import { resolveSpec } from './run-command.ts';
 import { peakRssMb } from '../runtime/peak-rss.ts';
 import { parseCount } from './count-flag.ts';
 import { UsageError, type CliIO } from './io.ts';
@@ -21,6 +26,17 @@ export interface PrepClusterValues {
   'item-bytes'?: string;
   json?: boolean;
   set?: string[];
+}
+
+/** The directory a built prep spec's shard/write-shards step writes to, when it has one. */
+function writeDirOf(spec: unknown): string | undefined {
+  const steps = (spec as { steps?: Array<{ op?: unknown; config?: { dir?: unknown } }> }).steps ?? [];
+  for (const st of [...steps].reverse()) {
+    const id =
+      typeof st.op === 'string' ? st.op : typeof st.op === 'function' ? defOf(st.op as unknown as AnyFactory).id : '';
+    if (id === 'shard/write-shards' && typeof st.config?.dir === 'string') return st.config.dir;
+  }
+  return undefined;
 }
 
 function settingsOf(v: PrepClusterValues): JobSettings {
@@ -73,10 +89,37 @@ export async function prepClusterCommand(
   options: PrepOptions,
   file: string | undefined,
   io: CliIO,
+  command: 'prep' | 'run' = 'prep',
 ): Promise<number> {
-  if (file !== undefined || (values.set ?? []).length > 0)
-    throw new UsageError('--cluster runs the default prep pipeline from flags: no pipeline file nor --set', 'prep');
   const url = values.cluster!;
+  if (file !== undefined) {
+    // every process loads the file by this path: it must export the builder the item/merge cut is made from
+    const path = resolve(file);
+    try {
+      await loadPrepBuilder(path);
+    } catch (err) {
+      throw new UsageError(
+        `--cluster runs a prep pipeline file: ${(err as Error).message} (see pipelines/prep-default.ts)`,
+        command,
+      );
+    }
+    options = { ...options, pipeline: path };
+  }
+  if ((values.set ?? []).length > 0) options = { ...options, sets: values.set };
+  if (options.pipeline || options.sets) {
+    // the built pipeline, --set applied, validated here as flowlm run validates it: a bad node or value is
+    // reported (exit 2) before anything connects
+    const build = await loadPrepBuilder(options.pipeline ?? PREP_PIPELINE);
+    await resolveSpec(build(options), options.sets ?? [], {}, defaultRegistry, file ?? PREP_PIPELINE);
+    // no --out (flowlm run): the job's output directory is where the built pipeline writes its shards
+    const dir = writeDirOf(applyOverrides(build(options), options.sets ?? []).spec);
+    if (options.out !== undefined && dir !== undefined && resolve(dir) !== resolve(options.out))
+      throw new UsageError(
+        `--out ${options.out}, but the pipeline writes its shards to ${dir} (write.dir): give one directory`,
+        command,
+      );
+    if (dir !== undefined) options = { ...options, out: dir };
+  }
   try {
     parseClusterUrl(url);
     if (values.job !== undefined) checkJobName(values.job);

@@ -24,16 +24,22 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
       --max-ack-pending N      items out with workers at once, over all machines (default 64)
       --dedup-partitions P     exact dedup as P work items run after the input items, keys split by hash: each
                                holds ~16 B per distinct document / P; the merge holds only the duplicates
-                               (default 1: the merge holds every distinct key, ~16 B each). Same bytes either way
+                               (default 1: the merge holds every distinct key, ~16 B each). With --near-dup each
+                               also takes 1/P of the LSH band keys (~16 B x bands / P per document, plus the
+                               job's exact keys) and lists candidate pairs the merge checks. Same bytes either way
       --item-bytes N           a work item's input size: consecutive small files (plain text, JSON Lines) are
                                grouped up to N bytes (k, M, G suffixes; default 4M); a larger file, or one of
                                another format, is an item of its own. Same bytes whatever N
   Tokenizer threads per worker process: --workers (default: every core). On a machine of C cores, C worker
   processes with --workers 0 (each tokenizing on its own main thread) go fastest: no batch crosses to a
-  thread and back. Not with --decontaminate, a URL to crawl, a pipeline file or --set. Progress on stderr
+  thread and back. A pipeline file exporting prepSpec(options) (flowlm prep FILE --cluster, or flowlm run FILE
+  --cluster) and --set node.key=value apply to every process: workers load the file by its path (on shared
+  storage) and end with the same bytes as flowlm prep FILE --set ... in one process. The pipeline must keep
+  prep's shape (readers, dedup/exact, the MinHash pair, tokenize, pack, write-shards into --out). Not with
+  --decontaminate or a URL to crawl. Progress on stderr
   every 2 s (items done, pending, failures, parked, MB/s per worker); with --json one line at the end:
   {"ok","job","items","skipped","durationMs","documents","duplicates","tokens","shards","rows","mb","mbPerS",
-  "tokensPerS","peakRssMb","manifest","failures","duplicateResults","dedupPartitions",
+  "nearDuplicates","tokensPerS","peakRssMb","manifest","failures","duplicateResults","dedupPartitions",
   "workers":[{"worker","items","mbPerS"}],"phasesMs":{"plan","items","dedup","merge"},
   "parked":[{"index","path","error"}]}. Exit 1 when an item is parked (each named on stderr with its error;
   nothing is merged).`;

@@ -131,6 +131,12 @@ cycles, dangling nodes: all problems at once) and runs it; sinks write atomicall
 
 ${RUN_OPTIONS_HELP}
 
+Across processes and machines: flowlm run FILE --cluster nats://HOST:PORT [--job NAME] [--ack-wait S]
+  [--max-deliver N] [--max-ack-pending N] [--dedup-partitions P] [--item-bytes N] [--set ...] [--json]
+  runs a data spec that is a prep pipeline file (exporting prepSpec(options), as pipelines/prep-default.ts)
+  as flowlm prep FILE --cluster does: this process coordinates, flowlm worker processes run the work items,
+  and the shards equal flowlm run FILE's bytes (flowlm prep --help describes the cluster flags).
+
 ${SPEC_FULL}
 
 ${EXIT_CODES}

@@ -34,6 +34,11 @@ export interface PrepOptions {
   decontaminateMode?: 'drop' | 'flag';
   /** JSON report of the decontamination (contaminated eval items, training documents that hit them) */
   decontaminateReport?: string;
+  /** a clustered run of another prep pipeline: the absolute path of a module exporting prepSpec(options)
+   * (every process loads it; default: pipelines/prep-default.ts) */
+  pipeline?: string;
+  /** a clustered run: --set overrides applied to the built pipeline's nodes (node.key=value) */
+  sets?: string[];
 }
 
 export type PrepBuilder = (options: PrepOptions) => PipelineSpecInput;

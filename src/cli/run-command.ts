@@ -12,6 +12,7 @@ import { createProgress, PROGRESS_MODES, type NodeInfo, type ProgressMode, type 
 import { exitCodeFor, trapSignals } from './signals.ts';
 import { cancelLine, failureLine, humanSummary, jsonSummary } from './summary.ts';
 import { UsageError, type CliIO } from './io.ts';
+import { PREP_CLUSTER_OPTIONS } from './cluster-help.ts';
 
 export const RUN_OPTIONS = {
   set: { type: 'string', multiple: true, short: 's' },
@@ -86,7 +87,12 @@ export function runSettings(
 export async function runCommand(argv: string[], io: CliIO, registry: Registry = defaultRegistry): Promise<number> {
   let args;
   try {
-    args = parseArgs({ args: argv, options: RUN_OPTIONS, allowPositionals: true, strict: true });
+    args = parseArgs({
+      args: argv,
+      options: { ...RUN_OPTIONS, ...PREP_CLUSTER_OPTIONS },
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError(err instanceof Error ? err.message : String(err), 'run');
   }
@@ -103,6 +109,18 @@ export async function runCommand(argv: string[], io: CliIO, registry: Registry =
   const { mode, budget } = runSettings(values, 'run');
   const file = positionals[0]!;
   const sets = values.set ?? [];
+  const clusterFlags = Object.keys(PREP_CLUSTER_OPTIONS).filter((k) => k in values);
+  if (clusterFlags.length > 0) {
+    // a data spec across processes and machines: a prep pipeline file, run as flowlm prep FILE --cluster runs it
+    if (values.cluster === undefined)
+      throw new UsageError(`${clusterFlags.map((k) => `--${k}`).join(', ')}: need --cluster URL`, 'run');
+    const other = (['devices', 'resume', 'every', 'max-in-flight', 'max-in-flight-bytes', 'progress'] as const).filter(
+      (k) => values[k] !== undefined,
+    );
+    if (other.length > 0)
+      throw new UsageError(`--cluster does not take ${other.map((k) => `--${k}`).join(', ')}`, 'run');
+    return (await import('./cluster-command.ts')).prepClusterCommand(values, {}, file, io, 'run');
+  }
   // a graph with a training chain runs on --devices, one rank each, with training progress: flowlm train's path
   let resolved: ResolvedPipeline | undefined;
   // the planners load on use: they pull in the model code (tfjs), which prep and the cluster commands

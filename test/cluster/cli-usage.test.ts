@@ -24,7 +24,8 @@ describe('clustered commands usage', () => {
       [['prep', '--cluster', 'nats://x:1', '--item-bytes', '4X'], /--item-bytes expects a positive integer/],
       [['prep', '--cluster', 'nats://x:1', '--ack-wait', '0'], /--ack-wait expects seconds \(0\.1 or more\), got "0"/],
       [['prep', '--cluster', 'nats://x:1', '--max-deliver', 'x'], /--max-deliver expects a positive integer/],
-      [['prep', '--cluster', 'nats://x:1', '--set', 'read.x=1'], /--cluster runs the default prep pipeline from flags/],
+      // --set is validated as flowlm prep validates it, before anything connects
+      [['prep', '--cluster', 'nats://x:1', '--set', 'read.x=1'], /steps\[0\]\.config\.x: unknown key; known keys: /],
       [
         ['cluster', 'stats', '--cluster', 'nats://x:1'],
         /expected flowlm cluster status, got "stats"\nsee: flowlm cluster --help/,
@@ -38,9 +39,12 @@ describe('clustered commands usage', () => {
     }
   });
 
-  it('the help of prep, worker and cluster describes every flag', async () => {
+  it('the help of prep, run, worker and cluster describes every flag', async () => {
     const prep = (await call(['prep', '--help'])).stdout;
     for (const flag of Object.keys(PREP_CLUSTER_OPTIONS)) expect(prep).toContain(`--${flag}`);
+    const run = (await call(['run', '--help'])).stdout;
+    for (const flag of Object.keys(PREP_CLUSTER_OPTIONS)) expect(run).toContain(`--${flag}`);
+    expect(run).toContain('flowlm run FILE --cluster nats://HOST:PORT');
     const worker = await call(['help', 'worker']);
     expect(worker.code).toBe(0);
     for (const flag of ['--cluster', '--job', '--workers', '--idle-exit', '--max-items', '--json'])

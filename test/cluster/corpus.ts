@@ -25,6 +25,15 @@ export function sotuInputs(dir: string): string {
   return join(dir, '*.txt');
 }
 
+/** A copy of one of the inputs without its commas, later in file order: an exact duplicate only when dedup
+ * ignores punctuation. */
+export function punctuationCopy(dir: string): void {
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
+  writeFileSync(join(dir, `98-commas-${files[6]}`), readFileSync(join(dir, files[6]!), 'utf8').replace(/,/g, ''));
+}
+
 /** Near copies (a word changed) of 2 of the inputs, later in file order: what --near-dup drops. */
 export function nearCopies(dir: string): number {
   const files = readdirSync(dir)
