@@ -15,27 +15,35 @@ import { z } from 'zod';
 import { AtomicFile } from '../../src/runtime/files.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
 import { canonicalJson, sha256File, sha256Hex } from './manifest.ts';
+import { PairList } from './pair-list.ts';
 
-export const DedupPartitionConfig = z.object({
-  dir: z.string().min(1).describe('the directory the drops file and its record go to (the job item directory)'),
+/** What every partition of a job's dedup reads: the item outputs, in item order. */
+export const partitionFields = {
+  dir: z.string().min(1).describe('the directory the partition output and its record go to (the job item directory)'),
   files: z.array(z.string().min(1)).describe('item files, in item order'),
-  /** the item outputs' sha256 (their completion records): the drops are valid for these bytes only */
+  /** the item outputs' sha256 (their completion records): the output is valid for these bytes only */
   shas: z.array(z.string()),
   partition: z.number().int().min(0),
   partitions: z.number().int().min(1),
-  maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct keys held by this partition'),
-});
-export type DedupPartitionConfig = z.input<typeof DedupPartitionConfig>;
+};
 
-export const DedupRecord = z.object({
+/** What every partition's completion record holds. */
+export const partitionRecordFields = {
   partition: z.number().int().min(0),
   partitions: z.number().int().min(1),
   file: z.string().min(1),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  duplicates: z.number().int().min(0),
   /** sha256 of the item outputs' sha256s, in item order */
   itemsHash: z.string(),
+};
+
+export const DedupPartitionConfig = z.object({
+  ...partitionFields,
+  maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct keys held by this partition'),
 });
+export type DedupPartitionConfig = z.input<typeof DedupPartitionConfig>;
+
+export const DedupRecord = z.object({ ...partitionRecordFields, duplicates: z.number().int().min(0) });
 export type DedupRecord = z.infer<typeof DedupRecord>;
 
 const pad = (n: number) => String(n).padStart(4, '0');
@@ -64,16 +72,22 @@ async function* keyBatches(file: string): AsyncGenerator<{ lo: Vector<Uint32>; h
   }
 }
 
-/** The record of a complete partition whose drops match `shas`, or why there is none (a string). */
-export async function checkDedupPartition(
+/** A partition's completion record `recordName` in `dir` when it parses, names this partition and these
+ * item outputs, and its file matches its sha256; else why not (a string). */
+export async function checkPartitionRecord<
+  R extends { partition: number; partitions: number; file: string; sha256: string; itemsHash: string },
+>(
   dir: string,
+  recordName: string,
+  schema: z.ZodType<R>,
   expect: { partition: number; partitions: number; shas: string[] },
-): Promise<DedupRecord | string> {
-  const recordPath = join(dir, dropsRecordFile(expect.partition, expect.partitions));
+  more?: (rec: R) => string | null,
+): Promise<R | string> {
+  const recordPath = join(dir, recordName);
   if (!existsSync(recordPath)) return 'no completion record';
-  let rec: DedupRecord;
+  let rec: R;
   try {
-    const r = DedupRecord.safeParse(JSON.parse(readFileSync(recordPath, 'utf8')));
+    const r = schema.safeParse(JSON.parse(readFileSync(recordPath, 'utf8')));
     if (!r.success) return `completion record invalid: ${r.error.issues[0]?.message}`;
     rec = r.data;
   } catch (err) {
@@ -82,11 +96,21 @@ export async function checkDedupPartition(
   if (rec.partition !== expect.partition || rec.partitions !== expect.partitions)
     return `record is of partition ${rec.partition} of ${rec.partitions}`;
   if (rec.itemsHash !== itemsHashOf(expect.shas)) return 'made from other item outputs (they were rewritten since)';
+  const why = more?.(rec);
+  if (why) return why;
   const file = join(dir, rec.file);
   if (!existsSync(file)) return `${rec.file} missing`;
   const sha = await sha256File(file);
   if (sha !== rec.sha256) return `${rec.file} does not match its record (sha256 ${sha.slice(0, 12)}…)`;
   return rec;
+}
+
+/** The record of a complete partition whose drops match `shas`, or why there is none (a string). */
+export function checkDedupPartition(
+  dir: string,
+  expect: { partition: number; partitions: number; shas: string[] },
+): Promise<DedupRecord | string> {
+  return checkPartitionRecord(dir, dropsRecordFile(expect.partition, expect.partitions), DedupRecord, expect);
 }
 
 /** `data` at `path`, whole or not at all (temp + rename). */
@@ -111,28 +135,18 @@ export async function runDedupPartition(config: DedupPartitionConfig): Promise<D
   const done = await checkDedupPartition(cfg.dir, expect);
   if (typeof done !== 'string') return done;
   const seen = new SeenSet(cfg.maxEntries, 'fail', {});
-  let drops = new Uint32Array(1024);
-  let n = 0;
+  const drops = new PairList();
   for (const [item, file] of cfg.files.entries()) {
     let pos = 0;
     for await (const { lo, hi, rows } of keyBatches(file)) {
       for (let r = 0; r < rows; r++, pos++) {
         const h = Number(hi.get(r));
         if (partitionOf(h, cfg.partitions) !== cfg.partition) continue;
-        if (seen.check(Number(lo.get(r)), h, 0) !== DUPLICATE) continue;
-        if (2 * n + 2 > drops.length) {
-          const grown = new Uint32Array(drops.length * 2);
-          grown.set(drops);
-          drops = grown;
-        }
-        drops[2 * n] = item;
-        drops[2 * n + 1] = pos;
-        n++;
+        if (seen.check(Number(lo.get(r)), h, 0) === DUPLICATE) drops.push(item, pos);
       }
     }
   }
-  // little-endian on every platform flowlm runs on (x86, arm64); the reader checks the length
-  const bytes = new Uint8Array(drops.buffer, 0, 8 * n);
+  const bytes = drops.bytes();
   const name = dropsFile(cfg.partition, cfg.partitions);
   await writeAtomic(join(cfg.dir, name), bytes);
   const rec: DedupRecord = {
@@ -140,7 +154,7 @@ export async function runDedupPartition(config: DedupPartitionConfig): Promise<D
     partitions: cfg.partitions,
     file: name,
     sha256: sha256Hex(bytes),
-    duplicates: n,
+    duplicates: drops.count,
     itemsHash: itemsHashOf(cfg.shas),
   };
   await writeAtomic(join(cfg.dir, dropsRecordFile(cfg.partition, cfg.partitions)), `${JSON.stringify(rec, null, 2)}\n`);

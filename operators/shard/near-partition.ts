@@ -10,7 +10,6 @@
 // partition's band keys (~16 B each: ~16 B x bands / P per document) and the pairs (8 B each).
 // The pairs file (little-endian uint32 pairs, in document order) and its record are written atomically,
 // as the exact partition's drops are (dedup-partition.ts).
-import { existsSync, readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecordBatchReader, type AsyncRecordBatchFileReader, type RecordBatch } from 'apache-arrow';
@@ -18,15 +17,19 @@ import { z } from 'zod';
 import { bandKeys, estimateJaccard } from '../dedup/minhash/lsh.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
 import { Table64 } from '../dedup/table64.ts';
-import { itemsHashOf, partitionOf, writeAtomic } from './dedup-partition.ts';
-import { canonicalJson, sha256File, sha256Hex } from './manifest.ts';
+import {
+  checkPartitionRecord,
+  itemsHashOf,
+  partitionFields,
+  partitionOf,
+  partitionRecordFields,
+  writeAtomic,
+} from './dedup-partition.ts';
+import { canonicalJson, sha256Hex } from './manifest.ts';
+import { PairList } from './pair-list.ts';
 
 export const NearPartitionConfig = z.object({
-  dir: z.string().min(1).describe('the job item directory: the pairs file and its record go there'),
-  files: z.array(z.string().min(1)).describe('item files, in item order'),
-  shas: z.array(z.string()).describe("the item outputs' sha256 (their records): the pairs hold for these only"),
-  partition: z.number().int().min(0),
-  partitions: z.number().int().min(1),
+  ...partitionFields,
   dedup: z.boolean().describe('exact dedup runs before near-dedup (its drops are skipped)'),
   maxEntries: z.number().int().min(1).describe('distinct exact keys held (as dedup/exact)'),
   numPerm: z.number().int().min(1),
@@ -37,12 +40,8 @@ export const NearPartitionConfig = z.object({
 export type NearPartitionConfig = z.input<typeof NearPartitionConfig>;
 
 export const NearRecord = z.object({
-  partition: z.number().int().min(0),
-  partitions: z.number().int().min(1),
-  file: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  ...partitionRecordFields,
   pairs: z.number().int().min(0),
-  itemsHash: z.string(),
   /** the LSH settings the pairs were found with */
   settingsHash: z.string(),
 });
@@ -72,29 +71,13 @@ async function* itemBatches(file: string): AsyncGenerator<RecordBatch> {
 }
 
 /** The record of a complete near partition matching the item outputs and settings, or why there is none. */
-export async function checkNearPartition(
+export function checkNearPartition(
   dir: string,
   expect: Pick<NearPartitionConfig, 'partition' | 'partitions' | 'shas' | 'numPerm' | 'bands' | 'rows' | 'dedup'>,
 ): Promise<NearRecord | string> {
-  const recordPath = join(dir, pairsRecordFile(expect.partition, expect.partitions));
-  if (!existsSync(recordPath)) return 'no completion record';
-  let rec: NearRecord;
-  try {
-    const r = NearRecord.safeParse(JSON.parse(readFileSync(recordPath, 'utf8')));
-    if (!r.success) return `completion record invalid: ${r.error.issues[0]?.message}`;
-    rec = r.data;
-  } catch (err) {
-    return `completion record unreadable (${(err as Error).message})`;
-  }
-  if (rec.partition !== expect.partition || rec.partitions !== expect.partitions)
-    return `record is of partition ${rec.partition} of ${rec.partitions}`;
-  if (rec.itemsHash !== itemsHashOf(expect.shas)) return 'made from other item outputs (they were rewritten since)';
-  if (rec.settingsHash !== settingsHashOf(expect)) return 'made with other near-dedup settings';
-  const file = join(dir, rec.file);
-  if (!existsSync(file)) return `${rec.file} missing`;
-  const sha = await sha256File(file);
-  if (sha !== rec.sha256) return `${rec.file} does not match its record (sha256 ${sha.slice(0, 12)}…)`;
-  return rec;
+  return checkPartitionRecord(dir, pairsRecordFile(expect.partition, expect.partitions), NearRecord, expect, (rec) =>
+    rec.settingsHash === settingsHashOf(expect) ? null : 'made with other near-dedup settings',
+  );
 }
 
 /** Runs near partition `partition` (skipped when its output verifies); durable when it resolves. */
@@ -110,8 +93,7 @@ export async function runNearPartition(config: NearPartitionConfig): Promise<Nea
   const holders = new Table64(cfg.maxDocs * cfg.bands);
   const keyLo = new Uint32Array(cfg.bands),
     keyHi = new Uint32Array(cfg.bands);
-  let pairs = new Uint32Array(1024);
-  let n = 0;
+  const pairs = new PairList();
   let seq = 0;
   for (const file of cfg.files) {
     for await (const b of itemBatches(file)) {
@@ -136,20 +118,12 @@ export async function runNearPartition(config: NearPartitionConfig): Promise<Nea
               `near partition ${cfg.partition}: more than maxDocs x bands (${cfg.maxDocs * cfg.bands}) band keys; raise ` +
                 'the near-dedup maxDocs',
             );
-          if (holder === seq) continue;
-          if (2 * n + 2 > pairs.length) {
-            const grown = new Uint32Array(pairs.length * 2);
-            grown.set(pairs);
-            pairs = grown;
-          }
-          pairs[2 * n] = seq;
-          pairs[2 * n + 1] = holder;
-          n++;
+          if (holder !== seq) pairs.push(seq, holder);
         }
       }
     }
   }
-  const bytes = new Uint8Array(pairs.buffer, 0, 8 * n);
+  const bytes = pairs.bytes();
   const name = pairsFile(cfg.partition, cfg.partitions);
   await writeAtomic(join(cfg.dir, name), bytes);
   const rec: NearRecord = {
@@ -157,7 +131,7 @@ export async function runNearPartition(config: NearPartitionConfig): Promise<Nea
     partitions: cfg.partitions,
     file: name,
     sha256: sha256Hex(bytes),
-    pairs: n,
+    pairs: pairs.count,
     itemsHash: itemsHashOf(cfg.shas),
     settingsHash: settingsHashOf(cfg),
   };

@@ -34,19 +34,25 @@ export const addresses = () =>
 /** the same text for exact dedup's key: other case, other spacing */
 export const variant = (t: string) => `  ${t.toUpperCase().replace(/ /g, '  \t')}\n`;
 
-/** 20 JSON Lines files of passages (one per record), duplicates within and across files. */
-export function jsonlCorpus(): string {
-  const dir = join(root, 'jsonl');
-  mkdirSync(dir, { recursive: true });
-  // the addresses are one line each: a document is up to 8 sentences
+/** The addresses cut into passages of up to 8 sentences (they are one line each), spread in order over
+ * `n` files. */
+function passageFiles(n: number): string[][] {
   const paras = addresses().flatMap((a) => {
     const sentences = a.split(/(?<=[.?!]) +/);
     return Array.from({ length: Math.ceil(sentences.length / 8) }, (_, k) =>
       sentences.slice(8 * k, 8 * k + 8).join(' '),
     );
   });
-  const files: string[][] = Array.from({ length: 20 }, () => []);
-  paras.forEach((p, i) => files[Math.floor((i * 20) / paras.length)]!.push(p));
+  const files: string[][] = Array.from({ length: n }, () => []);
+  paras.forEach((p, i) => files[Math.floor((i * n) / paras.length)]!.push(p));
+  return files;
+}
+
+/** 20 JSON Lines files of passages (one per record), duplicates within and across files. */
+export function jsonlCorpus(): string {
+  const dir = join(root, 'jsonl');
+  mkdirSync(dir, { recursive: true });
+  const files = passageFiles(20);
   files[3]!.splice(5, 0, files[3]![1]!); // within a file
   files[11]!.push(variant(files[2]![7]!), files[0]![0]!); // across files
   files[19]!.unshift(variant(files[11]![3]!));
@@ -159,14 +165,7 @@ export const edited = (t: string, k = 0) => {
 export function nearCorpus(): { glob: string; planted: number } {
   const dir = join(root, 'near');
   mkdirSync(dir, { recursive: true });
-  const paras = addresses().flatMap((a) => {
-    const sentences = a.split(/(?<=[.?!]) +/);
-    return Array.from({ length: Math.ceil(sentences.length / 8) }, (_, k) =>
-      sentences.slice(8 * k, 8 * k + 8).join(' '),
-    );
-  });
-  const files: string[][] = Array.from({ length: 12 }, () => []);
-  paras.forEach((p, i) => files[Math.floor((i * 12) / paras.length)]!.push(p));
+  const files = passageFiles(12);
   const near = [edited(files[0]![2]!), edited(files[1]![4]!, 3), edited(files[5]![0]!, 1)];
   files[0]!.splice(6, 0, near[0]!); // within a file
   files[7]!.push(near[1]!, variant(files[3]![1]!)); // across files, and an exact duplicate
