@@ -61,13 +61,13 @@ const Config = z.object({
     .describe("the reader's batchBytes"),
   near: z
     .object({
-      numPerm: z.number().int().min(1),
-      bands: z.number().int().min(1),
-      rows: z.number().int().min(1),
-      threshold: z.number().gt(0).lt(1),
-      verify: z.boolean(),
-      maxDocs: z.number().int().min(1),
-      onFull: z.enum(['fail', 'evict']),
+      numPerm: z.number().int().min(1).describe('signature length (the items’ minhash column)'),
+      bands: z.number().int().min(1).describe('LSH bands'),
+      rows: z.number().int().min(1).describe('signature rows per band'),
+      threshold: z.number().gt(0).lt(1).describe('Jaccard similarity at or above which documents are duplicates'),
+      verify: z.boolean().describe('drop only when the signature estimate reaches the threshold'),
+      maxDocs: z.number().int().min(1).describe('documents the index holds (memory bound)'),
+      onFull: z.enum(['fail', 'evict']).describe('at maxDocs: fail, or forget the oldest half'),
     })
     .optional()
     .describe(

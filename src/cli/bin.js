@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// The `flowlm` executable. Plain JavaScript so it runs without a build step: it registers tsx, then
-// loads the TypeScript CLI (and, through it, TypeScript specs and operators). Paths come from this
-// file's real location (Node resolves the node_modules/.bin symlink for the main module).
-import { register } from 'tsx/esm/api';
+// The `flowlm` executable. Plain JavaScript so it runs without a build step: it registers flowlm's
+// TypeScript hooks (src/runtime/ts-register.mjs), then loads the TypeScript CLI (and, through it,
+// TypeScript specs and operators). Paths come from this file's real location (Node resolves the
+// node_modules/.bin symlink for the main module).
+import { registerTs } from '../runtime/ts-register.mjs';
 
-register();
+registerTs();
 let main;
 try {
   ({ main } = await import(new URL('./main.ts', import.meta.url).href));

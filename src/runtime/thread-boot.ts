@@ -1,22 +1,16 @@
-// Worker threads that run TypeScript. Node 20 ignores `--import tsx` in a worker's execArgv, so a tiny
-// eval'd script registers tsx's hooks through its API and then imports the entry module; tsx's own
-// flags are dropped from the inherited execArgv (the boot script replaces them), other flags pass on.
+// Worker threads that run TypeScript. Node 20 ignores `--import` hooks in a worker's execArgv, so a tiny
+// eval'd script registers flowlm's TypeScript hooks (ts-register.mjs) and then imports the entry module;
+// tsx's loader flags (a process started with `node --import tsx`) are dropped from the inherited execArgv
+// (the boot script replaces them), other flags pass on.
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 const TSX_FLAG = /^(--import|--loader|--experimental-loader|--require|-r)$/;
 const isTsx = (v: string | undefined) => v !== undefined && /^tsx(\/|$)|[/\\]tsx[/\\]dist[/\\]/.test(v);
 
-/** The script that registers tsx (when the project runs from TypeScript) and imports `entryUrl`. */
+/** The script that registers flowlm's TypeScript hooks (ts-register.mjs) and imports `entryUrl`. */
 export function bootScript(entryUrl: string): string {
-  let tsx: string | undefined;
-  try {
-    tsx = import.meta.resolve('tsx/esm/api');
-  } catch {
-    tsx = undefined;
-  } // compiled JS needs no tsx
-  const entry = `import(${JSON.stringify(entryUrl)})`;
-  if (!tsx) return entry;
-  return `import(${JSON.stringify(tsx)}).then((m) => { (m.register ?? m.default.register)(); return ${entry}; })`;
+  const register = new URL('./ts-register.mjs', import.meta.url).href;
+  return `import(${JSON.stringify(register)}).then((m) => { m.registerTs(); return import(${JSON.stringify(entryUrl)}); })`;
 }
 
 /** This process's flags minus tsx's loader ones. */

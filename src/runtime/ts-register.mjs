@@ -1,0 +1,24 @@
+// Registers flowlm's TypeScript hooks (ts-hooks.mjs) in this process or worker thread: bin.js calls it
+// before loading the CLI, thread-boot.ts's boot script before a thread's entry module. Plain JavaScript.
+import { createRequire, register } from 'node:module';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+
+let done = false;
+
+export function registerTs() {
+  if (done) return;
+  done = true;
+  const require = createRequire(import.meta.url);
+  // esbuild as tsx installs it (a dependency of flowlm's)
+  const esbuild = createRequire(require.resolve('tsx/package.json')).resolve('esbuild/package.json');
+  const version = createRequire(esbuild)('./package.json').version;
+  let user = 'user';
+  try {
+    user = String(userInfo().uid);
+  } catch {}
+  register(new URL('./ts-hooks.mjs', import.meta.url), {
+    data: { cacheDir: join(tmpdir(), `flowlm-ts-${user}`, version), esbuild },
+  });
+  process.setSourceMapsEnabled(true); // stack traces name the .ts lines
+}

@@ -1,0 +1,62 @@
+// flowlm's TypeScript hooks (src/runtime/ts-hooks.mjs, registered by ts-register.mjs as bin.js and every
+// worker thread do): a fresh Node process imports TypeScript modules with type-only syntax, class fields,
+// './x.js' and extensionless specifiers naming .ts files; the transform is cached on disk and redone when
+// the file changes; stack traces name the .ts lines.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REGISTER = fileURLToPath(new URL('../../src/runtime/ts-register.mjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'flowlm-ts-hooks-'));
+const cache = join(dir, 'tmp');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `main.ts` of `dir` in a fresh process with the hooks registered (TMPDIR: a cache of its own). */
+const run = () =>
+  execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `(await import(${JSON.stringify(REGISTER)})).registerTs(); await import(${JSON.stringify(join(dir, 'main.ts'))});`,
+    ],
+    { env: { ...process.env, TMPDIR: cache }, encoding: 'utf8' },
+  );
+/** The cached transforms (one directory per esbuild version under flowlm-ts-<uid>). */
+const cached = (): string[] => {
+  const root = join(cache, readdirSync(cache).find((d) => d.startsWith('flowlm-ts-'))!);
+  return readdirSync(root).flatMap((v) => readdirSync(join(root, v)));
+};
+
+describe('TypeScript hooks', () => {
+  it('runs TypeScript, caches the transform and redoes it when a file changes', () => {
+    writeFileSync(join(dir, 'shape.ts'), 'export interface Shape { area(): number }\nexport const unit = 1;\n');
+    writeFileSync(
+      join(dir, 'square.ts'),
+      "import type { Shape } from './shape.ts';\nimport { unit } from './shape.js';\n" +
+        'export class Square implements Shape {\n  side: number = unit;\n  constructor(s: number) { this.side = s; }\n' +
+        '  area(): number { return this.side * this.side; }\n}\n',
+    );
+    writeFileSync(
+      join(dir, 'main.ts'),
+      "import { Square } from './square';\nconst s: Square = new Square(3);\nconsole.log(`area ${s.area()}`);\n" +
+        "const fail = (): never => { throw new Error('here'); };\ntry { fail(); } catch (e) { console.log((e as Error).stack!.split('\\n')[1]); }\n",
+    );
+    const first = run();
+    expect(first).toMatch(/^area 9\n/);
+    expect(first).toMatch(/main\.ts:4:\d+/); // the .ts line of the throw
+    const files = cached();
+    expect(files.length).toBe(3);
+    expect(run()).toBe(first); // from the cache: no new entries
+    expect(cached()).toEqual(files);
+    writeFileSync(
+      join(dir, 'square.ts'),
+      'export class Square { constructor(private s: number) {}\n  area(): number { return 2 * this.s; } }\n',
+    );
+    expect(run()).toMatch(/^area 6\n/);
+    expect(cached().length).toBe(4);
+  });
+});
