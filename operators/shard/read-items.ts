@@ -269,7 +269,7 @@ export const readItems = defineSource({
             p.push(
               { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },
               w,
-              dup ? undefined : values.slice(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
+              dup ? undefined : values.subarray(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
             );
             if (w < 0 ? cut.get(r) === 1 : p.rows >= cfg.batchRows || p.weight >= cfg.batchBytes) {
               const out = p.batch(layout);
