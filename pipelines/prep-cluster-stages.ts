@@ -2,6 +2,7 @@
 // writer configs cannot drift apart from single-process prep), and what shapes an item's bytes.
 import { resolve } from 'node:path';
 import { loadPrepBuilder, type PrepBuilder, type PrepOptions } from '../src/cli/prep-contract.ts';
+import { ClusterJobError } from '../src/cli/prep-cluster-contract.ts';
 import type { PipelineSpecInput } from '../src/graph/spec.ts';
 import { applyOverrides } from '../src/graph/load.ts';
 import { decontaminate } from '../operators/eval/decontaminate.ts';
@@ -27,18 +28,35 @@ export async function jobSpec(options: PrepOptions): Promise<PipelineSpecInput> 
     build = await b;
   }
   const { spec, issues } = applyOverrides(build(options), options.sets ?? []);
-  if (issues.length > 0) throw new Error(`prep --cluster: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
+  if (issues.length > 0)
+    throw new ClusterJobError(`prep --cluster: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`);
   return spec as PipelineSpecInput;
 }
 
 /** The job's prep spec cut at its stages: reader steps, tokenize, pack and write. */
 export async function stagesOf(options: PrepOptions) {
-  return stages(options, (await jobSpec(options)).steps as Step[]);
+  const steps = (await jobSpec(options)).steps as Step[];
+  if (options.pipeline) sameShape(steps, (prepSpec(options).steps ?? []) as Step[], options.pipeline);
+  return stages(options, steps);
+}
+
+/** A pipeline file's steps must be prep's own for these options (ids and operators in order; configs
+ * may differ): the item/merge cut knows where each of them runs, and a step it does not know could be
+ * left out or run in the wrong place. */
+function sameShape(steps: Step[], prep: Step[], file: string): void {
+  const shape = (x: Step[]) => x.map((st) => `${st.id} (${opId(st.op)})`);
+  const [got, want] = [shape(steps), shape(prep)];
+  const at = got.findIndex((g, i) => g !== want[i]);
+  if (at >= 0 || got.length !== want.length)
+    throw new ClusterJobError(
+      `prep --cluster: ${file} builds the steps ${got.join(' -> ')}; a clustered run splits prep's own steps for ` +
+        `these options (${want.join(' -> ')}): their configs may differ, not the steps`,
+    );
 }
 
 function stages(options: PrepOptions, steps: Step[]) {
   if (options.decontaminate?.length || steps.some((s) => s.op === decontaminate))
-    throw new Error(
+    throw new ClusterJobError(
       'prep --cluster cannot decontaminate (its n-gram index sees every document on one thread): run `flowlm prep ' +
         '--decontaminate` in one process, or decontaminate the shards afterwards',
     );
@@ -51,13 +69,15 @@ function stages(options: PrepOptions, steps: Step[]) {
     [dedup, sig, tok].find((i) => i >= 0),
   );
   if (read[0]?.op === crawl)
-    throw new Error('prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first');
+    throw new ClusterJobError(
+      'prep --cluster splits input files into work items; a URL to crawl is not a file: crawl first',
+    );
   const dedupCfg = parseConfig(exactDedup.def, dedup >= 0 ? steps[dedup]!.config : {});
   const write = steps.slice(tok + 1);
   const writeCfg = (write.at(-1)?.config ?? {}) as { dir?: string; format?: string };
   const out = resolve(options.out ?? PREP_DEFAULTS.out);
   if (write.at(-1)?.op !== writeShards || resolve(writeCfg.dir ?? '') !== out)
-    throw new Error(
+    throw new ClusterJobError(
       `prep --cluster: the pipeline must end with shard/write-shards writing to the job's --out directory (${out}); ` +
         `it ${write.at(-1)?.op === writeShards ? `writes to ${writeCfg.dir}: give that as --out instead of write.dir` : 'has no such step'}`,
     );
@@ -101,7 +121,10 @@ export function configHash(s: Stages): string {
   return sha256Hex(
     canonicalJson({
       item: 1,
-      read: [{ op: opId(s.read[0]!.op), config: readCfg }, ...s.read.slice(1).map((r) => opId(r.op))],
+      read: [
+        { op: opId(s.read[0]!.op), config: readCfg },
+        ...s.read.slice(1).map((r) => ({ op: opId(r.op), config: r.config ?? {} })),
+      ],
       tokenize: s.tokenize.config,
       key: { lowercase, whitespace, punctuation, seed },
       ...(s.sigCfg ? { minhash: s.sigCfg } : {}),

@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { defOf, type AnyFactory } from '../core/operator.ts';
 import { applyOverrides } from '../graph/load.ts';
 import { loadPrepBuilder, PREP_PIPELINE, type PrepOptions } from './prep-contract.ts';
+import { ClusterJobError } from './prep-cluster-contract.ts';
 import { defaultRegistry } from '../graph/registry.ts';
 import { resolveSpec } from './run-command.ts';
 import { peakRssMb } from '../runtime/peak-rss.ts';
@@ -126,7 +127,7 @@ export async function prepClusterCommand(
   } catch (err) {
     throw new UsageError((err as Error).message, 'prep');
   }
-  const r = await coordinate({
+  const run = coordinate({
     url,
     options,
     job: values.job,
@@ -137,6 +138,16 @@ export async function prepClusterCommand(
     ...(values['item-bytes'] !== undefined ? { itemBytes: parseCount('item-bytes', values['item-bytes'], true) } : {}),
     progress: (line) => io.err(line),
   });
+  let r: CoordinateOutcome;
+  try {
+    r = await run;
+  } catch (err) {
+    // a job that cannot run as asked (found while its steps are cut): what and why, exit 2
+    if (!(err instanceof ClusterJobError)) throw err;
+    io.err(`flowlm: ${err.message}`);
+    if (values.json) io.out(JSON.stringify({ ok: false, error: err.message }));
+    return 2;
+  }
   const s = summary(r);
   for (const p of r.parked) io.err(`flowlm: item ${p.index} (${p.path}) is parked: ${p.error}`);
   if (values.json) io.out(JSON.stringify(s));

@@ -101,6 +101,10 @@ export interface PrepClusterModule {
   runDedupPartition?(item: WorkItem, signal?: AbortSignal): Promise<ItemResult>;
 }
 
+/** The job cannot run as asked (a step that cannot be split, a conflicting setting): the command exits 2
+ * with the message, as for bad usage. */
+export class ClusterJobError extends Error {}
+
 /** A work item's input files. */
 export const itemPaths = (item: WorkItem): string[] => item.paths ?? [item.path];
 

@@ -60,7 +60,13 @@ describe('flowlm run FILE --cluster', () => {
   }, 90_000);
 
   it('refuses what it cannot split, before connecting: exit 2 and why', async () => {
+    const EXTRA = fileURLToPath(new URL('./prep-extra-step.ts', import.meta.url));
     const cases: Array<[string[], RegExp]> = [
+      [
+        ['run', EXTRA, '--cluster', 'nats://127.0.0.1:1'],
+        /builds the steps read .* -> quality \(clean\/quality\) -> tokenize .*: their configs may differ, not the steps/,
+      ],
+      [['prep', '--cluster', 'nats://127.0.0.1:1', '--decontaminate', 'lambada'], /cannot decontaminate/],
       [
         ['run', 'pipelines/train-tiny.json', '--cluster', 'nats://127.0.0.1:1'],
         /exports no prepSpec\(options\) function/,
