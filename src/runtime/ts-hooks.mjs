@@ -16,7 +16,9 @@ let esbuild;
 
 export function initialize(data) {
   opts = data;
-  mkdirSync(opts.cacheDir, { recursive: true });
+  try {
+    mkdirSync(opts.cacheDir, { recursive: true });
+  } catch {} // no cache: every process transforms what it loads
 }
 
 const TS = /\.m?ts$/;
