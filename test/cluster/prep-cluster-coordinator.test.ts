@@ -13,7 +13,8 @@ const ACK_WAIT = '20';
 describe('flowlm prep --cluster under failures', () => {
   it('the coordinator SIGKILLed mid-job and started again: republished items deduplicated, same bytes', async () => {
     const { coord, workers, out } = h.job('coordinator', ACK_WAIT);
-    await Promise.race(workers.map((w) => w.until(tookItem(w), 30_000)));
+    // the first worker to take an item (one that started late may find the job done and end: not a failure)
+    await Promise.any(workers.map((w) => w.until(tookItem(w), 30_000)));
     coord.child.kill('SIGKILL');
     expect((await coord.done).signal).toBe('SIGKILL');
     const again = await flowlm(h.prepArgs('coordinator', ACK_WAIT));

@@ -10,7 +10,8 @@ const h = clusterHarness();
 describe('flowlm prep --cluster under failures', () => {
   it('the NATS server restarted mid-job: clients reconnect, same bytes', async () => {
     const { coord, workers, out } = h.job('restart');
-    await Promise.race(workers.map((w) => w.until(tookItem(w), 30_000)));
+    // the first worker to take an item (one that started late may find the job done and end: not a failure)
+    await Promise.any(workers.map((w) => w.until(tookItem(w), 30_000)));
     await h.nats.restart();
     const r = await coord.done;
     expect(r.code, r.stderr).toBe(0);
