@@ -2,12 +2,27 @@
 // duplicates among the item outputs' keys of its hash partition (operators/shard/dedup-partition.ts) and,
 // in a job with near-dedup, the candidate pairs of its share of the LSH band keys (near-partition.ts).
 import { resolve } from 'node:path';
-import type { ItemResult, WorkItem } from '../src/cli/prep-cluster-contract.ts';
+import { ClusterJobError, type ItemResult, type WorkItem } from '../src/cli/prep-cluster-contract.ts';
 import { checkDedupPartition, runDedupPartition as runPartition } from '../operators/shard/dedup-partition.ts';
 import { itemDir, itemFile, itemRecordSha } from '../operators/shard/item-output.ts';
 import { checkNearPartition, runNearPartition } from '../operators/shard/near-partition.ts';
 import type { PrepOptions } from '../src/cli/prep-contract.ts';
 import { stagesOf } from './prep-cluster-stages.ts';
+
+/** Partitions hold no generations: a dedup that forgets (onFull 'evict') forgets other documents than one
+ * index would, so the result would not be one process's. */
+export async function checkPartitions(options: PrepOptions, partitions: number): Promise<void> {
+  const s = await stagesOf(options);
+  const evicting = [
+    ...(s.dedup && s.dedupCfg.onFull === 'evict' ? ['dedup.onFull'] : []),
+    ...(s.near?.onFull === 'evict' ? ['near-dedup.onFull'] : []),
+  ];
+  if (evicting.length > 0)
+    throw new ClusterJobError(
+      `prep --cluster: --dedup-partitions ${partitions} cannot split a dedup that forgets (${evicting.join(', ')} ` +
+        `'evict'): partitions would forget other documents than one index; drop --dedup-partitions or use onFull 'fail'`,
+    );
+}
 
 /** A near-dedup job's partition settings (undefined without near-dedup). */
 export async function nearSettings(options: PrepOptions) {

@@ -33,7 +33,7 @@ import { MANIFEST, readManifest } from '../operators/shard/manifest.ts';
 import { readItems } from '../operators/shard/read-items.ts';
 import { writeItem } from '../operators/shard/write-item.ts';
 import { configHash, pick, stagesOf } from './prep-cluster-stages.ts';
-import { checkNear, runDedupPartition, verifyDedupPartition } from './prep-cluster-dedup.ts';
+import { checkNear, checkPartitions, runDedupPartition, verifyDedupPartition } from './prep-cluster-dedup.ts';
 import { groupItems, itemFiles, layoutOf, weightsOfAll, type Step } from './prep-cluster-read.ts';
 
 export async function planItems(options: PrepOptions, itemBytes = DEFAULT_ITEM_BYTES): Promise<string[][]> {
@@ -278,10 +278,11 @@ async function merge(
   };
 }
 
-export { runDedupPartition, verifyDedupPartition };
+export { checkPartitions, runDedupPartition, verifyDedupPartition };
 
 export default {
   planItems,
+  checkPartitions,
   verifyItem,
   runItem,
   mergeItems,

@@ -27,6 +27,7 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
                                (default 1: the merge holds every distinct key, ~16 B each). With --near-dup each
                                also takes 1/P of the LSH band keys (~16 B x bands / P per document, plus the
                                job's exact keys) and lists candidate pairs the merge checks. Same bytes either way
+                               (refused with a dedup that forgets: onFull 'evict')
       --item-bytes N           a work item's input size: consecutive small files (plain text, JSON Lines) are
                                grouped up to N bytes (k, M, G suffixes; default 4M); a larger file, or one of
                                another format, is an item of its own. Same bytes whatever N

@@ -71,6 +71,9 @@ export interface PrepClusterModule {
   /** the job's work items, each its input files, in the order single-process prep reads them; consecutive
    * small files share an item up to `itemBytes` (default DEFAULT_ITEM_BYTES) where the reader allows it */
   planItems(options: PrepOptions, itemBytes?: number): Promise<string[][]>;
+  /** throws ClusterJobError when the job's dedup cannot be split into `partitions` with one process's result
+   * (a dedup that forgets: onFull 'evict') */
+  checkPartitions?(options: PrepOptions, partitions: number): Promise<void>;
   /** the item's output when it exists and verifies (sha256, completion record); else null */
   verifyItem(item: WorkItem): Promise<ItemResult | null>;
   /** runs the item (skipping it when verifyItem finds it done); the output is durable when it resolves */

@@ -119,6 +119,7 @@ export async function coordinate(o: CoordinateOptions): Promise<CoordinateOutcom
   // every worker reads the same paths: the output directory is absolute, on shared storage
   const options: PrepOptions = { ...o.options, out: resolve(o.options.out ?? PREP_OUT_DEFAULT) };
   const plan = await mod.planItems(options, o.itemBytes);
+  if ((o.dedupPartitions ?? 1) > 1) await mod.checkPartitions?.(options, o.dedupPartitions!);
   if (plan.length === 0) throw new Error('prep --cluster: the inputs name no files (nothing to distribute)');
   const job = checkJobName(o.job ?? defaultJobName(options, plan));
   const items: WorkItem[] = plan.map((paths, index) => ({

@@ -67,6 +67,25 @@ describe('flowlm run FILE --cluster', () => {
         /builds the steps read .* -> quality \(clean\/quality\) -> tokenize .*: their configs may differ, not the steps/,
       ],
       [['prep', '--cluster', 'nats://127.0.0.1:1', '--decontaminate', 'lambada'], /cannot decontaminate/],
+      // partitions hold no generations: a dedup that forgets cannot be split with one index's result
+      [
+        ['prep', '--cluster', 'nats://127.0.0.1:1', '--dedup-partitions', '2', '--set', 'dedup.onFull=evict'],
+        /--dedup-partitions 2 cannot split a dedup that forgets \(dedup\.onFull 'evict'\)/,
+      ],
+      [
+        [
+          'prep',
+          '--cluster',
+          'nats://127.0.0.1:1',
+          '--dedup-partitions',
+          '3',
+          '--near-dup',
+          '0.8',
+          '--set',
+          'near-dedup.onFull=evict',
+        ],
+        /--dedup-partitions 3 cannot split a dedup that forgets \(near-dedup\.onFull 'evict'\)/,
+      ],
       [
         ['run', 'pipelines/train-tiny.json', '--cluster', 'nats://127.0.0.1:1'],
         /exports no prepSpec\(options\) function/,
