@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { ClusterJobError, type ItemResult, type WorkItem } from '../src/cli/prep-cluster-contract.ts';
 import { checkDedupPartition, runDedupPartition as runPartition } from '../operators/shard/dedup-partition.ts';
 import { itemDir, itemFile, itemRecordSha } from '../operators/shard/item-output.ts';
-import { checkNearPartition, runNearPartition } from '../operators/shard/near-partition.ts';
+import { checkNearPartition, type NearSettings } from '../operators/shard/near-partition.ts';
 import type { PrepOptions } from '../src/cli/prep-contract.ts';
 import { stagesOf } from './prep-cluster-stages.ts';
 
@@ -25,11 +25,11 @@ export async function checkPartitions(options: PrepOptions, partitions: number):
 }
 
 /** A near-dedup job's partition settings (undefined without near-dedup). */
-export async function nearSettings(options: PrepOptions) {
+export async function nearSettings(options: PrepOptions): Promise<NearSettings | undefined> {
   const s = await stagesOf(options);
   if (!s.near) return undefined;
   const { numPerm, bands, rows, maxDocs } = s.near;
-  return { numPerm, bands, rows, maxDocs, dedup: s.dedup, maxEntries: s.dedupCfg.maxEntries };
+  return { numPerm, bands, rows, maxDocs, dedup: s.dedup };
 }
 
 /** Partition p's near-dedup pairs file when it verifies, else why not; null: the job has no near-dedup. */
@@ -87,9 +87,7 @@ export async function runDedupPartition(item: WorkItem, signal?: AbortSignal): P
   const { dir, shas } = await itemShas(item);
   const files = shas.map((_, i) => resolve(dir, itemFile(i)));
   const p = { dir, files, shas, partition: item.index, partitions: item.count };
-  const rec = await runPartition({ ...p, maxEntries: (await stagesOf(item.options)).dedupCfg.maxEntries });
-  signal?.throwIfAborted();
-  const near = await nearSettings(item.options);
-  if (near) await runNearPartition({ ...p, ...near });
+  const maxEntries = (await stagesOf(item.options)).dedupCfg.maxEntries;
+  const rec = await runPartition({ ...p, maxEntries }, await nearSettings(item.options));
   return partitionResult(dir, rec);
 }

@@ -1,43 +1,40 @@
-// The near-dedup half of a clustered prep's dedup partition p of P (run with exact partition p, after
-// every input item): the LSH band keys with hash % P == p. It reads every item output in item order,
-// skips the documents exact dedup drops (it holds the job's exact keys for that: one process's near-dedup
-// sees only what exact dedup kept) and those without a signature, and for each band key of its partition
-// finds the first document that had it (as dedup/minhash/lsh.ts's index holds it: which document holds a
-// key does not depend on any decision, only on the order). A document meeting an earlier holder gives a
-// candidate pair (document, holder), by the documents' sequence numbers over all items. The merge checks
-// each document's candidates from every partition against the signatures it kept of them, so the drops
-// equal one process's LSH index. Memory: the exact key set (~16 B per distinct document), this
-// partition's band keys (~16 B each: ~16 B x bands / P per document) and the pairs (8 B each).
-// The pairs file (little-endian uint32 pairs, in document order) and its record are written atomically,
-// as the exact partition's drops are (dedup-partition.ts).
-import { open, readFile } from 'node:fs/promises';
+// The near-dedup half of a clustered prep's dedup partition p of P (dedup-partition.ts feeds it every
+// document in the same pass over the item outputs): the LSH band keys with hash % P == p. Documents exact
+// dedup drops are not fed (one process's near-dedup sees only what exact dedup kept), nor those without a
+// signature. For each band key of its partition it finds the first document that had it (as
+// dedup/minhash/lsh.ts's index holds it: which document holds a key does not depend on any decision, only
+// on the order). A document meeting an earlier holder gives a candidate pair (document, holder), by the
+// documents' sequence numbers over all items. The merge checks each document's candidates from every
+// partition against the signatures it kept of them (NearChecks), so the drops equal one process's LSH
+// index. Memory: this partition's band keys (~16 B each: ~16 B x bands / P per document) and the pairs
+// (8 B each); the pass also holds the job's exact keys (~16 B per distinct document) to skip exact drops.
+// The pairs file (little-endian uint32 pairs, in document order) and its record are written atomically.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchReader, type AsyncRecordBatchFileReader, type RecordBatch } from 'apache-arrow';
+import type { RecordBatch, Vector } from 'apache-arrow';
 import { z } from 'zod';
 import { bandKeys, estimateJaccard } from '../dedup/minhash/lsh.ts';
-import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
 import { Table64 } from '../dedup/table64.ts';
 import {
   checkPartitionRecord,
   itemsHashOf,
-  partitionFields,
   partitionOf,
   partitionRecordFields,
   writeAtomic,
-} from './dedup-partition.ts';
+} from './partition-record.ts';
 import { canonicalJson, sha256Hex } from './manifest.ts';
 import { PairList } from './pair-list.ts';
 
-export const NearPartitionConfig = z.object({
-  ...partitionFields,
-  dedup: z.boolean().describe('exact dedup runs before near-dedup (its drops are skipped)'),
-  maxEntries: z.number().int().min(1).describe('distinct exact keys held (as dedup/exact)'),
+/** The LSH settings of a near-dedup job's partitions (the filter's, resolved). */
+export const NearSettings = z.object({
+  dedup: z.boolean().describe('exact dedup runs before near-dedup (its drops are not fed)'),
   numPerm: z.number().int().min(1),
   bands: z.number().int().min(1),
   rows: z.number().int().min(1),
   maxDocs: z.number().int().min(1).describe("the filter's bound: band keys held here are at most maxDocs x bands"),
 });
-export type NearPartitionConfig = z.input<typeof NearPartitionConfig>;
+export type NearSettings = z.infer<typeof NearSettings>;
+type Where = { partition: number; partitions: number };
 
 export const NearRecord = z.object({
   ...partitionRecordFields,
@@ -53,90 +50,76 @@ const pairsRecordFile = (p: number, n: number) => `near-${pad(p)}-of-${pad(n)}.d
 const settingsHashOf = (c: { numPerm: number; bands: number; rows: number; dedup: boolean }) =>
   sha256Hex(canonicalJson({ numPerm: c.numPerm, bands: c.bands, rows: c.rows, dedup: c.dedup }));
 
-async function* itemBatches(file: string): AsyncGenerator<RecordBatch> {
-  const handle = await open(file, 'r');
-  let reader: AsyncRecordBatchFileReader | undefined;
-  try {
-    try {
-      reader = (await RecordBatchReader.from(handle)) as AsyncRecordBatchFileReader;
-      await reader.open();
-    } catch (err) {
-      throw new Error(`near-dedup: cannot read item output ${file} (${(err as Error).message}); run the item again`);
-    }
-    yield* reader;
-  } finally {
-    await reader?.cancel().catch(() => undefined);
-    await handle.close();
-  }
-}
-
 /** The record of a complete near partition matching the item outputs and settings, or why there is none. */
 export function checkNearPartition(
   dir: string,
-  expect: Pick<NearPartitionConfig, 'partition' | 'partitions' | 'shas' | 'numPerm' | 'bands' | 'rows' | 'dedup'>,
+  expect: Where & { shas: string[] } & NearSettings,
 ): Promise<NearRecord | string> {
   return checkPartitionRecord(dir, pairsRecordFile(expect.partition, expect.partitions), NearRecord, expect, (rec) =>
     rec.settingsHash === settingsHashOf(expect) ? null : 'made with other near-dedup settings',
   );
 }
 
-/** Runs near partition `partition` (skipped when its output verifies); durable when it resolves. */
-export async function runNearPartition(config: NearPartitionConfig): Promise<NearRecord> {
-  const cfg = NearPartitionConfig.parse(config);
-  if (cfg.partition >= cfg.partitions)
-    throw new Error(`near partition ${cfg.partition} does not exist: the job has ${cfg.partitions} partitions`);
-  if (cfg.shas.length !== cfg.files.length) throw new Error('near partition: one sha256 per item file is needed');
-  const done = await checkNearPartition(cfg.dir, cfg);
-  if (typeof done !== 'string') return done;
-  const K = cfg.numPerm;
-  const seen = cfg.dedup ? new SeenSet(cfg.maxEntries, 'fail', {}) : undefined;
-  const holders = new Table64(cfg.maxDocs * cfg.bands);
-  const keyLo = new Uint32Array(cfg.bands),
-    keyHi = new Uint32Array(cfg.bands);
-  const pairs = new PairList();
-  let seq = 0;
-  for (const file of cfg.files) {
-    for await (const b of itemBatches(file)) {
-      const lo = b.getChild('key_lo')!,
-        hi = b.getChild('key_hi')!,
-        mh = b.getChild('minhash');
-      if (!mh || (mh.type as { listSize?: number }).listSize !== K)
-        throw new Error(`near-dedup: item output ${file} has no minhash column of ${K} values; run the item again`);
-      const d = mh.data[0]!,
-        child = d.children[0]!;
-      const values = child.values as Uint32Array,
-        base = d.offset * K + child.offset;
-      for (let r = 0; r < b.numRows; r++, seq++) {
-        if (seen && seen.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE) continue;
-        if (!mh.isValid(r)) continue;
-        bandKeys(values, base + r * K, cfg.bands, cfg.rows, keyLo, keyHi);
-        for (let k = 0; k < cfg.bands; k++) {
-          if (partitionOf(keyHi[k]!, cfg.partitions) !== cfg.partition) continue;
-          const holder = holders.add(keyLo[k]!, keyHi[k]!, seq);
-          if (holder === -2)
-            throw new Error(
-              `near partition ${cfg.partition}: more than maxDocs x bands (${cfg.maxDocs * cfg.bands}) band keys; raise ` +
-                'the near-dedup maxDocs',
-            );
-          if (holder !== seq) pairs.push(seq, holder);
-        }
-      }
+/** One partition's share of the band keys: fed each document in order (`batch` before a batch's rows),
+ * then `write` makes its pairs file and record durable. */
+export class NearPass {
+  private readonly holders: Table64;
+  private readonly keyLo: Uint32Array;
+  private readonly keyHi: Uint32Array;
+  private readonly pairs = new PairList();
+  private sigs: { col: Vector; values: Uint32Array; base: number } | undefined;
+
+  constructor(private readonly cfg: NearSettings & Where) {
+    this.holders = new Table64(cfg.maxDocs * cfg.bands);
+    this.keyLo = new Uint32Array(cfg.bands);
+    this.keyHi = new Uint32Array(cfg.bands);
+  }
+
+  /** The next item batch's signatures (its minhash column). */
+  batch(b: RecordBatch, file: string): void {
+    const K = this.cfg.numPerm;
+    const col = b.getChild('minhash');
+    if (!col || (col.type as { listSize?: number }).listSize !== K)
+      throw new Error(`near-dedup: item output ${file} has no minhash column of ${K} values; run the item again`);
+    const d = col.data[0]!,
+      child = d.children[0]!;
+    this.sigs = { col, values: child.values as Uint32Array, base: d.offset * K + child.offset };
+  }
+
+  /** Row `r` of the last batch, document `seq` of the job. */
+  row(r: number, seq: number): void {
+    const { cfg, sigs, keyLo, keyHi } = this;
+    if (!sigs!.col.isValid(r)) return;
+    bandKeys(sigs!.values, sigs!.base + r * cfg.numPerm, cfg.bands, cfg.rows, keyLo, keyHi);
+    for (let k = 0; k < cfg.bands; k++) {
+      if (partitionOf(keyHi[k]!, cfg.partitions) !== cfg.partition) continue;
+      const holder = this.holders.add(keyLo[k]!, keyHi[k]!, seq);
+      if (holder === -2)
+        throw new Error(
+          `near partition ${cfg.partition}: more than maxDocs x bands (${cfg.maxDocs * cfg.bands}) band keys; raise ` +
+            'the near-dedup maxDocs',
+        );
+      if (holder !== seq) this.pairs.push(seq, holder);
     }
   }
-  const bytes = pairs.bytes();
-  const name = pairsFile(cfg.partition, cfg.partitions);
-  await writeAtomic(join(cfg.dir, name), bytes);
-  const rec: NearRecord = {
-    partition: cfg.partition,
-    partitions: cfg.partitions,
-    file: name,
-    sha256: sha256Hex(bytes),
-    pairs: pairs.count,
-    itemsHash: itemsHashOf(cfg.shas),
-    settingsHash: settingsHashOf(cfg),
-  };
-  await writeAtomic(join(cfg.dir, pairsRecordFile(cfg.partition, cfg.partitions)), `${JSON.stringify(rec, null, 2)}\n`);
-  return rec;
+
+  async write(dir: string, shas: string[]): Promise<NearRecord> {
+    const { partition, partitions } = this.cfg;
+    const bytes = this.pairs.bytes();
+    const name = pairsFile(partition, partitions);
+    await writeAtomic(join(dir, name), bytes);
+    const rec: NearRecord = {
+      partition,
+      partitions,
+      file: name,
+      sha256: sha256Hex(bytes),
+      pairs: this.pairs.count,
+      itemsHash: itemsHashOf(shas),
+      settingsHash: settingsHashOf(this.cfg),
+    };
+    await writeAtomic(join(dir, pairsRecordFile(partition, partitions)), `${JSON.stringify(rec, null, 2)}\n`);
+    return rec;
+  }
 }
 
 /** Every partition's candidate pairs: per document (sequence number), its earlier candidates, and the
