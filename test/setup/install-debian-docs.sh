@@ -14,7 +14,8 @@ dpkg -s libopenblas-dev >/dev/null 2>&1 || need+=(libopenblas-dev) # the native 
 # tokenizer training and loading are compared with SentencePiece's own spm_train/spm_encode (bench, fixture scripts)
 command -v spm_train >/dev/null || need+=(sentencepiece)
 # language identification is checked on Debian's translated manual pages (bench clean, bench language)
-for l in de fr ja es it pl ru pt-br nl ro cs uk sv fi da hu tr ko; do
+# (Korean pages come with man-db, xz-utils and others: bookworm has no manpages-ko)
+for l in de fr ja es it pl ru pt-br nl ro cs uk sv fi da hu tr; do
   dpkg -s "manpages-$l" >/dev/null 2>&1 || need+=("manpages-$l")
 done
 command -v groff >/dev/null || need+=(groff-base) # the roff-to-text test compares with groff's own rendering
