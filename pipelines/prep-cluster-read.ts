@@ -30,12 +30,23 @@ export async function itemFiles(read: Step): Promise<string[]> {
  * may share a work item, since the merge cuts their batches from the weights wherever the item ends.
  * Files of readers whose batches end with each file stay an item each (the item records those cuts). */
 function groupable(read: Step, file: string): boolean {
-  if (read.op === readText)
-    return parseConfig(readText.def, { ...((read.config ?? {}) as object), paths: [file] }).unit === 'file';
+  if (read.op === readText) return textUnit(read) === 'file';
   if (read.op === readJsonl) return true;
   if (read.op !== readFiles) return false;
   const kind = inputKind(file);
   return kind === 'text' || kind === 'jsonl';
+}
+
+// a reader step's text unit, parsed once per step: every file of a job asks (thousands, at ~10 us each)
+const units = new WeakMap<Step, string>();
+function textUnit(read: Step): string {
+  let unit = units.get(read);
+  if (unit === undefined) {
+    const paths = (read.config as { paths?: string[] } | undefined)?.paths;
+    unit = parseConfig(readText.def, { ...((read.config ?? {}) as object), paths: paths?.length ? paths : ['-'] }).unit;
+    units.set(read, unit);
+  }
+  return unit;
 }
 
 /** Files per item at most: an item's message names them all (NATS's default payload limit is 1 MB). */
@@ -68,9 +79,11 @@ export function groupItems(read: Step, files: readonly string[], itemBytes: numb
   return groups;
 }
 
+const headBuf = new Uint8Array(64 << 10);
+
 /** A plain text file's weight as one document (whole-file.ts: each line's bytes + 1, BOM excluded):
- * its size less a BOM, plus 1 unless it ends with a newline. Only its first 3 bytes and last byte are
- * read (a gzipped file is decompressed). */
+ * its size less a BOM, plus 1 unless it ends with a newline. A small file is read whole in one call; of
+ * a larger one only the first 64 KiB and the last byte (a gzipped file is decompressed). */
 function textWeight(file: string): number {
   let size: number, head: Uint8Array, last: number | undefined;
   if (file.endsWith('.gz')) {
@@ -79,11 +92,18 @@ function textWeight(file: string): number {
   } else {
     const fd = openSync(file, 'r');
     try {
-      size = fstatSync(fd).size;
-      head = new Uint8Array(Math.min(3, size));
-      readSync(fd, head, 0, head.length, 0);
-      const end = new Uint8Array(1);
-      last = size > 0 && readSync(fd, end, 0, 1, size - 1) === 1 ? end[0] : undefined;
+      // most files are small: one read from the start gives the size, the head and the last byte
+      const got = readSync(fd, headBuf, 0, headBuf.length, 0);
+      if (got < headBuf.length) {
+        size = got;
+        head = headBuf.subarray(0, Math.min(3, got));
+        last = got > 0 ? headBuf[got - 1] : undefined;
+      } else {
+        size = fstatSync(fd).size;
+        head = headBuf.subarray(0, 3);
+        const end = new Uint8Array(1);
+        last = readSync(fd, end, 0, 1, size - 1) === 1 ? end[0] : undefined;
+      }
     } finally {
       closeSync(fd);
     }
@@ -122,7 +142,7 @@ export async function weightsOf(read: Step, file: string): Promise<number[] | un
   const config = (read.config ?? {}) as Record<string, unknown>;
   const kind = read.op === readFiles ? inputKind(file) : undefined;
   if (read.op === readText || kind === 'text') {
-    const unit = read.op === readText ? parseConfig(readText.def, { ...config, paths: [file] }).unit : 'file';
+    const unit = read.op === readText ? textUnit(read) : 'file';
     if (unit !== 'file') return undefined;
     return [textWeight(file)];
   }

@@ -5,14 +5,15 @@
 // batchBytes of weight, duplicates included, since dedup runs after the reader): shard boundaries
 // depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: the
 // key set, one item batch (one reader batch of tokens) and the batch being replayed.
-import { existsSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   RecordBatch,
   Schema,
   RecordBatchReader,
   type AsyncRecordBatchFileReader,
+  type RecordBatchFileReader,
   type Data,
   type Int32,
   type List,
@@ -31,6 +32,7 @@ import { readDrops } from './dedup-partition.ts';
 import { NearChecks, readNearPairs } from './near-partition.ts';
 import { LshIndex } from '../dedup/minhash/lsh.ts';
 import { checkItem } from './item-output.ts';
+import { sha256Hex } from './manifest.ts';
 import { tokensField, tokensVector } from '../tokenize/tokens-column.ts';
 
 const Config = z.object({
@@ -98,29 +100,71 @@ const Config = z.object({
     ),
 });
 
-/** Waits until item `index`'s output is complete and verifies (follow mode); false when cancelled. */
+// Item outputs up to this size are read in one call, hashed and parsed from memory: one pass over their
+// bytes instead of a hash pass and a read pass of many small reads. Larger ones (an item of one huge
+// file) are hashed, then streamed, so memory stays bounded.
+const IN_MEMORY_BYTES = 64 << 20;
+
+/** Waits until item `index`'s output is complete and verifies (follow mode): its verified bytes when
+ * small, undefined when it verified on disk (stream it), false when cancelled. */
 async function awaitItem(
   file: string,
   index: number,
   follow: NonNullable<z.infer<typeof Config>['follow']>,
   ctx: { nodeId: string; signal: AbortSignal },
-): Promise<boolean> {
+): Promise<Uint8Array | undefined | false> {
   const expect = { index, inputs: follow.inputs[index]!, configHash: follow.configHash };
   for (;;) {
     if (ctx.signal.aborted) return false;
     // cheap while the record is missing or of another run; hashed once it is this item's
     const rec = await checkItem(dirname(file), expect, { hash: false });
     if (typeof rec !== 'string') {
+      if (rec.bytes <= IN_MEMORY_BYTES) {
+        const bytes = await readFile(file).catch(() => undefined);
+        if (bytes && sha256Hex(bytes) === rec.sha256) return bytes;
+      }
       const full = await checkItem(dirname(file), expect);
       if (typeof full === 'string')
         throw new FlowError(ctx.nodeId, `item ${index} does not verify: ${full}; run it again`, { file });
-      return true;
+      return undefined;
     }
     if (follow.settled && existsSync(follow.settled))
       throw new FlowError(ctx.nodeId, `item ${index} is not complete (${rec}) though every item was reported done`, {
         file,
       });
     await new Promise((r) => setTimeout(r, follow.pollMs));
+  }
+}
+
+/** An item file's batches: parsed from `bytes` when given (or read whole when small), else streamed. */
+async function* itemBatches(file: string, bytes: Uint8Array | undefined, nodeId: string): AsyncGenerator<RecordBatch> {
+  const unreadable = (err: unknown) =>
+    new FlowError(nodeId, `cannot read item output (${(err as Error).message}); run the item again`, { file });
+  if (!bytes && statSync(file).size <= IN_MEMORY_BYTES) bytes = await readFile(file);
+  if (bytes) {
+    let reader: RecordBatchFileReader;
+    try {
+      reader = RecordBatchReader.from(bytes) as RecordBatchFileReader;
+      reader.open();
+    } catch (err) {
+      throw unreadable(err);
+    }
+    yield* reader;
+    return;
+  }
+  let reader: AsyncRecordBatchFileReader | undefined;
+  const handle = await open(file, 'r');
+  try {
+    try {
+      reader = (await RecordBatchReader.from(handle)) as AsyncRecordBatchFileReader;
+      await reader.open();
+    } catch (err) {
+      throw unreadable(err);
+    }
+    yield* reader;
+  } finally {
+    await reader?.cancel().catch(() => undefined);
+    await handle.close();
   }
 }
 
@@ -224,63 +268,49 @@ export const readItems = defineSource({
         p = new Pending();
       }
       layout = cfg.layouts[i] ?? 'row';
-      if (cfg.follow && !(await awaitItem(file, i, cfg.follow, ctx))) return;
+      const bytes = cfg.follow ? await awaitItem(file, i, cfg.follow, ctx) : undefined;
+      if (bytes === false) return;
       const dropped = drops?.get(i);
       let pos = 0;
       // batch by batch from the file (the item file's batches are tokenize's: one reader batch each)
-      let reader: AsyncRecordBatchFileReader | undefined;
-      const handle = await open(file, 'r');
-      try {
-        try {
-          reader = (await RecordBatchReader.from(handle)) as AsyncRecordBatchFileReader;
-          await reader.open();
-        } catch (err) {
-          throw new FlowError(ctx.nodeId, `cannot read item output (${(err as Error).message}); run the item again`, {
-            file,
-          });
-        }
-        for await (const b of reader) {
-          const lo = b.getChild('key_lo') as Vector<Uint32>,
-            hi = b.getChild('key_hi') as Vector<Uint32>;
-          const weight = b.getChild('weight')!,
-            cut = b.getChild('cut')!,
-            id = b.getChild('id')!,
-            url = b.getChild('url')!,
-            source = b.getChild('source')!;
-          const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
-          const values = toks.children[0]!.values as Int32Array;
-          const sigs = cfg.near ? signaturesOf(b, cfg.near.numPerm, ctx.nodeId, file) : undefined;
-          for (let r = 0; r < b.numRows; r++, pos++, seq++) {
-            const w = Number(weight.get(r));
-            let dup = drops
-              ? dropped?.has(pos) === true
-              : seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
-            if (dup) ctx.stats.drop('exact_duplicate');
-            // what dedup/minhash/filter decides after dedup/exact: a document without shingles passes unindexed
-            else if (sigs?.valid(r)) {
-              const off = sigs.base + r * cfg.near!.numPerm;
-              if (near) dup = near.check(seq, sigs.values, off);
-              else {
-                lsh!.add(sigs.values, off, 0);
-                dup = lsh!.duplicate;
-              }
-              if (dup) ctx.stats.drop('near_duplicate');
+      for await (const b of itemBatches(file, bytes, ctx.nodeId)) {
+        const lo = b.getChild('key_lo') as Vector<Uint32>,
+          hi = b.getChild('key_hi') as Vector<Uint32>;
+        const weight = b.getChild('weight')!,
+          cut = b.getChild('cut')!,
+          id = b.getChild('id')!,
+          url = b.getChild('url')!,
+          source = b.getChild('source')!;
+        const toks = b.getChild('tokens')!.data[0]! as Data<List<Int32>>;
+        const values = toks.children[0]!.values as Int32Array;
+        const sigs = cfg.near ? signaturesOf(b, cfg.near.numPerm, ctx.nodeId, file) : undefined;
+        for (let r = 0; r < b.numRows; r++, pos++, seq++) {
+          const w = Number(weight.get(r));
+          let dup = drops
+            ? dropped?.has(pos) === true
+            : seen?.check(Number(lo.get(r)), Number(hi.get(r)), 0) === DUPLICATE;
+          if (dup) ctx.stats.drop('exact_duplicate');
+          // what dedup/minhash/filter decides after dedup/exact: a document without shingles passes unindexed
+          else if (sigs?.valid(r)) {
+            const off = sigs.base + r * cfg.near!.numPerm;
+            if (near) dup = near.check(seq, sigs.values, off);
+            else {
+              lsh!.add(sigs.values, off, 0);
+              dup = lsh!.duplicate;
             }
-            p.push(
-              { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },
-              w,
-              dup ? undefined : values.subarray(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
-            );
-            if (w < 0 ? cut.get(r) === 1 : p.rows >= cfg.batchRows || p.weight >= cfg.batchBytes) {
-              const out = p.batch(layout);
-              if (out) yield out;
-              p = new Pending();
-            }
+            if (dup) ctx.stats.drop('near_duplicate');
+          }
+          p.push(
+            { id: String(id.get(r)), url: (url.get(r) as string | null) ?? null, source: String(source.get(r)) },
+            w,
+            dup ? undefined : values.subarray(toks.valueOffsets[r]!, toks.valueOffsets[r + 1]!),
+          );
+          if (w < 0 ? cut.get(r) === 1 : p.rows >= cfg.batchRows || p.weight >= cfg.batchBytes) {
+            const out = p.batch(layout);
+            if (out) yield out;
+            p = new Pending();
           }
         }
-      } finally {
-        await reader?.cancel().catch(() => undefined);
-        await handle.close();
       }
     }
     const out = p.batch(layout);

@@ -10,6 +10,7 @@ import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mobyDickChapters, sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { mergeFollowing, mergeItems, planItems, runItem, verifyItem } from '../../pipelines/prep-cluster.ts';
+import { itemDir, itemFile } from '../../operators/shard/item-output.ts';
 import { prepSpec } from '../../pipelines/prep-default.ts';
 import { DEFAULT_ITEM_BYTES, type WorkItem } from '../../src/cli/prep-cluster-contract.ts';
 import type { PrepOptions } from '../../src/cli/prep-contract.ts';
@@ -101,6 +102,17 @@ describe('prep --cluster items and merge', () => {
     await expect(mergeFollowing(stopped, plan, 'jf', new AbortController().signal, settled)).rejects.toThrow(
       /item 1 is not complete \(no completion record\) though every item was reported done/,
     );
+    // an item whose bytes no longer match its record (same size, one byte changed) fails the merge, named
+    const damaged = { ...options, out: join(root, 'damaged-follow') };
+    for (const it of items) await runItem({ ...it, options: damaged });
+    const file = join(itemDir(damaged.out!, 'jf'), itemFile(1));
+    const bytes = readFileSync(file);
+    bytes[bytes.length >> 1] ^= 1;
+    writeFileSync(file, bytes);
+    await expect(mergeFollowing(damaged, plan, 'jf', new AbortController().signal, settled)).rejects.toThrow(
+      /item 1 does not verify: item-000001\.arrow does not match its record/,
+    );
+    expect(readdirSync(damaged.out!)).not.toContain('manifest.json');
   });
 
   it('dedup partitioned by key hash (3 partitions, and 1): byte-identical, drops spread over items and partitions', async () => {
