@@ -107,7 +107,7 @@ describe('prep --cluster items and merge', () => {
     for (const it of items) await runItem({ ...it, options: damaged });
     const file = join(itemDir(damaged.out!, 'jf'), itemFile(1));
     const bytes = readFileSync(file);
-    bytes[bytes.length >> 1] ^= 1;
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 1;
     writeFileSync(file, bytes);
     await expect(mergeFollowing(damaged, plan, 'jf', new AbortController().signal, settled)).rejects.toThrow(
       /item 1 does not verify: item-000001\.arrow does not match its record/,
