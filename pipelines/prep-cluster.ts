@@ -104,7 +104,8 @@ export async function runItem(item: WorkItem, signal?: AbortSignal): Promise<Ite
       steps: [
         ...read,
         ...(s.signature ? [s.signature] : []),
-        { ...s.tokenize, config: { ...(s.tokenize.config as object), keepText: true } },
+        // the worker's tokenizer keeps its piece cache from item to item: a new one costs ~5% more tokenizing
+        { ...s.tokenize, config: { ...(s.tokenize.config as object), keepText: true, reuse: 'thread' } },
         {
           id: 'item',
           op: writeItem,

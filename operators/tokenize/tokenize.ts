@@ -13,7 +13,7 @@ import { defineRowOperator, rowRejectsConfig } from '../../src/core/row-operator
 import { sharedInt32 } from '../../src/runtime/shared-memory.ts';
 import { schemaOf } from '../../src/schema/index.ts';
 import { ENCODINGS, ranksData, specialTokenId, type EncodingName } from './engine/encodings.ts';
-import { createEngine, ENGINES } from './engine/engines.ts';
+import { createEngine, ENGINES, type TokenEngine } from './engine/engines.ts';
 import { IdBuffer } from './engine/id-buffer.ts';
 import { loadTokenizer } from './load/load-tokenizer.ts';
 import type { LoadedTokenizer } from './load/loaded-tokenizer.ts';
@@ -75,6 +75,14 @@ const Config = z
       .min(1024)
       .default(1 << 16)
       .describe('flowlm engine: pieces per cache generation (memory: about 140 bytes per entry)'),
+    reuse: z
+      .enum(['run', 'thread'])
+      .default('run')
+      .describe(
+        "an encoding's engine and piece cache: new for each run, or one per thread and settings, kept across runs " +
+          '(a process running many short pipelines, such as a cluster worker, keeps its cache warm); a tokenizer ' +
+          "file's engine is always one per thread",
+      ),
     ...rowRejectsConfig,
   })
   .superRefine((c, ctx) => {
@@ -135,12 +143,24 @@ function encoderOf(cfg: Cfg): { engine: { encode(text: string, out: IdBuffer): v
     const t = loadTokenizer(cfg.tokenizer, { cacheEntries: cfg.cacheEntries });
     return { engine: t, ...specialsOf(cfg, t) };
   }
-  const engine = createEngine(cfg.engine, cfg.encoding, { cacheEntries: cfg.cacheEntries });
-  return { engine, bos: specialOf(cfg.encoding, cfg.bos), eos: specialOf(cfg.encoding, cfg.eos) };
+  return { engine: engineOf(cfg), bos: specialOf(cfg.encoding, cfg.bos), eos: specialOf(cfg.encoding, cfg.eos) };
+}
+
+// reuse 'thread': engines by settings, for this thread's life (module state is per thread)
+const engines = new Map<string, TokenEngine>();
+
+/** The engine an encoding config tokenizes with: a new one, or this thread's for the same settings. */
+export function engineOf(cfg: Pick<Cfg, 'engine' | 'encoding' | 'cacheEntries' | 'reuse'>): TokenEngine {
+  if (cfg.reuse === 'run') return createEngine(cfg.engine, cfg.encoding, { cacheEntries: cfg.cacheEntries });
+  const key = `${cfg.engine}\0${cfg.encoding}\0${cfg.cacheEntries}`;
+  let e = engines.get(key);
+  if (!e) engines.set(key, (e = createEngine(cfg.engine, cfg.encoding, { cacheEntries: cfg.cacheEntries })));
+  return e;
 }
 
 // One engine per kernel, so per worker thread: its piece cache warms up over the batches the thread
-// sees. (A tiktoken-wasm engine's memory is freed with the thread.) The batch-level fast path: every
+// sees (reuse 'thread': and over later runs' batches too). (A tiktoken-wasm engine's memory is freed
+// with the thread.) The batch-level fast path: every
 // kept row's ids go into one buffer, and the tokens column is made from it once, after the last row.
 function rows(cfg: Cfg): RowSpec<Out> {
   const { engine, bos, eos } = encoderOf(cfg);

@@ -9,7 +9,8 @@ import { OperatorStats } from '../../../src/core/stats.ts';
 import { validatePipeline } from '../../../src/graph/validate.ts';
 import { WorkerPool } from '../../../src/runtime/worker-pool.ts';
 import { batchFromColumns, docSchema, schemaOf, type Doc } from '../../../src/schema/index.ts';
-import { tokenize } from '../../../operators/tokenize/tokenize.ts';
+import { engineOf, tokenize } from '../../../operators/tokenize/tokenize.ts';
+import type { FlowlmEngine } from '../../../operators/tokenize/engine/flowlm-engine.ts';
 import { createEngine, type TokenEngine } from '../../../operators/tokenize/engine/engines.ts';
 import { specialTokenId, type EncodingName } from '../../../operators/tokenize/engine/encodings.ts';
 import { IdBuffer } from '../../../operators/tokenize/engine/id-buffer.ts';
@@ -86,6 +87,27 @@ describe('tokenize', () => {
     expect(() => tokenize({ encoding: 'gpt2', eos: '<|endofprompt|>' })).toThrow(
       /config\.eos: encoding gpt2 has no special token <\|endofprompt\|> \(it has <\|endoftext\|>\)/,
     );
+  });
+
+  it("reuse 'thread': one engine per thread and settings, its piece cache warm from run to run; 'run': a new one", async () => {
+    const prose = mobyParagraphs(1).slice(0, 5);
+    const some = docBatches(prose, 2);
+    const settings = { encoding: 'o200k', cacheEntries: 4096 } as const;
+    const shared = engineOf({ engine: 'flowlm', ...settings, reuse: 'thread' }) as FlowlmEngine;
+    expect(shared.cache.misses).toBe(0);
+    await run(some, { ...settings, reuse: 'thread' });
+    const misses = shared.cache.misses;
+    expect(misses).toBeGreaterThan(0); // the run tokenized with this thread's engine
+    const hits = shared.cache.hits;
+    const again = await run(some, { ...settings, reuse: 'thread' });
+    expect(shared.cache.misses).toBe(misses); // every piece of the same text was cached by the first run
+    expect(shared.cache.hits).toBeGreaterThan(hits);
+    expect(tokensOf(again)).toEqual(prose.map((t) => [...ref('o200k', t), specialTokenId('o200k', '<|endoftext|>')]));
+    const used = shared.cache.hits;
+    await run(some, settings); // the default, 'run': an engine of its own
+    expect(shared.cache.hits).toBe(used);
+    expect(engineOf({ engine: 'flowlm', ...settings, reuse: 'run' })).not.toBe(shared);
+    expect(engineOf({ engine: 'flowlm', ...settings, reuse: 'thread' })).toBe(shared);
   });
 
   it('encodes special-token strings inside a document as ordinary text', async () => {
