@@ -52,6 +52,7 @@ interface JobHandle {
 }
 
 const enc = new TextEncoder();
+const RELIST_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function readSpec(cluster: Cluster, job: string): Promise<JobSpec | null> {
@@ -175,18 +176,29 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
 
   const slot = async (n: number): Promise<void> => {
     let turn = n;
+    // the running jobs, listed again after a pull that gave nothing or failed, and at least every
+    // RELIST_MS: listing reads every job's record in the bucket (finished ones too), ~5-10 ms for
+    // dozens of jobs, which every item paid when the list was read before each pull
+    let jobs: JobSpec[] = [];
+    let listedAt = -Infinity;
+    let delivering = false;
     while (!stop && !o.signal?.aborted) {
       if (o.maxItems !== undefined && taken >= o.maxItems) break;
       let msg: JsMsg | null = null;
       let h: JobHandle | null = null;
       try {
-        const jobs = await runningJobs(cluster, o.job);
+        if (!delivering || performance.now() - listedAt >= RELIST_MS) {
+          jobs = await runningJobs(cluster, o.job);
+          listedAt = performance.now();
+        }
+        delivering = false;
         if (jobs.length > 0) {
           h = await handle(jobs[turn++ % jobs.length]!);
           msg = await h.consumer.next({ expires: 1000 });
+          delivering = msg !== null;
         } else await sleep(200); // no running job yet: look again soon (a job starts when its record is put)
       } catch {
-        await sleep(250); // the server is away (restarting): try again
+        await sleep(250); // the server is away (restarting), or the job's consumer is gone: try again
         continue;
       }
       if (msg && h && !(o.maxItems !== undefined && taken >= o.maxItems)) {
