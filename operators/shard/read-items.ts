@@ -4,7 +4,8 @@
 // tokens) cut where one process's reader would have cut its batches (batchRows documents or
 // batchBytes of weight, duplicates included, since dedup runs after the reader): shard boundaries
 // depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: the
-// key set, one item batch (one reader batch of tokens) and the batch being replayed.
+// key set, one item output (whole up to 64 MiB, else one item batch: one reader batch of tokens) and the
+// batch being replayed.
 import { existsSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
