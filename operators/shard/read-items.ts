@@ -6,21 +6,7 @@
 // depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: the
 // key set, one item output (whole up to 64 MiB, else one item batch: one reader batch of tokens) and the
 // batch being replayed.
-import { existsSync, statSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import {
-  RecordBatch,
-  Schema,
-  RecordBatchReader,
-  type AsyncRecordBatchFileReader,
-  type RecordBatchFileReader,
-  type Data,
-  type Int32,
-  type List,
-  type Uint32,
-  type Vector,
-} from 'apache-arrow';
+import { RecordBatch, Schema, type Data, type Int32, type List, type Uint32, type Vector } from 'apache-arrow';
 import { z } from 'zod';
 import { FlowError } from '../../src/core/errors.ts';
 import { defineSource } from '../../src/core/operator.ts';
@@ -32,8 +18,7 @@ import { DocBatcher } from '../ingest/doc-batcher.ts';
 import { readDrops } from './dedup-partition.ts';
 import { NearChecks, readNearPairs } from './near-partition.ts';
 import { LshIndex } from '../dedup/minhash/lsh.ts';
-import { checkItem } from './item-output.ts';
-import { sha256Hex } from './manifest.ts';
+import { awaitItem, itemBatches } from './item-batches.ts';
 import { tokensField, tokensVector } from '../tokenize/tokens-column.ts';
 
 const Config = z.object({
@@ -100,74 +85,6 @@ const Config = z.object({
         'inputs and settings, then verify its sha256 (a record that does not verify fails the run)',
     ),
 });
-
-// Item outputs up to this size are read in one call, hashed and parsed from memory: one pass over their
-// bytes instead of a hash pass and a read pass of many small reads. Larger ones (an item of one huge
-// file) are hashed, then streamed, so memory stays bounded.
-const IN_MEMORY_BYTES = 64 << 20;
-
-/** Waits until item `index`'s output is complete and verifies (follow mode): its verified bytes when
- * small, undefined when it verified on disk (stream it), false when cancelled. */
-async function awaitItem(
-  file: string,
-  index: number,
-  follow: NonNullable<z.infer<typeof Config>['follow']>,
-  ctx: { nodeId: string; signal: AbortSignal },
-): Promise<Uint8Array | undefined | false> {
-  const expect = { index, inputs: follow.inputs[index]!, configHash: follow.configHash };
-  for (;;) {
-    if (ctx.signal.aborted) return false;
-    // cheap while the record is missing or of another run; hashed once it is this item's
-    const rec = await checkItem(dirname(file), expect, { hash: false });
-    if (typeof rec !== 'string') {
-      if (rec.bytes <= IN_MEMORY_BYTES) {
-        const bytes = await readFile(file).catch(() => undefined);
-        if (bytes && sha256Hex(bytes) === rec.sha256) return bytes;
-      }
-      const full = await checkItem(dirname(file), expect);
-      if (typeof full === 'string')
-        throw new FlowError(ctx.nodeId, `item ${index} does not verify: ${full}; run it again`, { file });
-      return undefined;
-    }
-    if (follow.settled && existsSync(follow.settled))
-      throw new FlowError(ctx.nodeId, `item ${index} is not complete (${rec}) though every item was reported done`, {
-        file,
-      });
-    await new Promise((r) => setTimeout(r, follow.pollMs));
-  }
-}
-
-/** An item file's batches: parsed from `bytes` when given (or read whole when small), else streamed. */
-async function* itemBatches(file: string, bytes: Uint8Array | undefined, nodeId: string): AsyncGenerator<RecordBatch> {
-  const unreadable = (err: unknown) =>
-    new FlowError(nodeId, `cannot read item output (${(err as Error).message}); run the item again`, { file });
-  if (!bytes && statSync(file).size <= IN_MEMORY_BYTES) bytes = await readFile(file);
-  if (bytes) {
-    let reader: RecordBatchFileReader;
-    try {
-      reader = RecordBatchReader.from(bytes) as RecordBatchFileReader;
-      reader.open();
-    } catch (err) {
-      throw unreadable(err);
-    }
-    yield* reader;
-    return;
-  }
-  let reader: AsyncRecordBatchFileReader | undefined;
-  const handle = await open(file, 'r');
-  try {
-    try {
-      reader = (await RecordBatchReader.from(handle)) as AsyncRecordBatchFileReader;
-      await reader.open();
-    } catch (err) {
-      throw unreadable(err);
-    }
-    yield* reader;
-  } finally {
-    await reader?.cancel().catch(() => undefined);
-    await handle.close();
-  }
-}
 
 /** Tokenize's output columns, as one process hands them to the writer. */
 export const mergedSchema = (): Schema<Tokens> => {
