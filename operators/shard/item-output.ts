@@ -5,11 +5,12 @@
 // written the same way: an output without a record that verifies is not complete. The bytes depend only
 // on the input and the config (no timestamps, no dictionaries), so two workers running one item write
 // the same file and either rename may win.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Field, FixedSizeList, Int32, List, Schema, Uint32, Uint8, Utf8 } from 'apache-arrow';
 import { z } from 'zod';
 import { AtomicFile } from '../../src/runtime/files.ts';
+import { readRecord } from './completion-record.ts';
 import { sha256File } from './manifest.ts';
 
 /** Item file columns (`minhash` only in a job with near-dedup). `weight`: what the document counted against the reader's batchBytes (readers
@@ -61,16 +62,8 @@ export async function checkItem(
   expect: { index: number; inputs: readonly string[]; configHash: string },
   { hash = true }: { hash?: boolean } = {},
 ): Promise<ItemRecord | string> {
-  const recordPath = join(dir, itemRecordFile(expect.index));
-  if (!existsSync(recordPath)) return 'no completion record';
-  let rec: ItemRecord;
-  try {
-    const r = ItemRecord.safeParse(JSON.parse(readFileSync(recordPath, 'utf8')));
-    if (!r.success) return `completion record invalid: ${r.error.issues[0]?.message}`;
-    rec = r.data;
-  } catch (err) {
-    return `completion record unreadable (${(err as Error).message})`;
-  }
+  const rec = readRecord(join(dir, itemRecordFile(expect.index)), ItemRecord);
+  if (typeof rec === 'string') return rec;
   if (rec.index !== expect.index) return `record is of item ${rec.index}`;
   if (rec.inputs.length !== expect.inputs.length || rec.inputs.some((f, i) => f !== expect.inputs[i]))
     return `record is of other inputs (${rec.inputs.length} files from ${rec.inputs[0]}), not ${expect.inputs.length} from ${expect.inputs[0]}`;
@@ -95,12 +88,8 @@ export function itemRecordSha(dir: string, index: number): string | null {
 
 /** Item `index`'s completion record in `dir` as written (not checked against its file), or null. */
 export function readItemRecord(dir: string, index: number): ItemRecord | null {
-  try {
-    const r = ItemRecord.safeParse(JSON.parse(readFileSync(join(dir, itemRecordFile(index)), 'utf8')));
-    return r.success && r.data.index === index ? r.data : null;
-  } catch {
-    return null;
-  }
+  const rec = readRecord(join(dir, itemRecordFile(index)), ItemRecord);
+  return typeof rec !== 'string' && rec.index === index ? rec : null;
 }
 
 /** The completion record written atomically (synced, renamed): after the data file is in place. */

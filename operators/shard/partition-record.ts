@@ -1,10 +1,11 @@
 // What the dedup partitions of a clustered prep share (dedup-partition.ts: exact keys, near-partition.ts:
 // LSH band keys): their config and record fields, which partition a 64-bit key falls in, and the check
 // of a completion record against the item outputs it was made from. Outputs are written atomically.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { AtomicFile } from '../../src/runtime/files.ts';
+import { readRecord } from './completion-record.ts';
 import { canonicalJson, sha256File, sha256Hex } from './manifest.ts';
 
 /** What every partition of a job's dedup reads: the item outputs, in item order. */
@@ -43,16 +44,8 @@ export async function checkPartitionRecord<
   expect: { partition: number; partitions: number; shas: string[] },
   more?: (rec: R) => string | null,
 ): Promise<R | string> {
-  const recordPath = join(dir, recordName);
-  if (!existsSync(recordPath)) return 'no completion record';
-  let rec: R;
-  try {
-    const r = schema.safeParse(JSON.parse(readFileSync(recordPath, 'utf8')));
-    if (!r.success) return `completion record invalid: ${r.error.issues[0]?.message}`;
-    rec = r.data;
-  } catch (err) {
-    return `completion record unreadable (${(err as Error).message})`;
-  }
+  const rec = readRecord(join(dir, recordName), schema);
+  if (typeof rec === 'string') return rec;
   if (rec.partition !== expect.partition || rec.partitions !== expect.partitions)
     return `record is of partition ${rec.partition} of ${rec.partitions}`;
   if (rec.itemsHash !== itemsHashOf(expect.shas)) return 'made from other item outputs (they were rewritten since)';

@@ -2,6 +2,7 @@
 // completion records of its shards, temporary files of writers that died, and shards beyond the end.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRecord } from './completion-record.ts';
 import { DoneRecord, MANIFEST, Manifest, extensionOf, sha256File, shardFile, type ShardKind } from './manifest.ts';
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -49,12 +50,9 @@ export function loadDone(dir: string, prefix: string, kind: ShardKind): Map<numb
   for (const [i, names] of indicesIn(dir, prefix, kind)) {
     const name = names.find((n) => n.endsWith('.done.json'));
     if (!name) continue;
-    try {
-      const r = DoneRecord.safeParse(JSON.parse(readFileSync(join(dir, name), 'utf8')));
-      if (r.success && r.data.index === i) out.set(i, r.data);
-    } catch {
-      /* a record that does not parse is no record */
-    }
+    // a record that does not parse is no record
+    const rec = readRecord(join(dir, name), DoneRecord);
+    if (typeof rec !== 'string' && rec.index === i) out.set(i, rec);
   }
   let manifest: Manifest | undefined;
   try {
