@@ -8,14 +8,18 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { bundledFactory } from './dep-bundles.mjs';
 
-/** @type {{ cacheDir: string, esbuild: string }} */
+/** @type {{ cacheDir: string, esbuild: string, bundleDeps: boolean }} */
 let opts;
 /** @type {any} */
 let esbuild;
+/** @type {(specifier: string) => string | undefined} */
+let bundled = () => undefined;
 
 export function initialize(data) {
   opts = data;
+  if (opts.bundleDeps) bundled = bundledFactory(opts.cacheDir, opts.esbuild); // dep-bundles.mjs
   try {
     mkdirSync(opts.cacheDir, { recursive: true });
   } catch {} // no cache: every process transforms what it loads
@@ -50,6 +54,8 @@ function transform(path, stat) {
 }
 
 export async function resolve(specifier, context, next) {
+  const url = bundled(specifier);
+  if (url) return { url, format: 'module', shortCircuit: true };
   try {
     return await next(specifier, context);
   } catch (err) {

@@ -18,7 +18,12 @@ export function registerTs() {
     user = String(userInfo().uid);
   } catch {}
   register(new URL('./ts-hooks.mjs', import.meta.url), {
-    data: { cacheDir: join(tmpdir(), `flowlm-ts-${user}`, version), esbuild },
+    // apache-arrow, zod and rxjs as a few bundled modules each, not ~465 (dep-bundles.mjs)
+    data: {
+      cacheDir: join(tmpdir(), `flowlm-ts-${user}`, version),
+      esbuild,
+      bundleDeps: process.env.FLOWLM_BUNDLE_DEPS !== '0',
+    },
   });
   process.setSourceMapsEnabled(true); // stack traces name the .ts lines
 }
