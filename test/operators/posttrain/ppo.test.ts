@@ -24,6 +24,7 @@ import {
   spec,
 } from './ppo-fixtures.ts';
 import { handRun } from './ppo-hand-run.ts';
+import { expectBatchInvariant, rowInvariant } from '../../nn/batch-invariance.ts';
 
 describe('posttrain/ppo', () => {
   it("one iteration's metrics and weights equal a hand-run of the library functions", async () => {
@@ -32,7 +33,10 @@ describe('posttrain/ppo', () => {
     expect(r.ok, r.error?.message).toBe(true);
     const got = metricsOf(dir).by[1]!;
     const want = await handRun();
-    for (const k of Object.keys(want.metrics)) expect(got[k], k).toBe(want.metrics[k]!);
+    // the hand-run scores each rollout row alone, the run in a batch: the same bits where the matmul is
+    // row-invariant, float32 rounding apart elsewhere (test/nn/batch-invariance.ts)
+    const invariant = await rowInvariant();
+    for (const k of Object.keys(want.metrics)) expectBatchInvariant(got[k], want.metrics[k]!, invariant);
     // the checkpoint's policy is the hand-run's, trained
     const trained = (await loadModel(dir)).model.getParams();
     let maxDiff = 0;
@@ -46,7 +50,11 @@ describe('posttrain/ppo', () => {
       }
     }
     expect(moved).toBeGreaterThan(1e-3);
-    expect(maxDiff).toBe(0);
+    console.log(
+      `ppo: trained weights against the hand-run's: max |diff| ${maxDiff} (row-invariant matmul: ${invariant})`,
+    );
+    if (invariant) expect(maxDiff).toBe(0);
+    else expect(maxDiff).toBeLessThan(1e-3 * moved);
   });
 
   it('pipelines/ppo.ts runs as a spec (its models and sizes replaced)', async () => {
