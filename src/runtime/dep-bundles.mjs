@@ -9,7 +9,7 @@
 // classes would not be the bundle's: instanceof and Arrow type checks would fail far from the cause).
 // FLOWLM_BUNDLE_DEPS=0 turns this off (ts-register.mjs). Plain JavaScript: it runs on the hooks thread.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -41,6 +41,15 @@ function packageDir(pkg) {
   throw new Error(`cannot find ${pkg} in node_modules`);
 }
 
+/** Whether a bundle directory holds every file its build wrote (files.json, written last before the rename). */
+function complete(out) {
+  try {
+    return JSON.parse(readFileSync(join(out, 'files.json'), 'utf8')).every((f) => existsSync(join(out, 'out', f)));
+  } catch {
+    return false;
+  }
+}
+
 const entryName = (sub) => (sub === '.' ? 'index' : sub.slice(2).replace(/\//g, '-'));
 
 /** Builds `pkg`'s bundle under `root` unless a previous process did: its directory. */
@@ -53,7 +62,7 @@ function build(pkg, root, esbuildPath) {
     .digest('hex')
     .slice(0, 16);
   const out = join(root, `${pkg}-${version}-${key}`);
-  if (existsSync(out)) return out;
+  if (complete(out)) return out;
   // built whole under a temporary name, then renamed: another process sees all of it or none
   const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   try {
@@ -83,10 +92,13 @@ function build(pkg, root, esbuildPath) {
       legalComments: 'none',
       logLevel: 'silent',
     });
+    writeFileSync(join(tmp, 'files.json'), JSON.stringify(readdirSync(join(tmp, 'out'))));
+    // a copy with files missing (a temp cleaner's work) is removed and replaced
+    if (existsSync(out) && !complete(out)) rmSync(out, { recursive: true, force: true });
     try {
       renameSync(tmp, out);
     } catch (err) {
-      if (!existsSync(out)) throw err; // else another process finished first: its copy is the same
+      if (!complete(out)) throw err; // else another process finished first: its copy is the same
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

@@ -3,8 +3,8 @@
 // cache, a deep import shares its package's classes, the bundles are built once and reused, a subpath
 // that is not bundled is refused by name, and FLOWLM_BUNDLE_DEPS=0 loads the packages as installed.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -78,6 +78,13 @@ describe('bundled dependencies', () => {
     ).toEqual(['apache-arrow', 'rxjs', 'zod']);
     expect(JSON.parse(run('main.ts'))).toEqual(first); // the same bundles, not built again
     expect(bundles()).toEqual(built);
+    // a bundle missing one of its files (as a temp cleaner leaves it) is built again, not imported broken
+    const arrow = first.arrow as string;
+    const outDir = dirname(fileURLToPath(arrow));
+    const chunk = readdirSync(outDir).find((f) => f.startsWith('chunk-'))!;
+    unlinkSync(join(outDir, chunk));
+    expect(JSON.parse(run('main.ts'))).toEqual(first);
+    expect(existsSync(join(outDir, chunk))).toBe(true);
   });
 
   it('refuses a subpath it does not bundle, naming it and the way out', () => {
