@@ -12,7 +12,7 @@ import { defineSource } from '../../src/core/operator.ts';
 import { stableId } from '../../src/runtime/files.ts';
 import { batchFromColumns, docColumns, schemaOf, type Doc } from '../../src/schema/index.ts';
 import { CrawlConfig } from './crawl/config.ts';
-import { Crawler, type CrawlRow } from './crawl/crawler.ts';
+import type { CrawlRow } from './crawl/crawler.ts';
 
 export { CrawlConfig } from './crawl/config.ts';
 
@@ -66,6 +66,8 @@ export const crawl = defineSource({
       return b;
     };
     try {
+      // the crawler's modules load when a crawl runs, not with every pipeline that could crawl
+      const { Crawler } = await import('./crawl/crawler.ts');
       for await (const item of new Crawler(cfg, ctx).run()) {
         if (item === 'idle') {
           if (rows.length > 0 && performance.now() - since >= FLUSH_MS) yield flush();

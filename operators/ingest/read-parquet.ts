@@ -8,7 +8,8 @@
 // "skip" a new thread goes on from the next row group.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { Schema, tableFromIPC, type RecordBatch, type TypeMap } from 'apache-arrow';
-import * as pw from 'parquet-wasm';
+import { createRequire } from 'node:module';
+import type * as ParquetWasm from 'parquet-wasm';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
 import { FlowError } from '../../src/core/errors.ts';
@@ -20,6 +21,12 @@ import { BadRecords, badRecordConfig, shownPath } from '../../src/runtime/reject
 import { firstMatch } from '../../src/runtime/first-match.ts';
 
 const ID = 'ingest/read-parquet';
+// parquet-wasm loads (and compiles its WebAssembly) on the first Parquet footer read, not with every
+// pipeline that merely could read Parquet
+let pwModule: typeof ParquetWasm | undefined;
+const pw = (): typeof ParquetWasm =>
+  (pwModule ??= createRequire(import.meta.url)('parquet-wasm') as typeof ParquetWasm);
+
 const SCAN = new URL('../../src/runtime/parquet-scan.ts', import.meta.url).href;
 const Config = z.object({
   paths: z
@@ -63,7 +70,7 @@ export function readParquetSchema(file: string, columns?: readonly string[]): Sc
     readSync(fd, buf, 4, len + 8, size - 8 - len);
     let schema: Schema;
     try {
-      schema = tableFromIPC(pw.readSchema(buf).intoIPCStream()).schema;
+      schema = tableFromIPC(pw().readSchema(buf).intoIPCStream()).schema;
     } catch (err) {
       throw new FlowError(ID, `cannot decode the Parquet footer: ${msg(err)}`, {
         file: shownPath(file),

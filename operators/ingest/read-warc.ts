@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { RecordBatch, Utf8, Int32 } from 'apache-arrow';
 import { Int32 as Int32Type, Utf8 as Utf8Type } from 'apache-arrow';
-import { LimitReader, WARCParser, type WARCRecord } from 'warcio';
+import type { WARCRecord } from 'warcio';
 import { z } from 'zod';
 import { defineSource } from '../../src/core/operator.ts';
 import { docColumns, schemaOf, type Doc } from '../../src/schema/index.ts';
@@ -78,6 +78,8 @@ export const readWarc = defineSource({
   output: () => warcDocSchema(),
   async *make(cfg, ctx): AsyncGenerator<RecordBatch<WarcDoc>> {
     const files = await expandGlobs(cfg.paths);
+    // warcio (and its hashing WebAssembly) loads when a WARC file is read, not with every prep
+    const { LimitReader, WARCParser } = await import('warcio');
     const schema = warcDocSchema();
     const bad = new BadRecords(ctx, cfg.onError, cfg.rejects);
     const rows = new RowBatcher(schema, cfg);

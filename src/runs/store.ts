@@ -5,9 +5,10 @@
 // process died without saying so (SIGKILL, power loss) is found by its pid and heartbeat and marked
 // failed the next time the store is opened (reapStale).
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { STORE_DDL, STORE_VERSION } from './store-schema.ts';
 
 import {
@@ -32,6 +33,12 @@ import {
 
 export * from './store-rows.ts';
 
+// the native SQLite binding loads when a store is opened: every command links this module (main.ts
+// records runs), few open a store (worker, cluster, --help do not)
+let sqlite: typeof Database | undefined;
+const openDatabase = (path: string, options: Database.Options): Database.Database =>
+  new (sqlite ??= createRequire(import.meta.url)('better-sqlite3') as typeof Database)(path, options);
+
 export class RunStore {
   readonly path: string;
   readonly db: Database.Database;
@@ -40,7 +47,7 @@ export class RunStore {
     this.path = path;
     try {
       if (!readonly_) mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path, { readonly: readonly_, fileMustExist: readonly_ });
+      this.db = openDatabase(path, { readonly: readonly_, fileMustExist: readonly_ });
     } catch (err) {
       throw new StoreError(
         `cannot open the run store ${path}: ${err instanceof Error ? err.message : String(err)} ` +

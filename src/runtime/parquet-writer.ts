@@ -4,17 +4,25 @@
 // schema in the file's metadata, so parquet-wasm reads them back as Dictionary<Utf8> and other readers
 // (hyparquet, pyarrow) as strings. Shared by io/write-parquet and shard/write-shards.
 import { Table, tableToIPC, type RecordBatch } from 'apache-arrow';
-import * as pw from 'parquet-wasm';
+import { createRequire } from 'node:module';
+import type * as ParquetWasm from 'parquet-wasm';
 import type { ByteSink } from './ipc-writer.ts';
 
+// parquet-wasm (and its WebAssembly) loads when a Parquet file is written, not with every module that
+// links a writer that could write one (shard output, the cluster's item outputs)
+let pwModule: typeof ParquetWasm | undefined;
+const parquetWasm = (): typeof ParquetWasm =>
+  (pwModule ??= createRequire(import.meta.url)('parquet-wasm') as typeof ParquetWasm);
+
+/** flowlm's codec names and parquet-wasm's Compression members */
 export const PARQUET_CODECS = {
-  none: pw.Compression.UNCOMPRESSED,
-  snappy: pw.Compression.SNAPPY,
-  zstd: pw.Compression.ZSTD,
-  gzip: pw.Compression.GZIP,
-  brotli: pw.Compression.BROTLI,
-  lz4: pw.Compression.LZ4_RAW,
-} as const;
+  none: 'UNCOMPRESSED',
+  snappy: 'SNAPPY',
+  zstd: 'ZSTD',
+  gzip: 'GZIP',
+  brotli: 'BROTLI',
+  lz4: 'LZ4_RAW',
+} as const satisfies Record<string, keyof typeof ParquetWasm.Compression>;
 export type ParquetCodec = keyof typeof PARQUET_CODECS;
 
 export interface ParquetWriterOptions {
@@ -25,7 +33,7 @@ export interface ParquetWriterOptions {
 export class ParquetWriter {
   /** set when parquet-wasm failed; `write` and `finish` throw it */
   failure: unknown;
-  private input?: ReadableStreamDefaultController<pw.RecordBatch>;
+  private input?: ReadableStreamDefaultController<ParquetWasm.RecordBatch>;
   private pump?: Promise<void>;
   private pulled?: () => void; // resolves when the writer wants the next batch
 
@@ -43,7 +51,7 @@ export class ParquetWriter {
   async write(batch: RecordBatch): Promise<void> {
     this.check();
     if (!this.pump) this.start();
-    const table = pw.Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'));
+    const table = parquetWasm().Table.fromIPCStream(tableToIPC(new Table([batch]), 'stream'));
     const wasmBatch = table.recordBatch(0);
     table.free();
     if (wasmBatch) {
@@ -80,7 +88,8 @@ export class ParquetWriter {
   }
 
   private start(): void {
-    const stream = new ReadableStream<pw.RecordBatch>(
+    const pw = parquetWasm();
+    const stream = new ReadableStream<ParquetWasm.RecordBatch>(
       {
         start: (c) => {
           this.input = c;
@@ -90,7 +99,7 @@ export class ParquetWriter {
       { highWaterMark: 1 },
     );
     const props = new pw.WriterPropertiesBuilder()
-      .setCompression(PARQUET_CODECS[this.opts.compression])
+      .setCompression(pw.Compression[PARQUET_CODECS[this.opts.compression]])
       .setMaxRowGroupSize(this.opts.rowGroupRows)
       .build();
     this.pump = (async () => {

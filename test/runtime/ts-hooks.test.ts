@@ -1,9 +1,9 @@
 // flowlm's TypeScript hooks (src/runtime/ts-hooks.mjs, registered by ts-register.mjs as bin.js and every
 // worker thread do): a fresh Node process imports TypeScript modules with type-only syntax, class fields,
-// './x.js' and extensionless specifiers naming .ts files; the transform is cached on disk and redone when
-// the file changes; stack traces name the .ts lines.
+// './x.js' and extensionless specifiers naming .ts files; the transform is cached on disk (with its source
+// map beside it, without the sources' text) and redone when the file changes; stack traces name the .ts lines.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,10 +25,19 @@ const run = () =>
     ],
     { env: { ...process.env, TMPDIR: cache }, encoding: 'utf8' },
   );
-/** The cached transforms (one directory per esbuild version under flowlm-ts-<uid>). */
+/** The cached transforms (one directory per esbuild version under flowlm-ts-<uid>), each with its map. */
 const cached = (): string[] => {
   const root = join(cache, readdirSync(cache).find((d) => d.startsWith('flowlm-ts-'))!);
-  return readdirSync(root).flatMap((v) => readdirSync(join(root, v)));
+  const files = readdirSync(root).flatMap((v) => readdirSync(join(root, v)).map((f) => join(root, v, f)));
+  const modules = files.filter((f) => f.endsWith('.mjs'));
+  expect(files.filter((f) => !f.endsWith('.mjs')).sort()).toEqual(modules.map((f) => `${f}.map`).sort());
+  for (const m of modules) {
+    const map = JSON.parse(readFileSync(`${m}.map`, 'utf8')) as { sources: string[]; sourcesContent?: unknown };
+    expect(map.sources).toHaveLength(1);
+    expect(map.sources[0]).toMatch(/\.ts$/);
+    expect(map.sourcesContent).toBeUndefined(); // the source is on disk: the map stays small
+  }
+  return modules;
 };
 
 describe('TypeScript hooks', () => {

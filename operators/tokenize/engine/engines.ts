@@ -5,7 +5,7 @@
 //   js-tiktoken     the reference: OpenAI's tiktoken ported to JS
 //   tiktoken-wasm   OpenAI's Rust tiktoken compiled to WebAssembly
 import { createRequire } from 'node:module';
-import { Tiktoken as JsTiktoken } from 'js-tiktoken/lite';
+import type { Tiktoken as JsTiktoken } from 'js-tiktoken/lite';
 import type { Tiktoken as WasmTiktoken } from 'tiktoken';
 import { withEcmaWhitespace } from './ecma-whitespace.ts';
 import { ENCODING, ranksData, type EncodingName } from './encodings.ts';
@@ -42,7 +42,9 @@ export function createEngine(engine: EngineName, encoding: EncodingName, opts: E
 }
 
 function jsTiktoken(encoding: EncodingName): TokenEngine {
-  const enc = new JsTiktoken(ranksData(encoding));
+  // the reference engine loads when it is asked for, not with flowlm's own
+  const { Tiktoken } = require('js-tiktoken/lite') as { Tiktoken: typeof JsTiktoken };
+  const enc = new Tiktoken(ranksData(encoding));
   const none: string[] = [];
   return {
     engine: 'js-tiktoken',
