@@ -129,7 +129,12 @@ export async function clustered(
   for (const stop of stops) stop(); // warm workers serve until stopped (exit 130)
   const done = await Promise.all(workers);
   const summary = lastJson('flowlm prep --cluster', c);
-  if (!warm) done.forEach((w, k) => lastJson(`flowlm worker ${k + 1}`, w));
+  if (!warm)
+    done.forEach((w, k) => {
+      // a worker that ran nothing leaves the job to the others: say why, from its own log
+      if (Number(lastJson(`flowlm worker ${k + 1}`, w).items) === 0)
+        console.log(`flowlm worker ${k + 1} of ${job} ran no item; its log ends: ${w.stderr.slice(-1500)}`);
+    });
   return { wallMs, durationMs: Number(summary.durationMs), summary };
 }
 
