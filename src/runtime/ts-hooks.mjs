@@ -4,10 +4,11 @@
 // JavaScript: it runs on Node's hooks thread, before any TypeScript can load.
 // Why not tsx's hooks: tsx resolves every import (node_modules included) through its own logic; this
 // handles only TypeScript files, and a process starts with ~0.6 s less CPU (bench in the README).
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { shimFactory } from './cjs-shims.mjs';
+import { cachedModule } from './ts-cache.mjs';
 import { bundledFactory } from './dep-bundles.mjs';
 
 /** @type {{ cacheDir: string, esbuild: string, bundleDeps: boolean }} */
@@ -16,28 +17,26 @@ let opts;
 let esbuild;
 /** @type {(specifier: string) => string | undefined} */
 let bundled = () => undefined;
+/** @type {(specifier: string, parentURL: string | undefined) => string | undefined} */
+let shimmed = () => undefined;
 
 export function initialize(data) {
   opts = data;
-  if (opts.bundleDeps) bundled = bundledFactory(opts.cacheDir, opts.esbuild); // dep-bundles.mjs
+  if (opts.bundleDeps) {
+    bundled = bundledFactory(opts.cacheDir, opts.esbuild); // dep-bundles.mjs
+    shimmed = shimFactory(opts.cacheDir); // cjs-shims.mjs
+  }
   try {
     mkdirSync(opts.cacheDir, { recursive: true });
   } catch {} // no cache: every process transforms what it loads
 }
 
 const TS = /\.m?ts$/;
-// Source maps live beside the cached module, without the sources' text: with the map inline, Node
-// decoded it and scanned every module's whole text (map included) for line lengths as it loaded, ~10% of
-// a process's start-up. Part of the cache key, so a cache of another format is not read.
-const MAP_FORMAT = 'map-file-1';
 // the compiler options that change what esbuild emits, as tsconfig.json sets them (tsx reads them there)
 const tsconfigRaw = { compilerOptions: { verbatimModuleSyntax: true, useDefineForClassFields: true } };
 
 function transform(path, stat) {
-  const key = createHash('sha1')
-    .update(`${opts.esbuild}\0${MAP_FORMAT}\0${path}\0${stat.size}\0${stat.mtimeMs}`)
-    .digest('hex');
-  const cached = `${opts.cacheDir}/${key}.mjs`;
+  const cached = cachedModule(opts.cacheDir, opts.esbuild, path, stat);
   try {
     return readFileSync(cached, 'utf8');
   } catch {}
@@ -51,7 +50,8 @@ function transform(path, stat) {
     sourcefile: path,
     tsconfigRaw,
   });
-  // a path, not a file: URL: Node 20 reads a map only from a data: URL or a path (taken relative to the module)
+  // the map's path for debuggers and --enable-source-maps (not a file: URL: Node 20 reads a map only from a
+  // data: URL or a path); flowlm's own stack traces find it by name (ts-stack-traces.mjs)
   const code = `${out.code}//# sourceMappingURL=${pathToFileURL(`${cached}.map`).pathname}\n`;
   // whole or not at all: another process may read either at any moment; the map goes first, so a
   // cached module always finds its map
@@ -66,7 +66,7 @@ function transform(path, stat) {
 }
 
 export async function resolve(specifier, context, next) {
-  const url = bundled(specifier);
+  const url = bundled(specifier) ?? shimmed(specifier, context.parentURL);
   if (url) return { url, format: 'module', shortCircuit: true };
   try {
     return await next(specifier, context);

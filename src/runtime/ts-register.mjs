@@ -3,6 +3,7 @@
 import { createRequire, register } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { installStackTraces } from './ts-stack-traces.mjs';
 
 let done = false;
 
@@ -17,13 +18,11 @@ export function registerTs() {
   try {
     user = String(userInfo().uid);
   } catch {}
+  const cacheDir = join(tmpdir(), `flowlm-ts-${user}`, version);
   register(new URL('./ts-hooks.mjs', import.meta.url), {
-    // apache-arrow, zod and rxjs as a few bundled modules each, not ~465 (dep-bundles.mjs)
-    data: {
-      cacheDir: join(tmpdir(), `flowlm-ts-${user}`, version),
-      esbuild,
-      bundleDeps: process.env.FLOWLM_BUNDLE_DEPS !== '0',
-    },
+    // apache-arrow, zod and rxjs as a few bundled modules each, not ~465 (dep-bundles.mjs); large
+    // CommonJS packages through shims (cjs-shims.mjs)
+    data: { cacheDir, esbuild, bundleDeps: process.env.FLOWLM_BUNDLE_DEPS !== '0' },
   });
-  process.setSourceMapsEnabled(true); // stack traces name the .ts lines
+  installStackTraces(cacheDir, esbuild); // stack traces name the .ts lines
 }

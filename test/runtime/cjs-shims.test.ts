@@ -1,0 +1,94 @@
+// Large CommonJS packages imported as ES modules through shims (src/runtime/cjs-shims.mjs) in a process
+// with flowlm's hooks: '@tensorflow/tfjs' and the NATS client resolve to a cached shim whose named and
+// default exports are the very objects require() gives (one instance of the package), the shim is
+// written once and reused, and FLOWLM_BUNDLE_DEPS=0 imports the packages as installed. Stack traces
+// name the .ts lines without Node's source-map support (which read every dependency's maps at load).
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const REGISTER = fileURLToPath(new URL('../../src/runtime/ts-register.mjs', import.meta.url));
+// under the repository's node_modules, so that the packages resolve from the test's files
+const cacheRoot = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
+mkdirSync(cacheRoot, { recursive: true });
+const dir = mkdtempSync(join(cacheRoot, 'flowlm-cjs-shims-'));
+const cache = join(dir, 'tmp');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (env: Record<string, string> = {}) =>
+  JSON.parse(
+    execFileSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `(await import(${JSON.stringify(REGISTER)})).registerTs(); await import(${JSON.stringify(join(dir, 'main.ts'))});`,
+      ],
+      { env: { ...process.env, TMPDIR: cache, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+      .trim()
+      .split('\n')
+      .pop()!,
+  ) as Record<string, unknown>;
+
+/** The shims written so far, with their modification times. */
+const shims = (): Record<string, number> => {
+  const root = join(cache, readdirSync(cache).find((d) => d.startsWith('flowlm-ts-'))!);
+  return Object.fromEntries(
+    readdirSync(root).flatMap((v) => {
+      const d = join(root, v, 'cjs');
+      try {
+        return readdirSync(d).map((f) => [f, statSync(join(d, f)).mtimeMs]);
+      } catch {
+        return [];
+      }
+    }),
+  );
+};
+
+writeFileSync(
+  join(dir, 'main.ts'),
+  `import * as tf from '@tensorflow/tfjs';
+import tfDefault from '@tensorflow/tfjs';
+import { jetstream } from '@nats-io/jetstream';
+import { createRequire } from 'node:module';
+const req = createRequire(import.meta.url);
+const installed = req('@tensorflow/tfjs');
+const names = (o: object) => Object.keys(o).filter((k) => k !== 'default').sort().join();
+const fail = (): never => { throw new Error('here'); };
+let at = '';
+try { fail(); } catch (e) { at = (e as Error).stack!.split('\\n')[1]!; }
+console.log(JSON.stringify({
+  tf: import.meta.resolve('@tensorflow/tfjs'),
+  nats: import.meta.resolve('@nats-io/jetstream'),
+  sameTidy: tf.tidy === installed.tidy,
+  sameDefault: tfDefault === installed,
+  sameNames: names(tf) === names(installed) && names(installed).length > 400,
+  sameJetstream: jetstream === req('@nats-io/jetstream').jetstream,
+  at,
+}));
+`,
+);
+
+describe('CommonJS packages through shims', () => {
+  it('resolve to a cached shim that exports what require() gives, written once', () => {
+    const first = run();
+    expect(first.tf).toMatch(/\/flowlm-ts-[^/]+\/[^/]+\/cjs\/[0-9a-f]{40}\.mjs$/);
+    expect(first.nats).toMatch(/\/cjs\/[0-9a-f]{40}\.mjs$/);
+    expect(first).toMatchObject({ sameTidy: true, sameDefault: true, sameNames: true, sameJetstream: true });
+    // the .ts line of the throw (line 8), mapped by flowlm's own stack traces
+    expect(first.at).toMatch(/main\.ts:8:\d+/);
+    const written = shims();
+    expect(Object.keys(written)).toHaveLength(2);
+    expect(run()).toEqual(first);
+    expect(shims()).toEqual(written); // reused: not written again
+  });
+
+  it('FLOWLM_BUNDLE_DEPS=0 imports the packages as installed', () => {
+    const off = run({ FLOWLM_BUNDLE_DEPS: '0' });
+    expect(off.tf).toMatch(/\/node_modules\/@tensorflow\/tfjs\/dist\/tf\.node\.js$/);
+    expect(off).toMatchObject({ sameTidy: true, sameDefault: true, sameNames: true, sameJetstream: true });
+  });
+});
