@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
+/** `node --import TS_IMPORT file.ts`: a child process running TypeScript under flowlm's own hooks, as the CLI does */
+export const TS_IMPORT = fileURLToPath(new URL('../../src/runtime/ts-import.mjs', import.meta.url));
 export const spec = (name: string) => fileURLToPath(new URL(`../fixtures/specs/${name}`, import.meta.url));
 
 export interface CliResult {

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from '../cli/spawn.ts';
+import { ROOT, TS_IMPORT } from '../cli/spawn.ts';
 
 const run = promisify(execFile);
 const script = `
@@ -17,7 +17,7 @@ void Promise.reject(new Error('a stray rejection after a failed run'));
 
 describe('initBackend (wasm)', () => {
   it('leaves no Emscripten process listeners: a stray rejection is reported by Node, not by the module', async () => {
-    const r = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    const r = await run(process.execPath, ['--import', TS_IMPORT, '--input-type=module', '-e', script], {
       cwd: ROOT,
       env: { ...process.env, FLOWLM_BACKEND: 'wasm' },
     }).then(

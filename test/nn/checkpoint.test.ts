@@ -33,6 +33,7 @@ import { valuesOf, withShapes } from '../../src/nn/checkpoint/convert.ts';
 import { gptConfig } from '../../src/nn/model/config.ts';
 import { initialValues, paramSpecs } from '../../src/nn/model/params.ts';
 import { loopValues } from '../fixtures/checkpoint-values.ts';
+import { TS_IMPORT } from '../cli/spawn.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flowlm-checkpoint-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -348,7 +349,7 @@ describe('checkpoint store', () => {
     for (let round = 0; round < 3; round++) {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', 'test/fixtures/checkpoint-loop.ts', run, String(next), String(millions), String(keep)],
+        ['--import', TS_IMPORT, 'test/fixtures/checkpoint-loop.ts', run, String(next), String(millions), String(keep)],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let out = '';

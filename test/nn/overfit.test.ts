@@ -23,6 +23,7 @@ import { maskTokens } from '../../src/nn/objective/mask-tokens.ts';
 import { gradsOf, trainStep } from '../../src/nn/train/train-step.ts';
 import { Rng } from '../../src/runtime/rng.ts';
 import { mobyDickChapters } from '../../operators/ingest/embedded-corpus.ts';
+import { TS_IMPORT } from '../cli/spawn.ts';
 
 /** Rows of seqLen + 1 consecutive bytes of Moby-Dick chapter 1 (a 256-token byte vocabulary). */
 function prose(batch: number, seqLen: number, offset = 0): PackedBatch {
@@ -158,7 +159,7 @@ describe('backend selection', () => {
       process.execPath,
       [
         '--import',
-        'tsx',
+        TS_IMPORT,
         '-e',
         "import('./src/nn/backend/backend.ts').then(async (m) => console.log(JSON.stringify(await m.initBackend()))).catch((e) => console.log(JSON.stringify({ error: e.message })))",
       ],

@@ -11,7 +11,7 @@ import { contaminationOfShards } from '../../operators/eval/shard-contamination.
 import { shippedTasks } from '../../src/eval/registry.ts';
 import { expandGlobs } from '../../src/runtime/files.ts';
 import { RunStore } from '../../src/runs/store.ts';
-import { flowlm, lastJson, start } from '../cli/spawn.ts';
+import { flowlm, lastJson, start, TS_IMPORT } from '../cli/spawn.ts';
 import { SUBSET_INPUTS } from './prep-subset.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-demo-'));
@@ -25,7 +25,7 @@ describe('the demo with evaluation', () => {
     const demoRun = start(
       [
         '--import',
-        'tsx',
+        TS_IMPORT,
         'pipelines/demo.ts',
         '--steps',
         '3',

@@ -14,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../src/nn/backend/backend.ts';
 import { loadModel } from '../../src/nn/checkpoint/load-model.ts';
 import type { AlignFigures } from '../../pipelines/post-train-align.ts';
-import { lastJson, ROOT } from '../cli/spawn.ts';
+import { lastJson, ROOT, TS_IMPORT } from '../cli/spawn.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-post-train-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -39,7 +39,7 @@ describe('the post-training demo (full fine-tuning and LoRA)', () => {
       process.execPath,
       [
         '--import',
-        'tsx',
+        TS_IMPORT,
         'pipelines/post-train-demo.ts',
         '--pretrain-steps',
         '3',

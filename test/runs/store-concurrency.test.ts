@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchSize, valueOf } from '../fixtures/store-writer.ts';
 import { RunStore } from '../../src/runs/store.ts';
-import { ROOT } from '../cli/spawn.ts';
+import { ROOT, TS_IMPORT } from '../cli/spawn.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'flowlm-store-conc-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -29,7 +29,7 @@ interface Writer {
 }
 
 function writer(store: string, name: string, points: number): Writer {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, store, name, String(points)], {
+  const child = spawn(process.execPath, ['--import', TS_IMPORT, WRITER, store, name, String(points)], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

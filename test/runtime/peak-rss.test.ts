@@ -3,6 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { peakRssMb } from '../../src/runtime/peak-rss.ts';
+import { TS_IMPORT } from '../cli/spawn.ts';
 
 describe('peakRssMb', () => {
   it('is at least the current RSS, and a small child started from this larger process reports its own', () => {
@@ -14,7 +15,7 @@ describe('peakRssMb', () => {
       process.execPath,
       [
         '--import',
-        'tsx',
+        TS_IMPORT,
         '--input-type=module',
         '-e',
         `import { peakRssMb } from ${JSON.stringify(url)}; console.log(peakRssMb(), process.resourceUsage().maxRSS / 1024)`,

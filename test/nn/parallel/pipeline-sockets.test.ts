@@ -11,13 +11,14 @@ import { initBackend } from '../../../src/nn/backend/backend.ts';
 import { pipelineGroups } from '../../../src/nn/parallel/pipeline-p2p.ts';
 import { expectLosses, referenceLosses, STEPS } from './fixtures/pipeline-expect.ts';
 import type { PipelineSocketArgs, PipelineSocketLine } from './fixtures/pipeline-socket-rank.ts';
+import { TS_IMPORT } from '../../cli/spawn.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/pipeline-socket-rank.ts', import.meta.url));
 const procs: ChildProcess[] = [];
 
 /** Starts a stage; `onLine` sees each JSON line it prints; resolves with its last line at exit. */
 function start(args: PipelineSocketArgs, onLine: (l: PipelineSocketLine) => void): Promise<PipelineSocketLine> {
-  const p = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(args)], {
+  const p = spawn(process.execPath, ['--import', TS_IMPORT, FIXTURE, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   procs.push(p);

@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../../src/nn/backend/backend.ts';
 import { referenceRun, STEPS } from './fixtures/tensor-run.ts';
 import type { TensorSocketArgs, TensorSocketLine } from './fixtures/tensor-socket-rank.ts';
+import { TS_IMPORT } from '../../cli/spawn.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/tensor-socket-rank.ts', import.meta.url));
 
@@ -22,7 +23,7 @@ afterEach(() => {
 
 /** Starts a rank; resolves each line it prints, in order, through `onLine`; rejects its promise on exit without `done`. */
 function startRank(args: TensorSocketArgs, onLine: (l: TensorSocketLine) => void): Promise<TensorSocketLine> {
-  const p = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(args)], {
+  const p = spawn(process.execPath, ['--import', TS_IMPORT, FIXTURE, JSON.stringify(args)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   procs.push(p);

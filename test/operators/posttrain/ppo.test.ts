@@ -25,6 +25,7 @@ import {
 } from './ppo-fixtures.ts';
 import { handRun } from './ppo-hand-run.ts';
 import { expectBatchInvariant, rowInvariant } from '../../nn/batch-invariance.ts';
+import { TS_IMPORT } from '../../cli/spawn.ts';
 
 describe('posttrain/ppo', () => {
   it("one iteration's metrics and weights equal a hand-run of the library functions", async () => {
@@ -99,7 +100,7 @@ describe('posttrain/ppo', () => {
       process.execPath,
       [
         '--import',
-        'tsx',
+        TS_IMPORT,
         'test/fixtures/ppo-run.ts',
         JSON.stringify({ ...BASE, ...more, runDir: dir }),
         JSON.stringify(PROMPTS),

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { TS_IMPORT } from '../../cli/spawn.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const JOB = fileURLToPath(new URL('../../fixtures/write-shards-job.ts', import.meta.url));
@@ -28,7 +29,7 @@ interface Run {
 
 /** Runs the job; `killWhen(stdout so far)` (polled every few ms) returning true kills it with SIGKILL. */
 function runJob(dir: string, killWhen?: (stdout: string) => boolean): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', JOB, dir, DOCS, SEQ, SHARD_ROWS], {
+  const child = spawn(process.execPath, ['--import', TS_IMPORT, JOB, dir, DOCS, SEQ, SHARD_ROWS], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

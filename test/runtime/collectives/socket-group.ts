@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { SocketRankArgs, SocketRankLine } from '../../fixtures/collectives-socket-rank.ts';
+import { TS_IMPORT } from '../../cli/spawn.ts';
 
 const FIXTURE = fileURLToPath(new URL('../../fixtures/collectives-socket-rank.ts', import.meta.url));
 
@@ -32,7 +33,7 @@ export async function spawnGroup(
   const start = (rank: number, port: number) => {
     const p = spawn(
       process.execPath,
-      ['--import', 'tsx', FIXTURE, JSON.stringify({ ...args, rank, worldSize, port } satisfies SocketRankArgs)],
+      ['--import', TS_IMPORT, FIXTURE, JSON.stringify({ ...args, rank, worldSize, port } satisfies SocketRankArgs)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     procs[rank] = p;
