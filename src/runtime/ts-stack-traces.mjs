@@ -11,6 +11,13 @@ import { cachedModule } from './ts-cache.mjs';
 
 const TS = /\.m?ts$/;
 
+/** Node's own errors carry its internal kIsNodeError symbol, on the error or its prototype. */
+function isNodeError(error) {
+  for (let o = error; o && o !== Error.prototype; o = Object.getPrototypeOf(o))
+    if (Object.getOwnPropertySymbols(o).some((s) => s.description === 'kIsNodeError')) return true;
+  return false;
+}
+
 /** Error.prepareStackTrace for this thread, mapping frames through the transforms' maps. */
 export function installStackTraces(cacheDir, esbuild) {
   /** @type {Map<string, SourceMap | null>} */
@@ -44,8 +51,9 @@ export function installStackTraces(cacheDir, esbuild) {
     // as Node's default: "Name [CODE]: message" for Node's own errors, else Error.prototype.toString
     let head;
     try {
-      const own = Object.getOwnPropertySymbols(error).some((s) => s.description === 'kIsNodeError');
-      head = own ? `${error.name} [${error.code}]: ${error.message}` : Error.prototype.toString.call(error);
+      head = isNodeError(error)
+        ? `${error.name} [${error.code}]: ${error.message}`
+        : Error.prototype.toString.call(error);
     } catch {
       head = '<error>';
     }

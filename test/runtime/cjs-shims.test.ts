@@ -60,6 +60,8 @@ const names = (o: object) => Object.keys(o).filter((k) => k !== 'default').sort(
 const fail = (): never => { throw new Error('here'); };
 let at = '';
 try { fail(); } catch (e) { at = (e as Error).stack!.split('\\n')[1]!; }
+let nodeHead = '';
+try { (await import('node:util')).parseArgs({ args: ['--x'], options: {} }); } catch (e) { nodeHead = (e as Error).stack!.split('\\n')[0]!; }
 console.log(JSON.stringify({
   tf: import.meta.resolve('@tensorflow/tfjs'),
   nats: import.meta.resolve('@nats-io/jetstream'),
@@ -68,6 +70,7 @@ console.log(JSON.stringify({
   sameNames: names(tf) === names(installed) && names(installed).length > 400,
   sameJetstream: jetstream === req('@nats-io/jetstream').jetstream,
   at,
+  nodeHead,
 }));
 `,
 );
@@ -80,6 +83,8 @@ describe('CommonJS packages through shims', () => {
     expect(first).toMatchObject({ sameTidy: true, sameDefault: true, sameNames: true, sameJetstream: true });
     // the .ts line of the throw (line 8), mapped by flowlm's own stack traces
     expect(first.at).toMatch(/main\.ts:8:\d+/);
+    // Node's own errors keep their code in the header, as Node prints them
+    expect(first.nodeHead).toBe("TypeError [ERR_PARSE_ARGS_UNKNOWN_OPTION]: Unknown option '--x'");
     const written = shims();
     expect(Object.keys(written)).toHaveLength(2);
     expect(run()).toEqual(first);
