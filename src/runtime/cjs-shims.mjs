@@ -1,15 +1,15 @@
 // Large CommonJS packages that flowlm imports as ES modules (TensorFlow.js: 1.3 MB in one file; the NATS
-// client's re-exports across its files) cost
-// Node 20 a lexer pass over their whole source at every import, to find the names to export (~0.45 s of
-// CPU per process or thread that imports tfjs, against ~0.25 s for loading it with require()). Here
-// such a specifier resolves to a small ES module, cached on disk beside the TypeScript transforms, that
-// require()s the package and exports its names: the names are read once, by requiring the package on
-// the hooks thread the first time (keyed by the entry file's path, size and mtime), and the package is
-// the same instance anyone else require()s. Plain JavaScript: it runs on the hooks thread.
+// client's re-exports across its files) cost Node 20 a lexer pass over their whole source at every
+// import, to find the names to export (~0.45 s of CPU per process or thread that imports tfjs, against
+// ~0.25 s for loading it with require()). Here such a specifier resolves to a small ES module, cached on
+// disk beside the TypeScript transforms, that require()s the package and exports its names: the names are
+// read once, by requiring the package on the hooks thread the first time (keyed by the entry file's path,
+// its package's version, size and mtime), and the package is the same instance anyone else require()s.
+// Plain JavaScript: it runs on the hooks thread.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const FORMAT = 1; // part of the cache key: bump when the shim's text changes
@@ -22,6 +22,17 @@ export const SHIMMED = new Set([
   '@nats-io/kv',
   '@nats-io/transport-node',
 ]);
+
+/** The version in the package.json nearest above `file` (its package's), or '' when none says. */
+function versionOf(file) {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+      if (typeof pkg.version === 'string') return pkg.version;
+    } catch {} // none here (or a package.json without a version, as dist/ folders have): look further up
+  }
+  return '';
+}
 
 /** A resolver: the shim's URL for a shimmed specifier imported from `parentURL`, else undefined. */
 export function shimFactory(cacheDir) {
@@ -38,7 +49,10 @@ export function shimFactory(cacheDir) {
     const known = byPath.get(path);
     if (known) return known;
     const st = statSync(path);
-    const key = createHash('sha1').update(`${FORMAT}\0${path}\0${st.size}\0${st.mtimeMs}`).digest('hex');
+    // npm gives every installed file the same mtime: the package's version tells one release from another
+    const key = createHash('sha1')
+      .update(`${FORMAT}\0${path}\0${versionOf(path)}\0${st.size}\0${st.mtimeMs}`)
+      .digest('hex');
     const dir = join(cacheDir, 'cjs');
     const file = join(dir, `${key}.mjs`);
     if (!existsSync(file)) {

@@ -4,7 +4,7 @@
 // written once and reused, and FLOWLM_BUNDLE_DEPS=0 imports the packages as installed. Stack traces
 // name the .ts lines without Node's source-map support (which read every dependency's maps at load).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -89,6 +89,36 @@ describe('CommonJS packages through shims', () => {
     expect(Object.keys(written)).toHaveLength(2);
     expect(run()).toEqual(first);
     expect(shims()).toEqual(written); // reused: not written again
+  });
+
+  it('a new release of the package gets a new shim, though npm gave its files the same size and mtime', () => {
+    // a stand-in '@tensorflow/tfjs' found first from its own folder: release 1.0.0 exports aa, 2.0.0 bb
+    const app = join(dir, 'app');
+    const pkg = join(app, 'node_modules', '@tensorflow', 'tfjs');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(app, 'main.ts'),
+      "import * as tf from '@tensorflow/tfjs';\nconsole.log(JSON.stringify(Object.keys(tf).sort()));\n",
+    );
+    const release = (version: string, name: string) => {
+      writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs', version, main: 'index.js' }));
+      writeFileSync(join(pkg, 'index.js'), `exports.${name} = 1;\n`);
+      for (const f of ['package.json', 'index.js']) utimesSync(join(pkg, f), 499162500, 499162500); // as npm sets them
+    };
+    const names = () =>
+      execFileSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `(await import(${JSON.stringify(REGISTER)})).registerTs(); await import(${JSON.stringify(join(app, 'main.ts'))});`,
+        ],
+        { env: { ...process.env, TMPDIR: cache }, encoding: 'utf8' },
+      ).trim();
+    release('1.0.0', 'aa');
+    expect(names()).toBe('["aa","default"]');
+    release('2.0.0', 'bb');
+    expect(names()).toBe('["bb","default"]');
   });
 
   it('FLOWLM_BUNDLE_DEPS=0 imports the packages as installed', () => {
