@@ -7,10 +7,11 @@
 // its package's version, size and mtime), and the package is the same instance anyone else require()s.
 // Plain JavaScript: it runs on the hooks thread.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { packageVersion } from './package-version.mjs';
 
 const FORMAT = 1; // part of the cache key: bump when the shim's text changes
 
@@ -22,17 +23,6 @@ export const SHIMMED = new Set([
   '@nats-io/kv',
   '@nats-io/transport-node',
 ]);
-
-/** The version in the package.json nearest above `file` (its package's), or '' when none says. */
-function versionOf(file) {
-  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
-      if (typeof pkg.version === 'string') return pkg.version;
-    } catch {} // none here (or a package.json without a version, as dist/ folders have): look further up
-  }
-  return '';
-}
 
 /** A resolver: the shim's URL for a shimmed specifier imported from `parentURL`, else undefined. */
 export function shimFactory(cacheDir) {
@@ -51,7 +41,7 @@ export function shimFactory(cacheDir) {
     const st = statSync(path);
     // npm gives every installed file the same mtime: the package's version tells one release from another
     const key = createHash('sha1')
-      .update(`${FORMAT}\0${path}\0${versionOf(path)}\0${st.size}\0${st.mtimeMs}`)
+      .update(`${FORMAT}\0${path}\0${packageVersion(path)}\0${st.size}\0${st.mtimeMs}`)
       .digest('hex');
     const dir = join(cacheDir, 'cjs');
     const file = join(dir, `${key}.mjs`);

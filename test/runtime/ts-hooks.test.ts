@@ -3,7 +3,7 @@
 // './x.js' and extensionless specifiers naming .ts files; the transform is cached on disk (with its source
 // map beside it, without the sources' text) and redone when the file changes; stack traces name the .ts lines.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,5 +67,19 @@ describe('TypeScript hooks', () => {
     );
     expect(run()).toMatch(/^area 6\n/);
     expect(cached().length).toBe(4);
+  });
+  it('transforms a new release of an installed package again, though npm gave its files the same size and mtime', () => {
+    const pkg = join(dir, 'node_modules', 'dep');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(join(dir, 'main.ts'), "import { v } from './node_modules/dep/mod.ts';\nconsole.log(v);\n");
+    const release = (version: string, value: string) => {
+      writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: 'dep', version }));
+      writeFileSync(join(pkg, 'mod.ts'), `export const v: string = '${value}';\n`);
+      for (const f of ['package.json', 'mod.ts']) utimesSync(join(pkg, f), 499162500, 499162500); // as npm sets them
+    };
+    release('1.0.0', 'aa');
+    expect(run().trim()).toBe('aa');
+    release('2.0.0', 'bb');
+    expect(run().trim()).toBe('bb');
   });
 });
