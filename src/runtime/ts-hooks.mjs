@@ -1,6 +1,6 @@
 // Module hooks that run flowlm's TypeScript: a `.ts`/`.mts` file is transformed by esbuild (type syntax
-// stripped, nothing else) and the result cached on disk by path, size, mtime and package version (ts-cache.mjs), so a process loads
-// cached JavaScript after the first run. Everything else goes to Node's own loader untouched. Plain
+// stripped, nothing else) and the result cached on disk by path, size, mtime and package version
+// (ts-cache.mjs), so a process loads cached JavaScript after the first run. Everything else goes to Node's own loader untouched. Plain
 // JavaScript: it runs on Node's hooks thread, before any TypeScript can load.
 // Why not tsx's hooks: tsx resolves every import (node_modules included) through its own logic; this
 // handles only TypeScript files, and a process starts with ~0.6 s less CPU (bench in the README).
