@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import { loadPrepCluster, type PrepClusterModule, type WorkItem } from '../cli/prep-cluster-contract.ts';
 import { connectCluster, type Cluster } from './connect.ts';
+import { JobChanges } from './job-changes.ts';
 import { retry } from './retry.ts';
 import {
   consumerName,
@@ -75,6 +76,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
   const waitMs = o.serverWaitMs ?? 60_000;
   const mod = o.module ?? (await loadPrepCluster());
   const cluster = await connectCluster(o.url, `flowlm-worker-${id}`, waitMs);
+  const changes = await JobChanges.open(cluster.jobs, o.job);
   // loaded and connected: from here an item starts as soon as it is published
   o.log(`worker ${id}: ready at ${o.url}, serving ${o.job === undefined ? 'every running job' : `job ${o.job}`}`);
   const handles = new Map<string, JobHandle>();
@@ -187,6 +189,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
       let msg: JsMsg | null = null;
       let h: JobHandle | null = null;
       try {
+        const seen = changes.version;
         if (!delivering || performance.now() - listedAt >= RELIST_MS) {
           jobs = await runningJobs(cluster, o.job);
           listedAt = performance.now();
@@ -196,7 +199,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
           h = await handle(jobs[turn++ % jobs.length]!);
           msg = await h.consumer.next({ expires: 1000 });
           delivering = msg !== null;
-        } else await sleep(200); // no running job yet: look again soon (a job starts when its record is put)
+        } else await changes.after(seen, 200); // no running job yet: look again once one is put, or soon
       } catch {
         await sleep(250); // the server is away (restarting), or the job's consumer is gone: try again
         continue;
@@ -215,6 +218,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
   try {
     await Promise.all(Array.from({ length: Math.max(o.slots, 1) }, (_, n) => slot(n)));
   } finally {
+    changes.close();
     await cluster.close();
   }
   return outcome;
