@@ -9,6 +9,8 @@ import { freePort } from '../src/runtime/free-port.ts';
 
 export interface BenchNats {
   url: string;
+  /** the server's process id (its CPU time: /proc/PID/stat) */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -42,6 +44,7 @@ export async function startBenchNats(): Promise<BenchNats> {
   }
   return {
     url: `nats://127.0.0.1:${port}`,
+    pid: child.pid!,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const ended = new Promise((r) => child.once('exit', r));
