@@ -3,13 +3,12 @@
 // default exports are the very objects require() gives (one instance of the package), the shim is
 // written once and reused, and FLOWLM_BUNDLE_DEPS=0 imports the packages as installed. Stack traces
 // name the .ts lines without Node's source-map support (which read every dependency's maps at load).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runUnderHooks } from './under-hooks.ts';
 
-const REGISTER = fileURLToPath(new URL('../../src/runtime/ts-register.mjs', import.meta.url));
 // under the repository's node_modules, so that the packages resolve from the test's files
 const cacheRoot = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
 mkdirSync(cacheRoot, { recursive: true });
@@ -18,20 +17,7 @@ const cache = join(dir, 'tmp');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (env: Record<string, string> = {}) =>
-  JSON.parse(
-    execFileSync(
-      process.execPath,
-      [
-        '--input-type=module',
-        '-e',
-        `(await import(${JSON.stringify(REGISTER)})).registerTs(); await import(${JSON.stringify(join(dir, 'main.ts'))});`,
-      ],
-      { env: { ...process.env, TMPDIR: cache, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    )
-      .trim()
-      .split('\n')
-      .pop()!,
-  ) as Record<string, unknown>;
+  JSON.parse(runUnderHooks(join(dir, 'main.ts'), cache, env).trim().split('\n').pop()!) as Record<string, unknown>;
 
 /** The shims written so far, with their modification times. */
 const shims = (): Record<string, number> => {
@@ -105,16 +91,7 @@ describe('CommonJS packages through shims', () => {
       writeFileSync(join(pkg, 'index.js'), `exports.${name} = 1;\n`);
       for (const f of ['package.json', 'index.js']) utimesSync(join(pkg, f), 499162500, 499162500); // as npm sets them
     };
-    const names = () =>
-      execFileSync(
-        process.execPath,
-        [
-          '--input-type=module',
-          '-e',
-          `(await import(${JSON.stringify(REGISTER)})).registerTs(); await import(${JSON.stringify(join(app, 'main.ts'))});`,
-        ],
-        { env: { ...process.env, TMPDIR: cache }, encoding: 'utf8' },
-      ).trim();
+    const names = () => runUnderHooks(join(app, 'main.ts'), cache).trim();
     release('1.0.0', 'aa');
     expect(names()).toBe('["aa","default"]');
     release('2.0.0', 'bb');

@@ -2,13 +2,12 @@
 // hooks (as bin.js and every worker thread register them): the specifiers resolve into the bundle
 // cache, a deep import shares its package's classes, the bundles are built once and reused, a subpath
 // that is not bundled is refused by name, and FLOWLM_BUNDLE_DEPS=0 loads the packages as installed.
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runUnderHooks } from './under-hooks.ts';
 
-const REGISTER = fileURLToPath(new URL('../../src/runtime/ts-register.mjs', import.meta.url));
 // under the repository's node_modules, so that with the bundles off the packages resolve as installed
 const cacheRoot = fileURLToPath(new URL('../../node_modules/.cache/', import.meta.url));
 mkdirSync(cacheRoot, { recursive: true });
@@ -17,16 +16,7 @@ const cache = join(dir, 'tmp');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `file` of `dir` in a fresh process with the hooks registered (TMPDIR: a cache of its own). */
-const run = (file: string, env: Record<string, string> = {}) =>
-  execFileSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `(await import(${JSON.stringify(REGISTER)})).registerTs(); await import(${JSON.stringify(join(dir, file))});`,
-    ],
-    { env: { ...process.env, TMPDIR: cache, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+const run = (file: string, env: Record<string, string> = {}) => runUnderHooks(join(dir, file), cache, env);
 
 /** The bundle directories built so far, with their modification times. */
 const bundles = (): Record<string, number> => {

@@ -2,29 +2,18 @@
 // worker thread do): a fresh Node process imports TypeScript modules with type-only syntax, class fields,
 // './x.js' and extensionless specifiers naming .ts files; the transform is cached on disk (with its source
 // map beside it, without the sources' text) and redone when the file changes; stack traces name the .ts lines.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runUnderHooks } from './under-hooks.ts';
 
-const REGISTER = fileURLToPath(new URL('../../src/runtime/ts-register.mjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'flowlm-ts-hooks-'));
 const cache = join(dir, 'tmp');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs `main.ts` of `dir` in a fresh process with the hooks registered (TMPDIR: a cache of its own). */
-const run = () =>
-  execFileSync(
-    process.execPath,
-    [
-      '--input-type=module',
-      '-e',
-      `(await import(${JSON.stringify(REGISTER)})).registerTs(); await import(${JSON.stringify(join(dir, 'main.ts'))});`,
-    ],
-    { env: { ...process.env, TMPDIR: cache }, encoding: 'utf8' },
-  );
+const run = () => runUnderHooks(join(dir, 'main.ts'), cache);
 /** The cached transforms (one directory per esbuild version under flowlm-ts-<uid>), each with its map. */
 const cached = (): string[] => {
   const root = join(cache, readdirSync(cache).find((d) => d.startsWith('flowlm-ts-'))!);
