@@ -15,6 +15,7 @@ import { tsWorker } from '../src/runtime/thread-boot.ts';
 import type { ThreadRankData, ThreadRankReply } from '../test/fixtures/collectives-thread-rank.ts';
 import { spawnGroup } from '../test/runtime/collectives/socket-group.ts';
 import { rankInputs } from '../test/runtime/collectives/reference.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: number | undefined) => {
   const a = args.find((x) => x.startsWith(`${name}=`));
@@ -22,11 +23,6 @@ const arg = (args: string[], name: string, dflt: number | undefined) => {
   if (v !== undefined && (!Number.isInteger(v) || v < 1))
     throw new Error(`bench allreduce: ${name} must be a positive integer, got ${a}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 /** per round after the warm-up ones, the slowest rank */
 const slowest = (perRank: number[][], warmup: number) =>

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { benchInput } from './_cluster-input.ts';
 import { startBenchNats } from './_cluster-nats.ts';
 import { clustered, single } from './_cluster-runs.ts';
+import { median } from './_median.ts';
 
 const TS_IMPORT = fileURLToPath(new URL('../src/runtime/ts-import.mjs', import.meta.url));
 const ITEMS = fileURLToPath(new URL('./_cluster-items.ts', import.meta.url));
@@ -53,11 +54,6 @@ function items(out: string, k: number, n: number, flags: string[]): Promise<{ it
   });
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const s2 = (ms: number) => Math.round(ms / 10) / 100;
 
 type Config = 'single' | 'items-1' | 'items-2' | 'cluster-2';

@@ -32,17 +32,13 @@ import { benchInput } from './_cluster-input.ts';
 import { startBenchNats } from './_cluster-nats.ts';
 import { measureMessages } from './_cluster-messages.ts';
 import { clustered, hashTree, single, type ClusterShape, type Timed } from './_cluster-runs.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: number, min = 1) => {
   const a = args.find((x) => x.startsWith(`${name}=`));
   const v = a ? Number(a.slice(name.length + 1)) : dflt;
   if (!Number.isInteger(v) || v < min) throw new Error(`bench cluster: ${name} must be an integer >= ${min}, got ${a}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const r2 = (x: number) => Math.round(x * 100) / 100;
 

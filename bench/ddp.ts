@@ -11,6 +11,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { flowlmTrain, prepShards, tokensPerSecond } from './_flowlm-train-run.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: string) =>
   args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
@@ -19,11 +20,6 @@ const int = (args: string[], name: string, dflt: number) => {
   if (!Number.isInteger(v) || v < 1)
     throw new Error(`bench ddp: ${name} must be a positive integer, got ${arg(args, name, '')}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 

@@ -16,16 +16,12 @@ import { Gpt } from '../src/nn/model/gpt.ts';
 import { autoregressiveLossValue, type PackedBatch } from '../src/nn/objective/loss.ts';
 import { tokenizerFor } from '../src/eval/tokenizer.ts';
 import { heldoutDocs } from '../operators/eval/tasks/heldout.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
   const v = Number(args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt);
   if (!Number.isInteger(v) || v < 1) throw new Error(`bench eval: ${name} must be an integer >= 1`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 export default async function bench(args: string[]): Promise<Record<string, unknown>> {

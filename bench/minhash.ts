@@ -17,17 +17,13 @@ import { Permuter } from '../operators/dedup/minhash/permute.ts';
 import { normalizeForExact, xxhashApi } from '../operators/dedup/exact.ts';
 import { SeenSet } from '../operators/dedup/seen-set.ts';
 import { docBatches, emailBodies, mobyChapters, sotu } from '../test/operators/dedup/corpus.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
   const a = args.find((x) => x.startsWith(`${name}=`));
   const v = a ? Number(a.slice(name.length + 1)) : dflt;
   if (!(v > 0)) throw new Error(`bench minhash: ${name} must be a positive number, got ${a}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const round1 = (x: number) => Math.round(x * 10) / 10;
 

@@ -16,16 +16,12 @@ import { Gpt } from '../src/nn/model/gpt.ts';
 import { AdamW } from '../src/nn/optim/adamw.ts';
 import { trainStep } from '../src/nn/train/train-step.ts';
 import { Rng } from '../src/runtime/rng.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
   const v = Number(args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt);
   if (!Number.isInteger(v) || v < 0) throw new Error(`bench native-matmul: ${name} must be a whole number >= 0`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const r2 = (x: number) => Math.round(x * 100) / 100;
 

@@ -23,6 +23,7 @@ import { packedBatch, packedOutputSchema } from '../operators/pack/packed-batch.
 import { specialTokenId } from '../operators/tokenize/engine/encodings.ts';
 import { FlowlmEngine } from '../operators/tokenize/engine/flowlm-engine.ts';
 import { IdBuffer } from '../operators/tokenize/engine/id-buffer.ts';
+import { median } from './_median.ts';
 
 // parquetjs-lite has no type declarations: the part of its API used here
 type LiteRow = Record<string, unknown>;
@@ -52,11 +53,6 @@ const int = (args: string[], name: string, dflt: number) => {
   const v = a ? Number(a.slice(name.length + 1)) : dflt;
   if (!Number.isInteger(v) || v < 1) throw new Error(`bench parquet: ${name} must be a positive integer, got ${a}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;

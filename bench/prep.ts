@@ -29,6 +29,7 @@ import { exactDedup } from '../operators/dedup/exact.ts';
 import { tokenize } from '../operators/tokenize/tokenize.ts';
 import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 import { prepSpec } from '../pipelines/prep-default.ts';
+import { median } from './_median.ts';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 type Step = { id: string; op: unknown; workers?: number; config?: Record<string, unknown> };
@@ -38,11 +39,6 @@ const arg = (args: string[], name: string, dflt: number) => {
   const v = a ? Number(a.slice(name.length + 1)) : dflt;
   if (!Number.isInteger(v) || v < 1) throw new Error(`bench prep: ${name} must be a positive integer, got ${a}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const cpuMs = () => {

@@ -21,6 +21,7 @@ import { createEngine, type EngineName } from '../operators/tokenize/engine/engi
 import { ENCODINGS, specialTokenId, type EncodingName } from '../operators/tokenize/engine/encodings.ts';
 import { IdBuffer } from '../operators/tokenize/engine/id-buffer.ts';
 import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: string) =>
   args.find((x) => x.startsWith(`${name}=`))?.slice(name.length + 1) ?? dflt;
@@ -29,11 +30,6 @@ const int = (args: string[], name: string, dflt: number) => {
   if (!Number.isInteger(v) || v < 1)
     throw new Error(`bench tokenize: ${name} must be a positive integer, got ${arg(args, name, '')}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 const round2 = (x: number) => Math.round(x * 100) / 100;
 

@@ -23,6 +23,7 @@ import { flowlmTokensPerS, SHAPES, torchTokensPerS, torchVersion } from './_trai
 import { prepShards } from './_flowlm-train-run.ts';
 import { resolve } from 'node:path';
 import { peakRssMb as peakRss } from '../src/runtime/peak-rss.ts';
+import { median } from './_median.ts';
 const peakRssMb = () => Math.round(peakRss());
 
 type PresetName = keyof typeof GPT_PRESETS;
@@ -34,11 +35,6 @@ const int = (args: string[], name: string, dflt: number) => {
   if (!Number.isInteger(v) || v < 0)
     throw new Error(`bench train: ${name} must be a non-negative integer, got ${arg(args, name, '')}`);
   return v;
-};
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 /** GFLOP/s of a plain [1024, 128] x [128, 4096] product, the shape class of the model's matmuls. */

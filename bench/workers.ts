@@ -25,6 +25,7 @@ import { readText } from '../operators/ingest/read-text.ts';
 import { sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 import { heavyHash } from '../test/fixtures/heavy-hash.ts';
 import { rawThreadSpeedup } from './_raw-threads.ts';
+import { median } from './_median.ts';
 
 const arg = (args: string[], name: string, dflt: number) => {
   const a = args.find((x) => x.startsWith(`${name}=`));
@@ -33,11 +34,6 @@ const arg = (args: string[], name: string, dflt: number) => {
   return v;
 };
 const hashSchema = () => schemaOf<{ hash: Int32 }>({ hash: { type: new Int32() } });
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 export default async function workers(args: string[]): Promise<Record<string, unknown>> {
   const rounds = arg(args, 'rounds', 5);
