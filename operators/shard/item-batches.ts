@@ -13,7 +13,7 @@ import {
   type RecordBatchFileReader,
 } from 'apache-arrow';
 import { FlowError } from '../../src/core/errors.ts';
-import { checkItem } from './item-output.ts';
+import { checkItem, hashedBefore, noteHashed } from './item-output.ts';
 import { sha256Hex } from './manifest.ts';
 
 /** read-items' follow settings: the inputs and settings hash each item's record must name. */
@@ -41,8 +41,8 @@ export async function awaitItem(
     const rec = await checkItem(dirname(file), expect, { hash: false });
     if (typeof rec !== 'string') {
       if (rec.bytes <= IN_MEMORY_BYTES) {
-        const bytes = await readFile(file).catch(() => undefined);
-        if (bytes && sha256Hex(bytes) === rec.sha256) return bytes;
+        const bytes = await readVerified(file, rec.sha256);
+        if (bytes) return bytes;
       }
       const full = await checkItem(dirname(file), expect);
       if (typeof full === 'string')
@@ -54,6 +54,26 @@ export async function awaitItem(
         file,
       });
     await new Promise((r) => setTimeout(r, follow.pollMs));
+  }
+}
+
+/** The file's bytes when they hash to `sha256` (or this process hashed the same file before: item-output.ts),
+ * else undefined. Read through one handle, so the stats and the bytes are of the same file. */
+async function readVerified(file: string, sha256: string): Promise<Uint8Array | undefined> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const stats = await handle.stat();
+    const bytes = await handle.readFile();
+    if (bytes.length !== stats.size) return undefined; // changed while read: the full check decides
+    if (hashedBefore(file, stats, sha256)) return bytes;
+    if (sha256Hex(bytes) !== sha256) return undefined;
+    noteHashed(file, stats, sha256);
+    return bytes;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
   }
 }
 

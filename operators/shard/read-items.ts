@@ -135,13 +135,26 @@ class Pending {
     if (n < this.docs.length) b = keptBatch(b, this.keep, new Map(), []);
     const offsets = new Int32Array(n + 1);
     for (let i = 0; i < n; i++) offsets[i + 1] = offsets[i]! + this.toks[i]!.length;
-    const ids = new Int32Array(offsets[n]!);
-    this.toks.forEach((t, i) => ids.set(t, offsets[i]!));
+    const ids = adjacent(this.toks) ?? new Int32Array(offsets[n]!);
+    if (ids.buffer !== this.toks[0]!.buffer) this.toks.forEach((t, i) => ids.set(t, offsets[i]!));
     return keptBatch(b, undefined, new Map([['tokens', tokensVector(ids, offsets)]]), [
       'text',
       'tokens',
     ]) as RecordBatch<Tokens>;
   }
+}
+
+/** The documents' tokens as one view when they lie end to end in one buffer (an item file's tokens column,
+ * no duplicate dropped between them): the batch needs no copy of them. */
+function adjacent(toks: Int32Array[]): Int32Array | undefined {
+  const first = toks[0]!;
+  let end = first.byteOffset + first.byteLength;
+  for (let i = 1; i < toks.length; i++) {
+    const t = toks[i]!;
+    if (t.buffer !== first.buffer || t.byteOffset !== end) return undefined;
+    end += t.byteLength;
+  }
+  return new Int32Array(first.buffer, first.byteOffset, (end - first.byteOffset) >> 2);
 }
 
 /** An item batch's minhash signatures (a near-dedup job's items have them). */
