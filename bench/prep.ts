@@ -30,6 +30,7 @@ import { tokenize } from '../operators/tokenize/tokenize.ts';
 import { mobyDickChapters, sotuTexts } from '../operators/ingest/embedded-corpus.ts';
 import { prepSpec } from '../pipelines/prep-default.ts';
 import { median } from './_median.ts';
+import { splitThreads, threadDelta, threadTimes, type ThreadTimes } from './_thread-cpu.ts';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
 type Step = { id: string; op: unknown; workers?: number; config?: Record<string, unknown> };
@@ -124,6 +125,7 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
     );
 
     const tokenizeOnly = async () => {
+      const th0 = threadTimes();
       const c0 = cpuMs();
       const r = await runPipeline(
         {
@@ -135,19 +137,24 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
         },
         { pool },
       );
+      const cpu = cpuMs() - c0;
+      const threads = threadDelta(th0, threadTimes());
       if (!r.ok) throw new Error(`bench prep: tokenize alone failed: ${r.error?.message}`);
-      return { ms: r.durationMs, cpu: cpuMs() - c0, tokens: r.nodes.tokenize?.counters?.tokens ?? 0 };
+      return { ms: r.durationMs, cpu, threads, tokens: r.nodes.tokenize?.counters?.tokens ?? 0 };
     };
     const prep = async (k: number) => {
       const out = join(tmp, `round-${k}`);
+      const th0 = threadTimes();
       const c0 = cpuMs();
       const r = await runPipeline(specOf(out), { pool, log: () => undefined });
       const cpu = cpuMs() - c0; // the bench's own clean-up below is not prep's (unlinking ~10 MB: ~8 ms)
+      const threads = threadDelta(th0, threadTimes());
       rmSync(out, { recursive: true, force: true });
       if (!r.ok) throw new Error(`bench prep: the prep pipeline failed: ${r.error?.message}`);
       return {
         ms: r.durationMs,
         cpu,
+        threads,
         tokens: r.nodes.tokenize?.counters?.tokens ?? 0,
         busy: Object.fromEntries(Object.entries(r.nodes).map(([id, s]) => [id, s.busyMs])),
       };
@@ -162,6 +169,7 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       await prep(-1 - w);
     }
     const t = { tok: [] as number[], prep: [] as number[], tokCpu: [] as number[], prepCpu: [] as number[] };
+    const threadsOf = { tok: [] as ThreadTimes[], prep: [] as ThreadTimes[] };
     let tokens = 0;
     for (let r = 0; r < rounds; r++) {
       for (const which of r % 2 ? (['prep', 'tok'] as const) : (['tok', 'prep'] as const)) {
@@ -169,6 +177,7 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
           const res = await tokenizeOnly();
           t.tok.push(res.ms);
           t.tokCpu.push(res.cpu);
+          threadsOf.tok.push(res.threads);
           console.log(
             `round ${r + 1} tokenize alone: ${res.ms} ms (${((mb / res.ms) * 1000).toFixed(1)} MB/s), cpu ${res.cpu.toFixed(0)} ms`,
           );
@@ -176,6 +185,7 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
           const res = await prep(r);
           t.prep.push(res.ms);
           t.prepCpu.push(res.cpu);
+          threadsOf.prep.push(res.threads);
           tokens = res.tokens;
           console.log(
             `round ${r + 1} prep: ${res.ms} ms (${((mb / res.ms) * 1000).toFixed(1)} MB/s), cpu ${res.cpu.toFixed(0)} ms; busy ${JSON.stringify(res.busy)}`,
@@ -211,6 +221,14 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       );
     }
 
+    // where each configuration's CPU went: the main thread, the pool's threads, V8's and libuv's helpers
+    const splits = splitThreads([...threadsOf.tok, ...threadsOf.prep], workers);
+    const splitMedian = (xs: typeof splits) =>
+      xs.some((x) => x === null)
+        ? null
+        : Object.fromEntries(
+            (['main', 'pool', 'helpers'] as const).map((k) => [k, Math.round(median(xs.map((x) => x![k])))]),
+          );
     const prepMbs = (mb / median(t.prep)) * 1000;
     const tokMbs = (mb / median(t.tok)) * 1000;
     const result = {
@@ -228,6 +246,10 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       cpu_ms_prep: Math.round(median(t.prepCpu)),
       cpu_ms_tokenize_only: Math.round(median(t.tokCpu)),
       ratio_vs_tokenize_cpu: round2(median(t.tokCpu) / median(t.prepCpu)),
+      /** per-round CPU ms by thread (Linux): main thread, the pool's threads, the rest (V8 GC and compiler
+       * helpers, libuv file threads); medians */
+      cpu_split_ms_prep: splitMedian(splits.slice(threadsOf.tok.length)),
+      cpu_split_ms_tokenize_only: splitMedian(splits.slice(0, threadsOf.tok.length)),
       peak_rss_mb_1x: median(rss.x1),
       peak_rss_mb_4x: median(rss.x4),
       rss_ratio_4x: round2(median(rss.x4) / median(rss.x1)),
