@@ -4,8 +4,8 @@
 // tokens) cut where one process's reader would have cut its batches (batchRows documents or
 // batchBytes of weight, duplicates included, since dedup runs after the reader): shard boundaries
 // depend on the batches the writer sees, down to the sizes of their buffers (see Pending). Memory: the
-// key set, one item output (whole up to 64 MiB, else one item batch: one reader batch of tokens) and the
-// batch being replayed.
+// key set, one item output (whole up to 64 MiB, else one item batch: one reader batch of tokens; the one
+// before it too while batches that are views of its tokens are in flight) and the batch being replayed.
 import { RecordBatch, Schema, type Data, type Int32, type List, type Uint32, type Vector } from 'apache-arrow';
 import { z } from 'zod';
 import { FlowError } from '../../src/core/errors.ts';
