@@ -3,13 +3,13 @@
 // as the coordinator does and runs those whose index is K mod N, in order, tokenizing on this thread (prep
 // --workers 0, as the cluster bench's worker processes do). Prints one JSON line: items run, and this
 // thread's CPU while running them.
-import { readFileSync } from 'node:fs';
 import { planItems, runItem } from '../pipelines/prep-cluster.ts';
+import { threadTimes } from './_thread-cpu.ts';
 
 const [out, k, n, ...flags] = process.argv.slice(2);
 const inputs = flags.filter((_, i) => flags[i - 1] === '--input');
 if (!out || !inputs.length) throw new Error('usage: _cluster-items.ts OUT K N --input GLOB...');
-const threadMs = () => Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+const threadMs = () => threadTimes().get(String(process.pid)) ?? 0;
 const options = { inputs, out, workers: 0 };
 const plan = await planItems(options);
 const t0 = threadMs();

@@ -13,13 +13,11 @@
 // it has no gradients, optimizer state or place in checkpoints.
 // A checkpoint holds everything the next step depends on: parameters, AdamW moments and step, and
 // the data cursor after the last step (dropout masks derive from the seed, step and micro-batch).
-import { withCurrentRun } from '../../runs/current-run.ts';
 import { createHash } from 'node:crypto';
 import type { MetricRow } from '../../schema/metrics.ts';
 import { Rng } from '../../runtime/rng.ts';
-import { findLatest, loadCheckpoint, valuesOf } from '../checkpoint/index.ts';
-import { recordedMetrics, writeReplicaCheckpoint } from './replica-checkpoint.ts';
-import { singleRank, type Dist } from './dist.ts';
+import { writeReplicaCheckpoint } from './replica-checkpoint.ts';
+import type { Dist } from './dist.ts';
 import { referenceDir, referenceModel } from './reference-model.ts';
 import type { EvalOptions, EvalResult } from '../eval/evaluate.ts';
 import { validate } from './validate.ts';
@@ -28,18 +26,17 @@ import { Gpt } from '../model/gpt.ts';
 import type { HeadTuning } from '../head/head-loss.ts';
 import type { PackedBatch } from '../objective/loss.ts';
 import type { Optimizer } from '../optim/optimizer.ts';
-import { optimizerOf } from './replica-optimizer.ts';
+import { openReplicaState } from './replica-open.ts';
 import { allReduceMean, anyRank, meanLossAndTokens } from './replica-reduce.ts';
 import type { OverlapEvent } from './overlap-reduce.ts';
 import { overlappedForwardBackward } from './overlap-step.ts';
 import { cosineLr } from '../optim/schedule.ts';
-import { initialModel } from './init-from.ts';
 import { objectiveOf } from './objective.ts';
-import { configHash, modelConfigOf, type TrainConfig } from './train-config.ts';
+import type { TrainConfig } from './train-config.ts';
 import { clipGlobalNorm, globalNorm, gradsInto } from './train-step.ts';
 import { paramCount, trainableSpecs } from '../adapters/trainable.ts';
-import { adapterOnlyRef, adapterOnlyValues, freshAdapterRef, type AdapterOnlyRef } from '../checkpoint/adapter-only.ts';
-import { paramSpecs, type ParamSpec } from '../model/params.ts';
+import type { AdapterOnlyRef } from '../checkpoint/adapter-only.ts';
+import type { ParamSpec } from '../model/params.ts';
 
 export interface ReplicaOptions {
   dist?: Dist;
@@ -127,49 +124,19 @@ export class TrainReplica {
   }
 
   private static async openModel(cfg: TrainConfig, o: ReplicaOptions): Promise<TrainReplica> {
-    const dist = o.dist ?? singleRank();
-    const log = o.log ?? (() => undefined);
-    const hash = configHash(cfg, dist.worldSize);
-    // a recorded run (src/runs) keeps the resolved config and its hash; rank 0 speaks for the run
-    if (dist.rank === 0) withCurrentRun((r) => r.setConfig(cfg, hash), log);
-    const modelCfg = modelConfigOf(cfg);
-    const optimizerFor = (m: Gpt): Optimizer => optimizerOf(cfg, m, dist.collective);
-    const report = (m: Gpt) => {
-      const n = paramCount(trainableSpecs(m.specs, m.config));
-      log(`trainable parameters: ${n} of ${m.numParams()} (${((100 * n) / m.numParams()).toFixed(3)}%)`);
-    };
-    const latest = await findLatest(cfg.runDir);
-    if (latest && !o.resume)
-      throw new Error(
-        `train: ${cfg.runDir} already holds checkpoint ${latest.dir}; resume it (--resume) or choose a new runDir`,
-      );
-    if (!latest) {
-      // from the seed, or another run's weights (init.from) with this run's fresh optimizer and step 0
-      const model = await initialModel(cfg, modelCfg, log);
-      report(model);
-      const ref = await freshAdapterRef(model, cfg.init.from, cfg.seed);
-      return new TrainReplica(cfg, dist, model, optimizerFor(model), hash, 0, null, log, ref);
-    }
-    const ck = await loadCheckpoint(latest.dir);
-    if (ck.state.configHash !== hash) {
-      throw new Error(
-        `train: ${latest.dir} was written by a run with config hash ${ck.state.configHash}, this config (at world ` +
-          `size ${dist.worldSize}) hashes to ${hash}; ` +
-          'resume with the same settings (the same global batch: batchSize x gradAccum x world size), or use a new ' +
-          'runDir',
-      );
-    }
-    const step = ck.optimizer.step;
-    if (typeof step !== 'number') throw new Error(`train: ${latest.dir} has no optimizer step count`);
-    const ref = adapterOnlyRef(ck.state);
-    const values = ref ? await adapterOnlyValues(ck, ref, paramSpecs(modelCfg), modelCfg) : valuesOf(ck.params);
-    const model = Gpt.create(modelCfg, { values });
-    report(model);
-    const optimizer = optimizerFor(model);
-    optimizer.setState({ step, m: valuesOf(ck.optimizer.m), v: valuesOf(ck.optimizer.v) });
-    log(`resumed from ${latest.dir} (step ${ck.step})`);
-    const rep = new TrainReplica(cfg, dist, model, optimizer, hash, ck.step, ck.state.dataCursor, log, ref);
-    rep.checkpointMetrics = recordedMetrics(ck.state);
+    const st = await openReplicaState(cfg, o);
+    const rep = new TrainReplica(
+      cfg,
+      st.dist,
+      st.model,
+      st.optimizer,
+      st.hash,
+      st.startStep,
+      st.cursor,
+      st.log,
+      st.adapterRef,
+    );
+    rep.checkpointMetrics = st.checkpointMetrics;
     return rep;
   }
 
