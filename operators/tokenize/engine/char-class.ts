@@ -31,32 +31,32 @@ const classes: Array<[number, RegExp]> = [
 ];
 
 // One string holding every code point of the plane in order (surrogates left out: they would pair
-// up), matched once per class: 5 regex scans instead of 5 x 65536 tests.
+// up), matched once per class: 5 regex scans instead of 5 x 65536 tests. Built in typed arrays (a
+// number[] per code unit took ~25 ms of the ~45 a process paid at load).
 function planeTable(plane: number): Uint8Array {
   const t = new Uint8Array(0x10000);
-  const cps: number[] = [];
+  const width = plane === 0 ? 1 : 2; // UTF-16 code units per code point
+  const units = new Uint16Array(width * (plane === 0 ? 0x10000 - 0x800 : 0x10000));
+  const lowAt = new Uint16Array(units.length); // low 16 bits of the code point at each unit
+  let u = 0;
   for (let lo = 0; lo < 0x10000; lo++) {
-    const cp = (plane << 16) + lo;
-    if (!(plane === 0 && cp >= 0xd800 && cp <= 0xdfff)) cps.push(cp);
-  }
-  const units: number[] = [];
-  const cpAt: number[] = []; // code point at each UTF-16 index of the string
-  for (const cp of cps) {
-    const s = String.fromCodePoint(cp);
-    for (let k = 0; k < s.length; k++) {
-      units.push(s.charCodeAt(k));
-      cpAt.push(cp);
+    if (plane === 0) {
+      if (lo >= 0xd800 && lo <= 0xdfff) continue;
+      units[u] = lo;
+      lowAt[u++] = lo;
+    } else {
+      const v = (plane << 16) + lo - 0x10000;
+      units[u] = 0xd800 + (v >> 10);
+      lowAt[u++] = lo;
+      units[u] = 0xdc00 + (v & 0x3ff);
+      lowAt[u++] = lo;
     }
   }
-  let all = '';
-  for (let k = 0; k < units.length; k += 8192) all += String.fromCharCode(...units.slice(k, k + 8192));
+  const all = new TextDecoder('utf-16le').decode(units);
   for (const [flag, re] of classes) {
     re.lastIndex = 0;
     for (let m = re.exec(all); m; m = re.exec(all))
-      for (let k = m.index; k < m.index + m[0].length; k++) {
-        const lo = cpAt[k]! & 0xffff;
-        t[lo] = t[lo]! | flag;
-      }
+      for (let k = m.index, end = k + m[0].length; k < end; k++) t[lowAt[k]!] = t[lowAt[k]!]! | flag;
   }
   if (plane === 0) {
     t[10] = t[10]! | NEWLINE;
