@@ -21,7 +21,7 @@ import { mapBatch } from '../../../src/core/map-batch.ts';
 import { withColumns } from '../../../src/schema/index.ts';
 import { SIGNATURE_META, SignatureConfig, signatureTag, type SignatureParams } from './config.ts';
 import { Permuter } from './permute.ts';
-import { LOWER, WORD_CHAR } from './tokens.ts';
+import { LOWER, WORD_CHAR, wordTables } from './tokens.ts';
 
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 0x01000193;
@@ -47,6 +47,7 @@ export class MinHasher {
     readonly params: SignatureParams,
     useSimd = true,
   ) {
+    wordTables();
     this.numPerm = params.numPerm;
     const a = new Int32Array(this.numPerm),
       b = new Int32Array(this.numPerm);

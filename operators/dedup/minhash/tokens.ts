@@ -3,12 +3,16 @@
 // surrogates, i.e. astral characters), compared lowercased. `wordsOf` and `charStream` are the slow,
 // string-building reference definitions the tests compute exact Jaccard from.
 
-/** 1 where the code unit belongs to a word. */
+/** 1 where the code unit belongs to a word (filled by wordTables). */
 export const WORD_CHAR = new Uint8Array(65536);
-/** The lowercase of a code unit when that is one code unit, else the unit itself. */
+/** The lowercase of a code unit when that is one code unit, else the unit itself (filled by wordTables). */
 export const LOWER = new Uint16Array(65536);
 
-{
+let filled = false;
+/** Fills WORD_CHAR and LOWER, once per thread, on first use rather than at load (~15 ms here): prep imports
+ * this operator whether or not it near-dedups, and so does a cluster coordinator that never hashes. */
+export function wordTables(): void {
+  if (filled) return;
   const word = /[\p{L}\p{M}\p{N}]/u;
   for (let c = 0; c < 65536; c++) {
     const s = String.fromCharCode(c);
@@ -16,6 +20,7 @@ export const LOWER = new Uint16Array(65536);
     const l = s.toLowerCase();
     LOWER[c] = l.length === 1 ? l.charCodeAt(0) : c;
   }
+  filled = true;
 }
 
 const ASCII = /^[\x00-\x7f]*$/;
@@ -28,6 +33,7 @@ const lower = (s: string) => {
 
 /** The lowercased words of a text. */
 export function wordsOf(text: string): string[] {
+  wordTables();
   const out: string[] = [];
   let start = -1;
   for (let i = 0; i <= text.length; i++) {
