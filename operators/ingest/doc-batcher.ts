@@ -7,6 +7,7 @@ import { Dictionary, makeData, makeVector, Utf8, type Data, type RecordBatch, ty
 import { batchFromColumns } from '../../src/schema/build.ts';
 import { sharedBytes } from '../../src/runtime/shared-memory.ts';
 import { copyElements, moveWithin } from '../../src/runtime/shared-copy.ts';
+import { objectList } from '../../src/runtime/object-list.ts';
 import type { Doc } from '../../src/schema/columns.ts';
 
 const utf8 = new TextEncoder();
@@ -42,9 +43,9 @@ function utf8Data(values: ReadonlyArray<string | null>): Data<Utf8> {
 }
 
 export class DocBatcher {
-  private ids: string[] = [];
-  private urls: Array<string | null> = [];
-  private sources: string[] = [];
+  private ids = objectList<string>();
+  private urls = objectList<string | null>();
+  private sources = objectList<string>();
   private offsets: number[] = [0];
   private text: Uint8Array;
   private used = 0;
@@ -155,9 +156,9 @@ export class DocBatcher {
       url: makeVector(utf8Data(this.urls)),
       source,
     });
-    this.ids = [];
-    this.urls = [];
-    this.sources = [];
+    this.ids = objectList();
+    this.urls = objectList();
+    this.sources = objectList();
     this.offsets = [0];
     this.used = 0;
     this.weight = 0;

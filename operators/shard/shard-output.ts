@@ -7,6 +7,7 @@ import type { RecordBatch } from 'apache-arrow';
 import { AtomicFile } from '../../src/runtime/files.ts';
 import { IpcWriter, type ByteSink } from '../../src/runtime/ipc-writer.ts';
 import { ParquetWriter, type ParquetCodec } from '../../src/runtime/parquet-writer.ts';
+import { objectList } from '../../src/runtime/object-list.ts';
 import type { ShardKind } from './manifest.ts';
 
 export interface ShardFormat {
@@ -22,7 +23,7 @@ const WRITE_BYTES = 1 << 20;
 class HashingSink implements ByteSink {
   readonly hash = createHash('sha256');
   bytes = 0;
-  private pending: Uint8Array[] = [];
+  private pending = objectList<Uint8Array>();
   private pendingBytes = 0;
   constructor(private readonly file?: AtomicFile) {}
   async write(data: Uint8Array): Promise<void> {
@@ -37,7 +38,7 @@ class HashingSink implements ByteSink {
   async flush(): Promise<void> {
     if (this.pending.length === 0) return;
     const chunks = this.pending;
-    this.pending = [];
+    this.pending = objectList();
     this.pendingBytes = 0;
     await this.file?.write(chunks);
   }
