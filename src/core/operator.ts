@@ -1,5 +1,6 @@
 // defineOperator / defineSource / defineSink: one definition gives both a plain RxJS factory
 // (`src$.pipe(op(config))`) and the registry entry a pipeline spec refers to by id.
+import './detach-early.ts';
 import type { RecordBatch, Schema, TypeMap } from 'apache-arrow';
 import { Observable, catchError, tap, throwError, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';

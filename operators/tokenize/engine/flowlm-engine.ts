@@ -5,7 +5,7 @@
 // nothing, and under 2% of the pieces of real text need a merge.
 import { BytePairEncoder } from './bpe.ts';
 import { ENCODING, ranksData, rankTable, type EncodingName, type PieceEnd } from './encodings.ts';
-import type { IdBuffer } from './id-buffer.ts';
+import { IdBuffer } from './id-buffer.ts';
 import { PieceCache, pieceHash } from './piece-cache.ts';
 import type { RankTable } from './rank-table.ts';
 
@@ -19,6 +19,14 @@ export interface EngineParts {
   pieceEnd: PieceEnd;
   table: RankTable;
 }
+
+// encode's loop makes room in the id buffer only when a batch's ids outgrow their estimate: rarely,
+// and maybe never before V8 optimizes the loop. Code optimized without feedback for that branch bails
+// out whenever it is taken, and V8 re-enters the same on-stack-replacement code each time: a cluster
+// worker's encode deoptimized 71 times in one job (node --trace-deopt), recompiled 8 times. So the
+// first engine of each thread runs the branch once, in a throwaway engine, before anything is hot.
+let growthSeen = false;
+const GROWS = 'flowlm grows its id buffer';
 
 export class FlowlmEngine {
   readonly engine = 'flowlm' as const;
@@ -36,6 +44,12 @@ export class FlowlmEngine {
     this.table = parts?.table ?? rankTable(encoding);
     this.bpe = new BytePairEncoder(this.table);
     this.cache = new PieceCache(opts.cacheEntries ?? 1 << 16);
+    if (!growthSeen) {
+      growthSeen = true;
+      const warm = new FlowlmEngine(encoding, { cacheEntries: 1 }, parts);
+      // (V8 keeps feedback only once a function has run a while: the first calls would record nothing)
+      for (let k = 0; k < 32; k++) warm.encode(GROWS, new IdBuffer(16));
+    }
   }
 
   encode(text: string, out: IdBuffer): void {
