@@ -29,8 +29,9 @@ export const PREP_CLUSTER_HELP = `Options of flowlm prep --cluster (data prepara
                                job's exact keys) and lists candidate pairs the merge checks. Same bytes either way
                                (refused with a dedup that forgets: onFull 'evict')
       --item-bytes N           a work item's input size: consecutive small files (plain text, JSON Lines) are
-                               grouped up to N bytes (k, M, G suffixes; default 4M); a larger file, or one of
-                               another format, is an item of its own. Same bytes whatever N
+                               grouped up to N bytes (k, M, G suffixes; default 4M; the input's last N bytes
+                               up to N/4, so workers finish together); a larger file, or one of another
+                               format, is an item of its own. Same bytes whatever N
   Tokenizer threads per worker process: --workers (default: every core). On a machine of C cores, C worker
   processes with --workers 0 (each tokenizing on its own main thread) go fastest: no batch crosses to a
   thread and back. A pipeline file exporting prepSpec(options) (flowlm prep FILE --cluster, or flowlm run FILE

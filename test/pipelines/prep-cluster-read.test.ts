@@ -9,7 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sotuTexts } from '../../operators/ingest/embedded-corpus.ts';
 import { readText } from '../../operators/ingest/read-text.ts';
-import { groupItems, MAX_ITEM_FILES, weightsOf, weightsOfAll } from '../../pipelines/prep-cluster-read.ts';
+import { groupItems, MAX_ITEM_FILES, TAIL_PARTS, weightsOf, weightsOfAll } from '../../pipelines/prep-cluster-read.ts';
 import { prepSpec } from '../../pipelines/prep-default.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'flowlm-prep-cluster-read-'));
@@ -40,16 +40,37 @@ describe('prep --cluster work items', () => {
       ['f.jsonl', 'g.jsonl'],
       ['h.txt'],
     ]);
-    // 100 bytes each: two fit in 250, a third does not
+    // 100 bytes each: two fit in 250, a third does not; g.jsonl lies in the input's last 250 bytes,
+    // where items are a quarter of that: alone
     expect(names(groupItems(read, paths, 250))).toEqual([
       ['a.txt', 'b.txt'],
       ['c.txt'],
       ['d.parquet'],
       ['e.parquet'],
-      ['f.jsonl', 'g.jsonl'],
+      ['f.jsonl'],
+      ['g.jsonl'],
       ['h.txt'],
     ]);
     expect(groupItems(read, paths, 1).every((g) => g.length === 1)).toBe(true);
+  });
+
+  it(`cuts the input's last item size ${TAIL_PARTS} times finer, so workers finish together`, () => {
+    const paths = files(
+      'tail',
+      'abcdefghijklmnop'.split('').map((c) => `${c}.txt`),
+    );
+    // 16 files of 100 bytes, items of 400: the last 400 bytes in items of 100
+    expect(names(groupItems(step('tail'), paths, 400))).toEqual([
+      ['a.txt', 'b.txt', 'c.txt', 'd.txt'],
+      ['e.txt', 'f.txt', 'g.txt', 'h.txt'],
+      ['i.txt', 'j.txt', 'k.txt', 'l.txt'],
+      ['m.txt'],
+      ['n.txt'],
+      ['o.txt'],
+      ['p.txt'],
+    ]);
+    // items of 800: the last 800 bytes in items of 200
+    expect(groupItems(step('tail'), paths, 800).map((g) => g.length)).toEqual([8, 2, 2, 2, 2]);
   });
 
   it('keeps text read by line or paragraph a file per item (its batches are cut where each file ends)', () => {
