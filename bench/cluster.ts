@@ -4,7 +4,7 @@
 // Input (bench/_cluster-input.ts): the embedded corpus (State of the Union + Moby-Dick chapters, ~12 MB,
 // 368 files), linux-doc-6.1's reStructuredText sources (~24 MB, 3,183 files) and the SpamAssassin mail
 // corpus (~33 MB, 6,046 files): ~69 MB of real text in 9,597 files, grouped by the coordinator into work
-// items of --item-bytes (default 4 MiB: ~18 items).
+// items of --item-bytes (default 4 MiB, the input's last 4 MiB in items of 1 MiB: 20 items).
 // Configurations, each a fresh set of processes, rounds alternating their order:
 //   single     flowlm prep (default threads: every core)
 //   cluster-1  coordinator + 1 worker process running 2 items at once on its 2 tokenizer threads (a
