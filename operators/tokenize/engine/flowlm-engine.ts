@@ -46,9 +46,12 @@ export class FlowlmEngine {
     this.cache = new PieceCache(opts.cacheEntries ?? 1 << 16);
     if (!growthSeen) {
       growthSeen = true;
-      const warm = new FlowlmEngine(encoding, { cacheEntries: 1 }, parts);
-      // (V8 keeps feedback only once a function has run a while: the first calls would record nothing)
-      for (let k = 0; k < 32; k++) warm.encode(GROWS, new IdBuffer(16));
+      // (V8 keeps feedback only once a function has run a while: the first calls would record nothing;
+      // a tokenizer file whose ranks lack these bytes fails on real text, not here)
+      try {
+        const warm = new FlowlmEngine(encoding, { cacheEntries: 1 }, parts);
+        for (let k = 0; k < 32; k++) warm.encode(GROWS, new IdBuffer(16));
+      } catch {}
     }
   }
 
