@@ -5,7 +5,8 @@
 // headers, ~33 MB): ~69 MB of real text in 9,597 files, most of them small, as a crawl's or a
 // repository's files are. extra=0: the embedded corpus alone. files=N: the same documents in order in N
 // JSON Lines files (one {"text"} record per document) instead, so files are large, as real corpora's
-// shard files are.
+// shard files are. copies=K (K > 1): K copies of every file in order, copy k > 0 with a line "[copy k]"
+// appended so exact dedup keeps it: a job K times as large, to see which costs are fixed per job.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,7 @@ export async function benchInput(
   dir: string,
   files: number,
   extra: boolean,
+  copies = 1,
 ): Promise<{ flags: string[]; label: string }> {
   if (extra && !existsSync(KERNEL_DOCS))
     throw new Error(
@@ -45,6 +47,19 @@ export async function benchInput(
   const what = extra
     ? `the embedded corpus (sotu + moby-dick chapters), linux-doc-6.1's reST sources and the SpamAssassin corpus, ${paths.length} text files`
     : `the embedded corpus (sotu + moby-dick chapters), ${paths.length} text files`;
+  if (copies > 1) {
+    if (files > 0) throw new Error('bench cluster: copies= and files= do not go together');
+    for (let k = 0; k < copies; k++) {
+      const into = join(dir, `copy-${k}`);
+      mkdirSync(into, { recursive: true });
+      paths.forEach((f, i) => {
+        const bytes = readFileSync(f);
+        const name = join(into, `${String(i).padStart(5, '0')}-${basename(f)}`);
+        writeFileSync(name, k === 0 ? bytes : Buffer.concat([bytes, Buffer.from(`\n[copy ${k}]\n`)]));
+      });
+    }
+    return { flags: ['--input', join(dir, 'copy-*', '*')], label: `${what}, ${copies} copies` };
+  }
   if (files === 0) return { flags: globs.flatMap((g) => ['--input', g]), label: what };
   const docs = paths.map((f) => readFileSync(f, 'utf8'));
   mkdirSync(dir, { recursive: true });

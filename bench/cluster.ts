@@ -23,7 +23,8 @@
 // message ids and consumed + acked, and the worker's per-item loop (next, done record, ackAck).
 // files=N: the same documents in N JSON Lines files instead; extra=0: the embedded corpus alone;
 // item_bytes=N: prep --item-bytes (0: its default); near=J: prep --near-dup J everywhere.
-// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads1=2 threads2=0 files=0 extra=1
+// copies=K: the input K times over (bench/_cluster-input.ts), a job K times as large.
+// Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads1=2 threads2=0 files=0 extra=1 copies=1
 // item_bytes=0 warm=1 near=(none)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -60,7 +61,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads: arg(args, 'threads2', 0, 0), itemBytes },
   };
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-'));
-  const base = await benchInput(join(tmp, 'input'), nFiles, extra);
+  const base = await benchInput(join(tmp, 'input'), nFiles, extra, arg(args, 'copies', 1));
   // near=J: every configuration also drops near duplicates (prep --near-dup J; in a cluster the items compute
   // the signatures, the merge runs the LSH index)
   const nearArg = args.find((a) => a.startsWith('near='));
