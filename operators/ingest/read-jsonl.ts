@@ -138,13 +138,7 @@ export const readJsonl = defineSource({
           }
         } catch (err) {
           if (!(err instanceof CompressedInputError)) throw err;
-          await bad.report({
-            reason: err.truncated ? 'truncated gzip' : 'corrupt gzip',
-            detail:
-              `${err.message} at compressed byte ${err.compressedOffset} (decompressed byte ${err.offset}); ` +
-              `lines before it were kept`,
-            where: { file: name, offset: err.compressedOffset },
-          });
+          await bad.report(err.badRecord(name, 'lines'));
         }
       }
     });

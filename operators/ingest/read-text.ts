@@ -171,13 +171,7 @@ async function* documents(
       if (!(err instanceof CompressedInputError)) throw err;
       // the document in progress is incomplete: it goes with the truncated tail
       unit = undefined;
-      await bad.report({
-        reason: err.truncated ? 'truncated gzip' : 'corrupt gzip',
-        detail:
-          `${err.message} at compressed byte ${err.compressedOffset} (decompressed byte ${err.offset}); ` +
-          `documents before it were kept`,
-        where: { file: name, offset: err.compressedOffset },
-      });
+      await bad.report(err.badRecord(name, 'documents'));
     }
     if (rows.full) yield rows.flush();
   }

@@ -5,6 +5,7 @@
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, type Gunzip } from 'node:zlib';
+import type { BadRecord } from './rejects.ts';
 
 export interface ByteLine {
   /** the line without its '\n' (a trailing '\r' is kept); empty when `tooLong`. It may share a reused
@@ -28,6 +29,15 @@ export class CompressedInputError extends Error {
     readonly truncated: boolean,
   ) {
     super(message);
+  }
+
+  /** What a reader of `file` reports for it; `kept`: what came before it and was kept ("lines"). */
+  badRecord(file: string, kept: string): BadRecord {
+    return {
+      reason: this.truncated ? 'truncated gzip' : 'corrupt gzip',
+      detail: `${this.message} at compressed byte ${this.compressedOffset} (decompressed byte ${this.offset}); ${kept} before it were kept`,
+      where: { file, offset: this.compressedOffset },
+    };
   }
 }
 
