@@ -15,6 +15,7 @@ import { receivedShared } from './shared-memory.ts';
 import { Claims } from './claims.ts';
 import { workerMap } from './parallel.ts';
 import { tsWorker } from './thread-boot.ts';
+import { withHeapFloor } from './pool-heap.ts';
 import type { KernelSpec, ReplyMessage, TaskMessage } from './worker-entry.ts';
 import {
   WorkerTaskError,
@@ -226,8 +227,8 @@ export class WorkerPool {
 
   private spawn(): Slot {
     // cells for the tasks sent ahead (depth - 1 per thread) and those taken back but not yet skipped
-    this.claims ??= new Claims(2 * this.size * this.depth);
-    const worker = tsWorker(ENTRY, { workerData: { claims: this.claims.cells } });
+    const claims = (this.claims ??= new Claims(2 * this.size * this.depth));
+    const worker = withHeapFloor(() => tsWorker(ENTRY, { workerData: { claims: claims.cells } }));
     worker.unref();
     const slot: Slot = { worker, tasks: [], loaded: new Set(), taken: new Set() };
     this.slots.push(slot);
