@@ -10,7 +10,8 @@
 //              cluster-2: tokenizing on each worker's main thread), nats-server included
 // items-1 against single: what the item path costs; items-2 against items-1: what a second process costs;
 // cluster-2 against items-2: what coordinating (NATS, the coordinator's start-up and merge) costs.
-// Rounds alternate the order. Args: rounds=3
+// copies=K: the input K times over (bench/_cluster-input.ts), to tell costs per byte from costs per job.
+// Rounds alternate the order. Args: rounds=3 copies=1
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -69,7 +70,10 @@ export default async function clusterCpu(args: string[]): Promise<Record<string,
   const rounds = r ? Number(r.slice(7)) : 3;
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench cluster-cpu: rounds must be >= 1, got ${r}`);
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-cpu-'));
-  const input = await benchInput(join(tmp, 'input'), 0, true);
+  const c = args.find((a) => a.startsWith('copies='));
+  const copies = c ? Number(c.slice(7)) : 1;
+  if (!Number.isInteger(copies) || copies < 1) throw new Error(`bench cluster-cpu: copies must be >= 1, got ${c}`);
+  const input = await benchInput(join(tmp, 'input'), 0, true, copies);
   const nats = await startBenchNats();
   const got: Record<Config, Measure[]> = { single: [], 'items-1': [], 'items-2': [], 'cluster-2': [] };
   try {
