@@ -1,10 +1,11 @@
 // File patterns: one directory or a tree, files only (a link counts by what it points to), sorted within
 // a pattern, each file once.
+import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expandGlobs, fileKey } from '../../src/runtime/files.ts';
+import { expandGlobs, fileKey, stableId } from '../../src/runtime/files.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'flowlm-globs-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,5 +47,13 @@ describe('fileKey', () => {
     ])
       expect(fileKey(f)).toBe(relative(cwd, f));
     expect(fileKey(cwd)).toBe(cwd); // the directory itself: relative() is empty
+  });
+});
+
+describe('stableId', () => {
+  it('is the first 16 hex digits of the key’s sha256, the ids every reader gives documents', () => {
+    for (const key of ['docs/a.txt:0', 'https://example.org/ü?q=1', ''])
+      expect(stableId(key)).toBe(createHash('sha256').update(key).digest('hex').slice(0, 16));
+    expect(stableId('docs/a.txt:0')).not.toBe(stableId('docs/a.txt:1'));
   });
 });
