@@ -73,3 +73,16 @@ export async function benchInput(
   }
   return { flags: ['--input', join(dir, '*.jsonl')], label: `${what}, as ${files} JSON Lines files` };
 }
+
+const PG_DOCS = '/usr/share/doc/postgresql-doc-15/html';
+
+/** prep's input flags for the job workers serve before a timed one (bench cluster's served-2): another
+ * corpus than the bench's, the PostgreSQL manual's 1,171 HTML pages (~18 MB, read as text; installed by
+ * test/setup/install-debian-docs.sh), so the workers' tokenizer caches are filled from other text. */
+export function servedInput(): string[] {
+  if (!existsSync(PG_DOCS))
+    throw new Error(
+      `bench cluster: ${PG_DOCS} is missing: run test/setup/install-debian-docs.sh (postgresql-doc-15), or served=0`,
+    );
+  return ['--input', `${PG_DOCS}/*.html`];
+}

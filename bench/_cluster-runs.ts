@@ -5,7 +5,7 @@
 // waits for); the JSON summary's durationMs (inside the process) is kept too.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -69,7 +69,9 @@ export interface ClusterShape {
 
 /** `flowlm prep --cluster` plus `shape.processes` workers, all started together; `warm`: the workers
  * are started first, serving every job (as long-running workers do), and the time is the coordinator's
- * alone, from its start to its exit (the workers' tokenizer threads still start with the first item). */
+ * alone, from its start to its exit (the workers' tokenizer threads still start with the first item);
+ * `serve` (prep input flags; implies warm): a job the workers run first, untimed, as workers that have
+ * served other jobs before this one are (compiled code, tokenizer caches filled from other text). */
 export async function clustered(
   url: string,
   job: string,
@@ -77,7 +79,9 @@ export async function clustered(
   shape: ClusterShape,
   input: string[],
   warm = false,
+  serve?: string[],
 ): Promise<Timed> {
+  warm ||= serve !== undefined;
   const stops: Array<() => void> = [];
   const workerArgs = warm
     ? ['worker', '--cluster', url, '--workers', String(shape.slots), '--json']
@@ -106,23 +110,13 @@ export async function clustered(
     });
     await Promise.race([all, early]);
   }
+  if (serve) {
+    const c = await run(coordinatorArgs(url, `${job}-served`, `${out}-served`, shape, serve));
+    lastJson('flowlm prep --cluster (the job served first)', c);
+    rmSync(`${out}-served`, { recursive: true, force: true });
+  }
   const t = performance.now();
-  const coordinator = run([
-    'prep',
-    ...input,
-    '--cluster',
-    url,
-    '--job',
-    job,
-    '--out',
-    out,
-    '--workers',
-    String(shape.threads),
-    ...(shape.itemBytes > 0 ? ['--item-bytes', String(shape.itemBytes)] : []),
-    '--json',
-    '--progress',
-    'none',
-  ]);
+  const coordinator = run(coordinatorArgs(url, job, out, shape, input));
   if (!warm) workers = Array.from({ length: shape.processes }, () => run(workerArgs));
   const c = await coordinator;
   const wallMs = performance.now() - t;
@@ -137,6 +131,23 @@ export async function clustered(
     });
   return { wallMs, durationMs: Number(summary.durationMs), summary };
 }
+
+const coordinatorArgs = (url: string, job: string, out: string, shape: ClusterShape, input: string[]) => [
+  'prep',
+  ...input,
+  '--cluster',
+  url,
+  '--job',
+  job,
+  '--out',
+  out,
+  '--workers',
+  String(shape.threads),
+  ...(shape.itemBytes > 0 ? ['--item-bytes', String(shape.itemBytes)] : []),
+  '--json',
+  '--progress',
+  'none',
+];
 
 /** sha256 of every file under `dir` except the item outputs (.items/), by relative path. */
 export function hashTree(dir: string): Record<string, string> {

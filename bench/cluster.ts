@@ -11,11 +11,15 @@
 //              worker process's threads, prep --workers, are shared by the items it runs)
 //   cluster-2  coordinator + 2 worker processes, 1 item at a time each, tokenizing on its main thread
 //              (prep --workers 0: one process per core; with a tokenizer thread each, threads2=1, every
-//              batch crosses to the thread and back, text included, which costs ~30% here)
-//   warm-1/2   the same shapes with the workers started before the job (as long-running workers serving
-//              every job are): timed from the coordinator's start
+//              batch crosses to the thread and back: 0.72x of single against 0.75x, 3 rounds each, one day)
+//   warm-1/2   the same shapes with the workers started before the job, idle, never having run a job:
+//              timed from the coordinator's start
+//   served-2   cluster-2's shape with workers that first served another job, untimed (the PostgreSQL
+//              manual's HTML pages, bench/_cluster-input.ts servedInput): as long-running workers serving
+//              every job are, their code compiled and their tokenizer caches filled from other text
 // so each configuration tokenizes on 2 threads at once (shape changeable: slots1=, slots2=, threads1=,
-// threads2=; with threads=0 items tokenize on each worker process's main thread; warm=0 drops warm-1/2).
+// threads2=; with threads=0 items tokenize on each worker process's main thread; warm=0 drops warm-1/2,
+// served=0 drops served-2).
 // Time: wall clock from the first spawn (warm: the coordinator's) to the coordinator's exit (start-up and
 // merge included); MB = the single run's input text. Every run's manifest and shards (every file outside .items/) are hashed
 // and compared with the first single run's.
@@ -25,11 +29,11 @@
 // item_bytes=N: prep --item-bytes (0: its default); near=J: prep --near-dup J everywhere.
 // copies=K: the input K times over (bench/_cluster-input.ts), a job K times as large.
 // Args: rounds=3 msgs=10000 loop_msgs=1000 slots1=2 slots2=1 threads1=2 threads2=0 files=0 extra=1 copies=1
-// item_bytes=0 warm=1 near=(none)
+// item_bytes=0 warm=1 served=1 near=(none)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { benchInput } from './_cluster-input.ts';
+import { benchInput, servedInput } from './_cluster-input.ts';
 import { startBenchNats } from './_cluster-nats.ts';
 import { measureMessages } from './_cluster-messages.ts';
 import { clustered, hashTree, single, type ClusterShape, type Timed } from './_cluster-runs.ts';
@@ -43,10 +47,10 @@ const arg = (args: string[], name: string, dflt: number, min = 1) => {
 };
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-type Config = 'single' | 'cluster-1' | 'cluster-2' | 'warm-1' | 'warm-2';
+type Config = 'single' | 'cluster-1' | 'cluster-2' | 'warm-1' | 'warm-2' | 'served-2';
 type Shaped = 'cluster-1' | 'cluster-2';
 const shapeOf = (c: Exclude<Config, 'single'>): Shaped =>
-  c === 'warm-1' ? 'cluster-1' : c === 'warm-2' ? 'cluster-2' : c;
+  c === 'warm-1' ? 'cluster-1' : c === 'warm-2' || c === 'served-2' ? 'cluster-2' : c;
 
 export default async function clusterBench(args: string[]): Promise<Record<string, unknown>> {
   const rounds = arg(args, 'rounds', 3);
@@ -56,6 +60,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
   const extra = arg(args, 'extra', 1, 0) > 0;
   const itemBytes = arg(args, 'item_bytes', 0, 0);
   const warm = arg(args, 'warm', 1, 0) > 0;
+  const served = arg(args, 'served', 1, 0) > 0 ? servedInput() : undefined;
   const shapes: Record<Shaped, ClusterShape> = {
     'cluster-1': { processes: 1, slots: arg(args, 'slots1', 2), threads: arg(args, 'threads1', 2, 0), itemBytes },
     'cluster-2': { processes: 2, slots: arg(args, 'slots2', 1), threads: arg(args, 'threads2', 0, 0), itemBytes },
@@ -75,12 +80,25 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
     console.log(
       `input: ${input.label}; nats-server -js at ${nats.url}; shapes ${JSON.stringify(shapes)}; load ${load0.toFixed(2)}`,
     );
-    const times: Record<Config, Timed[]> = { single: [], 'cluster-1': [], 'cluster-2': [], 'warm-1': [], 'warm-2': [] };
+    const times: Record<Config, Timed[]> = {
+      single: [],
+      'cluster-1': [],
+      'cluster-2': [],
+      'warm-1': [],
+      'warm-2': [],
+      'served-2': [],
+    };
     let reference: Record<string, string> | null = null;
     let identical = true;
     let mb = 0;
     let files = 0;
-    const order: Config[] = ['single', 'cluster-1', 'cluster-2', ...(warm ? (['warm-1', 'warm-2'] as const) : [])];
+    const order: Config[] = [
+      'single',
+      'cluster-1',
+      'cluster-2',
+      ...(warm ? (['warm-1', 'warm-2'] as const) : []),
+      ...(served ? (['served-2'] as const) : []),
+    ];
     for (let r = 0; r < rounds; r++) {
       // rotate the order so no configuration always runs first (after the machine idled) or last
       const turn = order.map((_, k) => order[(k + r) % order.length]!);
@@ -96,6 +114,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
                 shapes[shapeOf(cfg)],
                 input.flags,
                 cfg.startsWith('warm'),
+                cfg === 'served-2' ? served : undefined,
               );
         if (cfg === 'single') mb ||= Number(res.summary.mb);
         const hashes = hashTree(out);
@@ -161,6 +180,15 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
             warm_2_phases_ms: phases('warm-2'),
           }
         : {}),
+      // the same, the workers having served another job first (the PostgreSQL manual): compiled code and
+      // tokenizer caches as long-running workers have them
+      ...(served
+        ? {
+            served_2_workers_mb_per_s: mbs(wall('served-2')),
+            ratio_served_2_workers_vs_single: r2(wall('single') / wall('served-2')),
+            served_2_wall_ms: Math.round(wall('served-2')),
+          }
+        : {}),
       byte_identical: identical && reference !== null,
       files_compared: files,
       messages: m,
@@ -174,6 +202,7 @@ export default async function clusterBench(args: string[]): Promise<Record<strin
         (warm
           ? `; workers already running: 1 x${result.ratio_warm_1_worker_vs_single}, 2 x${result.ratio_warm_2_workers_vs_single}`
           : '') +
+        (served ? `; after serving another job: 2 x${result.ratio_served_2_workers_vs_single}` : '') +
         `; byte-identical ${result.byte_identical}; ` +
         `publish ${m.publish_msgs_per_s} msg/s, consume+ack ${m.consume_ack_msgs_per_s} msg/s, worker loop ${m.worker_loop_items_per_s} items/s`,
     );
