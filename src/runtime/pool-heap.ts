@@ -7,16 +7,24 @@
 // A floor under that limit (V8's --initial-old-space-size, read when an isolate's heap is set up) leaves
 // those out; the collections the pacer asks for (collect.ts: one every 64 MB of batches) still run.
 // Worker threads refuse V8 flags in execArgv, so the flag is set while pool threads start and cleared
-// once they run (the heap is set up by then): other isolates of the process keep V8's defaults.
+// once they run (the heap is set up by then): other isolates of the process keep V8's defaults (but for
+// one that starts in that window). A process started with its own --initial-old-space-size keeps it.
 import { setFlagsFromString } from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 
 export const FLOOR_MB = 64;
 
+/** Whether the process's flags (command line or NODE_OPTIONS) set the initial old space themselves. */
+export function ownFloor(execArgv: readonly string[], nodeOptions = ''): boolean {
+  return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--initial[-_]old[-_]space[-_]size(=|$)/.test(a));
+}
+
+const keepOwn = ownFloor(process.execArgv, process.env.NODE_OPTIONS);
 let starting = 0;
 
 /** `create()` run with the old generation's floor set for the isolate it starts. */
 export function withHeapFloor(create: () => Worker): Worker {
+  if (keepOwn) return create();
   if (starting++ === 0) setFlagsFromString(`--initial-old-space-size=${FLOOR_MB}`);
   let worker: Worker;
   try {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { FLOOR_MB, withHeapFloor } from '../../src/runtime/pool-heap.ts';
+import { FLOOR_MB, ownFloor, withHeapFloor } from '../../src/runtime/pool-heap.ts';
 
 // A thread that collects fully once (so V8 sizes its old generation's limit from a small live heap, as a
 // kernel thread's is), then keeps ~40 MB of small objects alive, and reports the full collections that
@@ -54,5 +54,13 @@ describe('pool thread heap floor', () => {
       }),
     ).toThrow('no thread');
     expect((await probe(new Worker(PROBE, { eval: true }))).majors).toBeGreaterThanOrEqual(1);
+  });
+
+  it("leaves a process's own --initial-old-space-size alone", () => {
+    expect(ownFloor(['--initial-old-space-size=16'])).toBe(true);
+    expect(ownFloor(['--inspect'], '--max-old-space-size=512 --initial_old_space_size=8')).toBe(true);
+    expect(ownFloor(['--initial-old-space-size', '16'])).toBe(true);
+    expect(ownFloor(['--max-old-space-size=512'], '--initial-heap-size=8')).toBe(false);
+    expect(ownFloor([])).toBe(false);
   });
 });
