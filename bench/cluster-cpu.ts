@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { benchInput } from './_cluster-input.ts';
 import { startBenchNats } from './_cluster-nats.ts';
 import { clustered, single } from './_cluster-runs.ts';
+import { intArg } from './_args.ts';
 import { median } from './_median.ts';
 
 const TS_IMPORT = fileURLToPath(new URL('../src/runtime/ts-import.mjs', import.meta.url));
@@ -66,13 +67,9 @@ interface Measure {
 }
 
 export default async function clusterCpu(args: string[]): Promise<Record<string, unknown>> {
-  const r = args.find((a) => a.startsWith('rounds='));
-  const rounds = r ? Number(r.slice(7)) : 3;
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench cluster-cpu: rounds must be >= 1, got ${r}`);
+  const rounds = intArg('cluster-cpu', args, 'rounds', 3);
+  const copies = intArg('cluster-cpu', args, 'copies', 1);
   const tmp = mkdtempSync(join(tmpdir(), 'flowlm-bench-cluster-cpu-'));
-  const c = args.find((a) => a.startsWith('copies='));
-  const copies = c ? Number(c.slice(7)) : 1;
-  if (!Number.isInteger(copies) || copies < 1) throw new Error(`bench cluster-cpu: copies must be >= 1, got ${c}`);
   const input = await benchInput(join(tmp, 'input'), 0, true, copies);
   const nats = await startBenchNats();
   const got: Record<Config, Measure[]> = { single: [], 'items-1': [], 'items-2': [], 'cluster-2': [] };

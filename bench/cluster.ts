@@ -37,14 +37,10 @@ import { benchInput, servedInput } from './_cluster-input.ts';
 import { startBenchNats } from './_cluster-nats.ts';
 import { measureMessages } from './_cluster-messages.ts';
 import { clustered, hashTree, single, type ClusterShape, type Timed } from './_cluster-runs.ts';
+import { intArg } from './_args.ts';
 import { median } from './_median.ts';
 
-const arg = (args: string[], name: string, dflt: number, min = 1) => {
-  const a = args.find((x) => x.startsWith(`${name}=`));
-  const v = a ? Number(a.slice(name.length + 1)) : dflt;
-  if (!Number.isInteger(v) || v < min) throw new Error(`bench cluster: ${name} must be an integer >= ${min}, got ${a}`);
-  return v;
-};
+const arg = (args: string[], name: string, dflt: number, min = 1) => intArg('cluster', args, name, dflt, min);
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 type Config = 'single' | 'cluster-1' | 'cluster-2' | 'warm-1' | 'warm-2' | 'served-2';
