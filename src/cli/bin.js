@@ -3,8 +3,10 @@
 // TypeScript hooks (src/runtime/ts-register.mjs), then loads the TypeScript CLI (and, through it,
 // TypeScript specs and operators). Paths come from this file's real location (Node resolves the
 // node_modules/.bin symlink for the main module).
+import { applyBatchBudget } from '../runtime/jit-budget.mjs';
 import { registerTs } from '../runtime/ts-register.mjs';
 
+applyBatchBudget(process.argv.slice(2)); // prep and worker: V8 optimizes less lukewarm code (jit-budget.mjs)
 registerTs();
 let main;
 try {
