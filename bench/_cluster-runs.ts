@@ -10,6 +10,8 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const BIN = fileURLToPath(new URL('../src/cli/bin.js', import.meta.url));
+// how long a coordinator may still take once every worker has ended well (its merge of the last items)
+const GRACE_MS = 60_000;
 
 interface Child {
   code: number | null;
@@ -116,9 +118,28 @@ export async function clustered(
     rmSync(`${out}-served`, { recursive: true, force: true });
   }
   const t = performance.now();
-  const coordinator = run(coordinatorArgs(url, job, out, shape, input));
+  let stopCoordinator = () => {};
+  const coordinator = run(coordinatorArgs(url, job, out, shape, input), undefined, (k) => (stopCoordinator = k));
   if (!warm) workers = Array.from({ length: shape.processes }, () => run(workerArgs));
-  const c = await coordinator;
+  // the coordinator waits for workers as long as it takes: with every worker gone (failed, or ended
+  // while the job was not) it would wait forever, so the run fails with the workers' last words
+  let grace: NodeJS.Timeout | undefined;
+  let ended = false;
+  const end = () => (ended = true);
+  coordinator.then(end, end);
+  const never = new Promise<never>(() => undefined);
+  const gone = Promise.all(workers).then(async (ws): Promise<never> => {
+    if (ended) return never;
+    if (ws.every((w) => w.code === 0)) await new Promise((r) => (grace = setTimeout(r, GRACE_MS)));
+    if (ended) return never;
+    stopCoordinator();
+    throw new Error(
+      `bench cluster: every worker exited (${ws.map((w) => w.code).join(', ')}) and the job did not end: ` +
+        ws.map((w, k) => `worker ${k + 1}: ${w.stderr.slice(-1000)}`).join('\n'),
+    );
+  });
+  gone.catch(() => undefined);
+  const c = await Promise.race([coordinator, gone]).finally(() => clearTimeout(grace));
   const wallMs = performance.now() - t;
   for (const stop of stops) stop(); // warm workers serve until stopped (exit 130)
   const done = await Promise.all(workers);
