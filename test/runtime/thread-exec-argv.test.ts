@@ -34,7 +34,20 @@ describe("worker threads' flags", () => {
       // before: "cannot start a worker thread: Initiated Worker with invalid execArgv flags"
       const stdout = execFileSync(
         process.execPath,
-        ['--max-old-space-size=2048', BIN, 'prep', '--input', `${SOTU}/19*.txt`, '--out', out, '--workers', '2', '--json', '--progress', 'none'],
+        [
+          '--max-old-space-size=2048',
+          BIN,
+          'prep',
+          '--input',
+          `${SOTU}/19*.txt`,
+          '--out',
+          out,
+          '--workers',
+          '2',
+          '--json',
+          '--progress',
+          'none',
+        ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
       );
       const summary = JSON.parse(stdout.trim().split('\n').pop()!) as { ok: boolean; tokens: number };
