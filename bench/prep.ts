@@ -8,7 +8,8 @@
 // the CPU time of each (all threads) shows what the rest costs when other processes share the cores
 // (measured up to the run's end: deleting each round's output afterwards is not counted).
 // Peak RSS: `flowlm prep --no-dedup` in a fresh child process on the corpus and on four copies of it
-// (dedup off, or the copies would be dropped rather than prepared). Figures are medians.
+// (dedup off, or the copies would be dropped rather than prepared). Figures are medians; the paired ratio
+// is the median of each round's own ratio.
 // Args: rounds=9 warmup=8 rss_rounds=3 workers=<cores>
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -243,6 +244,9 @@ export default async function prepBench(args: string[]): Promise<Record<string, 
       tokens_per_s: Math.round((tokens / median(t.prep)) * 1000),
       tokenize_only_mb_per_s: round2(tokMbs),
       ratio_vs_tokenize: round2(prepMbs / tokMbs),
+      /** the median of each round's own ratio (its tokenize-only and prep runs are adjacent): the host's
+       * speed drifting from round to round (other tenants) moves it less than the ratio of the medians */
+      ratio_vs_tokenize_paired: round2(median(t.prep.map((ms, r) => t.tok[r]! / ms))),
       cpu_ms_prep: Math.round(median(t.prepCpu)),
       cpu_ms_tokenize_only: Math.round(median(t.tokCpu)),
       ratio_vs_tokenize_cpu: round2(median(t.tokCpu) / median(t.prepCpu)),
