@@ -122,16 +122,10 @@ export async function clustered(
   const coordinator = run(coordinatorArgs(url, job, out, shape, input), undefined, (k) => (stopCoordinator = k));
   if (!warm) workers = Array.from({ length: shape.processes }, () => run(workerArgs));
   // the coordinator waits for workers as long as it takes: with every worker gone (failed, or ended
-  // while the job was not) it would wait forever, so the run fails with the workers' last words
-  let grace: NodeJS.Timeout | undefined;
-  let ended = false;
-  const end = () => (ended = true);
-  coordinator.then(end, end);
-  const never = new Promise<never>(() => undefined);
+  // while the job was not) it would wait forever, so the run fails with the workers' last words (once the
+  // coordinator is done this is a no-op: stopping an exited process does nothing, the error is dropped)
   const gone = Promise.all(workers).then(async (ws): Promise<never> => {
-    if (ended) return never;
-    if (ws.every((w) => w.code === 0)) await new Promise((r) => (grace = setTimeout(r, GRACE_MS)));
-    if (ended) return never;
+    if (ws.every((w) => w.code === 0)) await new Promise((r) => setTimeout(r, GRACE_MS).unref());
     stopCoordinator();
     throw new Error(
       `bench cluster: every worker exited (${ws.map((w) => w.code).join(', ')}) and the job did not end: ` +
@@ -139,7 +133,7 @@ export async function clustered(
     );
   });
   gone.catch(() => undefined);
-  const c = await Promise.race([coordinator, gone]).finally(() => clearTimeout(grace));
+  const c = await Promise.race([coordinator, gone]);
   const wallMs = performance.now() - t;
   for (const stop of stops) stop(); // warm workers serve until stopped (exit 130)
   const done = await Promise.all(workers);
