@@ -15,6 +15,10 @@ export function bootScript(entryUrl: string): string {
   return `import(${JSON.stringify(register)}).then((m) => { m.registerTs(); return import(${JSON.stringify(entryUrl)}); })`;
 }
 
+// flags a Worker refused in this process: found once, at the first thread, from Node's own check
+const refusedFlags = new Set<string>();
+const INVALID = 'Initiated Worker with invalid execArgv flags: ';
+
 /** This process's flags (`args`) minus tsx's loader ones and those a worker refused (`refused`). */
 export function threadExecArgv(args: readonly string[] = process.execArgv, refused = refusedFlags): string[] {
   const out: string[] = [];
@@ -30,10 +34,6 @@ export function threadExecArgv(args: readonly string[] = process.execArgv, refus
   }
   return out;
 }
-
-// flags a Worker refused in this process: found once, at the first thread, from Node's own check
-const refusedFlags = new Set<string>();
-const INVALID = 'Initiated Worker with invalid execArgv flags: ';
 
 /** The flags Node names in a refusal of a worker's execArgv (ERR_WORKER_INVALID_EXEC_ARGV). */
 export function refusedIn(err: unknown, args: readonly string[]): string[] {
