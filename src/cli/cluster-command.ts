@@ -14,6 +14,7 @@ import { ClusterJobError } from './prep-cluster-contract.ts';
 import { defaultRegistry } from '../graph/registry.ts';
 import { resolveSpec } from './run-command.ts';
 import { peakRssMb } from '../runtime/peak-rss.ts';
+import { growCoordinatorHeap } from '../runtime/heap-growth.ts';
 import { parseCount } from './count-flag.ts';
 import { UsageError, type CliIO } from './io.ts';
 
@@ -127,6 +128,7 @@ export async function prepClusterCommand(
   } catch (err) {
     throw new UsageError((err as Error).message, 'prep');
   }
+  growCoordinatorHeap(); // fewer full collections of a mostly waiting process (heap-growth.ts)
   const run = coordinate({
     url,
     options,
