@@ -8,12 +8,13 @@
 // its peak RSS ~165 -> ~195 MB. The heap stays proportional to what is live, as before. A process
 // started with its own --heap-growing-percent keeps it.
 import { setFlagsFromString } from 'node:v8';
+import { setsV8Flag } from './v8-flag.mjs';
 
 export const COORDINATOR_HEAP_GROWING_PERCENT = 300;
 
 /** Whether the process's command line sets V8's heap growing factor itself. */
 export function ownHeapGrowth(execArgv: readonly string[]): boolean {
-  return execArgv.some((a) => /^--heap[-_]growing[-_]percent(=|$)/.test(a));
+  return setsV8Flag(execArgv, 'heap-growing-percent');
 }
 
 /** Sets the coordinator's heap growing factor for the whole process (V8 flags are per process);

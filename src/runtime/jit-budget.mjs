@@ -10,6 +10,7 @@
 // started with its own --interrupt-budget keeps it. Plain JavaScript: bin.js sets it before it loads
 // the CLI, so the modules it loads see the budget from their first call.
 import { setFlagsFromString } from 'node:v8';
+import { setsV8Flag } from './v8-flag.mjs';
 
 /** V8 11.3's --interrupt-budget (node --v8-options). */
 export const V8_11_3_BUDGET = 67584;
@@ -28,7 +29,7 @@ export const BATCH_COMMANDS = ['prep', 'worker'];
 export function batchBudget(argv, execArgv = process.execArgv, v8Version = process.versions.v8) {
   if (!BATCH_COMMANDS.includes(argv[0] ?? '')) return undefined;
   if (!/^11\.3\./.test(v8Version)) return undefined;
-  if (execArgv.some((a) => /^--interrupt[-_]budget(=|$)/.test(a))) return undefined;
+  if (setsV8Flag(execArgv, 'interrupt-budget')) return undefined;
   return V8_11_3_BUDGET * BATCH_FACTOR;
 }
 

@@ -10,13 +10,14 @@
 // once they run (the heap is set up by then): other isolates of the process keep V8's defaults (but for
 // one that starts in that window). A process started with its own --initial-old-space-size keeps it.
 import { setFlagsFromString } from 'node:v8';
+import { setsV8Flag } from './v8-flag.mjs';
 import type { Worker } from 'node:worker_threads';
 
 export const FLOOR_MB = 64;
 
 /** Whether the process's flags (command line or NODE_OPTIONS) set the initial old space themselves. */
 export function ownFloor(execArgv: readonly string[], nodeOptions = ''): boolean {
-  return [...execArgv, ...nodeOptions.split(/\s+/)].some((a) => /^--initial[-_]old[-_]space[-_]size(=|$)/.test(a));
+  return setsV8Flag([...execArgv, ...nodeOptions.split(/\s+/)], 'initial-old-space-size');
 }
 
 const keepOwn = ownFloor(process.execArgv, process.env.NODE_OPTIONS);
