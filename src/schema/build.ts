@@ -12,44 +12,13 @@ import {
   type Data,
   type TypeMap,
 } from 'apache-arrow';
+import { sameLayout } from './conform.ts';
 
 /** JS value accepted for one cell of a column of type T (what Arrow's builders take). */
 export type Cell<T extends DataType> = T['TValue'] | null;
 export type RowOf<T extends TypeMap> = { [K in keyof T]: Cell<T[K]> | T[K]['TValue'] | unknown };
 /** Values for a column of type T: a vector (of another layout it is cast), JS values, or a typed array. */
 export type ColumnInput<T extends DataType> = Vector<T> | Vector | ArrayLike<unknown> | T['TArray'];
-
-/** Same physical layout: a vector of type `b` can stand as a column of type `a` without a copy.
- * Dictionary ids and list item names are metadata and may differ. */
-function sameStorage(a: DataType, b: DataType): boolean {
-  if (a.typeId !== b.typeId) return false;
-  if (DataType.isDictionary(a) && DataType.isDictionary(b))
-    return sameStorage(a.indices, b.indices) && sameStorage(a.dictionary, b.dictionary);
-  type Params = {
-    bitWidth?: number;
-    isSigned?: boolean;
-    precision?: number;
-    unit?: number;
-    listSize?: number;
-    byteWidth?: number;
-    scale?: number;
-  };
-  const pa = a as DataType & Params,
-    pb = b as DataType & Params;
-  if (
-    pa.bitWidth !== pb.bitWidth ||
-    pa.isSigned !== pb.isSigned ||
-    pa.precision !== pb.precision ||
-    pa.unit !== pb.unit ||
-    pa.listSize !== pb.listSize ||
-    pa.byteWidth !== pb.byteWidth ||
-    pa.scale !== pb.scale
-  )
-    return false;
-  const ac = (a.children ?? []) as Field[],
-    bc = (b.children ?? []) as Field[];
-  return ac.length === bc.length && ac.every((f, i) => sameStorage(f.type, bc[i]!.type));
-}
 
 /** A cell as Arrow's builders accept it: nested vectors (list cells) become arrays, since the list
  * builders read a Vector cell as zeros. */
@@ -70,7 +39,7 @@ function toVector<D extends DataType>(field: Field<D>, values: ColumnInput<D>): 
         ? (vectorFromArray(values as unknown as Int32Array) as Vector)
         : undefined;
   const out =
-    given && sameStorage(field.type, given.type)
+    given && sameLayout(field.type, given.type)
       ? (given as Vector<D>)
       : (vectorFromArray(Array.from((given ?? values) as ArrayLike<unknown>, plainCell), field.type) as Vector<D>);
   if (!field.nullable && out.nullCount > 0) {
