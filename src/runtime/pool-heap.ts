@@ -15,12 +15,13 @@ import type { Worker } from 'node:worker_threads';
 
 export const FLOOR_MB = 64;
 
-/** Whether the process's flags (command line or NODE_OPTIONS) set the initial old space themselves. */
-export function ownFloor(execArgv: readonly string[], nodeOptions = ''): boolean {
-  return setsV8Flag([...execArgv, ...nodeOptions.split(/\s+/)], 'initial-old-space-size');
+/** Whether the process's command line sets the initial old space itself (NODE_OPTIONS cannot: Node
+ * refuses the flag there). */
+export function ownFloor(execArgv: readonly string[]): boolean {
+  return setsV8Flag(execArgv, 'initial-old-space-size');
 }
 
-const keepOwn = ownFloor(process.execArgv, process.env.NODE_OPTIONS);
+const keepOwn = ownFloor(process.execArgv);
 let starting = 0;
 
 /** `create()` run with the old generation's floor set for the isolate it starts. */

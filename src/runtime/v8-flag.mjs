@@ -3,8 +3,9 @@
 // bin.js asks before flowlm's TypeScript hooks load.
 
 /**
- * Whether `args` (execArgv, or NODE_OPTIONS split at spaces) set V8's flag `name` (given with dashes;
- * V8 takes dashes or underscores, and `--name=value` or `--name value`).
+ * Whether `args` (a process's execArgv) set V8's flag `name` (given with dashes; V8 takes dashes or
+ * underscores, and `--name=value` or `--name value`). NODE_OPTIONS need not be read: Node refuses these
+ * flags there ("is not allowed in NODE_OPTIONS"; it allows a few, such as --max-old-space-size).
  * @param {readonly string[]} args
  * @param {string} name
  * @returns {boolean}

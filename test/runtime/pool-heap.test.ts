@@ -58,9 +58,9 @@ describe('pool thread heap floor', () => {
 
   it("leaves a process's own --initial-old-space-size alone", () => {
     expect(ownFloor(['--initial-old-space-size=16'])).toBe(true);
-    expect(ownFloor(['--inspect'], '--max-old-space-size=512 --initial_old_space_size=8')).toBe(true);
+    expect(ownFloor(['--inspect', '--initial_old_space_size=8'])).toBe(true);
     expect(ownFloor(['--initial-old-space-size', '16'])).toBe(true);
-    expect(ownFloor(['--max-old-space-size=512'], '--initial-heap-size=8')).toBe(false);
+    expect(ownFloor(['--max-old-space-size=512', '--initial-heap-size=8'])).toBe(false);
     expect(ownFloor([])).toBe(false);
   });
 });
