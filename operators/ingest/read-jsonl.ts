@@ -10,7 +10,7 @@ import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, fileKey, stableId } from '../../src/runtime/files.ts';
 import { CompressedInputError, firstInvalidUtf8, readLines, type ByteLine } from '../../src/runtime/lines.ts';
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
-import { readerBatches } from './reader-batches.ts';
+import { docBatchLimits, readerBatches } from './reader-batches.ts';
 
 const field = z.string().min(1);
 const Config = z.object({
@@ -24,13 +24,7 @@ const Config = z.object({
   idField: field.default('id').describe('field holding the id; when absent the id is a hash of file and line'),
   urlField: field.default('url').describe('field holding the url; when absent url is null'),
   source: z.string().default('jsonl').describe('value of the source column'),
-  batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
-  batchBytes: z
-    .number()
-    .int()
-    .min(1)
-    .default(8 << 20)
-    .describe('a batch is emitted once its text reaches this many bytes'),
+  ...docBatchLimits,
   maxLineBytes: z
     .number()
     .int()

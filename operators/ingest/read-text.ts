@@ -14,7 +14,7 @@ import { CompressedInputError, firstInvalidUtf8, readLines } from '../../src/run
 import { BadRecords, badRecordConfig, shownPath, type BadRecord } from '../../src/runtime/rejects.ts';
 import { DocBatcher } from './doc-batcher.ts';
 import { WholeFileReader } from './whole-file.ts';
-import { readerBatches } from './reader-batches.ts';
+import { docBatchLimits, readerBatches } from './reader-batches.ts';
 
 const Config = z.object({
   paths: z
@@ -26,13 +26,7 @@ const Config = z.object({
     .default('file')
     .describe('one document per file, per blank-line-separated paragraph, or per line'),
   source: z.string().default('text').describe('value of the source column'),
-  batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
-  batchBytes: z
-    .number()
-    .int()
-    .min(1)
-    .default(8 << 20)
-    .describe('a batch is emitted once its text reaches this many bytes'),
+  ...docBatchLimits,
   minChars: z
     .number()
     .int()

@@ -14,7 +14,7 @@ import { docColumns, schemaOf, type Doc } from '../../src/schema/index.ts';
 import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { expandGlobs, stableId } from '../../src/runtime/files.ts';
 import { BadRecords, badRecordConfig, shownPath } from '../../src/runtime/rejects.ts';
-import { readerBatches } from './reader-batches.ts';
+import { docBatchLimits, readerBatches } from './reader-batches.ts';
 
 export type WarcDoc = Doc & { content_type: Utf8; http_status: Int32; warc_date: Utf8 };
 export const warcDocSchema = () =>
@@ -47,13 +47,7 @@ const Config = z.object({
     .default(32 << 20)
     .describe('larger records are dropped as "record too large" unread: memory stays bounded'),
   source: z.string().default('warc').describe('value of the source column'),
-  batchRows: z.number().int().min(1).default(256).describe('a batch is emitted once it holds this many documents'),
-  batchBytes: z
-    .number()
-    .int()
-    .min(1)
-    .default(8 << 20)
-    .describe('a batch is emitted once its text reaches this many bytes'),
+  ...docBatchLimits,
   ...badRecordConfig,
 });
 type Cfg = z.output<typeof Config>;

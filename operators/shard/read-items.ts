@@ -15,6 +15,7 @@ import { RowBatcher } from '../../src/schema/row-batcher.ts';
 import { docSchema, type Tokens } from '../../src/schema/columns.ts';
 import { DUPLICATE, SeenSet } from '../dedup/seen-set.ts';
 import { DocBatcher } from '../ingest/doc-batcher.ts';
+import { docBatchLimits } from '../ingest/reader-batches.ts';
 import { readDrops } from './dedup-partition.ts';
 import { NearChecks, readNearPairs } from './near-partition.ts';
 import { LshIndex } from '../dedup/minhash/lsh.ts';
@@ -40,13 +41,8 @@ const Config = z.object({
     ),
   maxEntries: z.number().int().min(1).default(10_000_000).describe('distinct keys held (as dedup/exact)'),
   onFull: z.enum(['fail', 'evict']).default('fail').describe('at maxEntries: fail or forget the oldest half'),
-  batchRows: z.number().int().min(1).default(256).describe("the reader's batchRows"),
-  batchBytes: z
-    .number()
-    .int()
-    .min(1)
-    .default(8 << 20)
-    .describe("the reader's batchBytes"),
+  batchRows: docBatchLimits.batchRows.describe("the reader's batchRows"),
+  batchBytes: docBatchLimits.batchBytes.describe("the reader's batchBytes"),
   near: z
     .object({
       numPerm: z.number().int().min(1).describe('signature length (the items’ minhash column)'),
