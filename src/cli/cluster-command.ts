@@ -158,7 +158,7 @@ export async function prepClusterCommand(
       `prepared ${count(r.merge.docs - r.merge.duplicates - (r.merge.nearDuplicates ?? 0))} documents (${count(r.merge.duplicates)} duplicates` +
         `${r.merge.nearDuplicates ? `, ${count(r.merge.nearDuplicates)} near duplicates` : ''} dropped), ${count(r.merge.tokens)} tokens: ` +
         `${count(r.merge.shards)} shard${r.merge.shards === 1 ? '' : 's'} of ${count(r.merge.rows)} rows, ${r.merge.manifest}\n` +
-        `${bytes(r.bytesIn)} read at ${s.mbPerS} MB/s by ${r.workers.length} workers (job ${r.job}, ${r.items} items` +
+        `${bytes(r.bytesIn)} read at ${s.mbPerS} MB/s by ${r.workers.length} worker${r.workers.length === 1 ? '' : 's'} (job ${r.job}, ${r.items} item${r.items === 1 ? '' : 's'}` +
         `${r.skipped ? `, ${r.skipped} already done` : ''})`,
     );
   }
