@@ -54,6 +54,11 @@ interface JobHandle {
 
 const enc = new TextEncoder();
 const RELIST_MS = 2000;
+// A pull that fails once is ordinary (a job's consumer is deleted as it completes; a server restarting).
+// Pulls failing for PULL_FAILURE_REPORT_MS in a row are reported, and again every REPORT_AGAIN_MS while
+// they go on, so a worker that gets no items says why instead of waiting in silence.
+export const PULL_FAILURE_REPORT_MS = 2000;
+const REPORT_AGAIN_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function readSpec(cluster: Cluster, job: string): Promise<JobSpec | null> {
@@ -184,10 +189,12 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     let jobs: JobSpec[] = [];
     let listedAt = -Infinity;
     let delivering = false;
+    let failing: { since: number; reported: number } | undefined; // since the first of consecutive failures
     while (!stop && !o.signal?.aborted) {
       if (o.maxItems !== undefined && taken >= o.maxItems) break;
       let msg: JsMsg | null = null;
       let h: JobHandle | null = null;
+      let step = 'listing the running jobs';
       try {
         const seen = changes.version;
         if (!delivering || performance.now() - listedAt >= RELIST_MS) {
@@ -196,12 +203,25 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
         }
         delivering = false;
         if (jobs.length > 0) {
-          h = await handle(jobs[turn++ % jobs.length]!);
+          const spec = jobs[turn++ % jobs.length]!;
+          step = `pulling an item of job ${spec.job}`;
+          h = await handle(spec);
           msg = await h.consumer.next({ expires: 1000 });
           delivering = msg !== null;
         } else await changes.after(seen, 200); // no running job yet: look again once one is put, or soon
-      } catch {
-        await sleep(250); // the server is away (restarting), or the job's consumer is gone: try again
+        failing = undefined;
+      } catch (err) {
+        // the server is away (restarting), or the job's consumer is gone: try again, and say so if it lasts
+        const now = performance.now();
+        failing ??= { since: now, reported: -Infinity };
+        if (now - failing.since >= PULL_FAILURE_REPORT_MS && now - failing.reported >= REPORT_AGAIN_MS) {
+          failing.reported = now;
+          o.log(
+            `worker ${id}: no item for ${((now - failing.since) / 1000).toFixed(1)} s: ${step} failed: ` +
+              `${err instanceof Error ? err.message : String(err)}; retrying every 250 ms`,
+          );
+        }
+        await sleep(250);
         continue;
       }
       if (msg && h && !(o.maxItems !== undefined && taken >= o.maxItems)) {

@@ -1,6 +1,7 @@
 // The NATS loop in process, against a real nats-server and a stand-in data module: every item is run
 // and merged in order; a restarted coordinator republishes nothing new (server dedup plus items
-// verified on disk); an item whose input vanished is parked after max_deliver with its error.
+// verified on disk); an item whose input vanished is parked after max_deliver with its error; a worker
+// whose pulls keep failing says so.
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { coordinate } from '../../src/cluster/coordinator.ts';
 import { connectCluster } from '../../src/cluster/connect.ts';
 import { jobStatus, listJobs } from '../../src/cluster/status.ts';
-import { runWorker } from '../../src/cluster/worker.ts';
-import { defaultJobName } from '../../src/cluster/streams.ts';
+import { PULL_FAILURE_REPORT_MS, runWorker } from '../../src/cluster/worker.ts';
+import { defaultJobName, ensureStreams, type JobSpec } from '../../src/cluster/streams.ts';
 import { startNatsServer, type NatsServer } from '../setup/nats-server.ts';
 import { fakeModule } from './fake-module.ts';
 
@@ -178,5 +179,45 @@ describe('cluster loop (in process)', () => {
     expect(defaultJobName({ out, seqLen: 128 }, items)).not.toBe(first.job);
     expect(defaultJobName({ out, seqLen: 64 }, items.slice(1))).not.toBe(first.job);
     expect(defaultJobName({ out, seqLen: 64 }, [paths])).not.toBe(first.job); // grouped otherwise
+  });
+
+  it('a worker whose pulls keep failing reports why, once they have failed for a while', async () => {
+    // a job recorded as running whose consumer is missing (deleted by hand, or a coordinator that died
+    // between the two): every pull fails with the server's answer
+    const c = await connectCluster(nats.url, 'test');
+    await ensureStreams(c.jsm);
+    const spec: JobSpec = {
+      job: 'loop-f',
+      count: 1,
+      options: { out: join(tmp, 'out-f') },
+      ...settings,
+      state: 'running',
+      created: new Date().toISOString(),
+    };
+    await c.jobs.put('loop-f', new TextEncoder().encode(JSON.stringify(spec)));
+    const lines: Array<{ line: string; at: number }> = [];
+    const stop = new AbortController();
+    const t0 = performance.now();
+    const w = runWorker({
+      url: nats.url,
+      job: 'loop-f',
+      slots: 1,
+      id: 'w',
+      log: (line) => {
+        lines.push({ line, at: performance.now() - t0 });
+        if (line.includes('no item for')) stop.abort();
+      },
+      module: fakeModule([]),
+      signal: stop.signal,
+    });
+    const timer = setTimeout(() => stop.abort(), 4 * PULL_FAILURE_REPORT_MS);
+    const outcome = await w;
+    clearTimeout(timer);
+    await c.close();
+    const report = lines.find((l) => l.line.includes('no item for'));
+    expect(report?.line).toMatch(/^worker w: no item for \d+\.\d s: pulling an item of job loop-f failed: .*consumer/i);
+    // not at the first failure (one is ordinary): only once they have lasted
+    expect(report!.at).toBeGreaterThanOrEqual(PULL_FAILURE_REPORT_MS);
+    expect(outcome.items).toBe(0);
   });
 });
