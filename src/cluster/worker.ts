@@ -217,7 +217,7 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
         if (now - failing.since >= PULL_FAILURE_REPORT_MS && now - failing.reported >= REPORT_AGAIN_MS) {
           failing.reported = now;
           o.log(
-            `worker ${id}: no item for ${((now - failing.since) / 1000).toFixed(1)} s: ${step} failed: ` +
+            `worker ${id}: failing for ${((now - failing.since) / 1000).toFixed(1)} s: ${step}: ` +
               `${err instanceof Error ? err.message : String(err)}; retrying every 250 ms`,
           );
         }

@@ -205,7 +205,7 @@ describe('cluster loop (in process)', () => {
       id: 'w',
       log: (line) => {
         lines.push({ line, at: performance.now() - t0 });
-        if (line.includes('no item for')) stop.abort();
+        if (line.includes('failing for')) stop.abort();
       },
       module: fakeModule([]),
       signal: stop.signal,
@@ -214,8 +214,8 @@ describe('cluster loop (in process)', () => {
     const outcome = await w;
     clearTimeout(timer);
     await c.close();
-    const report = lines.find((l) => l.line.includes('no item for'));
-    expect(report?.line).toMatch(/^worker w: no item for \d+\.\d s: pulling an item of job loop-f failed: .*consumer/i);
+    const report = lines.find((l) => l.line.includes('failing for'));
+    expect(report?.line).toMatch(/^worker w: failing for \d+\.\d s: pulling an item of job loop-f: .*consumer/i);
     // not at the first failure (one is ordinary): only once they have lasted
     expect(report!.at).toBeGreaterThanOrEqual(PULL_FAILURE_REPORT_MS);
     expect(outcome.items).toBe(0);
