@@ -106,14 +106,17 @@ export async function runWorker(o: WorkerOptions): Promise<WorkerOutcome> {
     return h;
   };
 
-  /** Done when the job is over, or nothing is left to deliver nor out with any worker. */
+  /** Done when the job is over, or nothing is left to deliver nor out with any worker. Decided from one
+   * read of the job's record: read twice (is it running? then: does it exist?), a record put between the
+   * two reads looked like a job already over, and a worker started with its job could exit at once. */
   const finished = async (): Promise<boolean> => {
-    const jobs = await runningJobs(cluster, o.job);
     if (o.job === undefined) return false; // serving every job: only --idle-exit or --max-items end it
-    if (jobs.length === 0) return (await readSpec(cluster, o.job)) !== null;
+    const spec = await readSpec(cluster, o.job);
+    if (spec === null) return false; // not put yet
+    if (spec.state !== 'running') return true;
     // a job with dedup partitions has more items once its input items are done
-    if ((jobs[0]!.dedupPartitions ?? 1) > 1 && !jobs[0]!.dedupPublished) return false;
-    const info = await (await handle(jobs[0]!)).consumer.info();
+    if ((spec.dedupPartitions ?? 1) > 1 && !spec.dedupPublished) return false;
+    const info = await (await handle(spec)).consumer.info();
     return info.num_pending === 0 && info.num_ack_pending === 0;
   };
 

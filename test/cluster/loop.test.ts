@@ -1,12 +1,13 @@
 // The NATS loop in process, against a real nats-server and a stand-in data module: every item is run
 // and merged in order; a restarted coordinator republishes nothing new (server dedup plus items
 // verified on disk); an item whose input vanished is parked after max_deliver with its error; a worker
-// whose pulls keep failing says so.
+// whose pulls keep failing says so; a worker started before its job waits for it whenever the record lands.
 import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { coordinate } from '../../src/cluster/coordinator.ts';
+import { Bucket } from '@nats-io/kv';
+import { coordinate, type CoordinateOutcome } from '../../src/cluster/coordinator.ts';
 import { connectCluster } from '../../src/cluster/connect.ts';
 import { jobStatus, listJobs } from '../../src/cluster/status.ts';
 import { PULL_FAILURE_REPORT_MS, runWorker } from '../../src/cluster/worker.ts';
@@ -219,5 +220,51 @@ describe('cluster loop (in process)', () => {
     // not at the first failure (one is ordinary): only once they have lasted
     expect(report!.at).toBeGreaterThanOrEqual(PULL_FAILURE_REPORT_MS);
     expect(outcome.items).toBe(0);
+  });
+
+  it('a worker started before its job runs it, whichever of its reads the job record lands between', async () => {
+    // The worker looks for its job (no record yet), waits, then checks whether the job is over. The record
+    // is put while the n-th of the worker's reads that found nothing is on its way back: n = 2 is the
+    // first read of that check, where a worker reading the record twice took a job put in between for one
+    // already over and exited without an item.
+    const get = Bucket.prototype.get;
+    try {
+      for (const n of [1, 2, 3]) {
+        const job = `loop-g${n}`;
+        const paths = inputs(`g${n}`, 3);
+        const mod = fakeModule(paths);
+        const lines: string[] = [];
+        let coord: Promise<CoordinateOutcome> | undefined;
+        let workerBucket: Bucket | undefined;
+        let misses = 0;
+        Bucket.prototype.get = async function (this: Bucket, ...args: Parameters<Bucket['get']>) {
+          const e = await get.apply(this, args);
+          workerBucket ??= this; // the worker reads first; the coordinator starts later
+          if (this === workerBucket && args[0] === job && e === null && ++misses === n) {
+            coord = coordinate({
+              url: nats.url,
+              job,
+              options: { out: join(tmp, `out-g${n}`) },
+              settings,
+              progress: (l) => lines.push(l),
+              module: mod,
+            });
+            while (!lines.some((l) => l.includes('published'))) await new Promise((r) => setTimeout(r, 10));
+          }
+          return e;
+        } as Bucket['get'];
+        const w = await runWorker({ url: nats.url, job, slots: 1, id: `w${n}`, log: quiet, module: mod });
+        expect(misses).toBeGreaterThanOrEqual(n);
+        // a worker that left early: another one drains the job, so the coordinator ends and the test fails
+        // on the count below instead of waiting for items no one runs
+        if (w.items < 3) await runWorker({ url: nats.url, job, slots: 1, id: `drain${n}`, log: quiet, module: mod });
+        const r = await coord!;
+        expect([n, w.items]).toEqual([n, 3]);
+        expect(r.parked).toEqual([]);
+        Bucket.prototype.get = get;
+      }
+    } finally {
+      Bucket.prototype.get = get;
+    }
   });
 });
